@@ -1,0 +1,431 @@
+/*
+ * daemon.c - shared main(): arguments, configuration, start and stop ordering
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sofia-sip/su.h>
+
+#ifndef IMS_VERSION
+#define IMS_VERSION "0.0.0-dev"
+#endif
+
+const struct ims_cfg_key ims_daemon_node_keys[] = {
+    { "node", "name", IMS_CFG_HOST, NULL, IMS_CFG_REQUIRED, 0, 0, NULL, NULL,
+      "this node's host name (FQDN), e.g. pcscf.ims.mnc001.mcc001.3gppnetwork.org" },
+    { "node", "address", IMS_CFG_ADDR, NULL, IMS_CFG_REQUIRED, 0, 0, NULL, NULL,
+      "this node's IP address; SIP, Diameter and HTTP listen on it unless told otherwise" },
+    { "node", "domain", IMS_CFG_HOST, NULL, IMS_CFG_REQUIRED, 0, 0, NULL, NULL,
+      "home network domain, also the Diameter realm" },
+    { "node", "state_dir", IMS_CFG_PATH, ".", 0, 0, 0, NULL, NULL,
+      "folder for databases and other state" },
+    { "log", "level", IMS_CFG_ENUM, "info", 0, 0, 0, "error|warn|info|debug", NULL,
+      "least important level written" },
+    { "log", "format", IMS_CFG_ENUM, "kv", 0, 0, 0, "kv|json", NULL,
+      "kv: key=value lines; json: one JSON object per line" },
+    { "log", "file", IMS_CFG_PATH, "-", 0, 0, 0, NULL, NULL, "log file, '-' for stderr" },
+    { "http", "address", IMS_CFG_ADDR, "@node.address", 0, 0, 0, NULL, NULL,
+      "address of /health, /metrics and the daemon's API" },
+    { "http", "port", IMS_CFG_INT, "8080", 0, 1, 65535, NULL, NULL, "HTTP port" },
+    IMS_CFG_END
+};
+
+const struct ims_cfg_key ims_daemon_sip_keys[] = {
+    { "sip", "address", IMS_CFG_ADDR, "@node.address", 0, 0, 0, NULL, NULL,
+      "SIP listen address" },
+    { "sip", "port", IMS_CFG_INT, "5060", 0, 1, 65535, NULL, NULL, "SIP port" },
+    { "sip", "transports", IMS_CFG_LIST, "udp,tcp", 0, 0, 0, "udp|tcp", NULL,
+      "transports to listen on" },
+    IMS_CFG_END
+};
+
+const struct ims_cfg_key ims_daemon_diameter_keys[] = {
+    { "diameter", "identity", IMS_CFG_HOST, "@node.name", 0, 0, 0, NULL, NULL,
+      "Diameter identity (Origin-Host)" },
+    { "diameter", "realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
+      "Diameter realm (Origin-Realm)" },
+    { "diameter", "address", IMS_CFG_ADDR, "@node.address", 0, 0, 0, NULL, NULL,
+      "Diameter listen address" },
+    { "diameter", "port", IMS_CFG_INT, "3868", 0, 1, 65535, NULL, NULL,
+      "Diameter listen port" },
+    { "diameter", "transport", IMS_CFG_ENUM, "tcp", 0, 0, 0, "tcp|sctp", NULL,
+      "transport to peers (this lab's kernel has no SCTP)" },
+    { "diameter", "peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_peer,
+      "peers to connect to: identity@address[:port], comma separated" },
+    { "diameter", "accept_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "identity patterns accepted from peers not listed (e.g. *.ims.example.org)" },
+    { "diameter", "tls", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
+      "protect peer connections with TLS (needs tls_cert, tls_key, tls_ca)" },
+    { "diameter", "tls_port", IMS_CFG_INT, "5868", 0, 1, 65535, NULL, NULL,
+      "Diameter/TLS listen port" },
+    { "diameter", "tls_cert", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM certificate" },
+    { "diameter", "tls_key", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM private key" },
+    { "diameter", "tls_ca", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM CA certificate (one file, one certificate)" },
+    { "diameter", "tc_timer", IMS_CFG_INT, "30", 0, 1, 3600, NULL, NULL,
+      "seconds between reconnection attempts" },
+    { "diameter", "tw_timer", IMS_CFG_INT, "30", 0, 6, 3600, NULL, NULL,
+      "watchdog interval in seconds" },
+    { "diameter", "threads", IMS_CFG_INT, "4", 0, 1, 64, NULL, NULL,
+      "freeDiameter dispatch threads" },
+    { "diameter", "request_timeout_ms", IMS_CFG_INT, "3000", 0, 100, 60000, NULL, NULL,
+      "how long to wait for an answer" },
+    { "diameter", "max_pending", IMS_CFG_INT, "10000", 0, 10, 1000000, NULL, NULL,
+      "requests awaiting answers before new ones are refused" },
+    { "diameter", "extensions_dir", IMS_CFG_PATH, "/usr/lib/freeDiameter", 0, 0, 0, NULL,
+      NULL, "folder of freeDiameter's dictionary extensions" },
+    IMS_CFG_END
+};
+
+void ims_daemon_schemas(const struct ims_daemon_desc *desc, const struct ims_cfg_key **out)
+{
+    int n = 0;
+    out[n++] = ims_daemon_node_keys;
+    if (desc->flags & IMS_D_SIP)
+        out[n++] = ims_daemon_sip_keys;
+    if (desc->flags & IMS_D_DIAMETER)
+        out[n++] = ims_daemon_diameter_keys;
+    if (desc->keys)
+        out[n++] = desc->keys;
+    out[n] = NULL;
+}
+
+const char *ims_daemon_state_path(struct ims_daemon *d, const char *name, char *buf,
+                                  size_t len)
+{
+    if (name[0] == '/')
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "%s/%s", ims_cfg_str(d->cfg, "node.state_dir"), name);
+    return buf;
+}
+
+static void usage(FILE *f, const struct ims_daemon_desc *desc)
+{
+    const struct ims_cfg_key *schemas[6];
+    ims_daemon_schemas(desc, schemas);
+    fprintf(f, "%s - %s\n\n", desc->name, desc->summary);
+    fprintf(f, "usage: %s --config FILE [--pidfile FILE]\n"
+               "       %s --check --config FILE   validate the configuration and exit\n"
+               "       %s --version | --help\n\n",
+            desc->name, desc->name, desc->name);
+    fprintf(f, "Configuration keys (file sections and keys; IMS_<SECTION>_<KEY> in the\n"
+               "environment overrides the file):\n");
+    ims_cfg_print_schema(schemas, f);
+    fprintf(f, "\nSIGTERM or SIGINT stops the daemon cleanly.\n");
+}
+
+/* ---- process metrics ---- */
+
+static double rss_bytes(void *arg)
+{
+    (void)arg;
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (double)resident * (double)sysconf(_SC_PAGESIZE);
+}
+
+static double g_start_time;
+static double start_time(void *arg)
+{
+    (void)arg;
+    return g_start_time;
+}
+
+static double queue_depth(void *arg)
+{
+    return (double)ims_loop_queue_depth(arg);
+}
+
+static double queue_rejected(void *arg)
+{
+    return (double)ims_loop_rejected(arg);
+}
+
+static void register_process_metrics(struct ims_daemon *d)
+{
+    char labels[96];
+    snprintf(labels, sizeof(labels), "daemon=\"%s\",version=\"%s\"", d->desc->name,
+             IMS_VERSION);
+    ims_gauge_set(ims_gauge_new("ims_build_info", "Daemon name and version", labels), 1);
+    ims_gauge_fn_new("process_resident_memory_bytes", "Resident memory size in bytes", NULL,
+                     rss_bytes, NULL);
+    g_start_time = (double)time(NULL);
+    ims_gauge_fn_new("process_start_time_seconds", "Start time since the Unix epoch", NULL,
+                     start_time, NULL);
+    ims_gauge_fn_new("ims_loop_queue_depth", "Jobs waiting for the event loop", NULL,
+                     queue_depth, d->loop);
+    ims_gauge_fn_new("ims_loop_queue_rejected", "Jobs refused because the loop queue was full",
+                     NULL, queue_rejected, d->loop);
+}
+
+/* ---- start / stop ---- */
+
+static int on_sip_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct ims_daemon *d = arg;
+    if (d->desc->on_request)
+        return d->desc->on_request(d, irq, sip);
+    return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
+}
+
+static int start_diameter(struct ims_daemon *d, char ***peers, char ***accept)
+{
+    const struct ims_cfg *c = d->cfg;
+    *peers = ims_cfg_list(c, "diameter.peers", NULL);
+    *accept = ims_cfg_list(c, "diameter.accept_peers", NULL);
+    bool tls = ims_cfg_bool(c, "diameter.tls");
+    if (tls && (!ims_cfg_is_set(c, "diameter.tls_cert") || !ims_cfg_is_set(c, "diameter.tls_key")
+                || !ims_cfg_is_set(c, "diameter.tls_ca"))) {
+        ims_err("%s: diameter.tls = yes needs diameter.tls_cert, tls_key and tls_ca",
+                ims_cfg_path(c));
+        return -EINVAL;
+    }
+    struct ims_diam_conf dc = {
+        .identity = ims_cfg_str(c, "diameter.identity"),
+        .realm = ims_cfg_str(c, "diameter.realm"),
+        .address = ims_cfg_str(c, "diameter.address"),
+        .port = (int)ims_cfg_int(c, "diameter.port"),
+        .sctp = strcmp(ims_cfg_str(c, "diameter.transport"), "sctp") == 0,
+        .peers = *peers,
+        .accept = *accept,
+        .tls = tls,
+        .tls_port = (int)ims_cfg_int(c, "diameter.tls_port"),
+        .tls_cert = ims_cfg_str(c, "diameter.tls_cert"),
+        .tls_key = ims_cfg_str(c, "diameter.tls_key"),
+        .tls_ca = ims_cfg_str(c, "diameter.tls_ca"),
+        .tc_timer = (int)ims_cfg_int(c, "diameter.tc_timer"),
+        .tw_timer = (int)ims_cfg_int(c, "diameter.tw_timer"),
+        .threads = (int)ims_cfg_int(c, "diameter.threads"),
+        .request_timeout_ms = (unsigned)ims_cfg_int(c, "diameter.request_timeout_ms"),
+        .max_pending = (unsigned)ims_cfg_int(c, "diameter.max_pending"),
+        .apps = d->desc->diam_apps,
+        .ext_dir = ims_cfg_str(c, "diameter.extensions_dir"),
+        .loop = d->loop,
+    };
+    if (!*peers || !*accept)
+        return -ENOMEM;
+    return ims_diam_init(&dc);
+}
+
+static int start_sip(struct ims_daemon *d)
+{
+    char **tps = ims_cfg_list(d->cfg, "sip.transports", NULL);
+    if (!tps)
+        return -ENOMEM;
+    struct ims_sip_conf sc = {
+        .address = ims_cfg_str(d->cfg, "sip.address"),
+        .port = (int)ims_cfg_int(d->cfg, "sip.port"),
+        .transports = tps,
+        .host = ims_cfg_str(d->cfg, "node.name"),
+        .node = d->desc->name,
+    };
+    d->sip = ims_sip_create(ims_loop_root(d->loop), &sc, on_sip_request, d);
+    ims_strv_free(tps);
+    if (!d->sip)
+        return -EADDRNOTAVAIL;
+    ims_http_health_add(d->http, ims_sip_health, d->sip);
+    return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        ims_err("cannot write pid file %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+    return 0;
+}
+
+static int load_config(const struct ims_daemon_desc *desc, const char *path,
+                       struct ims_cfg **out)
+{
+    const struct ims_cfg_key *schemas[6];
+    char err[512];
+    ims_daemon_schemas(desc, schemas);
+    *out = ims_cfg_load(path, schemas, err, sizeof(err));
+    if (!*out) {
+        fprintf(stderr, "%s: configuration error: %s\n", desc->name, err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int init_logging(struct ims_daemon *d)
+{
+    const struct ims_cfg *c = d->cfg;
+    int rc = ims_log_init(d->desc->name, ims_log_level_parse(ims_cfg_str(c, "log.level")),
+                          ims_log_format_parse(ims_cfg_str(c, "log.format")),
+                          ims_cfg_str(c, "log.file"));
+    if (rc) {
+        fprintf(stderr, "%s: cannot open log file %s: %s\n", d->desc->name,
+                ims_cfg_str(c, "log.file"), strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int check_state_dir(struct ims_daemon *d)
+{
+    const char *dir = ims_cfg_str(d->cfg, "node.state_dir");
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) != 0) {
+        ims_err("%s: node.state_dir %s is not a writable folder", ims_cfg_path(d->cfg), dir);
+        return -ENOTDIR;
+    }
+    return 0;
+}
+
+int ims_daemon_main(int argc, char **argv, const struct ims_daemon_desc *desc)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "pidfile", required_argument, NULL, 'p' },
+        { "check", no_argument, NULL, 't' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config = NULL, *pidfile = NULL;
+    bool check = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "c:p:tVh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'p':
+            pidfile = optarg;
+            break;
+        case 't':
+            check = true;
+            break;
+        case 'V':
+            printf("%s (ims-core) %s\n", desc->name, IMS_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout, desc);
+            return 0;
+        default:
+            usage(stderr, desc);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", desc->name, argv[optind]);
+        return 2;
+    }
+    if (!config) {
+        fprintf(stderr, "%s: --config FILE is required (see --help)\n", desc->name);
+        return 2;
+    }
+
+    struct ims_daemon d = { .desc = desc };
+    char **peers = NULL, **accept = NULL;
+    int rc = load_config(desc, config, &d.cfg);
+    if (rc)
+        return 2;
+    if (check) {
+        printf("%s: configuration %s is valid\n", desc->name, config);
+        ims_cfg_free(d.cfg);
+        return 0;
+    }
+    if ((rc = init_logging(&d)) != 0)
+        goto out_cfg;
+    ims_info("%s %s starting with %s", desc->name, IMS_VERSION, config);
+    ims_cfg_dump(d.cfg);
+    if ((rc = check_state_dir(&d)) != 0)
+        goto out_log;
+
+    su_init();
+    /* the queue carries at most one Diameter outcome per pending request, plus HTTP work */
+    size_t queue = 4096;
+    if (desc->flags & IMS_D_DIAMETER)
+        queue += (size_t)ims_cfg_int(d.cfg, "diameter.max_pending");
+    d.loop = ims_loop_create(queue);
+    if (!d.loop) {
+        rc = -ENOMEM;
+        goto out_su;
+    }
+    register_process_metrics(&d);
+    d.http = ims_http_create(ims_cfg_str(d.cfg, "http.address"),
+                             (int)ims_cfg_int(d.cfg, "http.port"), desc->name, IMS_VERSION);
+    if (!d.http) {
+        rc = -ENOMEM;
+        goto out_loop;
+    }
+    if (desc->flags & IMS_D_DIAMETER) {
+        if ((rc = start_diameter(&d, &peers, &accept)) != 0)
+            goto out_diam;
+        ims_http_health_add(d.http, ims_diam_health, NULL);
+    }
+    if ((desc->flags & IMS_D_SIP) && (rc = start_sip(&d)) != 0)
+        goto out_diam;
+    if (desc->init && (rc = desc->init(&d)) != 0)
+        goto out_sip;
+    if ((desc->flags & IMS_D_DIAMETER) && (rc = ims_diam_start()) != 0)
+        goto out_init;
+    if ((rc = ims_http_start(d.http)) != 0)
+        goto out_init;
+    if (desc->start && (rc = desc->start(&d)) != 0)
+        goto out_init;
+    if (pidfile && (rc = write_pidfile(pidfile)) != 0)
+        goto out_started;
+
+    ims_info("%s started (http %s:%ld)", desc->name, ims_cfg_str(d.cfg, "http.address"),
+             ims_cfg_int(d.cfg, "http.port"));
+    int sig = ims_loop_run(d.loop);
+    ims_info("%s stopping%s", desc->name, sig ? " on signal" : "");
+    rc = 0;
+
+out_started:
+    if (pidfile)
+        unlink(pidfile);
+out_init:
+    if (desc->stop)
+        desc->stop(&d);
+out_sip:
+    ims_sip_destroy(d.sip);
+out_diam:
+    if (desc->flags & IMS_D_DIAMETER)
+        ims_diam_stop();
+    ims_http_destroy(d.http);
+out_loop:
+    ims_loop_destroy(d.loop);
+out_su:
+    su_deinit();
+out_log:
+    if (rc)
+        ims_err("%s did not start: %s", desc->name, strerror(rc < 0 ? -rc : rc));
+    else
+        ims_info("%s stopped", desc->name);
+    ims_log_fini();
+out_cfg:
+    ims_strv_free(peers);
+    ims_strv_free(accept);
+    ims_cfg_free(d.cfg);
+    ims_metrics_fini();
+    return rc ? 1 : 0;
+}

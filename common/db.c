@@ -1,0 +1,184 @@
+/*
+ * db.c - SQLite helpers
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "db.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cached {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct ims_db {
+    sqlite3 *h;
+    char *path;
+    struct cached *cache;
+    size_t ncache, capcache;
+};
+
+int ims_db_exec(struct ims_db *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        ims_err("db %s: %s", db->path, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+int ims_db_version(struct ims_db *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int migrate(struct ims_db *db, const char *const *migrations, size_t n)
+{
+    int v = ims_db_version(db);
+    if (v < 0)
+        return -EIO;
+    if ((size_t)v > n) {
+        ims_err("db %s: schema version %d is newer than this program knows (%zu)", db->path,
+                v, n);
+        return -EPROTO;
+    }
+    for (size_t i = (size_t)v; i < n; i++) {
+        char setv[64];
+        snprintf(setv, sizeof(setv), "PRAGMA user_version = %zu", i + 1);
+        if (ims_db_begin(db) != 0)
+            return -EIO;
+        if (ims_db_exec(db, migrations[i]) != 0 || ims_db_exec(db, setv) != 0) {
+            ims_db_rollback(db);
+            ims_err("db %s: migration to version %zu failed; nothing changed", db->path, i + 1);
+            return -EIO;
+        }
+        if (ims_db_commit(db) != 0)
+            return -EIO;
+        ims_info("db %s: schema migrated to version %zu", db->path, i + 1);
+    }
+    return 0;
+}
+
+int ims_db_open(struct ims_db **out, const char *path, const char *const *migrations,
+                size_t nmigrations)
+{
+    struct ims_db *db = calloc(1, sizeof(*db));
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        return -ENOMEM;
+    }
+    int rc = sqlite3_open_v2(path, &db->h,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        ims_err("db %s: cannot open: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        ims_db_close(db);
+        return -EIO;
+    }
+    sqlite3_busy_timeout(db->h, 5000);
+    sqlite3_extended_result_codes(db->h, 1);
+    if (ims_db_exec(db, "PRAGMA journal_mode = WAL") != 0 ||
+        ims_db_exec(db, "PRAGMA synchronous = NORMAL") != 0 ||
+        ims_db_exec(db, "PRAGMA foreign_keys = ON") != 0 ||
+        migrate(db, migrations, nmigrations) != 0) {
+        ims_db_close(db);
+        return -EIO;
+    }
+    *out = db;
+    return 0;
+}
+
+void ims_db_close(struct ims_db *db)
+{
+    if (!db)
+        return;
+    for (size_t i = 0; i < db->ncache; i++)
+        sqlite3_finalize(db->cache[i].stmt);
+    free(db->cache);
+    if (db->h)
+        sqlite3_close(db->h);
+    free(db->path);
+    free(db);
+}
+
+sqlite3 *ims_db_handle(struct ims_db *db)
+{
+    return db->h;
+}
+
+sqlite3_stmt *ims_db_stmt(struct ims_db *db, const char *sql)
+{
+    for (size_t i = 0; i < db->ncache; i++) {
+        if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0) {
+            sqlite3_stmt *st = db->cache[i].stmt;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+    }
+    if (db->ncache == db->capcache) {
+        size_t cap = db->capcache ? db->capcache * 2 : 16;
+        struct cached *c = realloc(db->cache, cap * sizeof(*c));
+        if (!c)
+            return NULL;
+        db->cache = c;
+        db->capcache = cap;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        ims_err("db %s: cannot prepare '%s': %s", db->path, sql, sqlite3_errmsg(db->h));
+        return NULL;
+    }
+    db->cache[db->ncache++] = (struct cached){ sql, st };
+    return st;
+}
+
+int ims_db_begin(struct ims_db *db)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "BEGIN IMMEDIATE");
+    if (!st || sqlite3_step(st) != SQLITE_DONE) {
+        ims_err("db %s: BEGIN failed: %s", db->path, sqlite3_errmsg(db->h));
+        return -EIO;
+    }
+    return 0;
+}
+
+int ims_db_commit(struct ims_db *db)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "COMMIT");
+    if (!st || sqlite3_step(st) != SQLITE_DONE) {
+        ims_err("db %s: COMMIT failed: %s", db->path, sqlite3_errmsg(db->h));
+        ims_db_rollback(db);
+        return -EIO;
+    }
+    return 0;
+}
+
+void ims_db_rollback(struct ims_db *db)
+{
+    if (sqlite3_get_autocommit(db->h))
+        return;   /* no transaction open */
+    sqlite3_stmt *st = ims_db_stmt(db, "ROLLBACK");
+    if (st)
+        sqlite3_step(st);
+}
+
+const char *ims_db_errmsg(struct ims_db *db)
+{
+    return sqlite3_errmsg(db->h);
+}

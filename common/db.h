@@ -1,0 +1,50 @@
+/*
+ * db.h - SQLite: open in WAL mode, schema migrations, a prepared-statement cache
+ *
+ * One struct ims_db is one connection; it is not shared between threads without the
+ * caller's lock (the HSS and OCS open one per thread that needs it). Statements are
+ * prepared once per connection and reused: ims_db_stmt() returns a reset statement with
+ * cleared bindings.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef IMS_DB_H
+#define IMS_DB_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+struct ims_db;
+
+/*
+ * ims_db_open - open (creating) the database at @path and bring its schema up to date.
+ * @migrations: SQL scripts; script i moves the schema from version i to i+1 (PRAGMA
+ *              user_version). Each runs in its own transaction; a failure rolls it back.
+ * Returns 0 and *out, or a negative error with the reason logged.
+ */
+int ims_db_open(struct ims_db **out, const char *path, const char *const *migrations,
+                size_t nmigrations);
+void ims_db_close(struct ims_db *db);
+
+sqlite3 *ims_db_handle(struct ims_db *db);
+int ims_db_version(struct ims_db *db);
+
+/*
+ * ims_db_stmt - the cached prepared statement for @sql (prepared on first use).
+ * @sql must be a string literal or otherwise outlive the connection.
+ * Returns NULL when the SQL does not compile (logged).
+ */
+sqlite3_stmt *ims_db_stmt(struct ims_db *db, const char *sql);
+
+/* Transactions (BEGIN IMMEDIATE so writers queue on the busy timeout, not mid-way). */
+int ims_db_begin(struct ims_db *db);
+int ims_db_commit(struct ims_db *db);
+void ims_db_rollback(struct ims_db *db);
+
+/* Run a parameterless statement to completion (DDL, PRAGMA). */
+int ims_db_exec(struct ims_db *db, const char *sql);
+
+const char *ims_db_errmsg(struct ims_db *db);
+
+#endif

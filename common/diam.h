@@ -1,0 +1,114 @@
+/*
+ * diam.h - freeDiameter embedded in the daemon: configuration, peers, handlers, requests
+ *
+ * freeDiameter is one instance per process. ims_diam_init() configures it from the
+ * daemon's own configuration (no separate freeDiameter file to keep in step), defines the
+ * IMS dictionary and advertises the daemon's applications; ims_diam_start() opens the
+ * listener and connects the configured peers.
+ *
+ * Threads: server handlers run on freeDiameter's dispatch threads. Answers to our own
+ * requests are delivered on the daemon's loop thread through ims_loop_post(), exactly once
+ * per request (answer, timeout or send failure).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef IMS_DIAM_H
+#define IMS_DIAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "diam_avp.h"
+#include "diam_dict.h"
+#include "http.h"
+
+struct ims_loop;
+struct msg;
+
+struct ims_diam_conf {
+    const char *identity;        /* Origin-Host */
+    const char *realm;           /* Origin-Realm */
+    const char *address;         /* listen address (numeric) */
+    int port;                    /* listen port, 3868 */
+    bool sctp;                   /* transport: SCTP instead of TCP */
+    char **peers;                /* "identity@address[:port]", NULL-terminated, may be NULL */
+    char **accept;               /* identity patterns accepted from unknown peers ("*.realm") */
+    bool tls;                    /* TLS with peers (needs cert, key, ca) */
+    int tls_port;
+    const char *tls_cert, *tls_key, *tls_ca;
+    int tc_timer;                /* seconds between reconnection attempts */
+    int tw_timer;                /* watchdog interval */
+    int threads;                 /* dispatch threads */
+    unsigned request_timeout_ms; /* default Tx for ims_diam_send() */
+    unsigned max_pending;        /* bound on requests awaiting answers */
+    unsigned apps;               /* IMS_APP_BIT() mask advertised in CER/CEA */
+    const char *ext_dir;         /* freeDiameter extensions folder */
+    struct ims_loop *loop;       /* where answers are delivered */
+};
+
+int ims_diam_init(const struct ims_diam_conf *conf);
+int ims_diam_start(void);
+void ims_diam_stop(void);
+bool ims_diam_running(void);
+
+/* Health source for ims_http_health_add(): every peer and its state; configured peers
+ * not open make the daemon degraded. */
+enum ims_health ims_diam_health(void *arg, json_t *peers);
+
+/* Peer state of a configured or connected identity ("open", "closed", ...; "unknown"). */
+const char *ims_diam_peer_state(const char *identity);
+
+/*
+ * Server side. A handler receives the request in *msg and either answers it (builds the
+ * answer with ims_diam_answer_new, sends it with ims_diam_answer_send) or returns an
+ * error code so that the core answers DIAMETER_UNABLE_TO_COMPLY.
+ * Handlers run on freeDiameter threads.
+ */
+typedef int (*ims_diam_handler)(struct msg **msg, void *arg);
+int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg);
+
+/* New answer for the request *req (*req becomes the answer) with Origin-Host/Realm and, for
+ * Cx/Sh, Vendor-Specific-Application-Id and Auth-Session-State NO_STATE_MAINTAINED. */
+int ims_diam_answer_new(struct msg **req, enum ims_app app);
+int ims_diam_answer_send(struct msg **ans);
+
+/*
+ * Client side.
+ * ims_diam_request_new - a request with a new Session-Id, Origin-Host/Realm,
+ * Destination-Realm (and -Host when not NULL), and for Cx/Sh the
+ * Vendor-Specific-Application-Id and Auth-Session-State. NULL on failure.
+ */
+struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
+                                 const char *dest_host);
+
+/* Outcome of a request, delivered on the loop thread. */
+struct ims_diam_result {
+    struct msg *answer;    /* NULL on timeout / send failure; freed after the callback */
+    int error;             /* 0, -ETIMEDOUT, -ENOTCONN (no route), -EAGAIN (too many) */
+    uint32_t code;         /* Result-Code or Experimental-Result-Code */
+    bool experimental;     /* code came from Experimental-Result */
+    double latency_s;
+};
+typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res);
+
+/*
+ * ims_diam_send - send *req (consumed in every case) and call fn(arg, result) on the loop
+ * thread exactly once. @timeout_ms 0 takes the configured default.
+ * Returns 0 when the callback will come; a negative error (and no callback) when the
+ * request could not even be queued (too many pending: -EAGAIN).
+ */
+int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg);
+
+/* Read Result-Code, or Experimental-Result-Code (and say so). 0 when neither is present. */
+uint32_t ims_diam_result_code(struct msg *m, bool *experimental);
+
+/* The Session-Id of a message as a NUL-terminated string in buf ("" when absent). */
+const char *ims_diam_session_id(struct msg *m, char *buf, size_t len);
+
+/* Name of a result code for logs: "DIAMETER_SUCCESS", "DIAMETER_ERROR_USER_UNKNOWN", ... */
+const char *ims_diam_result_name(uint32_t code, bool experimental);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * diam_dict.h - the Diameter applications, commands and AVPs of the IMS, as data
+ *
+ * Cx/Dx (TS 29.229) and Sh (TS 29.329) applications and commands are defined here (the
+ * freeDiameter packages do not define them); their AVPs come from dict_dcca_3gpp, Ro from
+ * dict_dcca (RFC 4006, application 4) and Rf from the base accounting application (3).
+ * Any AVP of the table that the loaded dictionaries lack is created from the table, so the
+ * daemons never depend on the exact content of an extension. After ims_dict_init() every
+ * object is resolved and cached: handlers never search the dictionary by name.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef IMS_DIAM_DICT_H
+#define IMS_DIAM_DICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dict_object;
+
+#define IMS_VENDOR_3GPP   10415u
+#define IMS_APP_ID_CX     16777216u
+#define IMS_APP_ID_SH     16777217u
+#define IMS_APP_ID_RO     4u
+#define IMS_APP_ID_RF     3u
+
+enum ims_app {
+    IMS_APP_CX = 0,
+    IMS_APP_SH,
+    IMS_APP_RO,
+    IMS_APP_RF,
+    IMS_APP_COUNT
+};
+
+/* Bit mask of applications, for configuration */
+#define IMS_APP_BIT(a) (1u << (a))
+
+enum ims_cmd {
+    /* Cx/Dx */
+    IMS_CMD_UAR = 0, IMS_CMD_UAA,
+    IMS_CMD_SAR, IMS_CMD_SAA,
+    IMS_CMD_LIR, IMS_CMD_LIA,
+    IMS_CMD_MAR, IMS_CMD_MAA,
+    IMS_CMD_RTR, IMS_CMD_RTA,
+    IMS_CMD_PPR, IMS_CMD_PPA,
+    /* Sh */
+    IMS_CMD_UDR, IMS_CMD_UDA,
+    IMS_CMD_PUR, IMS_CMD_PUA,
+    IMS_CMD_SNR, IMS_CMD_SNA,
+    IMS_CMD_PNR, IMS_CMD_PNA,
+    /* Ro (credit control) and Rf (accounting) */
+    IMS_CMD_CCR, IMS_CMD_CCA,
+    IMS_CMD_ACR, IMS_CMD_ACA,
+    IMS_CMD_COUNT
+};
+
+enum ims_avp {
+    /* base protocol (RFC 6733) */
+    IMS_AVP_SESSION_ID = 0,
+    IMS_AVP_ORIGIN_HOST,
+    IMS_AVP_ORIGIN_REALM,
+    IMS_AVP_DESTINATION_HOST,
+    IMS_AVP_DESTINATION_REALM,
+    IMS_AVP_AUTH_SESSION_STATE,
+    IMS_AVP_AUTH_APPLICATION_ID,
+    IMS_AVP_ACCT_APPLICATION_ID,
+    IMS_AVP_VENDOR_ID,
+    IMS_AVP_VENDOR_SPECIFIC_APPLICATION_ID,
+    IMS_AVP_RESULT_CODE,
+    IMS_AVP_EXPERIMENTAL_RESULT,
+    IMS_AVP_EXPERIMENTAL_RESULT_CODE,
+    IMS_AVP_ERROR_MESSAGE,
+    IMS_AVP_USER_NAME,
+    IMS_AVP_REDIRECT_HOST,
+    IMS_AVP_REDIRECT_HOST_USAGE,
+    IMS_AVP_ACCOUNTING_RECORD_TYPE,
+    IMS_AVP_ACCOUNTING_RECORD_NUMBER,
+    IMS_AVP_ACCT_INTERIM_INTERVAL,
+    IMS_AVP_EVENT_TIMESTAMP,
+    IMS_AVP_ORIGIN_STATE_ID,
+    /* Cx/Dx (TS 29.229) */
+    IMS_AVP_VISITED_NETWORK_IDENTIFIER,
+    IMS_AVP_PUBLIC_IDENTITY,
+    IMS_AVP_SERVER_NAME,
+    IMS_AVP_SERVER_CAPABILITIES,
+    IMS_AVP_MANDATORY_CAPABILITY,
+    IMS_AVP_OPTIONAL_CAPABILITY,
+    IMS_AVP_USER_DATA,
+    IMS_AVP_SIP_NUMBER_AUTH_ITEMS,
+    IMS_AVP_SIP_AUTHENTICATION_SCHEME,
+    IMS_AVP_SIP_AUTHENTICATE,
+    IMS_AVP_SIP_AUTHORIZATION,
+    IMS_AVP_SIP_AUTHENTICATION_CONTEXT,
+    IMS_AVP_SIP_AUTH_DATA_ITEM,
+    IMS_AVP_SIP_ITEM_NUMBER,
+    IMS_AVP_SERVER_ASSIGNMENT_TYPE,
+    IMS_AVP_DEREGISTRATION_REASON,
+    IMS_AVP_REASON_CODE,
+    IMS_AVP_REASON_INFO,
+    IMS_AVP_CHARGING_INFORMATION,
+    IMS_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME,
+    IMS_AVP_SECONDARY_EVENT_CHARGING_FUNCTION_NAME,
+    IMS_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME,
+    IMS_AVP_SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME,
+    IMS_AVP_USER_AUTHORIZATION_TYPE,
+    IMS_AVP_USER_DATA_ALREADY_AVAILABLE,
+    IMS_AVP_CONFIDENTIALITY_KEY,
+    IMS_AVP_INTEGRITY_KEY,
+    IMS_AVP_SUPPORTED_FEATURES,
+    IMS_AVP_FEATURE_LIST_ID,
+    IMS_AVP_FEATURE_LIST,
+    IMS_AVP_ASSOCIATED_IDENTITIES,
+    IMS_AVP_ORIGINATING_REQUEST,
+    IMS_AVP_WILDCARDED_PUBLIC_IDENTITY,
+    IMS_AVP_SIP_DIGEST_AUTHENTICATE,
+    IMS_AVP_WILDCARDED_IMPU,
+    IMS_AVP_UAR_FLAGS,
+    IMS_AVP_LOOSE_ROUTE_INDICATION,
+    IMS_AVP_SCSCF_RESTORATION_INFO,
+    IMS_AVP_PATH,
+    IMS_AVP_CONTACT,
+    IMS_AVP_SUBSCRIPTION_INFO,
+    IMS_AVP_CALL_ID_SIP_HEADER,
+    IMS_AVP_FROM_SIP_HEADER,
+    IMS_AVP_TO_SIP_HEADER,
+    IMS_AVP_RECORD_ROUTE,
+    IMS_AVP_ASSOCIATED_REGISTERED_IDENTITIES,
+    IMS_AVP_MULTIPLE_REGISTRATION_INDICATION,
+    IMS_AVP_RESTORATION_INFO,
+    IMS_AVP_SESSION_PRIORITY,
+    IMS_AVP_IDENTITY_WITH_EMERGENCY_REGISTRATION,
+    IMS_AVP_LIA_FLAGS,
+    IMS_AVP_SAR_FLAGS,
+    IMS_AVP_DIGEST_REALM,
+    IMS_AVP_DIGEST_QOP,
+    IMS_AVP_DIGEST_ALGORITHM,
+    IMS_AVP_DIGEST_HA1,
+    /* Sh (TS 29.329) */
+    IMS_AVP_USER_IDENTITY,
+    IMS_AVP_MSISDN,
+    IMS_AVP_SH_USER_DATA,
+    IMS_AVP_DATA_REFERENCE,
+    IMS_AVP_SERVICE_INDICATION,
+    IMS_AVP_SUBS_REQ_TYPE,
+    IMS_AVP_REQUESTED_DOMAIN,
+    IMS_AVP_CURRENT_LOCATION,
+    IMS_AVP_IDENTITY_SET,
+    IMS_AVP_EXPIRY_TIME,
+    IMS_AVP_SEND_DATA_INDICATION,
+    IMS_AVP_REPOSITORY_DATA_ID,
+    IMS_AVP_SEQUENCE_NUMBER,
+    /* Ro (RFC 4006, TS 32.299) */
+    IMS_AVP_CC_REQUEST_TYPE,
+    IMS_AVP_CC_REQUEST_NUMBER,
+    IMS_AVP_SERVICE_CONTEXT_ID,
+    IMS_AVP_SUBSCRIPTION_ID,
+    IMS_AVP_SUBSCRIPTION_ID_TYPE,
+    IMS_AVP_SUBSCRIPTION_ID_DATA,
+    IMS_AVP_MULTIPLE_SERVICES_CREDIT_CONTROL,
+    IMS_AVP_REQUESTED_SERVICE_UNIT,
+    IMS_AVP_USED_SERVICE_UNIT,
+    IMS_AVP_GRANTED_SERVICE_UNIT,
+    IMS_AVP_CC_TIME,
+    IMS_AVP_CC_SERVICE_SPECIFIC_UNITS,
+    IMS_AVP_SERVICE_IDENTIFIER,
+    IMS_AVP_RATING_GROUP,
+    IMS_AVP_VALIDITY_TIME,
+    IMS_AVP_FINAL_UNIT_INDICATION,
+    IMS_AVP_FINAL_UNIT_ACTION,
+    IMS_AVP_REQUESTED_ACTION,
+    IMS_AVP_MULTIPLE_SERVICES_INDICATOR,
+    IMS_AVP_CC_FAILURE_HANDLING,
+    /* charging information (TS 32.299) */
+    IMS_AVP_SERVICE_INFORMATION,
+    IMS_AVP_IMS_INFORMATION,
+    IMS_AVP_NODE_FUNCTIONALITY,
+    IMS_AVP_ROLE_OF_NODE,
+    IMS_AVP_IMS_CHARGING_IDENTIFIER,
+    IMS_AVP_CALLING_PARTY_ADDRESS,
+    IMS_AVP_CALLED_PARTY_ADDRESS,
+    IMS_AVP_EVENT_TYPE,
+    IMS_AVP_SIP_METHOD,
+    IMS_AVP_EVENT,
+    IMS_AVP_TIME_STAMPS,
+    IMS_AVP_SIP_REQUEST_TIMESTAMP,
+    IMS_AVP_SIP_RESPONSE_TIMESTAMP,
+    IMS_AVP_INTER_OPERATOR_IDENTIFIER,
+    IMS_AVP_ORIGINATING_IOI,
+    IMS_AVP_TERMINATING_IOI,
+    IMS_AVP_CAUSE_CODE,
+    IMS_AVP_USER_SESSION_ID,
+    IMS_AVP_COUNT
+};
+
+/* Base-protocol and 3GPP result codes used across the daemons */
+enum {
+    IMS_DIAM_SUCCESS = 2001,
+    IMS_DIAM_LIMITED_SUCCESS = 2002,
+    IMS_DIAM_COMMAND_UNSUPPORTED = 3001,
+    IMS_DIAM_UNABLE_TO_DELIVER = 3002,
+    IMS_DIAM_REDIRECT_INDICATION = 3006,
+    IMS_DIAM_APPLICATION_UNSUPPORTED = 3007,
+    IMS_DIAM_AUTHENTICATION_REJECTED = 4001,
+    IMS_DIAM_AUTHORIZATION_REJECTED = 5003,
+    IMS_DIAM_INVALID_AVP_VALUE = 5004,
+    IMS_DIAM_MISSING_AVP = 5005,
+    IMS_DIAM_UNABLE_TO_COMPLY = 5012,
+    /* TS 29.229 experimental results (vendor 10415) */
+    IMS_DIAM_FIRST_REGISTRATION = 2001,
+    IMS_DIAM_SUBSEQUENT_REGISTRATION = 2002,
+    IMS_DIAM_UNREGISTERED_SERVICE = 2003,
+    IMS_DIAM_SERVER_NAME_NOT_STORED = 2004,
+    IMS_DIAM_ERROR_USER_UNKNOWN = 5001,
+    IMS_DIAM_ERROR_IDENTITIES_DONT_MATCH = 5002,
+    IMS_DIAM_ERROR_IDENTITY_NOT_REGISTERED = 5003,
+    IMS_DIAM_ERROR_ROAMING_NOT_ALLOWED = 5004,
+    IMS_DIAM_ERROR_IDENTITY_ALREADY_REGISTERED = 5005,
+    IMS_DIAM_ERROR_AUTH_SCHEME_NOT_SUPPORTED = 5006,
+    IMS_DIAM_ERROR_IN_ASSIGNMENT_TYPE = 5007,
+    IMS_DIAM_ERROR_TOO_MUCH_DATA = 5008,
+    IMS_DIAM_ERROR_NOT_SUPPORTED_USER_DATA = 5009,
+    IMS_DIAM_ERROR_FEATURE_UNSUPPORTED = 5011,
+    IMS_DIAM_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED = 5012,
+};
+
+/*
+ * ims_dict_init - create the Cx and Sh applications and commands with their rules, resolve
+ * every application, command and AVP of the tables. Call after fd_core_parseconf() loaded
+ * dict_nasreq, dict_dcca and dict_dcca_3gpp. Returns 0 or a negative error (logged with
+ * the object that failed).
+ */
+int ims_dict_init(void);
+
+struct dict_object *ims_dict_app(enum ims_app app);
+struct dict_object *ims_dict_cmd(enum ims_cmd cmd);
+struct dict_object *ims_dict_avp(enum ims_avp avp);
+struct dict_object *ims_dict_vendor_3gpp(void);
+
+uint32_t ims_app_id(enum ims_app app);
+const char *ims_app_name(enum ims_app app);     /* "Cx", "Sh", "Ro", "Rf" */
+bool ims_app_is_vendor_specific(enum ims_app app);
+/* The application a command belongs to */
+enum ims_app ims_cmd_app(enum ims_cmd cmd);
+const char *ims_cmd_abbrev(enum ims_cmd cmd);   /* "UAR", ... */
+uint32_t ims_cmd_code(enum ims_cmd cmd);
+bool ims_cmd_is_request(enum ims_cmd cmd);
+const char *ims_avp_name(enum ims_avp avp);
+
+/* Find a command by code and request flag; returns IMS_CMD_COUNT when unknown. */
+enum ims_cmd ims_cmd_lookup(uint32_t app_id, uint32_t code, bool request);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * loop.c - su_root event loop with a bounded cross-thread queue and signal handling
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "loop.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <sofia-sip/su.h>
+
+struct job {
+    ims_loop_fn fn;
+    void *arg;
+};
+
+struct ims_loop {
+    su_root_t *root;
+    int efd;                /* eventfd: queue has jobs */
+    int sfd;                /* signalfd: SIGTERM, SIGINT, SIGHUP */
+    su_wait_t ewait, swait;
+    int eindex, sindex;
+    pthread_mutex_t lock;
+    struct job *ring;
+    size_t cap, head, count;
+    bool stopped;
+    int signal;
+    atomic_uint_fast64_t rejected;
+};
+
+static void drain(struct ims_loop *loop)
+{
+    for (;;) {
+        struct job j;
+        pthread_mutex_lock(&loop->lock);
+        if (loop->count == 0) {
+            pthread_mutex_unlock(&loop->lock);
+            return;
+        }
+        j = loop->ring[loop->head];
+        loop->head = (loop->head + 1) % loop->cap;
+        loop->count--;
+        pthread_mutex_unlock(&loop->lock);
+        j.fn(j.arg);
+    }
+}
+
+static int on_event(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    struct ims_loop *loop = (struct ims_loop *)arg;
+    uint64_t n;
+    (void)magic;
+    (void)w;
+    if (read(loop->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        ims_err("loop: eventfd read failed: %s", strerror(errno));
+    drain(loop);
+    return 0;
+}
+
+static int on_signal(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    struct ims_loop *loop = (struct ims_loop *)arg;
+    struct signalfd_siginfo si;
+    (void)magic;
+    (void)w;
+    while (read(loop->sfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            ims_info("received SIGHUP: ignored (restart the daemon to apply a new config)");
+            continue;
+        }
+        ims_info("received %s, stopping", strsignal((int)si.ssi_signo));
+        loop->signal = (int)si.ssi_signo;
+        su_root_break(loop->root);
+    }
+    return 0;
+}
+
+struct ims_loop *ims_loop_create(size_t queue_max)
+{
+    struct ims_loop *loop = calloc(1, sizeof(*loop));
+    if (!loop) {
+        ims_err("loop: out of memory");
+        return NULL;
+    }
+    loop->efd = loop->sfd = -1;
+    loop->eindex = loop->sindex = -1;
+    loop->cap = queue_max ? queue_max : 1;
+    pthread_mutex_init(&loop->lock, NULL);
+    loop->ring = calloc(loop->cap, sizeof(*loop->ring));
+    if (!loop->ring)
+        goto fail;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    loop->root = su_root_create(NULL);
+    if (!loop->root) {
+        ims_err("loop: su_root_create failed");
+        goto fail;
+    }
+    loop->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    loop->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (loop->efd < 0 || loop->sfd < 0) {
+        ims_err("loop: eventfd/signalfd failed: %s", strerror(errno));
+        goto fail;
+    }
+    su_wait_create(&loop->ewait, loop->efd, SU_WAIT_IN);
+    su_wait_create(&loop->swait, loop->sfd, SU_WAIT_IN);
+    loop->eindex = su_root_register(loop->root, &loop->ewait, on_event, (void *)loop, 0);
+    loop->sindex = su_root_register(loop->root, &loop->swait, on_signal, (void *)loop, 0);
+    if (loop->eindex < 0 || loop->sindex < 0) {
+        ims_err("loop: su_root_register failed");
+        goto fail;
+    }
+    return loop;
+fail:
+    ims_loop_destroy(loop);
+    return NULL;
+}
+
+void ims_loop_destroy(struct ims_loop *loop)
+{
+    if (!loop)
+        return;
+    pthread_mutex_lock(&loop->lock);
+    loop->stopped = true;
+    pthread_mutex_unlock(&loop->lock);
+    /* jobs posted before the stop still run, so that their owners release what they hold */
+    drain(loop);
+    if (loop->root) {
+        if (loop->eindex >= 0)
+            su_root_deregister(loop->root, loop->eindex);
+        if (loop->sindex >= 0)
+            su_root_deregister(loop->root, loop->sindex);
+        su_root_destroy(loop->root);
+    }
+    if (loop->efd >= 0)
+        close(loop->efd);
+    if (loop->sfd >= 0)
+        close(loop->sfd);
+    free(loop->ring);
+    pthread_mutex_destroy(&loop->lock);
+    free(loop);
+}
+
+su_root_t *ims_loop_root(struct ims_loop *loop)
+{
+    return loop->root;
+}
+
+int ims_loop_post(struct ims_loop *loop, ims_loop_fn fn, void *arg)
+{
+    pthread_mutex_lock(&loop->lock);
+    if (loop->stopped) {
+        pthread_mutex_unlock(&loop->lock);
+        return -EPIPE;
+    }
+    if (loop->count == loop->cap) {
+        pthread_mutex_unlock(&loop->lock);
+        atomic_fetch_add(&loop->rejected, 1);
+        return -EAGAIN;
+    }
+    loop->ring[(loop->head + loop->count) % loop->cap] = (struct job){ fn, arg };
+    loop->count++;
+    bool wake = loop->count == 1;
+    pthread_mutex_unlock(&loop->lock);
+    if (wake) {
+        uint64_t one = 1;
+        ssize_t w = write(loop->efd, &one, sizeof(one));
+        (void)w; /* the counter saturating still leaves the fd readable */
+    }
+    return 0;
+}
+
+static void break_job(void *arg)
+{
+    su_root_break(((struct ims_loop *)arg)->root);
+}
+
+int ims_loop_run(struct ims_loop *loop)
+{
+    su_root_run(loop->root);
+    /* run what other threads posted before the stop, so no answer is lost half-way */
+    drain(loop);
+    return loop->signal;
+}
+
+void ims_loop_stop(struct ims_loop *loop)
+{
+    if (ims_loop_post(loop, break_job, loop) != 0)
+        ims_warn("loop: stop request could not be queued");
+}
+
+size_t ims_loop_queue_depth(struct ims_loop *loop)
+{
+    pthread_mutex_lock(&loop->lock);
+    size_t n = loop->count;
+    pthread_mutex_unlock(&loop->lock);
+    return n;
+}
+
+uint64_t ims_loop_rejected(struct ims_loop *loop)
+{
+    return atomic_load(&loop->rejected);
+}

@@ -1,0 +1,359 @@
+/*
+ * proxy.c - stateful proxy transactions over sofia-sip nta
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "proxy.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/su_wait.h>
+
+#include "sip_hdr.h"
+
+#define MAX_BRANCHES 8
+#define T1X64_MS (64 * 500)
+
+struct branch {
+    struct ims_ptx *tx;
+    nta_outgoing_t *orq;
+    int status;           /* last status seen, 0 none */
+};
+
+struct ims_ptx {
+    struct ims_sip *sip;
+    nta_incoming_t *irq;
+    msg_t *msg;           /* our copy of the request, modified before forwarding */
+    sip_t *req;
+    sip_method_t method;
+    struct branch branches[MAX_BRANCHES];
+    int nbranches;
+    msg_t *best;          /* best final response so far (non-2xx) */
+    int best_status;
+    bool answered;        /* a final response went upstream */
+    bool cancelled;
+    bool ending;
+    su_timer_t *linger;   /* INVITE 2xx: keep for late 2xx from other branches */
+    ims_ptx_response_fn on_response;
+    ims_ptx_done_fn on_done;
+    void *arg;
+    char call_id[128];
+};
+
+static void ptx_destroy(struct ims_ptx *tx)
+{
+    if (tx->on_done)
+        tx->on_done(tx->arg, tx);
+    for (int i = 0; i < tx->nbranches; i++)
+        if (tx->branches[i].orq)
+            nta_outgoing_destroy(tx->branches[i].orq);
+    if (tx->linger)
+        su_timer_destroy(tx->linger);
+    if (tx->best)
+        msg_destroy(tx->best);
+    if (tx->msg)
+        msg_destroy(tx->msg);
+    if (tx->irq)
+        nta_incoming_destroy(tx->irq);
+    free(tx);
+}
+
+static void cancel_pending(struct ims_ptx *tx)
+{
+    for (int i = 0; i < tx->nbranches; i++) {
+        struct branch *b = &tx->branches[i];
+        if (b->orq && b->status < 200)
+            nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_END());
+    }
+}
+
+static bool all_final(const struct ims_ptx *tx)
+{
+    for (int i = 0; i < tx->nbranches; i++)
+        if (tx->branches[i].status < 200)
+            return false;
+    return true;
+}
+
+/* RFC 3261 16.7 step 6: 6xx wins, else the lowest class; first seen wins ties */
+static bool better(int candidate, int current)
+{
+    if (!current)
+        return true;
+    if (current >= 600)
+        return false;
+    if (candidate >= 600)
+        return true;
+    return candidate / 100 < current / 100;
+}
+
+static void relay(struct ims_ptx *tx, msg_t *resp)
+{
+    sip_t *rs = sip_object(resp);
+    int status = rs->sip_status->st_status;
+    sip_via_remove(resp, rs);
+    if (tx->on_response && tx->on_response(tx->arg, tx, resp, rs) != 0) {
+        msg_destroy(resp);
+        return;
+    }
+    ims_sip_count_response(tx->sip, status);
+    nta_incoming_mreply(tx->irq, resp);
+    if (status >= 200)
+        tx->answered = true;
+}
+
+static void on_linger_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    ptx_destroy((struct ims_ptx *)arg);
+}
+
+static void end_or_linger(struct ims_ptx *tx)
+{
+    if (tx->method != sip_method_invite || tx->best_status >= 300 || tx->ending) {
+        ptx_destroy(tx);
+        return;
+    }
+    /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64.
+     * The request copy is no longer needed. */
+    tx->ending = true;
+    msg_destroy(tx->msg);
+    tx->msg = NULL;
+    tx->req = NULL;
+    tx->linger = su_timer_create(su_root_task(ims_sip_root(tx->sip)), T1X64_MS);
+    if (!tx->linger || su_timer_set(tx->linger, on_linger_end, (su_timer_arg_t *)tx) < 0)
+        ptx_destroy(tx);
+}
+
+/* Every branch has a final status: answer upstream if not done yet, then end. */
+static void conclude(struct ims_ptx *tx)
+{
+    if (!all_final(tx))
+        return;
+    if (!tx->answered) {
+        if (tx->best && tx->best_status != 503) {
+            msg_t *resp = tx->best;
+            tx->best = NULL;
+            relay(tx, resp);
+        } else {
+            /* a local outcome (timeout, unreachable) or a 503, which RFC 3261 16.7
+             * step 6 turns into 500 */
+            int st = (tx->best_status == 503 || !tx->best_status) ? 500 : tx->best_status;
+            nta_incoming_treply(tx->irq, st, sip_status_phrase(st), TAG_END());
+            ims_sip_count_response(tx->sip, st);
+            tx->answered = true;
+        }
+    }
+    end_or_linger(tx);
+}
+
+static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                              sip_t const *sip)
+{
+    struct branch *b = (struct branch *)magic;
+    struct ims_ptx *tx = b->tx;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    msg_t *resp = sip ? nta_outgoing_getresponse(orq) : NULL;
+    if (!sip && (status < 300 || status > 699))
+        status = 500;
+    if (status >= 200 || b->status < status)
+        b->status = status;
+
+    if (status < 200) {                           /* provisional */
+        if (resp && !tx->answered)
+            relay(tx, resp);
+        else if (resp)
+            msg_destroy(resp);
+        return 0;
+    }
+    if (status < 300) {                           /* 2xx: relay every one */
+        if (resp)
+            relay(tx, resp);
+        if (tx->ending)
+            return 0;
+        tx->best_status = status;
+        cancel_pending(tx);
+        conclude(tx);
+        return 0;
+    }
+    /* 3xx-6xx, or a local timeout / transport error (no message) */
+    if (!tx->answered && better(status, tx->best_status)) {
+        if (tx->best)
+            msg_destroy(tx->best);
+        tx->best = resp;
+        tx->best_status = status;
+    } else if (resp) {
+        msg_destroy(resp);
+    }
+    if (status >= 600)
+        cancel_pending(tx);
+    conclude(tx);
+    return 0;
+}
+
+static int on_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t const *sip)
+{
+    struct ims_ptx *tx = (struct ims_ptx *)magic;
+    (void)irq;
+    if (!sip)     /* server transaction timed out / terminated */
+        return 0;
+    if (sip->sip_request->rq_method != sip_method_cancel)
+        return 200;
+    tx->cancelled = true;
+    if (tx->nbranches == 0 && !tx->answered) {
+        /* still deciding where to go (e.g. waiting for Diameter): end it now */
+        nta_incoming_treply(tx->irq, SIP_487_REQUEST_CANCELLED, TAG_END());
+        ims_sip_count_response(tx->sip, 487);
+        tx->answered = true;
+        return 200;
+    }
+    cancel_pending(tx);
+    return 200;
+}
+
+struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq)
+{
+    struct ims_ptx *tx = calloc(1, sizeof(*tx));
+    if (!tx)
+        return NULL;
+    tx->sip = sip;
+    tx->irq = irq;
+    msg_t *orig = nta_incoming_getrequest(irq);
+    tx->msg = msg_copy(orig);
+    msg_destroy(orig);
+    if (!tx->msg) {
+        free(tx);
+        return NULL;
+    }
+    tx->req = sip_object(tx->msg);
+    tx->method = tx->req->sip_request->rq_method;
+    if (tx->req->sip_call_id)
+        snprintf(tx->call_id, sizeof(tx->call_id), "%s", tx->req->sip_call_id->i_id);
+    nta_incoming_bind(irq, on_ack_cancel, (nta_incoming_magic_t *)tx);
+    if (tx->method == sip_method_invite)
+        nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    return tx;
+}
+
+msg_t *ims_ptx_msg(struct ims_ptx *tx)
+{
+    return tx->msg;
+}
+
+sip_t *ims_ptx_sip(struct ims_ptx *tx)
+{
+    return tx->req;
+}
+
+const char *ims_ptx_call_id(struct ims_ptx *tx)
+{
+    return tx->call_id;
+}
+
+bool ims_ptx_cancelled(struct ims_ptx *tx)
+{
+    return tx->cancelled;
+}
+
+void ims_ptx_set_hooks(struct ims_ptx *tx, ims_ptx_response_fn on_response,
+                       ims_ptx_done_fn on_done, void *arg)
+{
+    tx->on_response = on_response;
+    tx->on_done = on_done;
+    tx->arg = arg;
+}
+
+int ims_ptx_validate(struct ims_ptx *tx)
+{
+    sip_t *req = tx->req;
+    sip_max_forwards_t *mf = req->sip_max_forwards;
+    if (mf && mf->mf_count == 0)
+        return 483;
+    if (mf) {
+        mf->mf_count--;
+        msg_fragment_clear(mf->mf_common);   /* re-encode the changed value */
+    } else {
+        sip_add_make(tx->msg, req, sip_max_forwards_class, "70");
+    }
+    while (req->sip_route && ims_sip_is_own(tx->sip, req->sip_route->r_url))
+        sip_route_remove(tx->msg, req);
+    return 0;
+}
+
+int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *next_hop,
+                    bool record_route)
+{
+    if (tx->answered || tx->nbranches == MAX_BRANCHES)
+        return 500;
+    bool ack = tx->method == sip_method_ack;
+    msg_t *msg = msg_copy(tx->msg);
+    if (!msg)
+        return 500;
+    sip_t *sip = sip_object(msg);
+    if (request_uri) {
+        sip_request_t *rq = sip_request_create(msg_home(msg), tx->method,
+                                               sip->sip_request->rq_method_name,
+                                               (url_string_t const *)request_uri, NULL);
+        if (!rq || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rq) != 0) {
+            msg_destroy(msg);
+            return 500;
+        }
+    }
+    if (record_route && !ack &&
+        ims_sip_record_route_push(msg, sip, ims_sip_own_uri(tx->sip)) != 0) {
+        msg_destroy(msg);
+        return 500;
+    }
+    struct branch *b = &tx->branches[tx->nbranches];
+    b->tx = tx;
+    b->status = 0;
+    b->orq = nta_outgoing_mcreate(ims_sip_agent(tx->sip), on_branch_response,
+                                  (nta_outgoing_magic_t *)b, (url_string_t const *)next_hop,
+                                  msg, NTATAG_STATELESS(ack), TAG_END());
+    if (!b->orq) {
+        struct ims_log_ids ids = { .call_id = tx->call_id };
+        ims_log(IMS_LOG_WARN, &ids, "proxy: cannot forward %s",
+                sip->sip_request->rq_method_name);
+        return 500;   /* nta_outgoing_mcreate destroyed msg */
+    }
+    if (ack) {
+        /* stateless: nothing comes back; the ACK transaction ends here */
+        nta_outgoing_destroy(b->orq);
+        b->orq = NULL;
+        ptx_destroy(tx);
+        return 0;
+    }
+    tx->nbranches++;
+    return 0;
+}
+
+void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const char *warning)
+{
+    if (tx->answered) {
+        if (status >= 200 && all_final(tx))
+            ptx_destroy(tx);
+        return;
+    }
+    if (tx->method == sip_method_ack) {
+        ptx_destroy(tx);
+        return;
+    }
+    nta_incoming_treply(tx->irq, status, phrase ? phrase : sip_status_phrase(status),
+                        TAG_IF(warning, SIPTAG_WARNING_STR(warning)), TAG_END());
+    ims_sip_count_response(tx->sip, status);
+    if (status < 200)
+        return;
+    tx->answered = true;
+    cancel_pending(tx);
+    if (all_final(tx))
+        ptx_destroy(tx);
+}

@@ -1,0 +1,67 @@
+/*
+ * proxy.h - the stateful proxy transaction of the CSCFs (RFC 3261 section 16)
+ *
+ * One struct ims_ptx owns one server transaction and its client transactions (branches).
+ * The daemon's pipeline calls small verbs on it: validate (Max-Forwards, own Route),
+ * optionally suspend while Diameter runs, then forward to one or more targets, or reply.
+ * Responses come back through the proxy: provisional ones are relayed at once, 2xx are
+ * relayed at once (the others branches are cancelled), and when every branch has a final
+ * response the best one is relayed (6xx first, then the lowest class; 503 becomes 500).
+ * The transaction frees itself when it is finished; the daemon never frees it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef IMS_PROXY_H
+#define IMS_PROXY_H
+
+#include <stdbool.h>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+
+#include "sip.h"
+
+struct ims_ptx;
+
+/* Called with each response before it is relayed (may modify it); return 0 to relay it. */
+typedef int (*ims_ptx_response_fn)(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip);
+/* Called once when the transaction ends (for the daemon to drop its references). */
+typedef void (*ims_ptx_done_fn)(void *arg, struct ims_ptx *tx);
+
+/*
+ * ims_ptx_create - take over the incoming transaction (the request function then returns
+ * 0). Sends 100 Trying for INVITE. Returns NULL on allocation failure (reply 500 then).
+ */
+struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq);
+
+/* The request as the proxy will forward it (modifiable until forwarded). */
+msg_t *ims_ptx_msg(struct ims_ptx *tx);
+sip_t *ims_ptx_sip(struct ims_ptx *tx);
+const char *ims_ptx_call_id(struct ims_ptx *tx);
+bool ims_ptx_cancelled(struct ims_ptx *tx);   /* a CANCEL arrived while suspended */
+
+void ims_ptx_set_hooks(struct ims_ptx *tx, ims_ptx_response_fn on_response,
+                       ims_ptx_done_fn on_done, void *arg);
+
+/*
+ * ims_ptx_validate - Max-Forwards (483 when exhausted, decremented otherwise, added when
+ * missing) and removal of the Route entries naming this node.
+ * Returns 0, or the status to reply with.
+ */
+int ims_ptx_validate(struct ims_ptx *tx);
+
+/*
+ * ims_ptx_forward - add a branch.
+ * @request_uri: new Request-URI, or NULL to keep it.
+ * @next_hop:    where to send, or NULL to follow the Route set / Request-URI.
+ * @record_route: insert this node's Record-Route.
+ * ACK is forwarded statelessly and the transaction ends.
+ * Returns 0, or a SIP status (500) when the branch could not be created.
+ */
+int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *next_hop,
+                    bool record_route);
+
+/* Answer the request ourselves (final status ends the transaction). @warning may be NULL. */
+void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const char *warning);
+
+#endif

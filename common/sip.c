@@ -1,0 +1,269 @@
+/*
+ * sip.c - sofia-sip nta agent setup, transports, default request handling, SIP metrics
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "sip.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/url.h>
+
+#define N_METHODS 16
+#define MAX_TPORTS 4
+
+struct ims_sip {
+    su_home_t home[1];
+    su_root_t *root;
+    nta_agent_t *agent;
+    nta_leg_t *leg;
+    ims_sip_request_fn fn;
+    void *arg;
+    url_t *own;
+    char address[64];
+    char host[256];
+    char node[32];
+    int port;
+    char tports[MAX_TPORTS][8];
+    int ntports;
+    struct ims_counter *requests[N_METHODS];
+    struct ims_counter *responses[7];
+};
+
+/* sofia-sip writes log lines in pieces; collect them until the newline */
+static void sofia_logger(void *stream, char const *fmt, va_list ap)
+{
+    static __thread char line[1024];
+    static __thread size_t len;
+    (void)stream;
+    int n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+    if (n > 0)
+        len += (size_t)n < sizeof(line) - len ? (size_t)n : sizeof(line) - 1 - len;
+    if (len && (line[len - 1] == '\n' || len >= sizeof(line) - 1)) {
+        line[len] = '\0';
+        ims_warn("sofia-sip: %s", line);
+        len = 0;
+    }
+}
+
+static void register_metrics(struct ims_sip *s)
+{
+    static const char *const methods[N_METHODS] = {
+        "unknown", "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO",
+        "PRACK", "UPDATE", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH", "other"
+    };
+    char labels[64];
+    for (int i = 0; i < N_METHODS; i++) {
+        snprintf(labels, sizeof(labels), "method=\"%s\"", methods[i]);
+        s->requests[i] = ims_counter_new("ims_sip_requests_total",
+                                         "SIP requests received outside dialogs, by method",
+                                         labels);
+    }
+    static const char *const classes[7] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx" };
+    for (int i = 0; i < 7; i++) {
+        snprintf(labels, sizeof(labels), "class=\"%s\"", classes[i]);
+        s->responses[i] = ims_counter_new("ims_sip_responses_total",
+                                          "SIP responses sent or relayed, by class", labels);
+    }
+}
+
+void ims_sip_count_response(struct ims_sip *s, int status)
+{
+    int c = status / 100;
+    ims_counter_inc(s->responses[c >= 1 && c <= 6 ? c : 0]);
+}
+
+static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
+                      sip_t const *sip)
+{
+    struct ims_sip *s = (struct ims_sip *)magic;
+    (void)leg;
+    int m = sip->sip_request->rq_method;
+    ims_counter_inc(s->requests[m >= 0 && m < N_METHODS - 1 ? m : N_METHODS - 1]);
+    if (ims_log_enabled(IMS_LOG_DEBUG)) {
+        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+        ims_log(IMS_LOG_DEBUG, &ids, "sip: %s " URL_PRINT_FORMAT " received",
+                sip->sip_request->rq_method_name, URL_PRINT_ARGS(sip->sip_request->rq_url));
+    }
+    int status = s->fn(s->arg, irq, sip);
+    if (status >= 100)
+        ims_sip_count_response(s, status);
+    return status;
+}
+
+static int bind_transport(struct ims_sip *s, const char *tp)
+{
+    char url[160];
+    bool v6 = strchr(s->address, ':') != NULL;
+    snprintf(url, sizeof(url), "sip:%s%s%s:%d;transport=%s", v6 ? "[" : "", s->address,
+             v6 ? "]" : "", s->port, tp);
+    const char *u = url;
+    int rc;
+    if (!s->agent) {
+        s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), NULL, NULL,
+                                    NTATAG_UA(0), NTATAG_CANCEL_487(0),
+                                    NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+                                    NTATAG_TCP_RPORT(1), TAG_END());
+        rc = s->agent ? 0 : -1;
+    } else {
+        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u), TAG_END());
+    }
+    if (rc != 0) {
+        ims_err("sip: cannot listen on %s:%d/%s: %s (address not local, or port in use?)",
+                s->address, s->port, tp, strerror(errno));
+        return -EADDRNOTAVAIL;
+    }
+    snprintf(s->tports[s->ntports++], sizeof(s->tports[0]), "%s", tp);
+    ims_info("sip: listening on %s:%d/%s", s->address, s->port, tp);
+    return 0;
+}
+
+struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
+                               ims_sip_request_fn fn, void *arg)
+{
+    static bool mclass_done;
+    if (!mclass_done) {
+        /* parse P-Asserted-Identity, P-Preferred-Identity & co. as structured headers */
+        sip_update_default_mclass(sip_extend_mclass(NULL));
+        su_log_redirect(NULL, sofia_logger, NULL);
+        mclass_done = true;
+    }
+    struct ims_sip *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    su_home_init(s->home);
+    s->root = root;
+    s->fn = fn;
+    s->arg = arg;
+    s->port = c->port;
+    snprintf(s->address, sizeof(s->address), "%s", c->address);
+    snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
+    snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
+    register_metrics(s);
+
+    for (char **tp = c->transports; tp && *tp && s->ntports < MAX_TPORTS; tp++)
+        if (bind_transport(s, *tp) != 0)
+            goto fail;
+    if (!s->agent) {
+        ims_err("sip: no transport configured");
+        goto fail;
+    }
+    s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
+                             TAG_END());
+    bool v6 = strchr(s->address, ':') != NULL;
+    s->own = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;lr", v6 ? "[" : "",
+                                          s->address, v6 ? "]" : "", s->port));
+    if (!s->leg || !s->own) {
+        ims_err("sip: cannot create the default leg");
+        goto fail;
+    }
+    return s;
+fail:
+    ims_sip_destroy(s);
+    return NULL;
+}
+
+void ims_sip_destroy(struct ims_sip *s)
+{
+    if (!s)
+        return;
+    if (s->leg)
+        nta_leg_destroy(s->leg);
+    if (s->agent)
+        nta_agent_destroy(s->agent);
+    su_home_deinit(s->home);
+    free(s);
+}
+
+nta_agent_t *ims_sip_agent(struct ims_sip *s)
+{
+    return s->agent;
+}
+
+su_root_t *ims_sip_root(struct ims_sip *s)
+{
+    return s->root;
+}
+
+const url_t *ims_sip_own_uri(struct ims_sip *s)
+{
+    return s->own;
+}
+
+const char *ims_sip_node(struct ims_sip *s)
+{
+    return s->node;
+}
+
+const char *ims_sip_address(struct ims_sip *s)
+{
+    return s->address;
+}
+
+bool ims_sip_is_own(struct ims_sip *s, const url_t *url)
+{
+    if (!url || !url->url_host)
+        return false;
+    int p = url->url_port && *url->url_port ? atoi(url->url_port)
+                                            : (url->url_type == url_sips ? 5061 : 5060);
+    if (p != s->port)
+        return false;
+    const char *h = url->url_host;
+    size_t hl = strlen(h);
+    if (hl > 2 && h[0] == '[' && h[hl - 1] == ']')   /* [v6] */
+        return strncasecmp(h + 1, s->address, hl - 2) == 0 && s->address[hl - 2] == '\0';
+    return strcasecmp(h, s->address) == 0 || strcasecmp(h, s->host) == 0;
+}
+
+enum ims_health ims_sip_health(void *arg, json_t *peers)
+{
+    struct ims_sip *s = arg;
+    for (int i = 0; i < s->ntports; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s:%d/%s", s->address, s->port, s->tports[i]);
+        json_array_append_new(peers, json_pack("{s:s, s:s, s:s}", "name", name, "kind",
+                                               "sip-listener", "state", "listening"));
+    }
+    return s->ntports ? IMS_HEALTH_OK : IMS_HEALTH_DOWN;
+}
+
+int ims_sip_reply_unhandled(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req,
+                            const char *allow)
+{
+    const char *method = req->sip_request->rq_method_name;
+    switch (req->sip_request->rq_method) {
+    case sip_method_ack:
+        return 200;   /* an ACK is never answered: nta absorbs it */
+    case sip_method_options:
+        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(allow),
+                            SIPTAG_ACCEPT_STR("application/sdp"),
+                            SIPTAG_SERVER_STR(s->node), TAG_END());
+        nta_incoming_destroy(irq);
+        ims_sip_count_response(s, 200);
+        return 0;
+    default: {
+        char warning[256];
+        snprintf(warning, sizeof(warning), "399 %s \"%s is not handled by this %s yet\"",
+                 s->address, method, s->node);
+        struct ims_log_ids ids = { .call_id = req->sip_call_id ? req->sip_call_id->i_id : NULL };
+        ims_log(IMS_LOG_INFO, &ids, "sip: %s answered 501: not handled by this node yet",
+                method);
+        nta_incoming_treply(irq, SIP_501_NOT_IMPLEMENTED, SIPTAG_ALLOW_STR(allow),
+                            SIPTAG_WARNING_STR(warning), SIPTAG_SERVER_STR(s->node), TAG_END());
+        nta_incoming_destroy(irq);
+        ims_sip_count_response(s, 501);
+        return 0;
+    }
+    }
+}

@@ -1,0 +1,372 @@
+/*
+ * sip_hdr.c - IMS SIP header parse/format helpers
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "sip_hdr.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/url.h>
+
+/* ---- small lexer for "a=b; c="d e"; f" parameter lists ---- */
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    return p;
+}
+
+/* Copy the next item of s up to an unquoted @sep (or end) into buf, trimmed; returns the
+ * position after the separator or NULL at the end. -1 in *err on an unterminated quote. */
+static const char *next_item(const char *s, char sep, char *buf, size_t len, int *err)
+{
+    bool q = false;
+    size_t n = 0;
+    const char *p = skip_ws(s);
+    for (; *p; p++) {
+        if (*p == '"' && (p == s || p[-1] != '\\'))
+            q = !q;
+        else if (*p == sep && !q)
+            break;
+        if (n + 1 < len)
+            buf[n++] = *p;
+    }
+    while (n && isspace((unsigned char)buf[n - 1]))
+        n--;
+    buf[n] = '\0';
+    if (q)
+        *err = -1;
+    return *p ? p + 1 : NULL;
+}
+
+/* Split "name=value" (value unquoted) in place; value is "" when absent. */
+static void split_param(char *item, char **name, char **value)
+{
+    char *eq = strchr(item, '=');
+    *name = item;
+    *value = (char *)"";
+    if (!eq)
+        return;
+    *eq = '\0';
+    char *v = (char *)skip_ws(eq + 1);
+    char *e = *name + strlen(*name);
+    while (e > *name && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    size_t vl = strlen(v);
+    if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+        v[vl - 1] = '\0';
+        v++;
+    }
+    *value = v;
+}
+
+static bool is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("-.!%*_+`'~", *s))
+            return false;
+    return true;
+}
+
+/* host-like values (IPv4, names) are written bare, anything else quoted */
+static bool is_gen_value(const char *s)
+{
+    if (is_token(s))
+        return true;
+    if (*s != '[')
+        return false;
+    for (s++; *s && *s != ']'; s++)
+        if (!isxdigit((unsigned char)*s) && *s != ':' && *s != '.')
+            return false;
+    return *s == ']' && s[1] == '\0';
+}
+
+static int append(char *buf, size_t len, size_t *off, const char *fmt, const char *a,
+                  const char *b)
+{
+    int n = snprintf(buf + *off, len > *off ? len - *off : 0, fmt, a, b);
+    if (n < 0 || *off + (size_t)n >= len)
+        return -ENOSPC;
+    *off += (size_t)n;
+    return 0;
+}
+
+static int append_param(char *buf, size_t len, size_t *off, const char *name, const char *v)
+{
+    if (*off && append(buf, len, off, "%s%s", ";", "") != 0)
+        return -ENOSPC;
+    if (is_gen_value(v))
+        return append(buf, len, off, "%s=%s", name, v);
+    return append(buf, len, off, "%s=\"%s\"", name, v);
+}
+
+/* ---- P-Charging-Vector ---- */
+
+int ims_pcv_parse(const char *value, struct ims_pcv *out)
+{
+    char item[256];
+    int err = 0;
+    memset(out, 0, sizeof(*out));
+    for (const char *p = value; p;) {
+        p = next_item(p, ';', item, sizeof(item), &err);
+        char *name, *v;
+        split_param(item, &name, &v);
+        if (strcasecmp(name, "icid-value") == 0)
+            snprintf(out->icid, sizeof(out->icid), "%s", v);
+        else if (strcasecmp(name, "icid-generated-at") == 0)
+            snprintf(out->generated_at, sizeof(out->generated_at), "%s", v);
+        else if (strcasecmp(name, "orig-ioi") == 0)
+            snprintf(out->orig_ioi, sizeof(out->orig_ioi), "%s", v);
+        else if (strcasecmp(name, "term-ioi") == 0)
+            snprintf(out->term_ioi, sizeof(out->term_ioi), "%s", v);
+    }
+    return err || !out->icid[0] ? -EINVAL : 0;
+}
+
+int ims_pcv_format(const struct ims_pcv *pcv, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (len)
+        buf[0] = '\0';
+    if (!pcv->icid[0] || append_param(buf, len, &off, "icid-value", pcv->icid) != 0)
+        return -ENOSPC;
+    if (pcv->generated_at[0] &&
+        append_param(buf, len, &off, "icid-generated-at", pcv->generated_at) != 0)
+        return -ENOSPC;
+    if (pcv->orig_ioi[0] && append_param(buf, len, &off, "orig-ioi", pcv->orig_ioi) != 0)
+        return -ENOSPC;
+    if (pcv->term_ioi[0] && append_param(buf, len, &off, "term-ioi", pcv->term_ioi) != 0)
+        return -ENOSPC;
+    return (int)off;
+}
+
+void ims_icid_generate(char *buf, size_t len, const char *node_addr)
+{
+    static atomic_uint counter;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint32_t h = 2166136261u;   /* FNV-1a of the node address keeps nodes apart */
+    for (const char *p = node_addr ? node_addr : ""; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    unsigned c = atomic_fetch_add(&counter, 1);
+    snprintf(buf, len, "%08x%08lx%05lx%04x", h, (unsigned long)now.tv_sec,
+             (unsigned long)(now.tv_nsec / 10000), c & 0xffff);
+}
+
+/* ---- P-Charging-Function-Addresses ---- */
+
+int ims_pcfa_parse(const char *value, struct ims_pcfa *out)
+{
+    char item[256];
+    int err = 0;
+    memset(out, 0, sizeof(*out));
+    for (const char *p = value; p;) {
+        p = next_item(p, ';', item, sizeof(item), &err);
+        char *name, *v;
+        split_param(item, &name, &v);
+        if (strcasecmp(name, "ccf") == 0 && out->nccf < IMS_PCFA_MAX)
+            snprintf(out->ccf[out->nccf++], sizeof(out->ccf[0]), "%s", v);
+        else if (strcasecmp(name, "ecf") == 0 && out->necf < IMS_PCFA_MAX)
+            snprintf(out->ecf[out->necf++], sizeof(out->ecf[0]), "%s", v);
+    }
+    return err || (!out->nccf && !out->necf) ? -EINVAL : 0;
+}
+
+int ims_pcfa_format(const struct ims_pcfa *pcfa, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < pcfa->nccf; i++)
+        if (append_param(buf, len, &off, "ccf", pcfa->ccf[i]) != 0)
+            return -ENOSPC;
+    for (int i = 0; i < pcfa->necf; i++)
+        if (append_param(buf, len, &off, "ecf", pcfa->ecf[i]) != 0)
+            return -ENOSPC;
+    return off ? (int)off : -EINVAL;
+}
+
+/* ---- P-Visited-Network-ID ---- */
+
+int ims_pvni_parse(const char *value, struct ims_pvni *out)
+{
+    char item[256];
+    int err = 0;
+    memset(out, 0, sizeof(*out));
+    for (const char *p = value; p && out->n < IMS_PVNI_MAX;) {
+        p = next_item(p, ',', item, sizeof(item), &err);
+        char spec[256];
+        int e2 = 0;
+        next_item(item, ';', spec, sizeof(spec), &e2);   /* drop vnetwork-params */
+        size_t l = strlen(spec);
+        if (l >= 2 && spec[0] == '"' && spec[l - 1] == '"') {
+            spec[l - 1] = '\0';
+            memmove(spec, spec + 1, l - 1);
+        } else if (!is_token(spec)) {
+            return -EINVAL;
+        }
+        if (!spec[0])
+            return -EINVAL;
+        snprintf(out->id[out->n++], sizeof(out->id[0]), "%s", spec);
+    }
+    return err || !out->n ? -EINVAL : 0;
+}
+
+int ims_pvni_format(const struct ims_pvni *pvni, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < pvni->n; i++) {
+        const char *sep = i ? ", " : "";
+        int rc = is_token(pvni->id[i]) ? append(buf, len, &off, "%s%s", sep, pvni->id[i])
+                                       : append(buf, len, &off, "%s\"%s\"", sep, pvni->id[i]);
+        if (rc)
+            return rc;
+    }
+    return (int)off;
+}
+
+/* ---- name-addr lists ---- */
+
+sip_route_t *ims_addr_list_parse(su_home_t *home, const char *value)
+{
+    return sip_route_make(home, value);
+}
+
+int ims_addr_list_format(const sip_route_t *list, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (len)
+        buf[0] = '\0';
+    for (const sip_route_t *r = list; r; r = r->r_next) {
+        char tmp[512];
+        int n = (int)sip_route_e(tmp, sizeof(tmp), (msg_header_t const *)r, 0);
+        if (n <= 0 || (size_t)n >= sizeof(tmp))
+            return -ENOSPC;
+        if (append(buf, len, &off, "%s%s", off ? ", " : "", tmp) != 0)
+            return -ENOSPC;
+    }
+    return (int)off;
+}
+
+/* ---- unknown headers ---- */
+
+const char *ims_sip_header(const sip_t *sip, const char *name)
+{
+    for (const sip_unknown_t *u = sip ? sip->sip_unknown : NULL; u; u = u->un_next)
+        if (u->un_name && strcasecmp(u->un_name, name) == 0)
+            return u->un_value ? u->un_value : "";
+    return NULL;
+}
+
+int ims_sip_header_remove(msg_t *msg, sip_t *sip, const char *name)
+{
+    int n = 0;
+    for (bool again = true; again;) {
+        again = false;
+        for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next) {
+            if (u->un_name && strcasecmp(u->un_name, name) == 0) {
+                msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)u);
+                n++;
+                again = true;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+int ims_sip_header_add(msg_t *msg, sip_t *sip, const char *name, const char *value)
+{
+    if (strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))
+        return -EINVAL;
+    char *line = su_sprintf(msg_home(msg), "%s: %s\r\n", name, value);
+    if (!line)
+        return -ENOMEM;
+    return msg_header_add_str(msg, (msg_pub_t *)sip, line) == 0 ? 0 : -EINVAL;
+}
+
+int ims_sip_header_set(msg_t *msg, sip_t *sip, const char *name, const char *value)
+{
+    ims_sip_header_remove(msg, sip, name);
+    return ims_sip_header_add(msg, sip, name, value);
+}
+
+/* ---- routing headers ---- */
+
+static int add_url_header(msg_t *msg, sip_t *sip, msg_hclass_t *hc, const url_t *uri)
+{
+    char *s = su_sprintf(msg_home(msg), "<" URL_PRINT_FORMAT ">", URL_PRINT_ARGS(uri));
+    if (!s)
+        return -ENOMEM;
+    msg_header_t *h = msg_header_make(msg_home(msg), hc, s);
+    if (!h)
+        return -EINVAL;
+    return msg_header_insert(msg, (msg_pub_t *)sip, h) == 0 ? 0 : -ENOMEM;
+}
+
+int ims_sip_path_push(msg_t *msg, sip_t *sip, const url_t *uri)
+{
+    return add_url_header(msg, sip, sip_path_class, uri);
+}
+
+int ims_sip_record_route_push(msg_t *msg, sip_t *sip, const url_t *uri)
+{
+    return add_url_header(msg, sip, sip_record_route_class, uri);
+}
+
+int ims_sip_service_route_add(msg_t *msg, sip_t *sip, const url_t *uri)
+{
+    return add_url_header(msg, sip, sip_service_route_class, uri);
+}
+
+int ims_sip_paid_remove(msg_t *msg, sip_t *sip)
+{
+    int n = 0;
+    sip_p_asserted_identity_t *paid;
+    while ((paid = sip_p_asserted_identity(sip)) != NULL) {
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)paid);
+        n++;
+    }
+    return n;
+}
+
+int ims_sip_paid_add(msg_t *msg, sip_t *sip, const char *uri)
+{
+    char *s = su_sprintf(msg_home(msg), "<%s>", uri);
+    if (!s)
+        return -ENOMEM;
+    msg_header_t *h = msg_header_make(msg_home(msg), sip_p_asserted_identity_class, s);
+    if (!h)
+        return -EINVAL;
+    return msg_header_insert(msg, (msg_pub_t *)sip, h) == 0 ? 0 : -ENOMEM;
+}
+
+bool ims_sip_url_is_local(const url_t *url, const char *const *hosts, int port)
+{
+    if (!url || !url->url_host)
+        return false;
+    int p = url->url_port && *url->url_port ? atoi(url->url_port)
+                                            : (url->url_type == url_sips ? 5061 : 5060);
+    if (p != port)
+        return false;
+    for (; hosts && *hosts; hosts++)
+        if (strcasecmp(url->url_host, *hosts) == 0)
+            return true;
+    return false;
+}

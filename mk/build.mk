@@ -1,0 +1,72 @@
+# mk/build.mk - compile rules; called by the top-level Makefile once the Debian packages
+# are known to be installed (so pkg-config can answer).
+#   make -f mk/build.mk BUILD=build           normal build
+#   make -f mk/build.mk BUILD=build-san SAN=1 ASan + UBSan build (used by the tests)
+
+BUILD   ?= build
+SAN     ?= 0
+VERSION := $(shell cat VERSION)
+DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
+PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto
+
+CC      ?= gcc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+           -Wno-format-nonliteral -Wno-format-truncation -fno-strict-aliasing -D_GNU_SOURCE \
+           -DIMS_VERSION=\"$(VERSION)\" -Icommon $(PKG_CFLAGS)
+LDLIBS  := -lfdcore -lfdproto $(PKG_LIBS) -lpthread -lm
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON  := $(BUILD)/libimscommon.a
+
+BINS := $(DAEMONS:%=$(BUILD)/bin/%)
+TOOLS_SRC := $(wildcard tests/tools/*.c)
+TOOLS := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/bin/%)
+
+# unit tests: common/tests/check_<area>.c and <daemon>/tests/check_<module>.c
+COMMON_TESTS := $(patsubst common/tests/%.c,$(BUILD)/tests/%,$(wildcard common/tests/check_*.c))
+DAEMON_TESTS := $(foreach d,$(DAEMONS),$(patsubst $(d)/tests/%.c,$(BUILD)/tests/$(d)_%,$(wildcard $(d)/tests/check_*.c)))
+TESTS := $(COMMON_TESTS) $(DAEMON_TESTS)
+
+.PHONY: all tests
+all: $(LIBCOMMON) $(BINS) $(TOOLS)
+tests: $(TESTS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# one binary per daemon from <daemon>/*.c
+define daemon_rules
+$(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/*.c))
+$(1)_LIB_OBJ := $$(filter-out $(BUILD)/$(1)/main.o,$$($(1)_OBJ))
+$(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+$(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/check_%: common/tests/check_%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages the build and the tests need, or say exactly how to.
+#   mk/deps.sh build   libraries and tools to compile the daemons
+#   mk/deps.sh test    the above plus the peers and tools of the tests
+# As root, missing packages are installed with apt-get; otherwise the script stops with
+# the exact command to run.
+set -euo pipefail
+
+build_pkgs=(gcc make pkg-config libc6-dev
+    libsofia-sip-ua-dev libfreediameter-dev freediameter-extensions
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+    check libsubunit-dev)
+test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules freediameterd sipsak
+    libxml2-utils curl sqlite3 openssl iproute2 procps psmisc)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$st" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${missing[*]}" >&2
+    echo "run: sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture; the default (no) is fine.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
