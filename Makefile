@@ -1,0 +1,52 @@
+# ims-core: one build for the common library and the eight IMS daemons.
+#
+#   make            build (installs missing Debian build packages as root, or says how)
+#   make lab        build and start the loopback lab (deploy/lab.sh), wait for health
+#   make lab-stop   stop the lab (logs and state stay in run/lab/)
+#   make lab-status show the lab table
+#   make test       unit tests (normal and ASan/UBSan builds), then end-to-end tests
+#   make unit       unit tests only
+#   make e2e        end-to-end tests only (they start and stop their own lab)
+#   make deps       install every Debian package of the build and the tests
+#   make clean
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD_MK = $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS)
+
+.PHONY: all build build-san deps deps-build lab lab-stop lab-status test unit e2e clean
+
+all: deps-build
+	@$(BUILD_MK) BUILD=build all
+
+build: all
+
+build-san: deps-build
+	@$(BUILD_MK) BUILD=build-san SAN=1 all tests
+
+deps-build:
+	@mk/deps.sh build
+
+deps:
+	@mk/deps.sh test
+
+lab: deps all
+	@deploy/lab.sh start
+
+lab-stop:
+	@deploy/lab.sh stop
+
+lab-status:
+	@deploy/lab.sh status
+
+unit: deps-build
+	@$(BUILD_MK) BUILD=build all tests
+	@$(BUILD_MK) BUILD=build-san SAN=1 all tests
+	@tests/run-unit.sh build build-san
+
+e2e: deps all
+	@tests/e2e/run.sh
+
+test: deps unit e2e
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The loopback lab: the eight daemons on their ../shared/LAB.md addresses.
+#
+#   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
+#   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
+#   deploy/lab.sh status   print the table again
+#
+# Environment:
+#   IMS_LAB_RUN   run folder (default run/lab): one sub-folder per daemon with its log,
+#                 pid file and state (databases). `stop` leaves it for inspection.
+#   IMS_LAB_BIN   folder of the binaries (default build/bin)
+#   IMS_LAB_WAIT  seconds to wait for every /health to say ok (default 40)
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+RUN=${IMS_LAB_RUN:-run/lab}
+BIN=${IMS_LAB_BIN:-build/bin}
+WAIT=${IMS_LAB_WAIT:-40}
+CONF=deploy/lab
+
+# function, address, ports (for the table); start order: servers first
+LAB=(
+    "hss   127.0.0.40 diameter:3868/tcp"
+    "ocs   127.0.0.80 diameter:3868/tcp"
+    "scscf 127.0.0.30 sip:5060/udp+tcp"
+    "icscf 127.0.0.20 sip:5060/udp+tcp"
+    "pcscf 127.0.0.10 sip:5060/udp+tcp"
+    "bgcf  127.0.0.50 sip:5060/udp+tcp"
+    "mrfc  127.0.0.60 sip:5060/udp+tcp"
+    "mgcf  127.0.0.70 sip:5060/udp+tcp"
+)
+
+health() {   # $1 address -> prints the /health body, empty when unreachable
+    curl -s --max-time 2 "http://$1:8080/health" 2>/dev/null
+}
+
+status_of() {   # $1 health JSON -> ok | degraded | down | unreachable
+    local s
+    s=$(printf '%s' "$1" | sed -n 's/^{"status":"\([a-z]*\)".*/\1/p')
+    echo "${s:-unreachable}"
+}
+
+pid_of() {   # $1 daemon -> pid when running
+    local f="$RUN/$1/$1.pid" p
+    [ -f "$f" ] || return 1
+    p=$(cat "$f" 2>/dev/null)
+    [ -n "$p" ] && kill -0 "$p" 2>/dev/null && echo "$p"
+}
+
+table() {
+    printf '%-6s %-11s %-20s %-10s %s\n' FUNCTION ADDRESS PORTS HEALTH PID
+    local line name addr ports h
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        h=$(status_of "$(health "$addr")")
+        printf '%-6s %-11s %-20s %-10s %s\n' "$name" "$addr" "$ports http:8080" "$h" \
+            "$(pid_of "$name" || echo -)"
+    done
+}
+
+port_users() {   # $1 address -> listeners already bound on it (other than ours)
+    ss -Hlntup 2>/dev/null | awk -v a="$1" '$5 ~ "^"a":" || $5 ~ "^0.0.0.0:(5060|3868|8080)$" {print $1, $5, $7}'
+}
+
+start_one() {   # $1 daemon $2 address
+    local name=$1 dir="$RUN/$1"
+    if pid_of "$name" >/dev/null; then
+        echo "lab: $name already running (pid $(pid_of "$name"))"
+        return 0
+    fi
+    local busy
+    busy=$(port_users "$2")
+    if [ -n "$busy" ]; then
+        echo "lab: cannot start $name: its address $2 already has listeners:" >&2
+        echo "$busy" | sed 's/^/lab:   /' >&2
+        echo "lab: stop them (a distribution kamailio service? another lab?) and retry" >&2
+        return 1
+    fi
+    mkdir -p "$dir"
+    IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+        "$BIN/$name" --config "$CONF/$name.conf" --pidfile "$dir/$name.pid" \
+        >>"$dir/$name.out" 2>&1 </dev/null &
+    echo $! >"$dir/$name.pid"
+}
+
+wait_ok() {   # $1 daemon $2 address; waits for status ok
+    local deadline=$((SECONDS + WAIT)) h s
+    while [ $SECONDS -lt $deadline ]; do
+        if ! pid_of "$1" >/dev/null; then
+            echo "lab: $1 exited during start; its log ($RUN/$1):" >&2
+            tail -n 20 "$RUN/$1/$1.out" "$RUN/$1/$1.log" 2>/dev/null >&2
+            return 1
+        fi
+        h=$(health "$2")
+        s=$(status_of "$h")
+        [ "$s" = ok ] && return 0
+        sleep 0.2
+    done
+    echo "lab: $1 is not healthy after ${WAIT}s (status: $s)" >&2
+    [ -n "$h" ] && echo "lab: /health says: $h" >&2
+    echo "lab: last lines of $RUN/$1/$1.log:" >&2
+    tail -n 15 "$RUN/$1/$1.log" 2>/dev/null >&2
+    return 1
+}
+
+cmd_start() {
+    local line name addr ports
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        if [ ! -x "$BIN/$name" ]; then
+            echo "lab: $BIN/$name is missing: run 'make' first" >&2
+            return 1
+        fi
+    done
+    mkdir -p "$RUN"
+    # the servers first, so that the clients' first connection attempt succeeds
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        start_one "$name" "$addr" || { cmd_stop; return 1; }
+        if [ "$name" = hss ] || [ "$name" = ocs ]; then
+            wait_ok "$name" "$addr" || return 1
+        fi
+    done
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        wait_ok "$name" "$addr" || {
+            echo "lab: the other daemons are left running; 'make lab-stop' stops them" >&2
+            return 1
+        }
+    done
+    echo "lab: all daemons healthy; logs and state in $RUN/"
+    table
+}
+
+cmd_stop() {
+    local line name addr ports pid left=()
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        pid=$(pid_of "$name") || continue
+        kill -TERM "$pid" 2>/dev/null
+        left+=("$name:$pid")
+    done
+    local deadline=$((SECONDS + 10)) item
+    for item in "${left[@]}"; do
+        name=${item%%:*}
+        pid=${item##*:}
+        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "lab: $name (pid $pid) ignored SIGTERM for 10s: killing it" >&2
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        rm -f "$RUN/$name/$name.pid"
+    done
+    echo "lab: stopped ${#left[@]} daemon(s); logs and state left in $RUN/"
+}
+
+case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) table ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
