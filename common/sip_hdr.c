@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <sofia-sip/msg_header.h>
+#include <sofia-sip/msg_mclass.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/url.h>
 
@@ -295,10 +296,20 @@ int ims_sip_header_add(msg_t *msg, sip_t *sip, const char *name, const char *val
 {
     if (strpbrk(name, ":\r\n") || strpbrk(value, "\r\n"))
         return -EINVAL;
-    char *line = su_sprintf(msg_home(msg), "%s: %s\r\n", name, value);
-    if (!line)
-        return -ENOMEM;
-    return msg_header_add_str(msg, (msg_pub_t *)sip, line) == 0 ? 0 : -EINVAL;
+    /* parse with the class the message knows for this name (unknown headers take the
+     * whole "name: value" line) and insert before the end of the header block */
+    msg_href_t const *hr = msg_find_hclass(msg_mclass(msg), name, NULL);
+    if (!hr || !hr->hr_class)
+        return -EINVAL;
+    msg_header_t *h;
+    if (hr->hr_class->hc_hash == msg_unknown_hash)
+        h = msg_header_make(msg_home(msg), hr->hr_class,
+                            su_sprintf(msg_home(msg), "%s: %s", name, value));
+    else
+        h = msg_header_make(msg_home(msg), hr->hr_class, value);
+    if (!h)
+        return -EINVAL;
+    return msg_header_insert(msg, (msg_pub_t *)sip, h) == 0 ? 0 : -ENOMEM;
 }
 
 int ims_sip_header_set(msg_t *msg, sip_t *sip, const char *name, const char *value)

@@ -1,0 +1,344 @@
+/*
+ * check_proxy.c - the stateful proxy transaction over real SIP on 127.0.0.1
+ *
+ * Three sofia-sip agents in one process share one su_root: a UAC, the proxy under test
+ * (common/sip.c + common/proxy.c) and a UAS whose answer depends on the Request-URI user.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su.h>
+
+#include "log.h"
+#include "proxy.h"
+#include "sip.h"
+#include "sip_hdr.h"
+
+#define PROXY_PORT 25060
+#define UAS_PORT 25070
+#define UAC_PORT 25080
+#define DEAD_PORT 25099    /* nothing listens there */
+
+static su_root_t *root;
+static struct ims_sip *proxy;
+static nta_agent_t *uac, *uas;
+static nta_leg_t *uas_leg, *uac_leg;
+
+/* what the UAS saw of the last request */
+static struct {
+    int max_forwards;
+    bool had_route;
+    bool had_record_route;
+    char pcv[256];
+    int cancels;
+} seen;
+
+/* what the UAC got */
+static struct {
+    int final;
+    int provisional;
+    bool done;
+} got;
+
+static nta_incoming_t *pending_invite;
+
+/* ---- the UAS ---- */
+
+static int uas_cancel(nta_incoming_magic_t *m, nta_incoming_t *irq, sip_t const *sip)
+{
+    (void)m;
+    if (sip && sip->sip_request->rq_method == sip_method_cancel) {
+        seen.cancels++;
+        if (pending_invite) {
+            nta_incoming_treply(pending_invite, SIP_487_REQUEST_CANCELLED, TAG_END());
+            nta_incoming_destroy(pending_invite);
+            pending_invite = NULL;
+        }
+    }
+    (void)irq;
+    return 200;
+}
+
+static int uas_request(nta_leg_magic_t *m, nta_leg_t *leg, nta_incoming_t *irq,
+                       sip_t const *sip)
+{
+    (void)m;
+    (void)leg;
+    const char *user = sip->sip_request->rq_url->url_user;
+    seen.max_forwards = sip->sip_max_forwards ? (int)sip->sip_max_forwards->mf_count : -1;
+    seen.had_route = sip->sip_route != NULL;
+    seen.had_record_route = sip->sip_record_route != NULL;
+    const char *pcv = ims_sip_header(sip, "P-Charging-Vector");
+    snprintf(seen.pcv, sizeof(seen.pcv), "%s", pcv ? pcv : "");
+    if (sip->sip_request->rq_method == sip_method_ack)
+        return 200;
+    if (!user || strcmp(user, "ok") == 0)
+        return 200;
+    if (strcmp(user, "busy") == 0)
+        return 486;
+    if (strcmp(user, "missing") == 0)
+        return 404;
+    if (strcmp(user, "decline") == 0)
+        return 603;
+    if (strcmp(user, "unavailable") == 0)
+        return 503;
+    if (strcmp(user, "ring") == 0) {
+        /* ring and wait for the CANCEL */
+        nta_incoming_bind(irq, uas_cancel, NULL);
+        nta_incoming_treply(irq, SIP_180_RINGING, TAG_END());
+        pending_invite = irq;
+        return 0;
+    }
+    return 500;
+}
+
+/* ---- the proxy under test ---- */
+
+static url_t *target_url(su_home_t *home, const char *user, int port)
+{
+    return url_make(home, su_sprintf(home, "sip:%s@127.0.0.1:%d", user, port));
+}
+
+static int proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
+{
+    (void)arg;
+    (void)sip;
+    struct ims_ptx *tx = ims_ptx_create(proxy, irq);
+    if (!tx)
+        return 500;
+    int st = ims_ptx_validate(tx);
+    if (st) {
+        ims_ptx_reply(tx, st, NULL, NULL);
+        return 0;
+    }
+    sip_t *req = ims_ptx_sip(tx);
+    msg_t *msg = ims_ptx_msg(tx);
+    const char *user = req->sip_request->rq_url->url_user;
+    su_home_t *home = msg_home(msg);
+    ims_sip_header_add(msg, req, "P-Charging-Vector", "icid-value=test123");
+    if (user && strncmp(user, "fork-", 5) == 0) {
+        /* fork-<a>-<b>: two branches */
+        char a[32], b[32];
+        sscanf(user + 5, "%31[^-]-%31s", a, b);
+        int pa = strcmp(a, "dead") == 0 ? DEAD_PORT : UAS_PORT;
+        int pb = strcmp(b, "dead") == 0 ? DEAD_PORT : UAS_PORT;
+        st = ims_ptx_forward(tx, target_url(home, a, pa), NULL, true);
+        if (!st)
+            st = ims_ptx_forward(tx, target_url(home, b, pb), NULL, true);
+    } else if (user && strcmp(user, "dead") == 0) {
+        st = ims_ptx_forward(tx, target_url(home, "dead", DEAD_PORT), NULL, true);
+    } else {
+        st = ims_ptx_forward(tx, target_url(home, user ? user : "ok", UAS_PORT), NULL, true);
+    }
+    if (st)
+        ims_ptx_reply(tx, st, NULL, NULL);
+    return 0;
+}
+
+/* ---- the UAC ---- */
+
+static int uac_response(nta_outgoing_magic_t *m, nta_outgoing_t *orq, sip_t const *sip)
+{
+    (void)m;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200) {
+        got.provisional = status;
+        return 0;
+    }
+    got.final = status;
+    got.done = true;
+    return 0;
+}
+
+static nta_outgoing_t *send_request(sip_method_t method, const char *name, const char *user,
+                                    int max_forwards, bool with_route)
+{
+    char ruri[96], route[96];
+    snprintf(ruri, sizeof(ruri), "sip:%s@127.0.0.1:%d", user, PROXY_PORT);
+    snprintf(route, sizeof(route), "<sip:127.0.0.1:%d;lr>", PROXY_PORT);
+    char mf[16];
+    snprintf(mf, sizeof(mf), "%d", max_forwards);
+    const char *r = ruri;
+    return nta_outgoing_tcreate(uac_leg, uac_response, NULL, URL_STRING_MAKE(r), method, name,
+                                URL_STRING_MAKE(r), SIPTAG_FROM_STR("<sip:uac@127.0.0.1>;tag=a1"),
+                                SIPTAG_TO_STR(ruri), SIPTAG_MAX_FORWARDS_STR(mf),
+                                TAG_IF(with_route, SIPTAG_ROUTE_STR(route)),
+                                SIPTAG_CONTACT_STR("<sip:uac@127.0.0.1:25080>"), TAG_END());
+}
+
+static void run_until_done(int ms)
+{
+    for (int waited = 0; !got.done && waited < ms; waited += 10)
+        su_root_step(root, 10);
+}
+
+static void setup(void)
+{
+    ims_log_init("check_proxy", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
+    su_init();
+    root = su_root_create(NULL);
+    ck_assert_ptr_nonnull(root);
+    char *tps[] = { "udp", NULL };
+    struct ims_sip_conf conf = { "127.0.0.1", PROXY_PORT, tps, "proxy.test", "proxy" };
+    proxy = ims_sip_create(root, &conf, proxy_request, NULL);
+    ck_assert_ptr_nonnull(proxy);
+    uas = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:25070;transport=udp"), NULL,
+                           NULL, TAG_END());
+    ck_assert_ptr_nonnull(uas);
+    uas_leg = nta_leg_tcreate(uas, uas_request, NULL, NTATAG_NO_DIALOG(1), TAG_END());
+    uac = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:25080;transport=udp"), NULL,
+                           NULL, TAG_END());
+    ck_assert_ptr_nonnull(uac);
+    uac_leg = nta_leg_tcreate(uac, NULL, NULL, NTATAG_NO_DIALOG(1), TAG_END());
+    ck_assert_ptr_nonnull(uac_leg);
+    memset(&seen, 0, sizeof(seen));
+    memset(&got, 0, sizeof(got));
+    pending_invite = NULL;
+}
+
+static void teardown(void)
+{
+    nta_leg_destroy(uas_leg);
+    nta_agent_destroy(uas);
+    nta_leg_destroy(uac_leg);
+    nta_agent_destroy(uac);
+    ims_sip_destroy(proxy);
+    su_root_destroy(root);
+    su_deinit();
+}
+
+START_TEST(forwards_and_relays_200)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "ok", 70, true);
+    ck_assert_ptr_nonnull(orq);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 200);
+    ck_assert_int_eq(seen.max_forwards, 69);       /* decremented by the proxy */
+    ck_assert(!seen.had_route);                    /* our own Route was removed */
+    ck_assert(seen.had_record_route);
+    ck_assert_str_eq(seen.pcv, "icid-value=test123");
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(max_forwards_zero_gives_483)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "ok", 0, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 483);
+    ck_assert_int_eq(seen.max_forwards, 0);        /* the UAS never saw it */
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(relays_error_response)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "busy", 70, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 486);
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(fork_best_response_lowest_class)
+{
+    /* 503 and 404: the 4xx wins over the 5xx */
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "fork-unavailable-missing",
+                                       70, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 404);
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(fork_6xx_wins)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "fork-missing-decline",
+                                       70, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 603);
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(fork_2xx_wins)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "fork-busy-ok", 70, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 200);
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(only_503_becomes_500)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "unavailable", 70, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 500);
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(unreachable_branch_is_answered)
+{
+    /* nothing listens on the target: the branch ends with a local error, and the UAC
+     * still gets exactly one final answer (5xx or 408), never silence */
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "dead", 70, false);
+    run_until_done(40000);
+    ck_assert(got.done);
+    ck_assert(got.final == 408 || (got.final >= 500 && got.final < 600));
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(invite_cancel_gives_487)
+{
+    nta_outgoing_t *orq = send_request(sip_method_invite, "INVITE", "ring", 70, false);
+    ck_assert_ptr_nonnull(orq);
+    for (int i = 0; i < 300 && got.provisional != 180; i++)
+        su_root_step(root, 10);
+    ck_assert_int_eq(got.provisional, 180);
+    nta_outgoing_t *cancel = nta_outgoing_tcancel(orq, NULL, NULL, TAG_END());
+    ck_assert_ptr_nonnull(cancel);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 487);
+    ck_assert_int_eq(seen.cancels, 1);
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+static Suite *proxy_suite(void)
+{
+    Suite *s = suite_create("proxy");
+    TCase *tc = tcase_create("transactions");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, forwards_and_relays_200);
+    tcase_add_test(tc, max_forwards_zero_gives_483);
+    tcase_add_test(tc, relays_error_response);
+    tcase_add_test(tc, fork_best_response_lowest_class);
+    tcase_add_test(tc, fork_6xx_wins);
+    tcase_add_test(tc, fork_2xx_wins);
+    tcase_add_test(tc, only_503_becomes_500);
+    tcase_add_test(tc, unreachable_branch_is_answered);
+    tcase_add_test(tc, invite_cancel_gives_487);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(proxy_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
