@@ -619,22 +619,27 @@ int ims_cfg_check_peer(const char *value, char *err, size_t errlen)
         snprintf(err, errlen, "'%s': '%s' is not a Diameter identity (FQDN)", value, id);
         return -1;
     }
+    /* IPv4 takes addr:port, IPv6 takes [addr]:port (a bare IPv6 address has no port) */
     char *colon = strrchr(addr, ':');
-    if (colon && strchr(addr, '.')) {   /* IPv4 with port; IPv6 takes [addr]:port */
+    if (addr[0] == '[') {
+        char *end = strchr(addr, ']');
+        if (!end || (end[1] && end[1] != ':')) {
+            snprintf(err, errlen, "'%s': unterminated or malformed [IPv6 address]", value);
+            return -1;
+        }
+        colon = end[1] ? end + 1 : NULL;
+        *end = '\0';
+        memmove(addr, addr + 1, (size_t)(end - addr));
+    } else if (!strchr(addr, '.')) {
+        colon = NULL;
+    }
+    if (colon) {
         long port;
         *colon = '\0';
         if (!parse_long(colon + 1, &port) || port < 1 || port > 65535) {
             snprintf(err, errlen, "'%s': bad port '%s'", value, colon + 1);
             return -1;
         }
-    } else if (addr[0] == '[') {
-        char *end = strchr(addr, ']');
-        if (!end) {
-            snprintf(err, errlen, "'%s': unterminated [IPv6 address]", value);
-            return -1;
-        }
-        *end = '\0';
-        memmove(addr, addr + 1, strlen(addr));
     }
     if (!is_addr(addr)) {
         snprintf(err, errlen, "'%s': '%s' is not a numeric address", value, addr);

@@ -95,7 +95,7 @@ int ims_db_open(struct ims_db **out, const char *path, const char *const *migrat
     if (ims_db_exec(db, "PRAGMA journal_mode = WAL") != 0 ||
         ims_db_exec(db, "PRAGMA synchronous = NORMAL") != 0 ||
         ims_db_exec(db, "PRAGMA foreign_keys = ON") != 0 ||
-        migrate(db, migrations, nmigrations) != 0) {
+        (migrations && migrate(db, migrations, nmigrations) != 0)) {
         ims_db_close(db);
         return -EIO;
     }

@@ -21,6 +21,8 @@ struct ims_db;
  * ims_db_open - open (creating) the database at @path and bring its schema up to date.
  * @migrations: SQL scripts; script i moves the schema from version i to i+1 (PRAGMA
  *              user_version). Each runs in its own transaction; a failure rolls it back.
+ *              NULL opens without touching the schema (further connections of a process
+ *              whose first connection migrated).
  * Returns 0 and *out, or a negative error with the reason logged.
  */
 int ims_db_open(struct ims_db **out, const char *path, const char *const *migrations,

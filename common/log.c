@@ -94,15 +94,17 @@ static bool kv_needs_quotes(const char *v)
     return false;
 }
 
-/* Append "key=value" (quoted and escaped when needed) at buf+*len; stops at size-1. */
-static void kv_append(char *buf, int size, int *len, const char *key, const char *val)
+/* Append "key=value" (quoted and escaped when needed) at buf+*len; stops at size-1.
+ * Returns false when the buffer filled up before the whole field was written. */
+static bool kv_append(char *buf, int size, int *len, const char *key, const char *val)
 {
     int n = *len;
     n += snprintf(buf + n, n < size ? (size_t)(size - n) : 0, "%s%s=", n ? " " : "", key);
     bool q = kv_needs_quotes(val);
     if (q && n < size - 1)
         buf[n++] = '"';
-    for (const char *p = val; *p && n < size - 1; p++) {
+    const char *p = val;
+    for (; *p && n < size - 1; p++) {
         unsigned char c = (unsigned char)*p;
         const char *esc = NULL;
         if (c == '"')
@@ -123,12 +125,18 @@ static void kv_append(char *buf, int size, int *len, const char *key, const char
             buf[n++] = (char)c;
         }
     }
+    bool whole = !*p;
     if (q && n < size - 1)
         buf[n++] = '"';
-    if (n >= size)
+    else if (q)
+        whole = false;
+    if (n >= size) {
         n = size - 1;
+        whole = false;
+    }
     buf[n] = '\0';
     *len = n;
+    return whole;
 }
 
 static int format_kv(char *buf, int size, const char *ts, enum ims_log_level level,
@@ -136,20 +144,23 @@ static int format_kv(char *buf, int size, const char *ts, enum ims_log_level lev
                      const char *const *kv, const char *msg)
 {
     int len = 0;
+    bool cut = false;
     buf[0] = '\0';
-    kv_append(buf, size, &len, "ts", ts);
-    kv_append(buf, size, &len, "level", ims_log_level_name(level));
-    kv_append(buf, size, &len, "daemon", daemon);
-    kv_append(buf, size, &len, "msg", msg);
+    cut |= !kv_append(buf, size, &len, "ts", ts);
+    cut |= !kv_append(buf, size, &len, "level", ims_log_level_name(level));
+    cut |= !kv_append(buf, size, &len, "daemon", daemon);
+    cut |= !kv_append(buf, size, &len, "msg", msg);
     if (ids && ids->call_id)
-        kv_append(buf, size, &len, "callid", ids->call_id);
+        cut |= !kv_append(buf, size, &len, "callid", ids->call_id);
     if (ids && ids->icid)
-        kv_append(buf, size, &len, "icid", ids->icid);
+        cut |= !kv_append(buf, size, &len, "icid", ids->icid);
     if (ids && ids->session_id)
-        kv_append(buf, size, &len, "session", ids->session_id);
+        cut |= !kv_append(buf, size, &len, "session", ids->session_id);
     for (; kv && kv[0]; kv += 2)
         if (kv[1])
-            kv_append(buf, size, &len, kv[0], kv[1]);
+            cut |= !kv_append(buf, size, &len, kv[0], kv[1]);
+    if (cut && len >= 3)   /* a truncated line says so */
+        memcpy(buf + len - 3, "...", 3);
     return len;
 }
 

@@ -46,7 +46,9 @@ static const char schema_v1[] =
     " id INTEGER PRIMARY KEY,"
     " profile_id INTEGER NOT NULL REFERENCES service_profile(id) ON DELETE CASCADE,"
     " priority INTEGER NOT NULL,"
-    " xml TEXT NOT NULL);"                 /* one <InitialFilterCriteria> element */
+    " spec TEXT NOT NULL,"                 /* the provisioned JSON form */
+    " xml TEXT NOT NULL,"                  /* one <InitialFilterCriteria> element */
+    " unreg_services INTEGER NOT NULL DEFAULT 0);"  /* applies to unregistered users */
     "CREATE INDEX ifc_profile ON ifc(profile_id);"
     "CREATE TABLE profile_shared_ifc ("
     " profile_id INTEGER NOT NULL REFERENCES service_profile(id) ON DELETE CASCADE,"
@@ -89,7 +91,13 @@ static const char schema_v1[] =
     " data_reference INTEGER NOT NULL,"
     " service_indication TEXT,"
     " expiry INTEGER);"
-    "CREATE INDEX sh_subscription_impu ON sh_subscription(impu_id);";
+    "CREATE INDEX sh_subscription_impu ON sh_subscription(impu_id);"
+    /* SLF mode: which HSS holds an identity (exact identity or extended regex) */
+    "CREATE TABLE slf_route ("
+    " id INTEGER PRIMARY KEY,"
+    " pattern TEXT NOT NULL UNIQUE,"
+    " regex INTEGER NOT NULL DEFAULT 0,"
+    " hss TEXT NOT NULL);";
 
 const char *const hss_db_migrations[] = { schema_v1 };
 const size_t hss_db_nmigrations = sizeof(hss_db_migrations) / sizeof(hss_db_migrations[0]);

@@ -1,0 +1,285 @@
+/*
+ * check_db.c - SQLite helpers: WAL, migrations, the statement cache and transactions
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+
+static const char *const migrations[] = {
+    "CREATE TABLE subscriber (impi TEXT PRIMARY KEY, k BLOB);",
+    "CREATE TABLE sqn (impi TEXT PRIMARY KEY REFERENCES subscriber(impi), sqn INTEGER);"
+    "INSERT INTO subscriber VALUES ('alice@ims.net', x'00');",
+    "ALTER TABLE subscriber ADD COLUMN opc BLOB;",
+};
+#define NMIG (sizeof(migrations) / sizeof(migrations[0]))
+
+static char path[64];
+static struct ims_db *db;
+
+static void setup(void)
+{
+    snprintf(path, sizeof(path), "/tmp/check_db_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    db = NULL;
+}
+
+static void teardown(void)
+{
+    char side[80];
+    ims_db_close(db);
+    db = NULL;
+    unlink(path);
+    snprintf(side, sizeof(side), "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", path);
+    unlink(side);
+}
+
+/* One integer from a one-row query, prepared outside the statement cache. */
+static int query_int(sqlite3 *h, const char *sql)
+{
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int table_exists(sqlite3 *h, const char *name)
+{
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE "
+                                           "type = 'table' AND name = ?1", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int count_rows(const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    return query_int(ims_db_handle(db), sql);
+}
+
+START_TEST(test_open_wal_and_migrate)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ck_assert_ptr_nonnull(db);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(ims_db_handle(db), "PRAGMA journal_mode", -1, &st,
+                                        NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    ck_assert_int_eq(query_int(ims_db_handle(db), "PRAGMA foreign_keys"), 1);
+    ck_assert_int_eq(ims_db_version(db), 3);
+    ck_assert_int_eq(query_int(ims_db_handle(db), "PRAGMA user_version"), 3);
+    ck_assert(table_exists(ims_db_handle(db), "subscriber"));
+    ck_assert(table_exists(ims_db_handle(db), "sqn"));
+    /* the third migration ran after the first: the column exists */
+    ck_assert_int_eq(ims_db_exec(db, "UPDATE subscriber SET opc = x'01'"), 0);
+    ck_assert_int_eq(count_rows("subscriber"), 1);
+}
+END_TEST
+
+START_TEST(test_migrations_step_by_step)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, 1), 0);
+    ck_assert_int_eq(ims_db_version(db), 1);
+    ck_assert(table_exists(ims_db_handle(db), "subscriber"));
+    ck_assert(!table_exists(ims_db_handle(db), "sqn"));
+    ims_db_close(db);
+    db = NULL;
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ck_assert_int_eq(ims_db_version(db), 3);
+    ck_assert(table_exists(ims_db_handle(db), "sqn"));
+}
+END_TEST
+
+START_TEST(test_reopen_does_not_reapply)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ims_db_close(db);
+    db = NULL;
+    /* migration 2 inserts a row and CREATE TABLE would fail if run twice */
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ck_assert_int_eq(ims_db_version(db), 3);
+    ck_assert_int_eq(count_rows("subscriber"), 1);
+}
+END_TEST
+
+START_TEST(test_failed_migration_rolls_back)
+{
+    static const char *const bad[] = {
+        "CREATE TABLE one (x);",
+        "CREATE TABLE two (x); INSERT INTO two VALUES (1); INSERT INTO nosuch VALUES (1);",
+    };
+    ck_assert_int_lt(ims_db_open(&db, path, bad, 2), 0);
+    ck_assert_ptr_null(db);
+
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+    ck_assert_int_eq(query_int(h, "PRAGMA user_version"), 1);
+    ck_assert(table_exists(h, "one"));
+    ck_assert(!table_exists(h, "two"));
+    sqlite3_close(h);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ims_db_close(db);
+    db = NULL;
+    ck_assert_int_lt(ims_db_open(&db, path, migrations, 2), 0);
+    ck_assert_ptr_null(db);
+
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+    ck_assert_int_eq(query_int(h, "PRAGMA user_version"), 3);
+    sqlite3_close(h);
+}
+END_TEST
+
+START_TEST(test_stmt_cache)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('bob@ims.net')"), 0);
+    const char *sql = "SELECT impi FROM subscriber ORDER BY impi";
+    sqlite3_stmt *a = ims_db_stmt(db, sql);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(a, 0), "alice@ims.net");
+    ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(a, 0), "bob@ims.net");
+
+    /* same statement, back at the first row; an equal string in another buffer matches */
+    char copy[64];
+    snprintf(copy, sizeof(copy), "%s", sql);
+    sqlite3_stmt *b = ims_db_stmt(db, copy);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_int_eq(sqlite3_step(b), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(b, 0), "alice@ims.net");
+
+    ck_assert_ptr_ne(ims_db_stmt(db, "SELECT count(*) FROM subscriber"), a);
+}
+END_TEST
+
+START_TEST(test_stmt_bindings_cleared)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    const char *sql = "SELECT count(*) FROM subscriber WHERE impi = ?1";
+    sqlite3_stmt *st = ims_db_stmt(db, sql);
+    ck_assert_ptr_nonnull(st);
+    sqlite3_bind_text(st, 1, "alice@ims.net", -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+
+    st = ims_db_stmt(db, sql);   /* ?1 is NULL again: matches nothing */
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 0);
+}
+END_TEST
+
+START_TEST(test_stmt_bad_sql)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ck_assert_ptr_null(ims_db_stmt(db, "SELECT * FROM nosuch"));
+    ck_assert_ptr_null(ims_db_stmt(db, "SELECT * FROM nosuch"));   /* not cached */
+    ck_assert_int_ne(ims_db_exec(db, "NOT SQL"), 0);
+}
+END_TEST
+
+START_TEST(test_transactions)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    sqlite3 *h = ims_db_handle(db);
+
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_eq(sqlite3_get_autocommit(h), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('c@ims.net')"), 0);
+    ck_assert_int_eq(ims_db_commit(db), 0);
+    ck_assert_int_ne(sqlite3_get_autocommit(h), 0);
+    ck_assert_int_eq(count_rows("subscriber"), 2);
+
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('d@ims.net')"), 0);
+    ck_assert_int_eq(count_rows("subscriber"), 3);
+    ims_db_rollback(db);
+    ck_assert_int_ne(sqlite3_get_autocommit(h), 0);
+    ck_assert_int_eq(count_rows("subscriber"), 2);
+
+    ims_db_rollback(db);   /* no transaction open: harmless */
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_ne(ims_db_begin(db), 0);   /* no nesting */
+    ims_db_rollback(db);
+    ck_assert_int_ne(ims_db_commit(db), 0);  /* nothing to commit */
+}
+END_TEST
+
+START_TEST(test_committed_data_persists)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    sqlite3_stmt *st = ims_db_stmt(db, "INSERT INTO subscriber (impi) VALUES (?1)");
+    ck_assert_ptr_nonnull(st);
+    sqlite3_bind_text(st, 1, "e@ims.net", -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    ck_assert_int_eq(ims_db_commit(db), 0);
+    ims_db_close(db);
+    db = NULL;
+
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+    ck_assert_int_eq(query_int(h, "SELECT count(*) FROM subscriber WHERE impi = 'e@ims.net'"),
+                     1);
+    sqlite3_close(h);
+}
+END_TEST
+
+static Suite *db_suite(void)
+{
+    Suite *s = suite_create("db");
+    TCase *tc = tcase_create("schema");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_open_wal_and_migrate);
+    tcase_add_test(tc, test_migrations_step_by_step);
+    tcase_add_test(tc, test_reopen_does_not_reapply);
+    tcase_add_test(tc, test_failed_migration_rolls_back);
+    tcase_add_test(tc, test_newer_schema_refused);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("statements");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_stmt_cache);
+    tcase_add_test(tc, test_stmt_bindings_cleared);
+    tcase_add_test(tc, test_stmt_bad_sql);
+    tcase_add_test(tc, test_transactions);
+    tcase_add_test(tc, test_committed_data_persists);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    ims_log_set_level(IMS_LOG_WARN);   /* no "migrated" lines; errors still show */
+    SRunner *sr = srunner_create(db_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
