@@ -10,6 +10,10 @@
 #                 pid file and state (databases). `stop` leaves it for inspection.
 #   IMS_LAB_BIN   folder of the binaries (default build/bin)
 #   IMS_LAB_WAIT  seconds to wait for every /health to say ok (default 40)
+#   IMS_LAB_BULK  also create this many benchmark subscribers user00001.. (default 0)
+#
+# Once the hss is healthy, `start` seeds it with the demo subscribers of LAB.md
+# (deploy/lab/subscribers.json, through hss/hssctl; idempotent, SQNs never go back).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -17,6 +21,9 @@ RUN=${IMS_LAB_RUN:-run/lab}
 BIN=${IMS_LAB_BIN:-build/bin}
 WAIT=${IMS_LAB_WAIT:-40}
 CONF=deploy/lab
+BULK=${IMS_LAB_BULK:-0}
+HSS_API=http://127.0.0.40:8080
+HSS_TOKEN=ims-lab-token   # api_token of deploy/lab/hss.conf (the lab only)
 
 # function, address, ports (for the table); start order: servers first
 LAB=(
@@ -103,8 +110,29 @@ wait_ok() {   # $1 daemon $2 address; waits for status ok
     return 1
 }
 
+seed_hss() {   # the LAB.md subscribers, then IMS_LAB_BULK benchmark subscribers
+    local ctl=(hss/hssctl --url "$HSS_API" --token "$HSS_TOKEN")
+    if ! "${ctl[@]}" seed "$CONF/subscribers.json" >/dev/null; then
+        echo "lab: seeding the hss with $CONF/subscribers.json failed (above);" \
+            "the hss is left running, 'make lab-stop' stops it" >&2
+        return 1
+    fi
+    echo "lab: hss seeded with the subscribers of $CONF/subscribers.json"
+    [ "$BULK" -gt 0 ] || return 0
+    if ! "${ctl[@]}" bulk "$BULK" >/dev/null; then
+        echo "lab: bulk creation of $BULK benchmark subscribers failed (above)" >&2
+        return 1
+    fi
+    echo "lab: hss holds the benchmark subscribers user00001..$(printf 'user%05d' "$BULK")"
+}
+
 cmd_start() {
     local line name addr ports
+    if ! [[ $BULK =~ ^[0-9]+$ ]]; then
+        echo "lab: IMS_LAB_BULK must be a number of subscribers, not '$BULK'" >&2
+        return 1
+    fi
+    BULK=$((10#$BULK))
     for line in "${LAB[@]}"; do
         read -r name addr ports <<<"$line"
         if [ ! -x "$BIN/$name" ]; then
@@ -119,6 +147,9 @@ cmd_start() {
         start_one "$name" "$addr" || { cmd_stop; return 1; }
         if [ "$name" = hss ] || [ "$name" = ocs ]; then
             wait_ok "$name" "$addr" || return 1
+        fi
+        if [ "$name" = hss ]; then
+            seed_hss || return 1
         fi
     done
     for line in "${LAB[@]}"; do

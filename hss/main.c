@@ -1,5 +1,5 @@
 /*
- * hss - Home Subscriber Server: subscriber database, Cx/Dx and Sh server
+ * hss - Home Subscriber Server: subscriber database, Cx/Dx and Sh server, provisioning API
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -8,10 +8,22 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct ims_cfg_key hss_keys[] = {
     { "hss", "database", IMS_CFG_PATH, "hss.db", 0, 0, 0, NULL, NULL,
       "SQLite subscriber database (relative to node.state_dir)" },
+    { "hss", "mode", IMS_CFG_ENUM, "hss", 0, 0, 0, "hss|slf", NULL,
+      "hss: serve Cx/Sh from the database; slf: redirect Cx requests to the HSS holding "
+      "the user (slf routes in the database)" },
+    { "hss", "api_token", IMS_CFG_STR, "", IMS_CFG_SECRET | IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "bearer token of the provisioning API; empty refuses every API request" },
+    { "hss", "vectors_max", IMS_CFG_INT, "5", 0, 1, 32, NULL, NULL,
+      "most authentication vectors returned by one MAA" },
+    { "hss", "default_ccf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "charging collection function (DiameterURI) sent when a subscription has none" },
+    { "hss", "sh_peers", IMS_CFG_LIST, "*", 0, 0, 0, NULL, NULL,
+      "identity patterns of the application servers allowed on Sh" },
     IMS_CFG_END
 };
 
@@ -24,26 +36,45 @@ static int hss_init(struct ims_daemon *d)
     d->priv = h;
     ims_daemon_state_path(d, ims_cfg_str(d->cfg, "hss.database"), h->db_path,
                           sizeof(h->db_path));
+    h->slf = strcmp(ims_cfg_str(d->cfg, "hss.mode"), "slf") == 0;
+    h->vectors_max = (int)ims_cfg_int(d->cfg, "hss.vectors_max");
+    snprintf(h->realm, sizeof(h->realm), "%s", ims_cfg_str(d->cfg, "diameter.realm"));
+    snprintf(h->default_ccf, sizeof(h->default_ccf), "%s",
+             ims_cfg_str(d->cfg, "hss.default_ccf"));
+    snprintf(h->api_token, sizeof(h->api_token), "%s", ims_cfg_str(d->cfg, "hss.api_token"));
+    h->sh_peers = ims_cfg_list(d->cfg, "hss.sh_peers", NULL);
+    if (!h->sh_peers)
+        return -ENOMEM;
     int rc = ims_db_open(&h->db, h->db_path, hss_db_migrations, hss_db_nmigrations);
     if (rc)
         return rc;
-    ims_info("hss: subscriber database %s (schema version %d)", h->db_path,
-             ims_db_version(h->db));
-    return 0;
+    ims_info("hss: %s mode, subscriber database %s (schema version %d)",
+             h->slf ? "SLF" : "HSS", h->db_path, ims_db_version(h->db));
+    if (!h->api_token[0])
+        ims_warn("hss: hss.api_token is empty: the provisioning API refuses every request");
+    if ((rc = hss_cx_init(h)) != 0)
+        return rc;
+    if (!h->slf && (rc = hss_sh_init(h)) != 0)
+        return rc;
+    return hss_provision_init(h);
 }
 
 static void hss_stop(struct ims_daemon *d)
 {
     struct hss *h = d->priv;
-    if (h) {
-        ims_db_close(h->db);
-        h->db = NULL;
-    }
+    if (!h)
+        return;
+    hss_db_thread_close();
+    ims_db_close(h->db);
+    h->db = NULL;
+    ims_strv_free(h->sh_peers);
+    h->sh_peers = NULL;
 }
 
 static const struct ims_daemon_desc hss_desc = {
     .name = "hss",
-    .summary = "Home Subscriber Server: subscriber database, Cx/Dx and Sh server",
+    .summary = "Home Subscriber Server: subscriber database, Cx/Dx and Sh server, "
+               "provisioning API",
     .keys = hss_keys,
     .flags = IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX) | IMS_APP_BIT(IMS_APP_SH),

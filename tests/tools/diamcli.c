@@ -33,6 +33,8 @@
 
 static struct {
     struct ims_loop *loop;
+    json_t *script;          /* array of {"cmd", "avps", "dest_host"} run in order */
+    size_t step;
     const char *peer_id;
     enum ims_cmd cmd;
     json_t *avps;
@@ -230,10 +232,35 @@ static void on_result(void *arg, const struct ims_diam_result *res)
         send_next();
 }
 
+static enum ims_cmd cmd_by_name(const char *name)
+{
+    for (int i = 0; name && i < IMS_CMD_COUNT; i++)
+        if (ims_cmd_is_request(i) && strcasecmp(name, ims_cmd_abbrev(i)) == 0)
+            return i;
+    return IMS_CMD_COUNT;
+}
+
+/* next step of a script: load its command and AVPs into g */
+static void script_step(void)
+{
+    json_t *st = json_array_get(g.script, g.step++);
+    g.cmd = cmd_by_name(json_string_value(json_object_get(st, "cmd")));
+    if (g.cmd == IMS_CMD_COUNT) {
+        fprintf(stderr, "diamcli: script step %zu: unknown or missing \"cmd\"\n", g.step);
+        exit(2);
+    }
+    json_decref(g.avps);
+    g.avps = json_incref(json_object_get(st, "avps") ? json_object_get(st, "avps")
+                                                     : json_object());
+    g.dest_host = json_string_value(json_object_get(st, "dest_host"));
+}
+
 static void send_next(void)
 {
     if (g.sent >= g.count)
         return;
+    if (g.script)
+        script_step();
     struct msg *m = ims_diam_request_new(g.cmd, g.realm, g.dest_host);
     if (!m) {
         fprintf(stderr, "diamcli: cannot build the request\n");
@@ -271,13 +298,28 @@ static void check_open(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
         send_next();
 }
 
+/* the applications the commands of the run belong to (advertised in the CER) */
+static unsigned script_apps(void)
+{
+    unsigned apps = IMS_APP_BIT(ims_cmd_app(g.cmd));
+    for (size_t i = 0; g.script && i < json_array_size(g.script); i++) {
+        enum ims_cmd c = cmd_by_name(json_string_value(json_object_get(json_array_get(g.script, i),
+                                                                      "cmd")));
+        if (c < IMS_CMD_COUNT)
+            apps |= IMS_APP_BIT(ims_cmd_app(c));
+    }
+    return apps;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: diamcli --peer ID@ADDR[:PORT] --cmd UAR|MAR|SAR|LIR|RTR|PPR|UDR|PUR|SNR|PNR|CCR|ACR\n"
             "               [--avps JSON] [--dest-host ID] [--realm R] [--identity ID]\n"
             "               [--address A] [--count N] [--concurrency C] [--expect CODE]\n"
-            "               [--quiet] [--timeout-ms MS]\n");
+            "               [--quiet] [--timeout-ms MS]\n"
+            "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
+            "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\"}, sent in order)\n");
     exit(2);
 }
 
@@ -291,10 +333,11 @@ int main(int argc, char **argv)
         { "concurrency", required_argument, NULL, 'C' },
         { "expect", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
         { "timeout-ms", required_argument, NULL, 't' }, { "debug", no_argument, NULL, 'D' },
+        { "script", required_argument, NULL, 's' },
         { NULL, 0, NULL, 0 },
     };
     const char *peer = NULL, *cmd = NULL, *avps = "{}", *identity = NULL;
-    const char *address = "127.0.1.10";
+    const char *address = "127.0.1.10", *script = NULL;
     unsigned timeout_ms = 3000;
     bool debug = false;
     g.realm = "ims.mnc001.mcc001.3gppnetwork.org";
@@ -314,18 +357,39 @@ int main(int argc, char **argv)
         case 'q': g.quiet = true; break;
         case 't': timeout_ms = (unsigned)atoi(optarg); break;
         case 'D': debug = true; break;
+        case 's': script = optarg; break;
         default: usage();
         }
     }
+    json_error_t jerr;
+    if (script) {
+        /* one JSON object per line; blank lines and lines starting with # are skipped */
+        FILE *f = strcmp(script, "-") == 0 ? stdin : fopen(script, "r");
+        char line[65536];
+        g.script = json_array();
+        while (f && fgets(line, sizeof(line), f)) {
+            if (line[strspn(line, " \t\r\n")] == '\0' || line[0] == '#')
+                continue;
+            json_t *st = json_loads(line, 0, &jerr);
+            if (!json_is_object(st)) {
+                fprintf(stderr, "diamcli: script line is not a JSON object: %s\n", jerr.text);
+                return 2;
+            }
+            json_array_append_new(g.script, st);
+        }
+        if (!f || !json_array_size(g.script)) {
+            fprintf(stderr, "diamcli: cannot read the script %s\n", script);
+            return 2;
+        }
+        g.count = (long)json_array_size(g.script);
+        g.concurrency = 1;
+        cmd = json_string_value(json_object_get(json_array_get(g.script, 0), "cmd"));
+    }
     if (!peer || !cmd)
         usage();
-    g.cmd = IMS_CMD_COUNT;
-    for (int i = 0; i < IMS_CMD_COUNT; i++)
-        if (ims_cmd_is_request(i) && strcasecmp(cmd, ims_cmd_abbrev(i)) == 0)
-            g.cmd = i;
+    g.cmd = cmd_by_name(cmd);
     if (g.cmd == IMS_CMD_COUNT)
         usage();
-    json_error_t jerr;
     g.avps = json_loads(avps, 0, &jerr);
     if (!json_is_object(g.avps)) {
         fprintf(stderr, "diamcli: --avps is not a JSON object: %s\n", jerr.text);
@@ -347,7 +411,7 @@ int main(int argc, char **argv)
         .identity = identity, .realm = g.realm, .address = address, .port = 0,
         .peers = peers, .accept = accept, .tc_timer = 2, .tw_timer = 30, .threads = 2,
         .request_timeout_ms = timeout_ms, .max_pending = 50000,
-        .apps = IMS_APP_BIT(ims_cmd_app(g.cmd)), .loop = g.loop,
+        .apps = script_apps(), .loop = g.loop,
     };
     if (ims_diam_init(&dc) != 0 || ims_diam_start() != 0)
         return 1;
@@ -364,5 +428,6 @@ int main(int argc, char **argv)
     ims_diam_stop();
     ims_loop_destroy(g.loop);
     json_decref(g.avps);
+    json_decref(g.script);
     return g.failures ? 1 : 0;
 }
