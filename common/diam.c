@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ static struct {
     struct fd_hook_hdl *hooks[3];
     /* metrics: [cmd][0 = in, 1 = out], plus base-protocol / unknown */
     struct ims_counter *msgs[IMS_CMD_COUNT + 1][2];
-    struct ims_counter *dropped, *unsupported, *timeouts, *rejected;
+    struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
     struct ims_histogram *latency[IMS_CMD_COUNT];
 } g;
 
@@ -218,6 +219,15 @@ static int add_configured_peer(const struct configured_peer *p)
     return 0;
 }
 
+struct request_ctx {
+    ims_diam_answer_fn fn;
+    void *arg;
+    enum ims_cmd cmd;
+    struct timespec sent;
+    struct ims_diam_result res;
+    char session[128];
+};
+
 /* ---- hooks: metrics and operator-visible events ---- */
 
 static void count_message(struct msg *msg, int dir)
@@ -230,9 +240,39 @@ static void count_message(struct msg *msg, int dir)
     ims_counter_inc(g.msgs[c][dir]);
 }
 
-static void peer_name(struct peer_hdr *peer, char *buf, size_t len)
+static void peer_name(struct peer_hdr *peer, struct msg *msg, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s", peer && peer->info.pi_diamid ? peer->info.pi_diamid : "(unknown)");
+    DiamId_t id = NULL;
+    size_t idlen = 0;
+    if (peer && peer->info.pi_diamid)
+        snprintf(buf, len, "%s", peer->info.pi_diamid);
+    else if (msg && fd_msg_source_get(msg, &id, &idlen) == 0 && id)
+        snprintf(buf, len, "%.*s", (int)idlen, (const char *)id);
+    else
+        snprintf(buf, len, "(not identified yet)");
+}
+
+static void on_answer(void *data, struct msg **answer);
+static void hand_off(struct request_ctx *ctx);
+
+/* An answer to one of our requests that freeDiameter drops would leave the request without
+ * an outcome (its timer is gone once the answer matched): end it with an error here. */
+static void fail_dropped_answer(struct msg *msg)
+{
+    struct msg_hdr *h;
+    struct msg *q = NULL;
+    void (*cb)(void *, struct msg **) = NULL;
+    void *data = NULL;
+    if (!msg || fd_msg_hdr(msg, &h) != 0 || (h->msg_flags & CMD_FLAG_REQUEST))
+        return;
+    if (fd_msg_answ_getq(msg, &q) != 0 || !q || fd_msg_anscb_get(q, &cb, NULL, &data) != 0)
+        return;
+    if (cb != on_answer || !data)
+        return;
+    fd_msg_anscb_reset(q, 1, 1);
+    struct request_ctx *ctx = data;
+    ctx->res.error = -EPROTO;
+    hand_off(ctx);
 }
 
 static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
@@ -251,25 +291,26 @@ static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
     case HOOK_MESSAGE_DROPPED:
     case HOOK_MESSAGE_PARSING_ERROR:
     case HOOK_MESSAGE_ROUTING_ERROR: {
-        ims_counter_inc(g.dropped);
+        bool rejected = type == HOOK_MESSAGE_PARSING_ERROR;
+        ims_counter_inc(rejected ? g.rejected_in : g.dropped);
         struct ims_log_ids ids = { .session_id = msg ? ims_diam_session_id(msg, sid,
                                                                             sizeof(sid))
                                                      : NULL };
-        peer_name(peer, name, sizeof(name));
-        const char *why = (type == HOOK_MESSAGE_PARSING_ERROR && !msg) ? "unparsable data"
-                                                                       : (const char *)other;
+        peer_name(peer, msg, name, sizeof(name));
+        const char *why = (rejected && !msg) ? "unparsable data" : (const char *)other;
         ims_log(IMS_LOG_WARN, &ids, "diameter: message %s (peer %s): %s",
-                type == HOOK_MESSAGE_PARSING_ERROR ? "rejected" : "dropped", name,
-                why ? why : "no reason given");
+                rejected ? "rejected" : "dropped", name, why ? why : "no reason given");
+        if (type == HOOK_MESSAGE_DROPPED)
+            fail_dropped_answer(msg);
         break;
     }
     case HOOK_PEER_CONNECT_FAILED:
-        peer_name(peer, name, sizeof(name));
+        peer_name(peer, msg, name, sizeof(name));
         ims_warn("diameter: connection with peer %s failed: %s", name,
                  other ? (const char *)other : "no reason given");
         break;
     case HOOK_PEER_CONNECT_SUCCESS:
-        peer_name(peer, name, sizeof(name));
+        peer_name(peer, msg, name, sizeof(name));
         ims_info("diameter: peer %s is open (capabilities exchanged)", name);
         break;
     default:
@@ -296,7 +337,10 @@ static void register_metrics(void)
         }
     }
     g.dropped = ims_counter_new("ims_diameter_dropped_total",
-                                "Diameter messages dropped or rejected by the stack", NULL);
+                                "Diameter messages dropped by the stack (no answer sent)", NULL);
+    g.rejected_in = ims_counter_new("ims_diameter_rejected_total",
+                                    "Received messages refused as malformed (answered with an "
+                                    "error when a request)", NULL);
     g.unsupported = ims_counter_new("ims_diameter_unsupported_total",
                                     "Requests answered DIAMETER_COMMAND_UNSUPPORTED", NULL);
     g.timeouts = ims_counter_new("ims_diameter_timeouts_total",
@@ -405,14 +449,7 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
 
 /* ---- client side ---- */
 
-struct request_ctx {
-    ims_diam_answer_fn fn;
-    void *arg;
-    enum ims_cmd cmd;
-    struct timespec sent;
-    struct ims_diam_result res;
-    char session[128];
-};
+
 
 static double since(const struct timespec *t)
 {
@@ -480,6 +517,12 @@ struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
     enum ims_app app = ims_cmd_app(cmd);
     if (fd_msg_new(ims_dict_cmd(cmd), MSGFL_ALLOC_ETEID, &m) != 0)
         return NULL;
+    /* Accounting-Request is a base protocol command: its header would say application 0,
+     * which every peer refuses as not routable; Rf is accounting application 3. */
+    struct msg_hdr *hdr;
+    if (fd_msg_hdr(m, &hdr) != 0)
+        goto fail;
+    hdr->msg_appl = ims_app_id(app);
     if (fd_msg_new_session(m, NULL, 0) != 0)
         goto fail;
     if (ims_app_is_vendor_specific(app) &&
@@ -802,6 +845,32 @@ bool ims_diam_running(void)
     return g.running;
 }
 
+static void *shutdown_waiter(void *arg)
+{
+    (void)arg;
+    fd_core_wait_shutdown_complete();
+    return NULL;
+}
+
+/* freeDiameter waits up to DPR_TIMEOUT (15 s) for each peer's DPA; a peer that is itself
+ * stopping may never send it. Wait at most @seconds, then go on (the process is exiting). */
+static void wait_shutdown(int seconds)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, shutdown_waiter, NULL) != 0) {
+        fd_core_wait_shutdown_complete();
+        return;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += seconds;
+    if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
+        ims_warn("diameter: peers did not all acknowledge the disconnect within %d s; "
+                 "leaving without waiting", seconds);
+        pthread_detach(t);
+    }
+}
+
 void ims_diam_stop(void)
 {
     if (!g.initialised)
@@ -815,7 +884,7 @@ void ims_diam_stop(void)
         if (g.hooks[i])
             fd_hook_unregister(g.hooks[i]);
     fd_core_shutdown();
-    fd_core_wait_shutdown_complete();
+    wait_shutdown(3);
     g.running = false;
     for (size_t i = 0; i < g.npeers; i++) {
         free(g.peers[i].identity);

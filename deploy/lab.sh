@@ -163,15 +163,14 @@ cmd_start() {
     table
 }
 
-cmd_stop() {
-    local line name addr ports pid left=()
-    for line in "${LAB[@]}"; do
-        read -r name addr ports <<<"$line"
+stop_group() {   # $@ daemon names: SIGTERM them together, wait, SIGKILL the stubborn
+    local name pid left=() item
+    for name in "$@"; do
         pid=$(pid_of "$name") || continue
         kill -TERM "$pid" 2>/dev/null
         left+=("$name:$pid")
     done
-    local deadline=$((SECONDS + 10)) item
+    local deadline=$((SECONDS + 10))
     for item in "${left[@]}"; do
         name=${item%%:*}
         pid=${item##*:}
@@ -183,8 +182,24 @@ cmd_stop() {
             kill -KILL "$pid" 2>/dev/null
         fi
         rm -f "$RUN/$name/$name.pid"
+        STOPPED=$((STOPPED + 1))
     done
-    echo "lab: stopped ${#left[@]} daemon(s); logs and state left in $RUN/"
+}
+
+cmd_stop() {
+    # the Diameter clients first, so that their disconnect (DPR) still finds the servers
+    local line name addr ports clients=() servers=()
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        case "$name" in
+            hss | ocs) servers+=("$name") ;;
+            *) clients+=("$name") ;;
+        esac
+    done
+    STOPPED=0
+    stop_group "${clients[@]}"
+    stop_group "${servers[@]}"
+    echo "lab: stopped $STOPPED daemon(s); logs and state left in $RUN/"
 }
 
 case "${1:-}" in

@@ -11,7 +11,7 @@ build_pkgs=(gcc make pkg-config libc6-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
     check libsubunit-dev curl)
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules freediameterd sipsak
-    libxml2-utils sqlite3 openssl iproute2 procps psmisc)
+    libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# tests/e2e/run.sh - run every tests/e2e/test_*.sh in order, then a summary.
+#
+#   tests/e2e/run.sh                 all tests (what `make e2e` runs)
+#   tests/e2e/run.sh foundation ...  only these (test_<name>.sh)
+#
+# Each test starts and stops its own lab in run/e2e-<name>/ (logs, captures and state stay
+# there). Exit status 0 when every test passed, 1 otherwise.
+set -u
+
+cd "$(dirname "$0")/../.." || exit 1
+
+tests=()
+if [ $# -gt 0 ]; then
+    for n in "$@"; do
+        n=${n#test_}
+        n=${n%.sh}
+        if [ ! -f "tests/e2e/test_$n.sh" ]; then
+            echo "e2e: no test tests/e2e/test_$n.sh" >&2
+            exit 2
+        fi
+        tests+=("tests/e2e/test_$n.sh")
+    done
+else
+    for t in tests/e2e/test_*.sh; do
+        [ -f "$t" ] && tests+=("$t")
+    done
+fi
+if [ ${#tests[@]} -eq 0 ]; then
+    echo "e2e: no tests/e2e/test_*.sh found" >&2
+    exit 1
+fi
+
+start=$SECONDS
+results=()
+failed=0
+for t in "${tests[@]}"; do
+    name=$(basename "$t" .sh)
+    name=${name#test_}
+    echo "e2e: === $name ($t)"
+    t0=$SECONDS
+    bash "$t"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        results+=("$(printf 'PASS  %-24s %4ss' "$name" $((SECONDS - t0)))")
+    else
+        failed=$((failed + 1))
+        results+=("$(printf 'FAIL  %-24s %4ss  exit status %d; files in run/e2e-%s/' \
+            "$name" $((SECONDS - t0)) "$rc" "$name")")
+    fi
+done
+
+echo
+echo "e2e: summary"
+printf 'e2e:   %s\n' "${results[@]}"
+echo "e2e: ${#tests[@]} test(s), $failed failed, $((SECONDS - start))s"
+[ $failed -eq 0 ]

@@ -1,0 +1,320 @@
+# shellcheck shell=bash disable=SC2034
+# tests/lib/e2e.sh - shared helpers of the end-to-end tests (source it, do not run it).
+#
+#   . "$(dirname "$0")/../lib/e2e.sh"
+#   e2e_init foundation              run folder run/e2e-foundation, EXIT trap, timer
+#   step "the lab starts"            a heading in the output
+#   check "what" cmd args...         passes when the command exits 0 (its output is kept
+#                                    and shown on failure)
+#   check_eq "what" EXPECTED ACTUAL  exact string comparison
+#   check_match "what" ERE ACTUAL    extended regular expression (grep -E) on ACTUAL
+#   check_contains "what" LINE TEXT  TEXT has a line exactly equal to LINE
+#   pass "what" / fail "what" [detail lines...]
+#   e2e_finish                       summary, log tails on failure, exit status 0 or 1
+#
+#   lab_start / lab_stop / lab_status   deploy/lab.sh with IMS_LAB_RUN=run/e2e-<name>, so a
+#                                    user's own lab in run/lab is never touched
+#   http_get URL                     sets HTTP_CODE, HTTP_TYPE (Content-Type), HTTP_BODY
+#   json_get JSON JQ-FILTER          prints jq -r's answer (returns 1 on bad JSON)
+#   cap_start NAME / cap_stop        tshark on lo, lab addresses and ports only, written to
+#                                    run/e2e-<name>/NAME.pcapng
+#   cap_problems FILE                prints malformed packets and expert errors (none = clean)
+#   cap_count FILE DISPLAY-FILTER    prints how many packets match
+#
+# Written for bash with `set -u` (not -e: a failed check is counted, the test goes on). The
+# addresses are those of LAB.md (the lab of deploy/lab.sh). The variables below are for
+# the tests that source this file. Tools: mk/deps.sh test installs all of them.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_BIN=${IMS_LAB_BIN:-$E2E_ROOT/build/bin}
+E2E_VERSION=$(cat "$E2E_ROOT/VERSION" 2>/dev/null)
+E2E_REALM=ims.mnc001.mcc001.3gppnetwork.org
+
+# the lab of LAB.md: function -> address; SIP functions; Diameter clients -> configured peers
+E2E_DAEMONS=(hss ocs scscf icscf pcscf bgcf mrfc mgcf)
+E2E_SIP_DAEMONS=(pcscf icscf scscf bgcf mrfc mgcf)
+declare -A E2E_ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30 [hss]=127.0.0.40
+                     [bgcf]=127.0.0.50 [mrfc]=127.0.0.60 [mgcf]=127.0.0.70 [ocs]=127.0.0.80)
+declare -A E2E_DIAM_PEERS=([icscf]="hss" [scscf]="hss ocs" [pcscf]="ocs" [bgcf]="ocs"
+                           [mrfc]="ocs" [mgcf]="ocs")
+
+# capture: loopback, lab addresses, the lab's SIP, Diameter and HTTP ports
+E2E_CAP_FILTER='net 127.0.0.0/24 and (port 5060 or port 3868 or port 8080)'
+# cap_stop knocks on this unused lab address (nothing listens: SYN and RST only) and waits
+# until the knock is in the file, so every packet before it has been written.
+E2E_CAP_MARK_ADDR=127.0.0.254
+
+E2E_NAME=
+E2E_RUN=
+E2E_NPASS=0
+E2E_NFAIL=0
+E2E_FAILED=()
+E2E_FINISHED=0
+E2E_LAB_UP=0
+E2E_CAP_PID=
+E2E_CAP_FILE=
+E2E_CAP_MARKS=0
+E2E_T0=0
+
+if [ -t 1 ]; then
+    E2E_C_OK=$'\e[32m' E2E_C_FAIL=$'\e[1;31m' E2E_C_STEP=$'\e[1m' E2E_C_OFF=$'\e[0m'
+else
+    E2E_C_OK='' E2E_C_FAIL='' E2E_C_STEP='' E2E_C_OFF=''
+fi
+
+# ---- output and accounting ----
+
+log() {   # free text under the test's name
+    printf '[%s] %s\n' "${E2E_NAME:-e2e}" "$*"
+}
+
+step() {   # a heading for the checks that follow
+    printf '[%s] %s== %s%s\n' "${E2E_NAME:-e2e}" "$E2E_C_STEP" "$*" "$E2E_C_OFF"
+}
+
+pass() {
+    E2E_NPASS=$((E2E_NPASS + 1))
+    printf '[%s]   %sok%s   %s\n' "${E2E_NAME:-e2e}" "$E2E_C_OK" "$E2E_C_OFF" "$1"
+}
+
+fail() {   # $1 what failed; further arguments: detail lines, shown indented
+    E2E_NFAIL=$((E2E_NFAIL + 1))
+    E2E_FAILED+=("$1")
+    printf '[%s]   %sFAIL%s %s\n' "${E2E_NAME:-e2e}" "$E2E_C_FAIL" "$E2E_C_OFF" "$1"
+    shift
+    local l
+    for l in "$@"; do
+        printf '%s\n' "$l" | head -n 40 | sed 's/^/         | /'
+    done
+}
+
+check() {   # $1 what; the rest: a command that must exit 0
+    local what=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        pass "$what"
+        return 0
+    fi
+    fail "$what" "command: $* (exit status $rc)" "$(printf '%s\n' "$out" | tail -n 20)"
+    return 1
+}
+
+check_eq() {   # $1 what $2 expected $3 actual
+    if [ "$2" == "$3" ]; then
+        pass "$1"
+        return 0
+    fi
+    fail "$1" "expected: '$2'" "got:      '$3'"
+    return 1
+}
+
+check_match() {   # $1 what $2 extended regular expression $3 text (any line may match)
+    if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+        pass "$1"
+        return 0
+    fi
+    fail "$1" "expected a match for: $2" "got: $(printf '%s\n' "$3" | head -n 20)"
+    return 1
+}
+
+check_contains() {   # $1 what $2 exact line $3 text
+    if printf '%s\n' "$3" | grep -Fxq -- "$2"; then
+        pass "$1"
+        return 0
+    fi
+    fail "$1" "expected the line: $2" "in: $(printf '%s\n' "$3" | head -n 20)"
+    return 1
+}
+
+# ---- life cycle ----
+
+e2e_init() {   # $1 test name: prepares run/e2e-<name> and the EXIT trap
+    E2E_NAME=$1
+    E2E_RUN=$E2E_ROOT/run/e2e-$E2E_NAME
+    E2E_T0=$(date +%s.%N)
+    if [ -e "$E2E_RUN" ]; then
+        # a lab left running by an interrupted run of this very test is ours to stop
+        lab_stop >/dev/null 2>&1
+        rm -rf "$E2E_RUN"
+    fi
+    mkdir -p "$E2E_RUN"
+    trap 'e2e__on_exit $?' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    log "run folder $E2E_RUN"
+}
+
+e2e_require() {   # $@ commands the test needs; fails (and ends) the test when one is missing
+    local c missing=()
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    fail "tools present: ${missing[*]} missing" "install them with: mk/deps.sh test (or make deps)"
+    e2e_finish
+}
+
+e2e_elapsed() {   # seconds since e2e_init, one decimal
+    awk -v a="$E2E_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+}
+
+e2e_log_tails() {   # the end of every daemon log and non-empty stdout/stderr of this run
+    local f
+    for f in "$E2E_RUN"/*/*.log "$E2E_RUN"/*/*.out; do
+        [ -s "$f" ] || continue
+        printf -- '--- last lines of %s\n' "${f#"$E2E_ROOT"/}"
+        tail -n 15 "$f" | cut -c1-400
+    done
+}
+
+e2e_cleanup() {   # stops what the test started; safe to call more than once
+    cap_stop_quietly
+    if [ "$E2E_LAB_UP" = 1 ]; then
+        lab_stop >/dev/null 2>&1
+    fi
+}
+
+e2e_finish() {   # summary and exit status; never returns
+    E2E_FINISHED=1
+    e2e_cleanup
+    if [ "$E2E_NFAIL" -gt 0 ]; then
+        e2e_log_tails
+        printf '[%s] %sFAILED%s: %d of %d checks failed (%ss):\n' "$E2E_NAME" "$E2E_C_FAIL" \
+            "$E2E_C_OFF" "$E2E_NFAIL" $((E2E_NPASS + E2E_NFAIL)) "$(e2e_elapsed)"
+        local f
+        for f in "${E2E_FAILED[@]}"; do
+            printf '[%s]   - %s\n' "$E2E_NAME" "$f"
+        done
+        trap - EXIT
+        exit 1
+    fi
+    printf '[%s] %sPASSED%s: %d checks (%ss)\n' "$E2E_NAME" "$E2E_C_OK" "$E2E_C_OFF" \
+        "$E2E_NPASS" "$(e2e_elapsed)"
+    trap - EXIT
+    exit 0
+}
+
+e2e__on_exit() {   # EXIT trap: the test ended without e2e_finish (error, signal, exit)
+    local rc=$1
+    [ "$E2E_FINISHED" = 1 ] && return
+    fail "the test script ran to its end (it stopped early with exit status $rc)"
+    e2e_finish
+}
+
+# ---- the lab ----
+
+e2e_lab() {   # deploy/lab.sh with this test's run folder
+    IMS_LAB_RUN=$E2E_RUN IMS_LAB_BIN=$E2E_BIN "$E2E_ROOT/deploy/lab.sh" "$@"
+}
+
+lab_start() {   # output in LAB_OUT (also in run folder lab-start.out); returns lab.sh's status
+    E2E_LAB_UP=1
+    LAB_OUT=$(e2e_lab start 2>&1)
+    local rc=$?
+    printf '%s\n' "$LAB_OUT" >"$E2E_RUN/lab-start.out"
+    printf '%s\n' "$LAB_OUT" | sed "s/^/[$E2E_NAME]      /"
+    return $rc
+}
+
+lab_stop() {   # output in LAB_OUT; returns lab.sh's status
+    LAB_OUT=$(e2e_lab stop 2>&1)
+    local rc=$?
+    E2E_LAB_UP=0
+    printf '%s\n' "$LAB_OUT" >"$E2E_RUN/lab-stop.out"
+    return $rc
+}
+
+lab_status() {
+    e2e_lab status
+}
+
+lab_pids() {   # pids of daemons of this run still alive (their --pidfile is in the run folder)
+    pgrep -f -- "--pidfile $E2E_RUN/" 2>/dev/null
+}
+
+# ---- HTTP and JSON ----
+
+http_get() {   # $1 URL -> HTTP_CODE (000 when unreachable), HTTP_TYPE, HTTP_BODY
+    local tmp meta
+    tmp=$(mktemp)
+    meta=$(curl -s --max-time 5 -o "$tmp" -w '%{http_code} %{content_type}' "$1" 2>/dev/null)
+    HTTP_CODE=${meta%% *}
+    HTTP_TYPE=${meta#* }
+    [ "$HTTP_TYPE" = "$meta" ] && HTTP_TYPE=
+    HTTP_BODY=$(cat "$tmp")
+    rm -f "$tmp"
+    [ "$HTTP_CODE" != 000 ]
+}
+
+json_get() {   # $1 JSON text $2 jq filter -> jq -r output
+    printf '%s' "$1" | jq -r "$2" 2>/dev/null
+}
+
+# ---- capture ----
+
+cap_start() {   # $1 name: starts tshark and waits until it captures; E2E_CAP_FILE is the file
+    E2E_CAP_FILE=$E2E_RUN/$1.pcapng
+    E2E_CAP_MARKS=0
+    local errlog=$E2E_RUN/$1.tshark.log
+    tshark -i lo -f "$E2E_CAP_FILTER" -q -w "$E2E_CAP_FILE" >"$errlog" 2>&1 </dev/null &
+    E2E_CAP_PID=$!
+    local deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ]; do
+        if grep -q "^Capturing on" "$errlog" 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$E2E_CAP_PID" 2>/dev/null; then
+            wait "$E2E_CAP_PID" 2>/dev/null
+            E2E_CAP_PID=
+            echo "tshark exited before capturing:" >&2
+            cat "$errlog" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "tshark did not report capturing within 15 s:" >&2
+    cat "$errlog" >&2
+    return 1
+}
+
+cap_stop() {   # writes out everything captured so far, stops tshark (SIGINT); tshark's status
+    [ -n "$E2E_CAP_PID" ] || return 1
+    # knock on the mark address and wait for the knock to reach the file (packets reach the
+    # file in order, and SIGINT drops what dumpcap still buffers)
+    E2E_CAP_MARKS=$((E2E_CAP_MARKS + 1))
+    curl -s --max-time 1 "http://$E2E_CAP_MARK_ADDR:8080/" >/dev/null 2>&1
+    local deadline=$((SECONDS + 10)) n
+    while [ $SECONDS -lt $deadline ]; do
+        n=$(tshark -r "$E2E_CAP_FILE" -Y "ip.dst == $E2E_CAP_MARK_ADDR && tcp.flags.syn == 1" \
+            2>/dev/null | wc -l)
+        [ "$n" -ge "$E2E_CAP_MARKS" ] && break
+        sleep 0.1
+    done
+    kill -INT "$E2E_CAP_PID" 2>/dev/null
+    wait "$E2E_CAP_PID"
+    local rc=$?
+    E2E_CAP_PID=
+    return $rc
+}
+
+cap_stop_quietly() {   # for the EXIT trap: no marks, SIGKILL after 5 s
+    [ -n "$E2E_CAP_PID" ] || return 0
+    kill -INT "$E2E_CAP_PID" 2>/dev/null
+    local deadline=$((SECONDS + 5))
+    while kill -0 "$E2E_CAP_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+        sleep 0.05
+    done
+    kill -KILL "$E2E_CAP_PID" 2>/dev/null
+    wait "$E2E_CAP_PID" 2>/dev/null
+    E2E_CAP_PID=
+}
+
+cap_problems() {   # $1 capture file: prints malformed packets and expert errors, if any
+    tshark -r "$1" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null
+}
+
+cap_count() {   # $1 capture file $2 display filter: prints the number of matching packets
+    tshark -r "$1" -Y "$2" 2>/dev/null | wc -l
+}
