@@ -47,6 +47,7 @@ static struct {
     struct disp_hdl *handlers[MAX_HANDLERS];
     size_t nhandlers;
     struct fd_hook_hdl *hooks[3];
+    struct fd_rt_out_hdl *rt_out;
     /* metrics: [cmd][0 = in, 1 = out], plus base-protocol / unknown */
     struct ims_counter *msgs[IMS_CMD_COUNT + 1][2];
     struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
@@ -347,6 +348,30 @@ static void register_metrics(void)
                                  "Requests that got no answer in time", NULL);
     g.rejected = ims_counter_new("ims_diameter_overload_total",
                                  "Requests refused locally: too many pending", NULL);
+}
+
+/* ---- routing ---- */
+
+/*
+ * A request naming a Destination-Host goes to that peer or nowhere: freeDiameter would
+ * otherwise hand it to any peer of the realm (which drops it as not its own, leaving the
+ * request unanswered until it times out). With no such peer open, the stack answers
+ * DIAMETER_UNABLE_TO_DELIVER at once.
+ */
+static int route_to_destination_host(void *cbdata, struct msg **pmsg, struct fd_list *cands)
+{
+    (void)cbdata;
+    struct avp *avp = ims_avp_find(*pmsg, IMS_AVP_DESTINATION_HOST);
+    const uint8_t *host;
+    size_t len;
+    if (!avp || !ims_avp_octets(avp, &host, &len))
+        return 0;
+    for (struct fd_list *li = cands->next; li != cands; li = li->next) {
+        struct rtd_candidate *c = (struct rtd_candidate *)li;
+        if (c->diamidlen != len || strncasecmp((const char *)c->diamid, (const char *)host, len))
+            c->score = FD_SCORE_NO_DELIVERY;
+    }
+    return 0;
 }
 
 /* ---- server side ---- */
@@ -795,6 +820,10 @@ int ims_diam_init(const struct ims_diam_conf *c)
     }
     if ((rc = fd_peer_validate_register(validate_peer)) != 0)
         return -rc;
+    if ((rc = fd_rt_out_register(route_to_destination_host, NULL, 1, &g.rt_out)) != 0) {
+        ims_err("diameter: cannot register the routing rule: %s", strerror(rc));
+        return -rc;
+    }
     register_metrics();
     rc = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_RECEIVED, HOOK_MESSAGE_SENT), on_hook, NULL,
                           NULL, &g.hooks[0]);
@@ -883,6 +912,10 @@ void ims_diam_stop(void)
     for (size_t i = 0; i < 3; i++)
         if (g.hooks[i])
             fd_hook_unregister(g.hooks[i]);
+    if (g.rt_out) {
+        fd_rt_out_unregister(g.rt_out, NULL);
+        g.rt_out = NULL;
+    }
     fd_core_shutdown();
     wait_shutdown(3);
     g.running = false;

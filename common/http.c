@@ -158,6 +158,25 @@ int ims_http_reply_text(struct ims_http_response *resp, int status, const char *
     return 0;
 }
 
+int ims_http_add_header(struct ims_http_response *resp, const char *name, const char *value)
+{
+    if (resp->nheaders == IMS_HTTP_MAX_HEADERS)
+        return -ENOSPC;
+    char *v = strdup(value);
+    if (!v)
+        return -ENOMEM;
+    resp->headers[resp->nheaders].name = name;
+    resp->headers[resp->nheaders++].value = v;
+    return 0;
+}
+
+static void free_headers(struct ims_http_response *resp)
+{
+    for (int i = 0; i < resp->nheaders; i++)
+        free(resp->headers[i].value);
+    resp->nheaders = 0;
+}
+
 const char *ims_http_header(const struct ims_http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
@@ -204,11 +223,15 @@ static enum MHD_Result send_response(struct ims_http *http, struct MHD_Connectio
                                                              MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(resp->body);
+        free_headers(resp);
         return MHD_NO;
     }
     resp->body = NULL;
     MHD_add_response_header(r, "Content-Type", resp->content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    for (int i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+    free_headers(resp);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     int cls = resp->status / 100;
@@ -246,7 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    struct ims_http_response resp = { 500, NULL, 0, "application/json" };
+    struct ims_http_response resp = { .status = 500, .content_type = "application/json" };
     struct ims_http_request req = { method, url, up->data, up->len, conn };
     bool known;
     const struct route *r = find_route(http, method, url, &known);

@@ -26,11 +26,18 @@ struct ims_http_request {
     struct MHD_Connection *conn;
 };
 
+#define IMS_HTTP_MAX_HEADERS 4
+
 struct ims_http_response {
     int status;
     char *body;                  /* malloc'd, freed by the server */
     size_t body_len;
     const char *content_type;    /* static string */
+    struct {
+        const char *name;        /* static string */
+        char *value;             /* malloc'd, freed by the server */
+    } headers[IMS_HTTP_MAX_HEADERS];
+    int nheaders;
 };
 
 /* Return 0 after filling @resp; a negative value gives a 500 with a JSON error. */
@@ -77,6 +84,9 @@ int ims_http_reply_error(struct ims_http_response *resp, int status, const char 
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int ims_http_reply_text(struct ims_http_response *resp, int status, const char *ctype,
                         const char *text);
+
+/* Add a response header (e.g. Location, WWW-Authenticate); -ENOSPC past the limit. */
+int ims_http_add_header(struct ims_http_response *resp, const char *name, const char *value);
 
 /* Header and query lookups on a request; NULL when absent. */
 const char *ims_http_header(const struct ims_http_request *req, const char *name);

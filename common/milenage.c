@@ -219,7 +219,7 @@ int ims_hex_decode(const char *hex, uint8_t *out, size_t len)
     if (!hex || strlen(hex) != len * 2)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
-        int hi = hex[2 * i], lo = hex[2 * i + 1];
+        int hi = (unsigned char)hex[2 * i], lo = (unsigned char)hex[2 * i + 1];
         if (!isxdigit(hi) || !isxdigit(lo))
             return -EINVAL;
         hi = isdigit(hi) ? hi - '0' : tolower(hi) - 'a' + 10;

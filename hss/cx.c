@@ -773,6 +773,13 @@ static void on_push_answer(void *arg, const struct ims_diam_result *res)
     else
         ims_info("cx: %s for subscription %lld accepted by the S-CSCF", ims_cmd_abbrev(c->cmd),
                  (long long)c->subscription_id);
+    /* TS 29.228 6.1.3: once the S-CSCF confirms, the identities are not registered any more
+     * and the S-CSCF name is released */
+    struct ims_db *db = hss_db(c->h);
+    if (c->cmd == IMS_CMD_RTR && !res->error && res->code == IMS_DIAM_SUCCESS && db &&
+        hss_subscription_deregister(db, c->subscription_id) != 0)
+        ims_warn("cx: subscription %lld: cannot clear its registration after the RTA",
+                 (long long)c->subscription_id);
     free(c);
 }
 

@@ -126,6 +126,8 @@ int hss_registration_set(struct ims_db *db, const struct hss_impu *impu, int64_t
 /* Assign an S-CSCF (name and Diameter host) to the subscription without changing states. */
 int hss_scscf_set(struct ims_db *db, int64_t subscription_id, const char *scscf,
                   const char *scscf_host);
+/* Every identity of the subscription not registered, no S-CSCF (after an accepted RTR). */
+int hss_subscription_deregister(struct ims_db *db, int64_t subscription_id);
 /* Is another private identity still registered with this IMPU? */
 bool hss_impu_registered_elsewhere(struct ims_db *db, int64_t impu_id, int64_t impi_id);
 /* Does the IMPU's profile hold services for the unregistered state? */

@@ -64,6 +64,24 @@ static bool text_field(json_t *o, const char *key, const char **out, bool requir
     return true;
 }
 
+/* Typos must not pass silently: every key of @o must be one of @known (NULL-terminated). */
+static bool known_keys(json_t *o, const char *const *known, const char *where, char *err,
+                       size_t errlen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        bool ok = false;
+        for (const char *const *p = known; *p && !ok; p++)
+            ok = strcmp(k, *p) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "%s%s%s: unknown key", where, *where ? "." : "", k);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void element(struct hss_buf *b, const char *tag, const char *text)
 {
     hss_buf_addf(b, "<%s>", tag);
@@ -75,10 +93,15 @@ static void element(struct hss_buf *b, const char *tag, const char *text)
 static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *session_case,
                     char *err, size_t errlen)
 {
+    static const char *const keys[] = { "group", "negated", "method", "request_uri", "header",
+                                        "content", "session_case", "sdp_line", "sdp_content",
+                                        "registration_type", NULL };
     if (!json_is_object(spt)) {
         snprintf(err, errlen, "%s: must be an object", where);
         return false;
     }
+    if (!known_keys(spt, keys, where, err, errlen))
+        return false;
     json_t *neg = json_object_get(spt, "negated"), *group = json_object_get(spt, "group");
     if (neg && !json_is_boolean(neg)) {
         snprintf(err, errlen, "%s.negated: must be true or false", where);
@@ -182,10 +205,13 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
 static bool trigger_xml(struct hss_buf *b, json_t *trig, bool *has_case, bool *unreg_case,
                         char *err, size_t errlen)
 {
+    static const char *const keys[] = { "cnf", "spt", NULL };
     if (!json_is_object(trig)) {
         snprintf(err, errlen, "trigger: must be an object");
         return false;
     }
+    if (!known_keys(trig, keys, "trigger", err, errlen))
+        return false;
     json_t *cnf = json_object_get(trig, "cnf"), *spts = json_object_get(trig, "spt");
     if (cnf && !json_is_boolean(cnf)) {
         snprintf(err, errlen, "trigger.cnf: must be true or false");
@@ -218,10 +244,15 @@ static bool as_xml(struct hss_buf *b, json_t *as, char *err, size_t errlen)
 {
     static const char *const handling[] = { "continue", "terminate" };
     const char *name, *info;
+    static const char *const keys[] = { "server_name", "default_handling", "service_info",
+                                        "include_register_request",
+                                        "include_register_response", NULL };
     if (!json_is_object(as)) {
         snprintf(err, errlen, "as: required object with server_name");
         return false;
     }
+    if (!known_keys(as, keys, "as", err, errlen))
+        return false;
     if (!text_field(as, "server_name", &name, true, err, errlen, "as") ||
         !text_field(as, "service_info", &info, false, err, errlen, "as"))
         return false;
@@ -262,10 +293,13 @@ char *hss_ifc_xml(json_t *spec, int *priority, bool *unreg_services, char *err, 
 {
     static const char *const parts[] = { "registered", "unregistered" };
     struct hss_buf b = { 0 };
+    static const char *const keys[] = { "priority", "trigger", "as", "profile_part", NULL };
     if (!json_is_object(spec)) {
         snprintf(err, errlen, "ifc: must be an object");
         return NULL;
     }
+    if (!known_keys(spec, keys, "", err, errlen))
+        return NULL;
     json_t *prio = json_object_get(spec, "priority");
     if (!json_is_integer(prio) || json_integer_value(prio) < 0) {
         snprintf(err, errlen, "priority: required integer >= 0");

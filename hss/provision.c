@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <regex.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,8 @@ enum resource {
     RES_IMPU,            /* /impus/{identity} */
     RES_SEED,            /* /seed */
     RES_BULK,            /* /bulk */
+    RES_SLF_ROUTES,      /* /slf/routes */
+    RES_SLF_ROUTE,       /* /slf/routes/{pattern} */
 };
 
 struct api_req {
@@ -216,6 +219,9 @@ static int create_subscriber(struct api_req *q, struct ims_http_response *resp)
         return reply_put_error(resp, rc, NULL, &res);
     }
     after_write(q, name, &res);
+    char location[512];
+    snprintf(location, sizeof(location), "/api/v1/subscribers/%s", name);
+    ims_http_add_header(resp, "Location", location);
     return reply_stored(q, name, 201, resp);
 }
 
@@ -373,6 +379,90 @@ static int get_impu(struct api_req *q, struct ims_http_response *resp)
                                                         : json_null());
     }
     return ims_http_reply_json(resp, 200, o);
+}
+
+/* ---- SLF routes (hss.mode = slf): identity or regex -> the HSS that holds it ---- */
+
+/* GET /slf/routes */
+static int list_slf_routes(struct api_req *q, struct ims_http_response *resp)
+{
+    sqlite3_stmt *st = ims_db_stmt(q->db, "SELECT pattern, regex, hss FROM slf_route"
+                                          " ORDER BY regex, pattern");
+    json_t *items = json_array();
+    if (!st || !items) {
+        json_decref(items);
+        return ims_http_reply_error(resp, 500, NULL, "database error");
+    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(items, json_pack("{s:s, s:b, s:s}", "pattern",
+                                               (const char *)sqlite3_column_text(st, 0),
+                                               "regex", sqlite3_column_int(st, 1),
+                                               "hss", (const char *)sqlite3_column_text(st, 2)));
+    sqlite3_reset(st);
+    return ims_http_reply_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+/* PUT /slf/routes {"pattern": "...", "regex": false, "hss": "hss1.example.org"} (upsert) */
+static int put_slf_route(struct api_req *q, struct ims_http_response *resp)
+{
+    json_error_t je;
+    json_t *body = q->http->body ? json_loads(q->http->body, 0, &je) : NULL;
+    const char *pattern = json_string_value(json_object_get(body, "pattern"));
+    const char *hss = json_string_value(json_object_get(body, "hss"));
+    json_t *regex = json_object_get(body, "regex");
+    int rc;
+    if (!json_is_object(body))
+        rc = ims_http_reply_error(resp, 400, NULL, "body: a JSON object is required");
+    else if (!pattern || !*pattern || strlen(pattern) >= HSS_ID_MAX)
+        rc = ims_http_reply_error(resp, 400, "pattern", "an identity or regex is required");
+    else if (!hss || !*hss || strlen(hss) >= HSS_ID_MAX)
+        rc = ims_http_reply_error(resp, 400, "hss", "the Diameter identity of the HSS");
+    else if (regex && !json_is_boolean(regex))
+        rc = ims_http_reply_error(resp, 400, "regex", "true or false");
+    else {
+        regex_t re;
+        bool is_re = json_is_true(regex);
+        if (is_re && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+            rc = ims_http_reply_error(resp, 400, "pattern", "not an extended regex");
+        } else {
+            if (is_re)
+                regfree(&re);
+            sqlite3_stmt *st = ims_db_stmt(q->db, "INSERT INTO slf_route (pattern, regex, hss)"
+                                                  " VALUES (?1, ?2, ?3) ON CONFLICT (pattern)"
+                                                  " DO UPDATE SET regex = ?2, hss = ?3");
+            bool ok = st != NULL;
+            if (ok) {
+                sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 2, is_re);
+                sqlite3_bind_text(st, 3, hss, -1, SQLITE_STATIC);
+                ok = sqlite3_step(st) == SQLITE_DONE;
+                sqlite3_reset(st);
+            }
+            if (ok)
+                ims_info("provision: SLF route %s -> %s set by %s", pattern, hss, q->client);
+            rc = ok ? ims_http_reply_json(resp, 200, json_incref(body))
+                    : ims_http_reply_error(resp, 500, NULL, "database error");
+        }
+    }
+    json_decref(body);
+    return rc;
+}
+
+/* DELETE /slf/routes/{pattern} */
+static int delete_slf_route(struct api_req *q, struct ims_http_response *resp)
+{
+    sqlite3_stmt *st = ims_db_stmt(q->db, "DELETE FROM slf_route WHERE pattern = ?1");
+    if (!st)
+        return ims_http_reply_error(resp, 500, NULL, "database error");
+    sqlite3_bind_text(st, 1, q->arg, -1, SQLITE_STATIC);
+    bool ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (!ok)
+        return ims_http_reply_error(resp, 500, NULL, "database error");
+    if (sqlite3_changes(ims_db_handle(q->db)) == 0)
+        return ims_http_reply_error(resp, 404, NULL, "no SLF route %s", q->arg);
+    ims_info("provision: SLF route %s deleted by %s", q->arg, q->client);
+    return ims_http_reply_json(resp, 200, json_pack("{s:s}", "deleted", q->arg));
 }
 
 /* After a committed seed: the summary lists, notifications and log lines. */
@@ -536,6 +626,9 @@ static const struct {
     { RES_IMPU, "GET", get_impu },
     { RES_SEED, "POST", seed },
     { RES_BULK, "POST", bulk },
+    { RES_SLF_ROUTES, "GET", list_slf_routes },
+    { RES_SLF_ROUTES, "PUT", put_slf_route },
+    { RES_SLF_ROUTE, "DELETE", delete_slf_route },
 };
 
 /* The resource of @path (under /api/v1/) and its {name} or {identity} into @arg. */
@@ -549,6 +642,12 @@ static enum resource parse_path(const char *path, char *arg, size_t len)
         return RES_SEED;
     if (strcmp(p, "bulk") == 0)
         return RES_BULK;
+    if (strcmp(p, "slf/routes") == 0)
+        return RES_SLF_ROUTES;
+    if (strncmp(p, "slf/routes/", 11) == 0 && p[11] && strlen(p + 11) < len) {
+        snprintf(arg, len, "%s", p + 11);
+        return RES_SLF_ROUTE;
+    }
     if (strncmp(p, "impus/", 6) == 0 && p[6] && strlen(p + 6) < len) {
         snprintf(arg, len, "%s", p + 6);
         return RES_IMPU;
@@ -589,6 +688,8 @@ static int on_api(void *arg, const struct ims_http_request *req, struct ims_http
 {
     struct api_req q = { .h = arg, .http = req };
     client_address(req, q.client, sizeof(q.client));
+    if (!q.h->api_token[0] || !ims_http_bearer_ok(req, q.h->api_token))
+        ims_http_add_header(resp, "WWW-Authenticate", "Bearer realm=\"hss provisioning\"");
     if (!q.h->api_token[0])
         return ims_http_reply_error(resp, 401, NULL, "the provisioning API is disabled: "
                                     "hss.api_token is not set in the configuration");

@@ -389,3 +389,23 @@ bool hss_impu_has_unreg_services(struct ims_db *db, const struct hss_impu *impu)
     sqlite3_reset(st);
     return found;
 }
+
+int hss_subscription_deregister(struct ims_db *db, int64_t subscription_id)
+{
+    sqlite3_stmt *a = ims_db_stmt(db, "UPDATE impu SET reg_state = 0 WHERE subscription_id = ?1");
+    sqlite3_stmt *b = ims_db_stmt(db, "UPDATE impi_impu SET registered = 0 WHERE impi_id IN"
+                                      " (SELECT id FROM impi WHERE subscription_id = ?1)");
+    if (!a || !b || ims_db_begin(db) != 0)
+        return -EIO;
+    sqlite3_bind_int64(a, 1, subscription_id);
+    sqlite3_bind_int64(b, 1, subscription_id);
+    int rc = exec_bound(db, a);
+    if (rc == 0)
+        rc = exec_bound(db, b);
+    if (rc == 0)
+        rc = hss_scscf_set(db, subscription_id, NULL, NULL);
+    if (rc == 0)
+        return ims_db_commit(db);
+    ims_db_rollback(db);
+    return rc;
+}

@@ -109,6 +109,11 @@ START_TEST(invalid_ifc_names_the_field)
           " \"as\": {\"server_name\": \"sip:a\"}}", "trigger.cnf" },
         { "{\"priority\": 0, \"as\": {\"server_name\": \"sip:a\"}, \"profile_part\": \"x\"}",
           "profile_part" },
+        { "{\"priority\": 0, \"as\": {\"server_name\": \"sip:a\"}, \"prio\": 1}", "prio" },
+        { "{\"priority\": 0, \"as\": {\"server_name\": \"sip:a\", \"defaut_handling\": 1}}",
+          "as.defaut_handling" },
+        { "{\"priority\": 0, \"trigger\": {\"spt\": [{\"methd\": \"INVITE\"}]},"
+          " \"as\": {\"server_name\": \"sip:a\"}}", "trigger.spt[0].methd" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int prio;

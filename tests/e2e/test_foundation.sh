@@ -193,8 +193,8 @@ step "Diameter requests: DIAMETER_COMMAND_UNSUPPORTED (diamcli)"
 # opens), each with its own Diameter identity: a server refuses a second connection from an
 # identity it already has open
 declare -A DREQ=(
-    [hss-UAR]="hss UAR {\"User-Name\":\"alice@$E2E_REALM\",\"Public-Identity\":\"sip:alice@$E2E_REALM\",\"Visited-Network-Identifier\":\"$E2E_REALM\"}"
-    [hss-UDR]="hss UDR {\"User-Identity\":{\"Public-Identity\":\"sip:alice@$E2E_REALM\"},\"Data-Reference\":0}"
+    [hss-PPR]="hss PPR {\"User-Name\":\"alice@$E2E_REALM\",\"Destination-Host\":\"hss.$E2E_REALM\"}"
+    [hss-PNR]="hss PNR {\"User-Identity\":{\"Public-Identity\":\"sip:alice@$E2E_REALM\"},\"User-Data-29.329\":\"<Sh-Data/>\",\"Destination-Host\":\"hss.$E2E_REALM\"}"
     [ocs-CCR]="ocs CCR {\"Service-Context-Id\":\"32260@3gpp.org\",\"CC-Request-Type\":1,\"CC-Request-Number\":0,\"Auth-Application-Id\":4}"
     [ocs-ACR]="ocs ACR {\"Accounting-Record-Type\":1,\"Accounting-Record-Number\":0,\"Acct-Application-Id\":3}"
 )
@@ -225,10 +225,10 @@ for d in hss ocs; do
     after=$(metrics_of "$d")
     case $d in
         hss) series=(ims_diameter_unsupported_total
-                     'ims_diameter_messages_total{command="UAR",direction="in"}'
-                     'ims_diameter_messages_total{command="UAA",direction="out"}'
-                     'ims_diameter_messages_total{command="UDR",direction="in"}'
-                     'ims_diameter_messages_total{command="UDA",direction="out"}')
+                     'ims_diameter_messages_total{command="PPR",direction="in"}'
+                     'ims_diameter_messages_total{command="PPA",direction="out"}'
+                     'ims_diameter_messages_total{command="PNR",direction="in"}'
+                     'ims_diameter_messages_total{command="PNA",direction="out"}')
              want="2 1 1 1 1" ;;
         ocs) series=(ims_diameter_unsupported_total
                      'ims_diameter_messages_total{command="CCR",direction="in"}'
@@ -317,12 +317,12 @@ if [ -n "$E2E_CAP_PID" ]; then
     check_eq "Diameter: each CER answered by a CEA with 2001" "$cer" "$cea"
     origins=$(tshark -r "$cap" -Y 'diameter.cmd.code == 257 && diameter.flags.request == 1' \
               -T fields -e diameter.Origin-Host 2>/dev/null | sort -u | tr '\n' ' ')
-    want_origins=$(printf '%s\n' bgcf icscf mgcf mrfc pcscf scscf diamcli-hss-uar diamcli-hss-udr \
+    want_origins=$(printf '%s\n' bgcf icscf mgcf mrfc pcscf scscf diamcli-hss-ppr diamcli-hss-pnr \
                    diamcli-ocs-ccr diamcli-ocs-acr | sed "s/\$/.$E2E_REALM/" | sort | tr '\n' ' ')
     check_eq "Diameter: CERs from the 6 clients and the 4 diamcli runs" "$want_origins" "$origins"
-    check_eq "Diameter: UAR, UDR, CCR, ACR with their application ids (Cx, Sh, Ro, Rf)" \
+    check_eq "Diameter: PPR, PNR, CCR, ACR with their application ids (Cx, Sh, Ro, Rf)" \
         "1 1 1 1" \
-        "$(cap_count "$cap" 'diameter.cmd.code == 300 && diameter.applicationId == 16777216 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 306 && diameter.applicationId == 16777217 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 272 && diameter.applicationId == 4 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 271 && diameter.applicationId == 3 && diameter.flags.request == 1')"
+        "$(cap_count "$cap" 'diameter.cmd.code == 305 && diameter.applicationId == 16777216 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 309 && diameter.applicationId == 16777217 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 272 && diameter.applicationId == 4 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 271 && diameter.applicationId == 3 && diameter.flags.request == 1')"
     check_eq "Diameter: answers with Result-Code 3001, E bit set (RFC 6733 7.1.3)" "4 4" \
         "$(cap_count "$cap" 'diameter.flags.request == 0 && diameter.Result-Code == 3001') $(cap_count "$cap" 'diameter.flags.request == 0 && diameter.Result-Code == 3001 && diameter.flags.error == 1')"
 else

@@ -43,6 +43,8 @@ static struct {
     long count, sent, done, concurrency, failures;
     bool quiet;
     int expect;
+    long linger_ms;          /* stay connected this long after the last answer */
+    su_timer_t *linger;
     struct timespec t0;
 } g = { .count = 1, .concurrency = 1, .expect = -1 };
 
@@ -205,6 +207,14 @@ static json_t *avp_value_json(struct avp *avp, struct avp_hdr *h, struct dict_ob
 
 static void send_next(void);
 
+static void linger_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    (void)arg;
+    ims_loop_stop(g.loop);
+}
+
 static void on_result(void *arg, const struct ims_diam_result *res)
 {
     (void)arg;
@@ -226,10 +236,13 @@ static void on_result(void *arg, const struct ims_diam_result *res)
         free(s);
         json_decref(o);
     }
-    if (g.done >= g.count)
-        ims_loop_stop(g.loop);
-    else
+    if (g.done < g.count)
         send_next();
+    else if (g.linger_ms > 0 && (g.linger = su_timer_create(su_root_task(ims_loop_root(g.loop)),
+                                                             g.linger_ms)) != NULL)
+        su_timer_set(g.linger, linger_end, NULL);
+    else
+        ims_loop_stop(g.loop);
 }
 
 static enum ims_cmd cmd_by_name(const char *name)
@@ -317,7 +330,7 @@ static void usage(void)
             "usage: diamcli --peer ID@ADDR[:PORT] --cmd UAR|MAR|SAR|LIR|RTR|PPR|UDR|PUR|SNR|PNR|CCR|ACR\n"
             "               [--avps JSON] [--dest-host ID] [--realm R] [--identity ID]\n"
             "               [--address A] [--count N] [--concurrency C] [--expect CODE]\n"
-            "               [--quiet] [--timeout-ms MS]\n"
+            "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
             "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\"}, sent in order)\n");
     exit(2);
@@ -334,6 +347,7 @@ int main(int argc, char **argv)
         { "expect", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
         { "timeout-ms", required_argument, NULL, 't' }, { "debug", no_argument, NULL, 'D' },
         { "script", required_argument, NULL, 's' },
+        { "linger-ms", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     const char *peer = NULL, *cmd = NULL, *avps = "{}", *identity = NULL;
@@ -358,6 +372,7 @@ int main(int argc, char **argv)
         case 't': timeout_ms = (unsigned)atoi(optarg); break;
         case 'D': debug = true; break;
         case 's': script = optarg; break;
+        case 'L': g.linger_ms = atol(optarg); break;
         default: usage();
         }
     }
@@ -425,6 +440,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "diamcli: %ld answers in %.3f s (%.0f/s), %ld failures\n", g.done, secs,
                 secs > 0 ? (double)g.done / secs : 0.0, g.failures);
     su_timer_destroy(t);
+    if (g.linger)
+        su_timer_destroy(g.linger);
     ims_diam_stop();
     ims_loop_destroy(g.loop);
     json_decref(g.avps);
