@@ -7,6 +7,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@ struct cached {
 
 struct ims_db {
     sqlite3 *h;
+    int depth;              /* open ims_db_begin levels */
     char *path;
     struct cached *cache;
     size_t ncache, capcache;
@@ -74,6 +77,24 @@ static int migrate(struct ims_db *db, const char *const *migrations, size_t n)
     return 0;
 }
 
+/*
+ * SQLite's default busy handler sleeps in growing steps (1, 2, 5, 10 ms...), which turns a
+ * write lock held for tens of microseconds by another thread into milliseconds of latency.
+ * Retry at once a few times, then in short sleeps, for up to 5 s in all.
+ */
+static int on_busy(void *arg, int count)
+{
+    (void)arg;
+    if (count < 20) {
+        sched_yield();
+        return 1;
+    }
+    if (count > 20 + 50000)       /* 50000 x 100 us = 5 s */
+        return 0;
+    usleep(100);
+    return 1;
+}
+
 int ims_db_open(struct ims_db **out, const char *path, const char *const *migrations,
                 size_t nmigrations)
 {
@@ -90,7 +111,7 @@ int ims_db_open(struct ims_db **out, const char *path, const char *const *migrat
         ims_db_close(db);
         return -EIO;
     }
-    sqlite3_busy_timeout(db->h, 5000);
+    sqlite3_busy_handler(db->h, on_busy, NULL);
     sqlite3_extended_result_codes(db->h, 1);
     if (ims_db_exec(db, "PRAGMA journal_mode = WAL") != 0 ||
         ims_db_exec(db, "PRAGMA synchronous = NORMAL") != 0 ||
@@ -148,34 +169,65 @@ sqlite3_stmt *ims_db_stmt(struct ims_db *db, const char *sql)
     return st;
 }
 
-int ims_db_begin(struct ims_db *db)
+/* Run one cached statement to completion; logs the failure with @what. */
+static int run(struct ims_db *db, const char *sql, const char *what)
 {
-    sqlite3_stmt *st = ims_db_stmt(db, "BEGIN IMMEDIATE");
+    sqlite3_stmt *st = ims_db_stmt(db, sql);
     if (!st || sqlite3_step(st) != SQLITE_DONE) {
-        ims_err("db %s: BEGIN failed: %s", db->path, sqlite3_errmsg(db->h));
+        ims_err("db %s: %s failed: %s", db->path, what, sqlite3_errmsg(db->h));
+        if (st)
+            sqlite3_reset(st);
         return -EIO;
     }
+    sqlite3_reset(st);
     return 0;
+}
+
+/* The outermost level is a transaction, inner levels are savepoints. */
+static int begin(struct ims_db *db, const char *sql)
+{
+    int rc = db->depth ? run(db, "SAVEPOINT ims_nested", "SAVEPOINT") : run(db, sql, "BEGIN");
+    if (rc == 0)
+        db->depth++;
+    return rc;
+}
+
+int ims_db_begin(struct ims_db *db)
+{
+    return begin(db, "BEGIN IMMEDIATE");
+}
+
+int ims_db_begin_read(struct ims_db *db)
+{
+    return begin(db, "BEGIN DEFERRED");
 }
 
 int ims_db_commit(struct ims_db *db)
 {
-    sqlite3_stmt *st = ims_db_stmt(db, "COMMIT");
-    if (!st || sqlite3_step(st) != SQLITE_DONE) {
-        ims_err("db %s: COMMIT failed: %s", db->path, sqlite3_errmsg(db->h));
-        ims_db_rollback(db);
-        return -EIO;
+    if (db->depth == 0)
+        return -EINVAL;
+    if (db->depth > 1) {
+        db->depth--;
+        return run(db, "RELEASE ims_nested", "RELEASE");
     }
-    return 0;
+    int rc = run(db, "COMMIT", "COMMIT");
+    if (rc && !sqlite3_get_autocommit(db->h))
+        run(db, "ROLLBACK", "ROLLBACK");
+    db->depth = 0;
+    return rc;
 }
 
 void ims_db_rollback(struct ims_db *db)
 {
-    if (sqlite3_get_autocommit(db->h))
-        return;   /* no transaction open */
-    sqlite3_stmt *st = ims_db_stmt(db, "ROLLBACK");
-    if (st)
-        sqlite3_step(st);
+    if (db->depth == 0)
+        return;
+    if (--db->depth > 0) {
+        run(db, "ROLLBACK TO ims_nested", "ROLLBACK TO");
+        run(db, "RELEASE ims_nested", "RELEASE");
+        return;
+    }
+    if (!sqlite3_get_autocommit(db->h))
+        run(db, "ROLLBACK", "ROLLBACK");
 }
 
 const char *ims_db_errmsg(struct ims_db *db)

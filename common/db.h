@@ -39,8 +39,15 @@ int ims_db_version(struct ims_db *db);
  */
 sqlite3_stmt *ims_db_stmt(struct ims_db *db, const char *sql);
 
-/* Transactions (BEGIN IMMEDIATE so writers queue on the busy timeout, not mid-way). */
+/*
+ * Transactions. The outermost ims_db_begin is BEGIN IMMEDIATE (writers queue on the busy
+ * handler, not mid-way); a begin inside an open transaction is a savepoint, so functions
+ * that need atomicity compose: an inner rollback undoes only the inner part.
+ * ims_db_begin_read opens a deferred transaction (it becomes a write transaction at the
+ * first write): one lock for a whole request instead of one per statement.
+ */
 int ims_db_begin(struct ims_db *db);
+int ims_db_begin_read(struct ims_db *db);
 int ims_db_commit(struct ims_db *db);
 void ims_db_rollback(struct ims_db *db);
 

@@ -775,11 +775,13 @@ static void on_push_answer(void *arg, const struct ims_diam_result *res)
                  (long long)c->subscription_id);
     /* TS 29.228 6.1.3: once the S-CSCF confirms, the identities are not registered any more
      * and the S-CSCF name is released */
+    hss_lock();
     struct ims_db *db = hss_db(c->h);
     if (c->cmd == IMS_CMD_RTR && !res->error && res->code == IMS_DIAM_SUCCESS && db &&
         hss_subscription_deregister(db, c->subscription_id) != 0)
         ims_warn("cx: subscription %lld: cannot clear its registration after the RTA",
                  (long long)c->subscription_id);
+    hss_unlock();
     free(c);
 }
 
@@ -902,12 +904,12 @@ int hss_cx_init(struct hss *h)
     if (h->slf) {
         enum ims_cmd all[] = { IMS_CMD_UAR, IMS_CMD_MAR, IMS_CMD_SAR, IMS_CMD_LIR };
         for (size_t i = 0; i < 4; i++)
-            if (ims_diam_serve(all[i], on_slf, h) != 0)
+            if (hss_serve(h, all[i], on_slf) != 0)
                 return -EINVAL;
         return 0;
     }
-    if (ims_diam_serve(IMS_CMD_UAR, on_uar, h) || ims_diam_serve(IMS_CMD_MAR, on_mar, h) ||
-        ims_diam_serve(IMS_CMD_SAR, on_sar, h) || ims_diam_serve(IMS_CMD_LIR, on_lir, h))
+    if (hss_serve(h, IMS_CMD_UAR, on_uar) || hss_serve(h, IMS_CMD_MAR, on_mar) ||
+        hss_serve(h, IMS_CMD_SAR, on_sar) || hss_serve(h, IMS_CMD_LIR, on_lir))
         return -EINVAL;
     return 0;
 }

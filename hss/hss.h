@@ -2,8 +2,8 @@
  * hss.h - the HSS daemon's context, its data model and cross-file functions
  *
  * Threads: Cx and Sh requests are served on freeDiameter's dispatch threads, the REST API
- * on the HTTP thread. Each thread uses its own SQLite connection (hss_db()); SQLite's WAL
- * lets readers run while one writer commits, and every write that must be atomic (SQN,
+ * on the HTTP thread, answers to the HSS's own requests on the loop thread. They share one
+ * SQLite connection under one lock (hss_lock); every write that must be atomic (SQN,
  * registration state, a provisioning change) is one statement or one transaction.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -101,9 +101,15 @@ struct hss {
 extern const char *const hss_db_migrations[];
 extern const size_t hss_db_nmigrations;
 
-/* store.c: the calling thread's connection (opened on first use), and the queries */
+/*
+ * store.c: the daemon's one database connection and its lock, and the queries.
+ * Every use of hss_db() happens between hss_lock() and hss_unlock() (recursive);
+ * hss_serve() registers a Diameter handler that runs under the lock.
+ */
 struct ims_db *hss_db(struct hss *h);
-void hss_db_thread_close(void);
+void hss_lock(void);
+void hss_unlock(void);
+int hss_serve(struct hss *h, enum ims_cmd cmd, ims_diam_handler fn);
 
 int hss_impi_find(struct ims_db *db, const char *identity, struct hss_impi *out);
 /* exact public identity first, then the wildcarded ones whose regex matches */

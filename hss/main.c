@@ -64,11 +64,12 @@ static void hss_stop(struct ims_daemon *d)
     struct hss *h = d->priv;
     if (!h)
         return;
-    hss_db_thread_close();
+    hss_lock();
     ims_db_close(h->db);
     h->db = NULL;
     ims_strv_free(h->sh_peers);
     h->sh_peers = NULL;
+    hss_unlock();
 }
 
 static const struct ims_daemon_desc hss_desc = {

@@ -14,7 +14,7 @@
  *
  * Every request needs "Authorization: Bearer <hss.api_token>"; an empty token disables the
  * API (401). Errors are {"error": "...", "field": "impis[0].k"}. Handlers run on the HTTP
- * thread with that thread's database connection (hss_db()); writes are logged at info
+ * thread under the database lock (hss_lock()); writes are logged at info
  * (client address, subscriber, what changed; never a secret).
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -699,10 +699,12 @@ static int on_api(void *arg, const struct ims_http_request *req, struct ims_http
         return ims_http_reply_error(resp, 401, NULL, "missing or wrong bearer token "
                                     "(Authorization: Bearer <hss.api_token>)");
     }
+    hss_lock();
     q.db = hss_db(q.h);
-    if (!q.db)
-        return ims_http_reply_error(resp, 500, NULL, "cannot open the subscriber database");
-    return dispatch(&q, resp);
+    int rc = q.db ? dispatch(&q, resp)
+                  : ims_http_reply_error(resp, 500, NULL, "no subscriber database");
+    hss_unlock();
+    return rc;
 }
 
 /* One prefix route for the whole API (hss_provision_init() in hss.h). */

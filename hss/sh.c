@@ -424,16 +424,11 @@ static void send_pnr(struct ims_db *db, const struct hss_impu *u, const char *ho
 static void notify(struct ims_db *db, const struct hss_impu *u, int ref, const char *si,
                    const char *skip)
 {
-    sqlite3_stmt *del = ims_db_stmt(db, "DELETE FROM sh_subscription WHERE expiry IS NOT NULL"
-                                        " AND expiry < ?1");
-    if (del) {
-        sqlite3_bind_int64(del, 1, (sqlite3_int64)time(NULL));
-        sqlite3_step(del);
-        sqlite3_reset(del);
-    }
+    /* expired subscriptions are skipped here and deleted when an SNR comes */
     sqlite3_stmt *st = ims_db_stmt(db, "SELECT as_host, as_realm FROM sh_subscription"
                                        " WHERE impu_id = ?1 AND data_reference = ?2"
-                                       " AND (?3 IS NULL OR service_indication = ?3)");
+                                       " AND (?3 IS NULL OR service_indication = ?3)"
+                                       " AND (expiry IS NULL OR expiry >= ?4)");
     if (!st)
         return;
     sqlite3_bind_int64(st, 1, u->id);
@@ -442,6 +437,7 @@ static void notify(struct ims_db *db, const struct hss_impu *u, int ref, const c
         sqlite3_bind_text(st, 3, si, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
     char hosts[16][HSS_ID_MAX], realms[16][HSS_ID_MAX];
     int n = 0;
     while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
@@ -619,9 +615,13 @@ static struct outcome subscribe(struct ims_db *db, const struct sh_request *r,
     sqlite3_stmt *ins = ims_db_stmt(db, "INSERT INTO sh_subscription (impu_id, as_host,"
                                         " as_realm, data_reference, service_indication,"
                                         " expiry) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!del || !ins || ims_db_begin(db) != 0)
+    sqlite3_stmt *expired = ims_db_stmt(db, "DELETE FROM sh_subscription WHERE expiry IS NOT NULL"
+                                            " AND expiry < ?1");
+    if (!del || !ins || !expired || ims_db_begin(db) != 0)
         return (struct outcome){ IMS_DIAM_UNABLE_TO_COMPLY, false, "database error" };
-    bool ok = true;
+    sqlite3_bind_int64(expired, 1, (sqlite3_int64)time(NULL));
+    bool ok = sqlite3_step(expired) == SQLITE_DONE;
+    sqlite3_reset(expired);
     for (int i = 0; ok && i < r->nrefs; i++) {
         int nsi = r->refs[i] == DR_REPOSITORY_DATA ? r->nsi : 1;
         for (int j = 0; ok && j < nsi; j++) {
@@ -706,8 +706,8 @@ int hss_sh_init(struct hss *h)
     g_h = h;
     g_pnr_sent = ims_counter_new("hss_sh_notifications_total", "PNR sent to subscribed ASs",
                                  NULL);
-    if (ims_diam_serve(IMS_CMD_UDR, on_udr, h) || ims_diam_serve(IMS_CMD_PUR, on_pur, h) ||
-        ims_diam_serve(IMS_CMD_SNR, on_snr, h))
+    if (hss_serve(h, IMS_CMD_UDR, on_udr) || hss_serve(h, IMS_CMD_PUR, on_pur) ||
+        hss_serve(h, IMS_CMD_SNR, on_snr))
         return -EINVAL;
     return 0;
 }

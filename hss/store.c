@@ -13,40 +13,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_key_t db_key;
-static pthread_once_t db_once = PTHREAD_ONCE_INIT;
+/*
+ * One connection for the whole daemon, used under one (recursive) lock: every Cx/Sh request,
+ * API request and answer callback holds it from decision to answer. Compared with one
+ * connection per thread this spares SQLite's file locking and busy retries between our own
+ * threads, which cost more than the queries themselves.
+ */
+static pthread_mutex_t g_lock;
+static pthread_once_t g_lock_once = PTHREAD_ONCE_INIT;
 
-static void close_db(void *p)
+static void make_lock(void)
 {
-    ims_db_close(p);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&g_lock, &a);
+    pthread_mutexattr_destroy(&a);
 }
 
-static void make_key(void)
+void hss_lock(void)
 {
-    pthread_key_create(&db_key, close_db);
+    pthread_once(&g_lock_once, make_lock);
+    pthread_mutex_lock(&g_lock);
+}
+
+void hss_unlock(void)
+{
+    pthread_mutex_unlock(&g_lock);
 }
 
 struct ims_db *hss_db(struct hss *h)
 {
-    pthread_once(&db_once, make_key);
-    struct ims_db *db = pthread_getspecific(db_key);
-    if (db)
-        return db;
-    /* the schema was migrated at start by the loop thread: no migrations here */
-    if (ims_db_open(&db, h->db_path, NULL, 0) != 0)
-        return NULL;
-    pthread_setspecific(db_key, db);
-    return db;
+    return h->db;
 }
 
-void hss_db_thread_close(void)
+struct locked_handler {
+    ims_diam_handler fn;
+    void *arg;
+};
+
+static int run_locked(struct msg **msg, void *arg)
 {
-    pthread_once(&db_once, make_key);
-    struct ims_db *db = pthread_getspecific(db_key);
-    if (db) {
-        ims_db_close(db);
-        pthread_setspecific(db_key, NULL);
-    }
+    struct locked_handler *l = arg;
+    hss_lock();
+    int rc = l->fn(msg, l->arg);
+    hss_unlock();
+    return rc;
+}
+
+int hss_serve(struct hss *h, enum ims_cmd cmd, ims_diam_handler fn)
+{
+    static struct locked_handler handlers[IMS_CMD_COUNT];
+    handlers[cmd] = (struct locked_handler){ fn, h };
+    return ims_diam_serve(cmd, run_locked, &handlers[cmd]);
 }
 
 static void copy_text(sqlite3_stmt *st, int col, char *out, size_t len)
@@ -331,6 +350,35 @@ int hss_scscf_set(struct ims_db *db, int64_t subscription_id, const char *scscf,
     return exec_bound(db, st);
 }
 
+/* true when the set, the IMPI links and the S-CSCF already say what a write would say */
+static bool registration_unchanged(struct ims_db *db, const struct hss_impu *impu,
+                                   const int64_t *ids, int n, int64_t impi_id,
+                                   enum hss_reg_state state, const char *scscf,
+                                   const char *scscf_host)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "SELECT u.reg_state, l.registered FROM impu u"
+                                       " LEFT JOIN impi_impu l ON l.impu_id = u.id"
+                                       " AND l.impi_id = ?2 WHERE u.id = ?1");
+    if (!st)
+        return false;
+    bool same = true;
+    for (int i = 0; same && i < n; i++) {
+        sqlite3_bind_int64(st, 1, ids[i]);
+        sqlite3_bind_int64(st, 2, impi_id);
+        same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == (int)state &&
+               (!impi_id || sqlite3_column_type(st, 1) == SQLITE_NULL ||
+                sqlite3_column_int(st, 1) == (state == HSS_REGISTERED));
+        sqlite3_reset(st);
+    }
+    if (!same || !impu->subscription_id)
+        return same;
+    struct hss_subscription s;
+    if (hss_subscription_get(db, impu->subscription_id, &s) != 0)
+        return false;
+    return strcmp(s.scscf_name, scscf ? scscf : "") == 0 &&
+           strcmp(s.scscf_host, scscf && *scscf && scscf_host ? scscf_host : "") == 0;
+}
+
 int hss_registration_set(struct ims_db *db, const struct hss_impu *impu, int64_t impi_id,
                          enum hss_reg_state state, const char *scscf, const char *scscf_host)
 {
@@ -338,6 +386,9 @@ int hss_registration_set(struct ims_db *db, const struct hss_impu *impu, int64_t
     int n = hss_implicit_set(db, impu, ids, 64);
     if (n < 0)
         return n;
+    /* a re-registration usually changes nothing: spare the write transaction */
+    if (registration_unchanged(db, impu, ids, n, impi_id, state, scscf, scscf_host))
+        return 0;
     if (ims_db_begin(db) != 0)
         return -EIO;
     sqlite3_stmt *st = ims_db_stmt(db, "UPDATE impu SET reg_state = ?2 WHERE id = ?1");

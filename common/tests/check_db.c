@@ -224,10 +224,29 @@ START_TEST(test_transactions)
     ck_assert_int_eq(count_rows("subscriber"), 2);
 
     ims_db_rollback(db);   /* no transaction open: harmless */
-    ck_assert_int_eq(ims_db_begin(db), 0);
-    ck_assert_int_ne(ims_db_begin(db), 0);   /* no nesting */
-    ims_db_rollback(db);
     ck_assert_int_ne(ims_db_commit(db), 0);  /* nothing to commit */
+
+    /* nesting: an inner level is a savepoint; its rollback undoes only its own part */
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('outer@ims.net')"), 0);
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('inner@ims.net')"), 0);
+    ims_db_rollback(db);
+    ck_assert_int_eq(sqlite3_get_autocommit(h), 0);   /* the outer level is still open */
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('kept@ims.net')"), 0);
+    ck_assert_int_eq(ims_db_commit(db), 0);
+    ck_assert_int_eq(ims_db_commit(db), 0);
+    ck_assert_int_ne(sqlite3_get_autocommit(h), 0);
+    ck_assert_int_eq(count_rows("subscriber"), 4);   /* 2 + outer + kept, not inner */
+
+    /* a rollback of the outer level undoes the committed inner levels too */
+    ck_assert_int_eq(ims_db_begin_read(db), 0);
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    ck_assert_int_eq(ims_db_exec(db, "INSERT INTO subscriber (impi) VALUES ('gone@ims.net')"), 0);
+    ck_assert_int_eq(ims_db_commit(db), 0);
+    ims_db_rollback(db);
+    ck_assert_int_eq(count_rows("subscriber"), 4);
 }
 END_TEST
 

@@ -12,6 +12,11 @@
  * the integer types, objects for grouped AVPs, arrays for repeated AVPs. Answers use the
  * same form. Used by the end-to-end tests and the benchmarks.
  *
+ * Load: --users N runs the script (or the one --cmd) once per user, users --from F on,
+ * --concurrency C users at a time; "%n" or "%05n" in a string value is the user's number.
+ * --quiet prints only failures and, at the end, one JSON line of figures: requests, rate,
+ * latency percentiles and the count of each result.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam.h"
@@ -31,22 +36,28 @@
 #include <freeDiameter/libfdcore.h>
 #include <sofia-sip/su.h>
 
+struct worker {
+    long user;               /* the user this worker runs the script for */
+    size_t step;             /* next step of the script */
+};
+
 static struct {
     struct ims_loop *loop;
-    json_t *script;          /* array of {"cmd", "avps", "dest_host"} run in order */
-    size_t step;
+    json_t *script;          /* array of {"cmd", "avps", "dest_host", "expect"} */
     const char *peer_id;
-    enum ims_cmd cmd;
-    json_t *avps;
-    const char *dest_host;
     const char *realm;
-    long count, sent, done, concurrency, failures;
+    const char *dest_host;   /* default Destination-Host */
+    long users, from, next_user, done, failures, concurrency, requests;
+    struct worker *workers;
+    double *lat;             /* latency of every answer, ms */
+    long nlat;
+    json_t *results;         /* result name -> count */
     bool quiet;
     int expect;
     long linger_ms;          /* stay connected this long after the last answer */
     su_timer_t *linger;
     struct timespec t0;
-} g = { .count = 1, .concurrency = 1, .expect = -1 };
+} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1 };
 
 /* ---- JSON -> AVPs ---- */
 
@@ -56,6 +67,36 @@ static int hexval(int c)
 }
 
 static int add_json(void *parent, const char *name, json_t *v);
+
+static long g_user;   /* the user whose request is being built (for %n) */
+
+/* "%n" -> the user number, "%05n" -> zero-padded to 5 digits, "%%" -> "%" */
+static void expand(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = in; *p && o + 1 < len; p++) {
+        if (p[0] == '%' && p[1] == '%') {
+            out[o++] = '%';
+            p++;
+            continue;
+        }
+        int width = 0;
+        const char *q = p + 1;
+        if (p[0] == '%') {
+            while (*q >= '0' && *q <= '9')
+                width = width * 10 + (*q++ - '0');
+        }
+        if (p[0] == '%' && *q == 'n') {
+            o += (size_t)snprintf(out + o, len - o, "%0*ld", width, g_user);
+            if (o >= len)
+                o = len - 1;
+            p = q;
+            continue;
+        }
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+}
 
 static int add_one(void *parent, struct dict_object *model, const char *name, json_t *v)
 {
@@ -81,6 +122,11 @@ static int add_one(void *parent, struct dict_object *model, const char *name, js
         if (!s) {
             fprintf(stderr, "diamcli: %s takes a string\n", name);
             return -EINVAL;
+        }
+        char expanded[4096];
+        if (strchr(s, '%')) {
+            expand(s, expanded, sizeof(expanded));
+            s = expanded;
         }
         size_t len = strlen(s);
         if (strncmp(s, "hex:", 4) == 0) {
@@ -110,11 +156,30 @@ static int add_one(void *parent, struct dict_object *model, const char *name, js
     return fd_msg_avp_add(parent, MSG_BRW_LAST_CHILD, avp) ? -ENOMEM : 0;
 }
 
-static int add_json(void *parent, const char *name, json_t *v)
+/* AVP_BY_NAME_ALL_VENDORS walks the whole dictionary: remember the models found */
+static struct dict_object *model_by_name(const char *name)
 {
+    static struct {
+        char *name;
+        struct dict_object *model;
+    } cache[64];
+    static int n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(cache[i].name, name) == 0)
+            return cache[i].model;
     struct dict_object *model = NULL;
     if (fd_dict_search(fd_g_config->cnf_dict, DICT_AVP, AVP_BY_NAME_ALL_VENDORS, name, &model,
-                       ENOENT) != 0) {
+                       ENOENT) != 0)
+        return NULL;
+    if (n < 64 && (cache[n].name = strdup(name)) != NULL)
+        cache[n++].model = model;
+    return model;
+}
+
+static int add_json(void *parent, const char *name, json_t *v)
+{
+    struct dict_object *model = model_by_name(name);
+    if (!model) {
         fprintf(stderr, "diamcli: unknown AVP '%s'\n", name);
         return -ENOENT;
     }
@@ -205,45 +270,7 @@ static json_t *avp_value_json(struct avp *avp, struct avp_hdr *h, struct dict_ob
 
 /* ---- sending ---- */
 
-static void send_next(void);
-
-static void linger_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
-{
-    (void)magic;
-    (void)t;
-    (void)arg;
-    ims_loop_stop(g.loop);
-}
-
-static void on_result(void *arg, const struct ims_diam_result *res)
-{
-    (void)arg;
-    g.done++;
-    bool ok = !res->error && (g.expect < 0 || (int)res->code == g.expect);
-    if (!ok)
-        g.failures++;
-    if (!g.quiet || !ok) {
-        json_t *o = json_pack("{s:i, s:b, s:s, s:f}", "result", (int)res->code,
-                              "experimental", res->experimental, "name",
-                              res->error ? strerror(-res->error)
-                                         : ims_diam_result_name(res->code, res->experimental),
-                              "latency_ms", res->latency_s * 1000.0);
-        if (res->answer)
-            json_object_set_new(o, "answer", children_json(res->answer));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        fflush(stdout);
-        free(s);
-        json_decref(o);
-    }
-    if (g.done < g.count)
-        send_next();
-    else if (g.linger_ms > 0 && (g.linger = su_timer_create(su_root_task(ims_loop_root(g.loop)),
-                                                             g.linger_ms)) != NULL)
-        su_timer_set(g.linger, linger_end, NULL);
-    else
-        ims_loop_stop(g.loop);
-}
+static void send_step(struct worker *w);
 
 static enum ims_cmd cmd_by_name(const char *name)
 {
@@ -253,39 +280,92 @@ static enum ims_cmd cmd_by_name(const char *name)
     return IMS_CMD_COUNT;
 }
 
-/* next step of a script: load its command and AVPs into g */
-static void script_step(void)
+static void linger_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
-    json_t *st = json_array_get(g.script, g.step++);
-    g.cmd = cmd_by_name(json_string_value(json_object_get(st, "cmd")));
-    if (g.cmd == IMS_CMD_COUNT) {
-        fprintf(stderr, "diamcli: script step %zu: unknown or missing \"cmd\"\n", g.step);
-        exit(2);
-    }
-    json_decref(g.avps);
-    g.avps = json_incref(json_object_get(st, "avps") ? json_object_get(st, "avps")
-                                                     : json_object());
-    g.dest_host = json_string_value(json_object_get(st, "dest_host"));
+    (void)magic;
+    (void)t;
+    (void)arg;
+    ims_loop_stop(g.loop);
 }
 
-static void send_next(void)
+static void print_answer(const struct ims_diam_result *res)
 {
-    if (g.sent >= g.count)
+    json_t *o = json_pack("{s:i, s:b, s:s, s:f}", "result", (int)res->code, "experimental",
+                          res->experimental, "name",
+                          res->error ? strerror(-res->error)
+                                     : ims_diam_result_name(res->code, res->experimental),
+                          "latency_ms", res->latency_s * 1000.0);
+    if (res->answer)
+        json_object_set_new(o, "answer", children_json(res->answer));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", s);
+    fflush(stdout);
+    free(s);
+    json_decref(o);
+}
+
+/* the worker's next user, or false when every user has been started */
+static bool next_user(struct worker *w)
+{
+    if (g.next_user >= g.from + g.users)
+        return false;
+    w->user = g.next_user++;
+    w->step = 0;
+    return true;
+}
+
+static void on_result(void *arg, const struct ims_diam_result *res)
+{
+    struct worker *w = arg;
+    json_t *st = json_array_get(g.script, w->step - 1);
+    json_t *want = json_object_get(st, "expect");
+    int expect = want ? (int)json_integer_value(want) : g.expect;
+    bool ok = !res->error && (expect < 0 || (int)res->code == expect);
+    const char *name = res->error ? strerror(-res->error)
+                                  : ims_diam_result_name(res->code, res->experimental);
+    g.done++;
+    g.lat[g.nlat++] = res->latency_s * 1000.0;
+    json_object_set_new(g.results, name,
+                        json_integer(json_integer_value(json_object_get(g.results, name)) + 1));
+    if (!ok)
+        g.failures++;
+    if (!g.quiet || !ok)
+        print_answer(res);
+    if (w->step < json_array_size(g.script) || next_user(w)) {
+        send_step(w);
         return;
-    if (g.script)
-        script_step();
-    struct msg *m = ims_diam_request_new(g.cmd, g.realm, g.dest_host);
+    }
+    if (g.done < g.requests)
+        return;    /* other workers are still busy */
+    if (g.linger_ms > 0 && (g.linger = su_timer_create(su_root_task(ims_loop_root(g.loop)),
+                                                        g.linger_ms)) != NULL)
+        su_timer_set(g.linger, linger_end, NULL);
+    else
+        ims_loop_stop(g.loop);
+}
+
+/* Build and send step w->step of the script for w->user. */
+static void send_step(struct worker *w)
+{
+    json_t *st = json_array_get(g.script, w->step++);
+    enum ims_cmd cmd = cmd_by_name(json_string_value(json_object_get(st, "cmd")));
+    if (cmd == IMS_CMD_COUNT) {
+        fprintf(stderr, "diamcli: script step %zu: unknown or missing \"cmd\"\n", w->step);
+        exit(2);
+    }
+    const char *dest = json_string_value(json_object_get(st, "dest_host"));
+    struct msg *m = ims_diam_request_new(cmd, g.realm, dest ? dest : g.dest_host);
     if (!m) {
         fprintf(stderr, "diamcli: cannot build the request\n");
         exit(1);
     }
     const char *k;
     json_t *v;
-    json_object_foreach(g.avps, k, v)
+    g_user = w->user;
+    json_object_foreach(json_object_get(st, "avps"), k, v)
         if (add_json(m, k, v) != 0)
             exit(2);
-    g.sent++;
-    int rc = ims_diam_send(&m, 0, on_result, NULL);
+    int rc = ims_diam_send(&m, 0, on_result, w);
     if (rc) {
         fprintf(stderr, "diamcli: send failed: %s\n", strerror(-rc));
         exit(1);
@@ -307,21 +387,53 @@ static void check_open(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &g.t0);
-    for (long i = 0; i < g.concurrency && i < g.count; i++)
-        send_next();
+    for (long i = 0; i < g.concurrency; i++)
+        if (next_user(&g.workers[i]))
+            send_step(&g.workers[i]);
 }
 
 /* the applications the commands of the run belong to (advertised in the CER) */
 static unsigned script_apps(void)
 {
-    unsigned apps = IMS_APP_BIT(ims_cmd_app(g.cmd));
-    for (size_t i = 0; g.script && i < json_array_size(g.script); i++) {
+    unsigned apps = 0;
+    for (size_t i = 0; i < json_array_size(g.script); i++) {
         enum ims_cmd c = cmd_by_name(json_string_value(json_object_get(json_array_get(g.script, i),
                                                                       "cmd")));
-        if (c < IMS_CMD_COUNT)
-            apps |= IMS_APP_BIT(ims_cmd_app(c));
+        if (c == IMS_CMD_COUNT) {
+            fprintf(stderr, "diamcli: script step %zu: unknown or missing \"cmd\"\n", i + 1);
+            exit(2);
+        }
+        apps |= IMS_APP_BIT(ims_cmd_app(c));
     }
     return apps;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* one JSON line of figures for benchmarks */
+static void print_figures(double secs)
+{
+    qsort(g.lat, (size_t)g.nlat, sizeof(double), cmp_double);
+    double p50 = 0, p90 = 0, p99 = 0, max = 0;
+    if (g.nlat) {
+        p50 = g.lat[(long)(0.50 * (double)(g.nlat - 1))];
+        p90 = g.lat[(long)(0.90 * (double)(g.nlat - 1))];
+        p99 = g.lat[(long)(0.99 * (double)(g.nlat - 1))];
+        max = g.lat[g.nlat - 1];
+    }
+    json_t *o = json_pack("{s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f, s:f, s:f}, s:O}", "users",
+                          (json_int_t)g.users, "requests", (json_int_t)g.done, "failures",
+                          (json_int_t)g.failures, "seconds", secs, "per_second",
+                          secs > 0 ? (double)g.done / secs : 0.0, "latency_ms", "p50", p50,
+                          "p90", p90, "p99", p99, "max", max, "results", g.results);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", s);
+    free(s);
+    json_decref(o);
 }
 
 static void usage(void)
@@ -329,10 +441,12 @@ static void usage(void)
     fprintf(stderr,
             "usage: diamcli --peer ID@ADDR[:PORT] --cmd UAR|MAR|SAR|LIR|RTR|PPR|UDR|PUR|SNR|PNR|CCR|ACR\n"
             "               [--avps JSON] [--dest-host ID] [--realm R] [--identity ID]\n"
-            "               [--address A] [--count N] [--concurrency C] [--expect CODE]\n"
+            "               [--address A] [--users N] [--from F] [--concurrency C]\n"
+            "               [--expect CODE]\n"
             "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
-            "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\"}, sent in order)\n");
+            "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\"expect\":2001},\n"
+            "               sent in order for each user; %%n in a value is the user number)\n");
     exit(2);
 }
 
@@ -342,7 +456,8 @@ int main(int argc, char **argv)
         { "peer", required_argument, NULL, 'p' }, { "cmd", required_argument, NULL, 'c' },
         { "avps", required_argument, NULL, 'a' }, { "dest-host", required_argument, NULL, 'd' },
         { "realm", required_argument, NULL, 'r' }, { "identity", required_argument, NULL, 'i' },
-        { "address", required_argument, NULL, 'A' }, { "count", required_argument, NULL, 'n' },
+        { "address", required_argument, NULL, 'A' }, { "users", required_argument, NULL, 'n' },
+        { "count", required_argument, NULL, 'n' }, { "from", required_argument, NULL, 'f' },
         { "concurrency", required_argument, NULL, 'C' },
         { "expect", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
         { "timeout-ms", required_argument, NULL, 't' }, { "debug", no_argument, NULL, 'D' },
@@ -365,7 +480,8 @@ int main(int argc, char **argv)
         case 'r': g.realm = optarg; break;
         case 'i': identity = optarg; break;
         case 'A': address = optarg; break;
-        case 'n': g.count = atol(optarg); break;
+        case 'n': g.users = atol(optarg); break;
+        case 'f': g.from = atol(optarg); break;
         case 'C': g.concurrency = atol(optarg); break;
         case 'e': g.expect = atoi(optarg); break;
         case 'q': g.quiet = true; break;
@@ -396,20 +512,27 @@ int main(int argc, char **argv)
             fprintf(stderr, "diamcli: cannot read the script %s\n", script);
             return 2;
         }
-        g.count = (long)json_array_size(g.script);
-        g.concurrency = 1;
-        cmd = json_string_value(json_object_get(json_array_get(g.script, 0), "cmd"));
+    } else {
+        json_t *a = json_loads(avps, 0, &jerr);
+        if (!json_is_object(a)) {
+            fprintf(stderr, "diamcli: --avps is not a JSON object: %s\n", jerr.text);
+            return 2;
+        }
+        if (!cmd || cmd_by_name(cmd) == IMS_CMD_COUNT)
+            usage();
+        g.script = json_pack("[{s:s, s:o}]", "cmd", cmd, "avps", a);
     }
-    if (!peer || !cmd)
+    if (!peer || g.users < 1 || g.concurrency < 1)
         usage();
-    g.cmd = cmd_by_name(cmd);
-    if (g.cmd == IMS_CMD_COUNT)
-        usage();
-    g.avps = json_loads(avps, 0, &jerr);
-    if (!json_is_object(g.avps)) {
-        fprintf(stderr, "diamcli: --avps is not a JSON object: %s\n", jerr.text);
-        return 2;
-    }
+    if (g.concurrency > g.users)
+        g.concurrency = g.users;
+    g.next_user = g.from;
+    g.requests = g.users * (long)json_array_size(g.script);
+    g.workers = calloc((size_t)g.concurrency, sizeof(*g.workers));
+    g.lat = calloc((size_t)g.requests, sizeof(*g.lat));
+    g.results = json_object();
+    if (!g.workers || !g.lat || !g.results)
+        return 1;
     char peer_id[256], ident[256];
     snprintf(peer_id, sizeof(peer_id), "%.*s", (int)strcspn(peer, "@"), peer);
     g.peer_id = peer_id;
@@ -437,14 +560,15 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - g.t0.tv_sec) + (double)(t1.tv_nsec - g.t0.tv_nsec) / 1e9;
     if (g.quiet)
-        fprintf(stderr, "diamcli: %ld answers in %.3f s (%.0f/s), %ld failures\n", g.done, secs,
-                secs > 0 ? (double)g.done / secs : 0.0, g.failures);
+        print_figures(secs);
     su_timer_destroy(t);
     if (g.linger)
         su_timer_destroy(g.linger);
     ims_diam_stop();
     ims_loop_destroy(g.loop);
-    json_decref(g.avps);
     json_decref(g.script);
+    json_decref(g.results);
+    free(g.workers);
+    free(g.lat);
     return g.failures ? 1 : 0;
 }
