@@ -664,3 +664,23 @@ int ims_cfg_check_sip_uri(const char *value, char *err, size_t errlen)
     }
     return 0;
 }
+
+int ims_cfg_check_host_entry(const char *value, char *err, size_t errlen)
+{
+    const char *eq = strchr(value, '=');
+    char name[256];
+    if (!eq || eq == value) {
+        snprintf(err, errlen, "'%s' is not name=address", value);
+        return -1;
+    }
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - value), value);
+    if (!is_host(name)) {
+        snprintf(err, errlen, "'%s': '%s' is not a host name", value, name);
+        return -1;
+    }
+    if (!is_addr(eq + 1)) {
+        snprintf(err, errlen, "'%s': '%s' is not a numeric address", value, eq + 1);
+        return -1;
+    }
+    return 0;
+}

@@ -93,5 +93,6 @@ void ims_cfg_print_schema(const struct ims_cfg_key *const *schemas, void *file);
 /* Value checks usable as ->check */
 int ims_cfg_check_peer(const char *value, char *err, size_t errlen);    /* host@addr[:port] */
 int ims_cfg_check_sip_uri(const char *value, char *err, size_t errlen); /* sip:host[:port] */
+int ims_cfg_check_host_entry(const char *value, char *err, size_t errlen); /* name=address */
 
 #endif

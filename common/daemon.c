@@ -48,6 +48,8 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
     { "sip", "port", IMS_CFG_INT, "5060", 0, 1, 65535, NULL, NULL, "SIP port" },
     { "sip", "transports", IMS_CFG_LIST, "udp,tcp", 0, 0, 0, "udp|tcp", NULL,
       "transports to listen on" },
+    { "sip", "hosts", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_host_entry,
+      "static name resolution: name=address, comma separated (where there is no DNS)" },
     IMS_CFG_END
 };
 
@@ -230,17 +232,23 @@ static int start_diameter(struct ims_daemon *d, char ***peers, char ***accept)
 static int start_sip(struct ims_daemon *d)
 {
     char **tps = ims_cfg_list(d->cfg, "sip.transports", NULL);
-    if (!tps)
+    char **hosts = ims_cfg_list(d->cfg, "sip.hosts", NULL);
+    if (!tps || !hosts) {
+        ims_strv_free(tps);
+        ims_strv_free(hosts);
         return -ENOMEM;
+    }
     struct ims_sip_conf sc = {
         .address = ims_cfg_str(d->cfg, "sip.address"),
         .port = (int)ims_cfg_int(d->cfg, "sip.port"),
         .transports = tps,
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
+        .hosts = hosts,
     };
     d->sip = ims_sip_create(ims_loop_root(d->loop), &sc, on_sip_request, d);
     ims_strv_free(tps);
+    ims_strv_free(hosts);
     if (!d->sip)
         return -EADDRNOTAVAIL;
     ims_http_health_add(d->http, ims_sip_health, d->sip);

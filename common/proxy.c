@@ -44,6 +44,7 @@ struct ims_ptx {
     su_timer_t *linger;   /* INVITE 2xx: keep for late 2xx from other branches */
     ims_ptx_response_fn on_response;
     ims_ptx_done_fn on_done;
+    ims_ptx_final_fn on_final;
     void *arg;
     char call_id[128];
 };
@@ -139,6 +140,15 @@ static void conclude(struct ims_ptx *tx)
 {
     if (!all_final(tx))
         return;
+    if (!tx->answered && tx->best_status >= 300 && tx->on_final &&
+        tx->on_final(tx->arg, tx, tx->best_status, tx->best == NULL)) {
+        /* the daemon took over: forget the outcome of the branches so far */
+        if (tx->best)
+            msg_destroy(tx->best);
+        tx->best = NULL;
+        tx->best_status = 0;
+        return;
+    }
     if (!tx->answered) {
         if (tx->best && tx->best_status != 503) {
             msg_t *resp = tx->best;
@@ -264,6 +274,16 @@ bool ims_ptx_cancelled(struct ims_ptx *tx)
     return tx->cancelled;
 }
 
+void ims_ptx_set_final(struct ims_ptx *tx, ims_ptx_final_fn on_final)
+{
+    tx->on_final = on_final;
+}
+
+void *ims_ptx_arg(struct ims_ptx *tx)
+{
+    return tx->arg;
+}
+
 void ims_ptx_set_hooks(struct ims_ptx *tx, ims_ptx_response_fn on_response,
                        ims_ptx_done_fn on_done, void *arg)
 {
@@ -313,11 +333,16 @@ int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *n
         msg_destroy(msg);
         return 500;
     }
+    /* names of sip.hosts are sent to their address; the headers keep the names */
+    const url_t *hop = next_hop ? next_hop
+                       : sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+    url_t *resolved = ims_sip_resolve(tx->sip, msg_home(msg), hop);
     struct branch *b = &tx->branches[tx->nbranches];
     b->tx = tx;
     b->status = 0;
     b->orq = nta_outgoing_mcreate(ims_sip_agent(tx->sip), on_branch_response,
-                                  (nta_outgoing_magic_t *)b, (url_string_t const *)next_hop,
+                                  (nta_outgoing_magic_t *)b,
+                                  (url_string_t const *)(resolved ? resolved : next_hop),
                                   msg, NTATAG_STATELESS(ack), TAG_END());
     if (!b->orq) {
         struct ims_log_ids ids = { .call_id = tx->call_id };
@@ -338,6 +363,14 @@ int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *n
 
 void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const char *warning)
 {
+    ims_ptx_reply_ex(tx, status, phrase, warning, 0);
+}
+
+void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const char *warning,
+                      unsigned retry_after)
+{
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%u", retry_after);
     if (tx->answered) {
         if (status >= 200 && all_final(tx))
             ptx_destroy(tx);
@@ -348,7 +381,8 @@ void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const cha
         return;
     }
     nta_incoming_treply(tx->irq, status, phrase ? phrase : sip_status_phrase(status),
-                        TAG_IF(warning, SIPTAG_WARNING_STR(warning)), TAG_END());
+                        TAG_IF(warning, SIPTAG_WARNING_STR(warning)),
+                        TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
     ims_sip_count_response(tx->sip, status);
     if (status < 200)
         return;

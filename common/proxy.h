@@ -27,6 +27,13 @@ struct ims_ptx;
 typedef int (*ims_ptx_response_fn)(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip);
 /* Called once when the transaction ends (for the daemon to drop its references). */
 typedef void (*ims_ptx_done_fn)(void *arg, struct ims_ptx *tx);
+/*
+ * Called when every branch has a final non-2xx status, before the proxy answers upstream
+ * with the best one. @local is true when no branch produced a SIP response (timeouts,
+ * unreachable targets). Return true when the daemon takes over: it forwards again (a new
+ * branch) or replies; false lets the proxy answer as usual.
+ */
+typedef bool (*ims_ptx_final_fn)(void *arg, struct ims_ptx *tx, int best_status, bool local);
 
 /*
  * ims_ptx_create - take over the incoming transaction (the request function then returns
@@ -42,6 +49,9 @@ bool ims_ptx_cancelled(struct ims_ptx *tx);   /* a CANCEL arrived while suspende
 
 void ims_ptx_set_hooks(struct ims_ptx *tx, ims_ptx_response_fn on_response,
                        ims_ptx_done_fn on_done, void *arg);
+void ims_ptx_set_final(struct ims_ptx *tx, ims_ptx_final_fn on_final);
+/* The daemon's own pointer given to ims_ptx_set_hooks */
+void *ims_ptx_arg(struct ims_ptx *tx);
 
 /*
  * ims_ptx_validate - Max-Forwards (483 when exhausted, decremented otherwise, added when
@@ -63,5 +73,8 @@ int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *n
 
 /* Answer the request ourselves (final status ends the transaction). @warning may be NULL. */
 void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const char *warning);
+/* The same with a Retry-After of @retry_after seconds (none when 0). */
+void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const char *warning,
+                      unsigned retry_after);
 
 #endif

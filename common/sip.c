@@ -37,6 +37,7 @@ struct ims_sip {
     int port;
     char tports[MAX_TPORTS][8];
     int ntports;
+    char **hosts;                 /* "name=address" */
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
 };
@@ -150,6 +151,12 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     snprintf(s->address, sizeof(s->address), "%s", c->address);
     snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
     snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
+    size_t nh = 0;
+    for (char **h = c->hosts; h && *h; h++)
+        nh++;
+    s->hosts = calloc(nh + 1, sizeof(*s->hosts));
+    for (size_t i = 0; s->hosts && i < nh; i++)
+        s->hosts[i] = strdup(c->hosts[i]);
     register_metrics(s);
 
     for (char **tp = c->transports; tp && *tp && s->ntports < MAX_TPORTS; tp++)
@@ -183,6 +190,9 @@ void ims_sip_destroy(struct ims_sip *s)
     if (s->agent)
         nta_agent_destroy(s->agent);
     su_home_deinit(s->home);
+    for (char **h = s->hosts; h && *h; h++)
+        free(*h);
+    free(s->hosts);
     free(s);
 }
 
@@ -209,6 +219,23 @@ const char *ims_sip_node(struct ims_sip *s)
 const char *ims_sip_address(struct ims_sip *s)
 {
     return s->address;
+}
+
+url_t *ims_sip_resolve(struct ims_sip *s, su_home_t *home, const url_t *target)
+{
+    if (!target || !target->url_host)
+        return NULL;
+    size_t hl = strlen(target->url_host);
+    for (char **h = s->hosts; h && *h; h++) {
+        const char *eq = strchr(*h, '=');
+        if (!eq || (size_t)(eq - *h) != hl || strncasecmp(*h, target->url_host, hl) != 0)
+            continue;
+        url_t *u = url_hdup(home, target);
+        if (u)
+            u->url_host = su_strdup(home, eq + 1);
+        return u;
+    }
+    return NULL;
 }
 
 bool ims_sip_is_own(struct ims_sip *s, const url_t *url)

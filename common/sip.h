@@ -27,6 +27,7 @@ struct ims_sip_conf {
     char **transports;        /* "udp", "tcp" (NULL-terminated) */
     const char *host;         /* this node's host name, for Via-independent own-URI checks */
     const char *node;         /* short name for Warning and Server headers ("pcscf") */
+    char **hosts;             /* static name resolution "name=address" (may be NULL) */
 };
 
 typedef int (*ims_sip_request_fn)(void *arg, nta_incoming_t *irq, const sip_t *sip);
@@ -43,6 +44,13 @@ nta_agent_t *ims_sip_agent(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
 /* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);
+/*
+ * ims_sip_resolve - where to send a request for @target: a copy of @target (from @home) with
+ * the host replaced by its address when sip.hosts names it, or NULL when it does not (then
+ * sofia-sip resolves the name itself).
+ */
+url_t *ims_sip_resolve(struct ims_sip *sip, su_home_t *home, const url_t *target);
+
 /* true when @url designates this node (address or host name, and port). */
 bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);

@@ -381,3 +381,68 @@ bool ims_sip_url_is_local(const url_t *url, const char *const *hosts, int port)
             return true;
     return false;
 }
+
+/* ---- identities ---- */
+
+int ims_sip_impu_of(const url_t *url, char *buf, size_t len)
+{
+    if (!url)
+        return -EINVAL;
+    if (url->url_type == url_tel && url->url_host) {
+        snprintf(buf, len, "tel:%s", url->url_host);
+        return 0;
+    }
+    if ((url->url_type != url_sip && url->url_type != url_sips) || !url->url_host)
+        return -EINVAL;
+    if (url->url_user)
+        snprintf(buf, len, "sip:%s@%s", url->url_user, url->url_host);
+    else
+        snprintf(buf, len, "sip:%s", url->url_host);
+    return 0;
+}
+
+int ims_sip_auth_param(const sip_t *sip, const char *name, char *buf, size_t len)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s=", name);
+    const char *v = sip->sip_authorization ? msg_params_find(sip->sip_authorization->au_params,
+                                                            key)
+                                           : NULL;
+    if (!v)
+        return -ENOENT;
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++;
+        n -= 2;
+    }
+    snprintf(buf, len, "%.*s", (int)n, v);
+    return 0;
+}
+
+int ims_sip_impi_of(const sip_t *sip, char *buf, size_t len)
+{
+    if (ims_sip_auth_param(sip, "username", buf, len) == 0 && buf[0])
+        return 0;
+    const url_t *to = sip->sip_to ? sip->sip_to->a_url : NULL;
+    if (!to || (to->url_type != url_sip && to->url_type != url_sips) || !to->url_user ||
+        !to->url_host)
+        return -ENOENT;
+    snprintf(buf, len, "%s@%s", to->url_user, to->url_host);
+    return 0;
+}
+
+unsigned ims_sip_register_expires(const sip_t *sip, unsigned def)
+{
+    if (sip->sip_contact && sip->sip_contact->m_url->url_type == url_any)
+        return 0;   /* Contact: * */
+    unsigned header = sip->sip_expires ? (unsigned)sip->sip_expires->ex_delta : def;
+    unsigned max = 0;
+    bool any = false;
+    for (const sip_contact_t *m = sip->sip_contact; m; m = m->m_next) {
+        unsigned e = m->m_expires ? (unsigned)strtoul(m->m_expires, NULL, 10) : header;
+        if (!any || e > max)
+            max = e;
+        any = true;
+    }
+    return any ? max : header;
+}

@@ -86,6 +86,28 @@ int ims_sip_paid_remove(msg_t *msg, sip_t *sip);
 /* Add P-Asserted-Identity: "<uri>" (a SIP or tel URI string). */
 int ims_sip_paid_add(msg_t *msg, sip_t *sip, const char *uri);
 
+/* ---- identities (TS 24.229 5.4.1.2.1, TS 23.003 13.3) ---- */
+
+/*
+ * ims_sip_impu_of - the public identity designated by @url: "sip:user@host" (no port, no
+ * parameters; sips becomes sip) or "tel:+number". Returns 0, or -EINVAL for other schemes.
+ */
+int ims_sip_impu_of(const url_t *url, char *buf, size_t len);
+
+/*
+ * ims_sip_impi_of - the private identity of a REGISTER: the username of the Authorization
+ * header, else derived from the public identity of To ("user@host" of a sip: URI).
+ * Returns 0, or -ENOENT when there is neither (a tel: To without Authorization).
+ */
+int ims_sip_impi_of(const sip_t *sip, char *buf, size_t len);
+
+/* The value (unquoted) of parameter @name of the first Authorization header, or -ENOENT. */
+int ims_sip_auth_param(const sip_t *sip, const char *name, char *buf, size_t len);
+
+/* Registration expiry asked by a REGISTER: the largest Contact expires (or the Expires
+ * header, or @def); 0 for a de-registration. "Contact: *" gives 0. */
+unsigned ims_sip_register_expires(const sip_t *sip, unsigned def);
+
 /* Does the URL point at this node (host is one of @hosts and port matches, default 5060)? */
 bool ims_sip_url_is_local(const url_t *url, const char *const *hosts, int port);
 

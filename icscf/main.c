@@ -3,14 +3,70 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include "daemon.h"
+#include "icscf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct ims_cfg_key icscf_keys[] = {
+    { "icscf", "scscfs", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, icscf_check_scscf,
+      "S-CSCFs to choose from for a first registration: 'sip:uri capability...', comma "
+      "separated, in order of preference" },
+    { "icscf", "hss_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
+      "Destination-Realm of the Cx requests" },
+    { "icscf", "retry_after", IMS_CFG_INT, "30", 0, 0, 3600, NULL, NULL,
+      "Retry-After (seconds) of a 480 when the HSS or the S-CSCFs cannot be reached" },
+    IMS_CFG_END
+};
+
+static struct icscf g_icscf;
+
+static int icscf_init(struct ims_daemon *d)
+{
+    struct icscf *c = &g_icscf;
+    c->d = d;
+    d->priv = c;
+    snprintf(c->realm, sizeof(c->realm), "%s", ims_cfg_str(d->cfg, "icscf.hss_realm"));
+    snprintf(c->home, sizeof(c->home), "%s", ims_cfg_str(d->cfg, "node.domain"));
+    c->retry_after = (unsigned)ims_cfg_int(d->cfg, "icscf.retry_after");
+    size_t n;
+    char **list = ims_cfg_list(d->cfg, "icscf.scscfs", &n);
+    if (!list)
+        return -ENOMEM;
+    if (n > ICSCF_MAX_SCSCF) {
+        ims_err("%s: icscf.scscfs: more than %d S-CSCFs", ims_cfg_path(d->cfg), ICSCF_MAX_SCSCF);
+        ims_strv_free(list);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++)
+        icscf_scscf_parse(list[i], &c->scscfs[c->nscscfs++]);
+    ims_strv_free(list);
+    if (!c->nscscfs)
+        ims_warn("icscf: icscf.scscfs is empty: first registrations can only go to an S-CSCF "
+                 "the HSS names");
+    icscf_register_metrics();
+    return 0;
+}
+
+static int icscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct icscf *c = d->priv;
+    if (sip->sip_request->rq_method == sip_method_register)
+        return icscf_register(c, irq, sip);
+    return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
+}
 
 static const struct ims_daemon_desc icscf_desc = {
     .name = "icscf",
     .summary = "Interrogating-CSCF: entry point of the home domain (Mw), HSS client (Cx)",
+    .keys = icscf_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX),
-    .sip_allow = "OPTIONS",
+    .sip_allow = "REGISTER, OPTIONS",
+    .init = icscf_init,
+    .on_request = icscf_request,
 };
 
 int main(int argc, char **argv)

@@ -133,6 +133,9 @@ static int proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
         st = ims_ptx_forward(tx, target_url(home, a, pa), NULL, true);
         if (!st)
             st = ims_ptx_forward(tx, target_url(home, b, pb), NULL, true);
+    } else if (user && strcmp(user, "named") == 0) {
+        /* a host name only the static table knows */
+        st = ims_ptx_forward(tx, url_make(home, "sip:ok@uas.test:25070"), NULL, true);
     } else if (user && strcmp(user, "dead") == 0) {
         st = ims_ptx_forward(tx, target_url(home, "dead", DEAD_PORT), NULL, true);
     } else {
@@ -187,7 +190,8 @@ static void setup(void)
     root = su_root_create(NULL);
     ck_assert_ptr_nonnull(root);
     char *tps[] = { "udp", NULL };
-    struct ims_sip_conf conf = { "127.0.0.1", PROXY_PORT, tps, "proxy.test", "proxy" };
+    char *hosts[] = { "uas.test=127.0.0.1", NULL };
+    struct ims_sip_conf conf = { "127.0.0.1", PROXY_PORT, tps, "proxy.test", "proxy", hosts };
     proxy = ims_sip_create(root, &conf, proxy_request, NULL);
     ck_assert_ptr_nonnull(proxy);
     uas = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:25070;transport=udp"), NULL,
@@ -225,6 +229,16 @@ START_TEST(forwards_and_relays_200)
     ck_assert(!seen.had_route);                    /* our own Route was removed */
     ck_assert(seen.had_record_route);
     ck_assert_str_eq(seen.pcv, "icid-value=test123");
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+START_TEST(host_names_from_the_static_table)
+{
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "named", 70, false);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 200);
+    ck_assert_int_eq(seen.max_forwards, 69);
     nta_outgoing_destroy(orq);
 }
 END_TEST
@@ -322,6 +336,7 @@ static Suite *proxy_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, forwards_and_relays_200);
+    tcase_add_test(tc, host_names_from_the_static_table);
     tcase_add_test(tc, max_forwards_zero_gives_483);
     tcase_add_test(tc, relays_error_response);
     tcase_add_test(tc, fork_best_response_lowest_class);

@@ -1,0 +1,129 @@
+/*
+ * cx.c - the I-CSCF's Cx client: UAR (TS 29.228 6.1.1, TS 29.229 6.1.1) and the one table
+ * from Diameter outcomes to SIP answers
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "icscf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+
+struct uar_ctx {
+    icscf_answer_fn fn;
+    void *arg;
+};
+
+static void read_caps(struct avp *g, struct icscf_caps *caps)
+{
+    memset(caps, 0, sizeof(*caps));
+    for (struct avp *a = ims_avp_find(g, IMS_AVP_MANDATORY_CAPABILITY);
+         a && caps->nmandatory < ICSCF_MAX_CAPS; a = ims_avp_next(a, IMS_AVP_MANDATORY_CAPABILITY)) {
+        struct avp_hdr *h;
+        if (fd_msg_avp_hdr(a, &h) == 0 && h->avp_value)
+            caps->mandatory[caps->nmandatory++] = h->avp_value->u32;
+    }
+    for (struct avp *a = ims_avp_find(g, IMS_AVP_OPTIONAL_CAPABILITY);
+         a && caps->noptional < ICSCF_MAX_CAPS; a = ims_avp_next(a, IMS_AVP_OPTIONAL_CAPABILITY)) {
+        struct avp_hdr *h;
+        if (fd_msg_avp_hdr(a, &h) == 0 && h->avp_value)
+            caps->optional[caps->noptional++] = h->avp_value->u32;
+    }
+    for (struct avp *a = ims_avp_find(g, IMS_AVP_SERVER_NAME); a && caps->nnames < 4;
+         a = ims_avp_next(a, IMS_AVP_SERVER_NAME)) {
+        const uint8_t *p;
+        size_t n;
+        if (ims_avp_octets(a, &p, &n) && n < sizeof(caps->names[0]))
+            snprintf(caps->names[caps->nnames++], sizeof(caps->names[0]), "%.*s", (int)n,
+                     (const char *)p);
+    }
+}
+
+static void on_uaa(void *arg, const struct ims_diam_result *res)
+{
+    struct uar_ctx *ctx = arg;
+    struct icscf_answer a = { .error = res->error, .code = res->code,
+                              .experimental = res->experimental };
+    if (res->answer) {
+        ims_avp_get_str(res->answer, IMS_AVP_SERVER_NAME, a.server_name,
+                        sizeof(a.server_name));
+        struct avp *caps = ims_avp_find(res->answer, IMS_AVP_SERVER_CAPABILITIES);
+        if (caps) {
+            a.has_caps = true;
+            read_caps(caps, &a.caps);
+        }
+    }
+    ctx->fn(ctx->arg, &a);
+    free(ctx);
+}
+
+int icscf_cx_uar(struct icscf *c, const char *impi, const char *impu, const char *vn,
+                 int type, icscf_answer_fn fn, void *arg)
+{
+    struct msg *m = ims_diam_request_new(IMS_CMD_UAR, c->realm, NULL);
+    struct uar_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!m || !ctx || ims_avp_add_str(m, IMS_AVP_USER_NAME, impi) ||
+        ims_avp_add_str(m, IMS_AVP_PUBLIC_IDENTITY, impu) ||
+        ims_avp_add_str(m, IMS_AVP_VISITED_NETWORK_IDENTIFIER, vn) ||
+        ims_avp_add_i32(m, IMS_AVP_USER_AUTHORIZATION_TYPE, type)) {
+        if (m)
+            fd_msg_free(m);
+        free(ctx);
+        return -ENOMEM;
+    }
+    ctx->fn = fn;
+    ctx->arg = arg;
+    int rc = ims_diam_send(&m, 0, on_uaa, ctx);
+    if (rc)
+        free(ctx);
+    return rc;
+}
+
+/* TS 29.228 results (experimental unless said) -> the SIP answer of the I-CSCF */
+static const struct {
+    uint32_t code;
+    bool experimental;
+    int status;
+    const char *phrase;
+    const char *why;
+} result_map[] = {
+    { IMS_DIAM_ERROR_USER_UNKNOWN, true, 403, "Forbidden", "HSS: user unknown" },
+    { IMS_DIAM_ERROR_IDENTITIES_DONT_MATCH, true, 403, "Forbidden",
+      "HSS: private and public identities do not match" },
+    { IMS_DIAM_ERROR_ROAMING_NOT_ALLOWED, true, 403, "Forbidden",
+      "HSS: roaming not allowed in this network" },
+    { IMS_DIAM_ERROR_IDENTITY_NOT_REGISTERED, true, 403, "Forbidden",
+      "HSS: identity not registered" },
+    { IMS_DIAM_ERROR_AUTH_SCHEME_NOT_SUPPORTED, true, 403, "Forbidden",
+      "HSS: authentication scheme not supported" },
+    { IMS_DIAM_AUTHORIZATION_REJECTED, false, 403, "Forbidden", "HSS: authorization rejected" },
+    { 3004, false, 480, "Temporarily Unavailable", "HSS too busy" },
+    { IMS_DIAM_UNABLE_TO_DELIVER, false, 480, "Temporarily Unavailable", "HSS unreachable" },
+    { 3003, false, 480, "Temporarily Unavailable", "HSS realm not served" },
+    { IMS_DIAM_UNABLE_TO_COMPLY, false, 500, "Server Internal Error", "HSS unable to comply" },
+};
+
+int icscf_sip_status(const struct icscf_answer *a, const char **phrase, const char **why)
+{
+    if (a->error) {
+        *phrase = "Temporarily Unavailable";
+        *why = a->error == -ETIMEDOUT ? "HSS did not answer in time" : "HSS unreachable";
+        return 480;
+    }
+    for (size_t i = 0; i < sizeof(result_map) / sizeof(result_map[0]); i++) {
+        if (result_map[i].code == a->code && result_map[i].experimental == a->experimental) {
+            *phrase = result_map[i].phrase;
+            *why = result_map[i].why;
+            return result_map[i].status;
+        }
+    }
+    *phrase = "Server Internal Error";
+    *why = "unexpected answer from the HSS";
+    return 500;
+}
