@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -185,6 +186,90 @@ int ims_loop_post(struct ims_loop *loop, ims_loop_fn fn, void *arg)
         (void)w; /* the counter saturating still leaves the fd readable */
     }
     return 0;
+}
+
+enum { CALL_PENDING, CALL_RUNNING, CALL_DONE, CALL_CANCELLED };
+
+struct call {
+    pthread_mutex_t m;
+    pthread_cond_t done;
+    int state;
+    int refs;
+    ims_loop_fn fn;
+    void *arg;
+};
+
+static void call_unref(struct call *c)
+{
+    bool last = --c->refs == 0;
+    pthread_mutex_unlock(&c->m);
+    if (last) {
+        pthread_mutex_destroy(&c->m);
+        pthread_cond_destroy(&c->done);
+        free(c);
+    }
+}
+
+static void call_job(void *arg)
+{
+    struct call *c = arg;
+    pthread_mutex_lock(&c->m);
+    if (c->state == CALL_CANCELLED) {
+        call_unref(c);
+        return;
+    }
+    c->state = CALL_RUNNING;
+    pthread_mutex_unlock(&c->m);
+    c->fn(c->arg);
+    pthread_mutex_lock(&c->m);
+    c->state = CALL_DONE;
+    pthread_cond_signal(&c->done);
+    call_unref(c);
+}
+
+int ims_loop_call(struct ims_loop *loop, ims_loop_fn fn, void *arg, unsigned timeout_ms)
+{
+    struct call *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    pthread_mutex_init(&c->m, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->done, &ca);
+    pthread_condattr_destroy(&ca);
+    c->refs = 2;
+    c->fn = fn;
+    c->arg = arg;
+    int rc = ims_loop_post(loop, call_job, c);
+    if (rc) {
+        pthread_mutex_destroy(&c->m);
+        pthread_cond_destroy(&c->done);
+        free(c);
+        return rc;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->m);
+    while (c->state != CALL_DONE) {
+        if (c->state == CALL_PENDING &&
+            pthread_cond_timedwait(&c->done, &c->m, &deadline) == ETIMEDOUT &&
+            c->state == CALL_PENDING) {
+            c->state = CALL_CANCELLED;
+            break;
+        }
+        if (c->state == CALL_RUNNING)
+            pthread_cond_wait(&c->done, &c->m);
+    }
+    rc = c->state == CALL_DONE ? 0 : -ETIMEDOUT;
+    call_unref(c);
+    return rc;
 }
 
 static void break_job(void *arg)

@@ -40,6 +40,14 @@ su_root_t *ims_loop_root(struct ims_loop *loop);
  */
 int ims_loop_post(struct ims_loop *loop, ims_loop_fn fn, void *arg);
 
+/*
+ * ims_loop_call - run fn(arg) on the loop thread and wait for it (from another thread:
+ * freeDiameter handlers that need loop-owned state). When it has not started within
+ * @timeout_ms it is cancelled and -ETIMEDOUT returned; once started it is waited for. On
+ * return fn has run or never will, so @arg may live on the caller's stack.
+ */
+int ims_loop_call(struct ims_loop *loop, ims_loop_fn fn, void *arg, unsigned timeout_ms);
+
 /* Run until ims_loop_stop() or SIGTERM/SIGINT. Returns the signal number, or 0. */
 int ims_loop_run(struct ims_loop *loop);
 void ims_loop_stop(struct ims_loop *loop);   /* safe from any thread */

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "daemon.h"
 #include "db.h"
 
@@ -142,16 +143,7 @@ bool hss_impu_has_unreg_services(struct ims_db *db, const struct hss_impu *impu)
 /* user_data.c: TS 29.228 IMSSubscription XML for the SAA / PPR (malloc'd, NULL on error). */
 char *hss_user_data_xml(struct ims_db *db, const struct hss_impi *impi,
                         const struct hss_impu *impu);
-/* XML-escape @in into a growing buffer (used by every XML builder of the HSS). */
-struct hss_buf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-void hss_buf_add(struct hss_buf *b, const char *s);
-void hss_buf_addf(struct hss_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void hss_buf_add_escaped(struct hss_buf *b, const char *s);
-char *hss_buf_take(struct hss_buf *b);   /* NULL if allocation failed at any point */
+
 
 /*
  * ifc.c: validate an iFC in its provisioning JSON form and build its TS 29.228 XML.

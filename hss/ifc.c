@@ -82,15 +82,8 @@ static bool known_keys(json_t *o, const char *const *known, const char *where, c
     return true;
 }
 
-static void element(struct hss_buf *b, const char *tag, const char *text)
-{
-    hss_buf_addf(b, "<%s>", tag);
-    hss_buf_add_escaped(b, text);
-    hss_buf_addf(b, "</%s>", tag);
-}
-
 /* one SPT; *session_case receives its session case or -1 */
-static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *session_case,
+static bool spt_xml(struct ims_buf *b, json_t *spt, const char *where, int *session_case,
                     char *err, size_t errlen)
 {
     static const char *const keys[] = { "group", "negated", "method", "request_uri", "header",
@@ -107,7 +100,7 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
         snprintf(err, errlen, "%s.negated: must be true or false", where);
         return false;
     }
-    hss_buf_addf(b, "<SPT><ConditionNegated>%d</ConditionNegated>", json_is_true(neg) ? 1 : 0);
+    ims_buf_addf(b, "<SPT><ConditionNegated>%d</ConditionNegated>", json_is_true(neg) ? 1 : 0);
     if (group && !json_is_integer(group) && !json_is_array(group)) {
         snprintf(err, errlen, "%s.group: must be an integer or a list of integers", where);
         return false;
@@ -124,7 +117,7 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
                 snprintf(err, errlen, "%s.group: must hold integers >= 0", where);
                 return false;
             }
-            hss_buf_addf(b, "<Group>%lld</Group>", (long long)json_integer_value(g));
+            ims_buf_addf(b, "<Group>%lld</Group>", (long long)json_integer_value(g));
         }
     } else {
         json_int_t g = group ? json_integer_value(group) : 0;
@@ -132,7 +125,7 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
             snprintf(err, errlen, "%s.group: must be >= 0", where);
             return false;
         }
-        hss_buf_addf(b, "<Group>%lld</Group>", (long long)g);
+        ims_buf_addf(b, "<Group>%lld</Group>", (long long)g);
     }
 
     const char *method, *ruri, *header, *content, *line, *sdp_content;
@@ -152,21 +145,21 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
     }
     *session_case = -1;
     if (method) {
-        element(b, "Method", method);
+        ims_buf_element(b, "Method", method);
     } else if (ruri) {
-        element(b, "RequestURI", ruri);
+        ims_buf_element(b, "RequestURI", ruri);
     } else if (header) {
-        hss_buf_add(b, "<SIPHeader>");
-        element(b, "Header", header);
+        ims_buf_add(b, "<SIPHeader>");
+        ims_buf_element(b, "Header", header);
         if (content)
-            element(b, "Content", content);
-        hss_buf_add(b, "</SIPHeader>");
+            ims_buf_element(b, "Content", content);
+        ims_buf_add(b, "</SIPHeader>");
     } else if (line) {
-        hss_buf_add(b, "<SessionDescription>");
-        element(b, "Line", line);
+        ims_buf_add(b, "<SessionDescription>");
+        ims_buf_element(b, "Line", line);
         if (sdp_content)
-            element(b, "Content", sdp_content);
-        hss_buf_add(b, "</SessionDescription>");
+            ims_buf_element(b, "Content", sdp_content);
+        ims_buf_add(b, "</SessionDescription>");
     } else {
         *session_case = enum_value(sc, session_cases, 5);
         if (*session_case < 0) {
@@ -175,7 +168,7 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
                                   "originating_cdiv (or 0-4)", where);
             return false;
         }
-        hss_buf_addf(b, "<SessionCase>%d</SessionCase>", *session_case);
+        ims_buf_addf(b, "<SessionCase>%d</SessionCase>", *session_case);
     }
     json_t *rt = json_object_get(spt, "registration_type");
     if (rt) {
@@ -186,23 +179,23 @@ static bool spt_xml(struct hss_buf *b, json_t *spt, const char *where, int *sess
                      where);
             return false;
         }
-        hss_buf_add(b, "<Extension>");
+        ims_buf_add(b, "<Extension>");
         json_array_foreach(rt, i, t) {
             if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > 2) {
                 snprintf(err, errlen, "%s.registration_type: values 0 (initial), 1 (re), 2 (de)",
                          where);
                 return false;
             }
-            hss_buf_addf(b, "<RegistrationType>%lld</RegistrationType>",
+            ims_buf_addf(b, "<RegistrationType>%lld</RegistrationType>",
                          (long long)json_integer_value(t));
         }
-        hss_buf_add(b, "</Extension>");
+        ims_buf_add(b, "</Extension>");
     }
-    hss_buf_add(b, "</SPT>");
+    ims_buf_add(b, "</SPT>");
     return true;
 }
 
-static bool trigger_xml(struct hss_buf *b, json_t *trig, bool *has_case, bool *unreg_case,
+static bool trigger_xml(struct ims_buf *b, json_t *trig, bool *has_case, bool *unreg_case,
                         char *err, size_t errlen)
 {
     static const char *const keys[] = { "cnf", "spt", NULL };
@@ -221,7 +214,7 @@ static bool trigger_xml(struct hss_buf *b, json_t *trig, bool *has_case, bool *u
         snprintf(err, errlen, "trigger.spt: a non-empty list of SPTs is required");
         return false;
     }
-    hss_buf_addf(b, "<TriggerPoint><ConditionTypeCNF>%d</ConditionTypeCNF>",
+    ims_buf_addf(b, "<TriggerPoint><ConditionTypeCNF>%d</ConditionTypeCNF>",
                  json_is_true(cnf) ? 1 : 0);
     size_t i;
     json_t *spt;
@@ -236,11 +229,11 @@ static bool trigger_xml(struct hss_buf *b, json_t *trig, bool *has_case, bool *u
         if (sc == 2)
             *unreg_case = true;
     }
-    hss_buf_add(b, "</TriggerPoint>");
+    ims_buf_add(b, "</TriggerPoint>");
     return true;
 }
 
-static bool as_xml(struct hss_buf *b, json_t *as, char *err, size_t errlen)
+static bool as_xml(struct ims_buf *b, json_t *as, char *err, size_t errlen)
 {
     static const char *const handling[] = { "continue", "terminate" };
     const char *name, *info;
@@ -266,11 +259,11 @@ static bool as_xml(struct hss_buf *b, json_t *as, char *err, size_t errlen)
         snprintf(err, errlen, "as.default_handling: continue or terminate (or 0, 1)");
         return false;
     }
-    hss_buf_add(b, "<ApplicationServer>");
-    element(b, "ServerName", name);
-    hss_buf_addf(b, "<DefaultHandling>%d</DefaultHandling>", h);
+    ims_buf_add(b, "<ApplicationServer>");
+    ims_buf_element(b, "ServerName", name);
+    ims_buf_addf(b, "<DefaultHandling>%d</DefaultHandling>", h);
     if (info)
-        element(b, "ServiceInfo", info);
+        ims_buf_element(b, "ServiceInfo", info);
     json_t *req = json_object_get(as, "include_register_request");
     json_t *resp = json_object_get(as, "include_register_response");
     if ((req && !json_is_boolean(req)) || (resp && !json_is_boolean(resp))) {
@@ -278,21 +271,21 @@ static bool as_xml(struct hss_buf *b, json_t *as, char *err, size_t errlen)
         return false;
     }
     if (json_is_true(req) || json_is_true(resp)) {
-        hss_buf_add(b, "<Extension>");
+        ims_buf_add(b, "<Extension>");
         if (json_is_true(req))
-            hss_buf_add(b, "<IncludeRegisterRequest/>");
+            ims_buf_add(b, "<IncludeRegisterRequest/>");
         if (json_is_true(resp))
-            hss_buf_add(b, "<IncludeRegisterResponse/>");
-        hss_buf_add(b, "</Extension>");
+            ims_buf_add(b, "<IncludeRegisterResponse/>");
+        ims_buf_add(b, "</Extension>");
     }
-    hss_buf_add(b, "</ApplicationServer>");
+    ims_buf_add(b, "</ApplicationServer>");
     return true;
 }
 
 char *hss_ifc_xml(json_t *spec, int *priority, bool *unreg_services, char *err, size_t errlen)
 {
     static const char *const parts[] = { "registered", "unregistered" };
-    struct hss_buf b = { 0 };
+    struct ims_buf b = { 0 };
     static const char *const keys[] = { "priority", "trigger", "as", "profile_part", NULL };
     if (!json_is_object(spec)) {
         snprintf(err, errlen, "ifc: must be an object");
@@ -306,7 +299,7 @@ char *hss_ifc_xml(json_t *spec, int *priority, bool *unreg_services, char *err, 
         return NULL;
     }
     *priority = (int)json_integer_value(prio);
-    hss_buf_addf(&b, "<InitialFilterCriteria><Priority>%d</Priority>", *priority);
+    ims_buf_addf(&b, "<InitialFilterCriteria><Priority>%d</Priority>", *priority);
     bool has_case = false, unreg_case = false;
     json_t *trig = json_object_get(spec, "trigger");
     if (trig && !trigger_xml(&b, trig, &has_case, &unreg_case, err, errlen))
@@ -321,17 +314,17 @@ char *hss_ifc_xml(json_t *spec, int *priority, bool *unreg_services, char *err, 
             snprintf(err, errlen, "profile_part: registered or unregistered (or 0, 1)");
             goto fail;
         }
-        hss_buf_addf(&b, "<ProfilePartIndicator>%d</ProfilePartIndicator>", part);
+        ims_buf_addf(&b, "<ProfilePartIndicator>%d</ProfilePartIndicator>", part);
     }
-    hss_buf_add(&b, "</InitialFilterCriteria>");
+    ims_buf_add(&b, "</InitialFilterCriteria>");
     /* services for an unregistered user: an iFC for the terminating-unregistered case, or
      * one without any session case that is not restricted to the registered state */
     *unreg_services = unreg_case || (!has_case && part != 0) || part == 1;
-    char *xml = hss_buf_take(&b);
+    char *xml = ims_buf_take(&b);
     if (!xml)
         snprintf(err, errlen, "out of memory");
     return xml;
 fail:
-    free(hss_buf_take(&b));
+    free(ims_buf_take(&b));
     return NULL;
 }

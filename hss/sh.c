@@ -149,13 +149,6 @@ static int find_user(struct ims_db *db, const struct sh_request *r, struct hss_i
 
 /* ---- Sh-Data document ---- */
 
-static void element(struct hss_buf *b, const char *tag, const char *text)
-{
-    hss_buf_addf(b, "<%s>", tag);
-    hss_buf_add_escaped(b, text);
-    hss_buf_addf(b, "</%s>", tag);
-}
-
 static bool wants(const int *refs, int n, int ref)
 {
     for (int i = 0; i < n; i++)
@@ -164,10 +157,10 @@ static bool wants(const int *refs, int n, int ref)
     return false;
 }
 
-static void public_identifiers(struct hss_buf *b, struct ims_db *db, const struct hss_impu *u,
+static void public_identifiers(struct ims_buf *b, struct ims_db *db, const struct hss_impu *u,
                                int32_t set, bool identities, bool msisdn)
 {
-    hss_buf_add(b, "<PublicIdentifiers>");
+    ims_buf_add(b, "<PublicIdentifiers>");
     if (identities) {
         int64_t ids[64];
         int n = 0;
@@ -189,7 +182,7 @@ static void public_identifiers(struct hss_buf *b, struct ims_db *db, const struc
         for (int i = 0; i < n; i++) {
             struct hss_impu x;
             if (hss_impu_by_id(db, ids[i], &x) == 0)
-                element(b, "IMSPublicIdentity", x.identity);
+                ims_buf_element(b, "IMSPublicIdentity", x.identity);
         }
     }
     if (msisdn) {
@@ -199,14 +192,14 @@ static void public_identifiers(struct hss_buf *b, struct ims_db *db, const struc
         if (st) {
             sqlite3_bind_int64(st, 1, u->id);
             while (sqlite3_step(st) == SQLITE_ROW)
-                element(b, "MSISDN", (const char *)sqlite3_column_text(st, 0));
+                ims_buf_element(b, "MSISDN", (const char *)sqlite3_column_text(st, 0));
             sqlite3_reset(st);
         }
     }
-    hss_buf_add(b, "</PublicIdentifiers>");
+    ims_buf_add(b, "</PublicIdentifiers>");
 }
 
-static void repository_data(struct hss_buf *b, struct ims_db *db, int64_t impu_id,
+static void repository_data(struct ims_buf *b, struct ims_db *db, int64_t impu_id,
                             const char *si)
 {
     sqlite3_stmt *st = ims_db_stmt(db, "SELECT sequence, data FROM sh_data WHERE impu_id = ?1"
@@ -216,12 +209,12 @@ static void repository_data(struct hss_buf *b, struct ims_db *db, int64_t impu_i
     sqlite3_bind_int64(st, 1, impu_id);
     sqlite3_bind_text(st, 2, si, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
-        hss_buf_add(b, "<RepositoryData>");
-        element(b, "ServiceIndication", si);
-        hss_buf_addf(b, "<SequenceNumber>%d</SequenceNumber><ServiceData>",
+        ims_buf_add(b, "<RepositoryData>");
+        ims_buf_element(b, "ServiceIndication", si);
+        ims_buf_addf(b, "<SequenceNumber>%d</SequenceNumber><ServiceData>",
                      sqlite3_column_int(st, 0));
-        hss_buf_add(b, (const char *)sqlite3_column_text(st, 1));   /* the AS's own XML */
-        hss_buf_add(b, "</ServiceData></RepositoryData>");
+        ims_buf_add(b, (const char *)sqlite3_column_text(st, 1));   /* the AS's own XML */
+        ims_buf_add(b, "</ServiceData></RepositoryData>");
     }
     sqlite3_reset(st);
 }
@@ -241,54 +234,54 @@ static int user_state(struct ims_db *db, const struct hss_impu *u)
     return 0;
 }
 
-static void ims_data(struct hss_buf *b, struct ims_db *db, const struct hss_impu *u,
+static void ims_data(struct ims_buf *b, struct ims_db *db, const struct hss_impu *u,
                      const int *refs, int nrefs, const char *server_name)
 {
     struct hss_subscription s = { 0 };
     if (u->subscription_id)
         hss_subscription_get(db, u->subscription_id, &s);
-    hss_buf_add(b, "<Sh-IMS-Data>");
+    ims_buf_add(b, "<Sh-IMS-Data>");
     if (wants(refs, nrefs, DR_SCSCF_NAME) && s.scscf_name[0])
-        element(b, "S-CSCFName", s.scscf_name);
+        ims_buf_element(b, "S-CSCFName", s.scscf_name);
     if (wants(refs, nrefs, DR_IFC) && u->profile_id) {
-        hss_buf_add(b, "<IFCs>");
+        ims_buf_add(b, "<IFCs>");
         sqlite3_stmt *st = ims_db_stmt(db, "SELECT xml FROM ifc WHERE profile_id = ?1"
                                            " ORDER BY priority, id");
-        struct hss_buf want = { 0 };
+        struct ims_buf want = { 0 };
         if (server_name[0]) {        /* only the iFCs that point at the requesting AS */
-            hss_buf_add(&want, "<ServerName>");
-            hss_buf_add_escaped(&want, server_name);
-            hss_buf_add(&want, "</ServerName>");
+            ims_buf_add(&want, "<ServerName>");
+            ims_buf_add_escaped(&want, server_name);
+            ims_buf_add(&want, "</ServerName>");
         }
-        char *needle = hss_buf_take(&want);
+        char *needle = ims_buf_take(&want);
         if (st) {
             sqlite3_bind_int64(st, 1, u->profile_id);
             while (sqlite3_step(st) == SQLITE_ROW) {
                 const char *x = (const char *)sqlite3_column_text(st, 0);
                 if (!needle || !*needle || strstr(x, needle))
-                    hss_buf_add(b, x);
+                    ims_buf_add(b, x);
             }
             sqlite3_reset(st);
         }
         free(needle);
-        hss_buf_add(b, "</IFCs>");
+        ims_buf_add(b, "</IFCs>");
     }
     if (wants(refs, nrefs, DR_IMS_USER_STATE))
-        hss_buf_addf(b, "<IMSUserState>%d</IMSUserState>", user_state(db, u));
+        ims_buf_addf(b, "<IMSUserState>%d</IMSUserState>", user_state(db, u));
     if (wants(refs, nrefs, DR_CHARGING_INFORMATION)) {
         const char *ccf = s.ccf[0][0] ? s.ccf[0] : g_h->default_ccf;
-        hss_buf_add(b, "<ChargingInformation>");
+        ims_buf_add(b, "<ChargingInformation>");
         if (s.ecf[0][0])
-            element(b, "PrimaryEventChargingFunctionName", s.ecf[0]);
+            ims_buf_element(b, "PrimaryEventChargingFunctionName", s.ecf[0]);
         if (s.ecf[1][0])
-            element(b, "SecondaryEventChargingFunctionName", s.ecf[1]);
+            ims_buf_element(b, "SecondaryEventChargingFunctionName", s.ecf[1]);
         if (*ccf)
-            element(b, "PrimaryChargingCollectionFunctionName", ccf);
+            ims_buf_element(b, "PrimaryChargingCollectionFunctionName", ccf);
         if (s.ccf[1][0])
-            element(b, "SecondaryChargingCollectionFunctionName", s.ccf[1]);
-        hss_buf_add(b, "</ChargingInformation>");
+            ims_buf_element(b, "SecondaryChargingCollectionFunctionName", s.ccf[1]);
+        ims_buf_add(b, "</ChargingInformation>");
     }
-    hss_buf_add(b, "</Sh-IMS-Data>");
+    ims_buf_add(b, "</Sh-IMS-Data>");
 }
 
 /* The Sh-Data document for the requested references (malloc'd, NULL on error). */
@@ -296,8 +289,8 @@ static char *sh_data_xml(struct ims_db *db, const struct hss_impu *u, const int 
                          int nrefs, char si[][128], int nsi, const char *server_name,
                          int32_t identity_set)
 {
-    struct hss_buf b = { 0 };
-    hss_buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    struct ims_buf b = { 0 };
+    ims_buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
                     "<Sh-Data xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
                     " xsi:noNamespaceSchemaLocation=\"ShDataType.xsd\">");
     bool ids = wants(refs, nrefs, DR_IMS_PUBLIC_IDENTITY);
@@ -310,8 +303,8 @@ static char *sh_data_xml(struct ims_db *db, const struct hss_impu *u, const int 
     if (wants(refs, nrefs, DR_SCSCF_NAME) || wants(refs, nrefs, DR_IFC) ||
         wants(refs, nrefs, DR_IMS_USER_STATE) || wants(refs, nrefs, DR_CHARGING_INFORMATION))
         ims_data(&b, db, u, refs, nrefs, server_name);
-    hss_buf_add(&b, "</Sh-Data>");
-    return hss_buf_take(&b);
+    ims_buf_add(&b, "</Sh-Data>");
+    return ims_buf_take(&b);
 }
 
 static struct outcome check_refs(const struct sh_request *r, const int *allowed, int nallowed,

@@ -133,7 +133,7 @@ static int check_conflicts(struct ims_db *db, const struct hss_doc *d, int64_t s
 /* ---- snapshots: what changed? ---- */
 
 /* Append every column of every row of @sql (parameter 1 = @id) to @b. */
-static int dump_rows(struct ims_db *db, const char *sql, int64_t id, struct hss_buf *b)
+static int dump_rows(struct ims_db *db, const char *sql, int64_t id, struct ims_buf *b)
 {
     sqlite3_stmt *st = ims_db_stmt(db, sql);
     if (!st)
@@ -143,10 +143,10 @@ static int dump_rows(struct ims_db *db, const char *sql, int64_t id, struct hss_
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         for (int c = 0; c < sqlite3_column_count(st); c++) {
             const unsigned char *t = sqlite3_column_text(st, c);
-            hss_buf_add(b, t ? (const char *)t : "\x01");
-            hss_buf_add(b, "\x1f");
+            ims_buf_add(b, t ? (const char *)t : "\x01");
+            ims_buf_add(b, "\x1f");
         }
-        hss_buf_add(b, "\x1e");
+        ims_buf_add(b, "\x1e");
     }
     sqlite3_reset(st);
     return s == SQLITE_DONE ? 0 : -EIO;
@@ -198,11 +198,11 @@ struct snapshot {
 /* The rows of @sqls for @sub as one string (malloc'd), NULL on error. */
 static char *fingerprint(struct ims_db *db, int64_t sub, const char *const *sqls, size_t n)
 {
-    struct hss_buf b = { 0 };
+    struct ims_buf b = { 0 };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = dump_rows(db, sqls[i], sub, &b);
-    char *s = hss_buf_take(&b);
+    char *s = ims_buf_take(&b);
     if (rc) {
         free(s);
         return NULL;
@@ -213,13 +213,13 @@ static char *fingerprint(struct ims_db *db, int64_t sub, const char *const *sqls
 /* A profile's iFC XML and shared sets as one string (malloc'd), NULL on error. */
 static char *profile_ifcs(struct ims_db *db, int64_t profile_id)
 {
-    struct hss_buf b = { 0 };
+    struct ims_buf b = { 0 };
     if (dump_rows(db, "SELECT xml FROM ifc WHERE profile_id = ?1 ORDER BY priority, id",
                   profile_id, &b) ||
         dump_rows(db, "SELECT shared_ifc FROM profile_shared_ifc WHERE profile_id = ?1"
                       " ORDER BY shared_ifc", profile_id, &b))
         b.oom = true;
-    return hss_buf_take(&b);
+    return ims_buf_take(&b);
 }
 
 /* Free what snapshot_take() allocated; @s may be zeroed or partly filled. */

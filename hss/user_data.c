@@ -12,110 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- growing buffer ---- */
-
-static void reserve(struct hss_buf *b, size_t more)
-{
-    if (b->oom || b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->oom = true;
-        return;
-    }
-    b->s = s;
-    b->cap = cap;
-}
-
-void hss_buf_add(struct hss_buf *b, const char *s)
-{
-    size_t n = strlen(s);
-    reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
-void hss_buf_addf(struct hss_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    reserve(b, (size_t)n);
-    if (b->oom)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void hss_buf_add_escaped(struct hss_buf *b, const char *s)
-{
-    char one[2] = { 0, 0 };
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': hss_buf_add(b, "&amp;"); break;
-        case '<': hss_buf_add(b, "&lt;"); break;
-        case '>': hss_buf_add(b, "&gt;"); break;
-        case '"': hss_buf_add(b, "&quot;"); break;
-        case '\'': hss_buf_add(b, "&apos;"); break;
-        default:
-            one[0] = *s;
-            hss_buf_add(b, one);
-        }
-    }
-}
-
-char *hss_buf_take(struct hss_buf *b)
-{
-    if (b->oom) {
-        free(b->s);
-        b->s = NULL;
-        return NULL;
-    }
-    char *s = b->s ? b->s : strdup("");
-    b->s = NULL;
-    b->len = b->cap = 0;
-    return s;
-}
-
-/* <Tag>escaped text</Tag> */
-static void element(struct hss_buf *b, const char *tag, const char *text)
-{
-    hss_buf_addf(b, "<%s>", tag);
-    hss_buf_add_escaped(b, text);
-    hss_buf_addf(b, "</%s>", tag);
-}
-
 /* ---- IMSSubscription ---- */
 
-static void public_identity(struct hss_buf *b, const struct hss_impu *u)
+static void public_identity(struct ims_buf *b, const struct hss_impu *u)
 {
-    hss_buf_add(b, "<PublicIdentity>");
+    ims_buf_add(b, "<PublicIdentity>");
     if (u->barred)
-        hss_buf_add(b, "<BarringIndication>1</BarringIndication>");
-    element(b, "Identity", u->identity);
-    hss_buf_addf(b, "<Extension><IdentityType>%d</IdentityType>", (int)u->type);
+        ims_buf_add(b, "<BarringIndication>1</BarringIndication>");
+    ims_buf_element(b, "Identity", u->identity);
+    ims_buf_addf(b, "<Extension><IdentityType>%d</IdentityType>", (int)u->type);
     if (u->type == HSS_WILDCARD_PSI)
-        element(b, "WildcardedPSI", u->identity);
+        ims_buf_element(b, "WildcardedPSI", u->identity);
     if (u->display_name[0]) {
-        hss_buf_add(b, "<Extension>");
-        element(b, "DisplayName", u->display_name);
-        hss_buf_add(b, "</Extension>");
+        ims_buf_add(b, "<Extension>");
+        ims_buf_element(b, "DisplayName", u->display_name);
+        ims_buf_add(b, "</Extension>");
     }
-    hss_buf_add(b, "</Extension></PublicIdentity>");
+    ims_buf_add(b, "</Extension></PublicIdentity>");
 }
 
 /* iFCs of a profile in priority order, then its shared iFC set numbers */
-static int profile_services(struct hss_buf *b, struct ims_db *db, int64_t profile_id)
+static int profile_services(struct ims_buf *b, struct ims_db *db, int64_t profile_id)
 {
     sqlite3_stmt *st = ims_db_stmt(db, "SELECT xml FROM ifc WHERE profile_id = ?1"
                                        " ORDER BY priority, id");
@@ -123,7 +40,7 @@ static int profile_services(struct hss_buf *b, struct ims_db *db, int64_t profil
         return -1;
     sqlite3_bind_int64(st, 1, profile_id);
     while (sqlite3_step(st) == SQLITE_ROW)
-        hss_buf_add(b, (const char *)sqlite3_column_text(st, 0));   /* built escaped */
+        ims_buf_add(b, (const char *)sqlite3_column_text(st, 0));   /* built escaped */
     sqlite3_reset(st);
     st = ims_db_stmt(db, "SELECT shared_ifc FROM profile_shared_ifc WHERE profile_id = ?1"
                          " ORDER BY shared_ifc");
@@ -133,12 +50,12 @@ static int profile_services(struct hss_buf *b, struct ims_db *db, int64_t profil
     bool any = false;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (!any)
-            hss_buf_add(b, "<Extension>");
+            ims_buf_add(b, "<Extension>");
         any = true;
-        hss_buf_addf(b, "<SharedIFCSetID>%d</SharedIFCSetID>", sqlite3_column_int(st, 0));
+        ims_buf_addf(b, "<SharedIFCSetID>%d</SharedIFCSetID>", sqlite3_column_int(st, 0));
     }
     if (any)
-        hss_buf_add(b, "</Extension>");
+        ims_buf_add(b, "</Extension>");
     sqlite3_reset(st);
     return 0;
 }
@@ -172,22 +89,22 @@ char *hss_user_data_xml(struct ims_db *db, const struct hss_impi *impi,
     if (n == 1 && set[0].id != impu->id)
         set[0] = *impu;
 
-    struct hss_buf b = { 0 };
+    struct ims_buf b = { 0 };
     char private_id[HSS_ID_MAX];
     if (impi)
         snprintf(private_id, sizeof(private_id), "%s", impi->identity);
     else
         any_impi(db, impu->id, private_id, sizeof(private_id));
-    hss_buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    ims_buf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
                     "<IMSSubscription xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
                     " xsi:noNamespaceSchemaLocation=\"CxDataType.xsd\">");
-    element(&b, "PrivateID", private_id[0] ? private_id : impu->identity);
+    ims_buf_element(&b, "PrivateID", private_id[0] ? private_id : impu->identity);
     /* one ServiceProfile per distinct profile, in the order the set lists them */
     bool done[64] = { false };
     for (int i = 0; i < n; i++) {
         if (done[i])
             continue;
-        hss_buf_add(&b, "<ServiceProfile>");
+        ims_buf_add(&b, "<ServiceProfile>");
         for (int j = i; j < n; j++) {
             if (!done[j] && set[j].profile_id == set[i].profile_id) {
                 public_identity(&b, &set[j]);
@@ -198,8 +115,8 @@ char *hss_user_data_xml(struct ims_db *db, const struct hss_impi *impi,
             free(b.s);
             return NULL;
         }
-        hss_buf_add(&b, "</ServiceProfile>");
+        ims_buf_add(&b, "</ServiceProfile>");
     }
-    hss_buf_add(&b, "</IMSSubscription>");
-    return hss_buf_take(&b);
+    ims_buf_add(&b, "</IMSSubscription>");
+    return ims_buf_take(&b);
 }

@@ -3,14 +3,132 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include "daemon.h"
+#include "scscf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct ims_cfg_key scscf_keys[] = {
+    { "scscf", "name", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "Server-Name given to the HSS (SIP URI); default sip:<node.name>:<sip.port>" },
+    { "scscf", "database", IMS_CFG_PATH, "scscf.db", 0, 0, 0, NULL, NULL,
+      "SQLite file of the registrations (relative to node.state_dir)" },
+    { "scscf", "realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
+      "realm of the Digest challenges" },
+    { "scscf", "hss_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
+      "Destination-Realm of the Cx requests" },
+    { "scscf", "default_scheme", IMS_CFG_ENUM, "Unknown", 0, 0, 0,
+      "Unknown|SIP Digest|Digest-AKAv1-MD5|Digest-AKAv2-MD5", NULL,
+      "scheme asked in MAR when the UE names no algorithm (Unknown: the HSS decides)" },
+    { "scscf", "min_expires", IMS_CFG_INT, "60", 0, 1, 86400, NULL, NULL,
+      "shortest registration accepted (423 Interval Too Brief below)" },
+    { "scscf", "max_expires", IMS_CFG_INT, "3600", 0, 60, 604800, NULL, NULL,
+      "longest registration granted (longer asks are shortened)" },
+    { "scscf", "default_expires", IMS_CFG_INT, "3600", 0, 1, 604800, NULL, NULL,
+      "registration time when the REGISTER gives none" },
+    { "scscf", "nonce_ttl", IMS_CFG_INT, "60", 0, 5, 3600, NULL, NULL,
+      "seconds a challenge may be answered" },
+    { "scscf", "retry_after", IMS_CFG_INT, "30", 0, 0, 3600, NULL, NULL,
+      "Retry-After (seconds) of a 480 when the HSS cannot answer" },
+    IMS_CFG_END
+};
+
+static struct scscf g_scscf;
+
+static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct scscf *s = (struct scscf *)arg;
+    time_t now = time(NULL);
+    scscf_registrar_tick(s, now);
+    scscf_notify_tick(s, now);
+    scscf_store_flush(s);
+}
+
+static int scscf_init(struct ims_daemon *d)
+{
+    struct scscf *s = &g_scscf;
+    const struct ims_cfg *c = d->cfg;
+    s->d = d;
+    d->priv = s;
+    if (ims_cfg_is_set(c, "scscf.name"))
+        snprintf(s->name, sizeof(s->name), "%s", ims_cfg_str(c, "scscf.name"));
+    else
+        snprintf(s->name, sizeof(s->name), "sip:%s:%ld", ims_cfg_str(c, "node.name"),
+                 ims_cfg_int(c, "sip.port"));
+    snprintf(s->realm, sizeof(s->realm), "%s", ims_cfg_str(c, "scscf.realm"));
+    snprintf(s->hss_realm, sizeof(s->hss_realm), "%s", ims_cfg_str(c, "scscf.hss_realm"));
+    snprintf(s->default_scheme, sizeof(s->default_scheme), "%s",
+             ims_cfg_str(c, "scscf.default_scheme"));
+    s->min_expires = (unsigned)ims_cfg_int(c, "scscf.min_expires");
+    s->max_expires = (unsigned)ims_cfg_int(c, "scscf.max_expires");
+    s->default_expires = (unsigned)ims_cfg_int(c, "scscf.default_expires");
+    s->nonce_ttl = (unsigned)ims_cfg_int(c, "scscf.nonce_ttl");
+    s->retry_after = (unsigned)ims_cfg_int(c, "scscf.retry_after");
+    if (s->min_expires > s->max_expires) {
+        ims_err("%s: scscf.min_expires is above scscf.max_expires", ims_cfg_path(c));
+        return -EINVAL;
+    }
+    snprintf(s->service_route, sizeof(s->service_route), "<" URL_PRINT_FORMAT ";orig>",
+             URL_PRINT_ARGS(ims_sip_own_uri(d->sip)));
+    char path[512];
+    ims_daemon_state_path(d, ims_cfg_str(c, "scscf.database"), path, sizeof(path));
+    int rc = scscf_store_init(s, path);
+    if (rc)
+        return rc;
+    scscf_registrar_metrics();
+    ims_info("scscf: Server-Name %s, Service-Route %s", s->name, s->service_route);
+    return scscf_cx_init(s);
+}
+
+static int scscf_start(struct ims_daemon *d)
+{
+    struct scscf *s = d->priv;
+    s->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
+    if (!s->tick || su_timer_set_interval(s->tick, on_tick, (su_timer_arg_t *)s, 1000) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static void scscf_stop(struct ims_daemon *d)
+{
+    struct scscf *s = d->priv;
+    if (!s)
+        return;
+    if (s->tick)
+        su_timer_destroy(s->tick);
+    s->tick = NULL;
+    scscf_store_fini(s);
+    scscf_auth_fini(s);
+}
+
+static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct scscf *s = d->priv;
+    switch (sip->sip_request->rq_method) {
+    case sip_method_register:
+        return scscf_register(s, irq, sip);
+    case sip_method_subscribe:
+        return scscf_subscribe(s, irq, sip);
+    default:
+        return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
+    }
+}
 
 static const struct ims_daemon_desc scscf_desc = {
     .name = "scscf",
     .summary = "Serving-CSCF: registrar, session control, iFC and ISC; Cx, Ro and Rf client",
+    .keys = scscf_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX) | IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
-    .sip_allow = "OPTIONS",
+    .sip_allow = "REGISTER, SUBSCRIBE, OPTIONS",
+    .init = scscf_init,
+    .start = scscf_start,
+    .stop = scscf_stop,
+    .on_request = scscf_request,
 };
 
 int main(int argc, char **argv)

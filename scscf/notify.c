@@ -1,0 +1,316 @@
+/*
+ * notify.c - the reg event package at the S-CSCF (RFC 3680, TS 24.229 5.4.2.1)
+ *
+ * A SUBSCRIBE (Event: reg) for a registered public identity, from the UE or the P-CSCF,
+ * creates a dialog: 200 OK, then a NOTIFY with the full state (application/reginfo+xml).
+ * Every change of the registration set NOTIFYs every subscriber; a refresh SUBSCRIBE
+ * renews the subscription, Expires 0 or expiry ends it with a terminated NOTIFY.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "scscf.h"
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+#include "sip_hdr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+
+#define SUB_MAX_EXPIRES 86400
+
+struct scscf_sub {
+    struct scscf_sub *next;
+    struct scscf *s;
+    struct scscf_aor *aor;
+    nta_leg_t *leg;
+    nta_outgoing_t *orq;          /* the NOTIFY waiting for its answer */
+    time_t expires;
+    unsigned version;             /* reginfo version of this subscription */
+    char watcher[SCSCF_ID_MAX];
+    char call_id[128];
+};
+
+static struct {
+    struct ims_counter *subscribed, *notified, *refused;
+    struct ims_gauge *active;
+} m;
+
+static void metrics(void)
+{
+    if (m.subscribed)
+        return;
+    m.subscribed = ims_counter_new("scscf_reg_subscriptions_total",
+                                   "reg event SUBSCRIBEs accepted", NULL);
+    m.refused = ims_counter_new("scscf_reg_subscriptions_refused_total",
+                                "reg event SUBSCRIBEs refused", NULL);
+    m.notified = ims_counter_new("scscf_reg_notify_total", "reg event NOTIFYs sent", NULL);
+    m.active = ims_gauge_new("scscf_reg_subscriptions", "Active reg event subscriptions", NULL);
+}
+
+/* ---- reginfo ---- */
+
+static void registration(struct ims_buf *b, const struct scscf_aor *aor, int i, time_t now,
+                         const char *event, bool terminated)
+{
+    ims_buf_add(b, "<registration aor=\"");
+    ims_buf_add_escaped(b, aor->impus[i]);
+    ims_buf_addf(b, "\" id=\"a%d\" state=\"%s\">", i, terminated ? "terminated" : "active");
+    int n = 0;
+    for (const struct scscf_contact *c = aor->contacts; c; c = c->next, n++) {
+        ims_buf_addf(b, "<contact id=\"c%d\" state=\"%s\" event=\"%s\" expires=\"%ld\">", n,
+                     terminated ? "terminated" : "active", event,
+                     terminated ? 0L : (long)(c->expires > now ? c->expires - now : 0));
+        ims_buf_element(b, "uri", c->uri);
+        ims_buf_add(b, "</contact>");
+    }
+    ims_buf_add(b, "</registration>");
+}
+
+/* The full state of @aor for one subscriber (malloc'd; NULL on allocation failure). */
+static char *reginfo(const struct scscf_aor *aor, unsigned version, const char *event,
+                     bool terminated)
+{
+    struct ims_buf b = { 0 };
+    time_t now = time(NULL);
+    ims_buf_addf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                     "<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\" version=\"%u\""
+                     " state=\"full\">", version);
+    for (int i = 0; i < aor->nimpus; i++)
+        if (!aor->barred[i])
+            registration(&b, aor, i, now, event, terminated);
+    ims_buf_add(&b, "</reginfo>");
+    return ims_buf_take(&b);
+}
+
+/* ---- NOTIFY ---- */
+
+static void sub_free(struct scscf_sub *sub)
+{
+    if (sub->orq)
+        nta_outgoing_destroy(sub->orq);   /* its answer no longer comes to us */
+    if (sub->leg)
+        nta_leg_destroy(sub->leg);
+    free(sub);
+    ims_gauge_add(m.active, -1);
+}
+
+static void unlink_sub(struct scscf_sub *sub)
+{
+    if (!sub->aor)
+        return;
+    for (struct scscf_sub **p = &sub->aor->subs; *p; p = &(*p)->next) {
+        if (*p == sub) {
+            *p = sub->next;
+            break;
+        }
+    }
+    sub->aor = NULL;
+}
+
+static int on_notify_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                            sip_t const *sip)
+{
+    struct scscf_sub *sub = (struct scscf_sub *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    nta_outgoing_destroy(orq);
+    if (sub->orq == orq)
+        sub->orq = NULL;
+    if (status >= 300) {
+        /* the watcher is gone (481) or unreachable: end the subscription */
+        struct ims_log_ids ids = { .call_id = sub->call_id };
+        ims_log(IMS_LOG_INFO, &ids, "scscf: reg subscription of %s ended: NOTIFY got %d",
+                sub->watcher, status);
+        unlink_sub(sub);
+        sub_free(sub);
+    }
+    return 0;
+}
+
+/* Send one NOTIFY; with @terminated the subscription is over after it. */
+static void notify_one(struct scscf_sub *sub, const char *event, bool terminated,
+                       const char *reason)
+{
+    char state[64];
+    time_t now = time(NULL);
+    if (terminated)
+        snprintf(state, sizeof(state), "terminated;reason=%s", reason);
+    else
+        snprintf(state, sizeof(state), "active;expires=%ld",
+                 (long)(sub->expires > now ? sub->expires - now : 0));
+    char *body = sub->aor ? reginfo(sub->aor, sub->version++, event, terminated) : NULL;
+    nta_outgoing_t *orq = nta_outgoing_tcreate(
+        sub->leg, terminated ? NULL : on_notify_answer, terminated ? NULL : (void *)sub, NULL,
+        SIP_METHOD_NOTIFY, NULL, SIPTAG_EVENT_STR("reg"), SIPTAG_SUBSCRIPTION_STATE_STR(state),
+        TAG_IF(body, SIPTAG_CONTENT_TYPE_STR("application/reginfo+xml")),
+        TAG_IF(body, SIPTAG_PAYLOAD_STR(body)), TAG_END());
+    free(body);
+    if (orq && !terminated) {
+        if (sub->orq)
+            nta_outgoing_destroy(sub->orq);   /* an older NOTIFY: its answer is moot */
+        sub->orq = orq;
+    }
+    if (!orq) {
+        struct ims_log_ids ids = { .call_id = sub->call_id };
+        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot send the reg NOTIFY to %s", sub->watcher);
+        return;
+    }
+    ims_counter_inc(m.notified);
+}
+
+void scscf_notify_all(struct scscf *s, struct scscf_aor *aor, const char *event,
+                      bool terminated)
+{
+    (void)s;
+    struct scscf_sub *sub = aor->subs;
+    while (sub) {
+        struct scscf_sub *next = sub->next;
+        notify_one(sub, event, terminated, "deactivated");
+        if (terminated) {
+            unlink_sub(sub);
+            sub_free(sub);
+        }
+        sub = next;
+    }
+}
+
+void scscf_notify_drop(struct scscf *s, struct scscf_aor *aor)
+{
+    (void)s;
+    while (aor->subs) {
+        struct scscf_sub *sub = aor->subs;
+        unlink_sub(sub);
+        sub_free(sub);
+    }
+}
+
+void scscf_notify_tick(struct scscf *s, time_t now)
+{
+    for (struct scscf_aor *a = s->all; a; a = a->next) {
+        struct scscf_sub *sub = a->subs;
+        while (sub) {
+            struct scscf_sub *next = sub->next;
+            if (sub->expires <= now) {
+                notify_one(sub, "registered", true, "timeout");
+                unlink_sub(sub);
+                sub_free(sub);
+            }
+            sub = next;
+        }
+    }
+}
+
+/* ---- SUBSCRIBE ---- */
+
+static unsigned sub_expires(const sip_t *sip)
+{
+    unsigned e = sip->sip_expires ? (unsigned)sip->sip_expires->ex_delta : 3600;
+    return e > SUB_MAX_EXPIRES ? SUB_MAX_EXPIRES : e;
+}
+
+/* In-dialog requests: a refresh or the end of the subscription */
+static int on_dialog_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
+                             sip_t const *sip)
+{
+    struct scscf_sub *sub = (struct scscf_sub *)magic;
+    (void)leg;
+    (void)irq;
+    if (sip->sip_request->rq_method != sip_method_subscribe)
+        return 405;
+    unsigned e = sub_expires(sip);
+    char ex[16];
+    snprintf(ex, sizeof(ex), "%u", e);
+    nta_incoming_treply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(ex), TAG_END());
+    nta_incoming_destroy(irq);
+    if (e == 0 || !sub->aor) {
+        notify_one(sub, "registered", true, "timeout");
+        unlink_sub(sub);
+        sub_free(sub);
+        return 0;
+    }
+    sub->expires = time(NULL) + (time_t)e;
+    notify_one(sub, "registered", false, NULL);
+    return 0;
+}
+
+static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int status,
+                  const char *why)
+{
+    char warning[256];
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    ims_log(IMS_LOG_INFO, &ids, "scscf: reg SUBSCRIBE refused %d: %s", status, why);
+    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(s->d->sip), why);
+    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                        TAG_IF(status == 489, SIPTAG_ALLOW_EVENTS_STR("reg")), TAG_END());
+    nta_incoming_destroy(irq);
+    ims_counter_inc(m.refused);
+    return 0;
+}
+
+int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    char impu[SCSCF_ID_MAX];
+    metrics();
+    if (!sip->sip_event || strcasecmp(sip->sip_event->o_type, "reg") != 0)
+        return refuse(s, irq, sip, 489, "only the reg event is served");
+    if (ims_sip_impu_of(sip->sip_request->rq_url, impu, sizeof(impu)) != 0)
+        return refuse(s, irq, sip, 400, "Request-URI is not a public identity");
+    struct scscf_aor *aor = scscf_store_find(s, impu);
+    if (!aor || !aor->contacts)
+        return refuse(s, irq, sip, 403, "the identity is not registered");
+    if (!sip->sip_contact)
+        return refuse(s, irq, sip, 400, "SUBSCRIBE without Contact");
+    unsigned e = sub_expires(sip);
+    struct scscf_sub *sub = calloc(1, sizeof(*sub));
+    if (!sub)
+        return 500;
+    sub->s = s;
+    sub->leg = nta_leg_tcreate(ims_sip_agent(s->d->sip), on_dialog_request,
+                               (nta_leg_magic_t *)sub, SIPTAG_CALL_ID(sip->sip_call_id),
+                               SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
+                               NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
+    if (!sub->leg || !nta_leg_tag(sub->leg, NULL) ||
+        nta_leg_server_route(sub->leg, sip->sip_record_route, sip->sip_contact) < 0) {
+        if (sub->leg)
+            nta_leg_destroy(sub->leg);
+        free(sub);
+        return 500;
+    }
+    nta_incoming_tag(irq, nta_leg_get_tag(sub->leg));
+    url_e(sub->watcher, sizeof(sub->watcher), sip->sip_from->a_url);
+    snprintf(sub->call_id, sizeof(sub->call_id), "%s", sip->sip_call_id->i_id);
+    char ex[16], contact[300];
+    snprintf(ex, sizeof(ex), "%u", e);
+    snprintf(contact, sizeof(contact), "<" URL_PRINT_FORMAT ">",
+             URL_PRINT_ARGS(ims_sip_own_uri(s->d->sip)));
+    nta_incoming_treply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(ex), SIPTAG_CONTACT_STR(contact),
+                        TAG_END());
+    nta_incoming_destroy(irq);
+    ims_counter_inc(m.subscribed);
+    ims_gauge_add(m.active, 1);
+    if (e == 0) {          /* a fetch: one NOTIFY, no subscription */
+        sub->aor = aor;
+        notify_one(sub, "registered", true, "timeout");
+        sub->aor = NULL;
+        sub_free(sub);
+        return 0;
+    }
+    sub->expires = time(NULL) + (time_t)e;
+    sub->aor = aor;
+    sub->next = aor->subs;
+    aor->subs = sub;
+    struct ims_log_ids ids = { .call_id = sub->call_id };
+    ims_log(IMS_LOG_INFO, &ids, "scscf: %s subscribed to the registration of %s (%us)",
+            sub->watcher, impu, e);
+    notify_one(sub, "registered", false, NULL);
+    return 0;
+}

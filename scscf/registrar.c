@@ -1,0 +1,520 @@
+/*
+ * registrar.c - the S-CSCF registrar (TS 24.229 5.4.1, RFC 3261 10.3, RFC 3327, RFC 3608)
+ *
+ * REGISTER: identities -> expiry check (423) -> authentication (MAR + 401 challenge, then
+ * the answer is verified here) -> SAR -> bindings -> 200 OK with the Contacts, Path,
+ * Service-Route and P-Associated-URI. De-registration (expires 0) removes bindings and, with
+ * the last one, de-registers at the HSS. The tick expires bindings (SAR
+ * TIMEOUT_DEREGISTRATION) and writes the store.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "scscf.h"
+#include "log.h"
+#include "metrics.h"
+#include "sip_hdr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+
+/* A REGISTER waiting for the HSS */
+struct reg {
+    struct scscf *s;
+    nta_incoming_t *irq;
+    msg_t *msg;
+    sip_t *sip;
+    char impi[SCSCF_ID_MAX];
+    char impu[SCSCF_ID_MAX];
+    char call_id[128];
+    unsigned expires;             /* asked: 0 is a de-registration */
+    int sat;                      /* Server-Assignment-Type sent */
+    bool stale;                   /* the UE answered an unknown or expired nonce */
+};
+
+static struct {
+    struct ims_counter *challenged, *registered, *refreshed, *deregistered, *refused,
+        *auth_failed, *expired;
+    struct ims_gauge *sets, *contacts;
+} m;
+
+void scscf_registrar_metrics(void)
+{
+    const char *name = "scscf_register_total", *help = "REGISTER outcomes";
+    m.challenged = ims_counter_new(name, help, "outcome=\"challenged\"");
+    m.registered = ims_counter_new(name, help, "outcome=\"registered\"");
+    m.refreshed = ims_counter_new(name, help, "outcome=\"refreshed\"");
+    m.deregistered = ims_counter_new(name, help, "outcome=\"deregistered\"");
+    m.refused = ims_counter_new(name, help, "outcome=\"refused\"");
+    m.auth_failed = ims_counter_new(name, help, "outcome=\"auth_failed\"");
+    m.expired = ims_counter_new("scscf_bindings_expired_total", "Bindings that expired", NULL);
+    m.sets = ims_gauge_new("scscf_registered_sets", "Registered implicit registration sets",
+                           NULL);
+    m.contacts = ims_gauge_new("scscf_bindings", "Registered contacts", NULL);
+}
+
+static void count_state(struct scscf *s)
+{
+    int64_t n = 0;
+    for (struct scscf_aor *a = s->all; a; a = a->next)
+        n++;
+    ims_gauge_set(m.sets, n);
+    ims_gauge_set(m.contacts, (int64_t)s->ncontacts);
+}
+
+static struct ims_log_ids ids_of(const struct reg *r)
+{
+    return (struct ims_log_ids){ .call_id = r->call_id };
+}
+
+static void reg_free(struct reg *r)
+{
+    if (r->irq)
+        nta_incoming_destroy(r->irq);
+    if (r->msg)
+        msg_destroy(r->msg);
+    free(r);
+}
+
+/* Final answer with a Warning; the REGISTER is finished. */
+static void refuse(struct reg *r, int status, const char *phrase, const char *why)
+{
+    char warning[320], ra[16];
+    struct ims_log_ids ids = ids_of(r);
+    ims_log(IMS_LOG_INFO, &ids, "scscf: REGISTER %s (%s) refused %d: %s", r->impu, r->impi,
+            status, why);
+    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(r->s->d->sip), why);
+    snprintf(ra, sizeof(ra), "%u", r->s->retry_after);
+    nta_incoming_treply(r->irq, status, phrase ? phrase : sip_status_phrase(status),
+                        SIPTAG_WARNING_STR(warning),
+                        TAG_IF(status == 480, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+    ims_sip_count_response(r->s->d->sip, status);
+    ims_counter_inc(m.refused);
+    reg_free(r);
+}
+
+static void refuse_cx(struct reg *r, const struct scscf_cx_answer *a)
+{
+    const char *phrase, *why;
+    int st = scscf_cx_sip_status(a, &phrase, &why);
+    refuse(r, st, phrase, why);
+}
+
+/* ---- the 200 OK ---- */
+
+static void contacts_value(const struct scscf_aor *aor, time_t now, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (const struct scscf_contact *c = aor ? aor->contacts : NULL; c && off < len; c = c->next) {
+        off += (size_t)snprintf(buf + off, len - off, "%s<%s>;expires=%ld", off ? ", " : "",
+                                c->uri, (long)(c->expires > now ? c->expires - now : 0));
+        if (c->instance[0] && off < len)
+            off += (size_t)snprintf(buf + off, len - off, ";+sip.instance=\"%s\"", c->instance);
+        if (c->reg_id && off < len)
+            off += (size_t)snprintf(buf + off, len - off, ";reg-id=%d", c->reg_id);
+    }
+}
+
+/* P-Associated-URI: the registered identity first, then the other non-barred ones */
+static void associated_value(const struct scscf_aor *aor, const char *impu, char *buf,
+                             size_t len)
+{
+    size_t off = (size_t)snprintf(buf, len, "<%s>", impu);
+    for (int i = 0; aor && i < aor->nimpus && off < len; i++)
+        if (!aor->barred[i] && strcasecmp(aor->impus[i], impu) != 0)
+            off += (size_t)snprintf(buf + off, len - off, ", <%s>", aor->impus[i]);
+}
+
+static void reply_ok(struct reg *r, const struct scscf_aor *aor)
+{
+    char contacts[4096], assoc[2048];
+    time_t now = time(NULL);
+    contacts_value(aor, now, contacts, sizeof(contacts));
+    associated_value(aor, r->impu, assoc, sizeof(assoc));
+    char pau[2100];
+    snprintf(pau, sizeof(pau), "P-Associated-URI: %s", assoc);
+    nta_incoming_treply(r->irq, SIP_200_OK,
+                        TAG_IF(contacts[0], SIPTAG_CONTACT_STR(contacts)),
+                        SIPTAG_PATH(r->sip->sip_path),
+                        TAG_IF(aor, SIPTAG_SERVICE_ROUTE_STR(r->s->service_route)),
+                        TAG_IF(aor, SIPTAG_HEADER_STR(pau)),
+                        SIPTAG_SERVER_STR("scscf"), TAG_END());
+    ims_sip_count_response(r->s->d->sip, 200);
+    reg_free(r);
+}
+
+/* ---- bindings from the REGISTER ---- */
+
+static unsigned contact_expires(const struct scscf *s, const sip_t *sip, const sip_contact_t *c)
+{
+    unsigned e = c->m_expires ? (unsigned)strtoul(c->m_expires, NULL, 10)
+                 : sip->sip_expires ? (unsigned)sip->sip_expires->ex_delta
+                                    : s->default_expires;
+    return e > s->max_expires ? s->max_expires : e;
+}
+
+static void instance_of(const sip_contact_t *c, char *buf, size_t len, int *reg_id)
+{
+    const char *inst = msg_params_find(c->m_params, "+sip.instance=");
+    const char *rid = msg_params_find(c->m_params, "reg-id=");
+    buf[0] = '\0';
+    if (inst) {
+        size_t n = strlen(inst);
+        if (n >= 2 && inst[0] == '"' && inst[n - 1] == '"')
+            snprintf(buf, len, "%.*s", (int)(n - 2), inst + 1);
+        else
+            snprintf(buf, len, "%s", inst);
+    }
+    *reg_id = rid ? atoi(rid) : 0;
+}
+
+/* Apply every Contact of the REGISTER to @aor (expires=0 removes one). */
+static int apply_contacts(struct reg *r, struct scscf_aor *aor)
+{
+    const sip_t *sip = r->sip;
+    time_t now = time(NULL);
+    char path[512] = "";
+    if (sip->sip_path) {
+        sip_path_t *p = sip->sip_path;
+        sip_path_e(path, sizeof(path), (msg_header_t *)p, 0);
+    }
+    for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next) {
+        char uri[SCSCF_ID_MAX];
+        url_e(uri, sizeof(uri), c->m_url);
+        unsigned e = contact_expires(r->s, sip, c);
+        if (e == 0) {
+            scscf_store_unbind(r->s, aor, uri);
+            continue;
+        }
+        struct scscf_contact b = { .expires = now + (time_t)e, .cseq = sip->sip_cseq
+                                                                            ? sip->sip_cseq->cs_seq
+                                                                            : 0 };
+        snprintf(b.uri, sizeof(b.uri), "%s", uri);
+        instance_of(c, b.instance, sizeof(b.instance), &b.reg_id);
+        snprintf(b.call_id, sizeof(b.call_id), "%s", r->call_id);
+        snprintf(b.path, sizeof(b.path), "%s", path);
+        snprintf(b.impi, sizeof(b.impi), "%s", r->impi);
+        if (sip->sip_user_agent && sip->sip_user_agent->g_string)
+            snprintf(b.user_agent, sizeof(b.user_agent), "%s", sip->sip_user_agent->g_string);
+        if (scscf_store_bind(r->s, aor, &b) != 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- SAR ---- */
+
+static void on_saa(void *arg, struct scscf_cx_answer *a)
+{
+    struct reg *r = arg;
+    struct ims_log_ids ids = ids_of(r);
+    if (a->error || a->code != IMS_DIAM_SUCCESS || a->experimental) {
+        refuse_cx(r, a);
+        return;
+    }
+    if (r->sat == SCSCF_SAT_USER_DEREGISTRATION) {
+        struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+        if (aor) {
+            scscf_notify_all(r->s, aor, "unregistered", true);
+            scscf_store_remove(r->s, aor);
+        }
+        ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) de-registered", r->impu, r->impi);
+        ims_counter_inc(m.deregistered);
+        count_state(r->s);
+        reply_ok(r, NULL);
+        return;
+    }
+    struct scscf_aor *aor = scscf_store_upsert(r->s, r->impu, a->user_data);
+    if (!aor || apply_contacts(r, aor) != 0) {
+        refuse(r, 500, NULL, "out of memory");
+        return;
+    }
+    if (a->ccf[0])
+        snprintf(aor->ccf, sizeof(aor->ccf), "%s", a->ccf);
+    bool fresh = r->sat == SCSCF_SAT_REGISTRATION;
+    ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) %s: %d binding(s)", r->impu, r->impi,
+            fresh ? "registered" : "re-registered", scscf_store_count_contacts(aor));
+    ims_counter_inc(fresh ? m.registered : m.refreshed);
+    scscf_notify_all(r->s, aor, fresh ? "registered" : "refreshed", false);
+    count_state(r->s);
+    reply_ok(r, aor);
+}
+
+static void send_sar(struct reg *r, int type, bool data_available)
+{
+    r->sat = type;
+    int rc = scscf_cx_sar(r->s, r->impi, r->impu, type, data_available, on_saa, r);
+    if (rc)
+        refuse(r, rc == -EAGAIN ? 503 : 480, NULL, "HSS unreachable");
+}
+
+/* Fire and forget (expiry, authentication failure): the outcome is logged. */
+static void on_saa_logged(void *arg, struct scscf_cx_answer *a)
+{
+    char *what = arg;
+    if (a->error || a->code != IMS_DIAM_SUCCESS)
+        ims_warn("scscf: SAR for %s: %s", what,
+                 a->error ? strerror(-a->error) : ims_diam_result_name(a->code, a->experimental));
+    free(what);
+}
+
+static void sar_async(struct scscf *s, const char *impi, const char *impu, int type)
+{
+    char *what = strdup(impu);
+    if (what && scscf_cx_sar(s, impi, impu, type, true, on_saa_logged, what) != 0) {
+        ims_warn("scscf: SAR type %d for %s could not be sent", type, impu);
+        free(what);
+    }
+}
+
+/* ---- authenticated: register, refresh, de-register or query ---- */
+
+static bool is_star(const sip_t *sip)
+{
+    return sip->sip_contact && sip->sip_contact->m_url->url_type == url_any;
+}
+
+static void after_auth(struct reg *r)
+{
+    struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+    if (!r->sip->sip_contact) {               /* a query: the current bindings */
+        reply_ok(r, aor && aor->contacts ? aor : NULL);
+        return;
+    }
+    if (r->expires == 0) {
+        if (aor) {
+            if (is_star(r->sip))
+                scscf_store_unbind(r->s, aor, NULL);
+            else
+                apply_contacts(r, aor);
+        }
+        if (aor && aor->contacts) {           /* other bindings remain registered */
+            scscf_notify_all(r->s, aor, "unregistered", false);
+            count_state(r->s);
+            reply_ok(r, aor);
+            return;
+        }
+        send_sar(r, SCSCF_SAT_USER_DEREGISTRATION, true);
+        return;
+    }
+    bool registered = aor && aor->contacts;
+    send_sar(r, registered ? SCSCF_SAT_RE_REGISTRATION : SCSCF_SAT_REGISTRATION,
+             registered && aor->profile);
+}
+
+/* ---- MAR and the challenge ---- */
+
+static void on_maa(void *arg, struct scscf_cx_answer *a)
+{
+    struct reg *r = arg;
+    if (a->error || a->code != IMS_DIAM_SUCCESS || a->experimental) {
+        refuse_cx(r, a);
+        return;
+    }
+    if (!a->has_vector) {
+        refuse(r, 500, NULL, "HSS answered without a usable authentication vector");
+        return;
+    }
+    char www[512];
+    if (scscf_auth_challenge(r->s, r->impi, r->impu, r->call_id, &a->vector, www,
+                             sizeof(www)) != 0) {
+        refuse(r, 500, NULL, "cannot store the challenge");
+        return;
+    }
+    if (r->stale && strlen(www) + 12 < sizeof(www))
+        strcat(www, ", stale=TRUE");
+    struct ims_log_ids ids = ids_of(r);
+    ims_log(IMS_LOG_DEBUG, &ids, "scscf: %s challenged (%s)", r->impi,
+            scscf_scheme_name(a->vector.scheme));
+    nta_incoming_treply(r->irq, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(www),
+                        SIPTAG_SERVER_STR("scscf"), TAG_END());
+    ims_sip_count_response(r->s->d->sip, 401);
+    ims_counter_inc(m.challenged);
+    reg_free(r);
+}
+
+/* The scheme to ask the HSS for: what the UE's Authorization names, else the default */
+static const char *scheme_asked(const struct scscf *s, const sip_t *sip)
+{
+    char alg[32];
+    if (ims_sip_auth_param(sip, "algorithm", alg, sizeof(alg)) == 0) {
+        if (strcasecmp(alg, "AKAv1-MD5") == 0)
+            return "Digest-AKAv1-MD5";
+        if (strcasecmp(alg, "AKAv2-MD5") == 0)
+            return "Digest-AKAv2-MD5";
+        if (strcasecmp(alg, "MD5") == 0)
+            return "SIP Digest";
+    }
+    return s->default_scheme;
+}
+
+static void send_mar(struct reg *r, const uint8_t *resync)
+{
+    int rc = scscf_cx_mar(r->s, r->impi, r->impu, scheme_asked(r->s, r->sip), resync, on_maa, r);
+    if (rc)
+        refuse(r, rc == -EAGAIN ? 503 : 480, NULL, "HSS unreachable");
+}
+
+/* Wrong credentials: 403, and a pending first registration is released at the HSS */
+static void auth_failed(struct reg *r)
+{
+    struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+    if (!aor || !aor->contacts)
+        sar_async(r->s, r->impi, r->impu, SCSCF_SAT_AUTHENTICATION_FAILURE);
+    ims_counter_inc(m.auth_failed);
+    refuse(r, 403, "Forbidden", "authentication failed: wrong credentials");
+}
+
+/* ---- entry ---- */
+
+static struct reg *reg_new(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct reg *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->s = s;
+    r->irq = irq;
+    r->msg = nta_incoming_getrequest(irq);
+    r->sip = sip_object(r->msg);
+    snprintf(r->call_id, sizeof(r->call_id), "%s", sip->sip_call_id ? sip->sip_call_id->i_id
+                                                                     : "");
+    return r;
+}
+
+/* 0 < expires < min: 423 with Min-Expires (RFC 3261 10.3 step 7) */
+static bool too_brief(struct reg *r)
+{
+    for (const sip_contact_t *c = r->sip->sip_contact; c; c = c->m_next) {
+        unsigned e = c->m_expires ? (unsigned)strtoul(c->m_expires, NULL, 10)
+                     : r->sip->sip_expires ? (unsigned)r->sip->sip_expires->ex_delta
+                                           : r->s->default_expires;
+        if (e > 0 && e < r->s->min_expires)
+            return true;
+    }
+    return false;
+}
+
+int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct reg *r = reg_new(s, irq, sip);
+    if (!r)
+        return 500;
+    if (ims_sip_impu_of(sip->sip_to ? sip->sip_to->a_url : NULL, r->impu, sizeof(r->impu))) {
+        refuse(r, 400, "Bad Request", "To is not a SIP or tel URI");
+        return 0;
+    }
+    if (ims_sip_impi_of(sip, r->impi, sizeof(r->impi)) != 0) {
+        refuse(r, 403, "Forbidden", "no private identity (Authorization username)");
+        return 0;
+    }
+    if (too_brief(r)) {
+        char me[16];
+        snprintf(me, sizeof(me), "%u", s->min_expires);
+        nta_incoming_treply(irq, SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(me),
+                            TAG_END());
+        ims_sip_count_response(s->d->sip, 423);
+        ims_counter_inc(m.refused);
+        reg_free(r);
+        return 0;
+    }
+    r->expires = is_star(sip) ? 0 : ims_sip_register_expires(sip, s->default_expires);
+    uint8_t resync[30];
+    switch (scscf_auth_check(s, r->sip, r->impi, resync)) {
+    case SCSCF_AUTH_OK:
+        after_auth(r);
+        break;
+    case SCSCF_AUTH_RESYNC:
+        send_mar(r, resync);
+        break;
+    case SCSCF_AUTH_FAILED:
+        auth_failed(r);
+        break;
+    case SCSCF_AUTH_STALE:
+        r->stale = true;
+        send_mar(r, NULL);
+        break;
+    default:
+        send_mar(r, NULL);
+        break;
+    }
+    return 0;
+}
+
+/* ---- expiry and network-initiated de-registration ---- */
+
+static void expire_aor(struct scscf *s, struct scscf_aor *aor, time_t now)
+{
+    char impi[SCSCF_ID_MAX] = "";
+    struct scscf_contact **p = &aor->contacts;
+    int n = 0;
+    while (*p) {
+        if ((*p)->expires <= now) {
+            struct scscf_contact *gone = *p;
+            snprintf(impi, sizeof(impi), "%s", gone->impi);
+            *p = gone->next;
+            free(gone);
+            s->ncontacts--;
+            n++;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    if (!n)
+        return;
+    ims_counter_add(m.expired, (uint64_t)n);
+    aor->dirty = true;
+    if (aor->contacts) {
+        scscf_notify_all(s, aor, "expired", false);
+        return;
+    }
+    ims_info("scscf: registration of %s expired", aor->impus[0]);
+    sar_async(s, impi, aor->impus[0], SCSCF_SAT_TIMEOUT_DEREGISTRATION);
+    scscf_notify_all(s, aor, "expired", true);
+    scscf_store_remove(s, aor);
+}
+
+void scscf_registrar_tick(struct scscf *s, time_t now)
+{
+    struct scscf_aor *a = s->all;
+    while (a) {
+        struct scscf_aor *next = a->next;
+        expire_aor(s, a, now);
+        a = next;
+    }
+    scscf_auth_expire(s, now);
+    count_state(s);
+}
+
+static bool has_impi(const struct scscf_aor *aor, const char *impi)
+{
+    for (const struct scscf_contact *c = aor->contacts; c; c = c->next)
+        if (strcasecmp(c->impi, impi) == 0)
+            return true;
+    return false;
+}
+
+int scscf_registrar_deregister(struct scscf *s, const char *impi, const char *impu,
+                               const char *reason)
+{
+    int n = 0;
+    struct scscf_aor *a = impu ? scscf_store_find(s, impu) : s->all;
+    while (a) {
+        struct scscf_aor *next = impu ? NULL : a->next;
+        if (impu || (impi && has_impi(a, impi))) {
+            ims_info("scscf: %s de-registered by the network (%s)", a->impus[0], reason);
+            scscf_notify_all(s, a, "deactivated", true);
+            scscf_store_remove(s, a);
+            n++;
+        }
+        a = next;
+    }
+    count_state(s);
+    return n;
+}

@@ -1,0 +1,364 @@
+/*
+ * store.c - registrations of the S-CSCF: in memory (every public identity of a set points
+ * at its aor), written behind to SQLite by the tick and at stop, read back at start so a
+ * restarted S-CSCF keeps every registration
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "scscf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char schema_v1[] =
+    "CREATE TABLE aor ("
+    " id TEXT PRIMARY KEY,"               /* the first public identity of the set */
+    " impus TEXT NOT NULL,"               /* the identities, one per line */
+    " barred TEXT NOT NULL,"              /* '0'/'1' per identity */
+    " profile TEXT,"
+    " ccf TEXT);"
+    "CREATE TABLE contact ("
+    " aor TEXT NOT NULL REFERENCES aor(id) ON DELETE CASCADE,"
+    " uri TEXT NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " instance TEXT, reg_id INTEGER, call_id TEXT, cseq INTEGER, path TEXT, impi TEXT,"
+    " user_agent TEXT,"
+    " PRIMARY KEY (aor, uri));";
+
+static const char *const migrations[] = { schema_v1 };
+
+/* ids of aors removed since the last flush */
+static char **g_removed;
+static size_t g_nremoved, g_capremoved;
+
+static void note_removed(const char *id)
+{
+    if (g_nremoved == g_capremoved) {
+        size_t cap = g_capremoved ? g_capremoved * 2 : 64;
+        char **r = realloc(g_removed, cap * sizeof(*r));
+        if (!r)
+            return;   /* the row stays until the next start drops it as expired */
+        g_removed = r;
+        g_capremoved = cap;
+    }
+    g_removed[g_nremoved] = strdup(id);
+    if (g_removed[g_nremoved])
+        g_nremoved++;
+}
+
+void scscf_store_touch(struct scscf_aor *aor)
+{
+    aor->dirty = true;
+}
+
+struct scscf_aor *scscf_store_find(struct scscf *s, const char *impu)
+{
+    return ims_map_get(s->aors, impu);
+}
+
+static void link_aor(struct scscf *s, struct scscf_aor *aor)
+{
+    aor->next = s->all;
+    if (s->all)
+        s->all->prev = aor;
+    s->all = aor;
+}
+
+static void free_contacts(struct scscf_contact *c)
+{
+    while (c) {
+        struct scscf_contact *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+/* A new aor for @impu with the identities of @profile (or @impu alone); indexed. */
+static struct scscf_aor *create(struct scscf *s, const char *impu, const char *profile)
+{
+    struct scscf_aor *aor = calloc(1, sizeof(*aor));
+    if (!aor)
+        return NULL;
+    snprintf(aor->impus[0], SCSCF_ID_MAX, "%s", impu);
+    aor->nimpus = 1;
+    char ids[SCSCF_MAX_IMPUS][SCSCF_ID_MAX];
+    bool barred[SCSCF_MAX_IMPUS];
+    int n = profile ? scscf_profile_identities(profile, ids, barred, SCSCF_MAX_IMPUS) : 0;
+    for (int i = 0; i < n; i++) {
+        if (strcasecmp(ids[i], impu) == 0) {
+            aor->barred[0] = barred[i];
+            continue;
+        }
+        if (aor->nimpus < SCSCF_MAX_IMPUS) {
+            snprintf(aor->impus[aor->nimpus], SCSCF_ID_MAX, "%s", ids[i]);
+            aor->barred[aor->nimpus++] = barred[i];
+        }
+    }
+    if (profile)
+        aor->profile = strdup(profile);
+    for (int i = 0; i < aor->nimpus; i++) {
+        int err;
+        struct scscf_aor *other = ims_map_put(s->aors, aor->impus[i], aor, &err);
+        if (other && other != aor)
+            ims_warn("scscf: %s moves to a new registration set", aor->impus[i]);
+    }
+    link_aor(s, aor);
+    aor->dirty = true;
+    return aor;
+}
+
+struct scscf_aor *scscf_store_upsert(struct scscf *s, const char *impu, const char *profile)
+{
+    struct scscf_aor *aor = scscf_store_find(s, impu);
+    if (!aor)
+        return create(s, impu, profile);
+    if (profile && (!aor->profile || strcmp(aor->profile, profile) != 0)) {
+        free(aor->profile);
+        aor->profile = strdup(profile);
+        aor->dirty = true;
+    }
+    return aor;
+}
+
+int scscf_store_count_contacts(const struct scscf_aor *aor)
+{
+    int n = 0;
+    for (const struct scscf_contact *c = aor->contacts; c; c = c->next)
+        n++;
+    return n;
+}
+
+int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact *c)
+{
+    struct scscf_contact *x = aor->contacts;
+    /* RFC 5626: the same instance and reg-id replace the old flow's binding */
+    while (x && strcasecmp(x->uri, c->uri) != 0 &&
+           !(c->instance[0] && strcmp(x->instance, c->instance) == 0 && x->reg_id == c->reg_id))
+        x = x->next;
+    if (!x) {
+        x = calloc(1, sizeof(*x));
+        if (!x)
+            return -ENOMEM;
+        x->next = aor->contacts;
+        aor->contacts = x;
+        s->ncontacts++;
+    }
+    struct scscf_contact *next = x->next;
+    *x = *c;
+    x->next = next;
+    aor->dirty = true;
+    return 0;
+}
+
+int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri)
+{
+    int n = 0;
+    struct scscf_contact **p = &aor->contacts;
+    while (*p) {
+        if (!uri || strcasecmp((*p)->uri, uri) == 0) {
+            struct scscf_contact *gone = *p;
+            *p = gone->next;
+            free(gone);
+            s->ncontacts--;
+            n++;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    if (n)
+        aor->dirty = true;
+    return n;
+}
+
+void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
+{
+    scscf_notify_drop(s, aor);
+    for (int i = 0; i < aor->nimpus; i++)
+        if (ims_map_get(s->aors, aor->impus[i]) == aor)
+            ims_map_remove(s->aors, aor->impus[i]);
+    if (aor->prev)
+        aor->prev->next = aor->next;
+    else
+        s->all = aor->next;
+    if (aor->next)
+        aor->next->prev = aor->prev;
+    s->ncontacts -= (size_t)scscf_store_count_contacts(aor);
+    note_removed(aor->impus[0]);
+    free_contacts(aor->contacts);
+    free(aor->profile);
+    free(aor);
+}
+
+/* ---- persistence ---- */
+
+static int write_aor(struct ims_db *db, const struct scscf_aor *aor)
+{
+    char impus[SCSCF_MAX_IMPUS * SCSCF_ID_MAX] = "", barred[SCSCF_MAX_IMPUS + 1] = "";
+    size_t off = 0;
+    for (int i = 0; i < aor->nimpus; i++) {
+        off += (size_t)snprintf(impus + off, sizeof(impus) - off, "%s%s", i ? "\n" : "",
+                                aor->impus[i]);
+        barred[i] = aor->barred[i] ? '1' : '0';
+    }
+    barred[aor->nimpus] = '\0';
+    sqlite3_stmt *st = ims_db_stmt(db, "INSERT OR REPLACE INTO aor (id, impus, barred, profile,"
+                                       " ccf) VALUES (?1, ?2, ?3, ?4, ?5)");
+    sqlite3_stmt *del = ims_db_stmt(db, "DELETE FROM contact WHERE aor = ?1");
+    sqlite3_stmt *ins = ims_db_stmt(db, "INSERT INTO contact (aor, uri, expires, instance, reg_id,"
+                                        " call_id, cseq, path, impi, user_agent) VALUES"
+                                        " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!st || !del || !ins)
+        return -EIO;
+    sqlite3_bind_text(st, 1, aor->impus[0], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, impus, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, barred, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, aor->profile, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, aor->ccf, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_reset(st);
+    sqlite3_bind_text(del, 1, aor->impus[0], -1, SQLITE_STATIC);
+    if (rc == 0)
+        rc = sqlite3_step(del) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_reset(del);
+    for (const struct scscf_contact *c = aor->contacts; rc == 0 && c; c = c->next) {
+        sqlite3_bind_text(ins, 1, aor->impus[0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, c->uri, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)c->expires);
+        sqlite3_bind_text(ins, 4, c->instance, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ins, 5, c->reg_id);
+        sqlite3_bind_text(ins, 6, c->call_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 7, c->cseq);
+        sqlite3_bind_text(ins, 8, c->path, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 9, c->impi, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 10, c->user_agent, -1, SQLITE_STATIC);
+        rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : -EIO;
+        sqlite3_reset(ins);
+    }
+    return rc;
+}
+
+int scscf_store_flush(struct scscf *s)
+{
+    bool any = g_nremoved > 0;
+    for (struct scscf_aor *a = s->all; a && !any; a = a->next)
+        any = a->dirty;
+    if (!any || !s->db)
+        return 0;
+    if (ims_db_begin(s->db) != 0)
+        return -EIO;
+    int rc = 0;
+    sqlite3_stmt *del = ims_db_stmt(s->db, "DELETE FROM aor WHERE id = ?1");
+    for (size_t i = 0; rc == 0 && i < g_nremoved; i++) {
+        sqlite3_bind_text(del, 1, g_removed[i], -1, SQLITE_STATIC);
+        rc = sqlite3_step(del) == SQLITE_DONE ? 0 : -EIO;
+        sqlite3_reset(del);
+    }
+    for (struct scscf_aor *a = s->all; rc == 0 && a; a = a->next)
+        if (a->dirty)
+            rc = write_aor(s->db, a);
+    if (rc || ims_db_commit(s->db) != 0) {
+        ims_db_rollback(s->db);
+        ims_err("scscf: registrations not written to %s: %s (kept in memory, retried)",
+                "the database", ims_db_errmsg(s->db));
+        return -EIO;
+    }
+    for (struct scscf_aor *a = s->all; a; a = a->next)
+        a->dirty = false;
+    for (size_t i = 0; i < g_nremoved; i++)
+        free(g_removed[i]);
+    g_nremoved = 0;
+    return 0;
+}
+
+static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
+{
+    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT uri, expires, instance, reg_id, call_id, cseq,"
+                                          " path, impi, user_agent FROM contact WHERE aor = ?1"
+                                          " AND expires > ?2");
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, aor->impus[0], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct scscf_contact c = { .next = NULL };
+        snprintf(c.uri, sizeof(c.uri), "%s", (const char *)sqlite3_column_text(st, 0));
+        c.expires = (time_t)sqlite3_column_int64(st, 1);
+        snprintf(c.instance, sizeof(c.instance), "%s", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "");
+        c.reg_id = sqlite3_column_int(st, 3);
+        snprintf(c.call_id, sizeof(c.call_id), "%s", sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
+        c.cseq = (uint32_t)sqlite3_column_int64(st, 5);
+        snprintf(c.path, sizeof(c.path), "%s", sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
+        snprintf(c.impi, sizeof(c.impi), "%s", sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+        snprintf(c.user_agent, sizeof(c.user_agent), "%s", sqlite3_column_text(st, 8) ? (const char *)sqlite3_column_text(st, 8) : "");
+        scscf_store_bind(s, aor, &c);
+    }
+    sqlite3_reset(st);
+}
+
+/* Registrations left by the previous run (expired ones are dropped at the next flush). */
+static int load(struct scscf *s)
+{
+    time_t now = time(NULL);
+    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT id, impus, barred, profile, ccf FROM aor");
+    if (!st)
+        return -EIO;
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *profile = (const char *)sqlite3_column_text(st, 3);
+        struct scscf_aor *aor = create(s, id, profile);
+        if (!aor)
+            break;
+        const char *ccf = (const char *)sqlite3_column_text(st, 4);
+        snprintf(aor->ccf, sizeof(aor->ccf), "%s", ccf ? ccf : "");
+        load_contacts(s, aor, now);
+        aor->dirty = false;
+        if (!aor->contacts)
+            scscf_store_remove(s, aor);
+        else
+            n++;
+    }
+    sqlite3_reset(st);
+    ims_info("scscf: %d registration set(s), %zu binding(s) restored from the database", n,
+             s->ncontacts);
+    return 0;
+}
+
+int scscf_store_init(struct scscf *s, const char *db_path)
+{
+    s->aors = ims_map_create(true);
+    s->challenges = ims_map_create(false);
+    if (!s->aors || !s->challenges)
+        return -ENOMEM;
+    int rc = ims_db_open(&s->db, db_path, migrations, sizeof(migrations) / sizeof(migrations[0]));
+    if (rc)
+        return rc;
+    return load(s);
+}
+
+void scscf_store_fini(struct scscf *s)
+{
+    if (s->db && scscf_store_flush(s) == 0)
+        ims_info("scscf: %zu binding(s) written to the database", s->ncontacts);
+    while (s->all) {
+        struct scscf_aor *a = s->all;
+        s->all = a->next;
+        scscf_notify_drop(s, a);
+        free_contacts(a->contacts);
+        free(a->profile);
+        free(a);
+    }
+    ims_map_destroy(s->aors);
+    s->aors = NULL;
+    for (size_t i = 0; i < g_nremoved; i++)
+        free(g_removed[i]);
+    free(g_removed);
+    g_removed = NULL;
+    g_nremoved = g_capremoved = 0;
+    ims_db_close(s->db);
+    s->db = NULL;
+}
