@@ -24,7 +24,8 @@ static void read_caps(struct avp *g, struct icscf_caps *caps)
 {
     memset(caps, 0, sizeof(*caps));
     for (struct avp *a = ims_avp_find(g, IMS_AVP_MANDATORY_CAPABILITY);
-         a && caps->nmandatory < ICSCF_MAX_CAPS; a = ims_avp_next(a, IMS_AVP_MANDATORY_CAPABILITY)) {
+         a && caps->nmandatory < ICSCF_MAX_CAPS;
+         a = ims_avp_next(a, IMS_AVP_MANDATORY_CAPABILITY)) {
         struct avp_hdr *h;
         if (fd_msg_avp_hdr(a, &h) == 0 && h->avp_value)
             caps->mandatory[caps->nmandatory++] = h->avp_value->u32;

@@ -32,8 +32,9 @@ static bool read_vector(struct avp *item, struct scscf_vector *v)
     size_t n;
     memset(v, 0, sizeof(*v));
     ims_avp_get_str(item, IMS_AVP_SIP_AUTHENTICATION_SCHEME, scheme, sizeof(scheme));
-    if (strcasecmp(scheme, "Digest-AKAv1-MD5") == 0 || strcasecmp(scheme, "Digest-AKAv2-MD5") == 0) {
-        v->scheme = strcasecmp(scheme, "Digest-AKAv1-MD5") == 0 ? SCSCF_AKAV1 : SCSCF_AKAV2;
+    bool akav1 = strcasecmp(scheme, "Digest-AKAv1-MD5") == 0;
+    if (akav1 || strcasecmp(scheme, "Digest-AKAv2-MD5") == 0) {
+        v->scheme = akav1 ? SCSCF_AKAV1 : SCSCF_AKAV2;
         if (!ims_avp_octets(ims_avp_find(item, IMS_AVP_SIP_AUTHENTICATE), &p, &n) || n != 32)
             return false;
         memcpy(v->rand, p, 16);

@@ -65,8 +65,8 @@ static void registration(struct ims_buf *b, const struct scscf_aor *aor, int i, 
     ims_buf_addf(b, "\" id=\"a%d\" state=\"%s\">", i, terminated ? "terminated" : "active");
     int n = 0;
     for (const struct scscf_contact *c = aor->contacts; c; c = c->next, n++) {
-        ims_buf_addf(b, "<contact id=\"c%d\" state=\"%s\" event=\"%s\" expires=\"%ld\">", n,
-                     terminated ? "terminated" : "active", event,
+        ims_buf_addf(b, "<contact id=\"c%d.%d\" state=\"%s\" event=\"%s\" expires=\"%ld\">",
+                     i, n, terminated ? "terminated" : "active", event,
                      terminated ? 0L : (long)(c->expires > now ? c->expires - now : 0));
         ims_buf_element(b, "uri", c->uri);
         ims_buf_add(b, "</contact>");

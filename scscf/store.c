@@ -274,6 +274,12 @@ int scscf_store_flush(struct scscf *s)
     return 0;
 }
 
+static void column(sqlite3_stmt *st, int col, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
 static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
 {
     sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT uri, expires, instance, reg_id, call_id, cseq,"
@@ -285,15 +291,15 @@ static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
     sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct scscf_contact c = { .next = NULL };
-        snprintf(c.uri, sizeof(c.uri), "%s", (const char *)sqlite3_column_text(st, 0));
+        column(st, 0, c.uri, sizeof(c.uri));
         c.expires = (time_t)sqlite3_column_int64(st, 1);
-        snprintf(c.instance, sizeof(c.instance), "%s", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "");
+        column(st, 2, c.instance, sizeof(c.instance));
         c.reg_id = sqlite3_column_int(st, 3);
-        snprintf(c.call_id, sizeof(c.call_id), "%s", sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
+        column(st, 4, c.call_id, sizeof(c.call_id));
         c.cseq = (uint32_t)sqlite3_column_int64(st, 5);
-        snprintf(c.path, sizeof(c.path), "%s", sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
-        snprintf(c.impi, sizeof(c.impi), "%s", sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
-        snprintf(c.user_agent, sizeof(c.user_agent), "%s", sqlite3_column_text(st, 8) ? (const char *)sqlite3_column_text(st, 8) : "");
+        column(st, 6, c.path, sizeof(c.path));
+        column(st, 7, c.impi, sizeof(c.impi));
+        column(st, 8, c.user_agent, sizeof(c.user_agent));
         scscf_store_bind(s, aor, &c);
     }
     sqlite3_reset(st);

@@ -439,14 +439,16 @@ static void print_figures(double secs)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: diamcli --peer ID@ADDR[:PORT] --cmd UAR|MAR|SAR|LIR|RTR|PPR|UDR|PUR|SNR|PNR|CCR|ACR\n"
+            "usage: diamcli --peer ID@ADDR[:PORT]\n"
+            "               --cmd UAR|MAR|SAR|LIR|RTR|PPR|UDR|PUR|SNR|PNR|CCR|ACR\n"
             "               [--avps JSON] [--dest-host ID] [--realm R] [--identity ID]\n"
             "               [--address A] [--users N] [--from F] [--concurrency C]\n"
             "               [--expect CODE]\n"
             "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
-            "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\"expect\":2001},\n"
-            "               sent in order for each user; %%n in a value is the user number)\n");
+            "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\n"
+            "               \"expect\":2001}, sent in order for each user; %%n in a value\n"
+            "               is the user number)\n");
     exit(2);
 }
 
