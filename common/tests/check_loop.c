@@ -212,6 +212,43 @@ START_TEST(test_create_blocks_signals)
 }
 END_TEST
 
+/* a thread calling into the loop (as a freeDiameter handler does), then stopping it */
+static int call_rc = 1;
+
+static void *caller(void *arg)
+{
+    (void)arg;
+    call_rc = ims_loop_call(loop, record, (void *)(intptr_t)7, 2000);
+    ims_loop_stop(loop);
+    return NULL;
+}
+
+START_TEST(test_call_runs_on_loop_thread_and_waits)
+{
+    loop = ims_loop_create(16);
+    ck_assert_ptr_nonnull(loop);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, caller, NULL), 0);
+    ims_loop_run(loop);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(call_rc, 0);
+    ck_assert_int_eq(ran, 1);
+    ck_assert_int_eq(order[0], 7);
+    ck_assert(on_loop_thread[0]);
+    ims_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(test_call_not_started_is_cancelled)
+{
+    /* nobody runs the loop: the call times out and its job never runs, even at destroy */
+    loop = ims_loop_create(16);
+    ck_assert_int_eq(ims_loop_call(loop, record, (void *)(intptr_t)1, 100), -ETIMEDOUT);
+    ims_loop_destroy(loop);
+    ck_assert_int_eq(ran, 0);
+}
+END_TEST
+
 static Suite *loop_suite(void)
 {
     Suite *s = suite_create("loop");
@@ -222,6 +259,8 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, test_queued_jobs_run_at_destroy);
     tcase_add_test(tc, test_post_refused_once_destroy_started);
     tcase_add_test(tc, test_stop_from_loop_thread_drains);
+    tcase_add_test(tc, test_call_runs_on_loop_thread_and_waits);
+    tcase_add_test(tc, test_call_not_started_is_cancelled);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("signals");
