@@ -3,7 +3,7 @@
 #
 # Starts a capture and the lab (run/e2e-foundation), then checks: /health and /metrics of
 # the eight daemons; Diameter peers open on both sides (CER/CEA done); SIP OPTIONS answered
-# 200 over UDP and TCP; INVITE, REGISTER and MESSAGE answered 501 with a Warning; Cx, Sh and
+# 200 over UDP and TCP; methods a node does not handle yet answered 501 + Warning; Cx, Sh and
 # Ro requests answered DIAMETER_COMMAND_UNSUPPORTED and counted; a broken configuration
 # refused with exit status 2 and file:line:key; --version, --help, --check; the capture
 # decodes cleanly and holds the SIP and Diameter sent; SIGTERM stops every daemon cleanly.
@@ -148,10 +148,20 @@ for d in "${E2E_SIP_DAEMONS[@]}"; do
 done
 
 # ---------------------------------------------------------------------------------------------
-step "SIP INVITE, REGISTER, MESSAGE: 501 with a Warning over UDP and TCP (sipp)"
+# the methods each node does not handle yet (the CSCFs handle REGISTER: see test_register)
+declare -A UNHANDLED=([pcscf]="INVITE REGISTER MESSAGE" [icscf]="INVITE MESSAGE"
+                      [scscf]="INVITE MESSAGE" [bgcf]="INVITE REGISTER MESSAGE"
+                      [mrfc]="INVITE REGISTER MESSAGE" [mgcf]="INVITE REGISTER MESSAGE")
+N501=0
+for d in "${E2E_SIP_DAEMONS[@]}"; do
+    for m in ${UNHANDLED[$d]}; do
+        N501=$((N501 + 2))
+    done
+done
+step "SIP requests a node does not handle yet: 501 with a Warning over UDP and TCP (sipp)"
 for d in "${E2E_SIP_DAEMONS[@]}"; do
     a=${E2E_ADDR[$d]}
-    for m in INVITE REGISTER MESSAGE; do
+    for m in ${UNHANDLED[$d]}; do
         for t in u1 t1; do
             tr=$([ $t = u1 ] && echo udp || echo tcp)
             base=$E2E_RUN/sipp-$d-$m-$tr
@@ -183,8 +193,13 @@ for d in "${E2E_SIP_DAEMONS[@]}"; do
              'ims_sip_responses_total{class="2xx"}' 'ims_sip_responses_total{class="5xx"}'; do
         got+="${got:+ }$(delta "$(metric "${METRICS_BEFORE[$d]}" "$s")" "$(metric "$after" "$s")")"
     done
+    n=0
+    for m in ${UNHANDLED[$d]}; do
+        n=$((n + 2))
+    done
+    reg=$([[ " ${UNHANDLED[$d]} " == *" REGISTER "* ]] && echo 2 || echo 0)
     check_eq "$d: requests OPTIONS INVITE REGISTER MESSAGE, responses 2xx 5xx (increase)" \
-        "2 2 2 2 2 6" "$got"
+        "2 2 $reg 2 2 $n" "$got"
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -306,9 +321,9 @@ if [ -n "$E2E_CAP_PID" ]; then
     # exact counts of what this test sent
     check_eq "SIP: OPTIONS requests (6 nodes x udp, tcp)" 12 \
         "$(cap_count "$cap" 'sip.Method == "OPTIONS"')"
-    check_eq "SIP: 501 responses (6 nodes x 3 methods x udp, tcp)" 36 \
+    check_eq "SIP: 501 responses (each unhandled method x udp, tcp)" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
-    check_eq "SIP: 501 responses carrying a Warning" 36 \
+    check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
