@@ -2,7 +2,8 @@
 # tests/lib/e2e.sh - shared helpers of the end-to-end tests (source it, do not run it).
 #
 #   . "$(dirname "$0")/../lib/e2e.sh"
-#   e2e_init foundation              run folder run/e2e-foundation, EXIT trap, timer
+#   e2e_init foundation              run folder run/e2e-foundation, EXIT trap, timer, and the
+#                                    machine-wide lab lock (one lab test at a time)
 #   step "the lab starts"            a heading in the output
 #   check "what" cmd args...         passes when the command exits 0 (its output is kept
 #                                    and shown on failure)
@@ -134,6 +135,13 @@ e2e_init() {   # $1 test name: prepares run/e2e-<name> and the EXIT trap
     E2E_NAME=$1
     E2E_RUN=$E2E_ROOT/run/e2e-$E2E_NAME
     E2E_T0=$(date +%s.%N)
+    # The lab's addresses are fixed (LAB.md): one lab test at a time on this machine, even
+    # from other checkouts. The lock is released when the test's shell exits.
+    exec {E2E_LOCK_FD}>"${IMS_LAB_LOCK:-/tmp/ims-lab.lock}"
+    if ! flock -n "$E2E_LOCK_FD"; then
+        log "another lab test holds ${IMS_LAB_LOCK:-/tmp/ims-lab.lock}; waiting (up to 30 min)"
+        flock -w 1800 "$E2E_LOCK_FD" || { echo "e2e: the lab lock was not released" >&2; exit 1; }
+    fi
     if [ -e "$E2E_RUN" ]; then
         # a lab left running by an interrupted run of this very test is ours to stop
         lab_stop >/dev/null 2>&1

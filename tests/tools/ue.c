@@ -1,0 +1,302 @@
+/*
+ * ue - a minimal IMS UE for tests: one registration through a P-CSCF with Digest,
+ * AKAv1-MD5 or AKAv2-MD5, checking AUTN as a USIM does (MAC, then the sequence number)
+ * and re-synchronising with AUTS when the network's SQN is not ahead of its own (TS 33.102
+ * 6.3.3, RFC 3310 3.4). sipp cannot do the latter: it never checks the SQN.
+ *
+ *   ue --proxy HOST:PORT --bind ADDR:PORT --impu URI --impi NAME
+ *      (--password PW | --k HEX (--op HEX | --opc HEX) [--sqn HEX]) [--expires N]
+ *      [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]
+ *
+ * The first REGISTER carries the Authorization header of TS 24.229 5.1.1.2.1 (username,
+ * realm, uri, empty nonce and response), with the algorithm asked for when given.
+ *
+ * Each step is one line on stdout ("sent REGISTER ...", "got 401 ...", "usim: ...",
+ * "got 200 ..."); the exit status is 0 for a final 2xx, 1 for anything else.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_wait.h>
+
+#include "digest.h"
+#include "milenage.h"
+
+struct ue {
+    su_root_t *root;
+    nta_agent_t *agent;
+    nta_leg_t *leg;
+    const char *proxy, *impu, *impi, *password, *bind, *algorithm;
+    int expires;
+    bool aka;
+    uint8_t k[16], opc[16];
+    uint64_t sqn_ms;              /* highest SQN this USIM accepted */
+    char call_id[64];
+    uint32_t cseq;
+    int rounds;
+    int result;                   /* exit status */
+    bool done;
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ue --proxy HOST:PORT --bind ADDR:PORT --impu URI --impi NAME\n"
+                    "          (--password PW | --k HEX (--op HEX|--opc HEX) [--sqn HEX])\n"
+                    "          [--expires N] [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]\n");
+    exit(2);
+}
+
+static void hex_arg(const char *name, const char *v, uint8_t *out, size_t len)
+{
+    if (!v || ims_hex_decode(v, out, len) != 0) {
+        fprintf(stderr, "ue: --%s needs %zu hex bytes\n", name, len);
+        exit(2);
+    }
+}
+
+/* The value of parameter @name in a challenge or NULL (quotes removed, in @home). */
+static const char *param(su_home_t *home, msg_param_t const *params, const char *name)
+{
+    const char *v = msg_params_find(params, name);
+    if (!v)
+        return NULL;
+    return *v == '"' ? msg_unquote_dup(home, v) : v;
+}
+
+static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip);
+
+static void finish(struct ue *ue, int result)
+{
+    ue->result = result;
+    ue->done = true;
+    su_root_break(ue->root);
+}
+
+/* Send the REGISTER, with @authorization when given. */
+static void send_register(struct ue *ue, const char *authorization)
+{
+    char ruri[256], contact[320], cseq[32], proxy[160], from[300], expires[16];
+    const char *domain = strchr(ue->impu, '@');
+    snprintf(ruri, sizeof(ruri), "sip:%s", domain ? domain + 1 : ue->impu);
+    snprintf(contact, sizeof(contact), "<sip:ue@%s>;expires=%d", ue->bind, ue->expires);
+    snprintf(expires, sizeof(expires), "%d", ue->expires);
+    snprintf(cseq, sizeof(cseq), "%u REGISTER", ++ue->cseq);
+    snprintf(proxy, sizeof(proxy), "sip:%s", ue->proxy);
+    snprintf(from, sizeof(from), "<%s>;tag=ue%u", ue->impu, (unsigned)ue->cseq * 7919u);
+    nta_outgoing_t *orq = nta_outgoing_tcreate(
+        ue->leg, on_answer, (nta_outgoing_magic_t *)ue, (url_string_t *)proxy,
+        SIP_METHOD_REGISTER, (url_string_t *)ruri, SIPTAG_FROM_STR(from),
+        SIPTAG_TO_STR(ue->impu), SIPTAG_CALL_ID_STR(ue->call_id), SIPTAG_CSEQ_STR(cseq),
+        SIPTAG_CONTACT_STR(contact), SIPTAG_EXPIRES_STR(expires), SIPTAG_SUPPORTED_STR("path"),
+        TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)), TAG_END());
+    if (!orq) {
+        printf("error: cannot send the REGISTER\n");
+        finish(ue, 1);
+        return;
+    }
+    printf("sent REGISTER cseq=%u\n", ue->cseq);
+}
+
+/* Build the Authorization header for a challenge; NULL when the UE must give up. */
+static char *answer(struct ue *ue, su_home_t *home, const sip_www_authenticate_t *ch)
+{
+    const char *realm = param(home, ch->au_params, "realm=");
+    const char *nonce = param(home, ch->au_params, "nonce=");
+    const char *alg = param(home, ch->au_params, "algorithm=");
+    const char *qop = param(home, ch->au_params, "qop=");
+    if (!realm || !nonce) {
+        printf("error: challenge without realm or nonce\n");
+        return NULL;
+    }
+    if (!alg)
+        alg = "MD5";
+    printf("got 401 algorithm=%s\n", alg);
+
+    const uint8_t *pwd = (const uint8_t *)ue->password;
+    size_t pwd_len = ue->password ? strlen(ue->password) : 0;
+    uint8_t res[8], ck[16], ik[16];
+    char v2[64], auts_b64[32] = "";
+    bool akav1 = strcasecmp(alg, "AKAv1-MD5") == 0, akav2 = strcasecmp(alg, "AKAv2-MD5") == 0;
+    if (akav1 || akav2) {
+        uint8_t n[64];
+        uint64_t sqn;
+        if (!ue->aka) {
+            printf("error: an AKA challenge but this UE has no K\n");
+            return NULL;
+        }
+        if (ims_base64_decode(nonce, n, sizeof(n)) < 32) {
+            printf("error: the AKA nonce is not base64 of RAND|AUTN\n");
+            return NULL;
+        }
+        if (ims_aka_ue_check(ue->k, ue->opc, n, n + 16, &sqn, res, ck, ik) != 0) {
+            printf("usim: MAC failure: the network is not authentic\n");
+            return NULL;
+        }
+        if (sqn <= ue->sqn_ms) {
+            uint8_t auts[14];
+            ims_aka_auts_make(ue->k, ue->opc, n, ue->sqn_ms, auts);
+            ims_base64_encode(auts, sizeof(auts), auts_b64, sizeof(auts_b64));
+            printf("usim: sqn %llu not above %llu: synchronisation failure, auts=%s\n",
+                   (unsigned long long)sqn, (unsigned long long)ue->sqn_ms, auts_b64);
+            pwd_len = 0;                       /* RFC 3310 3.4: an empty password */
+        } else {
+            printf("usim: sqn %llu accepted\n", (unsigned long long)sqn);
+            ue->sqn_ms = sqn;
+            if (akav1) {
+                pwd = res;
+                pwd_len = sizeof(res);
+            } else {
+                ims_aka_v2_password(res, sizeof(res), ik, ck, v2, sizeof(v2));
+                pwd = (const uint8_t *)v2;
+                pwd_len = strlen(v2);
+            }
+        }
+    } else if (!ue->password) {
+        printf("error: a Digest challenge but this UE has no password\n");
+        return NULL;
+    }
+
+    char ha1[IMS_MD5_HEX], resp[IMS_MD5_HEX], uri[256], cnonce[17];
+    const char *domain = strchr(ue->impu, '@');
+    snprintf(uri, sizeof(uri), "sip:%s", domain ? domain + 1 : ue->impu);
+    snprintf(cnonce, sizeof(cnonce), "%08x%08x", (unsigned)random(), (unsigned)random());
+    bool auth = qop && strstr(qop, "auth") != NULL;
+    ims_digest_ha1(ue->impi, realm, pwd_len ? pwd : (const uint8_t *)"", pwd_len, ha1);
+    ims_digest_response(ha1, nonce, auth ? "00000001" : NULL, auth ? cnonce : NULL,
+                        auth ? "auth" : NULL, "REGISTER", uri, NULL, 0, resp);
+    char q[80] = "", a[48] = "";
+    if (auth)
+        snprintf(q, sizeof(q), ", qop=auth, nc=00000001, cnonce=\"%s\"", cnonce);
+    if (auts_b64[0])
+        snprintf(a, sizeof(a), ", auts=\"%s\"", auts_b64);
+    return su_sprintf(home,
+                      "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+                      "response=\"%s\", algorithm=%s%s%s",
+                      ue->impi, realm, nonce, uri, resp, alg, q, a);
+}
+
+static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+    struct ue *ue = (struct ue *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    nta_outgoing_destroy(orq);
+    if (status == 401 && sip && sip->sip_www_authenticate && ++ue->rounds <= 3) {
+        su_home_t home[1] = { SU_HOME_INIT(home) };
+        char *a = answer(ue, home, sip->sip_www_authenticate);
+        if (a)
+            send_register(ue, a);
+        else
+            finish(ue, 1);
+        su_home_deinit(home);
+        return 0;
+    }
+    printf("got %d %s\n", status, sip && sip->sip_status ? sip->sip_status->st_phrase : "");
+    if (sip && sip->sip_warning)
+        printf("warning: %s\n", sip->sip_warning->w_text);
+    if (status < 300 && sip) {
+        char buf[512];
+        if (sip->sip_service_route) {
+            msg_header_field_e(buf, sizeof(buf), (msg_header_t const *)sip->sip_service_route, 0);
+            printf("service-route: %s\n", buf);
+        }
+        for (sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next)
+            if (strcasecmp(u->un_name, "P-Associated-URI") == 0)
+                printf("p-associated-uri: %s\n", u->un_value);
+        if (sip->sip_contact && sip->sip_contact->m_expires)
+            printf("contact-expires: %s\n", sip->sip_contact->m_expires);
+    }
+    finish(ue, status < 300 ? 0 : 1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "proxy", required_argument, NULL, 'P' }, { "bind", required_argument, NULL, 'b' },
+        { "impu", required_argument, NULL, 'u' }, { "impi", required_argument, NULL, 'i' },
+        { "password", required_argument, NULL, 'p' }, { "k", required_argument, NULL, 'k' },
+        { "op", required_argument, NULL, 'o' }, { "opc", required_argument, NULL, 'c' },
+        { "sqn", required_argument, NULL, 's' }, { "expires", required_argument, NULL, 'e' },
+        { "algorithm", required_argument, NULL, 'a' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct ue ue = { .expires = 600, .result = 1 };
+    const char *k_s = NULL, *op_s = NULL, *opc_s = NULL, *sqn_s = NULL;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'P': ue.proxy = optarg; break;
+        case 'b': ue.bind = optarg; break;
+        case 'u': ue.impu = optarg; break;
+        case 'i': ue.impi = optarg; break;
+        case 'p': ue.password = optarg; break;
+        case 'k': k_s = optarg; break;
+        case 'o': op_s = optarg; break;
+        case 'c': opc_s = optarg; break;
+        case 's': sqn_s = optarg; break;
+        case 'e': ue.expires = atoi(optarg); break;
+        case 'a': ue.algorithm = optarg; break;
+        default: usage();
+        }
+    }
+    if (!ue.proxy || !ue.bind || !ue.impu || !ue.impi || (!ue.password && !k_s))
+        usage();
+    if (k_s) {
+        ue.aka = true;
+        hex_arg("k", k_s, ue.k, 16);
+        if (opc_s) {
+            hex_arg("opc", opc_s, ue.opc, 16);
+        } else {
+            uint8_t op[16];
+            hex_arg("op", op_s, op, 16);
+            ims_milenage_opc(ue.k, op, ue.opc);
+        }
+        if (sqn_s) {
+            uint8_t b[6];
+            hex_arg("sqn", sqn_s, b, 6);
+            ue.sqn_ms = ims_sqn_from_bytes(b);
+        }
+    }
+    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+    snprintf(ue.call_id, sizeof(ue.call_id), "ue-%08lx%08lx", random(), random());
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    su_init();
+    ue.root = su_root_create(NULL);
+    char local[160];
+    snprintf(local, sizeof(local), "sip:%s", ue.bind);
+    ue.agent = ue.root ? nta_agent_create(ue.root, (url_string_t *)local, NULL, NULL,
+                                          NTATAG_UA(1), NTATAG_CLIENT_RPORT(1), TAG_END())
+                       : NULL;
+    if (!ue.agent) {
+        fprintf(stderr, "ue: cannot bind %s\n", ue.bind);
+        return 1;
+    }
+    ue.leg = nta_leg_tcreate(ue.agent, NULL, NULL, NTATAG_NO_DIALOG(1), TAG_END());
+    const char *domain = strchr(ue.impu, '@');
+    domain = domain ? domain + 1 : ue.impu;
+    char first[512];
+    snprintf(first, sizeof(first),
+             "Digest username=\"%s\", realm=\"%s\", uri=\"sip:%s\", nonce=\"\", "
+             "response=\"\"%s%s",
+             ue.impi, domain, domain, ue.algorithm ? ", algorithm=" : "",
+             ue.algorithm ? ue.algorithm : "");
+    send_register(&ue, first);
+    if (!ue.done)
+        su_root_run(ue.root);
+    nta_leg_destroy(ue.leg);
+    nta_agent_destroy(ue.agent);
+    su_root_destroy(ue.root);
+    su_deinit();
+    return ue.result;
+}
