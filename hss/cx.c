@@ -115,8 +115,12 @@ static struct outcome check_pair(struct ims_db *db, const struct request *r,
 }
 
 /* Mandatory/Optional-Capability from the subscription's comma-separated lists */
+/* Server-Capabilities, left out when the subscription names none: an empty group is legal
+ * but some peers (Kamailio's cdp) drop the whole answer over an AVP without data. */
 static int add_capabilities(struct msg *ans, const struct hss_subscription *s)
 {
+    if (!*s->mandatory_caps && !*s->optional_caps)
+        return 0;
     struct avp *caps = ims_avp_add_group(ans, IMS_AVP_SERVER_CAPABILITIES);
     if (!caps)
         return -ENOMEM;

@@ -10,8 +10,8 @@ build_pkgs=(gcc make pkg-config libc6-dev
     libsofia-sip-ua-dev libfreediameter-dev freediameter-extensions
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
     check libsubunit-dev curl)
-test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules freediameterd sipsak
-    libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
+test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules
+    freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

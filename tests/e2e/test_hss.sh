@@ -59,7 +59,7 @@ EOF
 )
 check_eq "15 answers" 15 "$(grep -c '^{' <<<"$cx")"
 check_eq "UAR alice: DIAMETER_FIRST_REGISTRATION (2001, experimental)" "2001 true" "$(res "$cx" 1)"
-check_eq "UAR alice: Server-Capabilities, no Server-Name" "true null" \
+check_eq "UAR alice: no Server-Name, no Server-Capabilities (she needs none)" "false null" \
     "$(field "$cx" 1 '(.answer | has("Server-Capabilities")) as $c | "\($c) \(.answer["Server-Name"])"')"
 check_eq "UAR unknown user: DIAMETER_ERROR_USER_UNKNOWN" "5001 true" "$(res "$cx" 2)"
 check_eq "UAR bob's IMPI with alice's IMPU: DIAMETER_ERROR_IDENTITIES_DONT_MATCH" "5002 true" \

@@ -90,10 +90,14 @@ fail() {   # $1 what failed; further arguments: detail lines, shown indented
 }
 
 check() {   # $1 what; the rest: a command that must exit 0
-    local what=$1 out rc
+    # run in this shell (not a subshell) so that lab_start, cap_start and the like keep
+    # their state; the output goes through a file
+    local what=$1 out rc tmp=${E2E_RUN:-/tmp}/.check.out
     shift
-    out=$("$@" 2>&1)
+    "$@" >"$tmp" 2>&1
     rc=$?
+    out=$(cat "$tmp" 2>/dev/null)
+    rm -f "$tmp"
     if [ $rc -eq 0 ]; then
         pass "$what"
         return 0
