@@ -26,6 +26,7 @@ struct branch {
     struct ims_ptx *tx;
     nta_outgoing_t *orq;
     int status;           /* last status seen, 0 none */
+    su_timer_t *timer;    /* no response at all within the branch's time: given up */
 };
 
 struct ims_ptx {
@@ -42,6 +43,9 @@ struct ims_ptx {
     bool cancelled;
     bool ending;
     su_timer_t *linger;   /* INVITE 2xx: keep for late 2xx from other branches */
+    su_timer_t *timer_c;  /* INVITE: no final response in time (RFC 3261 16.8) */
+    bool no_answer;       /* timer C fired */
+    bool in_hook;         /* inside on_final: a reply must not free the transaction */
     ims_ptx_response_fn on_response;
     ims_ptx_done_fn on_done;
     ims_ptx_final_fn on_final;
@@ -53,9 +57,14 @@ static void ptx_destroy(struct ims_ptx *tx)
 {
     if (tx->on_done)
         tx->on_done(tx->arg, tx);
-    for (int i = 0; i < tx->nbranches; i++)
+    for (int i = 0; i < tx->nbranches; i++) {
         if (tx->branches[i].orq)
             nta_outgoing_destroy(tx->branches[i].orq);
+        if (tx->branches[i].timer)
+            su_timer_destroy(tx->branches[i].timer);
+    }
+    if (tx->timer_c)
+        su_timer_destroy(tx->timer_c);
     if (tx->linger)
         su_timer_destroy(tx->linger);
     if (tx->best)
@@ -140,14 +149,21 @@ static void conclude(struct ims_ptx *tx)
 {
     if (!all_final(tx))
         return;
-    if (!tx->answered && tx->best_status >= 300 && tx->on_final &&
-        tx->on_final(tx->arg, tx, tx->best_status, tx->best == NULL)) {
-        /* the daemon took over: forget the outcome of the branches so far */
-        if (tx->best)
-            msg_destroy(tx->best);
-        tx->best = NULL;
-        tx->best_status = 0;
-        return;
+    if (!tx->answered && tx->best_status >= 300 && tx->on_final) {
+        tx->in_hook = true;
+        bool taken = tx->on_final(tx->arg, tx, tx->best_status, tx->best == NULL);
+        tx->in_hook = false;
+        if (taken) {
+            /* the daemon took over (a new branch, or its own reply): forget the outcome
+             * of the branches so far */
+            if (tx->best)
+                msg_destroy(tx->best);
+            tx->best = NULL;
+            tx->best_status = 0;
+            if (tx->answered && all_final(tx))
+                ptx_destroy(tx);
+            return;
+        }
     }
     if (!tx->answered) {
         if (tx->best && tx->best_status != 503) {
@@ -177,7 +193,16 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         status = 500;
     if (status >= 200 || b->status < status)
         b->status = status;
+    if (b->timer) {                               /* the next hop is alive */
+        su_timer_destroy(b->timer);
+        b->timer = NULL;
+    }
 
+    if (status == 100) {                          /* hop by hop (RFC 3261 16.7 step 5) */
+        if (resp)
+            msg_destroy(resp);
+        return 0;
+    }
     if (status < 200) {                           /* provisional */
         if (resp && !tx->answered)
             relay(tx, resp);
@@ -196,6 +221,13 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         return 0;
     }
     /* 3xx-6xx, or a local timeout / transport error (no message) */
+    if (tx->no_answer && !tx->best) {
+        /* timer C fired: the 487s of our CANCELs do not replace its 408 */
+        if (resp)
+            msg_destroy(resp);
+        conclude(tx);
+        return 0;
+    }
     if (!tx->answered && better(status, tx->best_status)) {
         if (tx->best)
             msg_destroy(tx->best);
@@ -309,9 +341,85 @@ int ims_ptx_validate(struct ims_ptx *tx)
     return 0;
 }
 
+/* A branch whose next hop never answered: give it up as a local 408. */
+static void on_branch_silent(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct branch *b = (struct branch *)arg;
+    struct ims_ptx *tx = b->tx;
+    su_timer_destroy(b->timer);
+    b->timer = NULL;
+    if (b->status)
+        return;
+    struct ims_log_ids ids = { .call_id = tx->call_id };
+    ims_log(IMS_LOG_INFO, &ids, "proxy: no response from the next hop, branch given up");
+    nta_outgoing_destroy(b->orq);   /* no CANCEL before a provisional (RFC 3261 9.1) */
+    b->orq = NULL;
+    b->status = 408;
+    if (!tx->answered && better(408, tx->best_status)) {
+        if (tx->best)
+            msg_destroy(tx->best);
+        tx->best = NULL;
+        tx->best_status = 408;
+    }
+    conclude(tx);
+}
+
+static void on_timer_c(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct ims_ptx *tx = (struct ims_ptx *)arg;
+    su_timer_destroy(tx->timer_c);
+    tx->timer_c = NULL;
+    if (tx->answered || all_final(tx))
+        return;
+    struct ims_log_ids ids = { .call_id = tx->call_id };
+    ims_log(IMS_LOG_INFO, &ids, "proxy: no final response in time: cancelling (408)");
+    tx->no_answer = true;
+    if (tx->best)
+        msg_destroy(tx->best);
+    tx->best = NULL;
+    tx->best_status = 408;
+    for (int i = 0; i < tx->nbranches; i++) {
+        struct branch *b = &tx->branches[i];
+        if (b->orq && b->status == 0) {   /* never answered: nothing to cancel */
+            nta_outgoing_destroy(b->orq);
+            b->orq = NULL;
+            b->status = 408;
+        }
+    }
+    cancel_pending(tx);
+    conclude(tx);
+}
+
+void ims_ptx_set_timer_c(struct ims_ptx *tx, unsigned ms)
+{
+    if (tx->method != sip_method_invite || !ms)
+        return;
+    if (tx->timer_c)
+        su_timer_destroy(tx->timer_c);
+    tx->timer_c = su_timer_create(su_root_task(ims_sip_root(tx->sip)), ms);
+    if (tx->timer_c && su_timer_set(tx->timer_c, on_timer_c, (su_timer_arg_t *)tx) < 0) {
+        su_timer_destroy(tx->timer_c);
+        tx->timer_c = NULL;
+    }
+}
+
 int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *next_hop,
                     bool record_route)
 {
+    struct ims_ptx_hop h = { .request_uri = request_uri, .next_hop = next_hop,
+                             .record_route = record_route };
+    return ims_ptx_forward_ex(tx, &h);
+}
+
+int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
+{
+    const url_t *request_uri = h->request_uri, *next_hop = h->next_hop;
+    bool record_route = h->record_route;
+    unsigned silent_ms = h->silent_ms;
     if (tx->answered || tx->nbranches == MAX_BRANCHES)
         return 500;
     bool ack = tx->method == sip_method_ack;
@@ -328,8 +436,11 @@ int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *n
             return 500;
         }
     }
-    if (record_route && !ack &&
-        ims_sip_record_route_push(msg, sip, ims_sip_own_uri(tx->sip)) != 0) {
+    if ((h->routes && ims_sip_route_prepend(msg, sip, h->routes) != 0) ||
+        (h->record_route_uri && !ack &&
+         ims_sip_record_route_push(msg, sip, h->record_route_uri) != 0) ||
+        (record_route && !h->record_route_uri && !ack &&
+         ims_sip_record_route_push(msg, sip, ims_sip_own_uri(tx->sip)) != 0)) {
         msg_destroy(msg);
         return 500;
     }
@@ -358,6 +469,14 @@ int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *n
         return 0;
     }
     tx->nbranches++;
+    b->timer = NULL;
+    if (silent_ms) {
+        b->timer = su_timer_create(su_root_task(ims_sip_root(tx->sip)), silent_ms);
+        if (b->timer && su_timer_set(b->timer, on_branch_silent, (su_timer_arg_t *)b) < 0) {
+            su_timer_destroy(b->timer);
+            b->timer = NULL;
+        }
+    }
     return 0;
 }
 
@@ -372,7 +491,7 @@ void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const 
     char ra[16];
     snprintf(ra, sizeof(ra), "%u", retry_after);
     if (tx->answered) {
-        if (status >= 200 && all_final(tx))
+        if (status >= 200 && all_final(tx) && !tx->in_hook)
             ptx_destroy(tx);
         return;
     }
@@ -388,6 +507,6 @@ void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const 
         return;
     tx->answered = true;
     cancel_pending(tx);
-    if (all_final(tx))
+    if (all_final(tx) && !tx->in_hook)
         ptx_destroy(tx);
 }

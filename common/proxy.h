@@ -71,6 +71,25 @@ int ims_ptx_validate(struct ims_ptx *tx);
 int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *next_hop,
                     bool record_route);
 
+/* One branch, in full: what ims_ptx_forward() takes, and more */
+struct ims_ptx_hop {
+    const url_t *request_uri;      /* new Request-URI or NULL */
+    const url_t *next_hop;         /* where to send, or NULL (Route set / Request-URI) */
+    const char *routes;            /* put in front of the Route set ("<a;lr>, <b;lr>") */
+    bool record_route;             /* Record-Route this node */
+    const url_t *record_route_uri; /* ... with this URI instead of the node's own */
+    unsigned silent_ms;            /* a next hop that sends no response at all (not even
+                                    * 100) in this time is given up as a local 408 (no
+                                    * CANCEL: nothing was received); 0 = no limit */
+};
+int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *hop);
+
+/*
+ * ims_ptx_set_timer_c - INVITE only: when no final response came within @ms, pending
+ * branches are cancelled and the request is answered 408 (RFC 3261 16.8 timer C).
+ */
+void ims_ptx_set_timer_c(struct ims_ptx *tx, unsigned ms);
+
 /* Answer the request ourselves (final status ends the transaction). @warning may be NULL. */
 void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const char *warning);
 /* The same with a Retry-After of @retry_after seconds (none when 0). */

@@ -18,6 +18,7 @@
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/msg_mclass.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
 
 /* ---- small lexer for "a=b; c="d e"; f" parameter lists ---- */
@@ -341,6 +342,28 @@ int ims_sip_record_route_push(msg_t *msg, sip_t *sip, const url_t *uri)
     return add_url_header(msg, sip, sip_record_route_class, uri);
 }
 
+int ims_sip_route_prepend(msg_t *msg, sip_t *sip, const char *routes)
+{
+    char old[4096] = "";
+    size_t off = 0;
+    for (sip_route_t *r = sip->sip_route; r; r = r->r_next) {
+        if (off + 4 >= sizeof(old))
+            return -ENOSPC;
+        off += (size_t)snprintf(old + off, sizeof(old) - off, "%s", off ? ", " : "");
+        issize_t n = msg_header_field_e(old + off, sizeof(old) - off, (msg_header_t *)r, 0);
+        if (n < 0 || (size_t)n >= sizeof(old) - off)
+            return -ENOSPC;
+        off += (size_t)n;
+    }
+    char *v = su_sprintf(msg_home(msg), "%s%s%s", routes, off ? ", " : "", old);
+    msg_header_t *h = v ? msg_header_make(msg_home(msg), sip_route_class, v) : NULL;
+    if (!h)
+        return -EINVAL;
+    while (sip->sip_route)
+        sip_route_remove(msg, sip);
+    return msg_header_insert(msg, (msg_pub_t *)sip, h) == 0 ? 0 : -ENOMEM;
+}
+
 int ims_sip_service_route_add(msg_t *msg, sip_t *sip, const url_t *uri)
 {
     return add_url_header(msg, sip, sip_service_route_class, uri);
@@ -388,8 +411,12 @@ int ims_sip_impu_of(const url_t *url, char *buf, size_t len)
 {
     if (!url)
         return -EINVAL;
-    if (url->url_type == url_tel && url->url_host) {
-        snprintf(buf, len, "tel:%s", url->url_host);
+    if (url->url_type == url_tel) {
+        /* sofia-sip keeps the number of a tel: URI as its user part */
+        const char *number = url->url_user ? url->url_user : url->url_host;
+        if (!number || !*number)
+            return -EINVAL;
+        snprintf(buf, len, "tel:%s", number);
         return 0;
     }
     if ((url->url_type != url_sip && url->url_type != url_sips) || !url->url_host)
@@ -398,6 +425,22 @@ int ims_sip_impu_of(const url_t *url, char *buf, size_t len)
         snprintf(buf, len, "sip:%s@%s", url->url_user, url->url_host);
     else
         snprintf(buf, len, "sip:%s", url->url_host);
+    return 0;
+}
+
+int ims_sip_target_of(const url_t *url, char *buf, size_t len)
+{
+    char user[16] = "";
+    if (url && url->url_params)
+        url_param(url->url_params, "user", user, sizeof(user));
+    if (!url || url->url_type != url_sip || !url->url_user || strcasecmp(user, "phone") != 0)
+        return ims_sip_impu_of(url, buf, len);
+    /* a telephone number in a SIP URI: tel:number, without visual separators */
+    size_t o = (size_t)snprintf(buf, len, "tel:");
+    for (const char *p = url->url_user; *p && *p != ';' && o + 1 < len; p++)
+        if (*p != '-' && *p != '.' && *p != '(' && *p != ')')
+            buf[o++] = *p;
+    buf[o < len ? o : len - 1] = '\0';
     return 0;
 }
 

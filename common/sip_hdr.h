@@ -80,6 +80,8 @@ int ims_sip_header_set(msg_t *msg, sip_t *sip, const char *name, const char *val
 int ims_sip_path_push(msg_t *msg, sip_t *sip, const url_t *uri);
 int ims_sip_record_route_push(msg_t *msg, sip_t *sip, const url_t *uri);
 int ims_sip_service_route_add(msg_t *msg, sip_t *sip, const url_t *uri);
+/* Put @routes ("<uri;lr>, <uri;lr>") in front of the Route set. 0, -EINVAL or -ENOSPC. */
+int ims_sip_route_prepend(msg_t *msg, sip_t *sip, const char *routes);
 
 /* Drop every P-Asserted-Identity (a UE must not assert its own identity) */
 int ims_sip_paid_remove(msg_t *msg, sip_t *sip);
@@ -93,6 +95,13 @@ int ims_sip_paid_add(msg_t *msg, sip_t *sip, const char *uri);
  * parameters; sips becomes sip) or "tel:+number". Returns 0, or -EINVAL for other schemes.
  */
 int ims_sip_impu_of(const url_t *url, char *buf, size_t len);
+
+/*
+ * ims_sip_target_of - the public identity a request for @url is for: ims_sip_impu_of(), but
+ * a SIP URI with user=phone gives "tel:number" (visual separators dropped; TS 24.229
+ * 5.3.2.1). Parameters such as gr (GRUU) are dropped: the identity is the AOR.
+ */
+int ims_sip_target_of(const url_t *url, char *buf, size_t len);
 
 /*
  * ims_sip_impi_of - the private identity of a REGISTER: the username of the Authorization

@@ -1,6 +1,6 @@
 /*
- * cx.c - the I-CSCF's Cx client: UAR (TS 29.228 6.1.1, TS 29.229 6.1.1) and the one table
- * from Diameter outcomes to SIP answers
+ * cx.c - the I-CSCF's Cx client: UAR (TS 29.228 6.1.1, TS 29.229 6.1.1), LIR (6.1.4) and the
+ * one table from Diameter outcomes to SIP answers
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -46,7 +46,8 @@ static void read_caps(struct avp *g, struct icscf_caps *caps)
     }
 }
 
-static void on_uaa(void *arg, const struct ims_diam_result *res)
+/* UAA and LIA carry the same answer AVPs for the I-CSCF */
+static void on_answer(void *arg, const struct ims_diam_result *res)
 {
     struct uar_ctx *ctx = arg;
     struct icscf_answer a = { .error = res->error, .code = res->code,
@@ -80,7 +81,25 @@ int icscf_cx_uar(struct icscf *c, const char *impi, const char *impu, const char
     }
     ctx->fn = fn;
     ctx->arg = arg;
-    int rc = ims_diam_send(&m, 0, on_uaa, ctx);
+    int rc = ims_diam_send(&m, 0, on_answer, ctx);
+    if (rc)
+        free(ctx);
+    return rc;
+}
+
+int icscf_cx_lir(struct icscf *c, const char *impu, icscf_answer_fn fn, void *arg)
+{
+    struct msg *m = ims_diam_request_new(IMS_CMD_LIR, c->realm, NULL);
+    struct uar_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!m || !ctx || ims_avp_add_str(m, IMS_AVP_PUBLIC_IDENTITY, impu)) {
+        if (m)
+            fd_msg_free(m);
+        free(ctx);
+        return -ENOMEM;
+    }
+    ctx->fn = fn;
+    ctx->arg = arg;
+    int rc = ims_diam_send(&m, 0, on_answer, ctx);
     if (rc)
         free(ctx);
     return rc;
@@ -109,6 +128,21 @@ static const struct {
     { 3003, false, 480, "Temporarily Unavailable", "HSS realm not served" },
     { IMS_DIAM_UNABLE_TO_COMPLY, false, 500, "Server Internal Error", "HSS unable to comply" },
 };
+
+int icscf_sip_status_lir(const struct icscf_answer *a, const char **phrase, const char **why)
+{
+    if (!a->error && a->experimental && a->code == IMS_DIAM_ERROR_USER_UNKNOWN) {
+        *phrase = "Not Found";
+        *why = "HSS: no such user";
+        return 404;
+    }
+    if (!a->error && a->experimental && a->code == IMS_DIAM_ERROR_IDENTITY_NOT_REGISTERED) {
+        *phrase = "Temporarily Unavailable";
+        *why = "HSS: not registered, no unregistered services";
+        return 480;
+    }
+    return icscf_sip_status(a, phrase, why);
+}
 
 int icscf_sip_status(const struct icscf_answer *a, const char **phrase, const char **why)
 {

@@ -72,14 +72,23 @@ typedef void (*icscf_answer_fn)(void *arg, const struct icscf_answer *a);
 int icscf_cx_uar(struct icscf *c, const char *impi, const char *impu, const char *vn,
                  int type, icscf_answer_fn fn, void *arg);
 
+/* LIR for a request to @impu (TS 29.229 6.1.4) */
+int icscf_cx_lir(struct icscf *c, const char *impu, icscf_answer_fn fn, void *arg);
+
 /*
  * icscf_sip_status - the SIP answer for a Diameter outcome that is not a success (one
  * table, TS 29.228 results -> TS 24.229 behaviour). Fills @phrase and @why (for the Warning).
  */
 int icscf_sip_status(const struct icscf_answer *a, const char **phrase, const char **why);
+/* The same for a LIA: user unknown is 404, not registered 480 (TS 24.229 5.3.2.1) */
+int icscf_sip_status_lir(const struct icscf_answer *a, const char **phrase, const char **why);
 
 /* ---- register.c ---- */
 int icscf_register(struct icscf *c, nta_incoming_t *irq, const sip_t *sip);
 void icscf_register_metrics(void);
+
+/* ---- location.c: requests other than REGISTER, routed by LIR ---- */
+int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip);
+void icscf_route_metrics(void);
 
 #endif

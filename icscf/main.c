@@ -47,6 +47,7 @@ static int icscf_init(struct ims_daemon *d)
         ims_warn("icscf: icscf.scscfs is empty: first registrations can only go to an S-CSCF "
                  "the HSS names");
     icscf_register_metrics();
+    icscf_route_metrics();
     return 0;
 }
 
@@ -55,7 +56,7 @@ static int icscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t 
     struct icscf *c = d->priv;
     if (sip->sip_request->rq_method == sip_method_register)
         return icscf_register(c, irq, sip);
-    return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
+    return icscf_route(c, irq, sip);
 }
 
 static const struct ims_daemon_desc icscf_desc = {
@@ -64,7 +65,8 @@ static const struct ims_daemon_desc icscf_desc = {
     .keys = icscf_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX),
-    .sip_allow = "REGISTER, OPTIONS",
+    .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, PRACK, MESSAGE, SUBSCRIBE, "
+                 "NOTIFY, REFER, INFO, PUBLISH, OPTIONS",
     .init = icscf_init,
     .on_request = icscf_request,
 };

@@ -248,6 +248,7 @@ static void ppr_run(void *arg)
             continue;
         free(aor->profile);
         aor->profile = strdup(j->user_data);
+        scscf_store_ifcs_reset(aor);
         for (int k = 0; k < aor->nimpus; k++)
             for (int l = 0; l < n; l++)
                 if (strcasecmp(aor->impus[k], ids[l]) == 0)

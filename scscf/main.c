@@ -32,6 +32,26 @@ static const struct ims_cfg_key scscf_keys[] = {
       "seconds a challenge may be answered" },
     { "scscf", "retry_after", IMS_CFG_INT, "30", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 480 when the HSS cannot answer" },
+    { "scscf", "icscf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "where requests to home users go (SIP URI); default sip:icscf.<node.domain>:5060" },
+    { "scscf", "bgcf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "where numbers that are no home user go (SIP URI); default "
+      "sip:bgcf.<node.domain>:5060" },
+    { "scscf", "as_timeout_ms", IMS_CFG_INT, "2000", 0, 100, 60000, NULL, NULL,
+      "an application server that sends no response at all in this time is skipped or ends "
+      "the request, as its iFC's DefaultHandling says" },
+    { "scscf", "timer_c", IMS_CFG_INT, "180", 0, 5, 3600, NULL, NULL,
+      "seconds an INVITE may ring without a final response before it is cancelled (408)" },
+    { "scscf", "unreg_ttl", IMS_CFG_INT, "600", 0, 10, 86400, NULL, NULL,
+      "seconds the profile of an unregistered user (unregistered services) is kept" },
+    { "scscf", "shared_ifcs", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "shared iFC sets (SharedIFCSetID), XML, see README (relative to node.state_dir)" },
+    { "scscf", "enum_table", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "local number table: '+<E.164> sip:uri' per line (relative to node.state_dir)" },
+    { "scscf", "enum_domain", IMS_CFG_HOST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "ENUM in DNS (NAPTR) under this domain, e.g. e164.arpa; empty: table only" },
+    { "scscf", "enum_resolv_conf", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "resolv.conf naming the DNS servers for ENUM; empty: the system's" },
     IMS_CFG_END
 };
 
@@ -79,6 +99,44 @@ static int scscf_init(struct ims_daemon *d)
     int rc = scscf_store_init(s, path);
     if (rc)
         return rc;
+    const char *domain = ims_cfg_str(c, "node.domain");
+    if (ims_cfg_is_set(c, "scscf.icscf"))
+        snprintf(s->icscf, sizeof(s->icscf), "%s", ims_cfg_str(c, "scscf.icscf"));
+    else
+        snprintf(s->icscf, sizeof(s->icscf), "sip:icscf.%s:5060", domain);
+    if (ims_cfg_is_set(c, "scscf.bgcf"))
+        snprintf(s->bgcf, sizeof(s->bgcf), "%s", ims_cfg_str(c, "scscf.bgcf"));
+    else
+        snprintf(s->bgcf, sizeof(s->bgcf), "sip:bgcf.%s:5060", domain);
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    const char *bad = !url_make(home, s->icscf) ? "scscf.icscf"
+                      : !url_make(home, s->bgcf) ? "scscf.bgcf" : NULL;
+    su_home_deinit(home);
+    if (bad) {
+        ims_err("%s: %s: not a SIP URI", ims_cfg_path(c), bad);
+        return -EINVAL;
+    }
+    s->as_timeout_ms = (unsigned)ims_cfg_int(c, "scscf.as_timeout_ms");
+    s->timer_c_ms = (unsigned)ims_cfg_int(c, "scscf.timer_c") * 1000u;
+    s->unreg_ttl = (unsigned)ims_cfg_int(c, "scscf.unreg_ttl");
+    if (ims_cfg_is_set(c, "scscf.shared_ifcs") && *ims_cfg_str(c, "scscf.shared_ifcs")) {
+        char err[256];
+        ims_daemon_state_path(d, ims_cfg_str(c, "scscf.shared_ifcs"), path, sizeof(path));
+        s->shared_ifcs = scscf_ifc_shared_load(path, err, sizeof(err));
+        if (!s->shared_ifcs) {
+            ims_err("%s: scscf.shared_ifcs %s: %s", ims_cfg_path(c), path, err);
+            return -EINVAL;
+        }
+    }
+    char table[512] = "";
+    if (*ims_cfg_str(c, "scscf.enum_table"))
+        ims_daemon_state_path(d, ims_cfg_str(c, "scscf.enum_table"), table, sizeof(table));
+    rc = scscf_session_init(s);
+    if (rc == 0)
+        rc = scscf_enum_init(s, table, ims_cfg_str(c, "scscf.enum_domain"),
+                             ims_cfg_str(c, "scscf.enum_resolv_conf"));
+    if (rc)
+        return rc;
     scscf_registrar_metrics();
     ims_info("scscf: Server-Name %s, Service-Route %s", s->name, s->service_route);
     return scscf_cx_init(s);
@@ -103,6 +161,10 @@ static void scscf_stop(struct ims_daemon *d)
     s->tick = NULL;
     scscf_store_fini(s);
     scscf_auth_fini(s);
+    scscf_enum_fini(s);
+    scscf_session_fini(s);
+    scscf_ifc_shared_free(s->shared_ifcs);
+    s->shared_ifcs = NULL;
 }
 
 static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
@@ -112,9 +174,11 @@ static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t 
     case sip_method_register:
         return scscf_register(s, irq, sip);
     case sip_method_subscribe:
-        return scscf_subscribe(s, irq, sip);
+        if (scscf_is_reg_subscribe(s, sip))
+            return scscf_subscribe(s, irq, sip);
+        return scscf_session(s, irq, sip);
     default:
-        return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
+        return scscf_session(s, irq, sip);
     }
 }
 
@@ -124,7 +188,8 @@ static const struct ims_daemon_desc scscf_desc = {
     .keys = scscf_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX) | IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
-    .sip_allow = "REGISTER, SUBSCRIBE, OPTIONS",
+    .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, PRACK, MESSAGE, SUBSCRIBE, "
+                 "NOTIFY, REFER, INFO, PUBLISH, OPTIONS",
     .init = scscf_init,
     .start = scscf_start,
     .stop = scscf_stop,

@@ -256,6 +256,15 @@ static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int st
     return 0;
 }
 
+bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip)
+{
+    char impu[SCSCF_ID_MAX];
+    return sip->sip_event && strcasecmp(sip->sip_event->o_type, "reg") == 0 &&
+           !(sip->sip_to && sip->sip_to->a_tag) &&
+           ims_sip_impu_of(sip->sip_request->rq_url, impu, sizeof(impu)) == 0 &&
+           scscf_store_find(s, impu) != NULL;
+}
+
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
 {
     char impu[SCSCF_ID_MAX];

@@ -181,9 +181,16 @@ static int apply_contacts(struct reg *r, struct scscf_aor *aor)
     const sip_t *sip = r->sip;
     time_t now = time(NULL);
     char path[512] = "";
-    if (sip->sip_path) {
-        sip_path_t *p = sip->sip_path;
-        sip_path_e(path, sizeof(path), (msg_header_t *)p, 0);
+    size_t off = 0;
+    for (const sip_path_t *p = sip->sip_path; p && off + 3 < sizeof(path); p = p->r_next) {
+        if (off)
+            off += (size_t)snprintf(path + off, sizeof(path) - off, ", ");
+        issize_t n = msg_header_field_e(path + off, sizeof(path) - off, (msg_header_t *)p, 0);
+        if (n < 0 || (size_t)n >= sizeof(path) - off) {
+            path[0] = '\0';      /* too long to keep: the UE is then reached directly */
+            break;
+        }
+        off += (size_t)n;
     }
     for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next) {
         char uri[SCSCF_ID_MAX];
@@ -232,6 +239,8 @@ static void on_saa(void *arg, struct scscf_cx_answer *a)
         return;
     }
     struct scscf_aor *aor = scscf_store_upsert(r->s, r->impu, a->user_data);
+    if (aor)
+        aor->unreg_until = 0;
     if (!aor || apply_contacts(r, aor) != 0) {
         refuse(r, 500, NULL, "out of memory");
         return;
@@ -451,6 +460,16 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
 
 static void expire_aor(struct scscf *s, struct scscf_aor *aor, time_t now)
 {
+    if (!aor->contacts && aor->unreg_until) {
+        /* a profile kept for unregistered services: released at the HSS when unused */
+        if (aor->unreg_until <= now) {
+            ims_info("scscf: profile of %s (unregistered services) released", aor->impus[0]);
+            sar_async(s, "", aor->impus[0], SCSCF_SAT_TIMEOUT_DEREGISTRATION);
+            scscf_notify_all(s, aor, "expired", true);
+            scscf_store_remove(s, aor);
+        }
+        return;
+    }
     char impi[SCSCF_ID_MAX] = "";
     struct scscf_contact **p = &aor->contacts;
     int n = 0;

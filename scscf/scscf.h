@@ -16,7 +16,9 @@
 
 #include "daemon.h"
 #include "db.h"
+#include "ifc.h"
 #include "map.h"
+#include "proxy.h"
 
 #define SCSCF_ID_MAX 256
 #define SCSCF_MAX_IMPUS 16
@@ -39,6 +41,7 @@ struct scscf_contact {
     char path[512];                   /* the Path the REGISTER came with ("" when none) */
     char impi[SCSCF_ID_MAX];          /* the private identity that registered it */
     char user_agent[128];
+    char tgruu[64];                   /* user part of the temporary GRUU ("" none) */
 };
 
 /* One implicit registration set: its identities, profile, bindings and subscribers */
@@ -53,6 +56,9 @@ struct scscf_aor {
     bool dirty;                       /* to be written to the database */
     struct scscf_sub *subs;           /* reg-event subscriptions (notify.c) */
     unsigned version;                 /* reginfo version */
+    time_t unreg_until;               /* no contacts: profile kept for unregistered services
+                                       * until then (0: a registered set) */
+    struct scscf_ifc_set *ifcs[SCSCF_MAX_IMPUS];  /* parsed iFCs per identity (lazily) */
 };
 
 struct scscf_challenge;
@@ -73,6 +79,33 @@ struct scscf {
     struct ims_map *challenges;       /* nonce -> challenge */
     struct ims_db *db;
     su_timer_t *tick;
+    /* session routing */
+    char icscf[SCSCF_ID_MAX];         /* where requests to home users go (LIR there) */
+    char bgcf[SCSCF_ID_MAX];          /* breakout of numbers that are no home user */
+    unsigned as_timeout_ms;           /* an AS silent for this long: default handling */
+    unsigned timer_c_ms;              /* INVITE without final response: CANCEL, 408 */
+    unsigned unreg_ttl;               /* seconds a profile for unregistered services stays */
+    struct ims_map *odis;             /* original dialog identifier -> struct scscf_call */
+    struct ims_map *tgruus;           /* temporary GRUU user part -> struct scscf_aor */
+    struct scscf_enum *enums;         /* number -> home URI (enum.c) */
+    struct scscf_ifc_shared *shared_ifcs;
+};
+
+/* One initial request routed by the S-CSCF (the proxy transaction's argument) */
+struct scscf_call {
+    struct scscf *s;
+    struct ims_ptx *tx;               /* NULL once the transaction ended */
+    int pending;                      /* Diameter or DNS answers still to come */
+    enum scscf_session_case sc;
+    char served[SCSCF_ID_MAX];        /* the served user's public identity */
+    char target[SCSCF_ID_MAX];        /* terminating: identity of the Request-URI */
+    char ruri[SCSCF_ID_MAX];          /* Request-URI when the chain started */
+    bool registered;                  /* the served user has contacts here */
+    int next_ifc;                     /* where the iFC evaluation goes on */
+    char as[SCSCF_ID_MAX];            /* the AS of the branch in progress ("" none) */
+    int as_dh;                        /* its DefaultHandling */
+    char odi[24];                     /* our token while an AS holds the request */
+    char icid[128];
 };
 
 /* ---- auth.c: challenges and their verification ---- */
@@ -173,8 +206,51 @@ int scscf_registrar_deregister(struct scscf *s, const char *impi, const char *im
                                const char *reason);
 void scscf_registrar_metrics(void);
 
+/* The iFCs of identity @impu of @aor (parsed once, cached); NULL when the profile has none */
+struct scscf_ifc_set *scscf_store_ifcs(struct scscf *s, struct scscf_aor *aor,
+                                       const char *impu);
+/* Drop cached iFCs (the profile changed) */
+void scscf_store_ifcs_reset(struct scscf_aor *aor);
+
+/* ---- session.c: requests other than REGISTER (TS 24.229 5.4.3) ---- */
+int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+int scscf_session_init(struct scscf *s);
+void scscf_session_fini(struct scscf *s);
+/* The chain goes on: next iFC, or the final routing of route.c */
+void scscf_session_continue(struct scscf_call *call);
+/* Answer with a Warning saying why (logged) */
+void scscf_call_refuse(struct scscf_call *call, int status, const char *phrase,
+                       const char *why);
+bool scscf_call_release(struct scscf_call *call);   /* true when freed */
+
+/* ---- route.c: where the chain ends ---- */
+/* Originating: to the I-CSCF for home users (after ENUM for numbers), the BGCF for numbers
+ * that are no home user, elsewhere by the Request-URI. */
+void scscf_route_originating(struct scscf_call *call);
+/* Terminating: to every contact of the served user (parallel forking, GRUU: one instance),
+ * 480 when there is none. */
+void scscf_route_terminating(struct scscf_call *call);
+
+/* ---- enum.c: E.164 number -> URI (local table, DNS NAPTR) ---- */
+struct scscf_enum;
+typedef void (*scscf_enum_fn)(void *arg, const char *uri);   /* uri NULL: no mapping */
+int scscf_enum_init(struct scscf *s, const char *table, const char *domain,
+                    const char *server);
+void scscf_enum_fini(struct scscf *s);
+/*
+ * scscf_enum_lookup - the URI of @number ("+15550100001"). Returns 1 with the answer in @uri
+ * at once (local table), 0 when a DNS query is under way (@fn is called later on the loop
+ * thread), -ENOENT when there is no mapping and no DNS configured.
+ */
+int scscf_enum_lookup(struct scscf *s, const char *number, char *uri, size_t len,
+                      scscf_enum_fn fn, void *arg);
+/* Pure, for the tests: apply a NAPTR regexp field ("!^.*$!sip:x@y!") to @number */
+int scscf_enum_apply(const char *regexp, const char *number, char *out, size_t len);
+
 /* ---- notify.c: reg event package (RFC 3680) ---- */
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+/* A SUBSCRIBE to the reg event of a user served here (else it is routed like any request) */
+bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip);
 /* The registration state of @aor changed: NOTIFY every subscriber. @event per contact is
  * computed from the contacts' state; @terminated when the whole set went away. */
 void scscf_notify_all(struct scscf *s, struct scscf_aor *aor, const char *event,

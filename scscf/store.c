@@ -119,6 +119,7 @@ struct scscf_aor *scscf_store_upsert(struct scscf *s, const char *impu, const ch
     if (profile && (!aor->profile || strcmp(aor->profile, profile) != 0)) {
         free(aor->profile);
         aor->profile = strdup(profile);
+        scscf_store_ifcs_reset(aor);
         aor->dirty = true;
     }
     return aor;
@@ -174,6 +175,33 @@ int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri)
     return n;
 }
 
+void scscf_store_ifcs_reset(struct scscf_aor *aor)
+{
+    for (int i = 0; i < SCSCF_MAX_IMPUS; i++) {
+        scscf_ifc_free(aor->ifcs[i]);
+        aor->ifcs[i] = NULL;
+    }
+}
+
+struct scscf_ifc_set *scscf_store_ifcs(struct scscf *s, struct scscf_aor *aor,
+                                       const char *impu)
+{
+    int i = 0;
+    while (i < aor->nimpus && strcasecmp(aor->impus[i], impu) != 0)
+        i++;
+    if (i == aor->nimpus || !aor->profile)
+        return NULL;
+    if (!aor->ifcs[i]) {
+        char err[256] = "";
+        aor->ifcs[i] = scscf_ifc_parse(aor->profile, strlen(aor->profile), impu,
+                                       s->shared_ifcs, err, sizeof(err));
+        if (!aor->ifcs[i] || err[0])
+            ims_warn("scscf: iFCs of %s: %s%s", impu, err,
+                     aor->ifcs[i] ? "" : " (no services applied)");
+    }
+    return aor->ifcs[i];
+}
+
 void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
 {
     scscf_notify_drop(s, aor);
@@ -189,6 +217,7 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
     s->ncontacts -= (size_t)scscf_store_count_contacts(aor);
     note_removed(aor->impus[0]);
     free_contacts(aor->contacts);
+    scscf_store_ifcs_reset(aor);
     free(aor->profile);
     free(aor);
 }
@@ -355,6 +384,7 @@ void scscf_store_fini(struct scscf *s)
         s->all = a->next;
         scscf_notify_drop(s, a);
         free_contacts(a->contacts);
+        scscf_store_ifcs_reset(a);
         free(a->profile);
         free(a);
     }
