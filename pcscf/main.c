@@ -1,16 +1,184 @@
 /*
  * pcscf - Proxy-CSCF: the UE's first hop into the IMS (TS 24.229, TS 23.228)
  *
+ * Configuration, the context, the binding expiry timer and the dispatch of requests:
+ * REGISTER to register.c, everything else to originating.c.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include "daemon.h"
+#include "pcscf.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/url.h>
+
+static const struct ims_cfg_key pcscf_keys[] = {
+    { "pcscf", "icscf", IMS_CFG_STR, NULL, 0, 0, 0, NULL, ims_cfg_check_sip_uri,
+      "SIP URI of the I-CSCF that REGISTER requests go to; a name not in sip.hosts is "
+      "resolved by DNS (NAPTR, SRV, then A/AAAA; without a port NAPTR/SRV are used); unset: "
+      "sip:<node.domain>, the home network's own DNS records" },
+    { "pcscf", "visited_network_id", IMS_CFG_STR, "@node.domain", 0, 0, 0, NULL, NULL,
+      "P-Visited-Network-ID added to REGISTER (the network the P-CSCF is in)" },
+    { "pcscf", "orig_ioi", IMS_CFG_STR, "@node.domain", 0, 0, 0, NULL, NULL,
+      "orig-ioi of the P-Charging-Vector (this operator's inter-operator identifier)" },
+    { "pcscf", "max_bindings", IMS_CFG_INT, "10000", 0, 1, 10000000, NULL, NULL,
+      "registration bindings kept at most; new registrations get 503 when full" },
+    { "pcscf", "reg_subscribe_expires", IMS_CFG_INT, "600000", 0, 0, 4294967295L, NULL,
+      NULL, "Expires of the reg-event SUBSCRIBE to the S-CSCF (0: do not subscribe)" },
+    { "pcscf", "ecscf", IMS_CFG_STR, NULL, 0, 0, 0, NULL, ims_cfg_check_sip_uri,
+      "SIP URI of the E-CSCF for emergency requests (urn:service:sos); unset: they are "
+      "answered 380 Alternative Service" },
+    { "pcscf", "retry_after", IMS_CFG_INT, "60", 0, 0, 3600, NULL, NULL,
+      "Retry-After (seconds) of a 503 when the binding table is full" },
+    IMS_CFG_END
+};
+
+static struct pcscf g_pcscf;
+
+/* A binding goes away: its reg-event subscription with it */
+static void on_binding_removed(void *arg, struct pcscf_binding *b)
+{
+    (void)arg;
+    pcscf_regevent_stop(b);
+}
+
+static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct pcscf *p = (struct pcscf *)arg;
+    (void)magic;
+    (void)t;
+    int n = pcscf_bindings_expire(p->bindings, pcscf_now());
+    if (n > 0) {
+        ims_info("pcscf: %d binding(s) expired", n);
+        pcscf_bindings_changed(p);
+    }
+}
+
+/* The URIs the P-CSCF uses: I-CSCF, E-CSCF, its Path, its own identity and contact */
+static int make_uris(struct pcscf *p)
+{
+    const struct ims_cfg *cfg = p->d->cfg;
+    const char *domain = ims_cfg_str(cfg, "node.domain");
+    p->icscf = ims_cfg_is_set(cfg, "pcscf.icscf")
+                   ? url_make(p->home, ims_cfg_str(cfg, "pcscf.icscf"))
+                   : url_make(p->home, su_sprintf(p->home, "sip:%s", domain));
+    p->ecscf = ims_cfg_is_set(cfg, "pcscf.ecscf")
+                   ? url_make(p->home, ims_cfg_str(cfg, "pcscf.ecscf"))
+                   : NULL;
+    p->path = url_hdup(p->home, ims_sip_own_uri(p->d->sip));
+    if (!p->icscf || !p->path || (ims_cfg_is_set(cfg, "pcscf.ecscf") && !p->ecscf))
+        return -ENOMEM;
+    p->path->url_user = "term";
+    snprintf(p->self_uri, sizeof(p->self_uri), "sip:%s", ims_cfg_str(cfg, "node.name"));
+    const char *a = ims_sip_address(p->d->sip);
+    bool v6 = strchr(a, ':') != NULL;
+    snprintf(p->contact, sizeof(p->contact), "<sip:%s%s%s:%ld>", v6 ? "[" : "", a,
+             v6 ? "]" : "", ims_cfg_int(cfg, "sip.port"));
+    return 0;
+}
+
+static void pcscf_stop(struct ims_daemon *d);
+
+static int pcscf_init(struct ims_daemon *d)
+{
+    struct pcscf *p = &g_pcscf;
+    p->d = d;
+    d->priv = p;
+    su_home_init(p->home);
+    snprintf(p->pvni, sizeof(p->pvni), "%s", ims_cfg_str(d->cfg, "pcscf.visited_network_id"));
+    snprintf(p->orig_ioi, sizeof(p->orig_ioi), "%s", ims_cfg_str(d->cfg, "pcscf.orig_ioi"));
+    p->sub_expires = (unsigned)ims_cfg_int(d->cfg, "pcscf.reg_subscribe_expires");
+    p->retry_after = (unsigned)ims_cfg_int(d->cfg, "pcscf.retry_after");
+    if (make_uris(p) != 0)
+        goto fail;
+    p->bindings = pcscf_bindings_create((size_t)ims_cfg_int(d->cfg, "pcscf.max_bindings"),
+                                        on_binding_removed, p);
+    p->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), PCSCF_TICK_MS);
+    if (!p->bindings || !p->tick || su_timer_run(p->tick, on_tick, (su_timer_arg_t *)p) < 0)
+        goto fail;
+    pcscf_register_metrics();
+    pcscf_regevent_metrics();
+    pcscf_originating_metrics();
+    ims_info("pcscf: REGISTER goes to " URL_PRINT_FORMAT "; Path <" URL_PRINT_FORMAT ">",
+             URL_PRINT_ARGS(p->icscf), URL_PRINT_ARGS(p->path));
+    return 0;
+fail:
+    ims_err("pcscf: cannot set up (out of memory)");
+    pcscf_stop(d);
+    return -ENOMEM;
+}
+
+/* Loop ended, SIP still up: nta objects go before the agent */
+static void pcscf_stop(struct ims_daemon *d)
+{
+    struct pcscf *p = d->priv;
+    if (!p)
+        return;
+    if (p->tick)
+        su_timer_destroy(p->tick);
+    p->tick = NULL;
+    pcscf_bindings_destroy(p->bindings);   /* ends the subscriptions */
+    p->bindings = NULL;
+    su_home_deinit(p->home);
+    d->priv = NULL;
+}
+
+/* The transport source of a request (the UE's address as the P-CSCF sees it) */
+static void source_of(nta_incoming_t *irq, struct pcscf_source *src)
+{
+    memset(src, 0, sizeof(*src));
+    msg_t *msg = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    if (ai && ai->ai_addr) {
+        const struct sockaddr *sa = ai->ai_addr;
+        if (sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+            inet_ntop(AF_INET6, &s6->sin6_addr, src->ip, sizeof(src->ip));
+            src->port = ntohs(s6->sin6_port);
+        } else if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+            inet_ntop(AF_INET, &s4->sin_addr, src->ip, sizeof(src->ip));
+            src->port = ntohs(s4->sin_port);
+        }
+        snprintf(src->proto, sizeof(src->proto), "%s",
+                 ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+    }
+    bool v6 = strchr(src->ip, ':') != NULL;
+    snprintf(src->key, sizeof(src->key), "%s%s%s:%u", v6 ? "[" : "", src->ip, v6 ? "]" : "",
+             src->port);
+    if (msg)
+        msg_destroy(msg);
+}
+
+static int pcscf_on_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct pcscf *p = d->priv;
+    struct pcscf_source src;
+    source_of(irq, &src);
+    if (sip->sip_request->rq_method == sip_method_register)
+        return pcscf_register(p, irq, &src);
+    return pcscf_request(p, irq, sip, &src);
+}
 
 static const struct ims_daemon_desc pcscf_desc = {
     .name = "pcscf",
     .summary = "Proxy-CSCF: first SIP hop of the UE (Gm, Mw), offline charging client (Rf)",
+    .keys = pcscf_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_RF),
-    .sip_allow = "OPTIONS",
+    .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
+                 "PRACK, UPDATE, INFO, REFER",
+    .init = pcscf_init,
+    .stop = pcscf_stop,
+    .on_request = pcscf_on_request,
 };
 
 int main(int argc, char **argv)

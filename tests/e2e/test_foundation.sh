@@ -3,7 +3,8 @@
 #
 # Starts a capture and the lab (run/e2e-foundation), then checks: /health and /metrics of
 # the eight daemons; Diameter peers open on both sides (CER/CEA done); SIP OPTIONS answered
-# 200 over UDP and TCP; methods a node does not handle yet answered 501 + Warning; Cx, Sh and
+# 200 over UDP and TCP; INVITE, REGISTER and MESSAGE answered 501 with a Warning by the nodes
+# that do not handle them yet (403 from the P-CSCF for a UE that is not registered); Cx, Sh and
 # Ro requests answered DIAMETER_COMMAND_UNSUPPORTED and counted; a broken configuration
 # refused with exit status 2 and file:line:key; --version, --help, --check; the capture
 # decodes cleanly and holds the SIP and Diameter sent; SIGTERM stops every daemon cleanly.
@@ -21,6 +22,15 @@ e2e_require jq curl tshark sipsak sipp pgrep ss timeout awk
 SCEN=$E2E_ROOT/tests/e2e/scenarios
 UE=127.0.0.110                  # the UE address of LAB.md used by sipp
 UE_PORT=5100                    # sipp's local port, one new port per run
+
+# What a node answers instead of 501 now that it handles the method, for a UE that is not
+# registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
+# sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling)
+declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=-
+                    [icscf-REGISTER]=- [scscf-REGISTER]=-)
+expected_status() {   # $1 daemon $2 method -> 501, another status, or -
+    echo "${HANDLED[$1-$2]:-501}"
+}
 
 missing=()
 for d in "${E2E_DAEMONS[@]}" diamcli; do
@@ -148,25 +158,21 @@ for d in "${E2E_SIP_DAEMONS[@]}"; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# the methods each node does not handle yet (the CSCFs handle REGISTER: see test_register)
-declare -A UNHANDLED=([pcscf]="INVITE REGISTER MESSAGE" [icscf]="INVITE MESSAGE"
-                      [scscf]="INVITE MESSAGE" [bgcf]="INVITE REGISTER MESSAGE"
-                      [mrfc]="INVITE REGISTER MESSAGE" [mgcf]="INVITE REGISTER MESSAGE")
+step "SIP INVITE, REGISTER, MESSAGE: 501 (or the node's answer) with a Warning over UDP and TCP (sipp)"
 N501=0
-for d in "${E2E_SIP_DAEMONS[@]}"; do
-    for m in ${UNHANDLED[$d]}; do
-        N501=$((N501 + 2))
-    done
-done
-step "SIP requests a node does not handle yet: 501 with a Warning over UDP and TCP (sipp)"
+N403=0
 for d in "${E2E_SIP_DAEMONS[@]}"; do
     a=${E2E_ADDR[$d]}
-    for m in ${UNHANDLED[$d]}; do
+    for m in INVITE REGISTER MESSAGE; do
+        st=$(expected_status "$d" "$m")
+        [ "$st" = - ] && continue
+        [ "$st" = 501 ] && N501=$((N501 + 2))
+        [ "$st" = 403 ] && N403=$((N403 + 2))
         for t in u1 t1; do
             tr=$([ $t = u1 ] && echo udp || echo tcp)
             base=$E2E_RUN/sipp-$d-$m-$tr
             UE_PORT=$((UE_PORT + 1))
-            (cd "$E2E_RUN" && timeout 30 sipp -sf "$SCEN/${m,,}_501.xml" -m 1 -nostdin \
+            (cd "$E2E_RUN" && timeout 30 sipp -sf "$SCEN/${m,,}_$st.xml" -m 1 -nostdin \
                 -t "$t" -i "$UE" -p "$UE_PORT" -timeout 10s -timeout_error \
                 -trace_err -error_file "$base.err" -trace_logs -log_file "$base.log" \
                 "$a:5060" >"$base.out" 2>&1)
@@ -174,9 +180,9 @@ for d in "${E2E_SIP_DAEMONS[@]}"; do
             warning=$(sed -n 's/^Warning: *//p' "$base.log" 2>/dev/null | head -n 1)
             if [ $rc -eq 0 ] && printf '%s\n' "$warning" | \
                 grep -Eq "^399 $(re "$a") \"$m [^\"]+\"$"; then
-                pass "$d $m over $tr: 501, Warning: $warning"
+                pass "$d $m over $tr: $st, Warning: $warning"
             else
-                fail "$d $m over $tr: 501 with Warning: 399 $a \"$m ...\"" \
+                fail "$d $m over $tr: $st with Warning: 399 $a \"$m ...\"" \
                     "sipp exit status $rc (0: the scenario passed); Warning seen: '$warning'" \
                     "$(tail -n 10 "$base.err" 2>/dev/null)"
             fi
@@ -190,16 +196,21 @@ for d in "${E2E_SIP_DAEMONS[@]}"; do
     got=
     for s in 'ims_sip_requests_total{method="OPTIONS"}' 'ims_sip_requests_total{method="INVITE"}' \
              'ims_sip_requests_total{method="REGISTER"}' 'ims_sip_requests_total{method="MESSAGE"}' \
-             'ims_sip_responses_total{class="2xx"}' 'ims_sip_responses_total{class="5xx"}'; do
+             'ims_sip_responses_total{class="2xx"}' 'ims_sip_responses_total{class="4xx"}' \
+             'ims_sip_responses_total{class="5xx"}'; do
         got+="${got:+ }$(delta "$(metric "${METRICS_BEFORE[$d]}" "$s")" "$(metric "$after" "$s")")"
     done
-    n=0
-    for m in ${UNHANDLED[$d]}; do
-        n=$((n + 2))
+    want="2"
+    n4=0
+    n5=0
+    for m in INVITE REGISTER MESSAGE; do
+        st=$(expected_status "$d" "$m")
+        want+=" $([ "$st" = - ] && echo 0 || echo 2)"
+        [ "$st" = 403 ] && n4=$((n4 + 2))
+        [ "$st" = 501 ] && n5=$((n5 + 2))
     done
-    reg=$([[ " ${UNHANDLED[$d]} " == *" REGISTER "* ]] && echo 2 || echo 0)
-    check_eq "$d: requests OPTIONS INVITE REGISTER MESSAGE, responses 2xx 5xx (increase)" \
-        "2 2 $reg 2 2 $n" "$got"
+    check_eq "$d: requests OPTIONS INVITE REGISTER MESSAGE, responses 2xx 4xx 5xx (increase)" \
+        "$want 2 $n4 $n5" "$got"
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -321,10 +332,12 @@ if [ -n "$E2E_CAP_PID" ]; then
     # exact counts of what this test sent
     check_eq "SIP: OPTIONS requests (6 nodes x udp, tcp)" 12 \
         "$(cap_count "$cap" 'sip.Method == "OPTIONS"')"
-    check_eq "SIP: 501 responses (each unhandled method x udp, tcp)" "$N501" \
+    check_eq "SIP: 501 responses (nodes x methods not handled x udp, tcp)" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF, with a Warning (INVITE, MESSAGE x udp, tcp)" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && ip.src == 127.0.0.10') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')

@@ -1,0 +1,259 @@
+/*
+ * originating.c - requests other than REGISTER (TS 24.229 5.2.6, 5.2.7, 5.2.10)
+ *
+ * - towards a UE (Route naming our Path URI, sip:term@...): forwarded as they are;
+ * - inside a dialog we record-routed: forwarded along the route set;
+ * - from a registered UE: the binding is found by the source address (or, over a new
+ *   connection, by the Via sent-by among the UE's contacts); the identity is asserted from
+ *   the registered set (P-Preferred-Identity if it is one of them, else the default), a
+ *   P-Charging-Vector is set, the route set is replaced by the Service-Route, and the
+ *   P-CSCF record-routes;
+ * - from anybody else: 403 Forbidden, except emergency requests (urn:service:sos...), sent
+ *   to the E-CSCF when one is configured.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "pcscf.h"
+#include "log.h"
+#include "metrics.h"
+#include "sip_hdr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/url.h>
+
+static struct {
+    struct ims_counter *originating, *terminating, *in_dialog, *refused, *emergency;
+} m;
+
+void pcscf_originating_metrics(void)
+{
+    static const char *name = "pcscf_requests_total";
+    static const char *help = "requests other than REGISTER, by how they were handled";
+    m.originating = ims_counter_new(name, help, "path=\"originating\"");
+    m.terminating = ims_counter_new(name, help, "path=\"terminating\"");
+    m.in_dialog = ims_counter_new(name, help, "path=\"in_dialog\"");
+    m.refused = ims_counter_new(name, help, "path=\"refused\"");
+    m.emergency = ims_counter_new(name, help, "path=\"emergency\"");
+}
+
+bool pcscf_is_emergency(const url_t *ruri)
+{
+    char buf[64];
+    if (!ruri || !ruri->url_scheme || strcasecmp(ruri->url_scheme, "urn") != 0 ||
+        url_e(buf, sizeof(buf), ruri) <= 0)
+        return false;
+    return strncasecmp(buf, "urn:service:sos", 15) == 0 &&
+           (buf[15] == '\0' || buf[15] == '.');
+}
+
+/* Answer with a Warning and end the transaction (the request function then returns 0) */
+static int answer(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, int status,
+                  const char *why)
+{
+    char warning[320];
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    ims_log(IMS_LOG_INFO, &ids, "pcscf: %s answered %d: %s", sip->sip_request->rq_method_name,
+            status, why);
+    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(p->d->sip), why);
+    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                        SIPTAG_SERVER_STR(ims_sip_node(p->d->sip)), TAG_END());
+    nta_incoming_destroy(irq);
+    ims_sip_count_response(p->d->sip, status);
+    return 0;
+}
+
+/* Take the transaction over and validate it; NULL when answered already */
+static struct ims_ptx *take(struct pcscf *p, nta_incoming_t *irq, int *status)
+{
+    struct ims_ptx *tx = ims_ptx_create(p->d->sip, irq);
+    *status = 0;
+    if (!tx) {
+        *status = 500;
+        return NULL;
+    }
+    int st = ims_ptx_validate(tx);
+    if (st) {
+        ims_ptx_reply(tx, st, NULL, NULL);
+        return NULL;
+    }
+    return tx;
+}
+
+static bool dialog_forming(sip_method_t m0)
+{
+    return m0 == sip_method_invite || m0 == sip_method_subscribe || m0 == sip_method_refer;
+}
+
+/* Towards a UE or along a dialog: forward as it is */
+static int pass(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, bool from_ue,
+                bool record_route)
+{
+    int status;
+    struct ims_ptx *tx = take(p, irq, &status);
+    if (!tx)
+        return status;
+    if (from_ue)    /* a UE never asserts its own identity */
+        ims_sip_paid_remove(ims_ptx_msg(tx), ims_ptx_sip(tx));
+    (void)sip;
+    int st = ims_ptx_forward(tx, NULL, NULL, record_route);
+    if (st)
+        ims_ptx_reply(tx, st, NULL, NULL);
+    return 0;
+}
+
+/* P-Asserted-Identity from the registered set; P-Preferred-Identity removed */
+static int assert_identity(msg_t *msg, sip_t *sip, const struct pcscf_binding *b, char *id,
+                           size_t len)
+{
+    int rc = -ENOENT;
+    char want[PCSCF_URI_MAX];
+    for (sip_p_preferred_identity_t *pp = sip_p_preferred_identity(sip); pp && rc != 1;
+         pp = pp->ppid_next) {
+        if (url_e(want, sizeof(want), pp->ppid_url) > 0)
+            rc = pcscf_identity_choose(b, want, id, len);
+    }
+    if (rc != 1)
+        rc = pcscf_identity_choose(b, NULL, id, len);
+    if (rc < 0)
+        return rc;
+    sip_p_preferred_identity_t *pp;
+    while ((pp = sip_p_preferred_identity(sip)) != NULL)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)pp);
+    ims_sip_paid_remove(msg, sip);
+    return ims_sip_paid_add(msg, sip, id);
+}
+
+/* The route set of an originating request is the Service-Route (TS 24.229 5.2.6.3.2), never
+ * the one the UE chose; none for a fixed next hop (@b NULL: the E-CSCF) or a registration
+ * without Service-Route (the Request-URI decides then) */
+static int preload_routes(msg_t *msg, sip_t *sip, const struct pcscf_binding *b)
+{
+    while (sip->sip_route)
+        sip_route_remove(msg, sip);
+    for (int i = 0; b && i < b->nroutes; i++)
+        if (sip_add_make(msg, sip, sip_route_class, b->routes[i]) != 0)
+            return -EINVAL;
+    return 0;
+}
+
+/* A P-Charging-Vector of ours: a UE is outside the trust domain (RFC 7315 section 4) */
+static int charging_vector(struct pcscf *p, msg_t *msg, sip_t *sip, char *icid, size_t len)
+{
+    struct ims_pcv pcv = { 0 };
+    char value[512];
+    ims_icid_generate(pcv.icid, sizeof(pcv.icid), ims_sip_address(p->d->sip));
+    snprintf(pcv.generated_at, sizeof(pcv.generated_at), "%s", ims_sip_address(p->d->sip));
+    snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", p->orig_ioi);
+    snprintf(icid, len, "%s", pcv.icid);
+    if (ims_pcv_format(&pcv, value, sizeof(value)) < 0)
+        return -EINVAL;
+    return ims_sip_header_set(msg, sip, "P-Charging-Vector", value);
+}
+
+static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_binding *b,
+                       const url_t *next_hop)
+{
+    int status;
+    struct ims_ptx *tx = take(p, irq, &status);
+    if (!tx)
+        return status;
+    msg_t *msg = ims_ptx_msg(tx);
+    sip_t *sip = ims_ptx_sip(tx);
+    char id[PCSCF_URI_MAX] = "", icid[128] = "";
+    struct ims_log_ids ids = { .call_id = ims_ptx_call_id(tx) };
+    if ((b && assert_identity(msg, sip, b, id, sizeof(id)) != 0) ||
+        (!b && ims_sip_paid_remove(msg, sip) < 0) ||
+        charging_vector(p, msg, sip, icid, sizeof(icid)) != 0 ||
+        preload_routes(msg, sip, next_hop ? NULL : b) != 0) {
+        char warning[128];
+        snprintf(warning, sizeof(warning), "399 %s \"cannot build the request\"",
+                 ims_sip_address(p->d->sip));
+        ims_ptx_reply(tx, 500, NULL, warning);
+        return 0;
+    }
+    ids.icid = icid;
+    ims_log(IMS_LOG_DEBUG, &ids, "pcscf: %s from %s as %s", sip->sip_request->rq_method_name,
+            b ? b->src.key : "an unregistered UE", b ? id : "(no identity)");
+    int st = ims_ptx_forward(tx, NULL, next_hop, true);
+    if (st)
+        ims_ptx_reply(tx, st, NULL, NULL);
+    return 0;
+}
+
+/* The registration the request comes from: its source, else (a new connection) its Via */
+static struct pcscf_binding *binding_of(struct pcscf *p, const sip_t *sip,
+                                        const struct pcscf_source *src, time_t now)
+{
+    struct pcscf_binding *b = pcscf_bindings_by_source(p->bindings, src->key, now);
+    const sip_via_t *v = sip->sip_via;
+    if (b || !v || !v->v_host || strcmp(src->proto, "udp") == 0)
+        return b;
+    unsigned port = v->v_port ? (unsigned)atoi(v->v_port) : 5060;
+    return pcscf_bindings_by_contact(p->bindings, src->ip, v->v_host, port, now);
+}
+
+static int emergency(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                     struct pcscf_binding *b)
+{
+    ims_counter_inc(m.emergency);
+    if (!p->ecscf) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s to an emergency service: no E-CSCF is configured here",
+                 sip->sip_request->rq_method_name);
+        return answer(p, irq, sip, 380, why);
+    }
+    return originating(p, irq, b, p->ecscf);
+}
+
+int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                  const struct pcscf_source *src)
+{
+    sip_method_t method = sip->sip_request->rq_method;
+    const url_t *ruri = sip->sip_request->rq_url;
+    const sip_route_t *r = sip->sip_route;
+    bool own_route = r && ims_sip_is_own(p->d->sip, r->r_url);
+    bool in_dialog = sip->sip_to && sip->sip_to->a_tag;
+    time_t now = pcscf_now();
+
+    if (own_route && r->r_url->url_user && strcmp(r->r_url->url_user, "term") == 0) {
+        ims_counter_inc(m.terminating);
+        return pass(p, irq, sip, false, dialog_forming(method));
+    }
+    struct pcscf_binding *b = binding_of(p, sip, src, now);
+    if (in_dialog && own_route) {
+        ims_counter_inc(m.in_dialog);
+        return pass(p, irq, sip, b != NULL, false);
+    }
+    if (method == sip_method_ack)
+        return 200;   /* not ours to relay: absorbed */
+    if (method == sip_method_cancel)
+        return 481;   /* nta matched no transaction */
+    if (!r && ims_sip_is_own(p->d->sip, ruri)) {
+        if (method == sip_method_options)
+            return ims_sip_reply_unhandled(p->d->sip, irq, sip, p->d->desc->sip_allow);
+        if (in_dialog)
+            return answer(p, irq, sip, 481, "no such dialog here");
+    }
+    if (pcscf_is_emergency(ruri))
+        return emergency(p, irq, sip, b);
+    if (!b) {
+        ims_counter_inc(m.refused);
+        char why[160];
+        snprintf(why, sizeof(why), "%s from %s/%s: the UE is not registered here",
+                 sip->sip_request->rq_method_name, src->key, src->proto);
+        return answer(p, irq, sip, 403, why);
+    }
+    ims_counter_inc(in_dialog ? m.in_dialog : m.originating);
+    if (in_dialog)
+        return pass(p, irq, sip, true, false);
+    return originating(p, irq, b, NULL);
+}

@@ -1,0 +1,216 @@
+/*
+ * pcscf.h - the P-CSCF daemon's context and cross-file functions
+ *
+ * bindings.c  the registration bindings of the UEs (pure: add/refresh/find/remove/expire)
+ * register.c  REGISTER towards the I-CSCF, responses back to the UE, the binding kept
+ * reginfo.c   reginfo documents (RFC 3680) read and applied to a binding (pure)
+ * regevent.c  the reg-event subscription to the S-CSCF (SUBSCRIBE, NOTIFY, refresh)
+ * originating.c  later requests: from a registered UE (checks, identity, Service-Route),
+ *             from the core towards a UE, 403 for unregistered UEs
+ * main.c      configuration and dispatch
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef PCSCF_H
+#define PCSCF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "proxy.h"
+
+#define PCSCF_URI_MAX 256
+#define PCSCF_MAX_IDS 8          /* P-Associated-URI entries kept per binding */
+#define PCSCF_MAX_ROUTES 4       /* Service-Route entries kept per binding */
+#define PCSCF_MAX_CONTACTS 4     /* contacts of one UE for one public identity */
+#define PCSCF_TICK_MS 1000       /* expiry timer period */
+
+/* Where a request came from: the UE's address as seen by the transport */
+struct pcscf_source {
+    char ip[48];
+    unsigned port;
+    char proto[4];               /* "udp" or "tcp" */
+    char key[64];                /* "ip:port", the bindings' key */
+};
+
+struct pcscf_contact {
+    char uri[PCSCF_URI_MAX];
+    time_t expires;              /* absolute (monotonic seconds) */
+};
+
+struct pcscf_sub;                /* regevent.c */
+
+/* One registration of a UE for one public identity (TS 24.229 5.2.2.4) */
+struct pcscf_binding {
+    struct pcscf_binding *next;  /* hash chain */
+    struct pcscf_source src;
+    char impu[PCSCF_URI_MAX];    /* the registered IMPU (To of the REGISTER) */
+    char ids[PCSCF_MAX_IDS][PCSCF_URI_MAX];      /* P-Associated-URI, first = default */
+    int nids;
+    char routes[PCSCF_MAX_ROUTES][PCSCF_URI_MAX]; /* Service-Route values "<uri>" */
+    int nroutes;
+    struct pcscf_contact contacts[PCSCF_MAX_CONTACTS];
+    int ncontacts;
+    time_t expires;              /* latest contact expiry */
+    char call_id[128];           /* of the REGISTER */
+    struct pcscf_sub *sub;       /* reg-event subscription, NULL when none */
+    bool sub_refused;            /* the S-CSCF refused it for good (e.g. 501): no retry */
+};
+
+/* ---- bindings.c: the binding store (no I/O) ---- */
+
+struct pcscf_bindings;
+typedef void (*pcscf_binding_fn)(void *arg, struct pcscf_binding *b);
+
+enum pcscf_save {
+    PCSCF_SAVE_NEW = 1,          /* a new binding */
+    PCSCF_SAVE_REFRESH,          /* an existing binding updated */
+    PCSCF_SAVE_REMOVED,          /* no contact left: the binding is gone */
+    PCSCF_SAVE_NONE,             /* nothing to keep and nothing kept */
+};
+
+/*
+ * pcscf_bindings_create - an empty store of at most @max bindings. @on_remove (may be NULL)
+ * is called with every binding about to be freed (removed, expired, store destroyed).
+ * Returns NULL on allocation failure.
+ */
+struct pcscf_bindings *pcscf_bindings_create(size_t max, pcscf_binding_fn on_remove,
+                                             void *arg);
+void pcscf_bindings_destroy(struct pcscf_bindings *s);
+size_t pcscf_bindings_count(const struct pcscf_bindings *s);
+bool pcscf_bindings_full(const struct pcscf_bindings *s);
+
+/*
+ * pcscf_bindings_save - store the outcome of a successful REGISTER: @in carries the source,
+ * the IMPU, the identities, the routes and the contacts with absolute expiry (contacts whose
+ * expiry is not after @now are dropped). Replaces the binding of (source, IMPU) if any.
+ * Returns a pcscf_save value (*out is the binding for NEW and REFRESH, else NULL), or
+ * -ENOSPC when the store is full, -EINVAL when @in has no source or IMPU.
+ */
+int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_binding *in, time_t now,
+                        struct pcscf_binding **out);
+
+/* The binding of (source key, IMPU), expired or not, or NULL. */
+struct pcscf_binding *pcscf_bindings_find(struct pcscf_bindings *s, const char *key,
+                                          const char *impu);
+/* The first live binding of a source key, or NULL; _next gives the following ones. */
+struct pcscf_binding *pcscf_bindings_by_source(struct pcscf_bindings *s, const char *key,
+                                               time_t now);
+struct pcscf_binding *pcscf_bindings_next(struct pcscf_binding *b, time_t now);
+/* The first live binding from @ip having a contact at @host:@port (connection-oriented UEs
+ * open new connections from other ports), or NULL. */
+struct pcscf_binding *pcscf_bindings_by_contact(struct pcscf_bindings *s, const char *ip,
+                                                const char *host, unsigned port, time_t now);
+
+/* Remove one binding (on_remove is called, then it is freed). */
+void pcscf_bindings_remove(struct pcscf_bindings *s, struct pcscf_binding *b);
+/* Drop contacts expired at @now, and bindings left without any. Returns bindings removed. */
+int pcscf_bindings_expire(struct pcscf_bindings *s, time_t now);
+/* Remove contact @i of @b and recompute its expiry. */
+void pcscf_binding_contact_remove(struct pcscf_binding *b, int i);
+
+/* ---- identities (bindings.c, pure) ---- */
+
+/* The public identity of a URL: ims_sip_impu_of(), and tel: URIs (whose number sofia-sip
+ * parses as the user part). 0 or -EINVAL. */
+int pcscf_url_impu(const url_t *url, char *buf, size_t len);
+/* Normalised public identity of a URI string ("sip:user@host" / "tel:+n"); 0 or -EINVAL. */
+int pcscf_impu_norm(const char *uri, char *buf, size_t len);
+/* Do two contact URIs designate the same user@host:port (scheme sip/sips, no params)? */
+bool pcscf_uri_same(const char *a, const char *b);
+
+/*
+ * pcscf_identity_choose - the identity to assert for a request of @b (TS 24.229 5.2.6.3.1):
+ * @preferred (a P-Preferred-Identity URI, may be NULL) when it is one of the registered set,
+ * else the default (first) identity. Writes the normalised URI to @out.
+ * Returns 1 when the preferred identity was taken, 0 for the default, -ENOENT when @b has no
+ * identity.
+ */
+int pcscf_identity_choose(const struct pcscf_binding *b, const char *preferred, char *out,
+                          size_t len);
+
+/* ---- reginfo.c: RFC 3680 documents (pure) ---- */
+
+#define PCSCF_RI_MAX_REGS 8
+#define PCSCF_RI_MAX_CONTACTS 8
+
+struct pcscf_ri_contact {
+    char uri[PCSCF_URI_MAX];
+    char state[16];              /* active | terminated */
+    char event[16];              /* registered, expired, deactivated, unregistered, ... */
+};
+
+struct pcscf_ri_reg {
+    char aor[PCSCF_URI_MAX];
+    char state[16];              /* init | active | terminated */
+    struct pcscf_ri_contact contacts[PCSCF_RI_MAX_CONTACTS];
+    int ncontacts;
+};
+
+struct pcscf_reginfo {
+    char state[16];              /* full | partial */
+    long version;
+    struct pcscf_ri_reg regs[PCSCF_RI_MAX_REGS];
+    int nregs;
+};
+
+/* Parse a reginfo document. Returns 0, or -EINVAL with the reason in @err. */
+int pcscf_reginfo_parse(const char *doc, size_t len, struct pcscf_reginfo *out, char *err,
+                        size_t errlen);
+/* Is this contact (or registration) state the end of it? (terminated, or an ending event) */
+bool pcscf_reginfo_contact_ended(const struct pcscf_ri_contact *c);
+/*
+ * pcscf_reginfo_apply - remove from @b the contacts the document reports ended: every contact
+ * when a registration of one of @b's identities is terminated. Returns how many were
+ * removed; the binding is over when b->ncontacts is then 0.
+ */
+int pcscf_reginfo_apply(const struct pcscf_reginfo *ri, struct pcscf_binding *b);
+
+/* ---- the daemon ---- */
+
+struct pcscf {
+    struct ims_daemon *d;
+    su_home_t home[1];
+    url_t *icscf;                /* next hop of REGISTER */
+    url_t *ecscf;                /* emergency requests, NULL when none */
+    url_t *path;                 /* sip:term@<address>:<port>;lr */
+    char self_uri[PCSCF_URI_MAX];   /* sip:<node.name>, From and P-Asserted-Identity */
+    char contact[PCSCF_URI_MAX];    /* <sip:<address>:<port>> of our own requests */
+    char pvni[256];              /* P-Visited-Network-ID value */
+    char orig_ioi[128];
+    unsigned sub_expires;        /* reg-event subscription expiry asked (0: no subscription) */
+    unsigned retry_after;        /* of our 503 answers */
+    struct pcscf_bindings *bindings;
+    su_timer_t *tick;
+};
+
+/* Monotonic seconds, the binding expiry clock (bindings.c) */
+time_t pcscf_now(void);
+/* The count of bindings changed: update the gauge (register.c) */
+void pcscf_bindings_changed(struct pcscf *p);
+
+/* ---- register.c ---- */
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct pcscf_source *src);
+/* Remove the ck= and ik= parameters of every WWW-Authenticate (TS 24.229 5.2.2.1); returns
+ * how many were removed. */
+int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip);
+void pcscf_register_metrics(void);
+
+/* ---- regevent.c ---- */
+/* Subscribe to the reg event of @b's IMPU at the S-CSCF (via its Service-Route). 0 or -errno */
+int pcscf_regevent_subscribe(struct pcscf *p, struct pcscf_binding *b);
+/* End the subscription of @b (its binding is going away); nothing is sent. */
+void pcscf_regevent_stop(struct pcscf_binding *b);
+void pcscf_regevent_metrics(void);
+
+/* ---- originating.c ---- */
+/* A request other than REGISTER; returns a status for nta to answer, or 0 (handled). */
+int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                  const struct pcscf_source *src);
+/* Is the Request-URI an emergency service URN (urn:service:sos...)? */
+bool pcscf_is_emergency(const url_t *ruri);
+void pcscf_originating_metrics(void);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * register.c - the P-CSCF's handling of REGISTER (TS 24.229 5.2.2, RFC 3327, RFC 7315)
+ *
+ * validate -> strip P-Asserted-Identity -> Path (+ Require: path) -> P-Visited-Network-ID ->
+ * P-Charging-Vector -> forward to the I-CSCF. Responses are relayed: a 401 loses its ck/ik
+ * parameters, a 200 OK leaves the UE's binding (contacts, identities, Service-Route) in the
+ * store and starts the reg-event subscription of a new registration.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "pcscf.h"
+#include "log.h"
+#include "metrics.h"
+#include "sip_hdr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/url.h>
+
+struct reg_ctx {
+    struct pcscf *p;
+    struct pcscf_source src;
+    char impu[PCSCF_URI_MAX];
+    char icid[128];
+    char call_id[128];
+};
+
+static struct {
+    struct ims_counter *forwarded, *challenged, *accepted, *refused;
+    struct ims_gauge *bindings;
+} m;
+
+void pcscf_bindings_changed(struct pcscf *p)
+{
+    ims_gauge_set(m.bindings, (int64_t)pcscf_bindings_count(p->bindings));
+}
+
+void pcscf_register_metrics(void)
+{
+    m.bindings = ims_gauge_new("pcscf_bindings", "UE registration bindings kept", NULL);
+    static const char *name = "pcscf_register_total";
+    static const char *help = "REGISTER requests handled, by outcome";
+    m.forwarded = ims_counter_new(name, help, "outcome=\"forwarded\"");
+    m.challenged = ims_counter_new(name, help, "outcome=\"challenged\"");
+    m.accepted = ims_counter_new(name, help, "outcome=\"accepted\"");
+    m.refused = ims_counter_new(name, help, "outcome=\"refused\"");
+}
+
+int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip)
+{
+    static const char *const keys[] = { "ck", "ik" };
+    int n = 0;
+    (void)msg;
+    for (sip_www_authenticate_t *wa = sip->sip_www_authenticate; wa; wa = wa->au_next) {
+        int here = 0;
+        for (size_t k = 0; wa->au_params && k < 2; k++)
+            while (msg_params_remove((msg_param_t *)wa->au_params, keys[k]) == 1)
+                here++;
+        if (here)
+            msg_fragment_clear(wa->au_common);   /* re-encode the header */
+        n += here;
+    }
+    return n;
+}
+
+/* ---- the binding from a 200 OK ---- */
+
+/* The identities of P-Associated-URI (every such header), normalised; the IMPU if none */
+static void read_identities(const sip_t *resp, struct pcscf_binding *b)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    for (const sip_unknown_t *u = resp->sip_unknown; u; u = u->un_next) {
+        if (!u->un_name || strcasecmp(u->un_name, "P-Associated-URI") != 0 || !u->un_value)
+            continue;
+        for (sip_route_t *r = ims_addr_list_parse(home, u->un_value); r; r = r->r_next)
+            if (b->nids < PCSCF_MAX_IDS &&
+                pcscf_url_impu(r->r_url, b->ids[b->nids], sizeof(b->ids[0])) == 0)
+                b->nids++;
+    }
+    su_home_deinit(home);
+    if (b->nids == 0)
+        snprintf(b->ids[b->nids++], sizeof(b->ids[0]), "%s", b->impu);
+}
+
+static void read_routes(const sip_t *resp, struct pcscf_binding *b)
+{
+    for (const sip_service_route_t *r = resp->sip_service_route;
+         r && b->nroutes < PCSCF_MAX_ROUTES; r = r->r_next) {
+        char uri[PCSCF_URI_MAX - 2];
+        if (url_e(uri, sizeof(uri), r->r_url) > 0)
+            snprintf(b->routes[b->nroutes++], sizeof(b->routes[0]), "<%s>", uri);
+    }
+}
+
+static bool listed(const sip_contact_t *list, const char *uri)
+{
+    char c[PCSCF_URI_MAX];
+    for (; list; list = list->m_next)
+        if (url_e(c, sizeof(c), list->m_url) > 0 && pcscf_uri_same(c, uri))
+            return true;
+    return false;
+}
+
+/* The contacts of the UE in the response (those it registered, or already had), with
+ * their expiry; the request's own contacts when the response lists none. */
+static void read_contacts(const sip_t *req, const sip_t *resp, const struct pcscf_binding *old,
+                          struct pcscf_binding *b, time_t now)
+{
+    bool from_resp = resp->sip_contact != NULL;
+    const sip_contact_t *m0 = from_resp ? resp->sip_contact : req->sip_contact;
+    unsigned def = resp->sip_expires ? (unsigned)resp->sip_expires->ex_delta
+                                     : ims_sip_register_expires(req, 3600);
+    for (const sip_contact_t *c = m0; c && b->ncontacts < PCSCF_MAX_CONTACTS; c = c->m_next) {
+        struct pcscf_contact *out = &b->contacts[b->ncontacts];
+        if (c->m_url->url_type == url_any || url_e(out->uri, sizeof(out->uri), c->m_url) <= 0)
+            continue;
+        bool ours = !from_resp || listed(req->sip_contact, out->uri);
+        for (int i = 0; old && !ours && i < old->ncontacts; i++)
+            ours = pcscf_uri_same(old->contacts[i].uri, out->uri);
+        if (!ours)
+            continue;
+        unsigned e = c->m_expires ? (unsigned)strtoul(c->m_expires, NULL, 10) : def;
+        out->expires = now + (time_t)e;
+        b->ncontacts++;
+    }
+}
+
+static void log_saved(const struct reg_ctx *ctx, int rc, const struct pcscf_binding *b,
+                      time_t now)
+{
+    struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
+    const char *what = rc == PCSCF_SAVE_NEW ? "registered" : "refreshed";
+    if (rc == PCSCF_SAVE_NEW || rc == PCSCF_SAVE_REFRESH)
+        ims_log(IMS_LOG_INFO, &ids, "pcscf: %s %s from %s/%s: %d contact(s), %lds, default "
+                "identity %s, %d Service-Route entr%s", ctx->impu, what, ctx->src.key,
+                ctx->src.proto, b->ncontacts, (long)(b->expires - now), b->ids[0], b->nroutes,
+                b->nroutes == 1 ? "y" : "ies");
+    else if (rc == PCSCF_SAVE_REMOVED)
+        ims_log(IMS_LOG_INFO, &ids, "pcscf: %s de-registered from %s: binding removed",
+                ctx->impu, ctx->src.key);
+    else if (rc == -ENOSPC)
+        ims_log(IMS_LOG_ERROR, &ids, "pcscf: binding table full: the registration of %s from "
+                "%s is not kept (raise pcscf.max_bindings)", ctx->impu, ctx->src.key);
+    else if (rc < 0)
+        ims_log(IMS_LOG_ERROR, &ids, "pcscf: cannot keep the binding of %s: %s", ctx->impu,
+                strerror(-rc));
+}
+
+static void keep_binding(struct reg_ctx *ctx, const sip_t *req, const sip_t *resp)
+{
+    struct pcscf *p = ctx->p;
+    struct pcscf_binding *in = calloc(1, sizeof(*in)), *b = NULL;
+    if (!in) {
+        log_saved(ctx, -ENOMEM, NULL, 0);
+        return;
+    }
+    time_t now = pcscf_now();
+    in->src = ctx->src;
+    snprintf(in->impu, sizeof(in->impu), "%s", ctx->impu);
+    snprintf(in->call_id, sizeof(in->call_id), "%s", ctx->call_id);
+    read_identities(resp, in);
+    read_routes(resp, in);
+    read_contacts(req, resp, pcscf_bindings_find(p->bindings, ctx->src.key, ctx->impu), in,
+                  now);
+    int rc = pcscf_bindings_save(p->bindings, in, now, &b);
+    free(in);
+    log_saved(ctx, rc, b, now);
+    pcscf_bindings_changed(p);
+    if (b && (rc == PCSCF_SAVE_NEW || (!b->sub && !b->sub_refused)) && p->sub_expires)
+        pcscf_regevent_subscribe(p, b);
+}
+
+/* ---- the transaction ---- */
+
+static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
+{
+    struct reg_ctx *ctx = arg;
+    int status = sip->sip_status->st_status;
+    if (status < 200)
+        return 0;
+    if (status == 401) {
+        int n = pcscf_auth_strip_keys(msg, sip);
+        struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
+        ims_log(IMS_LOG_DEBUG, &ids, "pcscf: 401 for %s: %d integrity/cipher key parameter(s) "
+                "removed", ctx->impu, n);
+        ims_counter_inc(m.challenged);
+    } else if (status < 300) {
+        ims_counter_inc(m.accepted);
+        keep_binding(ctx, ims_ptx_sip(tx), sip);
+    } else {
+        ims_counter_inc(m.refused);
+    }
+    return 0;
+}
+
+static void on_done(void *arg, struct ims_ptx *tx)
+{
+    (void)tx;
+    free(arg);
+}
+
+static void refuse(struct reg_ctx *ctx, struct ims_ptx *tx, int status, const char *why,
+                   unsigned retry_after)
+{
+    char warning[320];
+    struct ims_log_ids ids = { .call_id = ctx->call_id };
+    ims_log(IMS_LOG_INFO, &ids, "pcscf: REGISTER of %s from %s refused %d: %s",
+            ctx->impu[0] ? ctx->impu : "?", ctx->src.key, status, why);
+    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(ctx->p->d->sip), why);
+    ims_counter_inc(m.refused);
+    ims_ptx_reply_ex(tx, status, NULL, warning, retry_after);
+}
+
+/* The headers the P-CSCF adds or removes (TS 24.229 5.2.2.1) */
+static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
+{
+    struct pcscf *p = ctx->p;
+    struct ims_pcv pcv = { 0 };
+    char value[512];
+    ims_sip_paid_remove(msg, sip);
+    if (ims_sip_path_push(msg, sip, p->path) != 0)
+        return -ENOMEM;
+    if (!sip_has_feature(sip->sip_supported, "path") &&
+        !sip_has_feature(sip->sip_require, "path") &&
+        sip_add_make(msg, sip, sip_require_class, "path") != 0)
+        return -ENOMEM;
+    if (ims_sip_header_set(msg, sip, "P-Visited-Network-ID", p->pvni) != 0)
+        return -EINVAL;
+    ims_icid_generate(pcv.icid, sizeof(pcv.icid), ims_sip_address(p->d->sip));
+    snprintf(pcv.generated_at, sizeof(pcv.generated_at), "%s", ims_sip_address(p->d->sip));
+    snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", p->orig_ioi);
+    snprintf(ctx->icid, sizeof(ctx->icid), "%s", pcv.icid);
+    if (ims_pcv_format(&pcv, value, sizeof(value)) < 0 ||
+        ims_sip_header_set(msg, sip, "P-Charging-Vector", value) != 0)
+        return -EINVAL;
+    return 0;
+}
+
+/* Validation of the REGISTER itself; 0 or the status to answer (with @why) */
+static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
+{
+    const sip_t *req = ims_ptx_sip(tx);
+    int st = ims_ptx_validate(tx);
+    if (st) {
+        *why = "too many hops";
+        return st;
+    }
+    if (!req->sip_to || pcscf_url_impu(req->sip_to->a_url, ctx->impu, sizeof(ctx->impu))) {
+        *why = "To is not a SIP or tel URI";
+        return 400;
+    }
+    if (pcscf_bindings_full(ctx->p->bindings) &&
+        !pcscf_bindings_find(ctx->p->bindings, ctx->src.key, ctx->impu)) {
+        *why = "binding table full";
+        return 503;
+    }
+    return 0;
+}
+
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct pcscf_source *src)
+{
+    struct ims_ptx *tx = ims_ptx_create(p->d->sip, irq);
+    if (!tx)
+        return 500;
+    struct reg_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) {
+        ims_ptx_reply(tx, 500, NULL, NULL);
+        return 0;
+    }
+    ctx->p = p;
+    ctx->src = *src;
+    snprintf(ctx->call_id, sizeof(ctx->call_id), "%s", ims_ptx_call_id(tx));
+    ims_ptx_set_hooks(tx, on_response, on_done, ctx);
+    const char *why = NULL;
+    int st = check(ctx, tx, &why);
+    if (st) {
+        if (st == 503)
+            ims_log(IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new registrations "
+                    "refused (raise pcscf.max_bindings)", pcscf_bindings_count(p->bindings));
+        refuse(ctx, tx, st, why, st == 503 ? p->retry_after : 0);
+        return 0;
+    }
+    if (prepare(ctx, ims_ptx_msg(tx), ims_ptx_sip(tx)) != 0) {
+        refuse(ctx, tx, 500, "cannot build the REGISTER", 0);
+        return 0;
+    }
+    struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
+    ims_log(IMS_LOG_DEBUG, &ids, "pcscf: REGISTER of %s from %s/%s to " URL_PRINT_FORMAT,
+            ctx->impu, src->key, src->proto, URL_PRINT_ARGS(p->icscf));
+    st = ims_ptx_forward(tx, NULL, p->icscf, false);
+    if (st) {
+        refuse(ctx, tx, st, "cannot forward to the I-CSCF", 0);
+        return 0;
+    }
+    ims_counter_inc(m.forwarded);
+    return 0;
+}

@@ -1,0 +1,203 @@
+/*
+ * check_bindings.c - the P-CSCF binding store and identity choice (pcscf/bindings.c)
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcscf.h"
+
+#define ALICE "sip:alice@ims.example.org"
+
+static int removed;
+static void on_remove(void *arg, struct pcscf_binding *b)
+{
+    (void)arg;
+    (void)b;
+    removed++;
+}
+
+/* A binding input: source ip:port, IMPU, one contact expiring at @exp */
+static struct pcscf_binding *input(const char *ip, unsigned port, const char *impu, time_t exp)
+{
+    static struct pcscf_binding in;
+    memset(&in, 0, sizeof(in));
+    snprintf(in.src.ip, sizeof(in.src.ip), "%s", ip);
+    in.src.port = port;
+    snprintf(in.src.proto, sizeof(in.src.proto), "udp");
+    snprintf(in.src.key, sizeof(in.src.key), "%s:%u", ip, port);
+    snprintf(in.impu, sizeof(in.impu), "%s", impu);
+    snprintf(in.ids[0], sizeof(in.ids[0]), "%s", impu);
+    snprintf(in.ids[1], sizeof(in.ids[1]), "tel:+15550100001");
+    in.nids = 2;
+    snprintf(in.routes[0], sizeof(in.routes[0]), "<sip:orig@scscf.ims.example.org;lr>");
+    in.nroutes = 1;
+    snprintf(in.contacts[0].uri, sizeof(in.contacts[0].uri), "sip:alice@%s:%u", ip, port);
+    in.contacts[0].expires = exp;
+    in.ncontacts = 1;
+    return &in;
+}
+
+START_TEST(add_find_refresh_remove)
+{
+    removed = 0;
+    struct pcscf_bindings *s = pcscf_bindings_create(10, on_remove, NULL);
+    struct pcscf_binding *b = NULL;
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 700), 100, &b),
+                     PCSCF_SAVE_NEW);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(b->expires, 700);
+    ck_assert_int_eq(pcscf_bindings_count(s), 1);
+    ck_assert_ptr_eq(pcscf_bindings_find(s, "10.0.0.1:5060", ALICE), b);
+    ck_assert_ptr_eq(pcscf_bindings_by_source(s, "10.0.0.1:5060", 100), b);
+    ck_assert_ptr_null(pcscf_bindings_by_source(s, "10.0.0.1:5061", 100));
+    ck_assert_ptr_null(pcscf_bindings_next(b, 100));
+
+    /* refresh: same source and IMPU, longer expiry, same binding object */
+    b->sub_refused = true;
+    struct pcscf_binding *b2 = NULL;
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 900), 200, &b2),
+                     PCSCF_SAVE_REFRESH);
+    ck_assert_ptr_eq(b2, b);
+    ck_assert_int_eq(b->expires, 900);
+    ck_assert(b->sub_refused);          /* kept across refreshes */
+    ck_assert_int_eq(pcscf_bindings_count(s), 1);
+
+    /* a de-registration (no contact left) removes it */
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 200), 200, &b2),
+                     PCSCF_SAVE_REMOVED);
+    ck_assert_ptr_null(b2);
+    ck_assert_int_eq(removed, 1);
+    ck_assert_int_eq(pcscf_bindings_count(s), 0);
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 0), 200, &b2),
+                     PCSCF_SAVE_NONE);
+    pcscf_bindings_destroy(s);
+}
+END_TEST
+
+START_TEST(expiry)
+{
+    removed = 0;
+    struct pcscf_bindings *s = pcscf_bindings_create(10, on_remove, NULL);
+    struct pcscf_binding *b = NULL;
+    struct pcscf_binding *in = input("10.0.0.1", 5060, ALICE, 300);
+    snprintf(in->contacts[1].uri, sizeof(in->contacts[1].uri), "sip:alice@10.0.0.1:5070");
+    in->contacts[1].expires = 500;
+    in->ncontacts = 2;
+    pcscf_bindings_save(s, in, 100, &b);
+    pcscf_bindings_save(s, input("10.0.0.2", 5060, "sip:bob@ims.example.org", 400), 100, &b);
+    ck_assert_int_eq(pcscf_bindings_count(s), 2);
+
+    ck_assert_int_eq(pcscf_bindings_expire(s, 299), 0);
+    ck_assert_int_eq(pcscf_bindings_expire(s, 300), 0);   /* alice loses one contact */
+    b = pcscf_bindings_find(s, "10.0.0.1:5060", ALICE);
+    ck_assert_int_eq(b->ncontacts, 1);
+    ck_assert_str_eq(b->contacts[0].uri, "sip:alice@10.0.0.1:5070");
+    ck_assert_int_eq(b->expires, 500);
+    /* a live binding is not found by source once past its expiry, before the timer runs */
+    ck_assert_ptr_null(pcscf_bindings_by_source(s, "10.0.0.2:5060", 400));
+    ck_assert_int_eq(pcscf_bindings_expire(s, 400), 1);   /* bob */
+    ck_assert_int_eq(pcscf_bindings_expire(s, 600), 1);   /* alice */
+    ck_assert_int_eq(pcscf_bindings_count(s), 0);
+    ck_assert_int_eq(removed, 2);
+    pcscf_bindings_destroy(s);
+}
+END_TEST
+
+START_TEST(limit_and_same_source)
+{
+    removed = 0;
+    struct pcscf_bindings *s = pcscf_bindings_create(2, on_remove, NULL);
+    struct pcscf_binding *b = NULL, *a = NULL;
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 900), 0, &a),
+                     PCSCF_SAVE_NEW);
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, "sip:alice2@x", 900), 0,
+                                         &b), PCSCF_SAVE_NEW);
+    ck_assert(pcscf_bindings_full(s));
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.3", 5060, ALICE, 900), 0, &b),
+                     -ENOSPC);
+    ck_assert_ptr_null(b);
+    /* a refresh still works when full */
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 950), 0, &b),
+                     PCSCF_SAVE_REFRESH);
+    /* both identities of one UE are found from its source */
+    struct pcscf_binding *first = pcscf_bindings_by_source(s, "10.0.0.1:5060", 10);
+    ck_assert_ptr_nonnull(first);
+    struct pcscf_binding *second = pcscf_bindings_next(first, 10);
+    ck_assert_ptr_nonnull(second);
+    ck_assert_ptr_ne(first, second);
+    ck_assert_ptr_null(pcscf_bindings_next(second, 10));
+    /* a new connection of the UE: found by its IP and a contact's host:port */
+    ck_assert_ptr_nonnull(pcscf_bindings_by_contact(s, "10.0.0.1", "10.0.0.1", 5060, 10));
+    ck_assert_ptr_null(pcscf_bindings_by_contact(s, "10.0.0.9", "10.0.0.1", 5060, 10));
+    ck_assert_ptr_null(pcscf_bindings_by_contact(s, "10.0.0.1", "10.0.0.1", 5099, 10));
+    pcscf_bindings_remove(s, a);
+    ck_assert_int_eq(removed, 1);
+    ck_assert(!pcscf_bindings_full(s));
+    struct pcscf_binding *nokey = input("10.0.0.4", 5060, ALICE, 900);
+    nokey->src.key[0] = '\0';
+    ck_assert_int_eq(pcscf_bindings_save(s, nokey, 0, &b), -EINVAL);
+    pcscf_bindings_destroy(s);
+    ck_assert_int_eq(removed, 2);
+}
+END_TEST
+
+START_TEST(identity_choice)
+{
+    struct pcscf_binding *b = input("10.0.0.1", 5060, ALICE, 900);
+    char id[PCSCF_URI_MAX];
+    /* no preference: the default (first) identity */
+    ck_assert_int_eq(pcscf_identity_choose(b, NULL, id, sizeof(id)), 0);
+    ck_assert_str_eq(id, ALICE);
+    /* a preference among the registered set, in any form */
+    ck_assert_int_eq(pcscf_identity_choose(b, "tel:+15550100001", id, sizeof(id)), 1);
+    ck_assert_str_eq(id, "tel:+15550100001");
+    ck_assert_int_eq(pcscf_identity_choose(b, "\"Alice\" <sip:alice@ims.example.org:5060>",
+                                           id, sizeof(id)), 1);
+    ck_assert_str_eq(id, ALICE);
+    /* an identity of somebody else, or garbage: the default */
+    ck_assert_int_eq(pcscf_identity_choose(b, "sip:bob@ims.example.org", id, sizeof(id)), 0);
+    ck_assert_str_eq(id, ALICE);
+    ck_assert_int_eq(pcscf_identity_choose(b, "mailto:x@y", id, sizeof(id)), 0);
+    ck_assert_str_eq(id, ALICE);
+    b->nids = 0;
+    ck_assert_int_eq(pcscf_identity_choose(b, NULL, id, sizeof(id)), -ENOENT);
+}
+END_TEST
+
+START_TEST(uri_helpers)
+{
+    char n[PCSCF_URI_MAX];
+    ck_assert_int_eq(pcscf_impu_norm("sips:Alice@ims.example.org:5061;transport=tcp", n,
+                                     sizeof(n)), 0);
+    ck_assert_str_eq(n, "sip:Alice@ims.example.org");
+    ck_assert_int_eq(pcscf_impu_norm("<tel:+1555>", n, sizeof(n)), 0);
+    ck_assert_str_eq(n, "tel:+1555");
+    ck_assert_int_eq(pcscf_impu_norm("http://x", n, sizeof(n)), -EINVAL);
+    ck_assert(pcscf_uri_same("sip:a@1.2.3.4:5060;transport=udp", "sip:a@1.2.3.4"));
+    ck_assert(!pcscf_uri_same("sip:a@1.2.3.4:5061", "sip:a@1.2.3.4"));
+    ck_assert(!pcscf_uri_same("sip:a@1.2.3.4", "sip:b@1.2.3.4"));
+    ck_assert(!pcscf_uri_same("sip:1.2.3.4", "sip:b@1.2.3.4"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pcscf_bindings");
+    TCase *tc = tcase_create("bindings");
+    tcase_add_test(tc, add_find_refresh_remove);
+    tcase_add_test(tc, expiry);
+    tcase_add_test(tc, limit_and_same_source);
+    tcase_add_test(tc, identity_choice);
+    tcase_add_test(tc, uri_helpers);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

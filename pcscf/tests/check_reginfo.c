@@ -1,0 +1,167 @@
+/*
+ * check_reginfo.c - reading reginfo (RFC 3680) and applying it to a binding (pcscf/reginfo.c)
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcscf.h"
+
+static const char active[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\" version=\"3\" state=\"full\">"
+    "<registration aor=\"sip:alice@ims.example.org\" id=\"a0\" state=\"active\">"
+    "<contact id=\"c0\" state=\"active\" event=\"registered\" expires=\"600\">"
+    "<uri>sip:alice@10.0.0.1:5060</uri></contact>"
+    "<contact id=\"c1\" state=\"active\" event=\"created\"><uri>sip:alice@10.0.0.1:5070</uri>"
+    "</contact></registration>"
+    "<registration aor='tel:+15550100001' id='a1' state='active'/>"
+    "</reginfo>";
+
+static struct pcscf_binding *binding(void)
+{
+    static struct pcscf_binding b;
+    memset(&b, 0, sizeof(b));
+    snprintf(b.impu, sizeof(b.impu), "sip:alice@ims.example.org");
+    snprintf(b.ids[0], sizeof(b.ids[0]), "sip:alice@ims.example.org");
+    snprintf(b.ids[1], sizeof(b.ids[1]), "tel:+15550100001");
+    b.nids = 2;
+    snprintf(b.contacts[0].uri, sizeof(b.contacts[0].uri), "sip:alice@10.0.0.1:5060");
+    b.contacts[0].expires = 1000;
+    snprintf(b.contacts[1].uri, sizeof(b.contacts[1].uri), "sip:alice@10.0.0.1:5070");
+    b.contacts[1].expires = 2000;
+    b.ncontacts = 2;
+    b.expires = 2000;
+    return &b;
+}
+
+START_TEST(parse_full)
+{
+    struct pcscf_reginfo ri;
+    char err[160] = "";
+    ck_assert_int_eq(pcscf_reginfo_parse(active, strlen(active), &ri, err, sizeof(err)), 0);
+    ck_assert_str_eq(ri.state, "full");
+    ck_assert_int_eq(ri.version, 3);
+    ck_assert_int_eq(ri.nregs, 2);
+    ck_assert_str_eq(ri.regs[0].aor, "sip:alice@ims.example.org");
+    ck_assert_str_eq(ri.regs[0].state, "active");
+    ck_assert_int_eq(ri.regs[0].ncontacts, 2);
+    ck_assert_str_eq(ri.regs[0].contacts[0].uri, "sip:alice@10.0.0.1:5060");
+    ck_assert_str_eq(ri.regs[0].contacts[0].state, "active");
+    ck_assert_str_eq(ri.regs[0].contacts[0].event, "registered");
+    ck_assert_str_eq(ri.regs[0].contacts[1].event, "created");
+    ck_assert_str_eq(ri.regs[1].aor, "tel:+15550100001");   /* single quotes, empty element */
+    ck_assert_int_eq(ri.regs[1].ncontacts, 0);
+    /* nothing ended: the binding stays whole */
+    struct pcscf_binding *b = binding();
+    ck_assert_int_eq(pcscf_reginfo_apply(&ri, b), 0);
+    ck_assert_int_eq(b->ncontacts, 2);
+}
+END_TEST
+
+START_TEST(contact_ended)
+{
+    static const char doc[] =
+        "<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\" version=\"4\" state=\"partial\">"
+        "<registration aor=\"sip:alice@ims.example.org\" id=\"a0\" state=\"active\">"
+        "<contact id=\"c1\" state=\"terminated\" event=\"expired\">"
+        "<uri>sip:alice@10.0.0.1:5070;transport=udp</uri></contact>"
+        "</registration></reginfo>";
+    struct pcscf_reginfo ri;
+    char err[160] = "";
+    ck_assert_int_eq(pcscf_reginfo_parse(doc, strlen(doc), &ri, err, sizeof(err)), 0);
+    struct pcscf_binding *b = binding();
+    ck_assert_int_eq(pcscf_reginfo_apply(&ri, b), 1);
+    ck_assert_int_eq(b->ncontacts, 1);
+    ck_assert_str_eq(b->contacts[0].uri, "sip:alice@10.0.0.1:5060");
+    ck_assert_int_eq(b->expires, 1000);
+}
+END_TEST
+
+START_TEST(registration_terminated)
+{
+    /* the de-registration NOTIFY of an S-CSCF: an associated identity, prefixed names */
+    static const char doc[] =
+        "<r:reginfo xmlns:r=\"urn:ietf:params:xml:ns:reginfo\" version=\"5\" state=\"full\">"
+        "<r:registration aor=\"tel:+15550100001\" id=\"a1\" state=\"terminated\">"
+        "<r:contact id=\"c0\" state=\"terminated\" event=\"deactivated\">"
+        "<r:uri>sip:alice@10.0.0.1:5060</r:uri></r:contact>"
+        "</r:registration></r:reginfo>";
+    struct pcscf_reginfo ri;
+    char err[160] = "";
+    ck_assert_int_eq(pcscf_reginfo_parse(doc, strlen(doc), &ri, err, sizeof(err)), 0);
+    ck_assert_str_eq(ri.regs[0].state, "terminated");
+    struct pcscf_binding *b = binding();
+    ck_assert_int_eq(pcscf_reginfo_apply(&ri, b), 2);
+    ck_assert_int_eq(b->ncontacts, 0);
+}
+END_TEST
+
+START_TEST(other_user_and_events)
+{
+    static const char doc[] =
+        "<reginfo version=\"1\" state=\"full\">"
+        "<registration aor=\"sip:bob@ims.example.org\" id=\"b\" state=\"terminated\"/>"
+        "<registration aor=\"sip:alice@ims.example.org\" id=\"a\" state=\"active\">"
+        "<contact id=\"x\" state=\"active\" event=\"unregistered\">"
+        "<uri>sip:alice@10.0.0.1</uri></contact></registration></reginfo>";
+    struct pcscf_reginfo ri;
+    char err[160] = "";
+    ck_assert_int_eq(pcscf_reginfo_parse(doc, strlen(doc), &ri, err, sizeof(err)), 0);
+    struct pcscf_binding *b = binding();
+    /* bob's end does not touch alice; an ending event ends a contact (port 5060 default) */
+    ck_assert_int_eq(pcscf_reginfo_apply(&ri, b), 1);
+    ck_assert_int_eq(b->ncontacts, 1);
+    struct pcscf_ri_contact c = { .state = "active", .event = "refreshed" };
+    ck_assert(!pcscf_reginfo_contact_ended(&c));
+    snprintf(c.event, sizeof(c.event), "rejected");
+    ck_assert(pcscf_reginfo_contact_ended(&c));
+}
+END_TEST
+
+START_TEST(bad_documents)
+{
+    struct pcscf_reginfo ri;
+    char err[160] = "";
+    static const char *const bad[] = {
+        "<reginfo><registration aor=\"x\"></reginfo>",      /* unbalanced */
+        "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\"/>",  /* another package */
+        "",
+        "<!DOCTYPE x><reginfo/>",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        ck_assert_int_eq(pcscf_reginfo_parse(bad[i], strlen(bad[i]), &ri, err, sizeof(err)),
+                         -EINVAL);
+        ck_assert_msg(err[0] != '\0', "no reason for document %zu", i);
+    }
+    /* attributes with entities; a registration without aor is skipped */
+    static const char ent[] =
+        "<reginfo version='2' state='full'><registration id='q' state='active'/>"
+        "<registration aor='sip:a&amp;b@x' state='active'/></reginfo>";
+    ck_assert_int_eq(pcscf_reginfo_parse(ent, strlen(ent), &ri, err, sizeof(err)), 0);
+    ck_assert_int_eq(ri.nregs, 1);
+    ck_assert_str_eq(ri.regs[0].aor, "sip:a&b@x");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pcscf_reginfo");
+    TCase *tc = tcase_create("reginfo");
+    tcase_add_test(tc, parse_full);
+    tcase_add_test(tc, contact_ended);
+    tcase_add_test(tc, registration_terminated);
+    tcase_add_test(tc, other_user_and_events);
+    tcase_add_test(tc, bad_documents);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
