@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "ifc.h"
 #include "log.h"
 
 #include <errno.h>
@@ -32,6 +33,8 @@ static const struct ims_cfg_key scscf_keys[] = {
       "seconds a challenge may be answered" },
     { "scscf", "retry_after", IMS_CFG_INT, "30", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 480 when the HSS cannot answer" },
+    { "scscf", "shared_ifcs", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "XML file of the shared iFC sets (SharedIFCSetID, see README); empty: none" },
     IMS_CFG_END
 };
 
@@ -72,13 +75,27 @@ static int scscf_init(struct ims_daemon *d)
         ims_err("%s: scscf.min_expires is above scscf.max_expires", ims_cfg_path(c));
         return -EINVAL;
     }
+    if (ims_cfg_is_set(c, "scscf.shared_ifcs")) {
+        char err[256];
+        const char *file = ims_cfg_str(c, "scscf.shared_ifcs");
+        s->shared_ifcs = scscf_ifc_shared_load(file, err, sizeof(err));
+        if (!s->shared_ifcs) {
+            ims_err("%s: scscf.shared_ifcs: %s: %s", ims_cfg_path(c), file, err);
+            return -EINVAL;
+        }
+        ims_info("scscf: %d shared iFC sets from %s", scscf_ifc_shared_count(s->shared_ifcs),
+                 file);
+    }
     snprintf(s->service_route, sizeof(s->service_route), "<" URL_PRINT_FORMAT ";orig>",
              URL_PRINT_ARGS(ims_sip_own_uri(d->sip)));
     char path[512];
     ims_daemon_state_path(d, ims_cfg_str(c, "scscf.database"), path, sizeof(path));
     int rc = scscf_store_init(s, path);
-    if (rc)
+    if (rc) {
+        scscf_ifc_shared_free(s->shared_ifcs);
+        s->shared_ifcs = NULL;
         return rc;
+    }
     scscf_registrar_metrics();
     ims_info("scscf: Server-Name %s, Service-Route %s", s->name, s->service_route);
     return scscf_cx_init(s);
@@ -103,6 +120,8 @@ static void scscf_stop(struct ims_daemon *d)
     s->tick = NULL;
     scscf_store_fini(s);
     scscf_auth_fini(s);
+    scscf_ifc_shared_free(s->shared_ifcs);
+    s->shared_ifcs = NULL;
 }
 
 static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)

@@ -56,6 +56,7 @@ struct scscf_aor {
 };
 
 struct scscf_challenge;
+struct scscf_ifc_shared;              /* ifc.h */
 
 struct scscf {
     struct ims_daemon *d;
@@ -73,6 +74,7 @@ struct scscf {
     struct ims_map *challenges;       /* nonce -> challenge */
     struct ims_db *db;
     su_timer_t *tick;
+    struct scscf_ifc_shared *shared_ifcs;   /* scscf.shared_ifcs, NULL when none */
 };
 
 /* ---- auth.c: challenges and their verification ---- */
