@@ -278,19 +278,6 @@ int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_binding *in
 
 /* ---- identities ---- */
 
-int pcscf_url_impu(const url_t *url, char *buf, size_t len)
-{
-    if (url && url->url_type == url_tel) {
-        /* sofia-sip keeps the number of a tel: URI as its user part */
-        const char *number = url->url_user ? url->url_user : url->url_host;
-        if (!number || !*number)
-            return -EINVAL;
-        snprintf(buf, len, "tel:%s", number);
-        return 0;
-    }
-    return ims_sip_impu_of(url, buf, len);
-}
-
 int pcscf_impu_norm(const char *uri, char *buf, size_t len)
 {
     su_home_t home[1] = { SU_HOME_INIT(home) };
@@ -301,7 +288,7 @@ int pcscf_impu_norm(const char *uri, char *buf, size_t len)
         plain = gt ? su_strndup(home, lt + 1, (size_t)(gt - lt - 1)) : NULL;
     }
     url_t *u = url_make(home, plain ? plain : uri);
-    int rc = u ? pcscf_url_impu(u, buf, len) : -EINVAL;
+    int rc = u ? ims_sip_impu_of(u, buf, len) : -EINVAL;
     su_home_deinit(home);
     return rc;
 }

@@ -113,9 +113,6 @@ void pcscf_binding_contact_remove(struct pcscf_binding *b, int i);
 
 /* ---- identities (bindings.c, pure) ---- */
 
-/* The public identity of a URL: ims_sip_impu_of(), and tel: URIs (whose number sofia-sip
- * parses as the user part). 0 or -EINVAL. */
-int pcscf_url_impu(const url_t *url, char *buf, size_t len);
 /* Normalised public identity of a URI string ("sip:user@host" / "tel:+n"); 0 or -EINVAL. */
 int pcscf_impu_norm(const char *uri, char *buf, size_t len);
 /* Do two contact URIs designate the same user@host:port (scheme sip/sips, no params)? */

@@ -81,7 +81,7 @@ static void read_identities(const sip_t *resp, struct pcscf_binding *b)
             continue;
         for (sip_route_t *r = ims_addr_list_parse(home, u->un_value); r; r = r->r_next)
             if (b->nids < PCSCF_MAX_IDS &&
-                pcscf_url_impu(r->r_url, b->ids[b->nids], sizeof(b->ids[0])) == 0)
+                ims_sip_impu_of(r->r_url, b->ids[b->nids], sizeof(b->ids[0])) == 0)
                 b->nids++;
     }
     su_home_deinit(home);
@@ -252,7 +252,7 @@ static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
         *why = "too many hops";
         return st;
     }
-    if (!req->sip_to || pcscf_url_impu(req->sip_to->a_url, ctx->impu, sizeof(ctx->impu))) {
+    if (!req->sip_to || ims_sip_impu_of(req->sip_to->a_url, ctx->impu, sizeof(ctx->impu))) {
         *why = "To is not a SIP or tel URI";
         return 400;
     }

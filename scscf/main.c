@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "ifc.h"
 #include "log.h"
 
 #include <errno.h>
@@ -92,13 +93,27 @@ static int scscf_init(struct ims_daemon *d)
         ims_err("%s: scscf.min_expires is above scscf.max_expires", ims_cfg_path(c));
         return -EINVAL;
     }
+    if (ims_cfg_is_set(c, "scscf.shared_ifcs") && *ims_cfg_str(c, "scscf.shared_ifcs")) {
+        char err[256], file[512];
+        ims_daemon_state_path(d, ims_cfg_str(c, "scscf.shared_ifcs"), file, sizeof(file));
+        s->shared_ifcs = scscf_ifc_shared_load(file, err, sizeof(err));
+        if (!s->shared_ifcs) {
+            ims_err("%s: scscf.shared_ifcs: %s: %s", ims_cfg_path(c), file, err);
+            return -EINVAL;
+        }
+        ims_info("scscf: %d shared iFC sets from %s", scscf_ifc_shared_count(s->shared_ifcs),
+                 file);
+    }
     snprintf(s->service_route, sizeof(s->service_route), "<" URL_PRINT_FORMAT ";orig>",
              URL_PRINT_ARGS(ims_sip_own_uri(d->sip)));
     char path[512];
     ims_daemon_state_path(d, ims_cfg_str(c, "scscf.database"), path, sizeof(path));
     int rc = scscf_store_init(s, path);
-    if (rc)
+    if (rc) {
+        scscf_ifc_shared_free(s->shared_ifcs);
+        s->shared_ifcs = NULL;
         return rc;
+    }
     const char *domain = ims_cfg_str(c, "node.domain");
     if (ims_cfg_is_set(c, "scscf.icscf"))
         snprintf(s->icscf, sizeof(s->icscf), "%s", ims_cfg_str(c, "scscf.icscf"));
@@ -119,15 +134,6 @@ static int scscf_init(struct ims_daemon *d)
     s->as_timeout_ms = (unsigned)ims_cfg_int(c, "scscf.as_timeout_ms");
     s->timer_c_ms = (unsigned)ims_cfg_int(c, "scscf.timer_c") * 1000u;
     s->unreg_ttl = (unsigned)ims_cfg_int(c, "scscf.unreg_ttl");
-    if (ims_cfg_is_set(c, "scscf.shared_ifcs") && *ims_cfg_str(c, "scscf.shared_ifcs")) {
-        char err[256];
-        ims_daemon_state_path(d, ims_cfg_str(c, "scscf.shared_ifcs"), path, sizeof(path));
-        s->shared_ifcs = scscf_ifc_shared_load(path, err, sizeof(err));
-        if (!s->shared_ifcs) {
-            ims_err("%s: scscf.shared_ifcs %s: %s", ims_cfg_path(c), path, err);
-            return -EINVAL;
-        }
-    }
     char table[512] = "";
     if (*ims_cfg_str(c, "scscf.enum_table"))
         ims_daemon_state_path(d, ims_cfg_str(c, "scscf.enum_table"), table, sizeof(table));
