@@ -116,6 +116,19 @@ const char *ims_daemon_state_path(struct ims_daemon *d, const char *name, char *
     return buf;
 }
 
+const char *ims_daemon_conf_path(struct ims_daemon *d, const char *name, char *buf, size_t len)
+{
+    const char *conf = ims_cfg_path(d->cfg);
+    const char *slash = conf ? strrchr(conf, '/') : NULL;
+    if (name[0] == '/' || !conf)
+        snprintf(buf, len, "%s", name);
+    else if (!slash)
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "%.*s/%s", (int)(slash - conf), conf, name);
+    return buf;
+}
+
 static void usage(FILE *f, const struct ims_daemon_desc *desc)
 {
     const struct ims_cfg_key *schemas[6];

@@ -57,6 +57,11 @@ extern const struct ims_cfg_key ims_daemon_diameter_keys[];
 /* Build the schema list of a daemon into @out (room for 5 entries). */
 void ims_daemon_schemas(const struct ims_daemon_desc *desc, const struct ims_cfg_key **out);
 
+/* Path of a file that goes with the configuration: absolute, or relative to the folder of
+ * the configuration file (number tables, shared iFCs). */
+const char *ims_daemon_conf_path(struct ims_daemon *d, const char *name, char *buf,
+                                 size_t len);
+
 /* Path under node.state_dir (buf receives "<state_dir>/<name>"). */
 const char *ims_daemon_state_path(struct ims_daemon *d, const char *name, char *buf,
                                   size_t len);

@@ -76,12 +76,26 @@ static void ptx_destroy(struct ims_ptx *tx)
     free(tx);
 }
 
+/* "P-Charging-Vector: ..." of the request, for the messages the proxy makes itself (CANCEL,
+ * its own responses): every message of a session carries the ICID (TS 24.229 5.x.7) */
+static char *charging_line(struct ims_ptx *tx, char *buf, size_t len)
+{
+    const char *v = tx->req ? ims_sip_header(tx->req, "P-Charging-Vector") : NULL;
+    if (!v)
+        return NULL;
+    snprintf(buf, len, "P-Charging-Vector: %s", v);
+    return buf;
+}
+
 static void cancel_pending(struct ims_ptx *tx)
 {
+    char pcv[300];
+    const char *line = charging_line(tx, pcv, sizeof(pcv));
     for (int i = 0; i < tx->nbranches; i++) {
         struct branch *b = &tx->branches[i];
         if (b->orq && b->status < 200)
-            nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_END());
+            nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_IF(line, SIPTAG_HEADER_STR(line)),
+                                 TAG_END());
     }
 }
 
@@ -116,6 +130,37 @@ static void relay(struct ims_ptx *tx, msg_t *resp)
     }
     ims_sip_count_response(tx->sip, status);
     nta_incoming_mreply(tx->irq, resp);
+    if (status >= 200)
+        tx->answered = true;
+}
+
+/* A response of our own, through the same hook as relayed ones */
+static void local_reply(struct ims_ptx *tx, int status, const char *phrase,
+                        const char *warning, unsigned retry_after)
+{
+    char ra[16], pcv[300];
+    snprintf(ra, sizeof(ra), "%u", retry_after);
+    const char *line = charging_line(tx, pcv, sizeof(pcv));
+    msg_t *resp = nta_incoming_create_response(tx->irq, 0, NULL);
+    if (!resp || nta_incoming_complete_response(
+                     tx->irq, resp, status, phrase ? phrase : sip_status_phrase(status),
+                     TAG_IF(warning, SIPTAG_WARNING_STR(warning)),
+                     TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)),
+                     TAG_IF(line, SIPTAG_HEADER_STR(line)), TAG_END()) < 0) {
+        if (resp)
+            msg_destroy(resp);
+        nta_incoming_treply(tx->irq, status, phrase ? phrase : sip_status_phrase(status),
+                            TAG_END());
+        ims_sip_count_response(tx->sip, status);
+    } else {
+        sip_t *rs = sip_object(resp);
+        if (tx->on_response && tx->on_response(tx->arg, tx, resp, rs) != 0)
+            msg_destroy(resp);
+        else {
+            ims_sip_count_response(tx->sip, status);
+            nta_incoming_mreply(tx->irq, resp);
+        }
+    }
     if (status >= 200)
         tx->answered = true;
 }
@@ -174,9 +219,7 @@ static void conclude(struct ims_ptx *tx)
             /* a local outcome (timeout, unreachable) or a 503, which RFC 3261 16.7
              * step 6 turns into 500 */
             int st = (tx->best_status == 503 || !tx->best_status) ? 500 : tx->best_status;
-            nta_incoming_treply(tx->irq, st, sip_status_phrase(st), TAG_END());
-            ims_sip_count_response(tx->sip, st);
-            tx->answered = true;
+            local_reply(tx, st, NULL, NULL, 0);
         }
     }
     end_or_linger(tx);
@@ -253,9 +296,7 @@ static int on_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, sip_t
     tx->cancelled = true;
     if (tx->nbranches == 0 && !tx->answered) {
         /* still deciding where to go (e.g. waiting for Diameter): end it now */
-        nta_incoming_treply(tx->irq, SIP_487_REQUEST_CANCELLED, TAG_END());
-        ims_sip_count_response(tx->sip, 487);
-        tx->answered = true;
+        local_reply(tx, 487, NULL, NULL, 0);
         return 200;
     }
     cancel_pending(tx);
@@ -281,8 +322,12 @@ struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq)
     if (tx->req->sip_call_id)
         snprintf(tx->call_id, sizeof(tx->call_id), "%s", tx->req->sip_call_id->i_id);
     nta_incoming_bind(irq, on_ack_cancel, (nta_incoming_magic_t *)tx);
-    if (tx->method == sip_method_invite)
-        nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    if (tx->method == sip_method_invite) {
+        char pcv[300];
+        const char *line = charging_line(tx, pcv, sizeof(pcv));
+        nta_incoming_treply(irq, SIP_100_TRYING, TAG_IF(line, SIPTAG_HEADER_STR(line)),
+                            TAG_END());
+    }
     return tx;
 }
 
@@ -488,8 +533,6 @@ void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const cha
 void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const char *warning,
                       unsigned retry_after)
 {
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%u", retry_after);
     if (tx->answered) {
         if (status >= 200 && all_final(tx) && !tx->in_hook)
             ptx_destroy(tx);
@@ -499,13 +542,9 @@ void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const 
         ptx_destroy(tx);
         return;
     }
-    nta_incoming_treply(tx->irq, status, phrase ? phrase : sip_status_phrase(status),
-                        TAG_IF(warning, SIPTAG_WARNING_STR(warning)),
-                        TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
-    ims_sip_count_response(tx->sip, status);
+    local_reply(tx, status, phrase, warning, retry_after);
     if (status < 200)
         return;
-    tx->answered = true;
     cancel_pending(tx);
     if (all_final(tx) && !tx->in_hook)
         ptx_destroy(tx);

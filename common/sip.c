@@ -196,6 +196,11 @@ void ims_sip_destroy(struct ims_sip *s)
     free(s);
 }
 
+nta_leg_t *ims_sip_leg(struct ims_sip *s)
+{
+    return s->leg;
+}
+
 nta_agent_t *ims_sip_agent(struct ims_sip *s)
 {
     return s->agent;

@@ -41,6 +41,8 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *conf,
 void ims_sip_destroy(struct ims_sip *sip);
 
 nta_agent_t *ims_sip_agent(struct ims_sip *sip);
+/* The agent's default leg (out of dialog), for requests of our own outside any dialog */
+nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
 /* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);

@@ -93,18 +93,99 @@ static bool dialog_forming(sip_method_t m0)
     return m0 == sip_method_invite || m0 == sip_method_subscribe || m0 == sip_method_refer;
 }
 
-/* Towards a UE or along a dialog: forward as it is */
-static int pass(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, bool from_ue,
+/*
+ * The charging correlation of one forwarded request. The ICID travels on Mw in the
+ * P-Charging-Vector of every request and response, never on Gm (the UE is outside the trust
+ * domain, TS 24.229 5.2.7): towards a UE it is removed (and the UE's responses get it back),
+ * from a UE it is set (and the responses towards the UE lose it). Within a dialog it comes
+ * from our own Record-Route entry, which carries it as a parameter: the P-CSCF keeps no
+ * dialog state.
+ */
+struct fwd {
+    char icid[128];
+    bool to_ue;
+};
+
+static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
+{
+    struct fwd *f = arg;
+    (void)tx;
+    if (!f->to_ue) {
+        ims_sip_header_remove(msg, sip, "P-Charging-Vector");
+        ims_sip_header_remove(msg, sip, "P-Charging-Function-Addresses");
+    } else if (f->icid[0]) {
+        char v[160];
+        snprintf(v, sizeof(v), "icid-value=%s", f->icid);
+        ims_sip_header_set(msg, sip, "P-Charging-Vector", v);
+    }
+    return 0;
+}
+
+static void on_done(void *arg, struct ims_ptx *tx)
+{
+    (void)tx;
+    free(arg);
+}
+
+/* Our Record-Route entry: the node's URI with the ICID of the dialog */
+static url_t *record_route_uri(struct pcscf *p, su_home_t *home, const char *icid)
+{
+    const url_t *own = ims_sip_own_uri(p->d->sip);
+    if (!icid[0])
+        return url_hdup(home, own);
+    return url_make(home, su_sprintf(home, URL_PRINT_FORMAT ";icid=%s", URL_PRINT_ARGS(own),
+                                     icid));
+}
+
+/* Take the transaction with its charging hooks; NULL when answered already */
+static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *status,
+                                    const char *icid, bool to_ue, struct fwd **out)
+{
+    struct ims_ptx *tx = take(p, irq, status);
+    if (!tx)
+        return NULL;
+    struct fwd *f = calloc(1, sizeof(*f));
+    if (!f) {
+        ims_ptx_reply(tx, 500, NULL, NULL);
+        return NULL;
+    }
+    snprintf(f->icid, sizeof(f->icid), "%s", icid ? icid : "");
+    f->to_ue = to_ue;
+    ims_ptx_set_hooks(tx, on_response, on_done, f);
+    *out = f;
+    return tx;
+}
+
+/* Towards a UE or along a dialog: forward as it is, the charging headers set or removed */
+static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool from_ue,
                 bool record_route)
 {
     int status;
-    struct ims_ptx *tx = take(p, irq, &status);
+    struct fwd *f;
+    struct ims_ptx *tx = take_charged(p, irq, &status, icid, !from_ue, &f);
     if (!tx)
         return status;
-    if (from_ue)    /* a UE never asserts its own identity */
-        ims_sip_paid_remove(ims_ptx_msg(tx), ims_ptx_sip(tx));
-    (void)sip;
-    int st = ims_ptx_forward(tx, NULL, NULL, record_route);
+    msg_t *msg = ims_ptx_msg(tx);
+    sip_t *req = ims_ptx_sip(tx);
+    if (from_ue) {  /* a UE never asserts its own identity */
+        ims_sip_paid_remove(msg, req);
+        if (f->icid[0]) {
+            char v[160];
+            snprintf(v, sizeof(v), "icid-value=%s", f->icid);
+            ims_sip_header_set(msg, req, "P-Charging-Vector", v);
+        }
+    } else {
+        struct ims_pcv pcv;
+        const char *v = ims_sip_header(req, "P-Charging-Vector");
+        if (!f->icid[0] && v && ims_pcv_parse(v, &pcv) == 0)
+            snprintf(f->icid, sizeof(f->icid), "%s", pcv.icid);
+        ims_sip_header_remove(msg, req, "P-Charging-Vector");
+        ims_sip_header_remove(msg, req, "P-Charging-Function-Addresses");
+    }
+    struct ims_ptx_hop hop = { .record_route = record_route };
+    if (record_route)
+        hop.record_route_uri = record_route_uri(p, msg_home(msg), f->icid);
+    int st = ims_ptx_forward_ex(tx, &hop);
     if (st)
         ims_ptx_reply(tx, st, NULL, NULL);
     return 0;
@@ -163,7 +244,8 @@ static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_bindin
                        const url_t *next_hop)
 {
     int status;
-    struct ims_ptx *tx = take(p, irq, &status);
+    struct fwd *f;
+    struct ims_ptx *tx = take_charged(p, irq, &status, NULL, false, &f);
     if (!tx)
         return status;
     msg_t *msg = ims_ptx_msg(tx);
@@ -181,9 +263,12 @@ static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_bindin
         return 0;
     }
     ids.icid = icid;
+    snprintf(f->icid, sizeof(f->icid), "%s", icid);
     ims_log(IMS_LOG_DEBUG, &ids, "pcscf: %s from %s as %s", sip->sip_request->rq_method_name,
             b ? b->src.key : "an unregistered UE", b ? id : "(no identity)");
-    int st = ims_ptx_forward(tx, NULL, next_hop, true);
+    struct ims_ptx_hop hop = { .next_hop = next_hop, .record_route = true,
+                               .record_route_uri = record_route_uri(p, msg_home(msg), icid) };
+    int st = ims_ptx_forward_ex(tx, &hop);
     if (st)
         ims_ptx_reply(tx, st, NULL, NULL);
     return 0;
@@ -224,14 +309,17 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     bool in_dialog = sip->sip_to && sip->sip_to->a_tag;
     time_t now = pcscf_now();
 
+    char icid[128] = "";
+    if (own_route && r->r_url->url_params)
+        url_param(r->r_url->url_params, "icid", icid, sizeof(icid));
     if (own_route && r->r_url->url_user && strcmp(r->r_url->url_user, "term") == 0) {
         ims_counter_inc(m.terminating);
-        return pass(p, irq, sip, false, dialog_forming(method));
+        return pass(p, irq, NULL, false, dialog_forming(method));
     }
     struct pcscf_binding *b = binding_of(p, sip, src, now);
     if (in_dialog && own_route) {
         ims_counter_inc(m.in_dialog);
-        return pass(p, irq, sip, b != NULL, false);
+        return pass(p, irq, icid, b != NULL, false);
     }
     if (method == sip_method_ack)
         return 200;   /* not ours to relay: absorbed */
@@ -254,6 +342,6 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     }
     ims_counter_inc(in_dialog ? m.in_dialog : m.originating);
     if (in_dialog)
-        return pass(p, irq, sip, true, false);
+        return pass(p, irq, icid, true, false);
     return originating(p, irq, b, NULL);
 }

@@ -46,9 +46,9 @@ static const struct ims_cfg_key scscf_keys[] = {
     { "scscf", "unreg_ttl", IMS_CFG_INT, "600", 0, 10, 86400, NULL, NULL,
       "seconds the profile of an unregistered user (unregistered services) is kept" },
     { "scscf", "shared_ifcs", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
-      "shared iFC sets (SharedIFCSetID), XML, see README (relative to node.state_dir)" },
+      "shared iFC sets (SharedIFCSetID), XML, see README (relative to this file's folder)" },
     { "scscf", "enum_table", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
-      "local number table: '+<E.164> sip:uri' per line (relative to node.state_dir)" },
+      "local number table: '+<E.164> sip:uri' per line (relative to this file's folder)" },
     { "scscf", "enum_domain", IMS_CFG_HOST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "ENUM in DNS (NAPTR) under this domain, e.g. e164.arpa; empty: table only" },
     { "scscf", "enum_resolv_conf", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
@@ -95,7 +95,7 @@ static int scscf_init(struct ims_daemon *d)
     }
     if (ims_cfg_is_set(c, "scscf.shared_ifcs") && *ims_cfg_str(c, "scscf.shared_ifcs")) {
         char err[256], file[512];
-        ims_daemon_state_path(d, ims_cfg_str(c, "scscf.shared_ifcs"), file, sizeof(file));
+        ims_daemon_conf_path(d, ims_cfg_str(c, "scscf.shared_ifcs"), file, sizeof(file));
         s->shared_ifcs = scscf_ifc_shared_load(file, err, sizeof(err));
         if (!s->shared_ifcs) {
             ims_err("%s: scscf.shared_ifcs: %s: %s", ims_cfg_path(c), file, err);
@@ -136,8 +136,10 @@ static int scscf_init(struct ims_daemon *d)
     s->unreg_ttl = (unsigned)ims_cfg_int(c, "scscf.unreg_ttl");
     char table[512] = "";
     if (*ims_cfg_str(c, "scscf.enum_table"))
-        ims_daemon_state_path(d, ims_cfg_str(c, "scscf.enum_table"), table, sizeof(table));
+        ims_daemon_conf_path(d, ims_cfg_str(c, "scscf.enum_table"), table, sizeof(table));
     rc = scscf_session_init(s);
+    if (rc == 0)
+        rc = scscf_thirdparty_init(s);
     if (rc == 0)
         rc = scscf_enum_init(s, table, ims_cfg_str(c, "scscf.enum_domain"),
                              ims_cfg_str(c, "scscf.enum_resolv_conf"));
@@ -168,6 +170,7 @@ static void scscf_stop(struct ims_daemon *d)
     scscf_store_fini(s);
     scscf_auth_fini(s);
     scscf_enum_fini(s);
+    scscf_thirdparty_fini();
     scscf_session_fini(s);
     scscf_ifc_shared_free(s->shared_ifcs);
     s->shared_ifcs = NULL;

@@ -108,7 +108,19 @@ static void refuse_cx(struct reg *r, const struct scscf_cx_answer *a)
 
 /* ---- the 200 OK ---- */
 
-static void contacts_value(const struct scscf_aor *aor, time_t now, char *buf, size_t len)
+/* The instance ID without its angle brackets (the gr parameter's value) */
+static void instance_id(const char *instance, char *buf, size_t len)
+{
+    size_t n = strlen(instance);
+    if (n >= 2 && instance[0] == '<' && instance[n - 1] == '>')
+        snprintf(buf, len, "%.*s", (int)(n - 2), instance + 1);
+    else
+        snprintf(buf, len, "%s", instance);
+}
+
+/* Contact list of the 200 OK; with @gruu (the UE supports it) the GRUUs of RFC 5627 */
+static void contacts_value(const struct scscf *s, const struct scscf_aor *aor,
+                           const char *impu, bool gruu, time_t now, char *buf, size_t len)
 {
     size_t off = 0;
     buf[0] = '\0';
@@ -119,6 +131,14 @@ static void contacts_value(const struct scscf_aor *aor, time_t now, char *buf, s
             off += (size_t)snprintf(buf + off, len - off, ";+sip.instance=\"%s\"", c->instance);
         if (c->reg_id && off < len)
             off += (size_t)snprintf(buf + off, len - off, ";reg-id=%d", c->reg_id);
+        if (gruu && c->instance[0] && off < len) {
+            char id[128];
+            instance_id(c->instance, id, sizeof(id));
+            off += (size_t)snprintf(buf + off, len - off, ";pub-gruu=\"%s;gr=%s\"", impu, id);
+            if (c->tgruu[0] && off < len)
+                off += (size_t)snprintf(buf + off, len - off, ";temp-gruu=\"sip:%s@%s;gr\"",
+                                        c->tgruu, s->realm);
+        }
     }
 }
 
@@ -132,22 +152,52 @@ static void associated_value(const struct scscf_aor *aor, const char *impu, char
             off += (size_t)snprintf(buf + off, len - off, ", <%s>", aor->impus[i]);
 }
 
+/* The 200 OK (not sent yet: third-party registration may carry it) */
+static msg_t *build_ok(struct reg *r, const struct scscf_aor *aor)
+{
+    char contacts[4096], assoc[2048], pau[2100];
+    time_t now = time(NULL);
+    bool gruu = sip_has_feature(r->sip->sip_supported, "gruu");
+    contacts_value(r->s, aor, r->impu, gruu, now, contacts, sizeof(contacts));
+    associated_value(aor, r->impu, assoc, sizeof(assoc));
+    snprintf(pau, sizeof(pau), "P-Associated-URI: %s", assoc);
+    char pcfa[300] = "";
+    if (aor && aor->ccf[0]) {
+        struct ims_pcfa f = { .nccf = 1 };
+        snprintf(f.ccf[0], sizeof(f.ccf[0]), "%s", aor->ccf);
+        char v[280];
+        if (ims_pcfa_format(&f, v, sizeof(v)) > 0)
+            snprintf(pcfa, sizeof(pcfa), "P-Charging-Function-Addresses: %s", v);
+    }
+    msg_t *resp = nta_incoming_create_response(r->irq, 0, NULL);
+    if (resp && nta_incoming_complete_response(
+                    r->irq, resp, SIP_200_OK, TAG_IF(contacts[0], SIPTAG_CONTACT_STR(contacts)),
+                    SIPTAG_PATH(r->sip->sip_path),
+                    TAG_IF(aor, SIPTAG_SERVICE_ROUTE_STR(r->s->service_route)),
+                    TAG_IF(aor, SIPTAG_HEADER_STR(pau)),
+                    TAG_IF(pcfa[0], SIPTAG_HEADER_STR(pcfa)),
+                    SIPTAG_SERVER_STR("scscf"), TAG_END()) < 0) {
+        msg_destroy(resp);
+        resp = NULL;
+    }
+    return resp;
+}
+
+static void send_ok(struct reg *r, msg_t *resp)
+{
+    if (resp) {
+        nta_incoming_mreply(r->irq, resp);
+        ims_sip_count_response(r->s->d->sip, 200);
+    } else {
+        nta_incoming_treply(r->irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+        ims_sip_count_response(r->s->d->sip, 500);
+    }
+    reg_free(r);
+}
+
 static void reply_ok(struct reg *r, const struct scscf_aor *aor)
 {
-    char contacts[4096], assoc[2048];
-    time_t now = time(NULL);
-    contacts_value(aor, now, contacts, sizeof(contacts));
-    associated_value(aor, r->impu, assoc, sizeof(assoc));
-    char pau[2100];
-    snprintf(pau, sizeof(pau), "P-Associated-URI: %s", assoc);
-    nta_incoming_treply(r->irq, SIP_200_OK,
-                        TAG_IF(contacts[0], SIPTAG_CONTACT_STR(contacts)),
-                        SIPTAG_PATH(r->sip->sip_path),
-                        TAG_IF(aor, SIPTAG_SERVICE_ROUTE_STR(r->s->service_route)),
-                        TAG_IF(aor, SIPTAG_HEADER_STR(pau)),
-                        SIPTAG_SERVER_STR("scscf"), TAG_END());
-    ims_sip_count_response(r->s->d->sip, 200);
-    reg_free(r);
+    send_ok(r, build_ok(r, aor));
 }
 
 /* ---- bindings from the REGISTER ---- */
@@ -228,14 +278,16 @@ static void on_saa(void *arg, struct scscf_cx_answer *a)
     }
     if (r->sat == SCSCF_SAT_USER_DEREGISTRATION) {
         struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+        msg_t *resp = build_ok(r, NULL);
         if (aor) {
+            scscf_thirdparty_register(r->s, aor, r->impu, SCSCF_REG_DE, 0, r->msg, resp);
             scscf_notify_all(r->s, aor, "unregistered", true);
             scscf_store_remove(r->s, aor);
         }
         ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) de-registered", r->impu, r->impi);
         ims_counter_inc(m.deregistered);
         count_state(r->s);
-        reply_ok(r, NULL);
+        send_ok(r, resp);
         return;
     }
     struct scscf_aor *aor = scscf_store_upsert(r->s, r->impu, a->user_data);
@@ -253,7 +305,11 @@ static void on_saa(void *arg, struct scscf_cx_answer *a)
     ims_counter_inc(fresh ? m.registered : m.refreshed);
     scscf_notify_all(r->s, aor, fresh ? "registered" : "refreshed", false);
     count_state(r->s);
-    reply_ok(r, aor);
+    msg_t *resp = build_ok(r, aor);
+    unsigned expires = r->expires > r->s->max_expires ? r->s->max_expires : r->expires;
+    scscf_thirdparty_register(r->s, aor, r->impu, fresh ? SCSCF_REG_INITIAL : SCSCF_REG_RE,
+                              expires, r->msg, resp);
+    send_ok(r, resp);
 }
 
 static void send_sar(struct reg *r, int type, bool data_available)
@@ -478,7 +534,7 @@ static void expire_aor(struct scscf *s, struct scscf_aor *aor, time_t now)
             struct scscf_contact *gone = *p;
             snprintf(impi, sizeof(impi), "%s", gone->impi);
             *p = gone->next;
-            free(gone);
+            scscf_store_contact_free(s, gone);
             s->ncontacts--;
             n++;
         } else {
@@ -494,6 +550,7 @@ static void expire_aor(struct scscf *s, struct scscf_aor *aor, time_t now)
         return;
     }
     ims_info("scscf: registration of %s expired", aor->impus[0]);
+    scscf_thirdparty_register(s, aor, aor->impus[0], SCSCF_REG_DE, 0, NULL, NULL);
     sar_async(s, impi, aor->impus[0], SCSCF_SAT_TIMEOUT_DEREGISTRATION);
     scscf_notify_all(s, aor, "expired", true);
     scscf_store_remove(s, aor);
@@ -536,4 +593,21 @@ int scscf_registrar_deregister(struct scscf *s, const char *impi, const char *im
     }
     count_state(s);
     return n;
+}
+
+void scscf_registrar_network_deregister(struct scscf *s, const char *impu, const char *why)
+{
+    struct scscf_aor *aor = scscf_store_find(s, impu);
+    if (!aor)
+        return;
+    char first[SCSCF_ID_MAX], impi[SCSCF_ID_MAX] = "";
+    snprintf(first, sizeof(first), "%s", aor->impus[0]);
+    if (aor->contacts)
+        snprintf(impi, sizeof(impi), "%s", aor->contacts->impi);
+    ims_info("scscf: %s de-registered by the network: %s", first, why);
+    scscf_thirdparty_register(s, aor, impu, SCSCF_REG_DE, 0, NULL, NULL);
+    sar_async(s, impi, first, SCSCF_SAT_ADMINISTRATIVE_DEREGISTRATION);
+    scscf_notify_all(s, aor, "deactivated", true);
+    scscf_store_remove(s, aor);
+    count_state(s);
 }

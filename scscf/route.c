@@ -116,6 +116,14 @@ void scscf_route_originating(struct scscf_call *call)
             to_bgcf(call);
         return;
     }
+    if (home_host(s, ruri) && ruri->url_user && url_has_param(ruri, "gr") &&
+        ims_map_get(s->tgruus, ruri->url_user)) {
+        /* a temporary GRUU issued here: only this S-CSCF knows it (no LIR can find it) */
+        char self[SCSCF_ID_MAX];
+        url_e(self, sizeof(self), ims_sip_own_uri(s->d->sip));
+        to_node(call, self, NULL);
+        return;
+    }
     if (home_host(s, ruri)) {
         to_node(call, s->icscf, NULL);
         return;

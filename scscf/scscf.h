@@ -195,6 +195,8 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor);
 /* Write changed aors to the database (called by the tick and at stop). */
 int scscf_store_flush(struct scscf *s);
 int scscf_store_count_contacts(const struct scscf_aor *aor);
+/* Free one binding taken off a list (its temporary GRUU is forgotten) */
+void scscf_store_contact_free(struct scscf *s, struct scscf_contact *c);
 void scscf_store_touch(struct scscf_aor *aor);
 
 /* ---- registrar.c: REGISTER, expiry, de-registration ---- */
@@ -205,6 +207,8 @@ void scscf_registrar_tick(struct scscf *s, time_t now);
 int scscf_registrar_deregister(struct scscf *s, const char *impi, const char *impu,
                                const char *reason);
 void scscf_registrar_metrics(void);
+/* The network ends the registration of @impu's set: reg event, SAR, third-party REGISTER */
+void scscf_registrar_network_deregister(struct scscf *s, const char *impu, const char *why);
 
 /* The iFCs of identity @impu of @aor (parsed once, cached); NULL when the profile has none */
 struct scscf_ifc_set *scscf_store_ifcs(struct scscf *s, struct scscf_aor *aor,
@@ -246,6 +250,15 @@ int scscf_enum_lookup(struct scscf *s, const char *number, char *uri, size_t len
                       scscf_enum_fn fn, void *arg);
 /* Pure, for the tests: apply a NAPTR regexp field ("!^.*$!sip:x@y!") to @number */
 int scscf_enum_apply(const char *regexp, const char *number, char *out, size_t len);
+
+/* ---- thirdparty.c: REGISTER to application servers (TS 24.229 5.4.1.7) ---- */
+int scscf_thirdparty_init(struct scscf *s);
+void scscf_thirdparty_fini(void);
+/* The iFCs of @impu that match this REGISTER (@request NULL: expiry or the network) send
+ * their ASs a third-party REGISTER; @response is our 200 OK when there is one. */
+void scscf_thirdparty_register(struct scscf *s, struct scscf_aor *aor, const char *impu,
+                               enum scscf_reg_type type, unsigned expires, msg_t *request,
+                               msg_t *response);
 
 /* ---- notify.c: reg event package (RFC 3680) ---- */
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);

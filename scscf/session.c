@@ -49,15 +49,13 @@ int scscf_session_init(struct scscf *s)
 {
     metrics_init();
     s->odis = ims_map_create(false);
-    s->tgruus = ims_map_create(false);
-    return s->odis && s->tgruus ? 0 : -ENOMEM;
+    return s->odis ? 0 : -ENOMEM;
 }
 
 void scscf_session_fini(struct scscf *s)
 {
     ims_map_destroy(s->odis);
-    ims_map_destroy(s->tgruus);
-    s->odis = s->tgruus = NULL;
+    s->odis = NULL;
 }
 
 static struct ims_log_ids ids_of(const struct scscf_call *call)

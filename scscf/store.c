@@ -14,6 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/rand.h>
+
+#include "milenage.h"                     /* ims_hex_encode */
+
 static const char schema_v1[] =
     "CREATE TABLE aor ("
     " id TEXT PRIMARY KEY,"               /* the first public identity of the set */
@@ -29,7 +33,10 @@ static const char schema_v1[] =
     " user_agent TEXT,"
     " PRIMARY KEY (aor, uri));";
 
-static const char *const migrations[] = { schema_v1 };
+/* v2: the temporary GRUU of a binding (RFC 5627) */
+static const char schema_v2[] = "ALTER TABLE contact ADD COLUMN tgruu TEXT;";
+
+static const char *const migrations[] = { schema_v1, schema_v2 };
 
 /* ids of aors removed since the last flush */
 static char **g_removed;
@@ -68,13 +75,40 @@ static void link_aor(struct scscf *s, struct scscf_aor *aor)
     s->all = aor;
 }
 
-static void free_contacts(struct scscf_contact *c)
+/* Free a binding, forgetting its temporary GRUU */
+static void contact_free(struct scscf *s, struct scscf_contact *c)
+{
+    if (c->tgruu[0] && s->tgruus)
+        ims_map_remove(s->tgruus, c->tgruu);
+    free(c);
+}
+
+static void free_contacts(struct scscf *s, struct scscf_contact *c)
 {
     while (c) {
         struct scscf_contact *n = c->next;
-        free(c);
+        contact_free(s, c);
         c = n;
     }
+}
+
+void scscf_store_contact_free(struct scscf *s, struct scscf_contact *c)
+{
+    contact_free(s, c);
+}
+
+/* A new temporary GRUU user part for @c, known to the map (none when it cannot be kept) */
+static void new_tgruu(struct scscf *s, struct scscf_aor *aor, struct scscf_contact *c)
+{
+    uint8_t r[10];
+    if (!s->tgruus || RAND_bytes(r, sizeof(r)) != 1)
+        return;
+    char hex[21];
+    ims_hex_encode(r, sizeof(r), hex);
+    snprintf(c->tgruu, sizeof(c->tgruu), "tgruu.%s", hex);
+    int err = 0;
+    if (!ims_map_put(s->tgruus, c->tgruu, aor, &err) && err)
+        c->tgruu[0] = '\0';
 }
 
 /* A new aor for @impu with the identities of @profile (or @impu alone); indexed. */
@@ -149,8 +183,19 @@ int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_
         s->ncontacts++;
     }
     struct scscf_contact *next = x->next;
+    char tgruu[sizeof(x->tgruu)];
+    snprintf(tgruu, sizeof(tgruu), "%s", c->tgruu[0] ? c->tgruu : x->tgruu);
+    if (x->tgruu[0] && strcmp(x->tgruu, tgruu) != 0)
+        ims_map_remove(s->tgruus, x->tgruu);
     *x = *c;
     x->next = next;
+    snprintf(x->tgruu, sizeof(x->tgruu), "%s", tgruu);
+    if (x->tgruu[0]) {
+        int err = 0;
+        ims_map_put(s->tgruus, x->tgruu, aor, &err);
+    } else if (x->instance[0]) {
+        new_tgruu(s, aor, x);
+    }
     aor->dirty = true;
     return 0;
 }
@@ -163,7 +208,7 @@ int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri)
         if (!uri || strcasecmp((*p)->uri, uri) == 0) {
             struct scscf_contact *gone = *p;
             *p = gone->next;
-            free(gone);
+            contact_free(s, gone);
             s->ncontacts--;
             n++;
         } else {
@@ -216,7 +261,7 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
         aor->next->prev = aor->prev;
     s->ncontacts -= (size_t)scscf_store_count_contacts(aor);
     note_removed(aor->impus[0]);
-    free_contacts(aor->contacts);
+    free_contacts(s, aor->contacts);
     scscf_store_ifcs_reset(aor);
     free(aor->profile);
     free(aor);
@@ -238,8 +283,8 @@ static int write_aor(struct ims_db *db, const struct scscf_aor *aor)
                                        " ccf) VALUES (?1, ?2, ?3, ?4, ?5)");
     sqlite3_stmt *del = ims_db_stmt(db, "DELETE FROM contact WHERE aor = ?1");
     sqlite3_stmt *ins = ims_db_stmt(db, "INSERT INTO contact (aor, uri, expires, instance, reg_id,"
-                                        " call_id, cseq, path, impi, user_agent) VALUES"
-                                        " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                                        " call_id, cseq, path, impi, user_agent, tgruu) VALUES"
+                                        " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!st || !del || !ins)
         return -EIO;
     sqlite3_bind_text(st, 1, aor->impus[0], -1, SQLITE_STATIC);
@@ -264,6 +309,7 @@ static int write_aor(struct ims_db *db, const struct scscf_aor *aor)
         sqlite3_bind_text(ins, 8, c->path, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 9, c->impi, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 10, c->user_agent, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 11, c->tgruu, -1, SQLITE_STATIC);
         rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : -EIO;
         sqlite3_reset(ins);
     }
@@ -312,7 +358,7 @@ static void column(sqlite3_stmt *st, int col, char *buf, size_t len)
 static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
 {
     sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT uri, expires, instance, reg_id, call_id, cseq,"
-                                          " path, impi, user_agent FROM contact WHERE aor = ?1"
+                                          " path, impi, user_agent, tgruu FROM contact WHERE aor = ?1"
                                           " AND expires > ?2");
     if (!st)
         return;
@@ -329,6 +375,7 @@ static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
         column(st, 6, c.path, sizeof(c.path));
         column(st, 7, c.impi, sizeof(c.impi));
         column(st, 8, c.user_agent, sizeof(c.user_agent));
+        column(st, 9, c.tgruu, sizeof(c.tgruu));
         scscf_store_bind(s, aor, &c);
     }
     sqlite3_reset(st);
@@ -367,7 +414,8 @@ int scscf_store_init(struct scscf *s, const char *db_path)
 {
     s->aors = ims_map_create(true);
     s->challenges = ims_map_create(false);
-    if (!s->aors || !s->challenges)
+    s->tgruus = ims_map_create(false);
+    if (!s->aors || !s->challenges || !s->tgruus)
         return -ENOMEM;
     int rc = ims_db_open(&s->db, db_path, migrations, sizeof(migrations) / sizeof(migrations[0]));
     if (rc)
@@ -383,13 +431,15 @@ void scscf_store_fini(struct scscf *s)
         struct scscf_aor *a = s->all;
         s->all = a->next;
         scscf_notify_drop(s, a);
-        free_contacts(a->contacts);
+        free_contacts(s, a->contacts);
         scscf_store_ifcs_reset(a);
         free(a->profile);
         free(a);
     }
     ims_map_destroy(s->aors);
     s->aors = NULL;
+    ims_map_destroy(s->tgruus);
+    s->tgruus = NULL;
     for (size_t i = 0; i < g_nremoved; i++)
         free(g_removed[i]);
     free(g_removed);
