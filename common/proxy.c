@@ -12,6 +12,8 @@
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_util.h>
@@ -20,12 +22,16 @@
 #include "sip_hdr.h"
 
 #define MAX_BRANCHES 8
+/* The parser flag nta sets on the responses it makes itself (NTA_INTERNAL_MSG of sofia-sip's
+ * private nta_internal.h, stable since 1.12) */
+#define NTA_INTERNAL_FLAG (1 << 15)
 #define T1X64_MS (64 * 500)
 
 struct branch {
     struct ims_ptx *tx;
     nta_outgoing_t *orq;
     int status;           /* last status seen, 0 none */
+    bool cancelled;       /* CANCEL sent */
     su_timer_t *timer;    /* no response at all within the branch's time: given up */
 };
 
@@ -46,6 +52,9 @@ struct ims_ptx {
     su_timer_t *timer_c;  /* INVITE: no final response in time (RFC 3261 16.8) */
     bool no_answer;       /* timer C fired */
     bool in_hook;         /* inside on_final: a reply must not free the transaction */
+    int in_forward;       /* inside nta_outgoing_mcreate: a branch may end at once (a
+                           * transport error on loopback), the outcome waits for the loop */
+    su_timer_t *deferred; /* ... and runs from this timer */
     ims_ptx_response_fn on_response;
     ims_ptx_done_fn on_done;
     ims_ptx_final_fn on_final;
@@ -65,6 +74,8 @@ static void ptx_destroy(struct ims_ptx *tx)
     }
     if (tx->timer_c)
         su_timer_destroy(tx->timer_c);
+    if (tx->deferred)
+        su_timer_destroy(tx->deferred);
     if (tx->linger)
         su_timer_destroy(tx->linger);
     if (tx->best)
@@ -87,26 +98,6 @@ static char *charging_line(struct ims_ptx *tx, char *buf, size_t len)
     return buf;
 }
 
-static void cancel_pending(struct ims_ptx *tx)
-{
-    char pcv[300];
-    const char *line = charging_line(tx, pcv, sizeof(pcv));
-    for (int i = 0; i < tx->nbranches; i++) {
-        struct branch *b = &tx->branches[i];
-        if (b->orq && b->status < 200)
-            nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_IF(line, SIPTAG_HEADER_STR(line)),
-                                 TAG_END());
-    }
-}
-
-static bool all_final(const struct ims_ptx *tx)
-{
-    for (int i = 0; i < tx->nbranches; i++)
-        if (tx->branches[i].status < 200)
-            return false;
-    return true;
-}
-
 /* RFC 3261 16.7 step 6: 6xx wins, else the lowest class; first seen wins ties */
 static bool better(int candidate, int current)
 {
@@ -118,6 +109,60 @@ static bool better(int candidate, int current)
         return true;
     return candidate / 100 < current / 100;
 }
+
+static void defer_conclude(struct ims_ptx *tx);
+
+/*
+ * sofia-sip's nta ends an INVITE client transaction on a reliable transport (TCP) as soon
+ * as its CANCEL goes out (it completes the transaction the UA way), so the 487 that
+ * follows is discarded: such a branch is counted as ended by a 487 at once.
+ */
+static bool ended_by_cancel(struct branch *b)
+{
+    if (!b->cancelled || b->tx->method != sip_method_invite || !b->status || !b->orq)
+        return false;
+    tport_t *tp = nta_outgoing_transport(b->orq);
+    bool reliable = tp && tport_is_reliable(tp);
+    tport_unref(tp);
+    return reliable;
+}
+
+static void end_by_cancel(struct ims_ptx *tx, struct branch *b)
+{
+    b->status = 487;
+    if (!tx->answered && !tx->no_answer && better(487, tx->best_status)) {
+        if (tx->best)
+            msg_destroy(tx->best);
+        tx->best = NULL;
+        tx->best_status = 487;
+    }
+    defer_conclude(tx);
+}
+
+static void cancel_pending(struct ims_ptx *tx)
+{
+    char pcv[300];
+    const char *line = charging_line(tx, pcv, sizeof(pcv));
+    for (int i = 0; i < tx->nbranches; i++) {
+        struct branch *b = &tx->branches[i];
+        if (b->orq && b->status < 200 && !b->cancelled) {
+            b->cancelled = true;
+            nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_IF(line, SIPTAG_HEADER_STR(line)),
+                                 TAG_END());
+            if (ended_by_cancel(b))
+                end_by_cancel(tx, b);
+        }
+    }
+}
+
+static bool all_final(const struct ims_ptx *tx)
+{
+    for (int i = 0; i < tx->nbranches; i++)
+        if (tx->branches[i].status < 200)
+            return false;
+    return true;
+}
+
 
 static void relay(struct ims_ptx *tx, msg_t *resp)
 {
@@ -217,12 +262,48 @@ static void conclude(struct ims_ptx *tx)
             relay(tx, resp);
         } else {
             /* a local outcome (timeout, unreachable) or a 503, which RFC 3261 16.7
-             * step 6 turns into 500 */
+             * step 6 turns into 500 (keeping the Warning that says why) */
             int st = (tx->best_status == 503 || !tx->best_status) ? 500 : tx->best_status;
-            local_reply(tx, st, NULL, NULL, 0);
+            char warning[300] = "";
+            sip_t *bs = tx->best ? sip_object(tx->best) : NULL;
+            if (bs && bs->sip_warning)
+                sip_header_field_e(warning, sizeof(warning), (sip_header_t *)bs->sip_warning,
+                                   0);
+            local_reply(tx, st, NULL, warning[0] ? warning : NULL, 0);
         }
     }
     end_or_linger(tx);
+}
+
+static void on_deferred(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct ims_ptx *tx = (struct ims_ptx *)arg;
+    su_timer_destroy(tx->deferred);
+    tx->deferred = NULL;
+    conclude(tx);
+}
+
+/* conclude(), unless a branch is being created: then from the loop, once it is */
+static void maybe_conclude(struct ims_ptx *tx)
+{
+    if (!tx->in_forward) {
+        conclude(tx);
+        return;
+    }
+    defer_conclude(tx);
+}
+
+/* conclude() from the loop, soon (the caller is inside a callback of nta) */
+static void defer_conclude(struct ims_ptx *tx)
+{
+    if (tx->deferred)
+        return;
+    tx->deferred = su_timer_create(su_root_task(ims_sip_root(tx->sip)), 1);
+    if (!tx->deferred || su_timer_set(tx->deferred, on_deferred, (su_timer_arg_t *)tx) < 0) {
+        ims_err("proxy: cannot schedule the end of a transaction");   /* out of memory */
+    }
 }
 
 static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
@@ -231,6 +312,10 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     struct branch *b = (struct branch *)magic;
     struct ims_ptx *tx = b->tx;
     int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    /* A response nta made itself (transport error, timeout), or one that lost our
+     * upstream Via headers: a local outcome, nothing to relay (RFC 3261 16.7 step 3, 16.9) */
+    if (sip && ((sip->sip_flags & NTA_INTERNAL_FLAG) || !sip->sip_via || !sip->sip_via->v_next))
+        sip = NULL;
     msg_t *resp = sip ? nta_outgoing_getresponse(orq) : NULL;
     if (!sip && (status < 300 || status > 699))
         status = 500;
@@ -244,6 +329,12 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     if (status == 100) {                          /* hop by hop (RFC 3261 16.7 step 5) */
         if (resp)
             msg_destroy(resp);
+        return 0;
+    }
+    if (status < 200 && ended_by_cancel(b)) {     /* a CANCEL that waited for this */
+        if (resp)
+            msg_destroy(resp);
+        end_by_cancel(tx, b);
         return 0;
     }
     if (status < 200) {                           /* provisional */
@@ -260,7 +351,7 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
             return 0;
         tx->best_status = status;
         cancel_pending(tx);
-        conclude(tx);
+        maybe_conclude(tx);
         return 0;
     }
     /* 3xx-6xx, or a local timeout / transport error (no message) */
@@ -268,7 +359,7 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         /* timer C fired: the 487s of our CANCELs do not replace its 408 */
         if (resp)
             msg_destroy(resp);
-        conclude(tx);
+        maybe_conclude(tx);
         return 0;
     }
     if (!tx->answered && better(status, tx->best_status)) {
@@ -281,7 +372,7 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     }
     if (status >= 600)
         cancel_pending(tx);
-    conclude(tx);
+    maybe_conclude(tx);
     return 0;
 }
 
@@ -339,6 +430,11 @@ msg_t *ims_ptx_msg(struct ims_ptx *tx)
 sip_t *ims_ptx_sip(struct ims_ptx *tx)
 {
     return tx->req;
+}
+
+struct ims_sip *ims_ptx_sip_stack(struct ims_ptx *tx)
+{
+    return tx->sip;
 }
 
 const char *ims_ptx_call_id(struct ims_ptx *tx)
@@ -494,16 +590,20 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
                        : sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
     url_t *resolved = ims_sip_resolve(tx->sip, msg_home(msg), hop);
     struct branch *b = &tx->branches[tx->nbranches];
+    memset(b, 0, sizeof(*b));
     b->tx = tx;
-    b->status = 0;
+    tx->nbranches++;              /* counted before nta may report its end */
+    tx->in_forward++;
     b->orq = nta_outgoing_mcreate(ims_sip_agent(tx->sip), on_branch_response,
                                   (nta_outgoing_magic_t *)b,
                                   (url_string_t const *)(resolved ? resolved : next_hop),
                                   msg, NTATAG_STATELESS(ack), TAG_END());
+    tx->in_forward--;
     if (!b->orq) {
+        tx->nbranches--;
         struct ims_log_ids ids = { .call_id = tx->call_id };
-        ims_log(IMS_LOG_WARN, &ids, "proxy: cannot forward %s",
-                sip->sip_request->rq_method_name);
+        ims_log(IMS_LOG_WARN, &ids, "proxy: cannot forward %s", tx->req ?
+                tx->req->sip_request->rq_method_name : "the request");
         return 500;   /* nta_outgoing_mcreate destroyed msg */
     }
     if (ack) {
@@ -513,9 +613,7 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
         ptx_destroy(tx);
         return 0;
     }
-    tx->nbranches++;
-    b->timer = NULL;
-    if (silent_ms) {
+    if (silent_ms && !b->status) {
         b->timer = su_timer_create(su_root_task(ims_sip_root(tx->sip)), silent_ms);
         if (b->timer && su_timer_set(b->timer, on_branch_silent, (su_timer_arg_t *)b) < 0) {
             su_timer_destroy(b->timer);

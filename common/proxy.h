@@ -45,6 +45,7 @@ struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq);
 msg_t *ims_ptx_msg(struct ims_ptx *tx);
 sip_t *ims_ptx_sip(struct ims_ptx *tx);
 const char *ims_ptx_call_id(struct ims_ptx *tx);
+struct ims_sip *ims_ptx_sip_stack(struct ims_ptx *tx);   /* the SIP stack it belongs to */
 bool ims_ptx_cancelled(struct ims_ptx *tx);   /* a CANCEL arrived while suspended */
 
 void ims_ptx_set_hooks(struct ims_ptx *tx, ims_ptx_response_fn on_response,

@@ -127,6 +127,20 @@ static void on_done(void *arg, struct ims_ptx *tx)
     free(arg);
 }
 
+/* A UE that cannot be reached at all (transport error, no response): 480 rather than the
+ * 500 of RFC 3261 16.9, so that the caller learns the callee is away */
+static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
+{
+    struct fwd *f = arg;
+    if (!f->to_ue || !local || ims_ptx_cancelled(tx))
+        return false;
+    char warning[160];
+    snprintf(warning, sizeof(warning), "399 %s \"the UE cannot be reached (%d)\"",
+             ims_sip_address(ims_ptx_sip_stack(tx)), best);
+    ims_ptx_reply(tx, 480, "Temporarily Unavailable", warning);
+    return true;
+}
+
 /* Our Record-Route entry: the node's URI with the ICID of the dialog */
 static url_t *record_route_uri(struct pcscf *p, su_home_t *home, const char *icid)
 {
@@ -152,6 +166,7 @@ static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *s
     snprintf(f->icid, sizeof(f->icid), "%s", icid ? icid : "");
     f->to_ue = to_ue;
     ims_ptx_set_hooks(tx, on_response, on_done, f);
+    ims_ptx_set_final(tx, on_final);
     *out = f;
     return tx;
 }

@@ -31,8 +31,6 @@ static struct ims_log_ids ids_of(const struct scscf_call *call)
 static void forward(struct scscf_call *call, const struct ims_ptx_hop *hop, const char *where)
 {
     const sip_t *req = ims_ptx_sip(call->tx);
-    if (req->sip_request->rq_method == sip_method_invite)
-        ims_ptx_set_timer_c(call->tx, call->s->timer_c_ms);
     struct ims_log_ids ids = ids_of(call);
     ims_log(IMS_LOG_DEBUG, &ids, "scscf: %s for %s goes to %s", req->sip_request->rq_method_name,
             call->served, where);
@@ -185,6 +183,8 @@ void scscf_route_terminating(struct scscf_call *call)
         }
         n++;
     }
+    /* the callee's network decides when nobody answers (the originating side keeps the
+     * transaction's own limits) */
     if (n && req->sip_request->rq_method == sip_method_invite)
         ims_ptx_set_timer_c(call->tx, s->timer_c_ms);
     if (!n)

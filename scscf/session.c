@@ -103,8 +103,16 @@ void scscf_call_refuse(struct scscf_call *call, int status, const char *phrase,
 static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
 {
     struct scscf_call *call = arg;
-    (void)tx;
-    (void)best;
+    bool term = call->sc == SCSCF_TERM_REG || call->sc == SCSCF_TERM_UNREG;
+    if (!call->as[0] && local && term && best != 408 && !ims_ptx_cancelled(tx)) {
+        /* no device of the callee answered at the transport level (RFC 3261 16.9 would
+         * say 500): the user is not reachable now */
+        char warning[160];
+        snprintf(warning, sizeof(warning), "399 %s \"no device of the callee could be "
+                 "reached\"", ims_sip_address(call->s->d->sip));
+        ims_ptx_reply(tx, 480, "Temporarily Unavailable", warning);
+        return true;
+    }
     if (!call->as[0] || !local)
         return false;
     char as[SCSCF_ID_MAX];
