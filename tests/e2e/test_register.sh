@@ -23,12 +23,19 @@ UE=127.0.0.120
 PORT=5100
 CTL=("$E2E_ROOT/hss/hssctl" --url http://127.0.0.40:8080 --token ims-lab-token)
 
-# sipp NAME SCENARIO ARGS... : one call from the UE, logs in the run folder; exit status
+# each user's UE has its own port: the P-CSCF knows a registered UE by its address and port
+declare -A UPORT=([alice]=5201 [bob]=5202 [carol]=5203 [nobody]=5209)
+
+# sipp NAME SCENARIO ARGS... : one call from the UE (port $SIPP_PORT, else a new one), logs
+# in the run folder; exit status
 sipp_run() {
-    local name=$1 scen=$2
+    local name=$1 scen=$2 port=${SIPP_PORT:-}
     shift 2
-    PORT=$((PORT + 1))
-    (cd "$E2E_RUN" && timeout 30 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "$UE" -p "$PORT" \
+    if [ -z "$port" ]; then
+        PORT=$((PORT + 1))
+        port=$PORT
+    fi
+    (cd "$E2E_RUN" && timeout 30 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "$UE" -p "$port" \
         -timeout 20s -timeout_error -key domain "$R" -trace_err -error_file "$name.err" \
         -trace_logs -log_file "$name.log" -trace_msg -message_file "$name.msg" "$@" \
         "$ENTRY" >"$name.out" 2>&1)
@@ -36,7 +43,7 @@ sipp_run() {
 
 # register USER PASSWORD [EXPIRES]: Digest
 reg_digest() {
-    sipp_run "reg-$1-$RANDOM" reg_digest.xml -s "$1" -au "$1@$R" -ap "$2" -key impi "$1@$R" \
+    SIPP_PORT=${UPORT[$1]} sipp_run "reg-$1-$RANDOM" reg_digest.xml -s "$1" -au "$1@$R" -ap "$2" -key impi "$1@$R" \
         -key expires "${3:-600}"
 }
 
@@ -44,7 +51,7 @@ reg_digest() {
 reg_aka() {
     local i
     for i in 1 2 3 4; do
-        sipp_run "reg-aka-$1-$i" reg_aka.xml -s "$1" -au "$1@$R" -key impi "$1@$R" \
+        SIPP_PORT=${UPORT[$1]:-} sipp_run "reg-aka-$1-$i" reg_aka.xml -s "$1" -au "$1@$R" -key impi "$1@$R" \
             -key expires "${2:-600}" && return 0
         grep -q "403" "$E2E_RUN/reg-aka-$1-$i.msg" || return 1
     done
@@ -69,6 +76,15 @@ bob_ue() {   # NAME ARGS...: bob's UE with his USIM
 }
 bob_sqn() {
     "${CTL[@]}" get bob 2>/dev/null | jq -r '.impis[0].sqn'
+}
+
+sub_alice() {   # NAME: alice's UE subscribes to her reg event (from her registered port)
+    SIPP_PORT=${UPORT[alice]} sipp_run "$1" sub_reg.xml -s alice
+}
+dereg_carol() {   # NAME ARGS: carol's UE de-registers
+    local name=$1
+    shift
+    SIPP_PORT=${UPORT[carol]} sipp_run "$name" dereg_digest.xml "$@"
 }
 
 impu_state() {   # $1 identity -> "reg_state scscf"
@@ -106,7 +122,7 @@ check "the HSS moved its SQN past the USIM's (0x100000)" \
 
 step "reg event (RFC 3680)"
 check "SUBSCRIBE to alice's registration: 200, NOTIFY with reginfo, unsubscribe" \
-    sipp_run sub-alice sub_reg.xml -s alice
+    sub_alice sub-alice
 check_match "the NOTIFY names alice's contact" "notify: active;expires=[0-9]+ <uri>sip:alice@$UE:" \
     "$(cat "$E2E_RUN/sub-alice.log" 2>/dev/null)"
 
@@ -125,7 +141,7 @@ check_match "an expiry below the minimum: 423 with Min-Expires" 'Min-Expires: 60
 step "de-registration"
 check "carol registers" reg_digest carol carol-secret
 check_eq "HSS: carol registered" "registered sip:scscf.$R:5060" "$(impu_state "sip:carol@$R")"
-check "carol de-registers (Expires 0)" sipp_run dereg-carol dereg_digest.xml -s carol \
+check "carol de-registers (Expires 0)" dereg_carol dereg-carol -s carol \
     -au "carol@$R" -ap carol-secret -key impi "carol@$R"
 check_eq "HSS: carol not registered, no S-CSCF" "not_registered null" \
     "$(impu_state "sip:carol@$R")"
@@ -144,7 +160,7 @@ done
 check_match "the S-CSCF restored alice's and bob's registrations" \
     'restored from the database' "$(grep restored "$E2E_RUN/scscf/scscf.log" | tail -n 1)"
 check "a reg event subscription for alice is accepted after the restart" \
-    sipp_run sub-alice-2 sub_reg.xml -s alice
+    sub_alice sub-alice-2
 
 step "the HSS stops: a clear error; back again: registration works"
 hpid=$(cat "$E2E_RUN/hss/hss.pid")

@@ -36,6 +36,7 @@
 
 static struct {
     const char *name, *mode;
+    char contact[96];
     bool record_route;
     int code;
     struct ims_sip *sip;
@@ -133,14 +134,21 @@ static int on_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 {
     (void)arg;
     print_request(sip);
-    if (sip->sip_request->rq_method == sip_method_ack)
-        return 0;
     if (strcmp(g.mode, "silent") == 0) {
         nta_incoming_bind(irq, NULL, NULL);
         return 0;                  /* kept, never answered */
     }
-    if (g.code)
-        return g.code;
+    if (g.code) {
+        /* a terminating UA: its answer, with a Contact (2xx to INVITE opens a dialog); the
+         * ACK is absorbed, a BYE answered 200 */
+        if (sip->sip_request->rq_method == sip_method_ack)
+            return 0;
+        int code = sip->sip_request->rq_method == sip_method_bye ? 200 : g.code;
+        nta_incoming_treply(irq, code, sip_status_phrase(code), SIPTAG_CONTACT_STR(g.contact),
+                            TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
+    }
     if (sip->sip_request->rq_method == sip_method_register)
         return 200;                /* a third-party registration: noted */
     if (strcmp(g.mode, "b2bua") == 0)
@@ -191,6 +199,7 @@ int main(int argc, char **argv)
     if (!colon || (size_t)(colon - bind) >= sizeof(addr))
         usage();
     snprintf(addr, sizeof(addr), "%.*s", (int)(colon - bind), bind);
+    snprintf(g.contact, sizeof(g.contact), "<sip:%s>", bind);
     setvbuf(stdout, NULL, _IOLBF, 0);
     ims_log_init("as", IMS_LOG_WARN, IMS_LOG_KV, NULL);
     su_init();
