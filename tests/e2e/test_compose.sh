@@ -175,7 +175,8 @@ step "a Docker engine of the test's own"
 engine_start || not_available "$ENGINE_WHY"
 e2e_at_cleanup engine_stop
 e2e_at_cleanup compose_down
-pass "dockerd $(docker version -f '{{.Server.Version}}' 2>/dev/null) answers on $ENGINE_SOCK (data in $ENGINE_ROOT)"
+ver=$(docker version -f '{{.Server.Version}}' 2>/dev/null)
+pass "dockerd $ver answers on $ENGINE_SOCK (data in $ENGINE_ROOT)"
 stamp "engine up"
 
 step "images"
@@ -227,9 +228,9 @@ check_match "the new hss container does not seed again" 'was seeded on .*kept as
     "$(dc "${BASE_FILES[@]}" -- logs --no-color hss 2>&1)"
 check_eq "HSS: alice is still registered (database kept)" "registered sip:scscf.$R:5060" \
     "$(impu_state "sip:alice@$R")"
-check_match "the named volumes of the hss database and the OCS's CDRs exist" \
-    "${COMPOSE_PROJECT_NAME}_hss-db.*${COMPOSE_PROJECT_NAME}_ocs-cdr|${COMPOSE_PROJECT_NAME}_ocs-cdr.*${COMPOSE_PROJECT_NAME}_hss-db" \
-    "$(docker volume ls -q | sort | tr '\n' ' ')"
+check_eq "the named volumes of the hss database and the OCS's CDRs exist" \
+    "${COMPOSE_PROJECT_NAME}_hss-db ${COMPOSE_PROJECT_NAME}_ocs-cdr" \
+    "$(docker volume ls -q --filter "name=$COMPOSE_PROJECT_NAME" | sort | xargs)"
 stamp "hss volume"
 
 step "swap: Kamailio's S-CSCF in place of ours (docker-compose.kamailio-scscf.yml)"
@@ -253,8 +254,10 @@ compose_logs
 check "docker-compose down -v" dc "${KAM_FILES[@]}" -- --profile ue down -v --remove-orphans
 COMPOSE_UP=0
 check_eq "no container left" "" "$(docker ps -aq)"
-check_eq "no network of the lab left" "" "$(docker network ls -q --filter "name=$COMPOSE_PROJECT_NAME")"
-check_eq "no volume of the lab left" "" "$(docker volume ls -q --filter "name=$COMPOSE_PROJECT_NAME")"
+check_eq "no network of the lab left" "" \
+    "$(docker network ls -q --filter "name=$COMPOSE_PROJECT_NAME")"
+check_eq "no volume of the lab left" "" \
+    "$(docker volume ls -q --filter "name=$COMPOSE_PROJECT_NAME")"
 engine_stop
 engine_host_check
 stamp "down and engine stopped"

@@ -42,7 +42,8 @@ engine_install() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
-        ENGINE_WHY="not root, and ${missing[*]} missing (apt-get install docker.io docker-compose debootstrap)"
+        ENGINE_WHY="not root, and ${missing[*]} missing"
+        ENGINE_WHY+=" (apt-get install docker.io docker-compose debootstrap)"
         return 1
     fi
     log "installing docker.io docker-compose debootstrap (missing: ${missing[*]})"
@@ -66,9 +67,13 @@ engine_start() {
         ENGINE_SYSCTL0[$s]=$(sysctl -n "$s" 2>/dev/null)
     done
     if [ -S "$ENGINE_SOCK" ] || [ -e "$ENGINE_RUN/docker.pid" ]; then
-        # left by a run that was killed: its engine is ours to stop
+        # left by a run that was killed: its engine is ours to stop (only if that pid is
+        # still a dockerd on our socket)
         ENGINE_PID=$(cat "$ENGINE_RUN/docker.pid" 2>/dev/null)
-        log "an engine of an earlier run was left in $ENGINE_RUN (pid ${ENGINE_PID:-?}): stopping it"
+        tr '\0' ' ' <"/proc/${ENGINE_PID:-0}/cmdline" 2>/dev/null |
+            grep -q "dockerd .*unix://$ENGINE_SOCK" || ENGINE_PID=
+        log "an engine of an earlier run was left in $ENGINE_RUN (pid ${ENGINE_PID:-?}):" \
+            "stopping it"
         engine_stop
     fi
     mkdir -p "$ENGINE_RUN" "$ENGINE_ROOT" || {
