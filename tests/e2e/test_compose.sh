@@ -37,13 +37,9 @@ stamp() {   # $1 what: the time since the start, for the report of cold and warm
     log "time: $1 at $(e2e_elapsed)s"
 }
 
-# dc FILES... -- ARGS...: docker-compose with those files, output in the run folder
+# dc SET ARGS...: docker-compose with the files of SET (BASE_FILES or KAM_FILES)
 dc() {
-    local files=()
-    while [ "$1" != -- ]; do
-        files+=("$1")
-        shift
-    done
+    local -n files=$1
     shift
     docker-compose --ansi never "${files[@]}" "$@"
 }
@@ -118,20 +114,15 @@ compose_logs() {   # every container's log, into the run folder (while the lab i
         >"$E2E_RUN/compose.log" 2>&1
 }
 
-# ue FILES... -- ARGS...: a UE container of the lab (docker-compose run --rm ue ARGS)
+# ue SET ARGS...: a UE container of the lab (docker-compose run --rm ue ARGS)
 ue() {
-    local files=()
-    while [ "$1" != -- ]; do
-        files+=("$1")
-        shift
-    done
+    local set=$1
     shift
-    docker-compose --ansi never "${files[@]}" run --rm -e "UE_CALL=$CALL" ue "$@" 2>&1 |
-        grep -v '^Creating .*_ue_run'
+    dc "$set" run --rm -e "UE_CALL=$CALL" ue "$@" 2>&1 | grep -v '^Creating .*_ue_run'
 }
 
 impu_state() {   # $1 identity -> "reg_state scscf" from the HSS's API (inside its container)
-    dc "${BASE_FILES[@]}" -- exec -T hss hssctl --url "http://$LAB_NET.40:8080" \
+    dc BASE_FILES exec -T hss hssctl --url "http://$LAB_NET.40:8080" \
         --token ims-lab-token impu "$1" 2>/dev/null | jq -r '"\(.reg_state) \(.scscf)"'
 }
 
@@ -190,8 +181,8 @@ stamp "base image"
 check "the build stage (make all in Debian 12)" docker build -q --network host --target build \
     --build-arg "BASE=$BASE_IMAGE" -t ims-core-build:latest -f "$DEPLOY/Dockerfile" "$E2E_ROOT"
 check "docker-compose build: ims-core and the UE image" \
-    dc "${BASE_FILES[@]}" -- build -q hss ue
-check "docker-compose build: the Kamailio S-CSCF image" dc "${KAM_FILES[@]}" -- build -q scscf
+    dc BASE_FILES build -q hss ue
+check "docker-compose build: the Kamailio S-CSCF image" dc KAM_FILES build -q scscf
 docker image prune -f >/dev/null 2>&1   # the images of earlier builds
 stamp "images built"
 
@@ -199,9 +190,9 @@ step "up: every function healthy, in the order of depends_on"
 COMPOSE_UP=1
 e2e_at_cleanup compose_logs
 check "docker-compose up --no-start (network and containers)" \
-    dc "${BASE_FILES[@]}" -- up --no-start --no-build
+    dc BASE_FILES up --no-start --no-build
 engine_allow_bridge "${COMPOSE_PROJECT_NAME}_lab"
-check "docker-compose up -d" dc "${BASE_FILES[@]}" -- up -d --no-build
+check "docker-compose up -d" dc BASE_FILES up -d --no-build
 states=$(wait_healthy 90)
 for f in "${FUNCTIONS[@]}"; do
     check_match "$f is healthy" "(^| )$f=healthy( |$)" "$states"
@@ -209,23 +200,23 @@ done
 stamp "lab healthy"
 
 step "registration from a UE container (sipp) through $(sed -n 's/^UE_ENTRY=//p' "$DEPLOY/.env")"
-out=$(ue "${BASE_FILES[@]}" -- demo)
+out=$(ue BASE_FILES demo)
 printf '%s\n' "$out" >"$E2E_RUN/ue-demo.out"
 printf '%s\n' "$out" | sed "s/^/[$E2E_NAME]      /"
 registration_checks "ours" "$out" scscf
 stamp "registrations"
 
 step "health and metrics of every function, from inside the lab network"
-out=$(ue "${BASE_FILES[@]}" -- probe)
+out=$(ue BASE_FILES probe)
 printf '%s\n' "$out" >"$E2E_RUN/ue-probe.out"
 probe_checks "ours" "$out"
 
 step "the hss keeps its database in its volume"
 check "the hss container is re-created" \
-    dc "${BASE_FILES[@]}" -- up -d --no-build --no-deps --force-recreate hss
+    dc BASE_FILES up -d --no-build --no-deps --force-recreate hss
 check_eq "every function's /health says ok again (the clients reconnect)" "" "$(wait_ok 60)"
 check_match "the new hss container does not seed again" 'was seeded on .*kept as it is' \
-    "$(dc "${BASE_FILES[@]}" -- logs --no-color hss 2>&1)"
+    "$(dc BASE_FILES logs --no-color hss 2>&1)"
 check_eq "HSS: alice is still registered (database kept)" "registered sip:scscf.$R:5060" \
     "$(impu_state "sip:alice@$R")"
 check_eq "the named volumes of the hss database and the OCS's CDRs exist" \
@@ -234,24 +225,24 @@ check_eq "the named volumes of the hss database and the OCS's CDRs exist" \
 stamp "hss volume"
 
 step "swap: Kamailio's S-CSCF in place of ours (docker-compose.kamailio-scscf.yml)"
-check "docker-compose up -d with the override" dc "${KAM_FILES[@]}" -- up -d --no-build
+check "docker-compose up -d with the override" dc KAM_FILES up -d --no-build
 states=$(wait_healthy 90)
 check_match "every function healthy, the S-CSCF being Kamailio" '^([a-z]+=healthy ?)+$' "$states"
 check_eq "the scscf container runs the Kamailio image" ims-core-kamailio:latest \
-    "$(docker inspect -f '{{.Config.Image}}' "$(dc "${KAM_FILES[@]}" -- ps -q scscf)" 2>&1)"
+    "$(docker inspect -f '{{.Config.Image}}' "$(dc KAM_FILES ps -q scscf)" 2>&1)"
 check_eq "every function's /health says ok" "" "$(wait_ok 60)"
-out=$(ue "${KAM_FILES[@]}" -- demo)
+out=$(ue KAM_FILES demo)
 printf '%s\n' "$out" >"$E2E_RUN/ue-demo-kamailio.out"
 printf '%s\n' "$out" | sed "s/^/[$E2E_NAME]      /"
 registration_checks "Kamailio S-CSCF" "$out" "Kamailio S-CSCF"
-out=$(ue "${KAM_FILES[@]}" -- probe)
+out=$(ue KAM_FILES probe)
 printf '%s\n' "$out" >"$E2E_RUN/ue-probe-kamailio.out"
 probe_checks "Kamailio S-CSCF" "$out" scscf=kamailio-scscf
 stamp "swap"
 
 step "down: nothing left running"
 compose_logs
-check "docker-compose down -v" dc "${KAM_FILES[@]}" -- --profile ue down -v --remove-orphans
+check "docker-compose down -v" dc KAM_FILES --profile ue down -v --remove-orphans
 COMPOSE_UP=0
 check_eq "no container left" "" "$(docker ps -aq)"
 check_eq "no network of the lab left" "" \
