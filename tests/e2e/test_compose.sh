@@ -6,9 +6,10 @@
 #   in the order of their health checks and every one becomes healthy; from a UE container
 #   sipp registers alice (Digest) and bob (IMS-AKA) and the HSS says both are registered at
 #   the S-CSCF; /health and /metrics of every function answer from inside the lab network;
-#   a re-created hss container keeps its database (named volume, seeded once);
-#   the swap: our S-CSCF replaced by Kamailio's (docker-compose.kamailio-scscf.yml), the
-#   same registrations go through it; `down -v` leaves no container, network or volume, and
+#   a re-created hss container keeps its database (named volume, seeded once); alice and
+#   bob de-register; the swap: our S-CSCF replaced by Kamailio's
+#   (docker-compose.kamailio-scscf.yml), the same registrations go through it and the HSS
+#   has them again; `down -v` leaves no container, network or volume, and
 #   the engine stops leaving nothing behind on the host.
 #
 # The call alice -> bob runs with IMS_COMPOSE_CALL=1 only, until session routing lands
@@ -223,6 +224,14 @@ check_eq "the named volumes of the hss database and the OCS's CDRs exist" \
     "${COMPOSE_PROJECT_NAME}_hss-db ${COMPOSE_PROJECT_NAME}_ocs-cdr" \
     "$(docker volume ls -q --filter "name=$COMPOSE_PROJECT_NAME" | sort | xargs)"
 stamp "hss volume"
+
+step "de-registration, so that the HSS learns the next registrations from the swapped S-CSCF"
+out=$(ue BASE_FILES deregister alice bob)
+printf '%s\n' "$out" >"$E2E_RUN/ue-deregister.out"
+check_match "alice de-registers (Contact: *, Expires: 0)" '^ue: alice de-registered' "$out"
+check_match "bob de-registers" '^ue: bob de-registered' "$out"
+check_eq "HSS: alice not registered" "not_registered null" "$(impu_state "sip:alice@$R")"
+check_eq "HSS: bob not registered" "not_registered null" "$(impu_state "sip:bob@$R")"
 
 step "swap: Kamailio's S-CSCF in place of ours (docker-compose.kamailio-scscf.yml)"
 check "docker-compose up -d with the override" dc KAM_FILES up -d --no-build
