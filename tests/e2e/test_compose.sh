@@ -28,6 +28,7 @@ DEPLOY=$E2E_ROOT/deploy
 R=$E2E_REALM
 export COMPOSE_PROJECT_NAME=imslab-e2e
 export LAB_NET=${IMS_COMPOSE_NET:-$(sed -n 's/^LAB_NET=//p' "$DEPLOY/.env")}
+# shellcheck disable=SC2034 # both used by name (dc BASE_FILES ..., dc KAM_FILES ...)
 BASE_FILES=(-f "$DEPLOY/docker-compose.yml")
 KAM_FILES=(-f "$DEPLOY/docker-compose.yml" -f "$DEPLOY/docker-compose.kamailio-scscf.yml")
 FUNCTIONS=(hss ocs scscf icscf pcscf bgcf mrfc mgcf)
