@@ -5,7 +5,8 @@
 #   tests/e2e/run.sh foundation ...  only these (test_<name>.sh)
 #
 # Each test starts and stops its own lab in run/e2e-<name>/ (logs, captures and state stay
-# there). Exit status 0 when every test passed, 1 otherwise.
+# there). A test that exits with status 77 could not run on this machine (it says why) and
+# counts as skipped. Exit status 0 when no test failed, 1 otherwise.
 set -u
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -34,6 +35,7 @@ fi
 start=$SECONDS
 results=()
 failed=0
+skipped=0
 for t in "${tests[@]}"; do
     name=$(basename "$t" .sh)
     name=${name#test_}
@@ -43,6 +45,9 @@ for t in "${tests[@]}"; do
     rc=$?
     if [ $rc -eq 0 ]; then
         results+=("$(printf 'PASS  %-24s %4ss' "$name" $((SECONDS - t0)))")
+    elif [ $rc -eq 77 ]; then
+        skipped=$((skipped + 1))
+        results+=("$(printf 'SKIP  %-24s %4ss  (it says why above)' "$name" $((SECONDS - t0)))")
     else
         failed=$((failed + 1))
         results+=("$(printf 'FAIL  %-24s %4ss  exit status %d; files in run/e2e-%s/' \
@@ -53,5 +58,5 @@ done
 echo
 echo "e2e: summary"
 printf 'e2e:   %s\n' "${results[@]}"
-echo "e2e: ${#tests[@]} test(s), $failed failed, $((SECONDS - start))s"
+echo "e2e: ${#tests[@]} test(s), $failed failed, $skipped skipped, $((SECONDS - start))s"
 [ $failed -eq 0 ]

@@ -12,6 +12,10 @@
 #   check_contains "what" LINE TEXT  TEXT has a line exactly equal to LINE
 #   pass "what" / fail "what" [detail lines...]
 #   e2e_finish                       summary, log tails on failure, exit status 0 or 1
+#   e2e_skip "why"                   the test cannot run here: says why, cleans up, exit 77
+#                                    (tests/e2e/run.sh reports SKIP)
+#   e2e_at_cleanup CMD [ARGS...]     one more thing for e2e_cleanup to run (last added, first
+#                                    run), for what a test starts besides the lab
 #
 #   lab_start / lab_stop / lab_status   deploy/lab.sh with IMS_LAB_RUN=run/e2e-<name>, so a
 #                                    user's own lab in run/lab is never touched
@@ -56,6 +60,7 @@ E2E_CAP_PID=
 E2E_CAP_FILE=
 E2E_CAP_MARKS=0
 E2E_T0=0
+E2E_CLEANUP=()
 
 if [ -t 1 ]; then
     E2E_C_OK=$'\e[32m' E2E_C_FAIL=$'\e[1;31m' E2E_C_STEP=$'\e[1m' E2E_C_OFF=$'\e[0m'
@@ -181,7 +186,16 @@ e2e_log_tails() {   # the end of every daemon log and non-empty stdout/stderr of
     done
 }
 
+e2e_at_cleanup() {   # $@ a command (with its arguments, as one string) for e2e_cleanup
+    E2E_CLEANUP+=("$*")
+}
+
 e2e_cleanup() {   # stops what the test started; safe to call more than once
+    local i
+    for ((i = ${#E2E_CLEANUP[@]} - 1; i >= 0; i--)); do
+        eval "${E2E_CLEANUP[i]}"
+    done
+    E2E_CLEANUP=()
     cap_stop_quietly
     if [ "$E2E_LAB_UP" = 1 ]; then
         lab_stop >/dev/null 2>&1
@@ -206,6 +220,15 @@ e2e_finish() {   # summary and exit status; never returns
         "$E2E_NPASS" "$(e2e_elapsed)"
     trap - EXIT
     exit 0
+}
+
+e2e_skip() {   # $1 why the test cannot run on this machine; never returns (exit 77)
+    E2E_FINISHED=1
+    e2e_cleanup
+    printf '[%s] SKIPPED: %s (%d checks passed before; %ss)\n' "$E2E_NAME" "$1" "$E2E_NPASS" \
+        "$(e2e_elapsed)"
+    trap - EXIT
+    exit 77
 }
 
 e2e__on_exit() {   # EXIT trap: the test ended without e2e_finish (error, signal, exit)
