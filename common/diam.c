@@ -538,6 +538,12 @@ static void on_expire(void *data, DiamId_t sentto, size_t len, struct msg **req)
 struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
                                  const char *dest_host)
 {
+    return ims_diam_request_in_session(cmd, dest_realm, dest_host, NULL);
+}
+
+struct msg *ims_diam_request_in_session(enum ims_cmd cmd, const char *dest_realm,
+                                        const char *dest_host, const char *session_id)
+{
     struct msg *m = NULL;
     enum ims_app app = ims_cmd_app(cmd);
     if (fd_msg_new(ims_dict_cmd(cmd), MSGFL_ALLOC_ETEID, &m) != 0)
@@ -548,8 +554,12 @@ struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
     if (fd_msg_hdr(m, &hdr) != 0)
         goto fail;
     hdr->msg_appl = ims_app_id(app);
-    if (fd_msg_new_session(m, NULL, 0) != 0)
+    if (session_id && *session_id) {
+        if (ims_avp_add_str(m, IMS_AVP_SESSION_ID, session_id) != 0)
+            goto fail;
+    } else if (fd_msg_new_session(m, NULL, 0) != 0) {
         goto fail;
+    }
     if (ims_app_is_vendor_specific(app) &&
         (ims_avp_add_vsai(m, app) != 0 ||
          ims_avp_add_i32(m, IMS_AVP_AUTH_SESSION_STATE, 1 /* NO_STATE_MAINTAINED */) != 0))

@@ -83,6 +83,10 @@ int ims_diam_answer_send(struct msg **ans);
  */
 struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
                                  const char *dest_host);
+/* The same in an existing session: Session-Id @session_id (a new one when NULL or ""), for
+ * the later requests of a session (CCR-UPDATE/TERMINATION, ACR INTERIM/STOP). */
+struct msg *ims_diam_request_in_session(enum ims_cmd cmd, const char *dest_realm,
+                                        const char *dest_host, const char *session_id);
 
 /* Outcome of a request, delivered on the loop thread. */
 struct ims_diam_result {
