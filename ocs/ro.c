@@ -331,7 +331,8 @@ int ocs_ro_expire(struct ocs *o, time_t now)
         ims_log(IMS_LOG_WARN, &ids, "ro: no news of the session for %u s "
                 "(ocs.reservation_timeout): its reservation is %s", o->cfg.reservation_timeout,
                 debit ? "debited" : "released");
-        ims_counter_inc(m.expired);
+        if (m.expired)   /* NULL before ocs_ro_init() (unit tests) */
+            ims_counter_inc(m.expired);
     }
     return n;
 }
