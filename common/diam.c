@@ -629,6 +629,35 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
     return 0;
 }
 
+int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len)
+{
+    int rc = fd_msg_bufferize(m, buf, len);
+    return rc ? -rc : 0;
+}
+
+struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmission)
+{
+    struct msg *m = NULL;
+    struct fd_pei pei;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return NULL;
+    memcpy(copy, buf, len);
+    if (fd_msg_parse_buffer(&copy, len, &m) != 0) {
+        free(copy);
+        return NULL;
+    }
+    memset(&pei, 0, sizeof(pei));
+    struct msg_hdr *h;
+    if (fd_msg_parse_dict(m, fd_g_config->cnf_dict, &pei) != 0 || fd_msg_hdr(m, &h) != 0) {
+        fd_msg_free(m);
+        return NULL;
+    }
+    if (retransmission)
+        h->msg_flags |= CMD_FLAG_RETRANSMIT;
+    return m;
+}
+
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental)
 {
     uint32_t code = 0;

@@ -106,6 +106,14 @@ typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res)
  */
 int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg);
 
+/*
+ * A request as bytes, and back (for spooling and re-sending it). _encode gives a malloc'd
+ * buffer (caller frees). _decode parses with the dictionary and, when @retransmission, sets
+ * the T flag (RFC 6733 3: a request sent again after a failure); NULL on error.
+ */
+int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len);
+struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmission);
+
 /* Read Result-Code, or Experimental-Result-Code (and say so). 0 when neither is present. */
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental);
 
