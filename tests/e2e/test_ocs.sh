@@ -65,7 +65,8 @@ mscc() {   # $1 requested seconds ("" none) $2 used seconds ("" none)
 
 cap_start ocs
 step "the lab starts; the OCS is seeded with the LAB.md charging accounts"
-check "deploy/lab.sh start" lab_start
+lab_start
+check_eq "deploy/lab.sh start" 0 $?
 check_eq "alice: prepaid, 800 cents, nothing reserved" "prepaid 800 0" \
     "$(api GET accounts/alice | jq -r '"\(.type) \(.balance) \(.reserved)"')"
 check_eq "bob postpaid, carol prepaid with 0" "postpaid prepaid 0" \
@@ -303,7 +304,8 @@ kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "the OCS stopped on SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
 unset IMS_OCS_VALIDITY_TIME IMS_OCS_RESERVATION_TIMEOUT IMS_CDF_ROTATION
-check "deploy/lab.sh start brings the OCS back (seeding keeps balances)" lab_start
+lab_start
+check_eq "deploy/lab.sh start brings the OCS back (seeding keeps balances)" 0 $?
 check_eq "alice: same balance and reservation after the restart" "$before_acct" "$(acct alice)"
 check_eq "the same CDRs after the restart" "$before_cdrs" \
     "$(api GET "cdrs?limit=1000" | jq '.items | length')"
@@ -329,6 +331,7 @@ check_match "ocs_rf_handling_seconds histogram" '^ocs_rf_handling_seconds_count 
 # ---------------------------------------------------------------------------------------------
 step "the capture: every Ro and Rf message decodes cleanly"
 cap_stop
+lab_stop
 check_eq "no malformed packets or expert errors" "" "$(cap_problems "$E2E_CAP_FILE")"
 ccrs=$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 272 && diameter.flags.request == 1')
 acrs=$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 271 && diameter.flags.request == 1')
