@@ -33,6 +33,9 @@ static const struct ims_cfg_key ocs_keys[] = {
       "charge all of it" },
     { "ocs", "sweep_interval", IMS_CFG_INT, "1", 0, 1, 60, NULL, NULL,
       "seconds between housekeeping sweeps (timeouts, exports, gauges)" },
+    { "ocs", "relaxed_ccr_rules", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
+      "accept CCRs that carry Auth-Application-Id only inside Vendor-Specific-Application-Id "
+      "or repeat Origin-Host/Origin-Realm (Kamailio ims_charging 5.6 sends such CCRs)" },
     { "cdf", "interim_interval", IMS_CFG_INT, "300", 0, 0, 86400, NULL, NULL,
       "Acct-Interim-Interval sent in the ACA of a START, and the interval assumed for "
       "clients that send none (0: not sent)" },
@@ -60,6 +63,7 @@ static int read_config(struct ocs *o)
                           ? OCS_STALE_DEBIT
                           : OCS_STALE_RELEASE;
     k->sweep_interval = (uint32_t)ims_cfg_int(c, "ocs.sweep_interval");
+    k->relaxed_ccr_rules = ims_cfg_bool(c, "ocs.relaxed_ccr_rules");
     k->interim_interval = (uint32_t)ims_cfg_int(c, "cdf.interim_interval");
     k->missed_interims = (uint32_t)ims_cfg_int(c, "cdf.missed_interims");
     k->rotation = (uint32_t)ims_cfg_int(c, "cdf.rotation");

@@ -69,6 +69,7 @@ struct ocs_config {
     uint32_t missed_interims;    /* an Rf session silent this many intervals is closed */
     uint32_t rotation;           /* seconds between CDR export files */
     uint32_t sweep_interval;     /* housekeeping period, seconds */
+    bool relaxed_ccr_rules;      /* accept the CCRs of Kamailio's ims_charging (ro.c) */
     char export_dir[512];
 };
 

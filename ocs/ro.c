@@ -17,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+
 #define FINAL_UNIT_ACTION_TERMINATE 0
 
 static const char *const type_names[] = { "unknown", "initial", "update", "termination",
@@ -337,8 +340,38 @@ int ocs_ro_expire(struct ocs *o, time_t now)
     return n;
 }
 
+/*
+ * ocs.relaxed_ccr_rules: drop the dictionary's CCR rules that Kamailio's ims_charging (5.6)
+ * breaks (Auth-Application-Id only inside Vendor-Specific-Application-Id, Origin-Host and
+ * Origin-Realm twice), so that freeDiameter hands such CCRs to the OCS instead of refusing
+ * them with DIAMETER_MISSING_AVP. The OCS needs none of the three.
+ */
+static int relax_ccr_rules(void)
+{
+    static const enum ims_avp avps[] = { IMS_AVP_AUTH_APPLICATION_ID, IMS_AVP_ORIGIN_HOST,
+                                         IMS_AVP_ORIGIN_REALM };
+    for (size_t i = 0; i < sizeof(avps) / sizeof(avps[0]); i++) {
+        struct dict_rule_request req = { ims_dict_cmd(IMS_CMD_CCR), ims_dict_avp(avps[i]) };
+        struct dict_object *rule = NULL;
+        if (fd_dict_search(fd_g_config->cnf_dict, DICT_RULE, RULE_BY_AVP_AND_PARENT, &req,
+                           &rule, ENOENT) != 0)
+            continue;
+        int rc = fd_dict_delete(rule);
+        if (rc) {
+            ims_err("ro: cannot relax the CCR rule of %s: %s", ims_avp_name(avps[i]),
+                    strerror(rc));
+            return -rc;
+        }
+    }
+    ims_warn("ro: ocs.relaxed_ccr_rules: CCRs without a top-level Auth-Application-Id or "
+             "with a repeated Origin-Host/Origin-Realm are accepted");
+    return 0;
+}
+
 int ocs_ro_init(struct ocs *o)
 {
     register_metrics();
+    if (o->cfg.relaxed_ccr_rules && relax_ccr_rules() != 0)
+        return -EINVAL;
     return ocs_serve(o, IMS_CMD_CCR, on_ccr);
 }

@@ -216,8 +216,9 @@ ims() {   # $1 node functionality, $2 extra JSON fields of IMS-Information
         "${3:-INVITE}" 0 "$1" "$R" "$R" "$icid" "$R" "$R" "${2:+,$2}"
 }
 acr() {   # $1 record type $2 number $3 node functionality $4 extra IMS-Information fields
+          # $5 SIP method (INVITE)
     printf '{"Acct-Application-Id":3,"Accounting-Record-Type":%d,"Accounting-Record-Number":%d,"Event-Timestamp":"%s",%s}' \
-        "$1" "$2" "$(ntp "$((t0 + 10 * $2))")" "$(ims "$3" "$4")"
+        "$1" "$2" "$(ntp "$((t0 + 10 * $2))")" "$(ims "$3" "$4" "${5:-INVITE}")"
 }
 START_TS="\"Time-Stamps\":{\"SIP-Request-Timestamp\":\"$(ntp "$t0")\",\"SIP-Response-Timestamp\":\"$(ntp "$((t0 + 3))")\"},\"SDP-Media-Component\":{\"SDP-Media-Name\":\"audio 4000 RTP/AVP 0\"}"
 STOP_TS="\"Time-Stamps\":{\"SIP-Request-Timestamp\":\"$(ntp "$((t0 + 45))")\"},\"Cause-Code\":-1"
@@ -288,6 +289,13 @@ check_eq "without the token: 401" 401 \
 api POST accounts/carol/topup '{"amount":25}' >/dev/null
 check_eq "top-up carol by 25" "200 25 0" "$API_CODE $(acct carol)"
 
+step "metrics"
+http_get http://127.0.0.80:8080/metrics
+check_match "ocs_ro_requests_total counts CCR-INITIAL" '^ocs_ro_requests_total\{type="initial"\} [1-9]' "$HTTP_BODY"
+check_match "ocs_ro_answers_total counts 4012" '^ocs_ro_answers_total\{result="4012"\} [1-9]' "$HTTP_BODY"
+check_match "ocs_rf_duplicates_total counts the repeated STOPs" '^ocs_rf_duplicates_total [1-9]' "$HTTP_BODY"
+check_match "ocs_rf_handling_seconds histogram" '^ocs_rf_handling_seconds_count [1-9]' "$HTTP_BODY"
+
 # ---------------------------------------------------------------------------------------------
 step "restart: balances, reservations and CDRs survive"
 out=$(diam <<EOF
@@ -320,13 +328,6 @@ check_eq "alice: 20 s charged, the rest released" \
     "$(( ${before_acct% *} - 20 )) 0" "$(acct alice)"
 check_eq "its CDR is closed with 42 s" "closed 42" \
     "$(api GET "cdrs?icid=$icid&limit=1000" | jq -r '.items[] | select(.session_id == "restart-acr-1") | "\(.status) \(.duration)"')"
-
-step "metrics"
-http_get http://127.0.0.80:8080/metrics
-check_match "ocs_ro_requests_total counts CCR-INITIAL" '^ocs_ro_requests_total\{type="initial"\} [1-9]' "$HTTP_BODY"
-check_match "ocs_ro_answers_total counts 4012" '^ocs_ro_answers_total\{result="4012"\} [1-9]' "$HTTP_BODY"
-check_match "ocs_rf_duplicates_total counts the repeated STOPs" '^ocs_rf_duplicates_total [1-9]' "$HTTP_BODY"
-check_match "ocs_rf_handling_seconds histogram" '^ocs_rf_handling_seconds_count [1-9]' "$HTTP_BODY"
 
 # ---------------------------------------------------------------------------------------------
 step "the capture: every Ro and Rf message decodes cleanly"
