@@ -380,6 +380,7 @@ struct handler_ctx {
     ims_diam_handler fn;
     void *arg;
     enum ims_cmd cmd;
+    pthread_mutex_t *lock;   /* held around fn, or NULL */
 };
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
@@ -392,7 +393,11 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     struct handler_ctx *h = opaque;
     char sid[256];
     const char *session = ims_diam_session_id(*msg, sid, sizeof(sid));
+    if (h->lock)
+        pthread_mutex_lock(h->lock);
     int rc = h->fn(msg, h->arg);
+    if (h->lock)
+        pthread_mutex_unlock(h->lock);
     if (rc == 0) {
         *act = *msg ? DISP_ACT_SEND : DISP_ACT_CONT;
         return 0;
@@ -442,10 +447,16 @@ static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *ses
 
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg)
 {
+    return ims_diam_serve_locked(cmd, fn, arg, NULL);
+}
+
+int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
+                          pthread_mutex_t *lock)
+{
     if (g.nhandlers == MAX_HANDLERS)
         return -ENOSPC;
     struct handler_ctx *h = &g_hctx[g.nhandlers];
-    *h = (struct handler_ctx){ fn, arg, cmd };
+    *h = (struct handler_ctx){ fn, arg, cmd, lock };
     struct disp_when when = { .app = ims_dict_app(ims_cmd_app(cmd)),
                               .command = ims_dict_cmd(cmd) };
     int rc = fd_disp_register(dispatch_cb, DISP_HOW_CC, &when, h, &g.handlers[g.nhandlers]);

@@ -15,6 +15,7 @@
 #ifndef IMS_DIAM_H
 #define IMS_DIAM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,9 @@ const char *ims_diam_peer_state(const char *identity);
  */
 typedef int (*ims_diam_handler)(struct msg **msg, void *arg);
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg);
+/* The same, with @lock held around every call of @fn (a daemon's database lock). */
+int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
+                          pthread_mutex_t *lock);
 
 /* New answer for the request *req (*req becomes the answer) with Origin-Host/Realm and, for
  * Cx/Sh, Vendor-Specific-Application-Id and Auth-Session-State NO_STATE_MAINTAINED. */

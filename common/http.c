@@ -227,6 +227,26 @@ bool ims_http_query_long(const struct ims_http_request *req, const char *name, l
     return true;
 }
 
+int ims_http_api_dispatch(const struct ims_http_api_route *routes, size_t n, int resource,
+                          void *ctx, const struct ims_http_request *req,
+                          struct ims_http_response *resp)
+{
+    char allowed[64] = "";
+    if (resource == 0)
+        return ims_http_reply_error(resp, 404, NULL, "no such resource: %s", req->path);
+    for (size_t i = 0; i < n; i++) {
+        if (routes[i].resource != resource)
+            continue;
+        if (strcmp(routes[i].method, req->method) == 0)
+            return routes[i].fn(ctx, resp);
+        size_t used = strlen(allowed);
+        snprintf(allowed + used, sizeof(allowed) - used, "%s%s", used ? ", " : "",
+                 routes[i].method);
+    }
+    return ims_http_reply_error(resp, 405, NULL, "method %s not allowed on %s (allowed: %s)",
+                                req->method, req->path, allowed);
+}
+
 void ims_http_client_address(const struct ims_http_request *req, char *out, size_t len)
 {
     const union MHD_ConnectionInfo *ci =

@@ -50,8 +50,6 @@ struct api_req {
     char client[INET6_ADDRSTRLEN];
 };
 
-typedef int (*api_fn)(struct api_req *q, struct ims_http_response *resp);
-
 static int db_error(struct ims_http_response *resp, int rc)
 {
     return ims_http_reply_error(resp, 500, NULL, "database error (%s)", strerror(-rc));
@@ -72,8 +70,9 @@ static int reply_account(struct api_req *q, const char *name, int status,
     return ims_http_reply_json(resp, status, doc);
 }
 
-static int list_accounts(struct api_req *q, struct ims_http_response *resp)
+static int list_accounts(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     long offset, limit;
     if (!ims_http_query_long(q->http, "offset", 0, 0, LONG_MAX, &offset, resp) ||
         !ims_http_query_long(q->http, "limit", 64, 1, 64, &limit, resp))
@@ -119,23 +118,27 @@ static int write_account(struct api_req *q, struct ims_http_response *resp, bool
     return reply_account(q, name, create ? 201 : 200, resp);
 }
 
-static int create_account(struct api_req *q, struct ims_http_response *resp)
+static int create_account(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     return write_account(q, resp, true);
 }
 
-static int put_account(struct api_req *q, struct ims_http_response *resp)
+static int put_account(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     return write_account(q, resp, false);
 }
 
-static int get_account(struct api_req *q, struct ims_http_response *resp)
+static int get_account(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     return reply_account(q, q->arg, 200, resp);
 }
 
-static int delete_account(struct api_req *q, struct ims_http_response *resp)
+static int delete_account(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     int rc = ocs_account_delete(q->db, q->arg);
     if (rc == -ENOENT)
         return ims_http_reply_error(resp, 404, NULL, "no account %s", q->arg);
@@ -148,8 +151,9 @@ static int delete_account(struct api_req *q, struct ims_http_response *resp)
     return ims_http_reply_json(resp, 200, json_pack("{s:s}", "deleted", q->arg));
 }
 
-static int topup(struct api_req *q, struct ims_http_response *resp)
+static int topup(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     json_t *doc = ims_http_body_object(q->http, resp);
     if (!doc)
         return 0;
@@ -174,8 +178,9 @@ static int topup(struct api_req *q, struct ims_http_response *resp)
 
 /* ---- rates ---- */
 
-static int list_rates(struct api_req *q, struct ims_http_response *resp)
+static int list_rates(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     json_t *list = ocs_rate_list(q->db);
     return list ? ims_http_reply_json(resp, 200, list) : db_error(resp, -EIO);
 }
@@ -219,19 +224,22 @@ static int write_rate(struct api_req *q, struct ims_http_response *resp, int64_t
     return ims_http_reply_json(resp, id ? 200 : 201, ocs_rate_json(&r));
 }
 
-static int create_rate(struct api_req *q, struct ims_http_response *resp)
+static int create_rate(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     return write_rate(q, resp, 0);
 }
 
-static int put_rate(struct api_req *q, struct ims_http_response *resp)
+static int put_rate(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     int64_t id;
     return rate_id(q, &id, resp) ? write_rate(q, resp, id) : 0;
 }
 
-static int get_rate(struct api_req *q, struct ims_http_response *resp)
+static int get_rate(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     int64_t id;
     struct ocs_rate r;
     if (!rate_id(q, &id, resp))
@@ -242,8 +250,9 @@ static int get_rate(struct api_req *q, struct ims_http_response *resp)
     return rc ? db_error(resp, rc) : ims_http_reply_json(resp, 200, ocs_rate_json(&r));
 }
 
-static int delete_rate(struct api_req *q, struct ims_http_response *resp)
+static int delete_rate(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     int64_t id;
     if (!rate_id(q, &id, resp))
         return 0;
@@ -283,8 +292,9 @@ static bool query_time(struct api_req *q, const char *name, int64_t dflt, int64_
     return false;
 }
 
-static int list_cdrs(struct api_req *q, struct ims_http_response *resp)
+static int list_cdrs(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     long offset, limit;
     int64_t from, to;
     if (!ims_http_query_long(q->http, "offset", 0, 0, LONG_MAX, &offset, resp) ||
@@ -298,8 +308,9 @@ static int list_cdrs(struct api_req *q, struct ims_http_response *resp)
     return page ? ims_http_reply_json(resp, 200, page) : db_error(resp, -EIO);
 }
 
-static int get_cdr(struct api_req *q, struct ims_http_response *resp)
+static int get_cdr(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     char *end;
     struct ocs_cdr c;
     long long id = strtoll(q->arg, &end, 10);
@@ -347,8 +358,9 @@ static int seed_rate(struct api_req *q, json_t *doc, size_t i, struct ims_http_r
     return -EINVAL;
 }
 
-static int seed(struct api_req *q, struct ims_http_response *resp)
+static int seed(void *arg, struct ims_http_response *resp)
 {
+    struct api_req *q = arg;
     json_t *doc = ims_http_body_object(q->http, resp);
     if (!doc)
         return 0;
@@ -391,11 +403,7 @@ static int seed(struct api_req *q, struct ims_http_response *resp)
 
 /* ---- routing ---- */
 
-static const struct {
-    enum resource res;
-    const char *method;
-    api_fn fn;
-} routes[] = {
+static const struct ims_http_api_route routes[] = {
     { RES_ACCOUNTS, "GET", list_accounts },
     { RES_ACCOUNTS, "POST", create_account },
     { RES_ACCOUNT, "GET", get_account },
@@ -449,19 +457,8 @@ static enum resource parse_path(const char *path, char *arg, size_t len)
 static int dispatch(struct api_req *q, struct ims_http_response *resp)
 {
     enum resource res = parse_path(q->http->path, q->arg, sizeof(q->arg));
-    char allowed[64] = "";
-    if (res == RES_NONE)
-        return ims_http_reply_error(resp, 404, NULL, "no such resource: %s", q->http->path);
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (routes[i].res != res)
-            continue;
-        if (strcmp(routes[i].method, q->http->method) == 0)
-            return routes[i].fn(q, resp);
-        snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%s",
-                 allowed[0] ? ", " : "", routes[i].method);
-    }
-    return ims_http_reply_error(resp, 405, NULL, "method %s not allowed on %s (allowed: %s)",
-                                q->http->method, q->http->path, allowed);
+    return ims_http_api_dispatch(routes, sizeof(routes) / sizeof(routes[0]), (int)res, q,
+                                 q->http, resp);
 }
 
 static int on_api(void *arg, const struct ims_http_request *req, struct ims_http_response *resp)

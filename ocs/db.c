@@ -101,21 +101,11 @@ const char *const ocs_db_migrations[] = {
 };
 const size_t ocs_db_nmigrations = sizeof(ocs_db_migrations) / sizeof(ocs_db_migrations[0]);
 
-static pthread_mutex_t g_lock;
-static pthread_once_t g_lock_once = PTHREAD_ONCE_INIT;
-
-static void make_lock(void)
-{
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&g_lock, &a);
-    pthread_mutexattr_destroy(&a);
-}
+/* One connection, one recursive lock (see ocs.h) */
+static pthread_mutex_t g_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 void ocs_lock(void)
 {
-    pthread_once(&g_lock_once, make_lock);
     pthread_mutex_lock(&g_lock);
 }
 
@@ -124,25 +114,9 @@ void ocs_unlock(void)
     pthread_mutex_unlock(&g_lock);
 }
 
-struct locked_handler {
-    ims_diam_handler fn;
-    void *arg;
-};
-
-static int run_locked(struct msg **msg, void *arg)
-{
-    struct locked_handler *l = arg;
-    ocs_lock();
-    int rc = l->fn(msg, l->arg);
-    ocs_unlock();
-    return rc;
-}
-
 int ocs_serve(struct ocs *o, enum ims_cmd cmd, ims_diam_handler fn)
 {
-    static struct locked_handler handlers[IMS_CMD_COUNT];
-    handlers[cmd] = (struct locked_handler){ fn, o };
-    return ims_diam_serve(cmd, run_locked, &handlers[cmd]);
+    return ims_diam_serve_locked(cmd, fn, o, &g_lock);
 }
 
 void ocs_db_text(sqlite3_stmt *st, int col, char *out, size_t len)
