@@ -8,7 +8,8 @@
 #
 # alice's 14 s call is charged through CCR-INITIAL, CCR-UPDATE and CCR-TERMINATION; carol
 # (no credit) is refused with 402; dave with 12 cents is released by Kamailio after 12 s
-# (Final-Unit-Indication) with a BYE carrying a Reason. cdp finds peers by host name only:
+# (Final-Unit-Indication) with a BYE carrying a Reason. The capture must show no malformed
+# AVP from the OCS (Kamailio's own CCRs carry one, see below). cdp finds peers by host name only:
 # the test adds the two names to /etc/hosts between markers and removes them at the end.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -135,7 +136,13 @@ step "the capture: Kamailio's CCRs and our CCAs decode cleanly"
 interop_cleanup
 cap_stop
 lab_stop
-check_eq "no malformed packets or expert errors" "" "$(cap_problems "$E2E_CAP_FILE")"
+check_eq "no malformed packet or expert error in what the OCS sent" "" \
+    "$(tshark -r "$E2E_CAP_FILE" -Y '(_ws.malformed || _ws.expert.severity >= error) && ip.src == 127.0.0.80' 2>/dev/null)"
+# Kamailio 5.6 sends User-Equipment-Info of type MAC with a 17-byte text value (a MAC is 6
+# bytes): tshark flags it; that is the only error allowed in its CCRs
+check_eq "Kamailio's CCRs: no error but its User-Equipment-Info-Value length" "" \
+    "$(tshark -r "$E2E_CAP_FILE" -Y '_ws.malformed || _ws.expert.severity >= error' -V 2>/dev/null |
+        grep 'Expert Info (Error' | grep -v 'User-Equipment-Info-Value')"
 check_match "CCRs from Kamailio captured" '^[0-9]{1,}$' \
     "$(cap_count "$E2E_CAP_FILE" "diameter.cmd.code == 272 && diameter.flags.request == 1 && diameter.Origin-Host == \"kamailio-ro.$R\"")"
 
