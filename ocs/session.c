@@ -250,6 +250,15 @@ static int follow_up(struct ocs *o, struct ims_db *db, struct ro_request *q, tim
         int64_t charged = 0;
         if (row_load(db, q->session_id, u->key, &r) != 0)
             return -EIO;
+        if (r.found && r.open && q->number <= r.cc_number) {
+            /* a retransmission (or a request overtaken by a later one): the grant as it
+             * stands, nothing charged twice */
+            u->result = IMS_DIAM_SUCCESS;
+            u->unit = r.rate.unit;
+            u->granted = r.granted;
+            u->final = r.final;
+            continue;
+        }
         if (!r.found) {   /* a rating group new to this session: rated as the session */
             r = base;
             r.granted = 0;

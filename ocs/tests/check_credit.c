@@ -111,11 +111,20 @@ START_TEST(ecur_reserve_charge_release)
     ck_assert(!q.units[0].final);
     ck_assert_int_eq(account().reserved, 40);
     q = request(2, "s1", 40, 35);
+    q.number = 1;
+    struct ro_request again = q;
     ck_assert_int_eq(ocs_session_process(&o, &q, 1010), 0);
     ck_assert_uint_eq(q.units[0].granted, 40);
     ck_assert_int_eq(account().balance, 65);
     ck_assert_int_eq(account().reserved, 40);
+    /* the same CCR-UPDATE again (T flag): the same grant, not charged twice */
+    ck_assert_int_eq(ocs_session_process(&o, &again, 1011), 0);
+    ck_assert_uint_eq(again.result, 2001);
+    ck_assert_uint_eq(again.units[0].granted, 40);
+    ck_assert_int_eq(account().balance, 65);
+    ck_assert_int_eq(account().reserved, 40);
     q = request(3, "s1", 0, 12);
+    q.number = 2;
     ck_assert_int_eq(ocs_session_process(&o, &q, 1020), 0);
     ck_assert_uint_eq(q.result, 2001);
     ck_assert_int_eq(account().balance, 53);
@@ -134,6 +143,7 @@ START_TEST(final_unit_and_credit_limit)
     ck_assert_uint_eq(q.units[0].granted, 100);
     ck_assert(q.units[0].final);
     q = request(2, "s2", 60, 100);
+    q.number = 1;
     ck_assert_int_eq(ocs_session_process(&o, &q, 1010), 0);
     ck_assert_uint_eq(q.result, 4012);
     ck_assert_uint_eq(q.units[0].granted, 0);
