@@ -261,13 +261,16 @@ int ocs_cdr_expire_overdue(struct ocs *o, time_t now)
 {
     struct ocs_cdr c[32];
     int n = 0, closed = 0;
+    /* the test of ocs_cdr_overdue() in SQL: CDRs not overdue never fill the batch */
     sqlite3_stmt *st = ims_db_stmt(o->db, "SELECT " CDR_COLS " FROM cdrs WHERE status = 0 "
-                                          "AND last_seen < ?1 ORDER BY last_seen LIMIT 256");
+                                          "AND (interval > 0 OR ?2 > 0) AND last_seen + (CASE WHEN interval > 0 THEN "
+                                          "interval ELSE ?2 END) * ?3 < ?1 "
+                                          "ORDER BY last_seen LIMIT 32");
     if (!st)
         return -EIO;
-    /* the shortest possible timeout: one second of interval */
-    sqlite3_bind_int64(st, 1, (int64_t)now - (o->cfg.missed_interims ? o->cfg.missed_interims
-                                                                       : 1));
+    sqlite3_bind_int64(st, 1, (int64_t)now);
+    sqlite3_bind_int64(st, 2, o->cfg.interim_interval);
+    sqlite3_bind_int64(st, 3, o->cfg.missed_interims ? o->cfg.missed_interims : 1);
     while (n < 32 && sqlite3_step(st) == SQLITE_ROW) {
         ocs_cdr_from_row(st, &c[n]);
         if (ocs_cdr_overdue(&c[n], now, o->cfg.missed_interims, o->cfg.interim_interval))

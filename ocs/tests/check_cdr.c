@@ -162,6 +162,39 @@ START_TEST(stored_once_per_node_and_deduplicated)
 }
 END_TEST
 
+START_TEST(overdue_sessions_closed_in_the_database)
+{
+    struct ocs o;
+    memset(&o, 0, sizeof(o));
+    char path[] = "/tmp/check-cdr-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    bool dup;
+    ims_log_init("check_cdr", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
+    ck_assert_int_eq(ims_db_open(&o.db, path, ocs_db_migrations, ocs_db_nmigrations), 0);
+    o.cfg.interim_interval = 300;
+    o.cfg.missed_interims = 3;
+    /* many sessions on the configured interval, and one that said 1 s */
+    for (int i = 0; i < 40; i++) {
+        struct ocs_acr a = acr(OCS_ACR_START, 0, "scscf");
+        snprintf(a.session_id, sizeof(a.session_id), "long-%d", i);
+        ck_assert_int_eq(ocs_cdr_record(o.db, &a, 900, &dup), 0);
+    }
+    struct ocs_acr a = acr(OCS_ACR_START, 0, "pcscf");
+    a.interim = 1;
+    a.response_ts = 1000;
+    ck_assert_int_eq(ocs_cdr_record(o.db, &a, 1000, &dup), 0);
+    ck_assert_int_eq(ocs_cdr_expire_overdue(&o, 1003), 0);
+    ck_assert_int_eq(ocs_cdr_expire_overdue(&o, 1004), 1);
+    ck_assert_int_eq(count_cdrs(o.db, "status = 2 AND node = 'pcscf' AND duration = 0"), 1);
+    /* at most 32 a sweep */
+    ck_assert_int_eq(ocs_cdr_expire_overdue(&o, 900 + 901), 32);
+    ck_assert_int_eq(ocs_cdr_expire_overdue(&o, 900 + 901), 8);
+    ims_db_close(o.db);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(csv_line)
 {
     struct ocs_cdr c;
@@ -202,6 +235,7 @@ static Suite *cdr_suite(void)
     tcase_add_test(tc, event_and_partial_records);
     tcase_add_test(tc, silent_sessions_expire);
     tcase_add_test(tc, stored_once_per_node_and_deduplicated);
+    tcase_add_test(tc, overdue_sessions_closed_in_the_database);
     tcase_add_test(tc, csv_line);
     suite_add_tcase(s, tc);
     return s;
