@@ -180,6 +180,42 @@ START_TEST(iec_debits_once_and_refuses_when_short)
 }
 END_TEST
 
+START_TEST(ecur_event_units_and_refund)
+{
+    /* ECUR for a MESSAGE: reserve 3 events, one sent, the rest released */
+    struct ro_request q = request(1, "m1", 0, 0);
+    snprintf(q.method, sizeof(q.method), "MESSAGE");
+    q.units[0].rsu_units_set = true;
+    q.units[0].rsu_units = 3;
+    ck_assert_int_eq(ocs_session_process(&o, &q, 1000), 0);
+    ck_assert_uint_eq(q.result, 2001);
+    ck_assert_int_eq(q.units[0].unit, OCS_UNIT_EVENT);
+    ck_assert_uint_eq(q.units[0].granted, 3);
+    ck_assert_int_eq(account().reserved, 30);
+    q = request(3, "m1", 0, 0);
+    q.number = 1;
+    q.units[0].usu_units_set = true;
+    q.units[0].usu_units = 1;
+    ck_assert_int_eq(ocs_session_process(&o, &q, 1001), 0);
+    ck_assert_int_eq(account().balance, 90);
+    ck_assert_int_eq(account().reserved, 0);
+    /* REFUND_ACCOUNT gives the price of the units back; CHECK_BALANCE changes nothing */
+    q = request(4, "r1", 0, 0);
+    snprintf(q.method, sizeof(q.method), "MESSAGE");
+    q.action = ACTION_REFUND_ACCOUNT;
+    ck_assert_int_eq(ocs_session_process(&o, &q, 1002), 0);
+    ck_assert_uint_eq(q.result, 2001);
+    ck_assert_int_eq(q.cost, 10);
+    ck_assert_int_eq(account().balance, 100);
+    q = request(4, "c1", 0, 0);
+    snprintf(q.method, sizeof(q.method), "MESSAGE");
+    q.action = ACTION_CHECK_BALANCE;
+    ck_assert_int_eq(ocs_session_process(&o, &q, 1003), 0);
+    ck_assert_int_eq(q.check_balance, 0);
+    ck_assert_int_eq(account().balance, 100);
+}
+END_TEST
+
 START_TEST(unknown_user_and_no_rate)
 {
     struct ro_request q = request(1, "u1", 10, 0);
@@ -256,6 +292,7 @@ static Suite *credit_suite(void)
     tcase_add_test(tc, ecur_reserve_charge_release);
     tcase_add_test(tc, final_unit_and_credit_limit);
     tcase_add_test(tc, iec_debits_once_and_refuses_when_short);
+    tcase_add_test(tc, ecur_event_units_and_refund);
     tcase_add_test(tc, unknown_user_and_no_rate);
     tcase_add_test(tc, stale_reservation_released);
     tcase_add_test(tc, concurrent_reservations_never_overdraw);
