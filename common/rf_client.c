@@ -53,6 +53,7 @@ struct ims_rf_client {
     struct ims_gauge *waiting;
     struct ims_histogram *latency;
     atomic_long spooled;         /* records waiting, as last counted by the thread */
+    atomic_long pending;         /* built and neither delivered, rejected nor dropped */
 };
 
 struct info_copy {
@@ -264,6 +265,7 @@ static int submit(struct ims_rf_client *c, const char *sid, int type, uint32_t n
     j->type = type;
     j->number = number;
     ims_counter_inc(c->sent[type]);
+    atomic_fetch_add(&c->pending, 1);
     push(c, j);
     return 0;
 }
@@ -368,6 +370,13 @@ static void record_result(struct ims_rf_client *c, int64_t id, enum ims_rf_outco
 {
     int64_t now = ims_rf_spool_now_ms();
     ims_counter_inc(c->answered[o]);
+    if (o != IMS_RF_RETRY || id == 0)
+        atomic_fetch_sub(&c->pending, 1);
+    if (o == IMS_RF_RETRY && id == 0) {
+        ims_err("rf: an ACR that could not be spooled was not delivered either: lost");
+        ims_counter_inc(c->dropped);
+        return;
+    }
     if (o == IMS_RF_DELIVERED) {
         ims_rf_spool_done(c->spool, id);
     } else if (o == IMS_RF_REJECTED) {
@@ -415,6 +424,7 @@ static void handle(struct ims_rf_client *c, struct job *j)
         ims_log(IMS_LOG_ERROR, &ids, "rf: the ACR spool is full (%u records): ACR #%u "
                 "dropped", c->conf.spool_max, j->number);
         ims_counter_inc(c->dropped);
+        atomic_fetch_sub(&c->pending, 1);
         return;
     }
     if (rc) {
@@ -515,6 +525,7 @@ struct ims_rf_client *ims_rf_client_create(const struct ims_rf_conf *conf)
     }
     long left = ims_rf_spool_count(c->spool);
     atomic_store(&c->spooled, left);
+    atomic_store(&c->pending, left > 0 ? left : 0);
     if (left > 0)
         ims_info("rf: %ld ACRs of a previous run in the spool: sending them again", left);
     if (pthread_create(&c->thread, NULL, run, c) != 0)
@@ -554,4 +565,9 @@ void ims_rf_client_destroy(struct ims_rf_client *c)
 long ims_rf_spooled(struct ims_rf_client *c)
 {
     return atomic_load(&c->spooled);
+}
+
+long ims_rf_pending(struct ims_rf_client *c)
+{
+    return atomic_load(&c->pending);
 }

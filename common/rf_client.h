@@ -94,6 +94,8 @@ uint32_t ims_rf_next_number(const struct ims_rf_session *s);
 
 /* Records waiting in the spool (not yet answered, not rejected); -1 on error. */
 long ims_rf_spooled(struct ims_rf_client *c);
+/* Records built and not yet delivered, rejected or dropped (0: everything is through). */
+long ims_rf_pending(struct ims_rf_client *c);
 
 /* Service-Information { IMS-Information } of @i as node @node (enum ims_rf_node) into
  * @parent (a request); shared with the Ro client. 0 or -ENOMEM. */

@@ -55,18 +55,17 @@ static time_t first_of(time_t a, time_t b, time_t c)
     return a ? a : b ? b : c;
 }
 
+/* Records may arrive out of order (a client re-sending its spool, several dispatch threads):
+ * every record only adds what it knows, and the status follows from what has come. */
 void ocs_cdr_apply(struct ocs_cdr *c, const struct ocs_acr *a, time_t now)
 {
-    bool fresh = c->session_id[0] == '\0';
-    if (fresh) {
+    if (c->session_id[0] == '\0') {
         snprintf(c->session_id, sizeof(c->session_id), "%s", a->session_id);
         snprintf(c->node, sizeof(c->node), "%s", a->node);
         c->role = -1;
         c->node_functionality = -1;
         c->cause = INT_MIN;
-        c->status = OCS_CDR_OPEN;
-        /* a session whose first record is not its START lost that record */
-        c->partial = a->type == OCS_ACR_INTERIM || a->type == OCS_ACR_STOP;
+        c->partial = true;       /* until the START is seen */
     }
     apply_common(c, a);
     c->last_seen = now;
@@ -75,8 +74,8 @@ void ocs_cdr_apply(struct ocs_cdr *c, const struct ocs_acr *a, time_t now)
     switch (a->type) {
     case OCS_ACR_EVENT:
         c->event = true;
+        c->partial = false;
         c->start = c->stop = first_of(a->event_ts, a->request_ts, now);
-        c->status = OCS_CDR_CLOSED;
         break;
     case OCS_ACR_START:
         c->start = first_of(a->response_ts, a->event_ts, now);
@@ -91,9 +90,14 @@ void ocs_cdr_apply(struct ocs_cdr *c, const struct ocs_acr *a, time_t now)
         c->stop = first_of(a->request_ts, a->event_ts, now);
         if (!c->start)
             c->start = c->stop;
-        c->status = c->partial ? OCS_CDR_INCOMPLETE : OCS_CDR_CLOSED;
         break;
     }
+    if (c->event)
+        c->status = OCS_CDR_CLOSED;
+    else if (c->stop)
+        c->status = c->partial ? OCS_CDR_INCOMPLETE : OCS_CDR_CLOSED;
+    else
+        c->status = OCS_CDR_OPEN;
     if (c->start && c->stop >= c->start)
         c->duration = (int64_t)(c->stop - c->start);
     else if (c->start && c->status == OCS_CDR_OPEN && now >= c->start)

@@ -88,6 +88,28 @@ START_TEST(event_and_partial_records)
 }
 END_TEST
 
+START_TEST(records_out_of_order)
+{
+    /* STOP, then INTERIM, then START (a spool re-sent at once): closed, 42 s, not partial */
+    struct ocs_cdr c;
+    memset(&c, 0, sizeof(c));
+    struct ocs_acr a = acr(OCS_ACR_STOP, 2, "scscf");
+    a.request_ts = 1045;
+    ocs_cdr_apply(&c, &a, 2000);
+    ck_assert_int_eq(c.status, OCS_CDR_INCOMPLETE);
+    a = acr(OCS_ACR_INTERIM, 1, "scscf");
+    ocs_cdr_apply(&c, &a, 2000);
+    a = acr(OCS_ACR_START, 0, "scscf");
+    a.response_ts = 1003;
+    ocs_cdr_apply(&c, &a, 2000);
+    ck_assert_int_eq(c.status, OCS_CDR_CLOSED);
+    ck_assert(!c.partial);
+    ck_assert_int_eq(c.duration, 42);
+    ck_assert_int_eq(c.interims, 1);
+    ck_assert_uint_eq(c.last_number, 2);
+}
+END_TEST
+
 START_TEST(silent_sessions_expire)
 {
     struct ocs_cdr c;
@@ -233,6 +255,7 @@ static Suite *cdr_suite(void)
     TCase *tc = tcase_create("cdr");
     tcase_add_test(tc, session_duration_from_answer_to_bye);
     tcase_add_test(tc, event_and_partial_records);
+    tcase_add_test(tc, records_out_of_order);
     tcase_add_test(tc, silent_sessions_expire);
     tcase_add_test(tc, stored_once_per_node_and_deduplicated);
     tcase_add_test(tc, overdue_sessions_closed_in_the_database);

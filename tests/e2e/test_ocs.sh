@@ -330,6 +330,41 @@ check_eq "its CDR is closed with 42 s" "closed 42" \
     "$(api GET "cdrs?icid=$icid&limit=1000" | jq -r '.items[] | select(.session_id == "restart-acr-1") | "\(.status) \(.duration)"')"
 
 # ---------------------------------------------------------------------------------------------
+step "the charging clients of common/ (chargecli): ACRs kept while the OCS is down, then delivered; Ro failure handling"
+charge() {   # $1 name, the rest: chargecli arguments after the peer
+    local name=$1
+    shift
+    timeout 90 "$E2E_BIN/chargecli" --peer "$OCS" --identity "chargecli-$name.$R" \
+        --address 127.0.1.12 "$@" 2>>"$E2E_RUN/chargecli-$name.err"
+}
+pid=$(cat "$E2E_RUN/ocs/ocs.pid")
+kill -TERM "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+charge rf rf --spool "$E2E_RUN/rf-spool.db" --sessions 3 --wait-s 60 --icid "spool-$$" \
+    >"$E2E_RUN/chargecli-rf.out" &
+rfpid=$!
+check_eq "OCS down, CCFH TERMINATE: the call is refused" terminate \
+    "$(charge ro1 ro --subscriber "sip:alice@$R" --ccfh terminate | jq -r .decision)"
+check_eq "OCS down, CCFH CONTINUE: one retry, then the call goes on uncharged" continue \
+    "$(charge ro2 ro --subscriber "sip:alice@$R" --ccfh continue | jq -r .decision)"
+check_eq "OCS down, CCFH RETRY_AND_TERMINATE: one retry, then refused" terminate \
+    "$(charge ro3 ro --subscriber "sip:alice@$R" --ccfh retry_and_terminate | jq -r .decision)"
+check "the Rf client still holds its records (10 ACRs spooled, retried)" kill -0 "$rfpid"
+before_acct=$(acct alice)
+lab_start
+check_eq "deploy/lab.sh start brings the OCS back" 0 $?
+wait "$rfpid"
+check_eq "every spooled ACR delivered once the OCS is back (chargecli exit 0, none pending)" \
+    "0 0" "$? $(jq -r .pending "$E2E_RUN/chargecli-rf.out")"
+check_eq "3 sessions: closed CDRs of 42 s with their INTERIM; the EVENT too" \
+    "spool-$$ closed 0 0|spool-$$-1 closed 42 1|spool-$$-2 closed 42 1|spool-$$-3 closed 42 1" \
+    "$(for i in "" -1 -2 -3; do api GET "cdrs?icid=spool-$$$i" | jq -r '.items[] | "\(.icid) \(.status) \(.duration) \(.interims)"'; done | paste -sd'|')"
+out=$(charge ro4 ro --subscriber "sip:alice@$R" --ccfh terminate --used 20)
+check_eq "OCS up: granted 60 s, then the termination" "granted 60|granted 0" \
+    "$(jq -r '"\(.decision) \(.granted_time)"' <<<"$out" | paste -sd'|')"
+check_eq "alice charged the 20 s reported" "$(( ${before_acct% *} - 20 )) 0" "$(acct alice)"
+
+# ---------------------------------------------------------------------------------------------
 step "the capture: every Ro and Rf message decodes cleanly"
 cap_stop
 lab_stop
