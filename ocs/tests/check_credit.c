@@ -76,6 +76,16 @@ static struct ro_request request(int type, const char *sid, uint64_t want, uint6
     return q;
 }
 
+/* a MESSAGE request of @type asking @want events */
+static struct ro_request message(int type, const char *sid, uint64_t want)
+{
+    struct ro_request q = request(type, sid, 0, 0);
+    snprintf(q.method, sizeof(q.method), "MESSAGE");
+    q.units[0].rsu_units_set = want > 0;
+    q.units[0].rsu_units = want;
+    return q;
+}
+
 START_TEST(arithmetic)
 {
     struct ocs_account pre = { .balance = 100, .reserved = 30 };
@@ -157,10 +167,7 @@ END_TEST
 
 START_TEST(iec_debits_once_and_refuses_when_short)
 {
-    struct ro_request q = request(4, "e1", 0, 0);
-    snprintf(q.method, sizeof(q.method), "MESSAGE");
-    q.units[0].rsu_units_set = true;
-    q.units[0].rsu_units = 3;
+    struct ro_request q = message(4, "e1", 3);
     struct ro_request again = q;
     ck_assert_int_eq(ocs_session_process(&o, &q, 1000), 0);
     ck_assert_uint_eq(q.result, 2001);
@@ -170,10 +177,7 @@ START_TEST(iec_debits_once_and_refuses_when_short)
     ck_assert_uint_eq(again.result, 2001);
     ck_assert_uint_eq(again.units[0].granted, 3);
     ck_assert_int_eq(account().balance, 70);
-    struct ro_request big = request(4, "e2", 0, 0);
-    snprintf(big.method, sizeof(big.method), "MESSAGE");
-    big.units[0].rsu_units_set = true;
-    big.units[0].rsu_units = 8;
+    struct ro_request big = message(4, "e2", 8);
     ck_assert_int_eq(ocs_session_process(&o, &big, 1002), 0);
     ck_assert_uint_eq(big.result, 4012);
     ck_assert_int_eq(account().balance, 70);
@@ -183,10 +187,7 @@ END_TEST
 START_TEST(ecur_event_units_and_refund)
 {
     /* ECUR for a MESSAGE: reserve 3 events, one sent, the rest released */
-    struct ro_request q = request(1, "m1", 0, 0);
-    snprintf(q.method, sizeof(q.method), "MESSAGE");
-    q.units[0].rsu_units_set = true;
-    q.units[0].rsu_units = 3;
+    struct ro_request q = message(1, "m1", 3);
     ck_assert_int_eq(ocs_session_process(&o, &q, 1000), 0);
     ck_assert_uint_eq(q.result, 2001);
     ck_assert_int_eq(q.units[0].unit, OCS_UNIT_EVENT);
@@ -200,15 +201,13 @@ START_TEST(ecur_event_units_and_refund)
     ck_assert_int_eq(account().balance, 90);
     ck_assert_int_eq(account().reserved, 0);
     /* REFUND_ACCOUNT gives the price of the units back; CHECK_BALANCE changes nothing */
-    q = request(4, "r1", 0, 0);
-    snprintf(q.method, sizeof(q.method), "MESSAGE");
+    q = message(4, "r1", 0);
     q.action = ACTION_REFUND_ACCOUNT;
     ck_assert_int_eq(ocs_session_process(&o, &q, 1002), 0);
     ck_assert_uint_eq(q.result, 2001);
     ck_assert_int_eq(q.cost, 10);
     ck_assert_int_eq(account().balance, 100);
-    q = request(4, "c1", 0, 0);
-    snprintf(q.method, sizeof(q.method), "MESSAGE");
+    q = message(4, "c1", 0);
     q.action = ACTION_CHECK_BALANCE;
     ck_assert_int_eq(ocs_session_process(&o, &q, 1003), 0);
     ck_assert_int_eq(q.check_balance, 0);
