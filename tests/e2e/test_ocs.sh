@@ -350,9 +350,9 @@ check_eq "OCS down, CCFH CONTINUE: one retry, then the call goes on uncharged" c
 check_eq "OCS down, CCFH RETRY_AND_TERMINATE: one retry, then refused" terminate \
     "$(charge ro3 ro --subscriber "sip:alice@$R" --ccfh retry_and_terminate | jq -r .decision)"
 check "the Rf client still holds its records (10 ACRs spooled, retried)" kill -0 "$rfpid"
-before_acct=$(acct alice)
 lab_start
 check_eq "deploy/lab.sh start brings the OCS back" 0 $?
+before_acct=$(acct alice)
 wait "$rfpid"
 check_eq "every spooled ACR delivered once the OCS is back (chargecli exit 0, none pending)" \
     "0 0" "$? $(jq -r .pending "$E2E_RUN/chargecli-rf.out")"
