@@ -71,7 +71,7 @@ int ims_chg_key(const char *call_id, const char *tag1, const char *tag2, int rol
     return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
-int ims_chg_sdp_media(const char *sdp, size_t len, char out[][24], int max)
+int ims_chg_sdp_media(const char *sdp, size_t len, char out[][64], int max)
 {
     int n = 0;
     size_t i = 0;
@@ -79,7 +79,7 @@ int ims_chg_sdp_media(const char *sdp, size_t len, char out[][24], int max)
         if (i + 2 < len && sdp[i] == 'm' && sdp[i + 1] == '=' &&
             (i == 0 || sdp[i - 1] == '\n')) {
             size_t j = i + 2, k = 0;
-            while (j < len && sdp[j] != ' ' && sdp[j] != '\r' && sdp[j] != '\n' && k < 23)
+            while (j < len && sdp[j] != '\r' && sdp[j] != '\n' && k < 63)
                 out[n][k++] = sdp[j++];
             out[n][k] = '\0';
             if (k)
@@ -295,14 +295,21 @@ struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invit
     return d;
 }
 
-static struct ims_chg_dialog *find(struct ims_chg *c, const sip_t *req, int role)
+struct ims_chg_dialog *ims_chg_dialog_find(struct ims_chg *c, const char *call_id,
+                                           const char *tag1, const char *tag2, int role)
 {
     char key[400];
-    if (!req->sip_call_id || !req->sip_from || !req->sip_to ||
-        ims_chg_key(req->sip_call_id->i_id, req->sip_from->a_tag, req->sip_to->a_tag, role,
-                    key, sizeof(key)) != 0)
+    if (ims_chg_key(call_id, tag1, tag2, role, key, sizeof(key)) != 0)
         return NULL;
     return ims_map_get(c->dialogs, key);
+}
+
+static struct ims_chg_dialog *find(struct ims_chg *c, const sip_t *req, int role)
+{
+    if (!req->sip_call_id || !req->sip_from || !req->sip_to)
+        return NULL;
+    return ims_chg_dialog_find(c, req->sip_call_id->i_id, req->sip_from->a_tag,
+                               req->sip_to->a_tag, role);
 }
 
 struct ims_chg_dialog *ims_chg_dialog_of(struct ims_chg *c, const sip_t *req, int role)

@@ -45,7 +45,7 @@ struct ims_chg_fields {
     char calling[256];            /* P-Asserted-Identity, else From */
     char called[256];             /* the Request-URI's identity (P-Called-Party-ID first) */
     char icid[128], orig_ioi[128], term_ioi[128];
-    char media[IMS_RF_MAX_MEDIA][24];   /* "audio", "video", ... of the SDP m= lines */
+    char media[IMS_RF_MAX_MEDIA][64];   /* the SDP m= lines' values ("audio 4000 RTP/AVP 0") */
 };
 
 enum ims_chg_end {
@@ -93,8 +93,11 @@ size_t ims_chg_dialogs(const struct ims_chg *c);
  */
 struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invite,
                                            const sip_t *ok, int role, time_t t0);
-/* The dialog of @req (any role), or NULL */
+/* The dialog of @req in @role, or NULL */
 struct ims_chg_dialog *ims_chg_dialog_of(struct ims_chg *c, const sip_t *req, int role);
+/* The dialog of Call-ID @call_id and tags @tag1, @tag2 (either order) in @role, or NULL */
+struct ims_chg_dialog *ims_chg_dialog_find(struct ims_chg *c, const char *call_id,
+                                           const char *tag1, const char *tag2, int role);
 /* A request inside a dialog passed: its CSeq is noted (for requests the node makes) */
 void ims_chg_dialog_note(struct ims_chg *c, const sip_t *req);
 /* End one dialog: hook, STOP (with @bye's timestamp when given), free */
@@ -120,8 +123,9 @@ int ims_chg_cause(int status);
 /* "role|call-id|tag-a|tag-b" with the tags in a fixed order; -ENOSPC when too long */
 int ims_chg_key(const char *call_id, const char *tag1, const char *tag2, int role, char *buf,
                 size_t len);
-/* SDP-Media-Name of each m= line of @sdp (at most IMS_RF_MAX_MEDIA); returns the count */
-int ims_chg_sdp_media(const char *sdp, size_t len, char out[][24], int max);
+/* SDP-Media-Name: the value of each m= line of @sdp (at most @max, each cut to 63
+ * characters); returns the count */
+int ims_chg_sdp_media(const char *sdp, size_t len, char out[][64], int max);
 
 /* The table alone (no Rf), for tests */
 struct ims_chg *ims_chg_table_new(size_t max, unsigned max_age);
