@@ -142,6 +142,17 @@ void ims_chg_fields_of(const sip_t *req, const sip_t *resp, struct ims_chg_field
         ims_chg_sdp_media(pl->pl_data, pl->pl_len, f->media, IMS_RF_MAX_MEDIA);
 }
 
+void ims_chg_fields_pcv(struct ims_chg_fields *f, const char *pcv)
+{
+    struct ims_pcv v;
+    if (f->icid[0] || !pcv || ims_pcv_parse(pcv, &v) != 0)
+        return;
+    snprintf(f->icid, sizeof(f->icid), "%s", v.icid);
+    snprintf(f->orig_ioi, sizeof(f->orig_ioi), "%s", v.orig_ioi);
+    if (!f->term_ioi[0])
+        snprintf(f->term_ioi, sizeof(f->term_ioi), "%s", v.term_ioi);
+}
+
 void ims_chg_info_of(const struct ims_chg_fields *f, int role, struct ims_rf_info *info)
 {
     memset(info, 0, sizeof(*info));
@@ -244,12 +255,14 @@ static void log_ids(const struct ims_chg_fields *f, struct ims_log_ids *ids)
 }
 
 struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invite,
-                                           const sip_t *ok, int role, time_t t0)
+                                           const sip_t *ok, int role, time_t t0,
+                                           const char *pcv)
 {
     struct ims_chg_dialog *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
     ims_chg_fields_of(invite, ok, &d->f);
+    ims_chg_fields_pcv(&d->f, pcv);
     struct ims_log_ids ids;
     log_ids(&d->f, &ids);
     if (!d->f.call_id[0] || !d->f.from_tag[0] || !d->f.to_tag[0] ||
@@ -412,12 +425,14 @@ void ims_chg_destroy(struct ims_chg *c)
     free(c);
 }
 
-int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0)
+int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
+                  const char *pcv)
 {
     if (!c || !c->rf)
         return 0;
     struct ims_chg_fields f;
     ims_chg_fields_of(req, NULL, &f);
+    ims_chg_fields_pcv(&f, pcv);
     struct ims_rf_info info;
     ims_chg_info_of(&f, role, &info);
     info.request_ts = t0;

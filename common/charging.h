@@ -88,11 +88,13 @@ size_t ims_chg_dialogs(const struct ims_chg *c);
 /*
  * ims_chg_dialog_open - the 2xx @ok to INVITE @invite passed this node in @role: the dialog
  * is kept (START sent when offline charging is on). A 2xx retransmission finds the dialog
- * already open and returns it. @t0: when the INVITE arrived. NULL when the table is full or
- * the messages lack Call-ID or tags.
+ * already open and returns it. @t0: when the INVITE arrived. @pcv: the P-Charging-Vector
+ * value to use when @invite has none (it was removed towards a UE), or NULL. NULL when the
+ * table is full or the messages lack Call-ID or tags.
  */
 struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invite,
-                                           const sip_t *ok, int role, time_t t0);
+                                           const sip_t *ok, int role, time_t t0,
+                                           const char *pcv);
 /* The dialog of @req in @role, or NULL */
 struct ims_chg_dialog *ims_chg_dialog_of(struct ims_chg *c, const sip_t *req, int role);
 /* The dialog of Call-ID @call_id and tags @tag1, @tag2 (either order) in @role, or NULL */
@@ -108,13 +110,17 @@ int ims_chg_dialog_end_all(struct ims_chg *c, const sip_t *bye);
 /* End the dialogs older than charging.max_age */
 void ims_chg_tick(struct ims_chg *c, time_t now);
 
-/* An EVENT record for @req answered @status (REGISTER, MESSAGE, ...). 0 or -errno. */
-int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0);
+/* An EVENT record for @req answered @status (REGISTER, MESSAGE, ...); @pcv as for
+ * ims_chg_dialog_open(). 0 or -errno. */
+int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
+                  const char *pcv);
 
 /* ---- the pure parts, for tests ---- */
 
 /* Read @req (a request) into @f; @resp (may be NULL) adds the To tag and term-ioi. */
 void ims_chg_fields_of(const sip_t *req, const sip_t *resp, struct ims_chg_fields *f);
+/* When @f has no ICID: the ICID and IOIs of P-Charging-Vector value @pcv (may be NULL) */
+void ims_chg_fields_pcv(struct ims_chg_fields *f, const char *pcv);
 /* The record fields pointing into @f */
 void ims_chg_info_of(const struct ims_chg_fields *f, int role, struct ims_rf_info *info);
 /* Cause-Code of a final SIP status (TS 32.299 7.2.35): 200 -> -1, other 2xx and 3xx ->

@@ -35,7 +35,7 @@ void pcscf_charging_tick(struct pcscf *p)
 }
 
 void pcscf_charging_response(struct pcscf *p, const sip_t *req, const sip_t *resp, bool to_ue,
-                             time_t t0)
+                             time_t t0, const char *pcv)
 {
     int status = resp->sip_status->st_status;
     if (!p->chg || !req || !req->sip_request || status < 200)
@@ -45,14 +45,14 @@ void pcscf_charging_response(struct pcscf *p, const sip_t *req, const sip_t *res
     switch (req->sip_request->rq_method) {
     case sip_method_invite:
         if (initial && status < 300)
-            ims_chg_dialog_open(p->chg, req, resp, role, t0);
+            ims_chg_dialog_open(p->chg, req, resp, role, t0, pcv);
         break;
     case sip_method_message:
-        ims_chg_event(p->chg, req, status, role, t0);
+        ims_chg_event(p->chg, req, status, role, t0, pcv);
         break;
     case sip_method_register:
         if (status < 300)
-            ims_chg_event(p->chg, req, status, IMS_RF_ORIGINATING, t0);
+            ims_chg_event(p->chg, req, status, IMS_RF_ORIGINATING, t0, NULL);
         break;
     default:
         break;

@@ -106,12 +106,14 @@ struct fwd {
     char icid[128];
     bool to_ue;
     time_t t0;                   /* when the request arrived (charging) */
+    char pcv[512];               /* the P-Charging-Vector removed towards a UE */
 };
 
 static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 {
     struct fwd *f = arg;
-    pcscf_charging_response(f->p, ims_ptx_sip(tx), sip, f->to_ue, f->t0);
+    pcscf_charging_response(f->p, ims_ptx_sip(tx), sip, f->to_ue, f->t0,
+                            f->pcv[0] ? f->pcv : NULL);
     if (!f->to_ue) {
         ims_sip_header_remove(msg, sip, "P-Charging-Vector");
         ims_sip_header_remove(msg, sip, "P-Charging-Function-Addresses");
@@ -198,6 +200,8 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
         const char *v = ims_sip_header(req, "P-Charging-Vector");
         if (!f->icid[0] && v && ims_pcv_parse(v, &pcv) == 0)
             snprintf(f->icid, sizeof(f->icid), "%s", pcv.icid);
+        if (v)
+            snprintf(f->pcv, sizeof(f->pcv), "%s", v);
         ims_sip_header_remove(msg, req, "P-Charging-Vector");
         ims_sip_header_remove(msg, req, "P-Charging-Function-Addresses");
     }

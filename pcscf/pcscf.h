@@ -217,9 +217,10 @@ int pcscf_charging_init(struct pcscf *p);
 /* Stops Diameter too (the Rf client goes after it) */
 void pcscf_charging_stop(struct pcscf *p);
 void pcscf_charging_tick(struct pcscf *p);
-/* A final response to @req passed (towards the UE when @to_ue is false): START, EVENT */
+/* A final response to @req passed (towards the UE when @to_ue is false): START, EVENT;
+ * @pcv: the request's P-Charging-Vector when it was removed (towards a UE), or NULL */
 void pcscf_charging_response(struct pcscf *p, const sip_t *req, const sip_t *resp, bool to_ue,
-                             time_t t0);
+                             time_t t0, const char *pcv);
 /* A request inside a dialog: BYE ends its charged dialogs */
 void pcscf_charging_in_dialog(struct pcscf *p, const sip_t *req);
 

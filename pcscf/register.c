@@ -194,7 +194,7 @@ static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
         ims_counter_inc(m.challenged);
     } else if (status < 300) {
         ims_counter_inc(m.accepted);
-        pcscf_charging_response(ctx->p, ims_ptx_sip(tx), sip, false, ctx->t0);
+        pcscf_charging_response(ctx->p, ims_ptx_sip(tx), sip, false, ctx->t0, NULL);
         keep_binding(ctx, ims_ptx_sip(tx), sip);
     } else {
         ims_counter_inc(m.refused);

@@ -590,7 +590,8 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
         if (req->sip_to && req->sip_to->a_tag)
             break;                    /* re-INVITE */
         if (status < 300 && (call->ro || ims_chg_offline(s->chg))) {
-            struct ims_chg_dialog *d = ims_chg_dialog_open(s->chg, req, resp, role, call->t0);
+            struct ims_chg_dialog *d = ims_chg_dialog_open(s->chg, req, resp, role, call->t0,
+                                                            NULL);
             if (call->ro)
                 ro_answered(call, d, req, resp);
         } else if (status >= 300 && call->ro) {
@@ -601,7 +602,7 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
         }
         break;
     case sip_method_message:
-        ims_chg_event(s->chg, req, status, role, call->t0);
+        ims_chg_event(s->chg, req, status, role, call->t0, NULL);
         break;
     default:
         break;
@@ -631,5 +632,5 @@ void scscf_charging_in_dialog(struct scscf *s, const sip_t *req)
 
 void scscf_charging_register(struct scscf *s, const sip_t *req, int status, time_t t0)
 {
-    ims_chg_event(s->chg, req, status, IMS_RF_ORIGINATING, t0);
+    ims_chg_event(s->chg, req, status, IMS_RF_ORIGINATING, t0, NULL);
 }

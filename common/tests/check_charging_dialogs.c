@@ -114,6 +114,17 @@ START_TEST(fields_of_an_invite)
     ims_chg_fields_of(sip_object(invite), NULL, &f);
     ck_assert_str_eq(f.to_tag, "");
     ck_assert_str_eq(f.term_ioi, "");
+    /* a vector removed before forwarding (towards a UE) fills only what is missing */
+    ims_chg_fields_pcv(&f, "icid-value=other;orig-ioi=x.net");
+    ck_assert_str_eq(f.icid, "icid-42");
+    f.icid[0] = '\0';
+    ims_chg_fields_pcv(&f, "icid-value=other;orig-ioi=x.net;term-ioi=y.net");
+    ck_assert_str_eq(f.icid, "other");
+    ck_assert_str_eq(f.orig_ioi, "x.net");
+    ck_assert_str_eq(f.term_ioi, "y.net");
+    f.icid[0] = '\0';
+    ims_chg_fields_pcv(&f, NULL);
+    ck_assert_str_eq(f.icid, "");
 }
 END_TEST
 
@@ -158,13 +169,15 @@ START_TEST(table_open_bye_either_side)
     ims_chg_set_end_hook(c, on_end, NULL);
     memset(ended, 0, sizeof(ended));
     const sip_t *inv = sip_object(invite), *resp = sip_object(ok);
-    struct ims_chg_dialog *o = ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0);
+    struct ims_chg_dialog *o =
+        ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0, NULL);
     ck_assert_ptr_nonnull(o);
     o->ext = &ended;
     /* a retransmitted 2xx: the same dialog */
-    ck_assert_ptr_eq(ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0), o);
+    ck_assert_ptr_eq(ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0, NULL), o);
     /* the same node, the other role: a second dialog */
-    struct ims_chg_dialog *t = ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0);
+    struct ims_chg_dialog *t =
+        ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0, NULL);
     ck_assert_ptr_nonnull(t);
     ck_assert_ptr_ne(t, o);
     t->ext = &ended;
@@ -182,7 +195,7 @@ START_TEST(table_open_bye_either_side)
     ck_assert_uint_eq(ims_chg_dialogs(c), 0);
     ck_assert_int_eq(ims_chg_dialog_end_all(c, sip_object(bye)), 0);
     /* an INVITE without To tag in its answer cannot be a dialog */
-    ck_assert_ptr_null(ims_chg_dialog_open(c, inv, NULL, IMS_RF_ORIGINATING, 0));
+    ck_assert_ptr_null(ims_chg_dialog_open(c, inv, NULL, IMS_RF_ORIGINATING, 0, NULL));
     ims_chg_destroy(c);
 }
 END_TEST
@@ -193,11 +206,12 @@ START_TEST(table_bounded_and_aged)
     ims_chg_set_end_hook(c, on_end, NULL);
     memset(ended, 0, sizeof(ended));
     const sip_t *inv = sip_object(invite), *resp = sip_object(ok);
-    struct ims_chg_dialog *o = ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0);
+    struct ims_chg_dialog *o =
+        ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0, NULL);
     ck_assert_ptr_nonnull(o);
     o->ext = &ended;
     /* full: the next dialog is not kept */
-    ck_assert_ptr_null(ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0));
+    ck_assert_ptr_null(ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0, NULL));
     ck_assert_uint_eq(ims_chg_dialogs(c), 1);
     /* not old yet, then older than max_age */
     ims_chg_tick(c, o->created + 59);
@@ -206,7 +220,7 @@ START_TEST(table_bounded_and_aged)
     ck_assert_uint_eq(ims_chg_dialogs(c), 0);
     ck_assert_int_eq(ended[IMS_CHG_END_AGE], 1);
     /* what is left at the end is ended as a shutdown */
-    o = ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0);
+    o = ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0, NULL);
     ck_assert_ptr_nonnull(o);
     o->ext = &ended;
     ims_chg_destroy(c);
