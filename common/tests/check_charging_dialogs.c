@@ -31,7 +31,8 @@ static const char invite_text[] =
     "Content-Type: application/sdp\r\n"
     "Content-Length: 85\r\n"
     "\r\n"
-    "v=0\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\n";
+    "v=0\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+    "m=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\n";
 
 static const char ok_text[] =
     "SIP/2.0 200 OK\r\n"
