@@ -594,7 +594,7 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
                                                             NULL);
             if (call->ro)
                 ro_answered(call, d, req, resp);
-        } else if (status >= 300 && call->ro) {
+        } else if (status >= 300 && call->ro && !call->ro->busy) {
             struct scscf_ro *r = call->ro;
             call->ro = NULL;
             r->reported = time(NULL);
