@@ -354,7 +354,7 @@ void ims_chg_dialog_end(struct ims_chg *c, struct ims_chg_dialog *d, enum ims_ch
     if (d->rf) {
         struct ims_rf_info info;
         ims_chg_info_of(&d->f, d->role, &info);
-        info.sip_method = bye ? "BYE" : d->f.method;
+        info.sip_method = "BYE";      /* the end of a session is a BYE, ours or not */
         info.request_ts = time(NULL);
         info.has_cause = true;
         info.cause = why == IMS_CHG_END_BYE ? 0 : why == IMS_CHG_END_RELEASED ? 0 : 3;
