@@ -346,8 +346,7 @@ void ims_chg_dialog_note(struct ims_chg *c, const sip_t *req)
     }
 }
 
-void ims_chg_dialog_end(struct ims_chg *c, struct ims_chg_dialog *d, enum ims_chg_end why,
-                        const sip_t *bye)
+void ims_chg_dialog_end(struct ims_chg *c, struct ims_chg_dialog *d, enum ims_chg_end why)
 {
     if (c->on_end)
         c->on_end(c->arg, d, why);
@@ -376,7 +375,7 @@ int ims_chg_dialog_end_all(struct ims_chg *c, const sip_t *bye)
     for (int role = IMS_RF_ORIGINATING; role <= IMS_RF_TERMINATING; role++) {
         struct ims_chg_dialog *d = find(c, bye, role);
         if (d) {
-            ims_chg_dialog_end(c, d, IMS_CHG_END_BYE, bye);
+            ims_chg_dialog_end(c, d, IMS_CHG_END_BYE);
             n++;
         }
     }
@@ -396,7 +395,7 @@ static void sweep_one(void *arg, const char *key, void *value)
     (void)key;
     if (s->before && d->created >= s->before)
         return;
-    ims_chg_dialog_end(s->c, d, s->why, NULL);
+    ims_chg_dialog_end(s->c, d, s->why);
 }
 
 void ims_chg_tick(struct ims_chg *c, time_t now)

@@ -102,9 +102,8 @@ struct ims_chg_dialog *ims_chg_dialog_find(struct ims_chg *c, const char *call_i
                                            const char *tag1, const char *tag2, int role);
 /* A request inside a dialog passed: its CSeq is noted (for requests the node makes) */
 void ims_chg_dialog_note(struct ims_chg *c, const sip_t *req);
-/* End one dialog: hook, STOP (with @bye's timestamp when given), free */
-void ims_chg_dialog_end(struct ims_chg *c, struct ims_chg_dialog *d, enum ims_chg_end why,
-                        const sip_t *bye);
+/* End one dialog: hook, STOP (SIP-Method BYE, Cause-Code by @why), free */
+void ims_chg_dialog_end(struct ims_chg *c, struct ims_chg_dialog *d, enum ims_chg_end why);
 /* A BYE passed: end the dialogs of its Call-ID and tags, in every role. Returns how many. */
 int ims_chg_dialog_end_all(struct ims_chg *c, const sip_t *bye);
 /* End the dialogs older than charging.max_age */

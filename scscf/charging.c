@@ -280,9 +280,9 @@ static void release(struct scscf_ro *r, int cause, const char *text)
         /* every charged dialog of the call ends here, our terminating one too */
         struct ims_chg_dialog *other = ims_chg_dialog_find(s->chg, d->f.call_id, d->f.from_tag,
                                                            d->f.to_tag, IMS_RF_TERMINATING);
-        ims_chg_dialog_end(s->chg, d, IMS_CHG_END_RELEASED, NULL);   /* -> ro_terminate */
+        ims_chg_dialog_end(s->chg, d, IMS_CHG_END_RELEASED);   /* -> ro_terminate */
         if (other)
-            ims_chg_dialog_end(s->chg, other, IMS_CHG_END_RELEASED, NULL);
+            ims_chg_dialog_end(s->chg, other, IMS_CHG_END_RELEASED);
         return;
     }
     ro_terminate(r);
