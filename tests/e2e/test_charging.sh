@@ -9,7 +9,8 @@
 # charged with one IEC (10 cents); carol without credit gets 402 for a call and a MESSAGE;
 # carol with 30 s of credit is released by the S-CSCF after about 30 s (Final-Unit-
 # Indication TERMINATE): a BYE with a Reason header to both UEs, her balance used up.
-# The capture decodes every Ro and Rf message with no malformed AVP.
+# The capture decodes every Ro and Rf message with no malformed AVP. With the OCS stopped, a
+# prepaid call goes on uncharged (charging.ccfh = continue in the lab).
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init charging
@@ -171,5 +172,18 @@ check_eq "every CCR carries IMS-Information with Node-Functionality S-CSCF" "$cc
     "$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 272 && diameter.flags.request == 1 && diameter.Node-Functionality == 0')"
 check_eq "every Ro/Rf answer is a success or the expected credit limit" "0" \
     "$(cap_count "$E2E_CAP_FILE" 'diameter.flags.request == 0 && (diameter.cmd.code == 271 || diameter.cmd.code == 272) && diameter.Result-Code != 2001 && diameter.Result-Code != 4012')"
+
+step "the OCS is down: Credit-Control-Failure-Handling CONTINUE (the lab's charging.ccfh)"
+pid=$(cat "$E2E_RUN/ocs/ocs.pid" 2>/dev/null)
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "the OCS stopped" bash -c "! kill -0 $pid 2>/dev/null"
+callee bob4 "${BOB[@]}" call_uas.xml
+check "alice (prepaid) calls bob while the OCS is down: the call goes on" \
+    caller call5 call_uac.xml "sip:bob@$R" "${ALICE[@]}" alice -d 200
+check "bob's UE answered" callee_ok bob4
+http_get http://127.0.0.30:8080/metrics
+check_match "the S-CSCF counted the uncharged call" '^scscf_ro_total\{kind="uncharged"\} [1-9]' \
+    "$HTTP_BODY"
 
 e2e_finish
