@@ -505,48 +505,46 @@ bool scscf_charging_originating(struct scscf_call *call)
     return true;
 }
 
-/* Routes and targets of both sides from the INVITE (as forwarded) and its 2xx */
-static void remember_dialog(struct scscf_ro *r, const sip_t *req, const sip_t *resp,
-                            int rr_before)
+/* Append "<uri>" to the list in @buf; false when it does not fit */
+static bool route_append(char *buf, size_t len, size_t *off, const url_t *u)
 {
-    int n = 0;
-    for (const sip_record_route_t *rr = resp->sip_record_route; rr; rr = rr->r_next)
-        n++;
-    /* the 2xx lists the callee's side first, then our entry, then the caller's side (the
-     * rr_before entries the INVITE came with) */
-    int own = n - rr_before - 1;
+    int n = snprintf(buf + *off, len - *off, "%s<" URL_PRINT_FORMAT ">", *off ? ", " : "",
+                     URL_PRINT_ARGS(u));
+    if (n < 0 || (size_t)n >= len - *off)
+        return false;
+    *off += (size_t)n;
+    return true;
+}
+
+int scscf_ro_route_sets(const sip_record_route_t *rrs, int rr_before,
+                        bool (*is_own)(void *arg, const url_t *u), void *arg,
+                        char *callee, char *caller, size_t len)
+{
     const sip_record_route_t *list[64];
-    int k = 0;
-    for (const sip_record_route_t *rr = resp->sip_record_route; rr && k < 64; rr = rr->r_next)
-        list[k++] = rr;
+    int n = 0;
+    for (const sip_record_route_t *rr = rrs; rr && n < 64; rr = rr->r_next)
+        list[n++] = rr;
+    int own = n - rr_before - 1;      /* callee's side first, us, then the caller's side */
+    callee[0] = caller[0] = '\0';
+    if (rr_before < 0 || own < 0 || (rrs && n == 64 && list[63]->r_next))
+        return -EINVAL;
     size_t off = 0;
-    for (int i = own - 1; i >= 0 && i < k; i--) {
-        if (ims_sip_is_own(r->s->d->sip, list[i]->r_url))
-            continue;                 /* our own entries (terminating leg) */
-        off += (size_t)snprintf(r->callee_routes + off, RO_ROUTE_MAX - off,
-                                "%s<" URL_PRINT_FORMAT ">", off ? ", " : "",
-                                URL_PRINT_ARGS(list[i]->r_url));
-        if (off >= RO_ROUTE_MAX) {
-            r->callee_routes[0] = '\0';
-            break;
-        }
+    for (int i = own - 1; i >= 0; i--) {
+        if (is_own(arg, list[i]->r_url))
+            continue;                 /* our own entries (our terminating leg) */
+        if (!route_append(callee, len, &off, list[i]->r_url))
+            return -ENOSPC;
     }
     off = 0;
-    for (int i = own + 1; i >= 1 && i < k; i++) {
-        off += (size_t)snprintf(r->caller_routes + off, RO_ROUTE_MAX - off,
-                                "%s<" URL_PRINT_FORMAT ">", off ? ", " : "",
-                                URL_PRINT_ARGS(list[i]->r_url));
-        if (off >= RO_ROUTE_MAX) {
-            r->caller_routes[0] = '\0';
-            break;
-        }
-    }
-    if (resp->sip_contact)
-        url_e(r->callee_target, sizeof(r->callee_target), resp->sip_contact->m_url);
-    if (req->sip_contact)
-        url_e(r->caller_target, sizeof(r->caller_target), req->sip_contact->m_url);
-    sip_header_field_e(r->from, sizeof(r->from), (sip_header_t const *)req->sip_from, 0);
-    sip_header_field_e(r->to, sizeof(r->to), (sip_header_t const *)resp->sip_to, 0);
+    for (int i = own + 1; i < n; i++)
+        if (!route_append(caller, len, &off, list[i]->r_url))
+            return -ENOSPC;
+    return 0;
+}
+
+static bool is_own(void *arg, const url_t *u)
+{
+    return ims_sip_is_own((struct ims_sip *)arg, u);
 }
 
 static int count_rr(const sip_t *req)
@@ -555,6 +553,21 @@ static int count_rr(const sip_t *req)
     for (const sip_record_route_t *rr = req->sip_record_route; rr; rr = rr->r_next)
         n++;
     return n;
+}
+
+/* What releasing the call will need, from the INVITE (as received) and its 2xx */
+static int remember_dialog(struct scscf_ro *r, const sip_t *req, const sip_t *resp)
+{
+    int rc = scscf_ro_route_sets(resp->sip_record_route, count_rr(req), is_own,
+                                 r->s->d->sip, r->callee_routes, r->caller_routes,
+                                 RO_ROUTE_MAX);
+    if (resp->sip_contact)
+        url_e(r->callee_target, sizeof(r->callee_target), resp->sip_contact->m_url);
+    if (req->sip_contact)
+        url_e(r->caller_target, sizeof(r->caller_target), req->sip_contact->m_url);
+    sip_header_field_e(r->from, sizeof(r->from), (sip_header_t const *)req->sip_from, 0);
+    sip_header_field_e(r->to, sizeof(r->to), (sip_header_t const *)resp->sip_to, 0);
+    return rc;
 }
 
 /* The 2xx of a charged INVITE: the Ro session goes with the dialog, the timer runs */
@@ -572,7 +585,11 @@ static void ro_answered(struct scscf_call *call, struct ims_chg_dialog *d, const
     r->dlg = d;
     d->ext = r;
     r->reported = time(NULL);
-    remember_dialog(r, req, resp, count_rr(req));
+    if (remember_dialog(r, req, resp) != 0) {
+        struct ims_log_ids ids = ids_of(r);
+        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot keep the route sets of the call: it "
+                "cannot be released when its credit runs out");
+    }
     arm(r);
 }
 

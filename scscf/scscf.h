@@ -305,6 +305,16 @@ enum scscf_ro_action {
 };
 enum scscf_ro_action scscf_ro_action_of(const struct ims_ro_result *r, bool initial,
                                         int *status, const char **phrase);
+/*
+ * scscf_ro_route_sets - the Route sets of BYEs of ours towards the callee and the caller,
+ * from the Record-Route list @rrs of the 2xx and the number of entries @rr_before the
+ * INVITE came with (the caller's side; ours is just above them). Entries for which
+ * @is_own is true are left out of the callee's set (our own terminating leg). Writes
+ * "<uri>, <uri>" lists ("" none). 0, -EINVAL (inconsistent counts) or -ENOSPC.
+ */
+int scscf_ro_route_sets(const sip_record_route_t *rrs, int rr_before,
+                        bool (*is_own)(void *arg, const url_t *u), void *arg,
+                        char *callee, char *caller, size_t len);
 /* Seconds until the next CCR-UPDATE (or release): the grant, or Validity-Time if sooner;
  * 0 for none */
 unsigned scscf_ro_timer_of(const struct ims_ro_result *r);

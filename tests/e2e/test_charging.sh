@@ -7,8 +7,9 @@
 # call's ICID and a duration of about 3 s; REGISTER and MESSAGE give event CDRs.
 # Online (prepaid, an ECF in the subscriber's Charging-Information): alice's MESSAGE is
 # charged with one IEC (10 cents); carol without credit gets 402 for a call and a MESSAGE;
-# carol with 30 s of credit is released by the S-CSCF after about 30 s (Final-Unit-
-# Indication TERMINATE): a BYE with a Reason header to both UEs, her balance used up.
+# carol with 30 s of credit (granted 10 s at a time) is released by the S-CSCF after about
+# 30 s (Final-Unit-Indication TERMINATE): a BYE with a Reason header to both UEs, her
+# balance used up.
 # The capture decodes every Ro and Rf message with no malformed AVP. With the OCS stopped, a
 # prepaid call goes on uncharged (charging.ccfh = continue in the lab).
 set -u
@@ -22,6 +23,9 @@ PCSCF=127.0.0.10:5060
 API=http://127.0.0.80:8080/api/v1
 TOKEN=ims-lab-token
 ALICE=(127.0.0.130 5401) BOB=(127.0.0.131 5402) CAROL=(127.0.0.132 5403)
+# grants of 10 s: carol's 30 s call goes through CCR-INITIAL, two CCR-UPDATEs (the second
+# one's grant final) and the release
+export IMS_CHARGING_REQUESTED_TIME=10
 
 sipp_ue() {   # NAME ADDR PORT SCENARIO ARGS... : one sipp run, logs in the run folder
     local name=$1 addr=$2 port=$3 scen=$4
@@ -168,6 +172,8 @@ ccr=$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 272 && diameter.flags.requ
 acr=$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 271 && diameter.flags.request == 1')
 check "CCRs on the wire ($ccr: IEC, INITIALs, TERMINATION)" test "$ccr" -ge 4
 check "ACRs on the wire ($acr)" test "$acr" -ge 12
+check_eq "CCR-UPDATEs on the wire: two for carol's call (at 10 s and 20 s)" 2 \
+    "$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 272 && diameter.flags.request == 1 && diameter.CC-Request-Type == 2')"
 check_eq "every CCR carries IMS-Information with Node-Functionality S-CSCF" "$ccr" \
     "$(cap_count "$E2E_CAP_FILE" 'diameter.cmd.code == 272 && diameter.flags.request == 1 && diameter.Node-Functionality == 0')"
 check_eq "every Ro/Rf answer is a success or the expected credit limit" "0" \
