@@ -404,7 +404,11 @@ static void on_initial(void *arg, const struct ims_ro_result *res)
     const char *phrase;
     struct ims_log_ids ids = ids_of(r);
     enum scscf_ro_action a = scscf_ro_action_of(res, true, &st, &phrase);
-    if (a != SCSCF_RO_PROCEED) {
+    if (a == SCSCF_RO_UNCHARGED) {
+        ims_counter_inc(m.uncharged);
+        ims_log(IMS_LOG_WARN, &ids, "scscf: OCS unreachable: the call goes on uncharged");
+    }
+    if (a != SCSCF_RO_PROCEED) {      /* @ids points into @r: not used below */
         call->ro = NULL;
         ro_free(r);
     }
@@ -415,10 +419,7 @@ static void on_initial(void *arg, const struct ims_ro_result *res)
         scscf_call_refuse(call, st, phrase, why);
         return;
     }
-    if (a == SCSCF_RO_UNCHARGED) {
-        ims_counter_inc(m.uncharged);
-        ims_log(IMS_LOG_WARN, &ids, "scscf: OCS unreachable: the call goes on uncharged");
-    } else {
+    if (a == SCSCF_RO_PROCEED) {
         r->grant = scscf_ro_timer_of(res);
         r->final_unit = res->final_unit;
         ims_log(IMS_LOG_INFO, &ids, "scscf: CCR-INITIAL for %s granted %u s%s",
