@@ -1,7 +1,8 @@
 /*
  * check_charging_dialogs.c - the charged dialogs of a CSCF (common/charging.c): the fields
  * read from SIP messages, dialog keys in either direction, Cause-Code, SDP media names,
- * the bounded table, CSeq tracking, the end hook and the maximum age
+ * the bounded table, CSeq tracking, the end hook and the maximum age, and the
+ * IMS-Information AVPs an ACR gets from them (a freeDiameter core without peers)
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -14,8 +15,17 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/su.h>
 
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+
 #include "charging.h"
+#include "diam.h"
+#include "diam_avp.h"
+#include "diam_dict.h"
 #include "log.h"
+#include "loop.h"
+
+#define REALM "ims.mnc001.mcc001.3gppnetwork.org"
 
 static const char invite_text[] =
     "INVITE sip:bob@ims.net SIP/2.0\r\n"
@@ -229,6 +239,80 @@ START_TEST(table_bounded_and_aged)
 }
 END_TEST
 
+static struct ims_loop *loop;
+
+static void setup_diam(void)
+{
+    setup();
+    loop = ims_loop_create(64);
+    ck_assert_ptr_nonnull(loop);
+    char *none[] = { NULL };
+    struct ims_diam_conf c = {
+        .identity = "check." REALM, .realm = REALM, .address = "127.0.0.1", .port = 0,
+        .peers = none, .accept = none, .tc_timer = 30, .tw_timer = 30, .threads = 1,
+        .request_timeout_ms = 1000, .max_pending = 100,
+        .apps = IMS_APP_BIT(IMS_APP_RF), .loop = loop,
+    };
+    ck_assert_int_eq(ims_diam_init(&c), 0);
+    ck_assert_int_eq(ims_diam_start(), 0);
+}
+
+static void teardown_diam(void)
+{
+    ims_diam_stop();
+    ims_loop_destroy(loop);
+    teardown();
+}
+
+/* The fields of an INVITE and its 2xx, as the P-CSCF's terminating record says them */
+START_TEST(acr_ims_information)
+{
+    struct ims_chg_fields f;
+    ims_chg_fields_of(sip_object(invite), sip_object(ok), &f);
+    struct ims_rf_info info;
+    ims_chg_info_of(&f, IMS_RF_TERMINATING, &info);
+    info.has_cause = true;
+    info.cause = ims_chg_cause(200);
+    struct msg *m = ims_diam_request_new(IMS_CMD_ACR, REALM, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(ims_rf_add_ims_information(m, &info, IMS_RF_PCSCF), 0);
+    struct avp *si = ims_avp_find(m, IMS_AVP_SERVICE_INFORMATION);
+    struct avp *ims = si ? ims_avp_find(si, IMS_AVP_IMS_INFORMATION) : NULL;
+    ck_assert_ptr_nonnull(ims);
+    int32_t v;
+    ck_assert_int_eq(ims_avp_get_i32(ims, IMS_AVP_NODE_FUNCTIONALITY, &v), 0);
+    ck_assert_int_eq(v, 1);                       /* P-CSCF (TS 32.299) */
+    ck_assert_int_eq(ims_avp_get_i32(ims, IMS_AVP_ROLE_OF_NODE, &v), 0);
+    ck_assert_int_eq(v, 1);                       /* terminating */
+    ck_assert_int_eq(ims_avp_get_i32(ims, IMS_AVP_CAUSE_CODE, &v), 0);
+    ck_assert_int_eq(v, -1);
+    char buf[128];
+    struct { enum ims_avp avp; const char *want; } strs[] = {
+        { IMS_AVP_IMS_CHARGING_IDENTIFIER, "icid-42" },
+        { IMS_AVP_USER_SESSION_ID, "call-1@10.0.0.1" },
+        { IMS_AVP_CALLING_PARTY_ADDRESS, "sip:alice@ims.net" },
+        { IMS_AVP_CALLED_PARTY_ADDRESS, "sip:bob@ims.net" },
+    };
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        ck_assert_int_eq(ims_avp_get_str(ims, strs[i].avp, buf, sizeof(buf)), 0);
+        ck_assert_str_eq(buf, strs[i].want);
+    }
+    struct avp *et = ims_avp_find(ims, IMS_AVP_EVENT_TYPE);
+    ck_assert_int_eq(ims_avp_get_str(et, IMS_AVP_SIP_METHOD, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "INVITE");
+    struct avp *ioi = ims_avp_find(ims, IMS_AVP_INTER_OPERATOR_IDENTIFIER);
+    ck_assert_int_eq(ims_avp_get_str(ioi, IMS_AVP_ORIGINATING_IOI, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "home.net");
+    ck_assert_int_eq(ims_avp_get_str(ioi, IMS_AVP_TERMINATING_IOI, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "other.net");
+    ck_assert_uint_eq(ims_avp_count(ims, IMS_AVP_SDP_MEDIA_COMPONENT), 2);
+    struct avp *mc = ims_avp_find(ims, IMS_AVP_SDP_MEDIA_COMPONENT);
+    ck_assert_int_eq(ims_avp_get_str(mc, IMS_AVP_SDP_MEDIA_NAME, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "audio 4000 RTP/AVP 0");
+    fd_msg_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("charging_dialogs");
@@ -239,6 +323,11 @@ int main(void)
     tcase_add_test(tc, table_open_bye_either_side);
     tcase_add_test(tc, table_bounded_and_aged);
     suite_add_tcase(s, tc);
+    TCase *acr = tcase_create("acr");
+    tcase_add_checked_fixture(acr, setup_diam, teardown_diam);
+    tcase_set_timeout(acr, 30);
+    tcase_add_test(acr, acr_ims_information);
+    suite_add_tcase(s, acr);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
