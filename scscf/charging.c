@@ -594,6 +594,27 @@ static void ro_answered(struct scscf_call *call, struct ims_chg_dialog *d, const
     arm(r);
 }
 
+/*
+ * A target refresh (re-INVITE, UPDATE) of an online-charged call: the new Contact of the
+ * side that sent @msg (the request itself, or its 2xx) is where a release BYE goes.
+ */
+static void refresh_target(struct scscf *s, const sip_t *req, const sip_t *msg, bool request)
+{
+    sip_method_t m0 = req->sip_request->rq_method;
+    if ((m0 != sip_method_invite && m0 != sip_method_update) || !msg->sip_contact ||
+        !req->sip_from || !req->sip_from->a_tag)
+        return;
+    struct ims_chg_dialog *d = ims_chg_dialog_of(s->chg, req, IMS_RF_ORIGINATING);
+    struct scscf_ro *r = d ? d->ext : NULL;
+    if (!r)
+        return;
+    bool caller_sent = strcmp(req->sip_from->a_tag, d->f.from_tag) == 0;
+    if (!request)
+        caller_sent = !caller_sent;   /* a response comes from the other side */
+    char *target = caller_sent ? r->caller_target : r->callee_target;
+    url_e(target, sizeof(r->caller_target), msg->sip_contact->m_url);
+}
+
 void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
 {
     struct scscf *s = call->s;
@@ -605,8 +626,11 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
     int role = term ? IMS_RF_TERMINATING : IMS_RF_ORIGINATING;
     switch (req->sip_request->rq_method) {
     case sip_method_invite:
-        if (req->sip_to && req->sip_to->a_tag)
-            break;                    /* re-INVITE */
+        if (req->sip_to && req->sip_to->a_tag) {   /* re-INVITE */
+            if (status < 300)
+                refresh_target(s, req, resp, false);
+            break;
+        }
         if (status < 300 && (call->ro || ims_chg_offline(s->chg))) {
             struct ims_chg_dialog *d = ims_chg_dialog_open(s->chg, req, resp, role, call->t0,
                                                             NULL);
@@ -621,6 +645,10 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
         break;
     case sip_method_message:
         ims_chg_event(s->chg, req, status, role, call->t0, NULL);
+        break;
+    case sip_method_update:
+        if (status < 300)
+            refresh_target(s, req, resp, false);
         break;
     default:
         break;
@@ -642,10 +670,12 @@ void scscf_charging_in_dialog(struct scscf *s, const sip_t *req)
 {
     if (!s->chg)
         return;
-    if (req->sip_request->rq_method == sip_method_bye)
+    if (req->sip_request->rq_method == sip_method_bye) {
         ims_chg_dialog_end_all(s->chg, req);
-    else
-        ims_chg_dialog_note(s->chg, req);
+        return;
+    }
+    ims_chg_dialog_note(s->chg, req);
+    refresh_target(s, req, req, true);
 }
 
 void scscf_charging_register(struct scscf *s, const sip_t *req, int status, time_t t0)
