@@ -103,6 +103,8 @@ void ims_daemon_schemas(const struct ims_daemon_desc *desc, const struct ims_cfg
         out[n++] = ims_daemon_diameter_keys;
     if (desc->keys)
         out[n++] = desc->keys;
+    if (desc->more_keys)
+        out[n++] = desc->more_keys;
     out[n] = NULL;
 }
 

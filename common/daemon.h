@@ -27,6 +27,7 @@ struct ims_daemon_desc {
     const char *name;                 /* "pcscf" */
     const char *summary;              /* one line for --help */
     const struct ims_cfg_key *keys;   /* the daemon's own keys, or NULL */
+    const struct ims_cfg_key *more_keys;  /* shared keys it also takes (charging), or NULL */
     unsigned flags;                   /* IMS_D_* */
     unsigned diam_apps;               /* IMS_APP_BIT() mask advertised in CER/CEA */
     const char *sip_allow;            /* Allow header of the default SIP answers */
@@ -54,7 +55,7 @@ extern const struct ims_cfg_key ims_daemon_node_keys[];
 extern const struct ims_cfg_key ims_daemon_sip_keys[];
 extern const struct ims_cfg_key ims_daemon_diameter_keys[];
 
-/* Build the schema list of a daemon into @out (room for 5 entries). */
+/* Build the schema list of a daemon into @out (room for 6 entries). */
 void ims_daemon_schemas(const struct ims_daemon_desc *desc, const struct ims_cfg_key **out);
 
 /* Path of a file that goes with the configuration: absolute, or relative to the folder of

@@ -27,6 +27,7 @@ struct ims_ro_session {
     enum ims_ro_ccfh ccfh;
     bool pending;                /* a request awaits its answer */
     bool freed;                  /* free once it is answered */
+    bool in_callback;            /* its answer's callback runs: freeing waits for its end */
     bool one_shot;               /* an event's own session: freed after its answer */
 };
 
@@ -218,9 +219,12 @@ static void finish(struct ro_call *call, const struct ims_ro_result *r)
     s->pending = false;
     if (r->has_ccfh)
         s->ccfh = r->ccfh;
-    if (!s->freed)
+    if (!s->freed) {
+        s->in_callback = true;
         call->fn(call->arg, r);
-    if (s->freed || s->one_shot)
+        s->in_callback = false;
+    }
+    if ((s->freed && !s->pending) || s->one_shot)
         free(s);
     free(call->bytes);
     free(call);
@@ -305,7 +309,7 @@ void ims_ro_session_free(struct ims_ro_session *s)
 {
     if (!s)
         return;
-    if (s->pending)
+    if (s->pending || s->in_callback)
         s->freed = true;
     else
         free(s);

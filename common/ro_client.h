@@ -99,7 +99,8 @@ struct ims_ro_result {
 typedef void (*ims_ro_answer_fn)(void *arg, const struct ims_ro_result *r);
 
 struct ims_ro_session *ims_ro_session_new(const struct ims_ro_conf *conf);
-/* Free now, or after the callback of a request still pending (it is then not called). */
+/* Free now, or after the callback of a request still pending (it is then not called);
+ * may be called from the session's own callback. */
 void ims_ro_session_free(struct ims_ro_session *s);
 const char *ims_ro_session_id(const struct ims_ro_session *s);
 

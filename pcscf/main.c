@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "pcscf.h"
+#include "charging.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -55,6 +56,7 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     struct pcscf *p = (struct pcscf *)arg;
     (void)magic;
     (void)t;
+    pcscf_charging_tick(p);
     int n = pcscf_bindings_expire(p->bindings, pcscf_now());
     if (n > 0) {
         ims_info("pcscf: %d binding(s) expired", n);
@@ -104,6 +106,10 @@ static int pcscf_init(struct ims_daemon *d)
     p->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), PCSCF_TICK_MS);
     if (!p->bindings || !p->tick || su_timer_run(p->tick, on_tick, (su_timer_arg_t *)p) < 0)
         goto fail;
+    if (pcscf_charging_init(p) != 0) {
+        pcscf_stop(d);
+        return -EINVAL;
+    }
     pcscf_register_metrics();
     pcscf_regevent_metrics();
     pcscf_originating_metrics();
@@ -125,6 +131,7 @@ static void pcscf_stop(struct ims_daemon *d)
     if (p->tick)
         su_timer_destroy(p->tick);
     p->tick = NULL;
+    pcscf_charging_stop(p);
     pcscf_bindings_destroy(p->bindings);   /* ends the subscriptions */
     p->bindings = NULL;
     su_home_deinit(p->home);
@@ -172,6 +179,7 @@ static const struct ims_daemon_desc pcscf_desc = {
     .name = "pcscf",
     .summary = "Proxy-CSCF: first SIP hop of the UE (Gm, Mw), offline charging client (Rf)",
     .keys = pcscf_keys,
+    .more_keys = ims_chg_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_RF),
     .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "

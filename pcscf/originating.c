@@ -102,14 +102,18 @@ static bool dialog_forming(sip_method_t m0)
  * dialog state.
  */
 struct fwd {
+    struct pcscf *p;
     char icid[128];
     bool to_ue;
+    time_t t0;                   /* when the request arrived (charging) */
+    char pcv[512];               /* the P-Charging-Vector removed towards a UE */
 };
 
 static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 {
     struct fwd *f = arg;
-    (void)tx;
+    pcscf_charging_response(f->p, ims_ptx_sip(tx), sip, f->to_ue, f->t0,
+                            f->pcv[0] ? f->pcv : NULL);
     if (!f->to_ue) {
         ims_sip_header_remove(msg, sip, "P-Charging-Vector");
         ims_sip_header_remove(msg, sip, "P-Charging-Function-Addresses");
@@ -165,6 +169,8 @@ static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *s
     }
     snprintf(f->icid, sizeof(f->icid), "%s", icid ? icid : "");
     f->to_ue = to_ue;
+    f->p = p;
+    f->t0 = time(NULL);
     ims_ptx_set_hooks(tx, on_response, on_done, f);
     ims_ptx_set_final(tx, on_final);
     *out = f;
@@ -194,6 +200,8 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
         const char *v = ims_sip_header(req, "P-Charging-Vector");
         if (!f->icid[0] && v && ims_pcv_parse(v, &pcv) == 0)
             snprintf(f->icid, sizeof(f->icid), "%s", pcv.icid);
+        if (v)
+            snprintf(f->pcv, sizeof(f->pcv), "%s", v);
         ims_sip_header_remove(msg, req, "P-Charging-Vector");
         ims_sip_header_remove(msg, req, "P-Charging-Function-Addresses");
     }
@@ -334,6 +342,7 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     struct pcscf_binding *b = binding_of(p, sip, src, now);
     if (in_dialog && own_route) {
         ims_counter_inc(m.in_dialog);
+        pcscf_charging_in_dialog(p, sip);
         return pass(p, irq, icid, b != NULL, false);
     }
     if (method == sip_method_ack)
@@ -356,7 +365,9 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
         return answer(p, irq, sip, 403, why);
     }
     ims_counter_inc(in_dialog ? m.in_dialog : m.originating);
-    if (in_dialog)
+    if (in_dialog) {
+        pcscf_charging_in_dialog(p, sip);
         return pass(p, irq, icid, true, false);
+    }
     return originating(p, irq, b, NULL);
 }

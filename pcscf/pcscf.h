@@ -41,6 +41,7 @@ struct pcscf_contact {
 };
 
 struct pcscf_sub;                /* regevent.c */
+struct ims_chg;                  /* common/charging.h */
 
 /* One registration of a UE for one public identity (TS 24.229 5.2.2.4) */
 struct pcscf_binding {
@@ -181,6 +182,7 @@ struct pcscf {
     unsigned retry_after;        /* of our 503 answers */
     struct pcscf_bindings *bindings;
     su_timer_t *tick;
+    struct ims_chg *chg;         /* offline charging (charging.c) */
 };
 
 /* Monotonic seconds, the binding expiry clock (bindings.c) */
@@ -209,5 +211,17 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
 /* Is the Request-URI an emergency service URN (urn:service:sos...)? */
 bool pcscf_is_emergency(const url_t *ruri);
 void pcscf_originating_metrics(void);
+
+/* ---- charging.c: offline charging (Rf) ---- */
+int pcscf_charging_init(struct pcscf *p);
+/* Stops Diameter too (the Rf client goes after it) */
+void pcscf_charging_stop(struct pcscf *p);
+void pcscf_charging_tick(struct pcscf *p);
+/* A final response to @req passed (towards the UE when @to_ue is false): START, EVENT;
+ * @pcv: the request's P-Charging-Vector when it was removed (towards a UE), or NULL */
+void pcscf_charging_response(struct pcscf *p, const sip_t *req, const sip_t *resp, bool to_ue,
+                             time_t t0, const char *pcv);
+/* A request inside a dialog: BYE ends its charged dialogs */
+void pcscf_charging_in_dialog(struct pcscf *p, const sip_t *req);
 
 #endif

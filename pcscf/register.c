@@ -30,6 +30,7 @@ struct reg_ctx {
     char impu[PCSCF_URI_MAX];
     char icid[128];
     char call_id[128];
+    time_t t0;                   /* when the REGISTER arrived (charging) */
 };
 
 static struct {
@@ -193,6 +194,7 @@ static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
         ims_counter_inc(m.challenged);
     } else if (status < 300) {
         ims_counter_inc(m.accepted);
+        pcscf_charging_response(ctx->p, ims_ptx_sip(tx), sip, false, ctx->t0, NULL);
         keep_binding(ctx, ims_ptx_sip(tx), sip);
     } else {
         ims_counter_inc(m.refused);
@@ -276,6 +278,7 @@ int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct pcscf_sour
     }
     ctx->p = p;
     ctx->src = *src;
+    ctx->t0 = time(NULL);
     snprintf(ctx->call_id, sizeof(ctx->call_id), "%s", ims_ptx_call_id(tx));
     ims_ptx_set_hooks(tx, on_response, on_done, ctx);
     const char *why = NULL;

@@ -73,9 +73,13 @@ static void on_answer(void *arg, const struct ims_diam_result *res)
         if (ims_avp_octets(ims_avp_find(res->answer, IMS_AVP_USER_DATA), &p, &n))
             a.user_data = strndup((const char *)p, n);
         struct avp *ci = ims_avp_find(res->answer, IMS_AVP_CHARGING_INFORMATION);
-        if (ci)
+        if (ci) {
+            a.charging = true;
             ims_avp_get_str(ci, IMS_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME, a.ccf,
                             sizeof(a.ccf));
+            ims_avp_get_str(ci, IMS_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME, a.ecf,
+                            sizeof(a.ecf));
+        }
     }
     ctx->fn(ctx->arg, &a);
     free(a.user_data);

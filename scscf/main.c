@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "charging.h"
 #include "ifc.h"
 #include "log.h"
 
@@ -53,6 +54,19 @@ static const struct ims_cfg_key scscf_keys[] = {
       "ENUM in DNS (NAPTR) under this domain, e.g. e164.arpa; empty: table only" },
     { "scscf", "enum_resolv_conf", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "resolv.conf naming the DNS servers for ENUM; empty: the system's" },
+    { "charging", "ocs", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "Diameter identity of the OCS for online charging (Ro) of prepaid users (those whose "
+      "Charging-Information names an event charging function); empty: no online charging" },
+    { "charging", "ocs_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
+      "Destination-Realm of the CCRs" },
+    { "charging", "ccfh", IMS_CFG_ENUM, "terminate", 0, 0, 0,
+      "terminate|continue|retry_and_terminate", NULL,
+      "Credit-Control-Failure-Handling when the OCS does not answer: refuse (or release) the "
+      "call, or let it go on uncharged (RFC 4006 5.7); a CCA's own CCFH wins" },
+    { "charging", "tx_ms", IMS_CFG_INT, "2000", 0, 100, 30000, NULL, NULL,
+      "Tx: milliseconds a CCR may wait for its answer" },
+    { "charging", "requested_time", IMS_CFG_INT, "60", 0, 1, 86400, NULL, NULL,
+      "seconds of talk asked in each CCR-INITIAL and CCR-UPDATE" },
     IMS_CFG_END
 };
 
@@ -67,6 +81,7 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     scscf_registrar_tick(s, now);
     scscf_notify_tick(s, now);
     scscf_store_flush(s);
+    scscf_charging_tick(s, now);
 }
 
 static int scscf_init(struct ims_daemon *d)
@@ -141,6 +156,8 @@ static int scscf_init(struct ims_daemon *d)
     if (rc == 0)
         rc = scscf_thirdparty_init(s);
     if (rc == 0)
+        rc = scscf_charging_init(s);
+    if (rc == 0)
         rc = scscf_enum_init(s, table, ims_cfg_str(c, "scscf.enum_domain"),
                              ims_cfg_str(c, "scscf.enum_resolv_conf"));
     if (rc)
@@ -167,6 +184,7 @@ static void scscf_stop(struct ims_daemon *d)
     if (s->tick)
         su_timer_destroy(s->tick);
     s->tick = NULL;
+    scscf_charging_stop(s);
     scscf_store_fini(s);
     scscf_auth_fini(s);
     scscf_enum_fini(s);
@@ -195,6 +213,7 @@ static const struct ims_daemon_desc scscf_desc = {
     .name = "scscf",
     .summary = "Serving-CSCF: registrar, session control, iFC and ISC; Cx, Ro and Rf client",
     .keys = scscf_keys,
+    .more_keys = ims_chg_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX) | IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
     .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, PRACK, MESSAGE, SUBSCRIBE, "

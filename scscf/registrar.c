@@ -36,6 +36,7 @@ struct reg {
     unsigned expires;             /* asked: 0 is a de-registration */
     int sat;                      /* Server-Assignment-Type sent */
     bool stale;                   /* the UE answered an unknown or expired nonce */
+    time_t t0;                    /* when the REGISTER arrived (charging) */
 };
 
 static struct {
@@ -186,6 +187,7 @@ static msg_t *build_ok(struct reg *r, const struct scscf_aor *aor)
 static void send_ok(struct reg *r, msg_t *resp)
 {
     if (resp) {
+        scscf_charging_register(r->s, r->sip, 200, r->t0);
         nta_incoming_mreply(r->irq, resp);
         ims_sip_count_response(r->s->d->sip, 200);
     } else {
@@ -299,6 +301,8 @@ static void on_saa(void *arg, struct scscf_cx_answer *a)
     }
     if (a->ccf[0])
         snprintf(aor->ccf, sizeof(aor->ccf), "%s", a->ccf);
+    if (a->charging)
+        snprintf(aor->ecf, sizeof(aor->ecf), "%s", a->ecf);
     bool fresh = r->sat == SCSCF_SAT_REGISTRATION;
     ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) %s: %d binding(s)", r->impu, r->impi,
             fresh ? "registered" : "re-registered", scscf_store_count_contacts(aor));
@@ -446,6 +450,7 @@ static struct reg *reg_new(struct scscf *s, nta_incoming_t *irq, const sip_t *si
         return NULL;
     r->s = s;
     r->irq = irq;
+    r->t0 = time(NULL);
     r->msg = nta_incoming_getrequest(irq);
     r->sip = sip_object(r->msg);
     snprintf(r->call_id, sizeof(r->call_id), "%s", sip->sip_call_id ? sip->sip_call_id->i_id

@@ -19,6 +19,7 @@
 #include "ifc.h"
 #include "map.h"
 #include "proxy.h"
+#include "ro_client.h"
 
 #define SCSCF_ID_MAX 256
 #define SCSCF_MAX_IMPUS 16
@@ -52,6 +53,8 @@ struct scscf_aor {
     int nimpus;
     char *profile;                    /* IMSSubscription XML from the SAA */
     char ccf[SCSCF_ID_MAX];           /* Primary-Charging-Collection-Function-Name */
+    char ecf[SCSCF_ID_MAX];           /* Primary-Event-Charging-Function-Name: the user is
+                                       * online-charged (prepaid) when set */
     struct scscf_contact *contacts;
     bool dirty;                       /* to be written to the database */
     struct scscf_sub *subs;           /* reg-event subscriptions (notify.c) */
@@ -62,6 +65,8 @@ struct scscf_aor {
 };
 
 struct scscf_challenge;
+struct scscf_ro;
+struct ims_chg;
 
 struct scscf {
     struct ims_daemon *d;
@@ -89,6 +94,12 @@ struct scscf {
     struct ims_map *tgruus;           /* temporary GRUU user part -> struct scscf_aor */
     struct scscf_enum *enums;         /* number -> home URI (enum.c) */
     struct scscf_ifc_shared *shared_ifcs;
+    /* charging (charging.c) */
+    struct ims_chg *chg;              /* charged dialogs, offline charging (Rf) */
+    bool online;                      /* charging.ocs set: Ro for users with an ECF */
+    struct ims_ro_conf ro_conf;
+    char ocs[SCSCF_ID_MAX], ocs_realm[SCSCF_ID_MAX];
+    unsigned ro_requested_time;       /* CC-Time asked in each CCR */
 };
 
 /* One initial request routed by the S-CSCF (the proxy transaction's argument) */
@@ -106,6 +117,9 @@ struct scscf_call {
     int as_dh;                        /* its DefaultHandling */
     char odi[24];                     /* our token while an AS holds the request */
     char icid[128];
+    time_t t0;                        /* when the request arrived (charging timestamps) */
+    struct scscf_ro *ro;              /* online charging of this INVITE, until answered */
+    bool ro_checked;                  /* the online charging decision was taken */
 };
 
 /* ---- auth.c: challenges and their verification ---- */
@@ -155,7 +169,9 @@ struct scscf_cx_answer {
     struct scscf_vector vector;       /* MAA: the first vector */
     bool has_vector;
     char *user_data;                  /* SAA: IMSSubscription (malloc'd, callee frees) */
+    bool charging;                    /* SAA: Charging-Information present */
     char ccf[SCSCF_ID_MAX];
+    char ecf[SCSCF_ID_MAX];           /* Primary-Event-Charging-Function-Name: online */
 };
 typedef void (*scscf_cx_fn)(void *arg, struct scscf_cx_answer *a);
 
@@ -259,6 +275,49 @@ void scscf_thirdparty_fini(void);
 void scscf_thirdparty_register(struct scscf *s, struct scscf_aor *aor, const char *impu,
                                enum scscf_reg_type type, unsigned expires, msg_t *request,
                                msg_t *response);
+
+/* ---- charging.c: offline (Rf) and online (Ro) charging ---- */
+int scscf_charging_init(struct scscf *s);
+/* Stops Diameter too (the Rf client goes after it) */
+void scscf_charging_stop(struct scscf *s);
+void scscf_charging_tick(struct scscf *s, time_t now);
+/*
+ * scscf_charging_originating - before an originating request of @call leaves: online
+ * charging of a prepaid user (CCR-INITIAL for INVITE, CCR-EVENT for MESSAGE). Returns true
+ * when a CCR is under way (the routing goes on, or the request is refused, from its answer).
+ */
+bool scscf_charging_originating(struct scscf_call *call);
+/* A response of @call's transaction goes upstream: START, EVENT, the Ro session's fate */
+void scscf_charging_response(struct scscf_call *call, const sip_t *resp);
+/* The transaction of @call ends */
+void scscf_charging_call_done(struct scscf_call *call);
+/* A request inside a dialog passes: BYE ends the charged dialogs (STOP, CCR-T) */
+void scscf_charging_in_dialog(struct scscf *s, const sip_t *req);
+/* The final answer to a REGISTER: EVENT */
+void scscf_charging_register(struct scscf *s, const sip_t *req, int status, time_t t0);
+
+/* Pure, for the tests: what a CCA means for a call (enum scscf_ro_action) */
+enum scscf_ro_action {
+    SCSCF_RO_PROCEED = 0,             /* granted: go on, timer for the grant */
+    SCSCF_RO_UNCHARGED,               /* no answer, CCFH CONTINUE: go on without Ro */
+    SCSCF_RO_REFUSE,                  /* initial / event: refuse the request */
+    SCSCF_RO_RELEASE,                 /* update: end the call */
+};
+enum scscf_ro_action scscf_ro_action_of(const struct ims_ro_result *r, bool initial,
+                                        int *status, const char **phrase);
+/*
+ * scscf_ro_route_sets - the Route sets of BYEs of ours towards the callee and the caller,
+ * from the Record-Route list @rrs of the 2xx and the number of entries @rr_before the
+ * INVITE came with (the caller's side; ours is just above them). Entries for which
+ * @is_own is true are left out of the callee's set (our own terminating leg). Writes
+ * "<uri>, <uri>" lists ("" none). 0, -EINVAL (inconsistent counts) or -ENOSPC.
+ */
+int scscf_ro_route_sets(const sip_record_route_t *rrs, int rr_before,
+                        bool (*is_own)(void *arg, const url_t *u), void *arg,
+                        char *callee, char *caller, size_t len);
+/* Seconds until the next CCR-UPDATE (or release): the grant, or Validity-Time if sooner;
+ * 0 for none */
+unsigned scscf_ro_timer_of(const struct ims_ro_result *r);
 
 /* ---- notify.c: reg event package (RFC 3680) ---- */
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);

@@ -76,10 +76,20 @@ static void on_done(void *arg, struct ims_ptx *tx)
 {
     struct scscf_call *call = arg;
     (void)tx;
+    scscf_charging_call_done(call);
     if (call->odi[0])
         ims_map_remove(call->s->odis, call->odi);
     call->tx = NULL;
     scscf_call_release(call);
+}
+
+/* Every response going upstream: charging */
+static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
+{
+    (void)tx;
+    (void)msg;
+    scscf_charging_response(arg, sip);
+    return 0;
 }
 
 void scscf_call_refuse(struct scscf_call *call, int status, const char *phrase,
@@ -202,6 +212,8 @@ void scscf_session_continue(struct scscf_call *call)
         return;
     }
     call->as[0] = '\0';
+    if (scscf_charging_originating(call))
+        return;                       /* the credit-control answer goes on */
     if (call->sc == SCSCF_ORIG || call->sc == SCSCF_ORIG_UNREG || call->sc == SCSCF_ORIG_CDIV)
         scscf_route_originating(call);
     else
@@ -257,6 +269,8 @@ static void on_saa_unreg(void *arg, struct scscf_cx_answer *a)
         aor->unreg_until = time(NULL) + (time_t)call->s->unreg_ttl;
     if (a->ccf[0])
         snprintf(aor->ccf, sizeof(aor->ccf), "%s", a->ccf);
+    if (a->charging)
+        snprintf(aor->ecf, sizeof(aor->ecf), "%s", a->ecf);
     struct ims_log_ids ids = ids_of(call);
     ims_log(IMS_LOG_INFO, &ids, "scscf: %s not registered: unregistered services",
             call->served);
@@ -384,7 +398,8 @@ int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     }
     call->s = s;
     call->tx = tx;
-    ims_ptx_set_hooks(tx, NULL, on_done, call);
+    call->t0 = time(NULL);
+    ims_ptx_set_hooks(tx, on_response, on_done, call);
     ims_ptx_set_final(tx, on_final);
     int st = ims_ptx_validate(tx);
     if (st) {
@@ -399,6 +414,7 @@ int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     } else if (req->sip_to && req->sip_to->a_tag) {
         /* within a dialog: along the Route set (our own entries are gone) */
         ims_counter_inc(m.in_dialog);
+        scscf_charging_in_dialog(s, req);
         if (!req->sip_route && ims_sip_is_own(s->d->sip, req->sip_request->rq_url)) {
             scscf_call_refuse(call, 404, "Not Found", "no route beyond this node");
             return 0;

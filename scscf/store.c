@@ -36,7 +36,10 @@ static const char schema_v1[] =
 /* v2: the temporary GRUU of a binding (RFC 5627) */
 static const char schema_v2[] = "ALTER TABLE contact ADD COLUMN tgruu TEXT;";
 
-static const char *const migrations[] = { schema_v1, schema_v2 };
+/* v3: the event charging function (online charging) of a set */
+static const char schema_v3[] = "ALTER TABLE aor ADD COLUMN ecf TEXT;";
+
+static const char *const migrations[] = { schema_v1, schema_v2, schema_v3 };
 
 /* ids of aors removed since the last flush */
 static char **g_removed;
@@ -280,7 +283,7 @@ static int write_aor(struct ims_db *db, const struct scscf_aor *aor)
     }
     barred[aor->nimpus] = '\0';
     sqlite3_stmt *st = ims_db_stmt(db, "INSERT OR REPLACE INTO aor (id, impus, barred, profile,"
-                                       " ccf) VALUES (?1, ?2, ?3, ?4, ?5)");
+                                       " ccf, ecf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     sqlite3_stmt *del = ims_db_stmt(db, "DELETE FROM contact WHERE aor = ?1");
     sqlite3_stmt *ins = ims_db_stmt(db, "INSERT INTO contact (aor, uri, expires, instance, reg_id,"
                                         " call_id, cseq, path, impi, user_agent, tgruu) VALUES"
@@ -292,6 +295,7 @@ static int write_aor(struct ims_db *db, const struct scscf_aor *aor)
     sqlite3_bind_text(st, 3, barred, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, aor->profile, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, aor->ccf, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, aor->ecf, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_reset(st);
     sqlite3_bind_text(del, 1, aor->impus[0], -1, SQLITE_STATIC);
@@ -385,7 +389,7 @@ static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
 static int load(struct scscf *s)
 {
     time_t now = time(NULL);
-    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT id, impus, barred, profile, ccf FROM aor");
+    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT id, impus, barred, profile, ccf, ecf FROM aor");
     if (!st)
         return -EIO;
     int n = 0;
@@ -397,6 +401,8 @@ static int load(struct scscf *s)
             break;
         const char *ccf = (const char *)sqlite3_column_text(st, 4);
         snprintf(aor->ccf, sizeof(aor->ccf), "%s", ccf ? ccf : "");
+        const char *ecf = (const char *)sqlite3_column_text(st, 5);
+        snprintf(aor->ecf, sizeof(aor->ecf), "%s", ecf ? ecf : "");
         load_contacts(s, aor, now);
         aor->dirty = false;
         if (!aor->contacts)
