@@ -327,8 +327,10 @@ check_eq "(a) our I-CSCF -> our S-CSCF: every REGISTER kept Kamailio's Path" 0 \
     "$(n "ip.src == 127.0.0.20 && ip.dst == 127.0.0.30 && $REG && !(sip.Path contains \"sip:term@$KP:5060\")")"
 check "(a) our S-CSCF received Kamailio's Path in REGISTERs" \
     test "$(n "ip.dst == 127.0.0.30 && $REG && sip.Path contains \"sip:term@$KP:5060\"")" -ge 8
-check "(a) our S-CSCF's 200 OKs echo the Path and carry the Service-Route" \
-    test "$(n "ip.src == 127.0.0.30 && $OK && sip.Path contains \"sip:term@$KP\" && sip.Service-Route")" -ge 3
+check_eq "(a) every 200 OK of our S-CSCF echoes Kamailio's Path" 0 \
+    "$(n "ip.src == 127.0.0.30 && $OK && !(sip.Path contains \"sip:term@$KP\")")"
+check "(a) ... and those of alice's and bob's registrations carry the Service-Route" \
+    test "$(n "ip.src == 127.0.0.30 && $OK && sip.Service-Route")" -ge 2
 check "(a) our S-CSCF's AKA 401 carried ck and ik towards Kamailio" \
     test "$(n "ip.src == 127.0.0.20 && ip.dst == $KP && sip.Status-Code == 401 && sip.auth.ck && sip.auth.ik")" -ge 1
 check_eq "(a) Kamailio's 401s to the UEs carry neither" 0 \
@@ -347,8 +349,11 @@ check_eq "(b) our P-CSCF's 401s to the UEs carry neither" 0 \
 check "(b) the reg-event SUBSCRIBEs went along Kamailio's Service-Route" \
     test "$(n "ip.src == $P2 && ip.dst == $KS && sip.Method == \"SUBSCRIBE\" && sip.Event == \"reg\" && sip.Route contains \"sip:orig@scscf-kam\"")" -ge 2
 log "Kamailio's answers to our reg-event SUBSCRIBEs: $(fields "ip.src == $KS && ip.dst == $P2 && sip.CSeq.method == \"SUBSCRIBE\" && sip.Status-Code >= 200" sip.Status-Line | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
-ua=$(fields "ip.dst == 127.0.0.40 && diameter.cmd.code == 300 && diameter.flags.request == 1" ip.src | sort -u | tr '\n' ' ')
-check_eq "UARs reached the HSS from both I-CSCFs" "127.0.0.20 $KI " "$ua"
+# by Origin-Host: freeDiameter 1.2.1 does not bind its client connections to the node's
+# address, so our I-CSCF's leave from 127.0.0.1
+ua=$(fields "ip.dst == 127.0.0.40 && diameter.cmd.code == 300 && diameter.flags.request == 1" \
+    diameter.Origin-Host | LC_ALL=C sort -u | tr '\n' ' ')
+check_eq "UARs reached the HSS from both I-CSCFs" "icscf-kam.$R icscf.$R " "$ua"
 
 lab_stop
 log "the whole test took $((SECONDS - T_START)) s"
