@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# tests/e2e/test_interop_kamailio_register.sh - interop, registration (issue 4): Kamailio's
-# IMS P-CSCF in front of our I-CSCF and S-CSCF, and our P-CSCF in front of Kamailio's I-CSCF
-# and S-CSCF (Debian's kamailio-ims-modules 5.6.3), with SIP Digest and IMS-AKA.
+# tests/e2e/test_interop_kamailio.sh - interop with Debian's kamailio-ims-modules 5.6.3
+# (issues 4 and 5): Kamailio's IMS P-CSCF in front of our I-CSCF and S-CSCF, and our P-CSCF
+# in front of Kamailio's I-CSCF and S-CSCF, all with our HSS; registration with SIP Digest
+# and IMS-AKA, then a call in each mix.
 #
 #  (a) UE (sipp) -> Kamailio P-CSCF 127.0.1.10 -> our I-CSCF 127.0.0.20 -> our S-CSCF 127.0.0.30
 #      alice (Digest) and bob (AKAv1-MD5) register; the HSS says they are registered at our
 #      S-CSCF; the REGISTER reached our S-CSCF with Kamailio's Path and our 200 OK echoed it;
-#      Kamailio took the ck/ik out of our 401; a wrong password gets our 403 through
-#      Kamailio; alice de-registers.
+#      Kamailio took the ck/ik out of our 401. alice calls bob: Kamailio's P-CSCF sends the
+#      INVITE along our Service-Route, our S-CSCF (orig, then term through our I-CSCF) sends
+#      it to bob's contact along Kamailio's Path; 180, 200, ACK, BYE along the Record-Route.
+#      Then a wrong password gets our 403 through Kamailio; alice de-registers.
 #  (b) UE (sipp) -> our P-CSCF 127.0.1.11 (a second instance with a configuration of this
 #      test; its I-CSCF is Kamailio's) -> Kamailio I-CSCF 127.0.1.20 -> Kamailio S-CSCF
 #      127.0.1.30; dave (Digest) and erin (AKAv1-MD5, bob's printable keys), provisioned by
 #      the test, register; the HSS says they are registered at Kamailio's S-CSCF; our
-#      P-CSCF keeps their bindings and subscribes to their reg event at Kamailio's S-CSCF.
+#      P-CSCF keeps their bindings and subscribes to their reg event at Kamailio's S-CSCF
+#      (which accepts: our SUBSCRIBE asserts our Path URI). dave calls erin: our P-CSCF ->
+#      Kamailio S-CSCF (orig) -> Kamailio I-CSCF (LIR) -> Kamailio S-CSCF (term) -> our
+#      P-CSCF (Path) -> erin, the whole dialog through.
 #  Checked by the sipp exit statuses, the HSS's provisioning API, our P-CSCF's /metrics and
-#  the capture (no malformed packet, the hops and headers of each REGISTER).
+#  the capture: no malformed packet; the hops and headers of each REGISTER; for each call
+#  the INVITE and the BYE on every hop, one ICID in every INVITE between network nodes, the
+#  Record-Route the caller got, the asserted identity.
 #
 # The Kamailio configurations are tests/interop/kamailio/ (README.md there): what the
 # Kamailio P-CSCF leaves out on this machine, and why (tests/interop/kamailio/pcscf.cfg):
@@ -32,7 +40,7 @@
 # IMS_KAM_DEBUG=1 runs Kamailio with debug logs.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
-e2e_init interop_kamailio_register
+e2e_init interop_kamailio
 . "$E2E_ROOT/tests/lib/kamailio.sh"
 e2e_require kamailio sipp tshark curl jq ss pgrep setsid timeout getent
 
@@ -96,6 +104,23 @@ reg_aka() {   # NAME USER HOP: AKAv1-MD5 with bob's printable keys; a 403 is ret
     return 1
 }
 
+# call NAME CALLER CALLEE HOP: CALLEE answers in the background (call_uas.xml), CALLER calls
+# sip:CALLEE@realm through HOP (call_uac.xml: INVITE, 180, 200, ACK, 500 ms, BYE, 200), both
+# from the address and port they registered from; statuses in CALL_UAC_RC and CALL_UAS_RC
+CALL_UAC_RC=
+CALL_UAS_RC=
+call() {
+    local name=$1 from=$2 to=$3 hop=$4 pid
+    sipp_ue "$name-uas" "$to" call_uas.xml "$hop" &
+    pid=$!
+    sleep 0.3
+    sipp_ue "$name-uac" "$from" call_uac.xml "$hop" -key from "$from" -key target "sip:$to@$R" \
+        -d 500
+    CALL_UAC_RC=$?
+    wait "$pid"
+    CALL_UAS_RC=$?
+}
+
 reg_line() {   # run name -> what the scenario logged about the 200 OK
     sed -n 's/^registered: //p' "$E2E_RUN/sipp-$1.log" 2>/dev/null | head -n 1
 }
@@ -148,7 +173,7 @@ busy=$(ss -Hlntu 2>/dev/null | awk '$5 ~ /^127\.0\.1\.(10|11|20|30):/ { print $1
 check_eq "nothing listens on $KP, $P2, $KI or $KS yet" "" "$busy"
 [ "$E2E_NFAIL" -eq 0 ] || e2e_finish
 
-if cap_start interop_kamailio_register 2>"$E2E_RUN/cap-start.err"; then
+if cap_start interop_kamailio 2>"$E2E_RUN/cap-start.err"; then
     pass "capture started (lab and 127.0.1.0/24)"
 else
     fail "capture started" "$(cat "$E2E_RUN/cap-start.err")"
@@ -209,6 +234,11 @@ check_eq "HSS: bob registered at our S-CSCF" "registered $OUR_SCSCF" "$(impu_sta
 check_match "the UE's 401 has the AKA nonce, without ck and ik (Kamailio removed them)" \
     '^WWW-Authenticate: Digest .*algorithm=AKAv1-MD5' \
     "$(grep -i '^WWW-Authenticate:' "$E2E_RUN/sipp-$AKA_LAST.msg" | grep -v -E '(ck|ik)=')"
+
+call call-a alice bob "$KP:5060"
+sipp_check "(a) alice calls bob, both behind Kamailio's P-CSCF: INVITE, 180, 200, ACK, BYE, 200" \
+    call-a-uac "$CALL_UAC_RC"
+sipp_check "(a) bob answers alice's call and her BYE" call-a-uas "$CALL_UAS_RC"
 
 reg_digest alice-wrong alice "$KP:5060" not-her-password
 check_match "a wrong password: our S-CSCF's 403 reaches the UE through Kamailio" \
@@ -277,6 +307,11 @@ check_eq "HSS: erin registered at Kamailio's S-CSCF" "registered $KAM_SCSCF" \
 check_match "the UE's 401 has the AKA nonce, without ck and ik (our P-CSCF removed them)" \
     '^WWW-Authenticate: Digest .*algorithm=AKAv1-MD5' \
     "$(grep -i '^WWW-Authenticate:' "$E2E_RUN/sipp-$AKA_LAST.msg" | grep -v -E '(ck|ik)=')"
+
+call call-b dave erin "$P2:5060"
+sipp_check "(b) dave calls erin through our P-CSCF and Kamailio's S-CSCF: INVITE ... BYE, 200" \
+    call-b-uac "$CALL_UAC_RC"
+sipp_check "(b) erin answers dave's call and his BYE" call-b-uas "$CALL_UAS_RC"
 
 check_eq "our P-CSCF /metrics: two bindings (dave, erin)" 2 "$(metric "$P2" pcscf_bindings)"
 check_eq "our P-CSCF /metrics: REGISTERs accepted" 2 \
@@ -354,6 +389,68 @@ log "Kamailio's answers to our reg-event SUBSCRIBEs: $(fields "ip.src == $KS && 
 ua=$(fields "ip.dst == 127.0.0.40 && diameter.cmd.code == 300 && diameter.flags.request == 1" \
     diameter.Origin-Host | LC_ALL=C sort -u | tr '\n' ' ')
 check_eq "UARs reached the HSS from both I-CSCFs" "icscf-kam.$R icscf.$R " "$ua"
+
+# ---------------------------------------------------------------------------------------------
+step "capture: the calls on every hop"
+# call_hops LABEL CALLER-UE CALLEE-UE "SRC>DST" ...: the INVITE of the call CALLER-UE made went
+# over each hop SRC>DST, and so did its BYE; one ICID in every INVITE between network
+# nodes (the UEs' P-CSCFs may leave it out towards the UE); the callee got the ACK and the
+# BYE, the caller the 200 of the BYE. A hop "SRC>DST:invite" is for the INVITE only (an
+# I-CSCF stays out of the dialog). Keeps the Call-ID in CALL_ID for further checks.
+CALL_ID=
+call_hops() {
+    local label=$1 ua=$2 ub=$3 hop src dst c icids
+    shift 3
+    CALL_ID=$(fields "ip.src == $ua && sip.Method == \"INVITE\"" sip.Call-ID | head -n 1)
+    if [ -z "$CALL_ID" ]; then
+        fail "$label: the caller's INVITE is in the capture"
+        return 1
+    fi
+    c="sip.Call-ID == \"$CALL_ID\""
+    for hop in "$@"; do
+        src=${hop%>*}
+        dst=${hop#*>}
+        dst=${dst%:invite}
+        check "$label: INVITE $src -> $dst" \
+            test "$(n "$c && sip.Method == \"INVITE\" && ip.src == $src && ip.dst == $dst")" -ge 1
+        [ "${hop%:invite}" = "$hop" ] || continue
+        check "$label: BYE $src -> $dst (along the Record-Route)" \
+            test "$(n "$c && sip.Method == \"BYE\" && ip.src == $src && ip.dst == $dst")" -ge 1
+    done
+    icids=$(fields "$c && sip.Method == \"INVITE\" && sip.icid_value" sip.icid_value | sort -u)
+    check_eq "$label: one ICID in all the INVITEs of the call" 1 \
+        "$(printf '%s' "$icids" | grep -c .)"
+    check_eq "$label: every INVITE between network nodes carries it" 0 \
+        "$(n "$c && sip.Method == \"INVITE\" && ip.src != $ua && ip.dst != $ub && !sip.icid_value")"
+    check "$label: the callee got the ACK and the BYE" \
+        test "$(n "$c && ip.dst == $ub && (sip.Method == \"ACK\" || sip.Method == \"BYE\")")" -ge 2
+    check "$label: the caller got the 200 of its BYE" \
+        test "$(n "$c && ip.dst == $ua && sip.Status-Code == 200 && sip.CSeq.method == \"BYE\"")" -ge 1
+    log "$label: ICID $icids"
+}
+rr_of_200() {   # $1 caller UE: the Record-Route of the 200 OK of its INVITE
+    fields "sip.Call-ID == \"$CALL_ID\" && ip.dst == $1 && sip.Status-Code == 200 && sip.CSeq.method == \"INVITE\"" \
+        sip.Record-Route | head -n 1
+}
+A_UE=${UE_IP[alice]}
+B_UE=${UE_IP[bob]}
+call_hops "(a) alice -> bob" "$A_UE" "$B_UE" "$A_UE>$KP" "$KP>127.0.0.30" "127.0.0.30>$KP" "$KP>$B_UE"
+rr=$(rr_of_200 "$A_UE")
+check_match "(a) Record-Route: Kamailio's P-CSCF for bob (mt), our S-CSCF, Kamailio's P-CSCF for alice (mo)" \
+    "sip:mt@$KP;.*sip:127\.0\.0\.30:5060;lr.*sip:mo@$KP;" "$rr"
+check_eq "(a) bob was offered alice's identity, as Kamailio asserted it" 1 \
+    "$(n "sip.Call-ID == \"$CALL_ID\" && ip.dst == $B_UE && sip.Method == \"INVITE\" && sip.P-Asserted-Identity contains \"sip:alice@$R\"")"
+D_UE=${UE_IP[dave]}
+E_UE=${UE_IP[erin]}
+call_hops "(b) dave -> erin" "$D_UE" "$E_UE" "$D_UE>$P2" "$P2>$KS" "$KS>$KI:invite" "$KI>$KS:invite" "$KS>$P2" \
+    "$P2>$E_UE"
+rr=$(rr_of_200 "$D_UE")
+check_match "(b) Record-Route: our P-CSCF (erin's side), Kamailio's S-CSCF (mt, mo), our P-CSCF (dave's side)" \
+    "sip:$P2:5060;lr;.*sip:mt@$KS;.*sip:mo@$KS;.*sip:$P2:5060;lr" "$rr"
+check_eq "(b) our P-CSCF asserted dave's identity towards Kamailio's S-CSCF" 1 \
+    "$(n "sip.Call-ID == \"$CALL_ID\" && ip.src == $P2 && ip.dst == $KS && sip.Method == \"INVITE\" && sip.P-Asserted-Identity contains \"sip:dave@$R\"")"
+check_eq "(b) our P-CSCF's INVITE to erin carries no P-Charging-Vector (TS 24.229 5.2.7.2)" 0 \
+    "$(n "sip.Call-ID == \"$CALL_ID\" && ip.src == $P2 && ip.dst == $E_UE && sip.P-Charging-Vector")"
 
 lab_stop
 log "the whole test took $((SECONDS - T_START)) s"
