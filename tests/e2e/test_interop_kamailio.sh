@@ -19,6 +19,9 @@
 #      (which accepts: our SUBSCRIBE asserts our Path URI). dave calls erin: our P-CSCF ->
 #      Kamailio S-CSCF (orig) -> Kamailio I-CSCF (LIR) -> Kamailio S-CSCF (term) -> our
 #      P-CSCF (Path) -> erin, the whole dialog through.
+#  (c), (d) across the mixes, with the Kamailio P-CSCF of (a) still up: bob calls erin (our
+#      S-CSCF -> our I-CSCF, LIR: Kamailio's S-CSCF -> our P-CSCF), erin calls bob
+#      (Kamailio's S-CSCF -> Kamailio's I-CSCF, LIR: our S-CSCF -> Kamailio's P-CSCF).
 #  Checked by the sipp exit statuses, the HSS's provisioning API, our P-CSCF's /metrics and
 #  the capture: no malformed packet; the hops and headers of each REGISTER; for each call
 #  the INVITE and the BYE on every hop, one ICID in every INVITE between network nodes, the
@@ -181,6 +184,10 @@ else
 fi
 
 step "the lab starts; the names the Kamailio peers resolve go to /etc/hosts"
+# our SIP daemons find each other by the names of their sip.hosts; the S-CSCF the HSS names
+# for a user of Kamailio's S-CSCF (LIR) must resolve too
+IMS_SIP_HOSTS="$(sed -n 's/^hosts = //p' "$E2E_ROOT/deploy/lab/icscf.conf"), scscf-kam.$R=$KS, icscf-kam.$R=$KI, pcscf-kam.$R=$KP"
+export IMS_SIP_HOSTS
 if lab_start; then
     pass "deploy/lab.sh start"
 else
@@ -312,6 +319,16 @@ call call-b dave erin "$P2:5060"
 sipp_check "(b) dave calls erin through our P-CSCF and Kamailio's S-CSCF: INVITE ... BYE, 200" \
     call-b-uac "$CALL_UAC_RC"
 sipp_check "(b) erin answers dave's call and his BYE" call-b-uas "$CALL_UAS_RC"
+
+# (c) and (d): across the mixes, S-CSCF to S-CSCF through the I-CSCF of the callee's home
+call call-c bob erin "$KP:5060"
+sipp_check "(c) bob (Kamailio P-CSCF, our S-CSCF) calls erin (our P-CSCF, Kamailio's S-CSCF)" \
+    call-c-uac "$CALL_UAC_RC"
+sipp_check "(c) erin answers bob's call and his BYE" call-c-uas "$CALL_UAS_RC"
+call call-d erin bob "$P2:5060"
+sipp_check "(d) erin (our P-CSCF, Kamailio's S-CSCF) calls bob (Kamailio P-CSCF, our S-CSCF)" \
+    call-d-uac "$CALL_UAC_RC"
+sipp_check "(d) bob answers erin's call and her BYE" call-d-uas "$CALL_UAS_RC"
 
 check_eq "our P-CSCF /metrics: two bindings (dave, erin)" 2 "$(metric "$P2" pcscf_bindings)"
 check_eq "our P-CSCF /metrics: REGISTERs accepted" 2 \
@@ -451,6 +468,14 @@ check_eq "(b) our P-CSCF asserted dave's identity towards Kamailio's S-CSCF" 1 \
     "$(n "sip.Call-ID == \"$CALL_ID\" && ip.src == $P2 && ip.dst == $KS && sip.Method == \"INVITE\" && sip.P-Asserted-Identity contains \"sip:dave@$R\"")"
 check_eq "(b) our P-CSCF's INVITE to erin carries no P-Charging-Vector (TS 24.229 5.2.7.2)" 0 \
     "$(n "sip.Call-ID == \"$CALL_ID\" && ip.src == $P2 && ip.dst == $E_UE && sip.P-Charging-Vector")"
+call_hops "(c) bob -> erin" "$B_UE" "$E_UE" "$B_UE>$KP" "$KP>127.0.0.30" \
+    "127.0.0.30>127.0.0.20:invite" "127.0.0.20>$KS:invite" "$KS>$P2" "$P2>$E_UE"
+check_match "(c) Record-Route: our P-CSCF, Kamailio's S-CSCF (mt), our S-CSCF, Kamailio's P-CSCF (mo)" \
+    "sip:$P2:5060;lr;.*sip:mt@$KS;.*sip:127\.0\.0\.30:5060;lr.*sip:mo@$KP;" "$(rr_of_200 "$B_UE")"
+call_hops "(d) erin -> bob" "$E_UE" "$B_UE" "$E_UE>$P2" "$P2>$KS" "$KS>$KI:invite" \
+    "$KI>127.0.0.30:invite" "127.0.0.30>$KP" "$KP>$B_UE"
+check_match "(d) Record-Route: Kamailio's P-CSCF (mt), our S-CSCF, Kamailio's S-CSCF (mo), our P-CSCF" \
+    "sip:mt@$KP;.*sip:127\.0\.0\.30:5060;lr.*sip:mo@$KS;.*sip:$P2:5060;lr" "$(rr_of_200 "$E_UE")"
 
 lab_stop
 log "the whole test took $((SECONDS - T_START)) s"
