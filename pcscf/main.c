@@ -80,6 +80,9 @@ static int make_uris(struct pcscf *p)
         return -ENOMEM;
     p->path->url_user = "term";
     snprintf(p->self_uri, sizeof(p->self_uri), "sip:%s", ims_cfg_str(cfg, "node.name"));
+    url_t id = *p->path;
+    id.url_params = NULL;
+    snprintf(p->path_id, sizeof(p->path_id), URL_PRINT_FORMAT, URL_PRINT_ARGS(&id));
     const char *a = ims_sip_address(p->d->sip);
     bool v6 = strchr(a, ':') != NULL;
     snprintf(p->contact, sizeof(p->contact), "<sip:%s%s%s:%ld>", v6 ? "[" : "", a,

@@ -174,7 +174,9 @@ struct pcscf {
     url_t *icscf;                /* next hop of REGISTER */
     url_t *ecscf;                /* emergency requests, NULL when none */
     url_t *path;                 /* sip:term@<address>:<port>;lr */
-    char self_uri[PCSCF_URI_MAX];   /* sip:<node.name>, From and P-Asserted-Identity */
+    char self_uri[PCSCF_URI_MAX];   /* sip:<node.name>, From of the reg-event SUBSCRIBE */
+    char path_id[PCSCF_URI_MAX];    /* the Path URI without parameters: the identity the
+                                       reg-event SUBSCRIBE asserts (TS 24.229 5.2.3) */
     char contact[PCSCF_URI_MAX];    /* <sip:<address>:<port>> of our own requests */
     char pvni[256];              /* P-Visited-Network-ID value */
     char orig_ioi[128];

@@ -176,7 +176,9 @@ static int send_subscribe(struct pcscf_sub *s, unsigned expires)
     int n = snprintf(pcv_hdr, sizeof(pcv_hdr), "P-Charging-Vector: ");
     if (ims_pcv_format(&pcv, pcv_hdr + n, sizeof(pcv_hdr) - (size_t)n) < 0)
         return -EINVAL;
-    snprintf(paid, sizeof(paid), "P-Asserted-Identity: <%s>", p->self_uri);
+    /* TS 24.229 5.2.3: the SIP URI the P-CSCF put in the Path of the registration, so
+     * that the S-CSCF can tell the subscriber is the user's own P-CSCF (5.4.2.1.1) */
+    snprintf(paid, sizeof(paid), "P-Asserted-Identity: <%s>", p->path_id);
     bool first = !s->established;
     url_t *ruri = first ? url_make(s->home, s->impu) : NULL;
     s->orq = nta_outgoing_tcreate(s->leg, on_response, (nta_outgoing_magic_t *)s,

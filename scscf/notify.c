@@ -1,7 +1,8 @@
 /*
  * notify.c - the reg event package at the S-CSCF (RFC 3680, TS 24.229 5.4.2.1)
  *
- * A SUBSCRIBE (Event: reg) for a registered public identity, from the UE or the P-CSCF,
+ * A SUBSCRIBE (Event: reg) for a registered public identity, from the UE, its P-CSCF or
+ * an AS of its iFCs (told apart by the P-Asserted-Identity, 403 for anybody else),
  * creates a dialog: 200 OK, then a NOTIFY with the full state (application/reginfo+xml).
  * Every change of the registration set NOTIFYs every subscriber; a refresh SUBSCRIBE
  * renews the subscription, Expires 0 or expiry ends it with a terminated NOTIFY.
@@ -256,6 +257,100 @@ static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int st
     return 0;
 }
 
+/* ---- who may subscribe (TS 24.229 5.4.2.1.1) ---- */
+
+static bool str_eq0(const char *a, const char *b)
+{
+    return (!a || !*a) ? (!b || !*b) : (b && strcmp(a, b) == 0);
+}
+
+static const char *port_of(const url_t *u)
+{
+    return u->url_port && *u->url_port ? u->url_port : url_port_default(u->url_type);
+}
+
+/* The same SIP entity: scheme, user, host (case-insensitive) and port (its default when
+ * absent); parameters do not count */
+static bool same_entity(const url_t *a, const url_t *b)
+{
+    return a->url_type == b->url_type && a->url_host && b->url_host &&
+           strcasecmp(a->url_host, b->url_host) == 0 && str_eq0(port_of(a), port_of(b)) &&
+           str_eq0(a->url_user, b->url_user);
+}
+
+static bool is_own_impu(const struct scscf_aor *aor, const url_t *who)
+{
+    char id[SCSCF_ID_MAX];
+    if (ims_sip_impu_of(who, id, sizeof(id)) != 0)
+        return false;
+    for (int i = 0; i < aor->nimpus; i++)
+        if (strcasecmp(aor->impus[i], id) == 0)
+            return true;
+    return false;
+}
+
+static bool in_a_path(const struct scscf_aor *aor, const url_t *who)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    bool found = false;
+    for (const struct scscf_contact *c = aor->contacts; c && !found; c = c->next) {
+        if (!c->path[0])
+            continue;
+        for (const sip_route_t *r = ims_addr_list_parse(home, c->path); r && !found;
+             r = r->r_next)
+            found = same_entity(r->r_url, who);
+    }
+    su_home_deinit(home);
+    return found;
+}
+
+static bool is_an_as(const url_t *who, const char *const *as, int nas)
+{
+    for (int i = 0; i < nas && who->url_host; i++) {
+        char buf[SCSCF_IFC_AS_MAX];
+        url_t u;
+        snprintf(buf, sizeof(buf), "%s", as[i]);
+        if (url_d(&u, buf) == 0 && u.url_host && strcasecmp(u.url_host, who->url_host) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool scscf_notify_may_subscribe(const struct scscf_aor *aor, const url_t *who,
+                                const char *const *as, int nas)
+{
+    return who && (is_own_impu(aor, who) || in_a_path(aor, who) || is_an_as(who, as, nas));
+}
+
+#define SUB_MAX_AS 32
+
+/* The ApplicationServer names of every iFC of the set (pointers into its cached iFCs) */
+static int set_as_names(struct scscf *s, struct scscf_aor *aor, const char **as, int max)
+{
+    int n = 0;
+    for (int i = 0; i < aor->nimpus; i++) {
+        const struct scscf_ifc_set *set = scscf_store_ifcs(s, aor, aor->impus[i]);
+        for (int k = 0; k < scscf_ifc_count(set) && n < max; k++)
+            as[n++] = scscf_ifc_get(set, k)->as;
+    }
+    return n;
+}
+
+/* Whether one of the identities the request asserts may watch @aor */
+static bool authorised(struct scscf *s, struct scscf_aor *aor, const sip_t *sip)
+{
+    const char *as[SUB_MAX_AS];
+    int nas = -1;
+    for (const sip_p_asserted_identity_t *p = sip_p_asserted_identity(sip); p;
+         p = p->paid_next) {
+        if (nas < 0)
+            nas = set_as_names(s, aor, as, SUB_MAX_AS);
+        if (scscf_notify_may_subscribe(aor, p->paid_url, as, nas))
+            return true;
+    }
+    return false;
+}
+
 bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip)
 {
     char impu[SCSCF_ID_MAX];
@@ -278,6 +373,12 @@ int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
         return refuse(s, irq, sip, 403, "the identity is not registered");
     if (!sip->sip_contact)
         return refuse(s, irq, sip, 400, "SUBSCRIBE without Contact");
+    if (!sip_p_asserted_identity(sip))
+        return refuse(s, irq, sip, 403, "no P-Asserted-Identity: subscribers come through "
+                      "a P-CSCF or are ASs of the user");
+    if (!authorised(s, aor, sip))
+        return refuse(s, irq, sip, 403, "the asserted identity is neither the user's, nor "
+                      "in the Path of the registration, nor an AS of the user's iFCs");
     unsigned e = sub_expires(sip);
     struct scscf_sub *sub = calloc(1, sizeof(*sub));
     if (!sub)

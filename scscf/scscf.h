@@ -321,6 +321,15 @@ unsigned scscf_ro_timer_of(const struct ims_ro_result *r);
 
 /* ---- notify.c: reg event package (RFC 3680) ---- */
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+/*
+ * scscf_notify_may_subscribe - whether @who, an identity asserted in a reg-event SUBSCRIBE,
+ * may watch the registration of @aor (TS 24.229 5.4.2.1.1): one of the set's public
+ * identities, an entity of the Path of one of its bindings (the user's P-CSCF, compared by
+ * user, host and port), or one of the @nas application servers @as of the set's iFCs
+ * (compared by host). Pure: reads @aor only.
+ */
+bool scscf_notify_may_subscribe(const struct scscf_aor *aor, const url_t *who,
+                                const char *const *as, int nas);
 /* A SUBSCRIBE to the reg event of a user served here (else it is routed like any request) */
 bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip);
 /* The registration state of @aor changed: NOTIFY every subscriber. @event per contact is

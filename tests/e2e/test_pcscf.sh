@@ -285,7 +285,7 @@ if [ -n "$E2E_CAP_PID" ]; then
                 n "ip.dst == $UE && sip.Status-Code == 401 &&
                    sip.auth.nonce contains \"cGNzY2YtZTJlLW5vbmNlLTAwMDE=\"")"
     check_eq "reg-event SUBSCRIBE: to the IMPU, Event reg, via the Service-Route, as the P-CSCF" \
-        "sip:alice@$E2E_REALM|reg|<sip:orig@$CORE:5060;lr>|<sip:pcscf.$E2E_REALM>" \
+        "sip:alice@$E2E_REALM|reg|<sip:orig@$CORE:5060;lr>|<sip:term@$P2:5060>" \
         "$(fields "$from_p2 && sip.Method == \"SUBSCRIBE\"" sip.r-uri sip.Event sip.Route \
             sip.P-Asserted-Identity)"
     check_eq "NOTIFYs answered 200" 2 \

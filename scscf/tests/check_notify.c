@@ -1,0 +1,100 @@
+/*
+ * check_notify.c - who may subscribe to a user's reg event at the S-CSCF (scscf/notify.c,
+ * TS 24.229 5.4.2.1.1): the user's public identities, the P-CSCF of the Path of a binding,
+ * an AS of the user's iFCs; nobody else
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_alloc.h>
+#include <sofia-sip/url.h>
+
+#include "scscf.h"
+
+static struct scscf_aor aor;
+static struct scscf_contact ct1, ct2;
+
+static void setup(void)
+{
+    memset(&aor, 0, sizeof(aor));
+    memset(&ct1, 0, sizeof(ct1));
+    memset(&ct2, 0, sizeof(ct2));
+    snprintf(aor.impus[0], SCSCF_ID_MAX, "sip:alice@ims.example.org");
+    snprintf(aor.impus[1], SCSCF_ID_MAX, "tel:+15550100001");
+    aor.nimpus = 2;
+    snprintf(ct1.uri, sizeof(ct1.uri), "sip:alice@127.0.0.131:5231");
+    snprintf(ct1.path, sizeof(ct1.path), "<sip:term@127.0.1.11:5060;lr>");
+    snprintf(ct2.uri, sizeof(ct2.uri), "sip:alice@127.0.0.132:5232");
+    snprintf(ct2.path, sizeof(ct2.path),
+             "<sip:pcscf.visited.example.org;lr>, <sip:ibcf.visited.example.org;lr>");
+    ct1.next = &ct2;
+    aor.contacts = &ct1;
+}
+
+static bool may(const char *who, const char *const *as, int nas)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    bool r = scscf_notify_may_subscribe(&aor, url_make(home, who), as, nas);
+    su_home_deinit(home);
+    return r;
+}
+
+START_TEST(the_user)
+{
+    ck_assert(may("sip:alice@ims.example.org", NULL, 0));
+    ck_assert(may("sip:alice@ims.example.org:5060;transport=udp", NULL, 0));   /* its IMPU */
+    ck_assert(may("sip:alice@IMS.EXAMPLE.ORG", NULL, 0));   /* as the store compares them */
+    ck_assert(may("tel:+15550100001", NULL, 0));
+    ck_assert(!may("sip:bob@ims.example.org", NULL, 0));
+    ck_assert(!may("tel:+15550100002", NULL, 0));
+}
+END_TEST
+
+START_TEST(the_pcscf_of_the_path)
+{
+    ck_assert(may("sip:term@127.0.1.11:5060", NULL, 0));
+    ck_assert(may("sip:term@127.0.1.11:5060;lr", NULL, 0));      /* parameters do not count */
+    ck_assert(may("sip:term@127.0.1.11", NULL, 0));              /* 5060 is the default */
+    ck_assert(may("sip:pcscf.visited.example.org", NULL, 0));    /* any entry of any binding */
+    ck_assert(may("sip:ibcf.visited.example.org:5060", NULL, 0));
+    ck_assert(!may("sip:term@127.0.1.11:5070", NULL, 0));        /* another port */
+    ck_assert(!may("sip:orig@127.0.1.11:5060", NULL, 0));        /* another user part */
+    ck_assert(!may("sip:127.0.1.11:5060", NULL, 0));
+    ck_assert(!may("sips:term@127.0.1.11:5060", NULL, 0));       /* another scheme */
+    ck_assert(!may("sip:pcscf.ims.example.org", NULL, 0));       /* not in any Path */
+    aor.contacts = NULL;                                         /* no binding, no Path */
+    ck_assert(!may("sip:term@127.0.1.11:5060", NULL, 0));
+}
+END_TEST
+
+START_TEST(an_as_of_the_ifcs)
+{
+    const char *as[] = { "sip:as1.ims.example.org:5060", "sip:AS2.ims.example.org" };
+    ck_assert(may("sip:as1.ims.example.org", as, 2));
+    ck_assert(may("sip:presence@as2.ims.example.org:5070", as, 2));   /* the host decides */
+    ck_assert(!may("sip:as3.ims.example.org", as, 2));
+    ck_assert(!may("sip:as2.ims.example.org", as, 1));
+    ck_assert(!may("tel:+15550100009", as, 2));
+    ck_assert(scscf_notify_may_subscribe(&aor, NULL, as, 2) == false);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("scscf_notify");
+    TCase *tc = tcase_create("may_subscribe");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, the_user);
+    tcase_add_test(tc, the_pcscf_of_the_path);
+    tcase_add_test(tc, an_as_of_the_ifcs);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
