@@ -21,6 +21,9 @@ R=ims.mnc001.mcc001.3gppnetwork.org
 RUN=run/bench-hss
 BIN=${IMS_LAB_BIN:-build/bin}
 
+# one lab user at a time on this machine: the tests take the same lock (tests/lib/e2e.sh)
+exec {LOCK_FD}>"${IMS_LAB_LOCK:-/tmp/ims-lab.lock}"
+flock -w 1800 "$LOCK_FD" || { echo "bench: the lab lock was not released" >&2; exit 1; }
 if ss -Hlnt 2>/dev/null | grep -q '127\.0\.0\.40:\(3868\|8080\) '; then
     echo "bench: 127.0.0.40 is in use (a lab running?): stop it first (make lab-stop)" >&2
     exit 1

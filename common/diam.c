@@ -380,6 +380,7 @@ struct handler_ctx {
     ims_diam_handler fn;
     void *arg;
     enum ims_cmd cmd;
+    pthread_mutex_t *lock;   /* held around fn, or NULL */
 };
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
@@ -392,7 +393,11 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     struct handler_ctx *h = opaque;
     char sid[256];
     const char *session = ims_diam_session_id(*msg, sid, sizeof(sid));
+    if (h->lock)
+        pthread_mutex_lock(h->lock);
     int rc = h->fn(msg, h->arg);
+    if (h->lock)
+        pthread_mutex_unlock(h->lock);
     if (rc == 0) {
         *act = *msg ? DISP_ACT_SEND : DISP_ACT_CONT;
         return 0;
@@ -442,10 +447,16 @@ static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *ses
 
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg)
 {
+    return ims_diam_serve_locked(cmd, fn, arg, NULL);
+}
+
+int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
+                          pthread_mutex_t *lock)
+{
     if (g.nhandlers == MAX_HANDLERS)
         return -ENOSPC;
     struct handler_ctx *h = &g_hctx[g.nhandlers];
-    *h = (struct handler_ctx){ fn, arg, cmd };
+    *h = (struct handler_ctx){ fn, arg, cmd, lock };
     struct disp_when when = { .app = ims_dict_app(ims_cmd_app(cmd)),
                               .command = ims_dict_cmd(cmd) };
     int rc = fd_disp_register(dispatch_cb, DISP_HOW_CC, &when, h, &g.handlers[g.nhandlers]);
@@ -538,6 +549,12 @@ static void on_expire(void *data, DiamId_t sentto, size_t len, struct msg **req)
 struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
                                  const char *dest_host)
 {
+    return ims_diam_request_in_session(cmd, dest_realm, dest_host, NULL);
+}
+
+struct msg *ims_diam_request_in_session(enum ims_cmd cmd, const char *dest_realm,
+                                        const char *dest_host, const char *session_id)
+{
     struct msg *m = NULL;
     enum ims_app app = ims_cmd_app(cmd);
     if (fd_msg_new(ims_dict_cmd(cmd), MSGFL_ALLOC_ETEID, &m) != 0)
@@ -548,8 +565,12 @@ struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
     if (fd_msg_hdr(m, &hdr) != 0)
         goto fail;
     hdr->msg_appl = ims_app_id(app);
-    if (fd_msg_new_session(m, NULL, 0) != 0)
+    if (session_id && *session_id) {
+        if (ims_avp_add_str(m, IMS_AVP_SESSION_ID, session_id) != 0)
+            goto fail;
+    } else if (fd_msg_new_session(m, NULL, 0) != 0) {
         goto fail;
+    }
     if (ims_app_is_vendor_specific(app) &&
         (ims_avp_add_vsai(m, app) != 0 ||
          ims_avp_add_i32(m, IMS_AVP_AUTH_SESSION_STATE, 1 /* NO_STATE_MAINTAINED */) != 0))
@@ -617,6 +638,35 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
         return -rc;
     }
     return 0;
+}
+
+int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len)
+{
+    int rc = fd_msg_bufferize(m, buf, len);
+    return rc ? -rc : 0;
+}
+
+struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmission)
+{
+    struct msg *m = NULL;
+    struct fd_pei pei;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return NULL;
+    memcpy(copy, buf, len);
+    if (fd_msg_parse_buffer(&copy, len, &m) != 0) {
+        free(copy);
+        return NULL;
+    }
+    memset(&pei, 0, sizeof(pei));
+    struct msg_hdr *h;
+    if (fd_msg_parse_dict(m, fd_g_config->cnf_dict, &pei) != 0 || fd_msg_hdr(m, &h) != 0) {
+        fd_msg_free(m);
+        return NULL;
+    }
+    if (retransmission)
+        h->msg_flags |= CMD_FLAG_RETRANSMIT;
+    return m;
 }
 
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental)

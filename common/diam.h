@@ -15,6 +15,7 @@
 #ifndef IMS_DIAM_H
 #define IMS_DIAM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,9 @@ const char *ims_diam_peer_state(const char *identity);
  */
 typedef int (*ims_diam_handler)(struct msg **msg, void *arg);
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg);
+/* The same, with @lock held around every call of @fn (a daemon's database lock). */
+int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
+                          pthread_mutex_t *lock);
 
 /* New answer for the request *req (*req becomes the answer) with Origin-Host/Realm and, for
  * Cx/Sh, Vendor-Specific-Application-Id and Auth-Session-State NO_STATE_MAINTAINED. */
@@ -83,6 +87,10 @@ int ims_diam_answer_send(struct msg **ans);
  */
 struct msg *ims_diam_request_new(enum ims_cmd cmd, const char *dest_realm,
                                  const char *dest_host);
+/* The same in an existing session: Session-Id @session_id (a new one when NULL or ""), for
+ * the later requests of a session (CCR-UPDATE/TERMINATION, ACR INTERIM/STOP). */
+struct msg *ims_diam_request_in_session(enum ims_cmd cmd, const char *dest_realm,
+                                        const char *dest_host, const char *session_id);
 
 /* Outcome of a request, delivered on the loop thread. */
 struct ims_diam_result {
@@ -101,6 +109,14 @@ typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res)
  * request could not even be queued (too many pending: -EAGAIN).
  */
 int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg);
+
+/*
+ * A request as bytes, and back (for spooling and re-sending it). _encode gives a malloc'd
+ * buffer (caller frees). _decode parses with the dictionary and, when @retransmission, sets
+ * the T flag (RFC 6733 3: a request sent again after a failure); NULL on error.
+ */
+int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len);
+struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmission);
 
 /* Read Result-Code, or Experimental-Result-Code (and say so). 0 when neither is present. */
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental);

@@ -61,6 +61,12 @@ int ims_avp_add_u64(void *parent, enum ims_avp a, uint64_t u)
     return add_value(parent, a, &v);
 }
 
+int ims_avp_add_i64(void *parent, enum ims_avp a, int64_t i)
+{
+    union avp_value v = { .i64 = i };
+    return add_value(parent, a, &v);
+}
+
 int ims_avp_add_time(void *parent, enum ims_avp a, time_t t)
 {
     uint32_t ntp = (uint32_t)((uint64_t)t + NTP_OFFSET);
@@ -211,4 +217,28 @@ int ims_avp_get_u64(void *parent, enum ims_avp a, uint64_t *v)
     if (rc == 0)
         *v = val.u64;
     return rc;
+}
+
+int ims_avp_get_i64(void *parent, enum ims_avp a, int64_t *v)
+{
+    union avp_value val;
+    int rc = get_value(parent, a, &val);
+    if (rc == 0)
+        *v = val.i64;
+    return rc;
+}
+
+int ims_avp_get_time(void *parent, enum ims_avp a, time_t *t)
+{
+    const uint8_t *p;
+    size_t n;
+    if (!ims_avp_octets(ims_avp_find(parent, a), &p, &n))
+        return -ENOENT;
+    if (n != 4)
+        return -EINVAL;
+    uint32_t ntp = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    /* RFC 6733 4.3.1: values below 2^31 are past 2036 (the NTP era rolls over) */
+    uint64_t secs = ntp < 0x80000000u ? (uint64_t)ntp + 0x100000000ULL : ntp;
+    *t = (time_t)(secs - NTP_OFFSET);
+    return 0;
 }

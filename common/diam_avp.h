@@ -24,6 +24,7 @@ int ims_avp_add_octets(void *parent, enum ims_avp a, const uint8_t *p, size_t le
 int ims_avp_add_u32(void *parent, enum ims_avp a, uint32_t v);
 int ims_avp_add_i32(void *parent, enum ims_avp a, int32_t v);
 int ims_avp_add_u64(void *parent, enum ims_avp a, uint64_t v);
+int ims_avp_add_i64(void *parent, enum ims_avp a, int64_t v);
 int ims_avp_add_time(void *parent, enum ims_avp a, time_t t);   /* NTP seconds on the wire */
 
 /* Create a grouped AVP, append it to @parent and return it for filling (NULL on error). */
@@ -45,6 +46,9 @@ int ims_avp_get_str(void *parent, enum ims_avp a, char *buf, size_t len);
 int ims_avp_get_u32(void *parent, enum ims_avp a, uint32_t *v);
 int ims_avp_get_i32(void *parent, enum ims_avp a, int32_t *v);
 int ims_avp_get_u64(void *parent, enum ims_avp a, uint64_t *v);
+int ims_avp_get_i64(void *parent, enum ims_avp a, int64_t *v);
+/* A Time AVP (NTP seconds) as Unix time: 0, -ENOENT, or -EINVAL (not 4 bytes). */
+int ims_avp_get_time(void *parent, enum ims_avp a, time_t *t);
 
 /* Number of direct children of kind @a */
 size_t ims_avp_count(void *parent, enum ims_avp a);

@@ -215,6 +215,26 @@ static const struct avp_def avp_defs[IMS_AVP_COUNT] = {
     [IMS_AVP_CAUSE_CODE] = { 861, V3GPP, "Cause-Code", AVP_TYPE_INTEGER32 },
     [IMS_AVP_USER_SESSION_ID] = { 830, V3GPP, "User-Session-Id", AVP_TYPE_OCTETSTRING,
                                   T_UTF8 },
+    [IMS_AVP_SDP_SESSION_DESCRIPTION] = { 842, V3GPP, "SDP-Session-Description",
+                                          AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_SDP_MEDIA_COMPONENT] = { 843, V3GPP, "SDP-Media-Component", AVP_TYPE_GROUPED },
+    [IMS_AVP_SDP_MEDIA_NAME] = { 844, V3GPP, "SDP-Media-Name", AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_SDP_MEDIA_DESCRIPTION] = { 845, V3GPP, "SDP-Media-Description",
+                                        AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_MEDIA_INITIATOR_FLAG] = { 882, V3GPP, "Media-Initiator-Flag", AVP_TYPE_INTEGER32,
+                                       T_ENUM },
+    [IMS_AVP_REPORTING_REASON] = { 872, V3GPP, "Reporting-Reason", AVP_TYPE_INTEGER32,
+                                   T_ENUM },
+
+    [IMS_AVP_TERMINATION_CAUSE] = { 295, 0, "Termination-Cause", AVP_TYPE_INTEGER32, T_ENUM },
+    [IMS_AVP_COST_INFORMATION] = { 423, 0, "Cost-Information", AVP_TYPE_GROUPED },
+    [IMS_AVP_UNIT_VALUE] = { 445, 0, "Unit-Value", AVP_TYPE_GROUPED },
+    [IMS_AVP_VALUE_DIGITS] = { 447, 0, "Value-Digits", AVP_TYPE_INTEGER64 },
+    [IMS_AVP_EXPONENT] = { 429, 0, "Exponent", AVP_TYPE_INTEGER32 },
+    [IMS_AVP_CURRENCY_CODE] = { 425, 0, "Currency-Code", AVP_TYPE_UNSIGNED32 },
+    [IMS_AVP_COST_UNIT] = { 424, 0, "Cost-Unit", AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_CHECK_BALANCE_RESULT] = { 422, 0, "Check-Balance-Result", AVP_TYPE_INTEGER32,
+                                       T_ENUM },
 };
 
 struct app_def {

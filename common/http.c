@@ -187,6 +187,80 @@ const char *ims_http_query(const struct ims_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+json_t *ims_http_body_object(const struct ims_http_request *req,
+                             struct ims_http_response *resp)
+{
+    json_error_t e;
+    if (!req->body || !req->body_len) {
+        ims_http_reply_error(resp, 400, NULL, "a JSON body is required");
+        return NULL;
+    }
+    json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!doc) {
+        ims_http_reply_error(resp, 400, NULL, "the body is not valid JSON: %s (line %d, "
+                             "column %d)", e.text, e.line, e.column);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        ims_http_reply_error(resp, 400, NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+bool ims_http_query_long(const struct ims_http_request *req, const char *name, long dflt,
+                         long lo, long hi, long *out, struct ims_http_response *resp)
+{
+    const char *s = ims_http_query(req, name);
+    char *end;
+    *out = dflt;
+    if (!s)
+        return true;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) {
+        ims_http_reply_error(resp, 400, name, "must be an integer from %ld to %ld", lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int ims_http_api_dispatch(const struct ims_http_api_route *routes, size_t n, int resource,
+                          void *ctx, const struct ims_http_request *req,
+                          struct ims_http_response *resp)
+{
+    char allowed[64] = "";
+    if (resource == 0)
+        return ims_http_reply_error(resp, 404, NULL, "no such resource: %s", req->path);
+    for (size_t i = 0; i < n; i++) {
+        if (routes[i].resource != resource)
+            continue;
+        if (strcmp(routes[i].method, req->method) == 0)
+            return routes[i].fn(ctx, resp);
+        size_t used = strlen(allowed);
+        snprintf(allowed + used, sizeof(allowed) - used, "%s%s", used ? ", " : "",
+                 routes[i].method);
+    }
+    return ims_http_reply_error(resp, 405, NULL, "method %s not allowed on %s (allowed: %s)",
+                                req->method, req->path, allowed);
+}
+
+void ims_http_client_address(const struct ims_http_request *req, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, len, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
 bool ims_http_bearer_ok(const struct ims_http_request *req, const char *token)
 {
     const char *h = ims_http_header(req, "Authorization");

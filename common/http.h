@@ -92,6 +92,30 @@ int ims_http_add_header(struct ims_http_response *resp, const char *name, const 
 const char *ims_http_header(const struct ims_http_request *req, const char *name);
 const char *ims_http_query(const struct ims_http_request *req, const char *name);
 
+/* The request's body as a JSON object (caller decrefs), or NULL after answering 400. */
+json_t *ims_http_body_object(const struct ims_http_request *req,
+                             struct ims_http_response *resp);
+/* Query parameter @name as an integer in [lo, hi] (@dflt when absent); false after a 400
+ * naming the parameter. */
+bool ims_http_query_long(const struct ims_http_request *req, const char *name, long dflt,
+                         long lo, long hi, long *out, struct ims_http_response *resp);
+/*
+ * A REST API's route table: the resource (a daemon's enum, 0 for "none") and method of each
+ * handler. ims_http_api_dispatch runs the handler of (@resource, req->method) with @ctx, or
+ * answers 404 (resource 0) or 405 naming the allowed methods.
+ */
+struct ims_http_api_route {
+    int resource;
+    const char *method;
+    int (*fn)(void *ctx, struct ims_http_response *resp);
+};
+int ims_http_api_dispatch(const struct ims_http_api_route *routes, size_t n, int resource,
+                          void *ctx, const struct ims_http_request *req,
+                          struct ims_http_response *resp);
+
+/* The client's numeric address ("?" when unknown), for logs. */
+void ims_http_client_address(const struct ims_http_request *req, char *out, size_t len);
+
 /* true when the request carries "Authorization: Bearer <token>" (constant-time compare). */
 bool ims_http_bearer_ok(const struct ims_http_request *req, const char *token);
 

@@ -13,7 +13,9 @@
 #   IMS_LAB_BULK  also create this many benchmark subscribers user00001.. (default 0)
 #
 # Once the hss is healthy, `start` seeds it with the demo subscribers of LAB.md
-# (deploy/lab/subscribers.json, through hss/hssctl; idempotent, SQNs never go back).
+# (deploy/lab/subscribers.json, through hss/hssctl; idempotent, SQNs never go back), and
+# the ocs with their charging accounts and the rating table (deploy/lab/charging.json;
+# idempotent, the balance of an existing account is kept).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -24,6 +26,8 @@ CONF=deploy/lab
 BULK=${IMS_LAB_BULK:-0}
 HSS_API=http://127.0.0.40:8080
 HSS_TOKEN=ims-lab-token   # api_token of deploy/lab/hss.conf (the lab only)
+OCS_API=http://127.0.0.80:8080
+OCS_TOKEN=ims-lab-token   # api_token of deploy/lab/ocs.conf (the lab only)
 
 # function, address, ports (for the table); start order: servers first
 LAB=(
@@ -126,6 +130,17 @@ seed_hss() {   # the LAB.md subscribers, then IMS_LAB_BULK benchmark subscribers
     echo "lab: hss holds the benchmark subscribers user00001..$(printf 'user%05d' "$BULK")"
 }
 
+seed_ocs() {   # LAB.md charging accounts and rates (the balance of a live account is kept)
+    local out
+    if ! out=$(curl -sS --max-time 10 -X POST -H "Authorization: Bearer $OCS_TOKEN" \
+        -H 'Content-Type: application/json' --data-binary "@$CONF/charging.json" \
+        -w '\n%{http_code}' "$OCS_API/api/v1/seed" 2>&1) || [ "${out##*$'\n'}" != 200 ]; then
+        echo "lab: seeding the ocs with $CONF/charging.json failed: ${out%$'\n'*}" >&2
+        return 1
+    fi
+    echo "lab: ocs seeded with the accounts and rates of $CONF/charging.json"
+}
+
 cmd_start() {
     local line name addr ports
     if ! [[ $BULK =~ ^[0-9]+$ ]]; then
@@ -150,6 +165,9 @@ cmd_start() {
         fi
         if [ "$name" = hss ]; then
             seed_hss || return 1
+        fi
+        if [ "$name" = ocs ]; then
+            seed_ocs || return 1
         fi
     done
     for line in "${LAB[@]}"; do

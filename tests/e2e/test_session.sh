@@ -3,7 +3,8 @@
 # -> P-CSCF -> S-CSCF -> I-CSCF (LIR) -> S-CSCF -> P-CSCF -> UEs, with application servers
 # on ISC (tests/tools/as) and the HSS behind.
 #
-# Calls alice -> bob (Digest and AKA): BYE from either side, CANCEL before the answer, busy,
+# Calls alice -> bob (Digest and AKA): BYE from either side, PRACK, re-INVITE, UPDATE and
+# INFO within the call, a presence SUBSCRIBE/NOTIFY, CANCEL before the answer, busy,
 # no answer (timer C), a callee that cannot be reached, forking to carol's two devices, her
 # GRUUs (public and temporary), tel: numbers through ENUM, a number that is no home user
 # (BGCF), an unknown user, MESSAGE. Then iFCs provisioned in the HSS: originating and
@@ -134,6 +135,15 @@ callee bob2 "${BOB[@]}" call_uas_bye.xml -d 500
 check "alice calls bob, bob hangs up (BYE from the callee)" \
     caller call2 call_uac_wait.xml "sip:bob@$R"
 check "bob's UE sent the BYE along the route set" callee_ok bob2
+
+callee bob2m "${BOB[@]}" call_uas_mid.xml
+check "within the call: PRACK (100rel), re-INVITE, UPDATE, INFO, BYE along the route set" \
+    caller call2m call_uac_mid.xml "sip:bob@$R"
+check "bob's UE answered each of them" callee_ok bob2m
+callee bobs "${BOB[@]}" subscribe_uas.xml
+check "alice subscribes to bob's presence: SUBSCRIBE routed to his UE, its NOTIFY back" \
+    caller sub1 subscribe_uac.xml "sip:bob@$R"
+check "bob's UE notified along the dialog's route set" callee_ok bobs
 
 callee bob3 "${BOB[@]}" call_uas_cancel.xml
 check "alice hangs up while it rings: CANCEL, 487" caller call3 call_uac_cancel.xml "sip:bob@$R"

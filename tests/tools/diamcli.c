@@ -17,6 +17,10 @@
  * --quiet prints only failures and, at the end, one JSON line of figures: requests, rate,
  * latency percentiles and the count of each result.
  *
+ * Sessions: a step with "session": "keep" is sent in the Session-Id of the same user's
+ * previous step (CCR-UPDATE/TERMINATION, ACR INTERIM/STOP); "session_id": "name-%n" gives
+ * the Session-Id itself (to continue a session in a later run).
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam.h"
@@ -39,6 +43,7 @@
 struct worker {
     long user;               /* the user this worker runs the script for */
     size_t step;             /* next step of the script */
+    char session[256];       /* Session-Id of its last request (for "session": "keep") */
 };
 
 static struct {
@@ -354,14 +359,24 @@ static void send_step(struct worker *w)
         exit(2);
     }
     const char *dest = json_string_value(json_object_get(st, "dest_host"));
-    struct msg *m = ims_diam_request_new(cmd, g.realm, dest ? dest : g.dest_host);
+    const char *keep = json_string_value(json_object_get(st, "session"));
+    const char *sid = json_string_value(json_object_get(st, "session_id"));
+    char named[256];
+    g_user = w->user;
+    if (sid) {
+        expand(sid, named, sizeof(named));
+        sid = named;
+    } else if (keep && strcmp(keep, "keep") == 0 && w->step > 1) {
+        sid = w->session;
+    }
+    struct msg *m = ims_diam_request_in_session(cmd, g.realm, dest ? dest : g.dest_host, sid);
     if (!m) {
         fprintf(stderr, "diamcli: cannot build the request\n");
         exit(1);
     }
     const char *k;
     json_t *v;
-    g_user = w->user;
+    ims_diam_session_id(m, w->session, sizeof(w->session));
     json_object_foreach(json_object_get(st, "avps"), k, v)
         if (add_json(m, k, v) != 0)
             exit(2);
@@ -448,7 +463,8 @@ static void usage(void)
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
             "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\n"
             "               \"expect\":2001}, sent in order for each user; %%n in a value\n"
-            "               is the user number)\n");
+            "               is the user number; \"session\":\"keep\" reuses the Session-Id\n"
+            "               of the user's previous step, \"session_id\":\"...\" sets one)\n");
     exit(2);
 }
 

@@ -1,0 +1,200 @@
+/*
+ * rf_spool.c - the ACR spool in SQLite
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "rf_spool.h"
+#include "db.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { PENDING = 0, REJECTED = 1 };
+
+struct ims_rf_spool {
+    struct ims_db *db;
+};
+
+static const char *const migrations[] = {
+    "CREATE TABLE acr_spool ("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  number INTEGER NOT NULL,"
+    "  msg BLOB NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  inflight INTEGER NOT NULL DEFAULT 1,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  result INTEGER NOT NULL DEFAULT 0,"
+    "  next_try INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE INDEX acr_spool_due ON acr_spool(state, inflight, next_try);",
+};
+
+int64_t ims_rf_spool_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int exec_id(struct ims_rf_spool *s, const char *sql, int64_t id, int64_t a, int64_t b)
+{
+    sqlite3_stmt *st = ims_db_stmt(s->db, sql);
+    if (!st)
+        return -EIO;
+    int np = sqlite3_bind_parameter_count(st);
+    sqlite3_bind_int64(st, 1, id);
+    if (np >= 2)
+        sqlite3_bind_int64(st, 2, a);
+    if (np >= 3)
+        sqlite3_bind_int64(st, 3, b);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        ims_err("rf spool: %s", ims_db_errmsg(s->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int ims_rf_spool_open(struct ims_rf_spool **out, const char *path)
+{
+    struct ims_rf_spool *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    int rc = ims_db_open(&s->db, path, migrations, sizeof(migrations) / sizeof(migrations[0]));
+    if (rc == 0)
+        rc = ims_db_exec(s->db, "UPDATE acr_spool SET inflight = 0 WHERE inflight");
+    if (rc) {
+        ims_db_close(s->db);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void ims_rf_spool_close(struct ims_rf_spool *s)
+{
+    if (!s)
+        return;
+    ims_db_close(s->db);
+    free(s);
+}
+
+int ims_rf_spool_add(struct ims_rf_spool *s, const char *session_id, int type, uint32_t number,
+                     const uint8_t *bytes, size_t len, unsigned max, int64_t *id)
+{
+    long n = ims_rf_spool_count(s);
+    *id = 0;
+    if (n < 0)
+        return -EIO;
+    if ((unsigned long)n >= max)
+        return -ENOSPC;
+    sqlite3_stmt *st = ims_db_stmt(s->db, "INSERT INTO acr_spool (session_id, type, number, "
+                                          "msg, next_try, created) VALUES (?1, ?2, ?3, ?4, "
+                                          "?5, ?5)");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, type);
+    sqlite3_bind_int64(st, 3, number);
+    sqlite3_bind_blob(st, 4, bytes, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, ims_rf_spool_now_ms());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    *id = sqlite3_last_insert_rowid(ims_db_handle(s->db));
+    return 0;
+}
+
+void ims_rf_spool_sending(struct ims_rf_spool *s, int64_t id)
+{
+    if (id)
+        exec_id(s, "UPDATE acr_spool SET inflight = 1 WHERE id = ?1", id, 0, 0);
+}
+
+void ims_rf_spool_done(struct ims_rf_spool *s, int64_t id)
+{
+    if (id)
+        exec_id(s, "DELETE FROM acr_spool WHERE id = ?1", id, 0, 0);
+}
+
+void ims_rf_spool_reject(struct ims_rf_spool *s, int64_t id, uint32_t code)
+{
+    if (id)
+        exec_id(s, "UPDATE acr_spool SET state = 1, inflight = 0, result = ?2, "
+                   "attempts = attempts + 1 WHERE id = ?1", id, code, 0);
+}
+
+void ims_rf_spool_retry(struct ims_rf_spool *s, int64_t id, uint32_t code, int64_t next_ms)
+{
+    if (id)
+        exec_id(s, "UPDATE acr_spool SET inflight = 0, result = ?2, next_try = ?3, "
+                   "attempts = attempts + 1 WHERE id = ?1", id, code, next_ms);
+}
+
+unsigned ims_rf_spool_attempts(struct ims_rf_spool *s, int64_t id)
+{
+    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT attempts FROM acr_spool WHERE id = ?1");
+    unsigned n = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = (unsigned)sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+int ims_rf_spool_due(struct ims_rf_spool *s, int64_t now_ms, struct ims_rf_spool_row *out,
+                     int max)
+{
+    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT id, msg FROM acr_spool WHERE state = 0 AND "
+                                          "inflight = 0 AND next_try <= ?1 ORDER BY id "
+                                          "LIMIT ?2");
+    int n = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int(st, 2, max);
+    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        const void *b = sqlite3_column_blob(st, 1);
+        uint8_t *copy = len ? malloc(len) : NULL;
+        if (!copy)
+            break;
+        memcpy(copy, b, len);
+        out[n++] = (struct ims_rf_spool_row){ sqlite3_column_int64(st, 0), copy, len };
+    }
+    sqlite3_reset(st);
+    return n;
+}
+
+static long count_state(struct ims_rf_spool *s, int state)
+{
+    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT COUNT(*) FROM acr_spool WHERE state = ?1");
+    long n = -1;
+    if (!st)
+        return -1;
+    sqlite3_bind_int(st, 1, state);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n;
+}
+
+long ims_rf_spool_count(struct ims_rf_spool *s)
+{
+    return count_state(s, PENDING);
+}
+
+long ims_rf_spool_rejected(struct ims_rf_spool *s)
+{
+    return count_state(s, REJECTED);
+}

@@ -1,0 +1,191 @@
+/*
+ * rf.c - the Charging Data Function on Rf (TS 32.299, RFC 6733 accounting): ACR in, ACA out
+ *
+ * Each ACR is folded into its CDR and committed to the database before the ACA leaves, so
+ * an answered record is never lost. A record seen before (same Session-Id, Origin-Host and
+ * Accounting-Record-Number: a client's retransmission) is answered DIAMETER_SUCCESS again
+ * and counted once.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "ocs.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[] = { "unknown", "event", "start", "interim", "stop" };
+
+static struct {
+    struct ims_counter *records[5];
+    struct ims_counter *duplicates, *rejected, *failed;
+    struct ims_histogram *latency;
+} m;
+
+static void register_metrics(void)
+{
+    char labels[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(labels, sizeof(labels), "type=\"%s\"", type_names[i]);
+        m.records[i] = ims_counter_new("ocs_rf_records_total",
+                                       "Accounting-Requests received, by record type", labels);
+    }
+    m.duplicates = ims_counter_new("ocs_rf_duplicates_total",
+                                   "ACRs received again (same session, node and number)", NULL);
+    m.rejected = ims_counter_new("ocs_rf_rejected_total",
+                                 "ACRs refused as malformed (missing or invalid AVPs)", NULL);
+    m.failed = ims_counter_new("ocs_rf_failed_total",
+                               "ACRs not stored (database error): UNABLE_TO_COMPLY", NULL);
+    m.latency = ims_histogram_new("ocs_rf_handling_seconds",
+                                  "time from ACR to ACA, CDR commit included", NULL,
+                                  ims_latency_bounds, ims_latency_nbounds);
+}
+
+static void read_media(struct avp *ims, struct ocs_acr *a)
+{
+    size_t o = 0;
+    for (struct avp *c = ims_avp_find(ims, IMS_AVP_SDP_MEDIA_COMPONENT); c;
+         c = ims_avp_next(c, IMS_AVP_SDP_MEDIA_COMPONENT)) {
+        char name[128];
+        if (ims_avp_get_str(c, IMS_AVP_SDP_MEDIA_NAME, name, sizeof(name)) != 0 || !name[0])
+            continue;
+        o += (size_t)snprintf(a->media + o, sizeof(a->media) - o, "%s%s", o ? ", " : "", name);
+        if (o >= sizeof(a->media))
+            break;
+    }
+}
+
+static void read_ims_information(struct msg *msg, struct ocs_acr *a)
+{
+    struct avp *si = ims_avp_find(msg, IMS_AVP_SERVICE_INFORMATION);
+    struct avp *ims = si ? ims_avp_find(si, IMS_AVP_IMS_INFORMATION) : NULL;
+    int32_t v;
+    if (!ims)
+        return;
+    struct avp *et = ims_avp_find(ims, IMS_AVP_EVENT_TYPE);
+    if (et) {
+        ims_avp_get_str(et, IMS_AVP_SIP_METHOD, a->method, sizeof(a->method));
+        ims_avp_get_str(et, IMS_AVP_EVENT, a->event, sizeof(a->event));
+    }
+    if (ims_avp_get_i32(ims, IMS_AVP_ROLE_OF_NODE, &v) == 0)
+        a->role = v;
+    if (ims_avp_get_i32(ims, IMS_AVP_NODE_FUNCTIONALITY, &v) == 0)
+        a->node_functionality = v;
+    if (ims_avp_get_i32(ims, IMS_AVP_CAUSE_CODE, &v) == 0)
+        a->cause = v;
+    ims_avp_get_str(ims, IMS_AVP_USER_SESSION_ID, a->user_session, sizeof(a->user_session));
+    ims_avp_get_str(ims, IMS_AVP_CALLING_PARTY_ADDRESS, a->calling, sizeof(a->calling));
+    ims_avp_get_str(ims, IMS_AVP_CALLED_PARTY_ADDRESS, a->called, sizeof(a->called));
+    ims_avp_get_str(ims, IMS_AVP_IMS_CHARGING_IDENTIFIER, a->icid, sizeof(a->icid));
+    struct avp *ts = ims_avp_find(ims, IMS_AVP_TIME_STAMPS);
+    if (ts) {
+        ims_avp_get_time(ts, IMS_AVP_SIP_REQUEST_TIMESTAMP, &a->request_ts);
+        ims_avp_get_time(ts, IMS_AVP_SIP_RESPONSE_TIMESTAMP, &a->response_ts);
+    }
+    struct avp *ioi = ims_avp_find(ims, IMS_AVP_INTER_OPERATOR_IDENTIFIER);
+    if (ioi) {
+        ims_avp_get_str(ioi, IMS_AVP_ORIGINATING_IOI, a->orig_ioi, sizeof(a->orig_ioi));
+        ims_avp_get_str(ioi, IMS_AVP_TERMINATING_IOI, a->term_ioi, sizeof(a->term_ioi));
+    }
+    read_media(ims, a);
+}
+
+/* 0, or the Result-Code to answer with @err saying why. */
+static uint32_t parse_acr(struct msg *msg, struct ocs_acr *a, char *err, size_t len)
+{
+    int32_t type;
+    a->role = -1;
+    a->node_functionality = -1;
+    a->cause = INT_MIN;
+    ims_diam_session_id(msg, a->session_id, sizeof(a->session_id));
+    ims_avp_get_str(msg, IMS_AVP_ORIGIN_HOST, a->node, sizeof(a->node));
+    if (!a->session_id[0]) {
+        snprintf(err, len, "Session-Id is required");
+        return IMS_DIAM_MISSING_AVP;
+    }
+    if (ims_avp_get_i32(msg, IMS_AVP_ACCOUNTING_RECORD_TYPE, &type) != 0) {
+        snprintf(err, len, "Accounting-Record-Type is required");
+        return IMS_DIAM_MISSING_AVP;
+    }
+    if (type < OCS_ACR_EVENT || type > OCS_ACR_STOP) {
+        snprintf(err, len, "Accounting-Record-Type: must be 1 to 4");
+        return IMS_DIAM_INVALID_AVP_VALUE;
+    }
+    a->type = type;
+    if (ims_avp_get_u32(msg, IMS_AVP_ACCOUNTING_RECORD_NUMBER, &a->number) != 0) {
+        snprintf(err, len, "Accounting-Record-Number is required");
+        return IMS_DIAM_MISSING_AVP;
+    }
+    ims_avp_get_u32(msg, IMS_AVP_ACCT_INTERIM_INTERVAL, &a->interim);
+    ims_avp_get_time(msg, IMS_AVP_EVENT_TIMESTAMP, &a->event_ts);
+    read_ims_information(msg, a);
+    return 0;
+}
+
+static int build_aca(struct ocs *o, struct msg **msg, const struct ocs_acr *a, uint32_t code,
+                     const char *err)
+{
+    int rc = ims_diam_answer_new(msg, IMS_APP_RF);
+    struct msg *ans = *msg;
+    if (rc)
+        return rc;
+    if (ims_avp_add_u32(ans, IMS_AVP_RESULT_CODE, code))
+        return -ENOMEM;
+    if (a->type && (ims_avp_add_i32(ans, IMS_AVP_ACCOUNTING_RECORD_TYPE, a->type) ||
+                    ims_avp_add_u32(ans, IMS_AVP_ACCOUNTING_RECORD_NUMBER, a->number)))
+        return -ENOMEM;
+    if (ims_avp_add_u32(ans, IMS_AVP_ACCT_APPLICATION_ID, IMS_APP_ID_RF))
+        return -ENOMEM;
+    if (err && *err && ims_avp_add_str(ans, IMS_AVP_ERROR_MESSAGE, err))
+        return -ENOMEM;
+    /* tell the client the interim interval the CDF expects */
+    if (code == IMS_DIAM_SUCCESS && a->type == OCS_ACR_START && o->cfg.interim_interval &&
+        ims_avp_add_u32(ans, IMS_AVP_ACCT_INTERIM_INTERVAL, o->cfg.interim_interval))
+        return -ENOMEM;
+    return ims_avp_add_time(ans, IMS_AVP_EVENT_TIMESTAMP, time(NULL));
+}
+
+static int on_acr(struct msg **msg, void *arg)
+{
+    struct ocs *o = arg;
+    struct timespec t0;
+    char err[128] = "";
+    bool dup = false;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct ocs_acr *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    uint32_t code = parse_acr(*msg, a, err, sizeof(err));
+    ims_counter_inc(m.records[a->type]);
+    struct ims_log_ids ids = { .session_id = a->session_id, .icid = a->icid[0] ? a->icid : NULL };
+    if (code) {
+        ims_counter_inc(m.rejected);
+        ims_log(IMS_LOG_WARN, &ids, "cdf: ACR from %s refused: %s", a->node, err);
+    } else if (!o->db || ocs_cdr_record(o->db, a, time(NULL), &dup) != 0) {
+        ims_counter_inc(m.failed);
+        code = IMS_DIAM_UNABLE_TO_COMPLY;
+        snprintf(err, sizeof(err), "the CDR could not be stored");
+    } else {
+        code = IMS_DIAM_SUCCESS;
+        if (dup)
+            ims_counter_inc(m.duplicates);
+        if (ims_log_enabled(IMS_LOG_DEBUG))
+            ims_log(IMS_LOG_DEBUG, &ids, "cdf: ACR %s #%u from %s%s", type_names[a->type],
+                    a->number, a->node, dup ? " (duplicate, ignored)" : "");
+    }
+    int rc = build_aca(o, msg, a, code, err);
+    free(a);
+    if (rc == 0)
+        ims_histogram_observe(m.latency, ocs_elapsed(&t0));
+    return rc;
+}
+
+int ocs_rf_init(struct ocs *o)
+{
+    register_metrics();
+    return ocs_serve(o, IMS_CMD_ACR, on_acr);
+}

@@ -1,0 +1,421 @@
+/*
+ * session.c - Ro sessions against the accounts: reserve (INITIAL), charge and reserve again
+ * (UPDATE), charge and release (TERMINATION), immediate event charging (EVENT)
+ *
+ * Every request runs in one transaction under the daemon's lock: the availability check and
+ * the reservation are one atomic step, so concurrent sessions on one account never reserve
+ * more than its balance (the accounts table's CHECK guards the same invariant).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "ro.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A reservation row: one credit unit of one session */
+struct row {
+    bool found;
+    int64_t account_id;
+    char service[OCS_SERVICE_MAX];
+    char destination[OCS_ID_MAX];
+    struct ocs_rate rate;        /* id, unit and price as rated at INITIAL */
+    uint64_t granted;
+    int64_t amount;
+    uint32_t cc_number;
+    bool final;
+    bool open;
+};
+
+static void fail(struct ro_request *q, uint32_t code, const char *fmt, const char *arg)
+{
+    q->result = code;
+    snprintf(q->error, sizeof(q->error), fmt, arg);
+}
+
+static int row_load(struct ims_db *db, const char *sid, int64_t key, struct row *r)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "SELECT account_id, service, destination, rate_id, "
+                                       "unit, price, granted, amount, cc_number, final, open "
+                                       "FROM reservations WHERE session_id = ?1 AND "
+                                       "(unit_key = ?2 OR ?2 IS NULL) ORDER BY open DESC "
+                                       "LIMIT 1");
+    memset(r, 0, sizeof(*r));
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    if (key != INT64_MIN)
+        sqlite3_bind_int64(st, 2, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r->found = true;
+        r->account_id = sqlite3_column_int64(st, 0);
+        ocs_db_text(st, 1, r->service, sizeof(r->service));
+        ocs_db_text(st, 2, r->destination, sizeof(r->destination));
+        r->rate.id = sqlite3_column_int64(st, 3);
+        r->rate.unit = sqlite3_column_int(st, 4) ? OCS_UNIT_EVENT : OCS_UNIT_SECOND;
+        r->rate.price = sqlite3_column_int64(st, 5);
+        r->granted = (uint64_t)sqlite3_column_int64(st, 6);
+        r->amount = sqlite3_column_int64(st, 7);
+        r->cc_number = (uint32_t)sqlite3_column_int64(st, 8);
+        r->final = sqlite3_column_int(st, 9) != 0;
+        r->open = sqlite3_column_int(st, 10) != 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int row_store(struct ims_db *db, const struct ro_request *q, const struct ro_unit *u,
+                     const struct row *r, uint64_t used, int64_t charged, time_t now)
+{
+    sqlite3_stmt *st = ims_db_stmt(db,
+        "INSERT INTO reservations (session_id, unit_key, account_id, service, destination, "
+        "rate_id, unit, price, granted, amount, used_total, charged_total, cc_number, "
+        "origin_host, open, final, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17) "
+        "ON CONFLICT (session_id, unit_key) DO UPDATE SET granted = ?9, amount = ?10, "
+        "used_total = used_total + ?11, charged_total = charged_total + ?12, "
+        "cc_number = ?13, open = ?15, final = ?16, updated = ?17");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, q->session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, u->key);
+    sqlite3_bind_int64(st, 3, r->account_id);
+    sqlite3_bind_text(st, 4, r->service, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->destination, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, r->rate.id);
+    sqlite3_bind_int(st, 7, (int)r->rate.unit);
+    sqlite3_bind_int64(st, 8, r->rate.price);
+    sqlite3_bind_int64(st, 9, (int64_t)r->granted);
+    sqlite3_bind_int64(st, 10, r->amount);
+    sqlite3_bind_int64(st, 11, (int64_t)used);
+    sqlite3_bind_int64(st, 12, charged);
+    sqlite3_bind_int64(st, 13, q->number);
+    sqlite3_bind_text(st, 14, q->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 15, r->open);
+    sqlite3_bind_int(st, 16, r->final);
+    sqlite3_bind_int64(st, 17, (int64_t)now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static uint64_t wanted(const struct ocs *o, const struct ro_unit *u, enum ocs_unit unit)
+{
+    if (unit == OCS_UNIT_SECOND)
+        return u->rsu_time_set && u->rsu_time ? u->rsu_time : o->cfg.quota_time;
+    return u->rsu_units_set && u->rsu_units ? u->rsu_units : o->cfg.quota_units;
+}
+
+static uint64_t used_units(const struct ro_unit *u, enum ocs_unit unit)
+{
+    if (unit == OCS_UNIT_SECOND)
+        return u->usu_time_set ? u->usu_time : u->usu_units;
+    return u->usu_units_set ? u->usu_units : u->usu_time;
+}
+
+/* Charge the usage a unit reports against its row and release the row's reservation. */
+static int charge(struct ims_db *db, struct row *r, const struct ro_unit *u, uint64_t *used,
+                  int64_t *charged)
+{
+    struct ocs_account a;
+    int rc = ocs_account_by_id(db, r->account_id, &a);
+    if (rc)
+        return rc == -ENOENT ? -EIO : rc;
+    *used = u ? used_units(u, r->rate.unit) : 0;
+    *charged = ocs_credit_charge(&a, r->rate.price, *used, r->granted);
+    rc = ocs_account_move(db, a.id, -*charged, -r->amount);
+    r->amount = 0;
+    r->granted = 0;
+    return rc;
+}
+
+/* Reserve the next grant of a unit: u->result says whether there was credit. */
+static int grant(struct ocs *o, struct ims_db *db, struct row *r, struct ro_unit *u)
+{
+    struct ocs_account a;
+    int rc = ocs_account_by_id(db, r->account_id, &a);
+    if (rc)
+        return rc == -ENOENT ? -EIO : rc;
+    uint64_t want = wanted(o, u, r->rate.unit);
+    uint64_t n = r->final ? 0 : ocs_credit_grantable(&a, r->rate.price, want);
+    u->unit = r->rate.unit;
+    if (n == 0) {
+        u->result = IMS_DIAM_CREDIT_LIMIT_REACHED;
+        return 0;
+    }
+    int64_t amount = (int64_t)n * r->rate.price;
+    rc = ocs_account_move(db, a.id, 0, amount);
+    if (rc == -ENOSPC) {   /* cannot happen under the lock; the CHECK says no all the same */
+        u->result = IMS_DIAM_CREDIT_LIMIT_REACHED;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    a.reserved += amount;
+    r->granted = n;
+    r->amount = amount;
+    r->final = ocs_credit_final(&a, r->rate.price, n, want);
+    u->granted = n;
+    u->final = r->final;
+    u->result = IMS_DIAM_SUCCESS;
+    return 0;
+}
+
+/* The account and rate of a new session (5030, 5031 on failure). */
+static int rate_request(struct ims_db *db, struct ro_request *q, struct row *r,
+                        struct ocs_account *a)
+{
+    int rc = -ENOENT;
+    for (int i = 0; i < q->nsubscriptions && rc == -ENOENT; i++)
+        rc = ocs_account_find(db, q->subscription[i], a);
+    if (rc == -ENOENT) {
+        fail(q, IMS_DIAM_USER_UNKNOWN, "no account for the subscription %s",
+             q->nsubscriptions ? q->subscription[0] : "(none)");
+        return 0;
+    }
+    if (rc)
+        return rc;
+    ocs_rating_service(q->method, q->type != CC_EVENT, r->service, sizeof(r->service));
+    ocs_rating_destination(q->called, r->destination, sizeof(r->destination));
+    rc = ocs_rating_find(db, r->service, r->destination, &r->rate);
+    if (rc == -ENOENT) {
+        char what[OCS_ID_MAX + OCS_SERVICE_MAX + 8];
+        snprintf(what, sizeof(what), "%s to '%s'", r->service, r->destination);
+        fail(q, IMS_DIAM_RATING_FAILED, "no rate for %s", what);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    r->account_id = a->id;
+    r->open = true;
+    return 0;
+}
+
+/* Top-level result from the units: success when any unit got credit. */
+static void sum_up(struct ro_request *q)
+{
+    q->result = q->nunits ? q->units[0].result : IMS_DIAM_SUCCESS;
+    for (int i = 0; i < q->nunits; i++)
+        if (q->units[i].result == IMS_DIAM_SUCCESS)
+            q->result = IMS_DIAM_SUCCESS;
+    if (q->result == IMS_DIAM_CREDIT_LIMIT_REACHED)
+        snprintf(q->error, sizeof(q->error), "the credit of the account is used up");
+}
+
+static int initial(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t now)
+{
+    struct row base, r;
+    struct ocs_account a;
+    if (row_load(db, q->session_id, INT64_MIN, &base) != 0)
+        return -EIO;
+    if (base.found) {
+        fail(q, IMS_DIAM_INVALID_AVP_VALUE, "%s", "CC-Request-Type: INITIAL_REQUEST for a "
+             "session that exists");
+        return 0;
+    }
+    int rc = rate_request(db, q, &base, &a);
+    if (rc || q->result)
+        return rc;
+    for (int i = 0; i < q->nunits; i++) {
+        r = base;
+        if ((rc = grant(o, db, &r, &q->units[i])) != 0)
+            return rc;
+        if (q->units[i].result == IMS_DIAM_SUCCESS &&
+            (rc = row_store(db, q, &q->units[i], &r, 0, 0, now)) != 0)
+            return rc;
+    }
+    sum_up(q);
+    q->validity = true;
+    return 0;
+}
+
+/* UPDATE and TERMINATION: charge what each unit used; UPDATE reserves again. */
+static int follow_up(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t now)
+{
+    struct row base, r;
+    if (row_load(db, q->session_id, INT64_MIN, &base) != 0)
+        return -EIO;
+    if (!base.found || !base.open) {
+        fail(q, IMS_DIAM_UNKNOWN_SESSION_ID, "no open credit-control session %s",
+             q->session_id);
+        return 0;
+    }
+    bool terminate = q->type == CC_TERMINATION;
+    for (int i = 0; i < q->nunits; i++) {
+        struct ro_unit *u = &q->units[i];
+        uint64_t used = 0;
+        int64_t charged = 0;
+        if (row_load(db, q->session_id, u->key, &r) != 0)
+            return -EIO;
+        if (r.found && r.open && q->number <= r.cc_number) {
+            /* a retransmission (or a request overtaken by a later one): the grant as it
+             * stands, nothing charged twice */
+            u->result = IMS_DIAM_SUCCESS;
+            u->unit = r.rate.unit;
+            u->granted = r.granted;
+            u->final = r.final;
+            continue;
+        }
+        if (!r.found) {   /* a rating group new to this session: rated as the session */
+            r = base;
+            r.granted = 0;
+            r.amount = 0;
+            r.final = false;
+        } else if (r.open && charge(db, &r, u, &used, &charged) != 0) {
+            return -EIO;
+        }
+        u->result = IMS_DIAM_SUCCESS;
+        if (!terminate && r.open && grant(o, db, &r, u) != 0)
+            return -EIO;
+        r.open = !terminate;
+        if (row_store(db, q, u, &r, used, charged, now) != 0)
+            return -EIO;
+    }
+    sum_up(q);
+    if (terminate) {
+        q->result = IMS_DIAM_SUCCESS;
+        q->error[0] = '\0';
+    }
+    q->validity = !terminate;
+    return terminate ? ocs_ro_close_session(db, q->session_id, now, false) : 0;
+}
+
+/* IEC: the price of the units of the event, and the account movement of its action. */
+static int event(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t now)
+{
+    struct row r;
+    struct ocs_account a;
+    int rc = rate_request(db, q, &r, &a);
+    if (rc || q->result)
+        return rc;
+    struct ro_unit *u = &q->units[0];
+    uint64_t units = wanted(o, u, r.rate.unit);
+    q->cost = (int64_t)units * r.rate.price;
+    q->cost_set = true;
+    u->unit = r.rate.unit;
+    q->result = IMS_DIAM_SUCCESS;
+    switch (q->action) {
+    case ACTION_CHECK_BALANCE:
+        q->check_balance = ocs_credit_available(&a) >= q->cost ? 0 : 1;
+        return 0;
+    case ACTION_PRICE_ENQUIRY:
+        return 0;
+    case ACTION_REFUND_ACCOUNT:
+        rc = ocs_account_move(db, a.id, q->cost, 0);
+        break;
+    default:
+        if (ocs_credit_available(&a) < q->cost) {
+            fail(q, IMS_DIAM_CREDIT_LIMIT_REACHED, "%s", "the balance is short of the price "
+                 "of the event");
+            u->result = q->result;
+            rc = 0;
+            break;
+        }
+        rc = ocs_account_move(db, a.id, -q->cost, 0);
+        u->granted = units;
+        u->result = IMS_DIAM_SUCCESS;
+        break;
+    }
+    return rc ? rc : ocs_ro_event_store(db, q, a.id, units, now);
+}
+
+int ocs_ro_event_store(struct ims_db *db, const struct ro_request *q, int64_t account_id,
+                       uint64_t units, time_t now)
+{
+    if (q->action != ACTION_DIRECT_DEBITING && q->action != ACTION_REFUND_ACCOUNT)
+        return 0;
+    sqlite3_stmt *st = ims_db_stmt(db, "INSERT INTO ro_events (session_id, account_id, action, "
+                                       "units, unit, amount, result, created) VALUES (?1, ?2, "
+                                       "?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, q->session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, account_id);
+    sqlite3_bind_int(st, 3, q->action);
+    sqlite3_bind_int64(st, 4, (int64_t)units);
+    sqlite3_bind_int(st, 5, (int)q->units[0].unit);
+    sqlite3_bind_int64(st, 6, q->cost);
+    sqlite3_bind_int64(st, 7, q->result);
+    sqlite3_bind_int64(st, 8, (int64_t)now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int ocs_ro_event_replay(struct ims_db *db, struct ro_request *q)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "SELECT action, units, unit, amount, result FROM "
+                                       "ro_events WHERE session_id = ?1");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, q->session_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct ro_unit *u = &q->units[0];
+        q->action = sqlite3_column_int(st, 0);
+        u->unit = sqlite3_column_int(st, 2) ? OCS_UNIT_EVENT : OCS_UNIT_SECOND;
+        q->cost = sqlite3_column_int64(st, 3);
+        q->cost_set = true;
+        q->result = (uint32_t)sqlite3_column_int64(st, 4);
+        u->result = q->result;
+        if (q->result == IMS_DIAM_SUCCESS && q->action == ACTION_DIRECT_DEBITING)
+            u->granted = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+int ocs_ro_close_session(struct ims_db *db, const char *session_id, time_t now, bool debit)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "SELECT account_id, SUM(amount) FROM reservations "
+                                       "WHERE session_id = ?1 AND open GROUP BY account_id");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+    int64_t account = 0, amount = 0;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        account = sqlite3_column_int64(st, 0);
+        amount = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -EIO;
+    if (amount && ocs_account_move(db, account, debit ? -amount : 0, -amount) != 0)
+        return -EIO;
+    st = ims_db_stmt(db, "UPDATE reservations SET open = 0, granted = 0, amount = 0, "
+                         "charged_total = charged_total + CASE WHEN ?3 THEN amount ELSE 0 END, "
+                         "updated = ?2 WHERE session_id = ?1 AND open");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)now);
+    sqlite3_bind_int(st, 3, debit);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int ocs_session_process(struct ocs *o, struct ro_request *q, time_t now)
+{
+    struct ims_db *db = o->db;
+    q->check_balance = -1;
+    if (ims_db_begin(db) != 0)
+        return -EIO;
+    int rc;
+    if (q->type == CC_EVENT && ocs_ro_event_replay(db, q) == 0)
+        rc = 0;
+    else if (q->type == CC_EVENT)
+        rc = event(o, db, q, now);
+    else if (q->type == CC_INITIAL)
+        rc = initial(o, db, q, now);
+    else
+        rc = follow_up(o, db, q, now);
+    if (rc == 0 && ims_db_commit(db) == 0)
+        return 0;
+    ims_db_rollback(db);
+    return -EIO;
+}
