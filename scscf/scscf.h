@@ -75,6 +75,7 @@ struct scscf {
     unsigned retry_after;
     struct ims_map *aors;             /* IMPU -> aor (every identity of each set) */
     struct scscf_aor *all;            /* list of aors */
+    size_t naors;                     /* length of that list */
     size_t ncontacts;
     struct ims_map *challenges;       /* nonce -> challenge */
     struct ims_db *db;

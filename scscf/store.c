@@ -73,6 +73,7 @@ static void link_aor(struct scscf *s, struct scscf_aor *aor)
     if (s->all)
         s->all->prev = aor;
     s->all = aor;
+    s->naors++;
 }
 
 /* Free a binding, forgetting its temporary GRUU */
@@ -259,6 +260,7 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
         s->all = aor->next;
     if (aor->next)
         aor->next->prev = aor->prev;
+    s->naors--;
     s->ncontacts -= (size_t)scscf_store_count_contacts(aor);
     note_removed(aor->impus[0]);
     free_contacts(s, aor->contacts);
@@ -436,6 +438,7 @@ void scscf_store_fini(struct scscf *s)
         free(a->profile);
         free(a);
     }
+    s->naors = 0;
     ims_map_destroy(s->aors);
     s->aors = NULL;
     ims_map_destroy(s->tgruus);
