@@ -2,14 +2,17 @@
 # bench/call.sh - calls per second through the whole chain, their set-up latency, the CPU of
 # each daemon per call.
 #
-#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [RATE...]
-#       default: 4 callers, 2000 callees, 20 s per step, 500 ms hold, rates 400 800 1200 1600
+#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-a] [RATE...]
+#       default: 4 callers, 2000 callees, 20 s per step, 500 ms hold,
+#       rates 200 400 600 800 1000 1200 1600; stops after the first step that does not
+#       hold, unless -a
 #
 # Every call: caller UE -> P-CSCF 127.0.0.10 -> S-CSCF (originating) -> I-CSCF (LIR at the
 # HSS) -> S-CSCF (terminating) -> P-CSCF -> callee UE: INVITE (SDP), 100, 180, 200, ACK,
 # then after HOLD_MS a BYE and its 200 along the route set (P-CSCF and S-CSCF record-route).
 #
-# Starts its own lab (run/bench-call/lab, log level warn) with CALLERS + CALLEES bulk users.
+# Starts its own lab (run/bench-call/lab, the lab configuration: log level info unless
+# BENCH_LOG_LEVEL says otherwise) with CALLERS + CALLEES bulk users.
 # The callees (user CALLERS+1...) register from the sockets of two answering sipps
 # (127.0.0.150:5080 and 127.0.0.151:5080, half each), which then answer for all of them:
 # INVITE -> 180, 20 ms, 200 (PEERS.md: 180 and 200 back to back can be reordered by a
@@ -19,9 +22,10 @@
 # in turn (each from another starting point), at RATE/CALLERS calls/s, for SECONDS.
 #
 # Measured per step: calls completed, the rate reached, INVITE -> 180 latency (p50, p99,
-# max; sipp measures whole milliseconds), INVITE -> 200 (with the callee's 20 ms), failed
-# calls, retransmissions, CPU of each daemon (% of one core, CPU time per call). A step
-# "holds" when no call failed and the rate reached is within 5 % of the target.
+# max; sipp measures whole milliseconds), 180 -> 200 (the callee's 20 ms taken out), failed
+# calls, retransmissions, datagrams the kernel dropped at each CSCF's SIP socket, CPU of
+# each daemon (% of one core, CPU time per call) and of the sipps. A step "holds" when no
+# call failed and the rate reached is within 5 % of the target.
 #
 # Needs sipp, jq, curl, ss, flock. Takes the lab lock (/tmp/ims-lab.lock) like the e2e
 # tests, refuses to run when the lab addresses are in use, stops everything it started.
@@ -33,18 +37,20 @@ CALLERS=4
 CALLEES=2000
 SECS=20
 HOLD=500
-while getopts "c:e:s:H:h" o; do
+ALL=0
+while getopts "c:e:s:H:ah" o; do
     case $o in
         c) CALLERS=$OPTARG ;;
         e) CALLEES=$OPTARG ;;
         s) SECS=$OPTARG ;;
         H) HOLD=$OPTARG ;;
-        *) sed -n '2,30p' "$0"; exit 2 ;;
+        a) ALL=1 ;;
+        *) sed -n '2,32p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 RATES=("$@")
-[ ${#RATES[@]} -eq 0 ] && RATES=(400 800 1200 1600)
+[ ${#RATES[@]} -eq 0 ] && RATES=(200 400 600 800 1000 1200 1600)
 for c in sipp jq curl ss flock; do
     command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
 done
@@ -59,7 +65,7 @@ bench_init call
 bench_refuse_busy 127.0.0.10 127.0.0.20 127.0.0.30 127.0.0.40 127.0.0.80
 bench_log "$CALLERS callers, $CALLEES callees, ${SECS}s per step, hold ${HOLD} ms, load $(loadavg)"
 
-export IMS_LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
+[ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((TOTAL + 1000))
 bench_lab_start "$TOTAL"
 bench_log "lab started with $TOTAL bulk users (run/bench-call/lab)"
@@ -67,8 +73,14 @@ FUNCS=(pcscf icscf scscf hss)
 declare -A PIDS=()
 for d in "${FUNCS[@]}"; do PIDS[$d]=$(pid_of_daemon $d); done
 
-user() {   # $1 number -> userNNNNN
-    printf 'user%05d' "$1"
+any_alive() {   # $@ pids: is one of them still running?
+    local p
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done
+    return 1
+}
+
+user() {   # $1 number -> userNNNNN (a line)
+    printf 'user%05d\n' "$1"
 }
 
 register() {   # $1 name $2 address $3 port $4 csv (users): sipp registering them from one socket
@@ -118,15 +130,18 @@ for i in 0 1; do
 done
 sleep 0.5
 
-declare -A MEM0=()
-for f in "${FUNCS[@]}"; do MEM0[$f]=$(rss_kib "${PIDS[$f]}"); done
+declare -A MEM0=() HEAP0=() ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30
+                                    [hss]=127.0.0.40)
+for f in "${FUNCS[@]}"; do MEM0[$f]=$(rss_kib "${PIDS[$f]}"); HEAP0[$f]=$(heap_kib "${ADDR[$f]}"); done
 RESULTS=()
 step=0
 for rate in "${RATES[@]}"; do
     step=$((step + 1))
     m=$((rate * SECS / CALLERS))
-    declare -A C0=() C1=()
+    declare -A C0=() C1=() D0=()
+    for f in pcscf icscf scscf; do D0[$f]=$(udp_drops "${ADDR[$f]}" 5060); done
     for f in "${FUNCS[@]}"; do C0[$f]=$(cpu_ticks "${PIDS[$f]}"); done
+    C0[uas]=$(cpu_ticks "${UAS_PIDS[@]}")
     t0=$(date +%s.%N)
     pids=()
     for ((k = 0; k < CALLERS; k++)); do
@@ -140,10 +155,24 @@ for rate in "${RATES[@]}"; do
             -error_file errors.log "$PCSCF" >sipp.out 2>&1) &
         pids+=($!)
     done
+    # the last CPU sample before the callers end (their ticks vanish with them)
+    declare -A UAC=()
+    while any_alive "${pids[@]}"; do
+        t1=$(date +%s.%N)
+        for f in "${FUNCS[@]}"; do C1[$f]=$(cpu_ticks "${PIDS[$f]}"); done
+        C1[uas]=$(cpu_ticks "${UAS_PIDS[@]}")
+        for p in "${pids[@]}"; do
+            kill -0 "$p" 2>/dev/null && UAC[$p]=$(cpu_ticks "$p")
+        done
+        sleep 0.5
+    done
+    C1[uac]=0
+    for p in "${!UAC[@]}"; do C1[uac]=$((C1[uac] + UAC[$p])); done
+    unset UAC
     rcs=0
     for p in "${pids[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
-    t1=$(date +%s.%N)
-    for f in "${FUNCS[@]}"; do C1[$f]=$(cpu_ticks "${PIDS[$f]}"); done
+    drops=""
+    for f in pcscf icscf scscf; do drops+="$f=$(($(udp_drops "${ADDR[$f]}" 5060) - D0[$f])),"; done
     failed=0 retrans=0 rate_sum=0 done1=0
     for ((k = 0; k < CALLERS; k++)); do
         dir=$BENCH_RUN/step$step/caller$k
@@ -156,7 +185,7 @@ for rate in "${RATES[@]}"; do
     done
     cat "$BENCH_RUN"/step$step/caller*/call_uac_*_rtt.csv >"$BENCH_RUN/step$step/all_rtt.csv"
     read -r _ _ p50_180 p99_180 max_180 <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 1)"
-    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 2)"
+    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 2 20)"
     total=$((m * CALLERS))
     held=no
     if [ "$rcs" = 0 ] && [ "$failed" = 0 ] && [ "$done1" = "$total" ] &&
@@ -168,14 +197,22 @@ for rate in "${RATES[@]}"; do
         cpu+=$(awk -v a="${C0[$f]}" -v b="${C1[$f]}" -v hz="$BENCH_HZ" -v t0="$t0" -v t1="$t1" \
             -v n="$total" -v f="$f" 'BEGIN { printf " %s=%.0f%%/%.0fus", f, 100 * (b - a) / hz / (t1 - t0), (b - a) / hz * 1e6 / n }')
     done
-    RESULTS+=("$step $rate $done1 $rate_sum $p50_180 $p99_180 $max_180 $p50_200 $p99_200 $failed $retrans $held$cpu")
-    bench_log "step $step: $rate/s: $done1 of $total calls at $rate_sum/s, INVITE->180 p50 $p50_180 p99 $p99_180 ms, failed $failed, retransmissions $retrans, load $(loadavg)"
-    unset C0 C1
+    cpu+=$(awk -v a="${C0[uas]}" -v b="${C1[uas]}" -v c="${C1[uac]}" -v hz="$BENCH_HZ" -v t0="$t0" \
+        -v t1="$t1" 'BEGIN { printf " sipp=%.0f%%", 100 * (b - a + c) / hz / (t1 - t0) }')
+    RESULTS+=("$step $rate $done1 $rate_sum $p50_180 $p99_180 $max_180 $p50_200 $p99_200 $failed $retrans ${drops%,} $held$cpu")
+    bench_log "step $step: $rate/s: $done1 of $total calls at $rate_sum/s, INVITE->180 p50 $p50_180 p99 $p99_180 ms, failed $failed, retransmissions $retrans, drops ${drops%,}, load $(loadavg)"
+    [ "$failed" = 0 ] || sed -n '1,5p' "$BENCH_RUN"/step$step/caller0/errors.log >&2
+    unset C0 C1 D0
+    if [ "$held" = no ] && [ "$ALL" = 0 ]; then
+        bench_log "step $step did not hold $rate/s: no higher rate tried (-a tries them all)"
+        break
+    fi
     # let the last dialogs and transactions end before the next step
     sleep 3
 done
-declare -A MEM1=()
-for f in "${FUNCS[@]}"; do MEM1[$f]=$(rss_kib "${PIDS[$f]}"); done
+sleep 5
+declare -A MEM1=() HEAP1=()
+for f in "${FUNCS[@]}"; do MEM1[$f]=$(rss_kib "${PIDS[$f]}"); HEAP1[$f]=$(heap_kib "${ADDR[$f]}"); done
 uas_failed=0
 for i in 0 1; do
     uas_failed=$((uas_failed + $(sipp_stat "$BENCH_RUN/uas$i/stat.csv" 'FailedCall(C)')))
@@ -184,20 +221,23 @@ done
 echo
 echo "call benchmark: caller -> P-CSCF -> S-CSCF -> I-CSCF -> S-CSCF -> P-CSCF -> callee, UDP,"
 echo "$CALLERS callers, $CALLEES callees, ${SECS} s per step, hold $HOLD ms"
-echo "date $(date -u +%FT%TZ), $(nproc) cores, load average at the end $(loadavg), $(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
-printf '%-4s %-6s %-7s %-6s %-11s %-11s %-11s %-11s %-11s %-7s %-8s %-5s %s\n' step target 'done' \
-    per_s 180_p50_ms 180_p99_ms 180_max_ms 200_p50_ms 200_p99_ms failed retrans held \
+echo "date $(date -u +%FT%TZ), $(nproc) cores, commit $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null), log level ${IMS_LOG_LEVEL:-info (lab configuration)}, load average at the end $(loadavg), $(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
+echo "latency: INVITE -> 180 at the caller; 180 -> 200 without the callee's 20 ms (sipp: whole ms)"
+printf '%-4s %-6s %-6s %-6s %-8s %-8s %-8s %-8s %-8s %-6s %-7s %-22s %-5s %s\n' step target 'done' \
+    per_s 180_p50 180_p99 180_max 200_p50 200_p99 failed retrans 'udp drops' held \
     "cpu (% of a core / CPU per call)"
 for r in "${RESULTS[@]}"; do
-    read -r a b c d e f g h i j k l rest <<<"$r"
-    printf '%-4s %-6s %-7s %-6s %-11s %-11s %-11s %-11s %-11s %-7s %-8s %-5s %s\n' "$a" "$b" "$c" \
-        "$d" "$e" "$f" "$g" "$h" "$i" "$j" "$k" "$l" "$rest"
+    read -r a b c d e f g h i j k l m rest <<<"$r"
+    printf '%-4s %-6s %-6s %-6s %-8s %-8s %-8s %-8s %-8s %-6s %-7s %-22s %-5s %s\n' "$a" "$b" \
+        "$c" "$d" "$e" "$f" "$g" "$h" "$i" "$j" "$k" "$l" "$m" "$rest"
 done
 echo "answering UEs: $uas_failed failed calls (counted when sipp stops them at the end)"
 echo
-echo "memory (VmRSS, KiB) before the first and after the last step:"
+echo "memory (KiB) before the first and 5 s after the last step: resident (VmRSS), heap in use"
+printf '%-8s %-10s %-10s %-11s %-11s\n' function rss_before rss_after heap_before heap_after
 for f in "${FUNCS[@]}"; do
-    printf '%-8s %-10s %-10s\n' "$f" "${MEM0[$f]}" "${MEM1[$f]}"
+    printf '%-8s %-10s %-10s %-11s %-11s\n' "$f" "${MEM0[$f]}" "${MEM1[$f]}" "${HEAP0[$f]}" \
+        "${HEAP1[$f]}"
 done
 echo
 echo "sipp runs, rtt and stat files: $BENCH_RUN/"

@@ -14,6 +14,9 @@
 #                            share memory: RSS would count the shared pool once per child)
 #   rtt_stats FILE RTD [MS]  "count rate p50 p99 max" from a sipp -trace_rtt file
 #   sipp_stat FILE COLUMN    last value of a sipp -trace_stat column (e.g. FailedCall(C))
+#   heap_kib ADDR            malloc's bytes in use of one of our daemons (its /metrics), KiB
+#   udp_drops ADDR PORT      datagrams the kernel dropped on that UDP socket (full receive
+#                            buffer), from /proc/net/udp
 #
 # Benchmarks are not tests: they are never run by `make test` or CI. They use the lab's
 # fixed addresses (LAB.md), so they take the same lock as the end-to-end tests
@@ -207,6 +210,17 @@ rtt_stats() {
 sipp_stat() {   # $1 sipp -trace_stat file $2 column name -> its value on the last line
     awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
                          { last = $k } END { print last + 0 }' "$1" 2>/dev/null
+}
+
+heap_kib() {   # $1 daemon address (HTTP on 8080)
+    curl -s --max-time 5 "http://$1:8080/metrics" |
+        awk '/^process_heap_inuse_bytes / { printf "%d\n", $2 / 1024; f = 1 } END { if (!f) print 0 }'
+}
+
+udp_drops() {   # $1 address $2 port -> drops of the socket bound there (0 if none)
+    local hex
+    hex=$(printf '%02X%02X%02X%02X:%04X' $(echo "$1" | awk -F. '{ print $4, $3, $2, $1 }') "$2")
+    awk -v a="$hex" '$2 == a { d += $NF } END { print d + 0 }' /proc/net/udp
 }
 
 loadavg() {
