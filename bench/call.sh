@@ -2,7 +2,7 @@
 # bench/call.sh - calls per second through the whole chain, their set-up latency, the CPU of
 # each daemon per call.
 #
-#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-a] [RATE...]
+#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-S SETTLE_S] [-a] [RATE...]
 #       default: 4 callers, 2000 callees, 20 s per step, 500 ms hold,
 #       rates 200 400 600 800 1000 1200 1600; stops after the first step that does not
 #       hold, unless -a
@@ -25,7 +25,10 @@
 # max; sipp measures whole milliseconds), 180 -> 200 (the callee's 20 ms taken out), failed
 # calls, retransmissions, datagrams the kernel dropped at each CSCF's SIP socket, CPU of
 # each daemon (% of one core, CPU time per call) and of the sipps. A step "holds" when no
-# call failed and the rate reached is within 5 % of the target.
+# call failed and the rate reached is within 5 % of the target. Memory: resident size and
+# malloc's bytes in use of each daemon before the first step and SETTLE_S (default 40)
+# seconds after the last (INVITE transactions linger 64*T1 = 32 s after their 2xx), which
+# shows what the calls left behind.
 #
 # Needs sipp, jq, curl, ss, flock. Takes the lab lock (/tmp/ims-lab.lock) like the e2e
 # tests, refuses to run when the lab addresses are in use, stops everything it started.
@@ -38,13 +41,15 @@ CALLEES=2000
 SECS=20
 HOLD=500
 ALL=0
-while getopts "c:e:s:H:ah" o; do
+SETTLE=40
+while getopts "c:e:s:H:S:ah" o; do
     case $o in
         c) CALLERS=$OPTARG ;;
         e) CALLEES=$OPTARG ;;
         s) SECS=$OPTARG ;;
         H) HOLD=$OPTARG ;;
         a) ALL=1 ;;
+        S) SETTLE=$OPTARG ;;
         *) sed -n '2,32p' "$0"; exit 2 ;;
     esac
 done
@@ -210,7 +215,8 @@ for rate in "${RATES[@]}"; do
     # let the last dialogs and transactions end before the next step
     sleep 3
 done
-sleep 5
+bench_log "waiting ${SETTLE}s for the last transactions to end before reading the memory"
+sleep "$SETTLE"
 declare -A MEM1=() HEAP1=()
 for f in "${FUNCS[@]}"; do MEM1[$f]=$(rss_kib "${PIDS[$f]}"); HEAP1[$f]=$(heap_kib "${ADDR[$f]}"); done
 uas_failed=0
@@ -233,7 +239,7 @@ for r in "${RESULTS[@]}"; do
 done
 echo "answering UEs: $uas_failed failed calls (counted when sipp stops them at the end)"
 echo
-echo "memory (KiB) before the first and 5 s after the last step: resident (VmRSS), heap in use"
+echo "memory (KiB) before the first and ${SETTLE} s after the last step: resident (VmRSS), heap in use"
 printf '%-8s %-10s %-10s %-11s %-11s\n' function rss_before rss_after heap_before heap_after
 for f in "${FUNCS[@]}"; do
     printf '%-8s %-10s %-10s %-11s %-11s\n' "$f" "${MEM0[$f]}" "${MEM1[$f]}" "${HEAP0[$f]}" \
