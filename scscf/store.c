@@ -112,13 +112,27 @@ static void new_tgruu(struct scscf *s, struct scscf_aor *aor, struct scscf_conta
         c->tgruu[0] = '\0';
 }
 
-/* A new aor for @impu with the identities of @profile (or @impu alone); indexed. */
+/* Free an aor that is no longer indexed (its identities, profile, the aor itself) */
+static void aor_free(struct scscf_aor *aor)
+{
+    for (int i = 0; i < aor->nimpus; i++)
+        free(aor->impus[i]);
+    free(aor->profile);
+    free(aor);
+}
+
+/* A new aor for @impu with the identities of @profile (or @impu alone); indexed. NULL when
+ * out of memory. */
 static struct scscf_aor *create(struct scscf *s, const char *impu, const char *profile)
 {
     struct scscf_aor *aor = calloc(1, sizeof(*aor));
     if (!aor)
         return NULL;
-    snprintf(aor->impus[0], SCSCF_ID_MAX, "%s", impu);
+    aor->impus[0] = strndup(impu, SCSCF_ID_MAX - 1);
+    if (!aor->impus[0]) {
+        free(aor);
+        return NULL;
+    }
     aor->nimpus = 1;
     char ids[SCSCF_MAX_IMPUS][SCSCF_ID_MAX];
     bool barred[SCSCF_MAX_IMPUS];
@@ -129,12 +143,18 @@ static struct scscf_aor *create(struct scscf *s, const char *impu, const char *p
             continue;
         }
         if (aor->nimpus < SCSCF_MAX_IMPUS) {
-            snprintf(aor->impus[aor->nimpus], SCSCF_ID_MAX, "%s", ids[i]);
+            aor->impus[aor->nimpus] = strdup(ids[i]);
+            if (!aor->impus[aor->nimpus]) {
+                aor_free(aor);
+                return NULL;
+            }
             aor->barred[aor->nimpus++] = barred[i];
         }
     }
-    if (profile)
-        aor->profile = strdup(profile);
+    if (profile && !(aor->profile = strdup(profile))) {
+        aor_free(aor);
+        return NULL;
+    }
     for (int i = 0; i < aor->nimpus; i++) {
         int err;
         struct scscf_aor *other = ims_map_put(s->aors, aor->impus[i], aor, &err);
@@ -265,8 +285,7 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
     note_removed(aor->impus[0]);
     free_contacts(s, aor->contacts);
     scscf_store_ifcs_reset(aor);
-    free(aor->profile);
-    free(aor);
+    aor_free(aor);
 }
 
 /* ---- persistence ---- */
@@ -435,8 +454,7 @@ void scscf_store_fini(struct scscf *s)
         scscf_notify_drop(s, a);
         free_contacts(s, a->contacts);
         scscf_store_ifcs_reset(a);
-        free(a->profile);
-        free(a);
+        aor_free(a);
     }
     s->naors = 0;
     ims_map_destroy(s->aors);
