@@ -206,7 +206,7 @@ for rate in "${RATES[@]}"; do
         -v t1="$t1" 'BEGIN { printf " sipp=%.0f%%", 100 * (b - a + c) / hz / (t1 - t0) }')
     RESULTS+=("$step $rate $done1 $rate_sum $p50_180 $p99_180 $max_180 $p50_200 $p99_200 $failed $retrans ${drops%,} $held$cpu")
     bench_log "step $step: $rate/s: $done1 of $total calls at $rate_sum/s, INVITE->180 p50 $p50_180 p99 $p99_180 ms, failed $failed, retransmissions $retrans, drops ${drops%,}, load $(loadavg)"
-    [ "$failed" = 0 ] || sed -n '1,5p' "$BENCH_RUN"/step$step/caller0/errors.log >&2
+    [ "$failed" = 0 ] || { head -c 1000 "$BENCH_RUN"/step$step/caller0/errors.log; echo; } >&2
     unset C0 C1 D0
     if [ "$held" = no ] && [ "$ALL" = 0 ]; then
         bench_log "step $step did not hold $rate/s: no higher rate tried (-a tries them all)"

@@ -77,7 +77,7 @@ if [ $(( $(ulimit -Hn) - 200 )) -lt "$USERS" ]; then
     echo "bench: $USERS users per step need as many sockets; open files are limited to $(ulimit -Hn) here" >&2
     exit 2
 fi
-MAXSOCK=$(( $(ulimit -Hn) - 100 ))
+MAXSOCK=$((USERS + 100))
 TOTAL=$((NSTEPS * USERS))
 
 bench_init register
@@ -182,7 +182,8 @@ for ((s = 0; s < NSTEPS; s++)); do
     while kill -0 "$sipp_pid" 2>/dev/null; do
         t3=$(date +%s.%N)
         for f in "${FUNCS[@]}"; do C3[$f]=$(cpu_of "$f"); done
-        C3[sipp]=$(cpu_ticks "$sipp_pid")
+        v=$(cpu_ticks "$sipp_pid")   # 0 once sipp has gone
+        [ "$v" -gt "${C3[sipp]:-0}" ] && C3[sipp]=$v
         sleep 0.5
     done
     wait "$sipp_pid"
@@ -210,7 +211,7 @@ for ((s = 0; s < NSTEPS; s++)); do
     RESULTS+=("$((s + 1)) $rate reg $n1 $r1 $p50_1 $p99_1 $max1 $failed $retrans ${drops%,} $held$cpu1")
     RESULTS+=("$((s + 1)) $rate re-reg $n2 $r2 $p50_2 $p99_2 $max2 - - - -$cpu2")
     bench_log "step $((s + 1)): $rate/s: registered $n1 at $r1/s (p99 $p99_1 ms), re-registered $n2 at $r2/s (p99 $p99_2 ms), failed $failed, retransmissions $retrans, drops ${drops%,}, sipp exit $rc, load $(loadavg)"
-    [ "$failed" = 0 ] || sed -n '1,5p' "$dir/errors.log" >&2
+    [ "$failed" = 0 ] || { head -c 1000 "$dir/errors.log"; echo; } >&2
     unset C0 C1 C2 C3 D0 D1
     if [ "$held" = no ] && [ "$ALL" = 0 ]; then
         bench_log "step $((s + 1)) did not hold $rate/s: no higher rate tried (-a tries them all)"
