@@ -30,8 +30,8 @@
 # seconds after the last (INVITE transactions linger 64*T1 = 32 s after their 2xx), which
 # shows what the calls left behind.
 #
-# BENCH_PERF=1 records a CPU profile of the daemons (perf record -g, 5 s) in each step's
-# folder. Needs sipp, jq, curl, ss, flock. Takes the lab lock (/tmp/ims-lab.lock) like the e2e
+# BENCH_PERF=1 records a CPU profile of the daemons (perf record -g, 5 s, from
+# BENCH_PERF_AT seconds into the step, default 2) in each step's folder. Needs sipp, jq, curl, ss, flock. Takes the lab lock (/tmp/ims-lab.lock) like the e2e
 # tests, refuses to run when the lab addresses are in use, stops everything it started.
 # Never run by make test or CI.
 set -u
@@ -161,9 +161,10 @@ for rate in "${RATES[@]}"; do
             -error_file errors.log "$PCSCF" >sipp.out 2>&1) &
         pids+=($!)
     done
-    # BENCH_PERF=1: a CPU profile of the daemons (perf, call graphs) 2 s into the step, for 5 s
+    # BENCH_PERF=1: a CPU profile of the daemons (perf, call graphs) BENCH_PERF_AT (2) s into
+    # the step, for 5 s
     if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
-        (sleep 2; perf record -F 999 -g -p "$(IFS=,; echo "${PIDS[*]}")" \
+        (sleep "${BENCH_PERF_AT:-2}"; perf record -F 999 -g -p "$(IFS=,; echo "${PIDS[*]}")" \
             -o "$BENCH_RUN/step$step/perf.data" -- sleep 5 >/dev/null 2>&1) &
     fi
     # the last CPU sample before the callers end (their ticks vanish with them)
