@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
@@ -21,6 +24,11 @@
 #include <sofia-sip/url.h>
 
 #define N_METHODS 16
+/* Receive buffer asked for the UDP SIP socket: the default (net.core.rmem_default, 208 KiB)
+ * holds about a hundred datagrams, which a burst of a thousand requests a second fills
+ * within one pause of the loop (a SQLite commit, a slow timer): the kernel then drops
+ * requests and the UEs retransmit 500 ms later. The kernel caps it at net.core.rmem_max. */
+#define UDP_RCVBUF (4 * 1024 * 1024)
 #define MAX_TPORTS 4
 
 struct ims_sip {
@@ -130,6 +138,49 @@ static int bind_transport(struct ims_sip *s, const char *tp)
     return 0;
 }
 
+/* Does socket @fd have the local address @addr:@port (numeric host)? */
+static bool bound_to(int fd, const char *addr, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[64], serv[16], want[16];
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return false;
+    snprintf(want, sizeof(want), "%d", port);
+    return strcmp(host, addr) == 0 && strcmp(serv, want) == 0;
+}
+
+/*
+ * widen_udp_buffer - raise the receive buffer of our UDP SIP socket (UDP_RCVBUF). sofia-sip
+ * has no tag for it and does not expose the socket, so the socket is found among the
+ * process's descriptors by its local address. Logs the size obtained; failures only log.
+ */
+static void widen_udp_buffer(struct ims_sip *s)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name), type = 0, size = UDP_RCVBUF;
+        socklen_t len = sizeof(type);
+        if (fd <= 2 || fd == dirfd(d) ||
+            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM ||
+            !bound_to(fd, s->address, s->port))
+            continue;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0)
+            ims_warn("sip: cannot raise the UDP receive buffer: %s", strerror(errno));
+        len = sizeof(size);
+        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) == 0)
+            ims_info("sip: UDP receive buffer of %s:%d is %d bytes (asked %d; the kernel "
+                     "caps it at net.core.rmem_max)", s->address, s->port, size / 2,
+                     UDP_RCVBUF);
+    }
+    closedir(d);
+}
+
 struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
                                ims_sip_request_fn fn, void *arg)
 {
@@ -166,6 +217,7 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
         ims_err("sip: no transport configured");
         goto fail;
     }
+    widen_udp_buffer(s);
     s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
                              TAG_END());
     bool v6 = strchr(s->address, ':') != NULL;

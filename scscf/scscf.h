@@ -48,7 +48,9 @@ struct scscf_contact {
 /* One implicit registration set: its identities, profile, bindings and subscribers */
 struct scscf_aor {
     struct scscf_aor *prev, *next;    /* every aor of the store */
-    char impus[SCSCF_MAX_IMPUS][SCSCF_ID_MAX];  /* [0] = the identity registered first */
+    char *impus[SCSCF_MAX_IMPUS];     /* [0] = the identity registered first; each its own
+                                       * allocation (a fixed array of 16 x 256 bytes was
+                                       * 4 KiB of a set's 11 KiB) */
     bool barred[SCSCF_MAX_IMPUS];
     int nimpus;
     char *profile;                    /* IMSSubscription XML from the SAA */
@@ -80,6 +82,7 @@ struct scscf {
     unsigned retry_after;
     struct ims_map *aors;             /* IMPU -> aor (every identity of each set) */
     struct scscf_aor *all;            /* list of aors */
+    size_t naors;                     /* length of that list */
     size_t ncontacts;
     struct ims_map *challenges;       /* nonce -> challenge */
     struct ims_db *db;

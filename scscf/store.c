@@ -76,6 +76,7 @@ static void link_aor(struct scscf *s, struct scscf_aor *aor)
     if (s->all)
         s->all->prev = aor;
     s->all = aor;
+    s->naors++;
 }
 
 /* Free a binding, forgetting its temporary GRUU */
@@ -114,13 +115,27 @@ static void new_tgruu(struct scscf *s, struct scscf_aor *aor, struct scscf_conta
         c->tgruu[0] = '\0';
 }
 
-/* A new aor for @impu with the identities of @profile (or @impu alone); indexed. */
+/* Free an aor that is no longer indexed (its identities, profile, the aor itself) */
+static void aor_free(struct scscf_aor *aor)
+{
+    for (int i = 0; i < aor->nimpus; i++)
+        free(aor->impus[i]);
+    free(aor->profile);
+    free(aor);
+}
+
+/* A new aor for @impu with the identities of @profile (or @impu alone); indexed. NULL when
+ * out of memory. */
 static struct scscf_aor *create(struct scscf *s, const char *impu, const char *profile)
 {
     struct scscf_aor *aor = calloc(1, sizeof(*aor));
     if (!aor)
         return NULL;
-    snprintf(aor->impus[0], SCSCF_ID_MAX, "%s", impu);
+    aor->impus[0] = strndup(impu, SCSCF_ID_MAX - 1);
+    if (!aor->impus[0]) {
+        free(aor);
+        return NULL;
+    }
     aor->nimpus = 1;
     char ids[SCSCF_MAX_IMPUS][SCSCF_ID_MAX];
     bool barred[SCSCF_MAX_IMPUS];
@@ -131,12 +146,18 @@ static struct scscf_aor *create(struct scscf *s, const char *impu, const char *p
             continue;
         }
         if (aor->nimpus < SCSCF_MAX_IMPUS) {
-            snprintf(aor->impus[aor->nimpus], SCSCF_ID_MAX, "%s", ids[i]);
+            aor->impus[aor->nimpus] = strdup(ids[i]);
+            if (!aor->impus[aor->nimpus]) {
+                aor_free(aor);
+                return NULL;
+            }
             aor->barred[aor->nimpus++] = barred[i];
         }
     }
-    if (profile)
-        aor->profile = strdup(profile);
+    if (profile && !(aor->profile = strdup(profile))) {
+        aor_free(aor);
+        return NULL;
+    }
     for (int i = 0; i < aor->nimpus; i++) {
         int err;
         struct scscf_aor *other = ims_map_put(s->aors, aor->impus[i], aor, &err);
@@ -262,12 +283,12 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
         s->all = aor->next;
     if (aor->next)
         aor->next->prev = aor->prev;
+    s->naors--;
     s->ncontacts -= (size_t)scscf_store_count_contacts(aor);
     note_removed(aor->impus[0]);
     free_contacts(s, aor->contacts);
     scscf_store_ifcs_reset(aor);
-    free(aor->profile);
-    free(aor);
+    aor_free(aor);
 }
 
 /* ---- persistence ---- */
@@ -439,9 +460,9 @@ void scscf_store_fini(struct scscf *s)
         scscf_notify_drop(s, a);
         free_contacts(s, a->contacts);
         scscf_store_ifcs_reset(a);
-        free(a->profile);
-        free(a);
+        aor_free(a);
     }
+    s->naors = 0;
     ims_map_destroy(s->aors);
     s->aors = NULL;
     ims_map_destroy(s->tgruus);

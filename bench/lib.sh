@@ -1,0 +1,228 @@
+# shellcheck shell=bash disable=SC2034
+# bench/lib.sh - shared helpers of bench/register.sh and bench/call.sh (source it).
+#
+#   bench_init NAME          run folder run/bench-NAME, the machine-wide lab lock (waits, as
+#                            the e2e tests do), EXIT trap that cleans up everything started
+#   bench_refuse_busy ADDR.. exits when one of the addresses has SIP/Diameter/HTTP listeners
+#   bench_lab_start BULK     our lab (deploy/lab.sh) in the run folder, BULK bulk users
+#   bench_kam_start NAME     a Kamailio I- or S-CSCF of tests/interop/kamailio (bench copy)
+#   bench_at_exit CMD        one more thing to undo at exit (last added, first run)
+#   pid_of_daemon NAME       pid of a daemon of our lab
+#   cpu_ticks PID...         utime+stime of the processes (clock ticks), summed
+#   rss_kib PID              VmRSS of one process (KiB)
+#   pss_kib PID...           Pss summed over processes (KiB; Kamailio forks children that
+#                            share memory: RSS would count the shared pool once per child)
+#   rtt_stats FILE RTD [MS]  "count rate p50 p99 max" from a sipp -trace_rtt file
+#   sipp_stat FILE COLUMN    last value of a sipp -trace_stat column (e.g. FailedCall(C))
+#   heap_kib ADDR            malloc's bytes in use of one of our daemons (its /metrics), KiB
+#   udp_drops ADDR PORT      datagrams the kernel dropped on that UDP socket (full receive
+#                            buffer), from /proc/net/udp
+#
+# Benchmarks are not tests: they are never run by `make test` or CI. They use the lab's
+# fixed addresses (LAB.md), so they take the same lock as the end-to-end tests
+# (/tmp/ims-lab.lock) and never run beside one.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_BIN=${IMS_LAB_BIN:-$BENCH_ROOT/build/bin}
+BENCH_REALM=ims.mnc001.mcc001.3gppnetwork.org
+BENCH_SCEN=$BENCH_ROOT/bench/scenarios
+BENCH_KAM_CONF=$BENCH_ROOT/tests/interop/kamailio
+BENCH_RUN=
+BENCH_AT_EXIT=()
+BENCH_LAB_UP=0
+BENCH_HOSTS_BEGIN="# ims-core bench kamailio begin"
+BENCH_HOSTS_END="# ims-core bench kamailio end"
+BENCH_HZ=$(getconf CLK_TCK)
+declare -A BENCH_KAM_PID=()
+
+bench_log() {
+    printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2
+}
+
+bench_init() {   # $1 name
+    BENCH_RUN=$BENCH_ROOT/run/bench-$1
+    exec {BENCH_LOCK_FD}>"${IMS_LAB_LOCK:-/tmp/ims-lab.lock}"
+    if ! flock -n "$BENCH_LOCK_FD"; then
+        bench_log "a lab test or bench holds ${IMS_LAB_LOCK:-/tmp/ims-lab.lock}; waiting (up to 60 min)"
+        flock -w 3600 "$BENCH_LOCK_FD" || { echo "bench: the lab lock was not released" >&2; exit 1; }
+    fi
+    rm -rf "$BENCH_RUN"
+    mkdir -p "$BENCH_RUN"
+    trap 'bench_cleanup' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    # sipp -t un opens one socket per call: as many files as allowed here
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null
+}
+
+bench_at_exit() {
+    BENCH_AT_EXIT+=("$*")
+}
+
+bench_cleanup() {
+    local i p
+    for ((i = ${#BENCH_AT_EXIT[@]} - 1; i >= 0; i--)); do
+        eval "${BENCH_AT_EXIT[i]}"
+    done
+    BENCH_AT_EXIT=()
+    for p in "${!BENCH_KAM_PID[@]}"; do
+        bench_kam_stop "$p"
+    done
+    bench_hosts_remove
+    if [ "$BENCH_LAB_UP" = 1 ]; then
+        IMS_LAB_RUN=$BENCH_RUN/lab IMS_LAB_BIN=$BENCH_BIN "$BENCH_ROOT/deploy/lab.sh" stop >/dev/null 2>&1
+        BENCH_LAB_UP=0
+    fi
+}
+
+bench_refuse_busy() {   # $@ addresses that must have no listener
+    local a busy
+    for a in "$@"; do
+        busy=$(ss -Hlntu 2>/dev/null | awk -v a="$a" '$5 ~ "^"a":(5060|3868|8080)$"')
+        if [ -n "$busy" ]; then
+            echo "bench: $a is in use (a lab or a test running?): stop it first (make lab-stop)" >&2
+            exit 1
+        fi
+    done
+}
+
+bench_lab_start() {   # $1 bulk users; the environment passes configuration overrides
+    BENCH_LAB_UP=1
+    if ! IMS_LAB_RUN=$BENCH_RUN/lab IMS_LAB_BIN=$BENCH_BIN IMS_LAB_BULK=$1 IMS_LAB_WAIT=60 \
+        "$BENCH_ROOT/deploy/lab.sh" start >"$BENCH_RUN/lab-start.out" 2>&1; then
+        echo "bench: the lab did not start:" >&2
+        tail -n 30 "$BENCH_RUN/lab-start.out" >&2
+        exit 1
+    fi
+}
+
+pid_of_daemon() {   # $1 daemon of our lab
+    cat "$BENCH_RUN/lab/$1/$1.pid" 2>/dev/null
+}
+
+# ---- Kamailio (the interop configurations, copied with bench settings) ----
+
+bench_hosts_remove() {
+    grep -qxF "$BENCH_HOSTS_BEGIN" /etc/hosts 2>/dev/null || return 0
+    local tmp
+    tmp=$(mktemp) || return 1
+    awk -v b="$BENCH_HOSTS_BEGIN" -v e="$BENCH_HOSTS_END" \
+        '$0 == b { skip = 1; next } skip && $0 == e { skip = 0; next } !skip' /etc/hosts >"$tmp" &&
+        cat "$tmp" >/etc/hosts
+    rm -f "$tmp"
+}
+
+bench_hosts_add() {   # the names Kamailio's cdp and I-CSCF resolve (tests/interop/kamailio)
+    bench_hosts_remove
+    printf '%s\n%s\n%s\n%s\n%s\n' "$BENCH_HOSTS_BEGIN" "127.0.0.40 hss.$BENCH_REALM" \
+        "127.0.1.20 icscf-kam.$BENCH_REALM" "127.0.1.30 scscf-kam.$BENCH_REALM" \
+        "$BENCH_HOSTS_END" >>/etc/hosts
+}
+
+# $1 icscf|scscf $2 children $3 shared memory MB: the interop configuration with the log
+# level at warnings (no line per REGISTER) and the number of UDP workers set
+bench_kam_start() {
+    local name=$1 children=$2 shm=$3 dir=$BENCH_RUN/kamailio-$1
+    mkdir -p "$dir/runtime" "$dir/conf"
+    cp -r "$BENCH_KAM_CONF"/. "$dir/conf/"
+    sed -i -e 's/^debug=2$/debug=1/' -e "s/^children=.*/children=$children/" "$dir/conf/$name.cfg"
+    KAM_IMS_DIR=$dir/conf setsid kamailio -f "$dir/conf/$name.cfg" -DD -E -Y "$dir/runtime" \
+        -w "$dir" -m "$shm" -M 32 >"$dir/$name.log" 2>&1 </dev/null &
+    BENCH_KAM_PID[$name]=$!
+}
+
+bench_kam_stop() {   # $1 icscf|scscf
+    local pid=${BENCH_KAM_PID[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    local deadline=$((SECONDS + 10))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    unset "BENCH_KAM_PID[$1]"
+}
+
+bench_kam_pids() {   # $1 icscf|scscf: the main process and its children
+    local pid=${BENCH_KAM_PID[$1]:-}
+    [ -n "$pid" ] || return 0
+    echo "$pid"
+    pgrep -P "$pid" 2>/dev/null
+}
+
+bench_kam_wait_hss() {   # waits until both Kamailio peers are open at our HSS
+    local deadline=$((SECONDS + 30)) h
+    while [ $SECONDS -lt $deadline ]; do
+        h=$(curl -s --max-time 2 http://127.0.0.40:8080/health)
+        if printf '%s' "$h" | jq -e '[.peers[]? | select((.name | test("-kam\\.")) and .state == "open")] | length == 2' >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.3
+    done
+    echo "bench: the Kamailio CSCFs did not connect to the HSS in 30 s:" >&2
+    tail -n 20 "$BENCH_RUN"/kamailio-*/*.log >&2
+    return 1
+}
+
+# ---- measurements ----
+
+cpu_ticks() {   # $@ pids -> utime + stime summed (clock ticks)
+    local p t=0 f a
+    for p in "$@"; do
+        # fields 14 and 15 of /proc/PID/stat (the command name may hold blanks: cut after ')')
+        f=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+        read -ra a <<<"$f"
+        t=$((t + a[11] + a[12]))
+    done
+    echo "$t"
+}
+
+rss_kib() {
+    awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+pss_kib() {
+    local p t=0 v
+    for p in "$@"; do
+        v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+
+# $1 sipp rtt file $2 rtd number [$3 ms to subtract: pauses inside the measure] ->
+# "count rate_per_s p50_ms p99_ms max_ms" (sipp measures in whole milliseconds)
+rtt_stats() {
+    awk -F';' -v rtd="$2" -v off="${3:-0}" 'NR > 1 && $3 == rtd { print $1, $2 - off }' "$1" 2>/dev/null |
+        sort -k2,2g | awk '
+        { t[NR] = $1; v[NR] = $2; if (NR == 1 || $1 < tmin) tmin = $1; if ($1 > tmax) tmax = $1 }
+        END {
+            if (NR == 0) { print "0 0 0 0 0"; exit }
+            p50 = v[int(NR * 0.50) > 0 ? int(NR * 0.50) : 1]
+            p99 = v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1]
+            span = (tmax - tmin) / 1000.0
+            rate = span > 0 ? (NR - 1) / span : 0
+            printf "%d %.0f %.2f %.2f %.2f\n", NR, rate, p50, p99, v[NR]
+        }'
+}
+
+sipp_stat() {   # $1 sipp -trace_stat file $2 column name -> its value on the last line
+    awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+                         { last = $k } END { print last + 0 }' "$1" 2>/dev/null
+}
+
+heap_kib() {   # $1 daemon address (HTTP on 8080)
+    curl -s --max-time 5 "http://$1:8080/metrics" |
+        awk '/^process_heap_inuse_bytes / { printf "%d\n", $2 / 1024; f = 1 } END { if (!f) print 0 }'
+}
+
+udp_drops() {   # $1 address $2 port -> drops of the socket bound there (0 if none)
+    local hex
+    hex=$(printf '%02X%02X%02X%02X:%04X' $(echo "$1" | awk -F. '{ print $4, $3, $2, $1 }') "$2")
+    awk -v a="$hex" '$2 == a { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
+loadavg() {
+    cut -d' ' -f1-3 /proc/loadavg
+}
