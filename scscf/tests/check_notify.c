@@ -23,8 +23,10 @@ static void setup(void)
     memset(&aor, 0, sizeof(aor));
     memset(&ct1, 0, sizeof(ct1));
     memset(&ct2, 0, sizeof(ct2));
-    snprintf(aor.impus[0], SCSCF_ID_MAX, "sip:alice@ims.example.org");
-    snprintf(aor.impus[1], SCSCF_ID_MAX, "tel:+15550100001");
+    /* a registration set's identities are each their own allocation (string literals here:
+     * the tests never free them) */
+    aor.impus[0] = (char *)"sip:alice@ims.example.org";
+    aor.impus[1] = (char *)"tel:+15550100001";
     aor.nimpus = 2;
     snprintf(ct1.uri, sizeof(ct1.uri), "sip:alice@127.0.0.131:5231");
     snprintf(ct1.path, sizeof(ct1.path), "<sip:term@127.0.1.11:5060;lr>");
