@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport.h>
@@ -164,17 +165,27 @@ static bool all_final(const struct ims_ptx *tx)
 }
 
 
+/*
+ * relay - send a response of a branch upstream: through the server transaction, or, once
+ * that is gone (an INVITE's later 2xx while the transaction lingers, end_or_linger()),
+ * statelessly along the Via (RFC 6026 7.1: a proxy forwards such 2xx statelessly);
+ * nta_msg_tsend() removes our Via itself. Takes @resp.
+ */
 static void relay(struct ims_ptx *tx, msg_t *resp)
 {
     sip_t *rs = sip_object(resp);
     int status = rs->sip_status->st_status;
-    sip_via_remove(resp, rs);
+    if (tx->irq)
+        sip_via_remove(resp, rs);
     if (tx->on_response && tx->on_response(tx->arg, tx, resp, rs) != 0) {
         msg_destroy(resp);
         return;
     }
     ims_sip_count_response(tx->sip, status);
-    nta_incoming_mreply(tx->irq, resp);
+    if (tx->irq)
+        nta_incoming_mreply(tx->irq, resp);
+    else
+        nta_msg_tsend(ims_sip_agent(tx->sip), resp, NULL, TAG_END());
     if (status >= 200)
         tx->answered = true;
 }
@@ -223,12 +234,16 @@ static void end_or_linger(struct ims_ptx *tx)
         ptx_destroy(tx);
         return;
     }
-    /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64.
-     * The request copy is no longer needed. */
+    /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64
+     * (statelessly, relay()). The request copy is no longer needed, nor the server
+     * transaction: nta keeps a terminated one that is not destroyed in a queue it walks
+     * whole at every timer tick, which cost O(calls per second x 32 s) each tick. */
     tx->ending = true;
     msg_destroy(tx->msg);
     tx->msg = NULL;
     tx->req = NULL;
+    nta_incoming_destroy(tx->irq);
+    tx->irq = NULL;
     tx->linger = su_timer_create(su_root_task(ims_sip_root(tx->sip)), T1X64_MS);
     if (!tx->linger || su_timer_set(tx->linger, on_linger_end, (su_timer_arg_t *)tx) < 0)
         ptx_destroy(tx);
