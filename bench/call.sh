@@ -2,7 +2,8 @@
 # bench/call.sh - calls per second through the whole chain, their set-up latency, the CPU of
 # each daemon per call.
 #
-#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-S SETTLE_S] [-a] [RATE...]
+#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-S SETTLE_S] [-a]
+#                 [RATE...]
 #       default: 4 callers, 2000 callees, 20 s per step, 500 ms hold,
 #       rates 200 400 600 800 1000 1200 1600; stops after the first step that does not
 #       hold, unless -a
@@ -31,7 +32,9 @@
 # shows what the calls left behind.
 #
 # BENCH_PERF=1 records a CPU profile of the daemons (perf record -g, 5 s, from
-# BENCH_PERF_AT seconds into the step, default 2) in each step's folder. Needs sipp, jq, curl, ss, flock. Takes the lab lock (/tmp/ims-lab.lock) like the e2e
+# BENCH_PERF_AT seconds into the step, default 2) in each step's folder.
+#
+# Needs sipp, jq, curl, ss, flock. Takes the lab lock (/tmp/ims-lab.lock) like the e2e
 # tests, refuses to run when the lab addresses are in use, stops everything it started.
 # Never run by make test or CI.
 set -u
@@ -51,7 +54,7 @@ while getopts "c:e:s:H:S:ah" o; do
         H) HOLD=$OPTARG ;;
         a) ALL=1 ;;
         S) SETTLE=$OPTARG ;;
-        *) sed -n '2,32p' "$0"; exit 2 ;;
+        *) sed -n '2,40p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
