@@ -27,6 +27,10 @@
  * private nta_internal.h, stable since 1.12) */
 #define NTA_INTERNAL_FLAG (1 << 15)
 #define T1X64_MS (64 * 500)
+/* How long an INVITE's server transaction is kept after its 2xx to absorb retransmitted
+ * INVITEs (RFC 6026 "Accepted"): a UAC retransmits at 0.5, 1.5, 3.5 s when every response
+ * was lost, so T4 covers them; see end_or_linger() for why not T1x64 */
+#define ACCEPTED_MS 5000
 
 struct branch {
     struct ims_ptx *tx;
@@ -224,8 +228,17 @@ static void local_reply(struct ims_ptx *tx, int status, const char *phrase,
 static void on_linger_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
     (void)magic;
-    (void)t;
-    ptx_destroy((struct ims_ptx *)arg);
+    struct ims_ptx *tx = (struct ims_ptx *)arg;
+    if (!tx->irq) {
+        ptx_destroy(tx);
+        return;
+    }
+    /* the "Accepted" time is over: let the server transaction go, keep relaying late 2xx
+     * statelessly until T1x64 */
+    nta_incoming_destroy(tx->irq);
+    tx->irq = NULL;
+    if (su_timer_set_interval(t, on_linger_end, arg, T1X64_MS - ACCEPTED_MS) < 0)
+        ptx_destroy(tx);
 }
 
 static void end_or_linger(struct ims_ptx *tx)
@@ -234,17 +247,17 @@ static void end_or_linger(struct ims_ptx *tx)
         ptx_destroy(tx);
         return;
     }
-    /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64
-     * (statelessly, relay()). The request copy is no longer needed, nor the server
-     * transaction: nta keeps a terminated one that is not destroyed in a queue it walks
-     * whole at every timer tick, which cost O(calls per second x 32 s) each tick. */
+    /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64.
+     * The request copy is no longer needed. The server transaction is kept ACCEPTED_MS only,
+     * to absorb retransmitted INVITEs (nta answers them with the 2xx again); later 2xx go
+     * statelessly (relay()). nta keeps a terminated server transaction that is not destroyed
+     * in a queue it walks whole at every timer tick: held for T1x64 they made each tick
+     * cost O(calls per second x 32 s), and a sustained 250 calls/s collapsed. */
     tx->ending = true;
     msg_destroy(tx->msg);
     tx->msg = NULL;
     tx->req = NULL;
-    nta_incoming_destroy(tx->irq);
-    tx->irq = NULL;
-    tx->linger = su_timer_create(su_root_task(ims_sip_root(tx->sip)), T1X64_MS);
+    tx->linger = su_timer_create(su_root_task(ims_sip_root(tx->sip)), ACCEPTED_MS);
     if (!tx->linger || su_timer_set(tx->linger, on_linger_end, (su_timer_arg_t *)tx) < 0)
         ptx_destroy(tx);
 }

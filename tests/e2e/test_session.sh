@@ -3,8 +3,9 @@
 # -> P-CSCF -> S-CSCF -> I-CSCF (LIR) -> S-CSCF -> P-CSCF -> UEs, with application servers
 # on ISC (tests/tools/as) and the HSS behind.
 #
-# Calls alice -> bob (Digest and AKA): BYE from either side, PRACK, re-INVITE, UPDATE and
-# INFO within the call, a presence SUBSCRIBE/NOTIFY, CANCEL before the answer, busy,
+# Calls alice -> bob (Digest and AKA): BYE from either side, an INVITE retransmitted after
+# its 200, PRACK, re-INVITE, UPDATE and INFO within the call, a presence SUBSCRIBE/NOTIFY,
+# CANCEL before the answer, busy,
 # no answer (timer C), a callee that cannot be reached, forking to carol's two devices, her
 # GRUUs (public and temporary), tel: numbers through ENUM, a number that is no home user
 # (BGCF), an unknown user, MESSAGE. Then iFCs provisioned in the HSS: originating and
@@ -135,6 +136,13 @@ callee bob2 "${BOB[@]}" call_uas_bye.xml -d 500
 check "alice calls bob, bob hangs up (BYE from the callee)" \
     caller call2 call_uac_wait.xml "sip:bob@$R"
 check "bob's UE sent the BYE along the route set" callee_ok bob2
+
+callee bobr "${BOB[@]}" call_uas.xml
+check "alice's UE sends its INVITE again after the 200 (a lost 2xx): the 200 comes again" \
+    caller callr call_uac_retx.xml "sip:bob@$R" -nr
+check "bob's UE answered" callee_ok bobr
+check_eq "the P-CSCF absorbed the retransmission: bob's UE got one INVITE (RFC 6026)" 1 \
+    "$(grep -c '^INVITE ' "$E2E_RUN/bobr.msg")"
 
 callee bob2m "${BOB[@]}" call_uas_mid.xml
 check "within the call: PRACK (100rel), re-INVITE, UPDATE, INFO, BYE along the route set" \
