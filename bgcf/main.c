@@ -27,8 +27,7 @@ static int bgcf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *
         return 0;
     char target[256], warning[400];
     url_e(target, sizeof(target), ruri);
-    snprintf(warning, sizeof(warning), "399 %s \"no breakout route for %s\"",
-             ims_sip_address(d->sip), target);
+    ims_sip_warning(d->sip, warning, sizeof(warning), "no breakout route for %s", target);
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_log(IMS_LOG_INFO, &ids, "bgcf: %s to %s: no breakout route (404)",
             sip->sip_request->rq_method_name, target);

@@ -675,3 +675,12 @@ void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const 
     if (all_final(tx) && !tx->in_hook)
         ptx_destroy(tx);
 }
+
+void ims_ptx_refuse(struct ims_ptx *tx, int status, const char *phrase, const char *why,
+                    unsigned retry_after)
+{
+    char warning[320];
+    ims_sip_warning(tx->sip, warning, sizeof(warning), "%s", why);
+    ims_ptx_reply_ex(tx, status, phrase, warning,
+                     status == 480 || status == 503 ? retry_after : 0);
+}

@@ -96,5 +96,11 @@ void ims_ptx_reply(struct ims_ptx *tx, int status, const char *phrase, const cha
 /* The same with a Retry-After of @retry_after seconds (none when 0). */
 void ims_ptx_reply_ex(struct ims_ptx *tx, int status, const char *phrase, const char *warning,
                       unsigned retry_after);
+/*
+ * ims_ptx_refuse - answer the request ourselves with a Warning of this node naming @why
+ * (ims_sip_warning()); a 480 or 503 carries a Retry-After of @retry_after s when not 0.
+ */
+void ims_ptx_refuse(struct ims_ptx *tx, int status, const char *phrase, const char *why,
+                    unsigned retry_after);
 
 #endif

@@ -8,6 +8,7 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,29 @@ const char *ims_sip_address(struct ims_sip *s)
     return s->address;
 }
 
+const char *ims_sip_warning(struct ims_sip *s, char *buf, size_t len, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    int n = snprintf(buf, len, "399 %s \"", s->address);
+    size_t o = n < 0 ? 0 : (size_t)n;
+    for (const char *c = text; *c && o + 3 < len; c++) {
+        if (*c == '"' || *c == '\\')
+            buf[o++] = '\\';
+        buf[o++] = *c;
+    }
+    if (o + 2 <= len) {
+        buf[o++] = '"';
+        buf[o] = '\0';
+    } else if (len) {
+        buf[len - 1] = '\0';
+    }
+    return buf;
+}
+
 url_t *ims_sip_resolve(struct ims_sip *s, su_home_t *home, const url_t *target)
 {
     if (!target || !target->url_host)
@@ -338,8 +362,8 @@ int ims_sip_reply_unhandled(struct ims_sip *s, nta_incoming_t *irq, const sip_t 
         return 0;
     default: {
         char warning[256];
-        snprintf(warning, sizeof(warning), "399 %s \"%s is not handled by this %s yet\"",
-                 s->address, method, s->node);
+        ims_sip_warning(s, warning, sizeof(warning), "%s is not handled by this %s yet", method,
+                        s->node);
         struct ims_log_ids ids = { .call_id = req->sip_call_id ? req->sip_call_id->i_id : NULL };
         ims_log(IMS_LOG_INFO, &ids, "sip: %s answered 501: not handled by this node yet",
                 method);

@@ -58,6 +58,14 @@ bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);
 const char *ims_sip_address(struct ims_sip *sip);
 
+/*
+ * ims_sip_warning - a Warning value of this node (RFC 3261 20.43): 399 <its address>
+ * "<text>", the text printf-formatted with quotes and backslashes in it escaped, cut to
+ * fit. Returns @buf.
+ */
+const char *ims_sip_warning(struct ims_sip *sip, char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Health source: the bound transports */
 enum ims_health ims_sip_health(void *arg, json_t *peers);
 

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "icscf.h"
+#include "cx_status.h"
 #include "log.h"
 
 #include <errno.h>
@@ -105,30 +106,6 @@ int icscf_cx_lir(struct icscf *c, const char *impu, icscf_answer_fn fn, void *ar
     return rc;
 }
 
-/* TS 29.228 results (experimental unless said) -> the SIP answer of the I-CSCF */
-static const struct {
-    uint32_t code;
-    bool experimental;
-    int status;
-    const char *phrase;
-    const char *why;
-} result_map[] = {
-    { IMS_DIAM_ERROR_USER_UNKNOWN, true, 403, "Forbidden", "HSS: user unknown" },
-    { IMS_DIAM_ERROR_IDENTITIES_DONT_MATCH, true, 403, "Forbidden",
-      "HSS: private and public identities do not match" },
-    { IMS_DIAM_ERROR_ROAMING_NOT_ALLOWED, true, 403, "Forbidden",
-      "HSS: roaming not allowed in this network" },
-    { IMS_DIAM_ERROR_IDENTITY_NOT_REGISTERED, true, 403, "Forbidden",
-      "HSS: identity not registered" },
-    { IMS_DIAM_ERROR_AUTH_SCHEME_NOT_SUPPORTED, true, 403, "Forbidden",
-      "HSS: authentication scheme not supported" },
-    { IMS_DIAM_AUTHORIZATION_REJECTED, false, 403, "Forbidden", "HSS: authorization rejected" },
-    { 3004, false, 480, "Temporarily Unavailable", "HSS too busy" },
-    { IMS_DIAM_UNABLE_TO_DELIVER, false, 480, "Temporarily Unavailable", "HSS unreachable" },
-    { 3003, false, 480, "Temporarily Unavailable", "HSS realm not served" },
-    { IMS_DIAM_UNABLE_TO_COMPLY, false, 500, "Server Internal Error", "HSS unable to comply" },
-};
-
 int icscf_sip_status_lir(const struct icscf_answer *a, const char **phrase, const char **why)
 {
     if (!a->error && a->experimental && a->code == IMS_DIAM_ERROR_USER_UNKNOWN) {
@@ -146,19 +123,5 @@ int icscf_sip_status_lir(const struct icscf_answer *a, const char **phrase, cons
 
 int icscf_sip_status(const struct icscf_answer *a, const char **phrase, const char **why)
 {
-    if (a->error) {
-        *phrase = "Temporarily Unavailable";
-        *why = a->error == -ETIMEDOUT ? "HSS did not answer in time" : "HSS unreachable";
-        return 480;
-    }
-    for (size_t i = 0; i < sizeof(result_map) / sizeof(result_map[0]); i++) {
-        if (result_map[i].code == a->code && result_map[i].experimental == a->experimental) {
-            *phrase = result_map[i].phrase;
-            *why = result_map[i].why;
-            return result_map[i].status;
-        }
-    }
-    *phrase = "Server Internal Error";
-    *why = "unexpected answer from the HSS";
-    return 500;
+    return ims_cx_sip_status(a->error, a->code, a->experimental, phrase, why);
 }

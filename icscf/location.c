@@ -55,15 +55,12 @@ static void on_done(void *arg, struct ims_ptx *tx)
 
 static void refuse(struct loc_ctx *ctx, int status, const char *phrase, const char *why)
 {
-    char warning[320];
     struct ims_log_ids ids = { .call_id = ims_ptx_call_id(ctx->tx) };
     const sip_t *req = ims_ptx_sip(ctx->tx);
     ims_log(IMS_LOG_INFO, &ids, "icscf: %s to %s refused %d: %s",
             req->sip_request->rq_method_name, ctx->impu[0] ? ctx->impu : "?", status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(ctx->c->d->sip), why);
     ims_counter_inc(m.refused);
-    ims_ptx_reply_ex(ctx->tx, status, phrase, warning,
-                     status == 480 || status == 503 ? ctx->c->retry_after : 0);
+    ims_ptx_refuse(ctx->tx, status, phrase, why, ctx->c->retry_after);
 }
 
 static void forward(struct loc_ctx *ctx, const char *next_uri)

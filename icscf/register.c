@@ -63,14 +63,11 @@ static void on_done(void *arg, struct ims_ptx *tx)
 /* Answer the UE ourselves; a 480 (HSS or S-CSCF unavailable) says when to retry. */
 static void refuse(struct reg_ctx *ctx, int status, const char *phrase, const char *why)
 {
-    char warning[320];
     struct ims_log_ids ids = { .call_id = ims_ptx_call_id(ctx->tx) };
     ims_log(IMS_LOG_INFO, &ids, "icscf: REGISTER %s (%s) refused %d: %s", ctx->impu, ctx->impi,
             status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(ctx->c->d->sip), why);
     ims_counter_inc(m.refused);
-    ims_ptx_reply_ex(ctx->tx, status, phrase, warning,
-                     status == 480 || status == 503 ? ctx->c->retry_after : 0);
+    ims_ptx_refuse(ctx->tx, status, phrase, why, ctx->c->retry_after);
 }
 
 static void on_uaa(void *arg, const struct icscf_answer *a);

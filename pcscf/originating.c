@@ -63,7 +63,7 @@ static int answer(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, int st
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_log(IMS_LOG_INFO, &ids, "pcscf: %s answered %d: %s", sip->sip_request->rq_method_name,
             status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(p->d->sip), why);
+    ims_sip_warning(p->d->sip, warning, sizeof(warning), "%s", why);
     nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
                         SIPTAG_SERVER_STR(ims_sip_node(p->d->sip)), TAG_END());
     nta_incoming_destroy(irq);
@@ -139,8 +139,8 @@ static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
     if (!f->to_ue || !local || ims_ptx_cancelled(tx))
         return false;
     char warning[160];
-    snprintf(warning, sizeof(warning), "399 %s \"the UE cannot be reached (%d)\"",
-             ims_sip_address(ims_ptx_sip_stack(tx)), best);
+    ims_sip_warning(ims_ptx_sip_stack(tx), warning, sizeof(warning),
+                    "the UE cannot be reached (%d)", best);
     ims_ptx_reply(tx, 480, "Temporarily Unavailable", warning);
     return true;
 }
@@ -280,8 +280,7 @@ static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_bindin
         charging_vector(p, msg, sip, icid, sizeof(icid)) != 0 ||
         preload_routes(msg, sip, next_hop ? NULL : b) != 0) {
         char warning[128];
-        snprintf(warning, sizeof(warning), "399 %s \"cannot build the request\"",
-                 ims_sip_address(p->d->sip));
+        ims_sip_warning(p->d->sip, warning, sizeof(warning), "cannot build the request");
         ims_ptx_reply(tx, 500, NULL, warning);
         return 0;
     }

@@ -211,13 +211,11 @@ static void on_done(void *arg, struct ims_ptx *tx)
 static void refuse(struct reg_ctx *ctx, struct ims_ptx *tx, int status, const char *why,
                    unsigned retry_after)
 {
-    char warning[320];
     struct ims_log_ids ids = { .call_id = ctx->call_id };
     ims_log(IMS_LOG_INFO, &ids, "pcscf: REGISTER of %s from %s refused %d: %s",
             ctx->impu[0] ? ctx->impu : "?", ctx->src.key, status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(ctx->p->d->sip), why);
     ims_counter_inc(m.refused);
-    ims_ptx_reply_ex(tx, status, NULL, warning, retry_after);
+    ims_ptx_refuse(tx, status, NULL, why, retry_after);
 }
 
 /* The headers the P-CSCF adds or removes (TS 24.229 5.2.2.1) */

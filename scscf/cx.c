@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "cx_status.h"
 #include "log.h"
 #include "loop.h"
 
@@ -138,44 +139,9 @@ int scscf_cx_sar(struct scscf *s, const char *impi, const char *impu, int type,
     return send_cx(m, fn, arg);
 }
 
-/* Cx outcomes -> the S-CSCF's SIP answer */
-static const struct {
-    uint32_t code;
-    bool experimental;
-    int status;
-    const char *phrase;
-    const char *why;
-} result_map[] = {
-    { IMS_DIAM_ERROR_USER_UNKNOWN, true, 403, "Forbidden", "HSS: user unknown" },
-    { IMS_DIAM_ERROR_IDENTITIES_DONT_MATCH, true, 403, "Forbidden",
-      "HSS: private and public identities do not match" },
-    { IMS_DIAM_ERROR_AUTH_SCHEME_NOT_SUPPORTED, true, 403, "Forbidden",
-      "HSS: authentication scheme not allowed for the user" },
-    { IMS_DIAM_ERROR_IN_ASSIGNMENT_TYPE, true, 500, "Server Internal Error",
-      "HSS: error in assignment type" },
-    { IMS_DIAM_AUTHORIZATION_REJECTED, false, 403, "Forbidden", "HSS: authorization rejected" },
-    { IMS_DIAM_UNABLE_TO_DELIVER, false, 480, "Temporarily Unavailable", "HSS unreachable" },
-    { 3004, false, 480, "Temporarily Unavailable", "HSS too busy" },
-    { IMS_DIAM_UNABLE_TO_COMPLY, false, 500, "Server Internal Error", "HSS unable to comply" },
-};
-
 int scscf_cx_sip_status(const struct scscf_cx_answer *a, const char **phrase, const char **why)
 {
-    if (a->error) {
-        *phrase = "Temporarily Unavailable";
-        *why = a->error == -ETIMEDOUT ? "HSS did not answer in time" : "HSS unreachable";
-        return 480;
-    }
-    for (size_t i = 0; i < sizeof(result_map) / sizeof(result_map[0]); i++) {
-        if (result_map[i].code == a->code && result_map[i].experimental == a->experimental) {
-            *phrase = result_map[i].phrase;
-            *why = result_map[i].why;
-            return result_map[i].status;
-        }
-    }
-    *phrase = "Server Internal Error";
-    *why = "unexpected answer from the HSS";
-    return 500;
+    return ims_cx_sip_status(a->error, a->code, a->experimental, phrase, why);
 }
 
 /* ---- RTR, PPR: run on the loop thread, answer from the freeDiameter thread ---- */

@@ -249,7 +249,7 @@ static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int st
     char warning[256];
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_log(IMS_LOG_INFO, &ids, "scscf: reg SUBSCRIBE refused %d: %s", status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(s->d->sip), why);
+    ims_sip_warning(s->d->sip, warning, sizeof(warning), "%s", why);
     nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
                         TAG_IF(status == 489, SIPTAG_ALLOW_EVENTS_STR("reg")), TAG_END());
     nta_incoming_destroy(irq);

@@ -88,7 +88,7 @@ static void refuse(struct reg *r, int status, const char *phrase, const char *wh
     struct ims_log_ids ids = ids_of(r);
     ims_log(IMS_LOG_INFO, &ids, "scscf: REGISTER %s (%s) refused %d: %s", r->impu, r->impi,
             status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(r->s->d->sip), why);
+    ims_sip_warning(r->s->d->sip, warning, sizeof(warning), "%s", why);
     snprintf(ra, sizeof(ra), "%u", r->s->retry_after);
     nta_incoming_treply(r->irq, status, phrase ? phrase : sip_status_phrase(status),
                         SIPTAG_WARNING_STR(warning),

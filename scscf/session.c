@@ -95,16 +95,13 @@ static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 void scscf_call_refuse(struct scscf_call *call, int status, const char *phrase,
                        const char *why)
 {
-    char warning[400];
     struct ims_log_ids ids = ids_of(call);
     const sip_t *req = ims_ptx_sip(call->tx);
     ims_log(IMS_LOG_INFO, &ids, "scscf: %s %s refused %d: %s",
             req ? req->sip_request->rq_method_name : "request",
             call->served[0] ? call->served : "", status, why);
-    snprintf(warning, sizeof(warning), "399 %s \"%s\"", ims_sip_address(call->s->d->sip), why);
     ims_counter_inc(m.refused);
-    ims_ptx_reply_ex(call->tx, status, phrase, warning,
-                     status == 480 && call->s->retry_after ? call->s->retry_after : 0);
+    ims_ptx_refuse(call->tx, status, phrase, why, call->s->retry_after);
 }
 
 /* ---- ISC ---- */
@@ -118,8 +115,8 @@ static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
         /* no device of the callee answered at the transport level (RFC 3261 16.9 would
          * say 500): the user is not reachable now */
         char warning[160];
-        snprintf(warning, sizeof(warning), "399 %s \"no device of the callee could be "
-                 "reached\"", ims_sip_address(call->s->d->sip));
+        ims_sip_warning(call->s->d->sip, warning, sizeof(warning),
+                        "no device of the callee could be reached");
         ims_ptx_reply(tx, 480, "Temporarily Unavailable", warning);
         return true;
     }

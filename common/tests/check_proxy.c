@@ -219,6 +219,21 @@ static void teardown(void)
     su_deinit();
 }
 
+START_TEST(warning_of_the_node)
+{
+    char w[64];
+    ck_assert_str_eq(ims_sip_warning(proxy, w, sizeof(w), "no route for %s", "sip:x@y"),
+                     "399 127.0.0.1 \"no route for sip:x@y\"");
+    /* quotes and backslashes of the text are escaped (RFC 3261 quoted-string) */
+    ck_assert_str_eq(ims_sip_warning(proxy, w, sizeof(w), "say \"hi\" \\ bye"),
+                     "399 127.0.0.1 \"say \\\"hi\\\" \\\\ bye\"");
+    /* cut to fit, still closed by its quote */
+    char small[24];
+    ck_assert_str_eq(ims_sip_warning(proxy, small, sizeof(small), "%s", "a long reason here"),
+                     "399 127.0.0.1 \"a long\"");
+}
+END_TEST
+
 START_TEST(forwards_and_relays_200)
 {
     nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "ok", 70, true);
@@ -335,6 +350,7 @@ static Suite *proxy_suite(void)
     TCase *tc = tcase_create("transactions");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, warning_of_the_node);
     tcase_add_test(tc, forwards_and_relays_200);
     tcase_add_test(tc, host_names_from_the_static_table);
     tcase_add_test(tc, max_forwards_zero_gives_483);
