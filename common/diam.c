@@ -483,6 +483,12 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
     return -rc;
 }
 
+int ims_diam_answer_send(struct msg **ans)
+{
+    int rc = fd_msg_send(ans, NULL, NULL);
+    return -rc;
+}
+
 /* ---- client side ---- */
 
 

@@ -24,13 +24,15 @@
 
 #define STR_MAX 256
 #define SCAN_BATCH 64
+#define SCAN_MS 200              /* how often the spool is searched for records due again */
 
 enum job_kind { JOB_NEW, JOB_RESULT };
 
 struct job {
     struct job *next;
     enum job_kind kind;
-    int64_t id;                  /* JOB_RESULT: the spool row */
+    int64_t id;                  /* the spool row (JOB_NEW: once spooled; 0: not spooled) */
+    bool dropped;                /* JOB_NEW: the spool was full */
     enum ims_rf_outcome outcome;
     uint32_t code;
     int type;                    /* JOB_NEW */
@@ -390,6 +392,8 @@ static void record_result(struct ims_rf_client *c, int64_t id, enum ims_rf_outco
     }
 }
 
+/* @again: a record sent before (marked in flight here, T flag set); otherwise a new row,
+ * in flight since its insertion */
 static void send_record(struct ims_rf_client *c, int64_t id, const uint8_t *bytes, size_t len,
                         bool again)
 {
@@ -403,45 +407,72 @@ static void send_record(struct ims_rf_client *c, int64_t id, const uint8_t *byte
         return;
     }
     *ctx = (struct answer_ctx){ c, id };
-    ims_rf_spool_sending(c->spool, id);
+    if (again)
+        ims_rf_spool_sending(c->spool, id);
     if (ims_diam_send(&m, c->conf.timeout_ms, on_aca, ctx) != 0) {
         free(ctx);
         record_result(c, id, IMS_RF_RETRY, 0);
     }
 }
 
-static void handle(struct ims_rf_client *c, struct job *j)
+/* Write a new record to the spool (j->id; 0 when it could not be written, j->dropped when
+ * the spool is full). */
+static void spool_new(struct ims_rf_client *c, struct job *j)
 {
-    if (j->kind == JOB_RESULT) {
-        record_result(c, j->id, j->outcome, j->code);
-        return;
-    }
-    int64_t id;
     int rc = ims_rf_spool_add(c->spool, j->session_id, j->type, j->number, j->bytes, j->len,
-                              c->conf.spool_max, &id);
+                              c->conf.spool_max, &j->id);
     if (rc == -ENOSPC) {
         struct ims_log_ids ids = { .session_id = j->session_id };
         ims_log(IMS_LOG_ERROR, &ids, "rf: the ACR spool is full (%u records): ACR #%u "
                 "dropped", c->conf.spool_max, j->number);
         ims_counter_inc(c->dropped);
         atomic_fetch_sub(&c->pending, 1);
-        return;
-    }
-    if (rc) {
+        j->dropped = true;
+    } else if (rc) {
         ims_err("rf: cannot spool an ACR (%s): sending it without a copy", strerror(-rc));
-        id = 0;
+        j->id = 0;
     }
-    send_record(c, id, j->bytes, j->len, false);
+}
+
+/*
+ * A batch of jobs: the outcomes and the new records go to the spool in one transaction (one
+ * write to disk instead of one per statement), and only then are the new records sent: a
+ * record is on disk before it is on the wire.
+ */
+static void handle_batch(struct ims_rf_client *c, struct job *list)
+{
+    bool tx = ims_rf_spool_begin(c->spool) == 0;
+    for (struct job *j = list; j; j = j->next) {
+        if (j->kind == JOB_RESULT)
+            record_result(c, j->id, j->outcome, j->code);
+        else
+            spool_new(c, j);
+    }
+    if (tx && ims_rf_spool_commit(c->spool) != 0) {
+        /* nothing of the batch is on disk: send the new records all the same */
+        for (struct job *j = list; j; j = j->next)
+            j->id = 0;
+    }
+    for (struct job *j = list, *next; j; j = next) {
+        next = j->next;
+        if (j->kind == JOB_NEW && !j->dropped)
+            send_record(c, j->id, j->bytes, j->len, false);
+        free(j->bytes);
+        free(j);
+    }
 }
 
 static void resend_due(struct ims_rf_client *c)
 {
     struct ims_rf_spool_row due[SCAN_BATCH];
     int n = ims_rf_spool_due(c->spool, ims_rf_spool_now_ms(), due, SCAN_BATCH);
+    bool tx = n > 0 && ims_rf_spool_begin(c->spool) == 0;
     for (int i = 0; i < n; i++) {
         send_record(c, due[i].id, due[i].bytes, due[i].len, true);
         free(due[i].bytes);
     }
+    if (tx)
+        ims_rf_spool_commit(c->spool);
     long left = ims_rf_spool_count(c->spool);
     atomic_store(&c->spooled, left);
     ims_gauge_set(c->waiting, left);
@@ -450,12 +481,13 @@ static void resend_due(struct ims_rf_client *c)
 static void *run(void *arg)
 {
     struct ims_rf_client *c = arg;
+    int64_t next_scan = 0;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         if (!c->head) {
             struct timespec t;
             clock_gettime(CLOCK_REALTIME, &t);
-            t.tv_nsec += 200 * 1000000L;
+            t.tv_nsec += SCAN_MS * 1000000L;
             if (t.tv_nsec >= 1000000000L) {
                 t.tv_sec++;
                 t.tv_nsec -= 1000000000L;
@@ -465,14 +497,13 @@ static void *run(void *arg)
         struct job *list = c->head;
         c->head = c->tail = NULL;
         pthread_mutex_unlock(&c->mu);
-        while (list) {
-            struct job *next = list->next;
-            handle(c, list);
-            free(list->bytes);
-            free(list);
-            list = next;
+        if (list)
+            handle_batch(c, list);
+        int64_t now = ims_rf_spool_now_ms();
+        if (now >= next_scan) {
+            resend_due(c);
+            next_scan = now + SCAN_MS;
         }
-        resend_due(c);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
@@ -546,16 +577,20 @@ void ims_rf_client_destroy(struct ims_rf_client *c)
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
-    /* records still queued are in no spool yet: write them there */
+    /* records still queued are in no spool yet: write them there (sent at the next start);
+     * outcomes still queued are written too, so that no delivered record goes again */
+    bool tx = ims_rf_spool_begin(c->spool) == 0;
     for (struct job *j = c->head, *next; j; j = next) {
         next = j->next;
-        int64_t id;
         if (j->kind == JOB_NEW)
-            ims_rf_spool_add(c->spool, j->session_id, j->type, j->number, j->bytes, j->len,
-                             c->conf.spool_max, &id);
+            spool_new(c, j);
+        else
+            record_result(c, j->id, j->outcome, j->code);
         free(j->bytes);
         free(j);
     }
+    if (tx)
+        ims_rf_spool_commit(c->spool);
     ims_rf_spool_close(c->spool);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);

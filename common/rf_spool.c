@@ -16,6 +16,7 @@ enum { PENDING = 0, REJECTED = 1 };
 
 struct ims_rf_spool {
     struct ims_db *db;
+    long pending;                /* pending rows, counted at open and kept since */
 };
 
 static const char *const migrations[] = {
@@ -41,6 +42,9 @@ int64_t ims_rf_spool_now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static long count_state(struct ims_rf_spool *s, int state);
+
+/* Runs @sql on row @id; the number of rows changed (0 or 1), or -EIO. */
 static int exec_id(struct ims_rf_spool *s, const char *sql, int64_t id, int64_t a, int64_t b)
 {
     sqlite3_stmt *st = ims_db_stmt(s->db, sql);
@@ -58,7 +62,7 @@ static int exec_id(struct ims_rf_spool *s, const char *sql, int64_t id, int64_t 
         ims_err("rf spool: %s", ims_db_errmsg(s->db));
         return -EIO;
     }
-    return 0;
+    return sqlite3_changes(ims_db_handle(s->db));
 }
 
 int ims_rf_spool_open(struct ims_rf_spool **out, const char *path)
@@ -69,6 +73,8 @@ int ims_rf_spool_open(struct ims_rf_spool **out, const char *path)
     int rc = ims_db_open(&s->db, path, migrations, sizeof(migrations) / sizeof(migrations[0]));
     if (rc == 0)
         rc = ims_db_exec(s->db, "UPDATE acr_spool SET inflight = 0 WHERE inflight");
+    if (rc == 0 && (s->pending = count_state(s, PENDING)) < 0)
+        rc = -EIO;
     if (rc) {
         ims_db_close(s->db);
         free(s);
@@ -89,11 +95,8 @@ void ims_rf_spool_close(struct ims_rf_spool *s)
 int ims_rf_spool_add(struct ims_rf_spool *s, const char *session_id, int type, uint32_t number,
                      const uint8_t *bytes, size_t len, unsigned max, int64_t *id)
 {
-    long n = ims_rf_spool_count(s);
     *id = 0;
-    if (n < 0)
-        return -EIO;
-    if ((unsigned long)n >= max)
+    if ((unsigned long)s->pending >= max)
         return -ENOSPC;
     sqlite3_stmt *st = ims_db_stmt(s->db, "INSERT INTO acr_spool (session_id, type, number, "
                                           "msg, next_try, created) VALUES (?1, ?2, ?3, ?4, "
@@ -110,7 +113,26 @@ int ims_rf_spool_add(struct ims_rf_spool *s, const char *session_id, int type, u
     if (rc != SQLITE_DONE)
         return -EIO;
     *id = sqlite3_last_insert_rowid(ims_db_handle(s->db));
+    s->pending++;
     return 0;
+}
+
+int ims_rf_spool_begin(struct ims_rf_spool *s)
+{
+    return ims_db_begin(s->db);
+}
+
+int ims_rf_spool_commit(struct ims_rf_spool *s)
+{
+    int rc = ims_db_commit(s->db);
+    if (rc == 0)
+        return 0;
+    /* rolled back: what was counted in it is not there */
+    ims_err("rf spool: commit failed (%s)", ims_db_errmsg(s->db));
+    long n = count_state(s, PENDING);
+    if (n >= 0)
+        s->pending = n;
+    return rc;
 }
 
 void ims_rf_spool_sending(struct ims_rf_spool *s, int64_t id)
@@ -121,15 +143,16 @@ void ims_rf_spool_sending(struct ims_rf_spool *s, int64_t id)
 
 void ims_rf_spool_done(struct ims_rf_spool *s, int64_t id)
 {
-    if (id)
-        exec_id(s, "DELETE FROM acr_spool WHERE id = ?1", id, 0, 0);
+    if (id && exec_id(s, "DELETE FROM acr_spool WHERE id = ?1 AND state = 0", id, 0, 0) > 0)
+        s->pending--;
 }
 
 void ims_rf_spool_reject(struct ims_rf_spool *s, int64_t id, uint32_t code)
 {
-    if (id)
-        exec_id(s, "UPDATE acr_spool SET state = 1, inflight = 0, result = ?2, "
-                   "attempts = attempts + 1 WHERE id = ?1", id, code, 0);
+    if (id && exec_id(s, "UPDATE acr_spool SET state = 1, inflight = 0, result = ?2, "
+                         "attempts = attempts + 1 WHERE id = ?1 AND state = 0", id, code,
+                      0) > 0)
+        s->pending--;
 }
 
 void ims_rf_spool_retry(struct ims_rf_spool *s, int64_t id, uint32_t code, int64_t next_ms)
@@ -191,7 +214,7 @@ static long count_state(struct ims_rf_spool *s, int state)
 
 long ims_rf_spool_count(struct ims_rf_spool *s)
 {
-    return count_state(s, PENDING);
+    return s->pending;
 }
 
 long ims_rf_spool_rejected(struct ims_rf_spool *s)

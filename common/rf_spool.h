@@ -28,6 +28,9 @@ void ims_rf_spool_close(struct ims_rf_spool *s);
 /* Add a record (due now, in flight). -ENOSPC when @max pending rows are there already. */
 int ims_rf_spool_add(struct ims_rf_spool *s, const char *session_id, int type, uint32_t number,
                      const uint8_t *bytes, size_t len, unsigned max, int64_t *id);
+/* One transaction around several calls (the client thread's batch): one write to disk. */
+int ims_rf_spool_begin(struct ims_rf_spool *s);
+int ims_rf_spool_commit(struct ims_rf_spool *s);
 void ims_rf_spool_sending(struct ims_rf_spool *s, int64_t id);    /* in flight */
 void ims_rf_spool_done(struct ims_rf_spool *s, int64_t id);       /* answered: removed */
 void ims_rf_spool_reject(struct ims_rf_spool *s, int64_t id, uint32_t code);
@@ -37,7 +40,7 @@ unsigned ims_rf_spool_attempts(struct ims_rf_spool *s, int64_t id);
 /* Pending rows due at @now_ms and not in flight, oldest first: their count (<= max). */
 int ims_rf_spool_due(struct ims_rf_spool *s, int64_t now_ms, struct ims_rf_spool_row *out,
                      int max);
-long ims_rf_spool_count(struct ims_rf_spool *s);           /* pending rows; -1 on error */
+long ims_rf_spool_count(struct ims_rf_spool *s);           /* pending rows (kept counted) */
 long ims_rf_spool_rejected(struct ims_rf_spool *s);        /* rejected rows */
 int64_t ims_rf_spool_now_ms(void);
 

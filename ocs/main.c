@@ -115,6 +115,7 @@ static void ocs_stop(struct ims_daemon *d)
     if (!o)
         return;
     ocs_housekeep_stop();
+    ocs_rf_stop();
     ocs_lock();
     ims_db_close(o->db);
     o->db = NULL;

@@ -252,6 +252,8 @@ extern const char ocs_cdr_csv_header[];
 
 /* rf.c: the CDF (ACR -> ACA) */
 int ocs_rf_init(struct ocs *o);
+/* Commit and answer what is queued, stop the CDR writer (before the database closes) */
+void ocs_rf_stop(void);
 
 /* housekeep.c: the sweeps on their own thread */
 int ocs_housekeep_start(struct ocs *o);

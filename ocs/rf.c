@@ -6,6 +6,12 @@
  * Accounting-Record-Number: a client's retransmission) is answered DIAMETER_SUCCESS again
  * and counted once.
  *
+ * Group commit: the freeDiameter threads parse the ACRs and queue them; one writer thread
+ * folds all that are queued (up to CDF_BATCH) into their CDRs in one transaction, each
+ * record in a savepoint of its own, commits once (one fsync with synchronous = FULL) and
+ * only then answers them. A full queue, or a CDF shutting down, answers DIAMETER_TOO_BUSY:
+ * the client keeps the record and sends it again.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "ocs.h"
@@ -14,15 +20,41 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+
+#define CDF_BATCH 256
+#define CDF_QUEUE_MAX 8192
+
 static const char *const type_names[] = { "unknown", "event", "start", "interim", "stop" };
+
+struct cdf_job {
+    struct cdf_job *next;
+    struct msg *req;
+    struct ocs_acr acr;
+    struct timespec t0;
+    int rc;                      /* of ocs_cdr_record() */
+    bool dup;
+};
+
+/* The writer's queue: filled by the freeDiameter threads, emptied by the writer */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cdf_job *head, *tail;
+    size_t n;
+    bool running, stop;
+    pthread_t thread;
+} q = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static struct {
     struct ims_counter *records[5];
-    struct ims_counter *duplicates, *rejected, *failed;
+    struct ims_counter *duplicates, *rejected, *failed, *busy;
     struct ims_histogram *latency;
 } m;
 
@@ -40,6 +72,8 @@ static void register_metrics(void)
                                  "ACRs refused as malformed (missing or invalid AVPs)", NULL);
     m.failed = ims_counter_new("ocs_rf_failed_total",
                                "ACRs not stored (database error): UNABLE_TO_COMPLY", NULL);
+    m.busy = ims_counter_new("ocs_rf_busy_total",
+                             "ACRs answered TOO_BUSY (queue full or shutting down)", NULL);
     m.latency = ims_histogram_new("ocs_rf_handling_seconds",
                                   "time from ACR to ACA, CDR commit included", NULL,
                                   ims_latency_bounds, ims_latency_nbounds);
@@ -149,43 +183,154 @@ static int build_aca(struct ocs *o, struct msg **msg, const struct ocs_acr *a, u
     return ims_avp_add_time(ans, IMS_AVP_EVENT_TIMESTAMP, time(NULL));
 }
 
+static void answer(struct ocs *o, struct msg **req, const struct ocs_acr *a, uint32_t code,
+                   const char *err, const struct timespec *t0)
+{
+    if (build_aca(o, req, a, code, err) != 0 || ims_diam_answer_send(req) != 0) {
+        struct ims_log_ids ids = { .session_id = a->session_id };
+        ims_log(IMS_LOG_ERROR, &ids, "cdf: the ACA for ACR #%u from %s could not be sent",
+                a->number, a->node);
+        if (*req)
+            fd_msg_free(*req);
+        *req = NULL;
+        return;
+    }
+    ims_histogram_observe(m.latency, ocs_elapsed(t0));
+}
+
+/* One batch: every record in its savepoint, one commit, then the answers. */
+static void commit_batch(struct ocs *o, struct cdf_job *list)
+{
+    time_t now = time(NULL);
+    ocs_lock();
+    int rc = o->db ? ims_db_begin(o->db) : -EIO;
+    for (struct cdf_job *j = list; j; j = j->next)
+        j->rc = rc == 0 ? ocs_cdr_record(o->db, &j->acr, now, &j->dup) : -EIO;
+    if (rc == 0 && ims_db_commit(o->db) != 0) {
+        ims_err("cdf: the commit of a batch of CDRs failed: its ACRs are answered "
+                "UNABLE_TO_COMPLY");
+        for (struct cdf_job *j = list; j; j = j->next)
+            j->rc = -EIO;
+    }
+    ocs_unlock();
+    for (struct cdf_job *j = list, *next; j; j = next) {
+        next = j->next;
+        struct ims_log_ids ids = { .session_id = j->acr.session_id,
+                                   .icid = j->acr.icid[0] ? j->acr.icid : NULL };
+        if (j->rc != 0) {
+            ims_counter_inc(m.failed);
+            ims_log(IMS_LOG_ERROR, &ids, "cdf: ACR #%u from %s not stored", j->acr.number,
+                    j->acr.node);
+            answer(o, &j->req, &j->acr, IMS_DIAM_UNABLE_TO_COMPLY, "the CDR could not be stored",
+                   &j->t0);
+        } else {
+            if (j->dup)
+                ims_counter_inc(m.duplicates);
+            if (ims_log_enabled(IMS_LOG_DEBUG))
+                ims_log(IMS_LOG_DEBUG, &ids, "cdf: ACR %s #%u from %s%s",
+                        type_names[j->acr.type], j->acr.number, j->acr.node,
+                        j->dup ? " (duplicate, ignored)" : "");
+            answer(o, &j->req, &j->acr, IMS_DIAM_SUCCESS, NULL, &j->t0);
+        }
+        free(j);
+    }
+}
+
+static void *writer(void *arg)
+{
+    struct ocs *o = arg;
+    pthread_mutex_lock(&q.mu);
+    while (!q.stop || q.head) {
+        if (!q.head) {
+            pthread_cond_wait(&q.cv, &q.mu);
+            continue;
+        }
+        struct cdf_job *list = q.head, *last = q.head;
+        size_t n = 1;
+        while (last->next && n < CDF_BATCH) {
+            last = last->next;
+            n++;
+        }
+        q.head = last->next;
+        if (!q.head)
+            q.tail = NULL;
+        last->next = NULL;
+        q.n -= n;
+        pthread_mutex_unlock(&q.mu);
+        commit_batch(o, list);
+        pthread_mutex_lock(&q.mu);
+    }
+    pthread_mutex_unlock(&q.mu);
+    return NULL;
+}
+
+/* freeDiameter thread: parse, queue for the writer (which answers), or answer at once */
 static int on_acr(struct msg **msg, void *arg)
 {
     struct ocs *o = arg;
-    struct timespec t0;
     char err[128] = "";
-    bool dup = false;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct ocs_acr *a = calloc(1, sizeof(*a));
-    if (!a)
+    struct cdf_job *j = calloc(1, sizeof(*j));
+    if (!j)
         return -ENOMEM;
-    uint32_t code = parse_acr(*msg, a, err, sizeof(err));
-    ims_counter_inc(m.records[a->type]);
-    struct ims_log_ids ids = { .session_id = a->session_id, .icid = a->icid[0] ? a->icid : NULL };
+    clock_gettime(CLOCK_MONOTONIC, &j->t0);
+    uint32_t code = parse_acr(*msg, &j->acr, err, sizeof(err));
+    ims_counter_inc(m.records[j->acr.type]);
+    struct ims_log_ids ids = { .session_id = j->acr.session_id,
+                               .icid = j->acr.icid[0] ? j->acr.icid : NULL };
     if (code) {
         ims_counter_inc(m.rejected);
-        ims_log(IMS_LOG_WARN, &ids, "cdf: ACR from %s refused: %s", a->node, err);
-    } else if (!o->db || ocs_cdr_record(o->db, a, time(NULL), &dup) != 0) {
-        ims_counter_inc(m.failed);
-        code = IMS_DIAM_UNABLE_TO_COMPLY;
-        snprintf(err, sizeof(err), "the CDR could not be stored");
+        ims_log(IMS_LOG_WARN, &ids, "cdf: ACR from %s refused: %s", j->acr.node, err);
     } else {
-        code = IMS_DIAM_SUCCESS;
-        if (dup)
-            ims_counter_inc(m.duplicates);
-        if (ims_log_enabled(IMS_LOG_DEBUG))
-            ims_log(IMS_LOG_DEBUG, &ids, "cdf: ACR %s #%u from %s%s", type_names[a->type],
-                    a->number, a->node, dup ? " (duplicate, ignored)" : "");
+        pthread_mutex_lock(&q.mu);
+        bool queued = q.running && q.n < CDF_QUEUE_MAX;
+        if (queued) {
+            j->req = *msg;
+            *msg = NULL;
+            if (q.tail)
+                q.tail->next = j;
+            else
+                q.head = j;
+            q.tail = j;
+            q.n++;
+            pthread_cond_signal(&q.cv);
+        }
+        pthread_mutex_unlock(&q.mu);
+        if (queued)
+            return 0;
+        ims_counter_inc(m.busy);
+        ims_log(IMS_LOG_WARN, &ids, "cdf: ACR #%u from %s not taken: %s", j->acr.number,
+                j->acr.node, q.running ? "the queue is full" : "shutting down");
+        code = IMS_DIAM_TOO_BUSY;
+        snprintf(err, sizeof(err), "the CDF is %s", q.running ? "busy" : "shutting down");
     }
-    int rc = build_aca(o, msg, a, code, err);
-    free(a);
+    int rc = build_aca(o, msg, &j->acr, code, err);
     if (rc == 0)
-        ims_histogram_observe(m.latency, ocs_elapsed(&t0));
+        ims_histogram_observe(m.latency, ocs_elapsed(&j->t0));
+    free(j);
     return rc;
 }
 
 int ocs_rf_init(struct ocs *o)
 {
     register_metrics();
-    return ocs_serve(o, IMS_CMD_ACR, on_acr);
+    q.stop = false;
+    if (pthread_create(&q.thread, NULL, writer, o) != 0) {
+        ims_err("cdf: cannot start the CDR writer thread");
+        return -EAGAIN;
+    }
+    q.running = true;
+    /* not under the database lock: the writer takes it */
+    return ims_diam_serve(IMS_CMD_ACR, on_acr, o);
+}
+
+void ocs_rf_stop(void)
+{
+    pthread_mutex_lock(&q.mu);
+    bool running = q.running;
+    q.running = false;
+    q.stop = true;
+    pthread_cond_signal(&q.cv);
+    pthread_mutex_unlock(&q.mu);
+    if (running)
+        pthread_join(q.thread, NULL);
 }
