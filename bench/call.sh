@@ -2,11 +2,13 @@
 # bench/call.sh - calls per second through the whole chain, their set-up latency, the CPU of
 # each daemon per call.
 #
-#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-S SETTLE_S] [-a]
+#   bench/call.sh [-c CALLERS] [-e CALLEES] [-s SECONDS] [-H HOLD_MS] [-S SETTLE_S] [-a] [-n]
 #                 [RATE...]
 #       default: 4 callers, 2000 callees, 20 s per step, 500 ms hold,
 #       rates 200 400 600 800 1000 1200 1600; stops after the first step that does not
-#       hold, unless -a
+#       hold, unless -a. The lab charges every call as configured (Rf from the P-CSCF and
+#       S-CSCF to the OCS's CDF: 8 ACRs a call); -n turns charging off (charging.cdf and
+#       charging.ocs empty), to measure the session path alone.
 #
 # Every call: caller UE -> P-CSCF 127.0.0.10 -> S-CSCF (originating) -> I-CSCF (LIR at the
 # HSS) -> S-CSCF (terminating) -> P-CSCF -> callee UE: INVITE (SDP), 100, 180, 200, ACK,
@@ -46,7 +48,8 @@ SECS=20
 HOLD=500
 ALL=0
 SETTLE=40
-while getopts "c:e:s:H:S:ah" o; do
+CHARGING=1
+while getopts "c:e:s:H:S:anh" o; do
     case $o in
         c) CALLERS=$OPTARG ;;
         e) CALLEES=$OPTARG ;;
@@ -54,6 +57,7 @@ while getopts "c:e:s:H:S:ah" o; do
         H) HOLD=$OPTARG ;;
         a) ALL=1 ;;
         S) SETTLE=$OPTARG ;;
+        n) CHARGING=0 ;;
         *) sed -n '2,40p' "$0"; exit 2 ;;
     esac
 done
@@ -72,13 +76,16 @@ CALLER_PORT=5070
 
 bench_init call
 bench_refuse_busy 127.0.0.10 127.0.0.20 127.0.0.30 127.0.0.40 127.0.0.80
-bench_log "$CALLERS callers, $CALLEES callees, ${SECS}s per step, hold ${HOLD} ms, load $(loadavg)"
+bench_log "$CALLERS callers, $CALLEES callees, ${SECS}s per step, hold ${HOLD} ms, charging $([ $CHARGING = 1 ] && echo on || echo off), load $(loadavg)"
 
 [ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((TOTAL + 1000))
+if [ "$CHARGING" = 0 ]; then
+    export IMS_CHARGING_CDF="" IMS_CHARGING_OCS=""
+fi
 bench_lab_start "$TOTAL"
 bench_log "lab started with $TOTAL bulk users (run/bench-call/lab)"
-FUNCS=(pcscf icscf scscf hss)
+FUNCS=(pcscf icscf scscf hss ocs)
 declare -A PIDS=()
 for d in "${FUNCS[@]}"; do PIDS[$d]=$(pid_of_daemon $d); done
 
@@ -140,7 +147,7 @@ done
 sleep 0.5
 
 declare -A MEM0=() HEAP0=() ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30
-                                    [hss]=127.0.0.40)
+                                    [hss]=127.0.0.40 [ocs]=127.0.0.80)
 for f in "${FUNCS[@]}"; do MEM0[$f]=$(rss_kib "${PIDS[$f]}"); HEAP0[$f]=$(heap_kib "${ADDR[$f]}"); done
 RESULTS=()
 step=0
@@ -236,7 +243,7 @@ done
 
 echo
 echo "call benchmark: caller -> P-CSCF -> S-CSCF -> I-CSCF -> S-CSCF -> P-CSCF -> callee, UDP,"
-echo "$CALLERS callers, $CALLEES callees, ${SECS} s per step, hold $HOLD ms"
+echo "$CALLERS callers, $CALLEES callees, ${SECS} s per step, hold $HOLD ms, charging $([ $CHARGING = 1 ] && echo "on (8 ACRs a call to the CDF)" || echo off)"
 echo "date $(date -u +%FT%TZ), $(nproc) cores, commit $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null), log level ${IMS_LOG_LEVEL:-info (lab configuration)}, load average at the end $(loadavg), $(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
 echo "latency: INVITE -> 180 at the caller; 180 -> 200 without the callee's 20 ms (sipp: whole ms)"
 printf '%-4s %-6s %-6s %-6s %-8s %-8s %-8s %-8s %-8s %-6s %-7s %-22s %-5s %s\n' step target 'done' \

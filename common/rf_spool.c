@@ -71,6 +71,10 @@ int ims_rf_spool_open(struct ims_rf_spool **out, const char *path)
     if (!s)
         return -ENOMEM;
     int rc = ims_db_open(&s->db, path, migrations, sizeof(migrations) / sizeof(migrations[0]));
+    /* one connection of one process: its locks are taken once, not at every transaction
+     * (and a second process on the same spool is refused) */
+    if (rc == 0)
+        rc = ims_db_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE");
     if (rc == 0)
         rc = ims_db_exec(s->db, "UPDATE acr_spool SET inflight = 0 WHERE inflight");
     if (rc == 0 && (s->pending = count_state(s, PENDING)) < 0)
