@@ -106,6 +106,19 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
         ims_log(IMS_LOG_DEBUG, &ids, "sip: %s " URL_PRINT_FORMAT " received",
                 sip->sip_request->rq_method_name, URL_PRINT_ARGS(sip->sip_request->rq_url));
     }
+    if (m == sip_method_cancel) {
+        /* nta gives a CANCEL to its INVITE's server transaction; one that reaches here
+         * matches none (never seen, or already answered): RFC 3261 9.2 */
+        char warning[128];
+        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+        ims_log(IMS_LOG_INFO, &ids, "sip: CANCEL answered 481: no transaction to cancel");
+        ims_sip_warning(s, warning, sizeof(warning), "no transaction to cancel");
+        nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, SIPTAG_WARNING_STR(warning),
+                            SIPTAG_SERVER_STR(s->node), TAG_END());
+        nta_incoming_destroy(irq);
+        ims_sip_count_response(s, 481);
+        return 0;
+    }
     int status = s->fn(s->arg, irq, sip);
     if (status >= 100)
         ims_sip_count_response(s, status);

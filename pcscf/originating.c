@@ -346,8 +346,6 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     }
     if (method == sip_method_ack)
         return 200;   /* not ours to relay: absorbed */
-    if (method == sip_method_cancel)
-        return 481;   /* nta matched no transaction */
     if (!r && ims_sip_is_own(p->d->sip, ruri)) {
         if (method == sip_method_options)
             return ims_sip_reply_unhandled(p->d->sip, irq, sip, p->d->desc->sip_allow);

@@ -399,10 +399,22 @@ ge "UAA: DIAMETER_FIRST_REGISTRATION (2001)" 3 \
     "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Experimental-Result-Code == 2001"
 ge "UAA: DIAMETER_ERROR_USER_UNKNOWN (5001) for the unknown user" 1 \
     "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Experimental-Result-Code == 5001"
-ge "UAA: DIAMETER_SUBSEQUENT_REGISTRATION (2002) with the S-CSCF's Server-Name" 1 \
-    "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Experimental-Result-Code == 2002 && diameter.Server-Name == \"$SCSCF_NAME\""
-ge "UAR DE_REGISTRATION answered DIAMETER_SUCCESS with the S-CSCF's Server-Name" 1 \
-    "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Result-Code == 2001 && diameter.Server-Name == \"$SCSCF_NAME\""
+# Kamailio's ims_icscf reads the second argument of I_perform_user_authorization_request
+# ("0": no capabilities) with atoi() on the fixed-up parameter's address, not on its text: in
+# some runs (the address's low byte happens to be a digit) every UAR it sends is
+# REGISTRATION_AND_CAPABILITIES. The HSS then rightly answers FIRST_REGISTRATION with the
+# capabilities instead of a Server-Name (TS 29.228 6.1.1.1), and the re-registration and
+# de-registration answers cannot be seen on the wire.
+if [ "$(n "$cx && diameter.cmd.code == 300 && diameter.flags.request == 1 && diameter.User-Authorization-Type == 2")" -gt 0 ]; then
+    log "Kamailio's I-CSCF sent REGISTRATION_AND_CAPABILITIES (its atoi() of a fixup pointer)"
+    ge "UAA to REGISTRATION_AND_CAPABILITIES: FIRST_REGISTRATION without Server-Name (capabilities; the lab users have none to list)" 5 \
+        "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Experimental-Result-Code == 2001 && !diameter.Server-Name"
+else
+    ge "UAA: DIAMETER_SUBSEQUENT_REGISTRATION (2002) with the S-CSCF's Server-Name" 1 \
+        "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Experimental-Result-Code == 2002 && diameter.Server-Name == \"$SCSCF_NAME\""
+    ge "UAR DE_REGISTRATION answered DIAMETER_SUCCESS with the S-CSCF's Server-Name" 1 \
+        "$cx && diameter.cmd.code == 300 && diameter.flags.request == 0 && diameter.Result-Code == 2001 && diameter.Server-Name == \"$SCSCF_NAME\""
+fi
 ge "MAR from the S-CSCF for SIP Digest with its Server-Name" 3 \
     "$cx && diameter.cmd.code == 303 && diameter.flags.request == 1 && ip.src == $SCSCF_ADDR && diameter.3GPP-SIP-Authentication-Scheme == \"SIP Digest\" && diameter.Server-Name == \"$SCSCF_NAME\""
 ge "MAR from the S-CSCF for Digest-AKAv1-MD5" 1 \

@@ -5,7 +5,7 @@
 #
 # Calls alice -> bob (Digest and AKA): BYE from either side, an INVITE retransmitted after
 # its 200, PRACK, re-INVITE, UPDATE and INFO within the call, a presence SUBSCRIBE/NOTIFY,
-# CANCEL before the answer, busy,
+# CANCEL before the answer, a CANCEL matching nothing, busy,
 # no answer (timer C), a callee that cannot be reached, forking to carol's two devices, her
 # GRUUs (public and temporary), tel: numbers through ENUM, a number that is no home user
 # (BGCF), an unknown user, MESSAGE. Then iFCs provisioned in the HSS: originating and
@@ -156,6 +156,10 @@ check "bob's UE notified along the dialog's route set" callee_ok bobs
 callee bob3 "${BOB[@]}" call_uas_cancel.xml
 check "alice hangs up while it rings: CANCEL, 487" caller call3 call_uac_cancel.xml "sip:bob@$R"
 check "bob's UE: CANCEL, 487, ACK" callee_ok bob3
+
+check "a CANCEL that matches no INVITE" caller cancel0 cancel_unknown.xml "sip:bob@$R"
+check_match "... gets 481 with a Warning from the P-CSCF" \
+    '^status: 481 warning: +399 127\.0\.0\.10 "no transaction to cancel"' "$(logline cancel0)"
 
 callee bob4 "${BOB[@]}" call_uas_busy.xml
 check "bob is busy" caller call4 call_uac_fail.xml "sip:bob@$R"
