@@ -76,7 +76,10 @@ CALLER_PORT=5070
 
 bench_init call
 bench_refuse_busy 127.0.0.10 127.0.0.20 127.0.0.30 127.0.0.40 127.0.0.80
-bench_log "$CALLERS callers, $CALLEES callees, ${SECS}s per step, hold ${HOLD} ms, charging $([ $CHARGING = 1 ] && echo on || echo off), load $(loadavg)"
+CHG_TEXT=off
+[ "$CHARGING" = 1 ] && CHG_TEXT="on (8 ACRs a call to the CDF)"
+bench_log "$CALLERS callers, $CALLEES callees, ${SECS}s per step, hold ${HOLD} ms," \
+    "charging $CHG_TEXT, load $(loadavg)"
 
 [ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((TOTAL + 1000))
@@ -243,7 +246,7 @@ done
 
 echo
 echo "call benchmark: caller -> P-CSCF -> S-CSCF -> I-CSCF -> S-CSCF -> P-CSCF -> callee, UDP,"
-echo "$CALLERS callers, $CALLEES callees, ${SECS} s per step, hold $HOLD ms, charging $([ $CHARGING = 1 ] && echo "on (8 ACRs a call to the CDF)" || echo off)"
+echo "$CALLERS callers, $CALLEES callees, ${SECS} s per step, hold $HOLD ms, charging $CHG_TEXT"
 echo "date $(date -u +%FT%TZ), $(nproc) cores, commit $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null), log level ${IMS_LOG_LEVEL:-info (lab configuration)}, load average at the end $(loadavg), $(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
 echo "latency: INVITE -> 180 at the caller; 180 -> 200 without the callee's 20 ms (sipp: whole ms)"
 printf '%-4s %-6s %-6s %-6s %-8s %-8s %-8s %-8s %-8s %-6s %-7s %-22s %-5s %s\n' step target 'done' \
