@@ -73,6 +73,7 @@ static void release(struct pcscf_bindings *s, struct pcscf_binding *b)
 {
     if (s->on_remove)
         s->on_remove(s->arg, b);
+    free(b->text);
     free(b);
     s->count--;
 }
@@ -223,23 +224,54 @@ int pcscf_bindings_expire(struct pcscf_bindings *s, time_t now)
 }
 
 /* Copy what a REGISTER outcome carries into @b (the hash link and subscription stay) */
-static void assign(struct pcscf_binding *b, const struct pcscf_binding *in, time_t now)
+/* Copy @str to *@at, advancing it; returns the copy */
+static const char *put(char **at, const char *str)
 {
-    struct pcscf_binding *next = b->next;
-    struct pcscf_sub *sub = b->sub;
-    bool refused = b->sub_refused;
-    *b = *in;
-    b->next = next;
-    b->sub = sub;
-    b->sub_refused = refused;
-    b->ncontacts = 0;
-    for (int i = 0; i < in->ncontacts && i < PCSCF_MAX_CONTACTS; i++)
-        if (in->contacts[i].expires > now)
-            b->contacts[b->ncontacts++] = in->contacts[i];
-    recompute_expiry(b);
+    size_t n = strlen(str) + 1;
+    memcpy(*at, str, n);
+    const char *copy = *at;
+    *at += n;
+    return copy;
 }
 
-int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_binding *in, time_t now,
+/* @b takes the content of @in (contacts expired at @now left out), its strings in one new
+ * allocation; the links, the subscription and the old text are kept until it succeeds. */
+static int assign(struct pcscf_binding *b, const struct pcscf_draft *in, time_t now)
+{
+    int nids = in->nids < PCSCF_MAX_IDS ? in->nids : PCSCF_MAX_IDS;
+    int nroutes = in->nroutes < PCSCF_MAX_ROUTES ? in->nroutes : PCSCF_MAX_ROUTES;
+    int ncontacts = in->ncontacts < PCSCF_MAX_CONTACTS ? in->ncontacts : PCSCF_MAX_CONTACTS;
+    size_t len = strlen(in->impu) + strlen(in->call_id) + 2;
+    for (int i = 0; i < nids; i++)
+        len += strlen(in->ids[i]) + 1;
+    for (int i = 0; i < nroutes; i++)
+        len += strlen(in->routes[i]) + 1;
+    for (int i = 0; i < ncontacts; i++)
+        len += strlen(in->contacts[i].uri) + 1;
+    char *text = malloc(len), *at = text;
+    if (!text)
+        return -ENOMEM;
+    free(b->text);
+    b->text = text;
+    b->src = in->src;
+    b->impu = put(&at, in->impu);
+    b->call_id = put(&at, in->call_id);
+    b->nids = nids;
+    for (int i = 0; i < nids; i++)
+        b->ids[i] = put(&at, in->ids[i]);
+    b->nroutes = nroutes;
+    for (int i = 0; i < nroutes; i++)
+        b->routes[i] = put(&at, in->routes[i]);
+    b->ncontacts = 0;
+    for (int i = 0; i < ncontacts; i++)
+        if (in->contacts[i].expires > now)
+            b->contacts[b->ncontacts++] = (struct pcscf_contact){
+                put(&at, in->contacts[i].uri), in->contacts[i].expires };
+    recompute_expiry(b);
+    return 0;
+}
+
+int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_draft *in, time_t now,
                         struct pcscf_binding **out)
 {
     *out = NULL;
@@ -256,7 +288,8 @@ int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_binding *in
         return PCSCF_SAVE_REMOVED;
     }
     if (b) {
-        assign(b, in, now);
+        if (assign(b, in, now) != 0)
+            return -ENOMEM;
         *out = b;
         return PCSCF_SAVE_REFRESH;
     }
@@ -265,9 +298,10 @@ int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_binding *in
     b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    assign(b, in, now);
-    b->sub = NULL;
-    b->sub_refused = false;
+    if (assign(b, in, now) != 0) {
+        free(b);
+        return -ENOMEM;
+    }
     struct pcscf_binding **head = bucket(s, b->src.key);
     b->next = *head;
     *head = b;

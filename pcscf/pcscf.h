@@ -36,28 +36,51 @@ struct pcscf_source {
 };
 
 struct pcscf_contact {
-    char uri[PCSCF_URI_MAX];
+    const char *uri;             /* in the binding's text */
     time_t expires;              /* absolute (monotonic seconds) */
 };
 
 struct pcscf_sub;                /* regevent.c */
 struct ims_chg;                  /* common/charging.h */
 
-/* One registration of a UE for one public identity (TS 24.229 5.2.2.4) */
+/*
+ * One registration of a UE for one public identity (TS 24.229 5.2.2.4). Its strings live in
+ * one allocation sized to them (@text), not in fixed arrays: a binding with two identities,
+ * one route and one contact takes well under 1 KiB.
+ */
 struct pcscf_binding {
     struct pcscf_binding *next;  /* hash chain */
     struct pcscf_source src;
-    char impu[PCSCF_URI_MAX];    /* the registered IMPU (To of the REGISTER) */
-    char ids[PCSCF_MAX_IDS][PCSCF_URI_MAX];      /* P-Associated-URI, first = default */
+    const char *impu;            /* the registered IMPU (To of the REGISTER) */
+    const char *ids[PCSCF_MAX_IDS];       /* P-Associated-URI, first = default */
     int nids;
-    char routes[PCSCF_MAX_ROUTES][PCSCF_URI_MAX]; /* Service-Route values "<uri>" */
+    const char *routes[PCSCF_MAX_ROUTES]; /* Service-Route values "<uri>" */
     int nroutes;
     struct pcscf_contact contacts[PCSCF_MAX_CONTACTS];
     int ncontacts;
     time_t expires;              /* latest contact expiry */
-    char call_id[128];           /* of the REGISTER */
+    const char *call_id;         /* of the REGISTER */
     struct pcscf_sub *sub;       /* reg-event subscription, NULL when none */
     bool sub_refused;            /* the S-CSCF refused it for good (e.g. 501): no retry */
+    char *text;                  /* the strings above */
+};
+
+/* What a successful REGISTER says, read into fixed buffers before it is kept */
+struct pcscf_draft_contact {
+    char uri[PCSCF_URI_MAX];
+    time_t expires;
+};
+
+struct pcscf_draft {
+    struct pcscf_source src;
+    char impu[PCSCF_URI_MAX];
+    char ids[PCSCF_MAX_IDS][PCSCF_URI_MAX];
+    int nids;
+    char routes[PCSCF_MAX_ROUTES][PCSCF_URI_MAX];
+    int nroutes;
+    struct pcscf_draft_contact contacts[PCSCF_MAX_CONTACTS];
+    int ncontacts;
+    char call_id[128];
 };
 
 /* ---- bindings.c: the binding store (no I/O) ---- */
@@ -90,7 +113,7 @@ bool pcscf_bindings_full(const struct pcscf_bindings *s);
  * Returns a pcscf_save value (*out is the binding for NEW and REFRESH, else NULL), or
  * -ENOSPC when the store is full, -EINVAL when @in has no source or IMPU.
  */
-int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_binding *in, time_t now,
+int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_draft *in, time_t now,
                         struct pcscf_binding **out);
 
 /* The binding of (source key, IMPU), expired or not, or NULL. */

@@ -74,7 +74,7 @@ int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip)
 /* ---- the binding from a 200 OK ---- */
 
 /* The identities of P-Associated-URI (every such header), normalised; the IMPU if none */
-static void read_identities(const sip_t *resp, struct pcscf_binding *b)
+static void read_identities(const sip_t *resp, struct pcscf_draft *b)
 {
     su_home_t home[1] = { SU_HOME_INIT(home) };
     for (const sip_unknown_t *u = resp->sip_unknown; u; u = u->un_next) {
@@ -90,7 +90,7 @@ static void read_identities(const sip_t *resp, struct pcscf_binding *b)
         snprintf(b->ids[b->nids++], sizeof(b->ids[0]), "%s", b->impu);
 }
 
-static void read_routes(const sip_t *resp, struct pcscf_binding *b)
+static void read_routes(const sip_t *resp, struct pcscf_draft *b)
 {
     for (const sip_service_route_t *r = resp->sip_service_route;
          r && b->nroutes < PCSCF_MAX_ROUTES; r = r->r_next) {
@@ -112,14 +112,14 @@ static bool listed(const sip_contact_t *list, const char *uri)
 /* The contacts of the UE in the response (those it registered, or already had), with
  * their expiry; the request's own contacts when the response lists none. */
 static void read_contacts(const sip_t *req, const sip_t *resp, const struct pcscf_binding *old,
-                          struct pcscf_binding *b, time_t now)
+                          struct pcscf_draft *b, time_t now)
 {
     bool from_resp = resp->sip_contact != NULL;
     const sip_contact_t *m0 = from_resp ? resp->sip_contact : req->sip_contact;
     unsigned def = resp->sip_expires ? (unsigned)resp->sip_expires->ex_delta
                                      : ims_sip_register_expires(req, 3600);
     for (const sip_contact_t *c = m0; c && b->ncontacts < PCSCF_MAX_CONTACTS; c = c->m_next) {
-        struct pcscf_contact *out = &b->contacts[b->ncontacts];
+        struct pcscf_draft_contact *out = &b->contacts[b->ncontacts];
         if (c->m_url->url_type == url_any || url_e(out->uri, sizeof(out->uri), c->m_url) <= 0)
             continue;
         bool ours = !from_resp || listed(req->sip_contact, out->uri);
@@ -157,7 +157,8 @@ static void log_saved(const struct reg_ctx *ctx, int rc, const struct pcscf_bind
 static void keep_binding(struct reg_ctx *ctx, const sip_t *req, const sip_t *resp)
 {
     struct pcscf *p = ctx->p;
-    struct pcscf_binding *in = calloc(1, sizeof(*in)), *b = NULL;
+    struct pcscf_draft *in = calloc(1, sizeof(*in));
+    struct pcscf_binding *b = NULL;
     if (!in) {
         log_saved(ctx, -ENOMEM, NULL, 0);
         return;

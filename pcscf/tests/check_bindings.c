@@ -22,9 +22,9 @@ static void on_remove(void *arg, struct pcscf_binding *b)
 }
 
 /* A binding input: source ip:port, IMPU, one contact expiring at @exp */
-static struct pcscf_binding *input(const char *ip, unsigned port, const char *impu, time_t exp)
+static struct pcscf_draft *input(const char *ip, unsigned port, const char *impu, time_t exp)
 {
-    static struct pcscf_binding in;
+    static struct pcscf_draft in;
     memset(&in, 0, sizeof(in));
     snprintf(in.src.ip, sizeof(in.src.ip), "%s", ip);
     in.src.port = port;
@@ -84,7 +84,7 @@ START_TEST(expiry)
     removed = 0;
     struct pcscf_bindings *s = pcscf_bindings_create(10, on_remove, NULL);
     struct pcscf_binding *b = NULL;
-    struct pcscf_binding *in = input("10.0.0.1", 5060, ALICE, 300);
+    struct pcscf_draft *in = input("10.0.0.1", 5060, ALICE, 300);
     snprintf(in->contacts[1].uri, sizeof(in->contacts[1].uri), "sip:alice@10.0.0.1:5070");
     in->contacts[1].expires = 500;
     in->ncontacts = 2;
@@ -138,7 +138,7 @@ START_TEST(limit_and_same_source)
     pcscf_bindings_remove(s, a);
     ck_assert_int_eq(removed, 1);
     ck_assert(!pcscf_bindings_full(s));
-    struct pcscf_binding *nokey = input("10.0.0.4", 5060, ALICE, 900);
+    struct pcscf_draft *nokey = input("10.0.0.4", 5060, ALICE, 900);
     nokey->src.key[0] = '\0';
     ck_assert_int_eq(pcscf_bindings_save(s, nokey, 0, &b), -EINVAL);
     pcscf_bindings_destroy(s);
@@ -148,7 +148,10 @@ END_TEST
 
 START_TEST(identity_choice)
 {
-    struct pcscf_binding *b = input("10.0.0.1", 5060, ALICE, 900);
+    struct pcscf_bindings *s = pcscf_bindings_create(10, NULL, NULL);
+    struct pcscf_binding *b = NULL;
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 900), 0, &b),
+                     PCSCF_SAVE_NEW);
     char id[PCSCF_URI_MAX];
     /* no preference: the default (first) identity */
     ck_assert_int_eq(pcscf_identity_choose(b, NULL, id, sizeof(id)), 0);
@@ -166,6 +169,32 @@ START_TEST(identity_choice)
     ck_assert_str_eq(id, ALICE);
     b->nids = 0;
     ck_assert_int_eq(pcscf_identity_choose(b, NULL, id, sizeof(id)), -ENOENT);
+    pcscf_bindings_destroy(s);
+}
+END_TEST
+
+START_TEST(stored_strings_are_copies)
+{
+    struct pcscf_bindings *s = pcscf_bindings_create(10, NULL, NULL);
+    struct pcscf_binding *b = NULL;
+    struct pcscf_draft *in = input("10.0.0.1", 5060, ALICE, 900);
+    snprintf(in->call_id, sizeof(in->call_id), "call-1");
+    ck_assert_int_eq(pcscf_bindings_save(s, in, 0, &b), PCSCF_SAVE_NEW);
+    memset(in, 'x', sizeof(*in));        /* the draft is gone: the binding keeps its own */
+    ck_assert_str_eq(b->impu, ALICE);
+    ck_assert_str_eq(b->ids[1], "tel:+15550100001");
+    ck_assert_str_eq(b->routes[0], "<sip:orig@scscf.ims.example.org;lr>");
+    ck_assert_str_eq(b->contacts[0].uri, "sip:alice@10.0.0.1:5060");
+    ck_assert_str_eq(b->call_id, "call-1");
+    /* a refresh replaces them all */
+    in = input("10.0.0.1", 5060, ALICE, 950);
+    snprintf(in->ids[0], sizeof(in->ids[0]), "%s", "sip:alice.new@ims.example.org");
+    in->nroutes = 0;
+    ck_assert_int_eq(pcscf_bindings_save(s, in, 0, &b), PCSCF_SAVE_REFRESH);
+    ck_assert_str_eq(b->ids[0], "sip:alice.new@ims.example.org");
+    ck_assert_int_eq(b->nroutes, 0);
+    ck_assert_int_eq((int)b->expires, 950);
+    pcscf_bindings_destroy(s);
 }
 END_TEST
 
@@ -193,6 +222,7 @@ int main(void)
     tcase_add_test(tc, expiry);
     tcase_add_test(tc, limit_and_same_source);
     tcase_add_test(tc, identity_choice);
+    tcase_add_test(tc, stored_strings_are_copies);
     tcase_add_test(tc, uri_helpers);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -26,14 +26,12 @@ static struct pcscf_binding *binding(void)
 {
     static struct pcscf_binding b;
     memset(&b, 0, sizeof(b));
-    snprintf(b.impu, sizeof(b.impu), "sip:alice@ims.example.org");
-    snprintf(b.ids[0], sizeof(b.ids[0]), "sip:alice@ims.example.org");
-    snprintf(b.ids[1], sizeof(b.ids[1]), "tel:+15550100001");
+    b.impu = "sip:alice@ims.example.org";
+    b.ids[0] = "sip:alice@ims.example.org";
+    b.ids[1] = "tel:+15550100001";
     b.nids = 2;
-    snprintf(b.contacts[0].uri, sizeof(b.contacts[0].uri), "sip:alice@10.0.0.1:5060");
-    b.contacts[0].expires = 1000;
-    snprintf(b.contacts[1].uri, sizeof(b.contacts[1].uri), "sip:alice@10.0.0.1:5070");
-    b.contacts[1].expires = 2000;
+    b.contacts[0] = (struct pcscf_contact){ "sip:alice@10.0.0.1:5060", 1000 };
+    b.contacts[1] = (struct pcscf_contact){ "sip:alice@10.0.0.1:5070", 2000 };
     b.ncontacts = 2;
     b.expires = 2000;
     return &b;
