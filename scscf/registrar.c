@@ -250,7 +250,7 @@ static int apply_contacts(struct reg *r, struct scscf_aor *aor)
             scscf_store_unbind(r->s, aor, uri);
             continue;
         }
-        struct scscf_contact b = { .expires = now + (time_t)e, .cseq = sip->sip_cseq
+        struct scscf_contact_in b = { .expires = now + (time_t)e, .cseq = sip->sip_cseq
                                                                             ? sip->sip_cseq->cs_seq
                                                                             : 0 };
         snprintf(b.uri, sizeof(b.uri), "%s", uri);

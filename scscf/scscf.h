@@ -31,8 +31,8 @@ enum scscf_scheme {
 };
 
 /* One binding of a registered public identity set */
-struct scscf_contact {
-    struct scscf_contact *next;
+/* A binding as a REGISTER (or the database) gives it, in fixed buffers */
+struct scscf_contact_in {
     char uri[SCSCF_ID_MAX];
     time_t expires;                   /* absolute */
     char instance[128];               /* +sip.instance, "" when absent */
@@ -43,6 +43,23 @@ struct scscf_contact {
     char impi[SCSCF_ID_MAX];          /* the private identity that registered it */
     char user_agent[128];
     char tgruu[64];                   /* user part of the temporary GRUU ("" none) */
+};
+
+/* A binding kept: its strings ("" when absent, never NULL) in one allocation sized to them
+ * (@text), not in the 1.5 KiB of fixed buffers of struct scscf_contact_in */
+struct scscf_contact {
+    struct scscf_contact *next;
+    const char *uri;
+    time_t expires;                   /* absolute */
+    const char *instance;
+    int reg_id;
+    const char *call_id;
+    uint32_t cseq;
+    const char *path;
+    const char *impi;
+    const char *user_agent;
+    char tgruu[64];                   /* user part of the temporary GRUU ("" none) */
+    char *text;
 };
 
 /* One implicit registration set: its identities, profile, bindings and subscribers */
@@ -206,7 +223,7 @@ struct scscf_aor *scscf_store_find(struct scscf *s, const char *impu);
 /* The aor of @impu, created with the identities of @profile (or @impu alone). */
 struct scscf_aor *scscf_store_upsert(struct scscf *s, const char *impu, const char *profile);
 /* Add or refresh a binding; 0 or -ENOMEM. */
-int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact *c);
+int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact_in *c);
 /* Remove the binding with this URI (all when NULL); returns how many. */
 int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri);
 /* Forget the aor and every identity of it. */

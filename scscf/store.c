@@ -84,6 +84,7 @@ static void contact_free(struct scscf *s, struct scscf_contact *c)
 {
     if (c->tgruu[0] && s->tgruus)
         ims_map_remove(s->tgruus, c->tgruu);
+    free(c->text);
     free(c);
 }
 
@@ -191,8 +192,23 @@ int scscf_store_count_contacts(const struct scscf_aor *aor)
     return n;
 }
 
-int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact *c)
+/* Copy @str to *@at, advancing it; returns the copy */
+static const char *put(char **at, const char *str)
 {
+    size_t n = strlen(str) + 1;
+    memcpy(*at, str, n);
+    const char *copy = *at;
+    *at += n;
+    return copy;
+}
+
+int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact_in *c)
+{
+    size_t len = strlen(c->uri) + strlen(c->instance) + strlen(c->call_id) + strlen(c->path) +
+                 strlen(c->impi) + strlen(c->user_agent) + 6;
+    char *text = malloc(len), *at = text;
+    if (!text)
+        return -ENOMEM;
     struct scscf_contact *x = aor->contacts;
     /* RFC 5626: the same instance and reg-id replace the old flow's binding */
     while (x && strcasecmp(x->uri, c->uri) != 0 &&
@@ -200,19 +216,29 @@ int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_
         x = x->next;
     if (!x) {
         x = calloc(1, sizeof(*x));
-        if (!x)
+        if (!x) {
+            free(text);
             return -ENOMEM;
+        }
         x->next = aor->contacts;
         aor->contacts = x;
         s->ncontacts++;
     }
-    struct scscf_contact *next = x->next;
     char tgruu[sizeof(x->tgruu)];
     snprintf(tgruu, sizeof(tgruu), "%s", c->tgruu[0] ? c->tgruu : x->tgruu);
     if (x->tgruu[0] && strcmp(x->tgruu, tgruu) != 0)
         ims_map_remove(s->tgruus, x->tgruu);
-    *x = *c;
-    x->next = next;
+    free(x->text);
+    x->text = text;
+    x->uri = put(&at, c->uri);
+    x->instance = put(&at, c->instance);
+    x->call_id = put(&at, c->call_id);
+    x->path = put(&at, c->path);
+    x->impi = put(&at, c->impi);
+    x->user_agent = put(&at, c->user_agent);
+    x->expires = c->expires;
+    x->reg_id = c->reg_id;
+    x->cseq = c->cseq;
     snprintf(x->tgruu, sizeof(x->tgruu), "%s", tgruu);
     if (x->tgruu[0]) {
         int err = 0;
@@ -390,7 +416,7 @@ static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
     sqlite3_bind_text(st, 1, aor->impus[0], -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        struct scscf_contact c = { .next = NULL };
+        struct scscf_contact_in c = { .expires = 0 };
         column(st, 0, c.uri, sizeof(c.uri));
         c.expires = (time_t)sqlite3_column_int64(st, 1);
         column(st, 2, c.instance, sizeof(c.instance));

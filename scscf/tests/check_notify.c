@@ -28,11 +28,14 @@ static void setup(void)
     aor.impus[0] = (char *)"sip:alice@ims.example.org";
     aor.impus[1] = (char *)"tel:+15550100001";
     aor.nimpus = 2;
-    snprintf(ct1.uri, sizeof(ct1.uri), "sip:alice@127.0.0.131:5231");
-    snprintf(ct1.path, sizeof(ct1.path), "<sip:term@127.0.1.11:5060;lr>");
-    snprintf(ct2.uri, sizeof(ct2.uri), "sip:alice@127.0.0.132:5232");
-    snprintf(ct2.path, sizeof(ct2.path),
-             "<sip:pcscf.visited.example.org;lr>, <sip:ibcf.visited.example.org;lr>");
+    /* a kept binding's strings are never NULL ("" when absent) */
+    struct scscf_contact *cts[2] = { &ct1, &ct2 };
+    for (int i = 0; i < 2; i++)
+        cts[i]->instance = cts[i]->call_id = cts[i]->impi = cts[i]->user_agent = "";
+    ct1.uri = "sip:alice@127.0.0.131:5231";
+    ct1.path = "<sip:term@127.0.1.11:5060;lr>";
+    ct2.uri = "sip:alice@127.0.0.132:5232";
+    ct2.path = "<sip:pcscf.visited.example.org;lr>, <sip:ibcf.visited.example.org;lr>";
     ct1.next = &ct2;
     aor.contacts = &ct1;
 }
