@@ -40,6 +40,7 @@ struct job {
     char session_id[STR_MAX];
     size_t len;
     uint8_t *bytes;
+    struct msg *msg;             /* JOB_NEW: the record as built, sent as it is */
 };
 
 struct ims_rf_client {
@@ -245,18 +246,19 @@ static void push(struct ims_rf_client *c, struct job *j)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Build, encode and queue one record; the message itself is freed here. */
+/* Build and encode (for the spool) one record and queue it with the message, which is sent
+ * as it is: parsing the encoded copy again would cost a dictionary search per AVP. */
 static int submit(struct ims_rf_client *c, const char *sid, int type, uint32_t number,
                   const struct ims_rf_info *info)
 {
     struct job *j = calloc(1, sizeof(*j));
     struct msg *m = j ? build_acr(c, sid, type, number, info) : NULL;
     int rc = m ? ims_diam_msg_encode(m, &j->bytes, &j->len) : -ENOMEM;
-    if (m) {
+    if (m)
         ims_diam_session_id(m, j->session_id, sizeof(j->session_id));
-        fd_msg_free(m);
-    }
     if (rc) {
+        if (m)
+            fd_msg_free(m);
         if (j)
             free(j->bytes);
         free(j);
@@ -264,6 +266,7 @@ static int submit(struct ims_rf_client *c, const char *sid, int type, uint32_t n
         return rc;
     }
     j->kind = JOB_NEW;
+    j->msg = m;
     j->type = type;
     j->number = number;
     ims_counter_inc(c->sent[type]);
@@ -393,11 +396,12 @@ static void record_result(struct ims_rf_client *c, int64_t id, enum ims_rf_outco
 }
 
 /* @again: a record sent before (marked in flight here, T flag set); otherwise a new row,
- * in flight since its insertion */
+ * in flight since its insertion. @built: the message of a new record (taken), else the
+ * record is decoded from @bytes. */
 static void send_record(struct ims_rf_client *c, int64_t id, const uint8_t *bytes, size_t len,
-                        bool again)
+                        bool again, struct msg *built)
 {
-    struct msg *m = ims_diam_msg_decode(bytes, len, again);
+    struct msg *m = built ? built : ims_diam_msg_decode(bytes, len, again);
     struct answer_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!m || !ctx) {
         if (m)
@@ -455,8 +459,12 @@ static void handle_batch(struct ims_rf_client *c, struct job *list)
     }
     for (struct job *j = list, *next; j; j = next) {
         next = j->next;
-        if (j->kind == JOB_NEW && !j->dropped)
-            send_record(c, j->id, j->bytes, j->len, false);
+        if (j->kind == JOB_NEW && !j->dropped) {
+            send_record(c, j->id, j->bytes, j->len, false, j->msg);
+            j->msg = NULL;
+        }
+        if (j->msg)
+            fd_msg_free(j->msg);
         free(j->bytes);
         free(j);
     }
@@ -468,7 +476,7 @@ static void resend_due(struct ims_rf_client *c)
     int n = ims_rf_spool_due(c->spool, ims_rf_spool_now_ms(), due, SCAN_BATCH);
     bool tx = n > 0 && ims_rf_spool_begin(c->spool) == 0;
     for (int i = 0; i < n; i++) {
-        send_record(c, due[i].id, due[i].bytes, due[i].len, true);
+        send_record(c, due[i].id, due[i].bytes, due[i].len, true, NULL);
         free(due[i].bytes);
     }
     if (tx)
@@ -586,6 +594,8 @@ void ims_rf_client_destroy(struct ims_rf_client *c)
             spool_new(c, j);
         else
             record_result(c, j->id, j->outcome, j->code);
+        if (j->msg)
+            fd_msg_free(j->msg);
         free(j->bytes);
         free(j);
     }
