@@ -109,25 +109,6 @@ static json_t *body_object(const struct api_req *q, struct ims_http_response *re
     return doc;
 }
 
-/* Query parameter @name as an integer in [lo, hi] (@dflt when absent); false after a 400. */
-static bool query_long(const struct api_req *q, const char *name, long dflt, long lo, long hi,
-                       long *out, struct ims_http_response *resp)
-{
-    const char *s = ims_http_query(q->http, name);
-    char *end;
-    *out = dflt;
-    if (!s)
-        return true;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) {
-        ims_http_reply_error(resp, 400, name, "must be an integer from %ld to %ld", lo, hi);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 /* Answer a subscriber.c error: 400 / 409 naming the field, 404, or 500. */
 static int reply_put_error(struct ims_http_response *resp, int rc, const char *prefix,
                            const struct hss_put_result *res)
@@ -192,8 +173,8 @@ static int reply_stored(const struct api_req *q, const char *name, int status,
 static int list_subscribers(struct api_req *q, struct ims_http_response *resp)
 {
     long offset, limit;
-    if (!query_long(q, "offset", 0, 0, LONG_MAX, &offset, resp) ||
-        !query_long(q, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit, resp))
+    if (!ims_http_query_long(q->http, "offset", 0, 0, LONG_MAX, &offset, resp) ||
+        !ims_http_query_long(q->http, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit, resp))
         return 0;
     json_t *page = hss_subscriber_list(q->db, offset, limit);
     if (!page)
