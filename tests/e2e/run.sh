@@ -11,6 +11,29 @@ set -u
 
 cd "$(dirname "$0")/../.." || exit 1
 
+# The tests use the fixed addresses of LAB.md. They run in a network namespace of their own
+# (with a private /etc/hosts in a mount namespace), so a lab started with `make lab` keeps
+# running untouched beside them, and two checkouts can test at once. IMS_E2E_NETNS=0 runs
+# them in the machine's namespace instead (then one lab at a time: the lab lock).
+if [ "${IMS_E2E_NETNS:-}" != 0 ] && [ "${IMS_E2E_IN_NETNS:-}" != 1 ]; then
+    if [ "$(id -u)" -eq 0 ] && unshare -n -m true 2>/dev/null; then
+        hosts=$(mktemp /tmp/ims-e2e-hosts.XXXXXX) && cp /etc/hosts "$hosts" || exit 1
+        # the machine-wide lab lock is for labs in the machine's namespace: this one is private
+        lock=$(mktemp /tmp/ims-e2e-lock.XXXXXX) || exit 1
+        echo "e2e: running in a network namespace of its own (a lab of make lab stays up)"
+        unshare -n -m --propagation private env IMS_E2E_IN_NETNS=1 IMS_LAB_LOCK="$lock" bash -c '
+            ip link set lo up || exit 1
+            mount --bind "$1" /etc/hosts || exit 1
+            shift
+            exec "$@"' e2e-netns "$hosts" "$PWD/tests/e2e/run.sh" "$@"
+        rc=$?
+        rm -f "$hosts" "$lock"
+        exit $rc
+    fi
+    echo "e2e: no network namespace here (root and unshare are needed): the tests share the" \
+         "machine's addresses; a running lab (make lab) must be stopped first (make lab-stop)"
+fi
+
 tests=()
 if [ $# -gt 0 ]; then
     for n in "$@"; do
