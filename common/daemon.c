@@ -53,6 +53,10 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
       "transports to listen on" },
     { "sip", "hosts", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_host_entry,
       "static name resolution: name=address, comma separated (where there is no DNS)" },
+    { "sip", "trusted_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_net,
+      "the trust domain: addresses or networks (address/prefix) of the SIP peers whose "
+      "asserted identities and routes are believed (the other CSCFs, application servers, "
+      "gateways); a request from any other source is handled as from outside the domain" },
     IMS_CFG_END
 };
 
@@ -269,9 +273,11 @@ static int start_sip(struct ims_daemon *d)
 {
     char **tps = ims_cfg_list(d->cfg, "sip.transports", NULL);
     char **hosts = ims_cfg_list(d->cfg, "sip.hosts", NULL);
-    if (!tps || !hosts) {
+    char **trusted = ims_cfg_list(d->cfg, "sip.trusted_peers", NULL);
+    if (!tps || !hosts || !trusted) {
         ims_strv_free(tps);
         ims_strv_free(hosts);
+        ims_strv_free(trusted);
         return -ENOMEM;
     }
     struct ims_sip_conf sc = {
@@ -281,10 +287,12 @@ static int start_sip(struct ims_daemon *d)
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
         .hosts = hosts,
+        .trusted = trusted,
     };
     d->sip = ims_sip_create(ims_loop_root(d->loop), &sc, on_sip_request, d);
     ims_strv_free(tps);
     ims_strv_free(hosts);
+    ims_strv_free(trusted);
     if (!d->sip)
         return -EADDRNOTAVAIL;
     ims_http_health_add(d->http, ims_sip_health, d->sip);

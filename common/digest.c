@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -129,4 +130,22 @@ int ims_base64_decode(const char *in, uint8_t *out, size_t out_len)
         return -EINVAL;
     memcpy(out, tmp, (size_t)n);
     return n;
+}
+
+int ims_hmac_tag(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                 size_t taglen, char *out)
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (taglen == 0 || taglen > 32 ||
+        !HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &mdlen) || mdlen < taglen)
+        return -EINVAL;
+    ims_hex_encode(md, taglen, out);
+    return 0;
+}
+
+bool ims_token_equal(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
 }

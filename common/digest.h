@@ -33,6 +33,17 @@ bool ims_digest_equal(const char *a, const char *b);
 int ims_aka_v2_password(const uint8_t *res, size_t res_len, const uint8_t ik[16],
                         const uint8_t ck[16], char *out, size_t out_len);
 
+/*
+ * ims_hmac_tag - a short HMAC-SHA-256 tag of @data under @key, as @taglen bytes (at most 32)
+ * in lower-case hex into @out (room for 2 * @taglen + 1): the tokens a node issues and
+ * verifies itself. 0, or -EINVAL.
+ */
+int ims_hmac_tag(const uint8_t *key, size_t key_len, const void *data, size_t len,
+                 size_t taglen, char *out);
+
+/* Constant-time equality of two strings of the same length (false when lengths differ) */
+bool ims_token_equal(const char *a, const char *b);
+
 /* base64 (RFC 4648, with padding). Encode returns the length written or -ENOSPC;
  * decode returns the number of bytes or -EINVAL. */
 int ims_base64_encode(const uint8_t *in, size_t len, char *out, size_t out_len);

@@ -15,8 +15,11 @@
 #include <strings.h>
 #include <dirent.h>
 #include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
@@ -47,6 +50,8 @@ struct ims_sip {
     char tports[MAX_TPORTS][8];
     int ntports;
     char **hosts;                 /* "name=address" */
+    struct ims_netlist trusted;   /* sip.trusted_peers */
+    struct ims_net self;          /* our own address: what we send to ourselves is trusted */
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
 };
@@ -109,15 +114,9 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
     if (m == sip_method_cancel) {
         /* nta gives a CANCEL to its INVITE's server transaction; one that reaches here
          * matches none (never seen, or already answered): RFC 3261 9.2 */
-        char warning[128];
         struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
         ims_log(IMS_LOG_INFO, &ids, "sip: CANCEL answered 481: no transaction to cancel");
-        ims_sip_warning(s, warning, sizeof(warning), "no transaction to cancel");
-        nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, SIPTAG_WARNING_STR(warning),
-                            SIPTAG_SERVER_STR(s->node), TAG_END());
-        nta_incoming_destroy(irq);
-        ims_sip_count_response(s, 481);
-        return 0;
+        return ims_sip_refuse(s, irq, sip, 481, "no transaction to cancel");
     }
     int status = s->fn(s->arg, irq, sip);
     if (status >= 100)
@@ -223,6 +222,15 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     for (size_t i = 0; s->hosts && i < nh; i++)
         s->hosts[i] = strdup(c->hosts[i]);
     register_metrics(s);
+    char err[160];
+    if (ims_netlist_parse(c->trusted, &s->trusted, err, sizeof(err)) != 0) {
+        ims_err("sip: trusted peers: %s", err);
+        goto fail;
+    }
+    if (ims_net_parse(c->address, &s->self) != 0) {
+        ims_err("sip: %s is not a numeric address", c->address);
+        goto fail;
+    }
 
     for (char **tp = c->transports; tp && *tp && s->ntports < MAX_TPORTS; tp++)
         if (bind_transport(s, *tp) != 0)
@@ -259,7 +267,66 @@ void ims_sip_destroy(struct ims_sip *s)
     for (char **h = s->hosts; h && *h; h++)
         free(*h);
     free(s->hosts);
+    ims_netlist_clear(&s->trusted);
     free(s);
+}
+
+void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp)
+{
+    memset(out, 0, sizeof(*out));
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, out->ip, sizeof(out->ip));
+        out->port = ntohs(s6->sin6_port);
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, out->ip, sizeof(out->ip));
+        out->port = ntohs(s4->sin_port);
+    } else {
+        return;
+    }
+    snprintf(out->proto, sizeof(out->proto), "%s", tcp ? "tcp" : "udp");
+    bool v6 = strchr(out->ip, ':') != NULL;
+    snprintf(out->key, sizeof(out->key), "%s%s%s:%u/%s", v6 ? "[" : "", out->ip, v6 ? "]" : "",
+             out->port, out->proto);
+}
+
+int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source *out)
+{
+    memset(out, 0, sizeof(*out));
+    msg_t *msg = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    int rc = -ENOENT;
+    if (ai && ai->ai_addr &&
+        (ai->ai_addr->sa_family == AF_INET || ai->ai_addr->sa_family == AF_INET6)) {
+        ims_sip_source_set(out, ai->ai_addr, ai->ai_protocol == IPPROTO_TCP);
+        struct ims_netlist self = { &s->self, 1 };
+        out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
+                       ims_netlist_match(&self, ai->ai_addr);
+        rc = 0;
+    }
+    if (msg)
+        msg_destroy(msg);
+    return rc;
+}
+
+int ims_sip_refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
+                   const char *why)
+{
+    if (req->sip_request->rq_method != sip_method_ack) {
+        char warning[320];
+        ims_sip_warning(s, warning, sizeof(warning), "%s", why);
+        nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                            SIPTAG_SERVER_STR(s->node), TAG_END());
+        ims_sip_count_response(s, status);
+    }
+    nta_incoming_destroy(irq);
+    return 0;
+}
+
+size_t ims_sip_trusted_count(struct ims_sip *s)
+{
+    return s->trusted.n;
 }
 
 nta_leg_t *ims_sip_leg(struct ims_sip *s)

@@ -18,6 +18,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include "http.h"
+#include "netlist.h"
 
 struct ims_sip;
 
@@ -28,6 +29,19 @@ struct ims_sip_conf {
     const char *host;         /* this node's host name, for Via-independent own-URI checks */
     const char *node;         /* short name for Warning and Server headers ("pcscf") */
     char **hosts;             /* static name resolution "name=address" (may be NULL) */
+    char **trusted;           /* trusted peers: "address" or "address/prefix" (may be NULL) */
+};
+
+/*
+ * Where a request came from, as the transport saw it: the source address of the datagram
+ * or of the TCP connection, never what a header of the request says. One UE flow.
+ */
+struct ims_sip_source {
+    char ip[48];
+    unsigned port;
+    char proto[4];            /* "udp" or "tcp" */
+    char key[64];             /* the flow: "ip:port/proto" ("[ip]:port/proto" for IPv6) */
+    bool trusted;             /* the address is one of sip.trusted_peers, or our own */
 };
 
 typedef int (*ims_sip_request_fn)(void *arg, nta_incoming_t *irq, const sip_t *sip);
@@ -53,6 +67,17 @@ const url_t *ims_sip_own_uri(struct ims_sip *sip);
  */
 url_t *ims_sip_resolve(struct ims_sip *sip, su_home_t *home, const url_t *target);
 
+/*
+ * ims_sip_source - the transport source of the request of @irq into @out, with whether it is
+ * a trusted peer (sip.trusted_peers). 0, or -ENOENT when nta knows no source address (then
+ * @out is empty and not trusted).
+ */
+int ims_sip_source(struct ims_sip *sip, nta_incoming_t *irq, struct ims_sip_source *out);
+/* Fill @out from a socket address (key and text forms); trusted is left false. */
+void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp);
+/* How many networks sip.trusted_peers lists (0: no SIP peer is trusted) */
+size_t ims_sip_trusted_count(struct ims_sip *sip);
+
 /* true when @url designates this node (address or host name, and port). */
 bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);
@@ -77,6 +102,15 @@ enum ims_health ims_sip_health(void *arg, json_t *peers);
  */
 int ims_sip_reply_unhandled(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req,
                             const char *allow);
+
+/*
+ * ims_sip_refuse - answer the request of @irq with @status (its standard phrase), a Warning
+ * of this node saying @why (ims_sip_warning()) and a Server header, then let the
+ * transaction go. An ACK is not answered (it has no response). Returns 0, for a request
+ * function to return.
+ */
+int ims_sip_refuse(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req, int status,
+                   const char *why);
 
 /* Count a response sent or relayed (for /metrics) */
 void ims_sip_count_response(struct ims_sip *sip, int status);

@@ -257,7 +257,10 @@ int ims_addr_list_format(const sip_route_t *list, char *buf, size_t len)
         buf[0] = '\0';
     for (const sip_route_t *r = list; r; r = r->r_next) {
         char tmp[512];
-        int n = (int)sip_route_e(tmp, sizeof(tmp), (msg_header_t const *)r, 0);
+        /* the entry's own class prints it: Route, Record-Route, Path and Service-Route
+         * share the structure, not the class */
+        msg_header_t const *h = (msg_header_t const *)r;
+        int n = (int)h->sh_class->hc_print(tmp, sizeof(tmp), (msg_header_t *)h, 0);
         if (n <= 0 || (size_t)n >= sizeof(tmp))
             return -ENOSPC;
         if (append(buf, len, &off, "%s%s", off ? ", " : "", tmp) != 0)

@@ -60,7 +60,8 @@ int ims_pvni_format(const struct ims_pvni *pvni, char *buf, size_t len);
  * allocated from @home, or NULL when the value is malformed.
  */
 sip_route_t *ims_addr_list_parse(su_home_t *home, const char *value);
-/* Format a name-addr list as "<uri>, <uri>" into buf; returns length or -ENOSPC. */
+/* Format a name-addr list (Route, Record-Route, Path, Service-Route entries) as
+ * "<uri>, <uri>" into buf; returns length or -ENOSPC. */
 int ims_addr_list_format(const sip_route_t *list, char *buf, size_t len);
 
 /* ---- access to headers sofia-sip keeps as unknown ---- */

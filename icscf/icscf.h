@@ -84,11 +84,15 @@ int icscf_sip_status(const struct icscf_answer *a, const char **phrase, const ch
 int icscf_sip_status_lir(const struct icscf_answer *a, const char **phrase, const char **why);
 
 /* ---- register.c ---- */
-int icscf_register(struct icscf *c, nta_incoming_t *irq, const sip_t *sip);
+/* A REGISTER; only from trusted peers (P-CSCFs): from anybody else 403 */
+int icscf_register(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
+                   const struct ims_sip_source *src);
 void icscf_register_metrics(void);
 
 /* ---- location.c: requests other than REGISTER, routed by LIR ---- */
-int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip);
+/* From an untrusted source, the identities it asserts go and a Route beyond us is refused */
+int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
+                const struct ims_sip_source *src);
 void icscf_route_metrics(void);
 
 #endif

@@ -126,7 +126,21 @@ static bool home_target(const struct icscf *c, const url_t *u)
            strcasecmp(u->url_host, c->home) == 0;
 }
 
-int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip)
+/* Headers only the trust domain may set (RFC 3325, RFC 5502, TS 24.229 5.3.2.1): they go
+ * from a request of an untrusted source */
+static void strip_asserted(struct ims_ptx *tx)
+{
+    static const char *const names[] = { "P-Served-User", "P-Profile-Key",
+                                         "P-Asserted-Service" };
+    msg_t *msg = ims_ptx_msg(tx);
+    sip_t *sip = ims_ptx_sip(tx);
+    ims_sip_paid_remove(msg, sip);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        ims_sip_header_remove(msg, sip, names[i]);
+}
+
+int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
+                const struct ims_sip_source *src)
 {
     const url_t *ruri = sip->sip_request->rq_url;
     if (ims_sip_is_own(c->d->sip, ruri) && !sip->sip_route)
@@ -148,7 +162,17 @@ int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip)
         return 0;
     }
     const sip_t *req = ims_ptx_sip(tx);
-    if (req->sip_route) {             /* a route set beyond us: not ours to decide */
+    if (!src->trusted) {
+        strip_asserted(tx);
+        if (req->sip_route) {
+            char why[200];
+            snprintf(why, sizeof(why), "a Route beyond this node from %s: only trusted peers "
+                     "choose their route through the network", src->key[0] ? src->key : "?");
+            refuse(ctx, 403, "Forbidden", why);
+            return 0;
+        }
+    }
+    if (req->sip_route) {             /* a route set beyond us, from the trust domain */
         st = ims_ptx_forward(tx, NULL, NULL, false);
         if (st)
             refuse(ctx, st, NULL, "cannot forward along the Route");

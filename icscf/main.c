@@ -46,6 +46,9 @@ static int icscf_init(struct ims_daemon *d)
     if (!c->nscscfs)
         ims_warn("icscf: icscf.scscfs is empty: first registrations can only go to an S-CSCF "
                  "the HSS names");
+    if (ims_sip_trusted_count(d->sip) == 0)
+        ims_warn("icscf: sip.trusted_peers is empty: every REGISTER is refused (it must come "
+                 "from a P-CSCF of the trust domain) and asserted identities are removed");
     icscf_register_metrics();
     icscf_route_metrics();
     return 0;
@@ -54,9 +57,11 @@ static int icscf_init(struct ims_daemon *d)
 static int icscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
 {
     struct icscf *c = d->priv;
+    struct ims_sip_source src;
+    ims_sip_source(d->sip, irq, &src);
     if (sip->sip_request->rq_method == sip_method_register)
-        return icscf_register(c, irq, sip);
-    return icscf_route(c, irq, sip);
+        return icscf_register(c, irq, sip, &src);
+    return icscf_route(c, irq, sip, &src);
 }
 
 static const struct ims_daemon_desc icscf_desc = {

@@ -166,8 +166,20 @@ static void visited_network(struct icscf *c, const sip_t *sip, char *buf, size_t
         snprintf(buf, len, "%s", c->home);
 }
 
-int icscf_register(struct icscf *c, nta_incoming_t *irq, const sip_t *sip)
+int icscf_register(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
+                   const struct ims_sip_source *src)
 {
+    if (!src->trusted) {
+        /* a REGISTER that bypasses the P-CSCF would carry a Path and identities the UE
+         * chose: registrations come through the P-CSCFs of the trust domain only */
+        char why[200];
+        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+        snprintf(why, sizeof(why), "REGISTER from %s: not a trusted peer (a P-CSCF of "
+                 "sip.trusted_peers)", src->key[0] ? src->key : "?");
+        ims_log(IMS_LOG_INFO, &ids, "icscf: %s: refused 403", why);
+        ims_counter_inc(m.refused);
+        return ims_sip_refuse(c->d->sip, irq, sip, 403, why);
+    }
     struct ims_ptx *tx = ims_ptx_create(c->d->sip, irq);
     if (!tx)
         return 500;

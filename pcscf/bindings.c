@@ -134,34 +134,6 @@ struct pcscf_binding *pcscf_bindings_next(struct pcscf_binding *b, time_t now)
     return NULL;
 }
 
-/* Does contact @uri designate @host:@port? */
-static bool contact_at(const char *uri, const char *host, unsigned port)
-{
-    su_home_t home[1] = { SU_HOME_INIT(home) };
-    url_t *u = url_make(home, uri);
-    bool same = false;
-    if (u && u->url_host) {
-        unsigned p = u->url_port && *u->url_port ? (unsigned)atoi(u->url_port) : 5060;
-        same = strcasecmp(u->url_host, host) == 0 && p == port;
-    }
-    su_home_deinit(home);
-    return same;
-}
-
-struct pcscf_binding *pcscf_bindings_by_contact(struct pcscf_bindings *s, const char *ip,
-                                                const char *host, unsigned port, time_t now)
-{
-    for (size_t i = 0; i < s->nbuckets; i++)
-        for (struct pcscf_binding *b = s->buckets[i]; b; b = b->next) {
-            if (!live(b, now) || strcmp(b->src.ip, ip) != 0)
-                continue;
-            for (int c = 0; c < b->ncontacts; c++)
-                if (contact_at(b->contacts[c].uri, host, port))
-                    return b;
-        }
-    return NULL;
-}
-
 static void unlink_binding(struct pcscf_bindings *s, struct pcscf_binding *b)
 {
     for (struct pcscf_binding **p = bucket(s, b->src.key); *p; p = &(*p)->next)

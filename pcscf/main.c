@@ -11,15 +11,22 @@
 #include "log.h"
 #include "metrics.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/url.h>
+
+static int check_token_key(const char *value, char *err, size_t errlen)
+{
+    size_t n = strlen(value);
+    if (n == 0 || (n >= 32 && n <= 128 && n % 2 == 0 &&
+                   strspn(value, "0123456789abcdefABCDEF") == n))
+        return 0;
+    snprintf(err, errlen, "must be 32 to 128 hex digits (an even count)");
+    return -1;
+}
 
 static const struct ims_cfg_key pcscf_keys[] = {
     { "pcscf", "icscf", IMS_CFG_STR, NULL, 0, 0, 0, NULL, ims_cfg_check_sip_uri,
@@ -37,6 +44,11 @@ static const struct ims_cfg_key pcscf_keys[] = {
     { "pcscf", "ecscf", IMS_CFG_STR, NULL, 0, 0, 0, NULL, ims_cfg_check_sip_uri,
       "SIP URI of the E-CSCF for emergency requests (urn:service:sos); unset: they are "
       "answered 380 Alternative Service" },
+    { "pcscf", "token_key", IMS_CFG_STR, "", IMS_CFG_SECRET | IMS_CFG_EMPTY_OK, 0, 0, NULL,
+      check_token_key,
+      "key (32 to 128 hex digits) of the flow tokens in the Path and the dialog tokens in "
+      "the Record-Route; empty: a random key made at start (then dialogs and registrations "
+      "made before a restart are not recognised after it); P-CSCFs that share UEs share it" },
     { "pcscf", "retry_after", IMS_CFG_INT, "60", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 503 when the binding table is full" },
     IMS_CFG_END
@@ -104,6 +116,17 @@ static int pcscf_init(struct ims_daemon *d)
     p->retry_after = (unsigned)ims_cfg_int(d->cfg, "pcscf.retry_after");
     if (make_uris(p) != 0)
         goto fail;
+    if (pcscf_token_key_init(p, ims_cfg_str(d->cfg, "pcscf.token_key")) != 0) {
+        ims_err("pcscf: cannot make the key of the flow and dialog tokens");
+        pcscf_stop(d);
+        return -EINVAL;
+    }
+    if (!ims_cfg_str(d->cfg, "pcscf.token_key")[0])
+        ims_info("pcscf: flow and dialog tokens signed with a key made at start "
+                 "(pcscf.token_key is not set)");
+    if (ims_sip_trusted_count(d->sip) == 0)
+        ims_warn("pcscf: sip.trusted_peers is empty: no request is taken as coming from the "
+                 "core, so no request can reach a UE (set the CSCFs' addresses there)");
     p->bindings = pcscf_bindings_create((size_t)ims_cfg_int(d->cfg, "pcscf.max_bindings"),
                                         on_binding_removed, p);
     p->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), PCSCF_TICK_MS);
@@ -141,38 +164,11 @@ static void pcscf_stop(struct ims_daemon *d)
     d->priv = NULL;
 }
 
-/* The transport source of a request (the UE's address as the P-CSCF sees it) */
-static void source_of(nta_incoming_t *irq, struct pcscf_source *src)
-{
-    memset(src, 0, sizeof(*src));
-    msg_t *msg = nta_incoming_getrequest(irq);
-    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
-    if (ai && ai->ai_addr) {
-        const struct sockaddr *sa = ai->ai_addr;
-        if (sa->sa_family == AF_INET6) {
-            const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-            inet_ntop(AF_INET6, &s6->sin6_addr, src->ip, sizeof(src->ip));
-            src->port = ntohs(s6->sin6_port);
-        } else if (sa->sa_family == AF_INET) {
-            const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-            inet_ntop(AF_INET, &s4->sin_addr, src->ip, sizeof(src->ip));
-            src->port = ntohs(s4->sin_port);
-        }
-        snprintf(src->proto, sizeof(src->proto), "%s",
-                 ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
-    }
-    bool v6 = strchr(src->ip, ':') != NULL;
-    snprintf(src->key, sizeof(src->key), "%s%s%s:%u", v6 ? "[" : "", src->ip, v6 ? "]" : "",
-             src->port);
-    if (msg)
-        msg_destroy(msg);
-}
-
 static int pcscf_on_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
 {
     struct pcscf *p = d->priv;
-    struct pcscf_source src;
-    source_of(irq, &src);
+    struct ims_sip_source src;
+    ims_sip_source(d->sip, irq, &src);
     if (sip->sip_request->rq_method == sip_method_register)
         return pcscf_register(p, irq, &src);
     return pcscf_request(p, irq, sip, &src);

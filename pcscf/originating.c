@@ -1,15 +1,24 @@
 /*
  * originating.c - requests other than REGISTER (TS 24.229 5.2.6, 5.2.7, 5.2.10)
  *
- * - towards a UE (Route naming our Path URI, sip:term@...): forwarded as they are;
- * - inside a dialog we record-routed: forwarded along the route set;
- * - from a registered UE: the binding is found by the source address (or, over a new
- *   connection, by the Via sent-by among the UE's contacts); the identity is asserted from
- *   the registered set (P-Preferred-Identity if it is one of them, else the default), a
- *   P-Charging-Vector is set, the route set is replaced by the Service-Route, and the
- *   P-CSCF record-routes;
- * - from anybody else: 403 Forbidden, except emergency requests (urn:service:sos...), sent
- *   to the E-CSCF when one is configured.
+ * Where a request comes from decides what it may do, never what its headers claim:
+ * - from the core (its source is one of sip.trusted_peers):
+ *   - towards a UE (Route naming our Path URI, sip:term@...;ft=<flow token>): forwarded to
+ *     the registration the flow token names (480 when it is gone), record-routed with a
+ *     dialog token of that UE's flow; the UE's responses lose any identity it asserted and
+ *     get the one of its registered set (P-Preferred-Identity honoured inside it), and the
+ *     Record-Route set the request carried;
+ *   - inside a dialog we record-routed: forwarded along the route set;
+ *   - anything else: 403;
+ * - from a UE (any other source), found by its flow (source address, port and transport),
+ *   never by a Via or a Contact it wrote:
+ *   - inside a dialog: only when our Route entry carries the dialog token of this very flow
+ *     and Call-ID (else 403), forwarded without any identity of the UE's own;
+ *   - outside a dialog, from a registered flow: the identity asserted from the registered
+ *     set, a P-Charging-Vector of ours, the UE's Route and Record-Route entries replaced by
+ *     the Service-Route and our Record-Route;
+ *   - from a flow that is not registered: 403, except emergency requests
+ *     (urn:service:sos...), sent to the E-CSCF when one is configured.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -59,16 +68,10 @@ bool pcscf_is_emergency(const url_t *ruri)
 static int answer(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, int status,
                   const char *why)
 {
-    char warning[320];
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_log(IMS_LOG_INFO, &ids, "pcscf: %s answered %d: %s", sip->sip_request->rq_method_name,
             status, why);
-    ims_sip_warning(p->d->sip, warning, sizeof(warning), "%s", why);
-    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
-                        SIPTAG_SERVER_STR(ims_sip_node(p->d->sip)), TAG_END());
-    nta_incoming_destroy(irq);
-    ims_sip_count_response(p->d->sip, status);
-    return 0;
+    return ims_sip_refuse(p->d->sip, irq, sip, status, why);
 }
 
 /* Take the transaction over and validate it; NULL when answered already */
@@ -107,28 +110,71 @@ struct fwd {
     bool to_ue;
     time_t t0;                   /* when the request arrived (charging) */
     char pcv[512];               /* the P-Charging-Vector removed towards a UE */
+    struct ims_sip_source ue;    /* towards a UE: its flow (key empty when not known) */
+    char *rr;                    /* towards a UE, dialog forming: the Record-Route set sent,
+                                  * the only one its responses may carry (malloc'd) */
 };
+
+/* P-Asserted-Identity of a response from the UE of @f: from its registered set, whatever
+ * it asserted itself (TS 24.229 5.2.6.4); none when its registration is gone */
+static void screen_identity(struct fwd *f, msg_t *msg, sip_t *sip)
+{
+    char want[PCSCF_URI_MAX], id[PCSCF_URI_MAX];
+    const struct pcscf_binding *b =
+        f->ue.key[0] ? pcscf_bindings_by_source(f->p->bindings, f->ue.key, pcscf_now()) : NULL;
+    int rc = -ENOENT;
+    for (sip_p_preferred_identity_t *pp = sip_p_preferred_identity(sip); b && pp && rc != 1;
+         pp = pp->ppid_next)
+        if (url_e(want, sizeof(want), pp->ppid_url) > 0)
+            rc = pcscf_identity_choose(b, want, id, sizeof(id));
+    if (b && rc != 1)
+        rc = pcscf_identity_choose(b, NULL, id, sizeof(id));
+    sip_p_preferred_identity_t *pp;
+    while ((pp = sip_p_preferred_identity(sip)) != NULL)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)pp);
+    ims_sip_paid_remove(msg, sip);
+    if (rc >= 0)
+        ims_sip_paid_add(msg, sip, id);
+}
+
+/* A UE answering a dialog-forming request copies its Record-Route set (RFC 3261 12.1.1):
+ * the set it sent is put back, so that a UE cannot steer the other side's route set */
+static void restore_record_route(struct fwd *f, msg_t *msg, sip_t *sip)
+{
+    while (sip->sip_record_route)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
+    if (f->rr[0])
+        sip_add_make(msg, sip, sip_record_route_class, f->rr);
+}
 
 static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 {
     struct fwd *f = arg;
+    int status = sip->sip_status->st_status;
     pcscf_charging_response(f->p, ims_ptx_sip(tx), sip, f->to_ue, f->t0,
                             f->pcv[0] ? f->pcv : NULL);
     if (!f->to_ue) {
         ims_sip_header_remove(msg, sip, "P-Charging-Vector");
         ims_sip_header_remove(msg, sip, "P-Charging-Function-Addresses");
-    } else if (f->icid[0]) {
+        return 0;
+    }
+    if (f->icid[0]) {
         char v[160];
         snprintf(v, sizeof(v), "icid-value=%s", f->icid);
         ims_sip_header_set(msg, sip, "P-Charging-Vector", v);
     }
+    screen_identity(f, msg, sip);
+    if (f->rr && status > 100 && status < 300)
+        restore_record_route(f, msg, sip);
     return 0;
 }
 
 static void on_done(void *arg, struct ims_ptx *tx)
 {
+    struct fwd *f = arg;
     (void)tx;
-    free(arg);
+    free(f->rr);
+    free(f);
 }
 
 /* A UE that cannot be reached at all (transport error, no response): 480 rather than the
@@ -145,14 +191,34 @@ static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
     return true;
 }
 
-/* Our Record-Route entry: the node's URI with the ICID of the dialog */
-static url_t *record_route_uri(struct pcscf *p, su_home_t *home, const char *icid)
+/* Our Record-Route entry: the node's URI with the ICID of the dialog and, for a UE's flow,
+ * the dialog token that binds the dialog to it */
+static url_t *record_route_uri(struct pcscf *p, su_home_t *home, const char *icid,
+                               const struct ims_sip_source *ue, const char *call_id)
 {
     const url_t *own = ims_sip_own_uri(p->d->sip);
-    if (!icid[0])
-        return url_hdup(home, own);
-    return url_make(home, su_sprintf(home, URL_PRINT_FORMAT ";icid=%s", URL_PRINT_ARGS(own),
-                                     icid));
+    char token[40] = "";
+    if (ue && ue->key[0] && pcscf_dialog_token(p, ue, call_id, token, sizeof(token)) != 0)
+        return NULL;
+    return url_make(home, su_sprintf(home, URL_PRINT_FORMAT "%s%s%s%s", URL_PRINT_ARGS(own),
+                                     icid[0] ? ";icid=" : "", icid, token[0] ? ";ue=" : "",
+                                     token));
+}
+
+/* The Record-Route set a dialog-forming request leaves with (ours on top), kept for the
+ * responses of the UE it goes to; NULL when it cannot be formatted */
+static char *record_route_set(const sip_t *req, const url_t *ours)
+{
+    char own[PCSCF_URI_MAX * 2], rest[4096] = "";
+    if (url_e(own, sizeof(own), ours) <= 0 ||
+        (req->sip_record_route &&
+         ims_addr_list_format((const sip_route_t *)req->sip_record_route, rest,
+                              sizeof(rest)) < 0))
+        return NULL;
+    char *set = NULL;
+    if (asprintf(&set, "<%s>%s%s", own, rest[0] ? ", " : "", rest) < 0)
+        return NULL;
+    return set;
 }
 
 /* Take the transaction with its charging hooks; NULL when answered already */
@@ -177,9 +243,23 @@ static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *s
     return tx;
 }
 
-/* Towards a UE or along a dialog: forward as it is, the charging headers set or removed */
+/* The address of a UE's flow as a next hop: sip:ip:port, ";transport=tcp" for a connection
+ * (over UDP nta picks the transport by size, RFC 3261 18.1.1, as for any Request-URI) */
+static url_t *flow_uri(su_home_t *home, const struct ims_sip_source *ue)
+{
+    bool v6 = strchr(ue->ip, ':') != NULL;
+    bool tcp = strcmp(ue->proto, "tcp") == 0;
+    return url_make(home, su_sprintf(home, "sip:%s%s%s:%u%s", v6 ? "[" : "", ue->ip,
+                                     v6 ? "]" : "", ue->port, tcp ? ";transport=tcp" : ""));
+}
+
+/*
+ * Towards a UE (@ue: its flow, when known) or along a dialog: forward as it is, the
+ * charging headers set or removed. A UE never asserts its own identity: from a UE, its
+ * P-Asserted-Identity goes.
+ */
 static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool from_ue,
-                bool record_route)
+                bool record_route, const struct ims_sip_source *ue)
 {
     int status;
     struct fwd *f;
@@ -188,7 +268,9 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
         return status;
     msg_t *msg = ims_ptx_msg(tx);
     sip_t *req = ims_ptx_sip(tx);
-    if (from_ue) {  /* a UE never asserts its own identity */
+    if (ue)
+        f->ue = *ue;
+    if (from_ue) {
         ims_sip_paid_remove(msg, req);
         if (f->icid[0]) {
             char v[160];
@@ -206,8 +288,20 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
         ims_sip_header_remove(msg, req, "P-Charging-Function-Addresses");
     }
     struct ims_ptx_hop hop = { .record_route = record_route };
-    if (record_route)
-        hop.record_route_uri = record_route_uri(p, msg_home(msg), f->icid);
+    if (ue && !from_ue)   /* to the UE's flow, whatever its Contact says (TS 24.229 5.2.6.4) */
+        hop.next_hop = flow_uri(msg_home(msg), ue);
+    if (record_route) {
+        hop.record_route_uri = record_route_uri(p, msg_home(msg), f->icid, ue,
+                                                ims_ptx_call_id(tx));
+        if (hop.record_route_uri && !from_ue)
+            f->rr = record_route_set(req, hop.record_route_uri);
+        if (!hop.record_route_uri || (!from_ue && !f->rr)) {
+            char warning[128];
+            ims_sip_warning(p->d->sip, warning, sizeof(warning), "cannot build the request");
+            ims_ptx_reply(tx, 500, NULL, warning);
+            return 0;
+        }
+    }
     int st = ims_ptx_forward_ex(tx, &hop);
     if (st)
         ims_ptx_reply(tx, st, NULL, NULL);
@@ -238,11 +332,14 @@ static int assert_identity(msg_t *msg, sip_t *sip, const struct pcscf_binding *b
 
 /* The route set of an originating request is the Service-Route (TS 24.229 5.2.6.3.2), never
  * the one the UE chose; none for a fixed next hop (@b NULL: the E-CSCF) or a registration
- * without Service-Route (the Request-URI decides then) */
+ * without Service-Route (the Request-URI decides then). A UE does not record-route either:
+ * Record-Route entries it wrote go (ours is the first of the dialog). */
 static int preload_routes(msg_t *msg, sip_t *sip, const struct pcscf_binding *b)
 {
     while (sip->sip_route)
         sip_route_remove(msg, sip);
+    while (sip->sip_record_route)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
     for (int i = 0; b && i < b->nroutes; i++)
         if (sip_add_make(msg, sip, sip_route_class, b->routes[i]) != 0)
             return -EINVAL;
@@ -264,7 +361,7 @@ static int charging_vector(struct pcscf *p, msg_t *msg, sip_t *sip, char *icid, 
 }
 
 static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_binding *b,
-                       const url_t *next_hop)
+                       const struct ims_sip_source *src, const url_t *next_hop)
 {
     int status;
     struct fwd *f;
@@ -289,27 +386,16 @@ static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_bindin
     ims_log(IMS_LOG_DEBUG, &ids, "pcscf: %s from %s as %s", sip->sip_request->rq_method_name,
             b ? b->src.key : "an unregistered UE", b ? id : "(no identity)");
     struct ims_ptx_hop hop = { .next_hop = next_hop, .record_route = true,
-                               .record_route_uri = record_route_uri(p, msg_home(msg), icid) };
-    int st = ims_ptx_forward_ex(tx, &hop);
+                               .record_route_uri = record_route_uri(p, msg_home(msg), icid, src,
+                                                                    ims_ptx_call_id(tx)) };
+    int st = hop.record_route_uri ? ims_ptx_forward_ex(tx, &hop) : 500;
     if (st)
         ims_ptx_reply(tx, st, NULL, NULL);
     return 0;
 }
 
-/* The registration the request comes from: its source, else (a new connection) its Via */
-static struct pcscf_binding *binding_of(struct pcscf *p, const sip_t *sip,
-                                        const struct pcscf_source *src, time_t now)
-{
-    struct pcscf_binding *b = pcscf_bindings_by_source(p->bindings, src->key, now);
-    const sip_via_t *v = sip->sip_via;
-    if (b || !v || !v->v_host || strcmp(src->proto, "udp") == 0)
-        return b;
-    unsigned port = v->v_port ? (unsigned)atoi(v->v_port) : 5060;
-    return pcscf_bindings_by_contact(p->bindings, src->ip, v->v_host, port, now);
-}
-
 static int emergency(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
-                     struct pcscf_binding *b)
+                     struct pcscf_binding *b, const struct ims_sip_source *src)
 {
     ims_counter_inc(m.emergency);
     if (!p->ecscf) {
@@ -318,53 +404,115 @@ static int emergency(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
                  sip->sip_request->rq_method_name);
         return answer(p, irq, sip, 380, why);
     }
-    return originating(p, irq, b, p->ecscf);
+    return originating(p, irq, b, src, p->ecscf);
+}
+
+/* The ICID our Route entry carries (Record-Route of the dialog), "" when none */
+static void icid_of_route(const sip_route_t *r, char *icid, size_t len)
+{
+    icid[0] = '\0';
+    if (r->r_url->url_params)
+        url_param(r->r_url->url_params, "icid", icid, len);
+}
+
+/* A terminating request from the core: for the registration its flow token names */
+static int terminating(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                       const sip_route_t *r)
+{
+    char token[96] = "";
+    struct ims_sip_source ue;
+    if (!r->r_url->url_params ||
+        url_param(r->r_url->url_params, "ft", token, sizeof(token)) <= 0 ||
+        pcscf_flow_parse(p, token, &ue) != 0) {
+        ims_counter_inc(m.refused);
+        return answer(p, irq, sip, 404, "the Route names no registration of this P-CSCF "
+                      "(no valid flow token)");
+    }
+    if (!pcscf_bindings_by_source(p->bindings, ue.key, pcscf_now())) {
+        ims_counter_inc(m.refused);
+        char why[160];
+        snprintf(why, sizeof(why), "the registration of the UE at %s is gone", ue.key);
+        return answer(p, irq, sip, 480, why);
+    }
+    ims_counter_inc(m.terminating);
+    return pass(p, irq, NULL, false, dialog_forming(sip->sip_request->rq_method), &ue);
+}
+
+/* A request from a trusted peer of the core: for a UE, or along a dialog */
+static int from_core(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                     const struct ims_sip_source *src)
+{
+    const sip_route_t *r = sip->sip_route;
+    bool own_route = r && ims_sip_is_own(p->d->sip, r->r_url);
+    if (own_route && r->r_url->url_user && strcmp(r->r_url->url_user, "term") == 0)
+        return terminating(p, irq, sip, r);
+    if (own_route && sip->sip_to && sip->sip_to->a_tag) {
+        char icid[128];
+        icid_of_route(r, icid, sizeof(icid));
+        ims_counter_inc(m.in_dialog);
+        pcscf_charging_in_dialog(p, sip);
+        return pass(p, irq, icid, false, false, NULL);
+    }
+    if (sip->sip_request->rq_method == sip_method_ack)
+        return 200;   /* not ours to relay: absorbed */
+    ims_counter_inc(m.refused);
+    char why[200];
+    snprintf(why, sizeof(why), "%s from %s: not for a UE of this P-CSCF (no Route of its "
+             "Path or Record-Route)", sip->sip_request->rq_method_name, src->key);
+    return answer(p, irq, sip, 403, why);
+}
+
+/* A request of a UE inside a dialog: only along our Record-Route, and only from the flow
+ * the dialog was made on (its token) */
+static int ue_in_dialog(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                        const struct ims_sip_source *src)
+{
+    const sip_route_t *r = sip->sip_route;
+    char token[40] = "", icid[128] = "";
+    const char *call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "";
+    if (r && ims_sip_is_own(p->d->sip, r->r_url) && r->r_url->url_params)
+        url_param(r->r_url->url_params, "ue", token, sizeof(token));
+    if (!pcscf_dialog_token_ok(p, src, call_id, token)) {
+        ims_counter_inc(m.refused);
+        char why[200];
+        snprintf(why, sizeof(why), "%s from %s: not a dialog of this UE's flow",
+                 sip->sip_request->rq_method_name, src->key);
+        return answer(p, irq, sip, 403, why);   /* an ACK: logged, not answered */
+    }
+    icid_of_route(r, icid, sizeof(icid));
+    ims_counter_inc(m.in_dialog);
+    pcscf_charging_in_dialog(p, sip);
+    return pass(p, irq, icid, true, false, NULL);
 }
 
 int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
-                  const struct pcscf_source *src)
+                  const struct ims_sip_source *src)
 {
     sip_method_t method = sip->sip_request->rq_method;
     const url_t *ruri = sip->sip_request->rq_url;
-    const sip_route_t *r = sip->sip_route;
-    bool own_route = r && ims_sip_is_own(p->d->sip, r->r_url);
     bool in_dialog = sip->sip_to && sip->sip_to->a_tag;
-    time_t now = pcscf_now();
-
-    char icid[128] = "";
-    if (own_route && r->r_url->url_params)
-        url_param(r->r_url->url_params, "icid", icid, sizeof(icid));
-    if (own_route && r->r_url->url_user && strcmp(r->r_url->url_user, "term") == 0) {
-        ims_counter_inc(m.terminating);
-        return pass(p, irq, NULL, false, dialog_forming(method));
-    }
-    struct pcscf_binding *b = binding_of(p, sip, src, now);
-    if (in_dialog && own_route) {
-        ims_counter_inc(m.in_dialog);
-        pcscf_charging_in_dialog(p, sip);
-        return pass(p, irq, icid, b != NULL, false);
-    }
-    if (method == sip_method_ack)
-        return 200;   /* not ours to relay: absorbed */
-    if (!r && ims_sip_is_own(p->d->sip, ruri)) {
+    if (!sip->sip_route && ims_sip_is_own(p->d->sip, ruri)) {
         if (method == sip_method_options)
             return ims_sip_reply_unhandled(p->d->sip, irq, sip, p->d->desc->sip_allow);
-        if (in_dialog)
+        if (in_dialog && method != sip_method_ack)
             return answer(p, irq, sip, 481, "no such dialog here");
     }
+    if (src->trusted)
+        return from_core(p, irq, sip, src);
+    if (in_dialog)
+        return ue_in_dialog(p, irq, sip, src);
+    if (method == sip_method_ack)
+        return 200;   /* not ours to relay: absorbed */
+    struct pcscf_binding *b = pcscf_bindings_by_source(p->bindings, src->key, pcscf_now());
     if (pcscf_is_emergency(ruri))
-        return emergency(p, irq, sip, b);
+        return emergency(p, irq, sip, b, src);
     if (!b) {
         ims_counter_inc(m.refused);
         char why[160];
-        snprintf(why, sizeof(why), "%s from %s/%s: the UE is not registered here",
-                 sip->sip_request->rq_method_name, src->key, src->proto);
+        snprintf(why, sizeof(why), "%s from %s: the UE is not registered here",
+                 sip->sip_request->rq_method_name, src->key);
         return answer(p, irq, sip, 403, why);
     }
-    ims_counter_inc(in_dialog ? m.in_dialog : m.originating);
-    if (in_dialog) {
-        pcscf_charging_in_dialog(p, sip);
-        return pass(p, irq, icid, true, false);
-    }
-    return originating(p, irq, b, NULL);
+    ims_counter_inc(m.originating);
+    return originating(p, irq, b, src, NULL);
 }

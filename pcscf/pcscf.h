@@ -7,6 +7,7 @@
  * regevent.c  the reg-event subscription to the S-CSCF (SUBSCRIBE, NOTIFY, refresh)
  * originating.c  later requests: from a registered UE (checks, identity, Service-Route),
  *             from the core towards a UE, 403 for unregistered UEs
+ * flow.c      the tokens the P-CSCF issues and verifies: flow (Path), dialog (Record-Route)
  * main.c      configuration and dispatch
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -27,14 +28,6 @@
 #define PCSCF_MAX_CONTACTS 4     /* contacts of one UE for one public identity */
 #define PCSCF_TICK_MS 1000       /* expiry timer period */
 
-/* Where a request came from: the UE's address as seen by the transport */
-struct pcscf_source {
-    char ip[48];
-    unsigned port;
-    char proto[4];               /* "udp" or "tcp" */
-    char key[64];                /* "ip:port", the bindings' key */
-};
-
 struct pcscf_contact {
     const char *uri;             /* in the binding's text */
     time_t expires;              /* absolute (monotonic seconds) */
@@ -50,7 +43,7 @@ struct ims_chg;                  /* common/charging.h */
  */
 struct pcscf_binding {
     struct pcscf_binding *next;  /* hash chain */
-    struct pcscf_source src;
+    struct ims_sip_source src;
     const char *impu;            /* the registered IMPU (To of the REGISTER) */
     const char *ids[PCSCF_MAX_IDS];       /* P-Associated-URI, first = default */
     int nids;
@@ -72,7 +65,7 @@ struct pcscf_draft_contact {
 };
 
 struct pcscf_draft {
-    struct pcscf_source src;
+    struct ims_sip_source src;
     char impu[PCSCF_URI_MAX];
     char ids[PCSCF_MAX_IDS][PCSCF_URI_MAX];
     int nids;
@@ -116,18 +109,13 @@ bool pcscf_bindings_full(const struct pcscf_bindings *s);
 int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_draft *in, time_t now,
                         struct pcscf_binding **out);
 
-/* The binding of (source key, IMPU), expired or not, or NULL. */
+/* The binding of (flow key "ip:port/proto", IMPU), expired or not, or NULL. */
 struct pcscf_binding *pcscf_bindings_find(struct pcscf_bindings *s, const char *key,
                                           const char *impu);
 /* The first live binding of a source key, or NULL; _next gives the following ones. */
 struct pcscf_binding *pcscf_bindings_by_source(struct pcscf_bindings *s, const char *key,
                                                time_t now);
 struct pcscf_binding *pcscf_bindings_next(struct pcscf_binding *b, time_t now);
-/* The first live binding from @ip having a contact at @host:@port (connection-oriented UEs
- * open new connections from other ports), or NULL. */
-struct pcscf_binding *pcscf_bindings_by_contact(struct pcscf_bindings *s, const char *ip,
-                                                const char *host, unsigned port, time_t now);
-
 /* Remove one binding (on_remove is called, then it is freed). */
 void pcscf_bindings_remove(struct pcscf_bindings *s, struct pcscf_binding *b);
 /* Drop contacts expired at @now, and bindings left without any. Returns bindings removed. */
@@ -208,6 +196,8 @@ struct pcscf {
     struct pcscf_bindings *bindings;
     su_timer_t *tick;
     struct ims_chg *chg;         /* offline charging (charging.c) */
+    uint8_t token_key[64];       /* HMAC key of the flow and dialog tokens (flow.c) */
+    size_t token_key_len;
 };
 
 /* Monotonic seconds, the binding expiry clock (bindings.c) */
@@ -216,7 +206,7 @@ time_t pcscf_now(void);
 void pcscf_bindings_changed(struct pcscf *p);
 
 /* ---- register.c ---- */
-int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct pcscf_source *src);
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct ims_sip_source *src);
 /* Remove the ck= and ik= parameters of every WWW-Authenticate (TS 24.229 5.2.2.1); returns
  * how many were removed. */
 int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip);
@@ -232,10 +222,26 @@ void pcscf_regevent_metrics(void);
 /* ---- originating.c ---- */
 /* A request other than REGISTER; returns a status for nta to answer, or 0 (handled). */
 int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
-                  const struct pcscf_source *src);
+                  const struct ims_sip_source *src);
 /* Is the Request-URI an emergency service URN (urn:service:sos...)? */
 bool pcscf_is_emergency(const url_t *ruri);
 void pcscf_originating_metrics(void);
+
+/* ---- flow.c: tokens of our own ---- */
+/* The key from pcscf.token_key (hex, 16 to 64 bytes), or a random one when @hex is empty.
+ * 0, -EINVAL (bad hex or too short), -EIO (no randomness) */
+int pcscf_token_key_init(struct pcscf *p, const char *hex);
+/* The flow token of @src (hex: the flow and its tag) for the ";ft=" of our Path. 0/-EINVAL */
+int pcscf_flow_token(const struct pcscf *p, const struct ims_sip_source *src, char *out,
+                     size_t len);
+/* The flow a token of ours names into @out; -EINVAL when it is not one we made. */
+int pcscf_flow_parse(const struct pcscf *p, const char *token, struct ims_sip_source *out);
+/* The dialog token (16 hex digits) binding the dialog @call_id to the flow @src, for the
+ * ";ue=" of our Record-Route. 0 or -EINVAL. */
+int pcscf_dialog_token(const struct pcscf *p, const struct ims_sip_source *src,
+                       const char *call_id, char *out, size_t len);
+bool pcscf_dialog_token_ok(const struct pcscf *p, const struct ims_sip_source *src,
+                           const char *call_id, const char *token);
 
 /* ---- charging.c: offline charging (Rf) ---- */
 int pcscf_charging_init(struct pcscf *p);

@@ -26,7 +26,7 @@
 
 struct reg_ctx {
     struct pcscf *p;
-    struct pcscf_source src;
+    struct ims_sip_source src;
     char impu[PCSCF_URI_MAX];
     char icid[128];
     char call_id[128];
@@ -139,9 +139,9 @@ static void log_saved(const struct reg_ctx *ctx, int rc, const struct pcscf_bind
     struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
     const char *what = rc == PCSCF_SAVE_NEW ? "registered" : "refreshed";
     if (rc == PCSCF_SAVE_NEW || rc == PCSCF_SAVE_REFRESH)
-        ims_log(IMS_LOG_INFO, &ids, "pcscf: %s %s from %s/%s: %d contact(s), %lds, default "
+        ims_log(IMS_LOG_INFO, &ids, "pcscf: %s %s from %s: %d contact(s), %lds, default "
                 "identity %s, %d Service-Route entr%s", ctx->impu, what, ctx->src.key,
-                ctx->src.proto, b->ncontacts, (long)(b->expires - now), b->ids[0], b->nroutes,
+                b->ncontacts, (long)(b->expires - now), b->ids[0], b->nroutes,
                 b->nroutes == 1 ? "y" : "ies");
     else if (rc == PCSCF_SAVE_REMOVED)
         ims_log(IMS_LOG_INFO, &ids, "pcscf: %s de-registered from %s: binding removed",
@@ -219,14 +219,33 @@ static void refuse(struct reg_ctx *ctx, struct ims_ptx *tx, int status, const ch
     ims_ptx_refuse(tx, status, NULL, why, retry_after);
 }
 
-/* The headers the P-CSCF adds or removes (TS 24.229 5.2.2.1) */
+/* Our Path entry: the Path URI with the flow token of the UE's flow (flow.c) */
+static url_t *path_uri(struct reg_ctx *ctx, su_home_t *home)
+{
+    char token[96];
+    if (pcscf_flow_token(ctx->p, &ctx->src, token, sizeof(token)) != 0)
+        return NULL;
+    return url_make(home, su_sprintf(home, URL_PRINT_FORMAT ";ft=%s",
+                                     URL_PRINT_ARGS(ctx->p->path), token));
+}
+
+/*
+ * The headers the P-CSCF adds or removes (TS 24.229 5.2.2.1). What the UE wrote in Path,
+ * Route (beyond our own entry) and P-Asserted-Identity is not believed: they go, and the
+ * REGISTER leaves for the I-CSCF with our Path alone.
+ */
 static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
 {
     struct pcscf *p = ctx->p;
     struct ims_pcv pcv = { 0 };
     char value[512];
     ims_sip_paid_remove(msg, sip);
-    if (ims_sip_path_push(msg, sip, p->path) != 0)
+    while (sip->sip_path)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_path);
+    while (sip->sip_route)
+        sip_route_remove(msg, sip);
+    url_t *path = path_uri(ctx, msg_home(msg));
+    if (!path || ims_sip_path_push(msg, sip, path) != 0)
         return -ENOMEM;
     if (!sip_has_feature(sip->sip_supported, "path") &&
         !sip_has_feature(sip->sip_require, "path") &&
@@ -265,7 +284,7 @@ static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
     return 0;
 }
 
-int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct pcscf_source *src)
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct ims_sip_source *src)
 {
     struct ims_ptx *tx = ims_ptx_create(p->d->sip, irq);
     if (!tx)
@@ -294,8 +313,8 @@ int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct pcscf_sour
         return 0;
     }
     struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
-    ims_log(IMS_LOG_DEBUG, &ids, "pcscf: REGISTER of %s from %s/%s to " URL_PRINT_FORMAT,
-            ctx->impu, src->key, src->proto, URL_PRINT_ARGS(p->icscf));
+    ims_log(IMS_LOG_DEBUG, &ids, "pcscf: REGISTER of %s from %s to " URL_PRINT_FORMAT,
+            ctx->impu, src->key, URL_PRINT_ARGS(p->icscf));
     st = ims_ptx_forward(tx, NULL, p->icscf, false);
     if (st) {
         refuse(ctx, tx, st, "cannot forward to the I-CSCF", 0);

@@ -7,6 +7,7 @@
 #include "charging.h"
 #include "ifc.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -167,9 +168,16 @@ static int scscf_init(struct ims_daemon *d)
     return scscf_cx_init(s);
 }
 
+static struct ims_counter *m_untrusted;   /* scscf_untrusted_refused_total */
+
 static int scscf_start(struct ims_daemon *d)
 {
     struct scscf *s = d->priv;
+    m_untrusted = ims_counter_new("scscf_untrusted_refused_total", "requests refused because "
+                                  "their source is not in sip.trusted_peers", NULL);
+    if (ims_sip_trusted_count(d->sip) == 0)
+        ims_warn("scscf: sip.trusted_peers is empty: every request from another address "
+                 "than this node's is refused (403)");
     s->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
     if (!s->tick || su_timer_set_interval(s->tick, on_tick, (su_timer_arg_t *)s, 1000) < 0)
         return -ENOMEM;
@@ -194,9 +202,38 @@ static void scscf_stop(struct ims_daemon *d)
     s->shared_ifcs = NULL;
 }
 
+/*
+ * The S-CSCF serves the requests of the trust domain only: the P-CSCFs, I-CSCFs,
+ * application servers and gateways listed in sip.trusted_peers. Anything else (a UE that
+ * bypasses its P-CSCF, another network that bypasses the I-CSCF) is refused with 403, so
+ * that no identity it asserts and no Route it chose (";orig") is ever believed. An OPTIONS
+ * to the node itself is answered to anybody.
+ */
+static int refuse_untrusted(struct scscf *s, nta_incoming_t *irq, const sip_t *sip,
+                            const struct ims_sip_source *src)
+{
+    ims_counter_inc(m_untrusted);
+    const char *method = sip->sip_request->rq_method_name;
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    ims_log(IMS_LOG_INFO, &ids, "scscf: %s from %s refused 403: not a trusted peer "
+            "(sip.trusted_peers)", method, src->key[0] ? src->key : "an unknown source");
+    char why[200];
+    snprintf(why, sizeof(why), "%s from %s: not a trusted peer of this S-CSCF", method,
+             src->key[0] ? src->key : "?");
+    return ims_sip_refuse(s->d->sip, irq, sip, 403, why);
+}
+
 static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
 {
     struct scscf *s = d->priv;
+    struct ims_sip_source src;
+    ims_sip_source(d->sip, irq, &src);
+    if (!src.trusted) {
+        if (!sip->sip_route && ims_sip_is_own(d->sip, sip->sip_request->rq_url) &&
+            sip->sip_request->rq_method == sip_method_options)
+            return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
+        return refuse_untrusted(s, irq, sip, &src);
+    }
     switch (sip->sip_request->rq_method) {
     case sip_method_register:
         return scscf_register(s, irq, sip);

@@ -336,6 +336,17 @@ static void msg_teardown(void)
     home_teardown();
 }
 
+/* A Record-Route list (its own header class) formats like a Route list: the P-CSCF keeps the
+ * Record-Route set of a request this way (a Route encoder asserts on other classes) */
+START_TEST(test_addr_list_format_record_route)
+{
+    char buf[256];
+    ck_assert_int_eq(ims_addr_list_format((const sip_route_t *)sip->sip_record_route, buf,
+                                          sizeof(buf)), (int)strlen("<sip:old.ims.net;lr>"));
+    ck_assert_str_eq(buf, "<sip:old.ims.net;lr>");
+}
+END_TEST
+
 static const char *serialize(void)
 {
     ck_assert_int_eq(msg_serialize(msg, (msg_pub_t *)sip), 0);
@@ -558,6 +569,7 @@ static Suite *sip_hdr_suite(void)
     tc = tcase_create("message");
     tcase_add_checked_fixture(tc, msg_setup, msg_teardown);
     tcase_add_test(tc, test_header_lookup);
+    tcase_add_test(tc, test_addr_list_format_record_route);
     tcase_add_test(tc, test_header_remove);
     tcase_add_test(tc, test_header_add);
     tcase_add_test(tc, test_header_add_refuses_injection);

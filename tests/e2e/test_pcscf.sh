@@ -163,6 +163,8 @@ file = $E2E_RUN/pcscf2/pcscf.log
 
 [sip]
 transports = udp,tcp
+# the home network stand-in: the only source whose requests may reach a UE
+trusted_peers = $CORE
 
 [pcscf]
 icscf = sip:$CORE:5060
@@ -213,8 +215,11 @@ step "a request of the home network to the UE"
     -trace_logs -log_file "$E2E_RUN/sipp-ue-uas.log" >"$E2E_RUN/sipp-ue-uas.out" 2>&1) &
 uas=$!
 sleep 0.3
+# the Path the P-CSCF put in the REGISTER (with its flow token), as the S-CSCF keeps it
+path=$(sed -n 's/.*REGISTER 1: Path *\(<[^>]*>\).*/\1/p' "$E2E_RUN/sipp-core.log" | head -n 1)
+check_match "the Path of the registration carries a flow token" '^<sip:term@127\.0\.1\.161:5060;lr;ft=[0-9a-f]+>$' "$path"
 sipp_run core-message pcscf_core_message.xml u1 "$CORE" 5070 "$P2:5060" \
-    -key ue_contact "$UE_CONTACT"
+    -key ue_contact "$UE_CONTACT" -key path "$path"
 check_sipp "MESSAGE to the UE routed by its Path: 200 from the UE" core-message $?
 wait "$uas"
 check_sipp "the UE got it without the P-CSCF's Route, with the home network's identity" \
@@ -264,10 +269,11 @@ if [ -n "$E2E_CAP_PID" ]; then
     n() { cap_count "$E2E_CAP_FILE" "$1"; }
     check_eq "the UE asserted an identity of its own in its first REGISTER" 1 \
         "$(n "ip.src == $UE && udp.srcport == $UE_PORT && $REG && sip.P-Asserted-Identity")"
-    check_eq "REGISTER forwarded: Path, P-Visited-Network-ID" \
-        "<sip:term@$P2:5060;lr>|$E2E_REALM
-<sip:term@$P2:5060;lr>|$E2E_REALM" \
-        "$(fields "$from_p2 && sip.Method == \"REGISTER\"" sip.Path sip.P-Visited-Network-ID)"
+    check_eq "REGISTER forwarded: Path with the flow token (the same twice), P-Visited-Network-ID" \
+        "<sip:term@$P2:5060;lr;ft=FLOW>|$E2E_REALM
+<sip:term@$P2:5060;lr;ft=FLOW>|$E2E_REALM" \
+        "$(fields "$from_p2 && sip.Method == \"REGISTER\"" sip.Path sip.P-Visited-Network-ID |
+           sed "s/;ft=${path##*;ft=}/;ft=FLOW>/")"
     check_eq "REGISTER forwarded: P-Charging-Vector with icid-value, icid-generated-at, orig-ioi" 2 \
         "$(n "$from_p2 && $REG && sip.icid_value &&
               sip.P-Charging-Vector contains \";icid-generated-at=$P2;orig-ioi=$E2E_REALM\"")"
@@ -291,10 +297,11 @@ if [ -n "$E2E_CAP_PID" ]; then
     check_eq "NOTIFYs answered 200" 2 \
         "$(n "$from_p2 && sip.Status-Code == 200 && sip.CSeq.method == \"NOTIFY\"")"
     check_eq "MESSAGEs forwarded: PAI, Route = Service-Route, Record-Route with the ICID, no PPI" \
-        "<tel:+15550100001>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID>|
-<sip:alice@$E2E_REALM>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID>|" \
+        "<tel:+15550100001>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN>|
+<sip:alice@$E2E_REALM>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN>|" \
         "$(fields "$from_p2 && sip.Method == \"MESSAGE\"" sip.P-Asserted-Identity sip.Route \
-            sip.Record-Route sip.P-Preferred-Identity | sed 's/;icid=[0-9a-f]*>/;icid=ICID>/')"
+            sip.Record-Route sip.P-Preferred-Identity |
+           sed 's/;icid=[0-9a-f]*;ue=[0-9a-f]\{16\}>/;icid=ICID;ue=TOKEN>/')"
     check_eq "MESSAGEs forwarded with a P-Charging-Vector of the P-CSCF" 2 \
         "$(n "$from_p2 && sip.Method == \"MESSAGE\" && sip.icid_value &&
               sip.P-Charging-Vector contains \"icid-generated-at=$P2\"")"
@@ -307,8 +314,9 @@ if [ -n "$E2E_CAP_PID" ]; then
     # the lab
     lab_reg="ip.src == 127.0.0.10 && ip.dst == 127.0.0.20 && sip.Method == \"REGISTER\""
     check_eq "lab: REGISTER P-CSCF -> I-CSCF with Path, P-Visited-Network-ID, no UE identity" \
-        "<sip:term@127.0.0.10:5060;lr>|$E2E_REALM|" \
-        "$(fields "$lab_reg" sip.Path sip.P-Visited-Network-ID sip.P-Asserted-Identity)"
+        "<sip:term@127.0.0.10:5060;lr;ft=FLOW>|$E2E_REALM|" \
+        "$(fields "$lab_reg" sip.Path sip.P-Visited-Network-ID sip.P-Asserted-Identity |
+           sed 's/;ft=[0-9a-f]*>/;ft=FLOW>/')"
     check_eq "lab: ... and a P-Charging-Vector of the P-CSCF" 1 \
         "$(n "$lab_reg && sip.icid_value &&
               sip.P-Charging-Vector contains \"icid-generated-at=127.0.0.10;orig-ioi=$E2E_REALM\"")"

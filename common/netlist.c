@@ -1,0 +1,128 @@
+/*
+ * netlist.c - IP network lists and address matching (pure: no I/O)
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "netlist.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Are the bits of @a under @prefix equal to those of @b? */
+static bool same_prefix(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+    unsigned whole = prefix / 8, rest = prefix % 8;
+    if (memcmp(a, b, whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int ims_net_parse(const char *text, struct ims_net *out)
+{
+    char addr[64];
+    const char *slash = strchr(text, '/');
+    size_t len = slash ? (size_t)(slash - text) : strlen(text);
+    if (len == 0 || len >= sizeof(addr))
+        return -EINVAL;
+    memcpy(addr, text, len);
+    addr[len] = '\0';
+    memset(out, 0, sizeof(*out));
+    unsigned max;
+    if (inet_pton(AF_INET, addr, out->addr) == 1) {
+        out->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+        out->family = AF_INET6;
+        max = 128;
+    } else {
+        return -EINVAL;
+    }
+    out->prefix = max;
+    if (slash) {
+        char *end;
+        unsigned long p = strtoul(slash + 1, &end, 10);
+        if (!slash[1] || *end || p > max)
+            return -EINVAL;
+        out->prefix = (unsigned)p;
+    }
+    uint8_t host[16];
+    memcpy(host, out->addr, sizeof(host));
+    /* the bits after the prefix must be clear: compare with the address masked */
+    for (unsigned bit = out->prefix; bit < max; bit++)
+        host[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+    if (memcmp(host, out->addr, max / 8) != 0)
+        return -EINVAL;
+    return 0;
+}
+
+int ims_cfg_check_net(const char *value, char *err, size_t errlen)
+{
+    struct ims_net n;
+    if (ims_net_parse(value, &n) == 0)
+        return 0;
+    snprintf(err, errlen, "'%s' is not an IP address or network (address/prefix, host bits "
+             "clear)", value);
+    return -1;
+}
+
+int ims_netlist_parse(char **items, struct ims_netlist *out, char *err, size_t errlen)
+{
+    size_t n = 0;
+    memset(out, 0, sizeof(*out));
+    while (items && items[n])
+        n++;
+    if (n == 0)
+        return 0;
+    struct ims_net *nets = calloc(n, sizeof(*nets));
+    if (!nets)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (ims_net_parse(items[i], &nets[i]) != 0) {
+            ims_cfg_check_net(items[i], err, errlen);
+            free(nets);
+            return -EINVAL;
+        }
+    }
+    out->nets = nets;
+    out->n = n;
+    return 0;
+}
+
+void ims_netlist_clear(struct ims_netlist *l)
+{
+    free(l->nets);
+    l->nets = NULL;
+    l->n = 0;
+}
+
+bool ims_netlist_match(const struct ims_netlist *l, const struct sockaddr *sa)
+{
+    static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    uint8_t addr[16];
+    int family;
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+        memcpy(addr, &s4->sin_addr, 4);
+        family = AF_INET;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        const uint8_t *a = s6->sin6_addr.s6_addr;
+        family = memcmp(a, v4mapped, 12) == 0 ? AF_INET : AF_INET6;
+        memcpy(addr, family == AF_INET ? a + 12 : a, family == AF_INET ? 4 : 16);
+    } else {
+        return false;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (l->nets[i].family == family && same_prefix(l->nets[i].addr, addr, l->nets[i].prefix))
+            return true;
+    return false;
+}

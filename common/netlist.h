@@ -1,0 +1,47 @@
+/*
+ * netlist.h - lists of IP networks ("192.0.2.7", "127.0.1.0/24", "2001:db8::/32") and
+ * whether an address lies in one of them: the trusted peers of a SIP node are such a list.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef IMS_NETLIST_H
+#define IMS_NETLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sys/socket.h>
+
+struct ims_net {
+    int family;                  /* AF_INET or AF_INET6 */
+    uint8_t addr[16];            /* network byte order, host bits cleared */
+    unsigned prefix;             /* 0..32 or 0..128 */
+};
+
+struct ims_netlist {
+    struct ims_net *nets;
+    size_t n;
+};
+
+/*
+ * ims_net_parse - "address" or "address/prefix" (IPv4 or IPv6, numeric). An address with
+ * host bits set under its prefix is refused (a typo, not a network). 0 or -EINVAL.
+ */
+int ims_net_parse(const char *text, struct ims_net *out);
+
+/* Configuration check of one list item (ims_cfg_key.check) */
+int ims_cfg_check_net(const char *value, char *err, size_t errlen);
+
+/*
+ * ims_netlist_parse - a list from NULL-terminated @items (each as ims_net_parse takes).
+ * @out is emptied first; on error it stays empty and the bad item is named in @err.
+ * Returns 0, -EINVAL or -ENOMEM. Free with ims_netlist_clear().
+ */
+int ims_netlist_parse(char **items, struct ims_netlist *out, char *err, size_t errlen);
+void ims_netlist_clear(struct ims_netlist *l);
+
+/* Does @sa (AF_INET, AF_INET6; IPv4-mapped IPv6 counts as IPv4) lie in one of @l? */
+bool ims_netlist_match(const struct ims_netlist *l, const struct sockaddr *sa);
+
+#endif
