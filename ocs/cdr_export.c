@@ -4,10 +4,11 @@
  * Every cdf.rotation seconds every closed CDR not yet exported is written to
  * <cdf.export_dir>/cdr-<UTC time>.csv and .json: the whole backlog, read EXPORT_CHUNK rows
  * at a time under the lock (the Diameter threads wait for one chunk at most) and streamed
- * to temporary files, cdf.file_rows per file pair (cdr-<time>_002... after the first). Each pair is synced, renamed, its folder synced, and only then are its CDRs
- * marked exported: a crash leaves them to the next file, never lost (at worst exported
- * twice). A CDR corrected later (a late STOP after a timeout) is exported again. Rows are
- * built in growing buffers: a field of any length, its quotes doubled, fits.
+ * to temporary files, cdf.file_rows per file pair (cdr-<time>_002... after the first).
+ * Each pair is synced, renamed, its folder synced, and only then are its CDRs marked
+ * exported: a crash leaves them to the next file, never lost (at worst exported twice). A
+ * CDR corrected later (a late STOP after a timeout) is exported again. Rows are built in
+ * growing buffers: a field of any length, its quotes doubled, fits.
  *
  * Exported CDRs whose last record is older than cdf.retention_days are then purged or
  * moved to the archive database, RETIRE_BATCH per transaction.
