@@ -11,9 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BALANCE_MAX 1000000000000LL   /* 10^12 minor units */
-
-#define ACCOUNT_COLS "a.id, a.name, a.postpaid, a.balance, a.reserved"
+#define ACCOUNT_COLS "a.id, a.name, a.postpaid, a.balance, a.reserved, a.refundable"
 
 static void read_account(sqlite3_stmt *st, struct ocs_account *out)
 {
@@ -22,6 +20,7 @@ static void read_account(sqlite3_stmt *st, struct ocs_account *out)
     out->postpaid = sqlite3_column_int(st, 2) != 0;
     out->balance = sqlite3_column_int64(st, 3);
     out->reserved = sqlite3_column_int64(st, 4);
+    out->refundable = sqlite3_column_int64(st, 5);
 }
 
 static int one_account(sqlite3_stmt *st, struct ocs_account *out)
@@ -80,25 +79,77 @@ int ocs_account_by_id(struct ims_db *db, int64_t id, struct ocs_account *out)
     return one_account(st, out);
 }
 
-int ocs_account_move(struct ims_db *db, int64_t id, int64_t balance_delta,
-                     int64_t reserved_delta)
+/* Why a guarded UPDATE changed nothing: the account is missing, or a range was left. */
+static int move_refused(struct ims_db *db, int64_t id)
 {
+    struct ocs_account a;
+    int rc = ocs_account_by_id(db, id, &a);
+    return rc ? rc : -ERANGE;
+}
+
+/*
+ * The one writer of money. The deltas are checked first (each within twice the range, so
+ * the sums below cannot overflow an int64 in SQLite, which would turn them into REALs);
+ * the WHERE clause keeps every column in its range (what is refundable only saturates: a
+ * charge is never refused for its sake); the table's CHECK keeps a prepaid balance at or
+ * above its reservations (-ENOSPC).
+ */
+static int move(struct ims_db *db, int64_t id, int64_t balance_delta, int64_t reserved_delta,
+                int64_t refundable_delta)
+{
+    const int64_t lim = 2 * OCS_MONEY_MAX;
+    if (balance_delta < -lim || balance_delta > lim || reserved_delta < -lim ||
+        reserved_delta > lim || refundable_delta < -lim || refundable_delta > lim)
+        return -ERANGE;
     sqlite3_stmt *st = ims_db_stmt(db, "UPDATE accounts SET balance = balance + ?2, "
-                                       "reserved = reserved + ?3, updated = ?4 WHERE id = ?1");
+                                       "reserved = reserved + ?3, "
+                                       "refundable = MIN(refundable + ?4, ?6), "
+                                       "updated = ?5 "
+                                       "WHERE id = ?1 AND balance + ?2 BETWEEN -?6 AND ?6 "
+                                       "AND reserved + ?3 BETWEEN 0 AND ?6 "
+                                       "AND refundable + ?4 >= 0");
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, balance_delta);
     sqlite3_bind_int64(st, 3, reserved_delta);
-    sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 4, refundable_delta);
+    sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+    sqlite3_bind_int64(st, 6, OCS_MONEY_MAX);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return sqlite3_changes(ims_db_handle(db)) == 1 ? 0 : -ENOENT;
+        return sqlite3_changes(ims_db_handle(db)) == 1 ? 0 : move_refused(db, id);
     if (rc == SQLITE_CONSTRAINT_CHECK)
         return -ENOSPC;
     ims_err("ocs: account %lld: cannot move money: %s", (long long)id, ims_db_errmsg(db));
     return -EIO;
+}
+
+int ocs_account_move(struct ims_db *db, int64_t id, int64_t balance_delta,
+                     int64_t reserved_delta)
+{
+    return move(db, id, balance_delta, reserved_delta, 0);
+}
+
+int ocs_account_charge(struct ims_db *db, int64_t id, int64_t charged, int64_t released)
+{
+    if (charged < 0 || released < 0)
+        return -ERANGE;
+    return move(db, id, -charged, -released, charged);
+}
+
+int ocs_account_refund(struct ims_db *db, int64_t id, int64_t amount)
+{
+    struct ocs_account a;
+    if (amount <= 0)
+        return -ERANGE;
+    int rc = ocs_account_by_id(db, id, &a);
+    if (rc)
+        return rc;
+    if (amount > a.refundable)
+        return -ENOSPC;
+    return move(db, id, amount, 0, -amount);
 }
 
 static json_t *identities_json(struct ims_db *db, int64_t id)
@@ -123,10 +174,10 @@ json_t *ocs_account_json(struct ims_db *db, const struct ocs_account *a)
     if (!ids)
         return NULL;
     int64_t avail = a->postpaid ? a->balance - a->reserved : ocs_credit_available(a);
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "name", a->name, "type",
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "name", a->name, "type",
                      a->postpaid ? "postpaid" : "prepaid", "balance", (json_int_t)a->balance,
                      "reserved", (json_int_t)a->reserved, "available", (json_int_t)avail,
-                     "identities", ids);
+                     "refundable", (json_int_t)a->refundable, "identities", ids);
 }
 
 json_t *ocs_account_list(struct ims_db *db, long offset, long limit)
@@ -233,7 +284,7 @@ int ocs_account_validate(json_t *doc, bool create, char *field, size_t flen, cha
         return invalid(field, flen, "balance", err, elen, "cannot be replaced: use "
                        "POST /api/v1/accounts/{name}/topup");
     if (bal && (!json_is_integer(bal) || json_integer_value(bal) < 0 ||
-                json_integer_value(bal) > BALANCE_MAX))
+                json_integer_value(bal) > OCS_AMOUNT_MAX))
         return invalid(field, flen, "balance", err, elen,
                        "must be an integer from 0 to 10^12 (minor currency units)");
     return validate_identities(json_object_get(doc, "identities"), field, flen, err, elen);

@@ -32,7 +32,6 @@
 #include <string.h>
 
 #define API_PREFIX "/api/v1/"
-#define TOPUP_MAX 1000000000000LL
 
 enum resource {
     RES_NONE,
@@ -159,7 +158,8 @@ static int topup(void *arg, struct ims_http_response *resp)
         return 0;
     json_t *amount = json_object_get(doc, "amount");
     json_int_t n = json_integer_value(amount);
-    bool ok = json_is_integer(amount) && n > 0 && n <= TOPUP_MAX && json_object_size(doc) == 1;
+    bool ok = json_is_integer(amount) && n > 0 && n <= OCS_AMOUNT_MAX &&
+              json_object_size(doc) == 1;
     json_decref(doc);
     if (!ok)
         return ims_http_reply_error(resp, 400, "amount", "required alone: an integer from 1 "
@@ -170,6 +170,10 @@ static int topup(void *arg, struct ims_http_response *resp)
         return ims_http_reply_error(resp, 404, NULL, "no account %s", q->arg);
     if (rc == 0)
         rc = ocs_account_move(q->db, a.id, n, 0);
+    if (rc == -ERANGE)
+        return ims_http_reply_error(resp, 400, "amount", "the balance of %s would pass 10^15 "
+                                    "minor currency units (it is %lld)", q->arg,
+                                    (long long)a.balance);
     if (rc)
         return db_error(resp, rc);
     ims_info("api: account %s topped up by %lld by %s", q->arg, (long long)n, q->client);

@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "ocs.h"
+#include "buf.h"
 #include "log.h"
 
 #include <errno.h>
@@ -339,52 +340,41 @@ const char ocs_cdr_csv_header[] = "id,icid,session_id,node,record,status,partial
                                   "node_functionality,originating_ioi,terminating_ioi,media,"
                                   "cause";
 
-/* A CSV field: quoted, inner quotes doubled (RFC 4180). */
-static size_t csv_field(char *out, size_t len, const char *s)
+void ocs_csv_field(struct ims_buf *b, const char *s)
 {
-    size_t o = 0;
-    if (len < 3)
-        return 0;
-    out[o++] = '"';
-    for (; *s && o + 3 < len; s++) {
-        if (*s == '"')
-            out[o++] = '"';
-        out[o++] = *s;
+    ims_buf_add(b, "\"");
+    for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
+        ims_buf_addf(b, "%.*s\"\"", (int)(q - s), s);
     }
-    out[o++] = '"';
-    out[o] = '\0';
-    return o;
+    ims_buf_add(b, s);
+    ims_buf_add(b, "\"");
 }
 
-void ocs_cdr_csv(const struct ocs_cdr *c, char *out, size_t len)
+void ocs_cdr_csv(const struct ocs_cdr *c, struct ims_buf *b)
 {
-    char start[32], stop[32], num[32];
+    char start[32], stop[32];
     iso_time(c->start, start, sizeof(start));
     iso_time(c->stop, stop, sizeof(stop));
     const char *texts[] = { c->icid, c->session_id, c->node, c->event ? "event" : "session",
                             ocs_cdr_status_name(c->status), c->partial ? "yes" : "no",
                             c->method, c->calling, c->called, start, stop };
-    size_t o = (size_t)snprintf(out, len, "%lld", (long long)c->id);
-    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && o + 1 < len; i++) {
-        out[o++] = ',';
-        o += csv_field(out + o, len - o, texts[i]);
+    ims_buf_addf(b, "%lld", (long long)c->id);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        ims_buf_add(b, ",");
+        ocs_csv_field(b, texts[i]);
     }
-    if (o + 1 >= len)
-        return;
-    o += (size_t)snprintf(out + o, len - o, ",%lld,%u,", (long long)c->duration, c->interims);
-    if (c->role >= 0 && o < len)
-        o += (size_t)snprintf(out + o, len - o, "%d", c->role);
-    if (c->node_functionality >= 0 && o < len)
-        o += (size_t)snprintf(out + o, len - o, ",%d,", c->node_functionality);
-    else if (o < len)
-        o += (size_t)snprintf(out + o, len - o, ",,");
+    ims_buf_addf(b, ",%lld,%u,", (long long)c->duration, c->interims);
+    if (c->role >= 0)
+        ims_buf_addf(b, "%d", c->role);
+    ims_buf_add(b, ",");
+    if (c->node_functionality >= 0)
+        ims_buf_addf(b, "%d", c->node_functionality);
+    ims_buf_add(b, ",");
     const char *tail[] = { c->orig_ioi, c->term_ioi, c->media };
-    for (size_t i = 0; i < 3 && o + 1 < len; i++) {
-        o += csv_field(out + o, len - o, tail[i]);
-        out[o++] = ',';
-        out[o] = '\0';
+    for (size_t i = 0; i < 3; i++) {
+        ocs_csv_field(b, tail[i]);
+        ims_buf_add(b, ",");
     }
-    snprintf(num, sizeof(num), "%d", c->cause);
-    if (o < len)
-        snprintf(out + o, len - o, "%s", c->cause != INT_MIN ? num : "");
+    if (c->cause != INT_MIN)
+        ims_buf_addf(b, "%d", c->cause);
 }

@@ -1,7 +1,8 @@
 /*
  * housekeep.c - the sweeps, on a thread of their own (never on the loop or a Diameter
- * thread): stale reservations, Rf sessions without STOP, CDR export per rotation period,
- * and the gauges of /metrics read from the database
+ * thread): stale reservations, Rf sessions without STOP, CDR export and retention per
+ * rotation period, and the gauges of /metrics, read from the counters the database keeps
+ * (a primary-key lookup each, never a count over a table)
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -21,30 +22,54 @@ static struct {
     pthread_cond_t cv;
     time_t last_export;
     struct ims_gauge *open_reservations, *reserved_money, *open_cdrs, *cdrs, *accounts;
-    struct ims_counter *closed_by_timeout, *exported;
+    struct ims_gauge *sessions;
+    struct ims_counter *closed_by_timeout, *exported, *retired, *forgotten;
 } g = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-static int64_t count(struct ims_db *db, const char *sql)
-{
-    sqlite3_stmt *st = ims_db_stmt(db, sql);
-    int64_t n = -1;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    if (st)
-        sqlite3_reset(st);
-    return n;
-}
+#define FORGET_BATCH 1000        /* Ro history rows deleted per transaction */
 
 void ocs_housekeep_metrics(struct ocs *o)
 {
+    const struct {
+        const char *counter;
+        struct ims_gauge *gauge;
+    } map[] = {
+        { "reservations_open", g.open_reservations }, { "reserved", g.reserved_money },
+        { "cdrs_open", g.open_cdrs }, { "cdrs", g.cdrs }, { "accounts", g.accounts },
+        { "ro_sessions", g.sessions },
+    };
     ocs_lock();
-    ims_gauge_set(g.open_reservations,
-                  count(o->db, "SELECT COUNT(*) FROM reservations WHERE open"));
-    ims_gauge_set(g.reserved_money, count(o->db, "SELECT TOTAL(reserved) FROM accounts"));
-    ims_gauge_set(g.open_cdrs, count(o->db, "SELECT COUNT(*) FROM cdrs WHERE status = 0"));
-    ims_gauge_set(g.cdrs, count(o->db, "SELECT COUNT(*) FROM cdrs"));
-    ims_gauge_set(g.accounts, count(o->db, "SELECT COUNT(*) FROM accounts"));
+    for (size_t i = 0; o->db && i < sizeof(map) / sizeof(map[0]); i++)
+        ims_gauge_set(map[i].gauge, ocs_db_counter(o->db, map[i].counter));
     ocs_unlock();
+}
+
+/* The history kept past ocs.history_days goes, FORGET_BATCH rows per transaction. */
+static void forget_history(struct ocs *o, time_t now)
+{
+    int n;
+    do {
+        ocs_lock();
+        n = ocs_ro_forget(o, now, FORGET_BATCH);
+        ocs_unlock();
+        if (n > 0)
+            ims_counter_add(g.forgotten, (uint64_t)n);
+    } while (n >= FORGET_BATCH);
+    if (n < 0)
+        ims_err("ocs: removing the Ro history older than ocs.history_days failed "
+                "(database error)");
+}
+
+/* Once per cdf.rotation: the export of the whole backlog, then the retention. */
+static void rotate(struct ocs *o, time_t now)
+{
+    int n = ocs_cdr_export(o, now);
+    if (n > 0)
+        ims_counter_add(g.exported, (uint64_t)n);
+    n = ocs_cdr_retire(o, now);
+    if (n > 0)
+        ims_counter_add(g.retired, (uint64_t)n);
+    forget_history(o, now);
 }
 
 static void sweep(struct ocs *o, time_t now)
@@ -59,9 +84,7 @@ static void sweep(struct ocs *o, time_t now)
         ims_counter_add(g.closed_by_timeout, (uint64_t)closed);
     if (now - g.last_export >= (time_t)o->cfg.rotation) {
         g.last_export = now;
-        int n = ocs_cdr_export(o, now);
-        if (n > 0)
-            ims_counter_add(g.exported, (uint64_t)n);
+        rotate(o, now);
     }
     ocs_housekeep_metrics(o);
 }
@@ -94,11 +117,17 @@ int ocs_housekeep_start(struct ocs *o)
     g.open_cdrs = ims_gauge_new("ocs_cdrs_open", "session CDRs awaiting STOP", NULL);
     g.cdrs = ims_gauge_new("ocs_cdrs", "CDRs in the database", NULL);
     g.accounts = ims_gauge_new("ocs_accounts", "accounts in the database", NULL);
+    g.sessions = ims_gauge_new("ocs_ro_sessions_open", "credit-control sessions open "
+                               "(at most ocs.max_sessions)", NULL);
     g.closed_by_timeout = ims_counter_new("ocs_cdrs_closed_by_timeout_total",
                                           "session CDRs closed as incomplete after "
                                           "cdf.missed_interims silent intervals", NULL);
     g.exported = ims_counter_new("ocs_cdrs_exported_total",
                                  "CDRs written to the export files", NULL);
+    g.retired = ims_counter_new("ocs_cdrs_retired_total", "exported CDRs purged or archived "
+                                "after cdf.retention_days", NULL);
+    g.forgotten = ims_counter_new("ocs_ro_history_removed_total", "closed reservations and "
+                                  "charged events removed after ocs.history_days", NULL);
     g.last_export = time(NULL);
     ocs_housekeep_metrics(o);
     g.stop = false;

@@ -36,6 +36,12 @@ static const struct ims_cfg_key ocs_keys[] = {
     { "ocs", "relaxed_ccr_rules", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
       "accept CCRs that carry Auth-Application-Id only inside Vendor-Specific-Application-Id "
       "or repeat Origin-Host/Origin-Realm (Kamailio ims_charging 5.6 sends such CCRs)" },
+    { "ocs", "max_sessions", IMS_CFG_INT, "100000", 0, 1, 10000000, NULL, NULL,
+      "credit-control sessions open at once; a CCR-INITIAL past them is answered "
+      "DIAMETER_TOO_BUSY (ocs_ro_busy_total)" },
+    { "ocs", "history_days", IMS_CFG_INT, "90", 0, 0, 36500, NULL, NULL,
+      "days closed reservations and charged events (CCR-EVENT replay detection) are kept; "
+      "0 keeps them for ever" },
     { "cdf", "interim_interval", IMS_CFG_INT, "300", 0, 0, 86400, NULL, NULL,
       "Acct-Interim-Interval sent in the ACA of a START, and the interval assumed for "
       "clients that send none (0: not sent)" },
@@ -45,6 +51,17 @@ static const struct ims_cfg_key ocs_keys[] = {
       "folder of the CDR export files (relative to node.state_dir)" },
     { "cdf", "rotation", IMS_CFG_INT, "3600", 0, 1, 86400, NULL, NULL,
       "seconds between CDR export files (cdr-<time>.csv and .json)" },
+    { "cdf", "file_rows", IMS_CFG_INT, "100000", 0, 1000, 10000000, NULL, NULL,
+      "CDRs per export file at most; a larger backlog goes to more files of the same "
+      "period (cdr-<time>_002.csv, ...)" },
+    { "cdf", "retention_days", IMS_CFG_INT, "90", 0, 0, 36500, NULL, NULL,
+      "days an exported CDR stays in the database after its last record (then see "
+      "cdf.retention_action); 0 keeps them for ever" },
+    { "cdf", "retention_action", IMS_CFG_ENUM, "purge", 0, 0, 0, "purge|archive", NULL,
+      "what becomes of exported CDRs past cdf.retention_days: deleted (the export files "
+      "hold them) or moved to cdf.archive_database" },
+    { "cdf", "archive_database", IMS_CFG_PATH, "cdr-archive.db", 0, 0, 0, NULL, NULL,
+      "SQLite database of the archived CDRs (relative to node.state_dir)" },
     IMS_CFG_END
 };
 
@@ -67,6 +84,15 @@ static int read_config(struct ocs *o)
     k->interim_interval = (uint32_t)ims_cfg_int(c, "cdf.interim_interval");
     k->missed_interims = (uint32_t)ims_cfg_int(c, "cdf.missed_interims");
     k->rotation = (uint32_t)ims_cfg_int(c, "cdf.rotation");
+    k->file_rows = (uint32_t)ims_cfg_int(c, "cdf.file_rows");
+    k->max_sessions = (uint32_t)ims_cfg_int(c, "ocs.max_sessions");
+    k->history_days = (uint32_t)ims_cfg_int(c, "ocs.history_days");
+    k->retention_days = (uint32_t)ims_cfg_int(c, "cdf.retention_days");
+    k->retention_action = strcmp(ims_cfg_str(c, "cdf.retention_action"), "archive") == 0
+                              ? OCS_RETAIN_ARCHIVE
+                              : OCS_RETAIN_PURGE;
+    ims_daemon_state_path(o->d, ims_cfg_str(c, "cdf.archive_database"), k->archive_path,
+                          sizeof(k->archive_path));
     ims_daemon_state_path(o->d, ims_cfg_str(c, "cdf.export_dir"), k->export_dir,
                           sizeof(k->export_dir));
     ims_daemon_state_path(o->d, ims_cfg_str(c, "ocs.database"), o->db_path,
@@ -94,6 +120,9 @@ static int ocs_init(struct ims_daemon *d)
         return rc;
     /* an answered CCR or ACR must survive a power loss, not only a crash */
     if ((rc = ims_db_exec(o->db, "PRAGMA synchronous = FULL")) != 0)
+        return rc;
+    if (o->cfg.retention_action == OCS_RETAIN_ARCHIVE && o->cfg.retention_days &&
+        (rc = ocs_db_attach_archive(o->db, o->cfg.archive_path)) != 0)
         return rc;
     ims_info("ocs: database %s (schema version %d), CDR exports in %s every %u s",
              o->db_path, ims_db_version(o->db), o->cfg.export_dir, o->cfg.rotation);

@@ -30,10 +30,27 @@
 #define OCS_PREFIX_MAX 64
 #define OCS_MAX_UNITS 8          /* Multiple-Services-Credit-Control per CCR */
 #define OCS_MAX_IDENTITIES 16    /* identities of one account */
+#define OCS_MAX_SESSION_UNITS 32 /* credit units (rating groups) of one Ro session */
+
+/*
+ * The ranges every amount stays in (credit.c, account.c): balances within +-OCS_MONEY_MAX,
+ * reservations within [0, OCS_MONEY_MAX], prices within [0, OCS_PRICE_MAX], the units of one
+ * request or report within [0, OCS_UNITS_MAX]. Units x price is then below 2^58 and no sum
+ * of two amounts overflows an int64.
+ */
+#define OCS_MONEY_MAX 1000000000000000LL     /* 10^15 minor units */
+#define OCS_PRICE_MAX 100000000LL            /* 10^8 minor units per unit */
+#define OCS_UNITS_MAX 0x7fffffffULL          /* 2^31 - 1 seconds or events */
+#define OCS_AMOUNT_MAX 1000000000000LL       /* 10^12: a new balance, a top-up (API) */
 
 enum ocs_unit {
     OCS_UNIT_SECOND = 0,         /* CC-Time */
     OCS_UNIT_EVENT = 1,          /* CC-Service-Specific-Units */
+};
+
+enum ocs_retention_action {
+    OCS_RETAIN_PURGE = 0,        /* exported CDRs past the retention are deleted */
+    OCS_RETAIN_ARCHIVE = 1,      /* moved to the archive database */
 };
 
 enum ocs_stale_action {
@@ -47,6 +64,7 @@ struct ocs_account {
     bool postpaid;               /* no credit limit: Ro grants and records usage */
     int64_t balance;             /* minor units */
     int64_t reserved;            /* sum of open reservations */
+    int64_t refundable;          /* what Ro charged and may give back (REFUND_ACCOUNT) */
 };
 
 struct ocs_rate {
@@ -70,7 +88,13 @@ struct ocs_config {
     uint32_t rotation;           /* seconds between CDR export files */
     uint32_t sweep_interval;     /* housekeeping period, seconds */
     bool relaxed_ccr_rules;      /* accept the CCRs of Kamailio's ims_charging (ro.c) */
+    uint32_t max_sessions;       /* open credit-control sessions; more: DIAMETER_TOO_BUSY */
+    uint32_t history_days;       /* closed reservations and events kept (0: for ever) */
+    uint32_t retention_days;     /* exported CDRs kept (0: for ever) */
+    uint32_t file_rows;          /* CDRs per export file (0: OCS_EXPORT_FILE_ROWS) */
+    enum ocs_retention_action retention_action;
     char export_dir[512];
+    char archive_path[512];      /* cdf.archive_database */
 };
 
 struct ocs {
@@ -89,6 +113,15 @@ void ocs_unlock(void);
 int ocs_serve(struct ocs *o, enum ims_cmd cmd, ims_diam_handler fn);
 /* Copy a text column ("" for NULL). */
 void ocs_db_text(sqlite3_stmt *st, int col, char *out, size_t len);
+/*
+ * The counters kept in the database by triggers and by the Ro code (table counters):
+ * "cdrs", "cdrs_open", "accounts", "reserved", "reservations_open", "ro_sessions". Reading
+ * one is a primary-key lookup, never a count over a table. -1 on error.
+ */
+int64_t ocs_db_counter(struct ims_db *db, const char *name);
+int ocs_db_counter_add(struct ims_db *db, const char *name, int64_t delta);
+/* Attach the archive database of cdf.archive_database (retention "archive"). 0 or -EIO. */
+int ocs_db_attach_archive(struct ims_db *db, const char *path);
 
 /* Seconds since @t0 (CLOCK_MONOTONIC), for the handling-time histograms. */
 static inline double ocs_elapsed(const struct timespec *t0)
@@ -99,13 +132,22 @@ static inline double ocs_elapsed(const struct timespec *t0)
 }
 
 /*
- * credit.c: the pure arithmetic of reservations (unit tested).
- * ocs_credit_available - what can still be reserved (never negative; INT64_MAX postpaid).
- * ocs_credit_grantable - units that can be granted of @want at @price.
- * ocs_credit_charge - money for @used units of a grant of @granted at @price: a prepaid
- *                     account is never charged past its reservation.
+ * credit.c: the pure arithmetic of reservations (unit tested); overflow-safe for any input.
+ * ocs_credit_available - what can still be reserved or debited, never negative: a prepaid
+ *                     account's balance less its reservations; a postpaid one's room
+ *                     before its balance or reservations leave the ranges above.
+ * ocs_credit_grantable - units that can be granted of @want at @price (at most
+ *                     OCS_UNITS_MAX; 0 for a price out of range).
+ * ocs_credit_charge - money for @used units of a grant of @granted at @price, never
+ *                     negative: a prepaid account is never charged past its reservation, a
+ *                     postpaid one never past -OCS_MONEY_MAX.
  * ocs_credit_final - whether this grant is the last one (Final-Unit-Indication).
+ * ocs_credit_price - @units x @price into *cost; -ERANGE when @units exceeds OCS_UNITS_MAX
+ *                     or @price lies outside [0, OCS_PRICE_MAX].
+ * ocs_units_add - @a + @b, saturating at UINT64_MAX (several Used-Service-Units add up).
  */
+int ocs_credit_price(uint64_t units, int64_t price, int64_t *cost);
+uint64_t ocs_units_add(uint64_t a, uint64_t b);
 int64_t ocs_credit_available(const struct ocs_account *a);
 uint64_t ocs_credit_grantable(const struct ocs_account *a, int64_t price, uint64_t want);
 int64_t ocs_credit_charge(const struct ocs_account *a, int64_t price, uint64_t used,
@@ -117,12 +159,20 @@ bool ocs_credit_final(const struct ocs_account *a_after, int64_t price, uint64_t
 int ocs_account_find(struct ims_db *db, const char *identity, struct ocs_account *out);
 int ocs_account_get(struct ims_db *db, const char *name, struct ocs_account *out);
 int ocs_account_by_id(struct ims_db *db, int64_t id, struct ocs_account *out);
-/* Move money: balance += @balance_delta, reserved += @reserved_delta; -ENOSPC when a
- * prepaid account would go below its reservations (nothing changed). */
+/*
+ * Move money: balance += @balance_delta, reserved += @reserved_delta. -ENOSPC when a
+ * prepaid account would go below its reservations, -ERANGE when the balance would leave
+ * +-OCS_MONEY_MAX or the reservations [0, OCS_MONEY_MAX], -ENOENT; nothing changed then.
+ */
 int ocs_account_move(struct ims_db *db, int64_t id, int64_t balance_delta,
                      int64_t reserved_delta);
+/* Ro charges @charged (>= 0) and releases @released (>= 0) of the reservations; the charge
+ * becomes refundable. Errors as ocs_account_move(), -ERANGE for a negative argument. */
+int ocs_account_charge(struct ims_db *db, int64_t id, int64_t charged, int64_t released);
+/* Ro gives back @amount (> 0) of what it charged: -ENOSPC past the account's refundable. */
+int ocs_account_refund(struct ims_db *db, int64_t id, int64_t amount);
 /* The account document of the API {"name","type","balance","reserved","available",
- * "identities"}; NULL on error. */
+ * "refundable","identities"}; NULL on error. */
 json_t *ocs_account_json(struct ims_db *db, const struct ocs_account *a);
 json_t *ocs_account_list(struct ims_db *db, long offset, long limit);
 /*
@@ -163,6 +213,11 @@ json_t *ocs_rate_list(struct ims_db *db);
 int ocs_ro_init(struct ocs *o);
 /* Reservations idle past ocs.reservation_timeout: released or debited. Returns the count. */
 int ocs_ro_expire(struct ocs *o, time_t now);
+/* Open credit-control sessions (a maintained counter, not a count). -1 on error. */
+int64_t ocs_ro_sessions_open(struct ims_db *db);
+/* Closed reservations and charged events older than ocs.history_days, at most @max rows
+ * deleted. Returns the count or -EIO. */
+int ocs_ro_forget(struct ocs *o, time_t now, int max);
 
 /* cdr.c: CDRs built from ACRs (the pure part is unit tested) */
 enum ocs_acr_type {
@@ -244,10 +299,23 @@ int ocs_cdr_get(struct ims_db *db, int64_t id, struct ocs_cdr *out);
     "node_functionality, icid, calling, called, orig_ioi, term_ioi, media, cause, start, " \
     "stop, last_seen, duration, interims, last_number, interval"
 void ocs_cdr_from_row(sqlite3_stmt *st, struct ocs_cdr *c);
-/* Write closed CDRs not yet exported to <export_dir>/cdr-<time>.csv and .json. */
+/*
+ * Write every closed CDR not yet exported to <export_dir>/cdr-<time>.csv and .json (more
+ * files, cdr-<time>_002..., past cdf.file_rows). Returns the count written or -errno; what
+ * failed stays for the next period.
+ */
 int ocs_cdr_export(struct ocs *o, time_t now);
-/* One CSV line (no newline) of a CDR; pure, unit tested. */
-void ocs_cdr_csv(const struct ocs_cdr *c, char *out, size_t len);
+#define OCS_EXPORT_FILE_ROWS 100000
+/*
+ * Exported CDRs whose last record is older than cdf.retention_days: purged or archived
+ * (cdf.retention_action), in batches under the lock. Returns the count or -EIO.
+ */
+int ocs_cdr_retire(struct ocs *o, time_t now);
+struct ims_buf;
+/* Append one CSV line (no newline) of a CDR; pure, unit tested. */
+void ocs_cdr_csv(const struct ocs_cdr *c, struct ims_buf *b);
+/* Append one CSV field of any length: quoted, inner quotes doubled (RFC 4180). */
+void ocs_csv_field(struct ims_buf *b, const char *s);
 extern const char ocs_cdr_csv_header[];
 
 /* rf.c: the CDF (ACR -> ACA) */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PRICE_MAX 100000000LL    /* 10^8 minor units per unit */
 #define RATES_MAX 1024           /* candidates considered for one lookup */
 
 void ocs_rating_destination(const char *address, char *out, size_t len)
@@ -159,7 +158,7 @@ int ocs_rate_from_json(json_t *doc, struct ocs_rate *out, char *field, size_t fl
         return bad(field, flen, "unit", err, elen, "required: \"second\" or \"event\"");
     json_t *price = json_object_get(doc, "price");
     if (!json_is_integer(price) || json_integer_value(price) < 0 ||
-        json_integer_value(price) > PRICE_MAX)
+        json_integer_value(price) > OCS_PRICE_MAX)
         return bad(field, flen, "price", err, elen, "required: an integer from 0 to 10^8 "
                    "(minor currency units per unit)");
     json_t *desc = json_object_get(doc, "description");

@@ -24,13 +24,14 @@
 
 static const char *const type_names[] = { "unknown", "initial", "update", "termination",
                                           "event" };
-static const uint32_t result_codes[] = { 2001, 4012, 5002, 5004, 5005, 5012, 5030, 5031 };
+static const uint32_t result_codes[] = { 2001, 3004, 4012, 5002, 5004, 5005, 5012, 5030,
+                                         5031 };
 #define NRESULTS (sizeof(result_codes) / sizeof(result_codes[0]))
 
 static struct {
     struct ims_counter *requests[5];
     struct ims_counter *results[NRESULTS + 1];
-    struct ims_counter *expired;
+    struct ims_counter *expired, *busy;
     struct ims_histogram *latency;
 } m;
 
@@ -52,6 +53,8 @@ static void register_metrics(void)
     }
     m.expired = ims_counter_new("ocs_ro_reservations_expired_total",
                                 "reservations closed by ocs.reservation_timeout", NULL);
+    m.busy = ims_counter_new("ocs_ro_busy_total", "CCR-INITIALs answered DIAMETER_TOO_BUSY: "
+                             "ocs.max_sessions credit-control sessions were open", NULL);
     m.latency = ims_histogram_new("ocs_ro_handling_seconds",
                                   "time from CCR to CCA, database commit included", NULL,
                                   ims_latency_bounds, ims_latency_nbounds);
@@ -99,7 +102,7 @@ static void read_unit(void *parent, struct ro_unit *u)
     u->rsu = rsu != NULL;
     if (rsu)
         read_amount(rsu, &u->rsu_time_set, &u->rsu_time, &u->rsu_units_set, &u->rsu_units);
-    /* several USUs (per tariff period) add up */
+    /* several USUs (per tariff period) add up, saturating: huge reports never wrap */
     for (struct avp *usu = ims_avp_find(parent, IMS_AVP_USED_SERVICE_UNIT); usu;
          usu = ims_avp_next(usu, IMS_AVP_USED_SERVICE_UNIT)) {
         bool ts, us;
@@ -108,8 +111,8 @@ static void read_unit(void *parent, struct ro_unit *u)
         u->usu = true;
         u->usu_time_set |= ts;
         u->usu_units_set |= us;
-        u->usu_time += t;
-        u->usu_units += n;
+        u->usu_time = ocs_units_add(u->usu_time, t);
+        u->usu_units = ocs_units_add(u->usu_units, n);
     }
 }
 
@@ -242,12 +245,23 @@ static int add_mscc(struct msg *ans, const struct ro_unit *u, uint32_t validity)
     return u->result ? ims_avp_add_u32(g, IMS_AVP_RESULT_CODE, u->result) : 0;
 }
 
+/* Whether the answer carries the request's credit units (not after a refusal of it all). */
+static bool answers_units(uint32_t result)
+{
+    return result != IMS_DIAM_MISSING_AVP && result != IMS_DIAM_INVALID_AVP_VALUE &&
+           result != IMS_DIAM_TOO_BUSY;
+}
+
 static int build_cca(struct ocs *o, struct msg **msg, const struct ro_request *q)
 {
     int rc = ims_diam_answer_new(msg, IMS_APP_RO);
     struct msg *ans = *msg;
+    struct msg_hdr *hdr;
     if (rc)
         return rc;
+    /* a protocol error (3xxx) sets the E bit (RFC 6733 7.1.3) */
+    if (q->result / 1000 == 3 && fd_msg_hdr(ans, &hdr) == 0)
+        hdr->msg_flags |= CMD_FLAG_ERROR;
     if (ims_avp_add_u32(ans, IMS_AVP_RESULT_CODE, q->result) ||
         ims_avp_add_u32(ans, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO) ||
         (q->type && ims_avp_add_i32(ans, IMS_AVP_CC_REQUEST_TYPE, q->type)) ||
@@ -257,8 +271,7 @@ static int build_cca(struct ocs *o, struct msg **msg, const struct ro_request *q
         ims_avp_add_str(ans, IMS_AVP_ERROR_MESSAGE, q->error))
         return -ENOMEM;
     uint32_t validity = q->validity ? o->cfg.validity_time : 0;
-    for (int i = 0; i < q->nunits && q->result != IMS_DIAM_MISSING_AVP &&
-                    q->result != IMS_DIAM_INVALID_AVP_VALUE; i++) {
+    for (int i = 0; i < q->nunits && answers_units(q->result); i++) {
         const struct ro_unit *u = &q->units[i];
         rc = u->mscc ? add_mscc(ans, u, validity) : add_grant(ans, u, validity);
         if (rc)
@@ -303,6 +316,8 @@ static int on_ccr(struct msg **msg, void *arg)
     log_outcome(q);
     rc = build_cca(o, msg, q);
     count_result(q->result);
+    if (q->result == IMS_DIAM_TOO_BUSY)
+        ims_counter_inc(m.busy);
     free(q);
     if (rc == 0)
         ims_histogram_observe(m.latency, ocs_elapsed(&t0));

@@ -29,6 +29,8 @@ struct row {
     bool open;
 };
 
+static int close_rows(struct ims_db *db, const char *session_id, time_t now, bool debit);
+
 static void fail(struct ro_request *q, uint32_t code, const char *fmt, const char *arg)
 {
     q->result = code;
@@ -109,11 +111,15 @@ static uint64_t wanted(const struct ocs *o, const struct ro_unit *u, enum ocs_un
     return u->rsu_units_set && u->rsu_units ? u->rsu_units : o->cfg.quota_units;
 }
 
+/* The usage a unit reports, clamped to OCS_UNITS_MAX (what is charged is clamped again). */
 static uint64_t used_units(const struct ro_unit *u, enum ocs_unit unit)
 {
+    uint64_t n;
     if (unit == OCS_UNIT_SECOND)
-        return u->usu_time_set ? u->usu_time : u->usu_units;
-    return u->usu_units_set ? u->usu_units : u->usu_time;
+        n = u->usu_time_set ? u->usu_time : u->usu_units;
+    else
+        n = u->usu_units_set ? u->usu_units : u->usu_time;
+    return n < OCS_UNITS_MAX ? n : OCS_UNITS_MAX;
 }
 
 /* Charge the usage a unit reports against its row and release the row's reservation. */
@@ -126,7 +132,7 @@ static int charge(struct ims_db *db, struct row *r, const struct ro_unit *u, uin
         return rc == -ENOENT ? -EIO : rc;
     *used = u ? used_units(u, r->rate.unit) : 0;
     *charged = ocs_credit_charge(&a, r->rate.price, *used, r->granted);
-    rc = ocs_account_move(db, a.id, -*charged, -r->amount);
+    rc = ocs_account_charge(db, a.id, *charged, r->amount);
     r->amount = 0;
     r->granted = 0;
     return rc;
@@ -140,15 +146,18 @@ static int grant(struct ocs *o, struct ims_db *db, struct row *r, struct ro_unit
     if (rc)
         return rc == -ENOENT ? -EIO : rc;
     uint64_t want = wanted(o, u, r->rate.unit);
+    if (want > OCS_UNITS_MAX)
+        want = OCS_UNITS_MAX;   /* no more is ever granted at once */
     uint64_t n = r->final ? 0 : ocs_credit_grantable(&a, r->rate.price, want);
+    int64_t amount = 0;
     u->unit = r->rate.unit;
-    if (n == 0) {
+    if (n == 0 || ocs_credit_price(n, r->rate.price, &amount) != 0) {
         u->result = IMS_DIAM_CREDIT_LIMIT_REACHED;
         return 0;
     }
-    int64_t amount = (int64_t)n * r->rate.price;
     rc = ocs_account_move(db, a.id, 0, amount);
-    if (rc == -ENOSPC) {   /* cannot happen under the lock; the CHECK says no all the same */
+    if (rc == -ENOSPC || rc == -ERANGE) {
+        /* cannot happen under the lock; the database says no all the same */
         u->result = IMS_DIAM_CREDIT_LIMIT_REACHED;
         return 0;
     }
@@ -181,6 +190,12 @@ static int rate_request(struct ims_db *db, struct ro_request *q, struct row *r,
     ocs_rating_service(q->method, q->type != CC_EVENT, r->service, sizeof(r->service));
     ocs_rating_destination(q->called, r->destination, sizeof(r->destination));
     rc = ocs_rating_find(db, r->service, r->destination, &r->rate);
+    if (rc == 0 && (r->rate.price < 0 || r->rate.price > OCS_PRICE_MAX)) {
+        ims_err("ocs: rate %lld has a price out of range (%lld): not used",
+                (long long)r->rate.id, (long long)r->rate.price);
+        fail(q, IMS_DIAM_RATING_FAILED, "%s", "the rate's price is out of range");
+        return 0;
+    }
     if (rc == -ENOENT) {
         char what[OCS_ID_MAX + OCS_SERVICE_MAX + 8];
         snprintf(what, sizeof(what), "%s to '%s'", r->service, r->destination);
@@ -205,10 +220,25 @@ static void sum_up(struct ro_request *q)
         snprintf(q->error, sizeof(q->error), "the credit of the account is used up");
 }
 
+/* Whether ocs.max_sessions credit-control sessions are open (then 3004 in @q). */
+static int too_busy(struct ocs *o, struct ims_db *db, struct ro_request *q)
+{
+    int64_t open = ocs_ro_sessions_open(db);
+    if (open < 0)
+        return -EIO;
+    if (open < (int64_t)o->cfg.max_sessions)
+        return 0;
+    q->result = IMS_DIAM_TOO_BUSY;
+    snprintf(q->error, sizeof(q->error), "%lld credit-control sessions are open "
+             "(ocs.max_sessions)", (long long)open);
+    return 0;
+}
+
 static int initial(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t now)
 {
     struct row base, r;
     struct ocs_account a;
+    bool opened = false;
     if (row_load(db, q->session_id, INT64_MIN, &base) != 0)
         return -EIO;
     if (base.found) {
@@ -216,19 +246,57 @@ static int initial(struct ocs *o, struct ims_db *db, struct ro_request *q, time_
              "session that exists");
         return 0;
     }
-    int rc = rate_request(db, q, &base, &a);
+    int rc = too_busy(o, db, q);
+    if (rc == 0 && !q->result)
+        rc = rate_request(db, q, &base, &a);
     if (rc || q->result)
         return rc;
     for (int i = 0; i < q->nunits; i++) {
         r = base;
         if ((rc = grant(o, db, &r, &q->units[i])) != 0)
             return rc;
-        if (q->units[i].result == IMS_DIAM_SUCCESS &&
-            (rc = row_store(db, q, &q->units[i], &r, 0, 0, now)) != 0)
+        if (q->units[i].result != IMS_DIAM_SUCCESS)
+            continue;
+        if ((rc = row_store(db, q, &q->units[i], &r, 0, 0, now)) != 0)
             return rc;
+        opened = true;
     }
+    if (opened && ocs_db_counter_add(db, "ro_sessions", 1) != 0)
+        return -EIO;
     sum_up(q);
     q->validity = true;
+    return 0;
+}
+
+/* The credit units a session has (open or not): OCS_MAX_SESSION_UNITS at most. */
+static int session_units(struct ims_db *db, const char *sid, int64_t *n)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, "SELECT COUNT(*) FROM reservations "
+                                       "WHERE session_id = ?1");
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+/* A rating group new to a session: rated as the session, unless it has units enough. */
+static int new_unit(struct ims_db *db, const struct ro_request *q, const struct row *base,
+                    struct row *r, struct ro_unit *u)
+{
+    int64_t n;
+    if (session_units(db, q->session_id, &n) != 0)
+        return -EIO;
+    if (n >= OCS_MAX_SESSION_UNITS) {
+        u->result = IMS_DIAM_INVALID_AVP_VALUE;
+        return 1;
+    }
+    *r = *base;
+    r->granted = 0;
+    r->amount = 0;
+    r->final = false;
     return 0;
 }
 
@@ -259,11 +327,12 @@ static int follow_up(struct ocs *o, struct ims_db *db, struct ro_request *q, tim
             u->final = r.final;
             continue;
         }
-        if (!r.found) {   /* a rating group new to this session: rated as the session */
-            r = base;
-            r.granted = 0;
-            r.amount = 0;
-            r.final = false;
+        if (!r.found) {
+            int rc = new_unit(db, q, &base, &r, u);
+            if (rc < 0)
+                return rc;
+            if (rc > 0)
+                continue;
         } else if (r.open && charge(db, &r, u, &used, &charged) != 0) {
             return -EIO;
         }
@@ -280,7 +349,53 @@ static int follow_up(struct ocs *o, struct ims_db *db, struct ro_request *q, tim
         q->error[0] = '\0';
     }
     q->validity = !terminate;
-    return terminate ? ocs_ro_close_session(db, q->session_id, now, false) : 0;
+    if (!terminate)
+        return 0;
+    /* the units the TERMINATION did not name close too; the session was open: one less */
+    if (close_rows(db, q->session_id, now, false) < 0)
+        return -EIO;
+    return ocs_db_counter_add(db, "ro_sessions", -1);
+}
+
+/* IEC DIRECT_DEBITING: the price of the event leaves the account (4012 when short). */
+static int debit(struct ims_db *db, struct ro_request *q, const struct ocs_account *a,
+                 uint64_t units)
+{
+    struct ro_unit *u = &q->units[0];
+    if (ocs_credit_available(a) < q->cost) {
+        fail(q, IMS_DIAM_CREDIT_LIMIT_REACHED, "%s", "the balance is short of the price "
+             "of the event");
+        u->result = q->result;
+        return 0;
+    }
+    int rc = ocs_account_charge(db, a->id, q->cost, 0);
+    if (rc == -ENOSPC || rc == -ERANGE) {   /* the database's own refusal */
+        fail(q, IMS_DIAM_CREDIT_LIMIT_REACHED, "%s", "the balance is short of the price "
+             "of the event");
+        u->result = q->result;
+        return 0;
+    }
+    u->granted = units;
+    u->result = IMS_DIAM_SUCCESS;
+    return rc;
+}
+
+/* IEC REFUND_ACCOUNT: at most what Ro charged the account comes back (a CCR never makes
+ * money appear). 1 when refused (the answer is in @q). */
+static int refund(struct ims_db *db, struct ro_request *q, const struct ocs_account *a)
+{
+    if (q->cost == 0)
+        return 0;
+    int rc = ocs_account_refund(db, a->id, q->cost);
+    if (rc != -ENOSPC && rc != -ERANGE)
+        return rc;
+    char why[96];
+    snprintf(why, sizeof(why), "%lld, more than the %lld Ro charged the account",
+             (long long)q->cost, (long long)a->refundable);
+    fail(q, IMS_DIAM_INVALID_AVP_VALUE, "Requested-Action REFUND_ACCOUNT: a refund of %s",
+         why);
+    q->cost_set = false;
+    return 1;
 }
 
 /* IEC: the price of the units of the event, and the account movement of its action. */
@@ -293,7 +408,12 @@ static int event(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t 
         return rc;
     struct ro_unit *u = &q->units[0];
     uint64_t units = wanted(o, u, r.rate.unit);
-    q->cost = (int64_t)units * r.rate.price;
+    if (ocs_credit_price(units, r.rate.price, &q->cost) != 0) {
+        fail(q, IMS_DIAM_INVALID_AVP_VALUE, "Requested-Service-Unit: %s",
+             r.rate.unit == OCS_UNIT_SECOND ? "CC-Time above 2147483647"
+                                            : "CC-Service-Specific-Units above 2147483647");
+        return 0;
+    }
     q->cost_set = true;
     u->unit = r.rate.unit;
     q->result = IMS_DIAM_SUCCESS;
@@ -304,19 +424,12 @@ static int event(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t 
     case ACTION_PRICE_ENQUIRY:
         return 0;
     case ACTION_REFUND_ACCOUNT:
-        rc = ocs_account_move(db, a.id, q->cost, 0);
+        rc = refund(db, q, &a);
+        if (rc > 0)
+            return 0;
         break;
     default:
-        if (ocs_credit_available(&a) < q->cost) {
-            fail(q, IMS_DIAM_CREDIT_LIMIT_REACHED, "%s", "the balance is short of the price "
-                 "of the event");
-            u->result = q->result;
-            rc = 0;
-            break;
-        }
-        rc = ocs_account_move(db, a.id, -q->cost, 0);
-        u->granted = units;
-        u->result = IMS_DIAM_SUCCESS;
+        rc = debit(db, q, &a, units);
         break;
     }
     return rc ? rc : ocs_ro_event_store(db, q, a.id, units, now);
@@ -368,7 +481,9 @@ int ocs_ro_event_replay(struct ims_db *db, struct ro_request *q)
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
-int ocs_ro_close_session(struct ims_db *db, const char *session_id, time_t now, bool debit)
+/* Close the open rows of a session, releasing (or debiting) their money: the count of rows
+ * closed, or -EIO. */
+static int close_rows(struct ims_db *db, const char *session_id, time_t now, bool debit)
 {
     sqlite3_stmt *st = ims_db_stmt(db, "SELECT account_id, SUM(amount) FROM reservations "
                                        "WHERE session_id = ?1 AND open GROUP BY account_id");
@@ -384,8 +499,12 @@ int ocs_ro_close_session(struct ims_db *db, const char *session_id, time_t now, 
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return -EIO;
-    if (amount && ocs_account_move(db, account, debit ? -amount : 0, -amount) != 0)
-        return -EIO;
+    if (amount) {
+        rc = debit ? ocs_account_charge(db, account, amount, amount)
+                   : ocs_account_move(db, account, 0, -amount);
+        if (rc != 0)
+            return -EIO;
+    }
     st = ims_db_stmt(db, "UPDATE reservations SET open = 0, granted = 0, amount = 0, "
                          "charged_total = charged_total + CASE WHEN ?3 THEN amount ELSE 0 END, "
                          "updated = ?2 WHERE session_id = ?1 AND open");
@@ -396,7 +515,53 @@ int ocs_ro_close_session(struct ims_db *db, const char *session_id, time_t now, 
     sqlite3_bind_int(st, 3, debit);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    return rc == SQLITE_DONE ? sqlite3_changes(ims_db_handle(db)) : -EIO;
+}
+
+int ocs_ro_close_session(struct ims_db *db, const char *session_id, time_t now, bool debit)
+{
+    int n = close_rows(db, session_id, now, debit);
+    if (n <= 0)
+        return n;
+    return ocs_db_counter_add(db, "ro_sessions", -1);   /* it was open: one less */
+}
+
+int64_t ocs_ro_sessions_open(struct ims_db *db)
+{
+    return ocs_db_counter(db, "ro_sessions");
+}
+
+/* Delete at most @max rows of @sql (bound: ?1 the cutoff, ?2 the limit). */
+static int forget(struct ims_db *db, const char *sql, int64_t cutoff, int max)
+{
+    sqlite3_stmt *st = ims_db_stmt(db, sql);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, cutoff);
+    sqlite3_bind_int(st, 2, max);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? sqlite3_changes(ims_db_handle(db)) : -EIO;
+}
+
+int ocs_ro_forget(struct ocs *o, time_t now, int max)
+{
+    if (!o->cfg.history_days)
+        return 0;
+    int64_t cutoff = (int64_t)now - (int64_t)o->cfg.history_days * 86400;
+    if (ims_db_begin(o->db) != 0)
+        return -EIO;
+    int a = forget(o->db, "DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM "
+                          "reservations WHERE open = 0 AND updated < ?1 LIMIT ?2)",
+                   cutoff, max);
+    int b = a < 0 ? a : forget(o->db, "DELETE FROM ro_events WHERE rowid IN (SELECT rowid "
+                                      "FROM ro_events WHERE created < ?1 LIMIT ?2)",
+                               cutoff, max);
+    if (b < 0 || ims_db_commit(o->db) != 0) {
+        ims_db_rollback(o->db);
+        return -EIO;
+    }
+    return a + b;
 }
 
 int ocs_session_process(struct ocs *o, struct ro_request *q, time_t now)

@@ -6,10 +6,12 @@
  */
 #include <check.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "ocs.h"
 
@@ -230,8 +232,10 @@ START_TEST(csv_line)
     c.role = 1;
     c.node_functionality = 6;
     c.cause = INT_MIN;
-    char line[1024];
-    ocs_cdr_csv(&c, line, sizeof(line));
+    struct ims_buf b = { 0 };
+    ocs_cdr_csv(&c, &b);
+    char *line = ims_buf_take(&b);
+    ck_assert_ptr_nonnull(line);
     ck_assert_str_eq(line, "7,\"ab\"\"c\",\"\",\"scscf\",\"session\",\"closed\",\"no\",\"\","
                            "\"\",\"\",\"\",\"\",42,0,1,6,\"\",\"\",\"\",");
     /* as many fields as the header */
@@ -246,6 +250,248 @@ START_TEST(csv_line)
             commas++;
     }
     ck_assert_uint_eq(commas, hc);
+    free(line);
+}
+END_TEST
+
+START_TEST(csv_field_of_any_length)
+{
+    /* 100 KiB of quotes: 200 KiB doubled, plus the two around */
+    size_t n = 100 * 1024;
+    char *s = malloc(n + 1);
+    ck_assert_ptr_nonnull(s);
+    memset(s, '"', n);
+    s[n] = '\0';
+    s[n / 2] = 'x';
+    struct ims_buf b = { 0 };
+    ocs_csv_field(&b, s);
+    char *f = ims_buf_take(&b);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(strlen(f), 2 * (n - 1) + 1 + 2);
+    ck_assert_int_eq(f[0], '"');
+    ck_assert_int_eq(f[strlen(f) - 1], '"');
+    ck_assert_int_eq(f[1 + 2 * (n / 2)], 'x');
+    for (size_t i = 1; i < strlen(f) - 1; i++)
+        ck_assert(f[i] == '"' || f[i] == 'x');
+    free(f);
+    free(s);
+    ocs_csv_field(&b, "");
+    f = ims_buf_take(&b);
+    ck_assert_str_eq(f, "\"\"");
+    free(f);
+    ocs_csv_field(&b, "a\"b,c");
+    f = ims_buf_take(&b);
+    ck_assert_str_eq(f, "\"a\"\"b,c\"");
+    free(f);
+}
+END_TEST
+
+
+/* An ACR whose every text field is full of quotes: the longest CSV row there is. */
+static struct ocs_acr quoted_acr(int i, enum ocs_acr_type type)
+{
+    struct ocs_acr a = acr(type, 0, "scscf");
+    char *texts[] = { a.icid, a.calling, a.called, a.user_session };
+    size_t lens[] = { sizeof(a.icid), sizeof(a.calling), sizeof(a.called),
+                      sizeof(a.user_session) };
+    for (size_t k = 0; k < 4; k++) {
+        memset(texts[k], '"', lens[k] - 1);
+        texts[k][lens[k] - 1] = '\0';
+    }
+    memset(a.orig_ioi, '"', sizeof(a.orig_ioi) - 1);
+    a.orig_ioi[sizeof(a.orig_ioi) - 1] = '\0';
+    memset(a.term_ioi, '"', sizeof(a.term_ioi) - 1);
+    a.term_ioi[sizeof(a.term_ioi) - 1] = '\0';
+    memset(a.media, '"', sizeof(a.media) - 1);
+    a.media[sizeof(a.media) - 1] = '\0';
+    memset(a.method, '"', sizeof(a.method) - 1);
+    a.method[sizeof(a.method) - 1] = '\0';
+    /* the Session-Id keeps it apart, the node (Origin-Host) is long too */
+    snprintf(a.session_id, sizeof(a.session_id), "%0200d\"\"", i);
+    memset(a.node, '"', sizeof(a.node) - 1);
+    a.node[sizeof(a.node) - 1] = '\0';
+    return a;
+}
+
+/* Lines of the CSV files of @dir (a quoted newline never occurs: one line per row). */
+static long csv_rows(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "cat %s/cdr-*.csv | grep -vc '^id,'", dir);
+    FILE *p = popen(cmd, "r");
+    long n = -1;
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fscanf(p, "%ld", &n), 1);
+    pclose(p);
+    return n;
+}
+
+START_TEST(export_drains_the_backlog_of_long_rows)
+{
+    struct ocs o;
+    bool dup;
+    memset(&o, 0, sizeof(o));
+    char dir[] = "/tmp/check-cdr-export-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(o.db_path, sizeof(o.db_path), "%s/ocs.db", dir);
+    snprintf(o.cfg.export_dir, sizeof(o.cfg.export_dir), "%s/cdr", dir);
+    ims_log_init("check_cdr", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
+    ck_assert_int_eq(ims_db_open(&o.db, o.db_path, ocs_db_migrations, ocs_db_nmigrations), 0);
+    /* a backlog past one batch: event CDRs whose fields are all quotes */
+    ck_assert_int_eq(ims_db_begin(o.db), 0);
+    for (int i = 0; i < 12000; i++) {
+        struct ocs_acr a = quoted_acr(i, OCS_ACR_EVENT);
+        ck_assert_int_eq(ocs_cdr_record(o.db, &a, 1000, &dup), 0);
+    }
+    /* and one session still open: not exported */
+    struct ocs_acr a = quoted_acr(99999, OCS_ACR_START);
+    ck_assert_int_eq(ocs_cdr_record(o.db, &a, 1000, &dup), 0);
+    ck_assert_int_eq(ims_db_commit(o.db), 0);
+    o.cfg.file_rows = 5000;
+    ck_assert_int_eq(ocs_cdr_export(&o, 2000), 12000);
+    ck_assert_int_eq(count_cdrs(o.db, "export_file IS NULL"), 1);
+    ck_assert_int_eq(csv_rows(o.cfg.export_dir), 12000);
+    /* three files of this period: 5000, 5000 and 2000 rows, names in order */
+    ck_assert_int_eq(count_cdrs(o.db, "export_file = 'cdr-19700101T003320Z'"), 5000);
+    ck_assert_int_eq(count_cdrs(o.db, "export_file = 'cdr-19700101T003320Z_002'"), 5000);
+    ck_assert_int_eq(count_cdrs(o.db, "export_file = 'cdr-19700101T003320Z_003'"), 2000);
+    /* every row has the header's field count and its quotes doubled */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "python3 -c 'import csv,glob,sys; rows=[r for f in "
+             "sorted(glob.glob(\"%s/cdr/cdr-*.csv\")) for r in csv.reader(open(f))]; "
+             "h=[r for r in rows if r[0]==\"id\"]; d=[r for r in rows if r[0]!=\"id\"]; "
+             "sys.exit(0 if len(d)==12000 and all(len(r)==len(h[0]) for r in d) and "
+             "all(r[1]==\"\\\"\"*255 and r[18]==\"\\\"\"*511 for r in d) else 1)'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* the JSON files hold the same rows */
+    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,glob,sys; n=sum(len(json.load(open(f)"
+             ")) for f in glob.glob(\"%s/cdr/cdr-*.json\")); sys.exit(0 if n==12000 else 1)'",
+             dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* no temporary file left behind */
+    snprintf(cmd, sizeof(cmd), "test -z \"$(ls %s/cdr | grep -v -e '.csv$' -e '.json$')\"",
+             dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* nothing left: the next period writes no file */
+    ck_assert_int_eq(ocs_cdr_export(&o, 3000), 0);
+    /* the same second again: a name of its own, the first file is not overwritten */
+    a = quoted_acr(99999, OCS_ACR_STOP);
+    a.number = 1;
+    ck_assert_int_eq(ocs_cdr_record(o.db, &a, 1001, &dup), 0);
+    ck_assert_int_eq(ocs_cdr_export(&o, 2000), 1);
+    ck_assert_int_eq(count_cdrs(o.db, "export_file = 'cdr-19700101T003320Z_004'"), 1);
+    ck_assert_int_eq(csv_rows(o.cfg.export_dir), 12001);
+    ims_db_close(o.db);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+
+/* A database of @n CDRs exported at @t (half of them) or closed and pending. */
+static void retention_fixture(struct ocs *o, char *dir, int n, time_t t)
+{
+    bool dup;
+    memset(o, 0, sizeof(*o));
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(o->db_path, sizeof(o->db_path), "%s/ocs.db", dir);
+    snprintf(o->cfg.export_dir, sizeof(o->cfg.export_dir), "%s/cdr", dir);
+    snprintf(o->cfg.archive_path, sizeof(o->cfg.archive_path), "%s/archive.db", dir);
+    ims_log_init("check_cdr", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
+    ck_assert_int_eq(ims_db_open(&o->db, o->db_path, ocs_db_migrations, ocs_db_nmigrations), 0);
+    ck_assert_int_eq(ims_db_begin(o->db), 0);
+    for (int i = 0; i < n; i++) {
+        struct ocs_acr a = acr(OCS_ACR_EVENT, 0, "pcscf");
+        snprintf(a.session_id, sizeof(a.session_id), "old-%d", i);
+        ck_assert_int_eq(ocs_cdr_record(o->db, &a, t, &dup), 0);
+    }
+    ck_assert_int_eq(ims_db_commit(o->db), 0);
+    ck_assert_int_eq(ocs_cdr_export(o, t), n);
+    /* a pending one as old, an open one as old, and a fresh exported one */
+    struct ocs_acr a = acr(OCS_ACR_START, 0, "pcscf");
+    snprintf(a.session_id, sizeof(a.session_id), "open");
+    ck_assert_int_eq(ocs_cdr_record(o->db, &a, t, &dup), 0);
+    a = acr(OCS_ACR_EVENT, 0, "pcscf");
+    snprintf(a.session_id, sizeof(a.session_id), "fresh");
+    ck_assert_int_eq(ocs_cdr_record(o->db, &a, t + 86400 * 10, &dup), 0);
+    ck_assert_int_eq(ocs_cdr_export(o, t + 86400 * 10), 1);
+    a = acr(OCS_ACR_EVENT, 0, "pcscf");
+    snprintf(a.session_id, sizeof(a.session_id), "pending");
+    ck_assert_int_eq(ocs_cdr_record(o->db, &a, t, &dup), 0);
+}
+
+static int64_t count_sql(struct ims_db *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(ims_db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* The counters the triggers keep equal what a count would say. */
+static void counters_match(struct ims_db *db)
+{
+    ck_assert_int_eq(ocs_db_counter(db, "cdrs"), count_sql(db, "SELECT COUNT(*) FROM cdrs"));
+    ck_assert_int_eq(ocs_db_counter(db, "cdrs_open"),
+                     count_sql(db, "SELECT COUNT(*) FROM cdrs WHERE status = 0"));
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(retention_purges_exported_cdrs)
+{
+    struct ocs o;
+    char dir[] = "/tmp/check-cdr-retain-XXXXXX";
+    retention_fixture(&o, dir, 2500, 1000000);
+    counters_match(o.db);
+    ck_assert_int_eq(count_sql(o.db, "SELECT COUNT(*) FROM acr_seen"), 2503);
+    o.cfg.retention_days = 30;
+    ck_assert_int_eq(ocs_cdr_retire(&o, 1000000 + 86400 * 30), 0);   /* not older yet */
+    o.cfg.retention_days = 5;
+    ck_assert_int_eq(ocs_cdr_retire(&o, 1000000 + 86400 * 5 + 1), 2500);
+    /* left: the open, the pending and the fresh one; their duplicate detection too */
+    ck_assert_int_eq(count_cdrs(o.db, "1"), 3);
+    ck_assert_int_eq(count_cdrs(o.db, "session_id IN ('open', 'pending', 'fresh')"), 3);
+    ck_assert_int_eq(count_sql(o.db, "SELECT COUNT(*) FROM acr_seen"), 3);
+    counters_match(o.db);
+    ck_assert_int_eq(ocs_cdr_retire(&o, 1000000 + 86400 * 5 + 1), 0);
+    o.cfg.retention_days = 0;   /* kept for ever */
+    ck_assert_int_eq(ocs_cdr_retire(&o, 1000000 + 86400 * 1000), 0);
+    ck_assert_int_eq(count_cdrs(o.db, "1"), 3);
+    ims_db_close(o.db);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(retention_archives_exported_cdrs)
+{
+    struct ocs o;
+    char dir[] = "/tmp/check-cdr-archive-XXXXXX";
+    retention_fixture(&o, dir, 1200, 1000000);
+    o.cfg.retention_days = 5;
+    o.cfg.retention_action = OCS_RETAIN_ARCHIVE;
+    ck_assert_int_eq(ocs_db_attach_archive(o.db, o.cfg.archive_path), 0);
+    ck_assert_int_eq(ocs_cdr_retire(&o, 1000000 + 86400 * 20), 1201);
+    ck_assert_int_eq(count_cdrs(o.db, "1"), 2);
+    ck_assert_int_eq(count_sql(o.db, "SELECT COUNT(*) FROM archive.cdrs"), 1201);
+    ck_assert_int_eq(count_sql(o.db, "SELECT COUNT(*) FROM archive.cdrs WHERE export_file "
+                                     "IS NULL OR archived != 1000000 + 86400 * 20"), 0);
+    counters_match(o.db);
+    ims_db_close(o.db);
+    /* the archive is a database of its own, readable alone */
+    struct ims_db *arch;
+    ck_assert_int_eq(ims_db_open(&arch, o.cfg.archive_path, NULL, 0), 0);
+    ck_assert_int_eq(count_sql(arch, "SELECT COUNT(*) FROM cdrs WHERE session_id LIKE 'old-%'"),
+                     1200);
+    ims_db_close(arch);
+    remove_dir(dir);
 }
 END_TEST
 
@@ -260,6 +506,10 @@ static Suite *cdr_suite(void)
     tcase_add_test(tc, stored_once_per_node_and_deduplicated);
     tcase_add_test(tc, overdue_sessions_closed_in_the_database);
     tcase_add_test(tc, csv_line);
+    tcase_add_test(tc, csv_field_of_any_length);
+    tcase_add_test(tc, export_drains_the_backlog_of_long_rows);
+    tcase_add_test(tc, retention_purges_exported_cdrs);
+    tcase_add_test(tc, retention_archives_exported_cdrs);
     suite_add_tcase(s, tc);
     return s;
 }

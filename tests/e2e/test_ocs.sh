@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/e2e/test_ocs.sh - the OCS on the wire: Ro credit control (ECUR, IEC, FUI, errors,
-# concurrency, timeouts), Rf accounting into CDRs (one per node, durations, duplicates,
-# timeout), CDR export, the REST API, a restart that keeps every balance, reservation and
+# concurrency, timeouts), an attacker's numbers (huge units, refunds, too many sessions),
+# Rf accounting into CDRs (one per node, durations, duplicates, timeout), CDR export (a row
+# of long quoted fields), the REST API, a restart that keeps every balance, reservation and
 # CDR, and a capture that tshark decodes without a malformed packet.
 #
 # The lab (deploy/lab.sh) seeds the OCS with deploy/lab/charging.json: alice prepaid 800
@@ -21,8 +22,9 @@ NTP_OFFSET=2208988800
 NCLI=0
 
 # Short timers for the first lab: Validity-Time 3 s, a silent reservation released after
-# 8 s, CDR export every 2 s.
+# 8 s, CDR export every 2 s; and at most 20 credit-control sessions open at once.
 export IMS_OCS_VALIDITY_TIME=3 IMS_OCS_RESERVATION_TIMEOUT=8 IMS_CDF_ROTATION=2
+export IMS_OCS_MAX_SESSIONS=20
 
 # diam [ARGS...] < script: one diamcli run (its own client identity), one answer per line
 diam() {
@@ -37,6 +39,13 @@ api() {   # METHOD PATH [BODY] -> body; API_CODE is the HTTP status
         -H 'Content-Type: application/json' ${3:+--data "$3"} -w '\n%{http_code}' "$API/$2")
     API_CODE=${out##*$'\n'}
     printf '%s' "${out%$'\n'*}"
+}
+
+api_says() {   # JQ-FILTER METHOD PATH [BODY] -> "<HTTP status> <filter's value>"
+    local body
+    api "${@:2}" >"$E2E_RUN/api.out"
+    body=$(jq -r "$1" "$E2E_RUN/api.out")
+    echo "$API_CODE $body"
 }
 
 acct() {   # NAME -> "balance reserved"
@@ -137,6 +146,72 @@ check_eq "alice and carol unchanged by checks and refusals" "640 0 0 0" \
     "$(acct alice) $(acct carol)"
 
 # ---------------------------------------------------------------------------------------------
+step "an attacker's numbers: huge units never raise a balance, nothing overflows (issue 12)"
+big() {   # $1 units (decimal digits, up to 2^64-1) $2 Requested-Action $3 user (alice)
+    ccr 4 0 "sip:${3:-alice}@$R" "\"Requested-Action\":$2,\"Requested-Service-Unit\":{\"CC-Service-Specific-Units\":\"$1\"},$MESSAGE_INFO"
+}
+before=$(acct alice)
+out=$(diam <<EOF
+{"cmd":"CCR","session_id":"huge-1","avps":$(big 18446744073709551615 0)}
+{"cmd":"CCR","session_id":"huge-2","avps":$(big 9223372036854775808 0)}
+{"cmd":"CCR","session_id":"huge-3","avps":$(big 4611686018427387905 0)}
+{"cmd":"CCR","session_id":"huge-4","avps":$(big 18446744073709551615 1)}
+{"cmd":"CCR","session_id":"huge-5","avps":$(big 4611686018427387905 2)}
+{"cmd":"CCR","session_id":"huge-6","avps":$(big 2147483648 3)}
+EOF
+)
+check_eq "CCR-EVENT of 2^64-1, 2^63, 2^62+1 units (debit, refund, check, price): 5004 x6" \
+    "5004 5004 5004 5004 5004 5004" "$(jq -r .result <<<"$out" | paste -sd' ')"
+check_eq "the Error-Message names Requested-Service-Unit" \
+    "Requested-Service-Unit: CC-Service-Specific-Units above 2147483647" \
+    "$(line "$out" 1 | jq -r '.answer["Error-Message"]')"
+check_eq "alice: balance and reservations unchanged" "$before" "$(acct alice)"
+out=$(diam <<EOF
+{"cmd":"CCR","session_id":"huge-7","avps":$(big 2147483647 0)}
+{"cmd":"CCR","session_id":"huge-8","avps":$(big 2147483647 3)}
+{"cmd":"CCR","session_id":"huge-9","avps":$(big 2147483647 1)}
+{"cmd":"CCR","session_id":"huge-10","avps":$(big 1 1 carol)}
+EOF
+)
+check_eq "the most units (2^31-1): debit 4012, price 21474836470 cents, refund 5004" \
+    "4012 21474836470 5004" \
+    "$(res "$out" 1) $(line "$out" 2 | jq -r '.answer["Cost-Information"]["Unit-Value"]["Value-Digits"]') $(res "$out" 3)"
+check_eq "a refund to carol, whom Ro never charged: 5004, balance still 0" "5004 0 0" \
+    "$(res "$out" 4) $(acct carol)"
+check_eq "alice unchanged again" "$before" "$(acct alice)"
+refundable=$(api GET accounts/alice | jq .refundable)
+check_match "alice's refundable is what Ro charged her ($refundable)" '^[1-9][0-9]*$' "$refundable"
+
+step "huge Used-Service-Units: charged the grant at most; two of 2^63 do not wrap to 0"
+out=$(diam <<EOF
+{"cmd":"CCR","session_id":"huge-usu","avps":$(ccr 1 0 "sip:alice@$R" "$(mscc 4294967295 ""),$INVITE_INFO")}
+EOF
+)
+granted=$(line "$out" 1 | jq -r '.answer["Multiple-Services-Credit-Control"]["Granted-Service-Unit"]["CC-Time"]')
+check_eq "CCR-I asking 2^32-1 s: granted what the credit covers (${before% *} s)" \
+    "2001 ${before% *}" "$(res "$out" 1) $granted"
+out=$(diam <<EOF
+{"cmd":"CCR","session_id":"huge-usu","avps":$(ccr 2 1 "" '"Multiple-Services-Credit-Control":{"Rating-Group":1,"Requested-Service-Unit":{"CC-Time":30},"Used-Service-Unit":[{"CC-Time":4294967295},{"CC-Time":4294967295}]}')}
+{"cmd":"CCR","session_id":"huge-usu","avps":$(ccr 3 2 "" '"Multiple-Services-Credit-Control":{"Rating-Group":1,"Used-Service-Unit":{"CC-Time":4294967295}}')}
+EOF
+)
+check_eq "CCR-U reporting 2 x (2^32-1) s: charged the grant, 0 left: no new grant (4012)" \
+    "4012 4012 0 0" \
+    "$(res "$out" 1) $(line "$out" 1 | jq -r '.answer["Multiple-Services-Credit-Control"]["Result-Code"]') $(acct alice)"
+check_eq "CCR-T reporting 2^32-1 s more: nothing more charged" "2001 0 0" \
+    "$(res "$out" 2) $(acct alice)"
+api POST accounts/alice/topup '{"amount":100}' >/dev/null
+out=$(diam <<EOF
+{"cmd":"CCR","session_id":"huge-usu2","avps":$(ccr 1 0 "sip:alice@$R" "$(mscc 30 ""),$INVITE_INFO")}
+{"cmd":"CCR","session":"keep","avps":$(ccr 3 1 "" '"Multiple-Services-Credit-Control":{"Rating-Group":1,"Used-Service-Unit":[{"CC-Service-Specific-Units":"9223372036854775808"},{"CC-Service-Specific-Units":"9223372036854775808"}]}')}
+EOF
+)
+check_eq "CCR-I 30 s, CCR-T reporting 2^63 + 2^63 units: charged the 30 s granted" \
+    "2001 2001 70 0" "$(res "$out" 1) $(res "$out" 2) $(acct alice)"
+api POST accounts/alice/topup "{\"amount\":$((${before% *} - 70))}" >/dev/null
+check_eq "alice topped up to her balance before" "$before" "$(acct alice)"
+
+# ---------------------------------------------------------------------------------------------
 step "Ro refusals: no credit, unknown user, no rate, malformed requests"
 out=$(diam <<EOF
 {"cmd":"CCR","avps":$(ccr 1 0 "sip:carol@$R" "$(mscc 60 ""),$INVITE_INFO")}
@@ -208,6 +283,40 @@ EOF
 check_eq "CCR-T of the released session: DIAMETER_UNKNOWN_SESSION_ID" 5002 "$(res "$out" 1)"
 
 # ---------------------------------------------------------------------------------------------
+step "ocs.max_sessions (20 here): CCR-INITIALs past it get DIAMETER_TOO_BUSY, counted"
+sleep 1.5   # the gauges are read every second
+http_get http://127.0.0.80:8080/metrics
+open_before=$(sed -n 's/^ocs_ro_sessions_open \([0-9]*\)$/\1/p' <<<"$HTTP_BODY")
+check_match "ocs_ro_sessions_open is in /metrics ($open_before)" '^[0-9]+$' "$open_before"
+out=$(diam --users 25 --concurrency 5 <<EOF
+{"cmd":"CCR","session_id":"busy-%n","avps":$(ccr 1 0 "sip:bob@$R" "$(mscc 10 ""),$INVITE_INFO")}
+EOF
+)
+ok=$(jq -s '[.[] | select(.result == 2001)] | length' <<<"$out")
+busy=$(jq -s '[.[] | select(.result == 3004)] | length' <<<"$out")
+check_eq "25 CCR-I for bob: $((20 - open_before)) granted, the rest DIAMETER_TOO_BUSY" \
+    "$((20 - open_before)) $((5 + open_before))" "$ok $busy"
+check_eq "the refusal says why" "credit-control sessions are open (ocs.max_sessions)" \
+    "$(jq -rs '[.[] | select(.result == 3004)][0].answer["Error-Message"]' <<<"$out" | sed 's/^[0-9]* //')"
+http_get http://127.0.0.80:8080/metrics
+check_match "ocs_ro_busy_total counts them" "^ocs_ro_busy_total $busy\$" "$HTTP_BODY"
+check_match "ocs_ro_answers_total{result=\"3004\"} too" \
+    "^ocs_ro_answers_total\\{result=\"3004\"\\} $busy\$" "$HTTP_BODY"
+out=$(diam --users 25 --concurrency 5 <<EOF
+{"cmd":"CCR","session_id":"busy-%n","avps":$(ccr 3 1 "" "$(mscc "" 1)")}
+EOF
+)
+check_eq "the granted ones terminate (the refused ones are unknown: 5002)" \
+    "$((20 - open_before)) $((5 + open_before))" \
+    "$(jq -s '[.[] | select(.result == 2001)] | length' <<<"$out") $(jq -s '[.[] | select(.result == 5002)] | length' <<<"$out")"
+out=$(diam <<EOF
+{"cmd":"CCR","session_id":"busy-after","avps":$(ccr 1 0 "sip:bob@$R" "$(mscc 10 ""),$INVITE_INFO")}
+{"cmd":"CCR","session_id":"busy-after","avps":$(ccr 3 1 "" "$(mscc "" 1)")}
+EOF
+)
+check_eq "room again: a new session is granted" "2001 2001" "$(res "$out" 1) $(res "$out" 2)"
+
+# ---------------------------------------------------------------------------------------------
 step "Rf: START, INTERIM, STOP from two nodes of one call -> one CDR per node, same ICID"
 t0=$(($(date +%s) - 60))
 icid="icid-e2e-$$"
@@ -263,6 +372,15 @@ sleep 5
 check_eq "the START without STOP (interval 1 s, 3 missed): closed incomplete" "incomplete" \
     "$(api GET "cdrs?icid=$icid" | jq -r '.items[] | select(.session_id == "lost-'$$'") | .status')"
 
+step "a CDR of long quoted fields is exported whole, its quotes doubled"
+q250=$(printf '\\"%.0s' $(seq 250))
+q120=$(printf '\\"%.0s' $(seq 120))
+out=$(diam <<EOF
+{"cmd":"ACR","session_id":"long-$$","avps":{"Acct-Application-Id":3,"Accounting-Record-Type":1,"Accounting-Record-Number":0,"Service-Information":{"IMS-Information":{"Event-Type":{"SIP-Method":"MESSAGE"},"Role-Of-Node":0,"Node-Functionality":6,"Calling-Party-Address":"$q250","Called-Party-Address":"$q250","IMS-Charging-Identifier":"icid-long-$$","Inter-Operator-Identifier":{"Originating-IOI":"$q120","Terminating-IOI":"$q120"}}}}}
+EOF
+)
+check_eq "ACR EVENT with 250 quotes in each address: success" 2001 "$(res "$out" 1)"
+
 step "CDR export files (cdf.rotation 2 s here)"
 sleep 3
 csv=$(ls "$E2E_RUN"/ocs/cdr/cdr-*.csv 2>/dev/null | head -n 1)
@@ -271,19 +389,52 @@ check_eq "the exports hold each closed CDR of the call once (CSV lines with the 
     "$(cat "$E2E_RUN"/ocs/cdr/cdr-*.csv 2>/dev/null | grep -c "\"$icid\"")"
 check_eq "and the JSON exports too" 4 \
     "$(cat "$E2E_RUN"/ocs/cdr/cdr-*.json 2>/dev/null | jq -s "[.[][] | select(.icid == \"$icid\")] | length")"
+check_eq "the long row: one CSV record of the header's width, 250 quotes in calling and called" \
+    "1 20 250 250 120" \
+    "$(python3 - "$E2E_RUN"/ocs/cdr/cdr-*.csv <<PY
+import csv, sys
+rows = [r for f in sys.argv[1:] for r in csv.reader(open(f, newline=''))]
+head = rows[0]
+mine = [r for r in rows if len(r) > 1 and r[1] == 'icid-long-$$']
+r = mine[0] if mine else [''] * 20
+print(len(mine), len(r), r[head.index('calling')].count('"'), r[head.index('called')].count('"'),
+      r[head.index('originating_ioi')].count('"'))
+PY
+)"
+check_eq "no temporary export file left" "" \
+    "$(ls "$E2E_RUN"/ocs/cdr | grep -v -e '\.csv$' -e '\.json$')"
 
 # ---------------------------------------------------------------------------------------------
 step "REST API: validation names the field, the token is required"
 api POST accounts '{"name":"x y","identities":["sip:x@'$R'"]}' >/dev/null
 check_eq "bad name: 400" 400 "$API_CODE"
 check_eq "bad identity: 400 naming identities[1]" "400 identities[1]" \
-    "$(api POST accounts '{"name":"zed","identities":["sip:z@'$R'","z"]}' | jq -r .field | sed "s/^/$API_CODE /")"
+    "$(api_says .field POST accounts '{"name":"zed","identities":["sip:z@'$R'","z"]}')"
 check_eq "identity of another account: 409" "409" \
     "$(api POST accounts '{"name":"zed","identities":["sip:alice@'$R'"]}' >/dev/null; echo "$API_CODE")"
 check_eq "top-up without amount: 400 naming amount" "400 amount" \
-    "$(api POST accounts/alice/topup '{}' | jq -r .field | sed "s/^/$API_CODE /")"
+    "$(api_says .field POST accounts/alice/topup '{}')"
 check_eq "rate with unit 'minute': 400 naming unit" "400 unit" \
-    "$(api POST rates '{"service":"voice","prefix":"+44","unit":"minute","price":2}' | jq -r .field | sed "s/^/$API_CODE /")"
+    "$(api_says .field POST rates '{"service":"voice","prefix":"+44","unit":"minute","price":2}')"
+check_eq "rate priced past 10^8: 400 naming price" "400 price" \
+    "$(api_says .field POST rates '{"service":"voice","prefix":"+44","unit":"second","price":100000001}')"
+check_eq "rate priced below 0: 400 naming price" "400 price" \
+    "$(api_says .field POST rates '{"service":"voice","prefix":"+44","unit":"second","price":-1}')"
+check_eq "account with a balance past 10^12: 400 naming balance" "400 balance" \
+    "$(api_says .field POST accounts '{"name":"zed","balance":1000000000001,"identities":["sip:z@'$R'"]}')"
+check_eq "top-up of 0, -1, 10^12+1, 2^63-1 or 1e20: 400 naming amount" \
+    "400 amount|400 amount|400 amount|400 amount|400 amount" \
+    "$(for n in 0 -1 1000000000001 9223372036854775807 1e20; do api_says .field POST accounts/carol/topup '{"amount":'$n'}'; done | paste -sd'|')"
+check_match "top-up of 2^63 (past what the JSON parser holds): 400, too big an integer" \
+    '^400 .*too big integer' \
+    "$(api_says .error POST accounts/carol/topup '{"amount":9223372036854775808}')"
+api POST accounts '{"name":"rich","type":"prepaid","balance":1000000000000,"identities":["sip:rich@'$R'"]}' >/dev/null
+curl -s -o /dev/null --max-time 300 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    --data '{"amount":1000000000000}' $(for _ in $(seq 999); do printf '%s ' "$API/accounts/rich/topup"; done)
+check_eq "999 top-ups of 10^12 bring rich to 10^15, the most a balance holds" \
+    "1000000000000000 0" "$(acct rich)"
+check_eq "one cent more: 400 naming amount, balance unchanged" "400 amount 1000000000000000 0" \
+    "$(api_says .field POST accounts/rich/topup '{"amount":1}') $(acct rich)"
 check_eq "without the token: 401" 401 \
     "$(curl -s -o /dev/null -w '%{http_code}' "$API/accounts/alice")"
 api POST accounts/carol/topup '{"amount":25}' >/dev/null
@@ -295,6 +446,8 @@ check_match "ocs_ro_requests_total counts CCR-INITIAL" '^ocs_ro_requests_total\{
 check_match "ocs_ro_answers_total counts 4012" '^ocs_ro_answers_total\{result="4012"\} [1-9]' "$HTTP_BODY"
 check_match "ocs_rf_duplicates_total counts the repeated STOPs" '^ocs_rf_duplicates_total [1-9]' "$HTTP_BODY"
 check_match "ocs_rf_handling_seconds histogram" '^ocs_rf_handling_seconds_count [1-9]' "$HTTP_BODY"
+check_match "ocs_cdrs_exported_total counts the exports" '^ocs_cdrs_exported_total [1-9]' "$HTTP_BODY"
+check_match "ocs_cdrs counts the CDRs (a counter, not a count of the table)" '^ocs_cdrs [1-9]' "$HTTP_BODY"
 
 # ---------------------------------------------------------------------------------------------
 step "restart: balances, reservations and CDRs survive"
@@ -311,7 +464,7 @@ pid=$(cat "$E2E_RUN/ocs/ocs.pid")
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "the OCS stopped on SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
-unset IMS_OCS_VALIDITY_TIME IMS_OCS_RESERVATION_TIMEOUT IMS_CDF_ROTATION
+unset IMS_OCS_VALIDITY_TIME IMS_OCS_RESERVATION_TIMEOUT IMS_CDF_ROTATION IMS_OCS_MAX_SESSIONS
 lab_start
 check_eq "deploy/lab.sh start brings the OCS back (seeding keeps balances)" 0 $?
 check_eq "alice: same balance and reservation after the restart" "$before_acct" "$(acct alice)"

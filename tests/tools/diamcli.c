@@ -9,8 +9,9 @@
  *                    "Visited-Network-Identifier":"ims..."}'
  *
  * AVP values: strings for OctetString-based AVPs ("hex:..." for raw bytes), integers for
- * the integer types, objects for grouped AVPs, arrays for repeated AVPs. Answers use the
- * same form. Used by the end-to-end tests and the benchmarks.
+ * the integer types (or their digits as a string, for Unsigned64 values past 2^63 - 1:
+ * "18446744073709551615"), objects for grouped AVPs, arrays for repeated AVPs. Answers use
+ * the same form. Used by the end-to-end tests and the benchmarks.
  *
  * Load: --users N runs the script (or the one --cmd) once per user, users --from F on,
  * --concurrency C users at a time; "%n" or "%05n" in a string value is the user's number.
@@ -72,6 +73,21 @@ static int hexval(int c)
 }
 
 static int add_json(void *parent, const char *name, json_t *v);
+
+/* "18446744073709551615": digits only, no sign, within 64 bits (JSON numbers stop at
+ * 2^63 - 1 in jansson). 0 or -EINVAL. */
+static int decimal(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !isdigit((unsigned char)s[0]))
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
 
 static long g_user;   /* the user whose request is being built (for %n) */
 
@@ -145,16 +161,23 @@ static int add_one(void *parent, struct dict_object *model, const char *name, js
         val.os.len = len;
         fd_msg_avp_setvalue(avp, &val);
     } else {
-        if (!json_is_integer(v)) {
-            fprintf(stderr, "diamcli: %s takes an integer\n", name);
+        json_int_t n;
+        uint64_t u;
+        if (json_is_string(v) && decimal(json_string_value(v), &u) == 0) {
+            n = (json_int_t)u;   /* wraps to the same bits; u64 keeps all of them */
+        } else if (json_is_integer(v)) {
+            n = json_integer_value(v);
+            u = (uint64_t)n;
+        } else {
+            fprintf(stderr, "diamcli: %s takes an integer (or its decimal digits as a "
+                    "string, up to 18446744073709551615)\n", name);
             return -EINVAL;
         }
-        json_int_t n = json_integer_value(v);
         switch (d.avp_basetype) {
         case AVP_TYPE_INTEGER32: val.i32 = (int32_t)n; break;
         case AVP_TYPE_INTEGER64: val.i64 = (int64_t)n; break;
         case AVP_TYPE_UNSIGNED32: val.u32 = (uint32_t)n; break;
-        default: val.u64 = (uint64_t)n; break;
+        default: val.u64 = u; break;
         }
         fd_msg_avp_setvalue(avp, &val);
     }
@@ -268,7 +291,13 @@ static json_t *avp_value_json(struct avp *avp, struct avp_hdr *h, struct dict_ob
     case AVP_TYPE_INTEGER32: return json_integer(h->avp_value->i32);
     case AVP_TYPE_INTEGER64: return json_integer(h->avp_value->i64);
     case AVP_TYPE_UNSIGNED32: return json_integer(h->avp_value->u32);
-    case AVP_TYPE_UNSIGNED64: return json_integer((json_int_t)h->avp_value->u64);
+    case AVP_TYPE_UNSIGNED64:
+        if (h->avp_value->u64 > INT64_MAX) {
+            char digits[24];
+            snprintf(digits, sizeof(digits), "%llu", (unsigned long long)h->avp_value->u64);
+            return json_string(digits);
+        }
+        return json_integer((json_int_t)h->avp_value->u64);
     default: return json_null();
     }
 }
