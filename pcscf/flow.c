@@ -7,7 +7,8 @@
  * - the flow token, in the Path of a REGISTER (";ft="): a terminating request comes back
  *   with it in its Route and names the flow (the registration) it is for;
  * - the dialog token, in the Record-Route of a dialog (";ue="): it binds the dialog (its
- *   Call-ID) to the UE's flow, so a request in that dialog from any other flow is refused.
+ *   Call-ID, and the route set the UE holds after our entry) to the UE's flow, so a request
+ *   in that dialog from any other flow, or along another route, is refused.
  * A token made under another key (another P-CSCF, an earlier run without a configured key)
  * does not verify.
  *
@@ -117,19 +118,20 @@ int pcscf_flow_parse(const struct pcscf *p, const char *token, struct ims_sip_so
 }
 
 int pcscf_dialog_token(const struct pcscf *p, const struct ims_sip_source *src,
-                       const char *call_id, char *out, size_t len)
+                       const char *call_id, const char *routes, char *out, size_t len)
 {
-    char data[64 + 512];
-    int n = snprintf(data, sizeof(data), "dialog|%s|%s", src->key, call_id ? call_id : "");
+    char data[8192];
+    int n = snprintf(data, sizeof(data), "dialog|%s|%s|%s", src->key, call_id ? call_id : "",
+                     routes ? routes : "");
     if (n < 0 || (size_t)n >= sizeof(data) || len < 2 * TAG_BYTES + 1 || !src->key[0])
         return -EINVAL;
     return ims_hmac_tag(p->token_key, p->token_key_len, data, (size_t)n, TAG_BYTES, out);
 }
 
 bool pcscf_dialog_token_ok(const struct pcscf *p, const struct ims_sip_source *src,
-                           const char *call_id, const char *token)
+                           const char *call_id, const char *routes, const char *token)
 {
     char want[2 * TAG_BYTES + 1];
-    return token && pcscf_dialog_token(p, src, call_id, want, sizeof(want)) == 0 &&
+    return token && pcscf_dialog_token(p, src, call_id, routes, want, sizeof(want)) == 0 &&
            ims_token_equal(want, token);
 }

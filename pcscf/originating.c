@@ -110,7 +110,10 @@ struct fwd {
     bool to_ue;
     time_t t0;                   /* when the request arrived (charging) */
     char pcv[512];               /* the P-Charging-Vector removed towards a UE */
-    struct ims_sip_source ue;    /* towards a UE: its flow (key empty when not known) */
+    struct ims_sip_source ue;    /* the UE's flow: the callee towards a UE, the caller from
+                                  * one (key empty when not known) */
+    char issued[20];             /* from a UE, a dialog-forming request: the dialog token of
+                                  * our Record-Route, made before the route set was known */
     char *rr;                    /* towards a UE, dialog forming: the Record-Route set sent,
                                   * the only one its responses may carry (malloc'd) */
 };
@@ -147,6 +150,72 @@ static void restore_record_route(struct fwd *f, msg_t *msg, sip_t *sip)
         sip_add_make(msg, sip, sip_record_route_class, f->rr);
 }
 
+/*
+ * The route set a UE holds after our entry, as text for the dialog token: the URIs of the
+ * entries from @first up to (not including) @stop, "," between them, in their order, or
+ * reversed (a caller's route set is its response's Record-Route upside down). 0 or -ENOSPC.
+ */
+static int route_text(const sip_route_t *first, const sip_route_t *stop, bool reverse,
+                      char *buf, size_t len)
+{
+    const sip_route_t *v[32];
+    size_t n = 0, off = 0;
+    for (const sip_route_t *r = first; r && r != stop; r = r->r_next)
+        if (n == sizeof(v) / sizeof(v[0]))
+            return -ENOSPC;
+        else
+            v[n++] = r;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const sip_route_t *r = v[reverse ? n - 1 - i : i];
+        if (off + 2 >= len)
+            return -ENOSPC;
+        if (i)
+            buf[off++] = ',';
+        isize_t w = url_e(buf + off, len - off, r->r_url);
+        if (w < 0 || (size_t)w >= len - off)
+            return -ENOSPC;
+        off += (size_t)w;
+    }
+    buf[off] = '\0';
+    return 0;
+}
+
+/* Route text no real route set has: the dialog token of a request that has not seen its
+ * response yet (see bind_route_set) */
+#define ROUTES_PENDING "\n(pending)"
+
+/*
+ * A response towards the UE that sent a dialog-forming request: our Record-Route entry (the
+ * one with the token we issued) gets a dialog token over the route set the UE now learns,
+ * so that the UE's later requests may follow that route set only (RFC 3261 16.7 lets a
+ * proxy rewrite its own Record-Route URI in responses).
+ */
+static void bind_route_set(struct fwd *f, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
+{
+    sip_record_route_t *ours = NULL;
+    char token[40];
+    for (sip_record_route_t *rr = sip->sip_record_route; rr && !ours; rr = rr->r_next)
+        if (ims_sip_is_own(f->p->d->sip, rr->r_url) && rr->r_url->url_params &&
+            url_param(rr->r_url->url_params, "ue", token, sizeof(token)) > 0 &&
+            strcmp(token, f->issued) == 0)
+            ours = rr;
+    char routes[4096], tok[40];
+    if (!ours ||
+        route_text((const sip_route_t *)sip->sip_record_route, (const sip_route_t *)ours, true,
+                   routes, sizeof(routes)) != 0 ||
+        pcscf_dialog_token(f->p, &f->ue, ims_ptx_call_id(tx), routes, tok, sizeof(tok)) != 0)
+        return;   /* the UE's requests in this dialog will be refused: logged when they come */
+    const char *params = ours->r_url->url_params;
+    const char *at = strstr(params, f->issued);
+    char *fresh = su_sprintf(msg_home(msg), "%.*s%s%s", (int)(at - params), params, tok,
+                             at + strlen(f->issued));
+    if (fresh) {
+        ours->r_url->url_params = fresh;
+        msg_fragment_clear(ours->r_common);   /* re-encode the entry */
+    }
+}
+
 static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 {
     struct fwd *f = arg;
@@ -156,6 +225,8 @@ static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
     if (!f->to_ue) {
         ims_sip_header_remove(msg, sip, "P-Charging-Vector");
         ims_sip_header_remove(msg, sip, "P-Charging-Function-Addresses");
+        if (f->issued[0] && status > 100 && status < 300)
+            bind_route_set(f, tx, msg, sip);
         return 0;
     }
     if (f->icid[0]) {
@@ -192,13 +263,15 @@ static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
 }
 
 /* Our Record-Route entry: the node's URI with the ICID of the dialog and, for a UE's flow,
- * the dialog token that binds the dialog to it */
+ * the dialog token that binds the dialog and the route set after our entry (@routes) to it;
+ * the token is copied to @token (room for 40) */
 static url_t *record_route_uri(struct pcscf *p, su_home_t *home, const char *icid,
-                               const struct ims_sip_source *ue, const char *call_id)
+                               const struct ims_sip_source *ue, const char *call_id,
+                               const char *routes, char *token)
 {
     const url_t *own = ims_sip_own_uri(p->d->sip);
-    char token[40] = "";
-    if (ue && ue->key[0] && pcscf_dialog_token(p, ue, call_id, token, sizeof(token)) != 0)
+    token[0] = '\0';
+    if (ue && ue->key[0] && pcscf_dialog_token(p, ue, call_id, routes, token, 40) != 0)
         return NULL;
     return url_make(home, su_sprintf(home, URL_PRINT_FORMAT "%s%s%s%s", URL_PRINT_ARGS(own),
                                      icid[0] ? ";icid=" : "", icid, token[0] ? ";ue=" : "",
@@ -291,8 +364,14 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
     if (ue && !from_ue)   /* to the UE's flow, whatever its Contact says (TS 24.229 5.2.6.4) */
         hop.next_hop = flow_uri(msg_home(msg), ue);
     if (record_route) {
-        hop.record_route_uri = record_route_uri(p, msg_home(msg), f->icid, ue,
-                                                ims_ptx_call_id(tx));
+        /* the callee's route set after our entry: the Record-Route it gets below ours */
+        char routes[4096], token[40];
+        hop.record_route_uri =
+            route_text((const sip_route_t *)req->sip_record_route, NULL, false, routes,
+                       sizeof(routes)) == 0
+                ? record_route_uri(p, msg_home(msg), f->icid, ue, ims_ptx_call_id(tx), routes,
+                                   token)
+                : NULL;
         if (hop.record_route_uri && !from_ue)
             f->rr = record_route_set(req, hop.record_route_uri);
         if (!hop.record_route_uri || (!from_ue && !f->rr)) {
@@ -385,9 +464,12 @@ static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_bindin
     snprintf(f->icid, sizeof(f->icid), "%s", icid);
     ims_log(IMS_LOG_DEBUG, &ids, "pcscf: %s from %s as %s", sip->sip_request->rq_method_name,
             b ? b->src.key : "an unregistered UE", b ? id : "(no identity)");
+    /* the caller's route set is known from the responses only: they get the real token */
     struct ims_ptx_hop hop = { .next_hop = next_hop, .record_route = true,
                                .record_route_uri = record_route_uri(p, msg_home(msg), icid, src,
-                                                                    ims_ptx_call_id(tx)) };
+                                                                    ims_ptx_call_id(tx),
+                                                                    ROUTES_PENDING, f->issued) };
+    f->ue = *src;
     int st = hop.record_route_uri ? ims_ptx_forward_ex(tx, &hop) : 500;
     if (st)
         ims_ptx_reply(tx, st, NULL, NULL);
@@ -472,10 +554,13 @@ static int ue_in_dialog(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     const char *call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "";
     if (r && ims_sip_is_own(p->d->sip, r->r_url) && r->r_url->url_params)
         url_param(r->r_url->url_params, "ue", token, sizeof(token));
-    if (!pcscf_dialog_token_ok(p, src, call_id, token)) {
+    char routes[4096] = "";
+    if (!token[0] || route_text(r->r_next, NULL, false, routes, sizeof(routes)) != 0 ||
+        !pcscf_dialog_token_ok(p, src, call_id, routes, token)) {
         ims_counter_inc(m.refused);
         char why[200];
-        snprintf(why, sizeof(why), "%s from %s: not a dialog of this UE's flow",
+        snprintf(why, sizeof(why), "%s from %s: not a dialog of this UE's flow (or not along "
+                 "its route set)",
                  sip->sip_request->rq_method_name, src->key);
         return answer(p, irq, sip, 403, why);   /* an ACK: logged, not answered */
     }

@@ -236,12 +236,13 @@ int pcscf_flow_token(const struct pcscf *p, const struct ims_sip_source *src, ch
                      size_t len);
 /* The flow a token of ours names into @out; -EINVAL when it is not one we made. */
 int pcscf_flow_parse(const struct pcscf *p, const char *token, struct ims_sip_source *out);
-/* The dialog token (16 hex digits) binding the dialog @call_id to the flow @src, for the
- * ";ue=" of our Record-Route. 0 or -EINVAL. */
+/* The dialog token (16 hex digits) binding the dialog @call_id, and the route set after our
+ * entry (@routes, pcscf_route_text()), to the flow @src, for the ";ue=" of our Record-Route.
+ * 0 or -EINVAL. */
 int pcscf_dialog_token(const struct pcscf *p, const struct ims_sip_source *src,
-                       const char *call_id, char *out, size_t len);
+                       const char *call_id, const char *routes, char *out, size_t len);
 bool pcscf_dialog_token_ok(const struct pcscf *p, const struct ims_sip_source *src,
-                           const char *call_id, const char *token);
+                           const char *call_id, const char *routes, const char *token);
 
 /* ---- charging.c: offline charging (Rf) ---- */
 int pcscf_charging_init(struct pcscf *p);

@@ -206,8 +206,9 @@ static void scscf_stop(struct ims_daemon *d)
  * The S-CSCF serves the requests of the trust domain only: the P-CSCFs, I-CSCFs,
  * application servers and gateways listed in sip.trusted_peers. Anything else (a UE that
  * bypasses its P-CSCF, another network that bypasses the I-CSCF) is refused with 403, so
- * that no identity it asserts and no Route it chose (";orig") is ever believed. An OPTIONS
- * to the node itself is answered to anybody.
+ * that no identity it asserts and no Route it chose (";orig") is ever believed. A request
+ * to the node itself (no Route; not REGISTER) is answered to anybody as it would be (OPTIONS
+ * 200, others 501): it goes nowhere.
  */
 static int refuse_untrusted(struct scscf *s, nta_incoming_t *irq, const sip_t *sip,
                             const struct ims_sip_source *src)
@@ -229,8 +230,10 @@ static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t 
     struct ims_sip_source src;
     ims_sip_source(d->sip, irq, &src);
     if (!src.trusted) {
+        /* a request for the node itself goes nowhere: answered as for anybody (OPTIONS 200,
+         * others 501) */
         if (!sip->sip_route && ims_sip_is_own(d->sip, sip->sip_request->rq_url) &&
-            sip->sip_request->rq_method == sip_method_options)
+            sip->sip_request->rq_method != sip_method_register)
             return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
         return refuse_untrusted(s, irq, sip, &src);
     }

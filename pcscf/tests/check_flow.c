@@ -100,25 +100,32 @@ START_TEST(flow_token_refused_when_forged)
 }
 END_TEST
 
-START_TEST(dialog_token_binds_flow_and_call_id)
+START_TEST(dialog_token_binds_flow_call_id_and_route_set)
 {
     struct pcscf p = key(KEY1), other = key(KEY2);
     struct ims_sip_source alice = source("127.0.0.120", 5301, false);
     struct ims_sip_source neighbour = source("127.0.0.120", 5302, false);
     struct ims_sip_source alice_tcp = source("127.0.0.120", 5301, true);
+    const char *routes = "sip:127.0.0.30:5060;lr,sip:127.0.0.10:5060;lr;ue=0011223344556677";
     char tok[40];
-    ck_assert_int_eq(pcscf_dialog_token(&p, &alice, "call-1", tok, sizeof(tok)), 0);
+    ck_assert_int_eq(pcscf_dialog_token(&p, &alice, "call-1", routes, tok, sizeof(tok)), 0);
     ck_assert_uint_eq(strlen(tok), 16);
-    ck_assert(pcscf_dialog_token_ok(&p, &alice, "call-1", tok));
-    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-2", tok));
-    ck_assert(!pcscf_dialog_token_ok(&p, &neighbour, "call-1", tok));
-    ck_assert(!pcscf_dialog_token_ok(&p, &alice_tcp, "call-1", tok));
-    ck_assert(!pcscf_dialog_token_ok(&other, &alice, "call-1", tok));
-    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", ""));
-    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", NULL));
-    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", "0123456789abcdef"));
+    ck_assert(pcscf_dialog_token_ok(&p, &alice, "call-1", routes, tok));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-2", routes, tok));
+    ck_assert(!pcscf_dialog_token_ok(&p, &neighbour, "call-1", routes, tok));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice_tcp, "call-1", routes, tok));
+    ck_assert(!pcscf_dialog_token_ok(&other, &alice, "call-1", routes, tok));
+    /* another route set after our entry: a hop skipped, or one of the UE's own */
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", "sip:127.0.0.30:5060;lr", tok));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", "", tok));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1",
+                                     "sip:127.0.0.152:5099;lr,sip:127.0.0.10:5060;lr", tok));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", routes, ""));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", routes, NULL));
+    ck_assert(!pcscf_dialog_token_ok(&p, &alice, "call-1", routes, "0123456789abcdef"));
     struct ims_sip_source none = { 0 };
-    ck_assert_int_eq(pcscf_dialog_token(&p, &none, "call-1", tok, sizeof(tok)), -EINVAL);
+    ck_assert_int_eq(pcscf_dialog_token(&p, &none, "call-1", routes, tok, sizeof(tok)),
+                     -EINVAL);
 }
 END_TEST
 
@@ -146,7 +153,7 @@ int main(void)
     tcase_add_test(tc, source_keys);
     tcase_add_test(tc, flow_token_round_trip);
     tcase_add_test(tc, flow_token_refused_when_forged);
-    tcase_add_test(tc, dialog_token_binds_flow_and_call_id);
+    tcase_add_test(tc, dialog_token_binds_flow_call_id_and_route_set);
     tcase_add_test(tc, key_from_config);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

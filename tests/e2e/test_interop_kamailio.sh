@@ -283,7 +283,7 @@ check "HSS: dave provisioned (Digest)" "${CTL[@]}" put "$E2E_RUN/dave.json"
 check "HSS: erin provisioned (Digest, AKA with bob's printable K and OP)" \
     "${CTL[@]}" put "$E2E_RUN/erin.json"
 if pcscf2_start "$P2" "sip:icscf-kam.$R:5060" \
-    "icscf-kam.$R=$KI, scscf-kam.$R=$KS, pcscf-kam.$R=$KP"; then
+    "icscf-kam.$R=$KI, scscf-kam.$R=$KS, pcscf-kam.$R=$KP" "$KI, $KS"; then
     pass "our second P-CSCF on $P2 is healthy (its I-CSCF: sip:icscf-kam.$R:5060)"
 else
     fail "our second P-CSCF on $P2 is healthy" "$(tail -n 20 "$E2E_RUN/pcscf2/pcscf.log")"
@@ -299,8 +299,8 @@ check_match "200 OK to dave: Kamailio's Service-Route (orig@scscf-kam)" \
     "sr=<sip:orig@scscf-kam\.$R:5060;lr>" "$line"
 check_match "200 OK to dave: P-Associated-URI with his implicit set" \
     "pau=.*sip:dave@$R.*tel:\+15550100004|pau=.*tel:\+15550100004.*sip:dave@$R" "$line"
-check_match "200 OK to dave: our P-CSCF's Path echoed by Kamailio" \
-    "path=<sip:term@$P2:5060;lr>" "$line"
+check_match "200 OK to dave: our P-CSCF's Path (with its flow token) echoed by Kamailio" \
+    "path=<sip:term@$P2:5060;lr;ft=[0-9a-f]+>" "$line"
 check_eq "HSS: dave registered at Kamailio's S-CSCF" "registered $KAM_SCSCF" \
     "$(impu_state "sip:dave@$R")"
 
@@ -389,7 +389,7 @@ check_eq "(a) Kamailio's 401s to the UEs carry neither" 0 \
     "$(n "ip.src == $KP && sip.Status-Code == 401 && (sip.auth.ck || sip.auth.ik)")"
 # (b)
 check_eq "(b) our P-CSCF -> Kamailio I-CSCF: every REGISTER with its Path and P-Visited-Network-ID" 0 \
-    "$(n "ip.src == $P2 && ip.dst == $KI && $REG && !(sip.Path == \"<sip:term@$P2:5060;lr>\" && sip.P-Visited-Network-ID == \"$R\")")"
+    "$(n "ip.src == $P2 && ip.dst == $KI && $REG && !(sip.Path matches \"^<sip:term@$P2:5060;lr;ft=[0-9a-f]+>\$\" && sip.P-Visited-Network-ID == \"$R\")")"
 check "(b) ... four of them at least (dave x2, erin x2)" \
     test "$(n "ip.src == $P2 && ip.dst == $KI && $REG")" -ge 4
 check "(b) Kamailio I-CSCF -> Kamailio S-CSCF with our Path" \

@@ -175,6 +175,33 @@ bye other "${ALICE[0]}:${ALICE[1]}" UDP "$alice_rr" | attack d3 "${ALICE[0]}:${A
 check_eq "alice's token for another Call-ID: 403" "SIP/2.0 403 Forbidden" "$(final_of)"
 check_eq "... bob's phone got nothing" "" "$(bob_got d3)"
 
+# the route set alice learnt from bob's 180: its Record-Route entries, last first
+alice_routes=$(printf '%s\n' "$ringing" | grep -i '^Record-Route:' | grep -o '<[^>]*>' | tac)
+route_lines() {   # the entries of $1 (one per line) as Route header lines
+    printf '%s\n' "$1" | sed 's/^/Route: /'
+}
+in_dialog_bye() {   # ROUTE-ENTRIES: a BYE of alice in the early dialog of c1
+    printf 'BYE sip:bob@%s:%s SIP/2.0\n' "${BOB[0]}" "${BOB[1]}"
+    printf 'Via: SIP/2.0/UDP %s:%s;branch=z9hG4bK-bye-%s;rport\n' "${ALICE[0]}" "${ALICE[1]}" "$RANDOM"
+    printf 'Max-Forwards: 70\nFrom: <sip:alice@%s>;tag=atk-c1\nTo: <sip:bob@%s>;tag=sipsend\n' "$R" "$R"
+    printf 'Call-ID: c1@attack\nCSeq: 2 BYE\n'
+    route_lines "$1"
+    printf '\n'
+}
+check_match "alice's first route is the P-CSCF's entry with the dialog token of her route set" \
+    '^<sip:127\.0\.0\.10:5060;lr;icid=[0-9a-f]+;ue=[0-9a-f]{16}>$' "$(printf '%s\n' "$alice_routes" | head -n 1)"
+bob_listen d4
+in_dialog_bye "$(printf '%s\n' "$alice_routes" | head -n 1; echo '<sip:127.0.0.152:5099;lr>')" |
+    attack d4 "${ALICE[0]}:${ALICE[1]}" "$PCSCF"
+check_eq "alice's BYE with her token but a route set of her own after it: 403" \
+    "SIP/2.0 403 Forbidden" "$(final_of)"
+check_eq "... bob's phone got nothing" "" "$(bob_got d4)"
+bob_listen d5 --answer 200
+in_dialog_bye "$alice_routes" | attack d5 "${ALICE[0]}:${ALICE[1]}" "$PCSCF"
+check_eq "alice's BYE along the route set she learnt: bob's phone answers 200" \
+    "SIP/2.0 200 OK" "$(final_of)"
+check_match "... bob's phone got it" '^BYE sip:bob@' "$(bob_got d5)"
+
 # ---------------------------------------------------------------------------------------------
 step "P-CSCF: what a UE writes in its REGISTER"
 {

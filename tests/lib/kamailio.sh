@@ -18,7 +18,8 @@
 #   kam_peer_state IDENTITY          its state in the HSS's /health ("open", ...)
 #   kam_wait_peers SECS IDENTITY...  until the HSS lists every one as open
 #   kam_log_problems                 crash / memory / dropped Diameter lines of the logs
-#   pcscf2_start ADDR ICSCF HOSTS    a P-CSCF of ours with a configuration of this test
+#   pcscf2_start ADDR ICSCF HOSTS TRUSTED
+#                                    a P-CSCF of ours with a configuration of this test
 #   pcscf2_stop                      SIGTERM (status in PCSCF2_RC), SIGKILL after 10 s
 #
 # Needs root (/etc/hosts). The Kamailio configurations read their own files from
@@ -160,8 +161,9 @@ kam_log_problems() {   # crashes, lack of memory, Diameter messages cdp could no
 
 # ---- a P-CSCF of ours with a configuration of the test ----
 
-# $1 address $2 I-CSCF URI $3 sip.hosts list: the daemon on $1 (SIP 5060 udp+tcp, HTTP
-# 8080), without Diameter (no Rf), folder run/e2e-<test>/pcscf2; returns 0 once healthy
+# $1 address $2 I-CSCF URI $3 sip.hosts list $4 sip.trusted_peers (the core behind it): the
+# daemon on $1 (SIP 5060 udp+tcp, HTTP 8080), without Diameter (no Rf), folder
+# run/e2e-<test>/pcscf2; returns 0 once healthy
 pcscf2_start() {
     PCSCF2_DIR=$E2E_RUN/pcscf2
     mkdir -p "$PCSCF2_DIR"
@@ -180,6 +182,7 @@ file = $PCSCF2_DIR/pcscf.log
 [sip]
 transports = udp,tcp
 hosts = $3
+trusted_peers = $4
 
 [pcscf]
 icscf = $2
