@@ -9,7 +9,8 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libc6-dev
     libsofia-sip-ua-dev libfreediameter-dev freediameter-extensions
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
-    check libsubunit-dev curl)
+    check libsubunit-dev curl
+    python3)   # python3: the unit tests read the CDR export's CSV and JSON with it
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules
     freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
 
