@@ -46,7 +46,7 @@ static const struct ims_cfg_key scscf_keys[] = {
       "below it gets a new 401 challenge); then no new challenge until the window ends" },
     { "scscf", "auth_failure_window", IMS_CFG_INT, "300", 0, 10, 86400, NULL, NULL,
       "seconds over which failed answers are counted, and the lock-out that follows" },
-    { "scscf", "max_subscriptions", IMS_CFG_INT, "8", 0, 1, 1000, NULL, NULL,
+    { "scscf", "max_subscriptions", IMS_CFG_INT, "32", 0, 1, 1000, NULL, NULL,
       "reg-event subscriptions per registration set; a SUBSCRIBE beyond gets 503 with "
       "Retry-After" },
     { "scscf", "reg_watchers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL,
