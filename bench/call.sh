@@ -111,7 +111,7 @@ register() {   # $1 name $2 address $3 port $4 csv (users): sipp registering the
     n=$(($(wc -l <"$4") - 1))
     (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
         -r 200 -m "$n" -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
-        -auth_uri "sip:$BENCH_REALM" \
+        -auth_uri "$BENCH_REALM" \
         -timeout 300s -nostdin -trace_err -error_file errors.log "$PCSCF" >sipp.out 2>&1)
 }
 

@@ -166,7 +166,7 @@ for ((s = 0; s < NSTEPS; s++)); do
     (cd "$dir" && exec sipp -sf "$BENCH_SCEN/reg.xml" -t un -i "$ue" -p 5070 -inf users.csv \
         -r "$rate" -m "$USERS" -l $((USERS + 100)) -d "$gap" -max_socket "$MAXSOCK" \
         -key domain "$BENCH_REALM" -key expires 3600 -key alg ", algorithm=MD5" \
-        -auth_uri "sip:$BENCH_REALM" \
+        -auth_uri "$BENCH_REALM" \
         -recv_timeout 10000 -timeout $((2 * gap / 1000 + 120))s -nostdin \
         -trace_stat -fd 1 -stf stat.csv -trace_rtt -rtt_freq 1 \
         -trace_err -error_file errors.log "$DEST" >sipp.out 2>&1) &

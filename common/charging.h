@@ -14,9 +14,10 @@
  * and logged. A node that must never let a call go uncharged (online charging) reserves
  * its place before the call is set up (ims_chg_reserve) and gives the reservation back
  * just before it opens the dialog, or when the call fails (ims_chg_unreserve): reserved
- * places count as taken for every other dialog. A dialog is keyed by Call-ID, both tags (in either order, so a BYE from
- * either side finds it) and the role of the node (a node that serves both ends of a call,
- * as in the lab, keeps two). INTERIMs come from the Rf client's own timer.
+ * places count as taken for every other dialog.
+ * A dialog is keyed by Call-ID, both tags (in either order, so a BYE from either side finds
+ * it) and the role of the node (a node that serves both ends of a call, as in the lab,
+ * keeps two). INTERIMs come from the Rf client's own timer.
  * The daemon may attach its own state to a dialog (the S-CSCF's online charging); its end
  * hook runs before a dialog is freed, whatever ends it.
  *

@@ -74,7 +74,7 @@ sipp_ue() {
     (cd "$E2E_RUN" && timeout 40 sipp -sf "$SCEN/$scen" -m 1 -nostdin -t u1 \
         -i "${UE_IP[$user]}" -p "${UE_PORT[$user]}" -timeout 20s -timeout_error \
         -max_retrans 5 -key domain "$R" -s "$user" -au "$user@$R" -key impi "$user@$R" \
-        -auth_uri "sip:$R" \
+        -auth_uri "$R" \
         -trace_err -error_file "sipp-$name.err" -trace_logs -log_file "sipp-$name.log" \
         -trace_msg -message_file "sipp-$name.msg" "$@" "$hop" >"sipp-$name.out" 2>&1)
 }
@@ -252,7 +252,7 @@ sipp_check "(a) alice calls bob, both behind Kamailio's P-CSCF: INVITE, 180, 200
 sipp_check "(a) bob answers alice's call and her BYE" call-a-uas "$CALL_UAS_RC"
 
 reg_digest alice-wrong alice "$KP:5060" not-her-password
-check_match "a wrong password: our S-CSCF's new challenge (401 with a Warning) reaches the UE through Kamailio" \
+check_match "a wrong password: our S-CSCF's new 401 with a Warning reaches the UE through Kamailio" \
     'authentication failed: wrong credentials \(attempt 1 of' \
     "$(grep '^Warning: ' "$E2E_RUN/sipp-alice-wrong.msg" 2>/dev/null | tail -n 1)"
 check_eq "HSS: alice still registered at our S-CSCF" "registered $OUR_SCSCF" \

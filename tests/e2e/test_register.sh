@@ -45,7 +45,7 @@ sipp_run() {
 # register USER PASSWORD [EXPIRES]: Digest
 reg_digest() {
     SIPP_PORT=${UPORT[$1]} sipp_run "reg-$1-$RANDOM" reg_digest.xml -s "$1" -au "$1@$R" -ap "$2" -key impi "$1@$R" \
-        -auth_uri "sip:$R" \
+        -auth_uri "$R" \
         -key expires "${3:-600}"
 }
 
@@ -54,7 +54,7 @@ reg_aka() {
     local i
     for i in 1 2 3 4; do
         SIPP_PORT=${UPORT[$1]:-} sipp_run "reg-aka-$1-$i" reg_aka.xml -s "$1" -au "$1@$R" -key impi "$1@$R" \
-            -auth_uri "sip:$R" \
+            -auth_uri "$R" \
             -key expires "${2:-600}" && return 0
         # a wrong RES (sipp's bug): a new challenge with a Warning that sipp cannot answer
         grep -qE '^SIP/2.0 403|wrong credentials' "$E2E_RUN/reg-aka-$1-$i.msg" || return 1
@@ -88,7 +88,7 @@ sub_alice() {   # NAME: alice's UE subscribes to her reg event (from her registe
 dereg_carol() {   # NAME ARGS: carol's UE de-registers
     local name=$1
     shift
-    SIPP_PORT=${UPORT[carol]} sipp_run "$name" dereg_digest.xml -auth_uri "sip:$R" "$@"
+    SIPP_PORT=${UPORT[carol]} sipp_run "$name" dereg_digest.xml -auth_uri "$R" "$@"
 }
 
 impu_state() {   # $1 identity -> "reg_state scscf"

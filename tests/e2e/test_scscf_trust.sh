@@ -154,8 +154,9 @@ check "/metrics: scscf_limit_total{limit=\"contacts\"} is 2" \
 
 step "reg-event subscriptions: who, and how many (scscf.max_subscriptions 3)"
 sipp_ue sub-forged "$ATTACKER" 5901 sub_reg_forbidden.xml -s bob -key pai "sip:bob@$R" "$SCSCF"
-check_eq "a SUBSCRIBE asserting bob's identity, straight to the S-CSCF (not through his Path): 403" \
-    0 $?
+rc=$?
+check_eq "a SUBSCRIBE asserting bob's identity, straight to the S-CSCF (not from his Path): 403" \
+    0 "$rc"
 refused=0 ok=0
 for i in 1 2 3 4; do
     sipp_ue "sub-bob-$i" "$B" 5402 sub_reg_keep.xml -s bob "$PCSCF"
