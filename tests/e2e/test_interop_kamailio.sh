@@ -91,7 +91,7 @@ sipp_check() {   # $1 what $2 run name $3 exit status
 }
 
 reg_digest() {   # NAME USER HOP [PASSWORD]: Digest registration, 600 s
-    sipp_ue "$1" "$2" interop_reg_digest.xml "$3" -ap "${4:-$2-secret}" -key expires 600
+    sipp_ue "$1" "$2" interop_reg_digest.xml "$3" -ap "${4:-$2-secret}" -key expires 600 -nd
 }
 
 AKA_LAST=
@@ -100,7 +100,7 @@ reg_aka() {   # NAME USER HOP: AKAv1-MD5 with bob's printable keys; a refusal is
     for i in $(seq 1 $AKA_ATTEMPTS); do
         AKA_LAST=$1-$i
         sipp_ue "$AKA_LAST" "$2" interop_reg_aka.xml "$3" -key aka_k bob-lab-key-0001 \
-            -key aka_op ims-lab-op-00001 -key aka_amf 80 -key expires 600
+            -key aka_op ims-lab-op-00001 -key aka_amf 80 -key expires 600 -nd
         rc=$?
         [ $rc -eq 0 ] && return 0
         # a wrong RES: 403 (a Kamailio S-CSCF), or our new challenge with a Warning
