@@ -83,6 +83,9 @@ bench_log "$CALLERS callers, $CALLEES callees, ${SECS}s per step, hold ${HOLD} m
 
 [ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((TOTAL + 1000))
+# the UEs of a step (or the callees behind one answering sipp) share one address: no bound
+# per source address (pcscf.max_bindings_per_source)
+export IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
 if [ "$CHARGING" = 0 ]; then
     export IMS_CHARGING_CDF="" IMS_CHARGING_OCS=""
 fi
@@ -108,6 +111,7 @@ register() {   # $1 name $2 address $3 port $4 csv (users): sipp registering the
     n=$(($(wc -l <"$4") - 1))
     (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
         -r 200 -m "$n" -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
+        -auth_uri "$BENCH_REALM" \
         -timeout 300s -nostdin -trace_err -error_file errors.log "$PCSCF" >sipp.out 2>&1)
 }
 

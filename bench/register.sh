@@ -88,6 +88,9 @@ bench_log "target $TARGET, $NSTEPS steps of $USERS users ($TOTAL bulk users), lo
 # file) unless BENCH_LOG_LEVEL says otherwise; room for every binding
 [ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((TOTAL + 1000))
+# the UEs of a step (or the callees behind one answering sipp) share one address: no bound
+# per source address (pcscf.max_bindings_per_source)
+export IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
 bench_lab_start "$TOTAL"
 bench_log "lab started with $TOTAL bulk users (run/bench-register/lab)"
 
@@ -163,6 +166,7 @@ for ((s = 0; s < NSTEPS; s++)); do
     (cd "$dir" && exec sipp -sf "$BENCH_SCEN/reg.xml" -t un -i "$ue" -p 5070 -inf users.csv \
         -r "$rate" -m "$USERS" -l $((USERS + 100)) -d "$gap" -max_socket "$MAXSOCK" \
         -key domain "$BENCH_REALM" -key expires 3600 -key alg ", algorithm=MD5" \
+        -auth_uri "$BENCH_REALM" \
         -recv_timeout 10000 -timeout $((2 * gap / 1000 + 120))s -nostdin \
         -trace_stat -fd 1 -stf stat.csv -trace_rtt -rtt_freq 1 \
         -trace_err -error_file errors.log "$DEST" >sipp.out 2>&1) &

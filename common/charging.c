@@ -30,7 +30,8 @@ const struct ims_cfg_key ims_chg_keys[] = {
     { "charging", "interim_interval", IMS_CFG_INT, "300", 0, 0, 86400, NULL, NULL,
       "seconds between ACR INTERIMs of a session (0: none)" },
     { "charging", "max_dialogs", IMS_CFG_INT, "10000", 0, 1, 10000000, NULL, NULL,
-      "charged dialogs kept at most; a dialog beyond is not charged (logged)" },
+      "charged dialogs kept at most; a dialog beyond is not charged offline (logged), an "
+      "online-charged call beyond is refused before it is set up (S-CSCF: 503)" },
     { "charging", "max_age", IMS_CFG_INT, "14400", 0, 60, 604800, NULL, NULL,
       "seconds after which a dialog without BYE is closed (ACR STOP)" },
     IMS_CFG_END
@@ -40,6 +41,7 @@ struct ims_chg {
     struct ims_rf_client *rf;     /* NULL: offline charging off */
     struct ims_map *dialogs;
     size_t max;
+    size_t reserved;              /* places kept for dialogs to come (ims_chg_reserve) */
     unsigned max_age;
     ims_chg_end_fn on_end;
     void *arg;
@@ -241,6 +243,23 @@ size_t ims_chg_dialogs(const struct ims_chg *c)
     return c ? ims_map_size(c->dialogs) : 0;
 }
 
+int ims_chg_reserve(struct ims_chg *c)
+{
+    if (ims_map_size(c->dialogs) + c->reserved >= c->max) {
+        if (c->refused)
+            ims_counter_inc(c->refused);
+        return -ENOSPC;
+    }
+    c->reserved++;
+    return 0;
+}
+
+void ims_chg_unreserve(struct ims_chg *c)
+{
+    if (c && c->reserved)
+        c->reserved--;
+}
+
 static void count(struct ims_chg *c)
 {
     if (c->gauge)
@@ -276,9 +295,9 @@ struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invit
         free(d);
         return old;
     }
-    if (ims_map_size(c->dialogs) >= c->max) {
-        ims_log(IMS_LOG_WARN, &ids, "charging: %zu dialogs already kept: this one is not "
-                "charged", c->max);
+    if (ims_map_size(c->dialogs) + c->reserved >= c->max) {
+        ims_log(IMS_LOG_WARN, &ids, "charging: %zu dialogs already kept or reserved: this "
+                "one is not charged", c->max);
         if (c->refused)
             ims_counter_inc(c->refused);
         free(d);

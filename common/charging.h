@@ -11,9 +11,13 @@
  *     ims_chg_tick(c, now)                           dialogs older than max_age: STOP
  *
  * The dialog table is bounded (max_dialogs): a dialog that does not fit is not charged
- * and logged. A dialog is keyed by Call-ID, both tags (in either order, so a BYE from
- * either side finds it) and the role of the node (a node that serves both ends of a call,
- * as in the lab, keeps two). INTERIMs come from the Rf client's own timer.
+ * and logged. A node that must never let a call go uncharged (online charging) reserves
+ * its place before the call is set up (ims_chg_reserve) and gives the reservation back
+ * just before it opens the dialog, or when the call fails (ims_chg_unreserve): reserved
+ * places count as taken for every other dialog.
+ * A dialog is keyed by Call-ID, both tags (in either order, so a BYE from either side finds
+ * it) and the role of the node (a node that serves both ends of a call, as in the lab,
+ * keeps two). INTERIMs come from the Rf client's own timer.
  * The daemon may attach its own state to a dialog (the S-CSCF's online charging); its end
  * hook runs before a dialog is freed, whatever ends it.
  *
@@ -84,6 +88,14 @@ void ims_chg_destroy(struct ims_chg *c);
 bool ims_chg_offline(const struct ims_chg *c);
 void ims_chg_set_end_hook(struct ims_chg *c, ims_chg_end_fn fn, void *arg);
 size_t ims_chg_dialogs(const struct ims_chg *c);
+/*
+ * ims_chg_reserve - keep a place of the table for a dialog to come: 0, or -ENOSPC when the
+ * dialogs kept and the places reserved fill charging.max_dialogs (counted in
+ * ims_charged_dialogs_refused_total). ims_chg_unreserve gives one back; a dialog opened
+ * right after it has its place.
+ */
+int ims_chg_reserve(struct ims_chg *c);
+void ims_chg_unreserve(struct ims_chg *c);
 
 /*
  * ims_chg_dialog_open - the 2xx @ok to INVITE @invite passed this node in @role: the dialog

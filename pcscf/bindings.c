@@ -19,12 +19,15 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
 
+#include "map.h"
 #include "sip_hdr.h"
 
 struct pcscf_bindings {
     struct pcscf_binding **buckets;
     size_t nbuckets;             /* power of two */
     size_t count, max;
+    size_t max_per_source;       /* bindings per source address (0: no bound) */
+    struct ims_map *per_source;  /* source IP -> its number of bindings (as a pointer) */
     pcscf_binding_fn on_remove;
     void *arg;
 };
@@ -63,16 +66,51 @@ struct pcscf_bindings *pcscf_bindings_create(size_t max, pcscf_binding_fn on_rem
         free(s);
         return NULL;
     }
+    s->per_source = ims_map_create(true);
+    if (!s->per_source) {
+        free(s->buckets);
+        free(s);
+        return NULL;
+    }
     s->max = max;
     s->on_remove = on_remove;
     s->arg = arg;
     return s;
 }
 
+void pcscf_bindings_set_max_per_source(struct pcscf_bindings *s, size_t max)
+{
+    s->max_per_source = max;
+}
+
+size_t pcscf_bindings_of_source(const struct pcscf_bindings *s, const char *ip)
+{
+    return (size_t)(uintptr_t)ims_map_get(s->per_source, ip);
+}
+
+bool pcscf_bindings_source_full(const struct pcscf_bindings *s, const char *ip)
+{
+    return s->max_per_source && pcscf_bindings_of_source(s, ip) >= s->max_per_source;
+}
+
+/* One binding more (@delta 1) or less (-1) from @ip; 0 or -ENOMEM */
+static int count_source(struct pcscf_bindings *s, const char *ip, int delta)
+{
+    size_t n = pcscf_bindings_of_source(s, ip);
+    n = delta > 0 ? n + 1 : n ? n - 1 : 0;
+    int err = 0;
+    if (n)
+        ims_map_put(s->per_source, ip, (void *)(uintptr_t)n, &err);
+    else
+        ims_map_remove(s->per_source, ip);
+    return err;
+}
+
 static void release(struct pcscf_bindings *s, struct pcscf_binding *b)
 {
     if (s->on_remove)
         s->on_remove(s->arg, b);
+    count_source(s, b->src.ip, -1);
     free(b->text);
     free(b);
     s->count--;
@@ -90,6 +128,7 @@ void pcscf_bindings_destroy(struct pcscf_bindings *s)
         }
     }
     free(s->buckets);
+    ims_map_destroy(s->per_source);
     free(s);
 }
 
@@ -267,10 +306,13 @@ int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_draft *in, 
     }
     if (s->count >= s->max)
         return -ENOSPC;
+    if (pcscf_bindings_source_full(s, in->src.ip))
+        return -EDQUOT;
     b = calloc(1, sizeof(*b));
     if (!b)
         return -ENOMEM;
-    if (assign(b, in, now) != 0) {
+    if (assign(b, in, now) != 0 || count_source(s, b->src.ip, 1) != 0) {
+        free(b->text);
         free(b);
         return -ENOMEM;
     }

@@ -39,6 +39,9 @@ static const struct ims_cfg_key pcscf_keys[] = {
       "orig-ioi of the P-Charging-Vector (this operator's inter-operator identifier)" },
     { "pcscf", "max_bindings", IMS_CFG_INT, "10000", 0, 1, 10000000, NULL, NULL,
       "registration bindings kept at most; new registrations get 503 when full" },
+    { "pcscf", "max_bindings_per_source", IMS_CFG_INT, "16", 0, 0, 10000000, NULL, NULL,
+      "registration bindings from one source IP address (any port) at most; a new "
+      "registration beyond gets 503 with Retry-After (0: no bound)" },
     { "pcscf", "reg_subscribe_expires", IMS_CFG_INT, "600000", 0, 0, 4294967295L, NULL,
       NULL, "Expires of the reg-event SUBSCRIBE to the S-CSCF (0: do not subscribe)" },
     { "pcscf", "ecscf", IMS_CFG_STR, NULL, 0, 0, 0, NULL, ims_cfg_check_sip_uri,
@@ -50,7 +53,8 @@ static const struct ims_cfg_key pcscf_keys[] = {
       "the Record-Route; empty: a random key made at start (then dialogs and registrations "
       "made before a restart are not recognised after it); P-CSCFs that share UEs share it" },
     { "pcscf", "retry_after", IMS_CFG_INT, "60", 0, 0, 3600, NULL, NULL,
-      "Retry-After (seconds) of a 503 when the binding table is full" },
+      "Retry-After (seconds) of a 503 when the binding table is full, or the source address "
+      "has its pcscf.max_bindings_per_source" },
     IMS_CFG_END
 };
 
@@ -129,6 +133,9 @@ static int pcscf_init(struct ims_daemon *d)
                  "core, so no request can reach a UE (set the CSCFs' addresses there)");
     p->bindings = pcscf_bindings_create((size_t)ims_cfg_int(d->cfg, "pcscf.max_bindings"),
                                         on_binding_removed, p);
+    if (p->bindings)
+        pcscf_bindings_set_max_per_source(
+            p->bindings, (size_t)ims_cfg_int(d->cfg, "pcscf.max_bindings_per_source"));
     p->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), PCSCF_TICK_MS);
     if (!p->bindings || !p->tick || su_timer_run(p->tick, on_tick, (su_timer_arg_t *)p) < 0)
         goto fail;

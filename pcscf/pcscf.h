@@ -98,13 +98,20 @@ struct pcscf_bindings *pcscf_bindings_create(size_t max, pcscf_binding_fn on_rem
 void pcscf_bindings_destroy(struct pcscf_bindings *s);
 size_t pcscf_bindings_count(const struct pcscf_bindings *s);
 bool pcscf_bindings_full(const struct pcscf_bindings *s);
+/* At most @max bindings from one source IP address, whatever its ports (0: no bound;
+ * pcscf.max_bindings_per_source). _of_source: how many @ip has; _source_full: it reached
+ * the bound. */
+void pcscf_bindings_set_max_per_source(struct pcscf_bindings *s, size_t max);
+size_t pcscf_bindings_of_source(const struct pcscf_bindings *s, const char *ip);
+bool pcscf_bindings_source_full(const struct pcscf_bindings *s, const char *ip);
 
 /*
  * pcscf_bindings_save - store the outcome of a successful REGISTER: @in carries the source,
  * the IMPU, the identities, the routes and the contacts with absolute expiry (contacts whose
  * expiry is not after @now are dropped). Replaces the binding of (source, IMPU) if any.
  * Returns a pcscf_save value (*out is the binding for NEW and REFRESH, else NULL), or
- * -ENOSPC when the store is full, -EINVAL when @in has no source or IMPU.
+ * -ENOSPC when the store is full, -EDQUOT when the source address has its bound of
+ * bindings, -EINVAL when @in has no source or IMPU.
  */
 int pcscf_bindings_save(struct pcscf_bindings *s, const struct pcscf_draft *in, time_t now,
                         struct pcscf_binding **out);

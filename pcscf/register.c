@@ -34,7 +34,7 @@ struct reg_ctx {
 };
 
 static struct {
-    struct ims_counter *forwarded, *challenged, *accepted, *refused;
+    struct ims_counter *forwarded, *challenged, *accepted, *refused, *limit_source;
     struct ims_gauge *bindings;
 } m;
 
@@ -52,6 +52,8 @@ void pcscf_register_metrics(void)
     m.challenged = ims_counter_new(name, help, "outcome=\"challenged\"");
     m.accepted = ims_counter_new(name, help, "outcome=\"accepted\"");
     m.refused = ims_counter_new(name, help, "outcome=\"refused\"");
+    m.limit_source = ims_counter_new("pcscf_limit_total", "requests refused at a configured "
+                                     "bound", "limit=\"bindings_per_source\"");
 }
 
 int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip)
@@ -146,6 +148,9 @@ static void log_saved(const struct reg_ctx *ctx, int rc, const struct pcscf_bind
     else if (rc == PCSCF_SAVE_REMOVED)
         ims_log(IMS_LOG_INFO, &ids, "pcscf: %s de-registered from %s: binding removed",
                 ctx->impu, ctx->src.key);
+    else if (rc == -EDQUOT)
+        ims_log(IMS_LOG_WARN, &ids, "pcscf: %s has its pcscf.max_bindings_per_source: the "
+                "registration of %s is not kept", ctx->src.ip, ctx->impu);
     else if (rc == -ENOSPC)
         ims_log(IMS_LOG_ERROR, &ids, "pcscf: binding table full: the registration of %s from "
                 "%s is not kept (raise pcscf.max_bindings)", ctx->impu, ctx->src.key);
@@ -281,6 +286,12 @@ static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
         *why = "binding table full";
         return 503;
     }
+    if (pcscf_bindings_source_full(ctx->p->bindings, ctx->src.ip) &&
+        !pcscf_bindings_find(ctx->p->bindings, ctx->src.key, ctx->impu)) {
+        ims_counter_inc(m.limit_source);
+        *why = "too many registrations from this address";
+        return 503;
+    }
     return 0;
 }
 
@@ -302,7 +313,7 @@ int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct ims_sip_so
     const char *why = NULL;
     int st = check(ctx, tx, &why);
     if (st) {
-        if (st == 503)
+        if (st == 503 && pcscf_bindings_full(p->bindings))
             ims_log(IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new registrations "
                     "refused (raise pcscf.max_bindings)", pcscf_bindings_count(p->bindings));
         refuse(ctx, tx, st, why, st == 503 ? p->retry_after : 0);

@@ -50,6 +50,7 @@ struct scscf_ro {
     bool final_unit;                  /* the grant running is the last one */
     bool busy;                        /* a CCR is under way */
     bool over;                        /* the call ended: CCR-T sent or to send */
+    bool reserved;                    /* holds a place of the dialog table (ims_chg_reserve) */
     time_t reported;                  /* usage before this is reported */
     su_timer_t *timer;
     /* what releasing the call needs (from the INVITE and its 2xx) */
@@ -60,7 +61,7 @@ struct scscf_ro {
 
 static struct {
     struct ims_counter *ccr_initial, *ccr_update, *ccr_term, *ccr_event, *refused, *released,
-        *uncharged;
+        *uncharged, *limit;
 } m;
 
 static void metrics_init(void)
@@ -73,6 +74,8 @@ static void metrics_init(void)
     m.refused = ims_counter_new(name, help, "kind=\"refused\"");
     m.released = ims_counter_new(name, help, "kind=\"released\"");
     m.uncharged = ims_counter_new(name, help, "kind=\"uncharged\"");
+    m.limit = ims_counter_new("scscf_limit_total", "requests refused at a configured bound",
+                              "limit=\"charged_dialogs\"");
 }
 
 /* ---- pure decisions ---- */
@@ -122,8 +125,17 @@ static struct ims_log_ids ids_of(const struct scscf_ro *r)
                                  .session_id = r->ro ? ims_ro_session_id(r->ro) : NULL };
 }
 
+/* Give back the place @r holds in the dialog table (none after the daemon stopped it) */
+static void unreserve(struct scscf_ro *r)
+{
+    if (r->reserved && r->s->chg)
+        ims_chg_unreserve(r->s->chg);
+    r->reserved = false;
+}
+
 static void ro_free(struct scscf_ro *r)
 {
+    unreserve(r);
     if (r->timer)
         su_timer_destroy(r->timer);
     if (r->ro)
@@ -264,19 +276,24 @@ static void send_bye(struct scscf_ro *r, const char *target, const char *routes,
     su_home_deinit(home);
 }
 
+/* A BYE to each side of the call of @r, the CSeqs after the highest seen each way */
+static void bye_both(struct scscf_ro *r, uint32_t cseq_caller, uint32_t cseq_callee,
+                     int cause, const char *text)
+{
+    char reason[160];
+    snprintf(reason, sizeof(reason), "SIP ;cause=%d;text=\"%s\"", cause, text);
+    send_bye(r, r->callee_target, r->callee_routes, r->from, r->to, cseq_caller + 1, reason);
+    send_bye(r, r->caller_target, r->caller_routes, r->to, r->from, cseq_callee + 1, reason);
+}
+
 /* End the call of @r: BYE both ways, the dialog's STOP, CCR-TERMINATION */
 static void release(struct scscf_ro *r, int cause, const char *text)
 {
     struct scscf *s = r->s;
     struct ims_chg_dialog *d = r->dlg;
-    char reason[160];
-    snprintf(reason, sizeof(reason), "SIP ;cause=%d;text=\"%s\"", cause, text);
     ims_counter_inc(m.released);
     if (d) {
-        send_bye(r, r->callee_target, r->callee_routes, r->from, r->to, d->cseq_caller + 1,
-                 reason);
-        send_bye(r, r->caller_target, r->caller_routes, r->to, r->from,
-                 d->cseq_callee + 1 > 1 ? d->cseq_callee + 1 : 1, reason);
+        bye_both(r, d->cseq_caller, d->cseq_callee, cause, text);
         /* every charged dialog of the call ends here, our terminating one too */
         struct ims_chg_dialog *other = ims_chg_dialog_find(s->chg, d->f.call_id, d->f.from_tag,
                                                            d->f.to_tag, IMS_RF_TERMINATING);
@@ -469,9 +486,21 @@ bool scscf_charging_originating(struct scscf_call *call)
     sip_method_t method = req->sip_request->rq_method;
     if ((method != sip_method_invite && method != sip_method_message) || !is_prepaid(call))
         return false;
+    /* a prepaid call is never let through uncharged: its dialog's place is kept now */
+    if (method == sip_method_invite && ims_chg_reserve(s->chg) != 0) {
+        ims_counter_inc(m.limit);
+        scscf_call_refuse(call, 503, NULL, "online charging: no room for another charged "
+                          "call (charging.max_dialogs)");
+        return true;
+    }
     struct scscf_ro *r = calloc(1, sizeof(*r));
-    if (!r)
-        return false;
+    if (!r) {
+        if (method == sip_method_invite)
+            ims_chg_unreserve(s->chg);
+        scscf_call_refuse(call, 500, NULL, "out of memory");
+        return true;
+    }
+    r->reserved = method == sip_method_invite;
     r->s = s;
     snprintf(r->subscription, sizeof(r->subscription), "%s", call->served);
     ims_chg_fields_of(req, NULL, &r->f);
@@ -485,7 +514,7 @@ bool scscf_charging_originating(struct scscf_call *call)
         q.rating_group = 0;
         ims_counter_inc(m.ccr_event);
         rc = ims_ro_event(&s->ro_conf, &q, on_event, call);
-        free(r);
+        ro_free(r);
     } else {
         r->ro = ims_ro_session_new(&s->ro_conf);
         r->call = call;
@@ -578,7 +607,16 @@ static void ro_answered(struct scscf_call *call, struct ims_chg_dialog *d, const
     struct scscf_ro *r = call->ro;
     call->ro = NULL;
     r->call = NULL;
-    if (!d) {                         /* not kept (table full): stop charging it now */
+    if (!d) {
+        /* not kept (a 2xx without tags, no memory): a prepaid call never goes on
+         * uncharged, it is released at once */
+        struct ims_log_ids ids = ids_of(r);
+        ims_log(IMS_LOG_WARN, &ids, "scscf: the charged dialog cannot be kept: releasing the "
+                "call");
+        remember_dialog(r, req, resp);
+        ims_counter_inc(m.released);
+        bye_both(r, req->sip_cseq ? req->sip_cseq->cs_seq : 1, 0, 500,
+                 "Online charging failed");
         r->reported = time(NULL);
         ro_terminate(r);
         return;
@@ -632,6 +670,8 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
             break;
         }
         if (status < 300 && (call->ro || ims_chg_offline(s->chg))) {
+            if (call->ro)
+                unreserve(call->ro);  /* its place: the dialog opened next takes it */
             struct ims_chg_dialog *d = ims_chg_dialog_open(s->chg, req, resp, role, call->t0,
                                                             NULL);
             if (call->ro)

@@ -35,6 +35,25 @@ static const struct ims_cfg_key scscf_keys[] = {
       "seconds a challenge may be answered" },
     { "scscf", "retry_after", IMS_CFG_INT, "30", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 480 when the HSS cannot answer" },
+    { "scscf", "max_contacts", IMS_CFG_INT, "10", 0, 1, 1000, NULL, NULL,
+      "bindings per registration set; a REGISTER beyond gets 403, unless its contact has the "
+      "+sip.instance of a binding kept (that device's oldest binding is replaced)" },
+    { "scscf", "max_challenges", IMS_CFG_INT, "20000", 0, 1, 10000000, NULL, NULL,
+      "challenges waiting for an answer, in all; a REGISTER beyond gets 503 with Retry-After" },
+    { "scscf", "max_challenges_per_impi", IMS_CFG_INT, "4", 0, 1, 100, NULL, NULL,
+      "challenges waiting for an answer per private identity; beyond: 503 with Retry-After" },
+    { "scscf", "max_auth_failures", IMS_CFG_INT, "3", 0, 1, 100, NULL, NULL,
+      "wrong answers per private identity in auth_failure_window before 403 (a wrong answer "
+      "below it gets a new 401 challenge); then no new challenge until the window ends" },
+    { "scscf", "auth_failure_window", IMS_CFG_INT, "300", 0, 10, 86400, NULL, NULL,
+      "seconds over which failed answers are counted, and the lock-out that follows" },
+    { "scscf", "max_subscriptions", IMS_CFG_INT, "32", 0, 1, 1000, NULL, NULL,
+      "reg-event subscriptions per registration set; a SUBSCRIBE beyond gets 503 with "
+      "Retry-After" },
+    { "scscf", "reg_watchers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL,
+      ims_cfg_check_sip_uri,
+      "application servers (sip:host[:port], compared by host) that may subscribe to the reg "
+      "event of any user, besides the ASs of the user's iFCs" },
     { "scscf", "icscf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "where requests to home users go (SIP URI); default sip:icscf.<node.domain>:5060" },
     { "scscf", "bgcf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
@@ -105,6 +124,18 @@ static int scscf_init(struct ims_daemon *d)
     s->default_expires = (unsigned)ims_cfg_int(c, "scscf.default_expires");
     s->nonce_ttl = (unsigned)ims_cfg_int(c, "scscf.nonce_ttl");
     s->retry_after = (unsigned)ims_cfg_int(c, "scscf.retry_after");
+    s->max_contacts = (unsigned)ims_cfg_int(c, "scscf.max_contacts");
+    s->max_challenges = (unsigned)ims_cfg_int(c, "scscf.max_challenges");
+    s->max_challenges_per_impi = (unsigned)ims_cfg_int(c, "scscf.max_challenges_per_impi");
+    s->max_auth_failures = (unsigned)ims_cfg_int(c, "scscf.max_auth_failures");
+    s->auth_failure_window = (unsigned)ims_cfg_int(c, "scscf.auth_failure_window");
+    s->max_subscriptions = (unsigned)ims_cfg_int(c, "scscf.max_subscriptions");
+    size_t nw;
+    s->reg_watchers = ims_cfg_list(c, "scscf.reg_watchers", &nw);
+    if (!s->reg_watchers || scscf_auth_init(s) != 0) {
+        ims_err("scscf: out of memory");
+        return -ENOMEM;
+    }
     if (s->min_expires > s->max_expires) {
         ims_err("%s: scscf.min_expires is above scscf.max_expires", ims_cfg_path(c));
         return -EINVAL;
@@ -195,6 +226,8 @@ static void scscf_stop(struct ims_daemon *d)
     scscf_charging_stop(s);
     scscf_store_fini(s);
     scscf_auth_fini(s);
+    ims_strv_free(s->reg_watchers);
+    s->reg_watchers = NULL;
     scscf_enum_fini(s);
     scscf_thirdparty_fini();
     scscf_session_fini(s);

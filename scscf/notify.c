@@ -1,11 +1,18 @@
 /*
  * notify.c - the reg event package at the S-CSCF (RFC 3680, TS 24.229 5.4.2.1)
  *
- * A SUBSCRIBE (Event: reg) for a registered public identity, from the UE, its P-CSCF or
- * an AS of its iFCs (told apart by the P-Asserted-Identity, 403 for anybody else),
- * creates a dialog: 200 OK, then a NOTIFY with the full state (application/reginfo+xml).
- * Every change of the registration set NOTIFYs every subscriber; a refresh SUBSCRIBE
- * renews the subscription, Expires 0 or expiry ends it with a terminated NOTIFY.
+ * A SUBSCRIBE (Event: reg) for a registered public identity creates a dialog: 200 OK,
+ * then a NOTIFY with the full state (application/reginfo+xml). Every change of the
+ * registration set NOTIFYs every subscriber; a refresh SUBSCRIBE renews the subscription,
+ * Expires 0 or expiry ends it with a terminated NOTIFY.
+ *
+ * Who may subscribe (TS 24.229 5.4.2.1.1, scscf_notify_authorise): the identity asserted
+ * (P-Asserted-Identity) counts only when the request comes from a trusted source, and then
+ * (a) the UE itself: one of the set's public identities, and the request came from an
+ * entity of the Path of one of its bindings (its P-CSCF: by source address); (b) the
+ * P-CSCF: its Path URI is in a binding; (c) an AS of the set's iFCs or of
+ * scscf.reg_watchers (by host). Anybody else: 403. At most scscf.max_subscriptions per
+ * registration set: 503 with Retry-After beyond.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -15,12 +22,15 @@
 #include "metrics.h"
 #include "sip_hdr.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -40,7 +50,7 @@ struct scscf_sub {
 };
 
 static struct {
-    struct ims_counter *subscribed, *notified, *refused;
+    struct ims_counter *subscribed, *notified, *refused, *limit;
     struct ims_gauge *active;
 } m;
 
@@ -54,6 +64,8 @@ static void metrics(void)
                                 "reg event SUBSCRIBEs refused", NULL);
     m.notified = ims_counter_new("scscf_reg_notify_total", "reg event NOTIFYs sent", NULL);
     m.active = ims_gauge_new("scscf_reg_subscriptions", "Active reg event subscriptions", NULL);
+    m.limit = ims_counter_new("scscf_limit_total", "requests refused at a configured bound",
+                              "limit=\"subscriptions\"");
 }
 
 /* ---- reginfo ---- */
@@ -250,8 +262,11 @@ static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int st
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_log(IMS_LOG_INFO, &ids, "scscf: reg SUBSCRIBE refused %d: %s", status, why);
     ims_sip_warning(s->d->sip, warning, sizeof(warning), "%s", why);
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%u", s->retry_after);
     nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
-                        TAG_IF(status == 489, SIPTAG_ALLOW_EVENTS_STR("reg")), TAG_END());
+                        TAG_IF(status == 489, SIPTAG_ALLOW_EVENTS_STR("reg")),
+                        TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
     nta_incoming_destroy(irq);
     ims_counter_inc(m.refused);
     return 0;
@@ -289,7 +304,9 @@ static bool is_own_impu(const struct scscf_aor *aor, const url_t *who)
     return false;
 }
 
-static bool in_a_path(const struct scscf_aor *aor, const url_t *who)
+/* Whether an entry of the Path of one of @aor's bindings satisfies @match */
+static bool any_path_entry(const struct scscf_aor *aor,
+                           bool (*match)(const url_t *entry, const void *arg), const void *arg)
 {
     su_home_t home[1] = { SU_HOME_INIT(home) };
     bool found = false;
@@ -298,10 +315,20 @@ static bool in_a_path(const struct scscf_aor *aor, const url_t *who)
             continue;
         for (const sip_route_t *r = ims_addr_list_parse(home, c->path); r && !found;
              r = r->r_next)
-            found = same_entity(r->r_url, who);
+            found = match(r->r_url, arg);
     }
     su_home_deinit(home);
     return found;
+}
+
+static bool entity_match(const url_t *entry, const void *who)
+{
+    return same_entity(entry, who);
+}
+
+static bool in_a_path(const struct scscf_aor *aor, const url_t *who)
+{
+    return any_path_entry(aor, entity_match, who);
 }
 
 static bool is_an_as(const url_t *who, const char *const *as, int nas)
@@ -316,15 +343,85 @@ static bool is_an_as(const url_t *who, const char *const *as, int nas)
     return false;
 }
 
-bool scscf_notify_may_subscribe(const struct scscf_aor *aor, const url_t *who,
-                                const char *const *as, int nas)
+enum scscf_watcher_kind scscf_notify_authorise(const struct scscf_aor *aor,
+                                               const struct scscf_watcher *w,
+                                               const char *const *as, int nas)
 {
-    return who && (is_own_impu(aor, who) || in_a_path(aor, who) || is_an_as(who, as, nas));
+    const url_t *who = w->asserted;
+    if (!who || !w->trusted_source)
+        return SCSCF_WATCHER_NONE;    /* an identity nobody we trust asserted */
+    if (is_own_impu(aor, who))
+        return w->from_path ? SCSCF_WATCHER_UE : SCSCF_WATCHER_NONE;
+    if (in_a_path(aor, who))
+        return SCSCF_WATCHER_PCSCF;
+    if (is_an_as(who, as, nas))
+        return SCSCF_WATCHER_AS;
+    return SCSCF_WATCHER_NONE;
+}
+
+/* ---- where the request came from ---- */
+
+/* @a and @b, numeric addresses, are the same address (v4 or v6, in any spelling) */
+static bool same_address(const char *a, const char *b)
+{
+    unsigned char x[16], y[16];
+    if (inet_pton(AF_INET, a, x) == 1)
+        return inet_pton(AF_INET, b, y) == 1 && memcmp(x, y, 4) == 0;
+    if (inet_pton(AF_INET6, a, x) == 1)
+        return inet_pton(AF_INET6, b, y) == 1 && memcmp(x, y, 16) == 0;
+    return false;
+}
+
+struct source_match {
+    const char *ip;
+    scscf_resolve_fn resolve;
+    void *arg;
+};
+
+/* A Path entry whose host is the source address (a name mapped by the resolver) */
+static bool host_is_source(const url_t *entry, const void *arg)
+{
+    const struct source_match *sm = arg;
+    char host[64], ip[64];
+    const char *h = entry->url_host;
+    if (!h)
+        return false;
+    size_t n = strlen(h);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(n - 2), h + 1);
+    else
+        snprintf(host, sizeof(host), "%s", h);
+    if (same_address(host, sm->ip))
+        return true;
+    return sm->resolve && sm->resolve(sm->arg, host, ip, sizeof(ip)) &&
+           same_address(ip, sm->ip);
+}
+
+bool scscf_notify_in_path(const struct scscf_aor *aor, const char *ip,
+                          scscf_resolve_fn resolve, void *arg)
+{
+    struct source_match sm = { .ip = ip, .resolve = resolve, .arg = arg };
+    return ip && *ip && any_path_entry(aor, host_is_source, &sm);
+}
+
+/* The daemon's own host table (sip.hosts): name -> address, never DNS */
+static bool resolve_host(void *arg, const char *host, char *ip, size_t len)
+{
+    struct scscf *s = arg;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    url_t u = { .url_type = url_sip, .url_host = host };
+    url_t *r = ims_sip_resolve(s->d->sip, home, &u);
+    bool ok = r && r->url_host;
+    if (ok)
+        snprintf(ip, len, "%s", r->url_host);
+    su_home_deinit(home);
+    return ok;
 }
 
 #define SUB_MAX_AS 32
 
-/* The ApplicationServer names of every iFC of the set (pointers into its cached iFCs) */
+/* The ApplicationServer names of every iFC of the set (pointers into its cached iFCs),
+ * then those of scscf.reg_watchers */
 static int set_as_names(struct scscf *s, struct scscf_aor *aor, const char **as, int max)
 {
     int n = 0;
@@ -333,22 +430,39 @@ static int set_as_names(struct scscf *s, struct scscf_aor *aor, const char **as,
         for (int k = 0; k < scscf_ifc_count(set) && n < max; k++)
             as[n++] = scscf_ifc_get(set, k)->as;
     }
+    for (char **w = s->reg_watchers; w && *w && n < max; w++)
+        as[n++] = *w;
     return n;
 }
 
-/* Whether one of the identities the request asserts may watch @aor */
-static bool authorised(struct scscf *s, struct scscf_aor *aor, const sip_t *sip)
+/* Who, among the identities the request asserts, may watch @aor (the first that may) */
+static enum scscf_watcher_kind authorised(struct scscf *s, struct scscf_aor *aor,
+                                          nta_incoming_t *irq, const sip_t *sip)
 {
     const char *as[SUB_MAX_AS];
-    int nas = -1;
+    int nas = set_as_names(s, aor, as, SUB_MAX_AS);
+    /* whether the request comes from the trust domain (sip.trusted_peers): only then is its
+     * P-Asserted-Identity an identity at all (scscf/main.c refuses the others already) */
+    struct ims_sip_source src;
+    ims_sip_source(s->d->sip, irq, &src);
+    struct scscf_watcher w = { .trusted_source = src.trusted,
+                               .from_path = scscf_notify_in_path(aor, src.ip, resolve_host, s) };
     for (const sip_p_asserted_identity_t *p = sip_p_asserted_identity(sip); p;
          p = p->paid_next) {
-        if (nas < 0)
-            nas = set_as_names(s, aor, as, SUB_MAX_AS);
-        if (scscf_notify_may_subscribe(aor, p->paid_url, as, nas))
-            return true;
+        w.asserted = p->paid_url;
+        enum scscf_watcher_kind k = scscf_notify_authorise(aor, &w, as, nas);
+        if (k != SCSCF_WATCHER_NONE)
+            return k;
     }
-    return false;
+    return SCSCF_WATCHER_NONE;
+}
+
+static int count_subs(const struct scscf_aor *aor)
+{
+    int n = 0;
+    for (const struct scscf_sub *sub = aor->subs; sub; sub = sub->next)
+        n++;
+    return n;
 }
 
 bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip)
@@ -376,10 +490,19 @@ int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     if (!sip_p_asserted_identity(sip))
         return refuse(s, irq, sip, 403, "no P-Asserted-Identity: subscribers come through "
                       "a P-CSCF or are ASs of the user");
-    if (!authorised(s, aor, sip))
-        return refuse(s, irq, sip, 403, "the asserted identity is neither the user's, nor "
-                      "in the Path of the registration, nor an AS of the user's iFCs");
+    enum scscf_watcher_kind kind = authorised(s, aor, irq, sip);
+    if (kind == SCSCF_WATCHER_NONE)
+        return refuse(s, irq, sip, 403, "the asserted identity is neither the user's (through "
+                      "the P-CSCF of the registration), nor in the Path of the registration, "
+                      "nor an AS of the user's");
     unsigned e = sub_expires(sip);
+    if (e && (unsigned)count_subs(aor) >= s->max_subscriptions) {
+        ims_counter_inc(m.limit);
+        char why[120];
+        snprintf(why, sizeof(why), "too many reg-event subscriptions to this registration "
+                 "(at most %u)", s->max_subscriptions);
+        return refuse(s, irq, sip, 503, why);
+    }
     struct scscf_sub *sub = calloc(1, sizeof(*sub));
     if (!sub)
         return 500;
@@ -419,8 +542,9 @@ int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     sub->next = aor->subs;
     aor->subs = sub;
     struct ims_log_ids ids = { .call_id = sub->call_id };
-    ims_log(IMS_LOG_INFO, &ids, "scscf: %s subscribed to the registration of %s (%us)",
-            sub->watcher, impu, e);
+    static const char *const kinds[] = { "?", "the user", "its P-CSCF", "an AS" };
+    ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) subscribed to the registration of %s (%us)",
+            sub->watcher, kinds[kind], impu, e);
     notify_one(sub, "registered", false, NULL);
     return 0;
 }

@@ -2,10 +2,18 @@
  * registrar.c - the S-CSCF registrar (TS 24.229 5.4.1, RFC 3261 10.3, RFC 3327, RFC 3608)
  *
  * REGISTER: identities -> expiry check (423) -> authentication (MAR + 401 challenge, then
- * the answer is verified here) -> SAR -> bindings -> 200 OK with the Contacts, Path,
- * Service-Route and P-Associated-URI. De-registration (expires 0) removes bindings and, with
- * the last one, de-registers at the HSS. The tick expires bindings (SAR
- * TIMEOUT_DEREGISTRATION) and writes the store.
+ * the answer is verified here) -> room for the contacts (403) -> SAR -> bindings -> 200 OK
+ * with the Contacts, Path, Service-Route and P-Associated-URI. De-registration (expires 0)
+ * removes bindings; the last one goes only once the HSS accepted the SAR
+ * USER_DEREGISTRATION (a failed SAR leaves the registration as it was and the UE gets the
+ * error). The tick expires bindings (SAR TIMEOUT_DEREGISTRATION) and writes the store.
+ *
+ * A wrong answer to a challenge gets a new challenge (401 with a Warning) until the IMPI
+ * has scscf.max_auth_failures of them in scscf.auth_failure_window seconds: then 403, and
+ * until that window ends no new challenge is issued for it (403 with a Warning saying when
+ * to try again). An answer that does not fit its challenge (another identity or realm, no
+ * qop) gets 403 at once, a digest uri other than the Request-URI 400 (RFC 2617 3.2.2.5);
+ * both count as failures.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -36,13 +44,16 @@ struct reg {
     unsigned expires;             /* asked: 0 is a de-registration */
     int sat;                      /* Server-Assignment-Type sent */
     bool stale;                   /* the UE answered an unknown or expired nonce */
+    char warning[160];            /* why a new challenge is sent ("" none) */
     time_t t0;                    /* when the REGISTER arrived (charging) */
 };
 
 static struct {
     struct ims_counter *challenged, *registered, *refreshed, *deregistered, *refused,
         *auth_failed, *expired;
-    struct ims_gauge *sets, *contacts;
+    struct ims_counter *limit_contacts, *limit_challenges, *limit_challenges_impi,
+        *limit_auth_failures;
+    struct ims_gauge *sets, *contacts, *challenges;
 } m;
 
 void scscf_registrar_metrics(void)
@@ -58,6 +69,13 @@ void scscf_registrar_metrics(void)
     m.sets = ims_gauge_new("scscf_registered_sets", "Registered implicit registration sets",
                            NULL);
     m.contacts = ims_gauge_new("scscf_bindings", "Registered contacts", NULL);
+    m.challenges = ims_gauge_new("scscf_auth_challenges", "Challenges waiting for an answer",
+                                 NULL);
+    const char *lim = "scscf_limit_total", *lhelp = "requests refused at a configured bound";
+    m.limit_contacts = ims_counter_new(lim, lhelp, "limit=\"contacts\"");
+    m.limit_challenges = ims_counter_new(lim, lhelp, "limit=\"challenges\"");
+    m.limit_challenges_impi = ims_counter_new(lim, lhelp, "limit=\"challenges_per_impi\"");
+    m.limit_auth_failures = ims_counter_new(lim, lhelp, "limit=\"auth_failures\"");
 }
 
 /* After every registration change: O(1), the store keeps the counts */
@@ -65,6 +83,7 @@ static void count_state(struct scscf *s)
 {
     ims_gauge_set(m.sets, (int64_t)s->naors);
     ims_gauge_set(m.contacts, (int64_t)s->ncontacts);
+    ims_gauge_set(m.challenges, (int64_t)scscf_auth_pending(s));
 }
 
 static struct ims_log_ids ids_of(const struct reg *r)
@@ -81,21 +100,29 @@ static void reg_free(struct reg *r)
     free(r);
 }
 
-/* Final answer with a Warning; the REGISTER is finished. */
-static void refuse(struct reg *r, int status, const char *phrase, const char *why)
+/* Final answer with a Warning and, for 480 and 503, Retry-After @retry_after seconds; the
+ * REGISTER is finished. */
+static void refuse_after(struct reg *r, int status, const char *phrase, const char *why,
+                         unsigned retry_after)
 {
     char warning[320], ra[16];
     struct ims_log_ids ids = ids_of(r);
     ims_log(IMS_LOG_INFO, &ids, "scscf: REGISTER %s (%s) refused %d: %s", r->impu, r->impi,
             status, why);
     ims_sip_warning(r->s->d->sip, warning, sizeof(warning), "%s", why);
-    snprintf(ra, sizeof(ra), "%u", r->s->retry_after);
+    snprintf(ra, sizeof(ra), "%u", retry_after);
     nta_incoming_treply(r->irq, status, phrase ? phrase : sip_status_phrase(status),
                         SIPTAG_WARNING_STR(warning),
-                        TAG_IF(status == 480, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+                        TAG_IF(status == 480 || status == 503, SIPTAG_RETRY_AFTER_STR(ra)),
+                        TAG_END());
     ims_sip_count_response(r->s->d->sip, status);
     ims_counter_inc(m.refused);
     reg_free(r);
+}
+
+static void refuse(struct reg *r, int status, const char *phrase, const char *why)
+{
+    refuse_after(r, status, phrase, why, r->s->retry_after);
 }
 
 static void refuse_cx(struct reg *r, const struct scscf_cx_answer *a)
@@ -225,75 +252,184 @@ static void instance_of(const sip_contact_t *c, char *buf, size_t len, int *reg_
     *reg_id = rid ? atoi(rid) : 0;
 }
 
-/* Apply every Contact of the REGISTER to @aor (expires=0 removes one). */
-static int apply_contacts(struct reg *r, struct scscf_aor *aor)
+/* The Path of the REGISTER as one list ("" when none, or too long to keep: the UE is then
+ * reached directly) */
+static void path_of(const sip_t *sip, char *path, size_t len)
 {
-    const sip_t *sip = r->sip;
-    time_t now = time(NULL);
-    char path[512] = "";
     size_t off = 0;
-    for (const sip_path_t *p = sip->sip_path; p && off + 3 < sizeof(path); p = p->r_next) {
+    path[0] = '\0';
+    for (const sip_path_t *p = sip->sip_path; p && off + 3 < len; p = p->r_next) {
         if (off)
-            off += (size_t)snprintf(path + off, sizeof(path) - off, ", ");
-        issize_t n = msg_header_field_e(path + off, sizeof(path) - off, (msg_header_t *)p, 0);
-        if (n < 0 || (size_t)n >= sizeof(path) - off) {
-            path[0] = '\0';      /* too long to keep: the UE is then reached directly */
-            break;
+            off += (size_t)snprintf(path + off, len - off, ", ");
+        issize_t n = msg_header_field_e(path + off, len - off, (msg_header_t *)p, 0);
+        if (n < 0 || (size_t)n >= len - off) {
+            path[0] = '\0';
+            return;
         }
         off += (size_t)n;
     }
-    for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next) {
-        char uri[SCSCF_ID_MAX];
-        url_e(uri, sizeof(uri), c->m_url);
+}
+
+/*
+ * The Contacts of the REGISTER as bindings in *@out (malloc'd, the caller frees; expires 0
+ * marks one to remove). Returns their number, -E2BIG when there are more than
+ * scscf.max_contacts (they could not all be kept), or -ENOMEM.
+ */
+static int read_contacts(const struct reg *r, struct scscf_contact_in **out)
+{
+    const sip_t *sip = r->sip;
+    int n = 0;
+    *out = NULL;
+    for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next)
+        n++;
+    if ((unsigned)n > r->s->max_contacts)
+        return -E2BIG;
+    struct scscf_contact_in *in = n ? calloc((size_t)n, sizeof(*in)) : NULL;
+    if (n && !in)
+        return -ENOMEM;
+    time_t now = time(NULL);
+    int i = 0;
+    for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next, i++) {
+        struct scscf_contact_in *b = &in[i];
+        url_e(b->uri, sizeof(b->uri), c->m_url);
         unsigned e = contact_expires(r->s, sip, c);
-        if (e == 0) {
-            scscf_store_unbind(r->s, aor, uri);
-            continue;
-        }
-        struct scscf_contact_in b = { .expires = now + (time_t)e, .cseq = sip->sip_cseq
-                                                                            ? sip->sip_cseq->cs_seq
-                                                                            : 0 };
-        snprintf(b.uri, sizeof(b.uri), "%s", uri);
-        instance_of(c, b.instance, sizeof(b.instance), &b.reg_id);
-        snprintf(b.call_id, sizeof(b.call_id), "%s", r->call_id);
-        snprintf(b.path, sizeof(b.path), "%s", path);
-        snprintf(b.impi, sizeof(b.impi), "%s", r->impi);
+        b->expires = e ? now + (time_t)e : 0;
+        b->cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+        instance_of(c, b->instance, sizeof(b->instance), &b->reg_id);
+        snprintf(b->call_id, sizeof(b->call_id), "%s", r->call_id);
+        path_of(sip, b->path, sizeof(b->path));
+        snprintf(b->impi, sizeof(b->impi), "%s", r->impi);
         if (sip->sip_user_agent && sip->sip_user_agent->g_string)
-            snprintf(b.user_agent, sizeof(b.user_agent), "%s", sip->sip_user_agent->g_string);
-        if (scscf_store_bind(r->s, aor, &b) != 0)
-            return -ENOMEM;
+            snprintf(b->user_agent, sizeof(b->user_agent), "%s", sip->sip_user_agent->g_string);
     }
-    return 0;
+    *out = in;
+    return n;
+}
+
+/* Apply every Contact of the REGISTER to @aor (expires 0 removes one): 0, -EDQUOT (no room
+ * left for one: those before it are applied) or -ENOMEM */
+static int apply_contacts(struct reg *r, struct scscf_aor *aor)
+{
+    struct scscf_contact_in *in;
+    int n = read_contacts(r, &in), rc = 0;
+    if (n < 0)
+        return n == -E2BIG ? -EDQUOT : n;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (in[i].expires == 0)
+            scscf_store_unbind(r->s, aor, in[i].uri);
+        else
+            rc = scscf_store_bind(r->s, aor, &in[i], r->s->max_contacts);
+    }
+    free(in);
+    return rc;
+}
+
+/* Whether the REGISTER's contacts fit the set: 0, -EDQUOT, -ENOMEM */
+static int contacts_fit(const struct reg *r, const struct scscf_aor *aor)
+{
+    struct scscf_contact_in *in;
+    int n = read_contacts(r, &in);
+    if (n < 0)
+        return n == -E2BIG ? -EDQUOT : n;
+    int rc = scscf_store_fits(aor, in, n, r->s->max_contacts);
+    free(in);
+    return rc;
+}
+
+/* More bindings than scscf.max_contacts: 403 (TS 24.229 5.4.1.2.2 answers a UE beyond the
+ * flows it may register so); asking again does not help until a binding goes */
+static void refuse_contacts(struct reg *r)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "too many contacts: at most %u per registration",
+             r->s->max_contacts);
+    ims_counter_inc(m.limit_contacts);
+    refuse(r, 403, "Forbidden", why);
 }
 
 /* ---- SAR ---- */
 
-static void on_saa(void *arg, struct scscf_cx_answer *a)
+static bool is_star(const sip_t *sip)
 {
-    struct reg *r = arg;
+    return sip->sip_contact && sip->sip_contact->m_url->url_type == url_any;
+}
+
+static bool names_contact(const sip_t *sip, const char *uri)
+{
+    for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next) {
+        char u[SCSCF_ID_MAX];
+        url_e(u, sizeof(u), c->m_url);
+        if (strcasecmp(u, uri) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The bindings a de-registration names go (all of them for Contact: *) */
+static void remove_named(struct reg *r, struct scscf_aor *aor)
+{
+    if (is_star(r->sip)) {
+        scscf_store_unbind(r->s, aor, NULL);
+        return;
+    }
+    for (const sip_contact_t *c = r->sip->sip_contact; c; c = c->m_next) {
+        char uri[SCSCF_ID_MAX];
+        url_e(uri, sizeof(uri), c->m_url);
+        scscf_store_unbind(r->s, aor, uri);
+    }
+}
+
+static void sar_async(struct scscf *s, const char *impi, const char *impu, int type);
+
+/* The HSS accepted the de-registration: now the bindings it names go */
+static void deregistered(struct reg *r)
+{
     struct ims_log_ids ids = ids_of(r);
-    if (a->error || a->code != IMS_DIAM_SUCCESS || a->experimental) {
-        refuse_cx(r, a);
-        return;
-    }
-    if (r->sat == SCSCF_SAT_USER_DEREGISTRATION) {
-        struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
-        msg_t *resp = build_ok(r, NULL);
-        if (aor) {
-            scscf_thirdparty_register(r->s, aor, r->impu, SCSCF_REG_DE, 0, r->msg, resp);
-            scscf_notify_all(r->s, aor, "unregistered", true);
-            scscf_store_remove(r->s, aor);
-        }
-        ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) de-registered", r->impu, r->impi);
-        ims_counter_inc(m.deregistered);
+    struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+    if (aor)
+        remove_named(r, aor);
+    if (aor && aor->contacts) {
+        /* bindings added while the SAR was under way: they stay, and the HSS hears of the
+         * registration again */
+        ims_log(IMS_LOG_WARN, &ids, "scscf: %s re-registered while it de-registered: %d "
+                "binding(s) kept", r->impu, scscf_store_count_contacts(aor));
+        sar_async(r->s, r->impi, r->impu, SCSCF_SAT_REGISTRATION);
+        scscf_notify_all(r->s, aor, "unregistered", false);
         count_state(r->s);
-        send_ok(r, resp);
+        reply_ok(r, aor);
         return;
     }
+    msg_t *resp = build_ok(r, NULL);
+    if (aor) {
+        scscf_thirdparty_register(r->s, aor, r->impu, SCSCF_REG_DE, 0, r->msg, resp);
+        scscf_notify_all(r->s, aor, "unregistered", true);
+        scscf_store_remove(r->s, aor);
+    }
+    ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) de-registered", r->impu, r->impi);
+    ims_counter_inc(m.deregistered);
+    count_state(r->s);
+    send_ok(r, resp);
+}
+
+/* The HSS accepted the (re-)registration: bindings, charging functions, NOTIFY, 200 */
+static void registered(struct reg *r, const struct scscf_cx_answer *a)
+{
+    struct ims_log_ids ids = ids_of(r);
     struct scscf_aor *aor = scscf_store_upsert(r->s, r->impu, a->user_data);
     if (aor)
         aor->unreg_until = 0;
-    if (!aor || apply_contacts(r, aor) != 0) {
+    int rc = aor ? apply_contacts(r, aor) : -ENOMEM;
+    if (rc == -EDQUOT) {
+        /* bindings added while the SAR was under way took the room */
+        if (!aor->contacts) {
+            sar_async(r->s, r->impi, r->impu, SCSCF_SAT_USER_DEREGISTRATION);
+            scscf_store_remove(r->s, aor);
+            count_state(r->s);
+        }
+        refuse_contacts(r);
+        return;
+    }
+    if (rc) {
         refuse(r, 500, NULL, "out of memory");
         return;
     }
@@ -312,6 +448,19 @@ static void on_saa(void *arg, struct scscf_cx_answer *a)
     scscf_thirdparty_register(r->s, aor, r->impu, fresh ? SCSCF_REG_INITIAL : SCSCF_REG_RE,
                               expires, r->msg, resp);
     send_ok(r, resp);
+}
+
+/* A failed SAR changes nothing here: the registration stays as it was, the UE gets the
+ * error (480/503 with Retry-After, 403, 500: one table, common/cx_status.c) */
+static void on_saa(void *arg, struct scscf_cx_answer *a)
+{
+    struct reg *r = arg;
+    if (a->error || a->code != IMS_DIAM_SUCCESS || a->experimental)
+        refuse_cx(r, a);
+    else if (r->sat == SCSCF_SAT_USER_DEREGISTRATION)
+        deregistered(r);
+    else
+        registered(r, a);
 }
 
 static void send_sar(struct reg *r, int type, bool data_available)
@@ -343,9 +492,28 @@ static void sar_async(struct scscf *s, const char *impi, const char *impu, int t
 
 /* ---- authenticated: register, refresh, de-register or query ---- */
 
-static bool is_star(const sip_t *sip)
+/* Whether bindings of @aor not named by the de-registration @r stay */
+static bool others_remain(const struct reg *r, const struct scscf_aor *aor)
 {
-    return sip->sip_contact && sip->sip_contact->m_url->url_type == url_any;
+    if (is_star(r->sip))
+        return false;
+    for (const struct scscf_contact *c = aor->contacts; c; c = c->next)
+        if (!names_contact(r->sip, c->uri))
+            return true;
+    return false;
+}
+
+/* Expires 0: bindings that leave others go at once; the last ones only after the SAR */
+static void deregister(struct reg *r, struct scscf_aor *aor)
+{
+    if (aor && aor->contacts && others_remain(r, aor)) {
+        remove_named(r, aor);
+        scscf_notify_all(r->s, aor, "unregistered", false);
+        count_state(r->s);
+        reply_ok(r, aor);
+        return;
+    }
+    send_sar(r, SCSCF_SAT_USER_DEREGISTRATION, true);
 }
 
 static void after_auth(struct reg *r)
@@ -356,19 +524,15 @@ static void after_auth(struct reg *r)
         return;
     }
     if (r->expires == 0) {
-        if (aor) {
-            if (is_star(r->sip))
-                scscf_store_unbind(r->s, aor, NULL);
-            else
-                apply_contacts(r, aor);
-        }
-        if (aor && aor->contacts) {           /* other bindings remain registered */
-            scscf_notify_all(r->s, aor, "unregistered", false);
-            count_state(r->s);
-            reply_ok(r, aor);
-            return;
-        }
-        send_sar(r, SCSCF_SAT_USER_DEREGISTRATION, true);
+        deregister(r, aor);
+        return;
+    }
+    int rc = contacts_fit(r, aor);
+    if (rc) {
+        if (rc == -EDQUOT)
+            refuse_contacts(r);
+        else
+            refuse(r, 500, NULL, "out of memory");
         return;
     }
     bool registered = aor && aor->contacts;
@@ -377,6 +541,14 @@ static void after_auth(struct reg *r)
 }
 
 /* ---- MAR and the challenge ---- */
+
+/* No room for another challenge: 503, to be asked again once pending ones have expired */
+static void refuse_challenges(struct reg *r, int rc)
+{
+    ims_counter_inc(rc == -EDQUOT ? m.limit_challenges_impi : m.limit_challenges);
+    refuse_after(r, 503, NULL, rc == -EDQUOT ? "too many challenges pending for this private "
+                 "identity" : "too many challenges pending", r->s->nonce_ttl);
+}
 
 static void on_maa(void *arg, struct scscf_cx_answer *a)
 {
@@ -389,18 +561,24 @@ static void on_maa(void *arg, struct scscf_cx_answer *a)
         refuse(r, 500, NULL, "HSS answered without a usable authentication vector");
         return;
     }
-    char www[512];
-    if (scscf_auth_challenge(r->s, r->impi, r->impu, r->call_id, &a->vector, www,
-                             sizeof(www)) != 0) {
-        refuse(r, 500, NULL, "cannot store the challenge");
+    char www[512], warning[320] = "";
+    int rc = scscf_auth_challenge(r->s, r->impi, r->impu, &a->vector, www, sizeof(www));
+    if (rc) {
+        if (rc == -ENOSPC || rc == -EDQUOT)
+            refuse_challenges(r, rc);
+        else
+            refuse(r, 500, NULL, "cannot store the challenge");
         return;
     }
     if (r->stale && strlen(www) + 12 < sizeof(www))
         strcat(www, ", stale=TRUE");
+    if (r->warning[0])
+        ims_sip_warning(r->s->d->sip, warning, sizeof(warning), "%s", r->warning);
     struct ims_log_ids ids = ids_of(r);
     ims_log(IMS_LOG_DEBUG, &ids, "scscf: %s challenged (%s)", r->impi,
             scscf_scheme_name(a->vector.scheme));
     nta_incoming_treply(r->irq, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(www),
+                        TAG_IF(r->warning[0], SIPTAG_WARNING_STR(warning)),
                         SIPTAG_SERVER_STR("scscf"), TAG_END());
     ims_sip_count_response(r->s->d->sip, 401);
     ims_counter_inc(m.challenged);
@@ -429,14 +607,59 @@ static void send_mar(struct reg *r, const uint8_t *resync)
         refuse(r, rc == -EAGAIN ? 503 : 480, NULL, "HSS unreachable");
 }
 
-/* Wrong credentials: 403, and a pending first registration is released at the HSS */
-static void auth_failed(struct reg *r)
+/* A new challenge (MAR first), unless the IMPI is locked out or there is no room for it */
+static void challenge(struct reg *r, const uint8_t *resync)
 {
-    struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
-    if (!aor || !aor->contacts)
-        sar_async(r->s, r->impi, r->impu, SCSCF_SAT_AUTHENTICATION_FAILURE);
+    unsigned left;
+    if (scscf_auth_locked(r->s, r->impi, time(NULL), &left)) {
+        char why[200];
+        snprintf(why, sizeof(why), "too many failed authentication attempts for this private "
+                 "identity: try again in %u s", left);
+        ims_counter_inc(m.limit_auth_failures);
+        refuse(r, 403, "Forbidden", why);
+        return;
+    }
+    int rc = scscf_auth_room(r->s, r->impi);
+    if (rc) {
+        refuse_challenges(r, rc);
+        return;
+    }
+    send_mar(r, resync);
+}
+
+/*
+ * An answer that was not accepted (@res, @why), counted for the IMPI. A wrong response gets
+ * a new challenge until the IMPI reaches scscf.max_auth_failures in the window; then, or
+ * for an answer that does not fit its challenge, the REGISTER is refused (400 for a wrong
+ * digest uri, else 403), and a pending first registration is released at the HSS (SAR
+ * AUTHENTICATION_FAILURE) once the limit is reached.
+ */
+static void auth_failed(struct reg *r, enum scscf_auth_result res, const char *why)
+{
+    int n = scscf_auth_failed(r->s, r->impi, time(NULL));
+    unsigned max = r->s->max_auth_failures;
+    bool last = n < 0 || (unsigned)n >= max;
     ims_counter_inc(m.auth_failed);
-    refuse(r, 403, "Forbidden", "authentication failed: wrong credentials");
+    if (res == SCSCF_AUTH_FAILED && !last) {
+        snprintf(r->warning, sizeof(r->warning), "%s (attempt %d of %u)", why, n, max);
+        challenge(r, NULL);
+        return;
+    }
+    char text[240];
+    snprintf(text, sizeof(text), "%s", why);
+    if (last) {
+        struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+        if (!aor || !aor->contacts)
+            sar_async(r->s, r->impi, r->impu, SCSCF_SAT_AUTHENTICATION_FAILURE);
+        ims_counter_inc(m.limit_auth_failures);
+        if (n < 0)
+            snprintf(text, sizeof(text), "%s; failures cannot be counted now: no new "
+                     "challenge", why);
+        else
+            snprintf(text, sizeof(text), "%s; %d failed attempts: no new challenge for %u s",
+                     why, n, r->s->auth_failure_window);
+    }
+    refuse(r, res == SCSCF_AUTH_BAD_URI ? 400 : 403, NULL, text);
 }
 
 /* ---- entry ---- */
@@ -469,6 +692,34 @@ static bool too_brief(struct reg *r)
     return false;
 }
 
+/* What the verdict on the credentials leads to */
+static void authenticate(struct reg *r)
+{
+    uint8_t resync[30];
+    const char *why = "";
+    enum scscf_auth_result res = scscf_auth_check(r->s, r->sip, r->impi, r->impu, resync,
+                                                  &why);
+    switch (res) {
+    case SCSCF_AUTH_OK:
+        scscf_auth_succeeded(r->s, r->impi);
+        after_auth(r);
+        break;
+    case SCSCF_AUTH_RESYNC:
+        challenge(r, resync);
+        break;
+    case SCSCF_AUTH_STALE:
+        r->stale = true;
+        challenge(r, NULL);
+        break;
+    case SCSCF_AUTH_NONE:
+        challenge(r, NULL);
+        break;
+    default:
+        auth_failed(r, res, why);
+        break;
+    }
+}
+
 int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
 {
     struct reg *r = reg_new(s, irq, sip);
@@ -493,25 +744,7 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
         return 0;
     }
     r->expires = is_star(sip) ? 0 : ims_sip_register_expires(sip, s->default_expires);
-    uint8_t resync[30];
-    switch (scscf_auth_check(s, r->sip, r->impi, resync)) {
-    case SCSCF_AUTH_OK:
-        after_auth(r);
-        break;
-    case SCSCF_AUTH_RESYNC:
-        send_mar(r, resync);
-        break;
-    case SCSCF_AUTH_FAILED:
-        auth_failed(r);
-        break;
-    case SCSCF_AUTH_STALE:
-        r->stale = true;
-        send_mar(r, NULL);
-        break;
-    default:
-        send_mar(r, NULL);
-        break;
-    }
+    authenticate(r);
     return 0;
 }
 

@@ -83,7 +83,6 @@ struct scscf_aor {
     struct scscf_ifc_set *ifcs[SCSCF_MAX_IMPUS];  /* parsed iFCs per identity (lazily) */
 };
 
-struct scscf_challenge;
 struct scscf_ro;
 struct ims_chg;
 
@@ -97,11 +96,20 @@ struct scscf {
     unsigned min_expires, max_expires, default_expires;
     unsigned nonce_ttl;
     unsigned retry_after;
+    /* bounds (issue 12): each refuses with a clear SIP answer and counts in /metrics */
+    unsigned max_contacts;            /* bindings per registration set */
+    unsigned max_challenges;          /* pending challenges in all */
+    unsigned max_challenges_per_impi; /* ... per private identity */
+    unsigned max_auth_failures;       /* wrong answers per IMPI in a window: then 403 */
+    unsigned auth_failure_window;     /* seconds of that window (and of the lock-out) */
+    unsigned max_subscriptions;       /* reg-event subscriptions per registration set */
+    char **reg_watchers;              /* ASs that may watch any user's reg event (config) */
     struct ims_map *aors;             /* IMPU -> aor (every identity of each set) */
     struct scscf_aor *all;            /* list of aors */
     size_t naors;                     /* length of that list */
     size_t ncontacts;
     struct ims_map *challenges;       /* nonce -> challenge */
+    struct ims_map *auth_impis;       /* IMPI -> pending challenges and failures (auth.c) */
     struct ims_db *db;
     su_timer_t *tick;
     /* session routing */
@@ -153,26 +161,75 @@ struct scscf_vector {
     char ha1[33];                     /* Digest */
 };
 
-/* Store a challenge for @v and write the WWW-Authenticate value into @hdr. */
+/* One challenge sent: bound to the private and the public identity it was issued for */
+struct scscf_challenge {
+    char nonce[96];
+    char impi[SCSCF_ID_MAX];
+    char impu[SCSCF_ID_MAX];
+    char qop[8];                      /* the qop offered ("auth"); "" none */
+    time_t expires;
+    struct scscf_vector v;
+};
+
+int scscf_auth_init(struct scscf *s);
+void scscf_auth_fini(struct scscf *s);
+/*
+ * scscf_auth_room - whether a new challenge may be stored for @impi: 0, -ENOSPC (the
+ * table of pending challenges is full: scscf.max_challenges) or -EDQUOT (this IMPI has
+ * scscf.max_challenges_per_impi pending). Asked before the MAR, so a refused REGISTER
+ * costs the HSS nothing.
+ */
+int scscf_auth_room(struct scscf *s, const char *impi);
+/*
+ * scscf_auth_challenge - store a challenge for @v, bound to @impi and @impu, and write the
+ * WWW-Authenticate value into @hdr. 0, -ENOSPC / -EDQUOT (as scscf_auth_room), -ENOMEM or
+ * -EIO (no random bytes).
+ */
 int scscf_auth_challenge(struct scscf *s, const char *impi, const char *impu,
-                         const char *call_id, const struct scscf_vector *v, char *hdr,
-                         size_t len);
+                         const struct scscf_vector *v, char *hdr, size_t len);
 enum scscf_auth_result {
     SCSCF_AUTH_OK = 0,
     SCSCF_AUTH_NONE,                  /* no credentials: challenge */
     SCSCF_AUTH_STALE,                 /* unknown or expired nonce: challenge again */
     SCSCF_AUTH_RESYNC,                /* AKA re-synchronisation asked (auts) */
-    SCSCF_AUTH_FAILED,                /* wrong credentials */
+    SCSCF_AUTH_FAILED,                /* wrong response: a new challenge (403 past the
+                                       * limit of failures) */
+    SCSCF_AUTH_MISMATCH,              /* the answer does not fit its challenge: issued for
+                                       * another identity, another realm, qop left out: 403 */
+    SCSCF_AUTH_BAD_URI,               /* digest uri is not the Request-URI: 400 */
 };
 /*
- * scscf_auth_check - verify the Authorization of a REGISTER against the stored challenge;
- * a used or failed challenge is removed (single use). For RESYNC, RAND | AUTS (30 bytes)
- * is written into @resync.
+ * scscf_auth_verify - pure: the verdict on the Digest answer of REGISTER @sip (for public
+ * identity @impu) to challenge @c issued in @realm. In order: the username must be the
+ * IMPI and @impu the IMPU the challenge was issued for, the realm ours, the qop the one
+ * offered (with nc and cnonce), the uri the Request-URI (RFC 2617 3.2.2.5, compared as
+ * SIP URIs), then the response (computed with the challenge's vector). *@why: a static
+ * text for logs and the Warning. Never OK for a request without a response.
+ */
+enum scscf_auth_result scscf_auth_verify(const struct scscf_challenge *c, const char *realm,
+                                         const sip_t *sip, const char *impu,
+                                         const char **why);
+/*
+ * scscf_auth_check - find the challenge the Authorization of @sip answers and verify it
+ * (scscf_auth_verify). A challenge is used once: it goes after any verdict on it, except
+ * when the answer names another private identity than the one it was issued for (it stays
+ * for its owner). For RESYNC, RAND | AUTS (30 bytes) is written into @resync.
  */
 enum scscf_auth_result scscf_auth_check(struct scscf *s, const sip_t *sip, const char *impi,
-                                        uint8_t resync[30]);
+                                        const char *impu, uint8_t resync[30],
+                                        const char **why);
+/*
+ * Failed answers per IMPI (scscf.max_auth_failures in scscf.auth_failure_window s).
+ * scscf_auth_failed notes one at @now and returns how many the window holds (>= 1), or
+ * -ENOSPC when it cannot be noted (the caller then refuses as if past the limit).
+ * scscf_auth_locked: the IMPI reached the limit; *@left the seconds until its window ends.
+ * scscf_auth_succeeded forgets the failures of an IMPI.
+ */
+int scscf_auth_failed(struct scscf *s, const char *impi, time_t now);
+bool scscf_auth_locked(struct scscf *s, const char *impi, time_t now, unsigned *left);
+void scscf_auth_succeeded(struct scscf *s, const char *impi);
 void scscf_auth_expire(struct scscf *s, time_t now);
-void scscf_auth_fini(struct scscf *s);
+size_t scscf_auth_pending(const struct scscf *s);
 /* Pure: the expected response of a Digest/AKA answer (exposed for the unit tests) */
 void scscf_auth_expected(const struct scscf_vector *v, const char *user, const char *realm,
                          const char *nonce, const char *nc, const char *cnonce,
@@ -222,8 +279,22 @@ void scscf_store_fini(struct scscf *s);
 struct scscf_aor *scscf_store_find(struct scscf *s, const char *impu);
 /* The aor of @impu, created with the identities of @profile (or @impu alone). */
 struct scscf_aor *scscf_store_upsert(struct scscf *s, const char *impu, const char *profile);
-/* Add or refresh a binding; 0 or -ENOMEM. */
-int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact_in *c);
+/*
+ * scscf_store_bind - add or refresh a binding of @aor, which holds at most @max of them
+ * (0: no bound). A binding with the same URI, or the same +sip.instance and reg-id
+ * (RFC 5626), is refreshed. A new one beyond @max replaces the oldest binding (earliest
+ * expiry) with the same +sip.instance (the same device, registering a new contact), if any.
+ * 0, -EDQUOT (no room and nothing to replace) or -ENOMEM.
+ */
+int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact_in *c,
+                     unsigned max);
+/*
+ * scscf_store_fits - pure: whether the contacts @in[0..@n) of one REGISTER (expires 0:
+ * removed) fit @aor (NULL: none yet) under @max bindings by the rule of scscf_store_bind,
+ * applied in order. 0 or -EDQUOT; -ENOMEM.
+ */
+int scscf_store_fits(const struct scscf_aor *aor, const struct scscf_contact_in *in, int n,
+                     unsigned max);
 /* Remove the binding with this URI (all when NULL); returns how many. */
 int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri);
 /* Forget the aor and every identity of it. */
@@ -341,15 +412,39 @@ unsigned scscf_ro_timer_of(const struct ims_ro_result *r);
 
 /* ---- notify.c: reg event package (RFC 3680) ---- */
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+
+/* Who sends a reg-event SUBSCRIBE, as the S-CSCF knows it */
+struct scscf_watcher {
+    const url_t *asserted;            /* its P-Asserted-Identity (NULL: none) */
+    bool trusted_source;              /* it came from a peer trusted to assert identities,
+                                       * so @asserted is believed */
+    bool from_path;                   /* it came from an entity of the Path of one of the
+                                       * set's bindings (its source address) */
+};
+enum scscf_watcher_kind {
+    SCSCF_WATCHER_NONE = 0,           /* may not watch: 403 */
+    SCSCF_WATCHER_UE,                 /* (a) the user: one of the set's public identities,
+                                       * through a P-CSCF of the registration's Path */
+    SCSCF_WATCHER_PCSCF,              /* (b) the P-CSCF: its Path URI is in a binding */
+    SCSCF_WATCHER_AS,                 /* (c) an AS of the set's iFCs or of the
+                                       * configuration (scscf.reg_watchers) */
+};
 /*
- * scscf_notify_may_subscribe - whether @who, an identity asserted in a reg-event SUBSCRIBE,
- * may watch the registration of @aor (TS 24.229 5.4.2.1.1): one of the set's public
- * identities, an entity of the Path of one of its bindings (the user's P-CSCF, compared by
- * user, host and port), or one of the @nas application servers @as of the set's iFCs
- * (compared by host). Pure: reads @aor only.
+ * scscf_notify_authorise - pure: who @w is for the registration of @aor (TS 24.229
+ * 5.4.2.1.1), or NONE. An asserted identity counts only from a trusted source. The UE must
+ * also come through its Path (@w->from_path): its identity alone is not enough. The P-CSCF
+ * is compared with the Path entries by user, host and port; an AS with the @nas names @as
+ * (the set's iFCs, then the configured ones) by host.
  */
-bool scscf_notify_may_subscribe(const struct scscf_aor *aor, const url_t *who,
-                                const char *const *as, int nas);
+enum scscf_watcher_kind scscf_notify_authorise(const struct scscf_aor *aor,
+                                               const struct scscf_watcher *w,
+                                               const char *const *as, int nas);
+/* Pure: whether the @ip (numeric) is the host of an entry of the Path of one of @aor's
+ * bindings (addresses compared as addresses); a Path host that is a name is first mapped by
+ * @resolve (may be NULL; the daemon's sip.hosts, never DNS on the loop thread) */
+typedef bool (*scscf_resolve_fn)(void *arg, const char *host, char *ip, size_t len);
+bool scscf_notify_in_path(const struct scscf_aor *aor, const char *ip,
+                          scscf_resolve_fn resolve, void *arg);
 /* A SUBSCRIBE to the reg event of a user served here (else it is routed like any request) */
 bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip);
 /* The registration state of @aor changed: NOTIFY every subscriber. @event per contact is

@@ -202,27 +202,64 @@ static const char *put(char **at, const char *str)
     return copy;
 }
 
-int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact_in *c)
+/* @x is the binding @c refreshes: the same URI, or the same instance and reg-id (RFC 5626) */
+static bool same_binding(const char *uri, const char *instance, int reg_id,
+                         const struct scscf_contact_in *c)
+{
+    return strcasecmp(uri, c->uri) == 0 ||
+           (c->instance[0] && strcmp(instance, c->instance) == 0 && reg_id == c->reg_id);
+}
+
+/* The oldest binding (earliest expiry) of @aor with the +sip.instance of @c, or NULL */
+static struct scscf_contact *oldest_of_instance(struct scscf_aor *aor,
+                                                const struct scscf_contact_in *c)
+{
+    struct scscf_contact *best = NULL;
+    for (struct scscf_contact *x = aor->contacts; x && c->instance[0]; x = x->next)
+        if (strcmp(x->instance, c->instance) == 0 && (!best || x->expires < best->expires))
+            best = x;
+    return best;
+}
+
+/* Where @c goes in @aor: the binding it refreshes or replaces, a new one (linked), or
+ * NULL with -EDQUOT / -ENOMEM in *@err */
+static struct scscf_contact *slot_for(struct scscf *s, struct scscf_aor *aor,
+                                      const struct scscf_contact_in *c, unsigned max, int *err)
+{
+    struct scscf_contact *x = aor->contacts;
+    while (x && !same_binding(x->uri, x->instance, x->reg_id, c))
+        x = x->next;
+    if (x)
+        return x;
+    if (max && (unsigned)scscf_store_count_contacts(aor) >= max) {
+        x = oldest_of_instance(aor, c);   /* the same device with a new contact */
+        *err = x ? 0 : -EDQUOT;
+        return x;
+    }
+    x = calloc(1, sizeof(*x));
+    if (!x) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    x->next = aor->contacts;
+    aor->contacts = x;
+    s->ncontacts++;
+    return x;
+}
+
+int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_contact_in *c,
+                     unsigned max)
 {
     size_t len = strlen(c->uri) + strlen(c->instance) + strlen(c->call_id) + strlen(c->path) +
                  strlen(c->impi) + strlen(c->user_agent) + 6;
     char *text = malloc(len), *at = text;
     if (!text)
         return -ENOMEM;
-    struct scscf_contact *x = aor->contacts;
-    /* RFC 5626: the same instance and reg-id replace the old flow's binding */
-    while (x && strcasecmp(x->uri, c->uri) != 0 &&
-           !(c->instance[0] && strcmp(x->instance, c->instance) == 0 && x->reg_id == c->reg_id))
-        x = x->next;
+    int err = 0;
+    struct scscf_contact *x = slot_for(s, aor, c, max, &err);
     if (!x) {
-        x = calloc(1, sizeof(*x));
-        if (!x) {
-            free(text);
-            return -ENOMEM;
-        }
-        x->next = aor->contacts;
-        aor->contacts = x;
-        s->ncontacts++;
+        free(text);
+        return err;
     }
     char tgruu[sizeof(x->tgruu)];
     snprintf(tgruu, sizeof(tgruu), "%s", c->tgruu[0] ? c->tgruu : x->tgruu);
@@ -240,14 +277,69 @@ int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_
     x->reg_id = c->reg_id;
     x->cseq = c->cseq;
     snprintf(x->tgruu, sizeof(x->tgruu), "%s", tgruu);
-    if (x->tgruu[0]) {
-        int err = 0;
+    if (x->tgruu[0])
         ims_map_put(s->tgruus, x->tgruu, aor, &err);
-    } else if (x->instance[0]) {
+    else if (x->instance[0])
         new_tgruu(s, aor, x);
-    }
     aor->dirty = true;
     return 0;
+}
+
+int scscf_store_fits(const struct scscf_aor *aor, const struct scscf_contact_in *in, int n,
+                     unsigned max)
+{
+    int have = 0, total;
+    for (const struct scscf_contact *x = aor ? aor->contacts : NULL; x; x = x->next)
+        have++;
+    /* the bindings as they would be: the existing ones (@gone: removed or replaced), then
+     * the new ones of this REGISTER */
+    const struct scscf_contact **cur = calloc((size_t)(have + 1), sizeof(*cur));
+    const struct scscf_contact_in **added = calloc((size_t)(n + 1), sizeof(*added));
+    bool *gone = calloc((size_t)(have + 1), sizeof(*gone));
+    int rc = cur && added && gone ? 0 : -ENOMEM, nadded = 0;
+    int i = 0;
+    for (const struct scscf_contact *x = aor ? aor->contacts : NULL; x; x = x->next)
+        cur[i++] = x;
+    total = have;
+    for (int k = 0; k < n && rc == 0; k++) {
+        const struct scscf_contact_in *c = &in[k];
+        int hit = -1;
+        for (i = 0; i < have && hit < 0; i++)
+            if (!gone[i] && same_binding(cur[i]->uri, cur[i]->instance, cur[i]->reg_id, c))
+                hit = i;
+        bool again = false;
+        for (i = 0; i < nadded && hit < 0 && !again; i++)
+            again = same_binding(added[i]->uri, added[i]->instance, added[i]->reg_id, c);
+        if (c->expires == 0) {          /* a removal */
+            if (hit >= 0) {
+                gone[hit] = true;
+                total--;
+            }
+            continue;
+        }
+        if (hit >= 0 || again)
+            continue;                   /* a refresh */
+        if (!max || (unsigned)total < max) {
+            added[nadded++] = c;
+            total++;
+            continue;
+        }
+        int oldest = -1;                /* at the limit: the same instance's oldest goes */
+        for (i = 0; i < have && c->instance[0]; i++)
+            if (!gone[i] && strcmp(cur[i]->instance, c->instance) == 0 &&
+                (oldest < 0 || cur[i]->expires < cur[oldest]->expires))
+                oldest = i;
+        if (oldest < 0) {
+            rc = -EDQUOT;
+        } else {
+            gone[oldest] = true;
+            added[nadded++] = c;
+        }
+    }
+    free(cur);
+    free(added);
+    free(gone);
+    return rc;
 }
 
 int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri)
@@ -427,7 +519,7 @@ static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
         column(st, 7, c.impi, sizeof(c.impi));
         column(st, 8, c.user_agent, sizeof(c.user_agent));
         column(st, 9, c.tgruu, sizeof(c.tgruu));
-        scscf_store_bind(s, aor, &c);
+        scscf_store_bind(s, aor, &c, 0);   /* kept before: no bound now */
     }
     sqlite3_reset(st);
 }
@@ -466,9 +558,8 @@ static int load(struct scscf *s)
 int scscf_store_init(struct scscf *s, const char *db_path)
 {
     s->aors = ims_map_create(true);
-    s->challenges = ims_map_create(false);
     s->tgruus = ims_map_create(false);
-    if (!s->aors || !s->challenges || !s->tgruus)
+    if (!s->aors || !s->tgruus)
         return -ENOMEM;
     int rc = ims_db_open(&s->db, db_path, migrations, sizeof(migrations) / sizeof(migrations[0]));
     if (rc)

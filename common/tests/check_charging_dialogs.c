@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,31 @@ START_TEST(table_bounded_and_aged)
 }
 END_TEST
 
+START_TEST(table_reservations)
+{
+    /* an online-charged call keeps its place before it is set up: no other dialog takes it,
+     * and its own dialog, opened right after the reservation is given back, finds it */
+    struct ims_chg *c = ims_chg_table_new(2, 3600);
+    const sip_t *inv = sip_object(invite), *resp = sip_object(ok);
+    ck_assert_int_eq(ims_chg_reserve(c), 0);
+    ck_assert_int_eq(ims_chg_reserve(c), 0);
+    ck_assert_int_eq(ims_chg_reserve(c), -ENOSPC);            /* two places, both kept */
+    ck_assert_ptr_null(ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0, NULL));
+    ims_chg_unreserve(c);
+    ck_assert_ptr_nonnull(ims_chg_dialog_open(c, inv, resp, IMS_RF_ORIGINATING, 0, NULL));
+    ck_assert_int_eq(ims_chg_reserve(c), -ENOSPC);            /* 1 dialog + 1 reserved */
+    ck_assert_ptr_null(ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0, NULL));
+    ims_chg_unreserve(c);                                     /* that call failed */
+    ck_assert_int_eq(ims_chg_reserve(c), 0);
+    ims_chg_unreserve(c);
+    ims_chg_unreserve(c);                                     /* one too many: harmless */
+    ck_assert_ptr_nonnull(ims_chg_dialog_open(c, inv, resp, IMS_RF_TERMINATING, 0, NULL));
+    ck_assert_uint_eq(ims_chg_dialogs(c), 2);
+    ck_assert_int_eq(ims_chg_reserve(c), -ENOSPC);
+    ims_chg_destroy(c);
+}
+END_TEST
+
 static struct ims_loop *loop;
 
 static void setup_diam(void)
@@ -322,6 +348,7 @@ int main(void)
     tcase_add_test(tc, keys_causes_media);
     tcase_add_test(tc, table_open_bye_either_side);
     tcase_add_test(tc, table_bounded_and_aged);
+    tcase_add_test(tc, table_reservations);
     suite_add_tcase(s, tc);
     TCase *acr = tcase_create("acr");
     tcase_add_checked_fixture(acr, setup_diam, teardown_diam);

@@ -144,6 +144,45 @@ START_TEST(limit_and_same_source)
 }
 END_TEST
 
+START_TEST(bound_per_source_address)
+{
+    /* pcscf.max_bindings_per_source: one IP address, whatever its ports */
+    struct pcscf_bindings *s = pcscf_bindings_create(100, NULL, NULL);
+    struct pcscf_binding *b = NULL;
+    pcscf_bindings_set_max_per_source(s, 2);
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 900), 0, &b),
+                     PCSCF_SAVE_NEW);
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5070, ALICE, 900), 0, &b),
+                     PCSCF_SAVE_NEW);
+    ck_assert(pcscf_bindings_source_full(s, "10.0.0.1"));
+    ck_assert_uint_eq(pcscf_bindings_of_source(s, "10.0.0.1"), 2);
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5080, "sip:x@y", 900), 0, &b),
+                     -EDQUOT);
+    ck_assert_ptr_null(b);
+    /* a refresh still works, other addresses are not concerned */
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5070, ALICE, 950), 0, &b),
+                     PCSCF_SAVE_REFRESH);
+    ck_assert(!pcscf_bindings_source_full(s, "10.0.0.2"));
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.2", 5060, ALICE, 900), 0, &b),
+                     PCSCF_SAVE_NEW);
+    /* a binding that goes (de-registration, expiry) frees its place */
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5060, ALICE, 0), 10, &b),
+                     PCSCF_SAVE_REMOVED);
+    ck_assert_uint_eq(pcscf_bindings_of_source(s, "10.0.0.1"), 1);
+    ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 5080, "sip:x@y", 900), 0, &b),
+                     PCSCF_SAVE_NEW);
+    ck_assert_int_eq(pcscf_bindings_expire(s, 2000), 3);
+    ck_assert_uint_eq(pcscf_bindings_of_source(s, "10.0.0.1"), 0);
+    /* 0: no bound */
+    pcscf_bindings_set_max_per_source(s, 0);
+    for (unsigned p = 0; p < 5; p++)
+        ck_assert_int_eq(pcscf_bindings_save(s, input("10.0.0.1", 6000 + p, ALICE, 900), 0,
+                                             &b), PCSCF_SAVE_NEW);
+    ck_assert(!pcscf_bindings_source_full(s, "10.0.0.1"));
+    pcscf_bindings_destroy(s);
+}
+END_TEST
+
 START_TEST(identity_choice)
 {
     struct pcscf_bindings *s = pcscf_bindings_create(10, NULL, NULL);
@@ -219,6 +258,7 @@ int main(void)
     tcase_add_test(tc, add_find_refresh_remove);
     tcase_add_test(tc, expiry);
     tcase_add_test(tc, limit_and_same_source);
+    tcase_add_test(tc, bound_per_source_address);
     tcase_add_test(tc, identity_choice);
     tcase_add_test(tc, stored_strings_are_copies);
     tcase_add_test(tc, uri_helpers);

@@ -1,16 +1,22 @@
 /*
- * check_auth.c - the expected answers to the S-CSCF's challenges (scscf/auth.c) and the
- * identities of a profile (scscf/profile.c)
+ * check_auth.c - the expected answers to the S-CSCF's challenges (scscf/auth.c), what an
+ * answer must fit (IMPI and IMPU of the challenge, realm, qop, digest uri), the bounds on
+ * pending challenges and failed answers, and the identities of a profile (scscf/profile.c)
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <check.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sofia-sip/sip_parser.h>
 
 #include "digest.h"
 #include "milenage.h"
 #include "scscf.h"
+#include "sip_hdr.h"
 
 START_TEST(digest_answer_uses_the_hss_ha1)
 {
@@ -76,6 +82,322 @@ START_TEST(profile_identities_and_barring)
 }
 END_TEST
 
+
+/* ---- what an answer must fit ---- */
+
+#define REALM "ims.example.org"
+#define IMPI "alice@ims.example.org"
+#define IMPU "sip:alice@ims.example.org"
+
+static struct scscf_challenge ch;
+static msg_t *msg;
+
+static void challenge_setup(void)
+{
+    memset(&ch, 0, sizeof(ch));
+    snprintf(ch.nonce, sizeof(ch.nonce), "0123456789abcdef0123456789abcdef");
+    snprintf(ch.impi, sizeof(ch.impi), IMPI);
+    snprintf(ch.impu, sizeof(ch.impu), IMPU);
+    snprintf(ch.qop, sizeof(ch.qop), "auth");
+    ch.v.scheme = SCSCF_DIGEST;
+    const char *pw = "alice-secret";
+    ims_digest_ha1(IMPI, REALM, (const uint8_t *)pw, strlen(pw), ch.v.ha1);
+    msg = NULL;
+}
+
+static void challenge_teardown(void)
+{
+    if (msg)
+        msg_destroy(msg);
+    msg = NULL;
+}
+
+struct answer {
+    const char *to;               /* To of the REGISTER (NULL: IMPU) */
+    const char *ruri;             /* Request-URI (NULL: sip:REALM) */
+    const char *username, *realm, *uri, *nonce;   /* NULL: what the challenge asks */
+    const char *qop;              /* "-": left out */
+    bool no_cnonce;
+    const char *password;         /* NULL: the right one */
+    const char *response;         /* NULL: computed from the above */
+};
+
+/* A REGISTER answering @ch as @a says (in @msg, freed by the teardown) */
+static const sip_t *register_of(const struct answer *a)
+{
+    const char *user = a->username ? a->username : IMPI, *realm = a->realm ? a->realm : REALM;
+    const char *uri = a->uri ? a->uri : "sip:" REALM, *nonce = a->nonce ? a->nonce : ch.nonce;
+    const char *qop = a->qop ? a->qop : "auth", *pw = a->password ? a->password : "alice-secret";
+    bool with_qop = strcmp(qop, "-") != 0;
+    char ha1[33], resp[33], text[2048], q[128] = "";
+    ims_digest_ha1(user, realm, (const uint8_t *)pw, strlen(pw), ha1);
+    ims_digest_response(ha1, nonce, with_qop ? "00000001" : NULL,
+                        with_qop ? (a->no_cnonce ? "" : "c0ffee") : NULL,
+                        with_qop ? qop : NULL,
+                        "REGISTER", uri, NULL, 0, resp);
+    if (with_qop)
+        snprintf(q, sizeof(q), ", qop=%s, nc=00000001%s", qop,
+                 a->no_cnonce ? "" : ", cnonce=\"c0ffee\"");
+    snprintf(text, sizeof(text),
+             "REGISTER %s SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bK1\r\n"
+             "From: <%s>;tag=1\r\nTo: <%s>\r\nCall-ID: c1\r\nCSeq: 2 REGISTER\r\n"
+             "Contact: <sip:alice@127.0.0.120:5201>\r\n"
+             "Authorization: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+             "response=\"%s\", algorithm=MD5%s\r\n"
+             "Content-Length: 0\r\n\r\n",
+             a->ruri ? a->ruri : "sip:" REALM, a->to ? a->to : IMPU, a->to ? a->to : IMPU,
+             user, realm, nonce, uri, a->response ? a->response : resp, q);
+    msg = msg_make(sip_default_mclass(), 0, text, (ssize_t)strlen(text));
+    ck_assert_ptr_nonnull(msg);
+    return sip_object(msg);
+}
+
+static enum scscf_auth_result verdict(const struct answer *a, const char **why)
+{
+    const sip_t *sip = register_of(a);
+    char impu[256];
+    ck_assert_int_eq(ims_sip_impu_of(sip->sip_to->a_url, impu, sizeof(impu)), 0);
+    return scscf_auth_verify(&ch, REALM, sip, impu, why);
+}
+
+START_TEST(right_answer)
+{
+    const char *why;
+    struct answer a = { 0 };
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_OK);
+}
+END_TEST
+
+START_TEST(wrong_password)
+{
+    const char *why;
+    struct answer a = { .password = "guess" };
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_FAILED);
+    ck_assert_ptr_nonnull(strstr(why, "wrong credentials"));
+}
+END_TEST
+
+START_TEST(nonce_bound_to_impi_and_impu)
+{
+    const char *why;
+    /* the same IMPI answering a challenge issued for another of its IMPUs */
+    struct answer a = { .to = "sip:alice-work@ims.example.org" };
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(why, "another public identity"));
+    challenge_teardown();
+    /* another IMPI with its own right password */
+    struct answer b = { .username = "bob@ims.example.org" };
+    ck_assert_int_eq(verdict(&b, &why), SCSCF_AUTH_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(why, "another private identity"));
+}
+END_TEST
+
+START_TEST(qop_downgrade_refused)
+{
+    const char *why;
+    struct answer a = { .qop = "-" };            /* RFC 2069: response without qop */
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(why, "qop=auth was offered"));
+    challenge_teardown();
+    struct answer b = { .qop = "auth-int" };     /* not offered */
+    ck_assert_int_eq(verdict(&b, &why), SCSCF_AUTH_MISMATCH);
+    challenge_teardown();
+    struct answer c = { .no_cnonce = true };     /* qop without cnonce */
+    ck_assert_int_eq(verdict(&c, &why), SCSCF_AUTH_MISMATCH);
+    challenge_teardown();
+    ch.qop[0] = '\0';                            /* a challenge without qop */
+    struct answer d = { .qop = "-" };
+    ck_assert_int_eq(verdict(&d, &why), SCSCF_AUTH_OK);
+}
+END_TEST
+
+START_TEST(uri_must_be_the_request_uri)
+{
+    const char *why;
+    struct answer a = { .uri = "sip:other.example.org" };
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_BAD_URI);
+    ck_assert_ptr_nonnull(strstr(why, "Request-URI"));
+    challenge_teardown();
+    struct answer b = { .uri = "sip:IMS.EXAMPLE.ORG" };   /* the same SIP URI */
+    ck_assert_int_eq(verdict(&b, &why), SCSCF_AUTH_OK);
+    challenge_teardown();
+    struct answer c = { .uri = "sips:ims.example.org" };
+    ck_assert_int_eq(verdict(&c, &why), SCSCF_AUTH_BAD_URI);
+    challenge_teardown();
+    struct answer d = { .uri = "sip:ims.example.org:5070" };
+    ck_assert_int_eq(verdict(&d, &why), SCSCF_AUTH_BAD_URI);
+    challenge_teardown();
+    struct answer e = { .uri = "not a uri" };
+    ck_assert_int_eq(verdict(&e, &why), SCSCF_AUTH_BAD_URI);
+}
+END_TEST
+
+START_TEST(realm_must_be_ours)
+{
+    const char *why;
+    struct answer a = { .realm = "other.example.org" };
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(why, "realm"));
+}
+END_TEST
+
+START_TEST(no_response_is_no_answer)
+{
+    const char *why;
+    struct answer a = { .response = "" };
+    ck_assert_int_eq(verdict(&a, &why), SCSCF_AUTH_NONE);
+}
+END_TEST
+
+/* ---- the table of challenges: binding, single use, bounds, failures ---- */
+
+static struct scscf sc;
+
+static void table_setup(void)
+{
+    memset(&sc, 0, sizeof(sc));
+    snprintf(sc.realm, sizeof(sc.realm), REALM);
+    sc.nonce_ttl = 60;
+    sc.max_challenges = 6;
+    sc.max_challenges_per_impi = 2;
+    sc.max_auth_failures = 3;
+    sc.auth_failure_window = 300;
+    ck_assert_int_eq(scscf_auth_init(&sc), 0);
+    challenge_setup();
+}
+
+static void table_teardown(void)
+{
+    challenge_teardown();
+    scscf_auth_fini(&sc);
+}
+
+/* A challenge for @impi / @impu in the table; its nonce into ch.nonce (the answer uses it) */
+static int issue(const char *impi, const char *impu)
+{
+    char hdr[512];
+    int rc = scscf_auth_challenge(&sc, impi, impu, &ch.v, hdr, sizeof(hdr));
+    if (rc == 0) {
+        const char *n = strstr(hdr, "nonce=\"") + 7;
+        snprintf(ch.nonce, (size_t)(strchr(n, '"') - n + 1), "%s", n);
+        ck_assert_ptr_nonnull(strstr(hdr, "qop=\"auth\""));
+    }
+    return rc;
+}
+
+static enum scscf_auth_result check(const struct answer *a, const char *impi)
+{
+    const sip_t *sip = register_of(a);
+    char impu[256];
+    uint8_t resync[30];
+    const char *why;
+    ck_assert_int_eq(ims_sip_impu_of(sip->sip_to->a_url, impu, sizeof(impu)), 0);
+    return scscf_auth_check(&sc, sip, impi, impu, resync, &why);
+}
+
+START_TEST(replay_for_another_impu)
+{
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    struct answer a = { .to = "sip:alice-work@ims.example.org" };
+    ck_assert_int_eq(check(&a, IMPI), SCSCF_AUTH_MISMATCH);
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 0);             /* used up */
+    challenge_teardown();
+    struct answer b = { 0 };
+    ck_assert_int_eq(check(&b, IMPI), SCSCF_AUTH_STALE);       /* and gone */
+}
+END_TEST
+
+START_TEST(another_impi_leaves_the_challenge)
+{
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    struct answer a = { .username = "mallory@ims.example.org" };
+    ck_assert_int_eq(check(&a, "mallory@ims.example.org"), SCSCF_AUTH_MISMATCH);
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 1);             /* still alice's */
+    challenge_teardown();
+    struct answer b = { 0 };
+    ck_assert_int_eq(check(&b, IMPI), SCSCF_AUTH_OK);
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 0);
+    challenge_teardown();
+    ck_assert_int_eq(check(&b, IMPI), SCSCF_AUTH_STALE);       /* used once */
+}
+END_TEST
+
+START_TEST(call_id_does_not_matter)
+{
+    /* bound to IMPI and IMPU, not to the Call-ID: register_of always says c1, but the
+     * challenge records no Call-ID at all; a right answer passes */
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    struct answer a = { 0 };
+    ck_assert_int_eq(check(&a, IMPI), SCSCF_AUTH_OK);
+}
+END_TEST
+
+START_TEST(challenges_bounded)
+{
+    char alices[sizeof(ch.nonce)];
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    snprintf(alices, sizeof(alices), "%s", ch.nonce);
+    ck_assert_int_eq(scscf_auth_room(&sc, IMPI), -EDQUOT);     /* 2 per IMPI */
+    ck_assert_int_eq(issue(IMPI, IMPU), -EDQUOT);
+    ck_assert_int_eq(scscf_auth_room(&sc, "bob@x"), 0);
+    for (int i = 0; i < 4; i++) {
+        char impi[32];
+        snprintf(impi, sizeof(impi), "user%d@x", i);
+        ck_assert_int_eq(issue(impi, "sip:u@x"), 0);
+    }
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 6);
+    ck_assert_int_eq(scscf_auth_room(&sc, "bob@x"), -ENOSPC);  /* 6 in all */
+    ck_assert_int_eq(issue("bob@x", "sip:bob@x"), -ENOSPC);
+    /* an answer frees its place */
+    struct answer a = { .nonce = alices };
+    ck_assert_int_eq(check(&a, IMPI), SCSCF_AUTH_OK);
+    ck_assert_int_eq(scscf_auth_room(&sc, IMPI), 0);
+    ck_assert_int_eq(scscf_auth_room(&sc, "bob@x"), 0);
+    /* expiry frees the others */
+    scscf_auth_expire(&sc, time(NULL) + 61);
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 0);
+}
+END_TEST
+
+START_TEST(failures_lock_out_for_the_window)
+{
+    time_t t = 1000000;
+    unsigned left;
+    ck_assert(!scscf_auth_locked(&sc, IMPI, t, &left));
+    ck_assert_int_eq(scscf_auth_failed(&sc, IMPI, t), 1);
+    ck_assert_int_eq(scscf_auth_failed(&sc, IMPI, t + 10), 2);
+    ck_assert(!scscf_auth_locked(&sc, IMPI, t + 10, &left));
+    ck_assert_int_eq(scscf_auth_failed(&sc, IMPI, t + 20), 3);
+    ck_assert(scscf_auth_locked(&sc, IMPI, t + 20, &left));
+    ck_assert_uint_eq(left, 280);                             /* from the first failure */
+    ck_assert(!scscf_auth_locked(&sc, "bob@x", t + 20, &left));
+    ck_assert(!scscf_auth_locked(&sc, IMPI, t + 300, &left)); /* the window is over */
+    ck_assert_int_eq(scscf_auth_failed(&sc, IMPI, t + 301), 1);   /* a new window */
+    scscf_auth_succeeded(&sc, IMPI);
+    ck_assert_int_eq(scscf_auth_failed(&sc, IMPI, t + 302), 1);
+    scscf_auth_expire(&sc, t + 302 + 300);
+    ck_assert_int_eq(scscf_auth_failed(&sc, IMPI, t + 700), 1);
+}
+END_TEST
+
+START_TEST(failure_records_bounded)
+{
+    /* records per IMPI are at most twice max_challenges (12): beyond, a failure cannot be
+     * noted and the caller refuses as if past the limit */
+    for (int i = 0; i < 12; i++) {
+        char impi[32];
+        snprintf(impi, sizeof(impi), "user%d@x", i);
+        ck_assert_int_eq(scscf_auth_failed(&sc, impi, 1000), 1);
+    }
+    ck_assert_int_eq(scscf_auth_failed(&sc, "more@x", 1000), -ENOSPC);
+    ck_assert_int_eq(scscf_auth_failed(&sc, "user0@x", 1000), 2);   /* known ones still count */
+    scscf_auth_expire(&sc, 1300);
+    ck_assert_int_eq(scscf_auth_failed(&sc, "more@x", 1300), 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scscf_auth");
@@ -84,6 +406,25 @@ int main(void)
     tcase_add_test(tc, aka_answers);
     tcase_add_test(tc, profile_identities_and_barring);
     suite_add_tcase(s, tc);
+    TCase *ta = tcase_create("answers");
+    tcase_add_checked_fixture(ta, challenge_setup, challenge_teardown);
+    tcase_add_test(ta, right_answer);
+    tcase_add_test(ta, wrong_password);
+    tcase_add_test(ta, nonce_bound_to_impi_and_impu);
+    tcase_add_test(ta, qop_downgrade_refused);
+    tcase_add_test(ta, uri_must_be_the_request_uri);
+    tcase_add_test(ta, realm_must_be_ours);
+    tcase_add_test(ta, no_response_is_no_answer);
+    suite_add_tcase(s, ta);
+    TCase *tt = tcase_create("table");
+    tcase_add_checked_fixture(tt, table_setup, table_teardown);
+    tcase_add_test(tt, replay_for_another_impu);
+    tcase_add_test(tt, another_impi_leaves_the_challenge);
+    tcase_add_test(tt, call_id_does_not_matter);
+    tcase_add_test(tt, challenges_bounded);
+    tcase_add_test(tt, failures_lock_out_for_the_window);
+    tcase_add_test(tt, failure_records_bounded);
+    suite_add_tcase(s, tt);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

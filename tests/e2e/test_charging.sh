@@ -38,7 +38,7 @@ sipp_ue() {   # NAME ADDR PORT SCENARIO ARGS... : one sipp run, logs in the run 
 
 reg() {   # NAME USER ADDR PORT: Digest registration via the P-CSCF
     local name=$1 user=$2 addr=$3 port=$4
-    sipp_ue "$name" "$addr" "$port" reg_digest.xml -s "$user" -au "$user@$R" \
+    sipp_ue "$name" "$addr" "$port" reg_digest.xml -s "$user" -au "$user@$R" -auth_uri "$R" \
         -ap "$user-secret" -key impi "$user@$R" -key expires 600 "$PCSCF"
 }
 

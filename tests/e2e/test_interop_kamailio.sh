@@ -10,7 +10,8 @@
 #      Kamailio took the ck/ik out of our 401. alice calls bob: Kamailio's P-CSCF sends the
 #      INVITE along our Service-Route, our S-CSCF (orig, then term through our I-CSCF) sends
 #      it to bob's contact along Kamailio's Path; 180, 200, ACK, BYE along the Record-Route.
-#      Then a wrong password gets our 403 through Kamailio; alice de-registers.
+#      Then a wrong password gets our new challenge (401 with a Warning) through Kamailio;
+#      alice de-registers.
 #  (b) UE (sipp) -> our P-CSCF 127.0.1.11 (a second instance with a configuration of this
 #      test; its I-CSCF is Kamailio's) -> Kamailio I-CSCF 127.0.1.20 -> Kamailio S-CSCF
 #      127.0.1.30; dave (Digest) and erin (AKAv1-MD5, bob's printable keys), provisioned by
@@ -73,6 +74,7 @@ sipp_ue() {
     (cd "$E2E_RUN" && timeout 40 sipp -sf "$SCEN/$scen" -m 1 -nostdin -t u1 \
         -i "${UE_IP[$user]}" -p "${UE_PORT[$user]}" -timeout 20s -timeout_error \
         -max_retrans 5 -key domain "$R" -s "$user" -au "$user@$R" -key impi "$user@$R" \
+        -auth_uri "$R" \
         -trace_err -error_file "sipp-$name.err" -trace_logs -log_file "sipp-$name.log" \
         -trace_msg -message_file "sipp-$name.msg" "$@" "$hop" >"sipp-$name.out" 2>&1)
 }
@@ -89,20 +91,22 @@ sipp_check() {   # $1 what $2 run name $3 exit status
 }
 
 reg_digest() {   # NAME USER HOP [PASSWORD]: Digest registration, 600 s
-    sipp_ue "$1" "$2" interop_reg_digest.xml "$3" -ap "${4:-$2-secret}" -key expires 600
+    sipp_ue "$1" "$2" interop_reg_digest.xml "$3" -ap "${4:-$2-secret}" -key expires 600 -nd
 }
 
 AKA_LAST=
-reg_aka() {   # NAME USER HOP: AKAv1-MD5 with bob's printable keys; a 403 is retried
+reg_aka() {   # NAME USER HOP: AKAv1-MD5 with bob's printable keys; a refusal is retried
     local i rc
     for i in $(seq 1 $AKA_ATTEMPTS); do
         AKA_LAST=$1-$i
         sipp_ue "$AKA_LAST" "$2" interop_reg_aka.xml "$3" -key aka_k bob-lab-key-0001 \
-            -key aka_op ims-lab-op-00001 -key aka_amf 80 -key expires 600
+            -key aka_op ims-lab-op-00001 -key aka_amf 80 -key expires 600 -nd
         rc=$?
         [ $rc -eq 0 ] && return 0
-        grep -q '^SIP/2.0 403' "$E2E_RUN/sipp-$AKA_LAST.msg" 2>/dev/null || return $rc
-        log "$2's AKA attempt $i ended in 403 (sipp's RES-with-a-zero-byte bug?): retrying"
+        # a wrong RES: 403 (a Kamailio S-CSCF), or our new challenge with a Warning
+        grep -qE '^SIP/2.0 403|wrong credentials' "$E2E_RUN/sipp-$AKA_LAST.msg" 2>/dev/null ||
+            return $rc
+        log "$2's AKA attempt $i was refused (sipp's RES-with-a-zero-byte bug?): retrying"
     done
     return 1
 }
@@ -248,8 +252,9 @@ sipp_check "(a) alice calls bob, both behind Kamailio's P-CSCF: INVITE, 180, 200
 sipp_check "(a) bob answers alice's call and her BYE" call-a-uas "$CALL_UAS_RC"
 
 reg_digest alice-wrong alice "$KP:5060" not-her-password
-check_match "a wrong password: our S-CSCF's 403 reaches the UE through Kamailio" \
-    '^SIP/2.0 403' "$(grep '^SIP/2.0 ' "$E2E_RUN/sipp-alice-wrong.msg" 2>/dev/null | tail -n 1)"
+check_match "a wrong password: our S-CSCF's new 401 with a Warning reaches the UE through Kamailio" \
+    'authentication failed: wrong credentials \(attempt 1 of' \
+    "$(grep '^Warning: ' "$E2E_RUN/sipp-alice-wrong.msg" 2>/dev/null | tail -n 1)"
 check_eq "HSS: alice still registered at our S-CSCF" "registered $OUR_SCSCF" \
     "$(impu_state "sip:alice@$R")"
 

@@ -6,10 +6,18 @@
  *
  *   ue --proxy HOST:PORT --bind ADDR:PORT --impu URI --impi NAME
  *      (--password PW | --k HEX (--op HEX | --opc HEX) [--sqn HEX]) [--expires N]
- *      [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]
+ *      [--algorithm AKAv1-MD5|AKAv2-MD5|MD5] [--contacts N] [--instance URN [--reg-id N]]
+ *      [--rounds N]
+ *   and, to play the attacker (tests/e2e/test_scscf_trust.sh):
+ *      [--answer-impu URI]   answer the challenge in a REGISTER for this other identity
+ *      [--no-qop]            answer without qop, nc, cnonce (RFC 2069) though qop was offered
+ *      [--digest-uri URI]    answer with this digest uri instead of the Request-URI
+ *      [--answer-delay MS]   wait before answering a challenge (the test stops a peer meanwhile)
  *
  * The first REGISTER carries the Authorization header of TS 24.229 5.1.1.2.1 (username,
- * realm, uri, empty nonce and response), with the algorithm asked for when given.
+ * realm, uri, empty nonce and response), with the algorithm asked for when given. With
+ * --contacts N it registers N contacts (ports of --bind and the next ones); --instance
+ * adds +sip.instance (and reg-id) to each. A 401 is answered up to --rounds times (3).
  *
  * Each step is one line on stdout ("sent REGISTER ...", "got 401 ...", "usim: ...",
  * "got 200 ..."); the exit status is 0 for a final 2xx, 1 for anything else.
@@ -35,7 +43,11 @@ struct ue {
     nta_agent_t *agent;
     nta_leg_t *leg;
     const char *proxy, *impu, *impi, *password, *bind, *algorithm;
-    int expires;
+    const char *answer_impu, *digest_uri, *instance;
+    bool no_qop;
+    int expires, contacts, reg_id, max_rounds, answer_delay_ms;
+    su_timer_t *delay;            /* the answer waiting for --answer-delay */
+    char *pending;                /* its Authorization */
     bool aka;
     uint8_t k[16], opc[16];
     uint64_t sqn_ms;              /* highest SQN this USIM accepted */
@@ -50,8 +62,33 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ue --proxy HOST:PORT --bind ADDR:PORT --impu URI --impi NAME\n"
                     "          (--password PW | --k HEX (--op HEX|--opc HEX) [--sqn HEX])\n"
-                    "          [--expires N] [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]\n");
+                    "          [--expires N] [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]\n"
+                    "          [--contacts N] [--instance URN [--reg-id N]] [--rounds N]\n"
+                    "          [--answer-impu URI] [--no-qop] [--digest-uri URI]\n"
+                    "          [--answer-delay MS]\n");
     exit(2);
+}
+
+/* The Contact header value: --contacts of them, ports from --bind's upwards */
+static void contact_value(const struct ue *ue, char *buf, size_t len)
+{
+    char host[128];
+    snprintf(host, sizeof(host), "%s", ue->bind);
+    char *colon = strrchr(host, ':');
+    int port = colon ? atoi(colon + 1) : 5060;
+    if (colon)
+        *colon = '\0';
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ue->contacts && off < len; i++) {
+        off += (size_t)snprintf(buf + off, len - off, "%s<sip:ue@%s:%d>;expires=%d",
+                                i ? ", " : "", host, port + i, ue->expires);
+        if (ue->instance && off < len)
+            off += (size_t)snprintf(buf + off, len - off, ";+sip.instance=\"%s\"",
+                                    ue->instance);
+        if (ue->instance && ue->reg_id && off < len)
+            off += (size_t)snprintf(buf + off, len - off, ";reg-id=%d", ue->reg_id);
+    }
 }
 
 static void hex_arg(const char *name, const char *v, uint8_t *out, size_t len)
@@ -83,18 +120,21 @@ static void finish(struct ue *ue, int result)
 /* Send the REGISTER, with @authorization when given. */
 static void send_register(struct ue *ue, const char *authorization)
 {
-    char ruri[256], contact[320], cseq[32], proxy[160], from[300], expires[16];
+    char ruri[256], contact[4096], cseq[32], proxy[160], from[300], expires[16];
     const char *domain = strchr(ue->impu, '@');
+    /* the attacker's answer goes in a REGISTER for another identity */
+    const char *to = authorization && ue->rounds && ue->answer_impu ? ue->answer_impu
+                                                                    : ue->impu;
     snprintf(ruri, sizeof(ruri), "sip:%s", domain ? domain + 1 : ue->impu);
-    snprintf(contact, sizeof(contact), "<sip:ue@%s>;expires=%d", ue->bind, ue->expires);
+    contact_value(ue, contact, sizeof(contact));
     snprintf(expires, sizeof(expires), "%d", ue->expires);
     snprintf(cseq, sizeof(cseq), "%u REGISTER", ++ue->cseq);
     snprintf(proxy, sizeof(proxy), "sip:%s", ue->proxy);
-    snprintf(from, sizeof(from), "<%s>;tag=ue%u", ue->impu, (unsigned)ue->cseq * 7919u);
+    snprintf(from, sizeof(from), "<%s>;tag=ue%u", to, (unsigned)ue->cseq * 7919u);
     nta_outgoing_t *orq = nta_outgoing_tcreate(
         ue->leg, on_answer, (nta_outgoing_magic_t *)ue, (url_string_t *)proxy,
         SIP_METHOD_REGISTER, (url_string_t *)ruri, SIPTAG_FROM_STR(from),
-        SIPTAG_TO_STR(ue->impu), SIPTAG_CALL_ID_STR(ue->call_id), SIPTAG_CSEQ_STR(cseq),
+        SIPTAG_TO_STR(to), SIPTAG_CALL_ID_STR(ue->call_id), SIPTAG_CSEQ_STR(cseq),
         SIPTAG_CONTACT_STR(contact), SIPTAG_EXPIRES_STR(expires), SIPTAG_SUPPORTED_STR("path"),
         TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)), TAG_END());
     if (!orq) {
@@ -102,7 +142,7 @@ static void send_register(struct ue *ue, const char *authorization)
         finish(ue, 1);
         return;
     }
-    printf("sent REGISTER cseq=%u\n", ue->cseq);
+    printf("sent REGISTER cseq=%u to=%s\n", ue->cseq, to);
 }
 
 /* Build the Authorization header for a challenge; NULL when the UE must give up. */
@@ -167,8 +207,10 @@ static char *answer(struct ue *ue, su_home_t *home, const sip_www_authenticate_t
     char ha1[IMS_MD5_HEX], resp[IMS_MD5_HEX], uri[256], cnonce[17];
     const char *domain = strchr(ue->impu, '@');
     snprintf(uri, sizeof(uri), "sip:%s", domain ? domain + 1 : ue->impu);
+    if (ue->digest_uri)
+        snprintf(uri, sizeof(uri), "%s", ue->digest_uri);
     snprintf(cnonce, sizeof(cnonce), "%08x%08x", (unsigned)random(), (unsigned)random());
-    bool auth = qop && strstr(qop, "auth") != NULL;
+    bool auth = qop && strstr(qop, "auth") != NULL && !ue->no_qop;
     ims_digest_ha1(ue->impi, realm, pwd_len ? pwd : (const uint8_t *)"", pwd_len, ha1);
     ims_digest_response(ha1, nonce, auth ? "00000001" : NULL, auth ? cnonce : NULL,
                         auth ? "auth" : NULL, "REGISTER", uri, NULL, 0, resp);
@@ -183,6 +225,37 @@ static char *answer(struct ue *ue, su_home_t *home, const sip_www_authenticate_t
                       ue->impi, realm, nonce, uri, resp, alg, q, a);
 }
 
+static void on_delay(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct ue *ue = (struct ue *)arg;
+    (void)magic;
+    (void)t;
+    printf("answering now\n");
+    send_register(ue, ue->pending);
+    free(ue->pending);
+    ue->pending = NULL;
+}
+
+/* Send the answer @a now, or after --answer-delay */
+static void send_answer(struct ue *ue, const char *a)
+{
+    if (ue->answer_delay_ms <= 0) {
+        send_register(ue, a);
+        return;
+    }
+    free(ue->pending);
+    ue->pending = strdup(a);
+    if (!ue->delay)
+        ue->delay = su_timer_create(su_root_task(ue->root), (su_duration_t)ue->answer_delay_ms);
+    if (!ue->pending || !ue->delay ||
+        su_timer_set(ue->delay, on_delay, (su_timer_arg_t *)ue) < 0) {
+        printf("error: cannot wait before answering\n");
+        finish(ue, 1);
+        return;
+    }
+    printf("answer in %d ms\n", ue->answer_delay_ms);
+}
+
 static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
 {
     struct ue *ue = (struct ue *)magic;
@@ -190,11 +263,13 @@ static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip
     if (status < 200)
         return 0;
     nta_outgoing_destroy(orq);
-    if (status == 401 && sip && sip->sip_www_authenticate && ++ue->rounds <= 3) {
+    if (status == 401 && sip && sip->sip_warning)
+        printf("warning: %s\n", sip->sip_warning->w_text);
+    if (status == 401 && sip && sip->sip_www_authenticate && ++ue->rounds <= ue->max_rounds) {
         su_home_t home[1] = { SU_HOME_INIT(home) };
         char *a = answer(ue, home, sip->sip_www_authenticate);
         if (a)
-            send_register(ue, a);
+            send_answer(ue, a);
         else
             finish(ue, 1);
         su_home_deinit(home);
@@ -203,6 +278,8 @@ static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip
     printf("got %d %s\n", status, sip && sip->sip_status ? sip->sip_status->st_phrase : "");
     if (sip && sip->sip_warning)
         printf("warning: %s\n", sip->sip_warning->w_text);
+    if (sip && sip->sip_retry_after)
+        printf("retry-after: %lu\n", (unsigned long)sip->sip_retry_after->af_delta);
     if (status < 300 && sip) {
         char buf[512];
         if (sip->sip_service_route) {
@@ -214,6 +291,8 @@ static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip
                 printf("p-associated-uri: %s\n", u->un_value);
         if (sip->sip_contact && sip->sip_contact->m_expires)
             printf("contact-expires: %s\n", sip->sip_contact->m_expires);
+        for (const sip_contact_t *m = sip->sip_contact; m; m = m->m_next)
+            printf("contact: " URL_PRINT_FORMAT "\n", URL_PRINT_ARGS(m->m_url));
     }
     finish(ue, status < 300 ? 0 : 1);
     return 0;
@@ -228,9 +307,14 @@ int main(int argc, char **argv)
         { "op", required_argument, NULL, 'o' }, { "opc", required_argument, NULL, 'c' },
         { "sqn", required_argument, NULL, 's' }, { "expires", required_argument, NULL, 'e' },
         { "algorithm", required_argument, NULL, 'a' },
+        { "contacts", required_argument, NULL, 'C' }, { "instance", required_argument, NULL, 'I' },
+        { "reg-id", required_argument, NULL, 'R' }, { "rounds", required_argument, NULL, 'r' },
+        { "answer-impu", required_argument, NULL, 'A' },
+        { "digest-uri", required_argument, NULL, 'U' }, { "no-qop", no_argument, NULL, 'Q' },
+        { "answer-delay", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 },
     };
-    struct ue ue = { .expires = 600, .result = 1 };
+    struct ue ue = { .expires = 600, .result = 1, .contacts = 1, .max_rounds = 3 };
     const char *k_s = NULL, *op_s = NULL, *opc_s = NULL, *sqn_s = NULL;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -246,10 +330,19 @@ int main(int argc, char **argv)
         case 's': sqn_s = optarg; break;
         case 'e': ue.expires = atoi(optarg); break;
         case 'a': ue.algorithm = optarg; break;
+        case 'C': ue.contacts = atoi(optarg); break;
+        case 'I': ue.instance = optarg; break;
+        case 'R': ue.reg_id = atoi(optarg); break;
+        case 'r': ue.max_rounds = atoi(optarg); break;
+        case 'A': ue.answer_impu = optarg; break;
+        case 'U': ue.digest_uri = optarg; break;
+        case 'Q': ue.no_qop = true; break;
+        case 'D': ue.answer_delay_ms = atoi(optarg); break;
         default: usage();
         }
     }
-    if (!ue.proxy || !ue.bind || !ue.impu || !ue.impi || (!ue.password && !k_s))
+    if (!ue.proxy || !ue.bind || !ue.impu || !ue.impi || (!ue.password && !k_s) ||
+        ue.contacts < 1 || ue.contacts > 64)
         usage();
     if (k_s) {
         ue.aka = true;
@@ -294,6 +387,9 @@ int main(int argc, char **argv)
     send_register(&ue, first);
     if (!ue.done)
         su_root_run(ue.root);
+    if (ue.delay)
+        su_timer_destroy(ue.delay);
+    free(ue.pending);
     nta_leg_destroy(ue.leg);
     nta_agent_destroy(ue.agent);
     su_root_destroy(ue.root);
