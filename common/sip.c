@@ -18,12 +18,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/sresolv.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/url.h>
 
@@ -52,6 +54,7 @@ struct ims_sip {
     char **hosts;                 /* "name=address" */
     struct ims_netlist trusted;   /* sip.trusted_peers */
     struct ims_net self;          /* our own address: what we send to ourselves is trusted */
+    char resolv_conf[256];        /* the resolver's own configuration, "" when the system's */
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
 };
@@ -124,6 +127,76 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
     return status;
 }
 
+/* Can a UDP socket be connected to @ip:53 (is there a route at all)? */
+static bool nameserver_reachable(const char *ip)
+{
+    struct sockaddr_storage ss = { 0 };
+    socklen_t len;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(53);
+        len = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(53);
+        len = sizeof(*s6);
+    } else {
+        return false;
+    }
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/*
+ * sofia-sip's resolver loops without end on the loop thread when it cannot even connect to
+ * its name servers (no route: "Network is unreachable"): one request for a name outside
+ * sip.hosts then stops the node. When none of the name servers of /etc/resolv.conf can be
+ * reached, the resolver is given a configuration of its own naming 127.0.0.1, which can
+ * always be connected to: a query then fails at once, asynchronously, and the request gets
+ * an error answer. Returns the path of that configuration (in @path), or NULL when the
+ * system's will do.
+ */
+static const char *resolver_conf(char *path, size_t len)
+{
+    FILE *f = fopen("/etc/resolv.conf", "r");
+    char line[256], ip[64], tried[200] = "";
+    bool any = false, reachable = false;
+    while (f && !reachable && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, " nameserver %63s", ip) != 1)
+            continue;
+        any = true;
+        reachable = nameserver_reachable(ip);
+        snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+                 tried[0] ? ", " : "", ip);
+    }
+    if (f)
+        fclose(f);
+    if (!any || reachable)   /* none configured: sofia-sip asks 127.0.0.1 itself */
+        return NULL;
+    snprintf(path, len, "%s/ims-sip-resolv.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
+                                                                      : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    static const char conf[] = "# written by the SIP stack: no name server of "
+                               "/etc/resolv.conf was reachable\nnameserver 127.0.0.1\n";
+    bool ok = write(fd, conf, sizeof(conf) - 1) == (ssize_t)(sizeof(conf) - 1);
+    close(fd);
+    if (!ok) {
+        unlink(path);
+        return NULL;
+    }
+    ims_warn("sip: no name server of /etc/resolv.conf can be reached (%s): host names that "
+             "sip.hosts does not list cannot be resolved, and requests to them get an error "
+             "answer", tried);
+    return path;
+}
+
 static int bind_transport(struct ims_sip *s, const char *tp)
 {
     char url[160];
@@ -133,10 +206,14 @@ static int bind_transport(struct ims_sip *s, const char *tp)
     const char *u = url;
     int rc;
     if (!s->agent) {
+        const char *conf = resolver_conf(s->resolv_conf, sizeof(s->resolv_conf));
         s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), NULL, NULL,
                                     NTATAG_UA(0), NTATAG_CANCEL_487(0),
                                     NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
-                                    NTATAG_TCP_RPORT(1), TAG_END());
+                                    NTATAG_TCP_RPORT(1), TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
+                                    TAG_END());
+        if (!conf)
+            s->resolv_conf[0] = '\0';
         rc = s->agent ? 0 : -1;
     } else {
         rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u), TAG_END());
@@ -268,6 +345,8 @@ void ims_sip_destroy(struct ims_sip *s)
         free(*h);
     free(s->hosts);
     ims_netlist_clear(&s->trusted);
+    if (s->resolv_conf[0])
+        unlink(s->resolv_conf);
     free(s);
 }
 
