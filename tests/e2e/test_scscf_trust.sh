@@ -197,9 +197,13 @@ check "once it ended, its place is free: alice calls again" \
 wait "$uas"
 
 step "de-registration whose SAR fails: the registration stays"
+# straight to the S-CSCF (with the HSS stopped the I-CSCF could not route it: UAR), so from
+# an address of its trust domain (the test AS's: it refuses any other source)
+T=127.0.0.90
+UE_PROXY=$SCSCF ue reg-direct carol "$T:5403"
+check_eq "carol registers a device straight at the S-CSCF from $T" 0 $?
 b0=$(metric_of 127.0.0.30 scscf_bindings)
-# straight to the S-CSCF: with the HSS stopped the I-CSCF could not route it (UAR)
-UE_PROXY=$SCSCF ue dereg-down carol "$C:5403" --expires 0 --answer-delay 3000 &
+UE_PROXY=$SCSCF ue dereg-down carol "$T:5403" --expires 0 --answer-delay 3000 &
 ue_pid=$!
 for _ in $(seq 50); do out dereg-down | grep -q '^answer in' && break; sleep 0.1; done
 check_match "carol's de-registration was challenged (the HSS answered the MAR)" \
@@ -224,7 +228,8 @@ done
 check_eq "the I-CSCF and the S-CSCF reconnected to the HSS" 1 "$ok"
 check_eq "HSS: carol is still registered at our S-CSCF" "registered sip:scscf.$R:5060" \
     "$(impu_state "sip:carol@$R")"
-check "carol de-registers through the P-CSCF" ue dereg carol "$C:5403" --expires 0
+check "carol de-registers that device through the P-CSCF" ue dereg carol "$T:5403" --expires 0
+check "... and her first one" ue dereg-first carol "$C:5403" --expires 0
 check_eq "HSS: now carol is not registered" "not_registered null" \
     "$(impu_state "sip:carol@$R")"
 

@@ -38,7 +38,7 @@ reg() {   # NAME USER ADDR PORT: Digest registration through the P-CSCF (sipp)
     local name=$1 user=$2 addr=$3 port=$4
     (cd "$E2E_RUN" && timeout 40 sipp -sf "$SCEN/reg_digest.xml" -m 1 -nostdin -i "$addr" \
         -p "$port" -timeout 30s -timeout_error -key domain "$R" -s "$user" -au "$user@$R" \
-        -ap "$user-secret" -key impi "$user@$R" -key expires 600 -trace_err \
+        -ap "$user-secret" -auth_uri "$R" -key impi "$user@$R" -key expires 600 -trace_err \
         -error_file "$name.err" -trace_msg -message_file "$name.msg" "$PCSCF" \
         >"$name.out" 2>&1)
 }
