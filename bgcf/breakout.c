@@ -241,20 +241,25 @@ int bgcf_breakout(struct bgcf *b, nta_incoming_t *irq, const sip_t *sip)
     const sip_t *req = ims_ptx_sip(tx);
     url_e(c->target, sizeof(c->target), req->sip_request->rq_url);
     icid_of(req, c->icid, sizeof(c->icid));
+    sip_method_t method = req->sip_request->rq_method;
     if (req->sip_to && req->sip_to->a_tag) {
         in_dialog(c);
-    } else if (req->sip_request->rq_method == sip_method_ack) {
+    } else if (method == sip_method_ack) {
         ims_ptx_reply(tx, 200, NULL, NULL);      /* an ACK outside a dialog: absorbed */
+    } else if (method == sip_method_cancel) {
+        /* a CANCEL that nta matched to no INVITE of ours */
+        refuse(c, 481, "Call/Transaction Does Not Exist", "no transaction to cancel");
     } else if (req->sip_route) {
-        /* a route chosen before us (RFC 3261 16.4): followed, not charged */
+        /* a route chosen before us (RFC 3261 16.4): followed (charged, no failover) */
         struct ims_log_ids ids = ids_of(c);
         ims_log(IMS_LOG_INFO, &ids, "bgcf: %s to %s follows its Route set",
                 req->sip_request->rq_method_name, c->target);
+        c->initial = true;
         st = ims_ptx_forward(tx, NULL, NULL, b->record_route);
         if (st)
             refuse(c, st, NULL, "cannot forward along the Route set");
     } else {
-        c->initial = req->sip_request->rq_method != sip_method_cancel;
+        c->initial = true;
         route_initial(c);
     }
     return 0;
