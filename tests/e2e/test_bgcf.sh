@@ -11,8 +11,9 @@
 # with its ACR START/STOP at the CDF (Node-Functionality BGCF, the call's ICID); failover
 # past a 503, a dead address and a silent gateway to the fourth route; no failover past a
 # callee's 486; every route dead (500 with a Warning listing them); no route (404 with a
-# Warning, an ACR EVENT with the ICID); a breakout from outside the trust domain (403); a
-# capture that decodes cleanly.
+# Warning, an ACR EVENT with the ICID); a breakout from outside the trust domain (403);
+# without Record-Route (bgcf.record_route = no) an ACR EVENT for an answered call; a capture
+# that decodes cleanly.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init bgcf
@@ -46,9 +47,12 @@ sipp_ue() {   # NAME ADDR PORT SCENARIO ARGS... : one sipp run, logs in the run 
         >"$name.out" 2>&1)
 }
 
-gateway() {   # NAME ADDR: a sipp UAS standing in for a gateway on ADDR:5060, in the background
-    sipp_ue "$1" "$2" 5060 call_uas.xml &
-    eval "GW_$1=$!"
+gateway() {   # NAME ADDR [SCENARIO [args]]: a sipp UAS standing in for a gateway on ADDR:5060
+    local name=$1 addr=$2 scen=${3:-call_uas.xml}
+    shift 2
+    [ $# -gt 0 ] && shift
+    sipp_ue "$name" "$addr" 5060 "$scen" "$@" &
+    eval "GW_$name=$!"
     sleep 0.3
 }
 gateway_ok() {   # NAME: the stand-in ended its scenario well
@@ -288,6 +292,7 @@ pid=$(cat "$E2E_RUN/bgcf/bgcf.pid" 2>/dev/null)
 kill -TERM "$pid" 2>/dev/null
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "the BGCF stopped" bash -c "! kill -0 $pid 2>/dev/null"
+export IMS_BGCF_RECORD_ROUTE=no       # the BGCF started again leaves the dialogs (below)
 check "... and starts again (deploy/lab.sh start)" lab_start
 api GET routes
 check_eq "the API's routes are back, the deleted one is not" \
@@ -296,6 +301,23 @@ check_eq "the API's routes are back, the deleted one is not" \
 check_eq "... with what was put" "sip:$GW2:5060 4 10 api" \
     "$(json_get "$API_BODY" '.routes[] | select(.id == "fo-d") | "\(.next_hop) \(.priority) \(.weight) \(.source)"')"
 as_stop
+
+step "bgcf.record_route = no (set for the restart): one ACR EVENT per session attempt"
+check "norr: +19995554 to $GW2" route norr +19995554 "sip:$GW2:5060" 1
+# the gateway hangs up: sipp sends every message of a call to where its INVITE came from (the
+# BGCF), which passes the BYE on along its Route set; the caller's BYE would reach the
+# gateway from the S-CSCF and sipp would answer it to the BGCF
+gateway gw3 "$GW2" call_uas_bye.xml -d 500
+t_norr=$(date +%s)
+check "alice calls tel:+19995554000; the gateway answers and hangs up" \
+    caller call6 call_uac_wait.xml "tel:+19995554000"
+check "the gateway: INVITE, 180, 200, ACK, BYE, 200" gateway_ok gw3
+check_eq "the BGCF did not record-route" "" \
+    "$(tr -d '\r' <"$E2E_RUN/gw3.msg" | grep '^Record-Route: <sip:127\.0\.0\.50')"
+cdr6=$(wait_cdr "cdrs?subscriber=tel:%2B19995554000&from=$((t_norr - 1))" \
+    ".node == \"bgcf.$R\"")
+check_eq "the CDF got an ACR EVENT of the BGCF for the answered INVITE" "event 5 INVITE" \
+    "$(json_get "$cdr6" '"\(.record) \(.node_functionality) \(.method)"')"
 
 # ---------------------------------------------------------------------------------------------
 step "the wire"
