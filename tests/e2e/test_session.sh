@@ -204,10 +204,10 @@ check_match "the INVITE reached bob's contact" "invited: INVITE sip:bob@${BOB[0]
 check "alice calls an unknown user" caller call11 call_uac_fail.xml "sip:nobody@$R"
 check_match "unknown user: 404 from the I-CSCF (HSS: no such user)" \
     '^status: 404 warning: +399 127\.0\.0\.20 "HSS: no such user"' "$(logline call11)"
-check "alice calls tel:+19995550100 (no home user)" \
-    caller call12 call_uac_fail.xml "tel:+19995550100"
+check "alice calls tel:+8885550100 (no home user; the BGCF has no route for it)" \
+    caller call12 call_uac_fail.xml "tel:+8885550100"
 check_match "breakout: the BGCF says it has no route" \
-    '^status: 404 warning: +399 127\.0\.0\.50 "no breakout route for tel:\+19995550100"' \
+    '^status: 404 warning: +399 127\.0\.0\.50 "no breakout route for tel:\+8885550100"' \
     "$(logline call12)"
 callee bobm "${BOB[@]}" message_uas.xml
 check "alice sends bob a MESSAGE" caller msg1 message_uac.xml "sip:bob@$R"
