@@ -11,6 +11,14 @@
 #   IMS_LAB_BIN   folder of the binaries (default build/bin)
 #   IMS_LAB_WAIT  seconds to wait for every /health to say ok (default 40)
 #   IMS_LAB_BULK  also create this many benchmark subscribers user00001.. (default 0)
+#   IMS_LAB_TLS_KEYLOG  a file: the daemons write their TLS session keys there (gnutls'
+#                 SSLKEYLOGFILE), so that tshark can decode the lab's Diameter over TLS
+#                 (tshark -o tls.keylog_file:FILE). For debugging and the tests only.
+#
+# Diameter between our daemons runs over TLS: `start` first makes the lab PKI in
+# $RUN/pki (deploy/pki.sh: a lab CA, one certificate per function and one for the test AS;
+# kept while still good) and gives every daemon its certificate, key, the CA and the DH
+# parameters through IMS_DIAMETER_TLS_CERT, _KEY, _CA and _DH.
 #
 # Once the hss is healthy, `start` seeds it with the demo subscribers of LAB.md
 # (deploy/lab/subscribers.json, through hss/hssctl; idempotent, SQNs never go back), and
@@ -88,7 +96,11 @@ start_one() {   # $1 daemon $2 address
         return 1
     fi
     mkdir -p "$dir"
-    IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+    local pki=$RUN/pki keylog=()
+    [ -n "${IMS_LAB_TLS_KEYLOG:-}" ] && keylog=(SSLKEYLOGFILE="$IMS_LAB_TLS_KEYLOG")
+    env "${keylog[@]}" IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+        IMS_DIAMETER_TLS_CERT="$pki/$name.crt" IMS_DIAMETER_TLS_KEY="$pki/$name.key" \
+        IMS_DIAMETER_TLS_CA="$pki/ca.crt" IMS_DIAMETER_TLS_DH="$pki/dh.pem" \
         "$BIN/$name" --config "$CONF/$name.conf" --pidfile "$dir/$name.pid" \
         >>"$dir/$name.out" 2>&1 </dev/null &
     echo $! >"$dir/$name.pid"
@@ -156,6 +168,10 @@ cmd_start() {
         fi
     done
     mkdir -p "$RUN"
+    if ! deploy/pki.sh "$RUN/pki"; then
+        echo "lab: cannot make the lab PKI in $RUN/pki (above)" >&2
+        return 1
+    fi
     # the servers first, so that the clients' first connection attempt succeeds
     for line in "${LAB[@]}"; do
         read -r name addr ports <<<"$line"

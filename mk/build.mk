@@ -7,7 +7,7 @@ BUILD   ?= build
 SAN     ?= 0
 VERSION := $(shell cat VERSION)
 DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
-PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto
+PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
 
 CC      ?= gcc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))

@@ -17,6 +17,12 @@
  * --quiet prints only failures and, at the end, one JSON line of figures: requests, rate,
  * latency percentiles and the count of each result.
  *
+ * TLS: --tls-cert, --tls-key and --tls-ca (all three) make the connection Diameter over
+ * TLS (RFC 6733: TLS from the start, port 5868 unless --peer names one); the peer's
+ * certificate must name its identity and come from the CA. Without them: plain TCP (3868).
+ * --identity and --address choose the Origin-Host and the source address (the end-to-end
+ * tests play foreign peers with them).
+ *
  * Sessions: a step with "session": "keep" is sent in the Session-Id of the same user's
  * previous step (CCR-UPDATE/TERMINATION, ACR INTERIM/STOP); "session_id": "name-%n" gives
  * the Session-Id itself (to continue a session in a later run).
@@ -460,6 +466,7 @@ static void usage(void)
             "               [--address A] [--users N] [--from F] [--concurrency C]\n"
             "               [--expect CODE]\n"
             "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
+            "               [--tls-cert PEM --tls-key PEM --tls-ca PEM [--tls-dh PEM]]\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
             "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\n"
             "               \"expect\":2001}, sent in order for each user; %%n in a value\n"
@@ -481,8 +488,11 @@ int main(int argc, char **argv)
         { "timeout-ms", required_argument, NULL, 't' }, { "debug", no_argument, NULL, 'D' },
         { "script", required_argument, NULL, 's' },
         { "linger-ms", required_argument, NULL, 'L' },
+        { "tls-cert", required_argument, NULL, 'T' }, { "tls-key", required_argument, NULL, 'K' },
+        { "tls-ca", required_argument, NULL, 'Q' }, { "tls-dh", required_argument, NULL, 'H' },
         { NULL, 0, NULL, 0 },
     };
+    const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL, *tls_dh = NULL;
     const char *peer = NULL, *cmd = NULL, *avps = "{}", *identity = NULL;
     const char *address = "127.0.1.10", *script = NULL;
     unsigned timeout_ms = 3000;
@@ -507,6 +517,10 @@ int main(int argc, char **argv)
         case 'D': debug = true; break;
         case 's': script = optarg; break;
         case 'L': g.linger_ms = atol(optarg); break;
+        case 'T': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
+        case 'Q': tls_ca = optarg; break;
+        case 'H': tls_dh = optarg; break;
         default: usage();
         }
     }
@@ -542,6 +556,11 @@ int main(int argc, char **argv)
     }
     if (!peer || g.users < 1 || g.concurrency < 1)
         usage();
+    bool tls = tls_cert || tls_key || tls_ca;
+    if (tls && !(tls_cert && tls_key && tls_ca)) {
+        fprintf(stderr, "diamcli: TLS needs --tls-cert, --tls-key and --tls-ca\n");
+        return 2;
+    }
     if (g.concurrency > g.users)
         g.concurrency = g.users;
     g.next_user = g.from;
@@ -562,12 +581,12 @@ int main(int argc, char **argv)
     su_init();
     g.loop = ims_loop_create(100000);
     char *peers[] = { (char *)peer, NULL };
-    char *accept[] = { NULL };
     struct ims_diam_conf dc = {
         .identity = identity, .realm = g.realm, .address = address, .port = 0,
-        .peers = peers, .accept = accept, .tc_timer = 2, .tw_timer = 30, .threads = 2,
+        .peers = peers, .tc_timer = 2, .tw_timer = 30, .threads = 2,
         .request_timeout_ms = timeout_ms, .max_pending = 50000,
-        .apps = script_apps(), .loop = g.loop,
+        .apps = script_apps(), .loop = g.loop, .tls = tls, .tls_cert = tls_cert,
+        .tls_key = tls_key, .tls_ca = tls_ca, .tls_dh = tls_dh,
     };
     if (ims_diam_init(&dc) != 0 || ims_diam_start() != 0)
         return 1;
