@@ -39,8 +39,8 @@ OCS_TOKEN=ims-lab-token   # api_token of deploy/lab/ocs.conf (the lab only)
 
 # function, address, ports (for the table); start order: servers first
 LAB=(
-    "hss   127.0.0.40 diameter:3868/tcp"
-    "ocs   127.0.0.80 diameter:3868/tcp"
+    "hss   127.0.0.40 diameter:5868/tls+3868/tcp"
+    "ocs   127.0.0.80 diameter:5868/tls+3868/tcp"
     "scscf 127.0.0.30 sip:5060/udp+tcp"
     "icscf 127.0.0.20 sip:5060/udp+tcp"
     "pcscf 127.0.0.10 sip:5060/udp+tcp"
@@ -67,18 +67,18 @@ pid_of() {   # $1 daemon -> pid when running
 }
 
 table() {
-    printf '%-6s %-11s %-20s %-10s %s\n' FUNCTION ADDRESS PORTS HEALTH PID
+    printf '%-6s %-11s %-36s %-10s %s\n' FUNCTION ADDRESS PORTS HEALTH PID
     local line name addr ports h
     for line in "${LAB[@]}"; do
         read -r name addr ports <<<"$line"
         h=$(status_of "$(health "$addr")")
-        printf '%-6s %-11s %-20s %-10s %s\n' "$name" "$addr" "$ports http:8080" "$h" \
+        printf '%-6s %-11s %-36s %-10s %s\n' "$name" "$addr" "$ports http:8080" "$h" \
             "$(pid_of "$name" || echo -)"
     done
 }
 
 port_users() {   # $1 address -> listeners already bound on it (other than ours)
-    ss -Hlntup 2>/dev/null | awk -v a="$1" '$5 ~ "^"a":" || $5 ~ "^0.0.0.0:(5060|3868|8080)$" {print $1, $5, $7}'
+    ss -Hlntup 2>/dev/null | awk -v a="$1" '$5 ~ "^"a":" || $5 ~ "^0.0.0.0:(5060|3868|5868|8080)$" {print $1, $5, $7}'
 }
 
 start_one() {   # $1 daemon $2 address
