@@ -4,6 +4,8 @@
 #   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
 #   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
 #   deploy/lab.sh status   print the table again
+#   deploy/lab.sh start-one NAME   start that one daemon again (a test that stopped it), with
+#                          the same environment as `start`; no waiting, no seeding
 #
 # Environment:
 #   IMS_LAB_RUN   run folder (default run/lab): one sub-folder per daemon with its log,
@@ -236,9 +238,24 @@ cmd_stop() {
     echo "lab: stopped $STOPPED daemon(s); logs and state left in $RUN/"
 }
 
+cmd_start_one() {   # $1 daemon name
+    local line name addr ports
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        if [ "$name" = "${1:-}" ]; then
+            deploy/pki.sh "$RUN/pki" || return 1
+            start_one "$name" "$addr"
+            return
+        fi
+    done
+    echo "lab: no daemon '${1:-}' in the lab" >&2
+    return 2
+}
+
 case "${1:-}" in
     start) cmd_start ;;
+    start-one) cmd_start_one "${2:-}" ;;
     stop) cmd_stop ;;
     status) table ;;
-    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|start-one NAME" >&2; exit 2 ;;
 esac

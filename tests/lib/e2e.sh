@@ -19,6 +19,8 @@
 #
 #   lab_start / lab_stop / lab_status   deploy/lab.sh with IMS_LAB_RUN=run/e2e-<name>, so a
 #                                    user's own lab in run/lab is never touched
+#   lab_start_one NAME               start one daemon of that lab again (after the test
+#                                    stopped it), as lab_start would (TLS credentials, ...)
 #   http_get URL                     sets HTTP_CODE, HTTP_TYPE (Content-Type), HTTP_BODY
 #   json_get JSON JQ-FILTER          prints jq -r's answer (returns 1 on bad JSON)
 #   cap_start NAME / cap_stop        tshark on lo, lab addresses and ports only, written to
@@ -254,6 +256,10 @@ lab_start() {   # output in LAB_OUT (also in run folder lab-start.out); returns 
     printf '%s\n' "$LAB_OUT" >"$E2E_RUN/lab-start.out"
     printf '%s\n' "$LAB_OUT" | sed "s/^/[$E2E_NAME]      /"
     return $rc
+}
+
+lab_start_one() {   # $1 daemon: started in the background, as lab_start starts it
+    IMS_LAB_TLS_KEYLOG=$E2E_RUN/tls-keys.log e2e_lab start-one "$1"
 }
 
 lab_stop() {   # output in LAB_OUT; returns lab.sh's status
