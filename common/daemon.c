@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "daemon.h"
+#include "diam_peer.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -68,23 +69,33 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
     { "diameter", "address", IMS_CFG_ADDR, "@node.address", 0, 0, 0, NULL, NULL,
       "Diameter listen address" },
     { "diameter", "port", IMS_CFG_INT, "3868", 0, 1, 65535, NULL, NULL,
-      "Diameter listen port" },
+      "Diameter listen port for plain TCP (servers: hss, ocs; only when plain_peers or "
+      "tls = no)" },
     { "diameter", "transport", IMS_CFG_ENUM, "tcp", 0, 0, 0, "tcp|sctp", NULL,
       "transport to peers (this lab's kernel has no SCTP)" },
     { "diameter", "peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_peer,
-      "peers to connect to: identity@address[:port], comma separated" },
-    { "diameter", "accept_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
-      "identity patterns accepted from peers not listed (e.g. *.ims.example.org)" },
-    { "diameter", "tls", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
-      "protect peer connections with TLS (needs tls_cert, tls_key, tls_ca)" },
+      "the trusted peers, identity@address[:port], comma separated: a client connects to "
+      "them; a server (hss, ocs) accepts each only from its address" },
+    { "diameter", "accept_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL,
+      ims_diam_check_pattern,
+      "LAB ONLY: also accept peers not listed whose identity matches a pattern, optionally "
+      "only from an address or network: *.ims.example.org@127.0.1.0/24" },
+    { "diameter", "tls", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
+      "TLS with every peer not in plain_peers (needs tls_cert, tls_key, tls_ca)" },
+    { "diameter", "plain_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL,
+      ims_diam_check_pattern,
+      "peers that use plain TCP although tls = yes: identity patterns, optionally "
+      "@address[/prefix]" },
     { "diameter", "tls_port", IMS_CFG_INT, "5868", 0, 1, 65535, NULL, NULL,
-      "Diameter/TLS listen port" },
+      "Diameter/TLS listen port (servers)" },
     { "diameter", "tls_cert", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "PEM certificate" },
     { "diameter", "tls_key", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "PEM private key" },
     { "diameter", "tls_ca", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
-      "PEM CA certificate (one file, one certificate)" },
+      "PEM CA certificate that signs the peers' certificates (one file, one certificate)" },
+    { "diameter", "tls_dh", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM Diffie-Hellman parameters (empty: freeDiameter makes new ones at start)" },
     { "diameter", "tc_timer", IMS_CFG_INT, "30", 0, 1, 3600, NULL, NULL,
       "seconds between reconnection attempts" },
     { "diameter", "tw_timer", IMS_CFG_INT, "30", 0, 6, 3600, NULL, NULL,
@@ -230,31 +241,34 @@ static int on_sip_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
     return ims_sip_reply_unhandled(d->sip, irq, sip, d->desc->sip_allow);
 }
 
-static int start_diameter(struct ims_daemon *d, char ***peers, char ***accept)
+/* Diameter from the diameter.* keys; the lab patterns of accept_peers become warnings of
+ * /health. The peer lists are copied by ims_diam_init() and freed here. */
+static int start_diameter(struct ims_daemon *d)
 {
     const struct ims_cfg *c = d->cfg;
-    *peers = ims_cfg_list(c, "diameter.peers", NULL);
-    *accept = ims_cfg_list(c, "diameter.accept_peers", NULL);
-    bool tls = ims_cfg_bool(c, "diameter.tls");
-    if (tls && (!ims_cfg_is_set(c, "diameter.tls_cert") || !ims_cfg_is_set(c, "diameter.tls_key")
-                || !ims_cfg_is_set(c, "diameter.tls_ca"))) {
-        ims_err("%s: diameter.tls = yes needs diameter.tls_cert, tls_key and tls_ca",
-                ims_cfg_path(c));
-        return -EINVAL;
-    }
+    static const char *const keys[3] = { "diameter.peers", "diameter.accept_peers",
+                                         "diameter.plain_peers" };
+    char **lists[3] = { NULL, NULL, NULL };
+    int rc = -ENOMEM;
+    for (int i = 0; i < 3; i++)
+        if (!(lists[i] = ims_cfg_list(c, keys[i], NULL)))
+            goto out_lists;
     struct ims_diam_conf dc = {
         .identity = ims_cfg_str(c, "diameter.identity"),
         .realm = ims_cfg_str(c, "diameter.realm"),
         .address = ims_cfg_str(c, "diameter.address"),
         .port = (int)ims_cfg_int(c, "diameter.port"),
         .sctp = strcmp(ims_cfg_str(c, "diameter.transport"), "sctp") == 0,
-        .peers = *peers,
-        .accept = *accept,
-        .tls = tls,
+        .server = (d->desc->flags & IMS_D_DIAMETER_SERVER) != 0,
+        .peers = lists[0],
+        .accept = lists[1],
+        .plain = lists[2],
+        .tls = ims_cfg_bool(c, "diameter.tls"),
         .tls_port = (int)ims_cfg_int(c, "diameter.tls_port"),
         .tls_cert = ims_cfg_str(c, "diameter.tls_cert"),
         .tls_key = ims_cfg_str(c, "diameter.tls_key"),
         .tls_ca = ims_cfg_str(c, "diameter.tls_ca"),
+        .tls_dh = ims_cfg_str(c, "diameter.tls_dh"),
         .tc_timer = (int)ims_cfg_int(c, "diameter.tc_timer"),
         .tw_timer = (int)ims_cfg_int(c, "diameter.tw_timer"),
         .threads = (int)ims_cfg_int(c, "diameter.threads"),
@@ -264,9 +278,18 @@ static int start_diameter(struct ims_daemon *d, char ***peers, char ***accept)
         .ext_dir = ims_cfg_str(c, "diameter.extensions_dir"),
         .loop = d->loop,
     };
-    if (!*peers || !*accept)
-        return -ENOMEM;
-    return ims_diam_init(&dc);
+    rc = ims_diam_init(&dc);
+    if (rc == -ENOKEY)
+        ims_err("%s: diameter.tls = yes (the default) needs diameter.tls_cert, tls_key and "
+                "tls_ca (readable files); or list the peers that use plain TCP in "
+                "diameter.plain_peers, or set diameter.tls = no", ims_cfg_path(c));
+    for (char **p = lists[1]; rc == 0 && p && *p; p++)
+        ims_http_health_warn(d->http, "diameter: accepts any peer matching %s "
+                             "(diameter.accept_peers): lab only", *p);
+out_lists:
+    for (int i = 0; i < 3; i++)
+        ims_strv_free(lists[i]);
+    return rc;
 }
 
 static int start_sip(struct ims_daemon *d)
@@ -395,7 +418,6 @@ int ims_daemon_main(int argc, char **argv, const struct ims_daemon_desc *desc)
     }
 
     struct ims_daemon d = { .desc = desc };
-    char **peers = NULL, **accept = NULL;
     int rc = load_config(desc, config, &d.cfg);
     if (rc)
         return 2;
@@ -429,7 +451,7 @@ int ims_daemon_main(int argc, char **argv, const struct ims_daemon_desc *desc)
         goto out_loop;
     }
     if (desc->flags & IMS_D_DIAMETER) {
-        if ((rc = start_diameter(&d, &peers, &accept)) != 0)
+        if ((rc = start_diameter(&d)) != 0)
             goto out_diam;
         ims_http_health_add(d.http, ims_diam_health, NULL);
     }
@@ -475,8 +497,6 @@ out_log:
         ims_info("%s stopped", desc->name);
     ims_log_fini();
 out_cfg:
-    ims_strv_free(peers);
-    ims_strv_free(accept);
     ims_cfg_free(d.cfg);
     ims_metrics_fini();
     return rc ? 1 : 0;

@@ -20,6 +20,7 @@
 
 #define IMS_D_SIP      0x1   /* the daemon has a SIP stack */
 #define IMS_D_DIAMETER 0x2   /* the daemon has a Diameter stack (client and/or server) */
+#define IMS_D_DIAMETER_SERVER 0x4  /* ... and serves: listens, accepts diameter.peers */
 
 struct ims_daemon;
 

@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam.h"
+#include "diam_bind.h"
+#include "diam_peer.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -14,6 +16,7 @@
 #include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +25,11 @@
 
 #include <freeDiameter/freeDiameter-host.h>
 #include <freeDiameter/libfdcore.h>
+#include <gnutls/x509.h>
 
 #define MAX_HANDLERS 32
-
-struct configured_peer {
-    char *identity;
-    char *address;
-    uint16_t port;
-};
+#define DIAMETER_PORT_TCP 3868   /* RFC 6733: Diameter over TCP */
+#define DIAMETER_PORT_TLS 5868   /* RFC 6733: Diameter over TLS/TCP */
 
 static struct {
     bool initialised, running, stopping;
@@ -39,9 +39,10 @@ static struct {
     unsigned max_pending;
     atomic_uint pending;
     struct ims_loop *loop;
-    struct configured_peer *peers;
-    size_t npeers;
-    char **accept;
+    struct ims_diam_rule *peers, *accept, *plain;   /* diameter.peers, accept_peers, plain_peers */
+    size_t npeers, naccept, nplain;
+    struct ims_diam_trust trust;
+    bool server;                 /* accepts its peers instead of connecting to them */
     bool tls, sctp;
     unsigned apps;
     struct disp_hdl *handlers[MAX_HANDLERS];
@@ -51,6 +52,7 @@ static struct {
     /* metrics: [cmd][0 = in, 1 = out], plus base-protocol / unknown */
     struct ims_counter *msgs[IMS_CMD_COUNT + 1][2];
     struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
+    struct ims_counter *peer_verdicts[IMS_DIAM_PEER_CERT_MISMATCH + 1];
     struct ims_histogram *latency[IMS_CMD_COUNT];
 } g;
 
@@ -70,13 +72,41 @@ static void fd_logger(int level, const char *fmt, va_list ap)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     if (strncmp(buf, "Initiating freeDiameter shutdown", 32) == 0)
         l = IMS_LOG_INFO;     /* our own, orderly shutdown */
+    /* While we stop, errors are about the connections being closed: freeDiameter 1.2.1
+     * ends a TLS session with close_notify from two threads at once, and one side then
+     * fails to decrypt the last record (PEERS.md). */
+    if (g.stopping && l == IMS_LOG_WARN)
+        l = IMS_LOG_INFO;
     if (ims_log_enabled(l))
         ims_log(l, NULL, "freeDiameter: %s", buf);
 }
 
 /* ---- configuration (step 3) ---- */
 
-static int write_conf(const struct ims_diam_conf *c, char *path, size_t len)
+/* The TLS part of the freeDiameter configuration: our credentials, the CA that signs the
+ * peers' certificates, and fixed Diffie-Hellman parameters when given (otherwise
+ * freeDiameter generates new ones at every start). */
+static void write_tls(FILE *f, const struct ims_diam_conf *c)
+{
+    fprintf(f, "TLS_Cred = \"%s\", \"%s\";\nTLS_CA = \"%s\";\n", c->tls_cert, c->tls_key,
+            c->tls_ca);
+    if (c->tls_dh && *c->tls_dh)
+        fprintf(f, "TLS_DH_File = \"%s\";\n", c->tls_dh);
+}
+
+/*
+ * Listening: only a server (hss, ocs) listens; a client's peers are reached over the
+ * connections it opens itself, so nothing can connect to it. A server with TLS listens for
+ * TLS on tls_port and for plain TCP on port only when some peer may use plain TCP.
+ */
+static void listen_ports(const struct ims_diam_conf *c, int *port, int *sec_port)
+{
+    bool any_plain = !c->tls || (c->plain && c->plain[0]);
+    *port = c->server && any_plain ? c->port : 0;
+    *sec_port = c->server && c->tls ? c->tls_port : 0;
+}
+
+static int write_conf(const struct ims_diam_conf *c, bool tls, char *path, size_t len)
 {
     snprintf(path, len, "/tmp/ims-fd-XXXXXX");
     int fd = mkstemp(path);
@@ -92,14 +122,15 @@ static int write_conf(const struct ims_diam_conf *c, char *path, size_t len)
         return -ENOMEM;
     }
     const char *dir = c->ext_dir && *c->ext_dir ? c->ext_dir : "/usr/lib/freeDiameter";
+    int port, sec_port;
+    listen_ports(c, &port, &sec_port);
     fprintf(f, "Identity = \"%s\";\nRealm = \"%s\";\nPort = %d;\n", c->identity, c->realm,
-            c->port);
-    fprintf(f, "SecPort = %d;\n", c->tls ? c->tls_port : 0);
+            port);
+    fprintf(f, "SecPort = %d;\n", sec_port);
     fprintf(f, "%s\nNoRelay;\nTcTimer = %d;\nTwTimer = %d;\nAppServThreads = %d;\n",
             c->sctp ? "Prefer_TCP;" : "No_SCTP;", c->tc_timer, c->tw_timer, c->threads);
-    if (c->tls)
-        fprintf(f, "TLS_Cred = \"%s\", \"%s\";\nTLS_CA = \"%s\";\n", c->tls_cert, c->tls_key,
-                c->tls_ca);
+    if (tls)
+        write_tls(f, c);
     static const char *const exts[] = { "dict_nasreq.fdx", "dict_dcca.fdx",
                                         "dict_dcca_3gpp.fdx" };
     for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
@@ -132,77 +163,185 @@ static int sockaddr_from(const char *addr, uint16_t port, struct sockaddr_storag
     return -EINVAL;
 }
 
-/* "identity@address[:port]" -> configured_peer; the syntax was validated with the config. */
-static int parse_peer(const char *s, struct configured_peer *p)
+/* The socket address of an exact rule (diameter.peers) with @port. */
+static void rule_sockaddr(const struct ims_diam_rule *r, uint16_t port,
+                          struct sockaddr_storage *ss, socklen_t *sl)
 {
-    const char *at = strchr(s, '@');
-    if (!at)
-        return -EINVAL;
-    p->identity = strndup(s, (size_t)(at - s));
-    const char *a = at + 1;
-    p->port = 3868;
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", a);
-    if (buf[0] == '[') {
-        char *end = strchr(buf, ']');
-        if (end) {
-            if (end[1] == ':')
-                p->port = (uint16_t)atoi(end + 2);
-            *end = '\0';
-        }
-        p->address = strdup(buf + 1);
-    } else {
-        char *colon = strrchr(buf, ':');
-        if (colon && strchr(buf, '.')) {
-            p->port = (uint16_t)atoi(colon + 1);
-            *colon = '\0';
-        }
-        p->address = strdup(buf);
+    memset(ss, 0, sizeof(*ss));
+    if (r->family == AF_INET6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        memcpy(&s6->sin6_addr, r->addr, 16);
+        *sl = sizeof(*s6);
+        return;
     }
-    return p->identity && p->address ? 0 : -ENOMEM;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    memcpy(&s4->sin_addr, r->addr, 4);
+    *sl = sizeof(*s4);
 }
 
-/* ---- peers: validation of unknown incoming peers, configured outgoing peers ---- */
-
-static bool accepted(const char *identity)
+/* Parse a NULL-terminated list of rule texts into *out (malloc'd); the syntax was checked
+ * with the configuration, so an error here is a caller's bug or a tool's bad argument. */
+static int parse_rules(char **texts, bool pattern, struct ims_diam_rule **out, size_t *n)
 {
-    for (char **pat = g.accept; pat && *pat; pat++)
-        if (fnmatch(*pat, identity, FNM_CASEFOLD) == 0)
-            return true;
-    return false;
-}
-
-static int validate_peer(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
-{
-    *cb2 = NULL;
-    *auth = 0;
-    if (!accepted(info->pi_diamid)) {
-        ims_warn("diameter: refused connection from unknown peer %s (not in "
-                 "diameter.accept_peers)", info->pi_diamid);
-        return 0;
+    size_t count = 0;
+    char err[256];
+    for (char **p = texts; p && *p; p++)
+        count++;
+    *n = 0;
+    *out = calloc(count ? count : 1, sizeof(**out));
+    if (!*out)
+        return -ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        int rc = pattern ? ims_diam_rule_parse_pattern(texts[i], &(*out)[i], err, sizeof(err))
+                         : ims_diam_rule_parse_peer(texts[i], &(*out)[i], err, sizeof(err));
+        if (rc) {
+            ims_err("diameter: %s", err);
+            return rc;
+        }
     }
-    *auth = 1;
-    if (!g.tls && !info->runtime.pir_cert_list)
-        info->config.pic_flags.sec = PI_SEC_NONE;
-    ims_info("diameter: accepted peer %s (matches diameter.accept_peers)", info->pi_diamid);
+    *n = count;
     return 0;
 }
 
-static int add_configured_peer(const struct configured_peer *p)
+/* ---- peers: the decision on a peer that connects (servers) ---- */
+
+/*
+ * The remote address of the connection a peer is being validated on. freeDiameter's
+ * pi_endpoints cannot tell: it keeps the addresses of earlier connections of the same
+ * identity and those the peer advertised itself (Host-IP-Address). The socket can: its
+ * descriptor is in the connection's description ("TCP,soc#12"), and @info is the info
+ * member of the public struct peer_hdr that freeDiameter's validation passes.
+ */
+static int connection_address(struct peer_info *info, struct sockaddr_storage *ss)
 {
-    struct peer_info info;
-    memset(&info, 0, sizeof(info));
-    fd_list_init(&info.pi_endpoints, NULL);
-    info.pi_diamid = p->identity;
-    info.config.pic_flags.persist = PI_PRST_ALWAYS;
-    info.config.pic_flags.pro4 = g.sctp ? PI_P4_SCTP : PI_P4_TCP;
-    info.config.pic_flags.sec = g.tls ? PI_SEC_DEFAULT : PI_SEC_NONE;
-    info.config.pic_port = p->port;
+    struct peer_hdr *hdr = (struct peer_hdr *)(void *)((char *)info -
+                                                       offsetof(struct peer_hdr, info));
+    char desc[96];
+    if (fd_peer_cnx_proto_info(hdr, desc, sizeof(desc)) != 0)
+        return -ENOTCONN;
+    const char *soc = strstr(desc, "soc#");
+    if (!soc)
+        return -ENOTCONN;
+    int fd = atoi(soc + 4);
+    socklen_t sl = sizeof(*ss);
+    memset(ss, 0, sizeof(*ss));
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)ss, &sl) != 0)
+        return -ENOTCONN;
+    return 0;
+}
+
+/* The TLS certificate the peer presented (checked against the CA by freeDiameter during
+ * the handshake) names its Diameter identity. */
+static bool cert_names_identity(const struct peer_info *info)
+{
+    const gnutls_datum_t *list = info->runtime.pir_cert_list;
+    gnutls_x509_crt_t crt;
+    if (!list || !info->runtime.pir_cert_list_size || gnutls_x509_crt_init(&crt) < 0)
+        return false;
+    bool ok = gnutls_x509_crt_import(crt, &list[0], GNUTLS_X509_FMT_DER) >= 0 &&
+              gnutls_x509_crt_check_hostname(crt, info->pi_diamid) != 0;
+    gnutls_x509_crt_deinit(crt);
+    return ok;
+}
+
+static void log_verdict(const struct peer_info *info, const char *addr, bool tls,
+                        enum ims_diam_verdict v, const struct ims_diam_rule *rule)
+{
+    const char *via = tls ? "TLS" : "plain TCP";
+    if (v == IMS_DIAM_PEER_CONFIGURED)
+        ims_info("diameter: accepted peer %s from %s over %s (configured in diameter.peers)",
+                 info->pi_diamid, addr, via);
+    else if (v == IMS_DIAM_PEER_PATTERN)
+        ims_warn("diameter: accepted peer %s (realm %.*s) from %s over %s: it matches "
+                 "diameter.accept_peers '%s' (lab only)", info->pi_diamid,
+                 (int)info->runtime.pir_realmlen,
+                 info->runtime.pir_realm ? (const char *)info->runtime.pir_realm : "",
+                 addr, via, rule ? rule->text : "?");
+    else
+        ims_warn("diameter: refused peer %s from %s over %s: %s", info->pi_diamid, addr, via,
+                 ims_diam_verdict_text(v));
+}
+
+/*
+ * freeDiameter asks this for every peer that connects to a server (none is configured in
+ * freeDiameter itself, so none bypasses it). Accepted: *auth = 1, and plain TCP allowed by
+ * config.pic_flags.sec. Plain TCP where TLS is required: *auth = 1 with TLS still required,
+ * so that freeDiameter answers the CER with DIAMETER_NO_COMMON_SECURITY. Any other refusal:
+ * *auth = -1 (DIAMETER_UNKNOWN_PEER).
+ */
+static int validate_peer(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
+{
+    struct sockaddr_storage ss;
+    char addr[INET6_ADDRSTRLEN + 8];
+    *cb2 = NULL;
+    *auth = -1;
+    if (connection_address(info, &ss) != 0) {
+        ims_warn("diameter: refused peer %s: the address of its connection is unknown",
+                 info->pi_diamid);
+        return 0;
+    }
+    ims_diam_addr_text((struct sockaddr *)&ss, addr, sizeof(addr));
+    struct ims_diam_incoming in = {
+        .identity = info->pi_diamid,
+        .addr = (struct sockaddr *)&ss,
+        .tls = info->runtime.pir_cert_list != NULL,
+    };
+    in.cert_names_identity = in.tls && cert_names_identity(info);
+    const struct ims_diam_rule *rule = NULL;
+    enum ims_diam_verdict v = ims_diam_peer_decide(&g.trust, &in, &rule);
+    ims_counter_inc(g.peer_verdicts[v]);
+    log_verdict(info, addr, in.tls, v, rule);
+    if (ims_diam_verdict_ok(v)) {
+        *auth = 1;
+        if (!in.tls)
+            info->config.pic_flags.sec = PI_SEC_NONE;
+    } else if (v == IMS_DIAM_PEER_PLAIN_REFUSED) {
+        *auth = 1;
+        info->config.pic_flags.sec = PI_SEC_DEFAULT;
+    }
+    return 0;
+}
+
+/* ---- peers: the configured peers of a client ---- */
+
+/* The configured peer @p is reached over plain TCP (diameter.tls = no, or plain_peers
+ * names it and its address); its port, when the entry gives none, follows. */
+static bool peer_plain(const struct ims_diam_rule *p, uint16_t *port)
+{
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (sockaddr_from(p->address, p->port, &ss, &sl) != 0)
-        return -EINVAL;
+    rule_sockaddr(p, 0, &ss, &sl);
+    bool plain = ims_diam_plain_allowed(&g.trust, p->identity, (struct sockaddr *)&ss);
+    *port = p->port ? p->port : plain ? DIAMETER_PORT_TCP : DIAMETER_PORT_TLS;
+    return plain;
+}
+
+/* A client connects over TLS (to port 5868 unless the entry says otherwise) except to the
+ * peers of diameter.plain_peers (3868 by default). */
+static int add_configured_peer(const struct ims_diam_rule *p)
+{
+    struct peer_info info;
+    uint16_t port;
+    bool plain = peer_plain(p, &port);
+    memset(&info, 0, sizeof(info));
+    fd_list_init(&info.pi_endpoints, NULL);
+    info.pi_diamid = (DiamId_t)p->identity;
+    info.config.pic_flags.persist = PI_PRST_ALWAYS;
+    info.config.pic_flags.pro4 = g.sctp ? PI_P4_SCTP : PI_P4_TCP;
+    info.config.pic_flags.sec = plain ? PI_SEC_NONE : PI_SEC_DEFAULT;
+    info.config.pic_port = port;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    char addr[INET6_ADDRSTRLEN];
+    rule_sockaddr(p, port, &ss, &sl);
+    ims_diam_addr_text((struct sockaddr *)&ss, addr, sizeof(addr));
     int rc = fd_ep_add_merge(&info.pi_endpoints, (sSA *)&ss, sl, EP_FL_CONF | EP_ACCEPTALL);
+    if (rc == 0)
+        rc = -ims_diam_bind_dest((struct sockaddr *)&ss, sl);
     if (rc == 0)
         rc = fd_peer_add(&info, "ims config", NULL, NULL);
     /* fd_peer_add copies the endpoints; free our list */
@@ -212,11 +351,12 @@ static int add_configured_peer(const struct configured_peer *p)
         free(li);
     }
     if (rc && rc != EEXIST) {
-        ims_err("diameter: cannot add peer %s at %s:%u: %s", p->identity, p->address, p->port,
+        ims_err("diameter: cannot add peer %s at %s:%u: %s", p->identity, addr, port,
                 strerror(rc));
         return -rc;
     }
-    ims_info("diameter: peer %s at %s:%u configured", p->identity, p->address, p->port);
+    ims_info("diameter: peer %s at %s:%u configured (%s)", p->identity, addr, port,
+             plain ? "plain TCP" : "TLS");
     return 0;
 }
 
@@ -353,6 +493,13 @@ static void register_metrics(void)
                                  "Requests that got no answer in time", NULL);
     g.rejected = ims_counter_new("ims_diameter_overload_total",
                                  "Requests refused locally: too many pending", NULL);
+    for (int v = 0; v <= IMS_DIAM_PEER_CERT_MISMATCH; v++) {
+        snprintf(labels, sizeof(labels), "verdict=\"%s\"", ims_diam_verdict_label(v));
+        g.peer_verdicts[v] = ims_counter_new("ims_diameter_peer_decisions_total",
+                                             "Peers that connected, accepted (configured, "
+                                             "pattern) or refused (unknown, address, plain, "
+                                             "certificate)", labels);
+    }
 }
 
 /* ---- routing ---- */
@@ -698,6 +845,18 @@ uint32_t ims_diam_result_code(struct msg *m, bool *experimental)
     return 0;
 }
 
+const char *ims_diam_msg_peer(struct msg *m, char *buf, size_t len)
+{
+    DiamId_t id = NULL;
+    size_t n = 0;
+    if (!len)
+        return buf;
+    buf[0] = '\0';
+    if (m && fd_msg_source_get(m, &id, &n) == 0 && id)
+        snprintf(buf, len, "%.*s", (int)n, (const char *)id);
+    return buf;
+}
+
 const char *ims_diam_session_id(struct msg *m, char *buf, size_t len)
 {
     if (ims_avp_get_str(m, IMS_AVP_SESSION_ID, buf, len) == -ENOENT && len)
@@ -768,7 +927,7 @@ static void state_name(int state, char *buf, size_t len)
 static bool is_configured(const char *identity)
 {
     for (size_t i = 0; i < g.npeers; i++)
-        if (strcasecmp(g.peers[i].identity, identity) == 0)
+        if (ims_diam_rule_identity(&g.peers[i], identity))
             return true;
     return false;
 }
@@ -783,6 +942,32 @@ const char *ims_diam_peer_state(const char *identity)
     return buf;
 }
 
+/* One configured peer in /health. A client's peers are connections it keeps open (not open:
+ * degraded); a server's are clients that may connect (not connected: "closed", still ok). */
+static bool health_configured(const struct ims_diam_rule *r, json_t *peers)
+{
+    const char *st = ims_diam_peer_state(r->identity);
+    char addr[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    uint16_t port;
+    bool plain = peer_plain(r, &port);
+    rule_sockaddr(r, port, &ss, &sl);
+    ims_diam_addr_text((struct sockaddr *)&ss, ip, sizeof(ip));
+    if (g.server && strcmp(st, "unknown") == 0)
+        st = "closed";
+    if (g.server)
+        snprintf(addr, sizeof(addr), "%s", ip);
+    else
+        snprintf(addr, sizeof(addr), r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+    json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name",
+                                           r->identity, "kind", "diameter", "address", addr,
+                                           "state", st, "configured", 1, "direction",
+                                           g.server ? "in" : "out", "transport",
+                                           plain ? "tcp" : "tls"));
+    return g.server || strcmp(st, "open") == 0;
+}
+
 enum ims_health ims_diam_health(void *arg, json_t *peers)
 {
     (void)arg;
@@ -790,16 +975,9 @@ enum ims_health ims_diam_health(void *arg, json_t *peers)
         return IMS_HEALTH_DOWN;
     enum ims_health h = IMS_HEALTH_OK;
     /* configured peers first, always listed even before freeDiameter knows them */
-    for (size_t i = 0; i < g.npeers; i++) {
-        const char *st = ims_diam_peer_state(g.peers[i].identity);
-        char addr[96];
-        snprintf(addr, sizeof(addr), "%s:%u", g.peers[i].address, g.peers[i].port);
-        json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s, s:b}", "name",
-                                               g.peers[i].identity, "kind", "diameter",
-                                               "address", addr, "state", st, "configured", 1));
-        if (strcmp(st, "open") != 0)
+    for (size_t i = 0; i < g.npeers; i++)
+        if (!health_configured(&g.peers[i], peers))
             h = IMS_HEALTH_DEGRADED;
-    }
     /* then peers that connected to us */
     if (pthread_rwlock_rdlock(&fd_g_peers_rw) != 0)
         return h;
@@ -819,6 +997,71 @@ enum ims_health ims_diam_health(void *arg, json_t *peers)
 
 /* ---- life cycle ---- */
 
+static void free_trust(void)
+{
+    free(g.peers);
+    free(g.accept);
+    free(g.plain);
+    g.peers = g.accept = g.plain = NULL;
+    g.npeers = g.naccept = g.nplain = 0;
+    memset(&g.trust, 0, sizeof(g.trust));
+}
+
+/* TLS is used by a server (it listens for TLS) and by a client with a peer that is not
+ * allowed plain TCP. */
+static bool tls_used(const struct ims_diam_conf *c)
+{
+    if (c->server)
+        return true;
+    uint16_t port;
+    for (size_t i = 0; i < g.npeers; i++)
+        if (!peer_plain(&g.peers[i], &port))
+            return true;
+    return false;
+}
+
+/* The certificate, key and CA are set and readable: 0, else -ENOKEY (the caller names the
+ * keys; an unreadable file is logged here). */
+static int check_tls_files(const struct ims_diam_conf *c)
+{
+    const char *files[] = { c->tls_cert, c->tls_key, c->tls_ca, c->tls_dh };
+    for (int i = 0; i < 4; i++) {
+        if (!files[i] || !*files[i]) {
+            if (i < 3)
+                return -ENOKEY;
+            continue;
+        }
+        if (access(files[i], R_OK) != 0) {
+            ims_err("diameter: cannot read %s: %s", files[i], strerror(errno));
+            return -ENOKEY;
+        }
+    }
+    return 0;
+}
+
+/* The peer rules of @c into g (and g.trust); the lab patterns are announced loudly. */
+static int set_trust(const struct ims_diam_conf *c)
+{
+    int rc = parse_rules(c->peers, false, &g.peers, &g.npeers);
+    if (rc == 0)
+        rc = parse_rules(c->accept, true, &g.accept, &g.naccept);
+    if (rc == 0)
+        rc = parse_rules(c->plain, true, &g.plain, &g.nplain);
+    if (rc) {
+        free_trust();
+        return rc;
+    }
+    g.trust = (struct ims_diam_trust){ g.peers, g.npeers, g.accept, g.naccept,
+                                       g.plain, g.nplain, c->tls };
+    for (size_t i = 0; i < g.naccept; i++)
+        ims_warn("diameter: accepts any peer matching %s (diameter.accept_peers): lab only",
+                 g.accept[i].text);
+    if (!c->tls && (c->server || g.npeers))
+        ims_warn("diameter: TLS is off (diameter.tls = no): Diameter to and from peers is "
+                 "clear text");
+    return 0;
+}
+
 int ims_diam_init(const struct ims_diam_conf *c)
 {
     char conf[64];
@@ -835,7 +1078,9 @@ int ims_diam_init(const struct ims_diam_conf *c)
     g.tls = c->tls;
     g.sctp = c->sctp;
     g.apps = c->apps;
-    g.accept = c->accept;
+    g.server = c->server;
+    if ((rc = set_trust(c)) != 0)
+        return rc;
 
     fd_g_debug_lvl = ims_log_enabled(IMS_LOG_DEBUG) ? FD_LOG_DEBUG : FD_LOG_NOTICE;
     if ((rc = fd_log_handler_register(fd_logger)) != 0 || (rc = fd_core_initialize()) != 0) {
@@ -843,7 +1088,10 @@ int ims_diam_init(const struct ims_diam_conf *c)
         return -rc;
     }
     g.initialised = true;
-    if ((rc = write_conf(c, conf, sizeof(conf))) != 0)
+    bool tls = c->tls && tls_used(c);
+    if (tls && (rc = check_tls_files(c)) != 0)
+        return rc;
+    if ((rc = write_conf(c, tls, conf, sizeof(conf))) != 0)
         return rc;
     rc = fd_core_parseconf(conf);
     unlink(conf);
@@ -860,6 +1108,7 @@ int ims_diam_init(const struct ims_diam_conf *c)
         ims_err("diameter: cannot listen on %s", c->address);
         return -EINVAL;
     }
+    ims_diam_bind_source((struct sockaddr *)&ss, sl);
     if ((rc = ims_dict_init()) != 0)
         return rc;
     for (int a = 0; a < IMS_APP_COUNT; a++) {
@@ -906,17 +1155,6 @@ int ims_diam_init(const struct ims_diam_conf *c)
     if (rc)
         return -rc;
 
-    size_t n = 0;
-    for (char **p = c->peers; p && *p; p++)
-        n++;
-    g.peers = calloc(n ? n : 1, sizeof(*g.peers));
-    if (!g.peers)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (parse_peer(c->peers[i], &g.peers[i]) != 0)
-            return -EINVAL;
-        g.npeers++;
-    }
     return 0;
 }
 
@@ -931,7 +1169,8 @@ int ims_diam_start(void)
         return -rc;
     }
     g.running = true;
-    for (size_t i = 0; i < g.npeers; i++)
+    /* a server waits for its peers: they are decided by validate_peer when they connect */
+    for (size_t i = 0; !g.server && i < g.npeers; i++)
         if ((rc = add_configured_peer(&g.peers[i])) != 0)
             return rc;
     ims_info("diameter: %s (realm %s) listening", g.identity, g.realm);
@@ -987,13 +1226,8 @@ void ims_diam_stop(void)
     }
     fd_core_shutdown();
     wait_shutdown(3);
+    ims_diam_bind_clear();
     g.running = false;
-    for (size_t i = 0; i < g.npeers; i++) {
-        free(g.peers[i].identity);
-        free(g.peers[i].address);
-    }
-    free(g.peers);
-    g.peers = NULL;
-    g.npeers = 0;
+    free_trust();
     g.initialised = false;
 }

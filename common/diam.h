@@ -33,13 +33,21 @@ struct ims_diam_conf {
     const char *identity;        /* Origin-Host */
     const char *realm;           /* Origin-Realm */
     const char *address;         /* listen address (numeric) */
-    int port;                    /* listen port, 3868 */
+    int port;                    /* listen port for plain TCP, 3868 (servers only) */
     bool sctp;                   /* transport: SCTP instead of TCP */
+    /*
+     * server = false (a client): connects to @peers and listens nowhere.
+     * server = true (hss, ocs): listens and accepts @peers, each only from its address,
+     * without connecting to them; every other peer is refused unless @accept matches it.
+     */
+    bool server;
     char **peers;                /* "identity@address[:port]", NULL-terminated, may be NULL */
-    char **accept;               /* identity patterns accepted from unknown peers ("*.realm") */
-    bool tls;                    /* TLS with peers (needs cert, key, ca) */
-    int tls_port;
+    char **accept;               /* lab: "pattern[@address[/prefix]]" accepted as well */
+    char **plain;                /* with @tls: "pattern[@address[/prefix]]" allowed plain TCP */
+    bool tls;                    /* TLS with every peer not in @plain (needs cert, key, ca) */
+    int tls_port;                /* server: TLS listen port, 5868 */
     const char *tls_cert, *tls_key, *tls_ca;
+    const char *tls_dh;          /* PEM Diffie-Hellman parameters, or NULL/"" */
     int tc_timer;                /* seconds between reconnection attempts */
     int tw_timer;                /* watchdog interval */
     int threads;                 /* dispatch threads */
@@ -50,6 +58,8 @@ struct ims_diam_conf {
     struct ims_loop *loop;       /* where answers are delivered */
 };
 
+/* Configure freeDiameter from @conf (the peer rules are checked and copied). A server's
+ * incoming peers are decided by ims_diam_peer_decide() (diam_peer.h). */
 int ims_diam_init(const struct ims_diam_conf *conf);
 int ims_diam_start(void);
 void ims_diam_stop(void);
@@ -120,6 +130,11 @@ struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmiss
 
 /* Read Result-Code, or Experimental-Result-Code (and say so). 0 when neither is present. */
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental);
+
+/* The identity of the peer whose connection delivered a received message, in buf ("" for a
+ * message not received from a peer). Unlike Origin-Host, the sender cannot choose it: the
+ * server accepted that identity for that connection (diam_peer.h). */
+const char *ims_diam_msg_peer(struct msg *m, char *buf, size_t len);
 
 /* The Session-Id of a message as a NUL-terminated string in buf ("" when absent). */
 const char *ims_diam_session_id(struct msg *m, char *buf, size_t len);

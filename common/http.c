@@ -21,6 +21,7 @@
 
 #define MAX_ROUTES 32
 #define MAX_HEALTH 8
+#define MAX_WARNINGS 8
 #define MAX_BODY (1024 * 1024)
 
 struct route {
@@ -46,6 +47,8 @@ struct ims_http {
     size_t nroutes;
     struct health_src health[MAX_HEALTH];
     size_t nhealth;
+    char warnings[MAX_WARNINGS][200];
+    size_t nwarnings;
     struct ims_counter *requests[6];   /* by status class 1xx..5xx, [0] other */
 };
 
@@ -79,9 +82,13 @@ json_t *ims_http_health_json(struct ims_http *http, enum ims_health *status)
         if (h > worst)
             worst = h;
     }
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:o}", "status", ims_health_name(worst),
+    json_t *warnings = json_array();
+    for (size_t i = 0; i < http->nwarnings; i++)
+        json_array_append_new(warnings, json_string(http->warnings[i]));
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "status", ims_health_name(worst),
                             "daemon", http->daemon, "version", http->version, "uptime_s",
-                            (json_int_t)uptime_s(http), "peers", peers);
+                            (json_int_t)uptime_s(http), "peers", peers, "warnings",
+                            warnings);
     if (status)
         *status = worst;
     return doc;
@@ -459,6 +466,17 @@ int ims_http_route(struct ims_http *http, const char *method, const char *path, 
     if (http->nroutes == MAX_ROUTES || http->mhd)
         return -ENOSPC;
     http->routes[http->nroutes++] = (struct route){ method, path, prefix, fn, arg };
+    return 0;
+}
+
+int ims_http_health_warn(struct ims_http *http, const char *fmt, ...)
+{
+    if (http->nwarnings == MAX_WARNINGS || http->mhd)
+        return -ENOSPC;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(http->warnings[http->nwarnings++], sizeof(http->warnings[0]), fmt, ap);
+    va_end(ap);
     return 0;
 }
 

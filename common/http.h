@@ -72,6 +72,11 @@ int ims_http_route(struct ims_http *http, const char *method, const char *path, 
 
 int ims_http_health_add(struct ims_http *http, ims_health_fn fn, void *arg);
 
+/* A standing warning of the configuration (a lab-only setting), listed in /health under
+ * "warnings" (without changing the status). Before ims_http_start(); -ENOSPC past 8. */
+int ims_http_health_warn(struct ims_http *http, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Start serving; routes and health sources must all be added before. */
 int ims_http_start(struct ims_http *http);
 

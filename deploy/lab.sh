@@ -4,6 +4,8 @@
 #   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
 #   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
 #   deploy/lab.sh status   print the table again
+#   deploy/lab.sh start-one NAME   start that one daemon again (a test that stopped it), with
+#                          the same environment as `start`; no waiting, no seeding
 #
 # Environment:
 #   IMS_LAB_RUN   run folder (default run/lab): one sub-folder per daemon with its log,
@@ -11,6 +13,14 @@
 #   IMS_LAB_BIN   folder of the binaries (default build/bin)
 #   IMS_LAB_WAIT  seconds to wait for every /health to say ok (default 40)
 #   IMS_LAB_BULK  also create this many benchmark subscribers user00001.. (default 0)
+#   IMS_LAB_TLS_KEYLOG  a file: the daemons write their TLS session keys there (gnutls'
+#                 SSLKEYLOGFILE), so that tshark can decode the lab's Diameter over TLS
+#                 (tshark -o tls.keylog_file:FILE). For debugging and the tests only.
+#
+# Diameter between our daemons runs over TLS: `start` first makes the lab PKI in
+# $RUN/pki (deploy/pki.sh: a lab CA, one certificate per function and one for the test AS;
+# kept while still good) and gives every daemon its certificate, key, the CA and the DH
+# parameters through IMS_DIAMETER_TLS_CERT, _KEY, _CA and _DH.
 #
 # Once the hss is healthy, `start` seeds it with the demo subscribers of LAB.md
 # (deploy/lab/subscribers.json, through hss/hssctl; idempotent, SQNs never go back), and
@@ -31,8 +41,8 @@ OCS_TOKEN=ims-lab-token   # api_token of deploy/lab/ocs.conf (the lab only)
 
 # function, address, ports (for the table); start order: servers first
 LAB=(
-    "hss   127.0.0.40 diameter:3868/tcp"
-    "ocs   127.0.0.80 diameter:3868/tcp"
+    "hss   127.0.0.40 diameter:5868/tls+3868/tcp"
+    "ocs   127.0.0.80 diameter:5868/tls+3868/tcp"
     "scscf 127.0.0.30 sip:5060/udp+tcp"
     "icscf 127.0.0.20 sip:5060/udp+tcp"
     "pcscf 127.0.0.10 sip:5060/udp+tcp"
@@ -59,18 +69,18 @@ pid_of() {   # $1 daemon -> pid when running
 }
 
 table() {
-    printf '%-6s %-11s %-20s %-10s %s\n' FUNCTION ADDRESS PORTS HEALTH PID
+    printf '%-6s %-11s %-36s %-10s %s\n' FUNCTION ADDRESS PORTS HEALTH PID
     local line name addr ports h
     for line in "${LAB[@]}"; do
         read -r name addr ports <<<"$line"
         h=$(status_of "$(health "$addr")")
-        printf '%-6s %-11s %-20s %-10s %s\n' "$name" "$addr" "$ports http:8080" "$h" \
+        printf '%-6s %-11s %-36s %-10s %s\n' "$name" "$addr" "$ports http:8080" "$h" \
             "$(pid_of "$name" || echo -)"
     done
 }
 
 port_users() {   # $1 address -> listeners already bound on it (other than ours)
-    ss -Hlntup 2>/dev/null | awk -v a="$1" '$5 ~ "^"a":" || $5 ~ "^0.0.0.0:(5060|3868|8080)$" {print $1, $5, $7}'
+    ss -Hlntup 2>/dev/null | awk -v a="$1" '$5 ~ "^"a":" || $5 ~ "^0.0.0.0:(5060|3868|5868|8080)$" {print $1, $5, $7}'
 }
 
 start_one() {   # $1 daemon $2 address
@@ -88,7 +98,11 @@ start_one() {   # $1 daemon $2 address
         return 1
     fi
     mkdir -p "$dir"
-    IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+    local pki=$RUN/pki keylog=()
+    [ -n "${IMS_LAB_TLS_KEYLOG:-}" ] && keylog=(SSLKEYLOGFILE="$IMS_LAB_TLS_KEYLOG")
+    env "${keylog[@]}" IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+        IMS_DIAMETER_TLS_CERT="$pki/$name.crt" IMS_DIAMETER_TLS_KEY="$pki/$name.key" \
+        IMS_DIAMETER_TLS_CA="$pki/ca.crt" IMS_DIAMETER_TLS_DH="$pki/dh.pem" \
         "$BIN/$name" --config "$CONF/$name.conf" --pidfile "$dir/$name.pid" \
         >>"$dir/$name.out" 2>&1 </dev/null &
     echo $! >"$dir/$name.pid"
@@ -156,6 +170,10 @@ cmd_start() {
         fi
     done
     mkdir -p "$RUN"
+    if ! deploy/pki.sh "$RUN/pki"; then
+        echo "lab: cannot make the lab PKI in $RUN/pki (above)" >&2
+        return 1
+    fi
     # the servers first, so that the clients' first connection attempt succeeds
     for line in "${LAB[@]}"; do
         read -r name addr ports <<<"$line"
@@ -220,9 +238,24 @@ cmd_stop() {
     echo "lab: stopped $STOPPED daemon(s); logs and state left in $RUN/"
 }
 
+cmd_start_one() {   # $1 daemon name
+    local line name addr ports
+    for line in "${LAB[@]}"; do
+        read -r name addr ports <<<"$line"
+        if [ "$name" = "${1:-}" ]; then
+            deploy/pki.sh "$RUN/pki" || return 1
+            start_one "$name" "$addr"
+            return
+        fi
+    done
+    echo "lab: no daemon '${1:-}' in the lab" >&2
+    return 2
+}
+
 case "${1:-}" in
     start) cmd_start ;;
+    start-one) cmd_start_one "${2:-}" ;;
     stop) cmd_stop ;;
     status) table ;;
-    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|start-one NAME" >&2; exit 2 ;;
 esac

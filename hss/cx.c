@@ -54,6 +54,7 @@ static struct ims_counter *g_answers[4][2];   /* [UAR, MAR, SAR, LIR][ok, error]
 
 struct request {
     char session[256];
+    char peer[HSS_ID_MAX];      /* the peer whose connection delivered it */
     char origin[HSS_ID_MAX];
     char impi[HSS_ID_MAX];
     char impu[HSS_ID_MAX];
@@ -64,6 +65,7 @@ static void read_common(struct msg *m, struct request *r)
 {
     memset(r, 0, sizeof(*r));
     ims_diam_session_id(m, r->session, sizeof(r->session));
+    ims_diam_msg_peer(m, r->peer, sizeof(r->peer));
     ims_avp_get_str(m, IMS_AVP_ORIGIN_HOST, r->origin, sizeof(r->origin));
     r->has_impi = ims_avp_get_str(m, IMS_AVP_USER_NAME, r->impi, sizeof(r->impi)) == 0;
     /* a wildcarded identity, when the peer sends it, is the key to look up */
@@ -385,6 +387,24 @@ static void read_mar(struct msg *m, struct mar_request *q)
     }
 }
 
+/*
+ * Digest-MD5 (the older form) hands out the subscriber's password itself: only to the peers
+ * of hss.password_peers. Any other peer gets DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED (TS
+ * 29.228 6.3.1: a scheme the HSS will not serve to this requester) and the refusal is
+ * logged as a warning.
+ */
+static struct outcome check_password_peer(const struct hss *h, const struct mar_request *q)
+{
+    if (hss_trust_listed(h->password_peers, q->r.peer))
+        return OK_RESULT;
+    struct ims_log_ids ids = { .session_id = q->r.session };
+    ims_log(IMS_LOG_WARN, &ids, "cx: MAR for %s from peer %s (Origin-Host %s) asks for the "
+            "plaintext password (Digest-MD5): refused, the peer is not in hss.password_peers",
+            q->r.impi, q->r.peer[0] ? q->r.peer : "?", q->r.origin);
+    return EXP(IMS_DIAM_ERROR_AUTH_SCHEME_NOT_SUPPORTED,
+               "Digest-MD5 (plaintext password) only for hss.password_peers");
+}
+
 static int on_mar(struct msg **msg, void *arg)
 {
     struct hss *h = arg;
@@ -399,6 +419,8 @@ static int on_mar(struct msg **msg, void *arg)
     if (o.code == IMS_DIAM_SUCCESS && (!pick_variant(q.scheme, &impi, &v) ||
                                        !variant_allowed(v, &impi)))
         o = EXP(IMS_DIAM_ERROR_AUTH_SCHEME_NOT_SUPPORTED, "scheme not allowed for the user");
+    if (o.code == IMS_DIAM_SUCCESS && v == V_DIGEST_MD5)
+        o = check_password_peer(h, &q);
     bool aka = v == V_AKAV1 || v == V_AKAV2;
     if (o.code == IMS_DIAM_SUCCESS && aka && q.authorization_len)
         o = resync(db, &impi, q.authorization, q.authorization_len, &q.r);

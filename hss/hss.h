@@ -94,7 +94,8 @@ struct hss {
     int vectors_max;             /* cap on SIP-Number-Auth-Items */
     char realm[HSS_ID_MAX];
     char default_ccf[HSS_ID_MAX];
-    char **sh_peers;             /* identity patterns allowed on Sh */
+    char **sh_peers;             /* peers allowed on Sh (identity patterns; none = nobody) */
+    char **password_peers;       /* peers that may get a plaintext password (Digest-MD5) */
     char api_token[256];         /* bearer token of the provisioning API ("" = refuse) */
 };
 
@@ -154,6 +155,14 @@ char *hss_ifc_xml(json_t *spec, int *priority, bool *unreg_services, char *err, 
 
 /* sh.c: the Sh server (UDR, PUR, SNR) and the notifications (PNR) */
 int hss_sh_init(struct hss *h);
+
+/*
+ * trust.c: which peer may do what. @peer is the identity of the Diameter peer the request
+ * came from (its connection, ims_diam_msg_peer), never an AVP the sender wrote.
+ * hss_trust_listed - @peer matches one of the identity patterns of @list (NULL-terminated;
+ * an empty list matches nobody).
+ */
+bool hss_trust_listed(char *const *list, const char *peer);
 /* The registration state or S-CSCF of @impu changed: notify the subscribed ASs. */
 void hss_sh_user_state_changed(struct hss *h, const struct hss_impu *impu);
 /* The iFCs of a profile changed (provisioning): notify the subscribed ASs. */

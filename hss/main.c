@@ -22,8 +22,12 @@ static const struct ims_cfg_key hss_keys[] = {
       "most authentication vectors returned by one MAA" },
     { "hss", "default_ccf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "charging collection function (DiameterURI) sent when a subscription has none" },
-    { "hss", "sh_peers", IMS_CFG_LIST, "*", 0, 0, 0, NULL, NULL,
-      "identity patterns of the application servers allowed on Sh" },
+    { "hss", "sh_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "Diameter identities (patterns) of the application servers allowed on Sh; empty: "
+      "none" },
+    { "hss", "password_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "Diameter identities (patterns) of the peers that may receive a subscriber's "
+      "plaintext password (MAR for Digest-MD5, the older form); empty: none" },
     IMS_CFG_END
 };
 
@@ -43,8 +47,11 @@ static int hss_init(struct ims_daemon *d)
              ims_cfg_str(d->cfg, "hss.default_ccf"));
     snprintf(h->api_token, sizeof(h->api_token), "%s", ims_cfg_str(d->cfg, "hss.api_token"));
     h->sh_peers = ims_cfg_list(d->cfg, "hss.sh_peers", NULL);
-    if (!h->sh_peers)
+    h->password_peers = ims_cfg_list(d->cfg, "hss.password_peers", NULL);
+    if (!h->sh_peers || !h->password_peers)
         return -ENOMEM;
+    for (char **p = h->password_peers; *p; p++)
+        ims_warn("hss: %s may receive plaintext passwords (hss.password_peers)", *p);
     int rc = ims_db_open(&h->db, h->db_path, hss_db_migrations, hss_db_nmigrations);
     if (rc)
         return rc;
@@ -68,7 +75,8 @@ static void hss_stop(struct ims_daemon *d)
     ims_db_close(h->db);
     h->db = NULL;
     ims_strv_free(h->sh_peers);
-    h->sh_peers = NULL;
+    ims_strv_free(h->password_peers);
+    h->sh_peers = h->password_peers = NULL;
     hss_unlock();
 }
 
@@ -77,7 +85,7 @@ static const struct ims_daemon_desc hss_desc = {
     .summary = "Home Subscriber Server: subscriber database, Cx/Dx and Sh server, "
                "provisioning API",
     .keys = hss_keys,
-    .flags = IMS_D_DIAMETER,
+    .flags = IMS_D_DIAMETER | IMS_D_DIAMETER_SERVER,
     .diam_apps = IMS_APP_BIT(IMS_APP_CX) | IMS_APP_BIT(IMS_APP_SH),
     .init = hss_init,
     .stop = hss_stop,

@@ -15,7 +15,6 @@
 #include "xml.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +46,7 @@ static struct ims_counter *g_pnr_sent;
 
 struct sh_request {
     char session[256];
+    char peer[HSS_ID_MAX];          /* the peer whose connection delivered it */
     char origin[HSS_ID_MAX];
     char realm[HSS_ID_MAX];
     char identity[HSS_ID_MAX];      /* Public-Identity, or "" with msisdn */
@@ -88,6 +88,7 @@ static void read_request(struct msg *m, struct sh_request *r)
     memset(r, 0, sizeof(*r));
     r->identity_set = 0;   /* ALL_IDENTITIES */
     ims_diam_session_id(m, r->session, sizeof(r->session));
+    ims_diam_msg_peer(m, r->peer, sizeof(r->peer));
     ims_avp_get_str(m, IMS_AVP_ORIGIN_HOST, r->origin, sizeof(r->origin));
     ims_avp_get_str(m, IMS_AVP_ORIGIN_REALM, r->realm, sizeof(r->realm));
     struct avp *ui = ims_avp_find(m, IMS_AVP_USER_IDENTITY);
@@ -117,12 +118,21 @@ static void read_request(struct msg *m, struct sh_request *r)
     ims_avp_get_i32(m, IMS_AVP_IDENTITY_SET, &r->identity_set);
 }
 
-static bool peer_allowed(const char *origin)
+/* The AS is allowed on Sh: the peer that delivered the request (not its Origin-Host) is in
+ * hss.sh_peers. */
+static bool peer_allowed(const struct sh_request *r)
 {
-    for (char **p = g_h->sh_peers; p && *p; p++)
-        if (fnmatch(*p, origin, FNM_CASEFOLD) == 0)
-            return true;
-    return false;
+    return hss_trust_listed(g_h->sh_peers, r->peer);
+}
+
+/* The answer to an AS not in hss.sh_peers (@code: the command's "cannot" result), with a
+ * warning: a peer asked for data it may not have. */
+static struct outcome refuse_peer(const struct sh_request *r, const char *cmd, uint32_t code)
+{
+    struct ims_log_ids ids = { .session_id = r->session };
+    ims_log(IMS_LOG_WARN, &ids, "sh: %s from peer %s (Origin-Host %s) refused: the peer is not "
+            "in hss.sh_peers", cmd, r->peer[0] ? r->peer : "?", r->origin);
+    return (struct outcome){ code, true, "the peer is not in hss.sh_peers" };
 }
 
 /* The public identity the request is about (by Public-Identity or MSISDN) */
@@ -338,7 +348,7 @@ static void log_outcome(const char *cmd, const struct sh_request *r, struct outc
     struct ims_log_ids ids = { .session_id = r->session };
     bool ok = o.code >= 2000 && o.code < 3000;
     ims_log(ok ? IMS_LOG_DEBUG : IMS_LOG_INFO, &ids, "sh: %s %s from %s -> %s%s%s", cmd,
-            r->identity[0] ? r->identity : r->msisdn, r->origin,
+            r->identity[0] ? r->identity : r->msisdn, r->peer[0] ? r->peer : r->origin,
             ims_diam_result_name(o.code, o.experimental), o.why ? ": " : "", o.why ? o.why : "");
 }
 
@@ -355,8 +365,8 @@ static int on_udr(struct msg **msg, void *arg)
                                     DR_SCSCF_NAME, DR_IFC, DR_CHARGING_INFORMATION, DR_MSISDN };
     read_request(*msg, &r);
     struct outcome o = check_refs(&r, readable, 7, SH_USER_DATA_CANNOT_BE_READ);
-    if (o.code == IMS_DIAM_SUCCESS && !peer_allowed(r.origin))
-        o = (struct outcome){ SH_USER_DATA_CANNOT_BE_READ, true, "AS not allowed (hss.sh_peers)" };
+    if (o.code == IMS_DIAM_SUCCESS && !peer_allowed(&r))
+        o = refuse_peer(&r, "UDR", SH_USER_DATA_CANNOT_BE_READ);
     int rc = o.code == IMS_DIAM_SUCCESS ? (db ? find_user(db, &r, &u) : -EIO) : 0;
     if (rc == -ENOENT)
         o = (struct outcome){ IMS_DIAM_ERROR_USER_UNKNOWN, true, "unknown user" };
@@ -571,8 +581,8 @@ static int on_pur(struct msg **msg, void *arg)
     read_request(*msg, &r);
     r.nsi = r.nsi ? r.nsi : 1;    /* PUR carries the indication inside the User-Data */
     struct outcome o = check_refs(&r, writable, 1, SH_OPERATION_NOT_ALLOWED);
-    if (o.code == IMS_DIAM_SUCCESS && !peer_allowed(r.origin))
-        o = (struct outcome){ SH_USER_DATA_CANNOT_BE_MODIFIED, true, "AS not allowed" };
+    if (o.code == IMS_DIAM_SUCCESS && !peer_allowed(&r))
+        o = refuse_peer(&r, "PUR", SH_USER_DATA_CANNOT_BE_MODIFIED);
     if (o.code == IMS_DIAM_SUCCESS) {
         int rc = db ? find_user(db, &r, &u) : -EIO;
         if (rc)
@@ -673,8 +683,8 @@ static int on_snr(struct msg **msg, void *arg)
     struct outcome o = check_refs(&r, notifiable, 4, SH_USER_DATA_CANNOT_BE_NOTIFIED);
     if (o.code == IMS_DIAM_SUCCESS && type != 0 && type != 1)
         o = (struct outcome){ IMS_DIAM_INVALID_AVP_VALUE, false, "Subs-Req-Type" };
-    if (o.code == IMS_DIAM_SUCCESS && !peer_allowed(r.origin))
-        o = (struct outcome){ SH_USER_DATA_CANNOT_BE_NOTIFIED, true, "AS not allowed" };
+    if (o.code == IMS_DIAM_SUCCESS && !peer_allowed(&r))
+        o = refuse_peer(&r, "SNR", SH_USER_DATA_CANNOT_BE_NOTIFIED);
     if (o.code == IMS_DIAM_SUCCESS) {
         int rc = db ? find_user(db, &r, &u) : -EIO;
         if (rc)

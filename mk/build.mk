@@ -7,7 +7,7 @@ BUILD   ?= build
 SAN     ?= 0
 VERSION := $(shell cat VERSION)
 DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
-PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto
+PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
 
 CC      ?= gcc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
@@ -61,9 +61,12 @@ $(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
+# libraries only some tools need
+TOOL_LIBS_cerprobe := $(shell pkg-config --libs libssl)
+
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TOOL_LIBS_$*) $(LDLIBS)
 
 $(BUILD)/tests/check_%: common/tests/check_%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

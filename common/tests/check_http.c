@@ -255,6 +255,29 @@ START_TEST(test_health)
 }
 END_TEST
 
+START_TEST(test_health_warnings)
+{
+    /* not started: only the document builder is used */
+    struct ims_http *h = ims_http_create("127.0.0.1", 1, "hss", "9");
+    ck_assert_ptr_nonnull(h);
+    json_t *doc = ims_http_health_json(h, NULL);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "warnings")), 0);
+    json_decref(doc);
+    ck_assert_int_eq(ims_http_health_warn(h, "accepts %s: lab only", "*.ims.net"), 0);
+    enum ims_health st = IMS_HEALTH_DOWN;
+    doc = ims_http_health_json(h, &st);
+    ck_assert_int_eq(st, IMS_HEALTH_OK);   /* a warning does not change the status */
+    json_t *w = json_object_get(doc, "warnings");
+    ck_assert_uint_eq(json_array_size(w), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(w, 0)), "accepts *.ims.net: lab only");
+    json_decref(doc);
+    for (int i = 1; i < 8; i++)
+        ck_assert_int_eq(ims_http_health_warn(h, "w%d", i), 0);
+    ck_assert_int_eq(ims_http_health_warn(h, "one too many"), -ENOSPC);
+    ims_http_destroy(h);
+}
+END_TEST
+
 START_TEST(test_health_json_worst_wins)
 {
     /* not started: only the document builder is used */
@@ -449,6 +472,7 @@ static Suite *http_suite(void)
     tc = tcase_create("document");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_health_json_worst_wins);
+    tcase_add_test(tc, test_health_warnings);
     tcase_add_test(tc, test_create_bad_address);
     suite_add_tcase(s, tc);
     return s;

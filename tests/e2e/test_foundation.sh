@@ -81,7 +81,7 @@ fi
 check_match "it prints the table header" '^FUNCTION +ADDRESS +PORTS +HEALTH +PID$' "$LAB_OUT"
 for d in "${E2E_DAEMONS[@]}"; do
     case $d in
-        hss | ocs) ports='diameter:3868/tcp' ;;
+        hss | ocs) ports='diameter:5868/tls\+3868/tcp' ;;
         *) ports='sip:5060/udp\+tcp' ;;
     esac
     check_match "table: $d at ${E2E_ADDR[$d]}, health ok, a pid" \
@@ -109,23 +109,30 @@ for d in "${E2E_DAEMONS[@]}"; do
     check_eq "$d /health: SIP listeners" "$want" "$(json_get "$HTTP_BODY" \
         '[.peers[] | select(.kind == "sip-listener") | "\(.name) \(.state)"] | sort | join(", ")')"
 
-    # Diameter: the configured peers of a client are open (CER/CEA done)
+    # Diameter: the configured peers of a client are open over TLS (CER/CEA done)
     want=
     for p in ${E2E_DIAM_PEERS[$d]:-}; do
-        want+="${want:+, }$p.$E2E_REALM@${E2E_ADDR[$p]}:3868 open"
+        want+="${want:+, }$p.$E2E_REALM@${E2E_ADDR[$p]}:5868 out tls open"
     done
-    check_eq "$d /health: configured Diameter peers open" "$want" "$(json_get "$HTTP_BODY" \
+    # and a server lists its configured clients (each with its address), connected and
+    # open; the hss also its application server (127.0.0.90), not connected
+    for c in $(printf '%s\n' "${!E2E_DIAM_PEERS[@]}" as | sort); do
+        [ "$c" = as ] && [ "$d" = hss ] &&
+            want+="${want:+, }as.$E2E_REALM@127.0.0.90 in tls closed"
+        [[ " ${E2E_DIAM_PEERS[$c]:-} " == *" $d "* ]] &&
+            want+="${want:+, }$c.$E2E_REALM@${E2E_ADDR[$c]} in tls open"
+    done
+    check_eq "$d /health: configured Diameter peers" "$want" "$(json_get "$HTTP_BODY" \
         '[.peers[] | select(.kind == "diameter" and .configured)
-          | "\(.name)@\(.address) \(.state)"] | sort | join(", ")')"
-
-    # and the servers list those clients as connected and open
-    want=
-    for c in $(printf '%s\n' "${!E2E_DIAM_PEERS[@]}" | sort); do
-        [[ " ${E2E_DIAM_PEERS[$c]} " == *" $d "* ]] && want+="${want:+, }$c.$E2E_REALM open"
-    done
-    check_eq "$d /health: Diameter peers connected to it" "$want" "$(json_get "$HTTP_BODY" \
+          | "\(.name)@\(.address) \(.direction) \(.transport) \(.state)"] | sort
+          | join(", ")')"
+    check_eq "$d /health: no other Diameter peer connected" "" "$(json_get "$HTTP_BODY" \
         '[.peers[] | select(.kind == "diameter" and (.configured | not))
           | "\(.name) \(.state)"] | sort | join(", ")')"
+    # the lab-only acceptance of 127.0.1.0/24 peers is said in /health
+    want=
+    [ "$d" = hss ] || [ "$d" = ocs ] && want="diameter: accepts any peer matching *.$E2E_REALM@127.0.1.0/24 (diameter.accept_peers): lab only"
+    check_eq "$d /health: warnings" "$want" "$(json_get "$HTTP_BODY" '.warnings | join(" | ")')"
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -349,7 +356,7 @@ if [ -n "$E2E_CAP_PID" ]; then
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')
     cea=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 0 && diameter.Result-Code == 2001')
     check_eq "Diameter: each CER answered by a CEA with 2001" "$cer" "$cea"
-    origins=$(tshark -r "$cap" -Y 'diameter.cmd.code == 257 && diameter.flags.request == 1' \
+    origins=$(cap_tshark "$cap" -Y 'diameter.cmd.code == 257 && diameter.flags.request == 1' \
               -T fields -e diameter.Origin-Host 2>/dev/null | sort -u | tr '\n' ' ')
     want_origins=$(printf '%s\n' bgcf icscf mgcf mrfc pcscf scscf diamcli-hss-ppr diamcli-hss-pnr \
                    diamcli-ocs-ccr diamcli-ocs-acr | sed "s/\$/.$E2E_REALM/" | sort | tr '\n' ' ')

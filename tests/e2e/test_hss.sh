@@ -16,12 +16,22 @@ ALICE=alice@$R
 BOB=bob@$R
 CAROL=carol@$R
 CTL=("$E2E_ROOT/hss/hssctl" --url http://127.0.0.40:8080 --token ims-lab-token)
+PKI=$E2E_RUN/pki   # the lab PKI that deploy/lab.sh makes
 
 # run a diamcli script (stdin) as $1 (an identity in the home realm), staying connected $2 ms
 # after the last answer; prints one answer per line
 diam() {
     timeout 60 "$E2E_BIN/diamcli" --peer "$HSS" --identity "$1.$R" --address 127.0.1.10 \
         --script - --linger-ms "${2:-0}" 2>>"$E2E_RUN/diamcli-$1.err"
+}
+
+# the same as the lab's application server (hss.sh_peers): as.$R from its address 127.0.0.90,
+# over TLS with its certificate of the lab PKI (its session keys go to the capture's key log)
+as_diam() {
+    SSLKEYLOGFILE=$E2E_RUN/tls-keys.log timeout 60 "$E2E_BIN/diamcli" --peer "$HSS" \
+        --identity "as.$R" --address 127.0.0.90 --tls-cert "$PKI/as.crt" \
+        --tls-key "$PKI/as.key" --tls-ca "$PKI/ca.crt" --tls-dh "$PKI/dh.pem" \
+        --script - --linger-ms "${1:-0}" 2>>"$E2E_RUN/diamcli-as.err"
 }
 
 # line $2 of answers $1 -> "result experimental"
@@ -144,8 +154,8 @@ check_match "the HSS logs the re-synchronisation" \
     "re-synchronised: SQN [0-9a-f]+ -> 000000100000" "$(cat "$E2E_RUN/hss/hss.log")"
 
 # ---------------------------------------------------------------------------------------------
-step "Sh: UDR, PUR with sequence numbers, SNR and PNR"
-sh=$(diam as-client <<EOF
+step "Sh (the lab's AS over TLS): UDR, PUR with sequence numbers, SNR and PNR"
+sh=$(as_diam <<EOF
 {"cmd":"UDR","avps":{"User-Identity":{"Public-Identity":"sip:bob@$R"},"Data-Reference":[10,11,12,17,16]}}
 {"cmd":"PUR","avps":{"User-Identity":{"Public-Identity":"sip:bob@$R"},"Data-Reference":0,"User-Data-29.329":"<Sh-Data><RepositoryData><ServiceIndication>lab-service</ServiceIndication><SequenceNumber>0</SequenceNumber><ServiceData><cfg mode=\"a\">one</cfg></ServiceData></RepositoryData></Sh-Data>"}}
 {"cmd":"PUR","avps":{"User-Identity":{"Public-Identity":"sip:bob@$R"},"Data-Reference":0,"User-Data-29.329":"<Sh-Data><RepositoryData><ServiceIndication>lab-service</ServiceIndication><SequenceNumber>0</SequenceNumber><ServiceData>x</ServiceData></RepositoryData></Sh-Data>"}}
@@ -182,7 +192,7 @@ check_eq "UDR by MSISDN (TBCD 15550100002): bob's identities" "2001 sip:bob@$R" 
     "$(field "$sh" 8 '"\(.result) \(.answer["User-Data-29.329"] | capture("<IMSPublicIdentity>(?<i>[^<]*)") | .i)"')"
 
 # the subscribed AS stays connected while bob registers: the HSS notifies it (PNR)
-diam as-client 15000 >"$E2E_RUN/notify.json" <<EOF &
+as_diam 15000 >"$E2E_RUN/notify.json" <<EOF &
 {"cmd":"SNR","avps":{"User-Identity":{"Public-Identity":"sip:bob@$R"},"Data-Reference":[11,12],"Subs-Req-Type":0}}
 EOF
 npid=$!

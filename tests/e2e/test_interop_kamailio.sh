@@ -64,7 +64,7 @@ AKA_ATTEMPTS=5
 T_START=$SECONDS
 
 # the Kamailio peers and our second P-CSCF are on 127.0.1.0/24 (LAB.md): capture them too
-E2E_CAP_FILTER='(net 127.0.0.0/24 or net 127.0.1.0/24) and (port 5060 or port 3868 or port 8080)'
+E2E_CAP_FILTER='(net 127.0.0.0/24 or net 127.0.1.0/24) and (port 5060 or port 3868 or port 5868 or port 8080)'
 kam_init
 
 # sipp_ue NAME USER SCENARIO NEXT-HOP [sipp args]: one run from USER's device
@@ -160,7 +160,7 @@ fields() {   # display filter, then fields -> one line per packet, fields by '|'
     for f in "$@"; do
         args+=(-e "$f")
     done
-    tshark -r "$E2E_CAP_FILE" -Y "$filter" -T fields -E separator='|' -E occurrence=a \
+    cap_tshark "$E2E_CAP_FILE" -Y "$filter" -T fields -E separator='|' -E occurrence=a \
         -E aggregator=',' "${args[@]}" 2>/dev/null
 }
 n() { cap_count "$E2E_CAP_FILE" "$1"; }
@@ -406,8 +406,7 @@ check_eq "(b) our P-CSCF's 401s to the UEs carry neither" 0 \
 check "(b) the reg-event SUBSCRIBEs went along Kamailio's Service-Route" \
     test "$(n "ip.src == $P2 && ip.dst == $KS && sip.Method == \"SUBSCRIBE\" && sip.Event == \"reg\" && sip.Route contains \"sip:orig@scscf-kam\"")" -ge 2
 log "Kamailio's answers to our reg-event SUBSCRIBEs: $(fields "ip.src == $KS && ip.dst == $P2 && sip.CSeq.method == \"SUBSCRIBE\" && sip.Status-Code >= 200" sip.Status-Line | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
-# by Origin-Host: freeDiameter 1.2.1 does not bind its client connections to the node's
-# address, so our I-CSCF's leave from 127.0.0.1
+# by Origin-Host (our I-CSCF's go over TLS to 5868, Kamailio's over TCP to 3868)
 ua=$(fields "ip.dst == 127.0.0.40 && diameter.cmd.code == 300 && diameter.flags.request == 1" \
     diameter.Origin-Host | LC_ALL=C sort -u | tr '\n' ' ')
 check_eq "UARs reached the HSS from both I-CSCFs" "icscf-kam.$R icscf.$R " "$ua"

@@ -216,9 +216,7 @@ check_match "the HSS stopped before the SAR: 480 for the UE" '^got 480' "$(out d
 check_match "... with a Warning naming the HSS" 'warning: .*HSS' "$(out dereg-down)"
 check_eq "the S-CSCF kept carol's binding (scscf_bindings unchanged)" "$b0" \
     "$(metric_of 127.0.0.30 scscf_bindings)"
-(cd "$E2E_ROOT" && IMS_NODE_STATE_DIR="$E2E_RUN/hss" IMS_LOG_FILE="$E2E_RUN/hss/hss.log" \
-    "$E2E_BIN/hss" --config deploy/lab/hss.conf --pidfile "$E2E_RUN/hss/hss.pid" \
-    >>"$E2E_RUN/hss/hss.out" 2>&1 &)
+lab_start_one hss
 check "the HSS is back" healthy 127.0.0.40
 ok=0
 for _ in $(seq 60); do   # the clients reconnect within their tc_timer (5 s)

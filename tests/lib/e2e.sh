@@ -19,12 +19,16 @@
 #
 #   lab_start / lab_stop / lab_status   deploy/lab.sh with IMS_LAB_RUN=run/e2e-<name>, so a
 #                                    user's own lab in run/lab is never touched
+#   lab_start_one NAME               start one daemon of that lab again (after the test
+#                                    stopped it), as lab_start would (TLS credentials, ...)
 #   http_get URL                     sets HTTP_CODE, HTTP_TYPE (Content-Type), HTTP_BODY
 #   json_get JSON JQ-FILTER          prints jq -r's answer (returns 1 on bad JSON)
 #   cap_start NAME / cap_stop        tshark on lo, lab addresses and ports only, written to
 #                                    run/e2e-<name>/NAME.pcapng
 #   cap_problems FILE                prints malformed packets and expert errors (none = clean)
 #   cap_count FILE DISPLAY-FILTER    prints how many packets match
+#   cap_tshark FILE [ARGS...]        tshark -r FILE ARGS, with the lab's TLS session keys: the
+#                                    Diameter over TLS (5868) of our daemons decodes too
 #
 # Written for bash with `set -u` (not -e: a failed check is counted, the test goes on). The
 # addresses are those of LAB.md (the lab of deploy/lab.sh). The variables below are for
@@ -43,8 +47,8 @@ declare -A E2E_ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30 [h
 declare -A E2E_DIAM_PEERS=([icscf]="hss" [scscf]="hss ocs" [pcscf]="ocs" [bgcf]="ocs"
                            [mrfc]="ocs" [mgcf]="ocs")
 
-# capture: loopback, lab addresses, the lab's SIP, Diameter and HTTP ports
-E2E_CAP_FILTER='net 127.0.0.0/24 and (port 5060 or port 3868 or port 8080)'
+# capture: loopback, lab addresses, the lab's SIP, Diameter (TCP and TLS) and HTTP ports
+E2E_CAP_FILTER='net 127.0.0.0/24 and (port 5060 or port 3868 or port 5868 or port 8080)'
 # cap_stop knocks on this unused lab address (nothing listens: SYN and RST only) and waits
 # until the knock is in the file, so every packet before it has been written.
 E2E_CAP_MARK_ADDR=127.0.0.254
@@ -246,11 +250,16 @@ e2e_lab() {   # deploy/lab.sh with this test's run folder
 
 lab_start() {   # output in LAB_OUT (also in run folder lab-start.out); returns lab.sh's status
     E2E_LAB_UP=1
-    LAB_OUT=$(e2e_lab start 2>&1)
+    # the daemons write their TLS session keys for cap_tshark (deploy/lab.sh)
+    LAB_OUT=$(IMS_LAB_TLS_KEYLOG=$E2E_RUN/tls-keys.log e2e_lab start 2>&1)
     local rc=$?
     printf '%s\n' "$LAB_OUT" >"$E2E_RUN/lab-start.out"
     printf '%s\n' "$LAB_OUT" | sed "s/^/[$E2E_NAME]      /"
     return $rc
+}
+
+lab_start_one() {   # $1 daemon: started in the background, as lab_start starts it
+    IMS_LAB_TLS_KEYLOG=$E2E_RUN/tls-keys.log e2e_lab start-one "$1"
 }
 
 lab_stop() {   # output in LAB_OUT; returns lab.sh's status
@@ -346,10 +355,19 @@ cap_stop_quietly() {   # for the EXIT trap: no marks, SIGKILL after 5 s
     E2E_CAP_PID=
 }
 
+cap_tshark() {   # $1 capture file, then tshark arguments: tshark -r with the TLS session keys
+    # (Wireshark 4.0 hands the first application data of a TLS session, when it shares a
+    # segment with the end of the handshake, to its RDP multi-transport heuristic rather than
+    # to Diameter: that dissector is disabled)
+    local f=$1
+    shift
+    tshark -r "$f" -o "tls.keylog_file:$E2E_RUN/tls-keys.log" --disable-protocol rdpmt "$@"
+}
+
 cap_problems() {   # $1 capture file: prints malformed packets and expert errors, if any
-    tshark -r "$1" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null
+    cap_tshark "$1" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null
 }
 
 cap_count() {   # $1 capture file $2 display filter: prints the number of matching packets
-    tshark -r "$1" -Y "$2" 2>/dev/null | wc -l
+    cap_tshark "$1" -Y "$2" 2>/dev/null | wc -l
 }

@@ -18,6 +18,14 @@
  * --quiet prints only failures and, at the end, one JSON line of figures: requests, rate,
  * latency percentiles and the count of each result.
  *
+ * TLS: --tls-cert, --tls-key and --tls-ca (all three) make the connection Diameter over
+ * TLS (RFC 6733: TLS from the start, port 5868 unless --peer names one); the peer's
+ * certificate must name its identity and come from the CA. Without them: plain TCP (3868).
+ * --identity and --address choose the Origin-Host and the source address (the end-to-end
+ * tests play foreign peers with them); --origin-host writes another name in the requests'
+ * Origin-Host than the identity of the connection. --open-timeout-ms (default 10000): how
+ * long to wait for the peer to accept the connection (CER/CEA) before giving up (exit 3).
+ *
  * Sessions: a step with "session": "keep" is sent in the Session-Id of the same user's
  * previous step (CCR-UPDATE/TERMINATION, ACR INTERIM/STOP); "session_id": "name-%n" gives
  * the Session-Id itself (to continue a session in a later run).
@@ -61,9 +69,11 @@ static struct {
     bool quiet;
     int expect;
     long linger_ms;          /* stay connected this long after the last answer */
+    long open_timeout_ms;    /* give up when the peer is not open by then (exit 3) */
+    const char *origin_host; /* written in Origin-Host instead of the identity (a lie) */
     su_timer_t *linger;
     struct timespec t0;
-} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1 };
+} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1, .open_timeout_ms = 10000 };
 
 /* ---- JSON -> AVPs ---- */
 
@@ -378,6 +388,19 @@ static void on_result(void *arg, const struct ims_diam_result *res)
         ims_loop_stop(g.loop);
 }
 
+/* Replace the value of the request's Origin-Host (--origin-host): what a peer writes about
+ * itself, which a server must not take for the identity of its connection. */
+static int set_origin_host(struct msg *m, const char *host)
+{
+    struct avp *avp = ims_avp_find(m, IMS_AVP_ORIGIN_HOST);
+    union avp_value v = { .os = { .data = (uint8_t *)host, .len = strlen(host) } };
+    if (!avp || fd_msg_avp_setvalue(avp, &v) != 0) {
+        fprintf(stderr, "diamcli: cannot set Origin-Host\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Build and send step w->step of the script for w->user. */
 static void send_step(struct worker *w)
 {
@@ -406,6 +429,8 @@ static void send_step(struct worker *w)
     const char *k;
     json_t *v;
     ims_diam_session_id(m, w->session, sizeof(w->session));
+    if (g.origin_host && set_origin_host(m, g.origin_host) != 0)
+        exit(1);
     json_object_foreach(json_object_get(st, "avps"), k, v)
         if (add_json(m, k, v) != 0)
             exit(2);
@@ -422,9 +447,9 @@ static void check_open(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
     (void)arg;
     static int tries;
     if (strcmp(ims_diam_peer_state(g.peer_id), "open") != 0) {
-        if (++tries > 100) {
-            fprintf(stderr, "diamcli: peer %s not open after 10 s (state %s)\n", g.peer_id,
-                    ims_diam_peer_state(g.peer_id));
+        if (++tries > g.open_timeout_ms / 100) {
+            fprintf(stderr, "diamcli: peer %s not open after %ld ms (state %s)\n", g.peer_id,
+                    g.open_timeout_ms, ims_diam_peer_state(g.peer_id));
             exit(3);
         }
         su_timer_set(t, check_open, NULL);
@@ -489,6 +514,8 @@ static void usage(void)
             "               [--address A] [--users N] [--from F] [--concurrency C]\n"
             "               [--expect CODE]\n"
             "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
+            "               [--tls-cert PEM --tls-key PEM --tls-ca PEM [--tls-dh PEM]]\n"
+            "               [--open-timeout-ms MS] [--origin-host HOST]\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
             "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\n"
             "               \"expect\":2001}, sent in order for each user; %%n in a value\n"
@@ -510,8 +537,13 @@ int main(int argc, char **argv)
         { "timeout-ms", required_argument, NULL, 't' }, { "debug", no_argument, NULL, 'D' },
         { "script", required_argument, NULL, 's' },
         { "linger-ms", required_argument, NULL, 'L' },
+        { "tls-cert", required_argument, NULL, 'T' }, { "tls-key", required_argument, NULL, 'K' },
+        { "tls-ca", required_argument, NULL, 'Q' }, { "tls-dh", required_argument, NULL, 'H' },
+        { "open-timeout-ms", required_argument, NULL, 'O' },
+        { "origin-host", required_argument, NULL, 'o' },
         { NULL, 0, NULL, 0 },
     };
+    const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL, *tls_dh = NULL;
     const char *peer = NULL, *cmd = NULL, *avps = "{}", *identity = NULL;
     const char *address = "127.0.1.10", *script = NULL;
     unsigned timeout_ms = 3000;
@@ -536,6 +568,12 @@ int main(int argc, char **argv)
         case 'D': debug = true; break;
         case 's': script = optarg; break;
         case 'L': g.linger_ms = atol(optarg); break;
+        case 'T': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
+        case 'Q': tls_ca = optarg; break;
+        case 'H': tls_dh = optarg; break;
+        case 'O': g.open_timeout_ms = atol(optarg); break;
+        case 'o': g.origin_host = optarg; break;
         default: usage();
         }
     }
@@ -571,6 +609,11 @@ int main(int argc, char **argv)
     }
     if (!peer || g.users < 1 || g.concurrency < 1)
         usage();
+    bool tls = tls_cert || tls_key || tls_ca;
+    if (tls && !(tls_cert && tls_key && tls_ca)) {
+        fprintf(stderr, "diamcli: TLS needs --tls-cert, --tls-key and --tls-ca\n");
+        return 2;
+    }
     if (g.concurrency > g.users)
         g.concurrency = g.users;
     g.next_user = g.from;
@@ -591,12 +634,12 @@ int main(int argc, char **argv)
     su_init();
     g.loop = ims_loop_create(100000);
     char *peers[] = { (char *)peer, NULL };
-    char *accept[] = { NULL };
     struct ims_diam_conf dc = {
         .identity = identity, .realm = g.realm, .address = address, .port = 0,
-        .peers = peers, .accept = accept, .tc_timer = 2, .tw_timer = 30, .threads = 2,
+        .peers = peers, .tc_timer = 2, .tw_timer = 30, .threads = 2,
         .request_timeout_ms = timeout_ms, .max_pending = 50000,
-        .apps = script_apps(), .loop = g.loop,
+        .apps = script_apps(), .loop = g.loop, .tls = tls, .tls_cert = tls_cert,
+        .tls_key = tls_key, .tls_ca = tls_ca, .tls_dh = tls_dh,
     };
     if (ims_diam_init(&dc) != 0 || ims_diam_start() != 0)
         return 1;
