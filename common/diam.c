@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1182,6 +1183,10 @@ bool ims_diam_running(void)
     return g.running;
 }
 
+static pthread_t g_stopper;              /* the thread in ims_diam_stop() */
+static volatile sig_atomic_t g_shutting_down;
+static volatile sig_atomic_t g_parked;   /* freeDiameter's shutdown thread asserted */
+
 static void *shutdown_waiter(void *arg)
 {
     (void)arg;
@@ -1198,14 +1203,46 @@ static void wait_shutdown(int seconds)
         fd_core_wait_shutdown_complete();
         return;
     }
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += seconds;
-    if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
+    /* in steps of 100 ms: a shutdown thread parked on its abort (below) never ends */
+    for (int step = 0; step < seconds * 10; step++) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 100 * 1000 * 1000;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(t, NULL, &deadline) == 0)
+            return;
+        if (g_parked)
+            break;
+    }
+    if (!g_parked)
         ims_warn("diameter: peers did not all acknowledge the disconnect within %d s; "
                  "leaving without waiting", seconds);
-        pthread_detach(t);
+    pthread_detach(t);
+}
+
+/*
+ * freeDiameter 1.2.1 deletes its local queue while its dispatch threads still wait on it and
+ * gives them 20 ms to leave (fd_fifo_del: ASSERT(++loops < 20)); on a loaded machine its
+ * shutdown thread then aborts the whole process, after the peers were disconnected but
+ * before the daemon has finished its own stop. This definition of the C library's assertion
+ * handler (the process's own, as loop.c's epoll_wait) parks an asserting thread other than
+ * the one stopping while freeDiameter shuts down: the wait above gives up on it and the
+ * daemon goes on with its stop. Any other failed assertion ends the process as always.
+ */
+void __assert_fail(const char *assertion, const char *file, unsigned int line,
+                   const char *function)
+{
+    if (g_shutting_down && !pthread_equal(pthread_self(), g_stopper)) {
+        g_parked = 1;
+        for (;;)
+            pause();
     }
+    fprintf(stderr, "%s: %s:%u: %s%sAssertion `%s' failed.\n", program_invocation_short_name,
+            file, line, function ? function : "", function ? ": " : "", assertion);
+    abort();
 }
 
 void ims_diam_stop(void)
@@ -1224,8 +1261,14 @@ void ims_diam_stop(void)
         fd_rt_out_unregister(g.rt_out, NULL);
         g.rt_out = NULL;
     }
+    g_stopper = pthread_self();
+    g_shutting_down = 1;
     fd_core_shutdown();
     wait_shutdown(3);
+    if (g_parked)
+        ims_warn("diameter: freeDiameter stopped on an assertion of its own shutdown "
+                 "(fd_fifo_del, a loaded machine): its peers were disconnected before, its "
+                 "shutdown thread is left behind");
     ims_diam_bind_clear();
     g.running = false;
     free_trust();

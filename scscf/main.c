@@ -223,8 +223,8 @@ static void scscf_stop(struct ims_daemon *d)
     if (s->tick)
         su_timer_destroy(s->tick);
     s->tick = NULL;
-    scscf_charging_stop(s);
-    scscf_store_fini(s);
+    scscf_store_fini(s);          /* the bindings are saved before anything else stops */
+    scscf_charging_stop(s);       /* stops Diameter too */
     scscf_auth_fini(s);
     ims_strv_free(s->reg_watchers);
     s->reg_watchers = NULL;
