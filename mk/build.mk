@@ -63,7 +63,12 @@ $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBCOMMON) $(LDLIBS)
+
+# test peers that speak the MGCF's protocols (ISUP, M3UA, H.248) use its codecs
+MGCF_TOOLS := $(filter $(BUILD)/bin/pstn $(BUILD)/bin/mgw $(BUILD)/bin/mgcf_%,$(TOOLS))
+$(MGCF_TOOLS): $(mgcf_LIB_OBJ)
+$(MGCF_TOOLS): CFLAGS += -Imgcf
 
 $(BUILD)/tests/check_%: common/tests/check_%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
