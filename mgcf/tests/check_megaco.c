@@ -214,7 +214,7 @@ START_TEST(encode_pending_ack_errors)
     c->error = (struct mgcf_mg_error){510, "Insufficient resources"};
     encode_is(m,
               "MEGACO/1 [127.0.0.101]:2944\n"
-              "Pending = 7 {}\n"                              /* PendingToken EQUAL id LBRKT RBRKT */
+              "Pending = 7 {}\n"                      /* PendingToken EQUAL id LBRKT RBRKT */
               "TransactionResponseAck {3-5}\n"                /* a range of acks */
               "Reply = 8 {\n"
               " Error = 504 {\"Command Unknown\"}\n"           /* the transaction failed */

@@ -64,7 +64,8 @@ check_eq "REL causes (16 then 17)" "16 17" \
     "$(fields "$M3UA" 'isup.message_type == 12' isup.cause_indicator | tr '\n' ' ' | sed 's/ $//')"
 check_eq "Protocol Data OPC and DPC of the MGCF's DATA" "1001 2002" \
     "$(fields "$M3UA" 'isup.message_type == 23' m3ua.protocol_data_opc m3ua.protocol_data_dpc)"
-check_eq "the ERR says unexpected message" "6" "$(fields "$M3UA" 'm3ua.message_type == 0' m3ua.error_code)"
+check_eq "the ERR says unexpected message" "6" \
+    "$(fields "$M3UA" 'm3ua.message_type == 0' m3ua.error_code)"
 
 step "H.248.1 text over UDP"
 check_eq "no malformed packet, no expert item" "" \
