@@ -484,20 +484,31 @@ static bool rc_ok(const struct mgcf_m3ua_asp *asp, const struct mgcf_m3ua_msg *m
     return false;
 }
 
+/*
+ * An SGP enters @state, sends its ack (@cls, @type) and an NTFY (@ntfy, 0: none), then tells
+ * its owner: the acks go out before the owner hears of the new state (it may send DATA).
+ */
+static int sgp_enter(struct mgcf_m3ua_asp *asp, enum mgcf_m3ua_state state, uint8_t cls,
+                     uint8_t type, bool rc_in_ack, uint16_t ntfy)
+{
+    enum mgcf_m3ua_state old = asp->state;
+    asp->state = state;
+    int rc = send_simple(asp, cls, type, rc_in_ack);
+    if (rc == 0 && ntfy)
+        rc = send_ntfy(asp, ntfy);
+    if (old != state)
+        asp->ops->state(asp->arg, state);
+    return rc;
+}
+
 /* The SGP's side of ASPSM and ASPTM */
 static int sgp_handle(struct mgcf_m3ua_asp *asp, const struct mgcf_m3ua_msg *m)
 {
-    int rc;
-    if (m->cls == M3UA_CLASS_ASPSM && m->type == M3UA_ASPUP) {
-        set_state(asp, MGCF_M3UA_INACTIVE);
-        if ((rc = send_simple(asp, M3UA_CLASS_ASPSM, M3UA_ASPUP_ACK, false)))
-            return rc;
-        return send_ntfy(asp, M3UA_AS_INACTIVE);
-    }
-    if (m->cls == M3UA_CLASS_ASPSM && m->type == M3UA_ASPDN) {
-        set_state(asp, MGCF_M3UA_DOWN);
-        return send_simple(asp, M3UA_CLASS_ASPSM, M3UA_ASPDN_ACK, false);
-    }
+    if (m->cls == M3UA_CLASS_ASPSM && m->type == M3UA_ASPUP)
+        return sgp_enter(asp, MGCF_M3UA_INACTIVE, M3UA_CLASS_ASPSM, M3UA_ASPUP_ACK, false,
+                         M3UA_AS_INACTIVE);
+    if (m->cls == M3UA_CLASS_ASPSM && m->type == M3UA_ASPDN)
+        return sgp_enter(asp, MGCF_M3UA_DOWN, M3UA_CLASS_ASPSM, M3UA_ASPDN_ACK, false, 0);
     if (m->cls == M3UA_CLASS_ASPTM && m->type == M3UA_ASPAC) {
         if (asp->state == MGCF_M3UA_DOWN)
             return send_err(asp, M3UA_E_UNEXPECTED_MESSAGE, NULL, 0);
@@ -509,18 +520,20 @@ static int sgp_handle(struct mgcf_m3ua_asp *asp, const struct mgcf_m3ua_msg *m)
         ack.traffic_mode = m->traffic_mode;
         ack.present = m->present & M3UA_BIT(M3UA_P_TRAFFIC_MODE);
         add_rc(asp, &ack);
-        set_state(asp, MGCF_M3UA_ACTIVE);
-        if ((rc = send_msg(asp, &ack)))
-            return rc;
-        return send_ntfy(asp, M3UA_AS_ACTIVE);
+        enum mgcf_m3ua_state old = asp->state;
+        asp->state = MGCF_M3UA_ACTIVE;
+        int rc = send_msg(asp, &ack);
+        if (rc == 0)
+            rc = send_ntfy(asp, M3UA_AS_ACTIVE);
+        if (old != MGCF_M3UA_ACTIVE)
+            asp->ops->state(asp->arg, MGCF_M3UA_ACTIVE);
+        return rc;
     }
     if (m->cls == M3UA_CLASS_ASPTM && m->type == M3UA_ASPIA) {
         if (asp->state == MGCF_M3UA_DOWN)
             return send_err(asp, M3UA_E_UNEXPECTED_MESSAGE, NULL, 0);
-        set_state(asp, MGCF_M3UA_INACTIVE);
-        if ((rc = send_simple(asp, M3UA_CLASS_ASPTM, M3UA_ASPIA_ACK, true)))
-            return rc;
-        return send_ntfy(asp, M3UA_AS_PENDING);
+        return sgp_enter(asp, MGCF_M3UA_INACTIVE, M3UA_CLASS_ASPTM, M3UA_ASPIA_ACK, true,
+                         M3UA_AS_PENDING);
     }
     return send_err(asp, M3UA_E_UNEXPECTED_MESSAGE, NULL, 0);   /* acks sent to an SGP */
 }

@@ -105,8 +105,10 @@ static void close_connection(struct mgcf_m3ua_link *link)
 static void drop(struct mgcf_m3ua_link *link, const char *why)
 {
     bool was_up = link->fd >= 0;
-    ims_warn("m3ua: connection with %s:%u dropped: %s", link->remote[0] ? link->remote : "peer",
-             link->cfg.remote_port, why);
+    /* after ASP Down a closed connection is the normal end; before it, a failure */
+    ims_log(link->asp.state == MGCF_M3UA_DOWN ? IMS_LOG_INFO : IMS_LOG_WARN, NULL,
+            "m3ua: connection with %s dropped: %s", link->remote[0] ? link->remote : "peer",
+            why);
     close_connection(link);
     link->failed = false;
     if (was_up)
@@ -173,8 +175,8 @@ static void asp_deliver(void *arg, const struct mgcf_m3ua_msg *m)
 static void asp_state(void *arg, enum mgcf_m3ua_state state)
 {
     struct mgcf_m3ua_link *link = arg;
-    ims_info("m3ua: %s with %s:%u", mgcf_m3ua_state_name(state),
-             link->remote[0] ? link->remote : "peer", link->cfg.remote_port);
+    ims_info("m3ua: %s with %s", mgcf_m3ua_state_name(state),
+             link->remote[0] ? link->remote : "peer");
     link->ops->state(link->arg, state);
 }
 
@@ -241,8 +243,7 @@ static void connected(struct mgcf_m3ua_link *link)
     link->connecting = false;
     link->st.connects++;
     su_root_eventmask(link->root, link->index, link->fd, events_of(link));
-    ims_info("m3ua: connected with %s:%u", link->remote[0] ? link->remote : "peer",
-             link->cfg.remote_port);
+    ims_info("m3ua: connected with %s", link->remote[0] ? link->remote : "peer");
     mgcf_m3ua_asp_connected(&link->asp);
     check_failed(link);
 }

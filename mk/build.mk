@@ -68,7 +68,7 @@ $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 # test peers that speak the MGCF's protocols (ISUP, M3UA, H.248) use its codecs
 MGCF_TOOLS := $(filter $(BUILD)/bin/pstn $(BUILD)/bin/mgw $(BUILD)/bin/mgcf_%,$(TOOLS))
 $(MGCF_TOOLS): $(mgcf_LIB_OBJ)
-$(MGCF_TOOLS): CFLAGS += -Imgcf
+$(MGCF_TOOLS): private CFLAGS += -Imgcf
 
 $(BUILD)/tests/check_%: common/tests/check_%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -268,6 +268,7 @@ struct fake {
     unsigned n_sent;
     unsigned timer;
     enum mgcf_m3ua_state states[8];
+    unsigned sent_at_state[8];  /* messages sent when each state was told */
     unsigned n_states;
     unsigned delivered;
     uint8_t last_data[64];
@@ -297,6 +298,7 @@ static void f_deliver(void *arg, const struct mgcf_m3ua_msg *m)
 static void f_state(void *arg, enum mgcf_m3ua_state s)
 {
     struct fake *f = arg;
+    f->sent_at_state[f->n_states % 8] = f->n_sent;
     f->states[f->n_states++ % 8] = s;
 }
 
@@ -470,6 +472,11 @@ START_TEST(sgp_acknowledges)
     sent_is(&f, 4, M3UA_CLASS_MGMT, M3UA_NTFY);
     ck_assert_mem_eq(f.sent[4], ntfy_bytes, sizeof(ntfy_bytes));
     ck_assert_int_eq(f.asp.state, MGCF_M3UA_ACTIVE);
+    /* the owner hears of INACTIVE and ACTIVE only once the ack and NTFY are out: DATA it
+     * sends then cannot overtake the ASPAC_ACK */
+    ck_assert_uint_eq(f.n_states, 2);
+    ck_assert_uint_eq(f.sent_at_state[0], 3);
+    ck_assert_uint_eq(f.sent_at_state[1], 5);
     ck_assert_int_eq(mgcf_m3ua_asp_receive(&f.asp, data_bytes, sizeof(data_bytes)), 0);
     ck_assert_uint_eq(f.delivered, 1);
     receive(&f, M3UA_CLASS_ASPSM, M3UA_ASPDN, 0);
