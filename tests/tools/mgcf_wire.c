@@ -163,7 +163,8 @@ static void write_tcp(struct tcp_end *from, const struct tcp_end *to, uint8_t fl
     pkt[13] = flags;
     pkt[14] = 0xff;             /* window 65535 */
     pkt[15] = 0xff;
-    memcpy(pkt + 20, data, len);
+    if (len)
+        memcpy(pkt + 20, data, len);
     write_ip(from->addr, to->addr, 6, pkt, 20 + len, 16);
     from->seq += (uint32_t)len + ((flags & 0x03) ? 1 : 0);     /* SYN and FIN count one */
 }
