@@ -66,7 +66,12 @@ TOOL_LIBS_cerprobe := $(shell pkg-config --libs libssl)
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TOOL_LIBS_$*) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBCOMMON) $(TOOL_LIBS_$*) $(LDLIBS)
+
+# test peers that speak the MGCF's protocols (ISUP, M3UA, H.248) use its codecs
+MGCF_TOOLS := $(filter $(BUILD)/bin/pstn $(BUILD)/bin/mgw $(BUILD)/bin/mgcf_%,$(TOOLS))
+$(MGCF_TOOLS): $(mgcf_LIB_OBJ)
+$(MGCF_TOOLS): private CFLAGS += -Imgcf
 
 $(BUILD)/tests/check_%: common/tests/check_%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

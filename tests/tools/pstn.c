@@ -1,0 +1,550 @@
+/*
+ * pstn - the lab's PSTN switch: ISUP over M3UA (an SGP, TCP port 2905) towards the MGCF
+ *
+ *   pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] [--rc N] [--cics FIRST-LAST]
+ *        [--behaviour B] [--number DIGITS=B]... [--answer-ms MS]
+ *        [--originate CALLED,CALLING[,HOLD_MS]]... [--reset] [--time MS]
+ *
+ * Listens on IP:PORT (127.0.0.100:2905) for the MGCF, from address --peer only (127.0.0.70),
+ * and answers its ASP management as an SGP (routing context --rc, 1). Its own point code is
+ * --opc (2002), the MGCF's --dpc (1001); its circuits are --cics (1-31).
+ *
+ * A call from the MGCF (IAM) is treated as the behaviour of its called number (--number,
+ * else --behaviour, default answer): answer (ACM, then ANM after --answer-ms, 200), ring
+ * (ACM and CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL with that
+ * cause). A REL is answered RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC with RLC.
+ * Once the association is active, each --originate places a call to the IMS (IAM on the
+ * first idle circuit, called and calling numbers international) and releases it HOLD_MS
+ * (1000) after the answer; --reset first sends a GRS for the whole range. Dual seizure (an
+ * IAM on a circuit of an outgoing call) is resolved as Q.764 2.10.1.4 says: the exchange
+ * with the higher point code controls the even circuits and keeps its call; the other backs
+ * off.
+ *
+ * One line on stdout per ISUP message ("rx IAM cic=5 called=19995550123 ...", "tx ACM
+ * cic=5", ...) and per M3UA state ("m3ua ASP-ACTIVE"). Runs until SIGTERM or SIGINT, or for
+ * --time MS; exit status 0, or 2 for bad arguments.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_wait.h>
+
+#include "isup.h"
+#include "log.h"
+#include "loop.h"
+#include "m3ua_link.h"
+
+#define CIC_SLOTS 256
+#define NUMBERS_MAX 16
+#define ORIGINATE_MAX 16
+
+enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT };
+enum cstate { C_IDLE, C_IN, C_OUT };        /* IN: the MGCF called us; OUT: we called */
+
+struct circuit {
+    uint16_t cic;
+    enum cstate state;
+    bool answered, releasing, blocked_by_peer;
+    unsigned hold_ms;
+    su_timer_t *timer;
+};
+
+struct number_rule {
+    char digits[MGCF_ISUP_DIGITS_MAX + 1];
+    enum behaviour b;
+    uint8_t cause;
+};
+
+struct call_order {
+    char called[MGCF_ISUP_DIGITS_MAX + 1], calling[MGCF_ISUP_DIGITS_MAX + 1];
+    unsigned hold_ms;
+};
+
+static struct {
+    struct ims_loop *loop;
+    su_root_t *root;
+    struct mgcf_m3ua_link *link;
+    uint32_t opc, dpc;
+    unsigned first, last;
+    struct circuit cics[CIC_SLOTS];
+    enum behaviour behaviour;
+    uint8_t cause;
+    unsigned answer_ms;
+    struct number_rule numbers[NUMBERS_MAX];
+    unsigned n_numbers;
+    struct call_order orders[ORIGINATE_MAX];
+    unsigned n_orders;
+    bool reset, started;
+    su_timer_t *stop_timer;
+} g = {.opc = 2002, .dpc = 1001, .first = 1, .last = 31, .answer_ms = 200};
+
+static struct circuit *circuit(uint16_t cic)
+{
+    if (cic < g.first || cic > g.last)
+        return NULL;
+    return &g.cics[cic - g.first];
+}
+
+/* Encode and send @m; one line on stdout */
+static void send_isup(struct mgcf_isup_msg *m, const char *detail)
+{
+    uint8_t buf[MGCF_ISUP_LEN_MAX];
+    int n = mgcf_isup_encode(m, buf, sizeof(buf));
+    if (n < 0) {
+        printf("error %s cic=%u does not encode: %s\n", mgcf_isup_type_name(m->type), m->cic,
+               strerror(-n));
+        return;
+    }
+    int rc = mgcf_m3ua_link_send(g.link, g.opc, g.dpc, M3UA_SI_ISUP, M3UA_NI_NATIONAL, 0,
+                                 (uint8_t)(m->cic & 0x0f), buf, (size_t)n);
+    printf("tx %s cic=%u%s%s%s\n", mgcf_isup_type_name(m->type), m->cic, detail ? " " : "",
+           detail ? detail : "", rc ? " (not sent: M3UA not active)" : "");
+}
+
+static void send_simple(uint8_t type, uint16_t cic)
+{
+    struct mgcf_isup_msg m;
+    mgcf_isup_init(&m, type, cic);
+    send_isup(&m, NULL);
+}
+
+static void send_rel(uint16_t cic, uint8_t cause)
+{
+    struct mgcf_isup_msg m;
+    char detail[32];
+    mgcf_isup_init(&m, ISUP_REL, cic);
+    m.cause.location = ISUP_LOC_LN;
+    m.cause.value = cause;
+    mgcf_isup_set(&m, ISUP_PAR_CAUSE);
+    snprintf(detail, sizeof(detail), "cause=%u", cause);
+    send_isup(&m, detail);
+    struct circuit *c = circuit(cic);
+    if (c)
+        c->releasing = true;
+}
+
+static void circuit_idle(struct circuit *c)
+{
+    c->state = C_IDLE;
+    c->answered = c->releasing = false;
+    su_timer_reset(c->timer);
+}
+
+/* ---- calls from the MGCF ---- */
+
+static void on_answer_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct circuit *c = (struct circuit *)arg;
+    (void)magic;
+    (void)t;
+    if (c->state != C_IN || c->releasing)
+        return;
+    struct mgcf_isup_msg m;
+    mgcf_isup_init(&m, ISUP_ANM, c->cic);
+    send_isup(&m, NULL);
+    c->answered = true;
+}
+
+static void rule_of(const char *called, enum behaviour *b, uint8_t *cause)
+{
+    *b = g.behaviour;
+    *cause = g.cause;
+    for (unsigned i = 0; i < g.n_numbers; i++)
+        if (strcmp(g.numbers[i].digits, called) == 0) {
+            *b = g.numbers[i].b;
+            *cause = g.numbers[i].cause;
+        }
+}
+
+static void send_acm(uint16_t cic)
+{
+    struct mgcf_isup_msg m;
+    mgcf_isup_init(&m, ISUP_ACM, cic);
+    m.bci.charge = ISUP_BCI_CHARGE;
+    m.bci.called_status = ISUP_BCI_SUBSCRIBER_FREE;
+    m.bci.called_category = ISUP_BCI_ORDINARY;
+    mgcf_isup_set(&m, ISUP_PAR_BCI);
+    send_isup(&m, NULL);
+}
+
+/* Does this exchange control circuit @cic in a dual seizure (Q.764 2.10.1.4)? */
+static bool controls(uint16_t cic)
+{
+    return (g.opc > g.dpc) == (cic % 2 == 0);
+}
+
+static void on_iam(const struct mgcf_isup_msg *m)
+{
+    struct circuit *c = circuit(m->cic);
+    printf("rx IAM cic=%u called=%s nai=%u calling=%s apri=%u si=%u cpc=%u\n", m->cic,
+           m->called.digits, m->called.nai,
+           mgcf_isup_has(m, ISUP_PAR_CALLING) ? m->calling.digits : "-", m->calling.apri,
+           m->calling.si, m->cpc);
+    if (!c) {
+        printf("error IAM on cic=%u outside %u-%u: ignored\n", m->cic, g.first, g.last);
+        return;
+    }
+    if (c->state == C_OUT && !c->answered) {
+        if (controls(m->cic)) {
+            printf("dual seizure cic=%u: this exchange controls it, the IAM is ignored\n",
+                   m->cic);
+            return;
+        }
+        printf("dual seizure cic=%u: the MGCF controls it, this exchange's call backs off\n",
+               m->cic);
+        circuit_idle(c);
+    } else if (c->state != C_IDLE) {
+        printf("error IAM on busy cic=%u: ignored\n", m->cic);
+        return;
+    }
+    c->state = C_IN;
+    enum behaviour b;
+    uint8_t cause;
+    rule_of(m->called.digits, &b, &cause);
+    switch (b) {
+    case B_BUSY:
+        send_rel(m->cic, 17);
+        return;
+    case B_REJECT:
+        send_rel(m->cic, cause);
+        return;
+    case B_RING: {
+        send_acm(m->cic);
+        struct mgcf_isup_msg cpg;
+        mgcf_isup_init(&cpg, ISUP_CPG, m->cic);
+        cpg.event = ISUP_EVENT_ALERTING;
+        mgcf_isup_set(&cpg, ISUP_PAR_EVENT);
+        send_isup(&cpg, NULL);
+        return;
+    }
+    case B_ANSWER:
+        send_acm(m->cic);
+        su_timer_set_interval(c->timer, on_answer_due, (su_timer_arg_t *)c, g.answer_ms);
+        return;
+    }
+}
+
+/* ---- calls to the IMS ---- */
+
+static void on_hold_over(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct circuit *c = (struct circuit *)arg;
+    (void)magic;
+    (void)t;
+    if (c->state == C_OUT && !c->releasing)
+        send_rel(c->cic, 16);
+}
+
+static void originate(const struct call_order *o)
+{
+    struct circuit *c = NULL;
+    for (unsigned i = 0; i <= g.last - g.first && !c; i++)
+        if (g.cics[i].state == C_IDLE && !g.cics[i].blocked_by_peer)
+            c = &g.cics[i];
+    if (!c) {
+        printf("error no idle circuit for the call to %s\n", o->called);
+        return;
+    }
+    struct mgcf_isup_msg m;
+    mgcf_isup_init(&m, ISUP_IAM, c->cic);
+    m.fci.isup_all_the_way = 1;
+    m.cpc = ISUP_CPC_ORDINARY;
+    m.tmr = ISUP_TMR_SPEECH;
+    m.called.nai = ISUP_NAI_INTERNATIONAL;
+    m.called.npi = ISUP_NPI_ISDN;
+    snprintf(m.called.digits, sizeof(m.called.digits), "%s", o->called);
+    m.calling.nai = ISUP_NAI_INTERNATIONAL;
+    m.calling.npi = ISUP_NPI_ISDN;
+    m.calling.si = ISUP_SI_NETWORK;
+    snprintf(m.calling.digits, sizeof(m.calling.digits), "%s", o->calling);
+    m.present = ISUP_BIT(ISUP_PAR_NCI) | ISUP_BIT(ISUP_PAR_FCI) | ISUP_BIT(ISUP_PAR_CPC) |
+                ISUP_BIT(ISUP_PAR_TMR) | ISUP_BIT(ISUP_PAR_CALLED) | ISUP_BIT(ISUP_PAR_CALLING);
+    c->state = C_OUT;
+    c->hold_ms = o->hold_ms;
+    char detail[96];
+    snprintf(detail, sizeof(detail), "called=%s calling=%s", o->called, o->calling);
+    send_isup(&m, detail);
+}
+
+static void on_backward(const struct mgcf_isup_msg *m, struct circuit *c)
+{
+    const char *name = mgcf_isup_type_name(m->type);
+    if (m->type == ISUP_CPG)
+        printf("rx CPG cic=%u event=%u\n", m->cic, m->event);
+    else if (m->type == ISUP_ACM)
+        printf("rx ACM cic=%u called_status=%u inband=%u\n", m->cic, m->bci.called_status,
+               (m->obci & ISUP_OBCI_INBAND) != 0);
+    else
+        printf("rx %s cic=%u%s%s\n", name, m->cic,
+               mgcf_isup_has(m, ISUP_PAR_CONNECTED) ? " connected=" : "",
+               mgcf_isup_has(m, ISUP_PAR_CONNECTED) ? m->connected.digits : "");
+    if (!c || c->state != C_OUT) {
+        printf("error %s on cic=%u without a call of this exchange\n", name, m->cic);
+        return;
+    }
+    if (m->type == ISUP_ANM || m->type == ISUP_CON) {
+        c->answered = true;
+        su_timer_set_interval(c->timer, on_hold_over, (su_timer_arg_t *)c,
+                              c->hold_ms ? c->hold_ms : 1000);
+    }
+}
+
+/* ---- circuit supervision ---- */
+
+static void on_grs(const struct mgcf_isup_msg *m)
+{
+    printf("rx GRS cic=%u range=%u\n", m->cic, m->range.range);
+    struct mgcf_isup_msg a;
+    mgcf_isup_init(&a, ISUP_GRA, m->cic);
+    a.range.range = m->range.range;
+    for (unsigned i = 0; i <= m->range.range; i++) {
+        struct circuit *c = circuit((uint16_t)(m->cic + i));
+        if (c) {
+            circuit_idle(c);
+            c->blocked_by_peer = false;     /* a group reset removes the remote blocking */
+        }
+    }
+    mgcf_isup_set(&a, ISUP_PAR_RANGE);
+    send_isup(&a, NULL);
+}
+
+static void on_data(void *arg, const struct mgcf_m3ua_msg *d)
+{
+    struct mgcf_isup_msg m;
+    (void)arg;
+    if (d->si != M3UA_SI_ISUP || d->opc != g.dpc || d->dpc != g.opc) {
+        printf("error DATA si=%u opc=%u dpc=%u: not ISUP between %u and %u, dropped\n", d->si,
+               d->opc, d->dpc, g.dpc, g.opc);
+        return;
+    }
+    int rc = mgcf_isup_decode(d->data, d->data_len, &m);
+    if (rc) {
+        printf("error ISUP of %zu bytes refused (%s), type %u cic %u\n", d->data_len,
+               rc == -ENOTSUP ? "type unknown" : "malformed", m.type, m.cic);
+        return;
+    }
+    struct circuit *c = circuit(m.cic);
+    switch (m.type) {
+    case ISUP_IAM:
+        on_iam(&m);
+        break;
+    case ISUP_ACM:
+    case ISUP_CPG:
+    case ISUP_ANM:
+    case ISUP_CON:
+        on_backward(&m, c);
+        break;
+    case ISUP_REL:
+        printf("rx REL cic=%u cause=%u location=%u\n", m.cic, m.cause.value, m.cause.location);
+        send_simple(ISUP_RLC, m.cic);
+        if (c)
+            circuit_idle(c);
+        break;
+    case ISUP_RLC:
+        printf("rx RLC cic=%u\n", m.cic);
+        if (c)
+            circuit_idle(c);
+        break;
+    case ISUP_GRS:
+        on_grs(&m);
+        break;
+    case ISUP_BLO:
+    case ISUP_UBL:
+        printf("rx %s cic=%u\n", mgcf_isup_type_name(m.type), m.cic);
+        if (c)
+            c->blocked_by_peer = m.type == ISUP_BLO;
+        send_simple(m.type == ISUP_BLO ? ISUP_BLA : ISUP_UBA, m.cic);
+        break;
+    case ISUP_RSC:
+        printf("rx RSC cic=%u\n", m.cic);
+        if (c) {
+            circuit_idle(c);
+            c->blocked_by_peer = false;
+        }
+        send_simple(ISUP_RLC, m.cic);
+        break;
+    default:
+        printf("rx %s cic=%u\n", mgcf_isup_type_name(m.type), m.cic);
+    }
+}
+
+static void on_state(void *arg, enum mgcf_m3ua_state state)
+{
+    (void)arg;
+    printf("m3ua %s\n", mgcf_m3ua_state_name(state));
+    if (state != MGCF_M3UA_ACTIVE || g.started)
+        return;
+    g.started = true;
+    if (g.reset) {
+        struct mgcf_isup_msg m;
+        mgcf_isup_init(&m, ISUP_GRS, (uint16_t)g.first);
+        m.range.range = (uint8_t)(g.last - g.first > 31 ? 31 : g.last - g.first);
+        mgcf_isup_set(&m, ISUP_PAR_RANGE);
+        send_isup(&m, NULL);
+    }
+    for (unsigned i = 0; i < g.n_orders; i++)
+        originate(&g.orders[i]);
+}
+
+static const struct mgcf_m3ua_link_ops link_ops = {on_data, on_state};
+
+/* ---- arguments ---- */
+
+static int parse_behaviour(const char *s, enum behaviour *b, uint8_t *cause)
+{
+    *cause = 0;
+    if (strcmp(s, "answer") == 0)
+        *b = B_ANSWER;
+    else if (strcmp(s, "ring") == 0)
+        *b = B_RING;
+    else if (strcmp(s, "busy") == 0)
+        *b = B_BUSY;
+    else if (strncmp(s, "reject:", 7) == 0) {
+        char *end;
+        long v = strtol(s + 7, &end, 10);
+        if (*end || v < 1 || v > 127)
+            return -1;
+        *b = B_REJECT;
+        *cause = (uint8_t)v;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static bool digits_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= MGCF_ISUP_DIGITS_MAX && strspn(s, "0123456789") == n;
+}
+
+static int parse_order(char *s, struct call_order *o)
+{
+    char *called = strtok(s, ","), *calling = strtok(NULL, ","), *hold = strtok(NULL, ",");
+    if (!called || !calling || !digits_ok(called) || !digits_ok(calling))
+        return -1;
+    strcpy(o->called, called);
+    strcpy(o->calling, calling);
+    o->hold_ms = hold ? (unsigned)atoi(hold) : 1000;
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
+                    "[--rc N] [--cics FIRST-LAST]\n"
+                    "            [--behaviour answer|ring|busy|reject:CAUSE] "
+                    "[--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
+                    "            [--originate CALLED,CALLING[,HOLD_MS]]... [--reset] "
+                    "[--time MS]\n");
+}
+
+static void on_stop(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    (void)arg;
+    ims_loop_stop(g.loop);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'}, {"peer", required_argument, NULL, 'p'},
+        {"opc", required_argument, NULL, 'o'},    {"dpc", required_argument, NULL, 'd'},
+        {"rc", required_argument, NULL, 'r'},     {"cics", required_argument, NULL, 'c'},
+        {"behaviour", required_argument, NULL, 'b'}, {"number", required_argument, NULL, 'n'},
+        {"answer-ms", required_argument, NULL, 'a'}, {"originate", required_argument, NULL, 'g'},
+        {"reset", no_argument, NULL, 'R'},        {"time", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    char listen_ip[64] = "127.0.0.100";
+    unsigned port = MGCF_M3UA_PORT, rc_value = 1, time_ms = 0;
+    const char *peer = "127.0.0.70";
+    int opt;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *eq;
+        switch (opt) {
+        case 'l':
+            if (sscanf(optarg, "%63[^:]:%u", listen_ip, &port) != 2)
+                goto bad;
+            break;
+        case 'p': peer = optarg; break;
+        case 'o': g.opc = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'd': g.dpc = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'r': rc_value = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'c':
+            if (sscanf(optarg, "%u-%u", &g.first, &g.last) != 2 || g.first > g.last ||
+                g.last > MGCF_ISUP_CIC_MAX || g.last - g.first >= CIC_SLOTS)
+                goto bad;
+            break;
+        case 'b':
+            if (parse_behaviour(optarg, &g.behaviour, &g.cause) < 0)
+                goto bad;
+            break;
+        case 'n':
+            eq = strchr(optarg, '=');
+            if (!eq || g.n_numbers >= NUMBERS_MAX)
+                goto bad;
+            *eq = '\0';
+            if (!digits_ok(optarg) ||
+                parse_behaviour(eq + 1, &g.numbers[g.n_numbers].b,
+                                &g.numbers[g.n_numbers].cause) < 0)
+                goto bad;
+            strcpy(g.numbers[g.n_numbers++].digits, optarg);
+            break;
+        case 'a': g.answer_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'g':
+            if (g.n_orders >= ORIGINATE_MAX || parse_order(optarg, &g.orders[g.n_orders++]) < 0)
+                goto bad;
+            break;
+        case 'R': g.reset = true; break;
+        case 't': time_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        default:
+            goto bad;
+        }
+    }
+    if (optind != argc || g.opc > 0xffffff || g.dpc > 0xffffff || g.opc == g.dpc)
+        goto bad;
+
+    ims_log_init("pstn", IMS_LOG_WARN, IMS_LOG_KV, NULL);
+    g.loop = ims_loop_create(64);
+    if (!g.loop)
+        return 1;
+    g.root = ims_loop_root(g.loop);
+    for (unsigned i = 0; i <= g.last - g.first; i++) {
+        g.cics[i].cic = (uint16_t)(g.first + i);
+        g.cics[i].timer = su_timer_create(su_root_task(g.root), 1000);
+    }
+    struct mgcf_m3ua_link_cfg cfg = {
+        .transport = "tcp", .local_addr = listen_ip, .local_port = port, .remote_addr = peer,
+        .asp = {.role = MGCF_M3UA_SGP, .has_rc = rc_value != 0, .rc = rc_value},
+    };
+    if (mgcf_m3ua_link_create(g.root, &cfg, &link_ops, NULL, &g.link) < 0) {
+        fprintf(stderr, "pstn: cannot listen on %s:%u\n", listen_ip, port);
+        return 1;
+    }
+    printf("listening on %s:%u for %s, point code %u, MGCF %u, circuits %u-%u\n", listen_ip,
+           port, peer, g.opc, g.dpc, g.first, g.last);
+    if (time_ms) {
+        g.stop_timer = su_timer_create(su_root_task(g.root), time_ms);
+        su_timer_set(g.stop_timer, on_stop, NULL);
+    }
+    ims_loop_run(g.loop);
+    mgcf_m3ua_link_destroy(g.link);
+    for (unsigned i = 0; i <= g.last - g.first; i++)
+        su_timer_destroy(g.cics[i].timer);
+    su_timer_destroy(g.stop_timer);
+    ims_loop_destroy(g.loop);
+    return 0;
+bad:
+    usage();
+    return 2;
+}
