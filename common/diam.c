@@ -169,18 +169,18 @@ static void rule_sockaddr(const struct ims_diam_rule *r, uint16_t port,
                           struct sockaddr_storage *ss, socklen_t *sl)
 {
     memset(ss, 0, sizeof(*ss));
-    if (r->family == AF_INET6) {
+    if (r->net.family == AF_INET6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons(port);
-        memcpy(&s6->sin6_addr, r->addr, 16);
+        memcpy(&s6->sin6_addr, r->net.addr, 16);
         *sl = sizeof(*s6);
         return;
     }
     struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
     s4->sin_family = AF_INET;
     s4->sin_port = htons(port);
-    memcpy(&s4->sin_addr, r->addr, 4);
+    memcpy(&s4->sin_addr, r->net.addr, 4);
     *sl = sizeof(*s4);
 }
 
@@ -960,7 +960,8 @@ static bool health_configured(const struct ims_diam_rule *r, json_t *peers)
     if (g.server)
         snprintf(addr, sizeof(addr), "%s", ip);
     else
-        snprintf(addr, sizeof(addr), r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+        snprintf(addr, sizeof(addr), r->net.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+                 port);
     json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name",
                                            r->identity, "kind", "diameter", "address", addr,
                                            "state", st, "configured", 1, "direction",
