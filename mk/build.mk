@@ -22,6 +22,9 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 CHECK_LIBS := $(shell pkg-config --libs check)
+# libraries of one daemon only: <daemon>_LIBS (the MRF's media: G.711, tones, DTMF, WAV)
+MEDIA_LIBS := $(shell pkg-config --libs spandsp sndfile)
+mrfc_LIBS  := $(MEDIA_LIBS)
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -54,12 +57,18 @@ $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/*.c))
 $(1)_LIB_OBJ := $$(filter-out $(BUILD)/$(1)/main.o,$$($(1)_OBJ))
 $(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
 $(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$($(1)_LIBS) $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+# the RTP test UA uses the MRF's RTP, SDP and G.711 code
+RTPUE_OBJ := $(BUILD)/mrfc/rtp.o $(BUILD)/mrfc/sdp.o
+$(BUILD)/bin/rtpue: tests/tools/rtpue.c $(RTPUE_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

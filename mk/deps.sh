@@ -9,6 +9,7 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libc6-dev
     libsofia-sip-ua-dev libfreediameter-dev freediameter-extensions
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+    libspandsp-dev libsndfile1-dev espeak-ng sox
     check libsubunit-dev curl)
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules
     freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
