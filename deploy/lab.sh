@@ -88,7 +88,9 @@ start_one() {   # $1 daemon $2 address
         return 1
     fi
     mkdir -p "$dir"
+    # the MRF plays the prompts built with its binary (build/prompts beside build/bin)
     IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+        IMS_MRFC_PROMPTS_DIR="${IMS_MRFC_PROMPTS_DIR:-$(cd "$BIN/.." && pwd)/prompts}" \
         "$BIN/$name" --config "$CONF/$name.conf" --pidfile "$dir/$name.pid" \
         >>"$dir/$name.out" 2>&1 </dev/null &
     echo $! >"$dir/$name.pid"

@@ -39,8 +39,11 @@ COMMON_TESTS := $(patsubst common/tests/%.c,$(BUILD)/tests/%,$(wildcard common/t
 DAEMON_TESTS := $(foreach d,$(DAEMONS),$(patsubst $(d)/tests/%.c,$(BUILD)/tests/$(d)_%,$(wildcard $(d)/tests/check_*.c)))
 TESTS := $(COMMON_TESTS) $(DAEMON_TESTS)
 
+# the MRF's lab announcements, spoken at build time (mrfc/prompts/)
+PROMPTS := $(BUILD)/prompts/.made
+
 .PHONY: all tests
-all: $(LIBCOMMON) $(BINS) $(TOOLS)
+all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS)
 tests: $(TESTS)
 
 $(BUILD)/%.o: %.c
@@ -69,6 +72,10 @@ RTPUE_OBJ := $(BUILD)/mrfc/rtp.o $(BUILD)/mrfc/sdp.o
 $(BUILD)/bin/rtpue: tests/tools/rtpue.c $(RTPUE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
+
+$(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
+	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue
+	@touch $@
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

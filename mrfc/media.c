@@ -1134,10 +1134,13 @@ static void *media_main(void *arg)
             ims_err("mrfc: media thread: epoll_wait: %s", strerror(errno));
             break;
         }
+        /* packets and commands first, then the tick: what arrived while the thread was
+         * kept from running is in the jitter buffers before the ticks read them */
+        bool timer = false;
         for (int i = 0; i < n; i++) {
             uint64_t d = ev[i].data.u64;
             if (d == EV_TIMER) {
-                on_timer(m);
+                timer = true;
             } else if (d == EV_QUEUE) {
                 on_queue(m);
             } else {
@@ -1146,6 +1149,8 @@ static void *media_main(void *arg)
                     leg_read(m, m->slots[slot].leg, d & 1);
             }
         }
+        if (timer)
+            on_timer(m);
     }
     return NULL;
 }
