@@ -125,7 +125,7 @@ struct slot {
     uint32_t doomed;              /* media thread: closed before its CMD_ADD was run */
     bool taken;                   /* pool (pool_lock) */
     uint16_t gen;                 /* pool (pool_lock) */
-    uint32_t close_id;            /* close requested (q_lock) */
+    uint32_t close_id;            /* close requested, until the slot is free (q_lock) */
     unsigned close_next;          /* the next slot to close + 1, 0 at the end (q_lock) */
 };
 
@@ -347,10 +347,14 @@ static int slot_take(struct mrfc_media *m, unsigned *slot, uint16_t *gen)
     return rc;
 }
 
+/* Lock order: pool_lock, then q_lock (a slot's close request ends with its freedom) */
 static void slot_give(struct mrfc_media *m, unsigned slot)
 {
     pthread_mutex_lock(&m->pool_lock);
+    pthread_mutex_lock(&m->q_lock);
+    m->slots[slot].close_id = 0;
     m->slots[slot].taken = false;
+    pthread_mutex_unlock(&m->q_lock);
     pthread_mutex_unlock(&m->pool_lock);
 }
 
@@ -498,11 +502,8 @@ static void leg_remove(struct mrfc_media *m, struct leg *l, bool report)
                                   l->tx.ts, mono_ns() / 1000);
     rtcp_send(l, buf, mrfc_rtcp_bye(buf, len, sizeof(buf), l->tx.ssrc));
     leg_account(l);
-    if (report) {
-        struct mrfc_media_event ev = { .kind = MRFC_EV_CLOSED, .leg = l->id };
-        leg_stats(l, &ev.stats);
-        ev_post(m, &ev);
-    }
+    struct mrfc_media_event ev = { .kind = MRFC_EV_CLOSED, .leg = l->id };
+    leg_stats(l, &ev.stats);
     epoll_ctl(m->epfd, EPOLL_CTL_DEL, l->fd_rtp, NULL);
     epoll_ctl(m->epfd, EPOLL_CTL_DEL, l->fd_rtcp, NULL);
     close(l->fd_rtp);
@@ -516,6 +517,8 @@ static void leg_remove(struct mrfc_media *m, struct leg *l, bool report)
         dtmf_rx_free(l->dtmf);
     slot_give(m, l->slot);
     free(l);
+    if (report)
+        ev_post(m, &ev);              /* once the ports are free again */
 }
 
 /* ---- play ---- */
@@ -561,7 +564,7 @@ static void play_next(struct mrfc_media *m, struct leg *l)
     play_item_start(ps);
 }
 
-/* Up to @want samples of the current item into @out; returns how many */
+/* Up to @want samples of the current item into @out (counted as played); returns how many */
 static size_t play_chunk(struct mrfc_media *m, struct leg *l, int16_t *out, size_t want)
 {
     struct play_state *ps = &l->play;
@@ -569,6 +572,7 @@ static size_t play_chunk(struct mrfc_media *m, struct leg *l, int16_t *out, size
         size_t n = want < ps->delay_left ? want : ps->delay_left;
         memset(out, 0, n * sizeof(*out));
         ps->delay_left -= (uint32_t)n;
+        ps->played += n;
         return n;
     }
     const struct mrfc_play_item *it = &ps->req.items[ps->item];
@@ -579,11 +583,13 @@ static size_t play_chunk(struct mrfc_media *m, struct leg *l, int16_t *out, size
             n = want;
         memcpy(out, it->prompt->samples + ps->pos, n * sizeof(*out));
         ps->pos += n;
+        ps->played += n;              /* before an end is reported */
         if (ps->pos >= it->prompt->n)
             play_next(m, l);
     } else {
         int got = ps->tone ? tone_gen(ps->tone, out, (int)want) : 0;
         n = got > 0 ? (size_t)got : 0;
+        ps->played += n;
         if (n < want)
             play_next(m, l);          /* a tone without repetition ended */
     }
@@ -609,7 +615,6 @@ static void play_fill(struct mrfc_media *m, struct leg *l, int16_t *out)
         }
         size_t n = play_chunk(m, l, out + done, want);
         done += n;
-        ps->played += n;
         /* items that give nothing (a failed tone generator) must not spin the thread */
         if (n == 0 && ++empty > 2 * MRFC_PLAY_MAX)
             play_end(m, l, MRFC_END_COMPLETE, true);
@@ -1110,8 +1115,7 @@ static void on_queue(struct mrfc_media *m)
         pthread_mutex_lock(&m->q_lock);
         while (m->close_head && n < 64) {
             struct slot *sl = &m->slots[m->close_head - 1];
-            batch[n++] = sl->close_id;
-            sl->close_id = 0;
+            batch[n++] = sl->close_id;   /* close_id stays until the slot is free */
             m->close_head = sl->close_next;
         }
         pthread_mutex_unlock(&m->q_lock);
@@ -1376,14 +1380,19 @@ int mrfc_media_leg_close(struct mrfc_media *m, uint32_t id)
     if (slot >= m->nslots)
         return -EINVAL;
     /* not through the bounded queue: a close never fails (each slot is on the stack once) */
+    pthread_mutex_lock(&m->pool_lock);
     pthread_mutex_lock(&m->q_lock);
-    bool fresh = m->slots[slot].close_id == 0;
+    bool live = m->slots[slot].taken && m->slots[slot].gen == (uint16_t)(id >> 16);
+    bool fresh = live && m->slots[slot].close_id == 0;
     if (fresh) {
         m->slots[slot].close_id = id;
         m->slots[slot].close_next = m->close_head;
         m->close_head = slot + 1;
     }
     pthread_mutex_unlock(&m->q_lock);
+    pthread_mutex_unlock(&m->pool_lock);
+    if (!live)
+        return -ENOENT;               /* closed already: its slot is free or reused */
     if (!fresh)
         return -EALREADY;
     atomic_fetch_sub(&m->open_legs, 1);

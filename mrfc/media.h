@@ -148,7 +148,8 @@ int mrfc_media_leg_update(struct mrfc_media *m, uint32_t id, const struct mrfc_l
  * mrfc_media_leg_close - the leg is to go: a play or collect under way ends (no event), the
  * leg leaves its mixer, an RTCP BYE is sent, its ports are freed and MRFC_EV_CLOSED reports
  * its statistics. The id is invalid for the caller from now on. Never refused for a full
- * queue: 0, or -EALREADY when the close was already asked, -EINVAL for an id of no slot.
+ * queue: 0, or -EALREADY when the close was already asked, -ENOENT when it was done
+ * already, -EINVAL for an id of no slot.
  */
 int mrfc_media_leg_close(struct mrfc_media *m, uint32_t id);
 
