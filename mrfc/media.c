@@ -33,7 +33,7 @@
 
 #define FRAME (MRFC_RATE * MRFC_PTIME / 1000)    /* samples a tick: 160 */
 #define TICK_NS (MRFC_PTIME * 1000000L)
-#define CATCH_UP_MAX 5            /* ticks run at once after a stall; more are skipped */
+#define CATCH_UP_MAX 10           /* ticks run at once after a stall; more are skipped */
 #define READ_BURST 32             /* datagrams read from one socket per wake */
 #define EV_TIMER UINT64_MAX
 #define EV_QUEUE (UINT64_MAX - 1)
@@ -946,11 +946,16 @@ static void on_timer(struct mrfc_media *m)
     for (uint64_t k = 0; k < run; k++)
         tick(m);
     if (n > run) {
-        /* too far behind: drop the audio of the missed ticks, keep the RTP clock right */
+        /* too far behind: drop the audio of the missed ticks (a play moves on as if it had
+         * been heard), keep the RTP clock right and mark the jump */
         ims_counter_add(mx.ticks_skipped, n - run);
         for (unsigned i = 0; i < m->nactive; i++) {
-            m->active[i]->tx.ts += (uint32_t)((n - run) * FRAME);
-            m->active[i]->marker = true;
+            struct leg *l = m->active[i];
+            int16_t scratch[FRAME];
+            for (uint64_t k = run; k < n && l->play.active && can_send(l); k++)
+                play_fill(m, l, scratch);
+            l->tx.ts += (uint32_t)((n - run) * FRAME);
+            l->marker = true;
         }
     }
 }

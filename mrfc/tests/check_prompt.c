@@ -34,7 +34,8 @@ static void write_sine(const char *name, double hz, double seconds, int rate, in
     float *s = calloc(frames * (size_t)channels, sizeof(float));
     for (size_t i = 0; i < frames; i++)
         for (int c = 0; c < channels; c++)
-            s[i * (size_t)channels + (size_t)c] = (float)(0.5 * sin(2 * M_PI * hz * (double)i / rate));
+            s[i * (size_t)channels + (size_t)c] =
+                (float)(0.5 * sin(2 * M_PI * hz * (double)i / rate));
     sf_writef_float(f, s, (sf_count_t)frames);
     sf_close(f);
     free(s);

@@ -24,8 +24,9 @@
  *
  * tones: the share of the recording's power at each frequency (Goertzel); exit status 1
  * when one of --expect is below 10 % or one of --absent above 1 %.
- * correlate: the highest normalised cross-correlation of the recording with the reference
- * over lags of 0 to 2 s; exit status 1 below --min.
+ * correlate: how well the recording holds the reference: the reference's windows of 0.5 s
+ * each correlated at its best lag (the first within 2 s, the next ones within 0.3 s of
+ * the previous: gaps are allowed), the energy-weighted mean; exit status 1 below --min.
  * inject: RTP packets (a sine) from another address, as an attacker would send them.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -410,10 +411,22 @@ static int send_invite(void)
     char sdp[1024], proxy[200];
     if (g.offer)
         make_sdp(sdp, sizeof(sdp), g.my_dir, g.codecs);
-    if (g.proxy)
+    if (g.proxy) {
         snprintf(proxy, sizeof(proxy), "sip:%s%s", g.proxy, g.tcp ? ";transport=tcp" : "");
+    } else if (g.tcp) {
+        /* straight to the Request-URI's host, over TCP */
+        su_home_t home[1] = { SU_HOME_INIT(home) };
+        url_t *u = url_make(home, g.to);
+        if (!u || !u->url_host) {
+            su_home_deinit(home);
+            return -1;
+        }
+        snprintf(proxy, sizeof(proxy), "sip:%s:%s;transport=tcp", u->url_host,
+                 u->url_port ? u->url_port : "5060");
+        su_home_deinit(home);
+    }
     nta_outgoing_t *orq = nta_outgoing_tcreate(
-        g.leg, on_invite_answer, NULL, g.proxy ? (url_string_t *)proxy : NULL,
+        g.leg, on_invite_answer, NULL, g.proxy || g.tcp ? (url_string_t *)proxy : NULL,
         SIP_METHOD_INVITE, (url_string_t *)ruri, SIPTAG_CONTACT_STR(g.contact),
         TAG_IF(g.offer, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
         TAG_IF(g.offer, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
@@ -508,9 +521,9 @@ static void record(const struct mrfc_rtp_hdr *h)
         g.rec = r;
         g.rec_n = off + h->len;
     }
-    for (size_t i = 0; i < h->len; i++)
-        g.rec[off + i] = g.codec == MRFC_CODEC_PCMA ? alaw_to_linear(h->payload[i])
-                                                    : ulaw_to_linear(h->payload[i]);
+    for (size_t i = 0; i < h->len; i++)     /* by the packet's type: codecs may change */
+        g.rec[off + i] = h->pt == MRFC_CODEC_PCMA ? alaw_to_linear(h->payload[i])
+                                                  : ulaw_to_linear(h->payload[i]);
 }
 
 /* Sequence and timestamp continuity: each packet one on from the last, 160 samples on,
@@ -559,7 +572,7 @@ static int on_rtp(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
             g.te_received++;
             continue;
         }
-        if (h.pt == g.pt)
+        if (h.pt == MRFC_CODEC_PCMU || h.pt == MRFC_CODEC_PCMA)
             record(&h);
     }
     return 0;
@@ -811,20 +824,25 @@ static int cmd_call(int argc, char **argv)
 
 /* ---- analysis ---- */
 
-/* Power of @hz in @s (Goertzel), as a share of the signal's power */
+/* Power of @hz in @s (Goertzel on blocks of 100 ms, so that a tone a fraction of a hertz
+ * off does not cancel itself over seconds), as a share of the signal's power */
 static double tone_share(const int16_t *s, size_t n, double hz)
 {
-    double k = 2.0 * cos(2.0 * M_PI * hz / RATE), s1 = 0, s2 = 0, total = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = s[i] / 32768.0;
-        double s0 = x + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-        total += x * x;
+    double k = 2.0 * cos(2.0 * M_PI * hz / RATE), tone = 0, total = 0;
+    const size_t block = RATE / 10;
+    for (size_t b = 0; b + block <= n; b += block) {
+        double s1 = 0, s2 = 0;
+        for (size_t i = b; i < b + block; i++) {
+            double x = s[i] / 32768.0;
+            double s0 = x + k * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+            total += x * x;
+        }
+        /* a sine of amplitude A gives |X|^2 = (A N / 2)^2 and a power of A^2 N / 2 */
+        tone += 2.0 * (s1 * s1 + s2 * s2 - k * s1 * s2) / (double)block;
     }
-    double power = s1 * s1 + s2 * s2 - k * s1 * s2;   /* |X(hz)|^2 */
-    /* a sine of amplitude A gives |X|^2 = (A n / 2)^2 and a total of A^2 n / 2 */
-    return total > 0 ? 2.0 * power / ((double)n * total) : 0.0;
+    return total > 0 ? tone / total : 0.0;
 }
 
 static int check_tones(const int16_t *s, size_t n, const char *list, bool present)
@@ -875,30 +893,64 @@ static int cmd_tones(int argc, char **argv)
     return bad ? 1 : 0;
 }
 
-/* The best normalised correlation of @ref within @rec at lags 0..@maxlag */
+/* The normalised correlation of @ref with @rec at @lag (over their overlap) */
+static double correlation_at(const int16_t *rec, size_t nrec, const int16_t *ref, size_t nref,
+                             long lag)
+{
+    double xy = 0, ex = 0, ey = 0;
+    for (size_t i = 0; i < nref; i++) {
+        long j = lag + (long)i;
+        if (j < 0 || (size_t)j >= nrec)
+            continue;
+        xy += (double)rec[j] * ref[i];
+        ex += (double)rec[j] * rec[j];
+        ey += (double)ref[i] * ref[i];
+    }
+    return ex > 0 && ey > 0 ? xy / sqrt(ex * ey) : 0;
+}
+
+/*
+ * How well the recording @rec holds the reference @ref: the reference in windows of 0.5 s
+ * (the silent ones skipped), each found at its best lag, the first anywhere in the first
+ * @maxlag samples, each next one within 0.3 s of where the previous one ended up (a stall
+ * of the sender leaves a gap); the energy-weighted mean of the windows' correlations.
+ * *@at receives the first window's lag.
+ */
 static double best_correlation(const int16_t *rec, size_t nrec, const int16_t *ref,
                                size_t nref, size_t maxlag, size_t *at)
 {
-    double best = 0, eref = 0;
+    const size_t win = RATE / 2;
+    const long slack = (long)(RATE * 3 / 10);
+    double sum = 0, weight = 0, energy_all = 0;
     for (size_t i = 0; i < nref; i++)
-        eref += (double)ref[i] * ref[i];
+        energy_all += (double)ref[i] * ref[i];
+    long lag = 0;
+    bool first = true;
     *at = 0;
-    for (size_t lag = 0; lag <= maxlag && lag < nrec; lag++) {
-        size_t len = nref < nrec - lag ? nref : nrec - lag;
-        if (len < RATE / 2)
-            break;
-        double xy = 0, ex = 0;
-        for (size_t i = 0; i < len; i++) {
-            xy += (double)rec[lag + i] * ref[i];
-            ex += (double)rec[lag + i] * rec[lag + i];
+    for (size_t w = 0; w + win <= nref; w += win) {
+        double e = 0;
+        for (size_t i = w; i < w + win; i++)
+            e += (double)ref[i] * ref[i];
+        if (e < energy_all / (double)nref * (double)win * 0.05)
+            continue;                          /* a pause of the prompt tells nothing */
+        long lo = first ? 0 : lag - slack, hi = first ? (long)maxlag : lag + slack;
+        double best = -1;
+        long best_lag = lo;
+        for (long l = lo; l <= hi; l++) {
+            double r = correlation_at(rec, nrec, ref + w, win, l + (long)w);
+            if (r > best) {
+                best = r;
+                best_lag = l;
+            }
         }
-        double r = ex > 0 && eref > 0 ? xy / sqrt(ex * eref) : 0;
-        if (r > best) {
-            best = r;
-            *at = lag;
-        }
+        if (first)
+            *at = (size_t)best_lag;
+        first = false;
+        lag = best_lag;
+        sum += best * e;
+        weight += e;
     }
-    return best;
+    return weight > 0 ? sum / weight : 0;
 }
 
 static int cmd_correlate(int argc, char **argv)
