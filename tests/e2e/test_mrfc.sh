@@ -9,9 +9,9 @@
 #     INVITE without SDP (our offer in the 200, the answer in the ACK); hold and resume by
 #     re-INVITE pause the announcement and nothing is sent while held;
 #   - a 3-party conference (tones of 500, 700 and 1100 Hz): each party hears the two others
-#     and not itself; one party holds and resumes, one changes codec (PCMU -> PCMA), one
-#     sends RFC 4733 digits; RTP injected from another address is dropped and heard by
-#     nobody; sequence and timestamp continuity of everything received;
+#     and not itself; one party holds and resumes, one changes codec (PCMU -> PCMA) and
+#     sends an UPDATE, one sends RFC 4733 digits; RTP injected from another address is
+#     dropped and heard by nobody; sequence and timestamp continuity of everything received;
 #   - limits: a session beyond mrfc.max_sessions gets 503 with Retry-After and a Warning;
 #   - refusals: an INVITE from an untrusted source (a UE) gets 403; unknown prompt, fetch
 #     scheme, missing play=, bad SDP, no common codec, a non-SDP body, Require, a request
@@ -147,7 +147,7 @@ ue confb --sip $AS:5081 --rtp 127.0.0.113:31000 --to "$conf" --send tone:700 \
     --record "$E2E_RUN/confb.wav" --hold 3 --resume 4.5 --hangup 8 --wait 20 &
 pb=$!
 ue confc --sip $AS:5082 --rtp 127.0.0.114:31000 --to "$conf" --send tone:1100 \
-    --record "$E2E_RUN/confc.wav" --recodec 2:PCMA --hangup 8 --wait 20 &
+    --record "$E2E_RUN/confc.wav" --recodec 2:PCMA --update 5:sendrecv --hangup 8 --wait 20 &
 pc=$!
 sleep 1.5
 check_eq "mrfc_conferences_active while the parties talk" 1 "$(metric mrfc_conferences_active)"
@@ -187,6 +187,8 @@ check_match "party B: the hold answered recvonly, the resume sendrecv" \
     'dir=recvonly.*dir=sendrecv' "$(grep '^reinvite-answer' "$E2E_RUN/confb.out" | tr '\n' ' ')"
 check_eq "party B: no RTP received while holding" 0 "$(val confb held_received)"
 check_eq "party C: PCMU, then PCMA" "PCMU,PCMA" "$(val confc codecs)"
+check_match "party C: an UPDATE with an offer answered (RFC 3311), PCMA kept" \
+    '^update-answer codec=PCMA pt=8 te=101 dir=sendrecv ' "$(out_of confc)"
 check_eq "the MRF read party A's 4 digits (RFC 4733)" 4 \
     "$(awk -v a="$DTMF0" -v b="$(metric 'mrfc_dtmf_digits_total{source="rfc4733"}')" \
         'BEGIN { print b - a }')"

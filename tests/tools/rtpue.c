@@ -5,7 +5,8 @@
  *   rtpue call --sip ADDR:PORT --rtp ADDR:PORT --to URI [--proxy HOST:PORT] [--tcp]
  *        [--send none|silence|tone:HZ|wav:FILE] [--codec PCMU|PCMA|both] [--no-offer]
  *        [--record FILE.wav] [--hangup S] [--wait S] [--hold S] [--resume S]
- *        [--recodec S:PCMU|PCMA] [--dtmf S:DIGITS] [--expect STATUS]
+ *        [--recodec S:PCMU|PCMA] [--update S:sendrecv|sendonly|inactive] [--dtmf S:DIGITS]
+ *        [--expect STATUS]
  *   rtpue tones FILE.wav [--skip S] [--expect HZ,...] [--absent HZ,...]
  *   rtpue correlate FILE.wav REFERENCE.wav [--min R]
  *   rtpue gen-wav FILE.wav --tone HZ --seconds S [--rate R] [--channels N]
@@ -16,7 +17,8 @@
  * sine, a WAV file in a loop, silence, or nothing), record what arrives (decoded, placed by
  * RTP timestamp, to a WAV file), and at the given seconds after the answer: put the call on
  * hold (re-INVITE a=sendonly), resume it (a=sendrecv), change codec (re-INVITE offering
- * one codec), send DTMF digits as RFC 4733 events, or hang up (BYE). Without --hangup it
+ * one codec), send an UPDATE with a new offer (RFC 3311), send DTMF digits as RFC 4733
+ * events, or hang up (BYE). Without --hangup it
  * waits for the far end's BYE. Every step is a line on stdout; the last lines give the
  * RTP statistics (packets, loss, sequence and timestamp continuity, arrival intervals).
  * Exit status 0 when the call was answered as expected (2xx, or --expect's status) and
@@ -65,7 +67,7 @@
 #define MAX_REC (RATE * 600)      /* ten minutes of recording at most */
 #define MAX_INTERVALS 100000
 
-enum action_kind { A_HOLD = 1, A_RESUME, A_RECODEC, A_DTMF, A_HANGUP };
+enum action_kind { A_HOLD = 1, A_RESUME, A_RECODEC, A_DTMF, A_HANGUP, A_UPDATE };
 
 struct action {
     int kind;
@@ -135,7 +137,8 @@ static void usage(void)
             "usage: rtpue call --sip ADDR:PORT --rtp ADDR:PORT --to URI [--proxy HOST:PORT]\n"
             "            [--tcp] [--send none|silence|tone:HZ|wav:FILE] [--codec PCMU|PCMA|both]\n"
             "            [--no-offer] [--record FILE] [--hangup S] [--wait S] [--hold S]\n"
-            "            [--resume S] [--recodec S:CODEC] [--dtmf S:DIGITS] [--expect STATUS]\n"
+            "            [--resume S] [--recodec S:CODEC] [--update S:DIR] [--dtmf S:DIGITS]\n"
+            "            [--expect STATUS]\n"
             "       rtpue tones FILE [--skip S] [--expect HZ,..] [--absent HZ,..]\n"
             "       rtpue correlate FILE REFERENCE [--min R]\n"
             "       rtpue gen-wav FILE --tone HZ --seconds S [--rate R] [--channels N]\n"
@@ -328,6 +331,33 @@ static int on_reinvite_answer(nta_outgoing_magic_t *m, nta_outgoing_t *orq, cons
     nta_outgoing_destroy(orq);
     g.reinvite = NULL;
     return 0;
+}
+
+static int on_update_answer(nta_outgoing_magic_t *m, nta_outgoing_t *orq, const sip_t *sip)
+{
+    (void)m;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    printf("got %d to UPDATE\n", status);
+    if (status < 300 && sip)
+        take_sdp(sip, "update-answer");
+    nta_outgoing_destroy(orq);
+    g.reinvite = NULL;
+    return 0;
+}
+
+/* An UPDATE (RFC 3311) with an offer of direction @dir */
+static void send_update(unsigned dir)
+{
+    char sdp[1024];
+    g.my_dir = dir;
+    make_sdp(sdp, sizeof(sdp), dir, g.codecs);
+    g.reinvite = nta_outgoing_tcreate(g.leg, on_update_answer, NULL, NULL, SIP_METHOD_UPDATE,
+                                      NULL, SIPTAG_CONTACT_STR(g.contact),
+                                      SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                                      SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    printf("sent UPDATE (%s) at %.2f s\n", mrfc_sdp_dir_name(dir), since_answer());
 }
 
 static void send_reinvite(unsigned dir, uint32_t codecs, const char *why)
@@ -625,6 +655,11 @@ static void run_actions(void)
         case A_HANGUP:
             send_bye();
             break;
+        case A_UPDATE:
+            send_update(strcmp(a->arg, "sendonly") == 0   ? MRFC_DIR_SEND
+                        : strcmp(a->arg, "inactive") == 0 ? 0
+                                                          : MRFC_DIR_SENDRECV);
+            break;
         }
     }
 }
@@ -742,6 +777,7 @@ static int cmd_call(int argc, char **argv)
         { "wait", required_argument, NULL, 'w' }, { "hold", required_argument, NULL, 'H' },
         { "resume", required_argument, NULL, 'u' }, { "recodec", required_argument, NULL, 'C' },
         { "dtmf", required_argument, NULL, 'd' }, { "expect", required_argument, NULL, 'e' },
+        { "update", required_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
     const char *sip_bind = NULL, *rtp_bind = NULL, *codec = "both";
@@ -769,6 +805,7 @@ static int cmd_call(int argc, char **argv)
         case 'C': parse_action(A_RECODEC, optarg); break;
         case 'd': parse_action(A_DTMF, optarg); break;
         case 'e': g.expect = atoi(optarg); break;
+        case 'U': parse_action(A_UPDATE, optarg); break;
         default: usage();
         }
     }
