@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "mrfc.h"
+#include "charging.h"
 #include "log.h"
 #include "sdp.h"
 
@@ -151,6 +152,8 @@ static int mrfc_init(struct ims_daemon *d)
         rc = create_media(mrfc, d);
     if (rc == 0)
         rc = mrfc_session_init(mrfc);
+    if (rc == 0)
+        rc = mrfc_charging_init(mrfc);
     if (rc) {
         mrfc_stop(d);
         return rc;
@@ -185,6 +188,7 @@ static void mrfc_stop(struct ims_daemon *d)
         return;
     mrfc->running = false;
     mrfc_session_fini(mrfc);
+    mrfc_charging_stop(mrfc);
     mrfc_media_destroy(mrfc->media);
     mrfc->media = NULL;
     mrfc_prompts_free(mrfc->prompts);
@@ -227,6 +231,7 @@ static const struct ims_daemon_desc mrfc_desc = {
     .summary = "Media Resource Function (controller and processor): announcements, "
                "conferences; Rf and Ro client",
     .keys = mrfc_keys,
+    .more_keys = ims_chg_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .diam_apps = IMS_APP_BIT(IMS_APP_RF) | IMS_APP_BIT(IMS_APP_RO),
     .sip_allow = ALLOW,

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "map.h"
@@ -20,6 +21,7 @@
 #include "prompt.h"
 
 struct mrfc_session;
+struct ims_chg;
 
 struct mrfc {
     struct ims_daemon *d;
@@ -40,6 +42,8 @@ struct mrfc {
     struct mrfc_session *sessions;   /* every session, a list */
     unsigned nsessions;
     struct ims_map *confs;        /* conference id -> struct mrfc_conf */
+    struct ims_chg *chg;          /* offline charging (Rf) */
+    su_timer_t *chg_tick;
     /* metrics */
     struct ims_gauge *m_active[3];       /* by enum mrfc_service_kind */
     struct ims_counter *m_total[3];
@@ -57,5 +61,17 @@ int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip
                         const struct ims_sip_source *src);
 /* What the media thread reports, on the loop thread */
 void mrfc_session_media_event(void *arg, const struct mrfc_media_event *ev);
+
+/* charging.c: offline charging (Rf) of the MRF's sessions */
+int mrfc_charging_init(struct mrfc *mrfc);
+/* Every dialog ends (STOP), then the Rf client goes (after ims_diam_stop) */
+void mrfc_charging_stop(struct mrfc *mrfc);
+/* The 2xx @ok to INVITE @invite (arrived at @t0) was sent: START */
+void mrfc_charging_open(struct mrfc *mrfc, const sip_t *invite, const sip_t *ok, time_t t0);
+/* The peer's BYE: STOP */
+void mrfc_charging_bye(struct mrfc *mrfc, const sip_t *bye);
+/* The MRF ended the session of Call-ID @call_id and tags @tag1, @tag2: STOP (if open) */
+void mrfc_charging_end(struct mrfc *mrfc, const char *call_id, const char *tag1,
+                       const char *tag2);
 
 #endif

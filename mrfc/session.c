@@ -75,6 +75,7 @@ struct mrfc_session {
     uint64_t sdp_id, sdp_version;
     char sdp[SDP_MAX];            /* the last SDP we sent */
     char call_id[128];
+    char local_tag[64], remote_tag[64];
     char contact[128];
     time_t started;
 };
@@ -277,6 +278,7 @@ static void session_free(struct mrfc_session *s)
         mrfc->by_slot[s->leg & 0xffff] = NULL;
     }
     conf_leave(s);
+    mrfc_charging_end(mrfc, s->call_id, s->local_tag, s->remote_tag);
     if (s->invite)
         nta_incoming_destroy(s->invite);
     if (s->bye)
@@ -531,8 +533,12 @@ static int dialog_create(struct mrfc_session *s, nta_incoming_t *irq, const sip_
                                 SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to),
                                 SIPTAG_TO(sip->sip_from),
                                 NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
-    if (!s->dialog || !nta_leg_tag(s->dialog, nta_incoming_tag(irq, NULL)))
+    const char *tag = s->dialog ? nta_leg_tag(s->dialog, nta_incoming_tag(irq, NULL)) : NULL;
+    if (!tag)
         return -ENOMEM;
+    snprintf(s->local_tag, sizeof(s->local_tag), "%s", tag);
+    snprintf(s->remote_tag, sizeof(s->remote_tag), "%s",
+             sip->sip_from && sip->sip_from->a_tag ? sip->sip_from->a_tag : "");
     nta_leg_server_route(s->dialog, sip->sip_record_route, sip->sip_contact);
     return 0;
 }
@@ -575,6 +581,16 @@ static int find_prompt(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
     else
         reply(mrfc, irq, sip, 404, 0, NULL, "no prompt %.200s here", svc->play);
     return -1;
+}
+
+/* Offline charging: the session starts with the 2xx just sent on @irq */
+static void charge_start(struct mrfc_session *s, nta_incoming_t *irq, const sip_t *invite)
+{
+    msg_t *resp = nta_incoming_getresponse(irq);
+    if (!resp)
+        return;
+    mrfc_charging_open(s->mrfc, invite, sip_object(resp), s->started);
+    msg_destroy(resp);
 }
 
 int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
@@ -625,6 +641,7 @@ int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip
         offer ? mrfc_codec_name(n.codec) : "offer sent",
         offer ? " " : "", offer ? mrfc_sdp_dir_name(n.dir) : "");
     reply_sdp(s, irq, sip);
+    charge_start(s, irq, sip);
     if (offer)
         service_start(s);
     su_timer_set_interval(s->limit, on_limit, s, (su_duration_t)mrfc->max_duration * 1000);
@@ -680,6 +697,7 @@ static int on_dialog(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq
         return 0;                 /* an ACK its transaction did not take: a late copy */
     if (method == sip_method_bye) {
         LOG(s, IMS_LOG_INFO, "mrfc: BYE received");
+        mrfc_charging_bye(mrfc, sip);
         if (s->state != S_ENDING)
             session_reap(s);
         ims_sip_count_response(mrfc->d->sip, 200);

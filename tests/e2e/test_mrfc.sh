@@ -18,11 +18,12 @@
 #     for an unknown dialog;
 #   - /metrics (sessions, RTP packets, loss, jitter, DTMF, drops); tshark decodes the SIP,
 #     RTP, RTP events and RTCP with no malformed packet;
+#   - offline charging: a CDR of Node-Functionality MRFC for an announcement;
 #   - SIGTERM with a session up: the MRF says BYE before it stops.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init mrfc
-e2e_require tshark curl soxi awk
+e2e_require tshark curl soxi awk jq
 
 MRF=127.0.0.60
 AS=127.0.0.90
@@ -94,6 +95,26 @@ len=$(awk '/^recorded/ { print $2 }' "$E2E_RUN/annc.out")
 ref=$(soxi -D "$PROMPTS/welcome.wav" 2>/dev/null || echo 0)
 check "annc: as long as the prompt (${len}s for ${ref}s)" \
     awk -v a="$len" -v b="$ref" 'BEGIN { exit !(a >= b - 0.1 && a <= b + 0.3) }'
+
+step "offline charging: the announcement's session is a CDR of the MRFC (Rf START, STOP)"
+icid="mrfc-e2e-$RANDOM$RANDOM"
+ue charged --sip $AS:5079 --rtp 127.0.0.111:30016 --to "sip:annc@$MRF;play=goodbye" \
+    --header "P-Charging-Vector: icid-value=$icid;orig-ioi=ims.mnc001.mcc001.3gppnetwork.org" \
+    --wait 20
+check_eq "charged: answered and ended well" 0 $?
+cdr_of() {   # ICID: the closed CDRs with it as "node_functionality/role_of_node method"
+    curl -s --max-time 10 -H "Authorization: Bearer ims-lab-token" \
+        "http://127.0.0.80:8080/api/v1/cdrs?icid=$1" |
+        jq -r '.items[] | select(.status == "closed") | "\(.node_functionality)/\(.role_of_node) \(.method)"'
+}
+cdr=
+for _ in $(seq 1 50); do
+    cdr=$(cdr_of "$icid")
+    [ -n "$cdr" ] && break
+    sleep 0.2
+done
+check_eq "one closed CDR of Node-Functionality MRFC (3), terminating (1), ended by BYE" \
+    "3/1 BYE" "$cdr"
 
 step "announcement with repeat=2 and delay=700 ms, by name, over TCP"
 ue annc2 --tcp --sip $AS:5071 --rtp 127.0.0.111:30002 \

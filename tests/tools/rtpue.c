@@ -6,7 +6,7 @@
  *        [--send none|silence|tone:HZ|wav:FILE] [--codec PCMU|PCMA|both] [--no-offer]
  *        [--record FILE.wav] [--hangup S] [--wait S] [--hold S] [--resume S]
  *        [--recodec S:PCMU|PCMA] [--update S:sendrecv|sendonly|inactive] [--dtmf S:DIGITS]
- *        [--expect STATUS]
+ *        [--expect STATUS] [--header "Name: value"]
  *   rtpue tones FILE.wav [--skip S] [--expect HZ,...] [--absent HZ,...]
  *   rtpue correlate FILE.wav REFERENCE.wav [--min R]
  *   rtpue gen-wav FILE.wav --tone HZ --seconds S [--rate R] [--channels N]
@@ -80,7 +80,7 @@ struct ue {
     su_root_t *root;
     nta_agent_t *agent;
     nta_leg_t *leg;
-    const char *to, *proxy, *send, *record;
+    const char *to, *proxy, *send, *record, *header;
     char sip_addr[64], rtp_addr[64], contact[160], from[200];
     int sip_port, rtp_port;
     bool tcp, offer;
@@ -138,7 +138,7 @@ static void usage(void)
             "            [--tcp] [--send none|silence|tone:HZ|wav:FILE] [--codec PCMU|PCMA|both]\n"
             "            [--no-offer] [--record FILE] [--hangup S] [--wait S] [--hold S]\n"
             "            [--resume S] [--recodec S:CODEC] [--update S:DIR] [--dtmf S:DIGITS]\n"
-            "            [--expect STATUS]\n"
+            "            [--expect STATUS] [--header \"Name: value\"]\n"
             "       rtpue tones FILE [--skip S] [--expect HZ,..] [--absent HZ,..]\n"
             "       rtpue correlate FILE REFERENCE [--min R]\n"
             "       rtpue gen-wav FILE --tone HZ --seconds S [--rate R] [--channels N]\n"
@@ -458,6 +458,7 @@ static int send_invite(void)
     nta_outgoing_t *orq = nta_outgoing_tcreate(
         g.leg, on_invite_answer, NULL, g.proxy || g.tcp ? (url_string_t *)proxy : NULL,
         SIP_METHOD_INVITE, (url_string_t *)ruri, SIPTAG_CONTACT_STR(g.contact),
+        TAG_IF(g.header, SIPTAG_HEADER_STR(g.header)),
         TAG_IF(g.offer, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
         TAG_IF(g.offer, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
     printf("sent INVITE %s%s\n", g.to, g.offer ? "" : " without SDP");
@@ -777,7 +778,7 @@ static int cmd_call(int argc, char **argv)
         { "wait", required_argument, NULL, 'w' }, { "hold", required_argument, NULL, 'H' },
         { "resume", required_argument, NULL, 'u' }, { "recodec", required_argument, NULL, 'C' },
         { "dtmf", required_argument, NULL, 'd' }, { "expect", required_argument, NULL, 'e' },
-        { "update", required_argument, NULL, 'U' },
+        { "update", required_argument, NULL, 'U' }, { "header", required_argument, NULL, 'X' },
         { NULL, 0, NULL, 0 },
     };
     const char *sip_bind = NULL, *rtp_bind = NULL, *codec = "both";
@@ -806,6 +807,7 @@ static int cmd_call(int argc, char **argv)
         case 'd': parse_action(A_DTMF, optarg); break;
         case 'e': g.expect = atoi(optarg); break;
         case 'U': parse_action(A_UPDATE, optarg); break;
+        case 'X': g.header = optarg; break;
         default: usage();
         }
     }
