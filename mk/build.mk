@@ -67,9 +67,12 @@ $(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
-# the RTP test UA uses the MRF's RTP, SDP and G.711 code
+# the RTP test UA and load generator use the MRF's RTP, SDP and G.711 code
 RTPUE_OBJ := $(BUILD)/mrfc/rtp.o $(BUILD)/mrfc/sdp.o
 $(BUILD)/bin/rtpue: tests/tools/rtpue.c $(RTPUE_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
+$(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
 

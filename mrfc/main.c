@@ -49,6 +49,9 @@ static const struct ims_cfg_key mrfc_keys[] = {
       "memory the prompts may take (8 kHz 16-bit: 1 MB is about 65 s)" },
     { "mrfc", "media_queue", IMS_CFG_INT, "4096", 0, 64, 1000000, NULL, NULL,
       "commands waiting for the media thread before new sessions get 503" },
+    { "mrfc", "rt_priority", IMS_CFG_INT, "0", 0, 0, 99, NULL, NULL,
+      "real-time (SCHED_FIFO) priority of the media thread, so that other work on the same "
+      "cores does not break the 20 ms pace (needs CAP_SYS_NICE); 0: normal scheduling" },
     IMS_CFG_END
 };
 
@@ -106,6 +109,7 @@ static int create_media(struct mrfc *mrfc, struct ims_daemon *d)
         .rtcp_interval_ms = (unsigned)ims_cfg_int(c, "mrfc.rtcp_interval") * 1000,
         .queue_max = (unsigned)ims_cfg_int(c, "mrfc.media_queue"),
         .cname = ims_cfg_str(c, "node.name"),
+        .rt_priority = (int)ims_cfg_int(c, "mrfc.rt_priority"),
     };
     mrfc->media = mrfc_media_create(&mc, d->loop, mrfc_session_media_event, mrfc);
     if (!mrfc->media)

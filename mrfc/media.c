@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -365,6 +366,16 @@ int mrfc_media_start(struct mrfc_media *m)
         return -rc;
     pthread_setname_np(m->thread, "mrfc-media");
     m->started = true;
+    if (m->c.rt_priority > 0) {
+        /* real-time scheduling keeps the 20 ms pace when other work shares the cores */
+        struct sched_param sp = { .sched_priority = m->c.rt_priority };
+        rc = pthread_setschedparam(m->thread, SCHED_FIFO, &sp);
+        if (rc)
+            ims_warn("mrfc: the media thread keeps normal scheduling: SCHED_FIFO %d: %s",
+                     m->c.rt_priority, strerror(rc));
+        else
+            ims_info("mrfc: media thread at SCHED_FIFO priority %d", m->c.rt_priority);
+    }
     return 0;
 }
 

@@ -43,6 +43,7 @@ struct mrfc_media_conf {
     unsigned rtcp_interval_ms;    /* between two RTCP reports of a leg */
     unsigned queue_max;           /* commands waiting for the media thread */
     const char *cname;            /* RTCP CNAME */
+    int rt_priority;              /* SCHED_FIFO priority of the media thread, 0: normal */
 };
 
 /* How a leg sends and receives: from the SDP negotiation */
