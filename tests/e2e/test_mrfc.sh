@@ -150,13 +150,16 @@ check_match "hold: the re-INVITE with sendonly is answered inactive" \
     '^reinvite-answer codec=PCMU .* dir=inactive ' "$o"
 check_match "hold: the resume is answered sendonly again" \
     '^reinvite-answer codec=PCMU .* dir=sendonly ' "$o"
-check_eq "hold: no RTP received while held" 0 "$(val hold held_received)"
+check_eq "hold: no RTP received while held (from 100 ms after the hold's 200)" 0 \
+    "$(val hold held_received)"
 check_match "hold: sequence continuous; the pause marked (RTP marker bit)" \
     'seq_errors=0 ts_errors=0 markers=[2-9]' "$(grep '^rtp received' "$E2E_RUN/hold.out")"
 bye_at=$(sed -n 's/^got BYE at \([0-9.]*\) s.*/\1/p' "$E2E_RUN/hold.out")
+ref=$(soxi -D "$PROMPTS/welcome.wav" 2>/dev/null || echo 0)
+# (the pause is 2 s from the UA's side; how much of it the MRF sees depends on when each
+# re-INVITE is handled: a play that did not pause would end at the prompt's length)
 check "hold: the whole prompt played around the pause (BYE at ${bye_at}s: ${ref}s + 2s)" \
-    awk -v a="${bye_at:-0}" -v b="$(soxi -D "$PROMPTS/welcome.wav")" \
-    'BEGIN { exit !(a >= b + 1.8 && a <= b + 2.6) }'
+    awk -v a="${bye_at:-0}" -v b="$ref" 'BEGIN { exit !(a >= b + 1.0 && a <= b + 3.0) }'
 
 # ---------------------------------------------------------------------------------------------
 step "3-party conference: each hears the two others and not itself; hold, codec change, DTMF"

@@ -117,7 +117,8 @@ struct ue {
     struct mrfc_rtp_rx rx;
     uint64_t received, seq_errors, ts_errors, markers, ssrc_changes, rtcp_received,
         held_received, te_received;
-    bool held;
+    bool held, holding;           /* hold asked; answered (since held_at) */
+    double held_at;
     bool have_last;
     uint16_t last_seq;
     uint32_t last_ts, first_ts, last_ssrc;
@@ -324,6 +325,10 @@ static int on_reinvite_answer(nta_outgoing_magic_t *m, nta_outgoing_t *orq, cons
     if (status < 200)
         return 0;
     printf("got %d to re-INVITE\n", status);
+    if (status < 300 && g.held && !g.holding) {
+        g.holding = true;             /* from now on nothing may arrive */
+        g.held_at = now_s();
+    }
     if (status < 300 && sip) {
         take_sdp(sip, "reinvite-answer");
         send_ack(sip->sip_cseq->cs_seq, NULL);
@@ -595,7 +600,8 @@ static int on_rtp(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
             g.intervals[g.nintervals++] = (t - g.last_arrival) * 1000.0;
         g.last_arrival = t;
         g.received++;
-        if (g.held)
+        /* packets the MRF sent before it took the hold are still on their way for a moment */
+        if (g.holding && t - g.held_at > 0.1)
             g.held_received++;
         mrfc_rtp_rx_update(&g.rx, h.ssrc, h.seq, h.ts, (uint32_t)(t * RATE));
         check_continuity(&h);
@@ -641,6 +647,7 @@ static void run_actions(void)
             break;
         case A_RESUME:
             g.held = false;
+            g.holding = false;
             send_reinvite(MRFC_DIR_SENDRECV, g.codecs, "resume: sendrecv");
             break;
         case A_RECODEC:
