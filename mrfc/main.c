@@ -123,12 +123,14 @@ static int create_media(struct mrfc *mrfc, struct ims_daemon *d)
     return 0;
 }
 
+/* /health (HTTP thread): the sessions in use of the most there may be; reads no state of
+ * the media engine, which may be going away at shutdown */
 static enum ims_health media_health(void *arg, json_t *peers)
 {
     struct mrfc *mrfc = arg;
     char name[96];
-    snprintf(name, sizeof(name), "%s rtp %u/%u legs", mrfc->rtp_address,
-             mrfc_media_legs(mrfc->media), mrfc_media_capacity(mrfc->media));
+    snprintf(name, sizeof(name), "%s rtp: %u of %u sessions", mrfc->rtp_address,
+             atomic_load(&mrfc->health_sessions), mrfc->max_sessions);
     json_array_append_new(peers, json_pack("{s:s, s:s, s:s}", "name", name, "kind",
                                            "media", "state", "running"));
     return IMS_HEALTH_OK;

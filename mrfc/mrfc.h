@@ -10,6 +10,7 @@
 #ifndef MRFC_MRFC_H
 #define MRFC_MRFC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -41,6 +42,7 @@ struct mrfc {
     unsigned nslots;
     struct mrfc_session *sessions;   /* every session, a list */
     unsigned nsessions;
+    atomic_uint health_sessions;  /* nsessions for /health (the HTTP thread) */
     struct ims_map *confs;        /* conference id -> struct mrfc_conf */
     struct ims_chg *chg;          /* offline charging (Rf) */
     su_timer_t *chg_tick;

@@ -291,6 +291,7 @@ static void session_free(struct mrfc_session *s)
     if (s->next)
         s->next->prevp = s->prevp;
     mrfc->nsessions--;
+    atomic_store(&mrfc->health_sessions, mrfc->nsessions);
     ims_gauge_add(mrfc->m_active[s->svc.kind], -1);
     LOG(s, IMS_LOG_INFO, "mrfc: %s session of leg %08x ended after %lds",
         mrfc_service_name(s->svc.kind), s->leg, (long)(time(NULL) - s->started));
@@ -520,6 +521,7 @@ static struct mrfc_session *session_new(struct mrfc *mrfc, const sip_t *sip,
         s->next->prevp = &s->next;
     mrfc->sessions = s;
     mrfc->nsessions++;
+    atomic_store(&mrfc->health_sessions, mrfc->nsessions);
     ims_gauge_add(mrfc->m_active[svc->kind], 1);
     ims_counter_inc(mrfc->m_total[svc->kind]);
     return s;
