@@ -100,7 +100,9 @@ start_one() {   # $1 daemon $2 address
     mkdir -p "$dir"
     local pki=$RUN/pki keylog=()
     [ -n "${IMS_LAB_TLS_KEYLOG:-}" ] && keylog=(SSLKEYLOGFILE="$IMS_LAB_TLS_KEYLOG")
+    # the MRF plays the prompts built with its binary (build/prompts beside build/bin)
     env "${keylog[@]}" IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+        IMS_MRFC_PROMPTS_DIR="${IMS_MRFC_PROMPTS_DIR:-$(cd "$BIN/.." && pwd)/prompts}" \
         IMS_DIAMETER_TLS_CERT="$pki/$name.crt" IMS_DIAMETER_TLS_KEY="$pki/$name.key" \
         IMS_DIAMETER_TLS_CA="$pki/ca.crt" IMS_DIAMETER_TLS_DH="$pki/dh.pem" \
         "$BIN/$name" --config "$CONF/$name.conf" --pidfile "$dir/$name.pid" \

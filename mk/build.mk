@@ -22,6 +22,9 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 CHECK_LIBS := $(shell pkg-config --libs check)
+# libraries of one daemon only: <daemon>_LIBS (the MRF's media: G.711, tones, DTMF, WAV)
+MEDIA_LIBS := $(shell pkg-config --libs spandsp sndfile)
+mrfc_LIBS  := $(MEDIA_LIBS)
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -36,8 +39,11 @@ COMMON_TESTS := $(patsubst common/tests/%.c,$(BUILD)/tests/%,$(wildcard common/t
 DAEMON_TESTS := $(foreach d,$(DAEMONS),$(patsubst $(d)/tests/%.c,$(BUILD)/tests/$(d)_%,$(wildcard $(d)/tests/check_*.c)))
 TESTS := $(COMMON_TESTS) $(DAEMON_TESTS)
 
+# the MRF's lab announcements, spoken at build time (mrfc/prompts/)
+PROMPTS := $(BUILD)/prompts/.made
+
 .PHONY: all tests
-all: $(LIBCOMMON) $(BINS) $(TOOLS)
+all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS)
 tests: $(TESTS)
 
 $(BUILD)/%.o: %.c
@@ -54,15 +60,28 @@ $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/*.c))
 $(1)_LIB_OBJ := $$(filter-out $(BUILD)/$(1)/main.o,$$($(1)_OBJ))
 $(BUILD)/bin/$(1): $$($(1)_OBJ) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
 $(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS)
+	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$($(1)_LIBS) $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
 # libraries only some tools need
 TOOL_LIBS_cerprobe := $(shell pkg-config --libs libssl)
+
+# the RTP test UA and load generator use the MRF's RTP, SDP and G.711 code
+RTPUE_OBJ := $(BUILD)/mrfc/rtp.o $(BUILD)/mrfc/sdp.o
+$(BUILD)/bin/rtpue: tests/tools/rtpue.c $(RTPUE_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
+$(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
+
+$(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
+	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue
+	@touch $@
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
