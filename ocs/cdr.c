@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_names[] = { "open", "closed", "incomplete" };
@@ -306,18 +307,69 @@ static void iso_time(time_t t, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Length of the valid UTF-8 sequence at @s, or 0 */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t k = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+               : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((k == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
+        (k == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
+        return 0;
+    return k;
+}
+
+/*
+ * A JSON string of @s: its bytes that are not UTF-8 become U+FFFD. The text of a CDR comes
+ * from the ACRs as the nodes sent it, and jansson refuses strings that are not UTF-8: the
+ * CDR would be missing from the JSON export and from the API (found by tests/fuzz/ocs_cdr).
+ */
+static json_t *text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    size_t n = strlen(s), o = 0;
+    char *b = malloc(3 * n + 1);
+    if (!b)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_len((const unsigned char *)s + i);
+        if (k) {
+            memcpy(b + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(b + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    b[o] = '\0';
+    j = json_string(b);
+    free(b);
+    return j;
+}
+
 json_t *ocs_cdr_json(const struct ocs_cdr *c)
 {
     char start[32], stop[32];
     iso_time(c->start, start, sizeof(start));
     iso_time(c->stop, stop, sizeof(stop));
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "id",
-                          (json_int_t)c->id, "icid", c->icid, "session_id", c->session_id,
-                          "node", c->node, "record", c->event ? "event" : "session", "partial",
-                          c->partial, "status", ocs_cdr_status_name(c->status), "method",
-                          c->method, "calling", c->calling, "called", c->called);
+    json_t *o = json_pack("{s:I}", "id", (json_int_t)c->id);
     if (!o)
         return NULL;
+    json_object_set_new(o, "icid", text(c->icid));
+    json_object_set_new(o, "session_id", text(c->session_id));
+    json_object_set_new(o, "node", text(c->node));
+    json_object_set_new(o, "record", json_string(c->event ? "event" : "session"));
+    json_object_set_new(o, "partial", json_boolean(c->partial));
+    json_object_set_new(o, "status", json_string(ocs_cdr_status_name(c->status)));
+    json_object_set_new(o, "method", text(c->method));
+    json_object_set_new(o, "calling", text(c->calling));
+    json_object_set_new(o, "called", text(c->called));
     json_object_set_new(o, "start", json_string(start));
     json_object_set_new(o, "stop", json_string(stop));
     json_object_set_new(o, "duration", json_integer(c->duration));
@@ -326,11 +378,15 @@ json_t *ocs_cdr_json(const struct ocs_cdr *c)
     json_object_set_new(o, "node_functionality", c->node_functionality >= 0
                                                      ? json_integer(c->node_functionality)
                                                      : json_null());
-    json_object_set_new(o, "originating_ioi", json_string(c->orig_ioi));
-    json_object_set_new(o, "terminating_ioi", json_string(c->term_ioi));
-    json_object_set_new(o, "media", json_string(c->media));
+    json_object_set_new(o, "originating_ioi", text(c->orig_ioi));
+    json_object_set_new(o, "terminating_ioi", text(c->term_ioi));
+    json_object_set_new(o, "media", text(c->media));
     json_object_set_new(o, "cause", c->cause != INT_MIN ? json_integer(c->cause)
                                                         : json_null());
+    if (json_object_size(o) != 20) {   /* out of memory on the way */
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -339,52 +395,77 @@ const char ocs_cdr_csv_header[] = "id,icid,session_id,node,record,status,partial
                                   "node_functionality,originating_ioi,terminating_ioi,media,"
                                   "cause";
 
-/* A CSV field: quoted, inner quotes doubled (RFC 4180). */
-static size_t csv_field(char *out, size_t len, const char *s)
+/* A CSV row being written into a bounded buffer: like snprintf, @n counts every byte */
+struct row {
+    char *out;
+    size_t len, n;
+};
+
+static void put(struct row *r, const char *s, size_t k)
 {
-    size_t o = 0;
-    if (len < 3)
-        return 0;
-    out[o++] = '"';
-    for (; *s && o + 3 < len; s++) {
-        if (*s == '"')
-            out[o++] = '"';
-        out[o++] = *s;
+    if (r->n + 1 < r->len) {
+        size_t room = r->len - r->n - 1;
+        memcpy(r->out + r->n, s, k < room ? k : room);
     }
-    out[o++] = '"';
-    out[o] = '\0';
-    return o;
+    r->n += k;
+    if (r->len)
+        r->out[r->n < r->len ? r->n : r->len - 1] = '\0';
 }
 
-void ocs_cdr_csv(const struct ocs_cdr *c, char *out, size_t len)
+static void put_str(struct row *r, const char *s)
 {
-    char start[32], stop[32], num[32];
+    put(r, s, strlen(s));
+}
+
+/* A CSV field: quoted, inner quotes doubled (RFC 4180). */
+static void put_field(struct row *r, const char *s)
+{
+    put(r, "\"", 1);
+    for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+        put(r, s, (size_t)(q - s));
+        put(r, "\"\"", 2);
+    }
+    put_str(r, s);
+    put(r, "\"", 1);
+}
+
+size_t ocs_cdr_csv(const struct ocs_cdr *c, char *out, size_t len)
+{
+    struct row r = { out, len, 0 };
+    char start[32], stop[32], num[64];
     iso_time(c->start, start, sizeof(start));
     iso_time(c->stop, stop, sizeof(stop));
     const char *texts[] = { c->icid, c->session_id, c->node, c->event ? "event" : "session",
                             ocs_cdr_status_name(c->status), c->partial ? "yes" : "no",
                             c->method, c->calling, c->called, start, stop };
-    size_t o = (size_t)snprintf(out, len, "%lld", (long long)c->id);
-    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]) && o + 1 < len; i++) {
-        out[o++] = ',';
-        o += csv_field(out + o, len - o, texts[i]);
+    if (len)
+        out[0] = '\0';
+    snprintf(num, sizeof(num), "%lld", (long long)c->id);
+    put_str(&r, num);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        put(&r, ",", 1);
+        put_field(&r, texts[i]);
     }
-    if (o + 1 >= len)
-        return;
-    o += (size_t)snprintf(out + o, len - o, ",%lld,%u,", (long long)c->duration, c->interims);
-    if (c->role >= 0 && o < len)
-        o += (size_t)snprintf(out + o, len - o, "%d", c->role);
-    if (c->node_functionality >= 0 && o < len)
-        o += (size_t)snprintf(out + o, len - o, ",%d,", c->node_functionality);
-    else if (o < len)
-        o += (size_t)snprintf(out + o, len - o, ",,");
+    snprintf(num, sizeof(num), ",%lld,%u,", (long long)c->duration, c->interims);
+    put_str(&r, num);
+    if (c->role >= 0) {
+        snprintf(num, sizeof(num), "%d", c->role);
+        put_str(&r, num);
+    }
+    put(&r, ",", 1);
+    if (c->node_functionality >= 0) {
+        snprintf(num, sizeof(num), "%d", c->node_functionality);
+        put_str(&r, num);
+    }
+    put(&r, ",", 1);
     const char *tail[] = { c->orig_ioi, c->term_ioi, c->media };
-    for (size_t i = 0; i < 3 && o + 1 < len; i++) {
-        o += csv_field(out + o, len - o, tail[i]);
-        out[o++] = ',';
-        out[o] = '\0';
+    for (size_t i = 0; i < 3; i++) {
+        put_field(&r, tail[i]);
+        put(&r, ",", 1);
     }
-    snprintf(num, sizeof(num), "%d", c->cause);
-    if (o < len)
-        snprintf(out + o, len - o, "%s", c->cause != INT_MIN ? num : "");
+    if (c->cause != INT_MIN) {
+        snprintf(num, sizeof(num), "%d", c->cause);
+        put_str(&r, num);
+    }
+    return r.n;
 }

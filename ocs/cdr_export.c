@@ -110,8 +110,18 @@ static int write_csv(const char *path, const struct ocs_cdr *v, size_t n)
         return -ENOMEM;
     len += (size_t)snprintf(buf, cap, "%s\n", ocs_cdr_csv_header);
     for (size_t i = 0; i < n; i++) {
-        ocs_cdr_csv(&v[i], buf + len, cap - len - 1);
-        len += strlen(buf + len);
+        size_t row = ocs_cdr_csv(&v[i], buf + len, cap - len);
+        if (len + row + 2 > cap) {   /* long rows used the room of later ones: grow */
+            cap = 2 * (len + row + 2);
+            char *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = b;
+            ocs_cdr_csv(&v[i], buf + len, cap - len);
+        }
+        len += row;
         buf[len++] = '\n';
     }
     int rc = write_file(path, buf, len);

@@ -246,8 +246,9 @@ int ocs_cdr_get(struct ims_db *db, int64_t id, struct ocs_cdr *out);
 void ocs_cdr_from_row(sqlite3_stmt *st, struct ocs_cdr *c);
 /* Write closed CDRs not yet exported to <export_dir>/cdr-<time>.csv and .json. */
 int ocs_cdr_export(struct ocs *o, time_t now);
-/* One CSV line (no newline) of a CDR; pure, unit tested. */
-void ocs_cdr_csv(const struct ocs_cdr *c, char *out, size_t len);
+/* One CSV line (no newline) of a CDR into @out (a string when @len > 0, cut to fit); returns
+ * the length of the whole line, like snprintf. Pure, unit tested. */
+size_t ocs_cdr_csv(const struct ocs_cdr *c, char *out, size_t len);
 extern const char ocs_cdr_csv_header[];
 
 /* rf.c: the CDF (ACR -> ACA) */

@@ -249,6 +249,46 @@ START_TEST(csv_line)
 }
 END_TEST
 
+/*
+ * Found by tests/fuzz/ocs_cdr (corpus files csv-short-buffer.bin, json-not-utf8.bin): a row
+ * cut by a small buffer was left without its NUL (a 3-byte buffer got "7," and garbage),
+ * the last field could write one byte past the buffer, and a CDR whose text is not UTF-8
+ * had no JSON (left out of the export file without a word).
+ */
+START_TEST(csv_row_bounded_and_json_for_any_bytes)
+{
+    struct ocs_cdr c;
+    memset(&c, 0, sizeof(c));
+    c.id = 7;
+    c.role = -1;
+    c.node_functionality = 2;
+    c.cause = 16;
+    snprintf(c.calling, sizeof(c.calling), "sip:\xff\"a\"@x");
+    snprintf(c.media, sizeof(c.media), "audio");
+    char full[1024];
+    size_t n = ocs_cdr_csv(&c, full, sizeof(full));
+    ck_assert_uint_eq(n, strlen(full));
+    for (size_t len = 0; len <= n + 2; len++) {
+        char *row = malloc(len ? len : 1);
+        ck_assert_ptr_nonnull(row);
+        ck_assert_uint_eq(ocs_cdr_csv(&c, row, len), n);
+        if (len) {
+            ck_assert_msg(memchr(row, '\0', len) != NULL, "row of %zu bytes unterminated", len);
+            ck_assert_msg(strncmp(row, full, strlen(row)) == 0 && strlen(row) == (len - 1 < n ? len - 1 : n),
+                          "row of %zu bytes: %s", len, row);
+        }
+        free(row);
+    }
+    json_t *j = ocs_cdr_json(&c);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "calling")),
+                     "sip:\xef\xbf\xbd\"a\"@x");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "cause")), 16);
+    ck_assert(json_is_null(json_object_get(j, "role_of_node")));
+    json_decref(j);
+}
+END_TEST
+
 static Suite *cdr_suite(void)
 {
     Suite *s = suite_create("cdr");
@@ -260,6 +300,7 @@ static Suite *cdr_suite(void)
     tcase_add_test(tc, stored_once_per_node_and_deduplicated);
     tcase_add_test(tc, overdue_sessions_closed_in_the_database);
     tcase_add_test(tc, csv_line);
+    tcase_add_test(tc, csv_row_bounded_and_json_for_any_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
