@@ -51,6 +51,8 @@ TESTS := $(COMMON_TESTS) $(DAEMON_TESTS)
 # objects (all but main.o); FUZZ_LDFLAGS_<name> adds link options (e.g. -Wl,--wrap=...)
 FUZZ_SRC  := $(wildcard tests/fuzz/*.c)
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
 FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send,--wrap=ims_diam_answer_send
 

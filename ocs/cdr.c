@@ -11,6 +11,7 @@
  */
 #include "ocs.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -307,20 +308,6 @@ static void iso_time(time_t t, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Length of the valid UTF-8 sequence at @s, or 0 */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t k = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-               : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((k == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
-        (k == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
-        return 0;
-    return k;
-}
-
 /*
  * A JSON string of @s: its bytes that are not UTF-8 become U+FFFD. The text of a CDR comes
  * from the ACRs as the nodes sent it, and jansson refuses strings that are not UTF-8: the
@@ -331,25 +318,9 @@ static json_t *text(const char *s)
     json_t *j = json_string(s);
     if (j)
         return j;
-    size_t n = strlen(s), o = 0;
-    char *b = malloc(3 * n + 1);
-    if (!b)
-        return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_len((const unsigned char *)s + i);
-        if (k) {
-            memcpy(b + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(b + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        }
-    }
-    b[o] = '\0';
-    j = json_string(b);
-    free(b);
+    char *r = ims_utf8_repair(s);
+    j = r ? json_string(r) : NULL;
+    free(r);
     return j;
 }
 
