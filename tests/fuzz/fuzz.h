@@ -68,10 +68,17 @@ static inline bool fuzz_part(const uint8_t **d, size_t *n, const uint8_t **part,
     return true;
 }
 
+/* Where the logs go: IMS_FUZZ_LOG=<file> to read them, else nowhere */
+static inline const char *fuzz_log_path(void)
+{
+    const char *p = getenv("IMS_FUZZ_LOG");
+    return p && *p ? p : "/dev/null";
+}
+
 /* Every log line is formatted (attacker text goes through the escaping) and dropped. */
 static inline void fuzz_logs(const char *name)
 {
-    if (ims_log_init(name, IMS_LOG_DEBUG, IMS_LOG_KV, "/dev/null") != 0)
+    if (ims_log_init(name, IMS_LOG_DEBUG, IMS_LOG_KV, fuzz_log_path()) != 0)
         abort();
 }
 
