@@ -13,6 +13,7 @@
 #include "fuzz.h"
 
 static sqlite3 *fuzz_pristine;
+static int fuzz_db_changes;   /* sqlite3_total_changes() when the content was restored */
 
 static void fuzz_db_copy(sqlite3 *to, sqlite3 *from)
 {
@@ -30,11 +31,16 @@ static void fuzz_db_snapshot(struct ims_db *db)
     if (sqlite3_open(":memory:", &fuzz_pristine) != SQLITE_OK)
         abort();
     fuzz_db_copy(fuzz_pristine, ims_db_handle(db));
+    fuzz_db_changes = sqlite3_total_changes(ims_db_handle(db));
 }
 
+/* back to the snapshot, unless nothing was written since */
 static void fuzz_db_restore(struct ims_db *db)
 {
+    if (sqlite3_total_changes(ims_db_handle(db)) == fuzz_db_changes)
+        return;
     fuzz_db_copy(ims_db_handle(db), fuzz_pristine);
+    fuzz_db_changes = sqlite3_total_changes(ims_db_handle(db));
 }
 
 /* The body of a file of the repository (the lab's seed documents) */

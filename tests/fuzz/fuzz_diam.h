@@ -138,7 +138,9 @@ static unsigned fuzz_diam_sent(void)
 static void fuzz_diam_init(const char *daemon, unsigned apps)
 {
     static char *none[] = { NULL };
-    if (ims_log_init(daemon, IMS_LOG_INFO, IMS_LOG_KV, fuzz_log_path()) != 0 || su_init() != 0)
+    /* freeDiameter dumps every message at debug: only when the logs are read */
+    enum ims_log_level level = getenv("IMS_FUZZ_LOG") ? IMS_LOG_DEBUG : IMS_LOG_INFO;
+    if (ims_log_init(daemon, level, IMS_LOG_KV, fuzz_log_path()) != 0 || su_init() != 0)
         abort();
     struct ims_loop *loop = ims_loop_create(64);
     struct ims_diam_conf c = {

@@ -96,7 +96,7 @@ static struct msg *snr(int type)
 static void write_seeds(void)
 {
     static const uint8_t auts[30] = { 1, 2, 3 };
-    static const int udr_refs[] = { 0, 10, 11, 12, 13, 14, 15, 17 };
+    static const int udr_refs[] = { 0, 10, 11, 12, 13 };
     struct msg *m = cx(IMS_CMD_UAR, ALICE_IMPI, ALICE);
     ims_avp_add_str(m, IMS_AVP_VISITED_NETWORK_IDENTIFIER, FUZZ_REALM);
     ims_avp_add_i32(m, IMS_AVP_USER_AUTHORIZATION_TYPE, 0);
@@ -111,7 +111,7 @@ static void write_seeds(void)
     fuzz_seed_add("sar_register_dereg.bin", sar(1));
     fuzz_seed_add("sar_register_dereg.bin", sar(7));
     fuzz_seed_add("sar_register_dereg.bin", sar(9));
-    fuzz_seed_add("udr.bin", sh(IMS_CMD_UDR, ALICE, udr_refs, 8, "mmtel-settings"));
+    fuzz_seed_add("udr.bin", sh(IMS_CMD_UDR, ALICE, udr_refs, 5, "mmtel-settings"));
     fuzz_seed_add("pur_snr.bin", snr(0));
     fuzz_seed_add("pur_snr.bin", pur(0, true));
     fuzz_seed_add("pur_snr.bin", pur(1, false));
