@@ -293,6 +293,14 @@ static int event(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t 
         return rc;
     struct ro_unit *u = &q->units[0];
     uint64_t units = wanted(o, u, r.rate.unit);
+    if (units > 0x7fffffffULL) {
+        /* as credit.c caps units: units x price must not overflow, and a product wrapped
+         * negative was debited as a credit (found by tests/fuzz/ocs_diam) */
+        fail(q, IMS_DIAM_INVALID_AVP_VALUE, "%s", "Requested-Service-Unit: more than 2^31 - 1 "
+             "units");
+        u->result = q->result;
+        return 0;
+    }
     q->cost = (int64_t)units * r.rate.price;
     q->cost_set = true;
     u->unit = r.rate.unit;

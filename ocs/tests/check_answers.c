@@ -115,6 +115,60 @@ START_TEST(invalid_record_type_echoed)
 }
 END_TEST
 
+/* alice, prepaid with 100, and 10 per message */
+static void seed(void)
+{
+    char field[64], err[200];
+    json_error_t e;
+    json_t *acc = json_loads("{\"name\": \"alice\", \"type\": \"prepaid\", \"balance\": 100,"
+                             " \"identities\": [\"sip:alice@" D "\"]}", 0, &e);
+    json_t *rate = json_loads("{\"service\": \"message\", \"prefix\": \"\", \"unit\": \"event\","
+                              " \"price\": 10}", 0, &e);
+    struct ocs_rate r;
+    ck_assert_int_eq(ocs_account_put(o.db, acc, true, "alice", field, sizeof(field), err,
+                                     sizeof(err)), 0);
+    ck_assert_int_eq(ocs_rate_from_json(rate, &r, field, sizeof(field), err, sizeof(err)), 0);
+    ck_assert_int_eq(ocs_rate_put(o.db, &r), 0);
+    json_decref(acc);
+    json_decref(rate);
+}
+
+/*
+ * Found by tests/fuzz/ocs_diam (corpus file ccr-event-units.bin): the price of an event was
+ * units x price in 64 bits with the units as the CCR asked (UBSan: signed overflow); 10^18
+ * messages at 10 wrapped to a negative price, and direct debiting that "price" credited the
+ * account with 8.4 x 10^18.
+ */
+START_TEST(event_units_past_the_limit_refused)
+{
+    seed();
+    struct msg *m = ims_diam_request_new(IMS_CMD_CCR, D, NULL);
+    struct avp *sub = NULL, *rsu = NULL, *si = NULL, *ims = NULL, *et = NULL;
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO), 0);
+    ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_SERVICE_CONTEXT_ID, "32260@3gpp.org"), 0);
+    ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_CC_REQUEST_TYPE, 4), 0);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_CC_REQUEST_NUMBER, 0), 0);
+    ck_assert_ptr_nonnull(sub = ims_avp_add_group(m, IMS_AVP_SUBSCRIPTION_ID));
+    ck_assert_int_eq(ims_avp_add_i32(sub, IMS_AVP_SUBSCRIPTION_ID_TYPE, 2), 0);
+    ck_assert_int_eq(ims_avp_add_str(sub, IMS_AVP_SUBSCRIPTION_ID_DATA, "sip:alice@" D), 0);
+    ck_assert_ptr_nonnull(rsu = ims_avp_add_group(m, IMS_AVP_REQUESTED_SERVICE_UNIT));
+    ck_assert_int_eq(ims_avp_add_u64(rsu, IMS_AVP_CC_SERVICE_SPECIFIC_UNITS,
+                                     1000000000000000000ULL), 0);
+    ck_assert_ptr_nonnull(si = ims_avp_add_group(m, IMS_AVP_SERVICE_INFORMATION));
+    ck_assert_ptr_nonnull(ims = ims_avp_add_group(si, IMS_AVP_IMS_INFORMATION));
+    ck_assert_ptr_nonnull(et = ims_avp_add_group(ims, IMS_AVP_EVENT_TYPE));
+    ck_assert_int_eq(ims_avp_add_str(et, IMS_AVP_SIP_METHOD, "MESSAGE"), 0);
+    struct msg *ans = dispatch(m);
+    bool exp;
+    ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_INVALID_AVP_VALUE);
+    fd_msg_free(ans);
+    struct ocs_account a;
+    ck_assert_int_eq(ocs_account_get(o.db, "alice", &a), 0);
+    ck_assert_int_eq(a.balance, 100);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ocs_answers");
@@ -122,6 +176,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, invalid_request_type_echoed);
     tcase_add_test(tc, invalid_record_type_echoed);
+    tcase_add_test(tc, event_units_past_the_limit_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
