@@ -37,7 +37,8 @@ static void setup(void)
     struct ims_diam_conf c = {
         .identity = "scscf." D, .realm = D, .address = "127.0.0.1", .port = 0, .peers = none,
         .accept = none, .tc_timer = 30, .tw_timer = 30, .threads = 1,
-        .request_timeout_ms = 1000, .max_pending = 10, .apps = IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
+        .request_timeout_ms = 1000, .max_pending = 10,
+        .apps = IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
         .loop = loop,
     };
     ck_assert_int_eq(ims_diam_init(&c), 0);

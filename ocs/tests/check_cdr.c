@@ -274,7 +274,8 @@ START_TEST(csv_row_bounded_and_json_for_any_bytes)
         ck_assert_uint_eq(ocs_cdr_csv(&c, row, len), n);
         if (len) {
             ck_assert_msg(memchr(row, '\0', len) != NULL, "row of %zu bytes unterminated", len);
-            ck_assert_msg(strncmp(row, full, strlen(row)) == 0 && strlen(row) == (len - 1 < n ? len - 1 : n),
+            size_t want = len - 1 < n ? len - 1 : n;
+            ck_assert_msg(strncmp(row, full, strlen(row)) == 0 && strlen(row) == want,
                           "row of %zu bytes: %s", len, row);
         }
         free(row);

@@ -58,10 +58,12 @@ static struct msg *ccr(const char *sid, int type, uint32_t n, const char *who, b
         !(mscc = ims_avp_add_group(m, IMS_AVP_MULTIPLE_SERVICES_CREDIT_CONTROL)) ||
         ims_avp_add_u32(mscc, IMS_AVP_RATING_GROUP, type == 4 ? 2 : 1))
         abort();
-    if (units && type != 3 && (!(rsu = ims_avp_add_group(mscc, IMS_AVP_REQUESTED_SERVICE_UNIT)) ||
-                               (type == 4 ? ims_avp_add_u64(rsu, IMS_AVP_CC_SERVICE_SPECIFIC_UNITS, 1)
-                                          : ims_avp_add_u32(rsu, IMS_AVP_CC_TIME, 60))))
-        abort();
+    if (units && type != 3) {
+        rsu = ims_avp_add_group(mscc, IMS_AVP_REQUESTED_SERVICE_UNIT);
+        if (!rsu || (type == 4 ? ims_avp_add_u64(rsu, IMS_AVP_CC_SERVICE_SPECIFIC_UNITS, 1)
+                               : ims_avp_add_u32(rsu, IMS_AVP_CC_TIME, 60)))
+            abort();
+    }
     if (type == 2 || type == 3) {
         if (!(usu = ims_avp_add_group(mscc, IMS_AVP_USED_SERVICE_UNIT)) ||
             ims_avp_add_u32(usu, IMS_AVP_CC_TIME, 42))

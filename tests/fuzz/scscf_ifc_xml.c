@@ -64,7 +64,8 @@ static void match_all(const struct scscf_ifc_set *set)
             struct scscf_ifc_ctx ctx = { sip_object(requests[r]), sc, sc != SCSCF_TERM_UNREG,
                                          r == 1 ? SCSCF_REG_INITIAL : SCSCF_REG_UNKNOWN };
             int hits = 0;
-            for (int i = scscf_ifc_next(set, 0, &ctx); i >= 0; i = scscf_ifc_next(set, i + 1, &ctx)) {
+            for (int i = scscf_ifc_next(set, 0, &ctx); i >= 0;
+                 i = scscf_ifc_next(set, i + 1, &ctx)) {
                 FUZZ_ASSERT(i < n && ++hits <= n, "index %d of %d", i, n);
                 const struct scscf_ifc *f = scscf_ifc_get(set, i);
                 FUZZ_ASSERT(f && f->as[0], "iFC %d without AS", i);
