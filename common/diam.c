@@ -417,6 +417,37 @@ static void fail_dropped_answer(struct msg *msg)
     hand_off(ctx);
 }
 
+int ims_diam_session_guard(struct msg *msg)
+{
+    struct avp *avp = NULL;
+    struct avp_hdr *h = NULL;
+    if (!msg || fd_msg_browse(msg, MSG_BRW_FIRST_CHILD, &avp, NULL) != 0)
+        return 0;
+    while (avp && (fd_msg_avp_hdr(avp, &h) != 0 || h->avp_code != AC_SESSION_ID ||
+                   h->avp_vendor != 0))
+        if (fd_msg_browse(avp, MSG_BRW_NEXT, &avp, NULL) != 0)
+            return 0;
+    /* parse the AVP as fd_msg_sess_get() would, to see its value */
+    if (!avp || fd_msg_parse_dict(avp, fd_g_config->cnf_dict, NULL) != 0 ||
+        fd_msg_avp_hdr(avp, &h) != 0 || !h->avp_value || !h->avp_value->os.len ||
+        !memchr(h->avp_value->os.data, '\0', h->avp_value->os.len))
+        return 0;
+    size_t n = h->avp_value->os.len;
+    uint8_t *sid = malloc(n);
+    struct session *sess = NULL;
+    if (!sid)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        sid[i] = h->avp_value->os.data[i] ? h->avp_value->os.data[i] : '?';
+    int rc = fd_sess_fromsid_msg(sid, n, &sess, NULL);
+    if (rc == 0)
+        rc = fd_msg_sess_set(msg, sess);
+    ims_log(IMS_LOG_WARN, NULL, "diameter: a message whose Session-Id holds a NUL byte gets the "
+            "session \"%.*s\"%s", (int)n, (const char *)sid, rc ? " (failed)" : "");
+    free(sid);
+    return -EINVAL;
+}
+
 static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
                     struct fd_hook_permsgdata *pmd, void *regdata)
 {
@@ -426,6 +457,7 @@ static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
     switch (type) {
     case HOOK_MESSAGE_RECEIVED:
         count_message(msg, 0);
+        ims_diam_session_guard(msg);
         break;
     case HOOK_MESSAGE_SENT:
         count_message(msg, 1);

@@ -128,6 +128,18 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
 int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len);
 struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmission);
 
+/*
+ * ims_diam_session_guard - called on every message received from a peer (the
+ * HOOK_MESSAGE_RECEIVED hook), before freeDiameter routes it. freeDiameter 1.2.1 makes a
+ * session of a message's Session-Id before dispatching it and refuses one that holds a NUL
+ * byte (valid UTF-8); in its dispatch thread that failure is fatal and the whole Diameter
+ * core shuts down: one request from any peer stopped the daemon's Diameter (found by
+ * tests/fuzz/hss_diam; the same report as open5gs issue 4644). Such a message gets a
+ * session of its own here, named after its Session-Id with '?' for each NUL (its answer
+ * carries that name). Returns 0, or -EINVAL when @msg had such a Session-Id (-ENOMEM).
+ */
+int ims_diam_session_guard(struct msg *msg);
+
 /* Read Result-Code, or Experimental-Result-Code (and say so). 0 when neither is present. */
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental);
 

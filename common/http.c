@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "http.h"
+#include "utf8.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -145,9 +146,14 @@ int ims_http_reply_error(struct ims_http_response *resp, int status, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_t *o = json_pack("{s:s}", "error", msg);
+    /* the message may quote a %-decoded path or a cut character: any bytes (found by
+     * tests/fuzz/hss_api: an error about a path that is not UTF-8 became a 500) */
+    char *m = ims_utf8_repair(msg), *f = field ? ims_utf8_repair(field) : NULL;
+    json_t *o = m ? json_pack("{s:s}", "error", m) : NULL;
     if (o && field)
-        json_object_set_new(o, "field", json_string(field));
+        json_object_set_new(o, "field", f ? json_string(f) : NULL);
+    free(m);
+    free(f);
     return ims_http_reply_json(resp, status, o);
 }
 

@@ -2,9 +2,13 @@
 # are known to be installed (so pkg-config can answer).
 #   make -f mk/build.mk BUILD=build           normal build
 #   make -f mk/build.mk BUILD=build-san SAN=1 ASan + UBSan build (used by the tests)
+#   make -f mk/build.mk BUILD=build-fuzz FUZZ=1 fuzz
+#                                             libFuzzer harnesses of tests/fuzz/ (clang,
+#                                             ASan + UBSan, coverage of the whole code)
 
 BUILD   ?= build
 SAN     ?= 0
+FUZZ    ?= 0
 VERSION := $(shell cat VERSION)
 DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
 PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
@@ -20,6 +24,13 @@ LDLIBS  := -lfdcore -lfdproto $(PKG_LIBS) -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(FUZZ),1)
+CC      := clang
+CFLAGS  := $(filter-out -Wno-format-truncation,$(CFLAGS)) -Wno-missing-field-initializers
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 CHECK_LIBS := $(shell pkg-config --libs check)
 # libraries of one daemon only: <daemon>_LIBS (the MRF's media: G.711, tones, DTMF, WAV)
@@ -42,9 +53,19 @@ TESTS := $(COMMON_TESTS) $(DAEMON_TESTS)
 # the MRF's lab announcements, spoken at build time (mrfc/prompts/)
 PROMPTS := $(BUILD)/prompts/.made
 
-.PHONY: all tests
+# fuzz harnesses: tests/fuzz/<name>.c; a name starting with "<daemon>_" links that daemon's
+# objects (all but main.o); FUZZ_LDFLAGS_<name> adds link options (e.g. -Wl,--wrap=...)
+FUZZ_SRC  := $(wildcard tests/fuzz/*.c)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
+FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send,--wrap=ims_diam_answer_send
+
+.PHONY: all tests fuzz
 all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS)
 tests: $(TESTS)
+fuzz: $(FUZZ_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,6 +103,13 @@ $(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
 $(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
 	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue
 	@touch $@
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBCOMMON) \
+                 $$($$(word 1,$$(subst _, ,$$*))_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz $(addprefix -I,$(filter $(DAEMONS),$(subst _, ,$*))) \
+	    $(LDFLAGS) $(FUZZ_LDFLAGS_$*) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LDLIBS)
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages the build and the tests need, or say exactly how to.
 #   mk/deps.sh build   libraries and tools to compile the daemons
-#   mk/deps.sh test    the above plus the peers and tools of the tests
+#   mk/deps.sh fuzz    the build packages plus clang and libFuzzer (make fuzz)
+#   mk/deps.sh test    the above plus the peers and tools of the tests (make test runs
+#                      a few seconds of each fuzz harness)
 # As root, missing packages are installed with apt-get; otherwise the script stops with
 # the exact command to run.
 set -euo pipefail
@@ -15,8 +17,14 @@ build_pkgs=(gcc make pkg-config libc6-dev
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules
     freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
 
+# clang-14 with its sanitizer and libFuzzer runtimes (Debian 12)
+fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
+
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+fuzz) want+=("${fuzz_pkgs[@]}") ;;
+test) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
