@@ -61,9 +61,10 @@ static struct {
     bool quiet;
     int expect;
     long linger_ms;          /* stay connected this long after the last answer */
+    long open_poll_ms;       /* how often the peer's state is read before the first request */
     su_timer_t *linger;
     struct timespec t0;
-} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1 };
+} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1, .open_poll_ms = 100 };
 
 /* ---- JSON -> AVPs ---- */
 
@@ -422,7 +423,7 @@ static void check_open(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
     (void)arg;
     static int tries;
     if (strcmp(ims_diam_peer_state(g.peer_id), "open") != 0) {
-        if (++tries > 100) {
+        if (++tries > 10000 / g.open_poll_ms) {
             fprintf(stderr, "diamcli: peer %s not open after 10 s (state %s)\n", g.peer_id,
                     ims_diam_peer_state(g.peer_id));
             exit(3);
@@ -489,6 +490,8 @@ static void usage(void)
             "               [--address A] [--users N] [--from F] [--concurrency C]\n"
             "               [--expect CODE]\n"
             "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
+            "               [--open-poll-ms MS]   (the first requests leave within MS of\n"
+            "               the peer's opening; 100 by default)\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
             "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\n"
             "               \"expect\":2001}, sent in order for each user; %%n in a value\n"
@@ -510,6 +513,7 @@ int main(int argc, char **argv)
         { "timeout-ms", required_argument, NULL, 't' }, { "debug", no_argument, NULL, 'D' },
         { "script", required_argument, NULL, 's' },
         { "linger-ms", required_argument, NULL, 'L' },
+        { "open-poll-ms", required_argument, NULL, 'O' },
         { NULL, 0, NULL, 0 },
     };
     const char *peer = NULL, *cmd = NULL, *avps = "{}", *identity = NULL;
@@ -536,6 +540,7 @@ int main(int argc, char **argv)
         case 'D': debug = true; break;
         case 's': script = optarg; break;
         case 'L': g.linger_ms = atol(optarg); break;
+        case 'O': g.open_poll_ms = atol(optarg); break;
         default: usage();
         }
     }
@@ -569,7 +574,8 @@ int main(int argc, char **argv)
             usage();
         g.script = json_pack("[{s:s, s:o}]", "cmd", cmd, "avps", a);
     }
-    if (!peer || g.users < 1 || g.concurrency < 1)
+    if (!peer || g.users < 1 || g.concurrency < 1 || g.open_poll_ms < 1 ||
+        g.open_poll_ms > 10000)
         usage();
     if (g.concurrency > g.users)
         g.concurrency = g.users;
@@ -600,7 +606,8 @@ int main(int argc, char **argv)
     };
     if (ims_diam_init(&dc) != 0 || ims_diam_start() != 0)
         return 1;
-    su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(g.loop)), 100);
+    su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(g.loop)),
+                                    (su_duration_t)g.open_poll_ms);
     su_timer_set(t, check_open, NULL);
     ims_loop_run(g.loop);
     struct timespec t1;
