@@ -327,6 +327,12 @@ static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
     }
 }
 
+static double pending_requests(void *arg)
+{
+    (void)arg;
+    return (double)atomic_load(&g.pending);
+}
+
 static void register_metrics(void)
 {
     char labels[96];
@@ -356,6 +362,8 @@ static void register_metrics(void)
                                  "Requests that got no answer in time", NULL);
     g.rejected = ims_counter_new("ims_diameter_overload_total",
                                  "Requests refused locally: too many pending", NULL);
+    ims_gauge_fn_new("ims_diameter_pending_requests", "Requests sent and not yet answered, "
+                     "timed out or failed", NULL, pending_requests, NULL);
 }
 
 /* ---- routing ---- */

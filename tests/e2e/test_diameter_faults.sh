@@ -7,10 +7,21 @@
 # CSCF under load does), gets an answer to every request from the HSS (Cx) and the OCS
 # (Rf): the servers log no "Unable to forward answer" (freeDiameter's REOPEN state, see
 # common/diam_hold.h).
+#
+# Under a registration load (sipp, bulk users through the P-CSCF; every registration's
+# outcome and timing read from sipp's message trace by tests/lib/sipp_outcomes.py):
+# - the S-CSCF killed (SIGKILL) and restarted at once: every registration begun a second
+#   after it is up again succeeds, and the new S-CSCF gets an answer to every Diameter
+#   request it sends (none timed out, none pending);
+# - the HSS killed for 6 s: each registration tried meanwhile gets an error answer (480 with
+#   Retry-After and a Warning from the I-CSCF or the S-CSCF) within 1 s, none is left
+#   without an answer, every registration begun 5 s after the HSS is back succeeds (the
+#   CSCFs reconnect within diameter.tc_timer + 2 s), and no Diameter request is left
+#   pending in the CSCFs.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init diameter_faults
-e2e_require jq curl tshark
+e2e_require jq curl tshark sipp python3
 
 R=$E2E_REALM
 HSS=hss.$R@127.0.0.40
@@ -95,8 +106,56 @@ crash_test() {   # $1 daemon $2 its ID@ADDR $3 script $4 requests per client run
         "$(metric "$addr" 'ims_diameter_held_answers_total{outcome="given_up"}')"
 }
 
+# ---- registrations under load (sipp, bulk users of LAB.md through the P-CSCF) ----
+
+REG_RATE=${FAULT_REG_RATE:-40}     # registrations per second
+REG_USERS=$((REG_RATE * 30))      # 30 s of load per phase
+NEXT_USER=1
+
+# reg_load NAME: REG_USERS fresh bulk users register at REG_RATE/s (sipp in the background,
+# its pid in REG_PID; each user its own UDP socket); the trace in NAME.msg
+reg_load() {
+    local name=$1
+    { echo SEQUENTIAL; seq -f 'user%05g' "$NEXT_USER" $((NEXT_USER + REG_USERS - 1)); } \
+        >"$E2E_RUN/$name.csv"
+    NEXT_USER=$((NEXT_USER + REG_USERS))
+    (cd "$E2E_RUN" && exec sipp -sf "$E2E_ROOT/bench/scenarios/reg_once.xml" -t un \
+        -i 127.0.0.120 -p 5070 -inf "$name.csv" -r "$REG_RATE" -m "$REG_USERS" \
+        -max_socket $((REG_USERS + 100)) -key domain "$R" -key expires 3600 -auth_uri "$R" \
+        -recv_timeout 10000 -timeout 120s -nostdin -nd -trace_msg -message_file "$name.msg" \
+        127.0.0.10:5060 >"$name.out" 2>&1) &
+    REG_PID=$!
+    e2e_at_cleanup "kill $REG_PID 2>/dev/null"
+}
+
+# reg_outcomes NAME: one line per registration (tests/lib/sipp_outcomes.py) in NAME.outcomes
+reg_outcomes() {
+    wait "$REG_PID" 2>/dev/null
+    python3 "$E2E_ROOT/tests/lib/sipp_outcomes.py" "$E2E_RUN/$1.msg" >"$E2E_RUN/$1.outcomes"
+}
+
+# reg_count NAME AWK-CONDITION: registrations of NAME.outcomes where the condition holds
+# ($1 first REGISTER sent, $2 last REGISTER sent, $3 its final answer or "-", $4 status)
+reg_count() {
+    awk "$2 { n++ } END { print n + 0 }" "$E2E_RUN/$1.outcomes"
+}
+
+now_s() { date +%s.%N; }
+
+wait_health() {   # $1 address: waits (30 s) until /health says ok
+    local i
+    for i in $(seq 150); do
+        [ "$(curl -s --max-time 2 "http://$1:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
+            return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 cap_start faults
-step "the lab starts"
+step "the lab starts (with $((REG_USERS * 2)) bulk users)"
+export IMS_LAB_BULK=$((REG_USERS * 2)) IMS_LAB_WAIT=90
+export IMS_PCSCF_MAX_BINDINGS=$((REG_USERS * 2 + 100)) IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
 check "deploy/lab.sh start" lab_start
 
 step "a client crashes and reconnects at once with the same Origin-Host: every request answered"
@@ -111,6 +170,58 @@ cat >"$E2E_RUN/acr.script" <<EOF
 EOF
 crash_test hss "$HSS" uar 300
 crash_test ocs "$OCS" acr 600
+
+# ---------------------------------------------------------------------------------------------
+step "the S-CSCF is killed (SIGKILL) under a registration load and restarted at once"
+reg_load scscf-kill
+sleep 8
+pid=$(cat "$E2E_RUN/scscf/scscf.pid")
+t_kill=$(now_s)
+kill -KILL "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+restart scscf
+check "the new S-CSCF is up with its HSS and OCS connections open" wait_health 127.0.0.30
+t_ready=$(now_s)
+reg_outcomes scscf-kill
+log "registrations: $(wc -l <"$E2E_RUN/scscf-kill.outcomes"); killed at $t_kill, ready" \
+    "$(awk -v a="$t_kill" -v b="$t_ready" 'BEGIN { printf "%.1f", b - a }') s later"
+check_eq "every registration begun 1 s after the restart succeeded" \
+    "$(reg_count scscf-kill "\$1 >= $t_ready + 1")" \
+    "$(reg_count scscf-kill "\$1 >= $t_ready + 1 && \$4 == 200")"
+check_eq "the new S-CSCF got an answer to every Diameter request (no timeout)" 0 \
+    "$(metric 127.0.0.30 ims_diameter_timeouts_total)"
+check_eq "... and has none pending" 0 "$(metric 127.0.0.30 ims_diameter_pending_requests)"
+log "the HSS held $(metric 127.0.0.40 'ims_diameter_held_answers_total{outcome="held"}')" \
+    "answers in all until their peer was open"
+
+# ---------------------------------------------------------------------------------------------
+step "the HSS is killed (SIGKILL) under a registration load, and restarted 6 s later"
+reg_load hss-kill
+sleep 8
+pid=$(cat "$E2E_RUN/hss/hss.pid")
+t_kill=$(now_s)
+kill -KILL "$pid"
+sleep 6
+restart hss
+check "the HSS is back" wait_health 127.0.0.40
+t_back=$(now_s)
+reg_outcomes hss-kill
+log "registrations: $(wc -l <"$E2E_RUN/hss-kill.outcomes"); HSS down" \
+    "$(awk -v a="$t_kill" -v b="$t_back" 'BEGIN { printf "%.1f", b - a }') s"
+down=$(reg_count hss-kill "\$2 >= $t_kill + 0.5 && \$2 < $t_back")
+check_match "registrations tried while the HSS was down ($down)" '^[1-9]' "$down"
+check_eq "... each got an error answer within 1 s (not silence)" "$down" \
+    "$(reg_count hss-kill "\$2 >= $t_kill + 0.5 && \$2 < $t_back && \$3 != \"-\" && \$3 - \$2 <= 1 && \$4 >= 400")"
+log "their answers: $(awk -v k="$t_kill" -v b="$t_back" '$2 >= k + 0.5 && $2 < b { print $4 }' \
+    "$E2E_RUN/hss-kill.outcomes" | sort | uniq -c | tr -s ' \n' ' ')"
+check_eq "every registration begun 5 s after the HSS's return succeeded" \
+    "$(reg_count hss-kill "\$1 >= $t_back + 5")" \
+    "$(reg_count hss-kill "\$1 >= $t_back + 5 && \$4 == 200")"
+check_eq "every registration got a final answer" 0 "$(reg_count hss-kill '$3 == "-"')"
+for d in icscf scscf; do
+    check_eq "$d: no Diameter request left pending" 0 \
+        "$(metric "${E2E_ADDR[$d]}" ims_diameter_pending_requests)"
+done
 
 lab_stop
 e2e_finish
