@@ -17,7 +17,12 @@
 #   Retry-After and a Warning from the I-CSCF or the S-CSCF) within 1 s, none is left
 #   without an answer, every registration begun 5 s after the HSS is back succeeds (the
 #   CSCFs reconnect within diameter.tc_timer + 2 s), and no Diameter request is left
-#   pending in the CSCFs.
+#   pending in the CSCFs;
+# - a partition between the HSS and its clients (its Diameter packets dropped silently both
+#   ways; the HSS keeps running): until the clients' watchdogs (diameter.tw_timer 6 s here)
+#   notice, each registration gets an error answer when its request times out (within
+#   request_timeout_ms 3 s); once they have, within 1 s; every registration begun 15 s after
+#   the partition heals succeeds, and nothing is left pending.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init diameter_faults
@@ -153,9 +158,12 @@ wait_health() {   # $1 address: waits (30 s) until /health says ok
 }
 
 cap_start faults
-step "the lab starts (with $((REG_USERS * 2)) bulk users)"
-export IMS_LAB_BULK=$((REG_USERS * 2)) IMS_LAB_WAIT=90
-export IMS_PCSCF_MAX_BINDINGS=$((REG_USERS * 2 + 100)) IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
+step "the lab starts (with $((REG_USERS * 3)) bulk users)"
+export IMS_LAB_BULK=$((REG_USERS * 3)) IMS_LAB_WAIT=90
+# a watchdog interval of 6 s (the least diameter.tw_timer allows): a partition is noticed in
+# about 12 s (a DWR after Tw of silence, SUSPECT after Tw more) instead of a minute
+export IMS_DIAMETER_TW_TIMER=6
+export IMS_PCSCF_MAX_BINDINGS=$((REG_USERS * 3 + 100)) IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
 check "deploy/lab.sh start" lab_start
 
 step "a client crashes and reconnects at once with the same Origin-Host: every request answered"
@@ -222,6 +230,78 @@ for d in icscf scscf; do
     check_eq "$d: no Diameter request left pending" 0 \
         "$(metric "${E2E_ADDR[$d]}" ims_diameter_pending_requests)"
 done
+
+# ---------------------------------------------------------------------------------------------
+# A partition: the HSS's Diameter traffic is dropped silently in both directions (blackhole
+# policy routes for its port, ahead of the local table; this test's network namespace is its
+# own, see tests/e2e/run.sh), while the HSS itself and its HTTP port stay up.
+partition() {   # on | off
+    if [ "$1" = on ]; then
+        ip rule del pref 0 table local 2>/dev/null && ip rule add pref 10 table local &&
+            ip rule add pref 5 to 127.0.0.40 ipproto tcp dport 3868 blackhole &&
+            ip rule add pref 6 from 127.0.0.40 ipproto tcp sport 3868 blackhole
+    else
+        ip rule del pref 5 2>/dev/null
+        ip rule del pref 6 2>/dev/null
+        if ip rule show | grep -q '^10:.*lookup local'; then
+            ip rule add pref 0 table local && ip rule del pref 10
+        fi
+    fi
+}
+peer_state() {   # ADDR PEER -> its state in that daemon's /health
+    curl -s --max-time 2 "http://$1:8080/health" |
+        jq -r --arg p "$2" '.peers[]? | select(.name == $p) | .state' 2>/dev/null
+}
+
+step "a partition between the HSS and its clients (the HSS stays up), healed 25 s later"
+if [ "${IMS_E2E_IN_NETNS:-}" != 1 ] || ! partition on; then
+    partition off
+    log "SKIPPED: a partition needs the test's own network namespace and ip rules"
+else
+    partition off
+    e2e_at_cleanup "partition off"
+    REG_RATE=10
+    REG_USERS=$((REG_RATE * 60))
+    reg_load partition
+    sleep 8
+    t_part=$(now_s)
+    partition on
+    t_seen=
+    for _ in $(seq 100); do   # the clients' watchdogs
+        st1=$(peer_state 127.0.0.20 "hss.$R")
+        st2=$(peer_state 127.0.0.30 "hss.$R")
+        if [ "$st1" != open ] && [ "$st2" != open ]; then t_seen=$(now_s); break; fi
+        sleep 0.2
+    done
+    check_match "the I-CSCF and the S-CSCF notice (watchdog): the HSS is no longer open" \
+        '^[0-9]' "$t_seen"
+    log "noticed $(awk -v a="$t_part" -v b="${t_seen:-$t_part}" 'BEGIN { printf "%.1f", b - a }')" \
+        "s after the partition (I-CSCF: $st1, S-CSCF: $st2)"
+    t_seen=${t_seen:-$(now_s)}
+    sleep "$(awk -v a="$t_part" -v b="$(now_s)" 'BEGIN { w = 25 - (b - a); print (w > 0 ? w : 0) }')"
+    t_heal=$(now_s)
+    partition off
+    reg_outcomes partition
+    n1=$(reg_count partition "\$2 >= $t_part + 0.5 && \$2 < $t_seen")
+    check_eq "before they notice, each registration gets an error answer within 4.5 s ($n1)" \
+        "$n1" "$(reg_count partition "\$2 >= $t_part + 0.5 && \$2 < $t_seen && \$3 != \"-\" && \$3 - \$2 <= 4.5 && \$4 >= 400")"
+    n2=$(reg_count partition "\$2 >= $t_seen + 0.5 && \$2 < $t_heal")
+    check_match "registrations tried once the partition is known ($n2)" '^[1-9]' "$n2"
+    check_eq "... each got an error answer within 1 s" "$n2" \
+        "$(reg_count partition "\$2 >= $t_seen + 0.5 && \$2 < $t_heal && \$3 != \"-\" && \$3 - \$2 <= 1 && \$4 >= 400")"
+    log "their answers: $(awk -v a="$t_part" -v b="$t_heal" '$2 >= a + 0.5 && $2 < b { print $4 }' \
+        "$E2E_RUN/partition.outcomes" | sort | uniq -c | tr -s ' \n' ' ')"
+    check_eq "every registration begun 15 s after the partition healed succeeded" \
+        "$(reg_count partition "\$1 >= $t_heal + 15")" \
+        "$(reg_count partition "\$1 >= $t_heal + 15 && \$4 == 200")"
+    check_match "... and there were some" '^[1-9]' "$(reg_count partition "\$1 >= $t_heal + 15")"
+    check_eq "every registration got a final answer" 0 "$(reg_count partition '$3 == "-"')"
+    for d in icscf scscf; do
+        check_eq "$d: the HSS is open again" open "$(peer_state "${E2E_ADDR[$d]}" "hss.$R")"
+        check_eq "$d: no Diameter request left pending" 0 \
+            "$(metric "${E2E_ADDR[$d]}" ims_diameter_pending_requests)"
+    done
+fi
 
 lab_stop
 e2e_finish
