@@ -6,6 +6,7 @@
 #include "diam.h"
 #include "diam_bind.h"
 #include "diam_peer.h"
+#include "diam_hold.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -31,6 +32,7 @@
 #define MAX_HANDLERS 32
 #define DIAMETER_PORT_TCP 3868   /* RFC 6733: Diameter over TCP */
 #define DIAMETER_PORT_TLS 5868   /* RFC 6733: Diameter over TLS/TCP */
+#define MAX_HELD_ANSWERS 10000   /* answers held while their peer re-opens (diam_hold.c) */
 
 static struct {
     bool initialised, running, stopping;
@@ -38,6 +40,7 @@ static struct {
     char realm[256];
     unsigned timeout_ms;
     unsigned max_pending;
+    unsigned hold_ms;        /* longest hold of an answer to a re-opening peer: Tw */
     atomic_uint pending;
     struct ims_loop *loop;
     struct ims_diam_rule *peers, *accept, *plain;   /* diameter.peers, accept_peers, plain_peers */
@@ -497,6 +500,12 @@ static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
     }
 }
 
+static double pending_requests(void *arg)
+{
+    (void)arg;
+    return (double)atomic_load(&g.pending);
+}
+
 static void register_metrics(void)
 {
     char labels[96];
@@ -533,6 +542,8 @@ static void register_metrics(void)
                                              "pattern) or refused (unknown, address, plain, "
                                              "certificate)", labels);
     }
+    ims_gauge_fn_new("ims_diameter_pending_requests", "Requests sent and not yet answered, "
+                     "timed out or failed", NULL, pending_requests, NULL);
 }
 
 /* ---- routing ---- */
@@ -570,6 +581,19 @@ struct handler_ctx {
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
 
+/* Send the answer a handler left in *msg through diam_hold.c rather than with
+ * DISP_ACT_SEND: freeDiameter drops an answer to a peer that is re-opening its connection.
+ * Anything else (or an answer that could not be queued) goes back to freeDiameter. */
+static void send_answer(struct msg **msg, enum disp_action *act)
+{
+    struct msg_hdr *hdr;
+    *act = DISP_ACT_SEND;
+    if (fd_msg_hdr(*msg, &hdr) != 0 || (hdr->msg_flags & CMD_FLAG_REQUEST))
+        return;
+    if (ims_diam_hold_send(msg) == 0)
+        *act = DISP_ACT_CONT;   /* *msg is NULL: sent or held */
+}
+
 static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
                        enum disp_action *act)
 {
@@ -584,12 +608,15 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     if (h->lock)
         pthread_mutex_unlock(h->lock);
     if (rc == 0) {
-        *act = *msg ? DISP_ACT_SEND : DISP_ACT_CONT;
+        *act = DISP_ACT_CONT;
+        if (*msg)
+            send_answer(msg, act);
         return 0;
     }
     struct ims_log_ids ids = { .session_id = session };
     ims_log(IMS_LOG_ERROR, &ids, "diameter: %s handler failed (%s); answering "
             "DIAMETER_UNABLE_TO_COMPLY", ims_cmd_abbrev(h->cmd), strerror(-rc));
+    *act = DISP_ACT_CONT;
     if (*msg) {
         struct msg_hdr *hdr;
         if (fd_msg_hdr(*msg, &hdr) == 0 && (hdr->msg_flags & CMD_FLAG_REQUEST)) {
@@ -597,8 +624,8 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
                 return EINVAL;
         }
         fd_msg_rescode_set(*msg, "DIAMETER_UNABLE_TO_COMPLY", NULL, NULL, 1);
+        send_answer(msg, act);
     }
-    *act = DISP_ACT_SEND;
     return 0;
 }
 
@@ -626,7 +653,7 @@ static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *ses
         return EINVAL;
     fd_msg_rescode_set(*msg, "DIAMETER_COMMAND_UNSUPPORTED",
                        "command not supported by this node", NULL, 1);
-    *act = DISP_ACT_SEND;
+    send_answer(msg, act);
     return 0;
 }
 
@@ -670,8 +697,7 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
 
 int ims_diam_answer_send(struct msg **ans)
 {
-    int rc = fd_msg_send(ans, NULL, NULL);
-    return -rc;
+    return ims_diam_hold_send(ans);
 }
 
 /* ---- client side ---- */
@@ -1108,6 +1134,7 @@ int ims_diam_init(const struct ims_diam_conf *c)
     snprintf(g.realm, sizeof(g.realm), "%s", c->realm);
     g.timeout_ms = c->request_timeout_ms ? c->request_timeout_ms : 3000;
     g.max_pending = c->max_pending ? c->max_pending : 10000;
+    g.hold_ms = (unsigned)(c->tw_timer > 0 ? c->tw_timer : 30) * 1000;
     g.loop = c->loop;
     g.tls = c->tls;
     g.sctp = c->sctp;
@@ -1194,7 +1221,10 @@ int ims_diam_init(const struct ims_diam_conf *c)
 
 int ims_diam_start(void)
 {
-    int rc = fd_core_start();
+    int rc = ims_diam_hold_start(MAX_HELD_ANSWERS, g.hold_ms, NULL);
+    if (rc)
+        return rc;
+    rc = fd_core_start();
     if (rc == 0)
         rc = fd_core_waitstartcomplete();
     if (rc) {
@@ -1294,6 +1324,7 @@ void ims_diam_stop(void)
         fd_rt_out_unregister(g.rt_out, NULL);
         g.rt_out = NULL;
     }
+    ims_diam_hold_stop();
     g_stopper = pthread_self();
     g_shutting_down = 1;
     fd_core_shutdown();

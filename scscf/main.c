@@ -76,7 +76,8 @@ static const struct ims_cfg_key scscf_keys[] = {
       "resolv.conf naming the DNS servers for ENUM; empty: the system's" },
     { "charging", "ocs", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "Diameter identity of the OCS for online charging (Ro) of prepaid users (those whose "
-      "Charging-Information names an event charging function); empty: no online charging" },
+      "Charging-Information names an event charging function), or several in order of "
+      "preference (\"ocs1, ocs2\": failover, RFC 4006 5.7); empty: no online charging" },
     { "charging", "ocs_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
       "Destination-Realm of the CCRs" },
     { "charging", "ccfh", IMS_CFG_ENUM, "terminate", 0, 0, 0,
