@@ -213,8 +213,10 @@ static int scscf_start(struct ims_daemon *d)
     if (ims_sip_trusted_count(d->sip) == 0)
         ims_warn("scscf: sip.trusted_peers is empty: every request from another address "
                  "than this node's is refused (403)");
+    /* every second, for ever: su_timer_set_interval would fire once (the tick then never
+     * came again: no expiry, no retry of the store, no Ro timers after the first second) */
     s->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
-    if (!s->tick || su_timer_set_interval(s->tick, on_tick, (su_timer_arg_t *)s, 1000) < 0)
+    if (!s->tick || su_timer_set_for_ever(s->tick, on_tick, (su_timer_arg_t *)s) < 0)
         return -ENOMEM;
     return scscf_store_start(s);
 }
