@@ -13,7 +13,7 @@
 static const struct ims_cfg_key hss_keys[] = {
     { "hss", "database", IMS_CFG_PATH, "hss.db", 0, 0, 0, NULL, NULL,
       "SQLite subscriber database (relative to node.state_dir)" },
-    { "hss", "db_sync", IMS_CFG_ENUM, "full", 0, 0, 0, "normal|full", NULL,
+    { "hss", "db_sync", IMS_CFG_ENUM, "normal", 0, 0, 0, "normal|full", NULL,
       "when an answer whose request changed the database may leave: normal: the change is "
       "committed (survives a crash of the process); full: also synced to disk (survives a "
       "power loss; one sync shared by the answers of the moment)" },

@@ -2,15 +2,17 @@
 # tests/e2e/test_crash.sh - the S-CSCF, the HSS and the OCS each killed (SIGKILL) at a random
 # moment under load and restarted: nothing they confirmed is lost (issue 13).
 #
-#   S-CSCF  sipp registers bulk users through the I-CSCF (Digest); the S-CSCF is killed
-#           mid-way and started again at once; sipp goes on. Every user sipp got a 200 OK
+#   S-CSCF  sipp registers bulk users through the P-CSCF (Digest, scscf.db_sync = normal,
+#           the default); the S-CSCF is killed once it has confirmed a random number of
+#           them and started again at once; sipp goes on. Every user sipp got a 200 OK
 #           for, before or after the kill, is registered afterwards: in the restarted
-#           S-CSCF's database and at the HSS (reg_state). A user confirmed before the kill
-#           can be there only because the restart read it back.
-#   HSS     diamcli sends each of its users an AKA MAR, a SAR (REGISTRATION) and more AKA
-#           MARs; the HSS is killed mid-way. After the restart every user whose SAA said
-#           success is registered (database and REST API), and the next vector of every
-#           user has a higher SQN than every vector answered before the kill (none reused).
+#           S-CSCF's database, in its /metrics and at the HSS (reg_state). A user confirmed
+#           before the kill can be there only because the restart read it back.
+#   HSS     (restarted with hss.db_sync = full, so that the sync thread runs too) diamcli
+#           sends each of its users an AKA MAR, a SAR (REGISTRATION) and more AKA MARs; the
+#           HSS is killed mid-way. After the restart every user whose SAA said success is
+#           registered (database and REST API), and the next vector of every user has a
+#           higher SQN than every vector answered before the kill (none reused).
 #   OCS     diamcli runs Ro sessions (CCR-I 60 s, CCR-U 60 s used + 60 s, CCR-T 30 s used)
 #           on prepaid accounts and sends ACR EVENTs to the CDF; the OCS is killed mid-way.
 #           After the restart every account's balance and reservation match the last CCA
@@ -18,8 +20,9 @@
 #           every ACR answered DIAMETER_SUCCESS is in the CDF.
 #
 # Each daemon is started again as deploy/lab.sh starts it (same state folder). The load
-# sizes keep the test under ~3 minutes on 2 busy cores; the kill comes at a random moment
-# inside the load, and the test checks that it did (answers before it, none after).
+# sizes keep the test under ~3 minutes on 2 busy cores; the kill comes at a random point
+# of the load (a random number of answers), and the test checks that there were answers
+# both before it and after it (or, for the HSS and OCS, requests left unanswered).
 . "$(dirname "$0")/../lib/e2e.sh"
 
 R=$E2E_REALM
@@ -34,20 +37,30 @@ AKA_OPC=43323b985271beddb44cbf7214364a41
 e2e_init crash
 e2e_require sipp jq curl sqlite3
 
-# the daemon $1 (address $2) started again as deploy/lab.sh starts it; waits for /health ok
+# the daemon $1 (address $2) started again as deploy/lab.sh starts it, with the
+# environment overrides $3...; waits for /health ok
 restart() {
-    local name=$1 dir=$E2E_RUN/$1
-    IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+    local name=$1 dir=$E2E_RUN/$1 addr=$2
+    shift 2
+    env "$@" IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
         "$E2E_BIN/$name" --config "$E2E_ROOT/deploy/lab/$name.conf" --pidfile "$dir/$name.pid" \
         >>"$dir/$name.out" 2>&1 </dev/null &
     echo $! >"$dir/$name.pid"
     local deadline=$((SECONDS + 40))
     while [ $SECONDS -lt $deadline ]; do
-        [ "$(curl -s --max-time 2 "http://$2:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
+        [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
             return 0
         sleep 0.2
     done
     return 1
+}
+
+# SIGTERM the daemon $1 of this lab and wait for its end
+stop_daemon() {
+    local pid
+    pid=$(cat "$E2E_RUN/$1/$1.pid")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 }
 
 # SIGKILL the daemon $1 of this lab; prints its pid
@@ -149,9 +162,15 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "HSS: SIGKILL under MAR (AKA) and SAR load ($HSS_USERS users)"
+step "HSS: SIGKILL under MAR (AKA) and SAR load ($HSS_USERS users), hss.db_sync = full"
 dir=$E2E_RUN/hss-load
 mkdir -p "$dir"
+# the default (normal) went through the S-CSCF's part; here the answers wait for the disk
+stop_daemon hss
+check "the HSS starts again with hss.db_sync = full" restart hss "${E2E_ADDR[hss]}" \
+    IMS_HSS_DB_SYNC=full
+check_match "... and says so" 'synced to disk \(hss.db_sync = full\)' \
+    "$(grep 'subscriber database' "$E2E_RUN/hss/hss.log" | tail -n 1)"
 MAR='{"cmd":"MAR","avps":{"User-Name":"user%05n@'$R'","Public-Identity":"sip:user%05n@'$R'","SIP-Number-Auth-Items":1,"SIP-Auth-Data-Item":{"SIP-Authentication-Scheme":"Digest-AKAv1-MD5"},"Server-Name":"sip:crash.'$R':5060"}}'
 {
     echo "$MAR"
@@ -164,6 +183,8 @@ load_pid=$!
 e2e_at_cleanup "kill $load_pid 2>/dev/null"
 target=$(between $((HSS_USERS * 42 / 8)) $((HSS_USERS * 42 / 2)))
 wait_lines "$dir/before.jsonl" "$target" "$load_pid"
+synced=$(curl -s "http://${E2E_ADDR[hss]}:8080/metrics" |
+         awk '/^hss_db_synced_answers_total / { print $2 }')
 killed=$(kill_daemon hss)
 sleep 0.3
 kill -KILL "$load_pid" 2>/dev/null
@@ -175,7 +196,9 @@ if [ "$answered" -gt 0 ] && [ "$answered" -lt $((HSS_USERS * 42)) ]; then
 else
     fail "the kill came mid-load" "$answered of $((HSS_USERS * 42)) answered"
 fi
-check "the HSS starts again" restart hss "${E2E_ADDR[hss]}"
+check_match "answers waited for the sync thread before the kill ($synced)" '^[1-9][0-9]*$' \
+    "$synced"
+check "the HSS starts again" restart hss "${E2E_ADDR[hss]}" IMS_HSS_DB_SYNC=full
 
 # the last vector each user got before the kill: "user sqn"
 sqn_of() {   # $1 RAND|AUTN (hex:...) -> the SQN it carries
