@@ -15,7 +15,8 @@ build_pkgs=(gcc make pkg-config libc6-dev
     check libsubunit-dev curl
     python3)   # python3: the unit tests read the CDR export's CSV and JSON with it
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules
-    freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
+    freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc
+    strace)   # strace: bench/durability.sh counts the daemons' syncs to disk with it
 
 # clang-14 with its sanitizer and libFuzzer runtimes (Debian 12)
 fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
