@@ -42,8 +42,11 @@ TESTS := $(COMMON_TESTS) $(DAEMON_TESTS)
 # the MRF's lab announcements, spoken at build time (mrfc/prompts/)
 PROMPTS := $(BUILD)/prompts/.made
 
+# preloaded into OpenSSL programs of the tests: their TLS session keys for tshark
+KEYLOG_SO := $(BUILD)/lib/sslkeylog.so
+
 .PHONY: all tests
-all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS)
+all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS) $(KEYLOG_SO)
 tests: $(TESTS)
 
 $(BUILD)/%.o: %.c
@@ -66,6 +69,11 @@ $(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
 	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$($(1)_LIBS) $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+$(KEYLOG_SO): tests/lib/sslkeylog.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -shared -o $@ $< \
+	    $(shell pkg-config --libs libssl) -ldl
 
 # libraries only some tools need
 TOOL_LIBS_cerprobe := $(shell pkg-config --libs libssl)
