@@ -25,6 +25,8 @@ CHECK_LIBS := $(shell pkg-config --libs check)
 # libraries of one daemon only: <daemon>_LIBS (the MRF's media: G.711, tones, DTMF, WAV)
 MEDIA_LIBS := $(shell pkg-config --libs spandsp sndfile)
 mrfc_LIBS  := $(MEDIA_LIBS)
+# the P-CSCF's IPsec SAs: netlink XFRM with libmnl
+pcscf_LIBS := $(shell pkg-config --libs libmnl)
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)

@@ -8,6 +8,9 @@
  * originating.c  later requests: from a registered UE (checks, identity, Service-Route),
  *             from the core towards a UE, 403 for unregistered UEs
  * flow.c      the tokens the P-CSCF issues and verifies: flow (Path), dialog (Record-Route)
+ * ipsec.c     ESP SAs and policies over netlink XFRM (builders pure), ESP probed at start
+ * secagree.c  RFC 3329 sec-agree: Security-Client read, Security-Server made,
+ *             Security-Verify checked (pure)
  * main.c      configuration and dispatch
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -17,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "daemon.h"
@@ -250,6 +254,56 @@ int pcscf_dialog_token(const struct pcscf *p, const struct ims_sip_source *src,
                        const char *call_id, const char *routes, char *out, size_t len);
 bool pcscf_dialog_token_ok(const struct pcscf *p, const struct ims_sip_source *src,
                            const char *call_id, const char *routes, const char *token);
+
+/* ---- ipsec.c: ESP over netlink XFRM (TS 33.203 7.1) ---- */
+
+enum pcscf_ipsec_auth { PCSCF_IPSEC_HMAC_SHA1_96, PCSCF_IPSEC_HMAC_MD5_96 };
+enum pcscf_ipsec_enc { PCSCF_IPSEC_ENC_NULL, PCSCF_IPSEC_AES_CBC };
+
+/* One transport-mode ESP SA (and the policy that uses it): from @src:@sport to
+ * @dst:@dport, any transport */
+struct pcscf_xfrm_sa {
+    int family;                  /* AF_INET or AF_INET6 */
+    uint8_t src[16], dst[16];    /* addresses, network order (4 bytes used for IPv4) */
+    uint16_t sport, dport;
+    uint32_t spi;                /* >= 256 */
+    uint32_t reqid;
+    enum pcscf_ipsec_auth auth;
+    enum pcscf_ipsec_enc enc;
+    uint8_t ik[20];              /* IK_ESP (pcscf_ipsec_keys) */
+    size_t ik_len;
+    uint8_t ck[16];              /* CK_ESP, none for NULL encryption */
+    size_t ck_len;
+    uint32_t expires;            /* hard lifetime in seconds from now, 0: none */
+};
+
+/* IK_ESP and CK_ESP of @sa (its auth and enc set) from the CK and IK of the AKA vector
+ * (TS 33.203 Annex I). 0. */
+int pcscf_ipsec_keys(struct pcscf_xfrm_sa *sa, const uint8_t ck[16], const uint8_t ik[16]);
+/*
+ * The netlink messages (header included) of `ip xfrm state add|delete` and `ip xfrm policy
+ * add|delete` for @sa (@in: the policy of an inbound SA), with sequence number @seq, written
+ * to @buf (at least 1024 bytes). Return the message length, 0 when @sa is not valid or @buf
+ * is too small.
+ */
+size_t pcscf_xfrm_newsa(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, uint32_t seq);
+size_t pcscf_xfrm_delsa(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, uint32_t seq);
+size_t pcscf_xfrm_newpolicy(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, bool in,
+                            uint32_t seq);
+size_t pcscf_xfrm_delpolicy(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, bool in,
+                            uint32_t seq);
+
+struct pcscf_ipsec;
+/* Open the XFRM netlink socket and probe ESP (*@out is set even on failure, with the
+ * reason in pcscf_ipsec_state()). 0, -EPROTONOSUPPORT (no ESP in the kernel), -EPERM, ... */
+int pcscf_ipsec_open(struct pcscf_ipsec **out);
+void pcscf_ipsec_close(struct pcscf_ipsec *x);
+bool pcscf_ipsec_available(const struct pcscf_ipsec *x);
+/* "available" or "unavailable (<why>)"; "off" for NULL */
+const char *pcscf_ipsec_state(const struct pcscf_ipsec *x);
+/* Install @sa and its policy (inbound when @in) / remove both. 0 or the kernel's -errno */
+int pcscf_ipsec_sa_add(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
+int pcscf_ipsec_sa_remove(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
 
 /* ---- charging.c: offline charging (Rf) ---- */
 int pcscf_charging_init(struct pcscf *p);
