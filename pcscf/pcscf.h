@@ -305,6 +305,43 @@ const char *pcscf_ipsec_state(const struct pcscf_ipsec *x);
 int pcscf_ipsec_sa_add(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
 int pcscf_ipsec_sa_remove(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
 
+/* ---- secagree.c: RFC 3329 / TS 33.203 sec-agree (pure) ---- */
+
+/* The ipsec-3gpp offer of a UE chosen from its Security-Client */
+struct pcscf_sec_offer {
+    enum pcscf_ipsec_auth alg;
+    enum pcscf_ipsec_enc ealg;
+    uint32_t spi_c, spi_s;       /* the UE's SPIs (its client and server SA) */
+    uint16_t port_c, port_s;     /* the UE's protected ports */
+};
+
+/* 2 when the request requires sec-agree (Require or Proxy-Require), 1 when it offers it
+ * (Security-Client, or Supported: sec-agree), 0 otherwise */
+int pcscf_secagree_asked(const sip_t *sip);
+/*
+ * pcscf_secagree_choose - the best ipsec-3gpp offer of @sc (hmac-sha-1-96 over hmac-md5-96,
+ * then aes-cbc over null; ealg absent means null) into @out. 0, or -ENOENT (no ipsec-3gpp),
+ * -EINVAL (an offer without valid SPIs and ports), -ENOTSUP (no offer we support), with the
+ * reason in @why.
+ */
+int pcscf_secagree_choose(const sip_security_client_t *sc, struct pcscf_sec_offer *out,
+                          char *why, size_t len);
+/* The Security-Server value for the chosen offer with our SPIs and protected ports.
+ * 0 or -ENOSPC */
+int pcscf_secagree_server(const struct pcscf_sec_offer *chosen, uint32_t spi_pc,
+                          uint32_t spi_ps, uint16_t port_pc, uint16_t port_ps, char *buf,
+                          size_t len);
+/* Security-Server of a 494: every combination this P-CSCF supports */
+const char *pcscf_secagree_supported(void);
+/* Does Security-Verify repeat the Security-Server @server we sent (same mechanisms, same
+ * parameters)? (RFC 3329 2.3.1) */
+bool pcscf_secagree_verify_ok(const sip_security_verify_t *sv, const char *server);
+/* sec-agree out of Require and Proxy-Require, Security-Client and Security-Verify removed:
+ * they are for the P-CSCF only (TS 24.229 5.2.2.1) */
+void pcscf_secagree_strip(msg_t *msg, sip_t *sip);
+const char *pcscf_secagree_alg_name(enum pcscf_ipsec_auth a);
+const char *pcscf_secagree_ealg_name(enum pcscf_ipsec_enc e);
+
 /* ---- charging.c: offline charging (Rf) ---- */
 int pcscf_charging_init(struct pcscf *p);
 /* Stops Diameter too (the Rf client goes after it) */
