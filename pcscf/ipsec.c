@@ -306,3 +306,12 @@ const char *pcscf_ipsec_state(const struct pcscf_ipsec *x)
 {
     return x ? x->state : "off";
 }
+
+const char *pcscf_ipsec_secagree_reason(const struct pcscf *p)
+{
+    if (p->ipsec_mode == PCSCF_IPSEC_OFF || !p->ipsec)
+        return "pcscf.ipsec is off";
+    if (!p->ipsec->available)
+        return p->ipsec->state;
+    return "this P-CSCF does not set up IPsec SAs for UEs yet (the kernel has ESP)";
+}

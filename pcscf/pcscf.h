@@ -38,6 +38,9 @@ struct pcscf_contact {
 };
 
 struct pcscf_sub;                /* regevent.c */
+struct pcscf_ipsec;              /* ipsec.c */
+
+enum pcscf_ipsec_mode { PCSCF_IPSEC_OFF, PCSCF_IPSEC_OPTIONAL, PCSCF_IPSEC_REQUIRED };
 struct ims_chg;                  /* common/charging.h */
 
 /*
@@ -207,6 +210,8 @@ struct pcscf {
     struct pcscf_bindings *bindings;
     su_timer_t *tick;
     struct ims_chg *chg;         /* offline charging (charging.c) */
+    enum pcscf_ipsec_mode ipsec_mode;   /* pcscf.ipsec */
+    struct pcscf_ipsec *ipsec;   /* the XFRM socket, NULL when pcscf.ipsec = off */
     uint8_t token_key[64];       /* HMAC key of the flow and dialog tokens (flow.c) */
     size_t token_key_len;
 };
@@ -217,7 +222,8 @@ time_t pcscf_now(void);
 void pcscf_bindings_changed(struct pcscf *p);
 
 /* ---- register.c ---- */
-int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct ims_sip_source *src);
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                   const struct ims_sip_source *src);
 /* Remove the ck= and ik= parameters of every WWW-Authenticate (TS 24.229 5.2.2.1); returns
  * how many were removed. */
 int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip);
@@ -301,6 +307,9 @@ void pcscf_ipsec_close(struct pcscf_ipsec *x);
 bool pcscf_ipsec_available(const struct pcscf_ipsec *x);
 /* "available" or "unavailable (<why>)"; "off" for NULL */
 const char *pcscf_ipsec_state(const struct pcscf_ipsec *x);
+/* Why sec-agree cannot be agreed with a UE here (pcscf.ipsec off, no ESP in the kernel,
+ * or the SA set-up for UEs, which is not written yet) */
+const char *pcscf_ipsec_secagree_reason(const struct pcscf *p);
 /* Install @sa and its policy (inbound when @in) / remove both. 0 or the kernel's -errno */
 int pcscf_ipsec_sa_add(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
 int pcscf_ipsec_sa_remove(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);

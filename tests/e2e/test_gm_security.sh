@@ -46,7 +46,7 @@ step "the lab (the P-CSCF listens on 5061/tls with the lab PKI's certificate)"
 check "deploy/lab.sh start" lab_start
 http_get "http://$PCSCF:8080/health"
 check_match "/health lists the TLS listener" '"name":"127.0.0.10:5061/tls"' "$HTTP_BODY"
-IPSEC_STATE=$(json_get "$HTTP_BODY" '.ipsec // empty')
+IPSEC_STATE=$(json_get "$HTTP_BODY" '.peers[] | select(.name == "ipsec") | .state')
 
 step "a UE over TLS: registration, MESSAGE both ways, a dialog, de-registration"
 check "alice registers over TLS (AKA), the P-CSCF's certificate verified against the lab CA" \
@@ -77,6 +77,34 @@ UE_IP=127.0.0.161 alice_ue tls-untrusted 5162 --proxy "$PCSCF:5061" --transport 
 check_match "a UE with another CA does not register (certificate not verified)" \
     '^got (5[0-9][0-9]|408)' "$(cat "$E2E_RUN/tls-untrusted.out")"
 
+step "IPsec sec-agree (pcscf.ipsec = optional)"
+log "the P-CSCF's /health says ipsec: ${IPSEC_STATE:-(nothing)}"
+check_match "/health says whether IPsec can be used" '^(available|unavailable \()' \
+    "$IPSEC_STATE"
+if [ -n "$(ip xfrm state 2>&1 >/dev/null)" ] || ! ip xfrm state add src 127.0.0.1 \
+    dst 127.0.0.1 proto esp spi 0x7e000001 mode transport auth-trunc 'hmac(sha1)' \
+    0x0000000000000000000000000000000000000000 96 enc 'ecb(cipher_null)' "" 2>/dev/null; then
+    check_eq "this kernel has no ESP: /health says so" "unavailable (no ESP in this kernel)" \
+        "$IPSEC_STATE"
+    check_match "... and so does the P-CSCF's log at start" \
+        'IPsec unavailable \(no ESP in this kernel\)' "$(cat "$E2E_RUN/pcscf/pcscf.log")"
+else
+    ip xfrm state delete src 127.0.0.1 dst 127.0.0.1 proto esp spi 0x7e000001 2>/dev/null
+    check_eq "this kernel has ESP: /health says available" "available" "$IPSEC_STATE"
+fi
+alice_ue sa-required 5170 --proxy "$PCSCF:5060" --sec-agree --require --rounds 1
+OUT=$(cat "$E2E_RUN/sa-required.out")
+check_contains "a UE that requires sec-agree is refused: 420 (it is not agreed here)" \
+    "got 420 Bad Extension" "$OUT"
+check_match "... with a Warning saying why" \
+    '^warning: sec-agree \(IPsec\) is required by the UE but not available here: ' "$OUT"
+check_eq "... and it is not registered (no binding of its port)" "" \
+    "$(grep "registered from $ALICE_IP:5170/" "$E2E_RUN/pcscf/pcscf.log")"
+check "a UE that only offers sec-agree registers without it" \
+    alice_ue sa-offered 5172 --proxy "$PCSCF:5060" --sec-agree
+check_eq "... its 401 had no Security-Server" "" \
+    "$(grep '^security-server:' "$E2E_RUN/sa-offered.out")"
+
 step "the capture: one TLS connection, opened by the UE; the SIP inside decodes cleanly"
 check "tshark wrote the capture" cap_stop
 CAP=$E2E_CAP_FILE
@@ -88,10 +116,10 @@ check_match "REGISTER, MESSAGE, SUBSCRIBE and NOTIFY decoded from TLS on 5061" '
     "$(cap_tshark "$CAP" -Y 'tls && tcp.port == 5061 && sip.Method' -T fields -e sip.Method \
         2>/dev/null | tr ',' '\n' | sort -u | grep -cxE 'REGISTER|MESSAGE|SUBSCRIBE|NOTIFY')"
 check_eq "no malformed packet or expert error (TLS and SIP)" "" "$(cap_problems "$CAP")"
-
-step "IPsec sec-agree"
-log "the P-CSCF's /health says ipsec: ${IPSEC_STATE:-(nothing)}"
-check_match "/health says whether IPsec can be used" '^(available|unavailable)' "$IPSEC_STATE"
+check_match "the UEs' Security-Client reached the P-CSCF" '^[1-9]' \
+    "$(cap_count "$CAP" "ip.dst == $PCSCF && sip.Security-Client")"
+check_eq "... no Security-Client or sec-agree left the P-CSCF towards the I-CSCF" 0 \
+    "$(cap_count "$CAP" "ip.src == $PCSCF && ip.dst == 127.0.0.20 && (sip.Security-Client || sip.Proxy-Require contains \"sec-agree\" || sip.Require contains \"sec-agree\")")"
 
 step "the lab stops cleanly"
 check "deploy/lab.sh stop exits 0" lab_stop
