@@ -26,14 +26,14 @@ struct ims_sip_conf {
     const char *address;      /* numeric listen address */
     int port;
     char **transports;        /* "udp", "tcp", "tls" (NULL-terminated) */
-    int tls_port;             /* of "tls" (5061) */
-    const char *tls_cert;     /* PEM certificate (chain) of this node, for "tls" */
-    const char *tls_key;      /* its PEM private key */
-    const char *tls_ca;       /* PEM CA certificate(s) that sign the peers' certificates */
     const char *host;         /* this node's host name, for Via-independent own-URI checks */
     const char *node;         /* short name for Warning and Server headers ("pcscf") */
     char **hosts;             /* static name resolution "name=address" (may be NULL) */
     char **trusted;           /* trusted peers: "address" or "address/prefix" (may be NULL) */
+    int tls_port;             /* of "tls" (5061) */
+    const char *tls_cert;     /* PEM certificate (chain) of this node, for "tls" */
+    const char *tls_key;      /* its PEM private key */
+    const char *tls_ca;       /* PEM CA certificate(s) that sign the peers' certificates */
 };
 
 /*

@@ -97,6 +97,11 @@ $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBCOMMON) $(TOOL_LIBS_$*) $(LDLIBS)
 
+# the ESP test installs SAs with the P-CSCF's own XFRM code
+$(BUILD)/bin/xfrm: $(pcscf_LIB_OBJ)
+$(BUILD)/bin/xfrm: private CFLAGS += -Ipcscf
+TOOL_LIBS_xfrm := $(pcscf_LIBS)
+
 # test peers that speak the MGCF's protocols (ISUP, M3UA, H.248) use its codecs
 MGCF_TOOLS := $(filter $(BUILD)/bin/pstn $(BUILD)/bin/mgw $(BUILD)/bin/mgcf_%,$(TOOLS))
 $(MGCF_TOOLS): $(mgcf_LIB_OBJ)
