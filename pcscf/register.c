@@ -3,8 +3,9 @@
  *
  * sec-agree -> validate -> strip P-Asserted-Identity and the sec-agree headers -> Path
  * (+ Require: path) -> P-Visited-Network-ID -> P-Charging-Vector -> forward to the I-CSCF.
- * Responses are relayed: a 401 loses its ck/ik parameters, a 200 OK leaves the UE's binding (contacts, identities, Service-Route) in the
- * store and starts the reg-event subscription of a new registration.
+ * Responses are relayed: a 401 loses its ck/ik parameters, a 200 OK leaves the UE's binding
+ * (contacts, identities, Service-Route) in the store and starts the reg-event subscription
+ * of a new registration.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
