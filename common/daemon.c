@@ -50,8 +50,16 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
     { "sip", "address", IMS_CFG_ADDR, "@node.address", 0, 0, 0, NULL, NULL,
       "SIP listen address" },
     { "sip", "port", IMS_CFG_INT, "5060", 0, 1, 65535, NULL, NULL, "SIP port" },
-    { "sip", "transports", IMS_CFG_LIST, "udp,tcp", 0, 0, 0, "udp|tcp", NULL,
-      "transports to listen on" },
+    { "sip", "transports", IMS_CFG_LIST, "udp,tcp", 0, 0, 0, "udp|tcp|tls", NULL,
+      "transports to listen on (tls on sip.tls_port, with tls_cert, tls_key and tls_ca)" },
+    { "sip", "tls_port", IMS_CFG_INT, "5061", 0, 1, 65535, NULL, NULL,
+      "SIP over TLS port (when sip.transports lists tls)" },
+    { "sip", "tls_cert", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM certificate of this node for SIP over TLS" },
+    { "sip", "tls_key", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM private key of that certificate" },
+    { "sip", "tls_ca", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM CA certificate(s) that sign the certificates of the SIP peers we connect to" },
     { "sip", "hosts", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_host_entry,
       "static name resolution: name=address, comma separated (where there is no DNS)" },
     { "sip", "trusted_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_net,
@@ -307,11 +315,29 @@ static int start_sip(struct ims_daemon *d)
         .address = ims_cfg_str(d->cfg, "sip.address"),
         .port = (int)ims_cfg_int(d->cfg, "sip.port"),
         .transports = tps,
+        .tls_port = (int)ims_cfg_int(d->cfg, "sip.tls_port"),
+        .tls_cert = ims_cfg_str(d->cfg, "sip.tls_cert"),
+        .tls_key = ims_cfg_str(d->cfg, "sip.tls_key"),
+        .tls_ca = ims_cfg_str(d->cfg, "sip.tls_ca"),
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
         .hosts = hosts,
         .trusted = trusted,
     };
+    bool tls = false;
+    for (char **t = tps; *t; t++)
+        tls = tls || strcmp(*t, "tls") == 0;
+    if (tls && (!*sc.tls_cert || !*sc.tls_key || !*sc.tls_ca ||
+                access(sc.tls_cert, R_OK) != 0 || access(sc.tls_key, R_OK) != 0 ||
+                access(sc.tls_ca, R_OK) != 0)) {
+        ims_err("%s: sip.transports lists tls: sip.tls_cert, tls_key and tls_ca must name "
+                "readable PEM files (now: '%s', '%s', '%s')", ims_cfg_path(d->cfg),
+                sc.tls_cert, sc.tls_key, sc.tls_ca);
+        ims_strv_free(tps);
+        ims_strv_free(hosts);
+        ims_strv_free(trusted);
+        return -ENOKEY;
+    }
     d->sip = ims_sip_create(ims_loop_root(d->loop), &sc, on_sip_request, d);
     ims_strv_free(tps);
     ims_strv_free(hosts);

@@ -606,6 +606,8 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
         }
     }
     if ((h->routes && ims_sip_route_prepend(msg, sip, h->routes) != 0) ||
+        (h->record_route_inner && !ack &&
+         ims_sip_record_route_push(msg, sip, h->record_route_inner) != 0) ||
         (h->record_route_uri && !ack &&
          ims_sip_record_route_push(msg, sip, h->record_route_uri) != 0) ||
         (record_route && !h->record_route_uri && !ack &&

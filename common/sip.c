@@ -23,10 +23,13 @@
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sresolv.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
 #define N_METHODS 16
@@ -49,7 +52,11 @@ struct ims_sip {
     char host[256];
     char node[32];
     int port;
+    int tls_port;
+    url_t *tls_uri;               /* NULL without a TLS transport */
+    const char *tls_cert, *tls_key, *tls_ca;   /* the conf's, during ims_sip_create only */
     char tports[MAX_TPORTS][8];
+    int tport_ports[MAX_TPORTS];
     int ntports;
     char **hosts;                 /* "name=address" */
     struct ims_netlist trusted;   /* sip.trusted_peers */
@@ -197,34 +204,123 @@ static const char *resolver_conf(char *path, size_t len)
     return path;
 }
 
+/* Append the file @path to the open file @out; 0 or -errno */
+static int append_file(FILE *out, const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return -errno;
+    char buf[4096];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -EIO;
+    if (ferror(in))
+        rc = -EIO;
+    fclose(in);
+    return rc;
+}
+
+/* Write @paths (NULL-terminated) one after the other into @dir/@name; 0 or -errno */
+static int write_pem(const char *dir, const char *name, const char *const *paths)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -errno;
+    int rc = 0;
+    for (; *paths && rc == 0; paths++)
+        rc = append_file(f, *paths);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -EIO;
+    return rc;
+}
+
+/* Remove the folder tls_folder() made (and what it holds) */
+static void remove_tls_folder(const char *dir)
+{
+    static const char *const names[] = { "agent.pem", "cafile.pem" };
+    char path[512];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/*
+ * tls_folder - sofia-sip's TLS transport reads its credentials from one folder: agent.pem
+ * (the private key and the certificate) and cafile.pem (the CAs that sign the peers'). It
+ * reads them when the transport is bound: the folder is made here (private, mode 0700) from
+ * sip.tls_key, sip.tls_cert and sip.tls_ca, and removed by the caller right after, so that
+ * no second copy of the key stays on disk. Returns 0, or -errno with @dir removed.
+ */
+static int tls_folder(struct ims_sip *s, char *dir, size_t len)
+{
+    snprintf(dir, len, "%s/ims-sip-tls.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir))
+        return -errno;
+    const char *agent[] = { s->tls_key, s->tls_cert, NULL };
+    const char *ca[] = { s->tls_ca, NULL };
+    int rc = write_pem(dir, "agent.pem", agent);
+    if (rc == 0)
+        rc = write_pem(dir, "cafile.pem", ca);
+    if (rc != 0)
+        remove_tls_folder(dir);
+    return rc;
+}
+
 static int bind_transport(struct ims_sip *s, const char *tp)
 {
-    char url[160];
-    bool v6 = strchr(s->address, ':') != NULL;
-    snprintf(url, sizeof(url), "sip:%s%s%s:%d;transport=%s", v6 ? "[" : "", s->address,
-             v6 ? "]" : "", s->port, tp);
+    char url[160], dir[256] = "";
+    bool v6 = strchr(s->address, ':') != NULL, tls = strcmp(tp, "tls") == 0;
+    int port = tls ? s->tls_port : s->port;
+    /* nta binds tls for a sips: URI only */
+    snprintf(url, sizeof(url), "%s:%s%s%s:%d;transport=%s", tls ? "sips" : "sip",
+             v6 ? "[" : "", s->address, v6 ? "]" : "", port, tp);
     const char *u = url;
     int rc;
+    if (tls && (rc = tls_folder(s, dir, sizeof(dir))) != 0) {
+        ims_err("sip: cannot prepare the TLS credentials (sip.tls_cert, tls_key, tls_ca): %s",
+                strerror(-rc));
+        return rc;
+    }
+    /* Gm: UEs have no certificates (they authenticate with SIP Digest/AKA): the server
+     * side does not ask for one; a connection we open must present a certificate that the
+     * CA signed */
     if (!s->agent) {
         const char *conf = resolver_conf(s->resolv_conf, sizeof(s->resolv_conf));
         s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), NULL, NULL,
                                     NTATAG_UA(0), NTATAG_CANCEL_487(0),
                                     NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
-                                    NTATAG_TCP_RPORT(1), TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
+                                    NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
+                                    TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
+                                    TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
+                                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
                                     TAG_END());
         if (!conf)
             s->resolv_conf[0] = '\0';
         rc = s->agent ? 0 : -1;
     } else {
-        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u), TAG_END());
+        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u),
+                                 TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
+                                 TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                 TAG_END());
     }
+    int err = errno;
+    if (tls)
+        remove_tls_folder(dir);
     if (rc != 0) {
-        ims_err("sip: cannot listen on %s:%d/%s: %s (address not local, or port in use?)",
-                s->address, s->port, tp, strerror(errno));
+        ims_err("sip: cannot listen on %s:%d/%s: %s (address not local, or port in use%s?)",
+                s->address, port, tp, strerror(err),
+                tls ? ", or the certificate, key or CA unreadable or not PEM" : "");
         return -EADDRNOTAVAIL;
     }
+    s->tport_ports[s->ntports] = port;
     snprintf(s->tports[s->ntports++], sizeof(s->tports[0]), "%s", tp);
-    ims_info("sip: listening on %s:%d/%s", s->address, s->port, tp);
+    ims_info("sip: listening on %s:%d/%s", s->address, port, tp);
     return 0;
 }
 
@@ -289,6 +385,10 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     s->fn = fn;
     s->arg = arg;
     s->port = c->port;
+    s->tls_port = c->tls_port ? c->tls_port : 5061;
+    s->tls_cert = c->tls_cert;
+    s->tls_key = c->tls_key;
+    s->tls_ca = c->tls_ca;
     snprintf(s->address, sizeof(s->address), "%s", c->address);
     snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
     snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
@@ -322,6 +422,12 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     bool v6 = strchr(s->address, ':') != NULL;
     s->own = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;lr", v6 ? "[" : "",
                                           s->address, v6 ? "]" : "", s->port));
+    for (int i = 0; i < s->ntports; i++)
+        if (strcmp(s->tports[i], "tls") == 0)
+            s->tls_uri = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;transport=tls;lr",
+                                                      v6 ? "[" : "", s->address, v6 ? "]" : "",
+                                                      s->tls_port));
+    s->tls_cert = s->tls_key = s->tls_ca = NULL;
     if (!s->leg || !s->own) {
         ims_err("sip: cannot create the default leg");
         goto fail;
@@ -352,6 +458,12 @@ void ims_sip_destroy(struct ims_sip *s)
 
 void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp)
 {
+    ims_sip_source_set_proto(out, sa, tcp ? "tcp" : "udp");
+}
+
+void ims_sip_source_set_proto(struct ims_sip_source *out, const struct sockaddr *sa,
+                              const char *proto)
+{
     memset(out, 0, sizeof(*out));
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
@@ -364,7 +476,7 @@ void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, b
     } else {
         return;
     }
-    snprintf(out->proto, sizeof(out->proto), "%s", tcp ? "tcp" : "udp");
+    snprintf(out->proto, sizeof(out->proto), "%s", proto);
     bool v6 = strchr(out->ip, ':') != NULL;
     snprintf(out->key, sizeof(out->key), "%s%s%s:%u/%s", v6 ? "[" : "", out->ip, v6 ? "]" : "",
              out->port, out->proto);
@@ -378,7 +490,13 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
     int rc = -ENOENT;
     if (ai && ai->ai_addr &&
         (ai->ai_addr->sa_family == AF_INET || ai->ai_addr->sa_family == AF_INET6)) {
-        ims_sip_source_set(out, ai->ai_addr, ai->ai_protocol == IPPROTO_TCP);
+        /* the transport that delivered it: "tls" is TCP to the socket */
+        tport_t *tp = nta_incoming_transport(s->agent, irq, NULL);
+        const tp_name_t *tpn = tp ? tport_name(tp) : NULL;
+        ims_sip_source_set_proto(out, ai->ai_addr,
+                                 tpn && tpn->tpn_proto ? tpn->tpn_proto
+                                 : ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+        tport_unref(tp);
         struct ims_netlist self = { &s->self, 1 };
         out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
                        ims_netlist_match(&self, ai->ai_addr);
@@ -426,6 +544,11 @@ su_root_t *ims_sip_root(struct ims_sip *s)
 const url_t *ims_sip_own_uri(struct ims_sip *s)
 {
     return s->own;
+}
+
+const url_t *ims_sip_tls_uri(struct ims_sip *s)
+{
+    return s->tls_uri;
 }
 
 const char *ims_sip_node(struct ims_sip *s)
@@ -484,7 +607,7 @@ bool ims_sip_is_own(struct ims_sip *s, const url_t *url)
         return false;
     int p = url->url_port && *url->url_port ? atoi(url->url_port)
                                             : (url->url_type == url_sips ? 5061 : 5060);
-    if (p != s->port)
+    if (p != s->port && (!s->tls_uri || p != s->tls_port))
         return false;
     const char *h = url->url_host;
     size_t hl = strlen(h);
@@ -498,7 +621,7 @@ enum ims_health ims_sip_health(void *arg, json_t *peers)
     struct ims_sip *s = arg;
     for (int i = 0; i < s->ntports; i++) {
         char name[96];
-        snprintf(name, sizeof(name), "%s:%d/%s", s->address, s->port, s->tports[i]);
+        snprintf(name, sizeof(name), "%s:%d/%s", s->address, s->tport_ports[i], s->tports[i]);
         json_array_append_new(peers, json_pack("{s:s, s:s, s:s}", "name", name, "kind",
                                                "sip-listener", "state", "listening"));
     }

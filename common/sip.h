@@ -25,11 +25,15 @@ struct ims_sip;
 struct ims_sip_conf {
     const char *address;      /* numeric listen address */
     int port;
-    char **transports;        /* "udp", "tcp" (NULL-terminated) */
+    char **transports;        /* "udp", "tcp", "tls" (NULL-terminated) */
     const char *host;         /* this node's host name, for Via-independent own-URI checks */
     const char *node;         /* short name for Warning and Server headers ("pcscf") */
     char **hosts;             /* static name resolution "name=address" (may be NULL) */
     char **trusted;           /* trusted peers: "address" or "address/prefix" (may be NULL) */
+    int tls_port;             /* of "tls" (5061) */
+    const char *tls_cert;     /* PEM certificate (chain) of this node, for "tls" */
+    const char *tls_key;      /* its PEM private key */
+    const char *tls_ca;       /* PEM CA certificate(s) that sign the peers' certificates */
 };
 
 /*
@@ -39,7 +43,7 @@ struct ims_sip_conf {
 struct ims_sip_source {
     char ip[48];
     unsigned port;
-    char proto[4];            /* "udp" or "tcp" */
+    char proto[4];            /* "udp", "tcp" or "tls" */
     char key[64];             /* the flow: "ip:port/proto" ("[ip]:port/proto" for IPv6) */
     bool trusted;             /* the address is one of sip.trusted_peers, or our own */
 };
@@ -60,6 +64,9 @@ nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
 /* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);
+/* Its URI on TLS, "sip:<address>:<tls port>;transport=tls;lr", or NULL when it has no TLS
+ * transport (sip.transports) */
+const url_t *ims_sip_tls_uri(struct ims_sip *sip);
 /*
  * ims_sip_resolve - where to send a request for @target: a copy of @target (from @home) with
  * the host replaced by its address when sip.hosts names it, or NULL when it does not (then
@@ -75,10 +82,13 @@ url_t *ims_sip_resolve(struct ims_sip *sip, su_home_t *home, const url_t *target
 int ims_sip_source(struct ims_sip *sip, nta_incoming_t *irq, struct ims_sip_source *out);
 /* Fill @out from a socket address (key and text forms); trusted is left false. */
 void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp);
+/* The same for any transport name ("udp", "tcp", "tls"; longer names are cut) */
+void ims_sip_source_set_proto(struct ims_sip_source *out, const struct sockaddr *sa,
+                              const char *proto);
 /* How many networks sip.trusted_peers lists (0: no SIP peer is trusted) */
 size_t ims_sip_trusted_count(struct ims_sip *sip);
 
-/* true when @url designates this node (address or host name, and port). */
+/* true when @url designates this node (address or host name, and its port or TLS port). */
 bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);
 const char *ims_sip_address(struct ims_sip *sip);

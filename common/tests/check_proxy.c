@@ -191,8 +191,8 @@ static void setup(void)
     ck_assert_ptr_nonnull(root);
     char *tps[] = { "udp", NULL };
     char *hosts[] = { "uas.test=127.0.0.1", NULL };
-    struct ims_sip_conf conf = { "127.0.0.1", PROXY_PORT, tps, "proxy.test", "proxy", hosts,
-                                 NULL };
+    struct ims_sip_conf conf = { .address = "127.0.0.1", .port = PROXY_PORT, .transports = tps,
+                                 .host = "proxy.test", .node = "proxy", .hosts = hosts };
     proxy = ims_sip_create(root, &conf, proxy_request, NULL);
     ck_assert_ptr_nonnull(proxy);
     uas = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:25070;transport=udp"), NULL,
