@@ -52,6 +52,11 @@ static struct {
     struct ims_counter *msgs[IMS_CMD_COUNT + 1][2];
     struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
     struct ims_histogram *latency[IMS_CMD_COUNT];
+    /* overload (see "server busy" and ims_diam_set_observer) */
+    struct ims_counter *busy;
+    atomic_uint_fast64_t busy_logged_s;
+    ims_diam_observer_fn observer;
+    void *observer_arg;
 } g;
 
 /* ---- logging bridge (step 1) ---- */
@@ -353,6 +358,9 @@ static void register_metrics(void)
                                  "Requests that got no answer in time", NULL);
     g.rejected = ims_counter_new("ims_diameter_overload_total",
                                  "Requests refused locally: too many pending", NULL);
+    g.busy = ims_counter_new("ims_diameter_busy_total",
+                             "Requests answered DIAMETER_TOO_BUSY: the queue of requests "
+                             "waiting for a handler thread was full", NULL);
 }
 
 /* ---- routing ---- */
@@ -390,6 +398,43 @@ struct handler_ctx {
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
 
+/* ---- server busy (RFC 6733 7.1.3 DIAMETER_TOO_BUSY) ---- */
+
+/*
+ * local_queue_full - freeDiameter hands received requests to the handler threads through
+ * one bounded queue (25 in 1.2.1); once it is full the routing thread blocks, then the
+ * peer's reader, then the TCP connection: every client's requests wait, and time out.
+ * Answering TOO_BUSY without running the handler while it is full empties it quickly.
+ */
+static bool local_queue_full(void)
+{
+    int current = 0, limit = 0;
+    if (fd_stat_getstats(STAT_G_LOCAL, NULL, &current, &limit, NULL, NULL, NULL, NULL,
+                         NULL) != 0 || limit <= 1)
+        return false;
+    return current >= limit - 1;
+}
+
+/* *msg (a request) becomes its TOO_BUSY answer: 0, or -1 (then *msg is the request still) */
+static int answer_busy(struct msg **msg, enum ims_cmd cmd)
+{
+    struct msg_hdr *hdr;
+    if (fd_msg_hdr(*msg, &hdr) != 0 || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+        fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0) != 0)
+        return -1;
+    fd_msg_rescode_set(*msg, "DIAMETER_TOO_BUSY", "too many requests waiting", NULL, 1);
+    ims_counter_inc(g.busy);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint_fast64_t last = atomic_load(&g.busy_logged_s);
+    if ((uint_fast64_t)now.tv_sec >= last + 10 &&
+        atomic_compare_exchange_strong(&g.busy_logged_s, &last, (uint_fast64_t)now.tv_sec))
+        ims_warn("diameter: requests waiting for a handler fill the queue: answering "
+                 "DIAMETER_TOO_BUSY (%s; ims_diameter_busy_total counts them)",
+                 ims_cmd_abbrev(cmd));
+    return 0;
+}
+
 static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
                        enum disp_action *act)
 {
@@ -398,6 +443,10 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     struct handler_ctx *h = opaque;
     char sid[256];
     const char *session = ims_diam_session_id(*msg, sid, sizeof(sid));
+    if (local_queue_full() && answer_busy(msg, h->cmd) == 0) {
+        *act = DISP_ACT_SEND;
+        return 0;
+    }
     if (h->lock)
         pthread_mutex_lock(h->lock);
     int rc = h->fn(msg, h->arg);
@@ -505,10 +554,18 @@ static double since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg)
+{
+    g.observer = fn;
+    g.observer_arg = arg;
+}
+
 static void deliver(void *arg)
 {
     struct request_ctx *ctx = arg;
     atomic_fetch_sub(&g.pending, 1);
+    if (!g.stopping && g.observer)
+        g.observer(g.observer_arg, ctx->cmd, &ctx->res);
     if (!g.stopping)
         ctx->fn(ctx->arg, &ctx->res);
     if (ctx->res.answer)

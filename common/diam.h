@@ -66,7 +66,9 @@ const char *ims_diam_peer_state(const char *identity);
  * Server side. A handler receives the request in *msg and either answers it (builds the
  * answer with ims_diam_answer_new, sends it with ims_diam_answer_send) or returns an
  * error code so that the core answers DIAMETER_UNABLE_TO_COMPLY.
- * Handlers run on freeDiameter threads.
+ * Handlers run on freeDiameter threads. While the queue of received requests waiting for
+ * those threads is full, requests are answered DIAMETER_TOO_BUSY at once without calling
+ * the handler (the client backs off instead of waiting for its timeout).
  */
 typedef int (*ims_diam_handler)(struct msg **msg, void *arg);
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg);
@@ -101,6 +103,15 @@ struct ims_diam_result {
     double latency_s;
 };
 typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res);
+
+/*
+ * ims_diam_set_observer - @fn sees the outcome of each of our requests on the loop thread,
+ * before the requester's callback (the daemon's admission control watches for servers too
+ * busy). One observer per process; NULL removes it.
+ */
+typedef void (*ims_diam_observer_fn)(void *arg, enum ims_cmd cmd,
+                                     const struct ims_diam_result *res);
+void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg);
 
 /*
  * ims_diam_send - send *req (consumed in every case) and call fn(arg, result) on the loop

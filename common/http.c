@@ -46,6 +46,8 @@ struct ims_http {
     size_t nroutes;
     struct health_src health[MAX_HEALTH];
     size_t nhealth;
+    ims_health_field_fn field;         /* top-level fields of /health, or NULL */
+    void *field_arg;
     struct ims_counter *requests[6];   /* by status class 1xx..5xx, [0] other */
 };
 
@@ -82,6 +84,8 @@ json_t *ims_http_health_json(struct ims_http *http, enum ims_health *status)
     json_t *doc = json_pack("{s:s, s:s, s:s, s:I, s:o}", "status", ims_health_name(worst),
                             "daemon", http->daemon, "version", http->version, "uptime_s",
                             (json_int_t)uptime_s(http), "peers", peers);
+    if (doc && http->field)
+        http->field(http->field_arg, doc);
     if (status)
         *status = worst;
     return doc;
@@ -459,6 +463,15 @@ int ims_http_route(struct ims_http *http, const char *method, const char *path, 
     if (http->nroutes == MAX_ROUTES || http->mhd)
         return -ENOSPC;
     http->routes[http->nroutes++] = (struct route){ method, path, prefix, fn, arg };
+    return 0;
+}
+
+int ims_http_health_field(struct ims_http *http, ims_health_field_fn fn, void *arg)
+{
+    if (http->mhd)
+        return -EBUSY;
+    http->field = fn;
+    http->field_arg = arg;
     return 0;
 }
 

@@ -72,6 +72,10 @@ int ims_http_route(struct ims_http *http, const char *method, const char *path, 
 
 int ims_http_health_add(struct ims_http *http, ims_health_fn fn, void *arg);
 
+/* Top-level fields of the /health document ("overloaded": ...), set by one function. */
+typedef void (*ims_health_field_fn)(void *arg, json_t *doc);
+int ims_http_health_field(struct ims_http *http, ims_health_field_fn fn, void *arg);
+
 /* Start serving; routes and health sources must all be added before. */
 int ims_http_start(struct ims_http *http);
 

@@ -92,7 +92,8 @@ static void refuse(struct reg *r, int status, const char *phrase, const char *wh
     snprintf(ra, sizeof(ra), "%u", r->s->retry_after);
     nta_incoming_treply(r->irq, status, phrase ? phrase : sip_status_phrase(status),
                         SIPTAG_WARNING_STR(warning),
-                        TAG_IF(status == 480, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+                        TAG_IF(status == 480 || status == 503, SIPTAG_RETRY_AFTER_STR(ra)),
+                        TAG_END());
     ims_sip_count_response(r->s->d->sip, status);
     ims_counter_inc(m.refused);
     reg_free(r);
