@@ -154,13 +154,14 @@ struct ims_admission *ims_admission_create(const struct ims_admission_conf *c)
     ims_load_init(&a->load, &lc, now_us());
     register_metrics(a);
     publish(a);
+    char ceiling[48] = "no ceiling";
+    if (c->max_rate > 0)
+        snprintf(ceiling, sizeof(ceiling), "at most %.0f/s", c->max_rate);
     if (c->enabled)
-        ims_info("sip: admission control: target queueing delay %.0f ms, rate %s%.0f/s, at "
-                 "least %.0f/s, %u transactions in flight at most, 503 with Retry-After %u s;"
-                 " RFC 7339 overload control %s", lc.target_delay_ms,
-                 c->max_rate > 0 ? "at most " : "adaptive, no ceiling", c->max_rate,
-                 a->load.c.min_rate, c->max_transactions, c->retry_after,
-                 c->oc ? "on" : "off");
+        ims_info("sip: admission control: target queueing delay %.0f ms, rate %s, at least "
+                 "%.0f/s, %u transactions in flight at most, 503 with Retry-After %u s; RFC "
+                 "7339 overload control %s", lc.target_delay_ms, ceiling, a->load.c.min_rate,
+                 c->max_transactions, c->retry_after, c->oc ? "on" : "off");
     else
         ims_warn("sip: admission control is off (overload.enabled = no): new work is never "
                  "refused for overload");
@@ -178,6 +179,18 @@ bool ims_admission_new_work(const sip_t *req)
     if (m == sip_method_ack || m == sip_method_cancel)
         return false;
     return !(req->sip_to && req->sip_to->a_tag);
+}
+
+bool ims_admission_continues(const sip_t *req)
+{
+    if (req->sip_request->rq_method != sip_method_register)
+        return false;
+    for (const sip_authorization_t *au = req->sip_authorization; au; au = au->au_next) {
+        const char *r = msg_params_find(au->au_params, "response=");
+        if (r && *r && strcmp(r, "\"\"") != 0)
+            return true;
+    }
+    return false;
 }
 
 bool ims_admission_is_emergency(const url_t *ruri)

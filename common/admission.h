@@ -53,6 +53,12 @@ void ims_admission_destroy(struct ims_admission *a);
 
 /* true for a request that starts new work: no To tag, not ACK or CANCEL */
 bool ims_admission_new_work(const sip_t *req);
+/*
+ * ims_admission_continues - true for a REGISTER that answers a challenge (an Authorization
+ * with a response): the second half of a registration whose first REGISTER was taken, so
+ * priority work (refused, it would waste the work done for the first).
+ */
+bool ims_admission_continues(const sip_t *req);
 /* true for an emergency Request-URI (urn:service:sos and its sub-services) */
 bool ims_admission_is_emergency(const url_t *ruri);
 

@@ -152,6 +152,8 @@ static int admit(struct ims_sip *s, nta_incoming_t *irq, const sip_t *sip)
     if (!ims_admission_new_work(sip))
         return -1;
     enum ims_load_class k = ims_sip_incoming_class(s, irq);
+    if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
+        k = IMS_LOAD_PRIORITY;
     const char *why = ims_admission_check(s->adm, k);
     if (!why)
         return -1;
