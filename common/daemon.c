@@ -112,7 +112,13 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
     { "diameter", "tw_timer", IMS_CFG_INT, "30", 0, 6, 3600, NULL, NULL,
       "watchdog interval in seconds" },
     { "diameter", "threads", IMS_CFG_INT, "4", 0, 1, 64, NULL, NULL,
-      "freeDiameter dispatch threads" },
+      "freeDiameter dispatch threads, and as many threads running the server's handlers" },
+    { "diameter", "max_queue", IMS_CFG_INT, "5000", 0, 1, 1000000, NULL, NULL,
+      "received requests waiting for a handler thread at most; more are answered "
+      "DIAMETER_TOO_BUSY at once" },
+    { "diameter", "busy_wait_ms", IMS_CFG_INT, "500", 0, 1, 60000, NULL, NULL,
+      "a received request that waited longer than this for a handler thread is answered "
+      "DIAMETER_TOO_BUSY instead of being handled" },
     { "diameter", "request_timeout_ms", IMS_CFG_INT, "3000", 0, 100, 60000, NULL, NULL,
       "how long to wait for an answer" },
     { "diameter", "max_pending", IMS_CFG_INT, "10000", 0, 10, 1000000, NULL, NULL,
@@ -282,6 +288,8 @@ static int start_diameter(struct ims_daemon *d, char ***peers, char ***accept)
         .threads = (int)ims_cfg_int(c, "diameter.threads"),
         .request_timeout_ms = (unsigned)ims_cfg_int(c, "diameter.request_timeout_ms"),
         .max_pending = (unsigned)ims_cfg_int(c, "diameter.max_pending"),
+        .max_queue = (unsigned)ims_cfg_int(c, "diameter.max_queue"),
+        .busy_wait_ms = (unsigned)ims_cfg_int(c, "diameter.busy_wait_ms"),
         .apps = d->desc->diam_apps,
         .ext_dir = ims_cfg_str(c, "diameter.extensions_dir"),
         .loop = d->loop,

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam.h"
+#include "diam_work.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -53,6 +54,8 @@ static struct {
     struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
     struct ims_histogram *latency[IMS_CMD_COUNT];
     /* overload (see "server busy" and ims_diam_set_observer) */
+    unsigned threads, max_queue, busy_wait_ms;
+    bool workers;
     struct ims_counter *busy;
     atomic_uint_fast64_t busy_logged_s;
     ims_diam_observer_fn observer;
@@ -360,7 +363,8 @@ static void register_metrics(void)
                                  "Requests refused locally: too many pending", NULL);
     g.busy = ims_counter_new("ims_diameter_busy_total",
                              "Requests answered DIAMETER_TOO_BUSY: the queue of requests "
-                             "waiting for a handler thread was full", NULL);
+                             "waiting for a handler thread was full, or they waited too "
+                             "long (diameter.max_queue, diameter.busy_wait_ms)", NULL);
 }
 
 /* ---- routing ---- */
@@ -398,22 +402,7 @@ struct handler_ctx {
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
 
-/* ---- server busy (RFC 6733 7.1.3 DIAMETER_TOO_BUSY) ---- */
-
-/*
- * local_queue_full - freeDiameter hands received requests to the handler threads through
- * one bounded queue (25 in 1.2.1); once it is full the routing thread blocks, then the
- * peer's reader, then the TCP connection: every client's requests wait, and time out.
- * Answering TOO_BUSY without running the handler while it is full empties it quickly.
- */
-static bool local_queue_full(void)
-{
-    int current = 0, limit = 0;
-    if (fd_stat_getstats(STAT_G_LOCAL, NULL, &current, &limit, NULL, NULL, NULL, NULL,
-                         NULL) != 0 || limit <= 1)
-        return false;
-    return current >= limit - 1;
-}
+/* ---- server busy (RFC 6733 7.1.3 DIAMETER_TOO_BUSY): see diam_work.h ---- */
 
 /* *msg (a request) becomes its TOO_BUSY answer: 0, or -1 (then *msg is the request still) */
 static int answer_busy(struct msg **msg, enum ims_cmd cmd)
@@ -429,24 +418,27 @@ static int answer_busy(struct msg **msg, enum ims_cmd cmd)
     uint_fast64_t last = atomic_load(&g.busy_logged_s);
     if ((uint_fast64_t)now.tv_sec >= last + 10 &&
         atomic_compare_exchange_strong(&g.busy_logged_s, &last, (uint_fast64_t)now.tv_sec))
-        ims_warn("diameter: requests waiting for a handler fill the queue: answering "
+        ims_warn("diameter: more requests than the handlers keep up with: answering "
                  "DIAMETER_TOO_BUSY (%s; ims_diameter_busy_total counts them)",
                  ims_cmd_abbrev(cmd));
     return 0;
 }
 
-static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
-                       enum disp_action *act)
+/* Send the answer a handler left in *msg (a worker thread; freeDiameter does it for the
+ * dispatch threads) */
+static void send_answer(struct msg **msg)
 {
-    (void)avp;
-    (void)sess;
-    struct handler_ctx *h = opaque;
+    if (*msg && fd_msg_send(msg, NULL, NULL) != 0 && *msg) {
+        fd_msg_free(*msg);
+        *msg = NULL;
+    }
+}
+
+/* The handler of @h on *msg; *act says what becomes of *msg (DISP_ACT_SEND: an answer) */
+static int handle(struct handler_ctx *h, struct msg **msg, enum disp_action *act)
+{
     char sid[256];
     const char *session = ims_diam_session_id(*msg, sid, sizeof(sid));
-    if (local_queue_full() && answer_busy(msg, h->cmd) == 0) {
-        *act = DISP_ACT_SEND;
-        return 0;
-    }
     if (h->lock)
         pthread_mutex_lock(h->lock);
     int rc = h->fn(msg, h->arg);
@@ -469,6 +461,51 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     }
     *act = DISP_ACT_SEND;
     return 0;
+}
+
+/* A worker runs a queued request */
+static void work_run(void *ctx, struct msg **msg)
+{
+    enum disp_action act = DISP_ACT_SEND;
+    if (handle(ctx, msg, &act) != 0 && *msg) {
+        fd_msg_free(*msg);    /* no answer could be built: the client's timer ends it */
+        *msg = NULL;
+    }
+    send_answer(msg);
+}
+
+/* A worker (or the stop) answers a queued request TOO_BUSY */
+static void work_busy(void *ctx, struct msg **msg)
+{
+    struct handler_ctx *h = ctx;
+    if (answer_busy(msg, h->cmd) != 0 && *msg) {
+        fd_msg_free(*msg);
+        *msg = NULL;
+    }
+    send_answer(msg);
+}
+
+static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
+                       enum disp_action *act)
+{
+    (void)avp;
+    (void)sess;
+    struct handler_ctx *h = opaque;
+    if (ims_diam_work_push(msg, h) == 0) {
+        *act = DISP_ACT_CONT;   /* *msg is NULL: taken */
+        return 0;
+    }
+    if (answer_busy(msg, h->cmd) == 0) {
+        *act = DISP_ACT_SEND;
+        return 0;
+    }
+    return handle(h, msg, act);
+}
+
+static double work_depth(void *arg)
+{
+    (void)arg;
+    return (double)ims_diam_work_depth();
 }
 
 static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *sess,
@@ -509,6 +546,17 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
 {
     if (g.nhandlers == MAX_HANDLERS)
         return -ENOSPC;
+    if (!g.workers) {
+        int rc = ims_diam_work_start(g.threads, g.max_queue, g.busy_wait_ms, work_run,
+                                     work_busy);
+        if (rc) {
+            ims_err("diameter: cannot start the handler threads: %s", strerror(-rc));
+            return rc;
+        }
+        g.workers = true;
+        ims_gauge_fn_new("ims_diameter_server_queue", "Received requests waiting for a "
+                         "handler thread", NULL, work_depth, NULL);
+    }
     struct handler_ctx *h = &g_hctx[g.nhandlers];
     *h = (struct handler_ctx){ fn, arg, cmd, lock };
     struct disp_when when = { .app = ims_dict_app(ims_cmd_app(cmd)),
@@ -888,6 +936,9 @@ int ims_diam_init(const struct ims_diam_conf *c)
     snprintf(g.realm, sizeof(g.realm), "%s", c->realm);
     g.timeout_ms = c->request_timeout_ms ? c->request_timeout_ms : 3000;
     g.max_pending = c->max_pending ? c->max_pending : 10000;
+    g.threads = c->threads > 0 ? (unsigned)c->threads : 4;
+    g.max_queue = c->max_queue ? c->max_queue : 5000;
+    g.busy_wait_ms = c->busy_wait_ms ? c->busy_wait_ms : 500;
     g.loop = c->loop;
     g.tls = c->tls;
     g.sctp = c->sctp;
@@ -1035,6 +1086,9 @@ void ims_diam_stop(void)
         if (g.handlers[i])
             fd_disp_unregister(&g.handlers[i], NULL);
     g.nhandlers = 0;
+    if (g.workers)
+        ims_diam_work_stop();   /* queued requests are answered TOO_BUSY */
+    g.workers = false;
     for (size_t i = 0; i < sizeof(g.hooks) / sizeof(g.hooks[0]); i++)
         if (g.hooks[i])
             fd_hook_unregister(g.hooks[i]);

@@ -11,6 +11,11 @@
 #    I-CSCF: the S-CSCF's 503s ask the I-CSCF (which offered oc in its Via) for a reduction,
 #    the I-CSCF drops that share itself and asks the same of the P-CSCF, which answers UEs
 #    503 itself ("next hop ... overloaded (RFC 7339)") instead of sending the requests on.
+# 3. The HSS restarted with one handler thread and a 2 ms limit on the wait for it, flooded
+#    by a Diameter client: requests that waited longer are answered DIAMETER_TOO_BUSY at
+#    once; registrations then get a quick answer saying "HSS too busy" (the I-CSCF's 503,
+#    relayed as 500 with its Retry-After) rather than a timeout, and the I-CSCF lowers its
+#    admission rate.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init overload
@@ -168,5 +173,43 @@ check "the CSCFs offered oc to their next hops (Via ...;oc;oc-algo=\"loss\")" \
     test "$(cap_count "$E2E_CAP_FILE" 'sip.Method == "REGISTER" && sip.Via contains ";oc;oc-algo=\"loss\""')" -gt 0
 check "a server's answers carried oc, oc-algo, oc-validity and oc-seq" \
     test "$(cap_count "$E2E_CAP_FILE" 'sip.Status-Code == 503 && sip.Via matches ";oc=[0-9]+;oc-algo=\"loss\"" && sip.Via contains ";oc-validity=1000" && sip.Via matches ";oc-seq=[0-9]+\\.[0-9]{5}"')" -gt 0
+
+step "DIAMETER_TOO_BUSY: the HSS with one handler thread and a 2 ms limit on the wait"
+check "the S-CSCF restarts with no ceiling" restart scscf
+check "the HSS restarts (diameter.threads = 1, busy_wait_ms = 2)" \
+    restart hss IMS_DIAMETER_THREADS=1 IMS_DIAMETER_BUSY_WAIT_MS=2
+icscf_back() {   # the I-CSCF and S-CSCF are connected to the HSS again
+    local i
+    for i in $(seq 100); do
+        [ "$(curl -s --max-time 2 http://127.0.0.20:8080/health | jq -r .status)" = ok ] &&
+            [ "$(curl -s --max-time 2 http://127.0.0.30:8080/health | jq -r .status)" = ok ] &&
+            return 0
+        sleep 0.2
+    done
+    return 1
+}
+check "the I-CSCF and S-CSCF reconnected to the HSS" icscf_back
+mar='{"User-Name":"user%05n@'$R'","Public-Identity":"sip:user%05n@'$R'","SIP-Number-Auth-Items":1,"SIP-Auth-Data-Item":{"SIP-Authentication-Scheme":"SIP Digest"},"Server-Name":"sip:scscf.'$R':5060"}'
+("$E2E_BIN/diamcli" --peer "hss.$R@127.0.0.40" --identity "loadgen.$R" --address 127.0.1.11 \
+    --cmd MAR --avps "$mar" --users 40000 --concurrency 400 --quiet \
+    >"$E2E_RUN/diamcli.out" 2>"$E2E_RUN/diamcli.err") &
+diamcli_pid=$!
+mar_in() { metric 127.0.0.40 'ims_diameter_messages_total{command="MAR",direction="in"}'; }
+for _ in $(seq 100); do [ "$(mar_in)" -gt 1000 ] && break; sleep 0.1; done
+log "the Diameter client is sending ($(mar_in) MARs so far)"
+flood flood3 100 200 "$E2E_RUN/bulk.csv"
+kill "$diamcli_pid" 2>/dev/null
+wait "$diamcli_pid" 2>/dev/null
+D=$E2E_RUN/flood3
+busy=$(metric 127.0.0.40 ims_diameter_busy_total)
+log "the HSS answered $busy requests DIAMETER_TOO_BUSY"
+check "the HSS answered TOO_BUSY under the flood" test "$busy" -gt 0
+check "every REGISTER got an answer" test $(($(rtd_count "$D" 1) + $(rtd_count "$D" 2))) -eq 200
+check_match "UEs were told at once that the HSS is too busy, with a Retry-After" \
+    '^500 retry-after=30 +399 127\.0\.0\.20 "HSS too busy"' "$(grep 'HSS too busy' "$D/flood.log" | head -n 3)"
+check "those answers came quickly (p99 of the flood's other answers under 1 s)" \
+    test "$(rtd_pct "$D" 2 99)" -lt 1000
+check "the I-CSCF lowered its admission rate (TOO_BUSY answers are penalties)" \
+    test "$(metric 127.0.0.20 ims_sip_admission_rate)" -gt 0
 
 e2e_finish
