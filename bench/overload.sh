@@ -220,8 +220,22 @@ call_step() {   # RATE DIR
 
 # ---- measurements around a step ----
 declare -A C0=() C1=() D0=()
+# one line per CSCF and second into the step's metrics.txt: the admission rate (0: not
+# limited), the smoothed queueing delay (ms), new requests refused so far, what it asks of
+# its clients (RFC 7339 loss, the most asked of one) and what its next hops ask of it
+sample_admission() {   # FILE SECONDS_INTO_STEP
+    local f
+    for f in pcscf icscf scscf; do
+        curl -s --max-time 1 "http://${ADDR[$f]}:8080/metrics" | awk -v f="$f" -v t="$2" '
+            /^ims_sip_admission_rate / { r = $2 } /^ims_sip_queue_delay_seconds / { d = $2 }
+            /^ims_sip_overload_refused_total/ { n += $2 } /^ims_sip_oc_loss_percent / { l = $2 }
+            /^ims_sip_oc_downstream_loss_percent / { o = $2 }
+            END { printf "%s %s rate=%d delay_ms=%.1f refused=%d asks=%d%% asked=%d%%\n", t, f, r, d * 1000, n, l, o }'
+    done >>"$1"
+}
+
 wait_step() {   # waits for SIPP_PIDS, sampling CPU before and (last) during them
-    local p f alive
+    local p f alive next=$SECONDS
     for f in "${FUNCS[@]}"; do C1[$f]=${C0[$f]}; done
     T1=$T0
     while :; do
@@ -230,6 +244,10 @@ wait_step() {   # waits for SIPP_PIDS, sampling CPU before and (last) during the
         [ $alive = 1 ] || break
         T1=$(date +%s.%N)
         for f in "${FUNCS[@]}"; do C1[$f]=$(cpu_ticks "${PIDS[$f]}"); done
+        if [ $SECONDS -ge $next ]; then
+            sample_admission "$STEP_DIR/metrics.txt" $((SECONDS - STEP_T0))
+            next=$((SECONDS + 1))
+        fi
         sleep 0.5
     done
     for p in "${SIPP_PIDS[@]}"; do wait "$p"; done
@@ -241,6 +259,8 @@ run_step() {   # RATE PHASE ("search" or "x<mult>"): one step, its line in RESUL
     local rate=$1 phase=$2 dir f cpu drops verdict why
     STEP=$((STEP + 1))
     dir=$BENCH_RUN/step$STEP-$phase-$rate
+    STEP_DIR=$dir STEP_T0=$SECONDS
+    mkdir -p "$dir"
     for f in pcscf icscf scscf; do D0[$f]=$(udp_drops "${ADDR[$f]}" 5060); done
     for f in "${FUNCS[@]}"; do C0[$f]=$(cpu_ticks "${PIDS[$f]}"); done
     T0=$(date +%s.%N)
@@ -323,4 +343,5 @@ for f in pcscf icscf scscf; do
     curl -s --max-time 5 "http://${ADDR[$f]}:8080/metrics" |
         awk -v f="$f" '/^ims_sip_overload_refused_total/ && $2 > 0 { printf "  %s %s %s\n", f, $1, $2 }'
 done
+echo "the CSCFs' admission state each second of each step: $BENCH_RUN/step*/metrics.txt"
 echo "sipp runs, rtt and stat files: $BENCH_RUN/"

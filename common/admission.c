@@ -33,18 +33,16 @@ struct ims_admission {
     struct ims_admission_conf c;
     struct ims_load load;
     struct ims_oc_client client;
+    struct ims_oc_server server;
     long transactions;
-    /* RFC 7339 server: the loss last advertised per class, and until when oc goes out */
-    unsigned advertised[IMS_LOAD_CLASSES];
-    uint64_t advertise_until_us[IMS_LOAD_CLASSES];
-    uint64_t seq_int;
+    uint64_t seq_int;             /* RFC 7339 server: the last oc-seq */
     uint32_t seq_frac;
     /* metrics and health, read from the HTTP thread */
     struct ims_counter *admitted[IMS_LOAD_CLASSES];
     struct ims_counter *refused[IMS_LOAD_CLASSES][REFUSALS];
     atomic_int_fast64_t rate;              /* admissions/s of the bucket, 0 unlimited */
     atomic_int_fast64_t delay_us;          /* smoothed queueing delay */
-    atomic_int_fast64_t loss[IMS_LOAD_CLASSES];
+    atomic_int_fast64_t loss;              /* highest loss asked of a client now */
     atomic_int_fast64_t downstream_loss;   /* highest loss a next hop asks for now */
     atomic_int_fast64_t in_flight;
     atomic_uint_fast64_t last_refusal_us;  /* 0: never */
@@ -74,14 +72,9 @@ static double gauge_in_flight(void *arg)
     return (double)atomic_load(&((struct ims_admission *)arg)->in_flight);
 }
 
-static double gauge_loss_normal(void *arg)
+static double gauge_loss(void *arg)
 {
-    return (double)atomic_load(&((struct ims_admission *)arg)->loss[IMS_LOAD_NORMAL]);
-}
-
-static double gauge_loss_priority(void *arg)
-{
-    return (double)atomic_load(&((struct ims_admission *)arg)->loss[IMS_LOAD_PRIORITY]);
+    return (double)atomic_load(&((struct ims_admission *)arg)->loss);
 }
 
 static double gauge_downstream(void *arg)
@@ -118,10 +111,8 @@ static void register_metrics(struct ims_admission *a)
                      "sockets before the loop read them", NULL, gauge_delay, a);
     ims_gauge_fn_new("ims_sip_transactions_in_flight", "Proxy transactions in flight", NULL,
                      gauge_in_flight, a);
-    ims_gauge_fn_new("ims_sip_oc_loss_percent", "RFC 7339 loss advertised to clients",
-                     "class=\"normal\"", gauge_loss_normal, a);
-    ims_gauge_fn_new("ims_sip_oc_loss_percent", "RFC 7339 loss advertised to clients",
-                     "class=\"priority\"", gauge_loss_priority, a);
+    ims_gauge_fn_new("ims_sip_oc_loss_percent", "Highest RFC 7339 loss this node asks of "
+                     "one of its clients now", NULL, gauge_loss, a);
     ims_gauge_fn_new("ims_sip_oc_downstream_loss_percent", "Highest RFC 7339 loss a next "
                      "hop asks of this node now", NULL, gauge_downstream, a);
     ims_gauge_fn_new("ims_sip_overloaded", "1 while this node refuses new work (and 2 s "
@@ -133,8 +124,11 @@ static void publish(struct ims_admission *a)
 {
     atomic_store(&a->rate, a->load.limited ? (int_fast64_t)(a->load.rate + 0.5) : 0);
     atomic_store(&a->delay_us, (int_fast64_t)(a->load.delay_ms * 1000.0));
-    for (int k = 0; k < IMS_LOAD_CLASSES; k++)
-        atomic_store(&a->loss[k], (int_fast64_t)ims_load_loss_percent(&a->load, k));
+    double loss = 0;
+    for (int i = 0; i < IMS_OC_SERVED; i++)
+        if (a->server.c[i].key[0] && a->server.c[i].loss > loss)
+            loss = a->server.c[i].loss;
+    atomic_store(&a->loss, (int_fast64_t)(loss * 100.0 + 0.5));
     atomic_store(&a->in_flight, a->transactions);
     if (a->load.refused_any)
         atomic_store(&a->last_refusal_us, a->load.last_refusal_us);
@@ -152,6 +146,7 @@ struct ims_admission *ims_admission_create(const struct ims_admission_conf *c)
     lc.max_rate = c->max_rate;
     lc.min_rate = c->min_rate > 0 ? c->min_rate : lc.min_rate;
     ims_load_init(&a->load, &lc, now_us());
+    ims_oc_server_init(&a->server, lc.period_ms, c->oc_validity_ms, now_us());
     register_metrics(a);
     publish(a);
     char ceiling[48] = "no ceiling";
@@ -214,7 +209,17 @@ static bool over_bound(const struct ims_admission *a, enum ims_load_class k)
     return a->transactions >= bound;
 }
 
-const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k)
+/* The RFC 7339 entry of the client of @req (source @client), when its Via offers it */
+static struct ims_oc_served *served(struct ims_admission *a, const sip_t *req,
+                                    const char *client, uint64_t now)
+{
+    if (!client || !client[0] || !ims_admission_oc_offered(a, req))
+        return NULL;
+    return ims_oc_server_find(&a->server, client, true, now);
+}
+
+const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k,
+                                const sip_t *req, const char *client)
 {
     uint64_t now = now_us(), sum;
     uint32_t n;
@@ -236,6 +241,10 @@ const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k)
     } else {
         ims_counter_inc(a->admitted[k]);
     }
+    struct ims_oc_served *e = req ? served(a, req, client, now) : NULL;
+    if (e)
+        ims_oc_server_offered(e, why != NULL);
+    ims_oc_server_tick(&a->server, a->load.calm, now);
     publish(a);
     return why;
 }
@@ -288,20 +297,6 @@ static void next_seq(struct ims_admission *a)
     a->seq_frac = f;
 }
 
-/* Whether there is something to advertise to class @k now; keeps the value and its seq */
-static bool advertise(struct ims_admission *a, enum ims_load_class k, uint64_t now)
-{
-    ims_load_tick(&a->load, now);
-    unsigned pct = ims_load_loss_percent(&a->load, k);
-    if (pct != a->advertised[k]) {
-        a->advertised[k] = pct;
-        next_seq(a);
-    }
-    if (pct)
-        a->advertise_until_us[k] = now + (uint64_t)a->c.oc_validity_ms * 1000;
-    return pct || now < a->advertise_until_us[k];
-}
-
 static void set_param(msg_t *msg, sip_via_t *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -317,16 +312,24 @@ static void set_param(msg_t *msg, sip_via_t *v, const char *fmt, ...)
         msg_header_replace_param(msg_home(msg), v->v_common, p);
 }
 
-void ims_admission_stamp(struct ims_admission *a, msg_t *msg, sip_t *sip,
-                         enum ims_load_class k)
+void ims_admission_stamp(struct ims_admission *a, msg_t *msg, sip_t *sip, const char *client)
 {
     struct ims_oc_via o;
-    if (!ims_admission_oc_offered(a, sip) || !ims_oc_via_parse(sip->sip_via->v_params, &o) ||
-        !o.loss || !advertise(a, k, now_us()))
+    uint64_t now = now_us();
+    if (!client || !ims_admission_oc_offered(a, sip) ||
+        !ims_oc_via_parse(sip->sip_via->v_params, &o) || !o.loss)
         return;
+    ims_oc_server_tick(&a->server, a->load.calm, now);
+    struct ims_oc_served *e = ims_oc_server_find(&a->server, client, false, now);
+    unsigned pct;
+    bool changed;
+    if (!e || !ims_oc_server_advertise(&a->server, e, now, &pct, &changed))
+        return;
+    if (changed)
+        next_seq(a);
     char seq[32];
     sip_via_t *v = sip->sip_via;
-    set_param(msg, v, "oc=%u", a->advertised[k]);
+    set_param(msg, v, "oc=%u", pct);
     set_param(msg, v, "oc-algo=\"loss\"");
     set_param(msg, v, "oc-validity=%u", a->c.oc_validity_ms);
     set_param(msg, v, "oc-seq=%s", ims_oc_seq_format(a->seq_int, a->seq_frac, seq,
@@ -382,10 +385,16 @@ bool ims_admission_throttle(struct ims_admission *a, const char *key)
     return ims_oc_client_drop(&a->client, key, now_us());
 }
 
-void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k)
+void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k,
+                             const char *client)
 {
-    ims_load_throttled(&a->load, k, now_us());
+    uint64_t now = now_us();
+    ims_load_throttled(&a->load, now);
     ims_counter_inc(a->refused[k][BY_DOWNSTREAM]);
+    struct ims_oc_served *e = client ? ims_oc_server_find(&a->server, client, false, now)
+                                     : NULL;
+    if (e)
+        ims_oc_server_refused(e);
     publish(a);
 }
 
@@ -426,8 +435,7 @@ enum ims_health ims_admission_health(void *arg, json_t *peers)
                           "overload", "state", shed ? "refusing" : "admitting",
                           "queue_delay_ms", (double)atomic_load(&a->delay_us) / 1000.0,
                           "transactions", (json_int_t)atomic_load(&a->in_flight),
-                          "oc_loss_percent",
-                          (json_int_t)atomic_load(&a->loss[IMS_LOAD_PRIORITY]));
+                          "oc_loss_percent", (json_int_t)atomic_load(&a->loss));
     int_fast64_t rate = atomic_load(&a->rate);
     if (p && rate)
         json_object_set_new(p, "rate_limit", json_integer((json_int_t)rate));

@@ -11,8 +11,8 @@
  * admitted) are priority work, refused last.
  *
  * RFC 7339 (loss algorithm): as a server, a response to a client whose Via offered "oc"
- * carries oc, oc-algo="loss", oc-validity and oc-seq while this node refuses work (and for
- * one validity period after, with oc=0); as a client (the stateful proxy), every new
+ * carries oc, oc-algo="loss", oc-validity and oc-seq while this node refuses some of that
+ * client's requests (and for one validity period after, with oc=0); as a client (the stateful proxy), every new
  * request forwarded to a numeric next hop carries "oc;oc-algo="loss"" in our Via, the
  * values a trusted next hop answers are kept per next hop, and that share of new requests
  * to it is answered 503 here instead of being sent.
@@ -63,11 +63,14 @@ bool ims_admission_continues(const sip_t *req);
 bool ims_admission_is_emergency(const url_t *ruri);
 
 /*
- * ims_admission_check - take a request of new work of class @k, or not. Feeds the
- * queueing delays the loop measured since the last call first. Returns NULL when it is
- * taken, else why not (a static text for the Warning of the 503).
+ * ims_admission_check - take request @req of new work of class @k, from @client (its
+ * source, "address:port/proto"; may be NULL), or not. Feeds the queueing delays the loop
+ * measured since the last call first; counts the request for the loss asked of its client
+ * when it offered RFC 7339. Returns NULL when it is taken, else why not (a static text for
+ * the Warning of the 503).
  */
-const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k);
+const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k,
+                                const sip_t *req, const char *client);
 /* Retry-After of the 503 answers, seconds */
 unsigned ims_admission_retry_after(const struct ims_admission *a);
 
@@ -79,12 +82,11 @@ void ims_admission_penalty(struct ims_admission *a);
 /* ---- RFC 7339 server side ---- */
 
 /*
- * ims_admission_stamp - when the top Via of response @sip (of @msg) is a client's that
- * offered overload control, and this node has a loss to advertise to clients of class @k,
- * add oc, oc-algo, oc-validity and oc-seq to it.
+ * ims_admission_stamp - when the top Via of response @sip (of @msg) is that of @client (the
+ * request's source), which offered overload control, and this node asks it for a
+ * reduction (or did within one validity period), add oc, oc-algo, oc-validity and oc-seq.
  */
-void ims_admission_stamp(struct ims_admission *a, msg_t *msg, sip_t *sip,
-                         enum ims_load_class k);
+void ims_admission_stamp(struct ims_admission *a, msg_t *msg, sip_t *sip, const char *client);
 /* Does the top Via of @sip offer overload control (cheap pre-check before the class)? */
 bool ims_admission_oc_offered(const struct ims_admission *a, const sip_t *sip);
 
@@ -108,7 +110,9 @@ bool ims_admission_offer(struct ims_admission *a, msg_t *msg, sip_t *sip, const 
 /* Whether a request of new work to next hop @key is to be dropped for the loss that next
  * hop asked for; the caller then counts it with ims_admission_throttled(). */
 bool ims_admission_throttle(struct ims_admission *a, const char *key);
-void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k);
+/* ... a request of class @k from @client (its source; may be NULL) was dropped so */
+void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k,
+                             const char *client);
 
 /* The oc values that next hop @key put in our Via of response @sip, kept. */
 void ims_admission_learn(struct ims_admission *a, const char *key, const sip_t *sip);

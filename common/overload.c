@@ -104,6 +104,18 @@ static void decrease(struct ims_load *l, bool over, uint32_t admitted, uint64_t 
     set_depth(l);
 }
 
+/* Calm and not refusing: a rate lowered long ago stays at least twice what is admitted, so
+ * that work that comes back (the clients' own reduction ending) finds room, and the
+ * bucket is not what refuses it */
+static void follow(struct ims_load *l)
+{
+    double room = 2.0 * l->admitted_rate;
+    if (room > l->rate) {
+        l->rate = l->c.max_rate > 0 && room > l->c.max_rate ? l->c.max_rate : room;
+        set_depth(l);
+    }
+}
+
 /* Raise the rate while the bucket refuses work and the delay leaves room */
 static void increase(struct ims_load *l, double mean_ms)
 {
@@ -112,24 +124,6 @@ static void increase(struct ims_load *l, double mean_ms)
     if (l->c.max_rate > 0 && l->rate > l->c.max_rate)
         l->rate = l->c.max_rate;
     set_depth(l);
-}
-
-/* RFC 7339 server: the loss each class of clients is asked for (see overload.h) */
-static void update_loss(struct ims_load *l, bool calm)
-{
-    for (int k = 0; k < IMS_LOAD_CLASSES; k++) {
-        uint32_t offered = l->w.offered[k], bad = l->w.refused[k] + l->w.throttled[k];
-        double r = offered ? (double)bad / (double)offered : 0;
-        if (bad && r > 0.01) {
-            l->loss[k] = 1.0 - (1.0 - l->loss[k]) * (1.0 - r);
-            if (l->loss[k] > LOSS_MAX)
-                l->loss[k] = LOSS_MAX;
-        } else if (calm) {
-            l->loss[k] = l->loss[k] * LOSS_DECAY - LOSS_STEP;
-            if (l->loss[k] < LOSS_STEP)
-                l->loss[k] = 0;
-        }
-    }
 }
 
 static void close_window(struct ims_load *l, uint64_t now_us)
@@ -151,12 +145,14 @@ static void close_window(struct ims_load *l, uint64_t now_us)
     /* over the target on average and in this period itself (not a past period's echo) */
     bool over = l->delay_ms > l->c.target_delay_ms && mean > l->c.target_delay_ms &&
                 l->w.delays >= l->c.min_samples;
+    l->calm = !over && !l->w.penalties && l->delay_ms < l->c.target_delay_ms / 2;
     if (over || l->w.penalties)
         decrease(l, over, admitted, now_us);
     else if (l->limited && refused && mean < INCREASE_BELOW * l->c.target_delay_ms &&
              l->delay_ms < l->c.target_delay_ms)
         increase(l, mean);
-    update_loss(l, !over && !l->w.penalties && l->delay_ms < l->c.target_delay_ms / 2);
+    else if (l->limited && l->calm)
+        follow(l);
     memset(&l->w, 0, sizeof(l->w));
     l->window_us = now_us;
 }
@@ -196,10 +192,9 @@ void ims_load_refuse(struct ims_load *l, enum ims_load_class k, uint64_t now_us)
     l->refused_any = true;
 }
 
-void ims_load_throttled(struct ims_load *l, enum ims_load_class k, uint64_t now_us)
+void ims_load_throttled(struct ims_load *l, uint64_t now_us)
 {
     ims_load_tick(l, now_us);
-    l->w.throttled[k]++;
     l->last_refusal_us = now_us;
     l->refused_any = true;
 }
@@ -222,17 +217,94 @@ bool ims_load_shedding(const struct ims_load *l, uint64_t now_us, uint64_t hold_
     return l->refused_any && now_us < l->last_refusal_us + hold_us;
 }
 
-unsigned ims_load_loss_percent(const struct ims_load *l, enum ims_load_class k)
+/* ---- RFC 7339 server ---- */
+
+void ims_oc_server_init(struct ims_oc_server *s, unsigned period_ms, unsigned validity_ms,
+                        uint64_t now_us)
 {
-    double loss = l->loss[k];
-    uint32_t offered = l->w.offered[k], bad = l->w.refused[k] + l->w.throttled[k];
-    if (offered && bad) {
-        /* refusing in this period already: at least that share, before the period ends */
-        double now = 1.0 - (1.0 - loss) * (1.0 - (double)bad / (double)offered);
-        if (now > loss)
-            loss = now > LOSS_MAX ? LOSS_MAX : now;
+    memset(s, 0, sizeof(*s));
+    s->period_ms = period_ms ? period_ms : 200;
+    s->validity_ms = validity_ms;
+    s->window_us = now_us;
+}
+
+struct ims_oc_served *ims_oc_server_find(struct ims_oc_server *s, const char *key, bool create,
+                                         uint64_t now_us)
+{
+    struct ims_oc_served *unused = NULL, *lru = NULL;
+    for (int i = 0; i < IMS_OC_SERVED; i++) {
+        struct ims_oc_served *e = &s->c[i];
+        if (!e->key[0]) {
+            if (!unused)
+                unused = e;
+        } else if (strcmp(e->key, key) == 0) {
+            e->used_us = now_us;
+            return e;
+        } else if (!lru || e->used_us < lru->used_us) {
+            lru = e;
+        }
     }
-    return (unsigned)(loss * 100.0 + 0.5);
+    if (!create || !key[0])
+        return NULL;
+    struct ims_oc_served *e = unused ? unused : lru;
+    memset(e, 0, sizeof(*e));
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->used_us = now_us;
+    return e;
+}
+
+/* The loss asked of @e, compounding the share of its requests refused now (@offered of
+ * them, @bad refused) onto what it already drops itself */
+static double compound(double loss, uint32_t offered, uint32_t bad)
+{
+    if (!offered || !bad || (double)bad / (double)offered <= 0.01)
+        return loss;
+    double l = 1.0 - (1.0 - loss) * (1.0 - (double)bad / (double)offered);
+    return l > LOSS_MAX ? LOSS_MAX : l;
+}
+
+void ims_oc_server_tick(struct ims_oc_server *s, bool calm, uint64_t now_us)
+{
+    if (now_us < s->window_us + (uint64_t)s->period_ms * 1000)
+        return;
+    for (int i = 0; i < IMS_OC_SERVED; i++) {
+        struct ims_oc_served *e = &s->c[i];
+        if (!e->key[0])
+            continue;
+        double l = compound(e->loss, e->offered, e->bad);
+        if (l > e->loss) {
+            e->loss = l;
+        } else if (calm) {
+            e->loss = e->loss * LOSS_DECAY - LOSS_STEP;
+            if (e->loss < LOSS_STEP)
+                e->loss = 0;
+        }
+        e->offered = e->bad = 0;
+    }
+    s->window_us = now_us;
+}
+
+void ims_oc_server_offered(struct ims_oc_served *e, bool refused)
+{
+    e->offered++;
+    if (refused)
+        e->bad++;
+}
+
+void ims_oc_server_refused(struct ims_oc_served *e)
+{
+    e->bad++;
+}
+
+bool ims_oc_server_advertise(struct ims_oc_server *s, struct ims_oc_served *e, uint64_t now_us,
+                             unsigned *pct, bool *changed)
+{
+    *pct = (unsigned)(compound(e->loss, e->offered, e->bad) * 100.0 + 0.5);
+    *changed = *pct != e->advertised;
+    e->advertised = *pct;
+    if (*pct)
+        e->until_us = now_us + (uint64_t)s->validity_ms * 1000;
+    return *pct || now_us < e->until_us;
 }
 
 /* ---- Via parameters ---- */

@@ -9,15 +9,17 @@
  *   the loop reads it) is fed in; once per period the mean delay is compared with a target:
  *   above it the rate drops to what was admitted times target/delay (at least halved, at
  *   most -10 %); below it, while the bucket is what refuses requests, the rate grows with the
- *   headroom left. Downstream signs of overload (Diameter TOO_BUSY, timeouts) are penalties
+ *   headroom left; calm and refusing nothing, it keeps room for twice what is admitted. Downstream signs of overload (Diameter TOO_BUSY, timeouts) are penalties
  *   that lower the rate too. Two classes: priority work (emergency requests, requests from
  *   the core's trusted peers: work already admitted upstream) may overdraw the bucket by one
  *   bucket depth, so it is refused last.
- * - the server side of RFC 7339: per class, the loss (percentage of requests the clients
- *   should not send) that this node advertises in the Via of its responses to clients that
- *   announced support ("oc" in their Via): raised by the share of requests refused here
- *   (locally or because a downstream server asked for a reduction), decayed when nothing
- *   is refused and the delay is low.
+ * - the server side of RFC 7339 (struct ims_oc_server): per client that announced support
+ *   ("oc" in its Via), the loss (percentage of requests it should not send) this node
+ *   advertises in the Via of its responses to it: raised by the share of that client's
+ *   requests refused here (locally, or because the next hop asked for a reduction), decayed
+ *   when nothing of it is refused and the node is calm. Per client, not per node: a loss
+ *   that counted every refusal would come back round a loop of CSCFs (S -> I -> S for a
+ *   call) and keep itself up.
  * - the client side (struct ims_oc_client): the loss each next hop advertised, with its
  *   sequence and validity, and the decision for each new request (an even spread of
  *   drops: a running sum of the loss percentage).
@@ -52,8 +54,6 @@ struct ims_load_window {
     uint32_t offered[IMS_LOAD_CLASSES];
     uint32_t admitted[IMS_LOAD_CLASSES];
     uint32_t refused[IMS_LOAD_CLASSES];      /* here: bucket or transaction bound */
-    uint32_t throttled[IMS_LOAD_CLASSES];    /* admitted, then refused for a downstream
-                                              * server's overload (RFC 7339 client) */
     uint64_t delay_sum_us;
     uint32_t delays;
     uint32_t penalties;
@@ -69,7 +69,7 @@ struct ims_load {
     struct ims_load_window w;
     double delay_ms;          /* smoothed mean queueing delay */
     double admitted_rate;     /* admissions/s in the last period */
-    double loss[IMS_LOAD_CLASSES];   /* RFC 7339 loss advertised per class, 0..1 */
+    bool calm;                /* the last period: delay under half the target, no penalty */
     uint64_t last_refusal_us; /* when a request was last refused here or downstream */
     bool refused_any;         /* ever */
 };
@@ -90,8 +90,8 @@ bool ims_load_admit(struct ims_load *l, enum ims_load_class k, uint64_t now_us);
  * refused without taking a token. */
 void ims_load_refuse(struct ims_load *l, enum ims_load_class k, uint64_t now_us);
 
-/* An admitted request of class @k then refused because its next hop is overloaded. */
-void ims_load_throttled(struct ims_load *l, enum ims_load_class k, uint64_t now_us);
+/* An admitted request then refused because its next hop is overloaded (for shedding()). */
+void ims_load_throttled(struct ims_load *l, uint64_t now_us);
 
 /* @n queueing delays summing to @sum_us (messages read since the last call). */
 void ims_load_delays(struct ims_load *l, uint64_t sum_us, uint32_t n, uint64_t now_us);
@@ -105,9 +105,50 @@ void ims_load_tick(struct ims_load *l, uint64_t now_us);
 /* Refusing now, or within @hold_us: for /health. */
 bool ims_load_shedding(const struct ims_load *l, uint64_t now_us, uint64_t hold_us);
 
-/* The loss to advertise to a client of class @k, in percent (0..100): the one of the last
- * period, raised by the share refused in the current one. */
-unsigned ims_load_loss_percent(const struct ims_load *l, enum ims_load_class k);
+/* ---- RFC 7339 server: the loss each client that offered overload control is asked for ---- */
+
+#define IMS_OC_SERVED 32
+
+struct ims_oc_served {
+    char key[64];             /* the client: its source "address:port/proto" ("" free) */
+    uint32_t offered, bad;    /* its new requests this period, and those refused */
+    double loss;              /* asked of it, 0..1 */
+    unsigned advertised;      /* percent last put in a response */
+    uint64_t until_us;        /* oc parameters go out until then (oc=0 after a reduction) */
+    uint64_t used_us;         /* the least recently used entry goes first */
+};
+
+struct ims_oc_server {
+    struct ims_oc_served c[IMS_OC_SERVED];
+    uint64_t window_us;
+    unsigned period_ms;
+    unsigned validity_ms;
+};
+
+void ims_oc_server_init(struct ims_oc_server *s, unsigned period_ms, unsigned validity_ms,
+                        uint64_t now_us);
+
+/* The entry of client @key, made (replacing the least recently used) when @create. NULL
+ * when absent and not made. */
+struct ims_oc_served *ims_oc_server_find(struct ims_oc_server *s, const char *key, bool create,
+                                         uint64_t now_us);
+
+/* Close the period when it is over; @calm: the node refuses nothing for itself now. */
+void ims_oc_server_tick(struct ims_oc_server *s, bool calm, uint64_t now_us);
+
+/* A new request of client @e (@refused: answered 503 here, for whatever reason) */
+void ims_oc_server_offered(struct ims_oc_served *e, bool refused);
+/* A request of client @e admitted, then refused for its next hop's overload */
+void ims_oc_server_refused(struct ims_oc_served *e);
+
+/*
+ * ims_oc_server_advertise - what a response to client @e carries now: false when nothing
+ * (no reduction asked, and none in the last validity period); else *pct (0..100: the loss
+ * of the last period, raised by the share refused in this one) and *changed when it is
+ * not what was last sent (the caller then takes a new oc-seq).
+ */
+bool ims_oc_server_advertise(struct ims_oc_server *s, struct ims_oc_served *e, uint64_t now_us,
+                             unsigned *pct, bool *changed);
 
 /* ---- RFC 7339 Via parameters ---- */
 

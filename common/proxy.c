@@ -66,6 +66,7 @@ struct ims_ptx {
     ims_ptx_final_fn on_final;
     void *arg;
     int klass;            /* admission class of the request (-1: not known yet) */
+    char client[64];      /* ... and its source flow, the RFC 7339 client */
     char call_id[128];
 };
 
@@ -172,16 +173,23 @@ static bool all_final(const struct ims_ptx *tx)
 }
 
 
+/* The request's source flow (and class), found once, when first needed */
+static const char *client_of(struct ims_ptx *tx)
+{
+    if (tx->klass < 0 && tx->irq)
+        tx->klass = (int)ims_sip_incoming_client(tx->sip, tx->irq, tx->client,
+                                                 sizeof(tx->client));
+    return tx->client;
+}
+
 /* RFC 7339 server side: the overload control parameters for a client that asked for them
- * in its Via (admission.h); the class of the request is found once, when first needed */
+ * in its Via (admission.h) */
 static void stamp(struct ims_ptx *tx, msg_t *resp, sip_t *rs)
 {
     struct ims_admission *a = ims_sip_admission(tx->sip);
     if (!tx->irq || !ims_admission_oc_offered(a, rs))
         return;
-    if (tx->klass < 0)
-        tx->klass = (int)ims_sip_incoming_class(tx->sip, tx->irq);
-    ims_admission_stamp(a, resp, rs, (enum ims_load_class)tx->klass);
+    ims_admission_stamp(a, resp, rs, client_of(tx));
 }
 
 /*
@@ -613,9 +621,9 @@ static int offer_overload_control(struct ims_ptx *tx, msg_t *msg, sip_t *sip, co
 {
     struct ims_admission *a = ims_sip_admission(tx->sip);
     if (ims_admission_throttle(a, key)) {
-        if (tx->klass < 0)
-            tx->klass = (int)ims_sip_incoming_class(tx->sip, tx->irq);
-        ims_admission_throttled(a, (enum ims_load_class)tx->klass);
+        const char *client = client_of(tx);
+        ims_admission_throttled(a, tx->klass < 0 ? IMS_LOAD_NORMAL
+                                                 : (enum ims_load_class)tx->klass, client);
         if (tx->nbranches == 0 && !tx->answered) {
             char why[160], warning[320];
             snprintf(why, sizeof(why), "next hop %s is overloaded (RFC 7339): request not sent",

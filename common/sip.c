@@ -117,15 +117,21 @@ bool ims_sip_msg_trusted(struct ims_sip *s, msg_t *msg)
     return msg_trusted(s, msg);
 }
 
-enum ims_load_class ims_sip_incoming_class(struct ims_sip *s, nta_incoming_t *irq)
+enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *irq,
+                                            char *key, size_t len)
 {
+    struct ims_sip_source src;
+    ims_sip_source(s, irq, &src);
+    if (key && len)
+        snprintf(key, len, "%s", src.key);
+    if (src.trusted)
+        return IMS_LOAD_PRIORITY;
     msg_t *msg = nta_incoming_getrequest(irq);
     sip_t *req = msg ? sip_object(msg) : NULL;
-    bool prio = msg_trusted(s, msg) ||
-                (req && req->sip_request && ims_admission_is_emergency(req->sip_request->rq_url));
+    bool sos = req && req->sip_request && ims_admission_is_emergency(req->sip_request->rq_url);
     if (msg)
         msg_destroy(msg);
-    return prio ? IMS_LOAD_PRIORITY : IMS_LOAD_NORMAL;
+    return sos ? IMS_LOAD_PRIORITY : IMS_LOAD_NORMAL;
 }
 
 /* One log line per 10 s while new work is refused, with the count since the last one */
@@ -151,10 +157,11 @@ static int admit(struct ims_sip *s, nta_incoming_t *irq, const sip_t *sip)
 {
     if (!ims_admission_new_work(sip))
         return -1;
-    enum ims_load_class k = ims_sip_incoming_class(s, irq);
+    char client[64];
+    enum ims_load_class k = ims_sip_incoming_client(s, irq, client, sizeof(client));
     if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
         k = IMS_LOAD_PRIORITY;
-    const char *why = ims_admission_check(s->adm, k);
+    const char *why = ims_admission_check(s->adm, k, sip, client);
     if (!why)
         return -1;
     log_refusal(s, why);
@@ -406,8 +413,11 @@ static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
         return;
     }
     sip_t *rs = sip_object(resp);
-    if (ims_admission_oc_offered(s->adm, rs))
-        ims_admission_stamp(s->adm, resp, rs, ims_sip_incoming_class(s, irq));
+    if (ims_admission_oc_offered(s->adm, rs)) {
+        char client[64];
+        ims_sip_incoming_client(s, irq, client, sizeof(client));
+        ims_admission_stamp(s->adm, resp, rs, client);
+    }
     nta_incoming_mreply(irq, resp);
 }
 

@@ -89,10 +89,12 @@ size_t ims_sip_trusted_count(struct ims_sip *sip);
 struct ims_admission *ims_sip_admission(struct ims_sip *sip);
 
 /*
- * ims_sip_incoming_class - the admission class of the request of @irq: priority for an
- * emergency request or one from a trusted peer (work the core already took), else normal.
+ * ims_sip_incoming_client - the admission class of the request of @irq: priority for an
+ * emergency request or one from a trusted peer (work the core already took), else normal;
+ * and into @key (may be NULL) its client, the source flow "address:port/proto".
  */
-enum ims_load_class ims_sip_incoming_class(struct ims_sip *sip, nta_incoming_t *irq);
+enum ims_load_class ims_sip_incoming_client(struct ims_sip *sip, nta_incoming_t *irq,
+                                            char *key, size_t len);
 
 /* true when message @msg (a response, typically) came from a trusted peer or ourselves */
 bool ims_sip_msg_trusted(struct ims_sip *sip, msg_t *msg);

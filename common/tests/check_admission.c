@@ -154,18 +154,29 @@ START_TEST(server_asks_clients_that_offer_while_refusing)
     msg_t *m = response_to_client(";oc;oc-algo=\"loss,A\"");
     sip_t *sip = sip_object(m);
     ck_assert(ims_admission_oc_offered(a, sip));
+    /* the requests of client I (which offers oc in its Via) */
+    const char *icscf = "127.0.0.20:5060/udp";
+    msg_t *req = request("REGISTER", "sip:ims.test", NULL, NULL);
+    sip_t *rq = sip_object(req);
+    sip_via_t *via = sip_via_make(msg_home(req), "SIP/2.0/UDP 127.0.0.20;oc");
+    msg_header_insert(req, (msg_pub_t *)rq, (msg_header_t *)via);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY, rq, icscf));
     /* nothing refused yet: nothing to ask */
-    ims_admission_stamp(a, m, sip, IMS_LOAD_PRIORITY);
+    ims_admission_stamp(a, m, sip, icscf);
     struct ims_oc_via o;
     ims_oc_via_parse(sip->sip_via->v_params, &o);
     ck_assert(!o.has_value);
     /* the bucket (2/s, 5 deep, priority overdraws 5 more) refuses the 11th at once */
-    for (int i = 0; i < 10; i++)
-        ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY));
-    const char *why = ims_admission_check(a, IMS_LOAD_PRIORITY);
+    for (int i = 0; i < 9; i++)
+        ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY, rq, icscf));
+    const char *why = ims_admission_check(a, IMS_LOAD_PRIORITY, rq, icscf);
     ck_assert_ptr_nonnull(why);
     ck_assert_ptr_nonnull(strstr(why, "overloaded"));
-    ims_admission_stamp(a, m, sip, IMS_LOAD_PRIORITY);
+    /* another client, whose requests were all taken, is asked nothing */
+    ims_admission_stamp(a, m, sip, "127.0.0.10:5060/udp");
+    ims_oc_via_parse(sip->sip_via->v_params, &o);
+    ck_assert(!o.has_value);
+    ims_admission_stamp(a, m, sip, icscf);
     char v[256];
     sip_header_field_e(v, sizeof(v), (sip_header_t *)sip->sip_via, 0);
     ck_assert(ims_oc_via_parse(sip->sip_via->v_params, &o));
@@ -178,6 +189,7 @@ START_TEST(server_asks_clients_that_offer_while_refusing)
     m = response_to_client("");
     ck_assert(!ims_admission_oc_offered(a, sip_object(m)));
     msg_destroy(m);
+    msg_destroy(req);
     ims_admission_destroy(a);
 }
 END_TEST
@@ -213,11 +225,11 @@ START_TEST(transactions_in_flight_are_bounded)
     c.max_transactions = 10;
     struct ims_admission *a = ims_admission_create(&c);
     ims_admission_tx(a, 10);
-    ck_assert_ptr_nonnull(ims_admission_check(a, IMS_LOAD_NORMAL));
+    ck_assert_ptr_nonnull(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
     /* priority work has 10 % more room */
-    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY));
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY, NULL, NULL));
     ims_admission_tx(a, -1);
-    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL));
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
     ims_admission_destroy(a);
 }
 END_TEST
