@@ -179,14 +179,21 @@ calls_setup() {   # registers the callees and callers, starts the answering sipp
 }
 
 register_from() {   # NAME ADDR PORT CSV: sipp registering the users of CSV from one socket
-    local dir=$BENCH_RUN/reg-$1 n
+    local dir=$BENCH_RUN/reg-$1 n try
     mkdir -p "$dir"
     n=$(($(wc -l <"$4") - 1))
-    (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
-        -r 200 -m "$n" -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
-        -timeout 300s -nostdin -trace_err -error_file errors.log "$PCSCF" >sipp.out 2>&1) ||
-        { echo "bench: the users of $4 did not all register:" >&2; head -n 5 "$dir/errors.log" >&2
-          return 1; }
+    # on a busy machine the lab's admission control may refuse some (503): all again, the
+    # registered ones just refresh
+    for try in 1 2 3; do
+        (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
+            -r 100 -m "$n" -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
+            -timeout 300s -nostdin -trace_err -error_file "errors-$try.log" "$PCSCF" \
+            >"sipp-$try.out" 2>&1) && return 0
+        sleep 3
+    done
+    echo "bench: the users of $4 did not all register:" >&2
+    head -n 5 "$dir/errors-3.log" >&2
+    return 1
 }
 
 call_step() {   # RATE DIR

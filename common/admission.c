@@ -126,8 +126,8 @@ static void publish(struct ims_admission *a)
     atomic_store(&a->delay_us, (int_fast64_t)(a->load.delay_ms * 1000.0));
     double loss = 0;
     for (int i = 0; i < IMS_OC_SERVED; i++)
-        if (a->server.c[i].key[0] && a->server.c[i].loss > loss)
-            loss = a->server.c[i].loss;
+        if (a->server.c[i].key[0] && ims_oc_server_loss(&a->server.c[i]) > loss)
+            loss = ims_oc_server_loss(&a->server.c[i]);
     atomic_store(&a->loss, (int_fast64_t)(loss * 100.0 + 0.5));
     atomic_store(&a->in_flight, a->transactions);
     if (a->load.refused_any)
@@ -209,6 +209,16 @@ static bool over_bound(const struct ims_admission *a, enum ims_load_class k)
     return a->transactions >= bound;
 }
 
+/* The RFC 7339 server's period, closed when over; what the clients held back for us in it
+ * goes to the load monitor (demand it would not see otherwise) */
+static void tick_server(struct ims_admission *a, uint64_t now)
+{
+    uint64_t window = a->server.window_us;
+    ims_oc_server_tick(&a->server, a->load.limited ? a->load.rate : 0, a->load.calm, now);
+    if (a->server.window_us != window && a->server.held_back)
+        ims_load_held_back(&a->load, a->server.held_back, now);
+}
+
 /* The RFC 7339 entry of the client of @req (source @client), when its Via offers it */
 static struct ims_oc_served *served(struct ims_admission *a, const sip_t *req,
                                     const char *client, uint64_t now)
@@ -242,9 +252,8 @@ const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k,
         ims_counter_inc(a->admitted[k]);
     }
     struct ims_oc_served *e = req ? served(a, req, client, now) : NULL;
-    if (e)
-        ims_oc_server_offered(e, why != NULL);
-    ims_oc_server_tick(&a->server, a->load.calm, now);
+    ims_oc_server_offered(&a->server, e, k, why != NULL);
+    tick_server(a, now);
     publish(a);
     return why;
 }
@@ -319,7 +328,7 @@ void ims_admission_stamp(struct ims_admission *a, msg_t *msg, sip_t *sip, const 
     if (!client || !ims_admission_oc_offered(a, sip) ||
         !ims_oc_via_parse(sip->sip_via->v_params, &o) || !o.loss)
         return;
-    ims_oc_server_tick(&a->server, a->load.calm, now);
+    tick_server(a, now);
     struct ims_oc_served *e = ims_oc_server_find(&a->server, client, false, now);
     unsigned pct;
     bool changed;
@@ -378,23 +387,23 @@ bool ims_admission_offer(struct ims_admission *a, msg_t *msg, sip_t *sip, const 
     return v && msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)v) == 0;
 }
 
-bool ims_admission_throttle(struct ims_admission *a, const char *key)
+bool ims_admission_throttle(struct ims_admission *a, const char *key, const char *client)
 {
     if (!a->c.enabled || !a->c.oc || !key)
         return false;
-    return ims_oc_client_drop(&a->client, key, now_us());
-}
-
-void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k,
-                             const char *client)
-{
     uint64_t now = now_us();
-    ims_load_throttled(&a->load, now);
-    ims_counter_inc(a->refused[k][BY_DOWNSTREAM]);
     struct ims_oc_served *e = client ? ims_oc_server_find(&a->server, client, false, now)
                                      : NULL;
+    double upstream = e ? (double)e->advertised / 100.0 : 0;
     if (e)
-        ims_oc_server_refused(e);
+        ims_oc_server_forwarded(e, ims_oc_client_loss(&a->client, key, now) / 100.0);
+    return ims_oc_client_drop(&a->client, key, upstream, now);
+}
+
+void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k)
+{
+    ims_load_throttled(&a->load, now_us());
+    ims_counter_inc(a->refused[k][BY_DOWNSTREAM]);
     publish(a);
 }
 

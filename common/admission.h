@@ -107,12 +107,14 @@ bool ims_admission_hop_key(const url_t *hop, char *buf, size_t len);
 bool ims_admission_offer(struct ims_admission *a, msg_t *msg, sip_t *sip, const url_t *hop,
                          const char *address, int port);
 
-/* Whether a request of new work to next hop @key is to be dropped for the loss that next
- * hop asked for; the caller then counts it with ims_admission_throttled(). */
-bool ims_admission_throttle(struct ims_admission *a, const char *key);
-/* ... a request of class @k from @client (its source; may be NULL) was dropped so */
-void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k,
-                             const char *client);
+/*
+ * ims_admission_throttle - whether a request of new work to next hop @key is to be dropped
+ * for the loss that next hop asks for. @client is the request's source when its Via offered
+ * overload control (else NULL): that loss is then passed on to it, and what it already
+ * drops is not dropped here again. The caller counts a drop with ims_admission_throttled().
+ */
+bool ims_admission_throttle(struct ims_admission *a, const char *key, const char *client);
+void ims_admission_throttled(struct ims_admission *a, enum ims_load_class k);
 
 /* The oc values that next hop @key put in our Via of response @sip, kept. */
 void ims_admission_learn(struct ims_admission *a, const char *key, const sip_t *sip);

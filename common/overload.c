@@ -13,15 +13,15 @@
 #include <strings.h>
 
 #define MIN_DEPTH 5.0             /* tokens: room for a small burst even at a low rate */
-#define DECREASE_MIN 0.5          /* a period lowers the rate to no less than half ... */
+#define DECREASE_MIN 0.7          /* a period lowers the rate to no less than 70 % ... */
 #define DECREASE_MAX 0.9          /* ... and by at least 10 % */
 #define INCREASE_GAIN 0.25        /* a period with all headroom raises the rate by 25 % */
 #define INCREASE_BELOW 0.8        /* the rate grows only while the delay of the period is
                                    * under 80 % of the target (and the smoothed one under
                                    * the target) */
 #define LOSS_MAX 0.95             /* advertised loss: always let a trickle through */
-#define LOSS_DECAY 0.8            /* a calm period keeps 80 % of the loss advertised ... */
-#define LOSS_STEP 0.005           /* ... minus half a percent */
+#define LOSS_DECAY 0.8            /* a calm period of a silent client keeps 80 % of its loss */
+#define LOSS_STEP 0.005           /* below half a percent, no loss at all */
 
 void ims_load_conf_default(struct ims_load_conf *c)
 {
@@ -142,14 +142,19 @@ static void close_window(struct ims_load *l, uint64_t now_us)
     } else {
         l->delay_ms *= 0.5;   /* nothing read: nothing waited */
     }
-    /* over the target on average and in this period itself (not a past period's echo) */
+    /* over the target on average and in this period itself (not a past period's echo),
+     * and not already falling after a decrease (the queue built before it drains: lowering
+     * again would overshoot far below what the node can take) */
     bool over = l->delay_ms > l->c.target_delay_ms && mean > l->c.target_delay_ms &&
-                l->w.delays >= l->c.min_samples;
+                l->w.delays >= l->c.min_samples &&
+                !(l->decreased && mean < l->last_mean_ms);
+    l->last_mean_ms = mean;
+    l->decreased = over || l->w.penalties;
     l->calm = !over && !l->w.penalties && l->delay_ms < l->c.target_delay_ms / 2;
     if (over || l->w.penalties)
         decrease(l, over, admitted, now_us);
-    else if (l->limited && refused && mean < INCREASE_BELOW * l->c.target_delay_ms &&
-             l->delay_ms < l->c.target_delay_ms)
+    else if (l->limited && (refused || l->w.held_back) &&
+             mean < INCREASE_BELOW * l->c.target_delay_ms && l->delay_ms < l->c.target_delay_ms)
         increase(l, mean);
     else if (l->limited && l->calm)
         follow(l);
@@ -206,6 +211,12 @@ void ims_load_delays(struct ims_load *l, uint64_t sum_us, uint32_t n, uint64_t n
     l->w.delays += n;
 }
 
+void ims_load_held_back(struct ims_load *l, uint32_t n, uint64_t now_us)
+{
+    ims_load_tick(l, now_us);
+    l->w.held_back += n;
+}
+
 void ims_load_penalty(struct ims_load *l, uint64_t now_us)
 {
     ims_load_tick(l, now_us);
@@ -253,53 +264,89 @@ struct ims_oc_served *ims_oc_server_find(struct ims_oc_server *s, const char *ke
     return e;
 }
 
-/* The loss asked of @e, compounding the share of its requests refused now (@offered of
- * them, @bad refused) onto what it already drops itself */
-static double compound(double loss, uint32_t offered, uint32_t bad)
+double ims_oc_server_loss(const struct ims_oc_served *e)
 {
-    if (!offered || !bad || (double)bad / (double)offered <= 0.01)
-        return loss;
-    double l = 1.0 - (1.0 - loss) * (1.0 - (double)bad / (double)offered);
+    double l = 1.0 - (1.0 - e->local) * (1.0 - e->down);
     return l > LOSS_MAX ? LOSS_MAX : l;
 }
 
-void ims_oc_server_tick(struct ims_oc_server *s, bool calm, uint64_t now_us)
+/* Move @part half-way to @target; below LOSS_STEP it is 0 */
+static double towards(double part, double target)
+{
+    part = 0.5 * part + 0.5 * target;
+    return part < LOSS_STEP ? 0 : part > LOSS_MAX ? LOSS_MAX : part;
+}
+
+void ims_oc_server_tick(struct ims_oc_server *s, double rate, bool calm, uint64_t now_us)
 {
     if (now_us < s->window_us + (uint64_t)s->period_ms * 1000)
         return;
+    double secs = (double)(now_us - s->window_us) / 1e6, held = 0;
+    double demand[IMS_LOAD_CLASSES] = { s->others[IMS_LOAD_NORMAL],
+                                        s->others[IMS_LOAD_PRIORITY] };
     for (int i = 0; i < IMS_OC_SERVED; i++) {
         struct ims_oc_served *e = &s->c[i];
         if (!e->key[0])
             continue;
-        double l = compound(e->loss, e->offered, e->bad);
-        if (l > e->loss) {
-            e->loss = l;
-        } else if (calm) {
-            e->loss = e->loss * LOSS_DECAY - LOSS_STEP;
-            if (e->loss < LOSS_STEP)
-                e->loss = 0;
-        }
-        e->offered = e->bad = 0;
+        double all = (double)e->offered / (1.0 - ims_oc_server_loss(e));
+        demand[e->priority] += all;
+        held += all * e->local;
     }
+    s->held_back = (uint32_t)(held + 0.5);
+    double local[IMS_LOAD_CLASSES] = { 0, 0 };
+    if (rate > 0) {
+        /* priority work passes first; normal work has what it leaves */
+        double prio = demand[IMS_LOAD_PRIORITY] / secs, normal = demand[IMS_LOAD_NORMAL] / secs;
+        double left = rate > prio ? rate - prio : 0;
+        local[IMS_LOAD_PRIORITY] = prio > rate ? 1.0 - rate / prio : 0;
+        local[IMS_LOAD_NORMAL] = normal > left ? 1.0 - left / normal : 0;
+    }
+    for (int i = 0; i < IMS_OC_SERVED; i++) {
+        struct ims_oc_served *e = &s->c[i];
+        if (!e->key[0])
+            continue;
+        if (e->offered)
+            e->local = towards(e->local, local[e->priority]);
+        else if (calm)
+            e->local = towards(e->local, 0);
+        if (e->down_n)
+            e->down = towards(e->down, e->down_sum / e->down_n);
+        else if (calm || !e->offered)
+            e->down = towards(e->down, 0);
+        e->offered = e->refused = e->down_n = 0;
+        e->down_sum = 0;
+    }
+    s->others[IMS_LOAD_NORMAL] = s->others[IMS_LOAD_PRIORITY] = 0;
     s->window_us = now_us;
 }
 
-void ims_oc_server_offered(struct ims_oc_served *e, bool refused)
+void ims_oc_server_offered(struct ims_oc_server *s, struct ims_oc_served *e,
+                           enum ims_load_class k, bool refused)
 {
+    if (!e) {
+        s->others[k]++;
+        return;
+    }
+    e->priority = k == IMS_LOAD_PRIORITY;
     e->offered++;
     if (refused)
-        e->bad++;
+        e->refused++;
 }
 
-void ims_oc_server_refused(struct ims_oc_served *e)
+void ims_oc_server_forwarded(struct ims_oc_served *e, double loss)
 {
-    e->bad++;
+    e->down_sum += loss;
+    e->down_n++;
 }
 
 bool ims_oc_server_advertise(struct ims_oc_server *s, struct ims_oc_served *e, uint64_t now_us,
                              unsigned *pct, bool *changed)
 {
-    *pct = (unsigned)(compound(e->loss, e->offered, e->bad) * 100.0 + 0.5);
+    double loss = ims_oc_server_loss(e);
+    double now = e->offered ? (double)e->refused / (double)e->offered : 0;
+    if (now > loss)
+        loss = now > LOSS_MAX ? LOSS_MAX : now;
+    *pct = (unsigned)(loss * 100.0 + 0.5);
     *changed = *pct != e->advertised;
     e->advertised = *pct;
     if (*pct)
@@ -462,13 +509,19 @@ bool ims_oc_client_update(struct ims_oc_client *c, const char *key, const struct
     return true;
 }
 
-bool ims_oc_client_drop(struct ims_oc_client *c, const char *key, uint64_t now_us)
+bool ims_oc_client_drop(struct ims_oc_client *c, const char *key, double upstream,
+                        uint64_t now_us)
 {
     struct ims_oc_peer *p = key ? peer_find(c, key) : NULL;
     if (!p || p->loss == 0 || now_us >= p->expires_us)
         return false;
     p->used_us = now_us;
-    p->acc += p->loss;
+    double loss = p->loss / 100.0;
+    if (upstream >= loss)
+        return false;      /* the request's client dropped enough for this next hop */
+    if (upstream > 0)
+        loss = 1.0 - (1.0 - loss) / (1.0 - upstream);
+    p->acc += (unsigned)(loss * 100.0 + 0.5);
     if (p->acc < 100)
         return false;
     p->acc -= 100;

@@ -15,11 +15,11 @@
  *   bucket depth, so it is refused last.
  * - the server side of RFC 7339 (struct ims_oc_server): per client that announced support
  *   ("oc" in its Via), the loss (percentage of requests it should not send) this node
- *   advertises in the Via of its responses to it: raised by the share of that client's
- *   requests refused here (locally, or because the next hop asked for a reduction), decayed
- *   when nothing of it is refused and the node is calm. Per client, not per node: a loss
- *   that counted every refusal would come back round a loop of CSCFs (S -> I -> S for a
- *   call) and keep itself up.
+ *   advertises in the Via of its responses to it: the share of the demand the bucket's rate
+ *   cannot take, combined with the loss the next hops of that client's requests ask of
+ *   this node, passed on so that the work is shed at the edge (ims_oc_server_tick). Never
+ *   fed by the node's own drops: a call goes S -> I -> S, and a loss that fed on them came
+ *   back round that loop and kept itself at its maximum.
  * - the client side (struct ims_oc_client): the loss each next hop advertised, with its
  *   sequence and validity, and the decision for each new request (an even spread of
  *   drops: a running sum of the loss percentage).
@@ -54,6 +54,8 @@ struct ims_load_window {
     uint32_t offered[IMS_LOAD_CLASSES];
     uint32_t admitted[IMS_LOAD_CLASSES];
     uint32_t refused[IMS_LOAD_CLASSES];      /* here: bucket or transaction bound */
+    uint32_t held_back;       /* requests clients did not send because we asked them (RFC
+                               * 7339): demand past the rate, as refusals are */
     uint64_t delay_sum_us;
     uint32_t delays;
     uint32_t penalties;
@@ -69,6 +71,8 @@ struct ims_load {
     struct ims_load_window w;
     double delay_ms;          /* smoothed mean queueing delay */
     double admitted_rate;     /* admissions/s in the last period */
+    double last_mean_ms;      /* the mean delay of the last period */
+    bool decreased;           /* the last period lowered the rate */
     bool calm;                /* the last period: delay under half the target, no penalty */
     uint64_t last_refusal_us; /* when a request was last refused here or downstream */
     bool refused_any;         /* ever */
@@ -96,6 +100,11 @@ void ims_load_throttled(struct ims_load *l, uint64_t now_us);
 /* @n queueing delays summing to @sum_us (messages read since the last call). */
 void ims_load_delays(struct ims_load *l, uint64_t sum_us, uint32_t n, uint64_t now_us);
 
+/* @n requests the clients held back at our request (RFC 7339): while the delay is low
+ * they raise the rate as refusals do, else a rate once lowered would never be tried
+ * higher (the clients shed before the bucket sees the demand). */
+void ims_load_held_back(struct ims_load *l, uint32_t n, uint64_t now_us);
+
 /* A downstream server said it is overloaded (Diameter TOO_BUSY, no answer in time). */
 void ims_load_penalty(struct ims_load *l, uint64_t now_us);
 
@@ -111,8 +120,14 @@ bool ims_load_shedding(const struct ims_load *l, uint64_t now_us, uint64_t hold_
 
 struct ims_oc_served {
     char key[64];             /* the client: its source "address:port/proto" ("" free) */
-    uint32_t offered, bad;    /* its new requests this period, and those refused */
-    double loss;              /* asked of it, 0..1 */
+    bool priority;            /* its requests are priority work (a trusted peer) */
+    uint32_t offered;         /* its new requests this period ... */
+    uint32_t refused;         /* ... refused here */
+    double down_sum;          /* ... the loss of the next hop of each one sent on (or
+                               * dropped for it), summed ... */
+    uint32_t down_n;          /* ... over this many */
+    double local;             /* asked of it for this node's own capacity, 0..1 */
+    double down;              /* asked of it on behalf of the next hops, 0..1 */
     unsigned advertised;      /* percent last put in a response */
     uint64_t until_us;        /* oc parameters go out until then (oc=0 after a reduction) */
     uint64_t used_us;         /* the least recently used entry goes first */
@@ -120,6 +135,10 @@ struct ims_oc_served {
 
 struct ims_oc_server {
     struct ims_oc_served c[IMS_OC_SERVED];
+    uint32_t others[IMS_LOAD_CLASSES];   /* new requests this period from clients without
+                               * overload control (UEs), by class: they count in the demand */
+    uint32_t held_back;       /* the last period: requests the clients held back for this
+                               * node's own capacity (not for the next hops) */
     uint64_t window_us;
     unsigned period_ms;
     unsigned validity_ms;
@@ -133,19 +152,37 @@ void ims_oc_server_init(struct ims_oc_server *s, unsigned period_ms, unsigned va
 struct ims_oc_served *ims_oc_server_find(struct ims_oc_server *s, const char *key, bool create,
                                          uint64_t now_us);
 
-/* Close the period when it is over; @calm: the node refuses nothing for itself now. */
-void ims_oc_server_tick(struct ims_oc_server *s, bool calm, uint64_t now_us);
+/*
+ * ims_oc_server_tick - close the period when it is over. The loss asked of a client is
+ * 1 - (1 - local) x (1 - down), each part moving half-way per period to its target:
+ *   local: the share of the demand of the client's class the bucket's @rate cannot take,
+ *          priority work first (priority: 1 - rate / its demand; normal: 1 - what the
+ *          rate leaves / its demand), each client's requests counted as if it did not
+ *          reduce them (offered / (1 - its loss)); 0 when @rate is 0, not limited;
+ *   down:  the mean loss the next hops of its requests ask of this node: passed on, so
+ *          that the client drops them before they cost anything here (the proxy then drops
+ *          only what the client does not, ims_oc_client_drop()).
+ * Neither part feeds on this node's own drops, so no loss can keep itself up round a loop
+ * of CSCFs (S -> I -> S for a call). A client silent for a period keeps its loss, fading
+ * when @calm.
+ */
+void ims_oc_server_tick(struct ims_oc_server *s, double rate, bool calm, uint64_t now_us);
 
-/* A new request of client @e (@refused: answered 503 here, for whatever reason) */
-void ims_oc_server_offered(struct ims_oc_served *e, bool refused);
-/* A request of client @e admitted, then refused for its next hop's overload */
-void ims_oc_server_refused(struct ims_oc_served *e);
+/* A new request of class @k of client @e (NULL: a client without overload control),
+ * @refused or not */
+void ims_oc_server_offered(struct ims_oc_server *s, struct ims_oc_served *e,
+                           enum ims_load_class k, bool refused);
+/* A request of client @e taken and sent to (or dropped for) a next hop that asks for
+ * @loss (0..1) */
+void ims_oc_server_forwarded(struct ims_oc_served *e, double loss);
+/* The loss asked of @e now, 0..1 */
+double ims_oc_server_loss(const struct ims_oc_served *e);
 
 /*
  * ims_oc_server_advertise - what a response to client @e carries now: false when nothing
  * (no reduction asked, and none in the last validity period); else *pct (0..100: the loss
- * of the last period, raised by the share refused in this one) and *changed when it is
- * not what was last sent (the caller then takes a new oc-seq).
+ * asked, at least the share of its requests refused so far in this period) and *changed
+ * when it is not what was last sent (the caller then takes a new oc-seq).
  */
 bool ims_oc_server_advertise(struct ims_oc_server *s, struct ims_oc_served *e, uint64_t now_us,
                              unsigned *pct, bool *changed);
@@ -208,10 +245,13 @@ bool ims_oc_client_update(struct ims_oc_client *c, const char *key, const struct
                           uint64_t now_us);
 
 /*
- * ims_oc_client_drop - whether a new request to next hop @key is to be dropped now (its
- * server's loss, spread evenly: with 30 %, 3 requests of every 10).
+ * ims_oc_client_drop - whether a new request to next hop @key is to be dropped now: its
+ * server's loss L, spread evenly (with 30 %, 3 requests of every 10), less what the
+ * request's own client already dropped for it (@upstream, 0..1: the loss this node asks of
+ * that client; 0 for one without overload control): 1 - (1 - L) / (1 - upstream).
  */
-bool ims_oc_client_drop(struct ims_oc_client *c, const char *key, uint64_t now_us);
+bool ims_oc_client_drop(struct ims_oc_client *c, const char *key, double upstream,
+                        uint64_t now_us);
 
 /* The loss in force for @key now (0 when none or expired). */
 unsigned ims_oc_client_loss(const struct ims_oc_client *c, const char *key, uint64_t now_us);

@@ -620,10 +620,11 @@ static int offer_overload_control(struct ims_ptx *tx, msg_t *msg, sip_t *sip, co
                                   const char *key, bool *user_via)
 {
     struct ims_admission *a = ims_sip_admission(tx->sip);
-    if (ims_admission_throttle(a, key)) {
-        const char *client = client_of(tx);
+    const char *client = tx->req && ims_admission_oc_offered(a, tx->req) ? client_of(tx) : NULL;
+    if (ims_admission_throttle(a, key, client)) {
+        client_of(tx);
         ims_admission_throttled(a, tx->klass < 0 ? IMS_LOAD_NORMAL
-                                                 : (enum ims_load_class)tx->klass, client);
+                                                 : (enum ims_load_class)tx->klass);
         if (tx->nbranches == 0 && !tx->answered) {
             char why[160], warning[320];
             snprintf(why, sizeof(why), "next hop %s is overloaded (RFC 7339): request not sent",

@@ -202,9 +202,9 @@ START_TEST(client_keeps_what_its_next_hop_asks)
     msg_destroy(m);
     int dropped = 0;
     for (int i = 0; i < 10; i++)
-        dropped += ims_admission_throttle(a, "127.0.0.30:5060");
+        dropped += ims_admission_throttle(a, "127.0.0.30:5060", NULL);
     ck_assert_int_eq(dropped, 5);
-    ck_assert(!ims_admission_throttle(a, "127.0.0.20:5060"));
+    ck_assert(!ims_admission_throttle(a, "127.0.0.20:5060", NULL));
     /* turned off: nothing is kept or dropped */
     struct ims_admission_conf off = conf_on;
     off.oc = false;
@@ -212,7 +212,7 @@ START_TEST(client_keeps_what_its_next_hop_asks)
     m = response_to_client(";oc=100;oc-validity=60000;oc-seq=12.5");
     ims_admission_learn(b, "127.0.0.30:5060", sip_object(m));
     msg_destroy(m);
-    ck_assert(!ims_admission_throttle(b, "127.0.0.30:5060"));
+    ck_assert(!ims_admission_throttle(b, "127.0.0.30:5060", NULL));
     ims_admission_destroy(b);
     ims_admission_destroy(a);
 }

@@ -109,6 +109,25 @@ START_TEST(the_rate_follows_the_admitted_load)
 }
 END_TEST
 
+START_TEST(demand_held_back_by_clients_raises_the_rate)
+{
+    struct ims_load l;
+    struct ims_load_conf c = conf(0);
+    uint64_t now = 0;
+    ims_load_init(&l, &c, now);
+    offer(&l, IMS_LOAD_PRIORITY, 1000, 0.6, 100 * MS, &now);
+    ims_load_tick(&l, now);
+    double low = l.rate;
+    /* the clients now send 50/s and hold back 150/s at our request: nothing is refused,
+     * the delay is low, and yet the rate is tried higher */
+    for (int i = 0; i < 10; i++) {
+        ims_load_held_back(&l, 30, now);
+        offer(&l, IMS_LOAD_PRIORITY, 50, 0.2, 1 * MS, &now);
+    }
+    ck_assert(l.rate > low * 2);
+}
+END_TEST
+
 START_TEST(a_fixed_ceiling_applies_from_the_start)
 {
     struct ims_load l;
@@ -185,7 +204,17 @@ START_TEST(penalties_lower_the_rate)
 }
 END_TEST
 
-START_TEST(loss_is_asked_per_client_and_fades_when_calm)
+/* One period of @n requests from each of @p and @q (half of p's refused when @refuse_p) */
+static void period(struct ims_oc_server *srv, struct ims_oc_served *p, struct ims_oc_served *q,
+                   unsigned n, bool refuse_p)
+{
+    for (unsigned i = 0; i < n; i++) {
+        ims_oc_server_offered(srv, p, IMS_LOAD_PRIORITY, refuse_p && i % 2);
+        ims_oc_server_offered(srv, q, IMS_LOAD_PRIORITY, false);
+    }
+}
+
+START_TEST(loss_asked_is_the_demand_past_the_rate)
 {
     struct ims_oc_server srv;
     uint64_t now = 0;
@@ -195,40 +224,127 @@ START_TEST(loss_is_asked_per_client_and_fades_when_calm)
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_eq(ims_oc_server_find(&srv, "127.0.0.10:5060/udp", false, now), p);
     ck_assert_ptr_null(ims_oc_server_find(&srv, "127.0.0.99:5060/udp", false, now));
-    /* half of p's requests refused (here, or dropped for the next hop), none of q's */
-    for (int i = 0; i < 100; i++) {
-        ims_oc_server_offered(p, i % 2);
-        ims_oc_server_offered(q, false);
-    }
+    /* 1,000 new requests/s against a rate of 500/s; half of p's refused so far */
+    period(&srv, p, q, 100, true);
     unsigned pct;
     bool changed;
-    /* asked at once, before the period ends */
+    /* p is asked at once for what it sees refused, before the period ends; q is not */
     ck_assert(ims_oc_server_advertise(&srv, p, now, &pct, &changed));
     ck_assert_uint_eq(pct, 50);
     ck_assert(changed);
     ck_assert(!ims_oc_server_advertise(&srv, q, now, &pct, &changed));
-    ims_oc_server_tick(&srv, false, now += 200 * MS);
+    /* then both move towards 50 %: the share of the demand the rate cannot take */
+    ims_oc_server_tick(&srv, 500, false, now += 200 * MS);
+    ck_assert(ims_oc_server_advertise(&srv, q, now, &pct, &changed));
+    ck_assert_uint_eq(pct, 25);
+    for (int i = 0; i < 8; i++) {
+        /* the clients send what they are asked: the demand stays 1,000/s */
+        unsigned n = (unsigned)(100 * (1.0 - ims_oc_server_loss(q)) + 0.5);
+        period(&srv, p, q, n, false);
+        ims_oc_server_tick(&srv, 500, false, now += 200 * MS);
+    }
+    ck_assert(ims_oc_server_advertise(&srv, q, now, &pct, &changed));
+    ck_assert_uint_ge(pct, 48);
+    ck_assert_uint_le(pct, 52);
+    /* the rate no longer limits: the loss goes to 0 (responses still go to q) */
+    for (int i = 0; i < 12 && ims_oc_server_loss(q) > 0; i++) {
+        period(&srv, p, q, 50, false);
+        ims_oc_server_tick(&srv, 0, true, now += 200 * MS);
+        ck_assert(ims_oc_server_advertise(&srv, q, now, &pct, &changed));
+    }
+    ck_assert(ims_oc_server_loss(q) == 0);
+    ck_assert_uint_eq(pct, 0);                                          /* oc=0 ... */
+    /* ... for one validity period after the last reduction, then nothing */
+    ck_assert(!ims_oc_server_advertise(&srv, q, now + 1001 * MS, &pct, &changed));
+}
+END_TEST
+
+START_TEST(loss_passes_on_the_next_hops_without_compounding)
+{
+    struct ims_oc_server srv;
+    uint64_t now = 0;
+    ims_oc_server_init(&srv, 200, 1000, now);
+    struct ims_oc_served *p = ims_oc_server_find(&srv, "p", true, now);
+    /* the next hop asks this proxy for 40 % of p's requests: p is asked for 40 %, however
+     * long it lasts (not 1 - 0.6^n: the proxy's own drops do not feed it) */
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 100; i++) {
+            ims_oc_server_offered(&srv, p, IMS_LOAD_PRIORITY, false);
+            ims_oc_server_forwarded(p, 0.4);
+        }
+        ims_oc_server_tick(&srv, 0, false, now += 200 * MS);
+    }
+    unsigned pct;
+    bool changed;
     ck_assert(ims_oc_server_advertise(&srv, p, now, &pct, &changed));
-    ck_assert_uint_eq(pct, 50);
-    ck_assert(!changed);
-    /* p reduced by half, and half of what still comes is refused: 75 % in all */
-    for (int i = 0; i < 50; i++)
-        ims_oc_server_offered(p, i % 2);
-    ims_oc_server_tick(&srv, false, now += 200 * MS);
+    ck_assert_uint_ge(pct, 39);
+    ck_assert_uint_le(pct, 41);
+    /* with the bucket short too (half the demand), both: 1 - 0.6 x 0.5 = 70 % */
+    for (int round = 0; round < 20; round++) {
+        unsigned n = (unsigned)(100 * (1.0 - ims_oc_server_loss(p)) + 0.5);
+        for (unsigned i = 0; i < n; i++) {
+            ims_oc_server_offered(&srv, p, IMS_LOAD_PRIORITY, false);
+            ims_oc_server_forwarded(p, 0.4);
+        }
+        ims_oc_server_tick(&srv, 250, false, now += 200 * MS);
+    }
     ck_assert(ims_oc_server_advertise(&srv, p, now, &pct, &changed));
-    ck_assert_uint_eq(pct, 75);
-    /* nothing refused, but not calm: kept; calm: fades to 0 within seconds */
-    ims_oc_server_tick(&srv, false, now += 200 * MS);
-    ck_assert(ims_oc_server_advertise(&srv, p, now, &pct, &changed));
-    ck_assert_uint_eq(pct, 75);
-    for (int i = 0; i < 25; i++)
-        ims_oc_server_tick(&srv, true, now += 200 * MS);
-    /* oc=0 still goes out for one validity period after the last reduction ... */
-    ims_oc_server_tick(&srv, true, now += 200 * MS);
-    ck_assert(ims_oc_server_advertise(&srv, p, now, &pct, &changed) || pct == 0);
-    ck_assert_uint_eq(pct, 0);
-    /* ... then nothing */
-    ck_assert(!ims_oc_server_advertise(&srv, p, now + 1001 * MS, &pct, &changed));
+    ck_assert_uint_ge(pct, 68);
+    ck_assert_uint_le(pct, 72);
+    /* the next hop stops asking: that part goes, even while the node is busy */
+    for (int round = 0; round < 12; round++) {
+        for (int i = 0; i < 30; i++) {
+            ims_oc_server_offered(&srv, p, IMS_LOAD_PRIORITY, false);
+            ims_oc_server_forwarded(p, 0);
+        }
+        ims_oc_server_tick(&srv, 0, false, now += 200 * MS);
+    }
+    ck_assert(ims_oc_server_loss(p) == 0);
+}
+END_TEST
+
+START_TEST(client_drops_only_what_upstream_did_not)
+{
+    static struct ims_oc_client c;
+    uint64_t now = 5 * S;
+    struct ims_oc_via v = { .oc = true, .has_value = true, .value = 40, .loss = true,
+                            .has_validity = true, .validity_ms = 10000 };
+    ck_assert(ims_oc_client_update(&c, "s:5060", &v, now));
+    /* its client dropped 40 % already: nothing more here */
+    unsigned dropped = 0;
+    for (int i = 0; i < 100; i++)
+        dropped += ims_oc_client_drop(&c, "s:5060", 0.4, now);
+    ck_assert_uint_eq(dropped, 0);
+    /* it dropped 20 %: 1 - 0.6 / 0.8 = 25 % of what still comes */
+    for (int i = 0; i < 100; i++)
+        dropped += ims_oc_client_drop(&c, "s:5060", 0.2, now);
+    ck_assert_uint_eq(dropped, 25);
+}
+END_TEST
+
+START_TEST(priority_clients_are_asked_last)
+{
+    struct ims_oc_server srv;
+    uint64_t now = 0;
+    ims_oc_server_init(&srv, 200, 1000, now);
+    struct ims_oc_served *core = ims_oc_server_find(&srv, "s-cscf", true, now);
+    struct ims_oc_served *ue = ims_oc_server_find(&srv, "ue", true, now);
+    /* 500/s of rate; 100/s of priority work (the core), 1,000/s of normal work: the core is
+     * asked nothing, the normal work for what the priority work leaves (400 of 1,000) */
+    for (int round = 0; round < 12; round++) {
+        for (int i = 0; i < 20; i++)
+            ims_oc_server_offered(&srv, core, IMS_LOAD_PRIORITY, false);
+        unsigned n = (unsigned)(100 * (1.0 - ims_oc_server_loss(ue)) + 0.5);
+        for (unsigned i = 0; i < n; i++)
+            ims_oc_server_offered(&srv, ue, IMS_LOAD_NORMAL, false);
+        for (int i = 0; i < 100; i++)
+            ims_oc_server_offered(&srv, NULL, IMS_LOAD_NORMAL, false);
+        ims_oc_server_tick(&srv, 500, false, now += 200 * MS);
+    }
+    ck_assert(ims_oc_server_loss(core) == 0);
+    unsigned pct = (unsigned)(ims_oc_server_loss(ue) * 100 + 0.5);
+    ck_assert_uint_ge(pct, 58);
+    ck_assert_uint_le(pct, 62);
 }
 END_TEST
 
@@ -312,14 +428,14 @@ START_TEST(client_drops_the_share_asked_for)
     ck_assert(ims_oc_client_update(&c, "127.0.0.30:5060", &v, now));
     unsigned dropped = 0;
     for (int i = 0; i < 100; i++)
-        dropped += ims_oc_client_drop(&c, "127.0.0.30:5060", now + (uint64_t)i * MS);
+        dropped += ims_oc_client_drop(&c, "127.0.0.30:5060", 0, now + (uint64_t)i * MS);
     ck_assert_uint_eq(dropped, 30);
     /* another next hop is not touched */
-    ck_assert(!ims_oc_client_drop(&c, "127.0.0.20:5060", now));
+    ck_assert(!ims_oc_client_drop(&c, "127.0.0.20:5060", 0, now));
     ck_assert_uint_eq(ims_oc_client_loss(&c, "127.0.0.30:5060", now), 30);
     /* past its validity the reduction ends */
     ck_assert_uint_eq(ims_oc_client_loss(&c, "127.0.0.30:5060", now + 1001 * MS), 0);
-    ck_assert(!ims_oc_client_drop(&c, "127.0.0.30:5060", now + 1001 * MS));
+    ck_assert(!ims_oc_client_drop(&c, "127.0.0.30:5060", 0, now + 1001 * MS));
 }
 END_TEST
 
@@ -357,8 +473,8 @@ START_TEST(client_default_validity_and_recycling)
     struct ims_oc_via v = answer(100, 0, 1);
     v.has_validity = false;    /* 500 ms when absent */
     ck_assert(ims_oc_client_update(&c, "x:1", &v, now));
-    ck_assert(ims_oc_client_drop(&c, "x:1", now + 499 * MS));
-    ck_assert(!ims_oc_client_drop(&c, "x:1", now + 500 * MS));
+    ck_assert(ims_oc_client_drop(&c, "x:1", 0, now + 499 * MS));
+    ck_assert(!ims_oc_client_drop(&c, "x:1", 0, now + 500 * MS));
     /* more next hops than entries: the least recently used entry is reused */
     char key[16];
     v = answer(20, 1000, 1);
@@ -380,11 +496,14 @@ int main(void)
     tcase_add_test(tc, a_long_delay_limits_to_what_was_admitted);
     tcase_add_test(tc, few_samples_do_not_lower_the_rate);
     tcase_add_test(tc, the_rate_follows_the_admitted_load);
+    tcase_add_test(tc, demand_held_back_by_clients_raises_the_rate);
     tcase_add_test(tc, a_fixed_ceiling_applies_from_the_start);
     tcase_add_test(tc, priority_work_is_refused_last);
     tcase_add_test(tc, mixed_classes_under_overload);
     tcase_add_test(tc, penalties_lower_the_rate);
-    tcase_add_test(tc, loss_is_asked_per_client_and_fades_when_calm);
+    tcase_add_test(tc, loss_asked_is_the_demand_past_the_rate);
+    tcase_add_test(tc, loss_passes_on_the_next_hops_without_compounding);
+    tcase_add_test(tc, priority_clients_are_asked_last);
     tcase_add_test(tc, server_table_reuses_the_least_recently_used);
     suite_add_tcase(s, tc);
     TCase *tv = tcase_create("via");
@@ -396,6 +515,7 @@ int main(void)
     tcase_add_test(tcl, client_drops_the_share_asked_for);
     tcase_add_test(tcl, client_keeps_the_newest_sequence);
     tcase_add_test(tcl, client_default_validity_and_recycling);
+    tcase_add_test(tcl, client_drops_only_what_upstream_did_not);
     suite_add_tcase(s, tcl);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
