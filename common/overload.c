@@ -15,7 +15,7 @@
 #define MIN_DEPTH 5.0             /* tokens: room for a small burst even at a low rate */
 #define DECREASE_MIN 0.7          /* a period lowers the rate to no less than 70 % ... */
 #define DECREASE_MAX 0.9          /* ... and by at least 10 % */
-#define INCREASE_GAIN 0.25        /* a period with all headroom raises the rate by 25 % */
+#define INCREASE_GAIN 0.1         /* a period with all headroom raises the rate by 10 % */
 #define INCREASE_BELOW 0.8        /* the rate grows only while the delay of the period is
                                    * under 80 % of the target (and the smoothed one under
                                    * the target) */

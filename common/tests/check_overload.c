@@ -120,7 +120,7 @@ START_TEST(demand_held_back_by_clients_raises_the_rate)
     double low = l.rate;
     /* the clients now send 50/s and hold back 150/s at our request: nothing is refused,
      * the delay is low, and yet the rate is tried higher */
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 20; i++) {
         ims_load_held_back(&l, 30, now);
         offer(&l, IMS_LOAD_PRIORITY, 50, 0.2, 1 * MS, &now);
     }
