@@ -11,11 +11,12 @@
  * admitted) are priority work, refused last.
  *
  * RFC 7339 (loss algorithm): as a server, a response to a client whose Via offered "oc"
- * carries oc, oc-algo="loss", oc-validity and oc-seq while this node refuses some of that
- * client's requests (and for one validity period after, with oc=0); as a client (the stateful proxy), every new
- * request forwarded to a numeric next hop carries "oc;oc-algo="loss"" in our Via, the
- * values a trusted next hop answers are kept per next hop, and that share of new requests
- * to it is answered 503 here instead of being sent.
+ * carries oc, oc-algo="loss", oc-validity and oc-seq while this node asks that client for
+ * a reduction (and for one validity period after, with oc=0; see overload.h for what is
+ * asked); as a client (the stateful proxy), every new request forwarded to a numeric next
+ * hop carries "oc;oc-algo="loss"" in our Via, the values a trusted next hop answers are
+ * kept per next hop, and that share of new requests to it (less what their own client
+ * already drops for it) is answered 503 here instead of being sent.
  *
  * Loop thread only, except ims_admission_health*() and the metrics (HTTP thread: atomics).
  *

@@ -7,12 +7,14 @@
  * - the load monitor (struct ims_load): a token bucket that admits new work, whose rate
  *   follows a measured delay. Every message's queueing delay (kernel arrival to the moment
  *   the loop reads it) is fed in; once per period the mean delay is compared with a target:
- *   above it the rate drops to what was admitted times target/delay (at least halved, at
- *   most -10 %); below it, while the bucket is what refuses requests, the rate grows with the
- *   headroom left; calm and refusing nothing, it keeps room for twice what is admitted. Downstream signs of overload (Diameter TOO_BUSY, timeouts) are penalties
- *   that lower the rate too. Two classes: priority work (emergency requests, requests from
- *   the core's trusted peers: work already admitted upstream) may overdraw the bucket by one
- *   bucket depth, so it is refused last.
+ *   above it the rate drops to what was admitted times target/delay (by 10 % to 30 % a
+ *   period, and not again while the delay already falls); below it, while the bucket (or
+ *   the clients, for us) refuses requests, the rate grows with the headroom left; calm and
+ *   refusing nothing, it keeps room for twice what is admitted. Downstream signs of
+ *   overload (Diameter TOO_BUSY, timeouts) are penalties that lower the rate too. Two
+ *   classes: priority work (emergency requests, requests from the core's trusted peers:
+ *   work already admitted upstream) may overdraw the bucket by one bucket depth, so it is
+ *   refused last.
  * - the server side of RFC 7339 (struct ims_oc_server): per client that announced support
  *   ("oc" in its Via), the loss (percentage of requests it should not send) this node
  *   advertises in the Via of its responses to it: the share of the demand the bucket's rate
