@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
@@ -64,6 +65,9 @@ struct ims_sip {
     char resolv_conf[256];        /* the resolver's own configuration, "" when the system's */
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
+    struct ims_admission *adm;
+    uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
+    unsigned long refused_unlogged;
 };
 
 /* sofia-sip writes log lines in pieces; collect them until the newline */
@@ -109,6 +113,71 @@ void ims_sip_count_response(struct ims_sip *s, int status)
     ims_counter_inc(s->responses[c >= 1 && c <= 6 ? c : 0]);
 }
 
+static bool msg_trusted(struct ims_sip *s, msg_t *msg)
+{
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    if (!ai || !ai->ai_addr)
+        return false;
+    struct ims_netlist self = { &s->self, 1 };
+    return ims_netlist_match(&s->trusted, ai->ai_addr) || ims_netlist_match(&self, ai->ai_addr);
+}
+
+bool ims_sip_msg_trusted(struct ims_sip *s, msg_t *msg)
+{
+    return msg_trusted(s, msg);
+}
+
+enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *irq,
+                                            char *key, size_t len)
+{
+    struct ims_sip_source src;
+    ims_sip_source(s, irq, &src);
+    if (key && len)
+        snprintf(key, len, "%s", src.key);
+    if (src.trusted)
+        return IMS_LOAD_PRIORITY;
+    msg_t *msg = nta_incoming_getrequest(irq);
+    sip_t *req = msg ? sip_object(msg) : NULL;
+    bool sos = req && req->sip_request && ims_admission_is_emergency(req->sip_request->rq_url);
+    if (msg)
+        msg_destroy(msg);
+    return sos ? IMS_LOAD_PRIORITY : IMS_LOAD_NORMAL;
+}
+
+/* One log line per 10 s while new work is refused, with the count since the last one */
+static void log_refusal(struct ims_sip *s, const char *why)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+    s->refused_unlogged++;
+    if (s->refused_logged_us && now < s->refused_logged_us + 10000000ULL)
+        return;
+    ims_warn("sip: %s: %lu new request(s) answered 503 since the last such line "
+             "(ims_sip_overload_refused_total)", why, s->refused_unlogged);
+    s->refused_logged_us = now;
+    s->refused_unlogged = 0;
+}
+
+/*
+ * admit - the admission control of a request (admission.h). Returns -1 when it goes on to
+ * the daemon, 0 when it was answered 503 here.
+ */
+static int admit(struct ims_sip *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    if (!ims_admission_new_work(sip))
+        return -1;
+    char client[64];
+    enum ims_load_class k = ims_sip_incoming_client(s, irq, client, sizeof(client));
+    if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
+        k = IMS_LOAD_PRIORITY;
+    const char *why = ims_admission_check(s->adm, k, sip, client);
+    if (!why)
+        return -1;
+    log_refusal(s, why);
+    return ims_sip_refuse_ex(s, irq, sip, 503, why, ims_admission_retry_after(s->adm));
+}
+
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
                       sip_t const *sip)
 {
@@ -128,6 +197,8 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
         ims_log(IMS_LOG_INFO, &ids, "sip: CANCEL answered 481: no transaction to cancel");
         return ims_sip_refuse(s, irq, sip, 481, "no transaction to cancel");
     }
+    if (admit(s, irq, sip) == 0)
+        return 0;
     int status = s->fn(s->arg, irq, sip);
     if (status >= 100)
         ims_sip_count_response(s, status);
@@ -399,6 +470,10 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     for (size_t i = 0; s->hosts && i < nh; i++)
         s->hosts[i] = strdup(c->hosts[i]);
     register_metrics(s);
+    struct ims_admission_conf off = { .enabled = false };
+    s->adm = ims_admission_create(c->admission ? c->admission : &off);
+    if (!s->adm)
+        goto fail;
     char err[160];
     if (ims_netlist_parse(c->trusted, &s->trusted, err, sizeof(err)) != 0) {
         ims_err("sip: trusted peers: %s", err);
@@ -453,6 +528,7 @@ void ims_sip_destroy(struct ims_sip *s)
     ims_netlist_clear(&s->trusted);
     if (s->resolv_conf[0])
         unlink(s->resolv_conf);
+    ims_admission_destroy(s->adm);
     free(s);
 }
 
@@ -510,11 +586,45 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
 int ims_sip_refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
                    const char *why)
 {
+    return ims_sip_refuse_ex(s, irq, req, status, why, 0);
+}
+
+/* The answer of ims_sip_refuse_ex(), with the RFC 7339 parameters for a client that asks */
+static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
+                          const char *warning, unsigned retry_after)
+{
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%u", retry_after);
+    const char *phrase = sip_status_phrase(status);
+    msg_t *resp = nta_incoming_create_response(irq, 0, NULL);
+    if (!resp || nta_incoming_complete_response(irq, resp, status, phrase,
+                                                SIPTAG_WARNING_STR(warning),
+                                                SIPTAG_SERVER_STR(s->node),
+                                                TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)),
+                                                TAG_END()) < 0) {
+        if (resp)
+            msg_destroy(resp);
+        nta_incoming_treply(irq, status, phrase, SIPTAG_WARNING_STR(warning),
+                            SIPTAG_SERVER_STR(s->node),
+                            TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+        return;
+    }
+    sip_t *rs = sip_object(resp);
+    if (ims_admission_oc_offered(s->adm, rs)) {
+        char client[64];
+        ims_sip_incoming_client(s, irq, client, sizeof(client));
+        ims_admission_stamp(s->adm, resp, rs, client);
+    }
+    nta_incoming_mreply(irq, resp);
+}
+
+int ims_sip_refuse_ex(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
+                      const char *why, unsigned retry_after)
+{
     if (req->sip_request->rq_method != sip_method_ack) {
         char warning[320];
         ims_sip_warning(s, warning, sizeof(warning), "%s", why);
-        nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
-                            SIPTAG_SERVER_STR(s->node), TAG_END());
+        reply_refusal(s, irq, status, warning, retry_after);
         ims_sip_count_response(s, status);
     }
     nta_incoming_destroy(irq);
@@ -559,6 +669,16 @@ const char *ims_sip_node(struct ims_sip *s)
 const char *ims_sip_address(struct ims_sip *s)
 {
     return s->address;
+}
+
+int ims_sip_port(struct ims_sip *s)
+{
+    return s->port;
+}
+
+struct ims_admission *ims_sip_admission(struct ims_sip *s)
+{
+    return s->adm;
 }
 
 const char *ims_sip_warning(struct ims_sip *s, char *buf, size_t len, const char *fmt, ...)
