@@ -621,13 +621,20 @@ static int answer_busy(struct msg **msg, enum ims_cmd cmd)
  * else freeDiameter's own sending; an answer that cannot be sent is freed (the client's
  * timer ends it). *msg is NULL after.
  */
+static ims_diam_sink_fn g_sink;
+
+void ims_diam_answer_sink(ims_diam_sink_fn fn)
+{
+    g_sink = fn;
+}
+
 static void send_answer(struct msg **msg)
 {
     struct msg_hdr *hdr;
     if (!*msg)
         return;
     if (fd_msg_hdr(*msg, &hdr) == 0 && !(hdr->msg_flags & CMD_FLAG_REQUEST) &&
-        ims_diam_hold_send(msg) == 0)
+        (g_sink ? g_sink(msg) : ims_diam_hold_send(msg)) == 0)
         return;
     if (*msg && fd_msg_send(msg, NULL, NULL) != 0 && *msg) {
         fd_msg_free(*msg);
@@ -792,6 +799,8 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
 
 int ims_diam_answer_send(struct msg **ans)
 {
+    if (g_sink && ans && *ans)
+        return g_sink(ans);
     return ims_diam_hold_send(ans);
 }
 

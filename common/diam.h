@@ -97,6 +97,15 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app);
 int ims_diam_answer_send(struct msg **ans);
 
 /*
+ * For unit tests and fuzz harnesses, which dispatch requests without a peer: every answer
+ * (a handler's, TOO_BUSY, UNABLE_TO_COMPLY, ims_diam_answer_send) goes to @fn instead of
+ * the network. @fn takes *ans (NULL after) and returns 0, or non-zero (the answer is freed).
+ * NULL restores sending.
+ */
+typedef int (*ims_diam_sink_fn)(struct msg **ans);
+void ims_diam_answer_sink(ims_diam_sink_fn fn);
+
+/*
  * Client side.
  * ims_diam_request_new - a request with a new Session-Id, Origin-Host/Realm,
  * Destination-Realm (and -Host when not NULL), and for Cx/Sh the

@@ -62,7 +62,7 @@ FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
-FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send,--wrap=ims_diam_answer_send
+FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send
 
 # preloaded into OpenSSL programs of the tests: their TLS session keys for tshark
 KEYLOG_SO := $(BUILD)/lib/sslkeylog.so
