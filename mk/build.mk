@@ -120,7 +120,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBCOMMON) \
                  $$($$(word 1,$$(subst _, ,$$*))_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/fuzz $(addprefix -I,$(filter $(DAEMONS),$(subst _, ,$*))) \
-	    $(LDFLAGS) $(FUZZ_LDFLAGS_$*) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LDLIBS)
+	    $(LDFLAGS) $(FUZZ_LDFLAGS_$*) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) \
+	    $($(word 1,$(subst _, ,$*))_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
