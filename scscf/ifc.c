@@ -107,12 +107,6 @@ static int count_children(const struct ims_xml_node *n, const char *name)
     return k;
 }
 
-static bool local_name_is(const struct ims_xml_node *n, const char *name)
-{
-    const char *colon = strchr(n->name, ':');
-    return strcmp(colon ? colon + 1 : n->name, name) == 0;
-}
-
 /* regexec over @n bytes that are not NUL-terminated */
 static bool search_n(const regex_t *re, const char *s, size_t n)
 {
@@ -976,7 +970,7 @@ static struct ims_xml_node *parse_doc(const char *xml, size_t len, const char *r
         return NULL;
     }
     struct ims_xml_node *root = ims_xml_parse(xml, len, err, errlen);
-    if (root && !local_name_is(root, root_name)) {
+    if (root && !ims_xml_is(root, root_name)) {
         snprintf(err, errlen, "the root element is <%.40s>, not <%s>", root->name, root_name);
         ims_xml_free(root);
         root = NULL;
