@@ -42,7 +42,7 @@ static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
 static struct mrfc_media_event events[MAX_EVENTS];
 static int nevents;
 
-static void on_event(void *arg, const struct mrfc_media_event *ev)
+static void on_event(void *arg, struct mrfc_media_event *ev)
 {
     (void)arg;
     pthread_mutex_lock(&ev_lock);
