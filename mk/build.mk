@@ -79,6 +79,11 @@ $(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
 
+# the test AS of the Cr control channel uses the MRF's CFW codec and SDP
+$(BUILD)/bin/cfwas: tests/tools/cfwas.c $(BUILD)/mrfc/cfw_msg.o $(BUILD)/mrfc/sdp.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
 	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue
 	@touch $@
