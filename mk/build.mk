@@ -6,7 +6,7 @@
 BUILD   ?= build
 SAN     ?= 0
 VERSION := $(shell cat VERSION)
-DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
+DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs mrb
 PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
 
 CC      ?= gcc
