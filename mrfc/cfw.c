@@ -85,8 +85,18 @@ struct conn {
     bool want_out;
 };
 
+/* An event of a package held back while a CONTROL is answered */
+struct held {
+    struct held *next;
+    char chan[128];
+    char pkg[32];
+    char *body;
+};
+
 struct mrfc_cfw {
     struct mrfc *mrfc;
+    bool holding;                 /* a CONTROL is being answered: its events wait for it */
+    struct held *held, **held_tail;
     int lfd, lindex;
     su_wait_t lw;
     uint16_t port;
@@ -266,6 +276,8 @@ static void respond(struct conn *c, const char *tid, int status, const char *com
 
 /* ---- requests and responses ---- */
 
+static void release_held(struct mrfc_cfw *cfw);
+
 static void on_sync(struct conn *c, const struct mrfc_cfw_msg *m)
 {
     struct mrfc_cfw *cfw = c->cfw;
@@ -330,15 +342,35 @@ static void on_control(struct conn *c, const struct mrfc_cfw_msg *m)
         return;
     }
     char resp[MRFC_PKG_BODY_MAX];
+    struct mrfc_cfw *cfw = c->cfw;
+    cfw->holding = true;              /* the response goes before the events it causes */
     if (pkg == PKG_IVR)
-        mrfc_ivr_control(c->cfw->mrfc, ch, m->body, m->body_len, resp, sizeof(resp));
+        mrfc_ivr_control(cfw->mrfc, ch, m->body, m->body_len, resp, sizeof(resp));
     else
-        mrfc_mixer_control(c->cfw->mrfc, ch, m->body, m->body_len, resp, sizeof(resp));
-    if (c->dead)
-        return;
-    struct mrfc_cfw_out o = { .tid = m->tid, .status = 200, .keep_alive = -1, .timeout = -1,
-                              .ctype = ctype, .body = resp, .body_len = strlen(resp) };
-    send_msg(c, &o);
+        mrfc_mixer_control(cfw->mrfc, ch, m->body, m->body_len, resp, sizeof(resp));
+    cfw->holding = false;
+    if (!c->dead) {
+        struct mrfc_cfw_out o = { .tid = m->tid, .status = 200, .keep_alive = -1,
+                                  .timeout = -1, .ctype = ctype, .body = resp,
+                                  .body_len = strlen(resp) };
+        send_msg(c, &o);
+    }
+    release_held(cfw);
+}
+
+/* Send the events held while a CONTROL was answered (to channels that are still there) */
+static void release_held(struct mrfc_cfw *cfw)
+{
+    while (cfw->held) {
+        struct held *h = cfw->held;
+        cfw->held = h->next;
+        struct mrfc_chan *ch = ims_map_get(cfw->by_id, h->chan);
+        if (ch)
+            mrfc_cfw_event(ch, h->pkg, h->body);
+        free(h->body);
+        free(h);
+    }
+    cfw->held_tail = &cfw->held;
 }
 
 static void on_response(struct conn *c, const struct mrfc_cfw_msg *m)
@@ -627,8 +659,25 @@ void mrfc_cfw_chan_close(struct mrfc_chan *ch)
     free(ch);
 }
 
+/* Keep an event for after the response being made; false without memory */
+static bool hold(struct mrfc_cfw *cfw, struct mrfc_chan *ch, const char *pkg, const char *body)
+{
+    struct held *h = calloc(1, sizeof(*h));
+    if (!h || !(h->body = strdup(body))) {
+        free(h);
+        return false;
+    }
+    snprintf(h->chan, sizeof(h->chan), "%s", ch->id);
+    snprintf(h->pkg, sizeof(h->pkg), "%s", pkg);
+    *cfw->held_tail = h;
+    cfw->held_tail = &h->next;
+    return true;
+}
+
 void mrfc_cfw_event(struct mrfc_chan *ch, const char *pkg, const char *body)
 {
+    if (ch && ch->cfw->holding && hold(ch->cfw, ch, pkg, body))
+        return;
     struct conn *c = ch ? ch->conn : NULL;
     if (!c || c->dead) {
         ims_info("mrfc: control channel %s is not connected: event not sent",
@@ -709,6 +758,7 @@ int mrfc_cfw_init(struct mrfc *mrfc)
         return -ENOMEM;
     cfw->mrfc = mrfc;
     cfw->lfd = cfw->lindex = -1;
+    cfw->held_tail = &cfw->held;
     cfw->port = (uint16_t)port;
     snprintf(cfw->addr, sizeof(cfw->addr), "%s", ims_sip_address(mrfc->d->sip));
     mrfc->cfw = cfw;
