@@ -19,7 +19,8 @@
  *                              answered 200); prints "event BODY"; fails on timeout
  *   expect-close SECONDS       waits until the MRF closes the TCP connection
  *   expect-bye SECONDS         waits for the MRF's BYE of the channel's dialog
- *   quiet                      stops sending K-ALIVE (the MRF should then drop the channel)
+ *   quiet                      stops sending K-ALIVE and reading (the MRF should then drop
+ *                              the channel)
  *   sleep SECONDS
  *   bye                        BYE of the channel's dialog; prints "bye STATUS"
  *
@@ -165,6 +166,16 @@ static void take(const struct mrfc_cfw_msg *m)
         g.events[g.nevents++] = strndup(m->body ? m->body : "", m->body_len);
 }
 
+/* Stop watching and close the connection */
+static void tcp_close(void)
+{
+    if (g.fd < 0)
+        return;
+    su_root_deregister(g.root, g.index);
+    close(g.fd);
+    g.fd = -1;
+}
+
 static int on_tcp(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 {
     (void)magic;
@@ -175,6 +186,7 @@ static int on_tcp(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
         if (!g.closed)
             printf("connection closed by the MRF\n");
         g.closed = true;
+        tcp_close();
         su_root_break(g.root);
         return 0;
     }
@@ -373,6 +385,8 @@ static int cmd_bye(void)
 static int cmd_connect(const char *from)
 {
     struct sockaddr_in a = { .sin_family = AF_INET }, b = { .sin_family = AF_INET };
+    tcp_close();
+    g.rlen = 0;
     g.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     inet_pton(AF_INET, from && *from ? from : g.sip_addr, &a.sin_addr);
     inet_pton(AF_INET, g.chan_host, &b.sin_addr);
@@ -513,7 +527,10 @@ static int run_line(char *line)
         return ok ? 0 : -1;
     }
     if (strcmp(line, "quiet") == 0) {
-        g.quiet = true;
+        g.quiet = true;               /* no K-ALIVE, nothing read, nothing answered */
+        if (g.fd >= 0)
+            su_root_deregister(g.root, g.index);
+        g.index = -1;
         return 0;
     }
     if (strcmp(line, "sleep") == 0) {
@@ -586,10 +603,11 @@ int main(int argc, char **argv)
     fclose(f);
     printf("result %s\n", rc == 0 ? "ok" : "failed");
     su_timer_destroy(ka);
-    if (g.fd >= 0) {
-        su_root_deregister(g.root, g.index);
+    if (g.quiet && g.fd >= 0) {
         close(g.fd);
+        g.fd = -1;
     }
+    tcp_close();
     nta_agent_destroy(g.agent);
     su_root_destroy(g.root);
     su_deinit();
