@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include <sofia-sip/nta.h>
+#include <sofia-sip/sip_extra.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 
@@ -105,19 +106,20 @@ static unsigned timer_of(const struct ims_ro_result *r)
     return t;
 }
 
-/* The served user of @sip (P-Served-User, else P-Asserted-Identity) into @out; -ENOENT */
+/* The served user of @sip (P-Served-User, RFC 5502, else the first P-Asserted-Identity)
+ * into @out; -ENOENT */
 static int served_user(const sip_t *sip, char *out, size_t len)
 {
-    const char *names[] = { "P-Served-User", "P-Asserted-Identity" };
-    for (int i = 0; i < 2; i++) {
-        const char *v = ims_sip_header(sip, names[i]);
-        su_home_t home[1] = { SU_HOME_INIT(home) };
-        sip_route_t *r = v ? ims_addr_list_parse(home, v) : NULL;
-        bool ok = r && url_e(out, (isize_t)len, r->r_url) > 0;
-        su_home_deinit(home);
-        if (ok)
-            return 0;
-    }
+    const char *v = ims_sip_header(sip, "P-Served-User");
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_route_t *r = v ? ims_addr_list_parse(home, v) : NULL;
+    bool ok = r && url_e(out, (isize_t)len, r->r_url) > 0;
+    su_home_deinit(home);
+    if (ok)
+        return 0;
+    const sip_p_asserted_identity_t *pai = sip_p_asserted_identity(sip);
+    if (pai && url_e(out, (isize_t)len, pai->paid_url) > 0)
+        return 0;
     return -ENOENT;
 }
 
