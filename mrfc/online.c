@@ -359,10 +359,13 @@ static void decided(struct mrfc_online *o, const struct ims_ro_result *res, bool
                 : "CCR-INITIAL", o->subscription, o->final_unit ? " (final units)" : "");
     }
     bool keep = !event && res->decision == IMS_RO_GRANTED;
-    const sip_t *sip = sip_object(o->msg);
-    mrfc_session_accept(mrfc, irq, sip, &o->inv, keep ? o : NULL);
+    msg_t *msg = o->msg;              /* the session copies what it needs of the INVITE */
+    o->msg = NULL;
+    struct mrfc_invite inv = o->inv;
     if (!keep)
         online_free(o);
+    mrfc_session_accept(mrfc, irq, sip_object(msg), &inv, keep ? o : NULL);
+    msg_destroy(msg);
 }
 
 static void on_event(void *arg, const struct ims_ro_result *res)
