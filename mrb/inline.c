@@ -65,9 +65,10 @@ static bool try_next(struct call *c)
         if (ruri && ims_ptx_forward_ex(c->tx, &h) == 0) {
             mrb_note_sent(b, i, c->conf[0] ? c->conf : NULL);
             struct ims_log_ids ids = { .call_id = ims_ptx_call_id(c->tx) };
-            ims_log(IMS_LOG_INFO, &ids, "mrb: INVITE %s%s%s to MRF %s", req->sip_request->rq_url->url_user
-                    ? req->sip_request->rq_url->url_user : "", c->conf[0] ? " (conference)" : "",
-                    c->next > 1 ? " after a failure" : "", m->name);
+            const char *user = req->sip_request->rq_url->url_user;
+            ims_log(IMS_LOG_INFO, &ids, "mrb: INVITE %s%s%s to MRF %s", user ? user : "",
+                    c->conf[0] ? " (conference)" : "", c->next > 1 ? " after a failure" : "",
+                    m->name);
             ims_counter_inc(b->m_routed);
             return true;
         }

@@ -122,7 +122,7 @@ function proto.dissector(tvb, pinfo, tree)
         end
         -- the Content-Length is needed before the message can be taken
         local head = tvb:raw(offset, hend - offset)
-        local cl = tonumber(head:match("[\r\n][Cc][Oo][Nn][Tt][Ee][Nn][Tt]%-[Ll][Ee][Nn][Gg][Tt][Hh]:%s*(%d+)")) or 0
+        local cl = tonumber(head:lower():match("[\r\n]content%-length:%s*(%d+)")) or 0
         if hend + cl > len then
             pinfo.desegment_offset = offset
             pinfo.desegment_len = hend + cl - len
