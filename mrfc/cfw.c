@@ -617,7 +617,12 @@ int mrfc_cfw_chan_new(struct mrfc *mrfc, struct mrfc_session *s, const struct mr
     ch->s = s;
     ch->pkgs = pkgs;
     snprintf(ch->id, sizeof(ch->id), "%s", o->cfw_id);
-    snprintf(ch->addr, sizeof(ch->addr), "%s", o->addr);
+    /* the canonical text of the address, as accept() will give the connection's */
+    unsigned char bin[16];
+    int family = o->ip6 ? AF_INET6 : AF_INET;
+    if (inet_pton(family, o->addr, bin) != 1 || !inet_ntop(family, bin, ch->addr,
+                                                           sizeof(ch->addr)))
+        snprintf(ch->addr, sizeof(ch->addr), "%s", o->addr);
     ims_map_put(cfw->by_id, ch->id, ch, &err);
     if (err) {
         free(ch);
