@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "xml.h"
+#include "utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,38 +75,16 @@ static bool skip_past(struct parser *p, const char *end)
 
 /*
  * Length of the UTF-8 sequence at @s (at most @n bytes) that encodes an XML character
- * (XML 1.0 production Char: no C0 control but tab, LF and CR, no surrogate, no U+FFFE or
- * U+FFFF), or 0 when there is none.
+ * (XML 1.0 production Char: no C0 control but tab, LF and CR, no U+FFFE or U+FFFF), or 0.
  */
 static size_t xml_char_len(const unsigned char *s, size_t n)
 {
     uint32_t cp;
-    size_t k;
-    if (s[0] < 0x80)
-        return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' || s[0] == '\r';
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        k = 2;
-        cp = s[0] & 0x1fu;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        k = 3;
-        cp = s[0] & 0x0fu;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        k = 4;
-        cp = s[0] & 0x07u;
-    } else {
+    size_t k = ims_utf8_seq((const char *)s, n, &cp);
+    if (!k || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xfffe ||
+        cp == 0xffff)
         return 0;
-    }
-    if (k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3fu);
-    }
-    bool shortest = (k == 3 && cp >= 0x800) || (k == 4 && cp >= 0x10000) || k == 2;
-    bool valid = cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) && cp != 0xfffe &&
-                 cp != 0xffff;
-    return shortest && valid ? k : 0;
+    return k;
 }
 
 /* The whole document is UTF-8 made of XML characters; false after failing. */

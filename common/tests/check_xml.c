@@ -97,7 +97,8 @@ END_TEST
 
 START_TEST(attributes_kept_and_decoded)
 {
-    const char *doc = "\xef\xbb\xbf<r:a xmlns:r='urn:x' xmlns:x=\"urn:y\" id='1' v=\"&lt;b&gt; &amp; "
+    const char *doc = "\xef\xbb\xbf<r:a xmlns:r='urn:x' xmlns:x=\"urn:y\" id='1' "
+                      "v=\"&lt;b&gt; &amp; "
                       "&#x41;&#66;\" t='a\tb\nc' x:id=\"2\" gt='a>b'>"
                       "<r:b k='&quot;q&apos;'/><c/></r:a><?pi after?>";
     char err[128] = "";
