@@ -374,6 +374,12 @@ check_match "the MRF counted its CCRs" '^[1-9]' "$(metric $MRF 'mrfc_ro_total{ki
 
 # ---------------------------------------------------------------------------------------------
 step "MRB: a second MRF and the broker"
+# the lab's broker knows only the lab's MRF: this test runs its own with both MRFs
+lab_mrb=$(cat "$E2E_RUN/mrb/mrb.pid" 2>/dev/null)
+if [ -n "$lab_mrb" ] && kill -TERM "$lab_mrb" 2>/dev/null; then
+    for _ in $(seq 50); do kill -0 "$lab_mrb" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$E2E_RUN/mrb/mrb.pid"
+fi
 mkdir -p "$E2E_RUN/mrfc2" "$E2E_RUN/mrb"
 IMS_NODE_ADDRESS=$MRF2 IMS_NODE_NAME=mrfc2.$R IMS_NODE_STATE_DIR="$E2E_RUN/mrfc2" \
     IMS_LOG_FILE="$E2E_RUN/mrfc2/mrfc2.log" IMS_DIAMETER_TLS=no IMS_DIAMETER_PEERS= \
