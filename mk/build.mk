@@ -10,7 +10,7 @@ BUILD   ?= build
 SAN     ?= 0
 FUZZ    ?= 0
 VERSION := $(shell cat VERSION)
-DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
+DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs mrb
 PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
 
 CC      ?= gcc
@@ -110,6 +110,11 @@ $(BUILD)/bin/rtpue: tests/tools/rtpue.c $(RTPUE_OBJ) $(LIBCOMMON)
 $(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
+
+# the test AS of the Cr control channel uses the MRF's CFW codec and SDP
+$(BUILD)/bin/cfwas: tests/tools/cfwas.c $(BUILD)/mrfc/cfw_msg.o $(BUILD)/mrfc/sdp.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
 	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue
