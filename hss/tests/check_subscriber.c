@@ -153,7 +153,8 @@ START_TEST(test_create_get_roundtrip)
     ck_assert(json_is_true(json_object_get(impi, "has_aka")));
     ck_assert_str_eq(json_string_value(json_object_get(impi, "sqn")), "000000000020");
     ck_assert_str_eq(json_string_value(json_object_get(impi, "default_scheme")), "digest");
-    ck_assert_int_eq(json_array_size(json_object_get(impi, "schemes")), 3);
+    /* no list given: every scheme the credentials allow, the three Digest bodies and AKA */
+    ck_assert_int_eq(json_array_size(json_object_get(impi, "schemes")), 5);
     /* no secret in any form */
     const char *secret_keys[] = { "password", "ha1", "k", "op", "opc" };
     for (size_t i = 0; i < 5; i++)
@@ -200,7 +201,8 @@ START_TEST(test_op_to_opc)
     ck_assert_int_eq(impi.amf[0], 0x80);
     ck_assert_uint_eq(impi.sqn, 0x20);
     ck_assert_str_eq(impi.password, "alice-secret");
-    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2);
+    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2 |
+                                        HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE);
     ck_assert_int_eq(impi.default_scheme, HSS_SCHEME_DIGEST);
     ck_assert_str_eq(impi.msisdn, "15550100001");
 }
@@ -585,7 +587,8 @@ START_TEST(test_bulk)
     ck_assert_int_eq(impi.amf[0], 0x38);
     ck_assert_int_eq(impi.amf[1], 0x30);
     ck_assert_int_eq(impi.default_scheme, HSS_SCHEME_DIGEST);
-    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2);
+    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2 |
+                                        HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE);
     ck_assert_int_eq(hss_impu_find(db, "sip:user00001@" DOMAIN, &impu), 0);
     ck_assert_int_eq(hss_impi_find(db, "user00001@" DOMAIN, &impi), 0);
     ck_assert(hss_impi_has_impu(db, impi.id, impu.id));
