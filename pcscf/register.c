@@ -261,7 +261,7 @@ static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
     struct pcscf *p = ctx->p;
     struct ims_pcv pcv = { 0 };
     char value[512];
-    if (mark_received(msg, sip, &ctx->src) != 0)
+    if (mark_received(msg, sip, &ctx->src) != 0 || pcscf_clf_mark(p, msg, sip, &ctx->src))
         return -ENOMEM;
     ims_sip_paid_remove(msg, sip);
     while (sip->sip_path)

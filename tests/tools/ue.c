@@ -13,6 +13,11 @@
  *      [--no-qop]            answer without qop, nc, cnonce (RFC 2069) though qop was offered
  *      [--digest-uri URI]    answer with this digest uri instead of the Request-URI
  *      [--answer-delay MS]   wait before answering a challenge (the test stops a peer meanwhile)
+ *   and for the schemes without a challenge (tests/e2e/test_auth_schemes.sh):
+ *      [--no-authorization]  the first REGISTER carries no Authorization header (early IMS,
+ *                            NASS-bundled: TS 24.229 5.1.1.2.1 without an ISIM)
+ *      [--header "Name: value"]  an extra header in every REGISTER (up to 4), e.g. a forged
+ *                            P-Access-Network-Info
  *
  * The first REGISTER carries the Authorization header of TS 24.229 5.1.1.2.1 (username,
  * realm, uri, empty nonce and response), with the algorithm asked for when given. With
@@ -44,7 +49,9 @@ struct ue {
     nta_leg_t *leg;
     const char *proxy, *impu, *impi, *password, *bind, *algorithm;
     const char *answer_impu, *digest_uri, *instance;
-    bool no_qop;
+    const char *headers[4];
+    int nheaders;
+    bool no_qop, no_authorization;
     int expires, contacts, reg_id, max_rounds, answer_delay_ms;
     su_timer_t *delay;            /* the answer waiting for --answer-delay */
     char *pending;                /* its Authorization */
@@ -65,7 +72,8 @@ static void usage(void)
                     "          [--expires N] [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]\n"
                     "          [--contacts N] [--instance URN [--reg-id N]] [--rounds N]\n"
                     "          [--answer-impu URI] [--no-qop] [--digest-uri URI]\n"
-                    "          [--answer-delay MS]\n");
+                    "          [--answer-delay MS] [--no-authorization]\n"
+                    "          [--header 'Name: value']...\n");
     exit(2);
 }
 
@@ -136,7 +144,11 @@ static void send_register(struct ue *ue, const char *authorization)
         SIP_METHOD_REGISTER, (url_string_t *)ruri, SIPTAG_FROM_STR(from),
         SIPTAG_TO_STR(to), SIPTAG_CALL_ID_STR(ue->call_id), SIPTAG_CSEQ_STR(cseq),
         SIPTAG_CONTACT_STR(contact), SIPTAG_EXPIRES_STR(expires), SIPTAG_SUPPORTED_STR("path"),
-        TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)), TAG_END());
+        TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)),
+        TAG_IF(ue->nheaders > 0, SIPTAG_HEADER_STR(ue->headers[0])),
+        TAG_IF(ue->nheaders > 1, SIPTAG_HEADER_STR(ue->headers[1])),
+        TAG_IF(ue->nheaders > 2, SIPTAG_HEADER_STR(ue->headers[2])),
+        TAG_IF(ue->nheaders > 3, SIPTAG_HEADER_STR(ue->headers[3])), TAG_END());
     if (!orq) {
         printf("error: cannot send the REGISTER\n");
         finish(ue, 1);
@@ -312,6 +324,8 @@ int main(int argc, char **argv)
         { "answer-impu", required_argument, NULL, 'A' },
         { "digest-uri", required_argument, NULL, 'U' }, { "no-qop", no_argument, NULL, 'Q' },
         { "answer-delay", required_argument, NULL, 'D' },
+        { "no-authorization", no_argument, NULL, 'N' },
+        { "header", required_argument, NULL, 'H' },
         { NULL, 0, NULL, 0 },
     };
     struct ue ue = { .expires = 600, .result = 1, .contacts = 1, .max_rounds = 3 };
@@ -338,6 +352,12 @@ int main(int argc, char **argv)
         case 'U': ue.digest_uri = optarg; break;
         case 'Q': ue.no_qop = true; break;
         case 'D': ue.answer_delay_ms = atoi(optarg); break;
+        case 'N': ue.no_authorization = true; break;
+        case 'H':
+            if (ue.nheaders == 4)
+                usage();
+            ue.headers[ue.nheaders++] = optarg;
+            break;
         default: usage();
         }
     }
@@ -384,7 +404,7 @@ int main(int argc, char **argv)
              "response=\"\"%s%s",
              ue.impi, domain, domain, ue.algorithm ? ", algorithm=" : "",
              ue.algorithm ? ue.algorithm : "");
-    send_register(&ue, first);
+    send_register(&ue, ue.no_authorization ? NULL : first);
     if (!ue.done)
         su_root_run(ue.root);
     if (ue.delay)
