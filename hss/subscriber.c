@@ -836,7 +836,8 @@ static int bulk_one(struct ims_db *db, const struct bulk *b, long n, bool *made)
     if (rc == 0 && (rc = bulk_insert(db, st, &prof)) == 0 &&
         (st = ims_db_stmt(db, "INSERT INTO impi (subscription_id, identity, password, k, opc,"
                               " amf, sqn, schemes, default_scheme) VALUES (?1, ?2, ?3, ?4, ?5,"
-                              " ?6, 32, 'digest,akav1,akav2', 'digest')"))) {
+                              " ?6, 32, 'digest,akav1,akav2,tispan-digest,packetcable-digest',"
+                              " 'digest')"))) {
         sqlite3_bind_int64(st, 1, sub);
         sqlite3_bind_text(st, 2, impi, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, pwd, -1, SQLITE_STATIC);
