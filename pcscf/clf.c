@@ -13,8 +13,9 @@
  *     192.0.2.0/28         ADSL2+        dslam-7/port-3
  *
  * The most specific network that holds the source address wins. Whatever the table says,
- * a P-Access-Network-Info the UE marked "network-provided" itself is removed (5.2.6.3.x):
- * only the P-CSCF may say what the network saw.
+ * a P-Access-Network-Info of the UE that holds "network-provided" anywhere (as a parameter,
+ * inside quotes, after a quoted-pair: wherever any parser might find it) is removed
+ * (TS 24.229 5.2.2.1): only the P-CSCF may say what the network saw.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -151,24 +152,7 @@ static const struct clf_entry *lookup(const struct pcscf_clf *clf, const char *i
 
 bool pcscf_pani_network_provided(const char *value)
 {
-    bool quoted = false;
-    const char *item = value;
-    for (const char *p = value;; p++) {
-        if (*p == '"')
-            quoted = !quoted;
-        if (*p && (quoted || (*p != ';' && *p != ',')))
-            continue;
-        const char *b = item, *e = p;
-        while (b < e && (*b == ' ' || *b == '\t'))
-            b++;
-        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e - b == 16 && strncasecmp(b, "network-provided", 16) == 0)
-            return true;
-        if (!*p)
-            return false;
-        item = p + 1;
-    }
+    return value && strcasestr(value, "network-provided") != NULL;
 }
 
 int pcscf_clf_mark(struct pcscf *p, msg_t *msg, sip_t *sip, const struct ims_sip_source *src)

@@ -226,7 +226,8 @@ void pcscf_bindings_changed(struct pcscf *p);
 /* Load pcscf.clf_table (@path): 0, -EINVAL (a bad line, logged) or -errno */
 int pcscf_clf_load(struct pcscf *p, const char *path);
 void pcscf_clf_free(struct pcscf *p);
-/* Pure: whether a P-Access-Network-Info value carries the "network-provided" parameter */
+/* Pure: whether a P-Access-Network-Info value holds "network-provided" anywhere (any case,
+ * quoted or not: a UE's value that any parser could read as network-provided) */
 bool pcscf_pani_network_provided(const char *value);
 /*
  * pcscf_clf_mark - a REGISTER from @src: every P-Access-Network-Info the UE marked

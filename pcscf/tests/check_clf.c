@@ -78,9 +78,16 @@ START_TEST(network_provided_parameter)
     ck_assert(pcscf_pani_network_provided("ADSL;dsl-location=\"x\";network-provided"));
     ck_assert(pcscf_pani_network_provided("ADSL; network-provided ; dsl-location=\"x\""));
     ck_assert(pcscf_pani_network_provided("3GPP-E-UTRAN-FDD, ADSL;NETWORK-PROVIDED"));
-    ck_assert(!pcscf_pani_network_provided("ADSL;dsl-location=\"network-provided\""));
-    ck_assert(!pcscf_pani_network_provided("ADSL;dsl-location=\"a;network-provided\""));
-    ck_assert(!pcscf_pani_network_provided("network-provided-not;x"));
+    /* a quoted-pair read apart by two parsers: the S-CSCF (RFC 3261 quoted-pair) sees the
+     * flag outside the quotes where a naive quote toggle sees it inside */
+    ck_assert(pcscf_pani_network_provided("ADSL; x=\"\\\"\"; network-provided; "
+                                          "dsl-location=\"l\""));
+    /* anywhere: quoted or part of a longer word goes too, nothing is left to a parser */
+    ck_assert(pcscf_pani_network_provided("ADSL;dsl-location=\"network-provided\""));
+    ck_assert(pcscf_pani_network_provided("network-provided-not;x"));
+    ck_assert(!pcscf_pani_network_provided("ADSL;dsl-location=\"dslam-7/port-3\""));
+    ck_assert(!pcscf_pani_network_provided("3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=001010001"));
+    ck_assert(!pcscf_pani_network_provided("network provided"));
     ck_assert(!pcscf_pani_network_provided(""));
 }
 END_TEST

@@ -7,11 +7,12 @@
 #   PacketCable "Digest" (paco); a right password registers, a wrong one gets a new 401;
 # - early IMS (TR 33.978): eric is bound to 127.0.0.161 at the HSS; from there he registers
 #   without any challenge, from elsewhere he gets 403; an attacker elsewhere who writes
-#   received=127.0.0.161 in his Via, or a whole Via of the P-CSCF's address above his own,
-#   or who goes to the S-CSCF directly, gets 403 too;
+#   received=127.0.0.161 in his Via (once or twice), or a whole Via of the P-CSCF's address
+#   above his own, or who goes to the S-CSCF directly, gets 403 too;
 # - NASS-bundled (ES 283 003): the P-CSCF's CLF table (pcscf.clf_table) puts the line of
 #   the source address into P-Access-Network-Info; nadia registers from her line, not from
-#   another one, and a P-Access-Network-Info "network-provided" the UE wrote is removed;
+#   another one, and a P-Access-Network-Info "network-provided" the UE wrote is removed
+#   (also one where "network-provided" follows a quoted-pair the parsers might read apart);
 # - the older Digest-MD5 (the password on Cx): refused while the S-CSCF is not in
 #   hss.password_peers, served once it is;
 # - the wire: the MAAs carry ETSI-SIP-Authenticate, CableLabs-SIP-Digest-Authenticate,
@@ -150,6 +151,14 @@ check_match "the attacker writes received=$ERIC_IP in his own Via: 403" \
     '^SIP/2.0 403' "$(out forged-received)"
 check_match "... the S-CSCF read the address the P-CSCF saw" \
     "^Warning: .*early IMS: the UE's address $ATTACKER is not" "$(out forged-received)"
+raw_register forged-received2 "$ATTACKER:5606" \
+    "Via: SIP/2.0/UDP $ATTACKER:5606;branch=z9hG4bKforged4;received=$ERIC_IP;rport;received=$ERIC_IP
+"
+send forged-received2 "$ATTACKER:5606" "$PCSCF"
+check_match "the attacker writes received=$ERIC_IP twice in his own Via: 403" \
+    '^SIP/2.0 403' "$(out forged-received2)"
+check_match "... the S-CSCF read the address the P-CSCF saw (every received of the UE goes)" \
+    "^Warning: .*early IMS: the UE's address $ATTACKER is not" "$(out forged-received2)"
 raw_register forged-via "$ATTACKER:5604" \
     "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKforged2a;rport
 Via: SIP/2.0/UDP $ERIC_IP:5060;branch=z9hG4bKforged2b;received=$ERIC_IP
@@ -187,6 +196,13 @@ check_match "from no known line, with her line written by the UE as network-prov
     'warning: .*NASS-bundled: no line of the UE vouched for by its P-CSCF' "$(out nadia-forged)"
 check_match "pcscf log: the UE's network-provided P-Access-Network-Info removed" \
     "REGISTER from $NO_LINE_IP:5703/udp: 1 P-Access-Network-Info marked network-provided by the UE removed" \
+    "$(log_of pcscf)"
+ESCAPED='P-Access-Network-Info: ADSL; x="\""; network-provided; dsl-location="dslam-7/port-3"'
+ue nadia-escaped nadia "$NO_LINE_IP:5705" --no-authorization --header "$ESCAPED"
+check_match "the same forgery behind a quoted-pair (x=\"\\\"\"): 403" \
+    'warning: .*NASS-bundled: no line of the UE vouched for by its P-CSCF' "$(out nadia-escaped)"
+check_match "pcscf log: that P-Access-Network-Info removed too" \
+    "REGISTER from $NO_LINE_IP:5705/udp: 1 P-Access-Network-Info marked network-provided by the UE removed" \
     "$(log_of pcscf)"
 ue nadia-forged2 nadia "$OTHER_LINE_IP:5704" --no-authorization --header "$FORGED"
 check_match "from the other line with the same forgery: 403 (the P-CSCF's own line counts)" \
