@@ -285,10 +285,10 @@ enum scscf_scheme scscf_scheme_of(const char *name);
  * P-Access-Network-Info it marked "network-provided". Pure functions.
  *
  * scscf_bundled_address - the address the P-CSCF saw the REGISTER @sip come from: the
- *     "received" of the Via below the topmost Via of the P-CSCF (the host of the first Path
- *     entry; names through @resolve, sip.hosts, never DNS). 0 with the address in @out,
- *     -ENOENT when there is none to believe (no Path, no Via of the P-CSCF, no Via below
- *     it, no received there), -EINVAL when it is not an IP address.
+ *     "received" of the Via below the topmost Via of the P-CSCF (the host of the last Path
+ *     entry, the first one added; names through @resolve, sip.hosts, never DNS). 0 with
+ *     the address in @out, -ENOENT when there is none to believe (no Path, no Via of the
+ *     P-CSCF, no Via below it, no received there), -EINVAL when it is not an IP address.
  * scscf_bundled_lines - the dsl-location of each P-Access-Network-Info of @sip marked
  *     network-provided: their number (at most @max) into @out.
  * scscf_bundled_address_match - @text (an IP address) is the address, or within the IPv6

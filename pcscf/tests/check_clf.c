@@ -104,7 +104,8 @@ START_TEST(table_and_mark)
     struct ims_sip_source src = from("192.0.2.7");
     sip_t *sip = register_with("P-Access-Network-Info: ADSL;dsl-location=\"victim\";"
                                "network-provided\r\n"
-                               "P-Access-Network-Info: IEEE-802.11;i-wlan-node-id=ffeeddccbbaa\r\n");
+                               "P-Access-Network-Info: IEEE-802.11;"
+                               "i-wlan-node-id=ffeeddccbbaa\r\n");
     ck_assert_int_eq(pcscf_clf_mark(&p, msg, sip, &src), 0);
     panis(sip, got, sizeof(got));
     ck_assert_str_eq(got, "IEEE-802.11;i-wlan-node-id=ffeeddccbbaa | "

@@ -11,8 +11,9 @@
 #   above his own, or who goes to the S-CSCF directly, gets 403 too;
 # - NASS-bundled (ES 283 003): the P-CSCF's CLF table (pcscf.clf_table) puts the line of
 #   the source address into P-Access-Network-Info; nadia registers from her line, not from
-#   another one, and a P-Access-Network-Info "network-provided" the UE wrote is removed
-#   (also one where "network-provided" follows a quoted-pair the parsers might read apart);
+#   another one, nor with her line written as the P-CSCF writes it straight to the S-CSCF;
+#   a P-Access-Network-Info "network-provided" the UE wrote is removed (also one where
+#   "network-provided" follows a quoted-pair that two parsers might read apart);
 # - the older Digest-MD5 (the password on Cx): refused while the S-CSCF is not in
 #   hss.password_peers, served once it is;
 # - the wire: the MAAs carry ETSI-SIP-Authenticate, CableLabs-SIP-Digest-Authenticate,
@@ -66,17 +67,18 @@ send() {
     timeout 20 "$E2E_BIN/sipsend" --from "$2" --to "$3" --wait 4000 "$E2E_RUN/$1.crlf" \
         >"$E2E_RUN/$1.out" 2>&1
 }
-# raw_register NAME ADDR:PORT EXTRA-HEADER-LINES: a REGISTER of eric without Authorization
+# raw_register NAME ADDR:PORT EXTRA-HEADER-LINES [USER]: a REGISTER of USER (eric) without
+# Authorization
 raw_register() {
-    local name=$1 hp=$2 extra=$3
+    local name=$1 hp=$2 extra=$3 user=${4:-eric}
     cat >"$E2E_RUN/$name.sip" <<EOF
 REGISTER sip:$R SIP/2.0
 ${extra}Max-Forwards: 70
-From: <sip:eric@$R>;tag=$name
-To: <sip:eric@$R>
+From: <sip:$user@$R>;tag=$name
+To: <sip:$user@$R>
 Call-ID: $name-$RANDOM@$ATTACKER
 CSeq: 1 REGISTER
-Contact: <sip:eric@$hp>;expires=600
+Contact: <sip:$user@$hp>;expires=600
 Expires: 600
 Supported: path
 Content-Length: 0
@@ -176,6 +178,8 @@ Path: <sip:term@127.0.0.10:5060;lr>
 send direct "$ATTACKER:5605" 127.0.0.30:5060
 check_match "the same REGISTER sent to the S-CSCF directly: 403, not a trusted peer" \
     '^SIP/2.0 403' "$(out direct)"
+check_match "... the Warning says so" \
+    "^Warning: .*REGISTER from $ATTACKER:5605/udp: not a trusted peer" "$(out direct)"
 check "eric de-registers from $ERIC_IP" \
     ue eric-0 eric "$ERIC_IP:5601" --no-authorization --expires 0
 check_eq "HSS: eric not registered" "not_registered null" "$(impu_state "sip:eric@$R")"
@@ -204,6 +208,17 @@ check_match "the same forgery behind a quoted-pair (x=\"\\\"\"): 403" \
 check_match "pcscf log: that P-Access-Network-Info removed too" \
     "REGISTER from $NO_LINE_IP:5705/udp: 1 P-Access-Network-Info marked network-provided by the UE removed" \
     "$(log_of pcscf)"
+raw_register nadia-direct "$NO_LINE_IP:5706" \
+    "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKforged5a;rport
+Via: SIP/2.0/UDP $NO_LINE_IP:5706;branch=z9hG4bKforged5b;received=$NO_LINE_IP
+Path: <sip:term@127.0.0.10:5060;lr>
+$FORGED
+" nadia
+send nadia-direct "$NO_LINE_IP:5706" 127.0.0.30:5060
+check_match "her line as the P-CSCF writes it, sent to the S-CSCF directly: 403" \
+    '^SIP/2.0 403' "$(out nadia-direct)"
+check_match "... not a trusted peer of the S-CSCF" \
+    "^Warning: .*REGISTER from $NO_LINE_IP:5706/udp: not a trusted peer" "$(out nadia-direct)"
 ue nadia-forged2 nadia "$OTHER_LINE_IP:5704" --no-authorization --header "$FORGED"
 check_match "from the other line with the same forgery: 403 (the P-CSCF's own line counts)" \
     'warning: .*the line the P-CSCF saw \(dslam-7/port-4\)' "$(out nadia-forged2)"
