@@ -13,6 +13,8 @@
 #include <freeDiameter/libfdcore.h>
 
 #define V3GPP IMS_VENDOR_3GPP
+#define VETSI IMS_VENDOR_ETSI
+#define VCL IMS_VENDOR_CABLELABS
 
 /* Derived types, looked up by name so dumps and Wireshark-like decoders print text */
 enum dtype { T_NONE = 0, T_UTF8, T_IDENT, T_URI, T_TIME, T_ENUM };
@@ -141,6 +143,28 @@ static const struct avp_def avp_defs[IMS_AVP_COUNT] = {
     [IMS_AVP_DIGEST_QOP] = { 110, 0, "Digest-QoP", AVP_TYPE_OCTETSTRING, T_UTF8 },
     [IMS_AVP_DIGEST_ALGORITHM] = { 111, 0, "Digest-Algorithm", AVP_TYPE_OCTETSTRING, T_UTF8 },
     [IMS_AVP_DIGEST_HA1] = { 121, 0, "Digest-HA1", AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_FRAMED_IP_ADDRESS] = { 8, 0, "Framed-IP-Address", AVP_TYPE_OCTETSTRING },
+    [IMS_AVP_FRAMED_IPV6_PREFIX] = { 97, 0, "Framed-IPv6-Prefix", AVP_TYPE_OCTETSTRING },
+    [IMS_AVP_LINE_IDENTIFIER] = { 500, VETSI, "Line-Identifier", AVP_TYPE_OCTETSTRING },
+    [IMS_AVP_ETSI_SIP_AUTHENTICATE] = { 501, VETSI, "ETSI-SIP-Authenticate", AVP_TYPE_GROUPED },
+    [IMS_AVP_ETSI_DIGEST_REALM] = { 504, VETSI, "ETSI-Digest-Realm", AVP_TYPE_OCTETSTRING,
+                                    T_UTF8 },
+    [IMS_AVP_ETSI_DIGEST_NONCE] = { 505, VETSI, "ETSI-Digest-Nonce", AVP_TYPE_OCTETSTRING,
+                                    T_UTF8 },
+    [IMS_AVP_ETSI_DIGEST_ALGORITHM] = { 509, VETSI, "ETSI-Digest-Algorithm",
+                                        AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_ETSI_DIGEST_QOP] = { 510, VETSI, "ETSI-Digest-QoP", AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_ETSI_DIGEST_HA1] = { 511, VETSI, "ETSI-Digest-HA1", AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_CABLELABS_SIP_DIGEST_AUTHENTICATE] = { 228, VCL, "CableLabs-SIP-Digest-Authenticate",
+                                                    AVP_TYPE_GROUPED },
+    [IMS_AVP_CABLELABS_DIGEST_REALM] = { 209, VCL, "CableLabs-Digest-Realm",
+                                         AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_CABLELABS_DIGEST_ALGORITHM] = { 204, VCL, "CableLabs-Digest-Algorithm",
+                                             AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_CABLELABS_DIGEST_QOP] = { 208, VCL, "CableLabs-Digest-QoP", AVP_TYPE_OCTETSTRING,
+                                       T_UTF8 },
+    [IMS_AVP_CABLELABS_DIGEST_HA1] = { 207, VCL, "CableLabs-Digest-HA1", AVP_TYPE_OCTETSTRING,
+                                       T_UTF8 },
 
     [IMS_AVP_USER_IDENTITY] = { 700, V3GPP, "User-Identity", AVP_TYPE_GROUPED },
     [IMS_AVP_MSISDN] = { 701, V3GPP, "MSISDN", AVP_TYPE_OCTETSTRING },
@@ -545,6 +569,22 @@ static int add_rule(const struct rule_def *r, unsigned order)
     return 0;
 }
 
+/* The vendors of the ETSI and CableLabs AVPs, defined when no extension did */
+static int ensure_vendor(vendor_id_t id, const char *name)
+{
+    struct dict_object *obj = NULL;
+    if (fd_dict_search(dict(), DICT_VENDOR, VENDOR_BY_ID, &id, &obj, ENOENT) == 0)
+        return 0;
+    struct dict_vendor_data data = { id, (char *)name };
+    int rc = fd_dict_new(dict(), DICT_VENDOR, &data, NULL, NULL);
+    if (rc && rc != EEXIST) {
+        ims_err("diameter dictionary: cannot define vendor %s (%u): %s", name, id,
+                strerror(rc));
+        return -rc;
+    }
+    return 0;
+}
+
 int ims_dict_init(void)
 {
     vendor_id_t v = IMS_VENDOR_3GPP;
@@ -552,6 +592,8 @@ int ims_dict_init(void)
         ims_err("diameter dictionary: vendor 3GPP (10415) not found; dict_dcca_3gpp not loaded?");
         return -ENOENT;
     }
+    if (ensure_vendor(IMS_VENDOR_ETSI, "ETSI") || ensure_vendor(IMS_VENDOR_CABLELABS, "CableLabs"))
+        return -EINVAL;
     for (int i = 0; i < IMS_AVP_COUNT; i++)
         if (resolve_avp(i) != 0)
             return -EINVAL;

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "milenage.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
@@ -239,13 +240,41 @@ static int on_uar(struct msg **msg, void *arg)
 
 /* ---- MAR ---- */
 
-enum variant { V_SIP_DIGEST, V_DIGEST_MD5, V_AKAV1, V_AKAV2 };
+/*
+ * What a MAA delivers, by SIP-Authentication-Scheme (TS 29.228 6.3, TS 29.229 6.3):
+ *   "SIP Digest"         3GPP: SIP-Digest-Authenticate {Digest-Realm, -Algorithm, -QoP, -HA1}
+ *   "Digest-MD5"         the older form: a nonce in SIP-Authenticate, the password in
+ *                        SIP-Authorization (hss.password_peers only)
+ *   "Digest-AKAv1-MD5",  Milenage vectors
+ *   "Digest-AKAv2-MD5"
+ *   "HTTP_DIGEST_MD5"    TISPAN (ETSI TS 183 033): ETSI-SIP-Authenticate {ETSI-Digest-Realm,
+ *                        -Nonce (made here), -Algorithm, -QoP, -HA1}
+ *   "Digest"             PacketCable 2.0: CableLabs-SIP-Digest-Authenticate
+ *                        {CableLabs-Digest-Realm, -Algorithm, -QoP, -HA1}
+ *   "Early-IMS-Security" TR 33.978: the address the UE is bound to, Framed-IP-Address or
+ *                        Framed-IPv6-Prefix
+ *   "NASS-Bundled"       ETSI ES 283 003: the Line-Identifiers of the UE's access lines
+ */
+enum variant { V_SIP_DIGEST, V_DIGEST_MD5, V_AKAV1, V_AKAV2, V_TISPAN, V_PACKETCABLE,
+               V_EARLY_IMS, V_NASS_BUNDLED, V_COUNT };
+
+static const struct {
+    const char *name;          /* SIP-Authentication-Scheme */
+    unsigned scheme;           /* enum hss_scheme bit that allows it */
+} variants[V_COUNT] = {
+    [V_SIP_DIGEST] = { "SIP Digest", HSS_SCHEME_DIGEST },
+    [V_DIGEST_MD5] = { "Digest-MD5", HSS_SCHEME_DIGEST },
+    [V_AKAV1] = { "Digest-AKAv1-MD5", HSS_SCHEME_AKAV1 },
+    [V_AKAV2] = { "Digest-AKAv2-MD5", HSS_SCHEME_AKAV2 },
+    [V_TISPAN] = { "HTTP_DIGEST_MD5", HSS_SCHEME_TISPAN },
+    [V_PACKETCABLE] = { "Digest", HSS_SCHEME_PACKETCABLE },
+    [V_EARLY_IMS] = { "Early-IMS-Security", HSS_SCHEME_EARLY_IMS },
+    [V_NASS_BUNDLED] = { "NASS-Bundled", HSS_SCHEME_NASS_BUNDLED },
+};
 
 static const char *variant_name(enum variant v)
 {
-    static const char *const names[] = { "SIP Digest", "Digest-MD5", "Digest-AKAv1-MD5",
-                                         "Digest-AKAv2-MD5" };
-    return names[v];
+    return variants[v].name;
 }
 
 /* Map the requested SIP-Authentication-Scheme to what we deliver; "Unknown" (or none)
@@ -253,36 +282,38 @@ static const char *variant_name(enum variant v)
 static bool pick_variant(const char *scheme, const struct hss_impi *impi, enum variant *v)
 {
     if (!*scheme || strcasecmp(scheme, "Unknown") == 0) {
-        *v = impi->default_scheme == HSS_SCHEME_AKAV1   ? V_AKAV1
-             : impi->default_scheme == HSS_SCHEME_AKAV2 ? V_AKAV2
-                                                        : V_SIP_DIGEST;
+        for (int i = 0; i < V_COUNT; i++)
+            if (i != V_DIGEST_MD5 && variants[i].scheme == impi->default_scheme) {
+                *v = (enum variant)i;
+                return true;
+            }
+        *v = V_SIP_DIGEST;
         return true;
     }
-    if (strcasecmp(scheme, "Digest-AKAv1-MD5") == 0)
-        *v = V_AKAV1;
-    else if (strcasecmp(scheme, "Digest-AKAv2-MD5") == 0)
-        *v = V_AKAV2;
-    else if (strcasecmp(scheme, "SIP Digest") == 0 || strcasecmp(scheme, "Digest") == 0 ||
-             strcasecmp(scheme, "HTTP_DIGEST_MD5") == 0)
-        *v = V_SIP_DIGEST;
-    else if (strcasecmp(scheme, "Digest-MD5") == 0)
-        *v = V_DIGEST_MD5;
-    else
-        return false;
-    return true;
+    for (int i = 0; i < V_COUNT; i++)
+        if (strcasecmp(scheme, variants[i].name) == 0) {
+            *v = (enum variant)i;
+            return true;
+        }
+    return false;
 }
 
 static bool variant_allowed(enum variant v, const struct hss_impi *impi)
 {
+    if (!(impi->schemes & variants[v].scheme))
+        return false;
     switch (v) {
     case V_AKAV1:
-        return (impi->schemes & HSS_SCHEME_AKAV1) && impi->has_aka;
     case V_AKAV2:
-        return (impi->schemes & HSS_SCHEME_AKAV2) && impi->has_aka;
+        return impi->has_aka;
     case V_DIGEST_MD5:
-        return (impi->schemes & HSS_SCHEME_DIGEST) && impi->password[0];
+        return impi->password[0];
+    case V_EARLY_IMS:
+        return impi->ip_address[0];
+    case V_NASS_BUNDLED:
+        return impi->nline_ids > 0;
     default:
-        return (impi->schemes & HSS_SCHEME_DIGEST) && (impi->password[0] || impi->ha1[0]);
+        return impi->password[0] || impi->ha1[0];
     }
 }
 
@@ -313,14 +344,76 @@ static int add_aka_items(struct msg *ans, struct ims_db *db, const struct hss_im
     return 0;
 }
 
-static int add_digest_item(struct msg *ans, struct hss *h, const struct hss_impi *impi,
+/* The AVPs of the grouped Digest challenge of each body, in the order of its ABNF */
+struct digest_group {
+    enum ims_avp group, realm, nonce, algorithm, qop, ha1;
+};
+
+static const struct digest_group digest_groups[] = {
+    { IMS_AVP_SIP_DIGEST_AUTHENTICATE, IMS_AVP_DIGEST_REALM, IMS_AVP_COUNT,
+      IMS_AVP_DIGEST_ALGORITHM, IMS_AVP_DIGEST_QOP, IMS_AVP_DIGEST_HA1 },
+    { IMS_AVP_ETSI_SIP_AUTHENTICATE, IMS_AVP_ETSI_DIGEST_REALM, IMS_AVP_ETSI_DIGEST_NONCE,
+      IMS_AVP_ETSI_DIGEST_ALGORITHM, IMS_AVP_ETSI_DIGEST_QOP, IMS_AVP_ETSI_DIGEST_HA1 },
+    { IMS_AVP_CABLELABS_SIP_DIGEST_AUTHENTICATE, IMS_AVP_CABLELABS_DIGEST_REALM, IMS_AVP_COUNT,
+      IMS_AVP_CABLELABS_DIGEST_ALGORITHM, IMS_AVP_CABLELABS_DIGEST_QOP,
+      IMS_AVP_CABLELABS_DIGEST_HA1 },
+};
+
+/* HA1 = MD5(IMPI:realm:password), or the provisioned one */
+static void impi_ha1(const struct hss *h, const struct hss_impi *impi, char ha1[IMS_MD5_HEX])
+{
+    if (impi->ha1[0])
+        snprintf(ha1, IMS_MD5_HEX, "%s", impi->ha1);
+    else
+        ims_digest_ha1(impi->identity, h->realm, (const uint8_t *)impi->password,
+                       strlen(impi->password), ha1);
+}
+
+/* One of the three grouped Digest challenges into @item (@g: which body's AVPs) */
+static int add_digest_group(struct avp *item, struct hss *h, const struct hss_impi *impi,
+                            const struct digest_group *g)
+{
+    char ha1[IMS_MD5_HEX], nonce[33] = "";
+    impi_ha1(h, impi, ha1);
+    if (g->nonce != IMS_AVP_COUNT) {            /* TISPAN: the HSS makes the nonce */
+        uint8_t r[16];
+        if (ims_aka_random(r) != 0)
+            return -EIO;
+        ims_hex_encode(r, 16, nonce);
+    }
+    struct avp *d = ims_avp_add_group(item, g->group);
+    if (!d || ims_avp_add_str(d, g->realm, h->realm) ||
+        (nonce[0] && ims_avp_add_str(d, g->nonce, nonce)) ||
+        ims_avp_add_str(d, g->algorithm, "MD5") || ims_avp_add_str(d, g->qop, "auth") ||
+        ims_avp_add_str(d, g->ha1, ha1))
+        return -ENOMEM;
+    return 0;
+}
+
+/* Early IMS: the address the private identity is bound to (RFC 7155 8.8.5, 8.8.6) */
+static int add_early_ims(struct avp *item, const struct hss_impi *impi)
+{
+    struct hss_ip ip;
+    if (hss_ip_parse(impi->ip_address, &ip, NULL) != 0)
+        return -EINVAL;
+    if (ip.family == AF_INET)
+        return ims_avp_add_octets(item, IMS_AVP_FRAMED_IP_ADDRESS, ip.addr, 4);
+    uint8_t prefix[18] = { 0, (uint8_t)ip.prefix };   /* Reserved, Prefix-Length, Prefix */
+    size_t n = (ip.prefix + 7) / 8;
+    memcpy(prefix + 2, ip.addr, n);
+    return ims_avp_add_octets(item, IMS_AVP_FRAMED_IPV6_PREFIX, prefix, 2 + n);
+}
+
+/* The one item of the non-AKA schemes */
+static int add_single_item(struct msg *ans, struct hss *h, const struct hss_impi *impi,
                            enum variant v)
 {
     struct avp *item = ims_avp_add_group(ans, IMS_AVP_SIP_AUTH_DATA_ITEM);
     if (!item || ims_avp_add_u32(item, IMS_AVP_SIP_ITEM_NUMBER, 1) ||
         ims_avp_add_str(item, IMS_AVP_SIP_AUTHENTICATION_SCHEME, variant_name(v)))
         return -ENOMEM;
-    if (v == V_DIGEST_MD5) {
+    switch (v) {
+    case V_DIGEST_MD5: {
         /* the older form: a nonce in SIP-Authenticate, the password in SIP-Authorization */
         uint8_t nonce[16];
         if (ims_aka_random(nonce) != 0)
@@ -330,18 +423,20 @@ static int add_digest_item(struct msg *ans, struct hss *h, const struct hss_impi
             return -ENOMEM;
         return 0;
     }
-    char ha1[IMS_MD5_HEX];
-    if (impi->ha1[0])
-        snprintf(ha1, sizeof(ha1), "%s", impi->ha1);
-    else
-        ims_digest_ha1(impi->identity, h->realm, (const uint8_t *)impi->password,
-                       strlen(impi->password), ha1);
-    struct avp *d = ims_avp_add_group(item, IMS_AVP_SIP_DIGEST_AUTHENTICATE);
-    if (!d || ims_avp_add_str(d, IMS_AVP_DIGEST_REALM, h->realm) ||
-        ims_avp_add_str(d, IMS_AVP_DIGEST_QOP, "auth") ||
-        ims_avp_add_str(d, IMS_AVP_DIGEST_HA1, ha1))
-        return -ENOMEM;
-    return 0;
+    case V_TISPAN:
+        return add_digest_group(item, h, impi, &digest_groups[1]);
+    case V_PACKETCABLE:
+        return add_digest_group(item, h, impi, &digest_groups[2]);
+    case V_EARLY_IMS:
+        return add_early_ims(item, impi);
+    case V_NASS_BUNDLED:
+        for (int i = 0; i < impi->nline_ids; i++)
+            if (ims_avp_add_str(item, IMS_AVP_LINE_IDENTIFIER, impi->line_ids[i]))
+                return -ENOMEM;
+        return 0;
+    default:
+        return add_digest_group(item, h, impi, &digest_groups[0]);
+    }
 }
 
 /* Re-synchronisation: SIP-Authorization = RAND (16) | AUTS (14); TS 33.102 6.3.5 */
@@ -445,7 +540,7 @@ static int on_mar(struct msg **msg, void *arg)
         if (rc == 0)
             rc = ims_avp_add_u32(*msg, IMS_AVP_SIP_NUMBER_AUTH_ITEMS, n);
         if (rc == 0)
-            rc = aka ? add_aka_items(*msg, db, &impi, v, n) : add_digest_item(*msg, h, &impi, v);
+            rc = aka ? add_aka_items(*msg, db, &impi, v, n) : add_single_item(*msg, h, &impi, v);
         if (rc)
             o = RES(IMS_DIAM_UNABLE_TO_COMPLY, "cannot build the vectors");
     }

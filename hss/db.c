@@ -99,5 +99,12 @@ static const char schema_v1[] =
     " regex INTEGER NOT NULL DEFAULT 0,"
     " hss TEXT NOT NULL);";
 
-const char *const hss_db_migrations[] = { schema_v1 };
+/* version 2 (issue 16): the access bindings of early IMS and NASS-bundled authentication;
+ * the new scheme names (tispan-digest, packetcable-digest, early-ims, nass-bundled) fit the
+ * schemes text as it is */
+static const char schema_v2[] =
+    "ALTER TABLE impi ADD COLUMN ip_address TEXT;"   /* "192.0.2.7", "2001:db8:1:2::/64" */
+    "ALTER TABLE impi ADD COLUMN line_ids TEXT;";    /* Line-Identifiers, one per line */
+
+const char *const hss_db_migrations[] = { schema_v1, schema_v2 };
 const size_t hss_db_nmigrations = sizeof(hss_db_migrations) / sizeof(hss_db_migrations[0]);

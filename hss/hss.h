@@ -22,11 +22,30 @@
 
 #define HSS_ID_MAX 256
 
-/* authentication schemes (bit mask of those a private identity may use) */
+/*
+ * authentication schemes (bit mask of those a private identity may use), with their
+ * SIP-Authentication-Scheme on Cx and their name in the subscriber document
+ */
 enum hss_scheme {
-    HSS_SCHEME_DIGEST = 1,     /* "SIP Digest", "Digest", "Digest-MD5" */
-    HSS_SCHEME_AKAV1 = 2,      /* "Digest-AKAv1-MD5" */
-    HSS_SCHEME_AKAV2 = 4,      /* "Digest-AKAv2-MD5" */
+    HSS_SCHEME_DIGEST = 1,        /* digest: "SIP Digest" (3GPP), "Digest-MD5" (the older form,
+                                   * hss.password_peers only) */
+    HSS_SCHEME_AKAV1 = 2,         /* akav1: "Digest-AKAv1-MD5" */
+    HSS_SCHEME_AKAV2 = 4,         /* akav2: "Digest-AKAv2-MD5" */
+    HSS_SCHEME_TISPAN = 8,        /* tispan-digest: "HTTP_DIGEST_MD5" (ETSI TS 183 033) */
+    HSS_SCHEME_PACKETCABLE = 16,  /* packetcable-digest: "Digest" (PacketCable 2.0) */
+    HSS_SCHEME_EARLY_IMS = 32,    /* early-ims: "Early-IMS-Security" (TR 33.978) */
+    HSS_SCHEME_NASS_BUNDLED = 64, /* nass-bundled: "NASS-Bundled" (ES 283 003, TS 33.203 R) */
+};
+#define HSS_SCHEME_ALL 127u
+
+#define HSS_LINE_IDS_MAX 4         /* Line-Identifiers per private identity (NASS-bundled) */
+#define HSS_LINE_ID_MAX 128        /* bytes of one, with the NUL */
+
+/* The address an early-IMS private identity is bound to: IPv4, or an IPv6 prefix */
+struct hss_ip {
+    int family;                    /* AF_INET or AF_INET6 */
+    uint8_t addr[16];
+    unsigned prefix;               /* bits: 32 for IPv4, 1..128 for IPv6 */
 };
 
 /* registration state of a public identity (TS 29.228) */
@@ -69,6 +88,9 @@ struct hss_impi {
     char imsi[16];
     char msisdn[16];
     bool barred;
+    char ip_address[64];         /* early IMS: "192.0.2.7" or "2001:db8:1:2::/64" ("" none) */
+    char line_ids[HSS_LINE_IDS_MAX][HSS_LINE_ID_MAX];   /* NASS-bundled access lines */
+    int nline_ids;
 };
 
 struct hss_impu {
@@ -249,6 +271,20 @@ int hss_subscriber_delete(struct ims_db *db, const char *name);
  */
 int hss_subscriber_bulk(struct ims_db *db, const char *prefix, long from, long count,
                         const char *domain, long *created);
+
+/*
+ * Pure helpers of the subscriber document (subscriber_doc.c), shared with the database
+ * reader and the Cx server:
+ * hss_scheme_bits - "digest,akav1,early-ims" (the database form) -> enum hss_scheme bits;
+ *     unknown names are ignored.
+ * hss_scheme_of - one scheme name -> its bit, 0 when unknown (or NULL).
+ * hss_ip_parse - an early-IMS address: an IPv4 address, an IPv6 address (a /128) or an
+ *     IPv6 prefix "addr/len" without host bits. 0 or -EINVAL. With @canon (64 bytes), its
+ *     canonical text ("2001:db8:1:2::/64").
+ */
+unsigned hss_scheme_bits(const char *list);
+unsigned hss_scheme_of(const char *name);
+int hss_ip_parse(const char *text, struct hss_ip *out, char *canon);
 
 /* provision.c: the REST provisioning API under /api/v1 (routes on d->http) */
 int hss_provision_init(struct hss *h);

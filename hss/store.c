@@ -100,32 +100,25 @@ static int step_one(struct ims_db *db, sqlite3_stmt *st)
     return -EIO;
 }
 
-static unsigned parse_schemes(const char *s)
+/* The line identifiers of the database form (one per line) into @out */
+static void read_line_ids(sqlite3_stmt *st, int col, struct hss_impi *out)
 {
-    unsigned m = 0;
-    if (strstr(s, "digest"))
-        m |= HSS_SCHEME_DIGEST;
-    if (strstr(s, "akav1"))
-        m |= HSS_SCHEME_AKAV1;
-    if (strstr(s, "akav2"))
-        m |= HSS_SCHEME_AKAV2;
-    return m;
-}
-
-static enum hss_scheme parse_scheme(const char *s)
-{
-    if (strcmp(s, "akav1") == 0)
-        return HSS_SCHEME_AKAV1;
-    if (strcmp(s, "akav2") == 0)
-        return HSS_SCHEME_AKAV2;
-    return HSS_SCHEME_DIGEST;
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    out->nline_ids = 0;
+    while (t && *t && out->nline_ids < HSS_LINE_IDS_MAX) {
+        size_t n = strcspn(t, "\n");
+        if (n > 0 && n < HSS_LINE_ID_MAX)
+            snprintf(out->line_ids[out->nline_ids++], HSS_LINE_ID_MAX, "%.*s", (int)n, t);
+        t += n + (t[n] == '\n');
+    }
 }
 
 int hss_impi_find(struct ims_db *db, const char *identity, struct hss_impi *out)
 {
     sqlite3_stmt *st = ims_db_stmt(db,
         "SELECT id, subscription_id, identity, password, ha1, k, opc, amf, sqn, schemes,"
-        " default_scheme, imsi, msisdn, barred FROM impi WHERE identity = ?1");
+        " default_scheme, imsi, msisdn, barred, ip_address, line_ids FROM impi"
+        " WHERE identity = ?1");
     if (!st)
         return -EIO;
     sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
@@ -140,14 +133,18 @@ int hss_impi_find(struct ims_db *db, const char *identity, struct hss_impi *out)
         out->has_aka = copy_blob(st, 5, out->k, 16) && copy_blob(st, 6, out->opc, 16) &&
                        copy_blob(st, 7, out->amf, 2);
         out->sqn = (uint64_t)sqlite3_column_int64(st, 8);
-        char buf[64];
+        char buf[160];
         copy_text(st, 9, buf, sizeof(buf));
-        out->schemes = parse_schemes(buf);
+        out->schemes = hss_scheme_bits(buf);
         copy_text(st, 10, buf, sizeof(buf));
-        out->default_scheme = parse_scheme(buf);
+        out->default_scheme = hss_scheme_of(buf);
+        if (!out->default_scheme)
+            out->default_scheme = HSS_SCHEME_DIGEST;
         copy_text(st, 11, out->imsi, sizeof(out->imsi));
         copy_text(st, 12, out->msisdn, sizeof(out->msisdn));
         out->barred = sqlite3_column_int(st, 13) != 0;
+        copy_text(st, 14, out->ip_address, sizeof(out->ip_address));
+        read_line_ids(st, 15, out);
     }
     sqlite3_reset(st);
     return rc;

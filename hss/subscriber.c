@@ -172,8 +172,8 @@ static const char *const service_sql[] = {
 /* everything else provisioning sets */
 static const char *const other_sql[] = {
     "SELECT identity, password, ha1, hex(k), hex(opc), hex(amf), sqn, schemes,"
-    " default_scheme, imsi, msisdn, barred FROM impi WHERE subscription_id = ?1"
-    " ORDER BY identity",
+    " default_scheme, imsi, msisdn, barred, ip_address, line_ids FROM impi"
+    " WHERE subscription_id = ?1 ORDER BY identity",
     "SELECT mandatory_caps, optional_caps FROM subscription WHERE id = ?1",
     "SELECT network FROM visited_network WHERE subscription_id = ?1 ORDER BY network",
     "SELECT p.name, i.priority, i.spec FROM service_profile p LEFT JOIN ifc i"
@@ -398,8 +398,20 @@ static int write_profiles(struct ims_db *db, struct hss_doc *d, int64_t sub)
     return rc;
 }
 
-/* parameters 2..13 of the impi UPDATE and INSERT */
-static void bind_impi(sqlite3_stmt *st, const struct hss_doc_impi *p, char *sch, size_t len)
+/* The line identifiers of @p in their database form (one per line) into @out */
+static void line_ids_text(const struct hss_doc_impi *p, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < p->nline_ids; i++) {
+        strncat(out, i ? "\n" : "", len - strlen(out) - 1);
+        strncat(out, p->line_ids[i], len - strlen(out) - 1);
+    }
+}
+
+/* parameters 2..15 of the impi UPDATE and INSERT (@sch and @lines: buffers that must live
+ * until the statement ran) */
+static void bind_impi(sqlite3_stmt *st, const struct hss_doc_impi *p, char *sch, size_t len,
+                      char *lines, size_t lines_len)
 {
     sqlite3_bind_text(st, 2, p->identity, -1, SQLITE_STATIC);
     bind_opt_text(st, 3, p->password);
@@ -413,12 +425,15 @@ static void bind_impi(sqlite3_stmt *st, const struct hss_doc_impi *p, char *sch,
         sqlite3_bind_int64(st, 8, (sqlite3_int64)p->sqn);
     hss_doc_scheme_text(p->schemes, sch, len);
     sqlite3_bind_text(st, 9, sch, -1, SQLITE_STATIC);
-    char def[16];
+    char def[32];
     hss_doc_scheme_text(p->default_scheme, def, sizeof(def));
     sqlite3_bind_text(st, 10, def, -1, SQLITE_TRANSIENT);
     bind_opt_text(st, 11, p->imsi);
     bind_opt_text(st, 12, p->msisdn);
     sqlite3_bind_int(st, 13, p->barred);
+    bind_opt_text(st, 14, p->ip_address);
+    line_ids_text(p, lines, lines_len);
+    bind_opt_text(st, 15, lines);
 }
 
 /* an existing IMPI keeps max(stored, given) SQN: re-seeding never moves it back */
@@ -427,22 +442,23 @@ static int write_impis(struct ims_db *db, struct hss_doc *d, int64_t sub)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < d->nimpis; i++) {
         struct hss_doc_impi *p = &d->impis[i];
-        char sch[32];
+        char sch[128], lines[HSS_LINE_IDS_MAX * HSS_LINE_ID_MAX];
         rc = query_id(db, "SELECT id FROM impi WHERE identity = ?1", p->identity, &p->id);
         if (rc && rc != -ENOENT)
             return rc;
         sqlite3_stmt *st = ims_db_stmt(db, rc == 0
             ? "UPDATE impi SET identity = ?2, password = ?3, ha1 = ?4, k = ?5, opc = ?6,"
               " amf = ?7, sqn = CASE WHEN ?8 IS NULL THEN sqn ELSE max(sqn, ?8) END,"
-              " schemes = ?9, default_scheme = ?10, imsi = ?11, msisdn = ?12, barred = ?13"
-              " WHERE id = ?1"
+              " schemes = ?9, default_scheme = ?10, imsi = ?11, msisdn = ?12, barred = ?13,"
+              " ip_address = ?14, line_ids = ?15 WHERE id = ?1"
             : "INSERT INTO impi (subscription_id, identity, password, ha1, k, opc, amf, sqn,"
-              " schemes, default_scheme, imsi, msisdn, barred)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ifnull(?8, 0), ?9, ?10, ?11, ?12, ?13)");
+              " schemes, default_scheme, imsi, msisdn, barred, ip_address, line_ids)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ifnull(?8, 0), ?9, ?10, ?11, ?12, ?13,"
+              " ?14, ?15)");
         if (!st)
             return -EIO;
         sqlite3_bind_int64(st, 1, rc == 0 ? p->id : sub);
-        bind_impi(st, p, sch, sizeof(sch));
+        bind_impi(st, p, sch, sizeof(sch), lines, sizeof(lines));
         bool insert = rc != 0;
         if ((rc = run(db, st)) == 0 && insert)
             p->id = last_id(db);
@@ -820,7 +836,8 @@ static int bulk_one(struct ims_db *db, const struct bulk *b, long n, bool *made)
     if (rc == 0 && (rc = bulk_insert(db, st, &prof)) == 0 &&
         (st = ims_db_stmt(db, "INSERT INTO impi (subscription_id, identity, password, k, opc,"
                               " amf, sqn, schemes, default_scheme) VALUES (?1, ?2, ?3, ?4, ?5,"
-                              " ?6, 32, 'digest,akav1,akav2', 'digest')"))) {
+                              " ?6, 32, 'digest,akav1,akav2,tispan-digest,packetcable-digest',"
+                              " 'digest')"))) {
         sqlite3_bind_int64(st, 1, sub);
         sqlite3_bind_text(st, 2, impi, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, pwd, -1, SQLITE_STATIC);

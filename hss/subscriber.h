@@ -40,6 +40,9 @@ struct hss_doc_impi {
     unsigned default_scheme;
     const char *imsi, *msisdn;
     bool barred;
+    char ip_address[64];         /* early IMS: canonical text, "" when absent */
+    const char *line_ids[HSS_LINE_IDS_MAX];   /* NASS-bundled */
+    size_t nline_ids;
     int64_t id;                  /* row id once written */
 };
 
@@ -80,7 +83,7 @@ void hss_doc_free(struct hss_doc *d);
 
 /* A domain name or an IP literal ("[...]"), @n bytes of @s. */
 bool hss_doc_is_host(const char *s, size_t n);
-/* enum hss_scheme bits -> "digest,akav1,akav2" (the database form) */
+/* enum hss_scheme bits -> "digest,akav1,akav2" (the database form; 128 bytes hold all) */
 void hss_doc_scheme_text(unsigned bits, char *out, size_t len);
 
 static inline bool hss_doc_is_psi(enum hss_identity_type t)

@@ -8,6 +8,7 @@
 #include "subscriber.h"
 #include "milenage.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
@@ -28,7 +29,14 @@ static const struct {
     { "digest", HSS_SCHEME_DIGEST },
     { "akav1", HSS_SCHEME_AKAV1 },
     { "akav2", HSS_SCHEME_AKAV2 },
+    { "tispan-digest", HSS_SCHEME_TISPAN },
+    { "packetcable-digest", HSS_SCHEME_PACKETCABLE },
+    { "early-ims", HSS_SCHEME_EARLY_IMS },
+    { "nass-bundled", HSS_SCHEME_NASS_BUNDLED },
 };
+
+/* the schemes a Digest password or HA1 serves */
+#define DIGEST_FAMILY (HSS_SCHEME_DIGEST | HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE)
 
 const char *const hss_identity_type_names[4] = { "impu", "psi", "wildcard-psi",
                                                  "wildcard-impu" };
@@ -350,8 +358,7 @@ static int parse_credentials(json_t *o, const char *where, struct hss_doc_impi *
     return 0;
 }
 
-/* enum hss_scheme bit of a scheme name, 0 when unknown (or NULL) */
-static unsigned scheme_bit(const char *name)
+unsigned hss_scheme_of(const char *name)
 {
     for (size_t i = 0; name && i < sizeof(schemes) / sizeof(schemes[0]); i++)
         if (strcmp(name, schemes[i].name) == 0)
@@ -359,49 +366,191 @@ static unsigned scheme_bit(const char *name)
     return 0;
 }
 
+unsigned hss_scheme_bits(const char *list)
+{
+    unsigned bits = 0;
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        char name[32];
+        if (n < sizeof(name)) {
+            memcpy(name, list, n);
+            name[n] = '\0';
+            bits |= hss_scheme_of(name);
+        }
+        list += n + (list[n] == ',');
+    }
+    return bits;
+}
+
+/* What a scheme listed without its credentials lacks */
+static const char *scheme_needs(unsigned bit)
+{
+    switch (bit) {
+    case HSS_SCHEME_AKAV1:
+    case HSS_SCHEME_AKAV2:
+        return "AKA needs k, op or opc and amf";
+    case HSS_SCHEME_EARLY_IMS:
+        return "early-ims needs ip_address";
+    case HSS_SCHEME_NASS_BUNDLED:
+        return "nass-bundled needs line_identifiers";
+    default:
+        return "a Digest scheme needs a password or ha1";
+    }
+}
+
+/* The schemes the credentials of @p allow */
+static unsigned schemes_possible(const struct hss_doc_impi *p)
+{
+    return (p->password || p->ha1[0] ? DIGEST_FAMILY : 0) |
+           (p->has_aka ? HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2 : 0) |
+           (p->ip_address[0] ? HSS_SCHEME_EARLY_IMS : 0) |
+           (p->nline_ids ? HSS_SCHEME_NASS_BUNDLED : 0);
+}
+
+/* The list "schemes" into p->schemes: each known, once, with its credentials */
+static int parse_scheme_list(json_t *list, unsigned have, const char *where,
+                             struct hss_doc_impi *p, struct hss_put_result *r)
+{
+    json_t *v;
+    size_t i;
+    if (json_array_size(list) == 0)
+        return bad(r, where, "schemes", "list at least one scheme");
+    json_array_foreach(list, i, v) {
+        char f[64];
+        unsigned bit = hss_scheme_of(json_string_value(v));
+        snprintf(f, sizeof(f), "%s.schemes[%zu]", where, i);
+        if (!bit)
+            return bad(r, f, NULL, "must be digest, akav1, akav2, tispan-digest, "
+                                   "packetcable-digest, early-ims or nass-bundled");
+        if (p->schemes & bit)
+            return bad(r, f, NULL, "listed twice");
+        if (!(have & bit))
+            return bad(r, f, NULL, "%s", scheme_needs(bit));
+        p->schemes |= bit;
+    }
+    /* an access binding nobody would use is a mistake, not a silent extra */
+    if (p->ip_address[0] && !(p->schemes & HSS_SCHEME_EARLY_IMS))
+        return bad(r, where, "ip_address", "only early-ims uses it: list early-ims in schemes");
+    if (p->nline_ids && !(p->schemes & HSS_SCHEME_NASS_BUNDLED))
+        return bad(r, where, "line_identifiers", "only nass-bundled uses them: list "
+                                                 "nass-bundled in schemes");
+    return 0;
+}
+
 /* schemes (default: all the credentials allow) and default_scheme */
 static int parse_schemes(json_t *o, const char *where, struct hss_doc_impi *p,
                          struct hss_put_result *r)
 {
-    unsigned have = (p->password || p->ha1[0] ? HSS_SCHEME_DIGEST : 0) |
-                    (p->has_aka ? HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2 : 0);
-    json_t *list, *v;
-    size_t i;
-    int rc = get_array(o, "schemes", 3, &list, where, r);
+    unsigned have = schemes_possible(p);
+    json_t *list;
+    int rc = get_array(o, "schemes", sizeof(schemes) / sizeof(schemes[0]), &list, where, r);
     if (rc)
         return rc;
     if (!have)
-        return bad(r, where, NULL, "no credentials: give a password or ha1 (Digest), or k, "
-                                   "op or opc and amf (AKA)");
+        return bad(r, where, NULL, "no credentials: give a password or ha1 (Digest), k, op "
+                                   "or opc and amf (AKA), ip_address (early IMS) or "
+                                   "line_identifiers (NASS-bundled)");
     p->schemes = list ? 0 : have;
-    if (list && json_array_size(list) == 0)
-        return bad(r, where, "schemes", "list at least one of digest, akav1, akav2");
-    json_array_foreach(list, i, v) {
-        char f[64];
-        unsigned bit = scheme_bit(json_string_value(v));
-        snprintf(f, sizeof(f), "%s.schemes[%zu]", where, i);
-        if (!bit)
-            return bad(r, f, NULL, "must be digest, akav1 or akav2");
-        if (p->schemes & bit)
-            return bad(r, f, NULL, "listed twice");
-        if (!(have & bit))
-            return bad(r, f, NULL, "%s", bit == HSS_SCHEME_DIGEST
-                                             ? "digest needs a password or ha1"
-                                             : "AKA needs k, op or opc and amf");
-        p->schemes |= bit;
-    }
+    if (list && (rc = parse_scheme_list(list, have, where, p, r)))
+        return rc;
     const char *def;
-    if ((rc = get_str(o, "default_scheme", 16, &def, where, r)))
+    if ((rc = get_str(o, "default_scheme", 32, &def, where, r)))
         return rc;
     if (def) {
-        p->default_scheme = scheme_bit(def);
+        p->default_scheme = hss_scheme_of(def);
         if (!(p->default_scheme & p->schemes))
-            return bad(r, where, "default_scheme", "must be one of the schemes allowed: "
-                                                   "digest, akav1 or akav2 as in schemes");
-    } else {   /* digest when allowed, else the first AKA version */
+            return bad(r, where, "default_scheme", "must be one of the schemes allowed "
+                                                   "(as in schemes)");
+    } else {   /* digest when allowed, else the first allowed in the order of the table */
         p->default_scheme = HSS_SCHEME_DIGEST;
         while (!(p->default_scheme & p->schemes))
             p->default_scheme <<= 1;
+    }
+    return 0;
+}
+
+int hss_ip_parse(const char *text, struct hss_ip *out, char *canon)
+{
+    char buf[64];
+    if (!text || strlen(text) >= sizeof(buf))
+        return -EINVAL;
+    snprintf(buf, sizeof(buf), "%s", text);
+    char *slash = strchr(buf, '/');
+    if (slash)
+        *slash++ = '\0';
+    memset(out, 0, sizeof(*out));
+    if (!slash && inet_pton(AF_INET, buf, out->addr) == 1) {
+        out->family = AF_INET;
+        out->prefix = 32;
+    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        out->family = AF_INET6;
+        char *end = NULL;
+        long len = slash ? strtol(slash, &end, 10) : 128;
+        if (slash && (!*slash || *end || len < 1 || len > 128))
+            return -EINVAL;
+        out->prefix = (unsigned)len;
+        for (unsigned bit = out->prefix; bit < 128; bit++)   /* no host bits */
+            if (out->addr[bit / 8] & (0x80u >> (bit % 8)))
+                return -EINVAL;
+    } else {
+        return -EINVAL;
+    }
+    if (canon) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(out->family, out->addr, a, sizeof(a));
+        if (out->family == AF_INET)
+            snprintf(canon, 64, "%s", a);
+        else
+            snprintf(canon, 64, "%s/%u", a, out->prefix);
+    }
+    return 0;
+}
+
+/* A Line-Identifier: 1 to 127 printable characters without quotes or backslashes (the
+ * P-CSCF writes it as the quoted dsl-location of P-Access-Network-Info) */
+static bool line_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= HSS_LINE_ID_MAX)
+        return false;
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+/* ip_address (early IMS) and line_identifiers (NASS-bundled) of an IMPI */
+static int parse_access(json_t *o, const char *where, struct hss_doc_impi *p,
+                        struct hss_put_result *r)
+{
+    const char *ip;
+    json_t *lines, *v;
+    size_t i;
+    struct hss_ip addr;
+    int rc;
+    if ((rc = get_str(o, "ip_address", 64, &ip, where, r)) ||
+        (rc = get_array(o, "line_identifiers", HSS_LINE_IDS_MAX, &lines, where, r)))
+        return rc;
+    if (ip && hss_ip_parse(ip, &addr, p->ip_address) != 0)
+        return bad(r, where, "ip_address", "must be an IPv4 address, or an IPv6 address or "
+                                           "prefix (\"2001:db8:1:2::/64\") without host bits");
+    if (lines && json_array_size(lines) == 0)
+        return bad(r, where, "line_identifiers", "list at least one line identifier");
+    json_array_foreach(lines, i, v) {
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) != json_string_length(v) || !line_id_ok(s)) {
+            char f[64];
+            snprintf(f, sizeof(f), "%s.line_identifiers[%zu]", where, i);
+            return bad(r, f, NULL, "must be 1 to 127 printable characters without quotes or "
+                                   "backslashes");
+        }
+        for (size_t k = 0; k < p->nline_ids; k++)
+            if (strcmp(p->line_ids[k], s) == 0) {
+                char f[64];
+                snprintf(f, sizeof(f), "%s.line_identifiers[%zu]", where, i);
+                return bad(r, f, NULL, "listed twice");
+            }
+        p->line_ids[p->nline_ids++] = s;
     }
     return 0;
 }
@@ -412,7 +561,7 @@ static int parse_impi(json_t *o, const char *where, struct hss_doc_impi *p,
 {
     static const char *const keys[] = { "identity", "password", "ha1", "k", "op", "opc", "amf",
                                          "sqn", "schemes", "default_scheme", "imsi", "msisdn",
-                                         "barred", NULL };
+                                         "barred", "ip_address", "line_identifiers", NULL };
     int rc;
     if (!json_is_object(o))
         return bad(r, where, NULL, "must be an object");
@@ -424,7 +573,8 @@ static int parse_impi(json_t *o, const char *where, struct hss_doc_impi *p,
     const char *why = impi_problem(p->identity);
     if (why)
         return bad(r, where, "identity", "%s", why);
-    if ((rc = parse_credentials(o, where, p, r)) || (rc = parse_schemes(o, where, p, r)) ||
+    if ((rc = parse_credentials(o, where, p, r)) || (rc = parse_access(o, where, p, r)) ||
+        (rc = parse_schemes(o, where, p, r)) ||
         (rc = get_str(o, "imsi", 16, &p->imsi, where, r)) ||
         (rc = get_str(o, "msisdn", 16, &p->msisdn, where, r)) ||
         (rc = get_bool(o, "barred", false, &p->barred, where, r)))

@@ -63,6 +63,16 @@ static json_t *read_impi(sqlite3_stmt *st)
     set_str(o, "imsi", sqlite3_column_text(st, 8));
     set_str(o, "msisdn", sqlite3_column_text(st, 9));
     json_object_set_new(o, "barred", json_boolean(sqlite3_column_int(st, 10)));
+    set_str(o, "ip_address", sqlite3_column_text(st, 11));
+    const unsigned char *lines = sqlite3_column_text(st, 12);
+    if (lines && *lines) {
+        json_t *a = json_array();
+        char **v = ims_strv_split((const char *)lines, '\n', NULL);
+        for (char **p = v; p && *p; p++)
+            json_array_append_new(a, json_string(*p));
+        ims_strv_free(v);
+        json_object_set_new(o, "line_identifiers", a);
+    }
     return o;
 }
 
@@ -72,8 +82,8 @@ static json_t *get_impis(struct ims_db *db, int64_t sub)
     sqlite3_stmt *st = ims_db_stmt(db,
         "SELECT identity, ifnull(password, '') <> '', ifnull(ha1, '') <> '',"
         " k IS NOT NULL AND opc IS NOT NULL AND amf IS NOT NULL, lower(hex(amf)), sqn,"
-        " schemes, default_scheme, imsi, msisdn, barred FROM impi WHERE subscription_id = ?1"
-        " ORDER BY id");
+        " schemes, default_scheme, imsi, msisdn, barred, ip_address, line_ids FROM impi"
+        " WHERE subscription_id = ?1 ORDER BY id");
     json_t *a = json_array();
     if (!st || !a) {
         json_decref(a);

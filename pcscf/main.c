@@ -60,6 +60,10 @@ static const struct ims_cfg_key pcscf_keys[] = {
     { "pcscf", "retry_after", IMS_CFG_INT, "60", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 503 when the binding table is full, or the source address "
       "has its pcscf.max_bindings_per_source" },
+    { "pcscf", "clf_table", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "NASS-bundled authentication: a file of 'network access-type line-identifier' lines "
+      "standing in for the CLF; a REGISTER from such a network gets P-Access-Network-Info "
+      "with that dsl-location, network-provided (README: NASS-bundled); empty: none" },
     IMS_CFG_END
 };
 
@@ -158,6 +162,14 @@ static int pcscf_init(struct ims_daemon *d)
     p->retry_after = (unsigned)ims_cfg_int(d->cfg, "pcscf.retry_after");
     if (make_uris(p) != 0)
         goto fail;
+    if (*ims_cfg_str(d->cfg, "pcscf.clf_table")) {
+        char table[1024];
+        ims_daemon_conf_path(d, ims_cfg_str(d->cfg, "pcscf.clf_table"), table, sizeof(table));
+        if (pcscf_clf_load(p, table) != 0) {
+            pcscf_stop(d);
+            return -EINVAL;
+        }
+    }
     if (pcscf_token_key_init(p, ims_cfg_str(d->cfg, "pcscf.token_key")) != 0) {
         ims_err("pcscf: cannot make the key of the flow and dialog tokens");
         pcscf_stop(d);
@@ -209,6 +221,7 @@ static void pcscf_stop(struct ims_daemon *d)
     pcscf_charging_stop(p);
     pcscf_bindings_destroy(p->bindings);   /* ends the subscriptions */
     p->bindings = NULL;
+    pcscf_clf_free(p);
     pcscf_ipsec_close(p->ipsec);
     p->ipsec = NULL;
     su_home_deinit(p->home);

@@ -214,12 +214,27 @@ struct pcscf {
     struct pcscf_ipsec *ipsec;   /* the XFRM socket, NULL when pcscf.ipsec = off */
     uint8_t token_key[64];       /* HMAC key of the flow and dialog tokens (flow.c) */
     size_t token_key_len;
+    struct pcscf_clf *clf;       /* access lines by address (clf.c), NULL when none */
 };
 
 /* Monotonic seconds, the binding expiry clock (bindings.c) */
 time_t pcscf_now(void);
 /* The count of bindings changed: update the gauge (register.c) */
 void pcscf_bindings_changed(struct pcscf *p);
+
+/* ---- clf.c: the access line of a UE (NASS-bundled authentication) ---- */
+/* Load pcscf.clf_table (@path): 0, -EINVAL (a bad line, logged) or -errno */
+int pcscf_clf_load(struct pcscf *p, const char *path);
+void pcscf_clf_free(struct pcscf *p);
+/* Pure: whether a P-Access-Network-Info value holds "network-provided" anywhere (any case,
+ * quoted or not: a UE's value that any parser could read as network-provided) */
+bool pcscf_pani_network_provided(const char *value);
+/*
+ * pcscf_clf_mark - a REGISTER from @src: every P-Access-Network-Info the UE marked
+ * network-provided goes; when the table knows @src's address, ours is added
+ * ("<access-type>;dsl-location=\"<line>\";network-provided"). 0 or -errno.
+ */
+int pcscf_clf_mark(struct pcscf *p, msg_t *msg, sip_t *sip, const struct ims_sip_source *src);
 
 /* ---- register.c ---- */
 int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,

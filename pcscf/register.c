@@ -237,6 +237,28 @@ static url_t *path_uri(struct reg_ctx *ctx, su_home_t *home)
 }
 
 /*
+ * TS 24.229 5.2.2.1: the Via of the UE gets "received" with the address the REGISTER came
+ * from, always (RFC 3261 18.2.1 asks for it only when the sent-by differs). Early IMS
+ * (TR 33.978) authenticates the UE by that address at the S-CSCF; every received the UE
+ * wrote goes first (in any case, however many: replacing only the first would leave a
+ * second one, and a parser reads the last), then ours is the only one.
+ */
+static int mark_received(msg_t *msg, sip_t *sip, const struct ims_sip_source *src)
+{
+    if (!sip->sip_via || !src->ip[0])
+        return -EINVAL;
+    int k;
+    while ((k = msg_header_remove_param(sip->sip_via->v_common, "received")) > 0)
+        ;
+    char *param = su_sprintf(msg_home(msg), "received=%s", src->ip);
+    if (k < 0 || !param ||
+        msg_header_add_param(msg_home(msg), sip->sip_via->v_common, param) < 0)
+        return -ENOMEM;
+    msg_fragment_clear(sip->sip_via->v_common);   /* re-encode the header */
+    return 0;
+}
+
+/*
  * The headers the P-CSCF adds or removes (TS 24.229 5.2.2.1). What the UE wrote in Path,
  * Route (beyond our own entry) and P-Asserted-Identity is not believed: they go, and the
  * REGISTER leaves for the I-CSCF with our Path alone.
@@ -246,6 +268,8 @@ static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
     struct pcscf *p = ctx->p;
     struct ims_pcv pcv = { 0 };
     char value[512];
+    if (mark_received(msg, sip, &ctx->src) != 0 || pcscf_clf_mark(p, msg, sip, &ctx->src))
+        return -ENOMEM;
     ims_sip_paid_remove(msg, sip);
     pcscf_secagree_strip(msg, sip);
     while (sip->sip_path)

@@ -38,16 +38,37 @@ struct impi_state {
     time_t since;                     /* start of the failure window */
 };
 
+/* SIP-Authentication-Scheme of each enum scscf_scheme (TS 29.229 6.3.9 and the bodies of
+ * README.md: Authentication schemes) */
+static const char *const scheme_names[SCSCF_SCHEME_COUNT] = {
+    [SCSCF_DIGEST] = "SIP Digest",
+    [SCSCF_AKAV1] = "Digest-AKAv1-MD5",
+    [SCSCF_AKAV2] = "Digest-AKAv2-MD5",
+    [SCSCF_DIGEST_TISPAN] = "HTTP_DIGEST_MD5",
+    [SCSCF_DIGEST_PACKETCABLE] = "Digest",
+    [SCSCF_DIGEST_MD5] = "Digest-MD5",
+    [SCSCF_EARLY_IMS] = "Early-IMS-Security",
+    [SCSCF_NASS_BUNDLED] = "NASS-Bundled",
+};
+
 const char *scscf_scheme_name(enum scscf_scheme s)
 {
-    static const char *const names[] = { "SIP Digest", "Digest-AKAv1-MD5", "Digest-AKAv2-MD5" };
-    return (unsigned)s < 3 ? names[s] : "Unknown";
+    return (unsigned)s < SCSCF_SCHEME_COUNT ? scheme_names[s] : "Unknown";
 }
 
+enum scscf_scheme scscf_scheme_of(const char *name)
+{
+    for (int i = 0; name && i < SCSCF_SCHEME_COUNT; i++)
+        if (strcasecmp(name, scheme_names[i]) == 0)
+            return (enum scscf_scheme)i;
+    return SCSCF_SCHEME_COUNT;
+}
+
+/* The algorithm of the challenge: MD5 for every Digest scheme (the UE cannot tell them
+ * apart), AKAv1-MD5 and AKAv2-MD5 (RFC 3310, RFC 4169) */
 static const char *algorithm_of(enum scscf_scheme s)
 {
-    static const char *const names[] = { "MD5", "AKAv1-MD5", "AKAv2-MD5" };
-    return names[s];
+    return s == SCSCF_AKAV1 ? "AKAv1-MD5" : s == SCSCF_AKAV2 ? "AKAv2-MD5" : "MD5";
 }
 
 int scscf_auth_init(struct scscf *s)
@@ -146,10 +167,15 @@ static void drop(struct scscf *s, struct scscf_challenge *c)
     free(c);
 }
 
-/* A fresh nonce for @v into @c->nonce: random for Digest, base64(RAND|AUTN) for AKA */
+/* A fresh nonce for @v into @c->nonce: the HSS's when it made one (TISPAN, Digest-MD5),
+ * random for Digest, base64(RAND|AUTN) for AKA */
 static int make_nonce(const struct scscf_vector *v, struct scscf_challenge *c)
 {
-    if (v->scheme == SCSCF_DIGEST) {
+    if (v->nonce[0]) {
+        snprintf(c->nonce, sizeof(c->nonce), "%s", v->nonce);
+        return 0;
+    }
+    if (scscf_scheme_is_digest(v->scheme)) {
         uint8_t r[16];
         if (ims_aka_random(r) != 0)
             return -EIO;
@@ -167,7 +193,7 @@ static void www_authenticate(const struct scscf *s, const struct scscf_challenge
                              size_t len)
 {
     const struct scscf_vector *v = &c->v;
-    if (v->scheme == SCSCF_DIGEST) {
+    if (scscf_scheme_is_digest(v->scheme)) {
         snprintf(hdr, len, "Digest realm=\"%s\", nonce=\"%s\", qop=\"%s\", algorithm=MD5",
                  s->realm, c->nonce, c->qop);
         return;
@@ -224,7 +250,7 @@ void scscf_auth_expected(const struct scscf_vector *v, const char *user, const c
                          char out[33])
 {
     char ha1[IMS_MD5_HEX];
-    if (v->scheme == SCSCF_DIGEST) {
+    if (scscf_scheme_is_digest(v->scheme)) {
         snprintf(ha1, sizeof(ha1), "%s", v->ha1);
     } else if (v->scheme == SCSCF_AKAV1) {
         ims_digest_ha1(user, realm, v->xres, v->xres_len, ha1);   /* RFC 3310: RES */
@@ -379,7 +405,7 @@ enum scscf_auth_result scscf_auth_check(struct scscf *s, const sip_t *sip, const
         *why = "the nonce was issued for another private identity";
         return SCSCF_AUTH_MISMATCH;   /* not this IMPI's to use up: it stays for its owner */
     }
-    if (c->v.scheme != SCSCF_DIGEST && param_of(au, "auts", auts, sizeof(auts)) == 0 &&
+    if (!scscf_scheme_is_digest(c->v.scheme) && param_of(au, "auts", auts, sizeof(auts)) == 0 &&
         auts[0])
         return resync_of(s, c, auts, resync, why);
     enum scscf_auth_result r = scscf_auth_verify(c, s->realm, sip, impu, why);

@@ -26,8 +26,11 @@ static const struct ims_cfg_key scscf_keys[] = {
     { "scscf", "hss_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
       "Destination-Realm of the Cx requests" },
     { "scscf", "default_scheme", IMS_CFG_ENUM, "Unknown", 0, 0, 0,
-      "Unknown|SIP Digest|Digest-AKAv1-MD5|Digest-AKAv2-MD5", NULL,
-      "scheme asked in MAR when the UE names no algorithm (Unknown: the HSS decides)" },
+      "Unknown|SIP Digest|Digest-AKAv1-MD5|Digest-AKAv2-MD5|HTTP_DIGEST_MD5|Digest|"
+      "Digest-MD5|Early-IMS-Security|NASS-Bundled", NULL,
+      "scheme asked in MAR when the UE names no AKA algorithm (Unknown: the HSS decides by "
+      "subscriber; Digest-MD5, the older form, needs this S-CSCF in the HSS's "
+      "hss.password_peers)" },
     { "scscf", "min_expires", IMS_CFG_INT, "60", 0, 1, 86400, NULL, NULL,
       "shortest registration accepted (423 Interval Too Brief below)" },
     { "scscf", "max_expires", IMS_CFG_INT, "3600", 0, 60, 604800, NULL, NULL,

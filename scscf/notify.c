@@ -403,7 +403,7 @@ bool scscf_notify_in_path(const struct scscf_aor *aor, const char *ip,
 }
 
 /* The daemon's own host table (sip.hosts): name -> address, never DNS */
-static bool resolve_host(void *arg, const char *host, char *ip, size_t len)
+bool scscf_resolve_host(void *arg, const char *host, char *ip, size_t len)
 {
     struct scscf *s = arg;
     su_home_t home[1] = { SU_HOME_INIT(home) };
@@ -443,8 +443,10 @@ static enum scscf_watcher_kind authorised(struct scscf *s, struct scscf_aor *aor
      * P-Asserted-Identity an identity at all (scscf/main.c refuses the others already) */
     struct ims_sip_source src;
     ims_sip_source(s->d->sip, irq, &src);
-    struct scscf_watcher w = { .trusted_source = src.trusted,
-                               .from_path = scscf_notify_in_path(aor, src.ip, resolve_host, s) };
+    struct scscf_watcher w = {
+        .trusted_source = src.trusted,
+        .from_path = scscf_notify_in_path(aor, src.ip, scscf_resolve_host, s),
+    };
     for (const sip_p_asserted_identity_t *p = sip_p_asserted_identity(sip); p;
          p = p->paid_next) {
         w.asserted = p->paid_url;

@@ -576,6 +576,48 @@ static void refuse_challenges(struct reg *r, int rc)
                  "identity" : "too many challenges pending", r->s->nonce_ttl);
 }
 
+/*
+ * Early IMS and NASS-bundled (bundled.c): no challenge, the access network vouches. What
+ * the user's P-CSCF saw (the UE's address, its line) must be what the HSS binds the user
+ * to: then the REGISTER goes on as authenticated, else 403. A mismatch is not counted
+ * towards scscf.max_auth_failures: nothing is guessed, and the lock-out would let anybody
+ * who sends REGISTERs keep the user out. A pending first registration is released.
+ */
+static void bundled_verdict(struct reg *r, const struct scscf_cx_answer *a)
+{
+    char seen[64] = "", why[300];
+    bool early = a->vector.scheme == SCSCF_EARLY_IMS, ok;
+    if (early) {
+        int rc = scscf_bundled_address(r->sip, scscf_resolve_host, r->s, seen, sizeof(seen));
+        ok = rc == 0 && scscf_bundled_address_match(&a->access, seen);
+        snprintf(why, sizeof(why), rc ? "early IMS: no address of the UE vouched for by its "
+                 "P-CSCF (received in the Via below the P-CSCF's)" : "early IMS: the UE's "
+                 "address %s is not the one its access network bound the user to", seen);
+    } else {
+        char lines[SCSCF_LINE_IDS_MAX][SCSCF_LINE_ID_MAX];
+        int n = scscf_bundled_lines(r->sip, lines, SCSCF_LINE_IDS_MAX);
+        ok = scscf_bundled_line_match(&a->access, lines, n);
+        if (n)
+            snprintf(seen, sizeof(seen), "%.63s", lines[0]);
+        snprintf(why, sizeof(why), n ? "NASS-bundled: the line the P-CSCF saw (%s) is not one "
+                 "of the user's" : "NASS-bundled: no line of the UE vouched for by its P-CSCF "
+                 "(P-Access-Network-Info with dsl-location, network-provided)", seen);
+    }
+    struct ims_log_ids ids = ids_of(r);
+    if (!ok) {
+        struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+        if (!aor || !aor->contacts)
+            sar_async(r->s, r->impi, r->impu, SCSCF_SAT_AUTHENTICATION_FAILURE);
+        ims_counter_inc(m.auth_failed);
+        refuse(r, 403, "Forbidden", why);
+        return;
+    }
+    ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) authenticated by its access network (%s, %s)",
+            r->impu, r->impi, scscf_scheme_name(a->vector.scheme), seen);
+    scscf_auth_succeeded(r->s, r->impi);
+    after_auth(r);
+}
+
 static void on_maa(void *arg, struct scscf_cx_answer *a)
 {
     struct reg *r = arg;
@@ -584,7 +626,15 @@ static void on_maa(void *arg, struct scscf_cx_answer *a)
         return;
     }
     if (!a->has_vector) {
-        refuse(r, 500, NULL, "HSS answered without a usable authentication vector");
+        char why[200];
+        snprintf(why, sizeof(why), "HSS answered without a usable authentication vector%s%s",
+                 a->vector_problem ? ": " : "", a->vector_problem ? a->vector_problem : "");
+        ims_warn("scscf: MAA for %s: %s", r->impi, why);
+        refuse(r, 500, NULL, why);
+        return;
+    }
+    if (scscf_scheme_is_bundled(a->vector.scheme)) {
+        bundled_verdict(r, a);
         return;
     }
     char www[512], warning[320] = "";
@@ -611,7 +661,13 @@ static void on_maa(void *arg, struct scscf_cx_answer *a)
     reg_free(r);
 }
 
-/* The scheme to ask the HSS for: what the UE's Authorization names, else the default */
+/*
+ * The scheme to ask the HSS for: IMS AKA when the UE's Authorization names it, else
+ * scscf.default_scheme ("Unknown": the HSS chooses by subscriber). algorithm=MD5 names no
+ * scheme: the three Digest bodies (3GPP, TISPAN, PacketCable) look the same to the UE,
+ * which one a subscriber has is the HSS's business; so does a REGISTER without
+ * Authorization, which early IMS and NASS-bundled users send (TS 24.229 5.4.1.1).
+ */
 static const char *scheme_asked(const struct scscf *s, const sip_t *sip)
 {
     char alg[32];
@@ -620,8 +676,6 @@ static const char *scheme_asked(const struct scscf *s, const sip_t *sip)
             return "Digest-AKAv1-MD5";
         if (strcasecmp(alg, "AKAv2-MD5") == 0)
             return "Digest-AKAv2-MD5";
-        if (strcasecmp(alg, "MD5") == 0)
-            return "SIP Digest";
     }
     return s->default_scheme;
 }

@@ -24,11 +24,32 @@
 #define SCSCF_ID_MAX 256
 #define SCSCF_MAX_IMPUS 16
 
+/* What the HSS answered a MAR with (SIP-Authentication-Scheme; README: Authentication) */
 enum scscf_scheme {
-    SCSCF_DIGEST = 0,     /* "SIP Digest": HA1 from the HSS */
-    SCSCF_AKAV1,          /* "Digest-AKAv1-MD5" */
-    SCSCF_AKAV2,          /* "Digest-AKAv2-MD5" */
+    SCSCF_DIGEST = 0,             /* "SIP Digest" (3GPP): HA1, our nonce */
+    SCSCF_AKAV1,                  /* "Digest-AKAv1-MD5" */
+    SCSCF_AKAV2,                  /* "Digest-AKAv2-MD5" */
+    SCSCF_DIGEST_TISPAN,          /* "HTTP_DIGEST_MD5" (ETSI TS 183 033): HA1, the HSS's nonce */
+    SCSCF_DIGEST_PACKETCABLE,     /* "Digest" (PacketCable 2.0): HA1, our nonce */
+    SCSCF_DIGEST_MD5,             /* "Digest-MD5", the older form: the password, the HSS's
+                                   * nonce (the HSS gives it to hss.password_peers only) */
+    SCSCF_EARLY_IMS,              /* "Early-IMS-Security" (TR 33.978): the UE's address */
+    SCSCF_NASS_BUNDLED,           /* "NASS-Bundled" (ES 283 003): the UE's access lines */
+    SCSCF_SCHEME_COUNT
 };
+
+/* A Digest scheme: a challenge with algorithm=MD5 and an HA1 to check the answer with */
+static inline bool scscf_scheme_is_digest(enum scscf_scheme s)
+{
+    return s == SCSCF_DIGEST || s == SCSCF_DIGEST_TISPAN || s == SCSCF_DIGEST_PACKETCABLE ||
+           s == SCSCF_DIGEST_MD5;
+}
+
+/* Authenticated by the access network, no challenge: early IMS and NASS-bundled */
+static inline bool scscf_scheme_is_bundled(enum scscf_scheme s)
+{
+    return s == SCSCF_EARLY_IMS || s == SCSCF_NASS_BUNDLED;
+}
 
 /* One binding of a registered public identity set */
 /* A binding as a REGISTER (or the database) gives it, in fixed buffers */
@@ -162,6 +183,20 @@ struct scscf_vector {
     size_t xres_len;
     uint8_t ck[16], ik[16];
     char ha1[33];                     /* Digest */
+    char nonce[64];                   /* the nonce the HSS made (TISPAN, Digest-MD5), "" when
+                                       * the S-CSCF makes it */
+};
+
+#define SCSCF_LINE_IDS_MAX 4
+#define SCSCF_LINE_ID_MAX 128
+
+/* What the access network bound the user to (early IMS, NASS-bundled), from the MAA */
+struct scscf_access {
+    int family;                       /* early IMS: AF_INET or AF_INET6; 0 none */
+    uint8_t addr[16];
+    unsigned prefix;                  /* bits of addr that count (32 for IPv4) */
+    char lines[SCSCF_LINE_IDS_MAX][SCSCF_LINE_ID_MAX];   /* NASS-bundled Line-Identifiers */
+    int nlines;
 };
 
 /* One challenge sent: bound to the private and the public identity it was issued for */
@@ -239,6 +274,37 @@ void scscf_auth_expected(const struct scscf_vector *v, const char *user, const c
                          const char *qop, const char *method, const char *uri,
                          char out[33]);
 const char *scscf_scheme_name(enum scscf_scheme s);   /* "Digest-AKAv1-MD5", ... */
+/* The scheme of a SIP-Authentication-Scheme value; SCSCF_SCHEME_COUNT when unknown */
+enum scscf_scheme scscf_scheme_of(const char *name);
+
+/*
+ * bundled.c: authentication by the access network (early IMS, TR 33.978 and TS 24.229
+ * 5.4.1.2.1B; NASS-bundled, ES 283 003 and TS 24.229 5.4.1.2.1D). What the S-CSCF believes
+ * of the access is what the P-CSCF of the user's Path wrote, and only that: the "received"
+ * parameter it put in the Via of the UE (the Via right below its own) and the
+ * P-Access-Network-Info it marked "network-provided". Pure functions.
+ *
+ * scscf_bundled_address - the address the P-CSCF saw the REGISTER @sip come from: the
+ *     "received" of the Via below the topmost Via of the P-CSCF (the host of the last Path
+ *     entry, the first one added; names through @resolve, sip.hosts, never DNS). 0 with
+ *     the address in @out, -ENOENT when there is none to believe (no Path, no Via of the
+ *     P-CSCF, no Via below it, no received there), -EINVAL when it is not an IP address.
+ * scscf_bundled_lines - the dsl-location of each P-Access-Network-Info of @sip marked
+ *     network-provided: their number (at most @max) into @out.
+ * scscf_bundled_address_match - @text (an IP address) is the address, or within the IPv6
+ *     prefix, that @a binds.
+ * scscf_bundled_line_match - one of @lines is a Line-Identifier of @a.
+ */
+typedef bool (*scscf_resolve_fn)(void *arg, const char *host, char *ip, size_t len);
+/* A scscf_resolve_fn over the daemon's own host table (sip.hosts), never DNS: @arg is the
+ * struct scscf */
+bool scscf_resolve_host(void *arg, const char *host, char *ip, size_t len);
+int scscf_bundled_address(const sip_t *sip, scscf_resolve_fn resolve, void *arg, char *out,
+                          size_t len);
+int scscf_bundled_lines(const sip_t *sip, char out[][SCSCF_LINE_ID_MAX], int max);
+bool scscf_bundled_address_match(const struct scscf_access *a, const char *text);
+bool scscf_bundled_line_match(const struct scscf_access *a, char lines[][SCSCF_LINE_ID_MAX],
+                              int n);
 
 /* ---- cx.c: MAR and SAR to the HSS, RTR and PPR from it ---- */
 
@@ -248,6 +314,8 @@ struct scscf_cx_answer {
     bool experimental;
     struct scscf_vector vector;       /* MAA: the first vector */
     bool has_vector;
+    struct scscf_access access;       /* MAA of early IMS, NASS-bundled */
+    const char *vector_problem;       /* MAA: why the item was not usable (static text) */
     char *user_data;                  /* SAA: IMSSubscription (malloc'd, callee frees) */
     bool charging;                    /* SAA: Charging-Information present */
     char ccf[SCSCF_ID_MAX];
@@ -480,7 +548,6 @@ enum scscf_watcher_kind scscf_notify_authorise(const struct scscf_aor *aor,
 /* Pure: whether the @ip (numeric) is the host of an entry of the Path of one of @aor's
  * bindings (addresses compared as addresses); a Path host that is a name is first mapped by
  * @resolve (may be NULL; the daemon's sip.hosts, never DNS on the loop thread) */
-typedef bool (*scscf_resolve_fn)(void *arg, const char *host, char *ip, size_t len);
 bool scscf_notify_in_path(const struct scscf_aor *aor, const char *ip,
                           scscf_resolve_fn resolve, void *arg);
 /* A SUBSCRIBE to the reg event of a user served here (else it is routed like any request) */

@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -153,7 +154,8 @@ START_TEST(test_create_get_roundtrip)
     ck_assert(json_is_true(json_object_get(impi, "has_aka")));
     ck_assert_str_eq(json_string_value(json_object_get(impi, "sqn")), "000000000020");
     ck_assert_str_eq(json_string_value(json_object_get(impi, "default_scheme")), "digest");
-    ck_assert_int_eq(json_array_size(json_object_get(impi, "schemes")), 3);
+    /* no list given: every scheme the credentials allow, the three Digest bodies and AKA */
+    ck_assert_int_eq(json_array_size(json_object_get(impi, "schemes")), 5);
     /* no secret in any form */
     const char *secret_keys[] = { "password", "ha1", "k", "op", "opc" };
     for (size_t i = 0; i < 5; i++)
@@ -200,7 +202,8 @@ START_TEST(test_op_to_opc)
     ck_assert_int_eq(impi.amf[0], 0x80);
     ck_assert_uint_eq(impi.sqn, 0x20);
     ck_assert_str_eq(impi.password, "alice-secret");
-    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2);
+    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2 |
+                                        HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE);
     ck_assert_int_eq(impi.default_scheme, HSS_SCHEME_DIGEST);
     ck_assert_str_eq(impi.msisdn, "15550100001");
 }
@@ -341,6 +344,22 @@ static const struct bad_case bad_cases[] = {
     { "charging", "{\"ecf\": [\"http://ocs.x.org\"]}", "charging.ecf[0]" },
     { "visited_networks", "[\"bad net\"]", "visited_networks[0]" },
     { "visited_networks", "[\"a.org\", \"A.org\"]", "visited_networks[1]" },
+    /* early IMS and NASS-bundled (issue 16) */
+    { "impis/0/ip_address", "\"10.0.0.1/8\"", "impis[0].ip_address" },
+    { "impis/0/ip_address", "\"2001:db8::1/64\"", "impis[0].ip_address" },
+    { "impis/0/ip_address", "\"2001:db8::/129\"", "impis[0].ip_address" },
+    { "impis/0/ip_address", "\"pcscf.example.org\"", "impis[0].ip_address" },
+    { "impis/0/ip_address", "7", "impis[0].ip_address" },
+    { "impis/0/line_identifiers", "[]", "impis[0].line_identifiers" },
+    { "impis/0/line_identifiers", "\"line-1\"", "impis[0].line_identifiers" },
+    { "impis/0/line_identifiers", "[\"a\\\"b\"]", "impis[0].line_identifiers[0]" },
+    { "impis/0/line_identifiers", "[\"x\", \"x\"]", "impis[0].line_identifiers[1]" },
+    { "impis/0/line_identifiers", "[\"1\", \"2\", \"3\", \"4\", \"5\"]",
+      "impis[0].line_identifiers" },
+    { "impis/0/schemes", "[\"early-ims\"]", "impis[0].schemes[0]" },
+    { "impis/0/schemes", "[\"digest\", \"nass-bundled\"]", "impis[0].schemes[1]" },
+    { "impis/0/schemes", "[\"tispan\"]", "impis[0].schemes[0]" },
+    { "impis/0/default_scheme", "\"packetcable\"", "impis[0].default_scheme" },
 };
 
 START_TEST(test_validation_names_the_field)
@@ -392,6 +411,82 @@ START_TEST(test_validation_cross_checks)
     ck_assert_int_eq(put_json(doc, false, &res), -EINVAL);
     json_decref(doc);
     ck_assert_int_eq(all_rows(), 0);
+}
+END_TEST
+
+/* Early IMS and NASS-bundled: the address or lines, stored, shown, read back for Cx */
+START_TEST(test_access_bindings)
+{
+    static const char eric[] =
+        "{\"name\": \"eric\", \"impis\": [{\"identity\": \"eric@" DOMAIN "\","
+        " \"ip_address\": \"2001:DB8:1:2:0::/64\", \"line_identifiers\": [\"dslam-7/port-3\","
+        " \"dslam-7/port-4\"], \"password\": \"x\"}],"
+        " \"impus\": [{\"identity\": \"sip:eric@" DOMAIN "\"}]}";
+    struct hss_put_result res;
+    ck_assert_int_eq(put_text(eric, false, &res), 0);
+    json_t *got;
+    ck_assert_int_eq(hss_subscriber_get(db, "eric", &got), 0);
+    json_t *impi = json_array_get(json_object_get(got, "impis"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(impi, "ip_address")),
+                     "2001:db8:1:2::/64");
+    ck_assert_int_eq(json_array_size(json_object_get(impi, "line_identifiers")), 2);
+    /* no list: every scheme the credentials allow; digest stays the default */
+    ck_assert_int_eq(json_array_size(json_object_get(impi, "schemes")), 5);
+    ck_assert_str_eq(json_string_value(json_object_get(impi, "default_scheme")), "digest");
+    json_decref(got);
+    struct hss_impi i;
+    ck_assert_int_eq(hss_impi_find(db, "eric@" DOMAIN, &i), 0);
+    ck_assert_str_eq(i.ip_address, "2001:db8:1:2::/64");
+    ck_assert_int_eq(i.nline_ids, 2);
+    ck_assert_str_eq(i.line_ids[1], "dslam-7/port-4");
+    ck_assert_uint_eq(i.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE |
+                                     HSS_SCHEME_EARLY_IMS | HSS_SCHEME_NASS_BUNDLED);
+    /* the same again changes nothing; another line is an update */
+    ck_assert_int_eq(put_text(eric, true, &res), 0);
+    ck_assert_int_eq(res.outcome, HSS_PUT_UNCHANGED);
+    json_t *doc = parse(eric);
+    patch(doc, "impis/0/line_identifiers/1", "\"dslam-7/port-5\"");
+    patch(doc, "impis/0/schemes", "[\"early-ims\", \"nass-bundled\"]");
+    patch(doc, "impis/0/default_scheme", "\"early-ims\"");
+    ck_assert_int_eq(put_json(doc, true, &res), 0);
+    ck_assert_int_eq(res.outcome, HSS_PUT_UPDATED);
+    ck_assert_int_eq(hss_impi_find(db, "eric@" DOMAIN, &i), 0);
+    ck_assert_str_eq(i.line_ids[1], "dslam-7/port-5");
+    ck_assert_uint_eq(i.schemes, HSS_SCHEME_EARLY_IMS | HSS_SCHEME_NASS_BUNDLED);
+    ck_assert_uint_eq(i.default_scheme, HSS_SCHEME_EARLY_IMS);
+    /* an address nobody would use: listed schemes without early-ims */
+    patch(doc, "impis/0/schemes", "[\"digest\", \"nass-bundled\"]");
+    ck_assert_int_eq(put_json(doc, true, &res), -EINVAL);
+    ck_assert_str_eq(res.field, "impis[0].ip_address");
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_ip_parse_and_scheme_text)
+{
+    struct hss_ip ip;
+    char canon[64];
+    ck_assert_int_eq(hss_ip_parse("192.0.2.7", &ip, canon), 0);
+    ck_assert_int_eq(ip.family, AF_INET);
+    ck_assert_uint_eq(ip.prefix, 32);
+    ck_assert_str_eq(canon, "192.0.2.7");
+    ck_assert_int_eq(hss_ip_parse("2001:db8::7", &ip, canon), 0);
+    ck_assert_str_eq(canon, "2001:db8::7/128");
+    ck_assert_int_eq(hss_ip_parse("2001:db8:1:20::/60", &ip, canon), 0);
+    ck_assert_uint_eq(ip.prefix, 60);
+    ck_assert_int_eq(hss_ip_parse("2001:db8:1:28::/60", &ip, NULL), -EINVAL);   /* host bit */
+    ck_assert_int_eq(hss_ip_parse("192.0.2.7/32", &ip, NULL), -EINVAL);
+    ck_assert_int_eq(hss_ip_parse("2001:db8::/", &ip, NULL), -EINVAL);
+    ck_assert_int_eq(hss_ip_parse("2001:db8::/0", &ip, NULL), -EINVAL);
+    ck_assert_int_eq(hss_ip_parse("", &ip, NULL), -EINVAL);
+    ck_assert_uint_eq(hss_scheme_bits("digest,tispan-digest,early-ims"),
+                      HSS_SCHEME_DIGEST | HSS_SCHEME_TISPAN | HSS_SCHEME_EARLY_IMS);
+    /* names are whole words: "tispan-digest" alone is not "digest" */
+    ck_assert_uint_eq(hss_scheme_bits("tispan-digest,packetcable-digest"),
+                      HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE);
+    ck_assert_uint_eq(hss_scheme_bits("bogus,,akav2"), HSS_SCHEME_AKAV2);
+    ck_assert_uint_eq(hss_scheme_of("nass-bundled"), HSS_SCHEME_NASS_BUNDLED);
+    ck_assert_uint_eq(hss_scheme_of("NASS-Bundled"), 0);
 }
 END_TEST
 
@@ -585,7 +680,8 @@ START_TEST(test_bulk)
     ck_assert_int_eq(impi.amf[0], 0x38);
     ck_assert_int_eq(impi.amf[1], 0x30);
     ck_assert_int_eq(impi.default_scheme, HSS_SCHEME_DIGEST);
-    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2);
+    ck_assert_uint_eq(impi.schemes, HSS_SCHEME_DIGEST | HSS_SCHEME_AKAV1 | HSS_SCHEME_AKAV2 |
+                                        HSS_SCHEME_TISPAN | HSS_SCHEME_PACKETCABLE);
     ck_assert_int_eq(hss_impu_find(db, "sip:user00001@" DOMAIN, &impu), 0);
     ck_assert_int_eq(hss_impi_find(db, "user00001@" DOMAIN, &impi), 0);
     ck_assert(hss_impi_has_impu(db, impi.id, impu.id));
@@ -696,6 +792,8 @@ static Suite *subscriber_suite(void)
     tcase_add_loop_test(tc, test_validation_names_the_field, 0,
                         (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
     tcase_add_test(tc, test_validation_cross_checks);
+    tcase_add_test(tc, test_access_bindings);
+    tcase_add_test(tc, test_ip_parse_and_scheme_text);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("replace");

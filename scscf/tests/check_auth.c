@@ -398,6 +398,48 @@ START_TEST(failure_records_bounded)
 }
 END_TEST
 
+/* TISPAN and Digest-MD5: the HSS made the nonce, the challenge uses it; every Digest body
+ * is an MD5 challenge for the UE and is checked with the HA1 */
+START_TEST(digest_bodies_and_the_hss_nonce)
+{
+    static const enum scscf_scheme bodies[] = { SCSCF_DIGEST, SCSCF_DIGEST_TISPAN,
+                                                SCSCF_DIGEST_PACKETCABLE, SCSCF_DIGEST_MD5 };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char hdr[512];
+        ch.v.scheme = bodies[i];
+        bool hss = bodies[i] == SCSCF_DIGEST_TISPAN || bodies[i] == SCSCF_DIGEST_MD5;
+        snprintf(ch.v.nonce, sizeof(ch.v.nonce), "%s",
+                 hss ? "a1b2c3d4e5f60718293a4b5c6d7e8f90" : "");
+        ck_assert_int_eq(scscf_auth_challenge(&sc, IMPI, IMPU, &ch.v, hdr, sizeof(hdr)), 0);
+        ck_assert_ptr_nonnull(strstr(hdr, "algorithm=MD5"));
+        ck_assert_ptr_null(strstr(hdr, "ck="));
+        const char *n = strstr(hdr, "nonce=\"") + 7;
+        snprintf(ch.nonce, (size_t)(strchr(n, '"') - n + 1), "%s", n);
+        if (hss)
+            ck_assert_str_eq(ch.nonce, "a1b2c3d4e5f60718293a4b5c6d7e8f90");
+        else
+            ck_assert_str_ne(ch.nonce, "a1b2c3d4e5f60718293a4b5c6d7e8f90");
+        struct answer a = { 0 };
+        ck_assert_int_eq(check(&a, IMPI), SCSCF_AUTH_OK);
+        challenge_teardown();
+    }
+}
+END_TEST
+
+START_TEST(scheme_names)
+{
+    for (int i = 0; i < SCSCF_SCHEME_COUNT; i++)
+        ck_assert_int_eq(scscf_scheme_of(scscf_scheme_name((enum scscf_scheme)i)), i);
+    ck_assert_int_eq(scscf_scheme_of("Digest"), SCSCF_DIGEST_PACKETCABLE);
+    ck_assert_int_eq(scscf_scheme_of("http_digest_md5"), SCSCF_DIGEST_TISPAN);
+    ck_assert_int_eq(scscf_scheme_of("Unknown"), SCSCF_SCHEME_COUNT);
+    ck_assert_int_eq(scscf_scheme_of(NULL), SCSCF_SCHEME_COUNT);
+    ck_assert(scscf_scheme_is_bundled(SCSCF_EARLY_IMS));
+    ck_assert(scscf_scheme_is_bundled(SCSCF_NASS_BUNDLED));
+    ck_assert(!scscf_scheme_is_digest(SCSCF_EARLY_IMS) && !scscf_scheme_is_digest(SCSCF_AKAV1));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scscf_auth");
@@ -405,6 +447,7 @@ int main(void)
     tcase_add_test(tc, digest_answer_uses_the_hss_ha1);
     tcase_add_test(tc, aka_answers);
     tcase_add_test(tc, profile_identities_and_barring);
+    tcase_add_test(tc, scheme_names);
     suite_add_tcase(s, tc);
     TCase *ta = tcase_create("answers");
     tcase_add_checked_fixture(ta, challenge_setup, challenge_teardown);
@@ -424,6 +467,7 @@ int main(void)
     tcase_add_test(tt, challenges_bounded);
     tcase_add_test(tt, failures_lock_out_for_the_window);
     tcase_add_test(tt, failure_records_bounded);
+    tcase_add_test(tt, digest_bodies_and_the_hss_nonce);
     suite_add_tcase(s, tt);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

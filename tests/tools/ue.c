@@ -14,6 +14,11 @@
  *      [--no-qop]            answer without qop, nc, cnonce (RFC 2069) though qop was offered
  *      [--digest-uri URI]    answer with this digest uri instead of the Request-URI
  *      [--answer-delay MS]   wait before answering a challenge (the test stops a peer meanwhile)
+ *   and for the schemes without a challenge (tests/e2e/test_auth_schemes.sh):
+ *      [--no-authorization]  the first REGISTER carries no Authorization header (early IMS,
+ *                            NASS-bundled: TS 24.229 5.1.1.2.1 without an ISIM)
+ *      [--header "Name: value"]  an extra header in every REGISTER (up to 4), e.g. a forged
+ *                            P-Access-Network-Info
  *
  * The first REGISTER carries the Authorization header of TS 24.229 5.1.1.2.1 (username,
  * realm, uri, empty nonce and response), with the algorithm asked for when given. With
@@ -63,6 +68,9 @@ struct ue {
     nta_leg_t *leg;
     const char *proxy, *impu, *impi, *password, *bind, *algorithm;
     const char *answer_impu, *digest_uri, *instance;
+    const char *headers[4];
+    int nheaders;
+    bool no_authorization;
     const char *transport, *ca, *message;
     const char *first_auth;       /* the Authorization of a first REGISTER */
     bool no_qop, sec_agree, require, unregister, unregistering, subscribe;
@@ -92,7 +100,8 @@ static void usage(void)
                     "          [--answer-impu URI] [--no-qop] [--digest-uri URI]\n"
                     "          [--answer-delay MS] [--transport udp|tcp|tls [--ca FILE]]\n"
                     "          [--stay MS [--message URI]] [--sec-agree [--require]]\n"
-                    "          [--subscribe] [--unregister]\n");
+                    "          [--subscribe] [--unregister] [--no-authorization]\n"
+                    "          [--header 'Name: value']...\n");
     exit(2);
 }
 
@@ -184,7 +193,11 @@ static void send_register(struct ue *ue, const char *authorization)
         TAG_IF(ue->sec_agree, SIPTAG_SECURITY_CLIENT_STR(secc)),
         TAG_IF(ue->require, SIPTAG_REQUIRE_STR("sec-agree")),
         TAG_IF(ue->require, SIPTAG_PROXY_REQUIRE_STR("sec-agree")),
-        TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)), TAG_END());
+        TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)),
+        TAG_IF(ue->nheaders > 0, SIPTAG_HEADER_STR(ue->headers[0])),
+        TAG_IF(ue->nheaders > 1, SIPTAG_HEADER_STR(ue->headers[1])),
+        TAG_IF(ue->nheaders > 2, SIPTAG_HEADER_STR(ue->headers[2])),
+        TAG_IF(ue->nheaders > 3, SIPTAG_HEADER_STR(ue->headers[3])), TAG_END());
     if (!orq) {
         printf("error: cannot send the REGISTER\n");
         finish(ue, 1);
@@ -558,6 +571,8 @@ int main(int argc, char **argv)
         { "answer-impu", required_argument, NULL, 'A' },
         { "digest-uri", required_argument, NULL, 'U' }, { "no-qop", no_argument, NULL, 'Q' },
         { "answer-delay", required_argument, NULL, 'D' },
+        { "no-authorization", no_argument, NULL, 'N' },
+        { "header", required_argument, NULL, 'H' },
         { "transport", required_argument, NULL, 'T' }, { "ca", required_argument, NULL, 'K' },
         { "stay", required_argument, NULL, 'S' }, { "message", required_argument, NULL, 'M' },
         { "sec-agree", no_argument, NULL, 'G' }, { "require", no_argument, NULL, 'q' },
@@ -589,6 +604,12 @@ int main(int argc, char **argv)
         case 'U': ue.digest_uri = optarg; break;
         case 'Q': ue.no_qop = true; break;
         case 'D': ue.answer_delay_ms = atoi(optarg); break;
+        case 'N': ue.no_authorization = true; break;
+        case 'H':
+            if (ue.nheaders == 4)
+                usage();
+            ue.headers[ue.nheaders++] = optarg;
+            break;
         case 'T': ue.transport = optarg; break;
         case 'K': ue.ca = optarg; break;
         case 'S': ue.stay_ms = atoi(optarg); break;
@@ -657,8 +678,8 @@ int main(int argc, char **argv)
              "response=\"\"%s%s",
              ue.impi, domain, domain, ue.algorithm ? ", algorithm=" : "",
              ue.algorithm ? ue.algorithm : "");
-    ue.first_auth = first;
-    send_register(&ue, first);
+    ue.first_auth = ue.no_authorization ? NULL : first;
+    send_register(&ue, ue.first_auth);
     if (!ue.done)
         su_root_run(ue.root);
     if (ue.delay)
