@@ -20,6 +20,9 @@
 #   heap_kib ADDR            malloc's bytes in use of one of our daemons (its /metrics), KiB
 #   udp_drops ADDR PORT      datagrams the kernel dropped on that UDP socket (full receive
 #                            buffer), from /proc/net/udp
+#   fd_count PID             open file descriptors of one process (/proc/PID/fd)
+#   metric_sum NAME... <TEXT  the values of those metrics in a /metrics text, all their label
+#                            sets summed (0 when none)
 #
 # Benchmarks are not tests: they are never run by `make test` or CI. They use the lab's
 # fixed addresses (LAB.md), so they take the same lock as the end-to-end tests
@@ -241,6 +244,15 @@ udp_drops() {   # $1 address $2 port -> drops of the socket bound there (0 if no
     local hex
     hex=$(printf '%02X%02X%02X%02X:%04X' $(echo "$1" | awk -F. '{ print $4, $3, $2, $1 }') "$2")
     awk -v a="$hex" '$2 == a { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
+fd_count() {   # $1 pid -> its open file descriptors (0 when it has gone)
+    ls -U "/proc/$1/fd" 2>/dev/null | wc -l
+}
+
+metric_sum() {   # NAME... on a /metrics text (stdin) -> the sum of their series
+    awk -v names=" $* " '{ n = $1; sub(/\{.*/, "", n) }
+        $0 !~ /^#/ && index(names, " " n " ") { s += $NF } END { printf "%.0f\n", s }'
 }
 
 loadavg() {
