@@ -101,6 +101,9 @@ bench_log "overload benchmark: $KIND, ${SECS}s per step, multiples $MULTS, charg
     "$BULK bulk users, load $(loadavg)"
 [ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((BULK + 1000))
+# the UEs of a step (or the callees behind one answering sipp) share one address: no bound
+# per source address (pcscf.max_bindings_per_source)
+export IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
 [ "$CHARGING" = 0 ] && export IMS_CHARGING_CDF="" IMS_CHARGING_OCS=""
 bench_lab_start "$BULK"
 bench_log "lab started (run/bench-overload/lab)"
@@ -128,7 +131,7 @@ reg_step() {   # RATE DIR
     (cd "$dir" && exec sipp -sf "$BENCH_SCEN/ovl_reg.xml" -t un -i "$ue" -p 5070 \
         -inf users.csv -r "$rate" -m "$n" -l $((rate * 10 + 1000)) -max_socket 15000 \
         -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
-        -timeout $((SECS + 120))s -nostdin -trace_stat -fd 1 -stf stat.csv -trace_rtt \
+        -auth_uri "$BENCH_REALM" -timeout $((SECS + 120))s -nostdin -trace_stat -fd 1 -stf stat.csv -trace_rtt \
         -rtt_freq 1 -trace_err -error_file errors.log "$PCSCF" >sipp.out 2>&1) &
     SIPP_PIDS=($!)
     S_OFFERED=$n
@@ -187,7 +190,7 @@ register_from() {   # NAME ADDR PORT CSV: sipp registering the users of CSV from
     for try in 1 2 3; do
         (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
             -r 100 -m "$n" -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
-            -timeout 300s -nostdin -trace_err -error_file "errors-$try.log" "$PCSCF" \
+            -auth_uri "$BENCH_REALM" -timeout 300s -nostdin -trace_err -error_file "errors-$try.log" "$PCSCF" \
             >"sipp-$try.out" 2>&1) && return 0
         sleep 3
     done
