@@ -33,7 +33,8 @@
 # admission control bounds) and Diameter requests in flight (ims_diameter_pending_requests,
 # sent and not answered, plus ims_diameter_server_queue, received and waiting for a worker),
 # with the load average, into run/bench-soak/soak.csv (one line per sample and daemon; phase
-# "load", then "end" when the sipps are done and "settled" SETTLE_S later). Then
+# "load", then "end" when the sipps are done and "settled" SETTLE_S later; each daemon's
+# open files and /metrics at that point in run/bench-soak/<daemon>.fds, .metrics). Then
 # run/bench-soak/soak.html: one plot per metric, a line per daemon (inline SVG drawn here:
 # no network, no script), and a table per daemon: first sample (before the load), last
 # (settled), max, and the slope of the second half of the load (least squares, per hour).
@@ -248,6 +249,11 @@ sample $((SECONDS - T0)) end
 bench_log "load done; waiting ${SETTLE}s for the transactions to end"
 sleep "$SETTLE"
 sample $((SECONDS - T0)) settled
+# what is left for a look after the lab has stopped: open files and metrics of each daemon
+for d in "${FUNCS[@]}"; do
+    ls -l "/proc/${PIDS[$d]}/fd" >"$BENCH_RUN/$d.fds" 2>&1
+    curl -s --max-time 5 "http://${ADDR[$d]}:8080/metrics" >"$BENCH_RUN/$d.metrics"
+done
 
 # ---- the table: per daemon and metric, first, last, max, slope of the second half ----
 # stdout: one line per daemon and metric: daemon metric first last max slope_per_h verdict
