@@ -33,8 +33,10 @@
 # admission control bounds) and Diameter requests in flight (ims_diameter_pending_requests,
 # sent and not answered, plus ims_diameter_server_queue, received and waiting for a worker),
 # with the load average, into run/bench-soak/soak.csv (one line per sample and daemon; phase
-# "load", then "end" when the sipps are done and "settled" SETTLE_S later; each daemon's
-# open files and /metrics at that point in run/bench-soak/<daemon>.fds, .metrics). Then
+# "load" (the first before any load, 35 s after the callers' and callees' registrations,
+# whose transactions linger 32 s), then "end" when the sipps are done and "settled"
+# SETTLE_S later; each daemon's open files and /metrics at that point in
+# run/bench-soak/<daemon>.fds, .metrics). Then
 # run/bench-soak/soak.html: one plot per metric, a line per daemon (inline SVG drawn here:
 # no network, no script), and a table per daemon: first sample (before the load), last
 # (settled), max, and the slope of the second half of the load (least squares, per hour).
@@ -223,6 +225,9 @@ sample() {   # SECONDS PHASE: one line per daemon into the CSV
 if [ "$CALLS" -gt 0 ]; then
     calls_setup || exit 1
     bench_log "registered $CALLEES callees and $CALLERS callers (expires $PARTY_EXPIRES s)"
+    # the first sample is the baseline: the transactions of those registrations end first
+    bench_log "waiting 35 s for their transactions to end (the baseline)"
+    sleep 35
 fi
 echo "t_s,phase,daemon,load1,rss_kib,heap_kib,fds,sip_tx,diam_pending" >"$CSV"
 T0=$SECONDS
