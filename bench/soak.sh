@@ -125,56 +125,7 @@ bench_log "lab started (run/bench-soak/lab)"
 declare -A PIDS=()
 for d in "${FUNCS[@]}"; do PIDS[$d]=$(pid_of_daemon $d); done
 
-user() { printf 'user%05d\n' "$1"; }
-
-register_from() {   # NAME ADDR PORT CSV: sipp registering the users of CSV from one socket
-    local dir=$BENCH_RUN/reg-$1 n try
-    mkdir -p "$dir"
-    n=$(($(wc -l <"$4") - 1))
-    # on a busy machine admission control may refuse some (503): all again, the registered
-    # ones just refresh
-    for try in 1 2 3; do
-        (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
-            -r 100 -m "$n" -key domain "$BENCH_REALM" -key expires "$PARTY_EXPIRES" \
-            -auth_uri "$BENCH_REALM" \
-            -recv_timeout 10000 -timeout 300s -nostdin -trace_err \
-            -error_file "errors-$try.log" "$PCSCF" >"sipp-$try.out" 2>&1) && return 0
-        sleep 3
-    done
-    echo "bench: the users of $4 did not all register:" >&2
-    head -n 5 "$dir/errors-3.log" >&2
-    return 1
-}
-
-calls_setup() {   # registers the callees and callers, starts the answering sipps
-    local half=$(( (CALLEES + 1) / 2 )) i k u
-    for i in 0 1; do
-        {
-            echo SEQUENTIAL
-            for ((u = CALLERS + 1 + i * half; u <= CALLERS + (i + 1) * half && u <= PARTIES; u++)); do
-                user "$u"
-            done
-        } >"$BENCH_RUN/callees-$i.csv"
-        register_from "uas$i" "127.0.0.$((150 + i))" 5080 "$BENCH_RUN/callees-$i.csv" || return 1
-    done
-    for ((k = 0; k < CALLERS; k++)); do
-        printf 'SEQUENTIAL\n%s\n' "$(user $((k + 1)))" >"$BENCH_RUN/caller-$k.csv"
-        register_from "caller$k" "127.0.0.$((110 + k))" 5070 "$BENCH_RUN/caller-$k.csv" || return 1
-        {
-            echo SEQUENTIAL
-            seq $((CALLERS + 1)) "$PARTIES" | awk -v n="$CALLEES" -v k="$k" -v c="$CALLERS" \
-                '{ a[NR - 1] = $1 } END { s = int(k * n / c); for (i = 0; i < n; i++) printf "user%05d\n", a[(s + i) % n] }'
-        } >"$BENCH_RUN/targets-$k.csv"
-    done
-    for i in 0 1; do
-        mkdir -p "$BENCH_RUN/uas$i"
-        (cd "$BENCH_RUN/uas$i" && exec sipp -sf "$BENCH_SCEN/call_uas.xml" -t u1 \
-            -i "127.0.0.$((150 + i))" -p 5080 -nostdin -trace_stat -fd "$INTERVAL" \
-            -stf stat.csv -trace_err -error_file errors.log >sipp.out 2>&1) &
-        bench_at_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
-    done
-    sleep 0.5
-}
+user() { bench_user "$1"; }
 
 LOAD_PIDS=()
 start_calls() {   # the callers: CALLS/CALLERS calls per second each, for DUR seconds
@@ -223,7 +174,7 @@ sample() {   # SECONDS PHASE: one line per daemon into the CSV
 }
 
 if [ "$CALLS" -gt 0 ]; then
-    calls_setup || exit 1
+    bench_calls_setup "$CALLERS" "$CALLEES" "$PARTY_EXPIRES" "$INTERVAL" || exit 1
     bench_log "registered $CALLEES callees and $CALLERS callers (expires $PARTY_EXPIRES s)"
     # the first sample is the baseline: the transactions of those registrations end first
     bench_log "waiting 35 s for their transactions to end (the baseline)"
