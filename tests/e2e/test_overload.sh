@@ -43,7 +43,7 @@ sipp_ue() {   # NAME ADDR PORT SCENARIO ARGS... : one sipp run, logs in the run 
 
 reg() {   # NAME USER ADDR PORT: Digest registration via the P-CSCF
     sipp_ue "$1" "$3" "$4" reg_digest.xml -s "$2" -au "$2@$R" -ap "$2-secret" \
-        -key impi "$2@$R" -key expires 600 "$PCSCF"
+        -auth_uri "$R" -key impi "$2@$R" -key expires 600 "$PCSCF"
 }
 
 # flood NAME RATE COUNT CSV: REGISTERs of new work from FLOOD_UE, no retransmissions
