@@ -6,10 +6,11 @@
  * overload.h (a token bucket whose rate follows the queueing delay of the messages the loop
  * reads), a bound on the proxy transactions in flight, a bound on the heap in use (the
  * transactions sofia-sip keeps 32 s after they end hold most of it: counting ours does not
- * bound theirs), and the RFC 7339 loss asked for by the next hop. What is not taken is answered at once with 503, a Retry-After and a Warning
- * saying why. Requests inside dialogs, ACK, CANCEL and responses are never refused.
- * Emergency requests and requests from trusted peers (the core: work another CSCF already
- * admitted) are priority work, refused last.
+ * bound theirs), and the RFC 7339 loss asked for by the next hop. What is not taken is
+ * answered at once with 503, a Retry-After and a Warning saying why. Requests inside
+ * dialogs, ACK, CANCEL and responses are never refused. Emergency requests and requests from
+ * trusted peers (the core: work another CSCF already admitted) are priority work, refused
+ * last.
  *
  * RFC 7339 (loss algorithm): as a server, a response to a client whose Via offered "oc"
  * carries oc, oc-algo="loss", oc-validity and oc-seq while this node asks that client for
