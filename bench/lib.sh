@@ -17,9 +17,14 @@
 #                            share memory: RSS would count the shared pool once per child)
 #   rtt_stats FILE RTD [MS]  "count rate p50 p99 max" from a sipp -trace_rtt file
 #   sipp_stat FILE COLUMN    last value of a sipp -trace_stat column (e.g. FailedCall(C))
+#   bench_calls_setup C E   registers C callers and E callees, starts the answering sipps
+#   bench_register_from ..  one sipp registering the users of a file from one socket
 #   heap_kib ADDR            malloc's bytes in use of one of our daemons (its /metrics), KiB
 #   udp_drops ADDR PORT      datagrams the kernel dropped on that UDP socket (full receive
 #                            buffer), from /proc/net/udp
+#   fd_count PID             open file descriptors of one process (/proc/PID/fd)
+#   metric_sum NAME... <TEXT  the values of those metrics in a /metrics text, all their label
+#                            sets summed (0 when none)
 #
 # Benchmarks are not tests: they are never run by `make test` or CI. They use the lab's
 # fixed addresses (LAB.md), so they take the same lock as the end-to-end tests
@@ -30,6 +35,7 @@ BENCH_BIN=${IMS_LAB_BIN:-$BENCH_ROOT/build/bin}
 BENCH_REALM=ims.mnc001.mcc001.3gppnetwork.org
 BENCH_SCEN=$BENCH_ROOT/bench/scenarios
 BENCH_KAM_CONF=$BENCH_ROOT/tests/interop/kamailio
+BENCH_PCSCF=127.0.0.10:5060
 BENCH_RUN=
 BENCH_AT_EXIT=()
 BENCH_LAB_UP=0
@@ -185,6 +191,70 @@ bench_kam_wait_hss() {   # waits until both Kamailio peers are open at our HSS
     return 1
 }
 
+# ---- the parties of the call benchmarks (bench/overload.sh -t call, bench/soak.sh) ----
+
+bench_user() {   # $1 number -> userNNNNN (a line)
+    printf 'user%05d\n' "$1"
+}
+
+# NAME ADDR PORT CSV [EXPIRES]: one sipp registering the users of CSV from one socket
+# (run/bench-*/reg-NAME); admission control may refuse some on a busy machine (503): all
+# again, up to 3 times, the registered ones just refresh
+bench_register_from() {
+    local dir=$BENCH_RUN/reg-$1 n try
+    mkdir -p "$dir"
+    n=$(($(wc -l <"$4") - 1))
+    for try in 1 2 3; do
+        (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
+            -r 100 -m "$n" -key domain "$BENCH_REALM" -key expires "${5:-3600}" \
+            -recv_timeout 10000 -auth_uri "$BENCH_REALM" -timeout 300s -nostdin -trace_err \
+            -error_file "errors-$try.log" "$BENCH_PCSCF" >"sipp-$try.out" 2>&1) && return 0
+        sleep 3
+    done
+    echo "bench: the users of $4 did not all register:" >&2
+    head -n 5 "$dir/errors-3.log" >&2
+    return 1
+}
+
+# CALLERS CALLEES [EXPIRES] [STAT_SECONDS]: registers the callees (users CALLERS+1..., half
+# from 127.0.0.150:5080, half from .151) and the callers (user00001... from 127.0.0.110+k:
+# 5070), writes each caller's targets-K.csv (the callees in turn, each from its own starting
+# point) and starts the two answering sipps (call_uas.xml, pids in BENCH_UAS_PIDS)
+bench_calls_setup() {
+    local callers=$1 callees=$2 total=$(($1 + $2)) half=$(( ($2 + 1) / 2 )) i k u
+    for i in 0 1; do
+        {
+            echo SEQUENTIAL
+            for ((u = callers + 1 + i * half; u <= callers + (i + 1) * half && u <= total; u++)); do
+                bench_user "$u"
+            done
+        } >"$BENCH_RUN/callees-$i.csv"
+        bench_register_from "uas$i" "127.0.0.$((150 + i))" 5080 "$BENCH_RUN/callees-$i.csv" \
+            "${3:-3600}" || return 1
+    done
+    for ((k = 0; k < callers; k++)); do
+        printf 'SEQUENTIAL\n%s\n' "$(bench_user $((k + 1)))" >"$BENCH_RUN/caller-$k.csv"
+        bench_register_from "caller$k" "127.0.0.$((110 + k))" 5070 "$BENCH_RUN/caller-$k.csv" \
+            "${3:-3600}" || return 1
+        {
+            echo SEQUENTIAL
+            seq $((callers + 1)) "$total" | awk -v n="$callees" -v k="$k" -v c="$callers" '
+                { a[NR - 1] = $1 }
+                END { s = int(k * n / c); for (i = 0; i < n; i++) printf "user%05d\n", a[(s + i) % n] }'
+        } >"$BENCH_RUN/targets-$k.csv"
+    done
+    BENCH_UAS_PIDS=()
+    for i in 0 1; do
+        mkdir -p "$BENCH_RUN/uas$i"
+        (cd "$BENCH_RUN/uas$i" && exec sipp -sf "$BENCH_SCEN/call_uas.xml" -t u1 \
+            -i "127.0.0.$((150 + i))" -p 5080 -nostdin -trace_stat -fd "${4:-1}" -stf stat.csv \
+            -trace_err -error_file errors.log >sipp.out 2>&1) &
+        BENCH_UAS_PIDS+=($!)
+        bench_at_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+    done
+    sleep 0.5
+}
+
 # ---- measurements ----
 
 cpu_ticks() {   # $@ pids -> utime + stime summed (clock ticks)
@@ -241,6 +311,15 @@ udp_drops() {   # $1 address $2 port -> drops of the socket bound there (0 if no
     local hex
     hex=$(printf '%02X%02X%02X%02X:%04X' $(echo "$1" | awk -F. '{ print $4, $3, $2, $1 }') "$2")
     awk -v a="$hex" '$2 == a { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
+fd_count() {   # $1 pid -> its open file descriptors (0 when it has gone)
+    ls -U "/proc/$1/fd" 2>/dev/null | wc -l
+}
+
+metric_sum() {   # NAME... on a /metrics text (stdin) -> the sum of their series
+    awk -v names=" $* " '{ n = $1; sub(/\{.*/, "", n) }
+        $0 !~ /^#/ && index(names, " " n " ") { s += $NF } END { printf "%.0f\n", s }'
 }
 
 loadavg() {

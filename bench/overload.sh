@@ -101,6 +101,9 @@ bench_log "overload benchmark: $KIND, ${SECS}s per step, multiples $MULTS, charg
     "$BULK bulk users, load $(loadavg)"
 [ -n "${BENCH_LOG_LEVEL:-}" ] && export IMS_LOG_LEVEL=$BENCH_LOG_LEVEL
 export IMS_PCSCF_MAX_BINDINGS=$((BULK + 1000))
+# the UEs of a step (or the callees behind one answering sipp) share one address: no bound
+# per source address (pcscf.max_bindings_per_source)
+export IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=0
 [ "$CHARGING" = 0 ] && export IMS_CHARGING_CDF="" IMS_CHARGING_OCS=""
 bench_lab_start "$BULK"
 bench_log "lab started (run/bench-overload/lab)"
@@ -128,7 +131,7 @@ reg_step() {   # RATE DIR
     (cd "$dir" && exec sipp -sf "$BENCH_SCEN/ovl_reg.xml" -t un -i "$ue" -p 5070 \
         -inf users.csv -r "$rate" -m "$n" -l $((rate * 10 + 1000)) -max_socket 15000 \
         -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
-        -timeout $((SECS + 120))s -nostdin -trace_stat -fd 1 -stf stat.csv -trace_rtt \
+        -auth_uri "$BENCH_REALM" -timeout $((SECS + 120))s -nostdin -trace_stat -fd 1 -stf stat.csv -trace_rtt \
         -rtt_freq 1 -trace_err -error_file errors.log "$PCSCF" >sipp.out 2>&1) &
     SIPP_PIDS=($!)
     S_OFFERED=$n
@@ -144,57 +147,7 @@ reg_step() {   # RATE DIR
 }
 
 # ---- calls ----
-user() { printf 'user%05d\n' "$1"; }
-
-calls_setup() {   # registers the callees and callers, starts the answering sipps
-    local half=$(( (CALLEES + 1) / 2 )) i k u
-    for i in 0 1; do
-        {
-            echo SEQUENTIAL
-            for ((u = CALLERS + 1 + i * half; u <= CALLERS + (i + 1) * half && u <= BULK; u++)); do
-                user "$u"
-            done
-        } >"$BENCH_RUN/callees-$i.csv"
-        register_from "uas$i" "127.0.0.$((150 + i))" 5080 "$BENCH_RUN/callees-$i.csv" || return 1
-    done
-    for ((k = 0; k < CALLERS; k++)); do
-        printf 'SEQUENTIAL\n%s\n' "$(user $((k + 1)))" >"$BENCH_RUN/caller-$k.csv"
-        register_from "caller$k" "127.0.0.$((110 + k))" 5070 "$BENCH_RUN/caller-$k.csv" || return 1
-        {
-            echo SEQUENTIAL
-            seq $((CALLERS + 1)) "$BULK" | awk -v n="$CALLEES" -v k="$k" -v c="$CALLERS" \
-                '{ a[NR - 1] = $1 } END { s = int(k * n / c); for (i = 0; i < n; i++) printf "user%05d\n", a[(s + i) % n] }'
-        } >"$BENCH_RUN/targets-$k.csv"
-    done
-    UAS_PIDS=()
-    for i in 0 1; do
-        mkdir -p "$BENCH_RUN/uas$i"
-        (cd "$BENCH_RUN/uas$i" && exec sipp -sf "$BENCH_SCEN/call_uas.xml" -t u1 \
-            -i "127.0.0.$((150 + i))" -p 5080 -nostdin -trace_stat -fd 1 -stf stat.csv \
-            -trace_err -error_file errors.log >sipp.out 2>&1) &
-        UAS_PIDS+=($!)
-        bench_at_exit "kill ${UAS_PIDS[i]} 2>/dev/null; wait ${UAS_PIDS[i]} 2>/dev/null"
-    done
-    sleep 0.5
-}
-
-register_from() {   # NAME ADDR PORT CSV: sipp registering the users of CSV from one socket
-    local dir=$BENCH_RUN/reg-$1 n try
-    mkdir -p "$dir"
-    n=$(($(wc -l <"$4") - 1))
-    # on a busy machine the lab's admission control may refuse some (503): all again, the
-    # registered ones just refresh
-    for try in 1 2 3; do
-        (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
-            -r 100 -m "$n" -key domain "$BENCH_REALM" -key expires 3600 -recv_timeout 10000 \
-            -timeout 300s -nostdin -trace_err -error_file "errors-$try.log" "$PCSCF" \
-            >"sipp-$try.out" 2>&1) && return 0
-        sleep 3
-    done
-    echo "bench: the users of $4 did not all register:" >&2
-    head -n 5 "$dir/errors-3.log" >&2
-    return 1
-}
+user() { bench_user "$1"; }
 
 call_step() {   # RATE DIR
     local rate=$1 dir=$2 m=$(( $1 * SECS / CALLERS )) k
@@ -305,7 +258,7 @@ run_step() {   # RATE PHASE ("search" or "x<mult>"): one step, its line in RESUL
 }
 
 if [ "$KIND" = call ]; then
-    calls_setup || exit 1
+    bench_calls_setup "$CALLERS" "$CALLEES" || exit 1
     bench_log "registered $CALLEES callees and $CALLERS callers"
 fi
 

@@ -9,6 +9,9 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,11 +26,13 @@
 #include <sofia-sip/url.h>
 
 #define SHEDDING_HOLD_US 2000000ULL   /* "overloaded" stays true 2 s after a refusal */
+#define HEAP_EVERY_US 100000ULL       /* the heap in use is read at most every 100 ms */
 
-enum refusal { BY_RATE, BY_TRANSACTIONS, BY_DOWNSTREAM, REFUSALS };
+enum refusal { BY_RATE, BY_TRANSACTIONS, BY_MEMORY, BY_DOWNSTREAM, REFUSALS };
 
 static const char *const class_names[IMS_LOAD_CLASSES] = { "normal", "priority" };
-static const char *const refusal_names[REFUSALS] = { "rate", "transactions", "downstream" };
+static const char *const refusal_names[REFUSALS] = { "rate", "transactions", "memory",
+                                                      "downstream" };
 
 struct ims_admission {
     struct ims_admission_conf c;
@@ -35,6 +40,8 @@ struct ims_admission {
     struct ims_oc_client client;
     struct ims_oc_server server;
     long transactions;
+    size_t heap;                  /* malloc's bytes in use, read at heap_at_us (0: never) */
+    uint64_t heap_at_us;
     uint64_t seq_int;             /* RFC 7339 server: the last oc-seq */
     uint32_t seq_frac;
     /* metrics and health, read from the HTTP thread */
@@ -154,9 +161,10 @@ struct ims_admission *ims_admission_create(const struct ims_admission_conf *c)
         snprintf(ceiling, sizeof(ceiling), "at most %.0f/s", c->max_rate);
     if (c->enabled)
         ims_info("sip: admission control: target queueing delay %.0f ms, rate %s, at least "
-                 "%.0f/s, %u transactions in flight at most, 503 with Retry-After %u s; RFC "
-                 "7339 overload control %s", lc.target_delay_ms, ceiling, a->load.c.min_rate,
-                 c->max_transactions, c->retry_after, c->oc ? "on" : "off");
+                 "%.0f/s, %u transactions in flight and %u MB of heap at most (0: no bound), "
+                 "503 with Retry-After %u s; RFC 7339 overload control %s", lc.target_delay_ms,
+                 ceiling, a->load.c.min_rate, c->max_transactions, c->max_heap_mb,
+                 c->retry_after, c->oc ? "on" : "off");
     else
         ims_warn("sip: admission control is off (overload.enabled = no): new work is never "
                  "refused for overload");
@@ -209,6 +217,34 @@ static bool over_bound(const struct ims_admission *a, enum ims_load_class k)
     return a->transactions >= bound;
 }
 
+/* malloc's bytes in use (glibc; elsewhere 0: no bound) */
+static size_t heap_in_use(void)
+{
+#ifdef __GLIBC__
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+/* Whether the heap in use is past overload.max_heap_mb for class @k (priority work gets
+ * 10 % more room); the heap is read again when the last reading is 100 ms old (mallinfo2
+ * walks the allocator's free lists: not for every request) */
+static bool over_memory(struct ims_admission *a, enum ims_load_class k, uint64_t now)
+{
+    if (!a->c.max_heap_mb)
+        return false;
+    if (!a->heap_at_us || now >= a->heap_at_us + HEAP_EVERY_US) {
+        a->heap = a->c.heap_bytes ? a->c.heap_bytes() : heap_in_use();
+        a->heap_at_us = now;
+    }
+    size_t bound = (size_t)a->c.max_heap_mb << 20;
+    if (k == IMS_LOAD_PRIORITY)
+        bound += bound / 10;
+    return a->heap >= bound;
+}
+
 /* The RFC 7339 server's period, closed when over; what the clients held back for us in it
  * goes to the load monitor (demand it would not see otherwise) */
 static void tick_server(struct ims_admission *a, uint64_t now)
@@ -245,6 +281,10 @@ const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k,
         ims_load_refuse(&a->load, k, now);
         ims_counter_inc(a->refused[k][BY_TRANSACTIONS]);
         why = "overloaded: too many transactions in flight";
+    } else if (over_memory(a, k, now)) {
+        ims_load_refuse(&a->load, k, now);
+        ims_counter_inc(a->refused[k][BY_MEMORY]);
+        why = "overloaded: the memory for work in flight is used up";
     } else if (!ims_load_admit(&a->load, k, now)) {
         ims_counter_inc(a->refused[k][BY_RATE]);
         why = "overloaded: more new requests than this node can take now";

@@ -4,11 +4,13 @@
  * Which requests are new work (outside a dialog, not ACK or CANCEL: INVITE, REGISTER,
  * MESSAGE, SUBSCRIBE, OPTIONS ...), and whether one is taken: the load monitor of
  * overload.h (a token bucket whose rate follows the queueing delay of the messages the loop
- * reads), a bound on the proxy transactions in flight, and the RFC 7339 loss asked for by
- * the next hop. What is not taken is answered at once with 503, a Retry-After and a Warning
- * saying why. Requests inside dialogs, ACK, CANCEL and responses are never refused.
- * Emergency requests and requests from trusted peers (the core: work another CSCF already
- * admitted) are priority work, refused last.
+ * reads), a bound on the proxy transactions in flight, a bound on the heap in use (the
+ * transactions sofia-sip keeps 32 s after they end hold most of it: counting ours does not
+ * bound theirs), and the RFC 7339 loss asked for by the next hop. What is not taken is
+ * answered at once with 503, a Retry-After and a Warning saying why. Requests inside
+ * dialogs, ACK, CANCEL and responses are never refused. Emergency requests and requests from
+ * trusted peers (the core: work another CSCF already admitted) are priority work, refused
+ * last.
  *
  * RFC 7339 (loss algorithm): as a server, a response to a client whose Via offered "oc"
  * carries oc, oc-algo="loss", oc-validity and oc-seq while this node asks that client for
@@ -44,6 +46,9 @@ struct ims_admission_conf {
     double min_rate;             /* overload.min_rate */
     unsigned retry_after;        /* overload.retry_after, seconds */
     unsigned max_transactions;   /* overload.max_transactions (0: no bound) */
+    unsigned max_heap_mb;        /* overload.max_heap_mb (0: no bound) */
+    size_t (*heap_bytes)(void);  /* malloc's bytes in use now (NULL: glibc's mallinfo2, or
+                                  * no bound where there is none); tests give their own */
     bool oc;                     /* overload.rfc7339 */
     unsigned oc_validity_ms;     /* overload.oc_validity_ms */
 };

@@ -82,6 +82,10 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
     { "overload", "max_transactions", IMS_CFG_INT, "50000", 0, 0, 10000000, NULL, NULL,
       "proxy transactions in flight at most (each holds its request and responses; INVITEs "
       "stay 32 s); past it new requests get 503 (priority ones 10 % later); 0: no bound" },
+    { "overload", "max_heap_mb", IMS_CFG_INT, "1024", 0, 0, 1048576, NULL, NULL,
+      "heap in use (malloc, MB) at most: past it new requests get 503 (priority ones 10 % "
+      "later); it bounds what transactions in flight hold, sofia-sip's own included (they "
+      "stay 32 s after they end); 0: no bound" },
     { "overload", "rfc7339", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
       "SIP overload control (RFC 7339, loss algorithm) with the next hops: offer it in our "
       "Via, send fewer requests to a next hop that asks for it, and ask clients that offer "
@@ -352,6 +356,7 @@ static void admission_conf(const struct ims_cfg *c, struct ims_admission_conf *a
         .min_rate = (double)ims_cfg_int(c, "overload.min_rate"),
         .retry_after = (unsigned)ims_cfg_int(c, "overload.retry_after"),
         .max_transactions = (unsigned)ims_cfg_int(c, "overload.max_transactions"),
+        .max_heap_mb = (unsigned)ims_cfg_int(c, "overload.max_heap_mb"),
         .oc = ims_cfg_bool(c, "overload.rfc7339"),
         .oc_validity_ms = (unsigned)ims_cfg_int(c, "overload.oc_validity_ms"),
     };

@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
@@ -234,6 +238,58 @@ START_TEST(transactions_in_flight_are_bounded)
 }
 END_TEST
 
+static size_t fake_heap;
+static size_t read_fake_heap(void)
+{
+    return fake_heap;
+}
+
+START_TEST(heap_in_use_is_bounded)
+{
+    struct ims_admission_conf c = conf_on;
+    c.max_rate = 0;
+    c.max_heap_mb = 10;
+    c.heap_bytes = read_fake_heap;
+    fake_heap = 10 * 1048576 + 524288;
+    struct ims_admission *a = ims_admission_create(&c);
+    const char *why = ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "memory"));
+    /* priority work has 10 % more room */
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY, NULL, NULL));
+    fake_heap = 12 * 1048576;
+    usleep(120000);   /* the heap is read again after 100 ms */
+    ck_assert_ptr_nonnull(ims_admission_check(a, IMS_LOAD_PRIORITY, NULL, NULL));
+    fake_heap = 9 * 1048576;
+    usleep(120000);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    ims_admission_destroy(a);
+}
+END_TEST
+
+/* glibc's own counts: not under ASan, whose allocator glibc does not see */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+START_TEST(heap_bound_reads_malloc)
+{
+    struct mallinfo2 mi = mallinfo2();
+    struct ims_admission_conf c = conf_on;
+    c.max_rate = 0;
+    c.max_heap_mb = (unsigned)((mi.uordblks + mi.hblkhd) >> 20) + 8;
+    struct ims_admission *a = ims_admission_create(&c);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    char *big = malloc(32u << 20);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 1, 32u << 20);
+    usleep(120000);
+    ck_assert_ptr_nonnull(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    free(big);
+    usleep(120000);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    ims_admission_destroy(a);
+}
+END_TEST
+#endif
+
 int main(void)
 {
     ims_log_init("check_admission", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
@@ -247,6 +303,10 @@ int main(void)
     tcase_add_test(tc, server_asks_clients_that_offer_while_refusing);
     tcase_add_test(tc, client_keeps_what_its_next_hop_asks);
     tcase_add_test(tc, transactions_in_flight_are_bounded);
+    tcase_add_test(tc, heap_in_use_is_bounded);
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+    tcase_add_test(tc, heap_bound_reads_malloc);
+#endif
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -16,6 +16,9 @@
 #    once; registrations then get a quick answer saying "HSS too busy" (the I-CSCF's 503,
 #    relayed as 500 with its Retry-After) rather than a timeout, and the I-CSCF lowers its
 #    admission rate.
+# 4. The P-CSCF restarted with overload.max_heap_mb below its heap at rest: every new request
+#    is answered 503 saying the memory is used up, counted with reason="memory"; with the
+#    default bound, none is refused for memory.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init overload
@@ -40,7 +43,7 @@ sipp_ue() {   # NAME ADDR PORT SCENARIO ARGS... : one sipp run, logs in the run 
 
 reg() {   # NAME USER ADDR PORT: Digest registration via the P-CSCF
     sipp_ue "$1" "$3" "$4" reg_digest.xml -s "$2" -au "$2@$R" -ap "$2-secret" \
-        -key impi "$2@$R" -key expires 600 "$PCSCF"
+        -auth_uri "$R" -key impi "$2@$R" -key expires 600 "$PCSCF"
 }
 
 # flood NAME RATE COUNT CSV: REGISTERs of new work from FLOOD_UE, no retransmissions
@@ -77,9 +80,9 @@ restart() {   # NAME [VAR=VALUE...]: the daemon stopped and started again with t
     pid=$(cat "$E2E_RUN/$name/$name.pid")
     kill -TERM "$pid"
     for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    (cd "$E2E_ROOT" && env "$@" IMS_NODE_STATE_DIR="$E2E_RUN/$name" \
-        IMS_LOG_FILE="$E2E_RUN/$name/$name.log" "$E2E_BIN/$name" --config "deploy/lab/$name.conf" \
-        --pidfile "$E2E_RUN/$name/$name.pid" >>"$E2E_RUN/$name/$name.out" 2>&1 &)
+    # as the lab starts it (its certificates: diameter.tls), with the overrides
+    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$name" ) >>"$E2E_RUN/$name.restart" 2>&1 ||
+        return 1
     for i in $(seq 150); do
         [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
             return 0
@@ -211,5 +214,23 @@ check "those answers came quickly (p99 of the flood's other answers under 1 s)" 
     test "$(rtd_pct "$D" 2 99)" -lt 1000
 check "the I-CSCF lowered its admission rate (TOO_BUSY answers are penalties)" \
     test "$(metric 127.0.0.20 ims_sip_admission_rate)" -gt 0
+
+step "memory: the P-CSCF with overload.max_heap_mb = 1, below its heap at rest"
+check "the P-CSCF restarts with overload.max_heap_mb = 1" restart pcscf IMS_OVERLOAD_MAX_HEAP_MB=1
+flood flood4 20 20 "$E2E_RUN/nobody.csv"
+D=$E2E_RUN/flood4
+check_eq "every new REGISTER was answered 503 (the heap is past the bound)" 20 "$(rtd_count "$D" 1)"
+check_match "the 503s say the memory is used up" \
+    '^503 retry-after=5 +399 127\.0\.0\.10 "overloaded: the memory for work in flight is used up"' \
+    "$(head -n 3 "$D/flood.log")"
+check_eq "/metrics counts them with reason=\"memory\"" 20 \
+    "$(metric 127.0.0.10 'ims_sip_overload_refused_total{class="normal",reason="memory"}')"
+check "the P-CSCF restarts with the default bound (1,024 MB)" restart pcscf
+flood flood5 20 20 "$E2E_RUN/nobody.csv"
+# (the I-CSCF may still ask for fewer after the HSS's flood: 503s for RFC 7339 are fine)
+check_eq "then none is refused for memory" 0 \
+    "$(metric 127.0.0.10 'ims_sip_overload_refused_total{class="normal",reason="memory"}')"
+check_eq "and every REGISTER got an answer" 20 \
+    "$(($(rtd_count "$E2E_RUN/flood5" 1) + $(rtd_count "$E2E_RUN/flood5" 2)))"
 
 e2e_finish
