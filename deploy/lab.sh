@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The loopback lab: the eight daemons on their ../shared/LAB.md addresses.
+# The loopback lab: the nine daemons on their ../shared/LAB.md addresses (the IBCF on
+# 127.0.0.55, proposed for LAB.md).
 #
 #   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
 #   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
@@ -47,6 +48,7 @@ LAB=(
     "icscf 127.0.0.20 sip:5060/udp+tcp"
     "pcscf 127.0.0.10 sip:5060/udp+tcp"
     "bgcf  127.0.0.50 sip:5060/udp+tcp"
+    "ibcf  127.0.0.55 sip:5060/udp+tcp"
     "mrfc  127.0.0.60 sip:5060/udp+tcp"
     "mgcf  127.0.0.70 sip:5060/udp+tcp"
 )
