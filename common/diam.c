@@ -7,6 +7,7 @@
 #include "diam_bind.h"
 #include "diam_peer.h"
 #include "diam_hold.h"
+#include "diam_work.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -58,6 +59,13 @@ static struct {
     struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
     struct ims_counter *peer_verdicts[IMS_DIAM_PEER_CERT_MISMATCH + 1];
     struct ims_histogram *latency[IMS_CMD_COUNT];
+    /* overload (see "server busy" and ims_diam_set_observer) */
+    unsigned threads, max_queue, busy_wait_ms;
+    bool workers;
+    struct ims_counter *busy;
+    atomic_uint_fast64_t busy_logged_s;
+    ims_diam_observer_fn observer;
+    void *observer_arg;
 } g;
 
 /* ---- logging bridge (step 1) ---- */
@@ -544,6 +552,10 @@ static void register_metrics(void)
     }
     ims_gauge_fn_new("ims_diameter_pending_requests", "Requests sent and not yet answered, "
                      "timed out or failed", NULL, pending_requests, NULL);
+    g.busy = ims_counter_new("ims_diameter_busy_total",
+                             "Requests answered DIAMETER_TOO_BUSY: the queue of requests "
+                             "waiting for a handler thread was full, or they waited too "
+                             "long (diameter.max_queue, diameter.busy_wait_ms)", NULL);
 }
 
 /* ---- routing ---- */
@@ -581,25 +593,58 @@ struct handler_ctx {
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
 
-/* Send the answer a handler left in *msg through diam_hold.c rather than with
- * DISP_ACT_SEND: freeDiameter drops an answer to a peer that is re-opening its connection.
- * Anything else (or an answer that could not be queued) goes back to freeDiameter. */
-static void send_answer(struct msg **msg, enum disp_action *act)
+/* ---- server busy (RFC 6733 7.1.3 DIAMETER_TOO_BUSY): see diam_work.h ---- */
+
+/* *msg (a request) becomes its TOO_BUSY answer: 0, or -1 (then *msg is the request still) */
+static int answer_busy(struct msg **msg, enum ims_cmd cmd)
 {
     struct msg_hdr *hdr;
-    *act = DISP_ACT_SEND;
-    if (fd_msg_hdr(*msg, &hdr) != 0 || (hdr->msg_flags & CMD_FLAG_REQUEST))
-        return;
-    if (ims_diam_hold_send(msg) == 0)
-        *act = DISP_ACT_CONT;   /* *msg is NULL: sent or held */
+    if (fd_msg_hdr(*msg, &hdr) != 0 || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+        fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0) != 0)
+        return -1;
+    fd_msg_rescode_set(*msg, "DIAMETER_TOO_BUSY", "too many requests waiting", NULL, 1);
+    ims_counter_inc(g.busy);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint_fast64_t last = atomic_load(&g.busy_logged_s);
+    if ((uint_fast64_t)now.tv_sec >= last + 10 &&
+        atomic_compare_exchange_strong(&g.busy_logged_s, &last, (uint_fast64_t)now.tv_sec))
+        ims_warn("diameter: more requests than the handlers keep up with: answering "
+                 "DIAMETER_TOO_BUSY (%s; ims_diameter_busy_total counts them)",
+                 ims_cmd_abbrev(cmd));
+    return 0;
 }
 
-static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
-                       enum disp_action *act)
+/*
+ * Send the answer a handler left in *msg, from a dispatch or a worker thread: through
+ * diam_hold.c (freeDiameter drops an answer to a peer that is re-opening its connection),
+ * else freeDiameter's own sending; an answer that cannot be sent is freed (the client's
+ * timer ends it). *msg is NULL after.
+ */
+static ims_diam_sink_fn g_sink;
+
+void ims_diam_answer_sink(ims_diam_sink_fn fn)
 {
-    (void)avp;
-    (void)sess;
-    struct handler_ctx *h = opaque;
+    g_sink = fn;
+}
+
+static void send_answer(struct msg **msg)
+{
+    struct msg_hdr *hdr;
+    if (!*msg)
+        return;
+    if (fd_msg_hdr(*msg, &hdr) == 0 && !(hdr->msg_flags & CMD_FLAG_REQUEST) &&
+        (g_sink ? g_sink(msg) : ims_diam_hold_send(msg)) == 0)
+        return;
+    if (*msg && fd_msg_send(msg, NULL, NULL) != 0 && *msg) {
+        fd_msg_free(*msg);
+        *msg = NULL;
+    }
+}
+
+/* The handler of @h on *msg; *act says what becomes of *msg (DISP_ACT_SEND: an answer) */
+static int handle(struct handler_ctx *h, struct msg **msg, enum disp_action *act)
+{
     char sid[256];
     const char *session = ims_diam_session_id(*msg, sid, sizeof(sid));
     if (h->lock)
@@ -607,10 +652,9 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     int rc = h->fn(msg, h->arg);
     if (h->lock)
         pthread_mutex_unlock(h->lock);
+    *act = DISP_ACT_CONT;   /* the answer is sent here: *msg is NULL after */
     if (rc == 0) {
-        *act = DISP_ACT_CONT;
-        if (*msg)
-            send_answer(msg, act);
+        send_answer(msg);
         return 0;
     }
     struct ims_log_ids ids = { .session_id = session };
@@ -624,9 +668,55 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
                 return EINVAL;
         }
         fd_msg_rescode_set(*msg, "DIAMETER_UNABLE_TO_COMPLY", NULL, NULL, 1);
-        send_answer(msg, act);
+        send_answer(msg);
     }
     return 0;
+}
+
+/* A worker runs a queued request */
+static void work_run(void *ctx, struct msg **msg)
+{
+    enum disp_action act = DISP_ACT_SEND;
+    if (handle(ctx, msg, &act) != 0 && *msg) {
+        fd_msg_free(*msg);    /* no answer could be built: the client's timer ends it */
+        *msg = NULL;
+    }
+    send_answer(msg);
+}
+
+/* A worker (or the stop) answers a queued request TOO_BUSY */
+static void work_busy(void *ctx, struct msg **msg)
+{
+    struct handler_ctx *h = ctx;
+    if (answer_busy(msg, h->cmd) != 0 && *msg) {
+        fd_msg_free(*msg);
+        *msg = NULL;
+    }
+    send_answer(msg);
+}
+
+static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
+                       enum disp_action *act)
+{
+    (void)avp;
+    (void)sess;
+    struct handler_ctx *h = opaque;
+    if (ims_diam_work_push(msg, h) == 0) {
+        *act = DISP_ACT_CONT;   /* *msg is NULL: taken */
+        return 0;
+    }
+    if (answer_busy(msg, h->cmd) == 0) {
+        send_answer(msg);
+        *act = DISP_ACT_CONT;
+        return 0;
+    }
+    return handle(h, msg, act);
+}
+
+static double work_depth(void *arg)
+{
+    (void)arg;
+    return (double)ims_diam_work_depth();
 }
 
 static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *sess,
@@ -653,7 +743,8 @@ static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *ses
         return EINVAL;
     fd_msg_rescode_set(*msg, "DIAMETER_COMMAND_UNSUPPORTED",
                        "command not supported by this node", NULL, 1);
-    send_answer(msg, act);
+    send_answer(msg);
+    *act = DISP_ACT_CONT;
     return 0;
 }
 
@@ -667,6 +758,17 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
 {
     if (g.nhandlers == MAX_HANDLERS)
         return -ENOSPC;
+    if (!g.workers) {
+        int rc = ims_diam_work_start(g.threads, g.max_queue, g.busy_wait_ms, work_run,
+                                     work_busy);
+        if (rc) {
+            ims_err("diameter: cannot start the handler threads: %s", strerror(-rc));
+            return rc;
+        }
+        g.workers = true;
+        ims_gauge_fn_new("ims_diameter_server_queue", "Received requests waiting for a "
+                         "handler thread", NULL, work_depth, NULL);
+    }
     struct handler_ctx *h = &g_hctx[g.nhandlers];
     *h = (struct handler_ctx){ fn, arg, cmd, lock };
     struct disp_when when = { .app = ims_dict_app(ims_cmd_app(cmd)),
@@ -697,6 +799,8 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
 
 int ims_diam_answer_send(struct msg **ans)
 {
+    if (g_sink && ans && *ans)
+        return g_sink(ans);
     return ims_diam_hold_send(ans);
 }
 
@@ -711,10 +815,18 @@ static double since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg)
+{
+    g.observer = fn;
+    g.observer_arg = arg;
+}
+
 static void deliver(void *arg)
 {
     struct request_ctx *ctx = arg;
     atomic_fetch_sub(&g.pending, 1);
+    if (!g.stopping && g.observer)
+        g.observer(g.observer_arg, ctx->cmd, &ctx->res);
     if (!g.stopping)
         ctx->fn(ctx->arg, &ctx->res);
     if (ctx->res.answer)
@@ -1135,6 +1247,9 @@ int ims_diam_init(const struct ims_diam_conf *c)
     g.timeout_ms = c->request_timeout_ms ? c->request_timeout_ms : 3000;
     g.max_pending = c->max_pending ? c->max_pending : 10000;
     g.hold_ms = (unsigned)(c->tw_timer > 0 ? c->tw_timer : 30) * 1000;
+    g.threads = c->threads > 0 ? (unsigned)c->threads : 4;
+    g.max_queue = c->max_queue ? c->max_queue : 5000;
+    g.busy_wait_ms = c->busy_wait_ms ? c->busy_wait_ms : 500;
     g.loop = c->loop;
     g.tls = c->tls;
     g.sctp = c->sctp;
@@ -1317,6 +1432,9 @@ void ims_diam_stop(void)
         if (g.handlers[i])
             fd_disp_unregister(&g.handlers[i], NULL);
     g.nhandlers = 0;
+    if (g.workers)
+        ims_diam_work_stop();   /* queued requests are answered TOO_BUSY */
+    g.workers = false;
     for (size_t i = 0; i < sizeof(g.hooks) / sizeof(g.hooks[0]); i++)
         if (g.hooks[i])
             fd_hook_unregister(g.hooks[i]);

@@ -53,6 +53,10 @@ struct ims_diam_conf {
     int threads;                 /* dispatch threads */
     unsigned request_timeout_ms; /* default Tx for ims_diam_send() */
     unsigned max_pending;        /* bound on requests awaiting answers */
+    unsigned max_queue;          /* server: received requests waiting for a handler thread
+                                  * at most; more are answered DIAMETER_TOO_BUSY */
+    unsigned busy_wait_ms;       /* server: a request that waited longer for a handler
+                                  * thread is answered DIAMETER_TOO_BUSY */
     unsigned apps;               /* IMS_APP_BIT() mask advertised in CER/CEA */
     const char *ext_dir;         /* freeDiameter extensions folder */
     struct ims_loop *loop;       /* where answers are delivered */
@@ -76,7 +80,10 @@ const char *ims_diam_peer_state(const char *identity);
  * Server side. A handler receives the request in *msg and either answers it (builds the
  * answer with ims_diam_answer_new, sends it with ims_diam_answer_send) or returns an
  * error code so that the core answers DIAMETER_UNABLE_TO_COMPLY.
- * Handlers run on freeDiameter threads.
+ * Handlers run on the server's own handler threads (diameter.threads), fed by a queue of
+ * received requests (diam_work.h); a request that finds it full (max_queue), or waited
+ * longer than busy_wait_ms in it, is answered DIAMETER_TOO_BUSY without calling the handler
+ * (the client backs off instead of waiting for its timeout).
  */
 typedef int (*ims_diam_handler)(struct msg **msg, void *arg);
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg);
@@ -88,6 +95,15 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
  * Cx/Sh, Vendor-Specific-Application-Id and Auth-Session-State NO_STATE_MAINTAINED. */
 int ims_diam_answer_new(struct msg **req, enum ims_app app);
 int ims_diam_answer_send(struct msg **ans);
+
+/*
+ * For unit tests and fuzz harnesses, which dispatch requests without a peer: every answer
+ * (a handler's, TOO_BUSY, UNABLE_TO_COMPLY, ims_diam_answer_send) goes to @fn instead of
+ * the network. @fn takes *ans (NULL after) and returns 0, or non-zero (the answer is freed).
+ * NULL restores sending.
+ */
+typedef int (*ims_diam_sink_fn)(struct msg **ans);
+void ims_diam_answer_sink(ims_diam_sink_fn fn);
 
 /*
  * Client side.
@@ -111,6 +127,15 @@ struct ims_diam_result {
     double latency_s;
 };
 typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res);
+
+/*
+ * ims_diam_set_observer - @fn sees the outcome of each of our requests on the loop thread,
+ * before the requester's callback (the daemon's admission control watches for servers too
+ * busy). One observer per process; NULL removes it.
+ */
+typedef void (*ims_diam_observer_fn)(void *arg, enum ims_cmd cmd,
+                                     const struct ims_diam_result *res);
+void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg);
 
 /*
  * ims_diam_send - send *req (consumed in every case) and call fn(arg, result) on the loop

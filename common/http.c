@@ -50,6 +50,8 @@ struct ims_http {
     size_t nhealth;
     char warnings[MAX_WARNINGS][200];
     size_t nwarnings;
+    ims_health_field_fn field;         /* top-level fields of /health, or NULL */
+    void *field_arg;
     struct ims_counter *requests[6];   /* by status class 1xx..5xx, [0] other */
 };
 
@@ -90,6 +92,8 @@ json_t *ims_http_health_json(struct ims_http *http, enum ims_health *status)
                             "daemon", http->daemon, "version", http->version, "uptime_s",
                             (json_int_t)uptime_s(http), "peers", peers, "warnings",
                             warnings);
+    if (doc && http->field)
+        http->field(http->field_arg, doc);
     if (status)
         *status = worst;
     return doc;
@@ -483,6 +487,15 @@ int ims_http_health_warn(struct ims_http *http, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(http->warnings[http->nwarnings++], sizeof(http->warnings[0]), fmt, ap);
     va_end(ap);
+    return 0;
+}
+
+int ims_http_health_field(struct ims_http *http, ims_health_field_fn fn, void *arg)
+{
+    if (http->mhd)
+        return -EBUSY;
+    http->field = fn;
+    http->field_arg = arg;
     return 0;
 }
 

@@ -36,6 +36,8 @@ CHECK_LIBS := $(shell pkg-config --libs check)
 # libraries of one daemon only: <daemon>_LIBS (the MRF's media: G.711, tones, DTMF, WAV)
 MEDIA_LIBS := $(shell pkg-config --libs spandsp sndfile)
 mrfc_LIBS  := $(MEDIA_LIBS)
+# the P-CSCF's IPsec SAs: netlink XFRM with libmnl
+pcscf_LIBS := $(shell pkg-config --libs libmnl)
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -60,10 +62,13 @@ FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
-FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send,--wrap=ims_diam_answer_send
+FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send
+
+# preloaded into OpenSSL programs of the tests: their TLS session keys for tshark
+KEYLOG_SO := $(BUILD)/lib/sslkeylog.so
 
 .PHONY: all tests fuzz
-all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS)
+all: $(LIBCOMMON) $(BINS) $(TOOLS) $(PROMPTS) $(KEYLOG_SO)
 tests: $(TESTS)
 fuzz: $(FUZZ_BINS)
 
@@ -87,6 +92,11 @@ $(BUILD)/tests/$(1)_%: $(1)/tests/%.c $$($(1)_LIB_OBJ) $(LIBCOMMON)
 	$$(CC) $$(CFLAGS) -I$(1) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$($(1)_LIBS) $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+$(KEYLOG_SO): tests/lib/sslkeylog.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -shared -o $@ $< \
+	    $(shell pkg-config --libs libssl) -ldl
 
 # libraries only some tools need
 TOOL_LIBS_cerprobe := $(shell pkg-config --libs libssl)
@@ -114,6 +124,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBCOMMON) \
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBCOMMON) $(TOOL_LIBS_$*) $(LDLIBS)
+
+# the ESP test installs SAs with the P-CSCF's own XFRM code
+$(BUILD)/bin/xfrm: $(pcscf_LIB_OBJ)
+$(BUILD)/bin/xfrm: private CFLAGS += -Ipcscf
+TOOL_LIBS_xfrm := $(pcscf_LIBS)
 
 # test peers that speak the MGCF's protocols (ISUP, M3UA, H.248) use its codecs
 MGCF_TOOLS := $(filter $(BUILD)/bin/pstn $(BUILD)/bin/mgw $(BUILD)/bin/mgcf_%,$(TOOLS))

@@ -11,7 +11,7 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libc6-dev
     libsofia-sip-ua-dev libfreediameter-dev freediameter-extensions
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libgnutls28-dev openssl
-    libspandsp-dev libsndfile1-dev espeak-ng sox
+    libspandsp-dev libsndfile1-dev espeak-ng sox libmnl-dev
     check libsubunit-dev curl
     python3)   # python3: the unit tests read the CDR export's CSV and JSON with it
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules

@@ -17,6 +17,7 @@
 #include <sofia-sip/su.h>
 
 #include "diam.h"
+#include "tests/diam_answers.h"
 #include "hss.h"
 #include "log.h"
 #include "loop.h"
@@ -40,6 +41,7 @@ static void setup(void)
         .loop = loop,
     };
     ck_assert_int_eq(ims_diam_init(&c), 0);
+    test_answers_catch();
     h.vectors_max = 4;
     snprintf(h.realm, sizeof(h.realm), D);
     ck_assert_int_eq(ims_db_open(&h.db, ":memory:", hss_db_migrations, hss_db_nmigrations), 0);
@@ -52,18 +54,6 @@ static void setup(void)
     ck_assert_int_eq(hss_subscriber_put(h.db, doc, false, &res), 0);
     json_decref(doc);
     ck_assert_int_eq(hss_cx_init(&h), 0);
-}
-
-/* @m as received from a peer, through freeDiameter's dispatch; the answer */
-static struct msg *dispatch(struct msg *m)
-{
-    enum disp_action action;
-    char *ec = NULL, *reason = NULL;
-    struct msg *drop = NULL;
-    ck_assert_int_eq(fd_msg_dispatch(&m, NULL, &action, &ec, &reason, &drop), 0);
-    ck_assert_int_eq(action, DISP_ACT_SEND);
-    ck_assert_ptr_nonnull(m);
-    return m;
 }
 
 static struct msg *request(enum ims_cmd cmd, const char *impi)
@@ -87,12 +77,12 @@ START_TEST(lir_names_the_assigned_scscf)
     ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_SERVER_NAME, SCSCF), 0);
     ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_SERVER_ASSIGNMENT_TYPE, 1), 0);
     ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_USER_DATA_ALREADY_AVAILABLE, 0), 0);
-    struct msg *ans = dispatch(m);
+    struct msg *ans = test_dispatch(m);
     bool exp;
     ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_SUCCESS);
     fd_msg_free(ans);
 
-    ans = dispatch(request(IMS_CMD_LIR, NULL));
+    ans = test_dispatch(request(IMS_CMD_LIR, NULL));
     ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_SUCCESS);
     char name[256];
     ck_assert_int_eq(ims_avp_get_str(ans, IMS_AVP_SERVER_NAME, name, sizeof(name)), 0);
@@ -138,7 +128,7 @@ START_TEST(session_id_with_nul_answered)
     ck_assert_int_eq(ims_diam_session_guard(m), -EINVAL);
     ck_assert_int_eq(fd_msg_sess_get(fd_g_config->cnf_dict, m, &sess, NULL), 0);
     ck_assert_ptr_nonnull(sess);
-    struct msg *ans = dispatch(m);
+    struct msg *ans = test_dispatch(m);
     char sid[64];
     ck_assert_int_eq(ims_avp_get_str(ans, IMS_AVP_SESSION_ID, sid, sizeof(sid)), 0);
     ck_assert_str_eq(sid, "icscf;1;?");

@@ -18,6 +18,7 @@
 #include <sofia-sip/su.h>
 
 #include "diam.h"
+#include "tests/diam_answers.h"
 #include "log.h"
 #include "loop.h"
 #include "ocs.h"
@@ -42,6 +43,7 @@ static void setup(void)
         .loop = loop,
     };
     ck_assert_int_eq(ims_diam_init(&c), 0);
+    test_answers_catch();
     o.d = &d;
     o.cfg.quota_time = 60;
     ck_assert_int_eq(ims_db_open(&o.db, ":memory:", ocs_db_migrations, ocs_db_nmigrations), 0);
@@ -52,18 +54,6 @@ static void setup(void)
 static void teardown(void)
 {
     ocs_rf_stop();
-}
-
-/* @m as received from a peer, through freeDiameter's dispatch; the answer */
-static struct msg *dispatch(struct msg *m)
-{
-    enum disp_action action;
-    char *ec = NULL, *reason = NULL;
-    struct msg *drop = NULL;
-    ck_assert_int_eq(fd_msg_dispatch(&m, NULL, &action, &ec, &reason, &drop), 0);
-    ck_assert_int_eq(action, DISP_ACT_SEND);
-    ck_assert_ptr_nonnull(m);
-    return m;
 }
 
 /*
@@ -80,7 +70,7 @@ START_TEST(invalid_request_type_echoed)
     ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_SERVICE_CONTEXT_ID, "32260@3gpp.org"), 0);
     ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_CC_REQUEST_TYPE, 5), 0);
     ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_CC_REQUEST_NUMBER, 0), 0);
-    struct msg *ans = dispatch(m);
+    struct msg *ans = test_dispatch(m);
     bool exp;
     int32_t type = 0, cbr;
     ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_INVALID_AVP_VALUE);
@@ -103,7 +93,7 @@ START_TEST(invalid_record_type_echoed)
     ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_ACCOUNTING_RECORD_TYPE, 9), 0);
     ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_ACCOUNTING_RECORD_NUMBER, 7), 0);
     ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_ACCT_APPLICATION_ID, IMS_APP_ID_RF), 0);
-    struct msg *ans = dispatch(m);
+    struct msg *ans = test_dispatch(m);
     bool exp;
     int32_t type = 0;
     uint32_t number = 0;
@@ -160,7 +150,7 @@ START_TEST(event_units_past_the_limit_refused)
     ck_assert_ptr_nonnull(ims = ims_avp_add_group(si, IMS_AVP_IMS_INFORMATION));
     ck_assert_ptr_nonnull(et = ims_avp_add_group(ims, IMS_AVP_EVENT_TYPE));
     ck_assert_int_eq(ims_avp_add_str(et, IMS_AVP_SIP_METHOD, "MESSAGE"), 0);
-    struct msg *ans = dispatch(m);
+    struct msg *ans = test_dispatch(m);
     bool exp;
     ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_INVALID_AVP_VALUE);
     fd_msg_free(ans);

@@ -98,10 +98,12 @@ int __wrap_ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_
     return -ENOTCONN;
 }
 
-int __wrap_ims_diam_answer_send(struct msg **ans);
-int __wrap_ims_diam_answer_send(struct msg **ans)
+static int fuzz_diam_answer_sent(struct msg **ans)
 {
-    fuzz_diam_check(*ans, "an answer sent by another thread");
+    struct msg_hdr *hdr;
+    FUZZ_ASSERT(fd_msg_hdr(*ans, &hdr) == 0 && !(hdr->msg_flags & CMD_FLAG_REQUEST),
+                "a handler sent a request back");
+    fuzz_diam_check(*ans, "an answer");
     fd_msg_free(*ans);
     *ans = NULL;
     pthread_mutex_lock(&fuzz_sent_mu);
@@ -153,11 +155,13 @@ static void fuzz_diam_init(const char *daemon, unsigned apps)
         fprintf(stderr, "fuzz: freeDiameter does not initialise\n");
         abort();
     }
+    ims_diam_answer_sink(fuzz_diam_answer_sent);
 }
 
 /*
  * One message of @len bytes (a copy: freeDiameter takes the buffer) received from a peer.
- * Returns the number of answers the daemon kept to send later from another thread (0/1).
+ * Returns the number of answers to wait for (0/1): a request the dispatch took is answered
+ * from another thread.
  */
 static unsigned fuzz_diam_receive(const uint8_t *data, size_t len)
 {
