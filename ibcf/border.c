@@ -100,19 +100,27 @@ static void refuse(struct call *c, int status, const char *phrase, const char *w
     ims_ptx_refuse(c->tx, status, phrase, why, 0);
 }
 
+/*
+ * Forward along @hop, or refuse 500. A forwarded ACK ends its transaction at once, and the
+ * call with it (on_done): nothing of @c is read after a successful forward.
+ */
 static void forward(struct call *c, const struct ims_ptx_hop *hop)
 {
+    const sip_t *req = ims_ptx_sip(c->tx);
+    char method[32], peer[IBCF_NAME_MAX], call_id[sizeof(c->call_id)];
+    snprintf(method, sizeof(method), "%s", req ? req->sip_request->rq_method_name : "ACK");
+    snprintf(peer, sizeof(peer), "%s", c->peer->name);
+    snprintf(call_id, sizeof(call_id), "%s", c->call_id);
+    bool outbound = c->outbound;
     int st = ims_ptx_forward_ex(c->tx, hop);
     if (st) {
         refuse(c, st, NULL, "cannot forward");
         return;
     }
-    ims_counter_inc(c->outbound ? m.fwd_out : m.fwd_in);
-    struct ims_log_ids ids = { .call_id = c->call_id };
-    const sip_t *req = ims_ptx_sip(c->tx);
-    ims_log(IMS_LOG_DEBUG, &ids, "ibcf: %s %s network %s forwarded",
-            req ? req->sip_request->rq_method_name : "ACK", c->outbound ? "to" : "from",
-            c->peer->name);
+    ims_counter_inc(outbound ? m.fwd_out : m.fwd_in);
+    struct ims_log_ids ids = { .call_id = call_id };
+    ims_log(IMS_LOG_DEBUG, &ids, "ibcf: %s %s network %s forwarded", method,
+            outbound ? "to" : "from", peer);
 }
 
 /* A new call context and its proxy transaction; NULL after answering 500 */
