@@ -155,11 +155,17 @@ static bool is_method(const sip_t *sip, sip_method_t method)
 
 /* ---- outbound: home -> peer ---- */
 
-/* A response from the peer: what was hidden comes back; the peer's assertions judged */
+/*
+ * A response from the peer: what was hidden comes back; the peer's assertions judged. A
+ * response of our own before a peer was chosen (483, 404 "no peer network") has nothing
+ * to restore.
+ */
 static int on_response_out(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 {
     struct call *c = arg;
     (void)tx;
+    if (!c->peer)
+        return 0;
     struct ibcf_th th = th_of(c);
     struct ims_log_ids ids = { .call_id = c->call_id };
     if (c->vias && ibcf_restore_vias(msg, sip, c->branch, c->vias) != 0)

@@ -205,11 +205,12 @@ headers_of() {
 }
 
 # Header lines that show what a border must hide: an address of 127.0.0.0/24 or
-# 127.0.2.0/24 other than the two IBCFs', unless it is a UE's in its Contact or Call-ID (the
-# UEs are end to end), and any host name of a node behind either border
+# 127.0.2.0/24 other than the two IBCFs', unless it is a UE's in its Contact, Call-ID or the
+# Request-URI of a request inside the call (the remote target: the UEs are end to end), and
+# any host name of a node behind either border
 leaks() {   # stdin: header lines
     grep -E '127\.0\.[02]\.[0-9]+|(pcscf|icscf|scscf|hss|bgcf|mrfc|mgcf|ocs)\.ims\.mnc00[12]' |
-        grep -vE '^(Contact|Call-ID|i|m): .*127\.0\.(0\.1[1-9][0-9]|2\.1[1-9][0-9])([^0-9]|$)' |
+        grep -vE '^(Contact|Call-ID|i|m|Request-URI): .*127\.0\.(0\.1[1-9][0-9]|2\.1[1-9][0-9])([^0-9]|$)' |
         sed -E 's/127\.0\.(0|2)\.55([^0-9]|$)/IBCF\2/g' |
         grep -E '127\.0\.[02]\.[0-9]+|(pcscf|icscf|scscf|hss|bgcf|mrfc|mgcf|ocs)\.ims\.mnc00[12]'
 }
@@ -300,10 +301,11 @@ final_of() {
 }
 request() {   # METHOD R-URI CALL-ID VIA [header lines...]: a request as a peer's IBCF sends it
     local method=$1 ruri=$2 id=$3 via=$4 h
+    local tok=${id//[^A-Za-z0-9.-]/-}       # a Call-ID may hold '@': not in a branch or tag
     shift 4
     printf '%s %s SIP/2.0\n' "$method" "$ruri"
-    printf 'Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s;rport\n' "$via" "$id"
-    printf 'Max-Forwards: 70\nFrom: <sip:mallory@%s>;tag=m-%s\nTo: <%s>\n' "$R3" "$id" "$ruri"
+    printf 'Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s;rport\n' "$via" "$tok"
+    printf 'Max-Forwards: 70\nFrom: <sip:mallory@%s>;tag=m-%s\nTo: <%s>\n' "$R3" "$tok" "$ruri"
     printf 'Call-ID: %s\nCSeq: 1 %s\nContact: <sip:mallory@%s>\n' "$id" "$method" "$via"
     for h in "$@"; do printf '%s\n' "$h"; done
     printf '\n'
