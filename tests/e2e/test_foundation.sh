@@ -27,8 +27,10 @@ UE_PORT=5100                    # sipp's local port, one new port per run
 # What a node answers instead of 501 now that it handles the method, for a UE that is not
 # registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
 # sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling)
+# the IBCF refuses what comes neither from a peer network nor from a node of the home network
+# (a UE), unless it is addressed to the IBCF itself (INVITE and MESSAGE here: 501)
 declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=- [mrfc-INVITE]=403
-                    [icscf-REGISTER]=- [scscf-REGISTER]=-)
+                    [icscf-REGISTER]=- [scscf-REGISTER]=- [ibcf-REGISTER]=403)
 expected_status() {   # $1 daemon $2 method -> 501, another status, or -
     echo "${HANDLED[$1-$2]:-501}"
 }
@@ -83,6 +85,7 @@ check_match "it prints the table header" '^FUNCTION +ADDRESS +PORTS +HEALTH +PID
 for d in "${E2E_DAEMONS[@]}"; do
     case $d in
         hss | ocs) ports='diameter:5868/tls\+3868/tcp' ;;
+        pcscf) ports='sip:5060/udp\+tcp\+5061/tls' ;;
         *) ports='sip:5060/udp\+tcp' ;;
     esac
     check_match "table: $d at ${E2E_ADDR[$d]}, health ok, a pid" \
@@ -106,6 +109,7 @@ for d in "${E2E_DAEMONS[@]}"; do
     want=
     if [[ " ${E2E_SIP_DAEMONS[*]} " == *" $d "* ]]; then
         want="$a:5060/tcp listening, $a:5060/udp listening"
+        [ "$d" = pcscf ] && want+=", $a:5061/tls listening"
     fi
     check_eq "$d /health: SIP listeners" "$want" "$(json_get "$HTTP_BODY" \
         '[.peers[] | select(.kind == "sip-listener") | "\(.name) \(.state)"] | sort | join(", ")')"
@@ -351,8 +355,8 @@ if [ -n "$E2E_CAP_PID" ]; then
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
-    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE) and the MRF (INVITE from an untrusted UE) x udp, tcp, with a Warning" \
-        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.60)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the IBCF (REGISTER) and the MRF (INVITE from an untrusted UE) x udp, tcp, with a Warning" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.55 || ip.src == 127.0.0.60)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')
