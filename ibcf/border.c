@@ -168,9 +168,11 @@ static int on_response_out(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip
         return 0;
     struct ibcf_th th = th_of(c);
     struct ims_log_ids ids = { .call_id = c->call_id };
+    /* without our Via: a response of our own (a transport error, a timeout), made from
+     * the request as it came with its Vias, or a peer that dropped it */
     if (c->vias && ibcf_restore_vias(msg, sip, c->branch, c->vias) != 0)
-        ims_log(IMS_LOG_WARN, &ids, "ibcf: a response of network %s without our Via: its "
-                "Via set is left as it came", c->peer->name);
+        ims_log(IMS_LOG_DEBUG, &ids, "ibcf: a response for network %s without our Via: its "
+                "Via set is left as it is", c->peer->name);
     if (c->token_rr && sip->sip_record_route &&
         ibcf_restore_list(msg, sip, sip_record_route_class, &th, c->rr ? c->rr : "") != 0)
         ims_log(IMS_LOG_INFO, &ids, "ibcf: a response of network %s without our "
