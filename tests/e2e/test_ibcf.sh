@@ -11,9 +11,9 @@
 # Then the border as an attacker meets it (tests/tools/sipsend): a network without trust
 # agreement (mnc003 of deploy/lab/ibcf.conf, 127.0.3.0/24) has the identity it asserts
 # removed and gets the home topology hidden in its answers; a source that is no peer, a
-# UE of our own, a Route beyond the IBCF, a forged token, a real token replayed in another
-# dialog or by another network, a REGISTER from a network that is no roaming partner are
-# refused; a call to a network without agreement gets 404; what leaves towards mnc003 (its
+# UE of our own, a Route beyond the IBCF, a forged token, a real token altered, replayed in
+# another dialog or by another network, a REGISTER from a network that is no roaming partner
+# are refused; a call to a network without agreement gets 404; what leaves towards mnc003 (its
 # IBCF played by sipsend) carries no home address, no charging addresses, no
 # icid-generated-at.
 #
@@ -208,9 +208,10 @@ headers_of() {
 # 127.0.2.0/24 other than the two IBCFs', unless it is a UE's in its Contact, Call-ID or the
 # Request-URI of a request inside the call (the remote target: the UEs are end to end), and
 # any host name of a node behind either border
+UE_ADDR='127\.0\.(0\.1[1-9][0-9]|2\.1[1-9][0-9])([^0-9]|$)'   # the UEs of both networks
 leaks() {   # stdin: header lines
     grep -E '127\.0\.[02]\.[0-9]+|(pcscf|icscf|scscf|hss|bgcf|mrfc|mgcf|ocs)\.ims\.mnc00[12]' |
-        grep -vE '^(Contact|Call-ID|i|m|Request-URI): .*127\.0\.(0\.1[1-9][0-9]|2\.1[1-9][0-9])([^0-9]|$)' |
+        grep -vE "^(Contact|Call-ID|i|m|Request-URI): .*$UE_ADDR" |
         sed -E 's/127\.0\.(0|2)\.55([^0-9]|$)/IBCF\2/g' |
         grep -E '127\.0\.[02]\.[0-9]+|(pcscf|icscf|scscf|hss|bgcf|mrfc|mgcf|ocs)\.ims\.mnc00[12]'
 }
@@ -335,6 +336,14 @@ RR3=$(printf '%s\n' "$ATTACK_OUT" | sed -n 's/^Record-Route: *//p' | tr -d '\r' 
 check_match "... its Record-Route: one token entry of the IBCF" \
     "^<sip:D[A-Za-z0-9_-]+@$IBCF:5060;lr;tokenized-by=$R>$" "$RR3"
 
+tok=${RR3#<sip:}
+tok=${tok%%@*}
+flip=$([ "${tok:10:1}" = x ] && echo y || echo x)
+request BYE "sip:alice@${ALICE[0]}:${ALICE[1]}" mnc003-1 "$MNC003:5060" \
+    "Route: <sip:${tok:0:10}$flip${tok:11}@${RR3#*@}" | attack tampered "$MNC003:5060" "$IBCF:5060"
+check_match "that token with one character changed, in its own dialog: 403" \
+    '^Warning: 399 127\.0\.0\.55 "a Route token this IBCF did not make for network mnc003' \
+    "$ATTACK_OUT"
 request BYE "sip:alice@${ALICE[0]}:${ALICE[1]}" mnc003-other "$MNC003:5060" "Route: $RR3" |
     attack replay-dialog "$MNC003:5060" "$IBCF:5060"
 check_match "that token replayed in another dialog: 403" '^SIP/2.0 403 ' "$(final_of)"
@@ -350,7 +359,8 @@ request INVITE "sip:alice@${ALICE[0]}:${ALICE[1]}" forged-1 "$IBCF2:5999" "Route
     attack forged "$IBCF2:5999" "$IBCF:5060"
 check_match "a forged token from mnc002: 403 with a Warning" \
     '^Warning: 399 127\.0\.0\.55 "a Route token this IBCF did not make' "$ATTACK_OUT"
-request INVITE "sip:alice@$R" route-1 "$IBCF2:5999" "Route: <sip:$IBCF;lr>, <sip:127.0.0.30;lr;orig>" |
+request INVITE "sip:alice@$R" route-1 "$IBCF2:5999" \
+    "Route: <sip:$IBCF;lr>, <sip:127.0.0.30;lr;orig>" |
     attack route-beyond "$IBCF2:5999" "$IBCF:5060"
 check_match "a Route beyond the IBCF (to the S-CSCF, as originating) from mnc002: 403" \
     '^Warning: 399 127\.0\.0\.55 "a Route beyond the IBCF from network mnc002' "$ATTACK_OUT"
@@ -383,11 +393,11 @@ check_match "mnc003's IBCF got the INVITE from the lab's IBCF" "^INVITE sip:carl
 check_eq "... with no home node's address or name in it (only the IBCF's and alice's Contact)" "" \
     "$(printf '%s\n' "$inv" | sed '/^$/q' | leaks)"
 check_eq "... two Vias, both the IBCF's" "2 2" \
-    "$(printf '%s\n' "$inv" | grep -c '^Via:') $(printf '%s\n' "$inv" | grep -c "^Via: SIP/2.0/UDP $IBCF")"
+    "$(grep -c '^Via:' <<<"$inv") $(grep -c "^Via: SIP/2.0/UDP $IBCF" <<<"$inv")"
 check_match "... alice's identity kept (no Privacy: id asked)" \
     "^P-Asserted-Identity: <sip:alice@$R>" "$inv"
 check_eq "... no charging addresses, no icid-generated-at, no P-Served-User" "" \
-    "$(printf '%s\n' "$inv" | grep -iE '^P-Charging-Function-Addresses|icid-generated-at|^P-Served-User')"
+    "$(grep -iE '^P-Charging-Function-Addresses|icid-generated-at|^P-Served-User' <<<"$inv")"
 check "alice calls sip:nobody@unknown.example (no agreement)" \
     caller call7 call_uac_fail.xml alice "$R" "${ALICE[@]}" "$PCSCF" "sip:nobody@unknown.example"
 check_match "... 404 with the IBCF's Warning" \
@@ -396,17 +406,19 @@ check_match "... 404 with the IBCF's Warning" \
 
 step "metrics of the lab's IBCF"
 http_get "http://$IBCF:8080/metrics"
-metric() { printf '%s\n' "$HTTP_BODY" | awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'; }
+metric() {
+    printf '%s\n' "$HTTP_BODY" | awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'
+}
 # in: calls 2 and 4 (INVITE, ACK, BYE; INVITE, ACK), zoe's BYE of call 3, mnc003's INVITE
 check "inbound requests forwarded" \
     test "$(metric 'ibcf_requests_total{direction="in",outcome="forwarded"}')" -ge 7
 check "outbound requests forwarded" \
     test "$(metric 'ibcf_requests_total{direction="out",outcome="forwarded"}')" -ge 10
-check_eq "inbound refusals counted (replays, forgery, Route, REGISTER, transit)" 7 \
+check_eq "inbound refusals counted (tampering, replays, forgery, Route, REGISTER, transit)" 8 \
     "$(metric 'ibcf_requests_total{direction="in",outcome="refused"}')"
 check_eq "outbound refusals counted (the call to unknown.example)" 1 \
     "$(metric 'ibcf_requests_total{direction="out",outcome="refused"}')"
-check_eq "tokens that did not open counted" 4 "$(metric ibcf_route_tokens_refused_total)"
+check_eq "tokens that did not open counted" 5 "$(metric ibcf_route_tokens_refused_total)"
 check_eq "mnc003's asserted identity counted as removed" 1 \
     "$(metric ibcf_asserted_identities_removed_total)"
 
