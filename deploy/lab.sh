@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The loopback lab: the nine daemons on their ../shared/LAB.md addresses (the IBCF on
-# 127.0.0.55, proposed for LAB.md).
+# The loopback lab: the eight daemons on their ../shared/LAB.md addresses, the IBCF (ibcf,
+# on 127.0.0.55, proposed for LAB.md) and the MRB (mrb, on 127.0.0.65 beside the MRF: it is
+# not one of the eight functions of LAB.md).
 #
 #   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
 #   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
@@ -52,6 +53,7 @@ LAB=(
     "bgcf  127.0.0.50 sip:5060/udp+tcp"
     "ibcf  127.0.0.55 sip:5060/udp+tcp"
     "mrfc  127.0.0.60 sip:5060/udp+tcp"
+    "mrb   127.0.0.65 sip:5060/udp+tcp"
     "mgcf  127.0.0.70 sip:5060/udp+tcp"
 )
 
