@@ -10,7 +10,7 @@ BUILD   ?= build
 SAN     ?= 0
 FUZZ    ?= 0
 VERSION := $(shell cat VERSION)
-DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs mrb
+DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs mrb ibcf
 PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
 
 CC      ?= gcc

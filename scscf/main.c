@@ -65,6 +65,9 @@ static const struct ims_cfg_key scscf_keys[] = {
     { "scscf", "bgcf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "where numbers that are no home user go (SIP URI); default "
       "sip:bgcf.<node.domain>:5060" },
+    { "scscf", "ibcf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "the exit point to other networks (an IBCF, SIP URI): requests for another domain go "
+      "there; empty: straight to the Request-URI's domain" },
     { "scscf", "as_timeout_ms", IMS_CFG_INT, "2000", 0, 100, 60000, NULL, NULL,
       "an application server that sends no response at all in this time is skipped or ends "
       "the request, as its iFC's DefaultHandling says" },
@@ -178,9 +181,11 @@ static int scscf_init(struct ims_daemon *d)
         snprintf(s->bgcf, sizeof(s->bgcf), "%s", ims_cfg_str(c, "scscf.bgcf"));
     else
         snprintf(s->bgcf, sizeof(s->bgcf), "sip:bgcf.%s:5060", domain);
+    snprintf(s->ibcf, sizeof(s->ibcf), "%s", ims_cfg_str(c, "scscf.ibcf"));
     su_home_t home[1] = { SU_HOME_INIT(home) };
     const char *bad = !url_make(home, s->icscf) ? "scscf.icscf"
-                      : !url_make(home, s->bgcf) ? "scscf.bgcf" : NULL;
+                      : !url_make(home, s->bgcf) ? "scscf.bgcf"
+                      : s->ibcf[0] && !url_make(home, s->ibcf) ? "scscf.ibcf" : NULL;
     su_home_deinit(home);
     if (bad) {
         ims_err("%s: %s: not a SIP URI", ims_cfg_path(c), bad);

@@ -3,7 +3,8 @@
  *
  * Originating: a telephone number (tel: or user=phone) is looked up in ENUM; a home user
  * goes to the I-CSCF (which asks the HSS where the callee is served), a number that is no
- * home user to the BGCF, any other domain by its Request-URI. Terminating: every contact
+ * home user to the BGCF, any other domain to the exit IBCF (scscf.ibcf; TS 24.229 5.4.3.2)
+ * or, without one, by its Request-URI. Terminating: every contact
  * of the served user in parallel (with its Path as Route), or the one instance a GRUU
  * names; 480 when none is registered.
  *
@@ -75,6 +76,10 @@ static void to_uri(struct scscf_call *call, const char *uri)
         to_node(call, call->s->icscf, u);
         return;
     }
+    if (call->s->ibcf[0]) {
+        to_node(call, call->s->ibcf, u);
+        return;
+    }
     struct ims_ptx_hop hop = { .request_uri = u, .record_route = true };
     forward(call, &hop, uri);
 }
@@ -124,6 +129,10 @@ void scscf_route_originating(struct scscf_call *call)
     }
     if (home_host(s, ruri)) {
         to_node(call, s->icscf, NULL);
+        return;
+    }
+    if (s->ibcf[0]) {                       /* another network: through its exit point */
+        to_node(call, s->ibcf, NULL);
         return;
     }
     struct ims_ptx_hop hop = { .record_route = true };

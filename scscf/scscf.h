@@ -139,6 +139,7 @@ struct scscf {
     /* session routing */
     char icscf[SCSCF_ID_MAX];         /* where requests to home users go (LIR there) */
     char bgcf[SCSCF_ID_MAX];          /* breakout of numbers that are no home user */
+    char ibcf[SCSCF_ID_MAX];          /* exit to other networks, or "" (by Request-URI) */
     unsigned as_timeout_ms;           /* an AS silent for this long: default handling */
     unsigned timer_c_ms;              /* INVITE without final response: CANCEL, 408 */
     unsigned unreg_ttl;               /* seconds a profile for unregistered services stays */

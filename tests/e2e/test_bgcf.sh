@@ -330,11 +330,11 @@ check_eq "nothing of the untrusted INVITE left the BGCF" 0 \
     "$(cap_count "$cap" 'ip.src == 127.0.0.50 && sip.Call-ID == "e1@bgcf-test" && sip.Method == "INVITE"')"
 check "the BYE of the first call passed the BGCF" test \
     "$(cap_count "$cap" "ip.src == 127.0.0.50 && ip.dst == $GW1 && sip.Method == \"BYE\"")" -ge 1
-acrs=$(tshark -r "$cap" -Y 'diameter.cmd.code == 271 && diameter.flags.request == 1 && diameter.Node-Functionality == 5' \
+acrs=$(cap_tshark "$cap" -Y 'diameter.cmd.code == 271 && diameter.flags.request == 1 && diameter.Node-Functionality == 5' \
     -T fields -e diameter.Accounting-Record-Type -e diameter.IMS-Charging-Identifier 2>/dev/null)
 check_match "ACR START (2) of the BGCF with the first call's ICID" "^2[[:space:]]+$ICID1\$" "$acrs"
 check_match "ACR STOP (4) of the BGCF with the first call's ICID" "^4[[:space:]]+$ICID1\$" "$acrs"
-icid5=$(tshark -r "$cap" -Y "sip.Call-ID == \"$CALL5\" && ip.dst == 127.0.0.50 && sip.Method == \"INVITE\"" \
+icid5=$(cap_tshark "$cap" -Y "sip.Call-ID == \"$CALL5\" && ip.dst == 127.0.0.50 && sip.Method == \"INVITE\"" \
     -T fields -e sip.P-Charging-Vector 2>/dev/null | sed -n 's/.*icid-value=\([^;]*\).*/\1/p' | head -n 1)
 check_eq "the EVENT of the 404 carries the ICID of the INVITE the BGCF received" "$icid5" "$ICID5"
 check_match "... ACR EVENT (1) of the BGCF on the wire" "^1[[:space:]]+$ICID5\$" "$acrs"

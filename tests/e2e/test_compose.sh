@@ -2,7 +2,7 @@
 # tests/e2e/test_compose.sh - the docker-compose lab of deploy/ (deploy/README.md) end to end,
 # on a Docker engine of the test's own (tests/lib/docker.sh, ../shared/CONTAINERS.md):
 #
-#   the images build (base image from debootstrap, cached); `up` starts the eight functions
+#   the images build (base image from debootstrap, cached); `up` starts the nine functions
 #   in the order of their health checks and every one becomes healthy; from a UE container
 #   sipp registers alice (Digest) and bob (IMS-AKA) and the HSS says both are registered at
 #   the S-CSCF; /health and /metrics of every function answer from inside the lab network;
@@ -30,7 +30,7 @@ export LAB_NET=${IMS_COMPOSE_NET:-$(sed -n 's/^LAB_NET=//p' "$DEPLOY/.env")}
 # shellcheck disable=SC2034 # both used by name (dc BASE_FILES ..., dc KAM_FILES ...)
 BASE_FILES=(-f "$DEPLOY/docker-compose.yml")
 KAM_FILES=(-f "$DEPLOY/docker-compose.yml" -f "$DEPLOY/docker-compose.kamailio-scscf.yml")
-FUNCTIONS=(hss ocs scscf icscf pcscf bgcf mrfc mgcf)
+FUNCTIONS=(hss ocs scscf icscf pcscf bgcf ibcf mrfc mgcf)
 CALL=${IMS_COMPOSE_CALL:-1}
 COMPOSE_UP=0
 

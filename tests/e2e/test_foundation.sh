@@ -28,9 +28,11 @@ UE_PORT=5100                    # sipp's local port, one new port per run
 # What a node answers instead of 501 now that it handles the method, for a UE that is not
 # registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
 # sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling)
+# the IBCF refuses what comes neither from a peer network nor from a node of the home network
+# (a UE), unless it is addressed to the IBCF itself (INVITE and MESSAGE here: 501)
 declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=- [mrfc-INVITE]=403
                     [icscf-REGISTER]=- [scscf-REGISTER]=- [mrb-INVITE]=403
-                    [mrb-REGISTER]=403 [mrb-MESSAGE]=403)
+                    [mrb-REGISTER]=403 [mrb-MESSAGE]=403 [ibcf-REGISTER]=403)
 expected_status() {   # $1 daemon $2 method -> 501, another status, or -
     echo "${HANDLED[$1-$2]:-501}"
 }
@@ -355,8 +357,8 @@ if [ -n "$E2E_CAP_PID" ]; then
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
-    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE) and the MRB (INVITE, REGISTER, MESSAGE) to an untrusted UE x udp, tcp, with a Warning" \
-        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.60 || ip.src == 127.0.0.65)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE), the MRB (INVITE, REGISTER, MESSAGE) and the IBCF (REGISTER) to an untrusted UE x udp, tcp, with a Warning" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.55 || ip.src == 127.0.0.60 || ip.src == 127.0.0.65)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')
@@ -385,7 +387,7 @@ check_eq "deploy/lab.sh stop: exit 0 and its report" \
 left=$(lab_pids)
 check_eq "no daemon of this run left (pgrep -f '--pidfile $E2E_RUN/')" "" "$left"
 [ -n "$left" ] && ps -o pid,args -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')"
-listeners=$(ss -Hlntu 2>/dev/null | awk '$5 ~ /^127\.0\.0\.([1-8]0|65):(5060|3868|8080)$/ {print $1, $5}')
+listeners=$(ss -Hlntu 2>/dev/null | awk '$5 ~ /^127\.0\.0\.([1-8]0|55|65):(5060|3868|8080)$/ {print $1, $5}')
 check_eq "no listener left on the lab addresses" "" "$listeners"
 for d in "${E2E_DAEMONS[@]}"; do
     f=$E2E_RUN/$d/$d.log
