@@ -198,6 +198,27 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* Found by tests/fuzz/mrfc_wire: m= lines outside the grammar (a byte outside ASCII, a
+ * space before the line end) made sofia-sip's sdp_parse() allocate without end; refused
+ * before parsing (this test would time out) */
+START_TEST(media_line_not_ascii_refused)
+{
+    static const char body[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n"
+                               "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AV\xff\xff" "0\r\n";
+    struct mrfc_sdp_neg n;
+    struct mrfc_sdp_cfw o;
+    char why[160];
+    ck_assert_int_eq(mrfc_sdp_negotiate(body, sizeof(body) - 1, 3, BOTH, &n, why,
+                                        sizeof(why)), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "media line"));
+    ck_assert_int_eq(mrfc_sdp_cfw_read(body, sizeof(body) - 1, &o, why, sizeof(why)), -EINVAL);
+    static const char trailing[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n"
+                                   "c=IN IP4 10.0.0.1\r\nt=0 0\r\nm=application 9 TCP \n";
+    ck_assert_int_eq(mrfc_sdp_cfw_read(trailing, sizeof(trailing) - 1, &o, why, sizeof(why)),
+                     -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mrfc_sdp");
@@ -208,6 +229,7 @@ int main(void)
     tcase_add_test(tc, answer_text);
     tcase_add_test(tc, our_offer_read_back);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, media_line_not_ascii_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
