@@ -77,6 +77,15 @@ static void charging_failed(struct mgcf_call_sm *c, struct mgcf_acts *out, int s
     act(out, MGCF_ACT_CHG_EVENT)->status = status;
 }
 
+/* OUT: the set-up timers (T7, T9) stop; an incoming call never runs them */
+static void stop_setup_timers(const struct mgcf_call_sm *c, struct mgcf_acts *out)
+{
+    if (c->dir != MGCF_DIR_OUT)
+        return;
+    timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
+    timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T9);
+}
+
 /* ISUP side of a release: REL unless nothing was sent or the circuit is released already */
 static void release_isup(struct mgcf_call_sm *c, uint8_t cause, uint8_t loc,
                          struct mgcf_acts *out)
@@ -88,8 +97,7 @@ static void release_isup(struct mgcf_call_sm *c, uint8_t cause, uint8_t loc,
     case MGCF_I_SETUP:
     case MGCF_I_ALERTING:
     case MGCF_I_ANSWERED: {
-        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
-        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T9);
+        stop_setup_timers(c, out);
         struct mgcf_act *a = act(out, MGCF_ACT_ISUP);
         a->isup_type = ISUP_REL;
         a->cause = cause;
@@ -117,12 +125,14 @@ static void release_sip(struct mgcf_call_sm *c, uint8_t cause, uint8_t loc,
     case MGCF_S_INVITED:
     case MGCF_S_EARLY:
         if (c->dir == MGCF_DIR_OUT) {
-            int status = mgcf_iw_cause_to_status(cause, loc, NULL);
+            const char *phrase;
+            int status = mgcf_iw_cause_to_status(cause, loc, &phrase);
             sip_response(c, out, status, false, cause);
             charging_failed(c, out, status);
             c->sip = MGCF_S_DONE;
         } else {
             act(out, MGCF_ACT_SIP_CANCEL)->cause = cause;
+            c->cancel_cause = cause;
             c->sip = MGCF_S_CANCELLING;
         }
         return;
@@ -359,8 +369,7 @@ static int on_rel(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf_
     case MGCF_I_ALERTING:
     case MGCF_I_ANSWERED:
         c->backward_seen = true;
-        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
-        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T9);
+        stop_setup_timers(c, out);
         c->isup = MGCF_I_REL_RCVD;
         release(c, ev->cause, ev->location, out);
         return 0;
@@ -455,8 +464,8 @@ static int on_sip_success(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
         break;
     case MGCF_S_CANCELLING:             /* the 2xx crossed our CANCEL: end the dialog */
         act(out, MGCF_ACT_SIP_ACK);
-        act(out, MGCF_ACT_SIP_BYE)->cause = c->rel_cause ? c->rel_cause
-                                                          : Q850_NORMAL_CLEARING;
+        act(out, MGCF_ACT_SIP_BYE)->cause = c->cancel_cause ? c->cancel_cause
+                                                             : Q850_NORMAL_CLEARING;
         c->sip = MGCF_S_BYE_SENT;
         return 0;
     case MGCF_S_CONFIRMED:

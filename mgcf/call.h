@@ -174,6 +174,7 @@ struct mgcf_call_sm {
     bool inband_told;       /* IN: the PSTN was told in-band information is available */
     bool reinvite;          /* a re-INVITE waits for the MGW's Modify */
     uint8_t rel_cause, rel_location;   /* the REL we sent (T1 sends it again) */
+    uint8_t cancel_cause;   /* IN: the cause of our CANCEL (a 2xx crossing it gets a BYE) */
     int final_status;       /* the INVITE's final status (charging EVENT) */
     bool freed;
 };

@@ -30,6 +30,11 @@ struct call_queue {                 /* events that arrived during a step */
 static struct ims_gauge *m_calls;
 static struct ims_counter *m_total[2], *m_answered[2], *m_misfit;
 
+su_root_t *mgcf_root(struct mgcf *m)
+{
+    return ims_loop_root(m->d->loop);
+}
+
 void mgcf_calls_metrics(void)
 {
     m_calls = ims_gauge_new("mgcf_calls", "calls in progress", NULL);

@@ -118,11 +118,6 @@ static const struct ims_cfg_key mgcf_keys[] = {
 static struct mgcf g_mgcf;
 static struct ims_counter *m_untrusted;
 
-su_root_t *mgcf_root(struct mgcf *m)
-{
-    return ims_loop_root(m->d->loop);
-}
-
 static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
     (void)magic;
