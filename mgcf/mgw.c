@@ -67,6 +67,8 @@ struct trans {
 
 struct cached {                 /* our reply to a request of the MGW */
     uint32_t id;
+    uint64_t request;           /* hash of the request's message: a restarted MGW reuses
+                                 * transaction IDs, so an ID alone is no repetition */
     size_t len;
     char text[1024];
 };
@@ -570,11 +572,21 @@ static struct mgcf_mg_cmd *reply_cmd(struct mgcf_mg_msg *r, const struct mgcf_mg
     return rc;
 }
 
-static void on_request(struct mgcf_mgw *g, struct mgcf_mg_msg *msg, const struct mgcf_mg_trans *t)
+/* FNV-1a of @len bytes */
+static uint64_t hash_of(const char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void on_request(struct mgcf_mgw *g, struct mgcf_mg_msg *msg, const struct mgcf_mg_trans *t,
+                       uint64_t request)
 {
     static struct mgcf_mg_msg r;
     for (int i = 0; i < CACHE_MAX; i++) {
-        if (g->cache[i].id == t->id && g->cache[i].len) {
+        if (g->cache[i].id == t->id && g->cache[i].request == request && g->cache[i].len) {
             send_text(g, g->cache[i].text, g->cache[i].len);   /* a repetition */
             return;
         }
@@ -607,6 +619,7 @@ static void on_request(struct mgcf_mgw *g, struct mgcf_mg_msg *msg, const struct
         return;
     }
     c->id = t->id;
+    c->request = request;
     c->len = (size_t)n;
     send_text(g, c->text, c->len);
 }
@@ -631,6 +644,7 @@ static int on_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *ar
     }
     struct mgcf_mg_msg *msg;
     char err[160];
+    uint64_t request = hash_of(g->rx, (size_t)n);
     if (mgcf_mg_decode(g->rx, (size_t)n, &msg, err, sizeof(err)) != 0) {
         ims_counter_inc(m_foreign);
         ims_warn("mgcf: H.248 from the MGW dropped: %s", err);
@@ -642,7 +656,7 @@ static int on_readable(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *ar
     for (unsigned i = 0; i < msg->n_trans; i++) {
         const struct mgcf_mg_trans *t = &msg->trans[i];
         if (t->type == MGCF_MG_REQUEST)
-            on_request(g, msg, t);
+            on_request(g, msg, t, request);
         else if (t->type == MGCF_MG_REPLY)
             on_reply(g, msg, t);
         else if (t->type == MGCF_MG_PENDING)

@@ -143,7 +143,7 @@ check_match "the MGCF knows the call's ICID (from the INVITE)" '.' "$ICID1"
 step "the PSTN hangs up (tel:+19995550111)"
 p=$(mark "$PSTN_OUT")
 check "alice calls, the PSTN answers and releases after 1.5 s" \
-    call call2 pstn_uac.xml 19995550111 -key bye_by pstn
+    call call2 pstn_uac_wait.xml 19995550111
 check_match "alice gets a BYE with Reason Q.850 cause 16" \
     '^bye: reason= *Q\.850;cause=16;text="Normal call clearing"' "$(logline call2)"
 check "the PSTN switch got RLC for its REL" wait_for "$PSTN_OUT" "$p" '^rx RLC cic=[0-9]+$'
@@ -173,7 +173,7 @@ check "the PSTN got REL cause 31 for the CANCEL" wait_for "$PSTN_OUT" "$p" '^rx 
 # ---------------------------------------------------------------------------------------------
 step "the MGW restarts during a call"
 p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
-call call7 pstn_uac.xml 19995550100 -key bye_by pstn &
+call call7 pstn_uac_wait.xml 19995550100 &
 CALL7=$!
 if wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 20; then
     sleep 0.5
