@@ -10,7 +10,8 @@
 # 486, no answer -> 480 after T9 (REL 19), unallocated number (cause 1) -> 404, CANCEL ->
 # 487 (REL 31); IAM/ACM/ANM/REL/RLC and H.248 Add/Modify/Subtract for the calls; the MGW
 # restarting during a call (BYE with cause 41); a call from the PSTN ringing alice, with
-# P-Asserted-Identity of the calling number; the circuit API (block, unblock); an INVITE
+# P-Asserted-Identity of the calling number; a re-INVITE (Modify of the RTP termination); an
+# MGW answering Pending; the circuit API (block, unblock); an INVITE
 # from outside the trust domain (403, no IAM); ACRs of the S-CSCF, BGCF and MGCF sharing the
 # call's ICID in the CDF's CDRs; a capture in which tshark finds SIP, ISUP (M3UA, with
 # tests/lib/m3ua_tcp.lua), H.248 and Diameter with no malformed field and no expert error.
@@ -180,7 +181,8 @@ if wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 20; then
     mgw_pid=$(cat "$E2E_RUN/mgw/mgw.pid" 2>/dev/null)
     kill -TERM "$mgw_pid" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$mgw_pid" 2>/dev/null || break; sleep 0.1; done
-    lab_start_one mgw >/dev/null 2>&1
+    # the new MGW answers each Add with Pending first (H.248.1 8.2.3)
+    IMS_LAB_MGW_ARGS="--pending-ms 400" lab_start_one mgw >/dev/null 2>&1
 fi
 check "the call was up, then alice got the network's BYE" wait "$CALL7"
 check_match "... with Reason Q.850 cause 41 (temporary failure)" \
@@ -188,7 +190,21 @@ check_match "... with Reason Q.850 cause 41 (temporary failure)" \
 check "the PSTN got REL cause 41" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
 check "the MGCF saw the MGW's ServiceChange Restart" \
     wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart'
+g=$(mark "$MGW_OUT")
 check "a call goes through the restarted MGW" call call8 pstn_uac.xml 19995550100 -d 500
+check_match "... whose Add was answered Pending, then replied to" \
+    'tx Pending=[0-9]+ .*tx Reply=[0-9]+ \(after Pending\)' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+
+step "re-INVITE: the IMS side moves its media"
+g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+check "alice calls, then re-INVITEs with RTP on port 16100, PCMU" \
+    call call9 pstn_uac_reinvite.xml 19995550100
+check_match "the 200 to the re-INVITE: the MGCF's SDP in a new version" \
+    '^reinvite: o=mgcf [0-9]+ 2 IN IP4 127\.0\.0\.70' "$(logline call9)"
+check_match "the MGW's RTP termination got the new Remote (Modify)" \
+    'Modify=rtp/[0-9]+ .*Modify=rtp/[0-9]+ ' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+check_match "the MGCF logged the move" 're-INVITE: the IMS side.s media is now 127\.0\.0\.160:16100' \
+    "$(since "$MGCF_LOG" "$l")"
 
 # ---------------------------------------------------------------------------------------------
 step "trust: the MGCF serves the trust domain only"
@@ -252,8 +268,8 @@ PSTN2=$!
 e2e_at_cleanup "kill $PSTN2 2>/dev/null; wait $PSTN2 2>/dev/null"
 check "alice's UE: INVITE, 180, 200, ACK, then the BYE when the PSTN hangs up" wait "$IN1"
 check_match "the INVITE reached alice with the calling number asserted" \
-    '^invited: INVITE sip:alice@127\.0\.0\.160:5601[^ ]* pai=<tel:\+19995550123>' "$(logline in1)"
-check_match "... for her number" 'called=<tel:\+15550100001>' "$(logline in1)"
+    '^invited: INVITE sip:alice@127\.0\.0\.160:5601[^ ]* pai= *<tel:\+19995550123>' "$(logline in1)"
+check_match "... for her number" 'called= *<tel:\+15550100001>' "$(logline in1)"
 check_match "the PSTN switch: ACM, ANM, REL sent, RLC" \
     'rx ACM cic=[0-9]+ called_status=1.*rx ANM cic=.*tx REL cic=[0-9]+ cause=16.*rx RLC' \
     "$(tr '\n' ' ' <"$E2E_RUN/pstn-in.out")"
