@@ -25,9 +25,11 @@ UE_PORT=5100                    # sipp's local port, one new port per run
 
 # What a node answers instead of 501 now that it handles the method, for a UE that is not
 # registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
-# sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling)
+# sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling).
+# The MGCF takes requests from its trust domain only: the UE's get 403 (test_pstn.sh).
 declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=-
-                    [icscf-REGISTER]=- [scscf-REGISTER]=-)
+                    [icscf-REGISTER]=- [scscf-REGISTER]=-
+                    [mgcf-INVITE]=403 [mgcf-REGISTER]=403 [mgcf-MESSAGE]=403)
 expected_status() {   # $1 daemon $2 method -> 501, another status, or -
     echo "${HANDLED[$1-$2]:-501}"
 }
@@ -349,8 +351,8 @@ if [ -n "$E2E_CAP_PID" ]; then
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
-    check_eq "SIP: 403 responses of the P-CSCF, with a Warning (INVITE, MESSAGE x udp, tcp)" \
-        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && ip.src == 127.0.0.10') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF and the MGCF, with a Warning (x udp, tcp)" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.70)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')
