@@ -377,7 +377,8 @@ step "the lab stops cleanly (deploy/lab.sh stop, SIGTERM)"
 lab_stop
 rc=$?
 check_eq "deploy/lab.sh stop: exit 0 and its report" \
-    "0 lab: stopped 8 daemon(s); logs and state left in $E2E_RUN/" "$rc $LAB_OUT"
+    "0 lab: stopped 8 daemon(s) and 2 test peer(s); logs and state left in $E2E_RUN/" \
+    "$rc $LAB_OUT"
 left=$(lab_pids)
 check_eq "no daemon of this run left (pgrep -f '--pidfile $E2E_RUN/')" "" "$left"
 [ -n "$left" ] && ps -o pid,args -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')"
