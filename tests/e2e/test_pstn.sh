@@ -140,6 +140,7 @@ check "the Subtract's statistics: RTP from alice reached the MGW" \
     wait_for "$MGCF_LOG" "$l" 'subtracted, statistics:.*rtp/[0-9]+:rtp/pr=[1-9][0-9]*'
 ICID1=$(icid_of 19995550100)
 check_match "the MGCF knows the call's ICID (from the INVITE)" '.' "$ICID1"
+CIC1=$(since "$PSTN_OUT" "$p" | sed -n 's/^rx IAM cic=\([0-9]*\) called=19995550100 .*/\1/p' | head -n 1)
 
 step "the PSTN hangs up (tel:+19995550111)"
 p=$(mark "$PSTN_OUT")
@@ -250,6 +251,11 @@ check_match "node functionalities of its CDRs: S-CSCF, MGCF, BGCF (and the P-CSC
 check_eq "the MGCF's CDR: a session, terminating, closed by BYE, alice to the PSTN number" \
     "session 1 BYE tel:+15550100001 tel:+19995550100" \
     "$(jq -r '.items[] | select(.node_functionality == 4) | "\(.record) \(.role_of_node) \(.method) \(.calling) \(.called)"' <<<"$cdrs")"
+check_eq "... with the ISUP call's circuit: Outgoing-Trunk-Group-Id pstn/<the IAM's CIC>" \
+    "pstn/$CIC1 -" \
+    "$(jq -r '.items[] | select(.node_functionality == 4) | "\(.outgoing_trunk) \(.incoming_trunk | if . == "" then "-" else . end)"' <<<"$cdrs")"
+check_eq "... and only the MGCF's CDR names a trunk" "1" \
+    "$(jq '[.items[] | select(.outgoing_trunk != "" or .incoming_trunk != "")] | length' <<<"$cdrs")"
 icid3=$(icid_of 19995550486)
 check "the busy call: an EVENT CDR of the MGCF with Cause-Code 486" \
     wait_cdrs "$icid3" '.node_functionality == 4 and .record == "event" and .cause == 486' 1
@@ -278,6 +284,10 @@ check_match "the MGCF sent the INVITE to the I-CSCF" \
 ICID_IN=$(grep 'INVITE tel:+15550100001 from' "$MGCF_LOG" | tail -n 1 | sed -n 's/.*icid=\([^ ]*\).*/\1/p')
 check "the CDF: the MGCF's CDR (originating) and the S-CSCF's share the MGCF's ICID" \
     wait_cdrs "$ICID_IN" '(.node_functionality == 4 and .role_of_node == 0) or .node_functionality == 0' 2
+CIC_IN=$(sed -n 's/^rx ACM cic=\([0-9]*\) .*/\1/p' "$E2E_RUN/pstn-in.out" | head -n 1)
+check_eq "... its Incoming-Trunk-Group-Id is the PSTN's circuit: pstn/<the IAM's CIC>" \
+    "pstn/$CIC_IN -" \
+    "$(ocs "cdrs?icid=$ICID_IN" | jq -r '.items[] | select(.node_functionality == 4) | "\(.incoming_trunk) \(.outgoing_trunk | if . == "" then "-" else . end)"')"
 kill "$PSTN2" 2>/dev/null
 wait "$PSTN2" 2>/dev/null
 
