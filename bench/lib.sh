@@ -1,6 +1,9 @@
 # shellcheck shell=bash disable=SC2034
 # bench/lib.sh - shared helpers of bench/register.sh and bench/call.sh (source it).
 #
+#   bench_netns "$0" "$@"    runs the benchmark again in a network namespace of its own (as
+#                            tests/e2e/run.sh does: root and unshare needed; otherwise, or
+#                            with IMS_BENCH_NETNS=0, it stays in the machine's namespace)
 #   bench_init NAME          run folder run/bench-NAME, the machine-wide lab lock (waits, as
 #                            the e2e tests do), EXIT trap that cleans up everything started
 #   bench_refuse_busy ADDR.. exits when one of the addresses has SIP/Diameter/HTTP listeners
@@ -34,6 +37,23 @@ BENCH_HOSTS_BEGIN="# ims-core bench kamailio begin"
 BENCH_HOSTS_END="# ims-core bench kamailio end"
 BENCH_HZ=$(getconf CLK_TCK)
 declare -A BENCH_KAM_PID=()
+
+bench_netns() {   # "$0" "$@": the script again, in a private network namespace
+    [ "${IMS_BENCH_NETNS:-}" = 0 ] || [ "${IMS_BENCH_IN_NETNS:-}" = 1 ] && return 0
+    { [ "$(id -u)" -eq 0 ] && unshare -n -m true 2>/dev/null; } || return 0
+    local hosts lock rc
+    hosts=$(mktemp /tmp/ims-bench-hosts.XXXXXX) && cp /etc/hosts "$hosts" || return 0
+    lock=$(mktemp /tmp/ims-bench-lock.XXXXXX) || { rm -f "$hosts"; return 0; }
+    echo "bench: running in a network namespace of its own (a lab in the machine's stays up)" >&2
+    unshare -n -m --propagation private env IMS_BENCH_IN_NETNS=1 IMS_LAB_LOCK="$lock" bash -c '
+        ip link set lo up || exit 1
+        mount --bind "$1" /etc/hosts || exit 1
+        shift
+        exec "$@"' bench-netns "$hosts" "$@"
+    rc=$?
+    rm -f "$hosts" "$lock"
+    exit $rc
+}
 
 bench_log() {
     printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2

@@ -148,7 +148,8 @@ static int bgcf_start(struct ims_daemon *d)
         ims_warn("bgcf: sip.trusted_peers is empty: every request from another address than "
                  "this node's is refused (403)");
     b->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
-    if (!b->tick || su_timer_set_interval(b->tick, on_tick, (su_timer_arg_t *)b, 1000) < 0)
+    /* every second, for ever (su_timer_set_interval would fire once) */
+    if (!b->tick || su_timer_set_for_ever(b->tick, on_tick, (su_timer_arg_t *)b) < 0)
         return -ENOMEM;
     return 0;
 }

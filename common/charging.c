@@ -22,7 +22,8 @@
 
 const struct ims_cfg_key ims_chg_keys[] = {
     { "charging", "cdf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
-      "Diameter identity of the CDF that ACRs (Rf) go to; empty: no offline charging" },
+      "Diameter identity of the CDF that ACRs (Rf) go to, or several in order of preference "
+      "(\"cdf1, cdf2\": each ACR goes to the first one open); empty: no offline charging" },
     { "charging", "cdf_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
       "Destination-Realm of the ACRs" },
     { "charging", "spool", IMS_CFG_PATH, "rf-spool.db", 0, 0, 0, NULL, NULL,

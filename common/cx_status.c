@@ -29,7 +29,7 @@ static const struct {
     { IMS_DIAM_ERROR_IN_ASSIGNMENT_TYPE, true, 500, "Server Internal Error",
       "HSS: error in assignment type" },
     { IMS_DIAM_AUTHORIZATION_REJECTED, false, 403, "Forbidden", "HSS: authorization rejected" },
-    { IMS_DIAM_TOO_BUSY, false, 480, "Temporarily Unavailable", "HSS too busy" },
+    { IMS_DIAM_TOO_BUSY, false, 503, "Service Unavailable", "HSS too busy" },
     { IMS_DIAM_UNABLE_TO_DELIVER, false, 480, "Temporarily Unavailable", "HSS unreachable" },
     { IMS_DIAM_REALM_NOT_SERVED, false, 480, "Temporarily Unavailable", "HSS realm not served" },
     { IMS_DIAM_UNABLE_TO_COMPLY, false, 500, "Server Internal Error", "HSS unable to comply" },

@@ -50,14 +50,44 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
     { "sip", "address", IMS_CFG_ADDR, "@node.address", 0, 0, 0, NULL, NULL,
       "SIP listen address" },
     { "sip", "port", IMS_CFG_INT, "5060", 0, 1, 65535, NULL, NULL, "SIP port" },
-    { "sip", "transports", IMS_CFG_LIST, "udp,tcp", 0, 0, 0, "udp|tcp", NULL,
-      "transports to listen on" },
+    { "sip", "transports", IMS_CFG_LIST, "udp,tcp", 0, 0, 0, "udp|tcp|tls", NULL,
+      "transports to listen on (tls on sip.tls_port, with tls_cert, tls_key and tls_ca)" },
+    { "sip", "tls_port", IMS_CFG_INT, "5061", 0, 1, 65535, NULL, NULL,
+      "SIP over TLS port (when sip.transports lists tls)" },
+    { "sip", "tls_cert", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM certificate of this node for SIP over TLS" },
+    { "sip", "tls_key", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM private key of that certificate" },
+    { "sip", "tls_ca", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "PEM CA certificate(s) that sign the certificates of the SIP peers we connect to" },
     { "sip", "hosts", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_host_entry,
       "static name resolution: name=address, comma separated (where there is no DNS)" },
     { "sip", "trusted_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_net,
       "the trust domain: addresses or networks (address/prefix) of the SIP peers whose "
       "asserted identities and routes are believed (the other CSCFs, application servers, "
       "gateways); a request from any other source is handled as from outside the domain" },
+    { "overload", "enabled", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
+      "admission control of new requests (outside dialogs): what the node cannot take now "
+      "is answered 503 at once; requests in dialogs, ACK and CANCEL are never refused" },
+    { "overload", "target_delay_ms", IMS_CFG_INT, "20", 0, 1, 10000, NULL, NULL,
+      "the mean time messages may wait in the SIP sockets before the node reads them; "
+      "above it the admission rate is lowered, below it raised while work is refused" },
+    { "overload", "max_rate", IMS_CFG_INT, "0", 0, 0, 10000000, NULL, NULL,
+      "new requests per second never exceeded (a fixed ceiling); 0: none, the rate only "
+      "follows the measured delay" },
+    { "overload", "min_rate", IMS_CFG_INT, "20", 0, 1, 10000000, NULL, NULL,
+      "the adapted admission rate never goes below this many new requests per second" },
+    { "overload", "retry_after", IMS_CFG_INT, "5", 0, 0, 3600, NULL, NULL,
+      "Retry-After (seconds) of the 503 answers for overload (0: none)" },
+    { "overload", "max_transactions", IMS_CFG_INT, "50000", 0, 0, 10000000, NULL, NULL,
+      "proxy transactions in flight at most (each holds its request and responses; INVITEs "
+      "stay 32 s); past it new requests get 503 (priority ones 10 % later); 0: no bound" },
+    { "overload", "rfc7339", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
+      "SIP overload control (RFC 7339, loss algorithm) with the next hops: offer it in our "
+      "Via, send fewer requests to a next hop that asks for it, and ask clients that offer "
+      "it to send fewer while this node refuses work" },
+    { "overload", "oc_validity_ms", IMS_CFG_INT, "1000", 0, 100, 3600000, NULL, NULL,
+      "oc-validity of the reductions this node asks of its clients (RFC 7339)" },
     IMS_CFG_END
 };
 
@@ -101,7 +131,13 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
     { "diameter", "tw_timer", IMS_CFG_INT, "30", 0, 6, 3600, NULL, NULL,
       "watchdog interval in seconds" },
     { "diameter", "threads", IMS_CFG_INT, "4", 0, 1, 64, NULL, NULL,
-      "freeDiameter dispatch threads" },
+      "freeDiameter dispatch threads, and as many threads running the server's handlers" },
+    { "diameter", "max_queue", IMS_CFG_INT, "5000", 0, 1, 1000000, NULL, NULL,
+      "received requests waiting for a handler thread at most; more are answered "
+      "DIAMETER_TOO_BUSY at once" },
+    { "diameter", "busy_wait_ms", IMS_CFG_INT, "500", 0, 1, 60000, NULL, NULL,
+      "a received request that waited longer than this for a handler thread is answered "
+      "DIAMETER_TOO_BUSY instead of being handled" },
     { "diameter", "request_timeout_ms", IMS_CFG_INT, "3000", 0, 100, 60000, NULL, NULL,
       "how long to wait for an answer" },
     { "diameter", "max_pending", IMS_CFG_INT, "10000", 0, 10, 1000000, NULL, NULL,
@@ -274,6 +310,8 @@ static int start_diameter(struct ims_daemon *d)
         .threads = (int)ims_cfg_int(c, "diameter.threads"),
         .request_timeout_ms = (unsigned)ims_cfg_int(c, "diameter.request_timeout_ms"),
         .max_pending = (unsigned)ims_cfg_int(c, "diameter.max_pending"),
+        .max_queue = (unsigned)ims_cfg_int(c, "diameter.max_queue"),
+        .busy_wait_ms = (unsigned)ims_cfg_int(c, "diameter.busy_wait_ms"),
         .apps = d->desc->diam_apps,
         .ext_dir = ims_cfg_str(c, "diameter.extensions_dir"),
         .loop = d->loop,
@@ -292,6 +330,33 @@ out_lists:
     return rc;
 }
 
+/* Diameter outcomes of our requests (loop thread): a server too busy, or silent, is a sign
+ * of overload downstream that lowers the SIP admission rate. Accounting (Rf) is not: its
+ * records wait in the spool and do not hold SIP work up. */
+static void on_diam_outcome(void *arg, enum ims_cmd cmd, const struct ims_diam_result *res)
+{
+    struct ims_daemon *d = arg;
+    if (!d->sip || cmd == IMS_CMD_ACR)
+        return;
+    if ((!res->error && !res->experimental && res->code == IMS_DIAM_TOO_BUSY) ||
+        res->error == -ETIMEDOUT)
+        ims_admission_penalty(ims_sip_admission(d->sip));
+}
+
+static void admission_conf(const struct ims_cfg *c, struct ims_admission_conf *a)
+{
+    *a = (struct ims_admission_conf){
+        .enabled = ims_cfg_bool(c, "overload.enabled"),
+        .target_delay_ms = (double)ims_cfg_int(c, "overload.target_delay_ms"),
+        .max_rate = (double)ims_cfg_int(c, "overload.max_rate"),
+        .min_rate = (double)ims_cfg_int(c, "overload.min_rate"),
+        .retry_after = (unsigned)ims_cfg_int(c, "overload.retry_after"),
+        .max_transactions = (unsigned)ims_cfg_int(c, "overload.max_transactions"),
+        .oc = ims_cfg_bool(c, "overload.rfc7339"),
+        .oc_validity_ms = (unsigned)ims_cfg_int(c, "overload.oc_validity_ms"),
+    };
+}
+
 static int start_sip(struct ims_daemon *d)
 {
     char **tps = ims_cfg_list(d->cfg, "sip.transports", NULL);
@@ -303,15 +368,36 @@ static int start_sip(struct ims_daemon *d)
         ims_strv_free(trusted);
         return -ENOMEM;
     }
+    struct ims_admission_conf adm;
+    admission_conf(d->cfg, &adm);
     struct ims_sip_conf sc = {
+        .admission = &adm,
         .address = ims_cfg_str(d->cfg, "sip.address"),
         .port = (int)ims_cfg_int(d->cfg, "sip.port"),
         .transports = tps,
+        .tls_port = (int)ims_cfg_int(d->cfg, "sip.tls_port"),
+        .tls_cert = ims_cfg_str(d->cfg, "sip.tls_cert"),
+        .tls_key = ims_cfg_str(d->cfg, "sip.tls_key"),
+        .tls_ca = ims_cfg_str(d->cfg, "sip.tls_ca"),
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
         .hosts = hosts,
         .trusted = trusted,
     };
+    bool tls = false;
+    for (char **t = tps; *t; t++)
+        tls = tls || strcmp(*t, "tls") == 0;
+    if (tls && (!*sc.tls_cert || !*sc.tls_key || !*sc.tls_ca ||
+                access(sc.tls_cert, R_OK) != 0 || access(sc.tls_key, R_OK) != 0 ||
+                access(sc.tls_ca, R_OK) != 0)) {
+        ims_err("%s: sip.transports lists tls: sip.tls_cert, tls_key and tls_ca must name "
+                "readable PEM files (now: '%s', '%s', '%s')", ims_cfg_path(d->cfg),
+                sc.tls_cert, sc.tls_key, sc.tls_ca);
+        ims_strv_free(tps);
+        ims_strv_free(hosts);
+        ims_strv_free(trusted);
+        return -ENOKEY;
+    }
     d->sip = ims_sip_create(ims_loop_root(d->loop), &sc, on_sip_request, d);
     ims_strv_free(tps);
     ims_strv_free(hosts);
@@ -319,6 +405,10 @@ static int start_sip(struct ims_daemon *d)
     if (!d->sip)
         return -EADDRNOTAVAIL;
     ims_http_health_add(d->http, ims_sip_health, d->sip);
+    ims_http_health_add(d->http, ims_admission_health, ims_sip_admission(d->sip));
+    ims_http_health_field(d->http, ims_admission_health_fields, ims_sip_admission(d->sip));
+    if (d->desc->flags & IMS_D_DIAMETER)
+        ims_diam_set_observer(on_diam_outcome, d);
     return 0;
 }
 

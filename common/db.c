@@ -7,11 +7,16 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct cached {
     const char *sql;
@@ -24,6 +29,14 @@ struct ims_db {
     char *path;
     struct cached *cache;
     size_t ncache, capcache;
+    /* ims_db_sync_wal: rounds of one fdatasync each, shared by the threads waiting */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    char *wal_path;
+    int wal_fd;             /* -1 until the first round */
+    uint64_t started, done; /* rounds begun, rounds finished */
+    uint64_t failed;        /* the last round that failed (0: none) */
+    bool syncing;
 };
 
 int ims_db_exec(struct ims_db *db, const char *sql)
@@ -103,6 +116,9 @@ int ims_db_open(struct ims_db **out, const char *path, const char *const *migrat
         free(db);
         return -ENOMEM;
     }
+    db->wal_fd = -1;
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
     int rc = sqlite3_open_v2(path, &db->h,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -120,6 +136,12 @@ int ims_db_open(struct ims_db **out, const char *path, const char *const *migrat
         ims_db_close(db);
         return -EIO;
     }
+    const char *file = sqlite3_db_filename(db->h, "main");   /* "" or NULL: in memory */
+    const char *wal = file && file[0] ? sqlite3_filename_wal(file) : NULL;
+    if (!(db->wal_path = strdup(wal ? wal : ""))) {
+        ims_db_close(db);
+        return -ENOMEM;
+    }
     *out = db;
     return 0;
 }
@@ -133,6 +155,11 @@ void ims_db_close(struct ims_db *db)
     free(db->cache);
     if (db->h)
         sqlite3_close(db->h);
+    if (db->wal_fd >= 0)
+        close(db->wal_fd);
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
+    free(db->wal_path);
     free(db->path);
     free(db);
 }
@@ -233,4 +260,66 @@ void ims_db_rollback(struct ims_db *db)
 const char *ims_db_errmsg(struct ims_db *db)
 {
     return sqlite3_errmsg(db->h);
+}
+
+/*
+ * One round: fdatasync of the WAL file (opened once, again if it was replaced), or of the
+ * database file when there is no WAL. Runs without the sync lock; only the round's owner
+ * touches wal_fd.
+ */
+static int sync_round(struct ims_db *db)
+{
+    struct stat st;
+    if (db->wal_fd >= 0 && (fstat(db->wal_fd, &st) != 0 || st.st_nlink == 0)) {
+        close(db->wal_fd);
+        db->wal_fd = -1;
+    }
+    if (db->wal_fd < 0 && db->wal_path[0])
+        db->wal_fd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
+    int fd = db->wal_fd, rc;
+    if (fd < 0) {
+        if (errno != ENOENT) {
+            rc = -errno;
+            ims_err("db %s: cannot open %s to sync it: %s", db->path, db->wal_path,
+                    strerror(errno));
+            return rc;
+        }
+        fd = open(db->path, O_RDONLY | O_CLOEXEC);   /* no WAL: the database itself */
+        if (fd < 0)
+            return -errno;
+        rc = fdatasync(fd) == 0 ? 0 : -errno;
+        close(fd);
+    } else {
+        rc = fdatasync(fd) == 0 ? 0 : -errno;
+    }
+    if (rc)
+        ims_err("db %s: fdatasync failed: %s", db->path, strerror(-rc));
+    return rc;
+}
+
+int ims_db_sync_wal(struct ims_db *db)
+{
+    pthread_mutex_lock(&db->sync_mu);
+    uint64_t need = db->started + 1;    /* the first round to begin after this call */
+    while (db->done < need) {
+        if (db->syncing) {
+            pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+            continue;
+        }
+        db->syncing = true;
+        uint64_t round = ++db->started;
+        pthread_mutex_unlock(&db->sync_mu);
+        int rc = sync_round(db);
+        pthread_mutex_lock(&db->sync_mu);
+        if (rc)
+            db->failed = round;
+        db->done = round;
+        db->syncing = false;
+        pthread_cond_broadcast(&db->sync_cv);
+    }
+    /* a failed round at or after ours may have lost what we wrote (fsync errors drop the
+     * dirty pages): only a clean run from our round on makes it durable */
+    int rc = db->failed >= need ? -EIO : 0;
+    pthread_mutex_unlock(&db->sync_mu);
+    return rc;
 }

@@ -56,4 +56,17 @@ int ims_db_exec(struct ims_db *db, const char *sql);
 
 const char *ims_db_errmsg(struct ims_db *db);
 
+/*
+ * ims_db_sync_wal - make every transaction committed on @db before the call durable against
+ * a power loss, whatever PRAGMA synchronous says: an fdatasync of the WAL file (of the
+ * database file when there is none). With synchronous = NORMAL a commit reaches the
+ * operating system (it survives a crash of the process) but not the disk; this is the
+ * write barrier synchronous = FULL puts in every commit, taken when an answer needs it.
+ *
+ * Group commit: safe from any thread without the connection's lock; the threads that
+ * call while a sync runs share the next one (one fdatasync for all of them). 0, or a
+ * negative errno when a sync that covers the call failed (logged).
+ */
+int ims_db_sync_wal(struct ims_db *db);
+
 #endif

@@ -6,6 +6,8 @@
 #include "diam.h"
 #include "diam_bind.h"
 #include "diam_peer.h"
+#include "diam_hold.h"
+#include "diam_work.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -31,6 +33,7 @@
 #define MAX_HANDLERS 32
 #define DIAMETER_PORT_TCP 3868   /* RFC 6733: Diameter over TCP */
 #define DIAMETER_PORT_TLS 5868   /* RFC 6733: Diameter over TLS/TCP */
+#define MAX_HELD_ANSWERS 10000   /* answers held while their peer re-opens (diam_hold.c) */
 
 static struct {
     bool initialised, running, stopping;
@@ -38,6 +41,7 @@ static struct {
     char realm[256];
     unsigned timeout_ms;
     unsigned max_pending;
+    unsigned hold_ms;        /* longest hold of an answer to a re-opening peer: Tw */
     atomic_uint pending;
     struct ims_loop *loop;
     struct ims_diam_rule *peers, *accept, *plain;   /* diameter.peers, accept_peers, plain_peers */
@@ -55,6 +59,13 @@ static struct {
     struct ims_counter *dropped, *rejected_in, *unsupported, *timeouts, *rejected;
     struct ims_counter *peer_verdicts[IMS_DIAM_PEER_CERT_MISMATCH + 1];
     struct ims_histogram *latency[IMS_CMD_COUNT];
+    /* overload (see "server busy" and ims_diam_set_observer) */
+    unsigned threads, max_queue, busy_wait_ms;
+    bool workers;
+    struct ims_counter *busy;
+    atomic_uint_fast64_t busy_logged_s;
+    ims_diam_observer_fn observer;
+    void *observer_arg;
 } g;
 
 /* ---- logging bridge (step 1) ---- */
@@ -169,18 +180,18 @@ static void rule_sockaddr(const struct ims_diam_rule *r, uint16_t port,
                           struct sockaddr_storage *ss, socklen_t *sl)
 {
     memset(ss, 0, sizeof(*ss));
-    if (r->family == AF_INET6) {
+    if (r->net.family == AF_INET6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons(port);
-        memcpy(&s6->sin6_addr, r->addr, 16);
+        memcpy(&s6->sin6_addr, r->net.addr, 16);
         *sl = sizeof(*s6);
         return;
     }
     struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
     s4->sin_family = AF_INET;
     s4->sin_port = htons(port);
-    memcpy(&s4->sin_addr, r->addr, 4);
+    memcpy(&s4->sin_addr, r->net.addr, 4);
     *sl = sizeof(*s4);
 }
 
@@ -417,6 +428,37 @@ static void fail_dropped_answer(struct msg *msg)
     hand_off(ctx);
 }
 
+int ims_diam_session_guard(struct msg *msg)
+{
+    struct avp *avp = NULL;
+    struct avp_hdr *h = NULL;
+    if (!msg || fd_msg_browse(msg, MSG_BRW_FIRST_CHILD, &avp, NULL) != 0)
+        return 0;
+    while (avp && (fd_msg_avp_hdr(avp, &h) != 0 || h->avp_code != AC_SESSION_ID ||
+                   h->avp_vendor != 0))
+        if (fd_msg_browse(avp, MSG_BRW_NEXT, &avp, NULL) != 0)
+            return 0;
+    /* parse the AVP as fd_msg_sess_get() would, to see its value */
+    if (!avp || fd_msg_parse_dict(avp, fd_g_config->cnf_dict, NULL) != 0 ||
+        fd_msg_avp_hdr(avp, &h) != 0 || !h->avp_value || !h->avp_value->os.len ||
+        !memchr(h->avp_value->os.data, '\0', h->avp_value->os.len))
+        return 0;
+    size_t n = h->avp_value->os.len;
+    uint8_t *sid = malloc(n);
+    struct session *sess = NULL;
+    if (!sid)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        sid[i] = h->avp_value->os.data[i] ? h->avp_value->os.data[i] : '?';
+    int rc = fd_sess_fromsid_msg(sid, n, &sess, NULL);
+    if (rc == 0)
+        rc = fd_msg_sess_set(msg, sess);
+    ims_log(IMS_LOG_WARN, NULL, "diameter: a message whose Session-Id holds a NUL byte gets the "
+            "session \"%.*s\"%s", (int)n, (const char *)sid, rc ? " (failed)" : "");
+    free(sid);
+    return -EINVAL;
+}
+
 static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
                     struct fd_hook_permsgdata *pmd, void *regdata)
 {
@@ -426,6 +468,7 @@ static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
     switch (type) {
     case HOOK_MESSAGE_RECEIVED:
         count_message(msg, 0);
+        ims_diam_session_guard(msg);
         break;
     case HOOK_MESSAGE_SENT:
         count_message(msg, 1);
@@ -465,6 +508,12 @@ static void on_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *pe
     }
 }
 
+static double pending_requests(void *arg)
+{
+    (void)arg;
+    return (double)atomic_load(&g.pending);
+}
+
 static void register_metrics(void)
 {
     char labels[96];
@@ -501,6 +550,12 @@ static void register_metrics(void)
                                              "pattern) or refused (unknown, address, plain, "
                                              "certificate)", labels);
     }
+    ims_gauge_fn_new("ims_diameter_pending_requests", "Requests sent and not yet answered, "
+                     "timed out or failed", NULL, pending_requests, NULL);
+    g.busy = ims_counter_new("ims_diameter_busy_total",
+                             "Requests answered DIAMETER_TOO_BUSY: the queue of requests "
+                             "waiting for a handler thread was full, or they waited too "
+                             "long (diameter.max_queue, diameter.busy_wait_ms)", NULL);
 }
 
 /* ---- routing ---- */
@@ -538,12 +593,58 @@ struct handler_ctx {
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
 
-static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
-                       enum disp_action *act)
+/* ---- server busy (RFC 6733 7.1.3 DIAMETER_TOO_BUSY): see diam_work.h ---- */
+
+/* *msg (a request) becomes its TOO_BUSY answer: 0, or -1 (then *msg is the request still) */
+static int answer_busy(struct msg **msg, enum ims_cmd cmd)
 {
-    (void)avp;
-    (void)sess;
-    struct handler_ctx *h = opaque;
+    struct msg_hdr *hdr;
+    if (fd_msg_hdr(*msg, &hdr) != 0 || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+        fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0) != 0)
+        return -1;
+    fd_msg_rescode_set(*msg, "DIAMETER_TOO_BUSY", "too many requests waiting", NULL, 1);
+    ims_counter_inc(g.busy);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint_fast64_t last = atomic_load(&g.busy_logged_s);
+    if ((uint_fast64_t)now.tv_sec >= last + 10 &&
+        atomic_compare_exchange_strong(&g.busy_logged_s, &last, (uint_fast64_t)now.tv_sec))
+        ims_warn("diameter: more requests than the handlers keep up with: answering "
+                 "DIAMETER_TOO_BUSY (%s; ims_diameter_busy_total counts them)",
+                 ims_cmd_abbrev(cmd));
+    return 0;
+}
+
+/*
+ * Send the answer a handler left in *msg, from a dispatch or a worker thread: through
+ * diam_hold.c (freeDiameter drops an answer to a peer that is re-opening its connection),
+ * else freeDiameter's own sending; an answer that cannot be sent is freed (the client's
+ * timer ends it). *msg is NULL after.
+ */
+static ims_diam_sink_fn g_sink;
+
+void ims_diam_answer_sink(ims_diam_sink_fn fn)
+{
+    g_sink = fn;
+}
+
+static void send_answer(struct msg **msg)
+{
+    struct msg_hdr *hdr;
+    if (!*msg)
+        return;
+    if (fd_msg_hdr(*msg, &hdr) == 0 && !(hdr->msg_flags & CMD_FLAG_REQUEST) &&
+        (g_sink ? g_sink(msg) : ims_diam_hold_send(msg)) == 0)
+        return;
+    if (*msg && fd_msg_send(msg, NULL, NULL) != 0 && *msg) {
+        fd_msg_free(*msg);
+        *msg = NULL;
+    }
+}
+
+/* The handler of @h on *msg; *act says what becomes of *msg (DISP_ACT_SEND: an answer) */
+static int handle(struct handler_ctx *h, struct msg **msg, enum disp_action *act)
+{
     char sid[256];
     const char *session = ims_diam_session_id(*msg, sid, sizeof(sid));
     if (h->lock)
@@ -551,13 +652,15 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     int rc = h->fn(msg, h->arg);
     if (h->lock)
         pthread_mutex_unlock(h->lock);
+    *act = DISP_ACT_CONT;   /* the answer is sent here: *msg is NULL after */
     if (rc == 0) {
-        *act = *msg ? DISP_ACT_SEND : DISP_ACT_CONT;
+        send_answer(msg);
         return 0;
     }
     struct ims_log_ids ids = { .session_id = session };
     ims_log(IMS_LOG_ERROR, &ids, "diameter: %s handler failed (%s); answering "
             "DIAMETER_UNABLE_TO_COMPLY", ims_cmd_abbrev(h->cmd), strerror(-rc));
+    *act = DISP_ACT_CONT;
     if (*msg) {
         struct msg_hdr *hdr;
         if (fd_msg_hdr(*msg, &hdr) == 0 && (hdr->msg_flags & CMD_FLAG_REQUEST)) {
@@ -565,9 +668,55 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
                 return EINVAL;
         }
         fd_msg_rescode_set(*msg, "DIAMETER_UNABLE_TO_COMPLY", NULL, NULL, 1);
+        send_answer(msg);
     }
-    *act = DISP_ACT_SEND;
     return 0;
+}
+
+/* A worker runs a queued request */
+static void work_run(void *ctx, struct msg **msg)
+{
+    enum disp_action act = DISP_ACT_SEND;
+    if (handle(ctx, msg, &act) != 0 && *msg) {
+        fd_msg_free(*msg);    /* no answer could be built: the client's timer ends it */
+        *msg = NULL;
+    }
+    send_answer(msg);
+}
+
+/* A worker (or the stop) answers a queued request TOO_BUSY */
+static void work_busy(void *ctx, struct msg **msg)
+{
+    struct handler_ctx *h = ctx;
+    if (answer_busy(msg, h->cmd) != 0 && *msg) {
+        fd_msg_free(*msg);
+        *msg = NULL;
+    }
+    send_answer(msg);
+}
+
+static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, void *opaque,
+                       enum disp_action *act)
+{
+    (void)avp;
+    (void)sess;
+    struct handler_ctx *h = opaque;
+    if (ims_diam_work_push(msg, h) == 0) {
+        *act = DISP_ACT_CONT;   /* *msg is NULL: taken */
+        return 0;
+    }
+    if (answer_busy(msg, h->cmd) == 0) {
+        send_answer(msg);
+        *act = DISP_ACT_CONT;
+        return 0;
+    }
+    return handle(h, msg, act);
+}
+
+static double work_depth(void *arg)
+{
+    (void)arg;
+    return (double)ims_diam_work_depth();
 }
 
 static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *sess,
@@ -594,7 +743,8 @@ static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *ses
         return EINVAL;
     fd_msg_rescode_set(*msg, "DIAMETER_COMMAND_UNSUPPORTED",
                        "command not supported by this node", NULL, 1);
-    *act = DISP_ACT_SEND;
+    send_answer(msg);
+    *act = DISP_ACT_CONT;
     return 0;
 }
 
@@ -608,6 +758,17 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
 {
     if (g.nhandlers == MAX_HANDLERS)
         return -ENOSPC;
+    if (!g.workers) {
+        int rc = ims_diam_work_start(g.threads, g.max_queue, g.busy_wait_ms, work_run,
+                                     work_busy);
+        if (rc) {
+            ims_err("diameter: cannot start the handler threads: %s", strerror(-rc));
+            return rc;
+        }
+        g.workers = true;
+        ims_gauge_fn_new("ims_diameter_server_queue", "Received requests waiting for a "
+                         "handler thread", NULL, work_depth, NULL);
+    }
     struct handler_ctx *h = &g_hctx[g.nhandlers];
     *h = (struct handler_ctx){ fn, arg, cmd, lock };
     struct disp_when when = { .app = ims_dict_app(ims_cmd_app(cmd)),
@@ -638,8 +799,9 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
 
 int ims_diam_answer_send(struct msg **ans)
 {
-    int rc = fd_msg_send(ans, NULL, NULL);
-    return -rc;
+    if (g_sink && ans && *ans)
+        return g_sink(ans);
+    return ims_diam_hold_send(ans);
 }
 
 /* ---- client side ---- */
@@ -653,10 +815,18 @@ static double since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg)
+{
+    g.observer = fn;
+    g.observer_arg = arg;
+}
+
 static void deliver(void *arg)
 {
     struct request_ctx *ctx = arg;
     atomic_fetch_sub(&g.pending, 1);
+    if (!g.stopping && g.observer)
+        g.observer(g.observer_arg, ctx->cmd, &ctx->res);
     if (!g.stopping)
         ctx->fn(ctx->arg, &ctx->res);
     if (ctx->res.answer)
@@ -960,7 +1130,8 @@ static bool health_configured(const struct ims_diam_rule *r, json_t *peers)
     if (g.server)
         snprintf(addr, sizeof(addr), "%s", ip);
     else
-        snprintf(addr, sizeof(addr), r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+        snprintf(addr, sizeof(addr), r->net.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+                 port);
     json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name",
                                            r->identity, "kind", "diameter", "address", addr,
                                            "state", st, "configured", 1, "direction",
@@ -1075,6 +1246,10 @@ int ims_diam_init(const struct ims_diam_conf *c)
     snprintf(g.realm, sizeof(g.realm), "%s", c->realm);
     g.timeout_ms = c->request_timeout_ms ? c->request_timeout_ms : 3000;
     g.max_pending = c->max_pending ? c->max_pending : 10000;
+    g.hold_ms = (unsigned)(c->tw_timer > 0 ? c->tw_timer : 30) * 1000;
+    g.threads = c->threads > 0 ? (unsigned)c->threads : 4;
+    g.max_queue = c->max_queue ? c->max_queue : 5000;
+    g.busy_wait_ms = c->busy_wait_ms ? c->busy_wait_ms : 500;
     g.loop = c->loop;
     g.tls = c->tls;
     g.sctp = c->sctp;
@@ -1161,7 +1336,10 @@ int ims_diam_init(const struct ims_diam_conf *c)
 
 int ims_diam_start(void)
 {
-    int rc = fd_core_start();
+    int rc = ims_diam_hold_start(MAX_HELD_ANSWERS, g.hold_ms, NULL);
+    if (rc)
+        return rc;
+    rc = fd_core_start();
     if (rc == 0)
         rc = fd_core_waitstartcomplete();
     if (rc) {
@@ -1254,6 +1432,9 @@ void ims_diam_stop(void)
         if (g.handlers[i])
             fd_disp_unregister(&g.handlers[i], NULL);
     g.nhandlers = 0;
+    if (g.workers)
+        ims_diam_work_stop();   /* queued requests are answered TOO_BUSY */
+    g.workers = false;
     for (size_t i = 0; i < sizeof(g.hooks) / sizeof(g.hooks[0]); i++)
         if (g.hooks[i])
             fd_hook_unregister(g.hooks[i]);
@@ -1261,6 +1442,7 @@ void ims_diam_stop(void)
         fd_rt_out_unregister(g.rt_out, NULL);
         g.rt_out = NULL;
     }
+    ims_diam_hold_stop();
     g_stopper = pthread_self();
     g_shutting_down = 1;
     fd_core_shutdown();

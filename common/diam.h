@@ -53,6 +53,10 @@ struct ims_diam_conf {
     int threads;                 /* dispatch threads */
     unsigned request_timeout_ms; /* default Tx for ims_diam_send() */
     unsigned max_pending;        /* bound on requests awaiting answers */
+    unsigned max_queue;          /* server: received requests waiting for a handler thread
+                                  * at most; more are answered DIAMETER_TOO_BUSY */
+    unsigned busy_wait_ms;       /* server: a request that waited longer for a handler
+                                  * thread is answered DIAMETER_TOO_BUSY */
     unsigned apps;               /* IMS_APP_BIT() mask advertised in CER/CEA */
     const char *ext_dir;         /* freeDiameter extensions folder */
     struct ims_loop *loop;       /* where answers are delivered */
@@ -76,7 +80,10 @@ const char *ims_diam_peer_state(const char *identity);
  * Server side. A handler receives the request in *msg and either answers it (builds the
  * answer with ims_diam_answer_new, sends it with ims_diam_answer_send) or returns an
  * error code so that the core answers DIAMETER_UNABLE_TO_COMPLY.
- * Handlers run on freeDiameter threads.
+ * Handlers run on the server's own handler threads (diameter.threads), fed by a queue of
+ * received requests (diam_work.h); a request that finds it full (max_queue), or waited
+ * longer than busy_wait_ms in it, is answered DIAMETER_TOO_BUSY without calling the handler
+ * (the client backs off instead of waiting for its timeout).
  */
 typedef int (*ims_diam_handler)(struct msg **msg, void *arg);
 int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg);
@@ -88,6 +95,15 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
  * Cx/Sh, Vendor-Specific-Application-Id and Auth-Session-State NO_STATE_MAINTAINED. */
 int ims_diam_answer_new(struct msg **req, enum ims_app app);
 int ims_diam_answer_send(struct msg **ans);
+
+/*
+ * For unit tests and fuzz harnesses, which dispatch requests without a peer: every answer
+ * (a handler's, TOO_BUSY, UNABLE_TO_COMPLY, ims_diam_answer_send) goes to @fn instead of
+ * the network. @fn takes *ans (NULL after) and returns 0, or non-zero (the answer is freed).
+ * NULL restores sending.
+ */
+typedef int (*ims_diam_sink_fn)(struct msg **ans);
+void ims_diam_answer_sink(ims_diam_sink_fn fn);
 
 /*
  * Client side.
@@ -113,6 +129,15 @@ struct ims_diam_result {
 typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res);
 
 /*
+ * ims_diam_set_observer - @fn sees the outcome of each of our requests on the loop thread,
+ * before the requester's callback (the daemon's admission control watches for servers too
+ * busy). One observer per process; NULL removes it.
+ */
+typedef void (*ims_diam_observer_fn)(void *arg, enum ims_cmd cmd,
+                                     const struct ims_diam_result *res);
+void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg);
+
+/*
  * ims_diam_send - send *req (consumed in every case) and call fn(arg, result) on the loop
  * thread exactly once. @timeout_ms 0 takes the configured default.
  * Returns 0 when the callback will come; a negative error (and no callback) when the
@@ -127,6 +152,18 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
  */
 int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len);
 struct msg *ims_diam_msg_decode(const uint8_t *buf, size_t len, bool retransmission);
+
+/*
+ * ims_diam_session_guard - called on every message received from a peer (the
+ * HOOK_MESSAGE_RECEIVED hook), before freeDiameter routes it. freeDiameter 1.2.1 makes a
+ * session of a message's Session-Id before dispatching it and refuses one that holds a NUL
+ * byte (valid UTF-8); in its dispatch thread that failure is fatal and the whole Diameter
+ * core shuts down: one request from any peer stopped the daemon's Diameter (found by
+ * tests/fuzz/hss_diam; the same report as open5gs issue 4644). Such a message gets a
+ * session of its own here, named after its Session-Id with '?' for each NUL (its answer
+ * carries that name). Returns 0, or -EINVAL when @msg had such a Session-Id (-ENOMEM).
+ */
+int ims_diam_session_guard(struct msg *msg);
 
 /* Read Result-Code, or Experimental-Result-Code (and say so). 0 when neither is present. */
 uint32_t ims_diam_result_code(struct msg *m, bool *experimental);

@@ -240,6 +240,8 @@ static const struct avp_def avp_defs[IMS_AVP_COUNT] = {
     [IMS_AVP_COST_UNIT] = { 424, 0, "Cost-Unit", AVP_TYPE_OCTETSTRING, T_UTF8 },
     [IMS_AVP_CHECK_BALANCE_RESULT] = { 422, 0, "Check-Balance-Result", AVP_TYPE_INTEGER32,
                                        T_ENUM },
+    [IMS_AVP_CC_SESSION_FAILOVER] = { 418, 0, "CC-Session-Failover", AVP_TYPE_INTEGER32,
+                                      T_ENUM },
 };
 
 struct app_def {

@@ -31,22 +31,6 @@ static bool identity_ok(const char *s, bool pattern)
     return true;
 }
 
-/* Numeric address into the rule (family, bytes); -EINVAL when not numeric. */
-static int set_address(struct ims_diam_rule *r, const char *a)
-{
-    if (inet_pton(AF_INET, a, r->addr) == 1) {
-        r->family = AF_INET;
-        r->prefix = 32;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, a, r->addr) == 1) {
-        r->family = AF_INET6;
-        r->prefix = 128;
-        return 0;
-    }
-    return -EINVAL;
-}
-
 /* Split "x@rest" into the rule's identity and *rest; -EINVAL (reason in err) when bad. */
 static int split_identity(const char *text, bool pattern, struct ims_diam_rule *r,
                           const char **rest, char *err, size_t errlen)
@@ -106,10 +90,11 @@ int ims_diam_rule_parse_peer(const char *text, struct ims_diam_rule *r, char *er
         }
         r->port = (uint16_t)p;
     }
-    if (set_address(r, buf) != 0) {
+    if (strchr(buf, '/') || ims_net_parse(buf, &r->net) != 0) {
         snprintf(err, errlen, "'%s': '%s' is not a numeric address", text, buf);
         return -EINVAL;
     }
+    r->any_address = false;
     return 0;
 }
 
@@ -119,26 +104,14 @@ int ims_diam_rule_parse_pattern(const char *text, struct ims_diam_rule *r, char 
     const char *a;
     if (split_identity(text, true, r, &a, err, errlen) != 0)
         return -EINVAL;
-    r->family = AF_UNSPEC;
+    r->any_address = !a;
     if (!a)
         return 0;
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", a);
-    char *slash = strchr(buf, '/');
-    if (slash)
-        *slash++ = '\0';
-    if (set_address(r, buf) != 0) {
-        snprintf(err, errlen, "'%s': '%s' is not a numeric address", text, buf);
+    /* address or network (address/prefix, host bits clear) */
+    if (ims_net_parse(a, &r->net) != 0) {
+        snprintf(err, errlen, "'%s': '%s' is not a numeric address or network "
+                 "(address/prefix, host bits clear)", text, a);
         return -EINVAL;
-    }
-    if (slash) {
-        char *end;
-        long bits = strtol(slash, &end, 10);
-        if (!*slash || *end || bits < 0 || bits > r->prefix) {
-            snprintf(err, errlen, "'%s': bad prefix length '/%s'", text, slash);
-            return -EINVAL;
-        }
-        r->prefix = (int)bits;
     }
     return 0;
 }
@@ -158,42 +131,9 @@ bool ims_diam_rule_identity(const struct ims_diam_rule *r, const char *identity)
     return strcasecmp(r->identity, identity) == 0;
 }
 
-/* The address bytes of @sa and their family; IPv4-mapped IPv6 becomes IPv4. */
-static int addr_of(const struct sockaddr *sa, const uint8_t **bytes)
-{
-    if (!sa)
-        return AF_UNSPEC;
-    if (sa->sa_family == AF_INET) {
-        *bytes = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-        return AF_INET;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a)) {
-            *bytes = a->s6_addr + 12;
-            return AF_INET;
-        }
-        *bytes = a->s6_addr;
-        return AF_INET6;
-    }
-    return AF_UNSPEC;
-}
-
 bool ims_diam_rule_address(const struct ims_diam_rule *r, const struct sockaddr *sa)
 {
-    const uint8_t *b = NULL;
-    int fam = addr_of(sa, &b);
-    if (r->family == AF_UNSPEC)
-        return true;
-    if (fam != r->family)
-        return false;
-    int full = r->prefix / 8, rest = r->prefix % 8;
-    if (memcmp(b, r->addr, (size_t)full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (b[full] & mask) == (r->addr[full] & mask);
+    return r->any_address || ims_net_match(&r->net, sa);
 }
 
 static const struct ims_diam_rule *find_identity(const struct ims_diam_rule *rules, size_t n,
@@ -282,6 +222,22 @@ const char *ims_diam_verdict_label(enum ims_diam_verdict v)
     static const char *const labels[] = { "configured", "pattern", "unknown", "address",
                                           "plain", "certificate" };
     return (unsigned)v < sizeof(labels) / sizeof(labels[0]) ? labels[v] : "?";
+}
+
+/* The address bytes of @sa and their family; IPv4-mapped IPv6 becomes IPv4. */
+static int addr_of(const struct sockaddr *sa, const uint8_t **bytes)
+{
+    if (sa && sa->sa_family == AF_INET) {
+        *bytes = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        return AF_INET;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        bool mapped = IN6_IS_ADDR_V4MAPPED(a);
+        *bytes = mapped ? a->s6_addr + 12 : a->s6_addr;
+        return mapped ? AF_INET : AF_INET6;
+    }
+    return AF_UNSPEC;
 }
 
 const char *ims_diam_addr_text(const struct sockaddr *sa, char *buf, size_t len)

@@ -22,15 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netlist.h"
+
 #include <sys/socket.h>
 
 /* One rule: an identity (or identity pattern) and the address (or network) it must use. */
 struct ims_diam_rule {
     char identity[256];   /* exact Diameter identity, or an fnmatch(3) pattern */
     bool pattern;         /* identity is a pattern (accept_peers, plain_peers) */
-    int family;           /* AF_INET, AF_INET6, or AF_UNSPEC: any address */
-    uint8_t addr[16];     /* network byte order */
-    int prefix;           /* leading bits of addr that must match */
+    bool any_address;     /* no address given: any */
+    struct ims_net net;   /* else the address (or network, for patterns) */
     uint16_t port;        /* peers we connect to: the port given, 0 = the default */
     char text[300];       /* the rule as configured, for logs */
 };

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "http.h"
+#include "utf8.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -49,6 +50,8 @@ struct ims_http {
     size_t nhealth;
     char warnings[MAX_WARNINGS][200];
     size_t nwarnings;
+    ims_health_field_fn field;         /* top-level fields of /health, or NULL */
+    void *field_arg;
     struct ims_counter *requests[6];   /* by status class 1xx..5xx, [0] other */
 };
 
@@ -89,6 +92,8 @@ json_t *ims_http_health_json(struct ims_http *http, enum ims_health *status)
                             "daemon", http->daemon, "version", http->version, "uptime_s",
                             (json_int_t)uptime_s(http), "peers", peers, "warnings",
                             warnings);
+    if (doc && http->field)
+        http->field(http->field_arg, doc);
     if (status)
         *status = worst;
     return doc;
@@ -145,9 +150,14 @@ int ims_http_reply_error(struct ims_http_response *resp, int status, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    json_t *o = json_pack("{s:s}", "error", msg);
+    /* the message may quote a %-decoded path or a cut character: any bytes (found by
+     * tests/fuzz/hss_api: an error about a path that is not UTF-8 became a 500) */
+    char *m = ims_utf8_repair(msg), *f = field ? ims_utf8_repair(field) : NULL;
+    json_t *o = m ? json_pack("{s:s}", "error", m) : NULL;
     if (o && field)
-        json_object_set_new(o, "field", json_string(field));
+        json_object_set_new(o, "field", f ? json_string(f) : NULL);
+    free(m);
+    free(f);
     return ims_http_reply_json(resp, status, o);
 }
 
@@ -477,6 +487,15 @@ int ims_http_health_warn(struct ims_http *http, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(http->warnings[http->nwarnings++], sizeof(http->warnings[0]), fmt, ap);
     va_end(ap);
+    return 0;
+}
+
+int ims_http_health_field(struct ims_http *http, ims_health_field_fn fn, void *arg)
+{
+    if (http->mhd)
+        return -EBUSY;
+    http->field = fn;
+    http->field_arg = arg;
     return 0;
 }
 

@@ -77,6 +77,10 @@ int ims_http_health_add(struct ims_http *http, ims_health_fn fn, void *arg);
 int ims_http_health_warn(struct ims_http *http, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Top-level fields of the /health document ("overloaded": ...), set by one function. */
+typedef void (*ims_health_field_fn)(void *arg, json_t *doc);
+int ims_http_health_field(struct ims_http *http, ims_health_field_fn fn, void *arg);
+
 /* Start serving; routes and health sources must all be added before. */
 int ims_http_start(struct ims_http *http);
 

@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sofia-sip/su.h>
@@ -74,6 +75,89 @@ int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
     int n = libc_epoll_wait(epfd, events, maxevents, timeout);
     t_found_nothing = n == 0 && timeout == 0;
     return n;
+}
+
+/*
+ * recvmsg - interposed like epoll_wait, for the loop thread only: every socket the loop
+ * reads (sofia-sip's SIP transports: UDP datagrams and TCP streams, through su_vrecv) gets
+ * SO_TIMESTAMPNS, and the kernel's arrival time of what was read gives its queueing delay:
+ * how long it waited in the socket's receive queue while the loop was busy. That delay is
+ * what grows first when a daemon falls behind (the UDP queue fills, then overflows), so it
+ * drives the admission control (common/overload.h). A call that brings its own control
+ * buffer, peeks or reads the error queue is passed through untouched.
+ */
+static __thread uint64_t t_delay_sum_us;
+static __thread uint32_t t_delay_count;
+static ssize_t (*libc_recvmsg)(int, struct msghdr *, int);
+
+__attribute__((constructor)) static void find_libc_recvmsg(void)
+{
+    libc_recvmsg = (ssize_t (*)(int, struct msghdr *, int))dlsym(RTLD_NEXT, "recvmsg");
+}
+
+/* The arrival time in @msg's control data, or false (then the socket is asked for it) */
+static bool arrival_of(const struct msghdr *msg, struct timespec *ts)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(*ts))) {
+            memcpy(ts, CMSG_DATA(c), sizeof(*ts));
+            return ts->tv_sec != 0;
+        }
+    }
+    return false;
+}
+
+static void note_delay(int fd, const struct msghdr *msg)
+{
+    struct timespec at, now;
+    if (!arrival_of(msg, &at)) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t us = (int64_t)(now.tv_sec - at.tv_sec) * 1000000 +
+                 (now.tv_nsec - at.tv_nsec) / 1000;
+    if (us < 0)
+        us = 0;          /* the clock stepped back */
+    if (us > 60000000)
+        us = 60000000;   /* ... or forward */
+    t_delay_sum_us += (uint64_t)us;
+    t_delay_count++;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    if (!libc_recvmsg) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (!t_loop_thread || !msg || msg->msg_control || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+        return libc_recvmsg(fd, msg, flags);
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec)) * 2];
+        struct cmsghdr align;
+    } control;
+    msg->msg_control = control.buf;
+    msg->msg_controllen = sizeof(control.buf);
+    ssize_t n = libc_recvmsg(fd, msg, flags);
+    int saved = errno;
+    if (n > 0)
+        note_delay(fd, msg);
+    msg->msg_control = NULL;
+    msg->msg_controllen = 0;
+    msg->msg_flags &= ~MSG_CTRUNC;
+    errno = saved;
+    return n;
+}
+
+void ims_loop_read_delays(uint32_t *count, uint64_t *sum_us)
+{
+    *count = t_delay_count;
+    *sum_us = t_delay_sum_us;
+    t_delay_count = 0;
+    t_delay_sum_us = 0;
 }
 
 static void drain(struct ims_loop *loop)

@@ -52,6 +52,13 @@ int ims_loop_call(struct ims_loop *loop, ims_loop_fn fn, void *arg, unsigned tim
 int ims_loop_run(struct ims_loop *loop);
 void ims_loop_stop(struct ims_loop *loop);   /* safe from any thread */
 
+/*
+ * ims_loop_read_delays - the messages the loop thread read from its sockets since the last
+ * call: how many, and the sum of their queueing delays (kernel arrival to the read) in
+ * microseconds. Loop thread only (the values are the calling thread's).
+ */
+void ims_loop_read_delays(uint32_t *count, uint64_t *sum_us);
+
 /* Statistics for /metrics */
 size_t ims_loop_queue_depth(struct ims_loop *loop);
 uint64_t ims_loop_rejected(struct ims_loop *loop);

@@ -102,27 +102,38 @@ void ims_netlist_clear(struct ims_netlist *l)
     l->n = 0;
 }
 
-bool ims_netlist_match(const struct ims_netlist *l, const struct sockaddr *sa)
+/* The address bytes of @sa into @addr; its family (IPv4-mapped IPv6 is IPv4), or AF_UNSPEC */
+static int address_of(const struct sockaddr *sa, uint8_t addr[16])
 {
     static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    uint8_t addr[16];
-    int family;
     if (!sa)
-        return false;
+        return AF_UNSPEC;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
         memcpy(addr, &s4->sin_addr, 4);
-        family = AF_INET;
-    } else if (sa->sa_family == AF_INET6) {
+        return AF_INET;
+    }
+    if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
         const uint8_t *a = s6->sin6_addr.s6_addr;
-        family = memcmp(a, v4mapped, 12) == 0 ? AF_INET : AF_INET6;
-        memcpy(addr, family == AF_INET ? a + 12 : a, family == AF_INET ? 4 : 16);
-    } else {
-        return false;
+        bool mapped = memcmp(a, v4mapped, 12) == 0;
+        memcpy(addr, mapped ? a + 12 : a, mapped ? 4 : 16);
+        return mapped ? AF_INET : AF_INET6;
     }
+    return AF_UNSPEC;
+}
+
+bool ims_net_match(const struct ims_net *n, const struct sockaddr *sa)
+{
+    uint8_t addr[16];
+    int family = address_of(sa, addr);
+    return family != AF_UNSPEC && n->family == family && same_prefix(n->addr, addr, n->prefix);
+}
+
+bool ims_netlist_match(const struct ims_netlist *l, const struct sockaddr *sa)
+{
     for (size_t i = 0; i < l->n; i++)
-        if (l->nets[i].family == family && same_prefix(l->nets[i].addr, addr, l->nets[i].prefix))
+        if (ims_net_match(&l->nets[i], sa))
             return true;
     return false;
 }

@@ -41,7 +41,10 @@ int ims_cfg_check_net(const char *value, char *err, size_t errlen);
 int ims_netlist_parse(char **items, struct ims_netlist *out, char *err, size_t errlen);
 void ims_netlist_clear(struct ims_netlist *l);
 
-/* Does @sa (AF_INET, AF_INET6; IPv4-mapped IPv6 counts as IPv4) lie in one of @l? */
+/* Does @sa (AF_INET, AF_INET6; IPv4-mapped IPv6 counts as IPv4) lie in network @n? */
+bool ims_net_match(const struct ims_net *n, const struct sockaddr *sa);
+
+/* Does @sa lie in one of @l's networks? */
 bool ims_netlist_match(const struct ims_netlist *l, const struct sockaddr *sa);
 
 #endif

@@ -35,6 +35,7 @@
 struct branch {
     struct ims_ptx *tx;
     nta_outgoing_t *orq;
+    char hop[64];         /* next hop "address:port" for RFC 7339 ("" none) */
     int status;           /* last status seen, 0 none */
     bool cancelled;       /* CANCEL sent */
     su_timer_t *timer;    /* no response at all within the branch's time: given up */
@@ -64,6 +65,8 @@ struct ims_ptx {
     ims_ptx_done_fn on_done;
     ims_ptx_final_fn on_final;
     void *arg;
+    int klass;            /* admission class of the request (-1: not known yet) */
+    char client[64];      /* ... and its source flow, the RFC 7339 client */
     char call_id[128];
 };
 
@@ -71,6 +74,7 @@ static void ptx_destroy(struct ims_ptx *tx)
 {
     if (tx->on_done)
         tx->on_done(tx->arg, tx);
+    ims_admission_tx(ims_sip_admission(tx->sip), -1);
     for (int i = 0; i < tx->nbranches; i++) {
         if (tx->branches[i].orq)
             nta_outgoing_destroy(tx->branches[i].orq);
@@ -169,6 +173,25 @@ static bool all_final(const struct ims_ptx *tx)
 }
 
 
+/* The request's source flow (and class), found once, when first needed */
+static const char *client_of(struct ims_ptx *tx)
+{
+    if (tx->klass < 0 && tx->irq)
+        tx->klass = (int)ims_sip_incoming_client(tx->sip, tx->irq, tx->client,
+                                                 sizeof(tx->client));
+    return tx->client;
+}
+
+/* RFC 7339 server side: the overload control parameters for a client that asked for them
+ * in its Via (admission.h) */
+static void stamp(struct ims_ptx *tx, msg_t *resp, sip_t *rs)
+{
+    struct ims_admission *a = ims_sip_admission(tx->sip);
+    if (!tx->irq || !ims_admission_oc_offered(a, rs))
+        return;
+    ims_admission_stamp(a, resp, rs, client_of(tx));
+}
+
 /*
  * relay - send a response of a branch upstream: through the server transaction, or, once
  * that is gone (an INVITE's later 2xx while the transaction lingers, end_or_linger()),
@@ -186,10 +209,12 @@ static void relay(struct ims_ptx *tx, msg_t *resp)
         return;
     }
     ims_sip_count_response(tx->sip, status);
-    if (tx->irq)
+    if (tx->irq) {
+        stamp(tx, resp, rs);
         nta_incoming_mreply(tx->irq, resp);
-    else
+    } else {
         nta_msg_tsend(ims_sip_agent(tx->sip), resp, NULL, TAG_END());
+    }
     if (status >= 200)
         tx->answered = true;
 }
@@ -218,6 +243,7 @@ static void local_reply(struct ims_ptx *tx, int status, const char *phrase,
             msg_destroy(resp);
         else {
             ims_sip_count_response(tx->sip, status);
+            stamp(tx, resp, rs);
             nta_incoming_mreply(tx->irq, resp);
         }
     }
@@ -297,7 +323,10 @@ static void conclude(struct ims_ptx *tx)
             if (bs && bs->sip_warning)
                 sip_header_field_e(warning, sizeof(warning), (sip_header_t *)bs->sip_warning,
                                    0);
-            local_reply(tx, st, NULL, warning[0] ? warning : NULL, 0);
+            /* a 500 may say when to try again too (RFC 3261 21.5.1): the 503's delay */
+            unsigned ra = bs && bs->sip_retry_after ? (unsigned)bs->sip_retry_after->af_delta
+                                                   : 0;
+            local_reply(tx, st, NULL, warning[0] ? warning : NULL, ra);
         }
     }
     end_or_linger(tx);
@@ -347,6 +376,8 @@ static int on_branch_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     msg_t *resp = sip ? nta_outgoing_getresponse(orq) : NULL;
     if (!sip && (status < 300 || status > 699))
         status = 500;
+    if (resp && b->hop[0] && ims_sip_msg_trusted(tx->sip, resp))   /* RFC 7339 client */
+        ims_admission_learn(ims_sip_admission(tx->sip), b->hop, sip);
     if (status >= 200 || b->status < status)
         b->status = status;
     if (b->timer) {                               /* the next hop is alive */
@@ -429,6 +460,7 @@ struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq)
         return NULL;
     tx->sip = sip;
     tx->irq = irq;
+    tx->klass = -1;
     msg_t *orig = nta_incoming_getrequest(irq);
     tx->msg = msg_copy(orig);
     msg_destroy(orig);
@@ -438,6 +470,7 @@ struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq)
     }
     tx->req = sip_object(tx->msg);
     tx->method = tx->req->sip_request->rq_method;
+    ims_admission_tx(ims_sip_admission(sip), +1);
     if (tx->req->sip_call_id)
         snprintf(tx->call_id, sizeof(tx->call_id), "%s", tx->req->sip_call_id->i_id);
     nta_incoming_bind(irq, on_ack_cancel, (nta_incoming_magic_t *)tx);
@@ -576,6 +609,36 @@ void ims_ptx_set_timer_c(struct ims_ptx *tx, unsigned ms)
     }
 }
 
+/*
+ * offer_overload_control - RFC 7339 client side for a request of new work to next hop
+ * @key (@hop): when that next hop asked for a reduction and this request falls in it, the
+ * request is answered 503 here (when no branch went out yet) and that status returned;
+ * otherwise our Via offering overload control is put on @msg (*user_via then true: nta
+ * completes it) and 0 returned.
+ */
+static int offer_overload_control(struct ims_ptx *tx, msg_t *msg, sip_t *sip, const url_t *hop,
+                                  const char *key, bool *user_via)
+{
+    struct ims_admission *a = ims_sip_admission(tx->sip);
+    const char *client = tx->req && ims_admission_oc_offered(a, tx->req) ? client_of(tx) : NULL;
+    if (ims_admission_throttle(a, key, client)) {
+        client_of(tx);
+        ims_admission_throttled(a, tx->klass < 0 ? IMS_LOAD_NORMAL
+                                                 : (enum ims_load_class)tx->klass);
+        if (tx->nbranches == 0 && !tx->answered) {
+            char why[160], warning[320];
+            snprintf(why, sizeof(why), "next hop %s is overloaded (RFC 7339): request not sent",
+                     key);
+            ims_sip_warning(tx->sip, warning, sizeof(warning), "%s", why);
+            local_reply(tx, 503, NULL, warning, ims_admission_retry_after(a));
+        }
+        return 503;
+    }
+    *user_via = ims_admission_offer(a, msg, sip, hop, ims_sip_address(tx->sip),
+                                    ims_sip_port(tx->sip));
+    return 0;
+}
+
 int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *next_hop,
                     bool record_route)
 {
@@ -606,6 +669,8 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
         }
     }
     if ((h->routes && ims_sip_route_prepend(msg, sip, h->routes) != 0) ||
+        (h->record_route_inner && !ack &&
+         ims_sip_record_route_push(msg, sip, h->record_route_inner) != 0) ||
         (h->record_route_uri && !ack &&
          ims_sip_record_route_push(msg, sip, h->record_route_uri) != 0) ||
         (record_route && !h->record_route_uri && !ack &&
@@ -617,15 +682,28 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
     const url_t *hop = next_hop ? next_hop
                        : sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
     url_t *resolved = ims_sip_resolve(tx->sip, msg_home(msg), hop);
+    char key[64] = "";
+    bool user_via = false;
+    if (!ack && ims_admission_new_work(sip) &&
+        ims_admission_hop_key(resolved ? resolved : hop, key, sizeof(key))) {
+        int st = offer_overload_control(tx, msg, sip, resolved ? resolved : hop, key,
+                                        &user_via);
+        if (st) {
+            msg_destroy(msg);
+            return st;
+        }
+    }
     struct branch *b = &tx->branches[tx->nbranches];
     memset(b, 0, sizeof(*b));
     b->tx = tx;
+    snprintf(b->hop, sizeof(b->hop), "%s", key);
     tx->nbranches++;              /* counted before nta may report its end */
     tx->in_forward++;
     b->orq = nta_outgoing_mcreate(ims_sip_agent(tx->sip), on_branch_response,
                                   (nta_outgoing_magic_t *)b,
                                   (url_string_t const *)(resolved ? resolved : next_hop),
-                                  msg, NTATAG_STATELESS(ack), TAG_END());
+                                  msg, NTATAG_STATELESS(ack),
+                                  TAG_IF(user_via, NTATAG_USER_VIA(1)), TAG_END());
     tx->in_forward--;
     if (!b->orq) {
         tx->nbranches--;

@@ -6,7 +6,9 @@
  * optionally suspend while Diameter runs, then forward to one or more targets, or reply.
  * Responses come back through the proxy: provisional ones are relayed at once, 2xx are
  * relayed at once (the others branches are cancelled), and when every branch has a final
- * response the best one is relayed (6xx first, then the lowest class; 503 becomes 500).
+ * response the best one is relayed (6xx first, then the lowest class; 503 becomes 500,
+ * keeping its Warning and Retry-After). Each transaction counts in the bound of
+ * overload.max_transactions while it lives.
  * The transaction frees itself when it is finished; the daemon never frees it.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -67,6 +69,10 @@ int ims_ptx_validate(struct ims_ptx *tx);
  * @next_hop:    where to send, or NULL to follow the Route set / Request-URI.
  * @record_route: insert this node's Record-Route.
  * ACK is forwarded statelessly and the transaction ends.
+ * A request of new work (admission.h) to a numeric next hop carries our Via offering RFC
+ * 7339 overload control; when that next hop asked for a reduction and this request falls
+ * in it, it is not sent: the proxy answers 503 itself (when no branch went out yet) and
+ * returns 503 (a later ims_ptx_reply() then only ends the transaction).
  * Returns 0, or a SIP status (500) when the branch could not be created.
  */
 int ims_ptx_forward(struct ims_ptx *tx, const url_t *request_uri, const url_t *next_hop,
@@ -79,6 +85,8 @@ struct ims_ptx_hop {
     const char *routes;            /* put in front of the Route set ("<a;lr>, <b;lr>") */
     bool record_route;             /* Record-Route this node */
     const url_t *record_route_uri; /* ... with this URI instead of the node's own */
+    const url_t *record_route_inner; /* and this one below it: double record-routing
+                                    * (RFC 5658) where the two sides use two transports */
     unsigned silent_ms;            /* a next hop that sends no response at all (not even
                                     * 100) in this time is given up as a local 408 (no
                                     * CANCEL: nothing was received); 0 = no limit */

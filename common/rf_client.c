@@ -6,6 +6,7 @@
 #include "rf_client.h"
 #include "db.h"
 #include "diam.h"
+#include "diam_dest.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -44,7 +45,9 @@ struct job {
 };
 
 struct ims_rf_client {
-    char realm[STR_MAX], host[STR_MAX];
+    char realm[STR_MAX];
+    struct ims_dest_list cdfs;   /* charging.cdf: the CDFs in order of preference */
+    char open_cdf[STR_MAX];      /* the CDF the client thread last found open ("": none) */
     struct ims_rf_conf conf;
     struct ims_rf_spool *spool;  /* the client thread's only */
     pthread_t thread;
@@ -403,6 +406,18 @@ static void record_result(struct ims_rf_client *c, int64_t id, enum ims_rf_outco
     }
 }
 
+/* The Destination-Host of a record: the first CDF of charging.cdf that is open (the next
+ * one takes over while the first is down), else the first (the send fails at once and the
+ * record waits in the spool). A spooled record is aimed again each time it is sent. */
+static void aim(struct ims_rf_client *c, struct msg *m)
+{
+    if (!c->cdfs.n)
+        return;
+    const char *to = ims_dest_pick(&c->cdfs, NULL);
+    if (ims_dest_set(m, to ? to : c->cdfs.host[0]) != 0)
+        ims_err("rf: cannot set the Destination-Host of an ACR");
+}
+
 /* @again: a record sent before (marked in flight here, T flag set); otherwise a new row,
  * in flight since its insertion. @built: the message of a new record (taken), else the
  * record is decoded from @bytes. */
@@ -419,6 +434,7 @@ static void send_record(struct ims_rf_client *c, int64_t id, const uint8_t *byte
         return;
     }
     *ctx = (struct answer_ctx){ c, id };
+    aim(c, m);
     if (again)
         ims_rf_spool_sending(c->spool, id);
     if (ims_diam_send(&m, c->conf.timeout_ms, on_aca, ctx) != 0) {
@@ -478,9 +494,27 @@ static void handle_batch(struct ims_rf_client *c, struct job *list)
     }
 }
 
+/* When a CDF has become open (it came back, or another took over), the records waiting for
+ * their next attempt go at once instead of after their backoff: the spool drains as soon as
+ * a CDF can take it. */
+static void watch_cdfs(struct ims_rf_client *c)
+{
+    const char *open = c->cdfs.n ? ims_dest_pick(&c->cdfs, NULL) : NULL;
+    if (open && strcmp(open, c->open_cdf) != 0) {
+        long waiting = ims_rf_spool_count(c->spool);
+        if (waiting > 0) {
+            ims_info("rf: CDF %s is open: the %ld ACRs waiting in the spool go now", open,
+                     waiting);
+            ims_rf_spool_due_all(c->spool, ims_rf_spool_now_ms());
+        }
+    }
+    snprintf(c->open_cdf, sizeof(c->open_cdf), "%s", open ? open : "");
+}
+
 static void resend_due(struct ims_rf_client *c)
 {
     struct ims_rf_spool_row due[SCAN_BATCH];
+    watch_cdfs(c);
     int n = ims_rf_spool_due(c->spool, ims_rf_spool_now_ms(), due, SCAN_BATCH);
     bool tx = n > 0 && ims_rf_spool_begin(c->spool) == 0;
     for (int i = 0; i < n; i++) {
@@ -556,9 +590,17 @@ struct ims_rf_client *ims_rf_client_create(const struct ims_rf_conf *conf)
         return NULL;
     c->conf = *conf;
     snprintf(c->realm, sizeof(c->realm), "%s", conf->dest_realm ? conf->dest_realm : "");
-    snprintf(c->host, sizeof(c->host), "%s", conf->dest_host ? conf->dest_host : "");
     c->conf.dest_realm = c->realm[0] ? c->realm : NULL;
-    c->conf.dest_host = c->host[0] ? c->host : NULL;
+    c->conf.dest_host = NULL;
+    if (conf->dest_host && *conf->dest_host) {
+        if (ims_dest_parse(&c->cdfs, conf->dest_host) != 0) {
+            ims_err("rf: charging.cdf '%s' is not a list of at most %d Diameter identities",
+                    conf->dest_host, IMS_DEST_MAX);
+            free(c);
+            return NULL;
+        }
+        c->conf.dest_host = c->cdfs.host[0];
+    }
     c->conf.spool_max = conf->spool_max ? conf->spool_max : 10000;
     c->conf.retry_min_ms = conf->retry_min_ms ? conf->retry_min_ms : 1000;
     c->conf.retry_max_ms = conf->retry_max_ms ? conf->retry_max_ms : 60000;

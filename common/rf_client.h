@@ -19,6 +19,12 @@
  * (5xxx) is kept in the spool as rejected, never re-sent, and counted. When the spool holds
  * spool_max records, a new record is dropped with an error log and a counter.
  *
+ * Several CDFs (dest_host "a, b"): each record, new or sent again, goes to the first one
+ * whose connection is open; when a CDF becomes open (it came back, or the next one took
+ * over), the records waiting in the spool go at once rather than after their backoff. The
+ * records of one session can so end at two CDFs (one CDR each, the same ICID and
+ * Session-Id): the CDFs share nothing, the billing domain joins them.
+ *
  * Destroy the client after ims_diam_stop() (no ACA can arrive for it then).
  *
  * Metrics: ims_rf_acr_sent_total{type}, ims_rf_acr_answered_total{outcome}, ims_rf_spool
@@ -49,7 +55,8 @@ enum ims_rf_role { IMS_RF_ORIGINATING = 0, IMS_RF_TERMINATING = 1 };
 
 struct ims_rf_conf {
     const char *dest_realm;       /* Destination-Realm; NULL: our own realm */
-    const char *dest_host;        /* the CDF's Diameter identity, or NULL */
+    const char *dest_host;        /* the CDF's Diameter identity, or several ("a, b": in
+                                   * order of preference, see diam_dest.h), or NULL */
     const char *spool_path;       /* SQLite file of records not yet answered (required) */
     unsigned spool_max;           /* records kept at most (0: 10000) */
     unsigned retry_min_ms;        /* first retry delay (0: 1000), doubled per attempt */

@@ -166,6 +166,12 @@ void ims_rf_spool_retry(struct ims_rf_spool *s, int64_t id, uint32_t code, int64
                    "attempts = attempts + 1 WHERE id = ?1", id, code, next_ms);
 }
 
+void ims_rf_spool_due_all(struct ims_rf_spool *s, int64_t now_ms)
+{
+    exec_id(s, "UPDATE acr_spool SET next_try = ?1 WHERE state = 0 AND inflight = 0 AND "
+               "next_try > ?1", now_ms, 0, 0);
+}
+
 unsigned ims_rf_spool_attempts(struct ims_rf_spool *s, int64_t id)
 {
     sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT attempts FROM acr_spool WHERE id = ?1");

@@ -37,6 +37,8 @@ void ims_rf_spool_reject(struct ims_rf_spool *s, int64_t id, uint32_t code);
 /* Not delivered: one more attempt, due again at @next_ms. */
 void ims_rf_spool_retry(struct ims_rf_spool *s, int64_t id, uint32_t code, int64_t next_ms);
 unsigned ims_rf_spool_attempts(struct ims_rf_spool *s, int64_t id);
+/* Every pending row waiting for a later attempt is due at @now_ms (a CDF came back). */
+void ims_rf_spool_due_all(struct ims_rf_spool *s, int64_t now_ms);
 /* Pending rows due at @now_ms and not in flight, oldest first: their count (<= max). */
 int ims_rf_spool_due(struct ims_rf_spool *s, int64_t now_ms, struct ims_rf_spool_row *out,
                      int max);

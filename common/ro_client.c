@@ -5,12 +5,14 @@
  */
 #include "ro_client.h"
 #include "diam.h"
+#include "diam_dest.h"
 #include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <freeDiameter/freeDiameter-host.h>
 #include <freeDiameter/libfdcore.h>
@@ -20,7 +22,10 @@
 enum { CC_INITIAL = 1, CC_UPDATE = 2, CC_TERMINATION = 3, CC_EVENT = 4 };
 
 struct ims_ro_session {
-    char realm[STR_MAX], host[STR_MAX], context[64];
+    char realm[STR_MAX], context[64];
+    struct ims_dest_list ocs;    /* conf.dest_host: the OCSs in order of preference */
+    char server[STR_MAX];        /* the OCS that holds the session (answered it), or "" */
+    bool failover;               /* it said CC-Session-Failover FAILOVER_SUPPORTED */
     struct ims_ro_conf conf;
     char session_id[STR_MAX];
     uint32_t next_number;
@@ -38,6 +43,7 @@ struct ro_call {
     uint8_t *bytes;              /* the request, for its one retry */
     size_t len;
     bool retried;
+    char to[STR_MAX];            /* the OCS it was sent to ("": by realm) */
 };
 
 /* ---- the pure parts ---- */
@@ -107,6 +113,8 @@ void ims_ro_parse_cca(struct msg *cca, struct ims_ro_result *r)
         r->has_ccfh = true;
         r->ccfh = (enum ims_ro_ccfh)v;
     }
+    r->failover_supported = ims_avp_get_i32(cca, IMS_AVP_CC_SESSION_FAILOVER, &v) == 0 &&
+                            v == 1;   /* FAILOVER_SUPPORTED (RFC 4006 8.4) */
     read_grant(cca, r);
     struct avp *mscc = ims_avp_find(cca, IMS_AVP_MULTIPLE_SERVICES_CREDIT_CONTROL);
     uint32_t code;
@@ -169,10 +177,11 @@ static int add_subscription(struct msg *m, const struct ims_ro_request *q)
     return 0;
 }
 
-static struct msg *build_ccr(struct ims_ro_session *s, int type, const struct ims_ro_request *q)
+static struct msg *build_ccr(struct ims_ro_session *s, int type, const struct ims_ro_request *q,
+                             const char *to)
 {
-    struct msg *m = ims_diam_request_in_session(IMS_CMD_CCR, s->conf.dest_realm,
-                                                s->conf.dest_host, s->session_id);
+    struct msg *m = ims_diam_request_in_session(IMS_CMD_CCR, s->conf.dest_realm, to,
+                                                s->session_id);
     if (!m)
         return NULL;
     int rc = ims_avp_add_u32(m, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO);
@@ -202,6 +211,48 @@ static struct msg *build_ccr(struct ims_ro_session *s, int type, const struct im
     if (!s->session_id[0])
         ims_diam_session_id(m, s->session_id, sizeof(s->session_id));
     return m;
+}
+
+/* ---- where a CCR goes (RFC 4006 5.7) ---- */
+
+/* The OCS that holds the session; before its first answer, the first OCS that is open. */
+static const char *target(const struct ims_ro_session *s)
+{
+    if (s->server[0])
+        return s->server;
+    if (!s->ocs.n)
+        return NULL;
+    const char *open = ims_dest_pick(&s->ocs, NULL);
+    return open ? open : s->ocs.host[0];
+}
+
+/* Where the one retry of a CCR that got no usable answer goes: another OCS that is open, as
+ * long as no OCS holds the session yet (INITIAL, EVENT) or the one that does said it
+ * supports failover; otherwise NULL (the same OCS again). */
+static const char *alternative(const struct ro_call *call)
+{
+    const struct ims_ro_session *s = call->s;
+    if (s->ocs.n < 2 || (s->server[0] && !s->failover))
+        return NULL;
+    return ims_dest_pick(&s->ocs, call->to[0] ? call->to : NULL);
+}
+
+/* A usable answer came from an OCS: the session's later requests go to it. */
+static void bind_server(struct ims_ro_session *s, struct msg *cca, const struct ims_ro_result *r)
+{
+    char origin[STR_MAX];
+    if (ims_avp_get_str(cca, IMS_AVP_ORIGIN_HOST, origin, sizeof(origin)) != 0 ||
+        (s->ocs.n && !ims_dest_has(&s->ocs, origin)))
+        return;   /* only configured OCSs are aimed at (a relay's server is not a peer) */
+    if (strcasecmp(origin, s->server) != 0) {
+        if (s->server[0]) {
+            struct ims_log_ids ids = { .session_id = s->session_id };
+            ims_log(IMS_LOG_INFO, &ids, "ro: the session moved from OCS %s to %s", s->server,
+                    origin);
+        }
+        snprintf(s->server, sizeof(s->server), "%s", origin);
+    }
+    s->failover = r->failover_supported;
 }
 
 /* ---- sending and answers ---- */
@@ -239,11 +290,20 @@ static void on_cca(void *arg, const struct ims_diam_result *res)
     r.error = res->error;
     if (res->answer)
         ims_ro_parse_cca(res->answer, &r);
+    if (res->answer && !delivery_failure(res->error, r.result_code))
+        bind_server(call->s, res->answer, &r);
     enum ims_ro_decision d = ims_ro_decide(res->error, r.result_code, call->s->ccfh,
                                            call->retried, &retry);
     if (retry && !call->s->freed) {
         struct msg *m = ims_diam_msg_decode(call->bytes, call->len, true);
+        const char *alt = alternative(call);
         call->retried = true;
+        if (m && alt && ims_dest_set(m, alt) == 0) {
+            struct ims_log_ids ids = { .session_id = call->s->session_id };
+            ims_log(IMS_LOG_WARN, &ids, "ro: no usable answer from OCS %s: the CCR goes again "
+                    "to %s (failover, RFC 4006 5.7)", call->to[0] ? call->to : "?", alt);
+            snprintf(call->to, sizeof(call->to), "%s", alt);
+        }
         if (m && send_call(call, &m) == 0)
             return;
         d = call->s->ccfh == IMS_RO_CCFH_CONTINUE ? IMS_RO_CONTINUE : IMS_RO_TERMINATE;
@@ -266,7 +326,8 @@ static int request(struct ims_ro_session *s, int type, const struct ims_ro_reque
     if (s->pending)
         return -EBUSY;
     struct ro_call *call = calloc(1, sizeof(*call));
-    struct msg *m = call ? build_ccr(s, type, q) : NULL;
+    const char *to = target(s);
+    struct msg *m = call ? build_ccr(s, type, q, to) : NULL;
     int rc = m ? ims_diam_msg_encode(m, &call->bytes, &call->len) : -ENOMEM;
     if (rc) {
         if (m)
@@ -274,7 +335,8 @@ static int request(struct ims_ro_session *s, int type, const struct ims_ro_reque
         free(call);
         return rc;
     }
-    *call = (struct ro_call){ s, fn, arg, call->bytes, call->len, false };
+    *call = (struct ro_call){ s, fn, arg, call->bytes, call->len, false, "" };
+    snprintf(call->to, sizeof(call->to), "%s", to ? to : "");
     rc = send_call(call, &m);
     if (rc) {
         free(call->bytes);
@@ -295,11 +357,16 @@ struct ims_ro_session *ims_ro_session_new(const struct ims_ro_conf *conf)
         return NULL;
     s->conf = *conf;
     snprintf(s->realm, sizeof(s->realm), "%s", conf->dest_realm ? conf->dest_realm : "");
-    snprintf(s->host, sizeof(s->host), "%s", conf->dest_host ? conf->dest_host : "");
     snprintf(s->context, sizeof(s->context), "%s",
              conf->service_context ? conf->service_context : "32260@3gpp.org");
     s->conf.dest_realm = s->realm[0] ? s->realm : NULL;
-    s->conf.dest_host = s->host[0] ? s->host : NULL;
+    s->conf.dest_host = NULL;
+    if (conf->dest_host && *conf->dest_host && ims_dest_parse(&s->ocs, conf->dest_host) != 0) {
+        ims_err("ro: '%s' is not a list of at most %d OCS identities", conf->dest_host,
+                IMS_DEST_MAX);
+        free(s);
+        return NULL;
+    }
     s->conf.tx_ms = conf->tx_ms ? conf->tx_ms : 2000;
     s->ccfh = conf->ccfh;
     return s;

@@ -24,6 +24,13 @@
  * RETRY_AND_TERMINATE -> one retry, then IMS_RO_TERMINATE. A CCFH received in a CCA
  * replaces the configured one for the rest of the session (RFC 4006 5.7).
  *
+ * Several OCSs (dest_host "a, b", servers that share nothing): a session's first CCR goes to
+ * the first OCS that is open, and every later one to the OCS that answered it (its
+ * Origin-Host). The retry of CONTINUE and RETRY_AND_TERMINATE goes to another OCS that is
+ * open (failover) when no OCS holds the session yet (INITIAL, EVENT), or when the one that
+ * does said CC-Session-Failover FAILOVER_SUPPORTED (RFC 4006 8.4); otherwise to the same
+ * OCS, and then Credit-Control-Failure-Handling decides as above.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef IMS_RO_CLIENT_H
@@ -52,7 +59,8 @@ enum ims_ro_decision {
 
 struct ims_ro_conf {
     const char *dest_realm;      /* NULL: our realm */
-    const char *dest_host;       /* the OCS, or NULL */
+    const char *dest_host;       /* the OCS, or several ("a, b", in order of preference), or
+                                  * NULL (by realm) */
     const char *service_context; /* NULL: "32260@3gpp.org" (IMS) */
     unsigned tx_ms;              /* Tx timer (0: 2000) */
     enum ims_ro_ccfh ccfh;       /* until a CCA says otherwise */
@@ -90,6 +98,7 @@ struct ims_ro_result {
     int final_unit_action;       /* 0 TERMINATE, 1 REDIRECT, 2 RESTRICT_ACCESS */
     bool has_ccfh;
     enum ims_ro_ccfh ccfh;
+    bool failover_supported;     /* CC-Session-Failover FAILOVER_SUPPORTED */
     bool has_cost;
     int64_t cost;                /* Cost-Information Value-Digits ... */
     int cost_exponent;           /* ... x 10^exponent */

@@ -19,14 +19,18 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sresolv.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
 #define N_METHODS 16
@@ -49,7 +53,11 @@ struct ims_sip {
     char host[256];
     char node[32];
     int port;
+    int tls_port;
+    url_t *tls_uri;               /* NULL without a TLS transport */
+    const char *tls_cert, *tls_key, *tls_ca;   /* the conf's, during ims_sip_create only */
     char tports[MAX_TPORTS][8];
+    int tport_ports[MAX_TPORTS];
     int ntports;
     char **hosts;                 /* "name=address" */
     struct ims_netlist trusted;   /* sip.trusted_peers */
@@ -57,6 +65,9 @@ struct ims_sip {
     char resolv_conf[256];        /* the resolver's own configuration, "" when the system's */
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
+    struct ims_admission *adm;
+    uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
+    unsigned long refused_unlogged;
 };
 
 /* sofia-sip writes log lines in pieces; collect them until the newline */
@@ -102,6 +113,71 @@ void ims_sip_count_response(struct ims_sip *s, int status)
     ims_counter_inc(s->responses[c >= 1 && c <= 6 ? c : 0]);
 }
 
+static bool msg_trusted(struct ims_sip *s, msg_t *msg)
+{
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    if (!ai || !ai->ai_addr)
+        return false;
+    struct ims_netlist self = { &s->self, 1 };
+    return ims_netlist_match(&s->trusted, ai->ai_addr) || ims_netlist_match(&self, ai->ai_addr);
+}
+
+bool ims_sip_msg_trusted(struct ims_sip *s, msg_t *msg)
+{
+    return msg_trusted(s, msg);
+}
+
+enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *irq,
+                                            char *key, size_t len)
+{
+    struct ims_sip_source src;
+    ims_sip_source(s, irq, &src);
+    if (key && len)
+        snprintf(key, len, "%s", src.key);
+    if (src.trusted)
+        return IMS_LOAD_PRIORITY;
+    msg_t *msg = nta_incoming_getrequest(irq);
+    sip_t *req = msg ? sip_object(msg) : NULL;
+    bool sos = req && req->sip_request && ims_admission_is_emergency(req->sip_request->rq_url);
+    if (msg)
+        msg_destroy(msg);
+    return sos ? IMS_LOAD_PRIORITY : IMS_LOAD_NORMAL;
+}
+
+/* One log line per 10 s while new work is refused, with the count since the last one */
+static void log_refusal(struct ims_sip *s, const char *why)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+    s->refused_unlogged++;
+    if (s->refused_logged_us && now < s->refused_logged_us + 10000000ULL)
+        return;
+    ims_warn("sip: %s: %lu new request(s) answered 503 since the last such line "
+             "(ims_sip_overload_refused_total)", why, s->refused_unlogged);
+    s->refused_logged_us = now;
+    s->refused_unlogged = 0;
+}
+
+/*
+ * admit - the admission control of a request (admission.h). Returns -1 when it goes on to
+ * the daemon, 0 when it was answered 503 here.
+ */
+static int admit(struct ims_sip *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    if (!ims_admission_new_work(sip))
+        return -1;
+    char client[64];
+    enum ims_load_class k = ims_sip_incoming_client(s, irq, client, sizeof(client));
+    if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
+        k = IMS_LOAD_PRIORITY;
+    const char *why = ims_admission_check(s->adm, k, sip, client);
+    if (!why)
+        return -1;
+    log_refusal(s, why);
+    return ims_sip_refuse_ex(s, irq, sip, 503, why, ims_admission_retry_after(s->adm));
+}
+
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
                       sip_t const *sip)
 {
@@ -121,6 +197,8 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
         ims_log(IMS_LOG_INFO, &ids, "sip: CANCEL answered 481: no transaction to cancel");
         return ims_sip_refuse(s, irq, sip, 481, "no transaction to cancel");
     }
+    if (admit(s, irq, sip) == 0)
+        return 0;
     int status = s->fn(s->arg, irq, sip);
     if (status >= 100)
         ims_sip_count_response(s, status);
@@ -197,34 +275,123 @@ static const char *resolver_conf(char *path, size_t len)
     return path;
 }
 
+/* Append the file @path to the open file @out; 0 or -errno */
+static int append_file(FILE *out, const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return -errno;
+    char buf[4096];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -EIO;
+    if (ferror(in))
+        rc = -EIO;
+    fclose(in);
+    return rc;
+}
+
+/* Write @paths (NULL-terminated) one after the other into @dir/@name; 0 or -errno */
+static int write_pem(const char *dir, const char *name, const char *const *paths)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -errno;
+    int rc = 0;
+    for (; *paths && rc == 0; paths++)
+        rc = append_file(f, *paths);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -EIO;
+    return rc;
+}
+
+/* Remove the folder tls_folder() made (and what it holds) */
+static void remove_tls_folder(const char *dir)
+{
+    static const char *const names[] = { "agent.pem", "cafile.pem" };
+    char path[512];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/*
+ * tls_folder - sofia-sip's TLS transport reads its credentials from one folder: agent.pem
+ * (the private key and the certificate) and cafile.pem (the CAs that sign the peers'). It
+ * reads them when the transport is bound: the folder is made here (private, mode 0700) from
+ * sip.tls_key, sip.tls_cert and sip.tls_ca, and removed by the caller right after, so that
+ * no second copy of the key stays on disk. Returns 0, or -errno with @dir removed.
+ */
+static int tls_folder(struct ims_sip *s, char *dir, size_t len)
+{
+    snprintf(dir, len, "%s/ims-sip-tls.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir))
+        return -errno;
+    const char *agent[] = { s->tls_key, s->tls_cert, NULL };
+    const char *ca[] = { s->tls_ca, NULL };
+    int rc = write_pem(dir, "agent.pem", agent);
+    if (rc == 0)
+        rc = write_pem(dir, "cafile.pem", ca);
+    if (rc != 0)
+        remove_tls_folder(dir);
+    return rc;
+}
+
 static int bind_transport(struct ims_sip *s, const char *tp)
 {
-    char url[160];
-    bool v6 = strchr(s->address, ':') != NULL;
-    snprintf(url, sizeof(url), "sip:%s%s%s:%d;transport=%s", v6 ? "[" : "", s->address,
-             v6 ? "]" : "", s->port, tp);
+    char url[160], dir[256] = "";
+    bool v6 = strchr(s->address, ':') != NULL, tls = strcmp(tp, "tls") == 0;
+    int port = tls ? s->tls_port : s->port;
+    /* nta binds tls for a sips: URI only */
+    snprintf(url, sizeof(url), "%s:%s%s%s:%d;transport=%s", tls ? "sips" : "sip",
+             v6 ? "[" : "", s->address, v6 ? "]" : "", port, tp);
     const char *u = url;
     int rc;
+    if (tls && (rc = tls_folder(s, dir, sizeof(dir))) != 0) {
+        ims_err("sip: cannot prepare the TLS credentials (sip.tls_cert, tls_key, tls_ca): %s",
+                strerror(-rc));
+        return rc;
+    }
+    /* Gm: UEs have no certificates (they authenticate with SIP Digest/AKA): the server
+     * side does not ask for one; a connection we open must present a certificate that the
+     * CA signed */
     if (!s->agent) {
         const char *conf = resolver_conf(s->resolv_conf, sizeof(s->resolv_conf));
         s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), NULL, NULL,
                                     NTATAG_UA(0), NTATAG_CANCEL_487(0),
                                     NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
-                                    NTATAG_TCP_RPORT(1), TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
+                                    NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
+                                    TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
+                                    TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
+                                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
                                     TAG_END());
         if (!conf)
             s->resolv_conf[0] = '\0';
         rc = s->agent ? 0 : -1;
     } else {
-        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u), TAG_END());
+        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u),
+                                 TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
+                                 TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                 TAG_END());
     }
+    int err = errno;
+    if (tls)
+        remove_tls_folder(dir);
     if (rc != 0) {
-        ims_err("sip: cannot listen on %s:%d/%s: %s (address not local, or port in use?)",
-                s->address, s->port, tp, strerror(errno));
+        ims_err("sip: cannot listen on %s:%d/%s: %s (address not local, or port in use%s?)",
+                s->address, port, tp, strerror(err),
+                tls ? ", or the certificate, key or CA unreadable or not PEM" : "");
         return -EADDRNOTAVAIL;
     }
+    s->tport_ports[s->ntports] = port;
     snprintf(s->tports[s->ntports++], sizeof(s->tports[0]), "%s", tp);
-    ims_info("sip: listening on %s:%d/%s", s->address, s->port, tp);
+    ims_info("sip: listening on %s:%d/%s", s->address, port, tp);
     return 0;
 }
 
@@ -289,6 +456,10 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     s->fn = fn;
     s->arg = arg;
     s->port = c->port;
+    s->tls_port = c->tls_port ? c->tls_port : 5061;
+    s->tls_cert = c->tls_cert;
+    s->tls_key = c->tls_key;
+    s->tls_ca = c->tls_ca;
     snprintf(s->address, sizeof(s->address), "%s", c->address);
     snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
     snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
@@ -299,6 +470,10 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     for (size_t i = 0; s->hosts && i < nh; i++)
         s->hosts[i] = strdup(c->hosts[i]);
     register_metrics(s);
+    struct ims_admission_conf off = { .enabled = false };
+    s->adm = ims_admission_create(c->admission ? c->admission : &off);
+    if (!s->adm)
+        goto fail;
     char err[160];
     if (ims_netlist_parse(c->trusted, &s->trusted, err, sizeof(err)) != 0) {
         ims_err("sip: trusted peers: %s", err);
@@ -322,6 +497,12 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     bool v6 = strchr(s->address, ':') != NULL;
     s->own = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;lr", v6 ? "[" : "",
                                           s->address, v6 ? "]" : "", s->port));
+    for (int i = 0; i < s->ntports; i++)
+        if (strcmp(s->tports[i], "tls") == 0)
+            s->tls_uri = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;transport=tls;lr",
+                                                      v6 ? "[" : "", s->address, v6 ? "]" : "",
+                                                      s->tls_port));
+    s->tls_cert = s->tls_key = s->tls_ca = NULL;
     if (!s->leg || !s->own) {
         ims_err("sip: cannot create the default leg");
         goto fail;
@@ -347,10 +528,17 @@ void ims_sip_destroy(struct ims_sip *s)
     ims_netlist_clear(&s->trusted);
     if (s->resolv_conf[0])
         unlink(s->resolv_conf);
+    ims_admission_destroy(s->adm);
     free(s);
 }
 
 void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp)
+{
+    ims_sip_source_set_proto(out, sa, tcp ? "tcp" : "udp");
+}
+
+void ims_sip_source_set_proto(struct ims_sip_source *out, const struct sockaddr *sa,
+                              const char *proto)
 {
     memset(out, 0, sizeof(*out));
     if (sa->sa_family == AF_INET6) {
@@ -364,7 +552,7 @@ void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, b
     } else {
         return;
     }
-    snprintf(out->proto, sizeof(out->proto), "%s", tcp ? "tcp" : "udp");
+    snprintf(out->proto, sizeof(out->proto), "%s", proto);
     bool v6 = strchr(out->ip, ':') != NULL;
     snprintf(out->key, sizeof(out->key), "%s%s%s:%u/%s", v6 ? "[" : "", out->ip, v6 ? "]" : "",
              out->port, out->proto);
@@ -378,7 +566,13 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
     int rc = -ENOENT;
     if (ai && ai->ai_addr &&
         (ai->ai_addr->sa_family == AF_INET || ai->ai_addr->sa_family == AF_INET6)) {
-        ims_sip_source_set(out, ai->ai_addr, ai->ai_protocol == IPPROTO_TCP);
+        /* the transport that delivered it: "tls" is TCP to the socket */
+        tport_t *tp = nta_incoming_transport(s->agent, irq, NULL);
+        const tp_name_t *tpn = tp ? tport_name(tp) : NULL;
+        ims_sip_source_set_proto(out, ai->ai_addr,
+                                 tpn && tpn->tpn_proto ? tpn->tpn_proto
+                                 : ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+        tport_unref(tp);
         struct ims_netlist self = { &s->self, 1 };
         out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
                        ims_netlist_match(&self, ai->ai_addr);
@@ -392,11 +586,45 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
 int ims_sip_refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
                    const char *why)
 {
+    return ims_sip_refuse_ex(s, irq, req, status, why, 0);
+}
+
+/* The answer of ims_sip_refuse_ex(), with the RFC 7339 parameters for a client that asks */
+static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
+                          const char *warning, unsigned retry_after)
+{
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%u", retry_after);
+    const char *phrase = sip_status_phrase(status);
+    msg_t *resp = nta_incoming_create_response(irq, 0, NULL);
+    if (!resp || nta_incoming_complete_response(irq, resp, status, phrase,
+                                                SIPTAG_WARNING_STR(warning),
+                                                SIPTAG_SERVER_STR(s->node),
+                                                TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)),
+                                                TAG_END()) < 0) {
+        if (resp)
+            msg_destroy(resp);
+        nta_incoming_treply(irq, status, phrase, SIPTAG_WARNING_STR(warning),
+                            SIPTAG_SERVER_STR(s->node),
+                            TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+        return;
+    }
+    sip_t *rs = sip_object(resp);
+    if (ims_admission_oc_offered(s->adm, rs)) {
+        char client[64];
+        ims_sip_incoming_client(s, irq, client, sizeof(client));
+        ims_admission_stamp(s->adm, resp, rs, client);
+    }
+    nta_incoming_mreply(irq, resp);
+}
+
+int ims_sip_refuse_ex(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
+                      const char *why, unsigned retry_after)
+{
     if (req->sip_request->rq_method != sip_method_ack) {
         char warning[320];
         ims_sip_warning(s, warning, sizeof(warning), "%s", why);
-        nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
-                            SIPTAG_SERVER_STR(s->node), TAG_END());
+        reply_refusal(s, irq, status, warning, retry_after);
         ims_sip_count_response(s, status);
     }
     nta_incoming_destroy(irq);
@@ -428,6 +656,11 @@ const url_t *ims_sip_own_uri(struct ims_sip *s)
     return s->own;
 }
 
+const url_t *ims_sip_tls_uri(struct ims_sip *s)
+{
+    return s->tls_uri;
+}
+
 const char *ims_sip_node(struct ims_sip *s)
 {
     return s->node;
@@ -436,6 +669,16 @@ const char *ims_sip_node(struct ims_sip *s)
 const char *ims_sip_address(struct ims_sip *s)
 {
     return s->address;
+}
+
+int ims_sip_port(struct ims_sip *s)
+{
+    return s->port;
+}
+
+struct ims_admission *ims_sip_admission(struct ims_sip *s)
+{
+    return s->adm;
 }
 
 const char *ims_sip_warning(struct ims_sip *s, char *buf, size_t len, const char *fmt, ...)
@@ -484,7 +727,7 @@ bool ims_sip_is_own(struct ims_sip *s, const url_t *url)
         return false;
     int p = url->url_port && *url->url_port ? atoi(url->url_port)
                                             : (url->url_type == url_sips ? 5061 : 5060);
-    if (p != s->port)
+    if (p != s->port && (!s->tls_uri || p != s->tls_port))
         return false;
     const char *h = url->url_host;
     size_t hl = strlen(h);
@@ -498,7 +741,7 @@ enum ims_health ims_sip_health(void *arg, json_t *peers)
     struct ims_sip *s = arg;
     for (int i = 0; i < s->ntports; i++) {
         char name[96];
-        snprintf(name, sizeof(name), "%s:%d/%s", s->address, s->port, s->tports[i]);
+        snprintf(name, sizeof(name), "%s:%d/%s", s->address, s->tport_ports[i], s->tports[i]);
         json_array_append_new(peers, json_pack("{s:s, s:s, s:s}", "name", name, "kind",
                                                "sip-listener", "state", "listening"));
     }

@@ -3,7 +3,9 @@
  *
  * All nta objects live on the loop thread. Requests outside any dialog reach the
  * daemon's request function; it returns a status to answer at once (nta replies), or 0
- * when it keeps the transaction (see proxy.h).
+ * when it keeps the transaction (see proxy.h). Before that, a request of new work passes
+ * the admission control (admission.h): refused, it is answered 503 here and the daemon
+ * never sees it.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -17,6 +19,7 @@
 #include <sofia-sip/sip.h>
 #include <sofia-sip/su_wait.h>
 
+#include "admission.h"
 #include "http.h"
 #include "netlist.h"
 
@@ -25,11 +28,16 @@ struct ims_sip;
 struct ims_sip_conf {
     const char *address;      /* numeric listen address */
     int port;
-    char **transports;        /* "udp", "tcp" (NULL-terminated) */
+    char **transports;        /* "udp", "tcp", "tls" (NULL-terminated) */
     const char *host;         /* this node's host name, for Via-independent own-URI checks */
     const char *node;         /* short name for Warning and Server headers ("pcscf") */
     char **hosts;             /* static name resolution "name=address" (may be NULL) */
     char **trusted;           /* trusted peers: "address" or "address/prefix" (may be NULL) */
+    int tls_port;             /* of "tls" (5061) */
+    const char *tls_cert;     /* PEM certificate (chain) of this node, for "tls" */
+    const char *tls_key;      /* its PEM private key */
+    const char *tls_ca;       /* PEM CA certificate(s) that sign the peers' certificates */
+    const struct ims_admission_conf *admission;   /* overload control; NULL: off */
 };
 
 /*
@@ -39,7 +47,7 @@ struct ims_sip_conf {
 struct ims_sip_source {
     char ip[48];
     unsigned port;
-    char proto[4];            /* "udp" or "tcp" */
+    char proto[4];            /* "udp", "tcp" or "tls" */
     char key[64];             /* the flow: "ip:port/proto" ("[ip]:port/proto" for IPv6) */
     bool trusted;             /* the address is one of sip.trusted_peers, or our own */
 };
@@ -60,6 +68,9 @@ nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
 /* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);
+/* Its URI on TLS, "sip:<address>:<tls port>;transport=tls;lr", or NULL when it has no TLS
+ * transport (sip.transports) */
+const url_t *ims_sip_tls_uri(struct ims_sip *sip);
 /*
  * ims_sip_resolve - where to send a request for @target: a copy of @target (from @home) with
  * the host replaced by its address when sip.hosts names it, or NULL when it does not (then
@@ -75,13 +86,34 @@ url_t *ims_sip_resolve(struct ims_sip *sip, su_home_t *home, const url_t *target
 int ims_sip_source(struct ims_sip *sip, nta_incoming_t *irq, struct ims_sip_source *out);
 /* Fill @out from a socket address (key and text forms); trusted is left false. */
 void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp);
+/* The same for any transport name ("udp", "tcp", "tls"; longer names are cut) */
+void ims_sip_source_set_proto(struct ims_sip_source *out, const struct sockaddr *sa,
+                              const char *proto);
 /* How many networks sip.trusted_peers lists (0: no SIP peer is trusted) */
 size_t ims_sip_trusted_count(struct ims_sip *sip);
 
-/* true when @url designates this node (address or host name, and port). */
+/*
+ * ims_sip_admission - the admission control of this stack (never NULL; with no
+ * configuration it takes everything). See admission.h.
+ */
+struct ims_admission *ims_sip_admission(struct ims_sip *sip);
+
+/*
+ * ims_sip_incoming_client - the admission class of the request of @irq: priority for an
+ * emergency request or one from a trusted peer (work the core already took), else normal;
+ * and into @key (may be NULL) its client, the source flow "address:port/proto".
+ */
+enum ims_load_class ims_sip_incoming_client(struct ims_sip *sip, nta_incoming_t *irq,
+                                            char *key, size_t len);
+
+/* true when message @msg (a response, typically) came from a trusted peer or ourselves */
+bool ims_sip_msg_trusted(struct ims_sip *sip, msg_t *msg);
+
+/* true when @url designates this node (address or host name, and its port or TLS port). */
 bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);
 const char *ims_sip_address(struct ims_sip *sip);
+int ims_sip_port(struct ims_sip *sip);
 
 /*
  * ims_sip_warning - a Warning value of this node (RFC 3261 20.43): 399 <its address>
@@ -111,6 +143,9 @@ int ims_sip_reply_unhandled(struct ims_sip *sip, nta_incoming_t *irq, const sip_
  */
 int ims_sip_refuse(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req, int status,
                    const char *why);
+/* The same with a Retry-After of @retry_after seconds (none when 0). */
+int ims_sip_refuse_ex(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req, int status,
+                      const char *why, unsigned retry_after);
 
 /* Count a response sent or relayed (for /metrics) */
 void ims_sip_count_response(struct ims_sip *sip, int status);

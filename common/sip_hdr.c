@@ -31,17 +31,23 @@ static const char *skip_ws(const char *p)
 }
 
 /* Copy the next item of s up to an unquoted @sep (or end) into buf, trimmed; returns the
- * position after the separator or NULL at the end. -1 in *err on an unterminated quote. */
+ * position after the separator or NULL at the end. Inside a quoted-string a backslash
+ * escapes the next character (RFC 3261 quoted-pair). -1 in *err on an unterminated quote. */
 static const char *next_item(const char *s, char sep, char *buf, size_t len, int *err)
 {
     bool q = false;
     size_t n = 0;
     const char *p = skip_ws(s);
     for (; *p; p++) {
-        if (*p == '"' && (p == s || p[-1] != '\\'))
+        if (q && *p == '\\' && p[1]) {
+            if (n + 1 < len)
+                buf[n++] = *p;
+            p++;
+        } else if (*p == '"') {
             q = !q;
-        else if (*p == sep && !q)
+        } else if (*p == sep && !q) {
             break;
+        }
         if (n + 1 < len)
             buf[n++] = *p;
     }
@@ -53,25 +59,49 @@ static const char *next_item(const char *s, char sep, char *buf, size_t len, int
     return *p ? p + 1 : NULL;
 }
 
-/* Split "name=value" (value unquoted) in place; value is "" when absent. */
-static void split_param(char *item, char **name, char **value)
+/*
+ * Undo an RFC 3261 quoted-string in place: the quotes go, quoted-pairs are undone. A value
+ * that does not start with a quote stays as it is. False when the value holds a control
+ * character, a quote anywhere but around it, or is cut short: formatting such a value again
+ * would write a malformed header.
+ */
+static bool unquote(char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    if (*v != '"')
+        return strchr(v, '"') == NULL;
+    char *o = v;
+    for (const char *p = v + 1; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            *o++ = *++p;
+        } else if (*p == '"') {
+            *o = '\0';
+            return p[1] == '\0';
+        } else {
+            *o++ = *p;
+        }
+    }
+    return false;
+}
+
+/* Split "name=value" in place (value unquoted, "" when absent); false when the value is
+ * malformed (see unquote()). */
+static bool split_param(char *item, char **name, char **value)
 {
     char *eq = strchr(item, '=');
     *name = item;
     *value = (char *)"";
     if (!eq)
-        return;
+        return true;
     *eq = '\0';
     char *v = (char *)skip_ws(eq + 1);
     char *e = *name + strlen(*name);
     while (e > *name && isspace((unsigned char)e[-1]))
         *--e = '\0';
-    size_t vl = strlen(v);
-    if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
-        v[vl - 1] = '\0';
-        v++;
-    }
     *value = v;
+    return unquote(v);
 }
 
 static bool is_token(const char *s)
@@ -107,13 +137,27 @@ static int append(char *buf, size_t len, size_t *off, const char *fmt, const cha
     return 0;
 }
 
+/* "s" as an RFC 3261 quoted-string, '"' and '\\' escaped */
+static int append_quoted(char *buf, size_t len, size_t *off, const char *prefix, const char *s)
+{
+    if (append(buf, len, off, "%s%s", prefix, "\"") != 0)
+        return -ENOSPC;
+    for (; *s; s++) {
+        char c[3] = { '\\', *s, '\0' };
+        if (append(buf, len, off, "%s%s", *s == '"' || *s == '\\' ? c : c + 1, "") != 0)
+            return -ENOSPC;
+    }
+    return append(buf, len, off, "%s%s", "\"", "");
+}
+
 static int append_param(char *buf, size_t len, size_t *off, const char *name, const char *v)
 {
     if (*off && append(buf, len, off, "%s%s", ";", "") != 0)
         return -ENOSPC;
     if (is_gen_value(v))
         return append(buf, len, off, "%s=%s", name, v);
-    return append(buf, len, off, "%s=\"%s\"", name, v);
+    return append(buf, len, off, "%s%s", name, "=") ? -ENOSPC
+                                                   : append_quoted(buf, len, off, "", v);
 }
 
 /* ---- P-Charging-Vector ---- */
@@ -126,8 +170,9 @@ int ims_pcv_parse(const char *value, struct ims_pcv *out)
     for (const char *p = value; p;) {
         p = next_item(p, ';', item, sizeof(item), &err);
         char *name, *v;
-        split_param(item, &name, &v);
-        if (strcasecmp(name, "icid-value") == 0)
+        if (!split_param(item, &name, &v))
+            err = -1;
+        else if (strcasecmp(name, "icid-value") == 0)
             snprintf(out->icid, sizeof(out->icid), "%s", v);
         else if (strcasecmp(name, "icid-generated-at") == 0)
             snprintf(out->generated_at, sizeof(out->generated_at), "%s", v);
@@ -179,8 +224,9 @@ int ims_pcfa_parse(const char *value, struct ims_pcfa *out)
     for (const char *p = value; p;) {
         p = next_item(p, ';', item, sizeof(item), &err);
         char *name, *v;
-        split_param(item, &name, &v);
-        if (strcasecmp(name, "ccf") == 0 && out->nccf < IMS_PCFA_MAX)
+        if (!split_param(item, &name, &v))
+            err = -1;
+        else if (strcasecmp(name, "ccf") == 0 && out->nccf < IMS_PCFA_MAX)
             snprintf(out->ccf[out->nccf++], sizeof(out->ccf[0]), "%s", v);
         else if (strcasecmp(name, "ecf") == 0 && out->necf < IMS_PCFA_MAX)
             snprintf(out->ecf[out->necf++], sizeof(out->ecf[0]), "%s", v);
@@ -214,13 +260,8 @@ int ims_pvni_parse(const char *value, struct ims_pvni *out)
         char spec[256];
         int e2 = 0;
         next_item(item, ';', spec, sizeof(spec), &e2);   /* drop vnetwork-params */
-        size_t l = strlen(spec);
-        if (l >= 2 && spec[0] == '"' && spec[l - 1] == '"') {
-            spec[l - 1] = '\0';
-            memmove(spec, spec + 1, l - 1);
-        } else if (!is_token(spec)) {
+        if (spec[0] == '"' ? !unquote(spec) : !is_token(spec))
             return -EINVAL;
-        }
         if (!spec[0])
             return -EINVAL;
         snprintf(out->id[out->n++], sizeof(out->id[0]), "%s", spec);
@@ -236,7 +277,7 @@ int ims_pvni_format(const struct ims_pvni *pvni, char *buf, size_t len)
     for (int i = 0; i < pvni->n; i++) {
         const char *sep = i ? ", " : "";
         int rc = is_token(pvni->id[i]) ? append(buf, len, &off, "%s%s", sep, pvni->id[i])
-                                       : append(buf, len, &off, "%s\"%s\"", sep, pvni->id[i]);
+                                       : append_quoted(buf, len, &off, sep, pvni->id[i]);
         if (rc)
             return rc;
     }

@@ -15,7 +15,8 @@
 #   IMS_LAB_WAIT  seconds to wait for every /health to say ok (default 40)
 #   IMS_LAB_BULK  also create this many benchmark subscribers user00001.. (default 0)
 #   IMS_LAB_TLS_KEYLOG  a file: the daemons write their TLS session keys there (gnutls'
-#                 SSLKEYLOGFILE), so that tshark can decode the lab's Diameter over TLS
+#                 SSLKEYLOGFILE; for OpenSSL, i.e. SIP over TLS, the build's lib/sslkeylog.so
+#                 is preloaded), so that tshark can decode the lab's Diameter and SIP over TLS
 #                 (tshark -o tls.keylog_file:FILE). For debugging and the tests only.
 #   IMS_LAB_PSTN_ARGS  arguments of the test PSTN switch (default: the numbers below)
 #   IMS_LAB_MGW_ARGS   more arguments of the test media gateway (default: none)
@@ -30,7 +31,8 @@
 # Diameter between our daemons runs over TLS: `start` first makes the lab PKI in
 # $RUN/pki (deploy/pki.sh: a lab CA, one certificate per function and one for the test AS;
 # kept while still good) and gives every daemon its certificate, key, the CA and the DH
-# parameters through IMS_DIAMETER_TLS_CERT, _KEY, _CA and _DH.
+# parameters through IMS_DIAMETER_TLS_CERT, _KEY, _CA and _DH; the same certificate serves
+# SIP over TLS (the P-CSCF's 5061) through IMS_SIP_TLS_CERT, _KEY and _CA.
 #
 # Once the hss is healthy, `start` seeds it with the demo subscribers of LAB.md
 # (deploy/lab/subscribers.json, through hss/hssctl; idempotent, SQNs never go back), and
@@ -55,7 +57,7 @@ LAB=(
     "ocs   127.0.0.80 diameter:5868/tls+3868/tcp"
     "scscf 127.0.0.30 sip:5060/udp+tcp"
     "icscf 127.0.0.20 sip:5060/udp+tcp"
-    "pcscf 127.0.0.10 sip:5060/udp+tcp"
+    "pcscf 127.0.0.10 sip:5060/udp+tcp+5061/tls"
     "bgcf  127.0.0.50 sip:5060/udp+tcp"
     "mrfc  127.0.0.60 sip:5060/udp+tcp"
     "mgcf  127.0.0.70 sip:5060/udp+tcp"
@@ -147,9 +149,16 @@ start_one() {   # $1 daemon $2 address
     mkdir -p "$dir"
     local pki=$RUN/pki keylog=()
     [ -n "${IMS_LAB_TLS_KEYLOG:-}" ] && keylog=(SSLKEYLOGFILE="$IMS_LAB_TLS_KEYLOG")
+    if [ -n "${IMS_LAB_TLS_KEYLOG:-}" ] && [ -f "$BIN/../lib/sslkeylog.so" ]; then
+        keylog+=(LD_PRELOAD="$(cd "$BIN/../lib" && pwd)/sslkeylog.so")
+    fi
+    # the MRF plays the prompts built with its binary (build/prompts beside build/bin)
     env "${keylog[@]}" IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
+        IMS_MRFC_PROMPTS_DIR="${IMS_MRFC_PROMPTS_DIR:-$(cd "$BIN/.." && pwd)/prompts}" \
         IMS_DIAMETER_TLS_CERT="$pki/$name.crt" IMS_DIAMETER_TLS_KEY="$pki/$name.key" \
         IMS_DIAMETER_TLS_CA="$pki/ca.crt" IMS_DIAMETER_TLS_DH="$pki/dh.pem" \
+        IMS_SIP_TLS_CERT="$pki/$name.crt" IMS_SIP_TLS_KEY="$pki/$name.key" \
+        IMS_SIP_TLS_CA="$pki/ca.crt" \
         "$BIN/$name" --config "$CONF/$name.conf" --pidfile "$dir/$name.pid" \
         >>"$dir/$name.out" 2>&1 </dev/null &
     echo $! >"$dir/$name.pid"

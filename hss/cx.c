@@ -641,7 +641,9 @@ struct lir_answer {
     struct outcome o;
     struct hss_impu impu;
     struct hss_subscription sub;
-    const char *server_name;
+    /* which Server-Name to send: not a pointer, lir_decide() returns the answer by value
+     * and a pointer into its own copy would dangle (found by tests/fuzz/hss_diam) */
+    enum { LIR_NO_NAME, LIR_PSI_AS, LIR_SCSCF } server_name;
     bool capabilities;
 };
 
@@ -661,7 +663,7 @@ static struct lir_answer lir_decide(struct ims_db *db, const struct request *r, 
         return a;
     }
     if (psi && a.impu.psi_as[0]) {    /* hosted by an AS: route straight to it */
-        a.server_name = a.impu.psi_as;
+        a.server_name = LIR_PSI_AS;
         return a;
     }
     if (a.impu.subscription_id)
@@ -672,13 +674,13 @@ static struct lir_answer lir_decide(struct ims_db *db, const struct request *r, 
         return a;
     }
     if (assigned && a.impu.reg_state != HSS_NOT_REGISTERED) {
-        a.server_name = a.sub.scscf_name;
+        a.server_name = LIR_SCSCF;
         return a;
     }
     if (originating || hss_impu_has_unreg_services(db, &a.impu)) {
         a.o = EXP(IMS_DIAM_UNREGISTERED_SERVICE, NULL);
         if (assigned)
-            a.server_name = a.sub.scscf_name;
+            a.server_name = LIR_SCSCF;
         else
             a.capabilities = true;
         return a;
@@ -703,7 +705,8 @@ static int on_lir(struct msg **msg, void *arg)
     if (rc == 0)
         rc = set_outcome(*msg, a.o);
     if (rc == 0 && a.server_name)
-        rc = ims_avp_add_str(*msg, IMS_AVP_SERVER_NAME, a.server_name);
+        rc = ims_avp_add_str(*msg, IMS_AVP_SERVER_NAME, a.server_name == LIR_PSI_AS
+                                                            ? a.impu.psi_as : a.sub.scscf_name);
     if (rc == 0 && a.capabilities)
         rc = add_capabilities(*msg, &a.sub);
     if (rc == 0 && a.o.code < 3000 && a.impu.type == HSS_WILDCARD_PSI)

@@ -97,6 +97,8 @@ struct hss {
     char **sh_peers;             /* peers allowed on Sh (identity patterns; none = nobody) */
     char **password_peers;       /* peers that may get a plaintext password (Digest-MD5) */
     char api_token[256];         /* bearer token of the provisioning API ("" = refuse) */
+    bool db_full;                /* hss.db_sync = full: answers wait for the disk */
+    struct hss_sync *sync;       /* the thread that syncs before answers (sync.c) */
 };
 
 /* db.c: schema migrations of the subscriber database */
@@ -111,7 +113,22 @@ extern const size_t hss_db_nmigrations;
 struct ims_db *hss_db(struct hss *h);
 void hss_lock(void);
 void hss_unlock(void);
+/* A Diameter handler run under the lock; an answer whose handler wrote to the database
+ * leaves after hss_sync_answer */
 int hss_serve(struct hss *h, enum ims_cmd cmd, ims_diam_handler fn);
+
+/*
+ * sync.c: with hss.db_sync = full, answers wait until what their handler committed is
+ * synced to disk (group commit on a thread of its own). hss_sync_answer takes *@ans
+ * (*@ans = NULL: it is sent later, or with DIAMETER_UNABLE_TO_COMPLY when the sync fails),
+ * or syncs at once on the calling thread when it cannot queue it; nothing with
+ * hss.db_sync = normal. Called under the HSS lock; hss_sync_stop too (it sends what is
+ * queued, then frees the thread).
+ */
+struct msg;
+int hss_sync_start(struct hss *h);
+void hss_sync_answer(struct hss *h, struct msg **ans);
+void hss_sync_stop(struct hss *h);
 
 int hss_impi_find(struct ims_db *db, const char *identity, struct hss_impi *out);
 /* exact public identity first, then the wildcarded ones whose regex matches */

@@ -13,6 +13,10 @@
 static const struct ims_cfg_key hss_keys[] = {
     { "hss", "database", IMS_CFG_PATH, "hss.db", 0, 0, 0, NULL, NULL,
       "SQLite subscriber database (relative to node.state_dir)" },
+    { "hss", "db_sync", IMS_CFG_ENUM, "normal", 0, 0, 0, "normal|full", NULL,
+      "when an answer whose request changed the database may leave: normal: the change is "
+      "committed (survives a crash of the process); full: also synced to disk (survives a "
+      "power loss; one sync shared by the answers of the moment)" },
     { "hss", "mode", IMS_CFG_ENUM, "hss", 0, 0, 0, "hss|slf", NULL,
       "hss: serve Cx/Sh from the database; slf: redirect Cx requests to the HSS holding "
       "the user (slf routes in the database)" },
@@ -46,6 +50,7 @@ static int hss_init(struct ims_daemon *d)
     snprintf(h->default_ccf, sizeof(h->default_ccf), "%s",
              ims_cfg_str(d->cfg, "hss.default_ccf"));
     snprintf(h->api_token, sizeof(h->api_token), "%s", ims_cfg_str(d->cfg, "hss.api_token"));
+    h->db_full = strcmp(ims_cfg_str(d->cfg, "hss.db_sync"), "full") == 0;
     h->sh_peers = ims_cfg_list(d->cfg, "hss.sh_peers", NULL);
     h->password_peers = ims_cfg_list(d->cfg, "hss.password_peers", NULL);
     if (!h->sh_peers || !h->password_peers)
@@ -55,8 +60,12 @@ static int hss_init(struct ims_daemon *d)
     int rc = ims_db_open(&h->db, h->db_path, hss_db_migrations, hss_db_nmigrations);
     if (rc)
         return rc;
-    ims_info("hss: %s mode, subscriber database %s (schema version %d)",
-             h->slf ? "SLF" : "HSS", h->db_path, ims_db_version(h->db));
+    ims_info("hss: %s mode, subscriber database %s (schema version %d); answers that "
+             "change it leave once it is %s", h->slf ? "SLF" : "HSS", h->db_path,
+             ims_db_version(h->db), h->db_full ? "synced to disk (hss.db_sync = full)"
+                                               : "committed (hss.db_sync = normal)");
+    if ((rc = hss_sync_start(h)) != 0)
+        return rc;
     if (!h->api_token[0])
         ims_warn("hss: hss.api_token is empty: the provisioning API refuses every request");
     if ((rc = hss_cx_init(h)) != 0)
@@ -72,6 +81,7 @@ static void hss_stop(struct ims_daemon *d)
     if (!h)
         return;
     hss_lock();
+    hss_sync_stop(h);
     ims_db_close(h->db);
     h->db = NULL;
     ims_strv_free(h->sh_peers);

@@ -682,8 +682,14 @@ static int on_api(void *arg, const struct ims_http_request *req, struct ims_http
     }
     hss_lock();
     q.db = hss_db(q.h);
+    sqlite3_int64 before = q.db ? sqlite3_total_changes64(ims_db_handle(q.db)) : 0;
     int rc = q.db ? dispatch(&q, resp)
                   : ims_http_reply_error(resp, 500, NULL, "no subscriber database");
+    /* hss.db_sync = full: a change is on disk before the answer says it is done */
+    if (q.db && q.h->db_full && sqlite3_total_changes64(ims_db_handle(q.db)) != before &&
+        ims_db_sync_wal(q.db) != 0)
+        rc = ims_http_reply_error(resp, 500, NULL, "the change is committed but the "
+                                  "database could not be synced to disk");
     hss_unlock();
     return rc;
 }

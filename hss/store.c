@@ -52,11 +52,17 @@ struct locked_handler {
     void *arg;
 };
 
+/* Run a handler under the lock; when it wrote, its answer waits for the disk (sync.c) */
 static int run_locked(struct msg **msg, void *arg)
 {
     struct locked_handler *l = arg;
+    struct hss *h = l->arg;
     hss_lock();
+    sqlite3 *db = h->db ? ims_db_handle(h->db) : NULL;
+    sqlite3_int64 before = db ? sqlite3_total_changes64(db) : 0;
     int rc = l->fn(msg, l->arg);
+    if (rc == 0 && db && h->db && sqlite3_total_changes64(db) != before)
+        hss_sync_answer(h, msg);
     hss_unlock();
     return rc;
 }
@@ -278,9 +284,15 @@ int hss_sqn_reserve(struct ims_db *db, int64_t impi_id, unsigned count, uint64_t
     if (rc == 0) {
         uint64_t last = (uint64_t)sqlite3_column_int64(st, 0);
         *first = (last - 32ULL * (count - 1)) & 0xffffffffffffULL;
-        /* finish the statement so the write commits */
-        while (sqlite3_step(st) == SQLITE_ROW)
+        /* finish the statement: the write commits here, and a failed commit means no
+         * vector may be built from these SQNs */
+        int s;
+        while ((s = sqlite3_step(st)) == SQLITE_ROW)
             ;
+        if (s != SQLITE_DONE) {
+            ims_err("hss db: the SQN reservation did not commit: %s", ims_db_errmsg(db));
+            rc = -EIO;
+        }
     }
     sqlite3_reset(st);
     return rc;

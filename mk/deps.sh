@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages the build and the tests need, or say exactly how to.
 #   mk/deps.sh build   libraries and tools to compile the daemons
-#   mk/deps.sh test    the above plus the peers and tools of the tests
+#   mk/deps.sh fuzz    the build packages plus clang and libFuzzer (make fuzz)
+#   mk/deps.sh test    the above plus the peers and tools of the tests (make test runs
+#                      a few seconds of each fuzz harness)
 # As root, missing packages are installed with apt-get; otherwise the script stops with
 # the exact command to run.
 set -euo pipefail
@@ -9,13 +11,21 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libc6-dev
     libsofia-sip-ua-dev libfreediameter-dev freediameter-extensions
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libgnutls28-dev openssl
+    libspandsp-dev libsndfile1-dev espeak-ng sox libmnl-dev
     check libsubunit-dev curl
     python3)   # python3: the unit tests read the CDR export's CSV and JSON with it
 test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-modules
-    freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc)
+    freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc
+    strace)   # strace: bench/durability.sh counts the daemons' syncs to disk with it
+
+# clang-14 with its sanitizer and libFuzzer runtimes (Debian 12)
+fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+fuzz) want+=("${fuzz_pkgs[@]}") ;;
+test) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

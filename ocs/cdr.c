@@ -12,10 +12,12 @@
 #include "ocs.h"
 #include "buf.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const status_names[] = { "open", "closed", "incomplete" };
@@ -314,18 +316,39 @@ static void iso_time(time_t t, char *out, size_t len)
     strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * A JSON string of @s: its bytes that are not UTF-8 become U+FFFD. The text of a CDR comes
+ * from the ACRs as the nodes sent it, and jansson refuses strings that are not UTF-8: the
+ * CDR would be missing from the JSON export and from the API (found by tests/fuzz/ocs_cdr).
+ */
+static json_t *text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *r = ims_utf8_repair(s);
+    j = r ? json_string(r) : NULL;
+    free(r);
+    return j;
+}
+
 json_t *ocs_cdr_json(const struct ocs_cdr *c)
 {
     char start[32], stop[32];
     iso_time(c->start, start, sizeof(start));
     iso_time(c->stop, stop, sizeof(stop));
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "id",
-                          (json_int_t)c->id, "icid", c->icid, "session_id", c->session_id,
-                          "node", c->node, "record", c->event ? "event" : "session", "partial",
-                          c->partial, "status", ocs_cdr_status_name(c->status), "method",
-                          c->method, "calling", c->calling, "called", c->called);
+    json_t *o = json_pack("{s:I}", "id", (json_int_t)c->id);
     if (!o)
         return NULL;
+    json_object_set_new(o, "icid", text(c->icid));
+    json_object_set_new(o, "session_id", text(c->session_id));
+    json_object_set_new(o, "node", text(c->node));
+    json_object_set_new(o, "record", json_string(c->event ? "event" : "session"));
+    json_object_set_new(o, "partial", json_boolean(c->partial));
+    json_object_set_new(o, "status", json_string(ocs_cdr_status_name(c->status)));
+    json_object_set_new(o, "method", text(c->method));
+    json_object_set_new(o, "calling", text(c->calling));
+    json_object_set_new(o, "called", text(c->called));
     json_object_set_new(o, "start", json_string(start));
     json_object_set_new(o, "stop", json_string(stop));
     json_object_set_new(o, "duration", json_integer(c->duration));
@@ -334,13 +357,17 @@ json_t *ocs_cdr_json(const struct ocs_cdr *c)
     json_object_set_new(o, "node_functionality", c->node_functionality >= 0
                                                      ? json_integer(c->node_functionality)
                                                      : json_null());
-    json_object_set_new(o, "originating_ioi", json_string(c->orig_ioi));
-    json_object_set_new(o, "terminating_ioi", json_string(c->term_ioi));
-    json_object_set_new(o, "media", json_string(c->media));
+    json_object_set_new(o, "originating_ioi", text(c->orig_ioi));
+    json_object_set_new(o, "terminating_ioi", text(c->term_ioi));
+    json_object_set_new(o, "media", text(c->media));
     json_object_set_new(o, "cause", c->cause != INT_MIN ? json_integer(c->cause)
                                                         : json_null());
-    json_object_set_new(o, "incoming_trunk", json_string(c->trunk_in));
-    json_object_set_new(o, "outgoing_trunk", json_string(c->trunk_out));
+    json_object_set_new(o, "incoming_trunk", text(c->trunk_in));
+    json_object_set_new(o, "outgoing_trunk", text(c->trunk_out));
+    if (json_object_size(o) != 22) {   /* out of memory on the way */
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

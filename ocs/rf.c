@@ -165,8 +165,9 @@ static uint32_t parse_acr(struct msg *msg, struct ocs_acr *a, char *err, size_t 
     return 0;
 }
 
-static int build_aca(struct ocs *o, struct msg **msg, const struct ocs_acr *a, uint32_t code,
-                     const char *err)
+/* The ACA of @a; @type is the Accounting-Record-Type to echo (INT64_MIN: none was read) */
+static int build_aca(struct ocs *o, struct msg **msg, const struct ocs_acr *a, int64_t type,
+                     uint32_t code, const char *err)
 {
     int rc = ims_diam_answer_new(msg, IMS_APP_RF);
     struct msg *ans = *msg;
@@ -174,8 +175,9 @@ static int build_aca(struct ocs *o, struct msg **msg, const struct ocs_acr *a, u
         return rc;
     if (ims_avp_add_u32(ans, IMS_AVP_RESULT_CODE, code))
         return -ENOMEM;
-    if (a->type && (ims_avp_add_i32(ans, IMS_AVP_ACCOUNTING_RECORD_TYPE, a->type) ||
-                    ims_avp_add_u32(ans, IMS_AVP_ACCOUNTING_RECORD_NUMBER, a->number)))
+    bool echo = type >= INT32_MIN;
+    if (echo && (ims_avp_add_i32(ans, IMS_AVP_ACCOUNTING_RECORD_TYPE, (int32_t)type) ||
+                 ims_avp_add_u32(ans, IMS_AVP_ACCOUNTING_RECORD_NUMBER, a->number)))
         return -ENOMEM;
     if (ims_avp_add_u32(ans, IMS_AVP_ACCT_APPLICATION_ID, IMS_APP_ID_RF))
         return -ENOMEM;
@@ -191,7 +193,7 @@ static int build_aca(struct ocs *o, struct msg **msg, const struct ocs_acr *a, u
 static void answer(struct ocs *o, struct msg **req, const struct ocs_acr *a, uint32_t code,
                    const char *err, const struct timespec *t0)
 {
-    if (build_aca(o, req, a, code, err) != 0 || ims_diam_answer_send(req) != 0) {
+    if (build_aca(o, req, a, a->type, code, err) != 0 || ims_diam_answer_send(req) != 0) {
         struct ims_log_ids ids = { .session_id = a->session_id };
         ims_log(IMS_LOG_ERROR, &ids, "cdf: the ACA for ACR #%u from %s could not be sent",
                 a->number, a->node);
@@ -308,7 +310,15 @@ static int on_acr(struct msg **msg, void *arg)
         code = IMS_DIAM_TOO_BUSY;
         snprintf(err, sizeof(err), "the CDF is %s", q.running ? "busy" : "shutting down");
     }
-    int rc = build_aca(o, msg, &j->acr, code, err);
+    /* RFC 6733 9.7.2: an ACA carries the Accounting-Record-Type and -Number of its ACR, also
+     * when it refuses a type that is not 1 to 4 (found by tests/fuzz/ocs_diam) */
+    int64_t type = j->acr.type ? (int64_t)j->acr.type : INT64_MIN;
+    int32_t sent;
+    if (!j->acr.type && ims_avp_get_i32(*msg, IMS_AVP_ACCOUNTING_RECORD_TYPE, &sent) == 0) {
+        type = sent;
+        ims_avp_get_u32(*msg, IMS_AVP_ACCOUNTING_RECORD_NUMBER, &j->acr.number);
+    }
+    int rc = build_aca(o, msg, &j->acr, type, code, err);
     if (rc == 0)
         ims_histogram_observe(m.latency, ocs_elapsed(&j->t0));
     free(j);

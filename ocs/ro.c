@@ -177,6 +177,8 @@ static int parse_ccr(struct msg *msg, struct ro_request *q)
     ims_avp_get_str(msg, IMS_AVP_ORIGIN_HOST, q->origin, sizeof(q->origin));
     if (ims_avp_get_i32(msg, IMS_AVP_CC_REQUEST_TYPE, &type) != 0)
         return missing(q, "CC-Request-Type");
+    q->has_type_sent = true;
+    q->type_sent = type;
     if (type < CC_INITIAL || type > CC_EVENT)
         return invalid(q, "CC-Request-Type: must be 1 to 4");
     q->type = type;
@@ -264,7 +266,8 @@ static int build_cca(struct ocs *o, struct msg **msg, const struct ro_request *q
         hdr->msg_flags |= CMD_FLAG_ERROR;
     if (ims_avp_add_u32(ans, IMS_AVP_RESULT_CODE, q->result) ||
         ims_avp_add_u32(ans, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO) ||
-        (q->type && ims_avp_add_i32(ans, IMS_AVP_CC_REQUEST_TYPE, q->type)) ||
+        (q->has_type_sent &&   /* RFC 4006 8.2: always in a CCA, even if not 1 to 4 */
+         ims_avp_add_i32(ans, IMS_AVP_CC_REQUEST_TYPE, q->type_sent)) ||
         ims_avp_add_u32(ans, IMS_AVP_CC_REQUEST_NUMBER, q->number))
         return -ENOMEM;
     if (q->error[0] && q->result != IMS_DIAM_SUCCESS &&
@@ -304,6 +307,7 @@ static int on_ccr(struct msg **msg, void *arg)
     struct ro_request *q = calloc(1, sizeof(*q));
     if (!q)
         return -ENOMEM;
+    q->check_balance = -1;   /* a CCR refused before session.c gets no Check-Balance-Result */
     int rc = parse_ccr(*msg, q);
     ims_counter_inc(m.requests[q->type]);
     if (rc == 0 && (!o->db || ocs_session_process(o, q, time(NULL)) != 0)) {

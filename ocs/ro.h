@@ -47,6 +47,8 @@ struct ro_request {
     char session_id[OCS_ID_MAX];
     char origin[OCS_ID_MAX];
     int type;                    /* CC_* */
+    bool has_type_sent;          /* CC-Request-Type as received (even if not 1 to 4): the */
+    int32_t type_sent;           /* CCA echoes it */
     uint32_t number;
     int action;                  /* ACTION_* (events) */
     char subscription[4][OCS_ID_MAX];

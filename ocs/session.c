@@ -412,6 +412,7 @@ static int event(struct ocs *o, struct ims_db *db, struct ro_request *q, time_t 
         fail(q, IMS_DIAM_INVALID_AVP_VALUE, "Requested-Service-Unit: %s",
              r.rate.unit == OCS_UNIT_SECOND ? "CC-Time above 2147483647"
                                             : "CC-Service-Specific-Units above 2147483647");
+        u->result = q->result;
         return 0;
     }
     q->cost_set = true;

@@ -61,10 +61,29 @@ int pcscf_token_key_init(struct pcscf *p, const char *hex)
     return 0;
 }
 
-/* The bytes of a flow: proto ('u' or 't'), address (4 or 16), port (2). 0 on failure. */
+/* The transports of a flow and their byte in a flow token: a TLS flow is its connection */
+static const struct {
+    char byte;
+    const char *proto;
+} protos[] = { { 'u', "udp" }, { 't', "tcp" }, { 's', "tls" } };
+
+static const char *proto_of(uint8_t byte)
+{
+    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+        if (protos[i].byte == (char)byte)
+            return protos[i].proto;
+    return NULL;
+}
+
+/* The bytes of a flow: proto ('u', 't' or 's'), address (4 or 16), port (2). 0 on failure. */
 static size_t flow_bytes(const struct ims_sip_source *src, uint8_t *out)
 {
-    out[0] = strcmp(src->proto, "tcp") == 0 ? 't' : 'u';
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+        if (strcmp(src->proto, protos[i].proto) == 0)
+            out[0] = (uint8_t)protos[i].byte;
+    if (!out[0])
+        return 0;
     size_t n;
     if (inet_pton(AF_INET, src->ip, out + 1) == 1)
         n = 1 + 4;
@@ -96,7 +115,7 @@ int pcscf_flow_parse(const struct pcscf *p, const char *token, struct ims_sip_so
     if (n != 1 + 4 + 2 + TAG_BYTES && n != 1 + 16 + 2 + TAG_BYTES)
         return -EINVAL;
     size_t flen = (size_t)n - TAG_BYTES;
-    if ((bytes[0] != 'u' && bytes[0] != 't') ||
+    if (!proto_of(bytes[0]) ||
         ims_hmac_tag(p->token_key, p->token_key_len, bytes, flen, TAG_BYTES, want) != 0 ||
         !ims_token_equal(want, token + 2 * flen))
         return -EINVAL;
@@ -113,7 +132,7 @@ int pcscf_flow_parse(const struct pcscf *p, const char *token, struct ims_sip_so
         memcpy(&s6->sin6_addr, bytes + 1, 16);
         s6->sin6_port = htons((uint16_t)port);
     }
-    ims_sip_source_set(out, (const struct sockaddr *)&ss, bytes[0] == 't');
+    ims_sip_source_set_proto(out, (const struct sockaddr *)&ss, proto_of(bytes[0]));
     return 0;
 }
 

@@ -52,6 +52,11 @@ static const struct ims_cfg_key pcscf_keys[] = {
       "key (32 to 128 hex digits) of the flow tokens in the Path and the dialog tokens in "
       "the Record-Route; empty: a random key made at start (then dialogs and registrations "
       "made before a restart are not recognised after it); P-CSCFs that share UEs share it" },
+    { "pcscf", "ipsec", IMS_CFG_ENUM, "optional", 0, 0, 0, "off|optional|required", NULL,
+      "IPsec sec-agree with the UEs (RFC 3329, TS 33.203): off (not supported: a UE that "
+      "requires it gets 420), optional (agreed when the P-CSCF can: ESP in the kernel, "
+      "CAP_NET_ADMIN; a UE that requires it is refused 420 otherwise, one that only offers "
+      "it registers without), required (the start fails when it cannot be done)" },
     { "pcscf", "retry_after", IMS_CFG_INT, "60", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 503 when the binding table is full, or the source address "
       "has its pcscf.max_bindings_per_source" },
@@ -108,6 +113,39 @@ static int make_uris(struct pcscf *p)
 
 static void pcscf_stop(struct ims_daemon *d);
 
+/* Health source: whether IPsec (sec-agree) can be used, and why not */
+static enum ims_health ipsec_health(void *arg, json_t *peers)
+{
+    struct pcscf *p = arg;
+    const char *state = p->ipsec_mode == PCSCF_IPSEC_OFF ? "off (pcscf.ipsec)"
+                                                          : pcscf_ipsec_state(p->ipsec);
+    json_array_append_new(peers, json_pack("{s:s, s:s, s:s}", "name", "ipsec", "kind",
+                                           "sec-agree", "state", state));
+    return IMS_HEALTH_OK;
+}
+
+/* pcscf.ipsec: the XFRM socket and the ESP probe; -EINVAL when required and impossible */
+static int ipsec_init(struct pcscf *p)
+{
+    const char *mode = ims_cfg_str(p->d->cfg, "pcscf.ipsec");
+    p->ipsec_mode = strcmp(mode, "off") == 0        ? PCSCF_IPSEC_OFF
+                    : strcmp(mode, "required") == 0 ? PCSCF_IPSEC_REQUIRED
+                                                    : PCSCF_IPSEC_OPTIONAL;
+    if (p->ipsec_mode != PCSCF_IPSEC_OFF)
+        pcscf_ipsec_open(&p->ipsec);
+    if (p->ipsec_mode == PCSCF_IPSEC_REQUIRED) {
+        ims_err("pcscf: pcscf.ipsec = required, but sec-agree cannot be done: %s (set "
+                "pcscf.ipsec = optional or off)", pcscf_ipsec_secagree_reason(p));
+        return -EINVAL;
+    }
+    if (p->ipsec_mode == PCSCF_IPSEC_OPTIONAL)
+        ims_info("pcscf: IPsec %s: sec-agree is not agreed (%s); UEs that require it are "
+                 "refused 420, UEs that offer it register without", pcscf_ipsec_state(p->ipsec),
+                 pcscf_ipsec_secagree_reason(p));
+    ims_http_health_add(p->d->http, ipsec_health, p);
+    return 0;
+}
+
 static int pcscf_init(struct ims_daemon *d)
 {
     struct pcscf *p = &g_pcscf;
@@ -139,6 +177,10 @@ static int pcscf_init(struct ims_daemon *d)
     p->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), PCSCF_TICK_MS);
     if (!p->bindings || !p->tick || su_timer_run(p->tick, on_tick, (su_timer_arg_t *)p) < 0)
         goto fail;
+    if (ipsec_init(p) != 0) {
+        pcscf_stop(d);
+        return -EINVAL;
+    }
     if (pcscf_charging_init(p) != 0) {
         pcscf_stop(d);
         return -EINVAL;
@@ -167,6 +209,8 @@ static void pcscf_stop(struct ims_daemon *d)
     pcscf_charging_stop(p);
     pcscf_bindings_destroy(p->bindings);   /* ends the subscriptions */
     p->bindings = NULL;
+    pcscf_ipsec_close(p->ipsec);
+    p->ipsec = NULL;
     su_home_deinit(p->home);
     d->priv = NULL;
 }
@@ -177,7 +221,7 @@ static int pcscf_on_request(struct ims_daemon *d, nta_incoming_t *irq, const sip
     struct ims_sip_source src;
     ims_sip_source(d->sip, irq, &src);
     if (sip->sip_request->rq_method == sip_method_register)
-        return pcscf_register(p, irq, &src);
+        return pcscf_register(p, irq, sip, &src);
     return pcscf_request(p, irq, sip, &src);
 }
 

@@ -150,6 +150,15 @@ static void restore_record_route(struct fwd *f, msg_t *msg, sip_t *sip)
         sip_add_make(msg, sip, sip_record_route_class, f->rr);
 }
 
+/* Is @r our own entry without a dialog token: the core-facing half of a pair (RFC 5658)? */
+static bool pair_half(struct pcscf *p, const sip_route_t *r)
+{
+    char token[40];
+    return r && ims_sip_is_own(p->d->sip, r->r_url) &&
+           (!r->r_url->url_params ||
+            url_param(r->r_url->url_params, "ue", token, sizeof(token)) <= 0);
+}
+
 /*
  * The route set a UE holds after our entry, as text for the dialog token: the URIs of the
  * entries from @first up to (not including) @stop, "," between them, in their order, or
@@ -200,10 +209,15 @@ static void bind_route_set(struct fwd *f, struct ims_ptx *tx, msg_t *msg, sip_t 
             url_param(rr->r_url->url_params, "ue", token, sizeof(token)) > 0 &&
             strcmp(token, f->issued) == 0)
             ours = rr;
+    /* the route set after our entries: a core-facing half of ours just above goes too */
+    const sip_route_t *stop = (const sip_route_t *)ours;
+    for (sip_record_route_t *rr = sip->sip_record_route; ours && rr != ours; rr = rr->r_next)
+        if (rr->r_next == ours && pair_half(f->p, (const sip_route_t *)rr))
+            stop = (const sip_route_t *)rr;
     char routes[4096], tok[40];
     if (!ours ||
-        route_text((const sip_route_t *)sip->sip_record_route, (const sip_route_t *)ours, true,
-                   routes, sizeof(routes)) != 0 ||
+        route_text((const sip_route_t *)sip->sip_record_route, stop, true, routes,
+                   sizeof(routes)) != 0 ||
         pcscf_dialog_token(f->p, &f->ue, ims_ptx_call_id(tx), routes, tok, sizeof(tok)) != 0)
         return;   /* the UE's requests in this dialog will be refused: logged when they come */
     const char *params = ours->r_url->url_params;
@@ -262,34 +276,55 @@ static bool on_final(void *arg, struct ims_ptx *tx, int best, bool local)
     return true;
 }
 
-/* Our Record-Route entry: the node's URI with the ICID of the dialog and, for a UE's flow,
- * the dialog token that binds the dialog and the route set after our entry (@routes) to it;
- * the token is copied to @token (room for 40) */
-static url_t *record_route_uri(struct pcscf *p, su_home_t *home, const char *icid,
-                               const struct ims_sip_source *ue, const char *call_id,
-                               const char *routes, char *token)
+/*
+ * Our Record-Route, for a dialog of the UE flow @ue (NULL: no UE's flow known). The entry
+ * the UE sees carries the ICID of the dialog and the dialog token that binds the dialog and
+ * the route set after our entries (@routes) to the flow; the token is copied to @token
+ * (room for 40). The entry the core sees carries the ICID and the flow token of the UE
+ * (";ft="), so that requests of the core within the dialog go to the UE's flow (over TCP
+ * and TLS its connection), whatever its Contact says. Over UDP and TCP one entry does both
+ * (*@core is NULL); a TLS UE gets two (RFC 5658): *@ue_side on the TLS port, *@core on the
+ * node's own. 0, or -EINVAL/-ENOMEM.
+ */
+static int record_route_pair(struct pcscf *p, su_home_t *home, const char *icid,
+                             const struct ims_sip_source *ue, const char *call_id,
+                             const char *routes, char *token, url_t **ue_side, url_t **core)
 {
-    const url_t *own = ims_sip_own_uri(p->d->sip);
+    const url_t *own = ims_sip_own_uri(p->d->sip), *tls = ims_sip_tls_uri(p->d->sip);
+    bool pair = ue && strcmp(ue->proto, "tls") == 0 && tls;
+    char ft[96] = "";
     token[0] = '\0';
-    if (ue && ue->key[0] && pcscf_dialog_token(p, ue, call_id, routes, token, 40) != 0)
-        return NULL;
-    return url_make(home, su_sprintf(home, URL_PRINT_FORMAT "%s%s%s%s", URL_PRINT_ARGS(own),
-                                     icid[0] ? ";icid=" : "", icid, token[0] ? ";ue=" : "",
-                                     token));
+    *ue_side = *core = NULL;
+    if (ue && ue->key[0] && (pcscf_dialog_token(p, ue, call_id, routes, token, 40) != 0 ||
+                             pcscf_flow_token(p, ue, ft, sizeof(ft)) != 0))
+        return -EINVAL;
+    const char *ic = icid[0] ? ";icid=" : "";
+    const char *ftp = ft[0] ? ";ft=" : "";
+    *ue_side = url_make(home, su_sprintf(home, URL_PRINT_FORMAT "%s%s%s%s%s%s",
+                                         URL_PRINT_ARGS(pair ? tls : own), ic, icid,
+                                         token[0] ? ";ue=" : "", token, pair ? "" : ftp,
+                                         pair ? "" : ft));
+    if (pair)
+        *core = url_make(home, su_sprintf(home, URL_PRINT_FORMAT "%s%s%s%s",
+                                          URL_PRINT_ARGS(own), ic, icid, ftp, ft));
+    return *ue_side && (!pair || *core) ? 0 : -ENOMEM;
 }
 
-/* The Record-Route set a dialog-forming request leaves with (ours on top), kept for the
- * responses of the UE it goes to; NULL when it cannot be formatted */
-static char *record_route_set(const sip_t *req, const url_t *ours)
+/* The Record-Route set a dialog-forming request leaves with (ours on top: @top, then
+ * @inner when not NULL), kept for the responses of the UE it goes to; NULL when it cannot
+ * be formatted */
+static char *record_route_set(const sip_t *req, const url_t *top, const url_t *inner)
 {
-    char own[PCSCF_URI_MAX * 2], rest[4096] = "";
-    if (url_e(own, sizeof(own), ours) <= 0 ||
+    char own[PCSCF_URI_MAX * 2], own2[PCSCF_URI_MAX * 2] = "", rest[4096] = "";
+    if (url_e(own, sizeof(own), top) <= 0 ||
+        (inner && url_e(own2, sizeof(own2), inner) <= 0) ||
         (req->sip_record_route &&
          ims_addr_list_format((const sip_route_t *)req->sip_record_route, rest,
                               sizeof(rest)) < 0))
         return NULL;
     char *set = NULL;
-    if (asprintf(&set, "<%s>%s%s", own, rest[0] ? ", " : "", rest) < 0)
+    if (asprintf(&set, "<%s>%s%s%s%s%s%s", own, inner ? ", <" : "", own2, inner ? ">" : "",
+                 rest[0] ? ", " : "", rest, "") < 0)
         return NULL;
     return set;
 }
@@ -316,14 +351,18 @@ static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *s
     return tx;
 }
 
-/* The address of a UE's flow as a next hop: sip:ip:port, ";transport=tcp" for a connection
- * (over UDP nta picks the transport by size, RFC 3261 18.1.1, as for any Request-URI) */
+/* The address of a UE's flow as a next hop: sip:ip:port, ";transport=tcp" or "=tls" for a
+ * connection, which nta finds open among its connections (tport) by that remote address and
+ * reuses; the UE listens on no such port, so a connection that is gone is not opened again
+ * and the request fails (480). Over UDP nta picks the transport by size, RFC 3261 18.1.1, as
+ * for any Request-URI. */
 static url_t *flow_uri(su_home_t *home, const struct ims_sip_source *ue)
 {
     bool v6 = strchr(ue->ip, ':') != NULL;
-    bool tcp = strcmp(ue->proto, "tcp") == 0;
-    return url_make(home, su_sprintf(home, "sip:%s%s%s:%u%s", v6 ? "[" : "", ue->ip,
-                                     v6 ? "]" : "", ue->port, tcp ? ";transport=tcp" : ""));
+    bool udp = strcmp(ue->proto, "udp") == 0;
+    return url_make(home, su_sprintf(home, "sip:%s%s%s:%u%s%s", v6 ? "[" : "", ue->ip,
+                                     v6 ? "]" : "", ue->port, udp ? "" : ";transport=",
+                                     udp ? "" : ue->proto));
 }
 
 /*
@@ -364,16 +403,19 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
     if (ue && !from_ue)   /* to the UE's flow, whatever its Contact says (TS 24.229 5.2.6.4) */
         hop.next_hop = flow_uri(msg_home(msg), ue);
     if (record_route) {
-        /* the callee's route set after our entry: the Record-Route it gets below ours */
+        /* the callee's route set after our entry: the Record-Route it gets below ours; the
+         * entry it sees on top, the core's below (RFC 5658) */
         char routes[4096], token[40];
-        hop.record_route_uri =
-            route_text((const sip_route_t *)req->sip_record_route, NULL, false, routes,
-                       sizeof(routes)) == 0
-                ? record_route_uri(p, msg_home(msg), f->icid, ue, ims_ptx_call_id(tx), routes,
-                                   token)
-                : NULL;
+        url_t *ue_side = NULL, *core = NULL;
+        if (route_text((const sip_route_t *)req->sip_record_route, NULL, false, routes,
+                       sizeof(routes)) == 0 &&
+            record_route_pair(p, msg_home(msg), f->icid, ue, ims_ptx_call_id(tx), routes, token,
+                              &ue_side, &core) == 0) {
+            hop.record_route_uri = ue_side;
+            hop.record_route_inner = core;
+        }
         if (hop.record_route_uri && !from_ue)
-            f->rr = record_route_set(req, hop.record_route_uri);
+            f->rr = record_route_set(req, hop.record_route_uri, hop.record_route_inner);
         if (!hop.record_route_uri || (!from_ue && !f->rr)) {
             char warning[128];
             ims_sip_warning(p->d->sip, warning, sizeof(warning), "cannot build the request");
@@ -464,13 +506,16 @@ static int originating(struct pcscf *p, nta_incoming_t *irq, struct pcscf_bindin
     snprintf(f->icid, sizeof(f->icid), "%s", icid);
     ims_log(IMS_LOG_DEBUG, &ids, "pcscf: %s from %s as %s", sip->sip_request->rq_method_name,
             b ? b->src.key : "an unregistered UE", b ? id : "(no identity)");
-    /* the caller's route set is known from the responses only: they get the real token */
+    /* the caller's route set is known from the responses only: they get the real token.
+     * The entry the core sees goes on top, the UE's below it (RFC 5658) */
+    url_t *ue_side = NULL, *core = NULL;
+    int st = record_route_pair(p, msg_home(msg), icid, src, ims_ptx_call_id(tx),
+                               ROUTES_PENDING, f->issued, &ue_side, &core);
     struct ims_ptx_hop hop = { .next_hop = next_hop, .record_route = true,
-                               .record_route_uri = record_route_uri(p, msg_home(msg), icid, src,
-                                                                    ims_ptx_call_id(tx),
-                                                                    ROUTES_PENDING, f->issued) };
+                               .record_route_uri = core ? core : ue_side,
+                               .record_route_inner = core ? ue_side : NULL };
     f->ue = *src;
-    int st = hop.record_route_uri ? ims_ptx_forward_ex(tx, &hop) : 500;
+    st = st == 0 ? ims_ptx_forward_ex(tx, &hop) : 500;
     if (st)
         ims_ptx_reply(tx, st, NULL, NULL);
     return 0;
@@ -529,11 +574,20 @@ static int from_core(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     if (own_route && r->r_url->url_user && strcmp(r->r_url->url_user, "term") == 0)
         return terminating(p, irq, sip, r);
     if (own_route && sip->sip_to && sip->sip_to->a_tag) {
-        char icid[128];
+        char icid[128], token[96] = "";
+        struct ims_sip_source ue;
         icid_of_route(r, icid, sizeof(icid));
+        /* our Record-Route names the UE's flow: the request goes there (its connection) */
+        bool flow = r->r_url->url_params &&
+                    url_param(r->r_url->url_params, "ft", token, sizeof(token)) > 0;
+        if (flow && pcscf_flow_parse(p, token, &ue) != 0) {
+            ims_counter_inc(m.refused);
+            return answer(p, irq, sip, 404, "the Route names no UE flow of this P-CSCF (no "
+                          "valid flow token)");
+        }
         ims_counter_inc(m.in_dialog);
         pcscf_charging_in_dialog(p, sip);
-        return pass(p, irq, icid, false, false, NULL);
+        return pass(p, irq, icid, false, false, flow ? &ue : NULL);
     }
     if (sip->sip_request->rq_method == sip_method_ack)
         return 200;   /* not ours to relay: absorbed */
@@ -555,7 +609,10 @@ static int ue_in_dialog(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     if (r && ims_sip_is_own(p->d->sip, r->r_url) && r->r_url->url_params)
         url_param(r->r_url->url_params, "ue", token, sizeof(token));
     char routes[4096] = "";
-    if (!token[0] || route_text(r->r_next, NULL, false, routes, sizeof(routes)) != 0 ||
+    const sip_route_t *after = r ? r->r_next : NULL;
+    if (pair_half(p, after))   /* the core-facing half of our pair (a TLS UE) */
+        after = after->r_next;
+    if (!token[0] || route_text(after, NULL, false, routes, sizeof(routes)) != 0 ||
         !pcscf_dialog_token_ok(p, src, call_id, routes, token)) {
         ims_counter_inc(m.refused);
         char why[200];

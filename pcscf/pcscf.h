@@ -8,6 +8,9 @@
  * originating.c  later requests: from a registered UE (checks, identity, Service-Route),
  *             from the core towards a UE, 403 for unregistered UEs
  * flow.c      the tokens the P-CSCF issues and verifies: flow (Path), dialog (Record-Route)
+ * ipsec.c     ESP SAs and policies over netlink XFRM (builders pure), ESP probed at start
+ * secagree.c  RFC 3329 sec-agree: Security-Client read, Security-Server made,
+ *             Security-Verify checked (pure)
  * main.c      configuration and dispatch
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -17,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "daemon.h"
@@ -34,6 +38,9 @@ struct pcscf_contact {
 };
 
 struct pcscf_sub;                /* regevent.c */
+struct pcscf_ipsec;              /* ipsec.c */
+
+enum pcscf_ipsec_mode { PCSCF_IPSEC_OFF, PCSCF_IPSEC_OPTIONAL, PCSCF_IPSEC_REQUIRED };
 struct ims_chg;                  /* common/charging.h */
 
 /*
@@ -203,6 +210,8 @@ struct pcscf {
     struct pcscf_bindings *bindings;
     su_timer_t *tick;
     struct ims_chg *chg;         /* offline charging (charging.c) */
+    enum pcscf_ipsec_mode ipsec_mode;   /* pcscf.ipsec */
+    struct pcscf_ipsec *ipsec;   /* the XFRM socket, NULL when pcscf.ipsec = off */
     uint8_t token_key[64];       /* HMAC key of the flow and dialog tokens (flow.c) */
     size_t token_key_len;
 };
@@ -213,7 +222,8 @@ time_t pcscf_now(void);
 void pcscf_bindings_changed(struct pcscf *p);
 
 /* ---- register.c ---- */
-int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct ims_sip_source *src);
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                   const struct ims_sip_source *src);
 /* Remove the ck= and ik= parameters of every WWW-Authenticate (TS 24.229 5.2.2.1); returns
  * how many were removed. */
 int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip);
@@ -250,6 +260,96 @@ int pcscf_dialog_token(const struct pcscf *p, const struct ims_sip_source *src,
                        const char *call_id, const char *routes, char *out, size_t len);
 bool pcscf_dialog_token_ok(const struct pcscf *p, const struct ims_sip_source *src,
                            const char *call_id, const char *routes, const char *token);
+
+/* ---- ipsec.c: ESP over netlink XFRM (TS 33.203 7.1) ---- */
+
+enum pcscf_ipsec_auth { PCSCF_IPSEC_HMAC_SHA1_96, PCSCF_IPSEC_HMAC_MD5_96 };
+enum pcscf_ipsec_enc { PCSCF_IPSEC_ENC_NULL, PCSCF_IPSEC_AES_CBC };
+
+/* One transport-mode ESP SA (and the policy that uses it): from @src:@sport to
+ * @dst:@dport, any transport */
+struct pcscf_xfrm_sa {
+    int family;                  /* AF_INET or AF_INET6 */
+    uint8_t src[16], dst[16];    /* addresses, network order (4 bytes used for IPv4) */
+    uint16_t sport, dport;
+    uint32_t spi;                /* >= 256 */
+    uint32_t reqid;
+    enum pcscf_ipsec_auth auth;
+    enum pcscf_ipsec_enc enc;
+    uint8_t ik[20];              /* IK_ESP (pcscf_ipsec_keys) */
+    size_t ik_len;
+    uint8_t ck[16];              /* CK_ESP, none for NULL encryption */
+    size_t ck_len;
+    uint32_t expires;            /* hard lifetime in seconds from now, 0: none */
+};
+
+/* IK_ESP and CK_ESP of @sa (its auth and enc set) from the CK and IK of the AKA vector
+ * (TS 33.203 Annex I). 0. */
+int pcscf_ipsec_keys(struct pcscf_xfrm_sa *sa, const uint8_t ck[16], const uint8_t ik[16]);
+/*
+ * The netlink messages (header included) of `ip xfrm state add|delete` and `ip xfrm policy
+ * add|delete` for @sa (@in: the policy of an inbound SA), with sequence number @seq, written
+ * to @buf (at least 1024 bytes). Return the message length, 0 when @sa is not valid or @buf
+ * is too small.
+ */
+size_t pcscf_xfrm_newsa(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, uint32_t seq);
+size_t pcscf_xfrm_delsa(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, uint32_t seq);
+size_t pcscf_xfrm_newpolicy(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, bool in,
+                            uint32_t seq);
+size_t pcscf_xfrm_delpolicy(void *buf, size_t len, const struct pcscf_xfrm_sa *sa, bool in,
+                            uint32_t seq);
+
+struct pcscf_ipsec;
+/* Open the XFRM netlink socket and probe ESP (*@out is set even on failure, with the
+ * reason in pcscf_ipsec_state()). 0, -EPROTONOSUPPORT (no ESP in the kernel), -EPERM, ... */
+int pcscf_ipsec_open(struct pcscf_ipsec **out);
+void pcscf_ipsec_close(struct pcscf_ipsec *x);
+bool pcscf_ipsec_available(const struct pcscf_ipsec *x);
+/* "available" or "unavailable (<why>)"; "off" for NULL */
+const char *pcscf_ipsec_state(const struct pcscf_ipsec *x);
+/* Why sec-agree cannot be agreed with a UE here (pcscf.ipsec off, no ESP in the kernel,
+ * or the SA set-up for UEs, which is not written yet) */
+const char *pcscf_ipsec_secagree_reason(const struct pcscf *p);
+/* Install @sa and its policy (inbound when @in) / remove both. 0 or the kernel's -errno */
+int pcscf_ipsec_sa_add(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
+int pcscf_ipsec_sa_remove(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
+
+/* ---- secagree.c: RFC 3329 / TS 33.203 sec-agree (pure) ---- */
+
+/* The ipsec-3gpp offer of a UE chosen from its Security-Client */
+struct pcscf_sec_offer {
+    enum pcscf_ipsec_auth alg;
+    enum pcscf_ipsec_enc ealg;
+    uint32_t spi_c, spi_s;       /* the UE's SPIs (its client and server SA) */
+    uint16_t port_c, port_s;     /* the UE's protected ports */
+};
+
+/* 2 when the request requires sec-agree (Require or Proxy-Require), 1 when it offers it
+ * (Security-Client, or Supported: sec-agree), 0 otherwise */
+int pcscf_secagree_asked(const sip_t *sip);
+/*
+ * pcscf_secagree_choose - the best ipsec-3gpp offer of @sc (hmac-sha-1-96 over hmac-md5-96,
+ * then aes-cbc over null; ealg absent means null) into @out. 0, or -ENOENT (no ipsec-3gpp),
+ * -EINVAL (an offer without valid SPIs and ports), -ENOTSUP (no offer we support), with the
+ * reason in @why.
+ */
+int pcscf_secagree_choose(const sip_security_client_t *sc, struct pcscf_sec_offer *out,
+                          char *why, size_t len);
+/* The Security-Server value for the chosen offer with our SPIs and protected ports.
+ * 0 or -ENOSPC */
+int pcscf_secagree_server(const struct pcscf_sec_offer *chosen, uint32_t spi_pc,
+                          uint32_t spi_ps, uint16_t port_pc, uint16_t port_ps, char *buf,
+                          size_t len);
+/* Security-Server of a 494: every combination this P-CSCF supports */
+const char *pcscf_secagree_supported(void);
+/* Does Security-Verify repeat the Security-Server @server we sent (same mechanisms, same
+ * parameters)? (RFC 3329 2.3.1) */
+bool pcscf_secagree_verify_ok(const sip_security_verify_t *sv, const char *server);
+/* sec-agree out of Require and Proxy-Require, Security-Client and Security-Verify removed:
+ * they are for the P-CSCF only (TS 24.229 5.2.2.1) */
+void pcscf_secagree_strip(msg_t *msg, sip_t *sip);
+const char *pcscf_secagree_alg_name(enum pcscf_ipsec_auth a);
+const char *pcscf_secagree_ealg_name(enum pcscf_ipsec_enc e);
 
 /* ---- charging.c: offline charging (Rf) ---- */
 int pcscf_charging_init(struct pcscf *p);

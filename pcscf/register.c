@@ -1,10 +1,11 @@
 /*
  * register.c - the P-CSCF's handling of REGISTER (TS 24.229 5.2.2, RFC 3327, RFC 7315)
  *
- * validate -> strip P-Asserted-Identity -> Path (+ Require: path) -> P-Visited-Network-ID ->
- * P-Charging-Vector -> forward to the I-CSCF. Responses are relayed: a 401 loses its ck/ik
- * parameters, a 200 OK leaves the UE's binding (contacts, identities, Service-Route) in the
- * store and starts the reg-event subscription of a new registration.
+ * sec-agree -> validate -> strip P-Asserted-Identity and the sec-agree headers -> Path
+ * (+ Require: path) -> P-Visited-Network-ID -> P-Charging-Vector -> forward to the I-CSCF.
+ * Responses are relayed: a 401 loses its ck/ik parameters, a 200 OK leaves the UE's binding
+ * (contacts, identities, Service-Route) in the store and starts the reg-event subscription
+ * of a new registration.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -21,6 +22,7 @@
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
 
@@ -245,6 +247,7 @@ static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
     struct ims_pcv pcv = { 0 };
     char value[512];
     ims_sip_paid_remove(msg, sip);
+    pcscf_secagree_strip(msg, sip);
     while (sip->sip_path)
         msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_path);
     while (sip->sip_route)
@@ -295,8 +298,58 @@ static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
     return 0;
 }
 
-int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const struct ims_sip_source *src)
+/* Answer a REGISTER before the proxy takes it: @status with a Warning saying @why, and
+ * Unsupported: sec-agree for a 420 (RFC 3261 8.2.2.3) */
+static int refuse_now(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, int status,
+                      const char *why)
 {
+    char warning[320];
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    ims_log(IMS_LOG_INFO, &ids, "pcscf: REGISTER refused %d: %s", status, why);
+    ims_counter_inc(m.refused);
+    ims_sip_warning(p->d->sip, warning, sizeof(warning), "%s", why);
+    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                        SIPTAG_SERVER_STR(ims_sip_node(p->d->sip)),
+                        TAG_IF(status == 420, SIPTAG_UNSUPPORTED_STR("sec-agree")),
+                        TAG_END());
+    ims_sip_count_response(p->d->sip, status);
+    nta_incoming_destroy(irq);
+    return 0;
+}
+
+/*
+ * sec-agree (RFC 3329, TS 24.229 5.2.2.1): whether this P-CSCF can agree on IPsec with the
+ * UE. It cannot yet (pcscf_ipsec_secagree_reason() says why: the kernel, the configuration,
+ * or the SA set-up that is not written), so a UE that requires it (Require or Proxy-Require:
+ * sec-agree) gets 420 Bad Extension with Unsupported: sec-agree and the reason in a Warning,
+ * rather than a registration without the protection it asked for; a UE that only offers it
+ * registers without (its Security-Client is removed, the 401 carries no Security-Server).
+ * Returns 0 to go on, or the status to answer with @why.
+ */
+static int check_secagree(struct pcscf *p, const sip_t *sip, char *why, size_t len)
+{
+    int asked = pcscf_secagree_asked(sip);
+    if (asked == 2) {
+        snprintf(why, len, "sec-agree (IPsec) is required by the UE but not available here: %s",
+                 pcscf_ipsec_secagree_reason(p));
+        return 420;
+    }
+    if (asked == 1) {
+        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id
+                                                               : NULL };
+        ims_log(IMS_LOG_DEBUG, &ids, "pcscf: sec-agree offered, registering without it: %s",
+                pcscf_ipsec_secagree_reason(p));
+    }
+    return 0;
+}
+
+int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                   const struct ims_sip_source *src)
+{
+    char why_sa[256];
+    int sa = check_secagree(p, sip, why_sa, sizeof(why_sa));
+    if (sa)
+        return refuse_now(p, irq, sip, sa, why_sa);
     struct ims_ptx *tx = ims_ptx_create(p->d->sip, irq);
     if (!tx)
         return 500;

@@ -20,6 +20,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "diam_dest.h"
 #include "charging.h"
 #include "log.h"
 #include "metrics.h"
@@ -156,6 +157,12 @@ int scscf_charging_init(struct scscf *s)
     snprintf(s->ocs, sizeof(s->ocs), "%s", ims_cfg_str(c, "charging.ocs"));
     snprintf(s->ocs_realm, sizeof(s->ocs_realm), "%s", ims_cfg_str(c, "charging.ocs_realm"));
     s->online = s->ocs[0] != '\0';
+    struct ims_dest_list ocs;
+    if (s->online && ims_dest_parse(&ocs, s->ocs) != 0) {
+        ims_err("scscf: charging.ocs '%s' is not a list of at most %d Diameter identities",
+                s->ocs, IMS_DEST_MAX);
+        return -EINVAL;
+    }
     static const char *const ccfh[] = { "terminate", "continue", "retry_and_terminate" };
     const char *v = ims_cfg_str(c, "charging.ccfh");
     s->ro_conf = (struct ims_ro_conf){ .dest_realm = s->ocs_realm, .dest_host = s->ocs,

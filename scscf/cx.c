@@ -184,13 +184,17 @@ static int on_rtr(struct msg **msg, void *arg)
     ims_avp_get_str(dr, IMS_AVP_REASON_INFO, info, sizeof(info));
     snprintf(j.reason, sizeof(j.reason), "RTR reason %d%s%s", code, info[0] ? ": " : "", info);
     int rc = ims_loop_call(g_s->d->loop, rtr_run, &j, 2000);
+    if (rc)
+        ims_warn("cx: RTR for %s not processed in time", j.impi);
+    /* the answer says done only once the de-registration is on disk */
+    if (rc == 0 && j.deregistered && (rc = scscf_store_sync(g_s, 2000)) != 0)
+        ims_warn("cx: RTR for %s: the de-registration is not on disk (%s)", j.impi,
+                 strerror(-rc));
     int ans = ims_diam_answer_new(msg, IMS_APP_CX);
     if (ans)
         return ans;
-    if (rc) {
-        ims_warn("cx: RTR for %s not processed in time", j.impi);
+    if (rc)
         return ims_avp_add_u32(*msg, IMS_AVP_RESULT_CODE, IMS_DIAM_UNABLE_TO_COMPLY);
-    }
     ims_info("cx: RTR for %s (%s): %d registration set(s) removed", j.impi, j.reason,
              j.deregistered);
     return ims_avp_add_u32(*msg, IMS_AVP_RESULT_CODE, IMS_DIAM_SUCCESS);
@@ -223,7 +227,7 @@ static void ppr_run(void *arg)
             for (int l = 0; l < n; l++)
                 if (strcasecmp(aor->impus[k], ids[l]) == 0)
                     aor->barred[k] = barred[l];
-        scscf_store_touch(aor);
+        scscf_store_touch(g_s, aor);
         j->updated++;
         break;
     }
@@ -240,6 +244,9 @@ static int on_ppr(struct msg **msg, void *arg)
         j.user_data = strndup((const char *)p, n);
     int rc = ims_loop_call(g_s->d->loop, ppr_run, &j, 2000);
     free(j.user_data);
+    if (rc == 0 && j.updated && (rc = scscf_store_sync(g_s, 2000)) != 0)
+        ims_warn("cx: PPR for %s: the new profile is not on disk (%s)", j.impi,
+                 strerror(-rc));
     int ans = ims_diam_answer_new(msg, IMS_APP_CX);
     if (ans)
         return ans;

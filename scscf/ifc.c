@@ -107,12 +107,6 @@ static int count_children(const struct ims_xml_node *n, const char *name)
     return k;
 }
 
-static bool local_name_is(const struct ims_xml_node *n, const char *name)
-{
-    const char *colon = strchr(n->name, ':');
-    return strcmp(colon ? colon + 1 : n->name, name) == 0;
-}
-
 /* regexec over @n bytes that are not NUL-terminated */
 static bool search_n(const regex_t *re, const char *s, size_t n)
 {
@@ -249,15 +243,43 @@ static const char *header_name(const msg_header_t *h)
     return hc->hc_name;
 }
 
+/*
+ * The value of @h as a string: in @small when it fits, else malloc'd (the caller frees what
+ * is not @small); NULL when it cannot be encoded. Not sip_header_as_string(): sofia-sip
+ * 1.12.11 gives a buffer of exactly the encoded length + 1 to the encoder on its second
+ * try, and the Event encoder writes nothing into such a buffer, so an Event value of 128
+ * bytes or more came back unterminated (found by tests/fuzz/scscf_ifc_match).
+ */
+static char *header_value(const msg_header_t *h, char *small, size_t slen)
+{
+    ssize_t n = sip_header_field_e(small, slen, (const sip_header_t *)h, 0);
+    if (n < 0)
+        return NULL;
+    char *b = small;
+    if ((size_t)n + 2 > slen) {
+        if (!(b = malloc((size_t)n + 2)))
+            return NULL;
+        memset(b, 0xff, (size_t)n + 2);
+        if (sip_header_field_e(b, (size_t)n + 2, (const sip_header_t *)h, 0) != n ||
+            memchr(b, '\0', (size_t)n + 1) != b + n) {
+            free(b);
+            return NULL;
+        }
+    }
+    b[n] = '\0';
+    return b;
+}
+
 static bool header_value_matches(const struct spt *s, const msg_header_t *h)
 {
     if (h->sh_class == sip_unknown_class)
         return regexec(&s->re, h->sh_unknown->un_value ? h->sh_unknown->un_value : "", 0,
                        NULL, 0) == 0;
-    su_home_t home[1] = { SU_HOME_INIT(home) };
-    char *value = sip_header_as_string(home, (const sip_header_t *)h);
+    char small[512];
+    char *value = header_value(h, small, sizeof(small));
     bool hit = value && regexec(&s->re, value, 0, NULL, 0) == 0;
-    su_home_deinit(home);
+    if (value != small)
+        free(value);
     return hit;
 }
 
@@ -976,7 +998,7 @@ static struct ims_xml_node *parse_doc(const char *xml, size_t len, const char *r
         return NULL;
     }
     struct ims_xml_node *root = ims_xml_parse(xml, len, err, errlen);
-    if (root && !local_name_is(root, root_name)) {
+    if (root && !ims_xml_is(root, root_name)) {
         snprintf(err, errlen, "the root element is <%.40s>, not <%s>", root->name, root_name);
         ims_xml_free(root);
         root = NULL;

@@ -18,6 +18,9 @@ static const struct ims_cfg_key scscf_keys[] = {
       "Server-Name given to the HSS (SIP URI); default sip:<node.name>:<sip.port>" },
     { "scscf", "database", IMS_CFG_PATH, "scscf.db", 0, 0, 0, NULL, NULL,
       "SQLite file of the registrations (relative to node.state_dir)" },
+    { "scscf", "db_sync", IMS_CFG_ENUM, "normal", 0, 0, 0, "normal|full", NULL,
+      "when a REGISTER's 200 OK may leave: normal: its binding is committed (survives a "
+      "crash of the process); full: also synced to disk (survives a power loss)" },
     { "scscf", "realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
       "realm of the Digest challenges" },
     { "scscf", "hss_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
@@ -76,7 +79,8 @@ static const struct ims_cfg_key scscf_keys[] = {
       "resolv.conf naming the DNS servers for ENUM; empty: the system's" },
     { "charging", "ocs", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "Diameter identity of the OCS for online charging (Ro) of prepaid users (those whose "
-      "Charging-Information names an event charging function); empty: no online charging" },
+      "Charging-Information names an event charging function), or several in order of "
+      "preference (\"ocs1, ocs2\": failover, RFC 4006 5.7); empty: no online charging" },
     { "charging", "ocs_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
       "Destination-Realm of the CCRs" },
     { "charging", "ccfh", IMS_CFG_ENUM, "terminate", 0, 0, 0,
@@ -155,7 +159,8 @@ static int scscf_init(struct ims_daemon *d)
              URL_PRINT_ARGS(ims_sip_own_uri(d->sip)));
     char path[512];
     ims_daemon_state_path(d, ims_cfg_str(c, "scscf.database"), path, sizeof(path));
-    int rc = scscf_store_init(s, path);
+    bool full = strcmp(ims_cfg_str(c, "scscf.db_sync"), "full") == 0;
+    int rc = scscf_store_init(s, path, full);
     if (rc) {
         scscf_ifc_shared_free(s->shared_ifcs);
         s->shared_ifcs = NULL;
@@ -209,10 +214,12 @@ static int scscf_start(struct ims_daemon *d)
     if (ims_sip_trusted_count(d->sip) == 0)
         ims_warn("scscf: sip.trusted_peers is empty: every request from another address "
                  "than this node's is refused (403)");
+    /* every second, for ever: su_timer_set_interval would fire once (the tick then never
+     * came again: no expiry, no retry of the store, no Ro timers after the first second) */
     s->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
-    if (!s->tick || su_timer_set_interval(s->tick, on_tick, (su_timer_arg_t *)s, 1000) < 0)
+    if (!s->tick || su_timer_set_for_ever(s->tick, on_tick, (su_timer_arg_t *)s) < 0)
         return -ENOMEM;
-    return 0;
+    return scscf_store_start(s);
 }
 
 static void scscf_stop(struct ims_daemon *d)

@@ -46,6 +46,7 @@ struct reg {
     bool stale;                   /* the UE answered an unknown or expired nonce */
     char warning[160];            /* why a new challenge is sent ("" none) */
     time_t t0;                    /* when the REGISTER arrived (charging) */
+    msg_t *ok;                    /* the 200 OK, waiting for the store's commit */
 };
 
 static struct {
@@ -97,6 +98,8 @@ static void reg_free(struct reg *r)
         nta_incoming_destroy(r->irq);
     if (r->msg)
         msg_destroy(r->msg);
+    if (r->ok)
+        msg_destroy(r->ok);
     free(r);
 }
 
@@ -209,17 +212,40 @@ static msg_t *build_ok(struct reg *r, const struct scscf_aor *aor)
     return resp;
 }
 
+/* The store committed (@rc 0) what the REGISTER changed, and all before it: the 200 OK
+ * leaves. When the commit failed the UE gets 500 (asking again rewrites the binding). */
+static void on_stored(void *arg, int rc)
+{
+    struct reg *r = arg;
+    msg_t *resp = r->ok;
+    r->ok = NULL;
+    if (rc) {
+        msg_destroy(resp);
+        refuse(r, 500, NULL, "the registration could not be stored");
+        return;
+    }
+    scscf_charging_register(r->s, r->sip, 200, r->t0);
+    nta_incoming_mreply(r->irq, resp);
+    ims_sip_count_response(r->s->d->sip, 200);
+    reg_free(r);
+}
+
+/*
+ * Send the 200 OK @resp once the registration it reports is on disk (scscf_store_commit:
+ * group commit with the other REGISTERs of the moment), so that a restart after a crash
+ * knows every binding a 200 OK confirmed. No @resp: 500 at once.
+ */
 static void send_ok(struct reg *r, msg_t *resp)
 {
-    if (resp) {
-        scscf_charging_register(r->s, r->sip, 200, r->t0);
-        nta_incoming_mreply(r->irq, resp);
-        ims_sip_count_response(r->s->d->sip, 200);
-    } else {
+    if (!resp) {
         nta_incoming_treply(r->irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
         ims_sip_count_response(r->s->d->sip, 500);
+        reg_free(r);
+        return;
     }
-    reg_free(r);
+    r->ok = resp;
+    if (scscf_store_commit(r->s, on_stored, r) != 0)
+        on_stored(r, -ENOMEM);
 }
 
 static void reply_ok(struct reg *r, const struct scscf_aor *aor)
@@ -780,7 +806,7 @@ static void expire_aor(struct scscf *s, struct scscf_aor *aor, time_t now)
     if (!n)
         return;
     ims_counter_add(m.expired, (uint64_t)n);
-    aor->dirty = true;
+    scscf_store_touch(s, aor);
     if (aor->contacts) {
         scscf_notify_all(s, aor, "expired", false);
         return;

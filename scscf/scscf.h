@@ -75,7 +75,8 @@ struct scscf_aor {
     char ecf[SCSCF_ID_MAX];           /* Primary-Event-Charging-Function-Name: the user is
                                        * online-charged (prepaid) when set */
     struct scscf_contact *contacts;
-    bool dirty;                       /* to be written to the database */
+    bool dirty;                       /* changed since its last image went to the writer */
+    struct scscf_aor *dprev, *dnext;  /* the list of dirty aors (store.c) */
     struct scscf_sub *subs;           /* reg-event subscriptions (notify.c) */
     unsigned version;                 /* reginfo version */
     time_t unreg_until;               /* no contacts: profile kept for unregistered services
@@ -85,6 +86,7 @@ struct scscf_aor {
 
 struct scscf_ro;
 struct ims_chg;
+struct scscf_store;
 
 struct scscf {
     struct ims_daemon *d;
@@ -110,7 +112,8 @@ struct scscf {
     size_t ncontacts;
     struct ims_map *challenges;       /* nonce -> challenge */
     struct ims_map *auth_impis;       /* IMPI -> pending challenges and failures (auth.c) */
-    struct ims_db *db;
+    struct ims_db *db;                /* the writer thread's once started (store.c) */
+    struct scscf_store *store;        /* what waits to be written (store.c) */
     su_timer_t *tick;
     /* session routing */
     char icscf[SCSCF_ID_MAX];         /* where requests to home users go (LIR there) */
@@ -274,7 +277,22 @@ int scscf_profile_identities(const char *xml, char ids[][SCSCF_ID_MAX], bool *ba
 
 /* ---- store.c: registrations in memory, persisted in SQLite ---- */
 
-int scscf_store_init(struct scscf *s, const char *db_path);
+/*
+ * The registrations live in memory on the loop thread; a writer thread of the store commits
+ * what changed to SQLite. Every change goes through scscf_store_touch / _remove; a
+ * REGISTER's 200 OK waits (scscf_store_commit) until the transaction holding its binding
+ * has committed. Group commit: while the writer commits one batch, the changes of the next
+ * accumulate and go as one transaction when it is done.
+ */
+/*
+ * scscf_store_init - open (creating) the database, restore the registrations it holds.
+ * @full: PRAGMA synchronous = FULL (a commit survives a power loss) instead of NORMAL (it
+ * survives a crash of the process). The writer thread starts with scscf_store_start.
+ */
+int scscf_store_init(struct scscf *s, const char *db_path, bool full);
+/* Start the writer thread (after scscf_store_init, before the loop runs). 0 or -errno. */
+int scscf_store_start(struct scscf *s);
+/* Write everything still pending (the writer stops first), answer every waiter, close. */
 void scscf_store_fini(struct scscf *s);
 struct scscf_aor *scscf_store_find(struct scscf *s, const char *impu);
 /* The aor of @impu, created with the identities of @profile (or @impu alone). */
@@ -299,12 +317,32 @@ int scscf_store_fits(const struct scscf_aor *aor, const struct scscf_contact_in 
 int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri);
 /* Forget the aor and every identity of it. */
 void scscf_store_remove(struct scscf *s, struct scscf_aor *aor);
-/* Write changed aors to the database (called by the tick and at stop). */
-int scscf_store_flush(struct scscf *s);
+/* Start writing what changed, without waiting (the tick) */
+void scscf_store_flush(struct scscf *s);
+/*
+ * scscf_store_commit - call @fn(@arg, rc) on the loop thread once every change made to the
+ * store before this call is committed: rc 0, or -EIO when the transaction failed (the
+ * changes stay in memory and go again with the next batch). @fn runs before this returns
+ * when nothing is pending. Returns 0, or -ENOMEM (then @fn is not called).
+ */
+typedef void (*scscf_store_done_fn)(void *arg, int rc);
+int scscf_store_commit(struct scscf *s, scscf_store_done_fn fn, void *arg);
+/*
+ * scscf_store_sync - from a thread other than the loop's (Diameter handlers): wait until
+ * every change made on the loop thread before the call is committed. 0, -EIO, or
+ * -ETIMEDOUT after @timeout_ms.
+ */
+int scscf_store_sync(struct scscf *s, unsigned timeout_ms);
 int scscf_store_count_contacts(const struct scscf_aor *aor);
 /* Free one binding taken off a list (its temporary GRUU is forgotten) */
 void scscf_store_contact_free(struct scscf *s, struct scscf_contact *c);
-void scscf_store_touch(struct scscf_aor *aor);
+/* @aor changed: it goes with the next batch */
+void scscf_store_touch(struct scscf *s, struct scscf_aor *aor);
+/* Between store.c and store_db.c: a new aor as the database gives it; @aor goes (its row is
+ * deleted with the next batch); every aor freed (at stop) */
+struct scscf_aor *scscf_store_new(struct scscf *s, const char *impu, const char *profile);
+void scscf_store_forget(struct scscf *s, struct scscf_aor *aor);
+void scscf_store_clear(struct scscf *s);
 
 /* ---- registrar.c: REGISTER, expiry, de-registration ---- */
 int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);

@@ -1,7 +1,6 @@
 /*
- * store.c - registrations of the S-CSCF: in memory (every public identity of a set points
- * at its aor), written behind to SQLite by the tick and at stop, read back at start so a
- * restarted S-CSCF keeps every registration
+ * store.c - registrations of the S-CSCF in memory (every public identity of a set points at
+ * its aor); every change is noted for store_db.c, which writes it to SQLite
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -17,53 +16,6 @@
 #include <openssl/rand.h>
 
 #include "milenage.h"                     /* ims_hex_encode */
-
-static const char schema_v1[] =
-    "CREATE TABLE aor ("
-    " id TEXT PRIMARY KEY,"               /* the first public identity of the set */
-    " impus TEXT NOT NULL,"               /* the identities, one per line */
-    " barred TEXT NOT NULL,"              /* '0'/'1' per identity */
-    " profile TEXT,"
-    " ccf TEXT);"
-    "CREATE TABLE contact ("
-    " aor TEXT NOT NULL REFERENCES aor(id) ON DELETE CASCADE,"
-    " uri TEXT NOT NULL,"
-    " expires INTEGER NOT NULL,"
-    " instance TEXT, reg_id INTEGER, call_id TEXT, cseq INTEGER, path TEXT, impi TEXT,"
-    " user_agent TEXT,"
-    " PRIMARY KEY (aor, uri));";
-
-/* v2: the temporary GRUU of a binding (RFC 5627) */
-static const char schema_v2[] = "ALTER TABLE contact ADD COLUMN tgruu TEXT;";
-
-/* v3: the event charging function (online charging) of a set */
-static const char schema_v3[] = "ALTER TABLE aor ADD COLUMN ecf TEXT;";
-
-static const char *const migrations[] = { schema_v1, schema_v2, schema_v3 };
-
-/* ids of aors removed since the last flush */
-static char **g_removed;
-static size_t g_nremoved, g_capremoved;
-
-static void note_removed(const char *id)
-{
-    if (g_nremoved == g_capremoved) {
-        size_t cap = g_capremoved ? g_capremoved * 2 : 64;
-        char **r = realloc(g_removed, cap * sizeof(*r));
-        if (!r)
-            return;   /* the row stays until the next start drops it as expired */
-        g_removed = r;
-        g_capremoved = cap;
-    }
-    g_removed[g_nremoved] = strdup(id);
-    if (g_removed[g_nremoved])
-        g_nremoved++;
-}
-
-void scscf_store_touch(struct scscf_aor *aor)
-{
-    aor->dirty = true;
-}
 
 struct scscf_aor *scscf_store_find(struct scscf *s, const char *impu)
 {
@@ -166,8 +118,13 @@ static struct scscf_aor *create(struct scscf *s, const char *impu, const char *p
             ims_warn("scscf: %s moves to a new registration set", aor->impus[i]);
     }
     link_aor(s, aor);
-    aor->dirty = true;
+    scscf_store_touch(s, aor);
     return aor;
+}
+
+struct scscf_aor *scscf_store_new(struct scscf *s, const char *impu, const char *profile)
+{
+    return create(s, impu, profile);
 }
 
 struct scscf_aor *scscf_store_upsert(struct scscf *s, const char *impu, const char *profile)
@@ -179,7 +136,7 @@ struct scscf_aor *scscf_store_upsert(struct scscf *s, const char *impu, const ch
         free(aor->profile);
         aor->profile = strdup(profile);
         scscf_store_ifcs_reset(aor);
-        aor->dirty = true;
+        scscf_store_touch(s, aor);
     }
     return aor;
 }
@@ -281,7 +238,7 @@ int scscf_store_bind(struct scscf *s, struct scscf_aor *aor, const struct scscf_
         ims_map_put(s->tgruus, x->tgruu, aor, &err);
     else if (x->instance[0])
         new_tgruu(s, aor, x);
-    aor->dirty = true;
+    scscf_store_touch(s, aor);
     return 0;
 }
 
@@ -358,7 +315,7 @@ int scscf_store_unbind(struct scscf *s, struct scscf_aor *aor, const char *uri)
         }
     }
     if (n)
-        aor->dirty = true;
+        scscf_store_touch(s, aor);
     return n;
 }
 
@@ -403,174 +360,14 @@ void scscf_store_remove(struct scscf *s, struct scscf_aor *aor)
         aor->next->prev = aor->prev;
     s->naors--;
     s->ncontacts -= (size_t)scscf_store_count_contacts(aor);
-    note_removed(aor->impus[0]);
+    scscf_store_forget(s, aor);
     free_contacts(s, aor->contacts);
     scscf_store_ifcs_reset(aor);
     aor_free(aor);
 }
 
-/* ---- persistence ---- */
-
-static int write_aor(struct ims_db *db, const struct scscf_aor *aor)
+void scscf_store_clear(struct scscf *s)
 {
-    char impus[SCSCF_MAX_IMPUS * SCSCF_ID_MAX] = "", barred[SCSCF_MAX_IMPUS + 1] = "";
-    size_t off = 0;
-    for (int i = 0; i < aor->nimpus; i++) {
-        off += (size_t)snprintf(impus + off, sizeof(impus) - off, "%s%s", i ? "\n" : "",
-                                aor->impus[i]);
-        barred[i] = aor->barred[i] ? '1' : '0';
-    }
-    barred[aor->nimpus] = '\0';
-    sqlite3_stmt *st = ims_db_stmt(db, "INSERT OR REPLACE INTO aor (id, impus, barred, profile,"
-                                       " ccf, ecf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    sqlite3_stmt *del = ims_db_stmt(db, "DELETE FROM contact WHERE aor = ?1");
-    sqlite3_stmt *ins = ims_db_stmt(db, "INSERT INTO contact (aor, uri, expires, instance, reg_id,"
-                                        " call_id, cseq, path, impi, user_agent, tgruu) VALUES"
-                                        " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    if (!st || !del || !ins)
-        return -EIO;
-    sqlite3_bind_text(st, 1, aor->impus[0], -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, impus, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, barred, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, aor->profile, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, aor->ccf, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, aor->ecf, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_reset(st);
-    sqlite3_bind_text(del, 1, aor->impus[0], -1, SQLITE_STATIC);
-    if (rc == 0)
-        rc = sqlite3_step(del) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_reset(del);
-    for (const struct scscf_contact *c = aor->contacts; rc == 0 && c; c = c->next) {
-        sqlite3_bind_text(ins, 1, aor->impus[0], -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 2, c->uri, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 3, (sqlite3_int64)c->expires);
-        sqlite3_bind_text(ins, 4, c->instance, -1, SQLITE_STATIC);
-        sqlite3_bind_int(ins, 5, c->reg_id);
-        sqlite3_bind_text(ins, 6, c->call_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 7, c->cseq);
-        sqlite3_bind_text(ins, 8, c->path, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 9, c->impi, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 10, c->user_agent, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 11, c->tgruu, -1, SQLITE_STATIC);
-        rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : -EIO;
-        sqlite3_reset(ins);
-    }
-    return rc;
-}
-
-int scscf_store_flush(struct scscf *s)
-{
-    bool any = g_nremoved > 0;
-    for (struct scscf_aor *a = s->all; a && !any; a = a->next)
-        any = a->dirty;
-    if (!any || !s->db)
-        return 0;
-    if (ims_db_begin(s->db) != 0)
-        return -EIO;
-    int rc = 0;
-    sqlite3_stmt *del = ims_db_stmt(s->db, "DELETE FROM aor WHERE id = ?1");
-    for (size_t i = 0; rc == 0 && i < g_nremoved; i++) {
-        sqlite3_bind_text(del, 1, g_removed[i], -1, SQLITE_STATIC);
-        rc = sqlite3_step(del) == SQLITE_DONE ? 0 : -EIO;
-        sqlite3_reset(del);
-    }
-    for (struct scscf_aor *a = s->all; rc == 0 && a; a = a->next)
-        if (a->dirty)
-            rc = write_aor(s->db, a);
-    if (rc || ims_db_commit(s->db) != 0) {
-        ims_db_rollback(s->db);
-        ims_err("scscf: registrations not written to %s: %s (kept in memory, retried)",
-                "the database", ims_db_errmsg(s->db));
-        return -EIO;
-    }
-    for (struct scscf_aor *a = s->all; a; a = a->next)
-        a->dirty = false;
-    for (size_t i = 0; i < g_nremoved; i++)
-        free(g_removed[i]);
-    g_nremoved = 0;
-    return 0;
-}
-
-static void column(sqlite3_stmt *st, int col, char *buf, size_t len)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(buf, len, "%s", t ? (const char *)t : "");
-}
-
-static void load_contacts(struct scscf *s, struct scscf_aor *aor, time_t now)
-{
-    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT uri, expires, instance, reg_id, call_id, cseq,"
-                                          " path, impi, user_agent, tgruu FROM contact WHERE aor = ?1"
-                                          " AND expires > ?2");
-    if (!st)
-        return;
-    sqlite3_bind_text(st, 1, aor->impus[0], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct scscf_contact_in c = { .expires = 0 };
-        column(st, 0, c.uri, sizeof(c.uri));
-        c.expires = (time_t)sqlite3_column_int64(st, 1);
-        column(st, 2, c.instance, sizeof(c.instance));
-        c.reg_id = sqlite3_column_int(st, 3);
-        column(st, 4, c.call_id, sizeof(c.call_id));
-        c.cseq = (uint32_t)sqlite3_column_int64(st, 5);
-        column(st, 6, c.path, sizeof(c.path));
-        column(st, 7, c.impi, sizeof(c.impi));
-        column(st, 8, c.user_agent, sizeof(c.user_agent));
-        column(st, 9, c.tgruu, sizeof(c.tgruu));
-        scscf_store_bind(s, aor, &c, 0);   /* kept before: no bound now */
-    }
-    sqlite3_reset(st);
-}
-
-/* Registrations left by the previous run (expired ones are dropped at the next flush). */
-static int load(struct scscf *s)
-{
-    time_t now = time(NULL);
-    sqlite3_stmt *st = ims_db_stmt(s->db, "SELECT id, impus, barred, profile, ccf, ecf FROM aor");
-    if (!st)
-        return -EIO;
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        const char *profile = (const char *)sqlite3_column_text(st, 3);
-        struct scscf_aor *aor = create(s, id, profile);
-        if (!aor)
-            break;
-        const char *ccf = (const char *)sqlite3_column_text(st, 4);
-        snprintf(aor->ccf, sizeof(aor->ccf), "%s", ccf ? ccf : "");
-        const char *ecf = (const char *)sqlite3_column_text(st, 5);
-        snprintf(aor->ecf, sizeof(aor->ecf), "%s", ecf ? ecf : "");
-        load_contacts(s, aor, now);
-        aor->dirty = false;
-        if (!aor->contacts)
-            scscf_store_remove(s, aor);
-        else
-            n++;
-    }
-    sqlite3_reset(st);
-    ims_info("scscf: %d registration set(s), %zu binding(s) restored from the database", n,
-             s->ncontacts);
-    return 0;
-}
-
-int scscf_store_init(struct scscf *s, const char *db_path)
-{
-    s->aors = ims_map_create(true);
-    s->tgruus = ims_map_create(false);
-    if (!s->aors || !s->tgruus)
-        return -ENOMEM;
-    int rc = ims_db_open(&s->db, db_path, migrations, sizeof(migrations) / sizeof(migrations[0]));
-    if (rc)
-        return rc;
-    return load(s);
-}
-
-void scscf_store_fini(struct scscf *s)
-{
-    if (s->db && scscf_store_flush(s) == 0)
-        ims_info("scscf: %zu binding(s) written to the database", s->ncontacts);
     while (s->all) {
         struct scscf_aor *a = s->all;
         s->all = a->next;
@@ -580,15 +377,9 @@ void scscf_store_fini(struct scscf *s)
         aor_free(a);
     }
     s->naors = 0;
+    s->ncontacts = 0;
     ims_map_destroy(s->aors);
     s->aors = NULL;
     ims_map_destroy(s->tgruus);
     s->tgruus = NULL;
-    for (size_t i = 0; i < g_nremoved; i++)
-        free(g_removed[i]);
-    free(g_removed);
-    g_removed = NULL;
-    g_nremoved = g_capremoved = 0;
-    ims_db_close(s->db);
-    s->db = NULL;
 }

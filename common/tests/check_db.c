@@ -1,9 +1,15 @@
 /*
- * check_db.c - SQLite helpers: WAL, migrations, the statement cache and transactions
+ * check_db.c - SQLite helpers: WAL, migrations, the statement cache, transactions and the
+ * group sync of the WAL
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <check.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +28,35 @@ static const char *const migrations[] = {
 
 static char path[64];
 static struct ims_db *db;
+
+/*
+ * fdatasync - interposed (this definition comes first for the whole process, SQLite's own
+ * calls included): counts the calls on files whose name ends with @g_watch, and fails them
+ * with EIO while g_fail is set.
+ */
+static char g_watch[80];
+static atomic_int g_synced;
+static atomic_bool g_fail;
+
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    char link[64], name[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, name, sizeof(name) - 1);
+    name[n > 0 ? n : 0] = '\0';
+    size_t w = strlen(g_watch);
+    if (w && (size_t)n >= w && strcmp(name + n - w, g_watch) == 0) {
+        atomic_fetch_add(&g_synced, 1);
+        if (atomic_load(&g_fail)) {
+            errno = EIO;
+            return -1;
+        }
+    }
+    return real(fd);
+}
 
 static void setup(void)
 {
@@ -270,6 +305,76 @@ START_TEST(test_committed_data_persists)
 }
 END_TEST
 
+/* rows committed with synchronous = NORMAL: the WAL is written, not synced */
+static void commit_row(const char *impi)
+{
+    ck_assert_int_eq(ims_db_begin(db), 0);
+    sqlite3_stmt *st = ims_db_stmt(db, "INSERT INTO subscriber (impi) VALUES (?1)");
+    ck_assert_ptr_nonnull(st);
+    sqlite3_bind_text(st, 1, impi, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+    ck_assert_int_eq(ims_db_commit(db), 0);
+}
+
+START_TEST(test_sync_wal_syncs_the_wal)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    snprintf(g_watch, sizeof(g_watch), "%s-wal", strrchr(path, '/'));
+    atomic_store(&g_synced, 0);
+    commit_row("w1@ims.net");
+    ck_assert_int_eq(atomic_load(&g_synced), 0);      /* NORMAL: no sync at commit */
+    ck_assert_int_eq(ims_db_sync_wal(db), 0);
+    ck_assert_int_eq(atomic_load(&g_synced), 1);      /* the barrier: one fdatasync */
+    /* a failed sync is reported to the call it covers, not to later ones */
+    atomic_store(&g_fail, true);
+    ck_assert_int_eq(ims_db_sync_wal(db), -EIO);
+    atomic_store(&g_fail, false);
+    ck_assert_int_eq(ims_db_sync_wal(db), 0);
+    /* without a WAL the database file itself is synced */
+    ck_assert_int_eq(ims_db_exec(db, "PRAGMA journal_mode = DELETE"), 0);
+    snprintf(g_watch, sizeof(g_watch), "%s", strrchr(path, '/'));
+    atomic_store(&g_synced, 0);
+    ck_assert_int_eq(ims_db_sync_wal(db), 0);
+    ck_assert_int_eq(atomic_load(&g_synced), 1);
+    g_watch[0] = '\0';
+}
+END_TEST
+
+#define SYNC_THREADS 8
+#define SYNC_CALLS 10
+
+static void *sync_many(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SYNC_CALLS; i++)
+        if (ims_db_sync_wal(db) != 0)
+            return (void *)1;
+    return NULL;
+}
+
+START_TEST(test_sync_wal_from_many_threads)
+{
+    ck_assert_int_eq(ims_db_open(&db, path, migrations, NMIG), 0);
+    commit_row("w2@ims.net");
+    snprintf(g_watch, sizeof(g_watch), "%s-wal", strrchr(path, '/'));
+    atomic_store(&g_synced, 0);
+    pthread_t t[SYNC_THREADS];
+    for (int i = 0; i < SYNC_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, sync_many, NULL), 0);
+    for (int i = 0; i < SYNC_THREADS; i++) {
+        void *rc;
+        pthread_join(t[i], &rc);
+        ck_assert_ptr_null(rc);
+    }
+    /* each call had a sync of its own or shared one: never more syncs than calls */
+    int n = atomic_load(&g_synced);
+    ck_assert_int_ge(n, SYNC_CALLS);
+    ck_assert_int_le(n, SYNC_THREADS * SYNC_CALLS);
+    g_watch[0] = '\0';
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -289,6 +394,12 @@ static Suite *db_suite(void)
     tcase_add_test(tc, test_stmt_bad_sql);
     tcase_add_test(tc, test_transactions);
     tcase_add_test(tc, test_committed_data_persists);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("durability");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_sync_wal_syncs_the_wal);
+    tcase_add_test(tc, test_sync_wal_from_many_threads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -83,10 +83,10 @@ START_TEST(peer_syntax)
                                               sizeof(err)), 0);
     ck_assert_str_eq(r.identity, "hss." REALM);
     ck_assert_int_eq(r.port, 5868);
-    ck_assert_int_eq(r.family, AF_INET);
+    ck_assert_int_eq(r.net.family, AF_INET);
     ck_assert_int_eq(ims_diam_rule_parse_peer("hss." REALM "@[::1]:3868", &r, err,
                                               sizeof(err)), 0);
-    ck_assert_int_eq(r.family, AF_INET6);
+    ck_assert_int_eq(r.net.family, AF_INET6);
     ck_assert_int_eq(r.port, 3868);
     ck_assert_int_eq(ims_diam_rule_parse_peer("hss." REALM "@127.0.0.40", &r, err,
                                               sizeof(err)), 0);
@@ -108,13 +108,16 @@ START_TEST(pattern_syntax)
     char err[256];
     ck_assert_int_eq(ims_diam_check_pattern("*." REALM, err, sizeof(err)), 0);
     ck_assert_int_eq(ims_diam_rule_parse_pattern("*." REALM, &r, err, sizeof(err)), 0);
-    ck_assert_int_eq(r.family, AF_UNSPEC);
+    ck_assert(r.any_address);
     ck_assert_int_eq(ims_diam_rule_parse_pattern("*@10.1.0.0/16", &r, err, sizeof(err)), 0);
-    ck_assert_int_eq(r.prefix, 16);
+    ck_assert_int_eq(r.net.prefix, 16);
+    ck_assert(!r.any_address);
     ck_assert_int_eq(ims_diam_rule_parse_pattern("*@fd00::/8", &r, err, sizeof(err)), 0);
-    ck_assert_int_eq(r.prefix, 8);
+    ck_assert_int_eq(r.net.prefix, 8);
     ck_assert_int_eq(ims_diam_check_pattern("*@10.0.0.0/33", err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "prefix"));
+    /* host bits set under the prefix: a typo, not a network */
+    ck_assert_int_eq(ims_diam_check_pattern("*@10.1.0.5/16", err, sizeof(err)), -1);
     ck_assert_int_eq(ims_diam_check_pattern("*@not-an-address", err, sizeof(err)), -1);
     ck_assert_int_eq(ims_diam_check_pattern("bad host name@10.0.0.1", err, sizeof(err)), -1);
     ck_assert_int_eq(ims_diam_check_pattern("", err, sizeof(err)), -1);

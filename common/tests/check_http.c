@@ -335,6 +335,22 @@ START_TEST(test_not_found)
 }
 END_TEST
 
+/*
+ * Found by tests/fuzz/hss_api (corpus file path-not-utf8.txt): the error about a path that
+ * %-decodes to bytes that are not UTF-8 could not be made JSON, and a 404 became a 500 "out
+ * of memory". Such bytes are U+FFFD in the message now.
+ */
+START_TEST(test_not_found_path_not_utf8)
+{
+    get("/nosuch%FF%C3");
+    ck_assert_int_eq(rep.status, 404);
+    json_t *o = body_json();
+    ck_assert_msg(strstr(jstr(o, "error"), "/nosuch\xef\xbf\xbd\xef\xbf\xbd") != NULL, "%s",
+                  rep.body);
+    json_decref(o);
+}
+END_TEST
+
 START_TEST(test_method_not_allowed)
 {
     request("POST /health HTTP/1.0", "{}", 2);
@@ -460,6 +476,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_health);
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_not_found);
+    tcase_add_test(tc, test_not_found_path_not_utf8);
     tcase_add_test(tc, test_method_not_allowed);
     tcase_add_test(tc, test_post_body_reaches_handler);
     tcase_add_test(tc, test_large_body_accepted_up_to_limit);

@@ -39,6 +39,8 @@ static struct {
     bool had_record_route;
     char pcv[256];
     int cancels;
+    int requests;
+    struct ims_oc_via via;     /* RFC 7339 parameters of the proxy's Via */
 } seen;
 
 /* what the UAC got */
@@ -46,6 +48,9 @@ static struct {
     int final;
     int provisional;
     bool done;
+    unsigned retry_after;
+    char warning[256];
+    struct ims_oc_via via;     /* RFC 7339 parameters of the UAC's Via in the answer */
 } got;
 
 static nta_incoming_t *pending_invite;
@@ -67,6 +72,23 @@ static int uas_cancel(nta_incoming_magic_t *m, nta_incoming_t *irq, sip_t const 
     return 200;
 }
 
+/* A 200 whose top Via (the proxy's) asks for a 100 % reduction for a minute (RFC 7339) */
+static int answer_overloaded(nta_incoming_t *irq)
+{
+    msg_t *resp = nta_incoming_create_response(irq, 0, NULL);
+    ck_assert_ptr_nonnull(resp);
+    ck_assert_int_ge(nta_incoming_complete_response(irq, resp, SIP_200_OK, TAG_END()), 0);
+    sip_t *rs = sip_object(resp);
+    su_home_t *home = msg_home(resp);
+    static const char *const params[] = { "oc=100", "oc-algo=\"loss\"", "oc-validity=60000",
+                                          "oc-seq=1700000000.5" };
+    for (size_t i = 0; i < 4; i++)
+        msg_header_replace_param(home, rs->sip_via->v_common, su_strdup(home, params[i]));
+    msg_fragment_clear(rs->sip_via->v_common);
+    nta_incoming_mreply(irq, resp);
+    return 0;
+}
+
 static int uas_request(nta_leg_magic_t *m, nta_leg_t *leg, nta_incoming_t *irq,
                        sip_t const *sip)
 {
@@ -78,8 +100,12 @@ static int uas_request(nta_leg_magic_t *m, nta_leg_t *leg, nta_incoming_t *irq,
     seen.had_record_route = sip->sip_record_route != NULL;
     const char *pcv = ims_sip_header(sip, "P-Charging-Vector");
     snprintf(seen.pcv, sizeof(seen.pcv), "%s", pcv ? pcv : "");
+    seen.requests++;
+    ims_oc_via_parse(sip->sip_via ? sip->sip_via->v_params : NULL, &seen.via);
     if (sip->sip_request->rq_method == sip_method_ack)
         return 200;
+    if (user && strcmp(user, "oc100") == 0)
+        return answer_overloaded(irq);
     if (!user || strcmp(user, "ok") == 0)
         return 200;
     if (strcmp(user, "busy") == 0)
@@ -158,22 +184,45 @@ static int uac_response(nta_outgoing_magic_t *m, nta_outgoing_t *orq, sip_t cons
     }
     got.final = status;
     got.done = true;
+    got.retry_after = sip && sip->sip_retry_after ? (unsigned)sip->sip_retry_after->af_delta : 0;
+    got.warning[0] = '\0';
+    if (sip && sip->sip_warning)
+        sip_header_field_e(got.warning, sizeof(got.warning), (sip_header_t *)sip->sip_warning,
+                           0);
+    ims_oc_via_parse(sip && sip->sip_via ? sip->sip_via->v_params : NULL, &got.via);
     return 0;
 }
 
+static nta_outgoing_t *send_request_ex(sip_method_t method, const char *name,
+                                       const char *user, int max_forwards, bool with_route,
+                                       const char *to_tag, bool offer_oc);
+
 static nta_outgoing_t *send_request(sip_method_t method, const char *name, const char *user,
                                     int max_forwards, bool with_route)
+{
+    return send_request_ex(method, name, user, max_forwards, with_route, NULL, false);
+}
+
+/* ... in a dialog when @to_tag is set, offering RFC 7339 in the Via when @offer_oc */
+static nta_outgoing_t *send_request_ex(sip_method_t method, const char *name,
+                                       const char *user, int max_forwards, bool with_route,
+                                       const char *to_tag, bool offer_oc)
 {
     char ruri[96], route[96];
     snprintf(ruri, sizeof(ruri), "sip:%s@127.0.0.1:%d", user, PROXY_PORT);
     snprintf(route, sizeof(route), "<sip:127.0.0.1:%d;lr>", PROXY_PORT);
     char mf[16];
     snprintf(mf, sizeof(mf), "%d", max_forwards);
+    char to[128];
+    snprintf(to, sizeof(to), "<%s>%s%s", ruri, to_tag ? ";tag=" : "", to_tag ? to_tag : "");
     const char *r = ruri;
     return nta_outgoing_tcreate(uac_leg, uac_response, NULL, URL_STRING_MAKE(r), method, name,
                                 URL_STRING_MAKE(r), SIPTAG_FROM_STR("<sip:uac@127.0.0.1>;tag=a1"),
-                                SIPTAG_TO_STR(ruri), SIPTAG_MAX_FORWARDS_STR(mf),
+                                SIPTAG_TO_STR(to), SIPTAG_MAX_FORWARDS_STR(mf),
                                 TAG_IF(with_route, SIPTAG_ROUTE_STR(route)),
+                                TAG_IF(offer_oc, NTATAG_USER_VIA(1)),
+                                TAG_IF(offer_oc, SIPTAG_VIA_STR("SIP/2.0/UDP 127.0.0.1:25080;oc;"
+                                                                "oc-algo=\"loss\"")),
                                 SIPTAG_CONTACT_STR("<sip:uac@127.0.0.1:25080>"), TAG_END());
 }
 
@@ -183,18 +232,32 @@ static void run_until_done(int ms)
         su_root_step(root, 10);
 }
 
+/* The proxy under test, with admission control @adm (RFC 7339 on, no ceiling by default) */
+static void make_proxy(const struct ims_admission_conf *adm)
+{
+    static const struct ims_admission_conf dflt = {
+        .enabled = true, .target_delay_ms = 20, .min_rate = 20, .retry_after = 7,
+        .max_transactions = 1000, .oc = true, .oc_validity_ms = 1000,
+    };
+    char *tps[] = { "udp", NULL };
+    char *hosts[] = { "uas.test=127.0.0.1", NULL };
+    struct ims_sip_conf conf = { .address = "127.0.0.1", .port = PROXY_PORT, .transports = tps,
+                                 .host = "proxy.test", .node = "proxy", .hosts = hosts,
+                                 .admission = adm ? adm : &dflt };
+    if (proxy)
+        ims_sip_destroy(proxy);
+    proxy = ims_sip_create(root, &conf, proxy_request, NULL);
+    ck_assert_ptr_nonnull(proxy);
+}
+
 static void setup(void)
 {
     ims_log_init("check_proxy", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
     su_init();
     root = su_root_create(NULL);
     ck_assert_ptr_nonnull(root);
-    char *tps[] = { "udp", NULL };
-    char *hosts[] = { "uas.test=127.0.0.1", NULL };
-    struct ims_sip_conf conf = { "127.0.0.1", PROXY_PORT, tps, "proxy.test", "proxy", hosts,
-                                 NULL };
-    proxy = ims_sip_create(root, &conf, proxy_request, NULL);
-    ck_assert_ptr_nonnull(proxy);
+    proxy = NULL;
+    make_proxy(NULL);
     uas = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:25070;transport=udp"), NULL,
                            NULL, TAG_END());
     ck_assert_ptr_nonnull(uas);
@@ -216,6 +279,7 @@ static void teardown(void)
     nta_leg_destroy(uac_leg);
     nta_agent_destroy(uac);
     ims_sip_destroy(proxy);
+    proxy = NULL;
     su_root_destroy(root);
     su_deinit();
 }
@@ -345,6 +409,102 @@ START_TEST(invite_cancel_gives_487)
 }
 END_TEST
 
+/* ---- overload control ---- */
+
+static void run_one(nta_outgoing_t *orq)
+{
+    ck_assert_ptr_nonnull(orq);
+    memset(&got, 0, sizeof(got));
+    run_until_done(3000);
+    nta_outgoing_destroy(orq);
+}
+
+START_TEST(offers_overload_control_in_its_via)
+{
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    ck_assert(seen.via.oc && !seen.via.has_value && seen.via.loss && seen.via.has_algo);
+    /* the UAC did not offer it: its Via comes back without oc values */
+    ck_assert(!got.via.oc);
+    /* within a dialog the proxy adds no offer (nta's own Via) */
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 200);
+    ck_assert(!seen.via.oc);
+}
+END_TEST
+
+START_TEST(a_next_hop_asking_for_less_gets_less)
+{
+    /* the next hop answers with oc=100 for a minute: every new request to it is answered
+     * 503 by the proxy itself, with Retry-After and a Warning, and never sent */
+    run_one(send_request(sip_method_message, "MESSAGE", "oc100", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    int before = seen.requests;
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 503);
+    ck_assert_uint_eq(got.retry_after, 7);
+    ck_assert_ptr_nonnull(strstr(got.warning, "RFC 7339"));
+    ck_assert_int_eq(seen.requests, before);
+    /* a request within a dialog still goes */
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 200);
+    ck_assert_int_eq(seen.requests, before + 1);
+}
+END_TEST
+
+START_TEST(refuses_new_work_past_its_rate)
+{
+    struct ims_admission_conf adm = { .enabled = true, .target_delay_ms = 20, .max_rate = 1,
+                                      .min_rate = 1, .retry_after = 9, .oc = true,
+                                      .oc_validity_ms = 2000 };
+    make_proxy(&adm);
+    /* the bucket holds 5, and the UAC, on the proxy's own address, is a trusted source:
+     * priority work, which may overdraw by one bucket: the eleventh request in a row is
+     * refused at once */
+    for (int i = 0; i < 10; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+        ck_assert_int_eq(got.final, 200);
+    }
+    int before = seen.requests;
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, NULL, true));
+    ck_assert_int_eq(got.final, 503);
+    ck_assert_uint_eq(got.retry_after, 9);
+    ck_assert_ptr_nonnull(strstr(got.warning, "overloaded"));
+    ck_assert_int_eq(seen.requests, before);
+    /* the UAC offered RFC 7339: its Via comes back asking for a reduction */
+    ck_assert(got.via.has_value);
+    ck_assert_uint_gt(got.via.value, 0);
+    ck_assert(got.via.loss && got.via.has_validity && got.via.has_seq);
+    ck_assert_uint_eq(got.via.validity_ms, 2000);
+    /* requests within a dialog are never refused */
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 200);
+}
+END_TEST
+
+START_TEST(bounds_transactions_in_flight)
+{
+    struct ims_admission_conf adm = { .enabled = true, .target_delay_ms = 20, .min_rate = 20,
+                                      .retry_after = 3, .max_transactions = 1, .oc = true,
+                                      .oc_validity_ms = 1000 };
+    make_proxy(&adm);
+    /* an INVITE that rings holds its transaction: the next new request is refused */
+    nta_outgoing_t *inv = send_request(sip_method_invite, "INVITE", "ring", 70, false);
+    for (int i = 0; i < 300 && got.provisional != 180; i++)
+        su_root_step(root, 10);
+    ck_assert_int_eq(got.provisional, 180);
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 503);
+    ck_assert_ptr_nonnull(strstr(got.warning, "transactions"));
+    nta_outgoing_t *cancel = nta_outgoing_tcancel(inv, NULL, NULL, TAG_END());
+    memset(&got, 0, sizeof(got));
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 487);
+    nta_outgoing_destroy(cancel);
+    nta_outgoing_destroy(inv);
+}
+END_TEST
+
 static Suite *proxy_suite(void)
 {
     Suite *s = suite_create("proxy");
@@ -362,6 +522,10 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, only_503_becomes_500);
     tcase_add_test(tc, unreachable_branch_is_answered);
     tcase_add_test(tc, invite_cancel_gives_487);
+    tcase_add_test(tc, offers_overload_control_in_its_via);
+    tcase_add_test(tc, a_next_hop_asking_for_less_gets_less);
+    tcase_add_test(tc, refuses_new_work_past_its_rate);
+    tcase_add_test(tc, bounds_transactions_in_flight);
     suite_add_tcase(s, tc);
     return s;
 }

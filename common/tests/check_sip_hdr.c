@@ -106,6 +106,40 @@ START_TEST(test_pcv_round_trip)
 }
 END_TEST
 
+/*
+ * Found by tests/fuzz/sip_hdr (corpus file pcfa-stray-quote.txt): a value with a quote
+ * inside it was kept and formatted again between quotes without escaping, which wrote a
+ * malformed header ("ecf=""aaa://x"junk""). Such values are refused now; quoted-pairs are
+ * undone on reading and written back escaped.
+ */
+START_TEST(test_quoted_strings)
+{
+    struct ims_pcfa pcfa;
+    struct ims_pcv pcv, back;
+    struct ims_pvni pvni, pback;
+    char buf[512];
+    ck_assert_int_eq(ims_pcfa_parse("ccf=1.2.3.4; ecf=\"aaa://ecf.example;transport=tcp\"\r\n"
+                                    "X: y", &pcfa), -EINVAL);
+    ck_assert_int_eq(ims_pcfa_parse("ccf=a\"b", &pcfa), -EINVAL);
+    ck_assert_int_eq(ims_pcv_parse("icid-value=\"a\"b\"", &pcv), -EINVAL);
+    ck_assert_int_eq(ims_pcv_parse("icid-value=\"a\rb\"", &pcv), -EINVAL);
+    ck_assert_int_eq(ims_pvni_parse("\"a\"b\"", &pvni), -EINVAL);
+    /* escaped quote and backslash, a separator after an escaped backslash */
+    ck_assert_int_eq(ims_pcv_parse("icid-value=\"a\\\"b\\\\\";orig-ioi=\"o;\\\\\"", &pcv), 0);
+    ck_assert_str_eq(pcv.icid, "a\"b\\");
+    ck_assert_str_eq(pcv.orig_ioi, "o;\\");
+    ck_assert_int_gt(ims_pcv_format(&pcv, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "icid-value=\"a\\\"b\\\\\";orig-ioi=\"o;\\\\\"");
+    ck_assert_int_eq(ims_pcv_parse(buf, &back), 0);
+    ck_assert_mem_eq(&pcv, &back, sizeof(pcv));
+    ck_assert_int_eq(ims_pvni_parse("\"Visited \\\"Net\\\"\";x=1, other", &pvni), 0);
+    ck_assert_str_eq(pvni.id[0], "Visited \"Net\"");
+    ck_assert_int_gt(ims_pvni_format(&pvni, buf, sizeof(buf)), 0);
+    ck_assert_int_eq(ims_pvni_parse(buf, &pback), 0);
+    ck_assert_mem_eq(&pvni, &pback, sizeof(pvni));
+}
+END_TEST
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp((const char *)a, (const char *)b);
@@ -549,6 +583,7 @@ static Suite *sip_hdr_suite(void)
     tcase_add_test(tc, test_pcv_parse);
     tcase_add_test(tc, test_pcv_parse_variants);
     tcase_add_test(tc, test_pcv_parse_errors);
+    tcase_add_test(tc, test_quoted_strings);
     tcase_add_test(tc, test_pcv_format);
     tcase_add_test(tc, test_pcv_round_trip);
     tcase_add_test(tc, test_icid_generate);

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,88 @@ START_TEST(malformed_documents_refused)
 }
 END_TEST
 
+START_TEST(attributes_kept_and_decoded)
+{
+    const char *doc = "\xef\xbb\xbf<r:a xmlns:r='urn:x' xmlns:x=\"urn:y\" id='1' "
+                      "v=\"&lt;b&gt; &amp; "
+                      "&#x41;&#66;\" t='a\tb\nc' x:id=\"2\" gt='a>b'>"
+                      "<r:b k='&quot;q&apos;'/><c/></r:a><?pi after?>";
+    char err[128] = "";
+    struct ims_xml_node *root = parse(doc, err, sizeof(err));
+    ck_assert_msg(root != NULL, "%s", err);
+    ck_assert(ims_xml_is(root, "a"));
+    ck_assert_str_eq(ims_xml_attr(root, "xmlns:r"), "urn:x");
+    ck_assert_str_eq(ims_xml_attr(root, "id"), "1");
+    ck_assert_str_eq(ims_xml_attr(root, "x:id"), "2");      /* another attribute */
+    ck_assert_str_eq(ims_xml_attr(root, "v"), "<b> & AB");
+    ck_assert_str_eq(ims_xml_attr(root, "t"), "a b c");     /* blanks normalised */
+    ck_assert_str_eq(ims_xml_attr(root, "gt"), "a>b");
+    ck_assert_ptr_null(ims_xml_attr(root, "k"));
+    ck_assert_str_eq(ims_xml_attr(ims_xml_child(root, "b"), "k"), "\"q'");
+    ck_assert_ptr_null(ims_xml_child(root, "c")->attrs);
+    ck_assert_ptr_null(ims_xml_attr(NULL, "id"));
+    ims_xml_free(root);
+}
+END_TEST
+
+START_TEST(attribute_errors_and_limits)
+{
+    static const char *const bad[] = {
+        "<a x='<'/>",
+        "<a x='1' x='2'/>",
+        "<a x='1'y='2'/>",
+        "<a x='&bogus;'/>",
+        "<a x='&#xD800;'/>",
+        "<a x='&#x110000;'/>",
+        "<a x='&#12a;'/>",
+        "<a x='&#;'/>",
+        "<a x='&'/>",
+        "<a x=\"1'/>",
+        "<a x/>",
+        "<a \x01/>",
+        "<a>\xc0\xaf</a>",            /* overlong '/' */
+        "<a>\xed\xa0\x80</a>",        /* surrogate */
+        "<a>\xef\xbf\xbe</a>",        /* U+FFFE */
+        "<a>\xf4\x90\x80\x80</a>",    /* past U+10FFFF */
+        "<a>\xe2\x82</a>",            /* cut short */
+        "<a/><x/>",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[128] = "";
+        struct ims_xml_node *n = parse(bad[i], err, sizeof(err));
+        ck_assert_msg(n == NULL, "accepted: %s", bad[i]);
+        ck_assert_msg(strncmp(err, "XML: ", 5) == 0, "no reason for: %s", bad[i]);
+    }
+    /* attributes per element */
+    char many[2048];
+    size_t o = (size_t)snprintf(many, sizeof(many), "<a");
+    for (int i = 0; i < IMS_XML_ATTRS_MAX; i++)
+        o += (size_t)snprintf(many + o, sizeof(many) - o, " a%d='%d'", i, i);
+    snprintf(many + o, sizeof(many) - o, "/>");
+    char err[128];
+    struct ims_xml_node *n = parse(many, err, sizeof(err));
+    ck_assert_msg(n != NULL, "%s", err);
+    ck_assert_str_eq(ims_xml_attr(n, "a63"), "63");
+    ims_xml_free(n);
+    snprintf(many + o, sizeof(many) - o, " b='x'/>");
+    ck_assert_ptr_null(parse(many, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "too many attributes") != NULL, "%s", err);
+    /* size */
+    char *big = malloc(IMS_XML_DOC_MAX + 1);
+    ck_assert_ptr_nonnull(big);
+    memset(big, ' ', IMS_XML_DOC_MAX + 1);
+    memcpy(big, "<a>", 3);
+    memcpy(big + IMS_XML_DOC_MAX - 4, "</a>", 4);
+    n = ims_xml_parse(big, IMS_XML_DOC_MAX + 1, err, sizeof(err));
+    ck_assert_ptr_null(n);
+    ck_assert_msg(strstr(err, "larger than") != NULL, "%s", err);
+    n = ims_xml_parse(big, IMS_XML_DOC_MAX, err, sizeof(err));   /* at the limit */
+    ck_assert_msg(n != NULL, "%s", err);
+    ims_xml_free(n);
+    free(big);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xml");
@@ -101,6 +184,8 @@ int main(void)
     tcase_add_test(tc, tree_text_and_prefixes);
     tcase_add_test(tc, entities_cdata_and_raw_content);
     tcase_add_test(tc, malformed_documents_refused);
+    tcase_add_test(tc, attributes_kept_and_decoded);
+    tcase_add_test(tc, attribute_errors_and_limits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -505,6 +505,40 @@ START_TEST(retention_archives_exported_cdrs)
 }
 END_TEST
 
+/*
+ * Found by tests/fuzz/ocs_cdr (corpus files csv-short-buffer.bin, json-not-utf8.bin): a row
+ * cut by a small buffer was left without its NUL (a 3-byte buffer got "7," and garbage),
+ * the last field could write one byte past the buffer, and a CDR whose text is not UTF-8
+ * had no JSON (left out of the export file without a word).
+ */
+/* A CDR whose text is not UTF-8 (bytes from a peer) still has its CSV row and its JSON, the
+ * bad bytes replaced (U+FFFD): it is never left out of the export file */
+START_TEST(csv_row_and_json_for_any_bytes)
+{
+    struct ocs_cdr c;
+    memset(&c, 0, sizeof(c));
+    c.id = 7;
+    c.role = -1;
+    c.node_functionality = 2;
+    c.cause = 16;
+    snprintf(c.calling, sizeof(c.calling), "sip:\xff\"a\"@x");
+    snprintf(c.media, sizeof(c.media), "audio");
+    struct ims_buf b = { 0 };
+    ocs_cdr_csv(&c, &b);
+    char *row = ims_buf_take(&b);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_ptr_nonnull(strstr(row, "\"sip:\xff\"\"a\"\"@x\""));
+    free(row);
+    json_t *j = ocs_cdr_json(&c);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "calling")),
+                     "sip:\xef\xbf\xbd\"a\"@x");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "cause")), 16);
+    ck_assert(json_is_null(json_object_get(j, "role_of_node")));
+    json_decref(j);
+}
+END_TEST
+
 static Suite *cdr_suite(void)
 {
     Suite *s = suite_create("cdr");
@@ -520,6 +554,7 @@ static Suite *cdr_suite(void)
     tcase_add_test(tc, export_drains_the_backlog_of_long_rows);
     tcase_add_test(tc, retention_purges_exported_cdrs);
     tcase_add_test(tc, retention_archives_exported_cdrs);
+    tcase_add_test(tc, csv_row_and_json_for_any_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -75,6 +75,35 @@ START_TEST(flow_token_round_trip)
 }
 END_TEST
 
+/* A TLS flow is its connection: the token names tls, and the same address and port over
+ * TCP or UDP is another flow */
+START_TEST(flow_token_tls)
+{
+    struct pcscf p = key(KEY1);
+    struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(40123) };
+    inet_pton(AF_INET, "127.0.0.150", &s4.sin_addr);
+    struct ims_sip_source tls, tcp, out;
+    ims_sip_source_set_proto(&tls, (const struct sockaddr *)&s4, "tls");
+    ims_sip_source_set_proto(&tcp, (const struct sockaddr *)&s4, "tcp");
+    ck_assert_str_eq(tls.key, "127.0.0.150:40123/tls");
+    char tok[96], tok_tcp[96];
+    ck_assert_int_eq(pcscf_flow_token(&p, &tls, tok, sizeof(tok)), 0);
+    ck_assert_int_eq(pcscf_flow_token(&p, &tcp, tok_tcp, sizeof(tok_tcp)), 0);
+    ck_assert_str_ne(tok, tok_tcp);
+    ck_assert(strncmp(tok, "73", 2) == 0);            /* 's' */
+    ck_assert_int_eq(pcscf_flow_parse(&p, tok, &out), 0);
+    ck_assert_str_eq(out.key, "127.0.0.150:40123/tls");
+    ck_assert_str_eq(out.proto, "tls");
+    /* the transport byte changed to tcp, the tag kept: refused */
+    tok[1] = '4';
+    ck_assert_int_eq(pcscf_flow_parse(&p, tok, &out), -EINVAL);
+    /* an unknown transport cannot have a token */
+    struct ims_sip_source sctp = tls;
+    snprintf(sctp.proto, sizeof(sctp.proto), "sct");
+    ck_assert_int_eq(pcscf_flow_token(&p, &sctp, tok, sizeof(tok)), -EINVAL);
+}
+END_TEST
+
 START_TEST(flow_token_refused_when_forged)
 {
     struct pcscf p = key(KEY1), other = key(KEY2);
@@ -152,6 +181,7 @@ int main(void)
     TCase *tc = tcase_create("flow");
     tcase_add_test(tc, source_keys);
     tcase_add_test(tc, flow_token_round_trip);
+    tcase_add_test(tc, flow_token_tls);
     tcase_add_test(tc, flow_token_refused_when_forged);
     tcase_add_test(tc, dialog_token_binds_flow_call_id_and_route_set);
     tcase_add_test(tc, key_from_config);

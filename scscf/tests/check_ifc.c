@@ -420,6 +420,27 @@ START_TEST(sip_header_spt)
 }
 END_TEST
 
+/*
+ * Found by tests/fuzz/scscf_ifc_match (corpus file event-header-128.sip): the value of a
+ * known header of 128 bytes or more (here Event) came back from sip_header_as_string()
+ * unterminated, and regexec() read past the end of it (ASan) or matched garbage.
+ */
+START_TEST(long_header_value_matched_whole)
+{
+    struct scscf_ifc_set *set = one(0, spt(0, 0, header("Event", "username=alice.*end$")));
+    char value[400];
+    int n = snprintf(value, sizeof(value), "Event: reg;username=alice");
+    while (n < 300)
+        n += snprintf(value + n, sizeof(value) - (size_t)n, "%s", ";p=xxxxxxxx");
+    snprintf(value + n, sizeof(value) - (size_t)n, ";end\r\n");
+    ck_assert(matches(set, invite(value)));
+    ck_assert(!matches(set, invite("Event: reg;username=bob;end\r\n")));
+    /* an Event value sofia-sip keeps whole though its type is no token */
+    const sip_t *odd = invite(S("Event: ization: D\x97\x90st username=\"alice\"%0200d end\r\n", 0));
+    ck_assert(matches(one(0, spt(0, 0, header("Event", "alice.*end$"))), odd));
+}
+END_TEST
+
 START_TEST(session_case_spt)
 {
     struct scscf_ifc_set *sets_by_case[5];
@@ -915,6 +936,7 @@ int main(void)
     tcase_add_test(tc, hostile_documents_do_not_crash);
     tcase_add_test(tc, next_continues_from_an_index);
     tcase_add_test(tc, hss_example_ifc);
+    tcase_add_test(tc, long_header_value_matched_whole);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

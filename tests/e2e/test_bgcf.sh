@@ -122,8 +122,8 @@ step "the lab"
 check "deploy/lab.sh start" lab_start
 t_start=$(date +%s)
 check "alice registers (Digest) from ${ALICE[0]}:${ALICE[1]}" \
-    sipp_ue reg-alice "${ALICE[@]}" reg_digest.xml -s alice -au "alice@$R" -auth_uri "$R" \
-    -ap alice-secret -key impi "alice@$R" -key expires 600 "$PCSCF"
+    sipp_ue reg-alice "${ALICE[@]}" reg_digest.xml -s alice -au "alice@$R" -ap alice-secret \
+    -auth_uri "$R" -key impi "alice@$R" -key expires 600 "$PCSCF"
 
 # ---------------------------------------------------------------------------------------------
 step "REST API"

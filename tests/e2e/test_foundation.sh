@@ -4,7 +4,8 @@
 # Starts a capture and the lab (run/e2e-foundation), then checks: /health and /metrics of
 # the eight daemons; Diameter peers open on both sides (CER/CEA done); SIP OPTIONS answered
 # 200 over UDP and TCP; INVITE, REGISTER and MESSAGE answered 501 with a Warning by the nodes
-# that do not handle them yet (403 from the P-CSCF for a UE that is not registered); Cx, Sh and
+# that do not handle them yet (403 from the P-CSCF for a UE that is not registered, and from
+# the MRF for an INVITE from outside its trust domain); Cx, Sh and
 # Ro requests answered DIAMETER_COMMAND_UNSUPPORTED and counted; a broken configuration
 # refused with exit status 2 and file:line:key; --version, --help, --check; the capture
 # decodes cleanly and holds the SIP and Diameter sent; SIGTERM stops every daemon cleanly.
@@ -26,8 +27,9 @@ UE_PORT=5100                    # sipp's local port, one new port per run
 # What a node answers instead of 501 now that it handles the method, for a UE that is not
 # registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
 # sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling).
-# The MGCF takes requests from its trust domain only: the UE's get 403 (test_pstn.sh).
-declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=-
+# The MRF and the MGCF take requests from their trust domain only: the UE's get 403
+# (test_mrfc.sh, test_pstn.sh).
+declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=- [mrfc-INVITE]=403
                     [icscf-REGISTER]=- [scscf-REGISTER]=-
                     [mgcf-INVITE]=403 [mgcf-REGISTER]=403 [mgcf-MESSAGE]=403)
 expected_status() {   # $1 daemon $2 method -> 501, another status, or -
@@ -351,8 +353,8 @@ if [ -n "$E2E_CAP_PID" ]; then
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
-    check_eq "SIP: 403 responses of the P-CSCF and the MGCF, with a Warning (x udp, tcp)" \
-        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.70)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE from an untrusted UE) and the MGCF x udp, tcp, with a Warning" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.60 || ip.src == 127.0.0.70)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')

@@ -297,11 +297,11 @@ if [ -n "$E2E_CAP_PID" ]; then
     check_eq "NOTIFYs answered 200" 2 \
         "$(n "$from_p2 && sip.Status-Code == 200 && sip.CSeq.method == \"NOTIFY\"")"
     check_eq "MESSAGEs forwarded: PAI, Route = Service-Route, Record-Route with the ICID, no PPI" \
-        "<tel:+15550100001>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN>|
-<sip:alice@$E2E_REALM>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN>|" \
+        "<tel:+15550100001>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN;ft=FLOW>|
+<sip:alice@$E2E_REALM>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN;ft=FLOW>|" \
         "$(fields "$from_p2 && sip.Method == \"MESSAGE\"" sip.P-Asserted-Identity sip.Route \
             sip.Record-Route sip.P-Preferred-Identity |
-           sed 's/;icid=[0-9a-f]*;ue=[0-9a-f]\{16\}>/;icid=ICID;ue=TOKEN>/')"
+           sed 's/;icid=[0-9a-f]*;ue=[0-9a-f]\{16\};ft=[0-9a-f]*>/;icid=ICID;ue=TOKEN;ft=FLOW>/')"
     check_eq "MESSAGEs forwarded with a P-Charging-Vector of the P-CSCF" 2 \
         "$(n "$from_p2 && sip.Method == \"MESSAGE\" && sip.icid_value &&
               sip.P-Charging-Vector contains \"icid-generated-at=$P2\"")"

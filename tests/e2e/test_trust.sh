@@ -137,8 +137,9 @@ check_eq "... and not as carol" "" "$(printf '%s\n' "$bob_invite" | grep -i "car
     grep -i '^P-\(Asserted\|Preferred\)-Identity')"
 check_eq "... alice's own Record-Route entry is gone" "" \
     "$(printf '%s\n' "$bob_invite" | grep -i '^Record-Route:.*127\.0\.0\.152')"
-check_match "... the P-CSCF's Record-Route carries a dialog token" \
-    '^Record-Route: .*<sip:127\.0\.0\.10:5060;lr;icid=[0-9a-f]+;ue=[0-9a-f]{16}>' "$bob_invite"
+check_match "... the P-CSCF's Record-Route carries a dialog token (and alice's flow token)" \
+    '^Record-Route: .*<sip:127\.0\.0\.10:5060;lr;icid=[0-9a-f]+;ue=[0-9a-f]{16};ft=[0-9a-f]+>' \
+    "$bob_invite"
 resp=$(printf '%s\n' "$ATTACK_OUT" | tr -d '\r')
 ringing=$(printf '%s\n' "$resp" | awk '/^SIP\/2.0 180/,/^--$/')
 check_contains "bob's 180 reached alice asserting bob, not the carol his phone claimed" \
@@ -189,7 +190,8 @@ in_dialog_bye() {   # ROUTE-ENTRIES: a BYE of alice in the early dialog of c1
     printf '\n'
 }
 check_match "alice's first route is the P-CSCF's entry with the dialog token of her route set" \
-    '^<sip:127\.0\.0\.10:5060;lr;icid=[0-9a-f]+;ue=[0-9a-f]{16}>$' "$(printf '%s\n' "$alice_routes" | head -n 1)"
+    '^<sip:127\.0\.0\.10:5060;lr;icid=[0-9a-f]+;ue=[0-9a-f]{16};ft=[0-9a-f]+>$' \
+    "$(printf '%s\n' "$alice_routes" | head -n 1)"
 bob_listen d4
 in_dialog_bye "$(printf '%s\n' "$alice_routes" | head -n 1; echo '<sip:127.0.0.152:5099;lr>')" |
     attack d4 "${ALICE[0]}:${ALICE[1]}" "$PCSCF"

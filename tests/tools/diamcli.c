@@ -71,9 +71,11 @@ static struct {
     long linger_ms;          /* stay connected this long after the last answer */
     long open_timeout_ms;    /* give up when the peer is not open by then (exit 3) */
     const char *origin_host; /* written in Origin-Host instead of the identity (a lie) */
+    long open_poll_ms;       /* how often the peer's state is read before the first request */
     su_timer_t *linger;
     struct timespec t0;
-} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1, .open_timeout_ms = 10000 };
+} g = { .users = 1, .from = 1, .concurrency = 1, .expect = -1, .open_timeout_ms = 10000,
+        .open_poll_ms = 100 };
 
 /* ---- JSON -> AVPs ---- */
 
@@ -447,7 +449,7 @@ static void check_open(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
     (void)arg;
     static int tries;
     if (strcmp(ims_diam_peer_state(g.peer_id), "open") != 0) {
-        if (++tries > g.open_timeout_ms / 100) {
+        if (++tries > g.open_timeout_ms / g.open_poll_ms) {
             fprintf(stderr, "diamcli: peer %s not open after %ld ms (state %s)\n", g.peer_id,
                     g.open_timeout_ms, ims_diam_peer_state(g.peer_id));
             exit(3);
@@ -516,6 +518,8 @@ static void usage(void)
             "               [--quiet] [--timeout-ms MS] [--linger-ms MS]\n"
             "               [--tls-cert PEM --tls-key PEM --tls-ca PEM [--tls-dh PEM]]\n"
             "               [--open-timeout-ms MS] [--origin-host HOST]\n"
+            "               [--open-poll-ms MS]   (the first requests leave within MS of\n"
+            "               the peer's opening; 100 by default)\n"
             "       diamcli --peer ID@ADDR[:PORT] --script FILE|-   (one request per line:\n"
             "               {\"cmd\":\"UAR\",\"avps\":{...},\"dest_host\":\"...\",\n"
             "               \"expect\":2001}, sent in order for each user; %%n in a value\n"
@@ -541,6 +545,7 @@ int main(int argc, char **argv)
         { "tls-ca", required_argument, NULL, 'Q' }, { "tls-dh", required_argument, NULL, 'H' },
         { "open-timeout-ms", required_argument, NULL, 'O' },
         { "origin-host", required_argument, NULL, 'o' },
+        { "open-poll-ms", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
     const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL, *tls_dh = NULL;
@@ -574,6 +579,7 @@ int main(int argc, char **argv)
         case 'H': tls_dh = optarg; break;
         case 'O': g.open_timeout_ms = atol(optarg); break;
         case 'o': g.origin_host = optarg; break;
+        case 'P': g.open_poll_ms = atol(optarg); break;
         default: usage();
         }
     }
@@ -607,7 +613,8 @@ int main(int argc, char **argv)
             usage();
         g.script = json_pack("[{s:s, s:o}]", "cmd", cmd, "avps", a);
     }
-    if (!peer || g.users < 1 || g.concurrency < 1)
+    if (!peer || g.users < 1 || g.concurrency < 1 || g.open_poll_ms < 1 ||
+        g.open_poll_ms > 10000)
         usage();
     bool tls = tls_cert || tls_key || tls_ca;
     if (tls && !(tls_cert && tls_key && tls_ca)) {
@@ -643,7 +650,8 @@ int main(int argc, char **argv)
     };
     if (ims_diam_init(&dc) != 0 || ims_diam_start() != 0)
         return 1;
-    su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(g.loop)), 100);
+    su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(g.loop)),
+                                    (su_duration_t)g.open_poll_ms);
     su_timer_set(t, check_open, NULL);
     ims_loop_run(g.loop);
     struct timespec t1;

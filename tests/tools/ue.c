@@ -7,7 +7,8 @@
  *   ue --proxy HOST:PORT --bind ADDR:PORT --impu URI --impi NAME
  *      (--password PW | --k HEX (--op HEX | --opc HEX) [--sqn HEX]) [--expires N]
  *      [--algorithm AKAv1-MD5|AKAv2-MD5|MD5] [--contacts N] [--instance URN [--reg-id N]]
- *      [--rounds N]
+ *      [--rounds N] [--transport udp|tcp|tls [--ca FILE]] [--stay MS [--message URI]]
+ *      [--sec-agree [--require]] [--subscribe] [--unregister]
  *   and, to play the attacker (tests/e2e/test_scscf_trust.sh):
  *      [--answer-impu URI]   answer the challenge in a REGISTER for this other identity
  *      [--no-qop]            answer without qop, nc, cnonce (RFC 2069) though qop was offered
@@ -18,6 +19,18 @@
  * realm, uri, empty nonce and response), with the algorithm asked for when given. With
  * --contacts N it registers N contacts (ports of --bind and the next ones); --instance
  * adds +sip.instance (and reg-id) to each. A 401 is answered up to --rounds times (3).
+ *
+ * --transport tls connects to the proxy over TLS (verifying its certificate against --ca)
+ * from an ephemeral port; the P-CSCF's requests must come back over that connection.
+ * --stay MS keeps the UE after its registration for MS ms: it answers every request with
+ * 200 ("request METHOD via PROTO ..."), sends a MESSAGE to URI first when --message is
+ * given ("message: STATUS") and, with --subscribe, a SUBSCRIBE to its own reg event
+ * ("subscribe: STATUS", "record-route: ..." of its 2xx), which it ends at the end of the
+ * stay within the dialog along the route set it learnt ("unsubscribe: STATUS"); then with
+ * --unregister de-registers (Expires 0).
+ * --sec-agree offers IPsec (RFC 3329, TS 33.203): Security-Client, Supported: sec-agree
+ * (--require: Require and Proxy-Require: sec-agree too), and prints the Security-Server of
+ * the 401 ("security-server: ...").
  *
  * Each step is one line on stdout ("sent REGISTER ...", "got 401 ...", "usim: ...",
  * "got 200 ..."); the exit status is 0 for a final 2xx, 1 for anything else.
@@ -31,9 +44,15 @@
 #include <time.h>
 
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "digest.h"
 #include "milenage.h"
@@ -44,7 +63,13 @@ struct ue {
     nta_leg_t *leg;
     const char *proxy, *impu, *impi, *password, *bind, *algorithm;
     const char *answer_impu, *digest_uri, *instance;
-    bool no_qop;
+    const char *transport, *ca, *message;
+    const char *first_auth;       /* the Authorization of a first REGISTER */
+    bool no_qop, sec_agree, require, unregister, unregistering, subscribe;
+    char sub_call_id[64], sub_to[512], sub_target[256], sub_routes[2048], sub_from[300];
+    bool subscribed;
+    int stay_ms;
+    su_timer_t *stay;
     int expires, contacts, reg_id, max_rounds, answer_delay_ms;
     su_timer_t *delay;            /* the answer waiting for --answer-delay */
     char *pending;                /* its Authorization */
@@ -65,8 +90,17 @@ static void usage(void)
                     "          [--expires N] [--algorithm AKAv1-MD5|AKAv2-MD5|MD5]\n"
                     "          [--contacts N] [--instance URN [--reg-id N]] [--rounds N]\n"
                     "          [--answer-impu URI] [--no-qop] [--digest-uri URI]\n"
-                    "          [--answer-delay MS]\n");
+                    "          [--answer-delay MS] [--transport udp|tcp|tls [--ca FILE]]\n"
+                    "          [--stay MS [--message URI]] [--sec-agree [--require]]\n"
+                    "          [--subscribe] [--unregister]\n");
     exit(2);
+}
+
+/* The port of --bind */
+static int bind_port(const struct ue *ue)
+{
+    const char *colon = strrchr(ue->bind, ':');
+    return colon ? atoi(colon + 1) : 5060;
 }
 
 /* The Contact header value: --contacts of them, ports from --bind's upwards */
@@ -81,8 +115,11 @@ static void contact_value(const struct ue *ue, char *buf, size_t len)
     size_t off = 0;
     buf[0] = '\0';
     for (int i = 0; i < ue->contacts && off < len; i++) {
-        off += (size_t)snprintf(buf + off, len - off, "%s<sip:ue@%s:%d>;expires=%d",
-                                i ? ", " : "", host, port + i, ue->expires);
+        bool udp = strcmp(ue->transport, "udp") == 0;
+        off += (size_t)snprintf(buf + off, len - off, "%s<sip:ue@%s:%d%s%s>;expires=%d",
+                                i ? ", " : "", host, port + i, udp ? "" : ";transport=",
+                                udp ? "" : ue->transport,
+                                ue->unregistering ? 0 : ue->expires);
         if (ue->instance && off < len)
             off += (size_t)snprintf(buf + off, len - off, ";+sip.instance=\"%s\"",
                                     ue->instance);
@@ -109,6 +146,8 @@ static const char *param(su_home_t *home, msg_param_t const *params, const char 
 }
 
 static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip);
+static void stay(struct ue *ue);
+static void unsubscribe(struct ue *ue);
 
 static void finish(struct ue *ue, int result)
 {
@@ -127,15 +166,24 @@ static void send_register(struct ue *ue, const char *authorization)
                                                                     : ue->impu;
     snprintf(ruri, sizeof(ruri), "sip:%s", domain ? domain + 1 : ue->impu);
     contact_value(ue, contact, sizeof(contact));
-    snprintf(expires, sizeof(expires), "%d", ue->expires);
+    snprintf(expires, sizeof(expires), "%d", ue->unregistering ? 0 : ue->expires);
     snprintf(cseq, sizeof(cseq), "%u REGISTER", ++ue->cseq);
-    snprintf(proxy, sizeof(proxy), "sip:%s", ue->proxy);
+    snprintf(proxy, sizeof(proxy), "sip:%s;transport=%s", ue->proxy, ue->transport);
+    /* sec-agree: our SPIs and protected ports (those of --bind and the next one) */
+    char secc[256];
+    snprintf(secc, sizeof(secc), "ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;prot=esp;mod=trans;"
+             "spi-c=%u;spi-s=%u;port-c=%d;port-s=%d", 11111u + ue->cseq, 22222u + ue->cseq,
+             bind_port(ue) + 1, bind_port(ue));
     snprintf(from, sizeof(from), "<%s>;tag=ue%u", to, (unsigned)ue->cseq * 7919u);
     nta_outgoing_t *orq = nta_outgoing_tcreate(
         ue->leg, on_answer, (nta_outgoing_magic_t *)ue, (url_string_t *)proxy,
         SIP_METHOD_REGISTER, (url_string_t *)ruri, SIPTAG_FROM_STR(from),
         SIPTAG_TO_STR(to), SIPTAG_CALL_ID_STR(ue->call_id), SIPTAG_CSEQ_STR(cseq),
-        SIPTAG_CONTACT_STR(contact), SIPTAG_EXPIRES_STR(expires), SIPTAG_SUPPORTED_STR("path"),
+        SIPTAG_CONTACT_STR(contact), SIPTAG_EXPIRES_STR(expires),
+        SIPTAG_SUPPORTED_STR(ue->sec_agree ? "path, sec-agree" : "path"),
+        TAG_IF(ue->sec_agree, SIPTAG_SECURITY_CLIENT_STR(secc)),
+        TAG_IF(ue->require, SIPTAG_REQUIRE_STR("sec-agree")),
+        TAG_IF(ue->require, SIPTAG_PROXY_REQUIRE_STR("sec-agree")),
         TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)), TAG_END());
     if (!orq) {
         printf("error: cannot send the REGISTER\n");
@@ -256,15 +304,170 @@ static void send_answer(struct ue *ue, const char *a)
     printf("answer in %d ms\n", ue->answer_delay_ms);
 }
 
-static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
+/* The end of --stay: de-register (--unregister) or finish */
+static void on_stay_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct ue *ue = (struct ue *)arg;
+    (void)magic;
+    (void)t;
+    if (ue->subscribed) {
+        ue->subscribed = false;
+        unsubscribe(ue);
+        return;
+    }
+    if (!ue->unregister) {
+        finish(ue, 0);
+        return;
+    }
+    ue->unregistering = true;
+    ue->rounds = 0;
+    send_register(ue, ue->first_auth);
+}
+
+static int on_message_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                             const sip_t *sip)
+{
+    (void)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    printf("message: %d\n", status);
+    nta_outgoing_destroy(orq);
+    return 0;
+}
+
+static void on_stay_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg);
+
+static int on_subscribe_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                               const sip_t *sip)
 {
     struct ue *ue = (struct ue *)magic;
     int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
     if (status < 200)
         return 0;
+    bool first = !ue->sub_to[0] || !strchr(ue->sub_to, ';');
+    printf("%s: %d\n", first ? "subscribe" : "unsubscribe", status);
+    if (first && status < 300 && sip && sip->sip_to && sip->sip_contact) {
+        /* the dialog: To with its tag, the remote target, the route set (RFC 3261 12.1.2:
+         * the Record-Route upside down) */
+        char rr[2048] = "", one[512];
+        const sip_record_route_t *v[16];
+        int n = 0;
+        for (const sip_record_route_t *r = sip->sip_record_route; r && n < 16; r = r->r_next)
+            v[n++] = r;
+        for (int i = n - 1; i >= 0; i--) {
+            url_e(one, sizeof(one), v[i]->r_url);
+            snprintf(rr + strlen(rr), sizeof(rr) - strlen(rr), "%s<%s>", rr[0] ? ", " : "",
+                     one);
+        }
+        printf("record-route: %s\n", rr);
+        snprintf(ue->sub_routes, sizeof(ue->sub_routes), "%s", rr);
+        msg_header_field_e(ue->sub_to, sizeof(ue->sub_to), (msg_header_t const *)sip->sip_to,
+                           0);
+        url_e(ue->sub_target, sizeof(ue->sub_target), sip->sip_contact->m_url);
+        ue->subscribed = true;
+    } else if (!first) {
+        ue->subscribed = false;
+        on_stay_end(NULL, NULL, (su_timer_arg_t *)ue);
+    }
     nta_outgoing_destroy(orq);
+    return 0;
+}
+
+/* SUBSCRIBE to our own reg event (a dialog-forming request that the S-CSCF answers) */
+static void subscribe(struct ue *ue)
+{
+    char proxy[200];
+    snprintf(proxy, sizeof(proxy), "sip:%s;transport=%s", ue->proxy, ue->transport);
+    snprintf(ue->sub_from, sizeof(ue->sub_from), "<%s>;tag=s%u", ue->impu, (unsigned)random());
+    snprintf(ue->sub_call_id, sizeof(ue->sub_call_id), "sub-%08lx", random());
+    snprintf(ue->sub_to, sizeof(ue->sub_to), "<%s>", ue->impu);
+    char contact[256];
+    bool udp = strcmp(ue->transport, "udp") == 0;
+    snprintf(contact, sizeof(contact), "<sip:ue@%s%s%s>", ue->bind, udp ? "" : ";transport=",
+             udp ? "" : ue->transport);
+    if (!nta_outgoing_tcreate(ue->leg, on_subscribe_answer, (nta_outgoing_magic_t *)ue,
+                              (url_string_t *)proxy, SIP_METHOD_SUBSCRIBE,
+                              (url_string_t *)ue->impu, SIPTAG_FROM_STR(ue->sub_from),
+                              SIPTAG_TO_STR(ue->sub_to), SIPTAG_CALL_ID_STR(ue->sub_call_id),
+                              SIPTAG_CSEQ_STR("1 SUBSCRIBE"), SIPTAG_CONTACT_STR(contact),
+                              SIPTAG_EVENT_STR("reg"), SIPTAG_EXPIRES_STR("600"),
+                              SIPTAG_ACCEPT_STR("application/reginfo+xml"), TAG_END()))
+        printf("error: cannot send the SUBSCRIBE\n");
+}
+
+/* The SUBSCRIBE with Expires 0 within the dialog, along its route set */
+static void unsubscribe(struct ue *ue)
+{
+    const char *first = ue->sub_routes;
+    char hop[512] = "";
+    if (*first == '<') {
+        const char *end = strchr(first, '>');
+        if (end && (size_t)(end - first - 1) < sizeof(hop))
+            memcpy(hop, first + 1, (size_t)(end - first - 1));
+    }
+    if (!hop[0] || !nta_outgoing_tcreate(
+                       ue->leg, on_subscribe_answer, (nta_outgoing_magic_t *)ue,
+                       (url_string_t *)hop, SIP_METHOD_SUBSCRIBE,
+                       (url_string_t *)ue->sub_target, SIPTAG_FROM_STR(ue->sub_from),
+                       SIPTAG_TO_STR(ue->sub_to), SIPTAG_CALL_ID_STR(ue->sub_call_id),
+                       SIPTAG_CSEQ_STR("2 SUBSCRIBE"), SIPTAG_ROUTE_STR(ue->sub_routes),
+                       SIPTAG_EVENT_STR("reg"), SIPTAG_EXPIRES_STR("0"), TAG_END())) {
+        printf("error: cannot send the un-SUBSCRIBE\n");
+        on_stay_end(NULL, NULL, (su_timer_arg_t *)ue);
+    }
+}
+
+/* Registered: stay --stay ms answering requests; send the --message first */
+static void stay(struct ue *ue)
+{
+    printf("staying %d ms\n", ue->stay_ms);
+    if (ue->subscribe)
+        subscribe(ue);
+    if (ue->message) {
+        char proxy[200];
+        snprintf(proxy, sizeof(proxy), "sip:%s;transport=%s", ue->proxy, ue->transport);
+        char from[300];
+        snprintf(from, sizeof(from), "<%s>;tag=m%u", ue->impu, (unsigned)random());
+        nta_outgoing_t *orq = nta_outgoing_tcreate(
+            ue->leg, on_message_answer, NULL, (url_string_t *)proxy, SIP_METHOD_MESSAGE,
+            (url_string_t *)ue->message, SIPTAG_FROM_STR(from), SIPTAG_TO_STR(ue->message),
+            SIPTAG_CONTENT_TYPE_STR("text/plain"), SIPTAG_PAYLOAD_STR("hello over the flow"),
+            TAG_END());
+        if (!orq)
+            printf("error: cannot send the MESSAGE\n");
+    }
+    ue->stay = su_timer_create(su_root_task(ue->root), (su_duration_t)ue->stay_ms);
+    if (!ue->stay || su_timer_set(ue->stay, on_stay_end, (su_timer_arg_t *)ue) < 0)
+        finish(ue, 1);
+}
+
+/* A request to this UE (not in a dialog of ours): printed with the transport it came on,
+ * answered 200 */
+static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
+                      const sip_t *sip)
+{
+    struct ue *ue = (struct ue *)magic;
+    (void)leg;
+    tport_t *tp = nta_incoming_transport(ue->agent, irq, NULL);
+    const tp_name_t *n = tp ? tport_name(tp) : NULL;
+    printf("request %s via %s from %s:%s\n", sip->sip_request->rq_method_name,
+           n && n->tpn_proto ? n->tpn_proto : "?", n && n->tpn_host ? n->tpn_host : "?",
+           n && n->tpn_port ? n->tpn_port : "?");
+    tport_unref(tp);
+    return sip->sip_request->rq_method == sip_method_ack ? 0 : 200;
+}
+
+/* A final answer to our REGISTER (@sip NULL when none came) */
+static void on_final(struct ue *ue, int status, const sip_t *sip)
+{
     if (status == 401 && sip && sip->sip_warning)
         printf("warning: %s\n", sip->sip_warning->w_text);
+    if (sip && sip->sip_security_server) {
+        char buf[512];
+        msg_header_field_e(buf, sizeof(buf), (msg_header_t const *)sip->sip_security_server, 0);
+        printf("security-server: %s\n", buf);
+    }
     if (status == 401 && sip && sip->sip_www_authenticate && ++ue->rounds <= ue->max_rounds) {
         su_home_t home[1] = { SU_HOME_INIT(home) };
         char *a = answer(ue, home, sip->sip_www_authenticate);
@@ -273,7 +476,7 @@ static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip
         else
             finish(ue, 1);
         su_home_deinit(home);
-        return 0;
+        return;
     }
     printf("got %d %s\n", status, sip && sip->sip_status ? sip->sip_status->st_phrase : "");
     if (sip && sip->sip_warning)
@@ -294,8 +497,51 @@ static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip
         for (const sip_contact_t *m = sip->sip_contact; m; m = m->m_next)
             printf("contact: " URL_PRINT_FORMAT "\n", URL_PRINT_ARGS(m->m_url));
     }
+    if (status < 300 && ue->stay_ms > 0 && !ue->unregistering) {
+        stay(ue);
+        return;
+    }
     finish(ue, status < 300 ? 0 : 1);
+}
+
+/* The response (@sip) belongs to the transaction: it is read before the transaction goes */
+static int on_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+    struct ue *ue = (struct ue *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    on_final(ue, status, sip);
+    nta_outgoing_destroy(orq);
     return 0;
+}
+
+/* sofia-sip reads the CA of a TLS transport as cafile.pem in a folder: a private one */
+static bool ca_folder(const char *ca, char *dir, size_t len)
+{
+    snprintf(dir, len, "/tmp/ue-tls.XXXXXX");
+    if (!mkdtemp(dir))
+        return false;
+    char path[128], buf[4096];
+    snprintf(path, sizeof(path), "%s/cafile.pem", dir);
+    FILE *in = fopen(ca, "r"), *out = fopen(path, "w");
+    size_t n;
+    bool ok = in && out;
+    while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        ok = fwrite(buf, 1, n, out) == n;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        ok = false;
+    return ok;
+}
+
+static void ca_folder_remove(const char *dir)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/cafile.pem", dir);
+    unlink(path);
+    rmdir(dir);
 }
 
 int main(int argc, char **argv)
@@ -312,9 +558,14 @@ int main(int argc, char **argv)
         { "answer-impu", required_argument, NULL, 'A' },
         { "digest-uri", required_argument, NULL, 'U' }, { "no-qop", no_argument, NULL, 'Q' },
         { "answer-delay", required_argument, NULL, 'D' },
+        { "transport", required_argument, NULL, 'T' }, { "ca", required_argument, NULL, 'K' },
+        { "stay", required_argument, NULL, 'S' }, { "message", required_argument, NULL, 'M' },
+        { "sec-agree", no_argument, NULL, 'G' }, { "require", no_argument, NULL, 'q' },
+        { "unregister", no_argument, NULL, 'X' }, { "subscribe", no_argument, NULL, 'B' },
         { NULL, 0, NULL, 0 },
     };
-    struct ue ue = { .expires = 600, .result = 1, .contacts = 1, .max_rounds = 3 };
+    struct ue ue = { .expires = 600, .result = 1, .contacts = 1, .max_rounds = 3,
+                     .transport = "udp" };
     const char *k_s = NULL, *op_s = NULL, *opc_s = NULL, *sqn_s = NULL;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -338,11 +589,21 @@ int main(int argc, char **argv)
         case 'U': ue.digest_uri = optarg; break;
         case 'Q': ue.no_qop = true; break;
         case 'D': ue.answer_delay_ms = atoi(optarg); break;
+        case 'T': ue.transport = optarg; break;
+        case 'K': ue.ca = optarg; break;
+        case 'S': ue.stay_ms = atoi(optarg); break;
+        case 'M': ue.message = optarg; break;
+        case 'G': ue.sec_agree = true; break;
+        case 'q': ue.require = true; break;
+        case 'X': ue.unregister = true; break;
+        case 'B': ue.subscribe = true; break;
         default: usage();
         }
     }
     if (!ue.proxy || !ue.bind || !ue.impu || !ue.impi || (!ue.password && !k_s) ||
-        ue.contacts < 1 || ue.contacts > 64)
+        ue.contacts < 1 || ue.contacts > 64 ||
+        (strcmp(ue.transport, "udp") && strcmp(ue.transport, "tcp") &&
+         strcmp(ue.transport, "tls")) || (strcmp(ue.transport, "tls") == 0 && !ue.ca))
         usage();
     if (k_s) {
         ue.aka = true;
@@ -366,16 +627,28 @@ int main(int argc, char **argv)
 
     su_init();
     ue.root = su_root_create(NULL);
-    char local[160];
-    snprintf(local, sizeof(local), "sip:%s", ue.bind);
-    ue.agent = ue.root ? nta_agent_create(ue.root, (url_string_t *)local, NULL, NULL,
-                                          NTATAG_UA(1), NTATAG_CLIENT_RPORT(1), TAG_END())
-                       : NULL;
-    if (!ue.agent) {
-        fprintf(stderr, "ue: cannot bind %s\n", ue.bind);
+    char local[160], dir[64] = "";
+    bool tls = strcmp(ue.transport, "tls") == 0;
+    snprintf(local, sizeof(local), "%s:%s;transport=%s", tls ? "sips" : "sip", ue.bind,
+             ue.transport);
+    if (tls && !ca_folder(ue.ca, dir, sizeof(dir))) {
+        fprintf(stderr, "ue: cannot read the CA %s\n", ue.ca);
         return 1;
     }
-    ue.leg = nta_leg_tcreate(ue.agent, NULL, NULL, NTATAG_NO_DIALOG(1), TAG_END());
+    ue.agent = ue.root ? nta_agent_create(ue.root, (url_string_t *)local, NULL, NULL,
+                                          NTATAG_UA(1), NTATAG_CLIENT_RPORT(1),
+                                          TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
+                                          TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                          TAG_END())
+                       : NULL;
+    if (tls)
+        ca_folder_remove(dir);
+    if (!ue.agent) {
+        fprintf(stderr, "ue: cannot bind %s\n", local);
+        return 1;
+    }
+    ue.leg = nta_leg_tcreate(ue.agent, on_request, (nta_leg_magic_t *)&ue, NTATAG_NO_DIALOG(1),
+                             TAG_END());
     const char *domain = strchr(ue.impu, '@');
     domain = domain ? domain + 1 : ue.impu;
     char first[512];
@@ -384,11 +657,14 @@ int main(int argc, char **argv)
              "response=\"\"%s%s",
              ue.impi, domain, domain, ue.algorithm ? ", algorithm=" : "",
              ue.algorithm ? ue.algorithm : "");
+    ue.first_auth = first;
     send_register(&ue, first);
     if (!ue.done)
         su_root_run(ue.root);
     if (ue.delay)
         su_timer_destroy(ue.delay);
+    if (ue.stay)
+        su_timer_destroy(ue.stay);
     free(ue.pending);
     nta_leg_destroy(ue.leg);
     nta_agent_destroy(ue.agent);

@@ -1,0 +1,156 @@
+/*
+ * diam_work.c - the work queue of a Diameter server (see diam_work.h)
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "diam_work.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_WORKERS 64
+
+struct job {
+    struct job *next;
+    struct msg *msg;
+    void *ctx;
+    struct timespec arrived;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct job *head, *tail;
+    size_t n, max;
+    unsigned max_wait_ms;
+    bool running, stop;
+    pthread_t threads[MAX_WORKERS];
+    unsigned nthreads;
+    ims_diam_work_fn run, busy;
+} w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static uint64_t waited_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+                 (now.tv_nsec - since->tv_nsec) / 1000000;
+    return ms > 0 ? (uint64_t)ms : 0;
+}
+
+/* The next job, or NULL once stopping */
+static struct job *take(void)
+{
+    pthread_mutex_lock(&w.mu);
+    while (!w.head && !w.stop)
+        pthread_cond_wait(&w.cv, &w.mu);
+    struct job *j = w.stop ? NULL : w.head;
+    if (j) {
+        w.head = j->next;
+        if (!w.head)
+            w.tail = NULL;
+        w.n--;
+    }
+    pthread_mutex_unlock(&w.mu);
+    return j;
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    struct job *j;
+    while ((j = take()) != NULL) {
+        if (waited_ms(&j->arrived) > w.max_wait_ms)
+            w.busy(j->ctx, &j->msg);     /* its client has waited long enough */
+        else
+            w.run(j->ctx, &j->msg);
+        free(j);
+    }
+    return NULL;
+}
+
+int ims_diam_work_start(unsigned threads, unsigned max_queue, unsigned max_wait_ms,
+                        ims_diam_work_fn run, ims_diam_work_fn busy)
+{
+    if (threads == 0 || threads > MAX_WORKERS || !run || !busy)
+        return -EINVAL;
+    w.max = max_queue ? max_queue : 1;
+    w.max_wait_ms = max_wait_ms;
+    w.run = run;
+    w.busy = busy;
+    w.stop = false;
+    for (w.nthreads = 0; w.nthreads < threads; w.nthreads++) {
+        if (pthread_create(&w.threads[w.nthreads], NULL, worker, NULL) != 0) {
+            ims_err("diameter: cannot start a handler thread");
+            ims_diam_work_stop();
+            return -EAGAIN;
+        }
+    }
+    pthread_mutex_lock(&w.mu);
+    w.running = true;
+    pthread_mutex_unlock(&w.mu);
+    return 0;
+}
+
+int ims_diam_work_push(struct msg **msg, void *ctx)
+{
+    struct job *j = malloc(sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->next = NULL;
+    j->msg = *msg;
+    j->ctx = ctx;
+    clock_gettime(CLOCK_MONOTONIC, &j->arrived);
+    pthread_mutex_lock(&w.mu);
+    if (!w.running || w.n >= w.max) {
+        pthread_mutex_unlock(&w.mu);
+        free(j);
+        return -EAGAIN;
+    }
+    if (w.tail)
+        w.tail->next = j;
+    else
+        w.head = j;
+    w.tail = j;
+    w.n++;
+    pthread_cond_signal(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    *msg = NULL;
+    return 0;
+}
+
+void ims_diam_work_stop(void)
+{
+    pthread_mutex_lock(&w.mu);
+    w.running = false;
+    w.stop = true;
+    pthread_cond_broadcast(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    for (unsigned i = 0; i < w.nthreads; i++)
+        pthread_join(w.threads[i], NULL);
+    w.nthreads = 0;
+    /* no worker left: what is still queued is answered here */
+    struct job *j = w.head;
+    w.head = w.tail = NULL;
+    w.n = 0;
+    while (j) {
+        struct job *next = j->next;
+        w.busy(j->ctx, &j->msg);
+        free(j);
+        j = next;
+    }
+}
+
+size_t ims_diam_work_depth(void)
+{
+    pthread_mutex_lock(&w.mu);
+    size_t n = w.n;
+    pthread_mutex_unlock(&w.mu);
+    return n;
+}

@@ -1,0 +1,177 @@
+/*
+ * check_answers.c - the Credit-Control server (ocs/ro.c) and the CDF (ocs/rf.c) of the OCS
+ * driven through freeDiameter's dispatch with requests built as the charging clients build
+ * them: what their answers carry
+ *
+ * Each test runs in its own process (Check's fork mode) with a freeDiameter core configured
+ * by ims_diam_init() (not started) and an in-memory database.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+#include <sofia-sip/su.h>
+
+#include "diam.h"
+#include "tests/diam_answers.h"
+#include "log.h"
+#include "loop.h"
+#include "ocs.h"
+
+#define D "ims.mnc001.mcc001.3gppnetwork.org"
+
+static struct ims_daemon d;
+static struct ocs o;
+
+static void setup(void)
+{
+    static char *none[] = { NULL };
+    ims_log_init("check_answers", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
+    su_init();
+    struct ims_loop *loop = ims_loop_create(16);
+    ck_assert_ptr_nonnull(loop);
+    struct ims_diam_conf c = {
+        .identity = "scscf." D, .realm = D, .address = "127.0.0.1", .port = 0, .peers = none,
+        .accept = none, .tc_timer = 30, .tw_timer = 30, .threads = 1,
+        .request_timeout_ms = 1000, .max_pending = 10,
+        .apps = IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
+        .loop = loop,
+    };
+    ck_assert_int_eq(ims_diam_init(&c), 0);
+    test_answers_catch();
+    o.d = &d;
+    o.cfg.quota_time = 60;
+    ck_assert_int_eq(ims_db_open(&o.db, ":memory:", ocs_db_migrations, ocs_db_nmigrations), 0);
+    ck_assert_int_eq(ocs_ro_init(&o), 0);
+    ck_assert_int_eq(ocs_rf_init(&o), 0);
+}
+
+static void teardown(void)
+{
+    ocs_rf_stop();
+}
+
+/*
+ * Found by tests/fuzz/ocs_diam (corpus file ccr-type-5.bin): the CCA of a CCR whose
+ * CC-Request-Type is not 1 to 4 left out CC-Request-Type (mandatory in every CCA, RFC 4006
+ * 8.2), and every CCR refused before the credit decision was answered with
+ * Check-Balance-Result ENOUGH_CREDIT.
+ */
+START_TEST(invalid_request_type_echoed)
+{
+    struct msg *m = ims_diam_request_new(IMS_CMD_CCR, D, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO), 0);
+    ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_SERVICE_CONTEXT_ID, "32260@3gpp.org"), 0);
+    ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_CC_REQUEST_TYPE, 5), 0);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_CC_REQUEST_NUMBER, 0), 0);
+    struct msg *ans = test_dispatch(m);
+    bool exp;
+    int32_t type = 0, cbr;
+    ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_INVALID_AVP_VALUE);
+    ck_assert_int_eq(ims_avp_get_i32(ans, IMS_AVP_CC_REQUEST_TYPE, &type), 0);
+    ck_assert_int_eq(type, 5);
+    ck_assert_int_eq(ims_avp_get_i32(ans, IMS_AVP_CHECK_BALANCE_RESULT, &cbr), -ENOENT);
+    fd_msg_free(ans);
+}
+END_TEST
+
+/*
+ * Found by tests/fuzz/ocs_diam (corpus file acr-type-9.bin): the ACA refusing an
+ * Accounting-Record-Type that is not 1 to 4 left out Accounting-Record-Type and -Number,
+ * which every ACA carries (RFC 6733 9.7.2).
+ */
+START_TEST(invalid_record_type_echoed)
+{
+    struct msg *m = ims_diam_request_new(IMS_CMD_ACR, D, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_ACCOUNTING_RECORD_TYPE, 9), 0);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_ACCOUNTING_RECORD_NUMBER, 7), 0);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_ACCT_APPLICATION_ID, IMS_APP_ID_RF), 0);
+    struct msg *ans = test_dispatch(m);
+    bool exp;
+    int32_t type = 0;
+    uint32_t number = 0;
+    ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_INVALID_AVP_VALUE);
+    ck_assert_int_eq(ims_avp_get_i32(ans, IMS_AVP_ACCOUNTING_RECORD_TYPE, &type), 0);
+    ck_assert_int_eq(type, 9);
+    ck_assert_int_eq(ims_avp_get_u32(ans, IMS_AVP_ACCOUNTING_RECORD_NUMBER, &number), 0);
+    ck_assert_uint_eq(number, 7);
+    fd_msg_free(ans);
+}
+END_TEST
+
+/* alice, prepaid with 100, and 10 per message */
+static void seed(void)
+{
+    char field[64], err[200];
+    json_error_t e;
+    json_t *acc = json_loads("{\"name\": \"alice\", \"type\": \"prepaid\", \"balance\": 100,"
+                             " \"identities\": [\"sip:alice@" D "\"]}", 0, &e);
+    json_t *rate = json_loads("{\"service\": \"message\", \"prefix\": \"\", \"unit\": \"event\","
+                              " \"price\": 10}", 0, &e);
+    struct ocs_rate r;
+    ck_assert_int_eq(ocs_account_put(o.db, acc, true, "alice", field, sizeof(field), err,
+                                     sizeof(err)), 0);
+    ck_assert_int_eq(ocs_rate_from_json(rate, &r, field, sizeof(field), err, sizeof(err)), 0);
+    ck_assert_int_eq(ocs_rate_put(o.db, &r), 0);
+    json_decref(acc);
+    json_decref(rate);
+}
+
+/*
+ * Found by tests/fuzz/ocs_diam (corpus file ccr-event-units.bin): the price of an event was
+ * units x price in 64 bits with the units as the CCR asked (UBSan: signed overflow); 10^18
+ * messages at 10 wrapped to a negative price, and direct debiting that "price" credited the
+ * account with 8.4 x 10^18.
+ */
+START_TEST(event_units_past_the_limit_refused)
+{
+    seed();
+    struct msg *m = ims_diam_request_new(IMS_CMD_CCR, D, NULL);
+    struct avp *sub = NULL, *rsu = NULL, *si = NULL, *ims = NULL, *et = NULL;
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO), 0);
+    ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_SERVICE_CONTEXT_ID, "32260@3gpp.org"), 0);
+    ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_CC_REQUEST_TYPE, 4), 0);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_CC_REQUEST_NUMBER, 0), 0);
+    ck_assert_ptr_nonnull(sub = ims_avp_add_group(m, IMS_AVP_SUBSCRIPTION_ID));
+    ck_assert_int_eq(ims_avp_add_i32(sub, IMS_AVP_SUBSCRIPTION_ID_TYPE, 2), 0);
+    ck_assert_int_eq(ims_avp_add_str(sub, IMS_AVP_SUBSCRIPTION_ID_DATA, "sip:alice@" D), 0);
+    ck_assert_ptr_nonnull(rsu = ims_avp_add_group(m, IMS_AVP_REQUESTED_SERVICE_UNIT));
+    ck_assert_int_eq(ims_avp_add_u64(rsu, IMS_AVP_CC_SERVICE_SPECIFIC_UNITS,
+                                     1000000000000000000ULL), 0);
+    ck_assert_ptr_nonnull(si = ims_avp_add_group(m, IMS_AVP_SERVICE_INFORMATION));
+    ck_assert_ptr_nonnull(ims = ims_avp_add_group(si, IMS_AVP_IMS_INFORMATION));
+    ck_assert_ptr_nonnull(et = ims_avp_add_group(ims, IMS_AVP_EVENT_TYPE));
+    ck_assert_int_eq(ims_avp_add_str(et, IMS_AVP_SIP_METHOD, "MESSAGE"), 0);
+    struct msg *ans = test_dispatch(m);
+    bool exp;
+    ck_assert_uint_eq(ims_diam_result_code(ans, &exp), IMS_DIAM_INVALID_AVP_VALUE);
+    fd_msg_free(ans);
+    struct ocs_account a;
+    ck_assert_int_eq(ocs_account_get(o.db, "alice", &a), 0);
+    ck_assert_int_eq(a.balance, 100);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ocs_answers");
+    TCase *tc = tcase_create("answers");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, invalid_request_type_echoed);
+    tcase_add_test(tc, invalid_record_type_echoed);
+    tcase_add_test(tc, event_units_past_the_limit_refused);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

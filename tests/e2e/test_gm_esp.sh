@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# tests/e2e/test_gm_esp.sh - the ESP data path of the P-CSCF's IPsec code (pcscf/ipsec.c,
+# through tests/tools/xfrm): two network namespaces, "ue" (10.99.0.160) and "pcscf"
+# (10.99.0.10), joined by a veth pair; the four transport-mode SAs and policies of TS 33.203
+# 7.1 installed on both sides with the P-CSCF's own netlink messages (UE port_uc 5160 ->
+# P-CSCF port_ps 5063, P-CSCF port_pc 5062 -> UE port_us 5161, and the way back of each),
+# hmac-sha-1-96 with aes-cbc; then UDP datagrams both ways: they arrive, and on the wire
+# there is ESP only, no UDP of those ports. The SAs are removed at the end.
+#
+# Runs only where the kernel has ESP: on this lab's machines (no ESP, PEERS.md) it says so
+# and is skipped.
+set -u
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_init gm_esp
+e2e_require ip python3 tshark
+
+XFRM=$E2E_BIN/xfrm
+check "the xfrm tool is built" test -x "$XFRM"
+state=$("$XFRM" probe 2>&1)
+rc=$?
+log "the P-CSCF's ESP probe: $state"
+[ $rc -eq 3 ] && e2e_skip "the kernel cannot carry ESP here: $state"
+[ $rc -eq 0 ] || { fail "the ESP probe ran" "$state"; e2e_finish; }
+
+UE=10.99.0.160
+PC=10.99.0.10
+NS_UE=esp-ue-$$
+NS_PC=esp-pc-$$
+IK=0102030405060708090a0b0c0d0e0f10
+CK=000102030405060708090a0b0c0d0e0f
+ns() { ip netns exec "$@"; }
+e2e_at_cleanup "ip netns del $NS_UE 2>/dev/null; ip netns del $NS_PC 2>/dev/null"
+check "two namespaces joined by a veth pair" bash -c "
+    ip netns add $NS_UE && ip netns add $NS_PC &&
+    ip link add esp-ue type veth peer name esp-pc &&
+    ip link set esp-ue netns $NS_UE && ip link set esp-pc netns $NS_PC &&
+    ip -n $NS_UE addr add $UE/24 dev esp-ue && ip -n $NS_PC addr add $PC/24 dev esp-pc &&
+    ip -n $NS_UE link set esp-ue up && ip -n $NS_PC link set esp-pc up &&
+    ip -n $NS_UE link set lo up && ip -n $NS_PC link set lo up"
+
+# the four SAs: SPIs of the P-CSCF 0x3001 (pc) 0x3002 (ps), of the UE 0x2001 (uc) 0x2002 (us)
+sas() {   # $1 add|del: each SA on both sides, inbound on the receiver, outbound on the sender
+    local op=$1 ok=0
+    while read -r src dst spi rx; do
+        local tx=$NS_UE rxns=$NS_PC
+        [ "$rx" = ue ] && tx=$NS_PC rxns=$NS_UE
+        ns "$tx" "$XFRM" "$op" "$src" "$dst" "$spi" out sha1 aes $IK $CK || ok=1
+        ns "$rxns" "$XFRM" "$op" "$src" "$dst" "$spi" in sha1 aes $IK $CK || ok=1
+    done <<SAS
+$UE:5160 $PC:5063 0x3002 pc
+$PC:5062 $UE:5161 0x2002 ue
+$UE:5161 $PC:5062 0x3001 pc
+$PC:5063 $UE:5160 0x2001 ue
+SAS
+    return $ok
+}
+check "the SAs and policies installed with the P-CSCF's netlink messages" sas add
+
+echo_server() {   # $1 namespace $2 address $3 port: prints the first datagram received
+    ns "$1" timeout 10 python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$2', $3))
+data, peer = s.recvfrom(2048)
+print(data.decode(), peer[0], peer[1])"
+}
+send() {   # $1 namespace $2 from-address $3 from-port $4 to-address $5 to-port $6 text
+    ns "$1" python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('$2', $3))
+s.sendto(b'$6', ('$4', $5))"
+}
+
+ns "$NS_PC" timeout 15 tshark -i esp-pc -w "$E2E_RUN/esp.pcapng" -q >"$E2E_RUN/tshark.log" 2>&1 &
+TSHARK=$!
+sleep 2
+echo_server "$NS_PC" $PC 5063 >"$E2E_RUN/at-pcscf.out" &
+SRV=$!
+sleep 0.5
+send "$NS_UE" $UE 5160 $PC 5063 "REGISTER-protected"
+wait $SRV
+check_eq "UE port_uc -> P-CSCF port_ps arrived through the SAs" \
+    "REGISTER-protected $UE 5160" "$(cat "$E2E_RUN/at-pcscf.out")"
+echo_server "$NS_UE" $UE 5161 >"$E2E_RUN/at-ue.out" &
+SRV=$!
+sleep 0.5
+send "$NS_PC" $PC 5062 $UE 5161 "INVITE-protected"
+wait $SRV
+check_eq "P-CSCF port_pc -> UE port_us arrived through the SAs" \
+    "INVITE-protected $PC 5062" "$(cat "$E2E_RUN/at-ue.out")"
+sleep 1
+kill -INT $TSHARK 2>/dev/null
+wait $TSHARK
+check_match "ESP on the wire" '^[1-9]' \
+    "$(tshark -r "$E2E_RUN/esp.pcapng" -Y esp 2>/dev/null | wc -l)"
+check_eq "no UDP of the protected ports in the clear" 0 \
+    "$(tshark -r "$E2E_RUN/esp.pcapng" -Y 'udp.port in {5160 5161 5062 5063}' 2>/dev/null | wc -l)"
+check "the SAs and policies removed" sas del
+check_eq "no SA left in the P-CSCF's namespace" "" "$(ip -n "$NS_PC" xfrm state)"
+e2e_finish
