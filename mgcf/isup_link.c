@@ -31,7 +31,7 @@ struct mgcf_isup_link {
     su_timer_t *maint;
 };
 
-static struct ims_counter *m_rx, *m_tx, *m_bad, *m_dual;
+static struct ims_counter *m_rx, *m_tx, *m_bad, *m_dual, *m_overload;
 
 static void metrics(void)
 {
@@ -41,6 +41,8 @@ static void metrics(void)
                             "unknown type, foreign point codes or CIC)", NULL);
     m_dual = ims_counter_new("mgcf_dual_seizures_total", "dual seizures (Q.764 2.10.1.4)",
                              NULL);
+    m_overload = ims_counter_new("mgcf_iam_overload_refused_total", "IAMs released with cause "
+                                 "42 by the admission control (overload)", NULL);
 }
 
 /* ---- sending ---- */
@@ -256,6 +258,15 @@ static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit 
 {
     char why[160];
     struct mgcf_iw_origin origin;
+    /* new work from outside the core, as a UE's INVITE: the node's admission control */
+    const char *busy = ims_admission_check(ims_sip_admission(m->d->sip), IMS_LOAD_NORMAL,
+                                           NULL, NULL);
+    if (busy) {
+        ims_counter_inc(m_overload);
+        ims_warn("mgcf: IAM %s/%u refused (cause 42): %s", t->name, msg->cic, busy);
+        send_rel(m, t, msg->cic, Q850_SWITCHING_CONGESTION, MGCF_IW_LOCATION);
+        return;
+    }
     struct mgcf_call *c = mgcf_call_new(m, MGCF_DIR_IN);
     if (!c) {
         ims_warn("mgcf: IAM %s/%u refused: as many calls as mgcf.max_calls already",

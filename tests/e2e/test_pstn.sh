@@ -13,7 +13,8 @@
 # P-Asserted-Identity of the calling number; a re-INVITE (Modify of the RTP termination); an
 # MGW answering Pending; the circuit API (block, unblock); an INVITE
 # from outside the trust domain (403, no IAM); ACRs of the S-CSCF, BGCF and MGCF sharing the
-# call's ICID in the CDF's CDRs; a capture in which tshark finds SIP, ISUP (M3UA, with
+# call's ICID in the CDF's CDRs, the MGCF's naming the call's trunk and CIC both ways; IAMs
+# past the admission control's rate released with cause 42 (overload.max_rate); a capture in which tshark finds SIP, ISUP (M3UA, with
 # tests/lib/m3ua_tcp.lua), H.248 and Diameter with no malformed field and no expert error.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -92,6 +93,14 @@ api() {   # METHOD PATH [TOKEN|none]: the MGCF's circuit API; sets API_CODE and 
     out=$(curl -s --max-time 10 -X "$1" -H "$auth" -w '\n%{http_code}' "$MGCF_API/$2")
     API_CODE=${out##*$'\n'}
     API_BODY=${out%$'\n'*}
+}
+wait_for_count() {   # FILE ERE N SECONDS: until N lines of FILE match
+    local i
+    for i in $(seq 1 $(($4 * 5))); do
+        [ "$(grep -Ec -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.2
+    done
+    return 1
 }
 icid_of() {   # the ICID the MGCF logged for its call to NUMBER
     grep "INVITE tel:+$1" "$MGCF_LOG" | tail -n 1 | sed -n 's/.*icid=\([^ ]*\).*/\1/p'
@@ -290,6 +299,38 @@ check_eq "... its Incoming-Trunk-Group-Id is the PSTN's circuit: pstn/<the IAM's
     "$(ocs "cdrs?icid=$ICID_IN" | jq -r '.items[] | select(.node_functionality == 4) | "\(.incoming_trunk) \(.outgoing_trunk | if . == "" then "-" else . end)"')"
 kill "$PSTN2" 2>/dev/null
 wait "$PSTN2" 2>/dev/null
+
+# ---------------------------------------------------------------------------------------------
+step "overload: IAMs past the admission control's rate are released with cause 42"
+# the MGCF again with overload.max_rate = 1 new call/s (its bucket holds a few); a PSTN
+# switch sends 12 IAMs at once, to a number nobody has: an IAM let in goes to the IMS and gets
+# its REL from the IMS's 404 (cause 1), one refused REL cause 42 at once
+mgcf_pid=$(cat "$E2E_RUN/mgcf/mgcf.pid" 2>/dev/null)
+kill -TERM "$mgcf_pid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$mgcf_pid" 2>/dev/null || break; sleep 0.1; done
+orders=()
+for _ in $(seq 12); do orders+=(--originate 15550109999,19995550123,1000); done
+"$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 --originate-delay 3000 \
+    "${orders[@]}" >"$E2E_RUN/pstn-overload.out" 2>&1 &
+PSTN3=$!
+e2e_at_cleanup "kill $PSTN3 2>/dev/null; wait $PSTN3 2>/dev/null"
+l=$(mark "$MGCF_LOG")
+mgcf_overloaded() {   # the MGCF started again with overload.max_rate = 1
+    IMS_OVERLOAD_MAX_RATE=1 lab_start_one mgcf &&
+        wait_for_count "$E2E_RUN/pstn-overload.out" '^m3ua ASP-ACTIVE' 1 30
+}
+check "the MGCF restarts with overload.max_rate = 1; the PSTN switch's association is active" \
+    mgcf_overloaded
+check "the PSTN switch: a REL for each of its 12 IAMs (RLC sent)" \
+    wait_for_count "$E2E_RUN/pstn-overload.out" '^rx REL cic=' 12 30
+n42=$(grep -c '^rx REL cic=[0-9]* cause=42 ' "$E2E_RUN/pstn-overload.out")
+n1=$(grep -c '^rx REL cic=[0-9]* cause=1 ' "$E2E_RUN/pstn-overload.out")
+check "... some with cause 42 (switching equipment congestion), the others let in (cause 1)" \
+    test "$n42" -ge 3 -a "$n1" -ge 1 -a "$((n42 + n1))" -eq 12
+check_eq "the MGCF logged and counted each refusal" "$n42 $n42" \
+    "$(since "$MGCF_LOG" "$l" | grep -c 'refused (cause 42): overloaded') $(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_iam_overload_refused_total \([0-9]*\).*/\1/p')"
+kill "$PSTN3" 2>/dev/null
+wait "$PSTN3" 2>/dev/null
 
 # ---------------------------------------------------------------------------------------------
 step "the wire"
