@@ -86,6 +86,7 @@ check_match "it prints the table header" '^FUNCTION +ADDRESS +PORTS +HEALTH +PID
 for d in "${E2E_DAEMONS[@]}"; do
     case $d in
         hss | ocs) ports='diameter:5868/tls\+3868/tcp' ;;
+        pcscf) ports='sip:5060/udp\+tcp\+5061/tls' ;;   # TLS for the UEs (sip.tls_port)
         *) ports='sip:5060/udp\+tcp' ;;
     esac
     check_match "table: $d at ${E2E_ADDR[$d]}, health ok, a pid" \
@@ -109,6 +110,7 @@ for d in "${E2E_DAEMONS[@]}"; do
     want=
     if [[ " ${E2E_SIP_DAEMONS[*]} " == *" $d "* ]]; then
         want="$a:5060/tcp listening, $a:5060/udp listening"
+        [ "$d" = pcscf ] && want+=", $a:5061/tls listening"
     fi
     check_eq "$d /health: SIP listeners" "$want" "$(json_get "$HTTP_BODY" \
         '[.peers[] | select(.kind == "sip-listener") | "\(.name) \(.state)"] | sort | join(", ")')"
