@@ -162,9 +162,10 @@ const char *const ocs_db_migrations[] = {
     "DROP INDEX cdrs_export;"
     "CREATE INDEX cdrs_pending ON cdrs(id) WHERE export_file IS NULL AND status != 0;"
     "CREATE INDEX ro_events_created ON ro_events(created);",
-    /* 3: the MGCF's Trunk-Group-Id (the ISUP side of a call: "<trunk>/<CIC>") */
-    "ALTER TABLE cdrs ADD COLUMN trunk_in TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE cdrs ADD COLUMN trunk_out TEXT NOT NULL DEFAULT '';",
+    /* 3: the MGCF's Trunk-Group-Id (the ISUP side of a call: "<trunk>/<CIC>"); one
+     * element (the parentheses tell clang's -Wstring-concatenation so) */
+    ("ALTER TABLE cdrs ADD COLUMN trunk_in TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE cdrs ADD COLUMN trunk_out TEXT NOT NULL DEFAULT '';"),
 };
 const size_t ocs_db_nmigrations = sizeof(ocs_db_migrations) / sizeof(ocs_db_migrations[0]);
 
