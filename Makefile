@@ -1,4 +1,4 @@
-# ims-core: one build for the common library and the eight IMS daemons.
+# ims-core: one build for the common library and the IMS daemons (the eight of LAB.md and the MRB).
 #
 #   make            build (installs missing Debian build packages as root, or says how)
 #   make lab        build and start the loopback lab (deploy/lab.sh), wait for health

@@ -88,7 +88,7 @@ static bool valid_domain(const char *m)
         return false;
     for (const char *p = m; ; p++) {
         if (*p == '.' || !*p) {
-            if (label == 0 || label > 63 || p[-1] == '-' || p[-label] == '-')
+            if (label == 0 || label > 63 || p[-1] == '-' || *(p - label) == '-')
                 return false;
             if (!*p)
                 return !digits;

@@ -38,6 +38,7 @@ struct ims_loop {
     struct job *ring;
     size_t cap, head, count;
     bool stopped;
+    bool stop_asked;        /* ims_loop_stop(): break once the queue is drained */
     int signal;
     atomic_uint_fast64_t rejected;
 };
@@ -186,6 +187,12 @@ static int on_event(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
     if (read(loop->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
         ims_err("loop: eventfd read failed: %s", strerror(errno));
     drain(loop);
+    pthread_mutex_lock(&loop->lock);
+    bool stop = loop->stop_asked;
+    loop->stop_asked = false;
+    pthread_mutex_unlock(&loop->lock);
+    if (stop)
+        su_root_break(loop->root);
     return 0;
 }
 
@@ -395,11 +402,6 @@ int ims_loop_call(struct ims_loop *loop, ims_loop_fn fn, void *arg, unsigned tim
     return rc;
 }
 
-static void break_job(void *arg)
-{
-    su_root_break(((struct ims_loop *)arg)->root);
-}
-
 int ims_loop_run(struct ims_loop *loop)
 {
     t_loop_thread = true;
@@ -410,10 +412,16 @@ int ims_loop_run(struct ims_loop *loop)
     return loop->signal;
 }
 
+/* A flag rather than a job: a stop must not be lost to a full queue (a daemon told to stop
+ * while overloaded). The jobs queued before it still run. */
 void ims_loop_stop(struct ims_loop *loop)
 {
-    if (ims_loop_post(loop, break_job, loop) != 0)
-        ims_warn("loop: stop request could not be queued");
+    pthread_mutex_lock(&loop->lock);
+    loop->stop_asked = true;
+    pthread_mutex_unlock(&loop->lock);
+    uint64_t one = 1;
+    ssize_t w = write(loop->efd, &one, sizeof(one));
+    (void)w; /* the counter saturating still leaves the fd readable */
 }
 
 size_t ims_loop_queue_depth(struct ims_loop *loop)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The loopback lab: the eight daemons on their ../shared/LAB.md addresses.
+# The loopback lab: the eight daemons on their ../shared/LAB.md addresses, and the MRB
+# (mrb, on 127.0.0.65 beside the MRF: it is not one of the eight functions of LAB.md).
 #
 #   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
 #   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
@@ -60,6 +61,7 @@ LAB=(
     "pcscf 127.0.0.10 sip:5060/udp+tcp+5061/tls"
     "bgcf  127.0.0.50 sip:5060/udp+tcp"
     "mrfc  127.0.0.60 sip:5060/udp+tcp"
+    "mrb   127.0.0.65 sip:5060/udp+tcp"
     "mgcf  127.0.0.70 sip:5060/udp+tcp"
 )
 

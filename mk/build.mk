@@ -10,7 +10,7 @@ BUILD   ?= build
 SAN     ?= 0
 FUZZ    ?= 0
 VERSION := $(shell cat VERSION)
-DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs
+DAEMONS := pcscf icscf scscf hss bgcf mrfc mgcf ocs mrb
 PKGS    := sofia-sip-ua libmicrohttpd jansson sqlite3 libcrypto gnutls
 
 CC      ?= gcc
@@ -61,6 +61,7 @@ FUZZ_SRC  := $(wildcard tests/fuzz/*.c)
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_bgcf_api := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
 FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send
 
@@ -110,6 +111,11 @@ $(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(MEDIA_LIBS) $(LDLIBS)
 
+# the test AS of the Cr control channel uses the MRF's CFW codec and SDP
+$(BUILD)/bin/cfwas: tests/tools/cfwas.c $(BUILD)/mrfc/cfw_msg.o $(BUILD)/mrfc/sdp.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
 	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue
 	@touch $@
@@ -119,7 +125,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIBCOMMON) \
                  $$($$(word 1,$$(subst _, ,$$*))_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/fuzz $(addprefix -I,$(filter $(DAEMONS),$(subst _, ,$*))) \
-	    $(LDFLAGS) $(FUZZ_LDFLAGS_$*) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) $(LDLIBS)
+	    $(LDFLAGS) $(FUZZ_LDFLAGS_$*) -o $@ $< $(filter %.o,$^) $(LIBCOMMON) \
+	    $($(word 1,$(subst _, ,$*))_LIBS) $(LDLIBS)
 
 $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -1,13 +1,15 @@
 /*
- * mrfc - Media Resource Function (controller and processor): announcements, conferences; Rf
- * and Ro client
+ * mrfc - Media Resource Function (controller and processor): announcements, conferences, the
+ * Cr control channel (IVR and mixer packages); Rf and Ro client
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "mrfc.h"
+#include "cfw.h"
 #include "charging.h"
 #include "log.h"
 #include "sdp.h"
+#include "session.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +54,27 @@ static const struct ims_cfg_key mrfc_keys[] = {
     { "mrfc", "rt_priority", IMS_CFG_INT, "0", 0, 0, 99, NULL, NULL,
       "real-time (SCHED_FIFO) priority of the media thread, so that other work on the same "
       "cores does not break the 20 ms pace (needs CAP_SYS_NICE); 0: normal scheduling" },
+    { "mrfc", "cfw_port", IMS_CFG_INT, "7563", 0, 0, 65535, NULL, NULL,
+      "TCP port of the Cr control channels (RFC 6230) on node.address; 0: none" },
+    { "mrfc", "record_dir", IMS_CFG_STR, "recordings", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "folder of the recordings of the IVR package (relative to node.state_dir); empty: "
+      "no recording" },
+    { "charging", "ocs", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
+      "Diameter identity of the OCS for online charging (Ro) of announcements (IEC) and "
+      "conferences (ECUR); empty: no online charging" },
+    { "charging", "ocs_realm", IMS_CFG_HOST, "@node.domain", 0, 0, 0, NULL, NULL,
+      "Destination-Realm of the CCRs" },
+    { "charging", "online", IMS_CFG_ENUM, "ecf", 0, 0, 0, "ecf|all", NULL,
+      "which sessions are charged online: those whose INVITE names an ECF in "
+      "P-Charging-Function-Addresses, or all" },
+    { "charging", "ccfh", IMS_CFG_ENUM, "terminate", 0, 0, 0,
+      "terminate|continue|retry_and_terminate", NULL,
+      "Credit-Control-Failure-Handling when the OCS does not answer: refuse the service (503) "
+      "or give it uncharged (RFC 4006 5.7); a CCA's own CCFH wins" },
+    { "charging", "tx_ms", IMS_CFG_INT, "2000", 0, 100, 30000, NULL, NULL,
+      "Tx: milliseconds a CCR may wait for its answer" },
+    { "charging", "requested_time", IMS_CFG_INT, "60", 0, 1, 86400, NULL, NULL,
+      "seconds of conference asked in each CCR-INITIAL and CCR-UPDATE" },
     IMS_CFG_END
 };
 
@@ -160,6 +183,14 @@ static int mrfc_init(struct ims_daemon *d)
         rc = mrfc_session_init(mrfc);
     if (rc == 0)
         rc = mrfc_charging_init(mrfc);
+    if (rc == 0)
+        rc = mrfc_online_init(mrfc);
+    if (rc == 0)
+        rc = mrfc_ivr_init(mrfc);
+    if (rc == 0)
+        rc = mrfc_cfw_init(mrfc);
+    if (rc == 0)
+        rc = mrfc_status_init(mrfc);
     if (rc) {
         mrfc_stop(d);
         return rc;
@@ -194,7 +225,11 @@ static void mrfc_stop(struct ims_daemon *d)
         return;
     mrfc->running = false;
     mrfc_session_fini(mrfc);
-    mrfc_charging_stop(mrfc);
+    mrfc_cfw_fini(mrfc);
+    mrfc_charging_stop(mrfc);         /* Diameter stops here */
+    mrfc_online_stop(mrfc);
+    mrfc_ivr_fini(mrfc);
+    mrfc_status_fini(mrfc);
     mrfc_media_destroy(mrfc->media);
     mrfc->media = NULL;
     mrfc_prompts_free(mrfc->prompts);
@@ -235,7 +270,7 @@ static int mrfc_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *
 static const struct ims_daemon_desc mrfc_desc = {
     .name = "mrfc",
     .summary = "Media Resource Function (controller and processor): announcements, "
-               "conferences; Rf and Ro client",
+               "conferences, Cr control channel (RFC 6230, IVR, mixer); Rf and Ro client",
     .keys = mrfc_keys,
     .more_keys = ims_chg_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,

@@ -86,10 +86,12 @@ static void ev_deliver(void *arg)
 {
     struct ev_job *j = arg;
     j->fn(j->arg, &j->ev);
+    free(j->ev.samples);              /* unless the handler took them */
     free(j);
 }
 
-/* Post @ev to the loop thread; a full queue loses it (counted, logged) */
+/* Post @ev to the loop thread; a full queue loses it (counted, logged); ev->samples go
+ * with the event either way */
 void mrfc_media_post(struct mrfc_media *m, const struct mrfc_media_event *ev)
 {
     struct ev_job *j = malloc(sizeof(*j));
@@ -101,6 +103,7 @@ void mrfc_media_post(struct mrfc_media *m, const struct mrfc_media_event *ev)
             return;
         free(j);
     }
+    free(ev->samples);
     ims_counter_inc(mrfc_mx.events_lost);
     ims_warn("mrfc: media event %d of leg %08x lost: the loop queue is full", ev->kind, ev->leg);
 }
@@ -255,6 +258,10 @@ static void run_leg_cmd(struct mrfc_media *m, struct leg *l, const struct cmd *c
     case CMD_STOP:
         mrfc_play_end(m, l, MRFC_END_STOPPED, true);
         mrfc_collect_end(m, l, MRFC_END_STOPPED, true);
+        mrfc_record_end(m, l, MRFC_END_STOPPED, true);
+        break;
+    case CMD_RECORD:
+        mrfc_record_start(m, l, &c->u.rec);
         break;
     case CMD_JOIN:
         mrfc_mixer_join(m, l, c->mixer);
@@ -588,6 +595,13 @@ int mrfc_media_collect(struct mrfc_media *m, uint32_t id, const struct mrfc_coll
 {
     struct cmd c = { .type = CMD_COLLECT, .id = id };
     c.u.col = *col;
+    return push(m, &c);
+}
+
+int mrfc_media_record(struct mrfc_media *m, uint32_t id, const struct mrfc_record *r)
+{
+    struct cmd c = { .type = CMD_RECORD, .id = id };
+    c.u.rec = *r;
     return push(m, &c);
 }
 

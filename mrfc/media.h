@@ -75,8 +75,22 @@ struct mrfc_collect {
     unsigned first_ms;            /* time for the first digit, 0: no limit */
     unsigned inter_ms;            /* time between digits, 0: no limit */
     bool clear;                   /* forget digits typed before the request */
+    bool after_play;              /* first_ms runs from the end of the leg's play (if any) */
     uint64_t cookie;
 };
+
+/* A record request: what the leg receives (decoded, 8 kHz), handed back in RECORD_DONE */
+struct mrfc_record {
+    unsigned max_ms;              /* the longest recording, 1..MRFC_RECORD_MAX_MS */
+    unsigned initial_ms;          /* no speech within this: ends TIMEOUT (0: no limit) */
+    unsigned final_silence_ms;    /* silence after speech that ends it (0: never) */
+    bool vad_initial;             /* keep audio from the first speech on (else at once) */
+    bool dtmf_term;               /* a digit ends it (TERMINATOR) */
+    uint64_t cookie;
+};
+
+#define MRFC_RECORD_MAX_MS (10 * 60 * 1000)
+#define MRFC_VAD_LEVEL 400        /* RMS of a 20 ms frame above which it is speech */
 
 enum mrfc_media_event_kind {
     MRFC_EV_PLAY_DONE = 1,
@@ -84,15 +98,18 @@ enum mrfc_media_event_kind {
     MRFC_EV_DTMF,                 /* every digit received */
     MRFC_EV_RTP_TIMEOUT,          /* nothing received for rtp_timeout_ms (once) */
     MRFC_EV_CLOSED,               /* the leg is gone; its final statistics */
+    MRFC_EV_RECORD_DONE,          /* a recording ended: its samples */
 };
 
 enum mrfc_media_reason {
     MRFC_END_COMPLETE = 1,        /* played every round / got max_digits */
-    MRFC_END_DURATION,            /* play: duration_ms reached */
+    MRFC_END_DURATION,            /* play: duration_ms reached; record: max_ms */
     MRFC_END_STOPPED,             /* mrfc_media_stop, a new request, or the leg closed */
     MRFC_END_BARGE_IN,            /* play: a digit */
-    MRFC_END_TERMINATOR,          /* collect: a terminator digit */
-    MRFC_END_TIMEOUT,             /* collect: first_ms or inter_ms ran out */
+    MRFC_END_TERMINATOR,          /* collect: a terminator digit; record: a digit */
+    MRFC_END_TIMEOUT,             /* collect: first_ms or inter_ms ran out; record: no
+                                   * speech within initial_ms */
+    MRFC_END_SILENCE,             /* record: final_silence_ms of silence after speech */
 };
 
 enum mrfc_dtmf_source { MRFC_DTMF_RFC4733 = 1, MRFC_DTMF_INBAND };
@@ -110,14 +127,19 @@ struct mrfc_media_event {
     uint32_t leg;
     uint64_t cookie;              /* of the request the event ends */
     int reason;                   /* enum mrfc_media_reason */
-    unsigned played_ms;           /* PLAY_DONE */
+    unsigned played_ms;           /* PLAY_DONE; RECORD_DONE: the length recorded */
     char digits[MRFC_DIGITS_MAX + 1];   /* COLLECT_DONE; DTMF: the digit */
     int source;                   /* DTMF: enum mrfc_dtmf_source */
     struct mrfc_leg_stats stats;  /* CLOSED */
+    int16_t *samples;             /* RECORD_DONE: the recording (malloc'd), or NULL */
+    size_t nsamples;
 };
 
-/* Runs on the loop thread; @ev is freed after it returns */
-typedef void (*mrfc_media_event_fn)(void *arg, const struct mrfc_media_event *ev);
+/*
+ * Runs on the loop thread; @ev is freed after it returns, and with it ev->samples unless
+ * the handler took them (set ev->samples to NULL: then they are the handler's to free).
+ */
+typedef void (*mrfc_media_event_fn)(void *arg, struct mrfc_media_event *ev);
 
 /*
  * mrfc_media_create - the engine with its port pool, queue and metrics, not running yet;
@@ -158,7 +180,9 @@ int mrfc_media_leg_close(struct mrfc_media *m, uint32_t id);
 int mrfc_media_play(struct mrfc_media *m, uint32_t id, const struct mrfc_play *p);
 /* Collect digits on leg @id (a collection under way ends STOPPED). */
 int mrfc_media_collect(struct mrfc_media *m, uint32_t id, const struct mrfc_collect *c);
-/* End the play and the collection of leg @id (events with MRFC_END_STOPPED) */
+/* Record what leg @id receives (a recording under way ends STOPPED) */
+int mrfc_media_record(struct mrfc_media *m, uint32_t id, const struct mrfc_record *r);
+/* End the play, the collection and the recording of leg @id (events: MRFC_END_STOPPED) */
 int mrfc_media_stop(struct mrfc_media *m, uint32_t id);
 
 /*

@@ -38,7 +38,7 @@
 
 enum cmd_type {
     CMD_ADD = 1, CMD_UPDATE, CMD_PLAY, CMD_COLLECT, CMD_STOP,
-    CMD_MIX_NEW, CMD_MIX_DEL, CMD_JOIN, CMD_UNJOIN,
+    CMD_MIX_NEW, CMD_MIX_DEL, CMD_JOIN, CMD_UNJOIN, CMD_RECORD,
 };
 
 struct leg;
@@ -52,6 +52,7 @@ struct cmd {
         struct mrfc_leg_params p;
         struct mrfc_play play;
         struct mrfc_collect col;
+        struct mrfc_record rec;
     } u;
 };
 
@@ -72,6 +73,17 @@ struct collect_state {
     char digits[MRFC_DIGITS_MAX + 1];
     unsigned n;
     uint64_t deadline_us;         /* 0: none */
+    bool wait_play;               /* the first-digit timer starts when the play ends */
+};
+
+struct record_state {
+    bool active;
+    struct mrfc_record req;
+    int16_t *buf;                 /* req.max_ms of samples */
+    size_t n, cap;
+    bool speech;                  /* speech was heard */
+    size_t silence;               /* samples of silence since the last speech */
+    uint64_t waited;              /* samples before the first speech */
 };
 
 struct mixer;
@@ -95,6 +107,7 @@ struct leg {
     unsigned active_idx;
     struct play_state play;
     struct collect_state col;
+    struct record_state rec;
     char ahead[TYPEAHEAD + 1];    /* digits typed with no collection running */
     dtmf_rx_state_t *dtmf;
     bool te_seen;
@@ -225,6 +238,10 @@ void mrfc_play_end(struct mrfc_media *m, struct leg *l, int reason, bool report)
 void mrfc_play_fill(struct mrfc_media *m, struct leg *l, int16_t *out);
 void mrfc_collect_start(struct mrfc_media *m, struct leg *l, const struct mrfc_collect *c);
 void mrfc_collect_end(struct mrfc_media *m, struct leg *l, int reason, bool report);
+void mrfc_record_start(struct mrfc_media *m, struct leg *l, const struct mrfc_record *r);
+void mrfc_record_end(struct mrfc_media *m, struct leg *l, int reason, bool report);
+/* This tick's input of @l into its recording */
+void mrfc_record_frame(struct mrfc_media *m, struct leg *l);
 /* A telephone event packet (RFC 4733) of @l */
 void mrfc_dtmf_event(struct mrfc_media *m, struct leg *l, const struct mrfc_rtp_hdr *h);
 /* spandsp's callback of in-band digits (@arg: the leg) */

@@ -164,6 +164,7 @@ void mrfc_leg_remove(struct mrfc_media *m, struct leg *l, bool report)
 {
     mrfc_play_end(m, l, MRFC_END_STOPPED, false);
     mrfc_collect_end(m, l, MRFC_END_STOPPED, false);
+    mrfc_record_end(m, l, MRFC_END_STOPPED, false);
     if (l->mixer)
         mrfc_mixer_remove_leg(l->mixer, l);
     uint8_t buf[256];
@@ -301,6 +302,8 @@ void mrfc_leg_input(struct mrfc_media *m, struct leg *l, uint64_t now_us)
         dtmf_rx(l->dtmf, l->in, FRAME);
     if (l->col.active && l->col.deadline_us && now_us >= l->col.deadline_us)
         mrfc_collect_end(m, l, MRFC_END_TIMEOUT, true);
+    if (l->rec.active)
+        mrfc_record_frame(m, l);
     if (m->c.rtp_timeout_ms && !l->timeout_reported && l->peer_len &&
         (l->p.dir & MRFC_DIR_RECV) &&
         now_us - l->last_rx_us > (uint64_t)m->c.rtp_timeout_ms * 1000) {

@@ -22,6 +22,13 @@ void mrfc_play_end(struct mrfc_media *m, struct leg *l, int reason, bool report)
     ps->tone = NULL;
     if (report)
         mrfc_media_post_simple(m, l, MRFC_EV_PLAY_DONE, ps->req.cookie, reason);
+    /* prompt and collect: the time for the first digit runs from now */
+    struct collect_state *c = &l->col;
+    if (c->active && c->wait_play) {
+        c->wait_play = false;
+        if (c->n == 0 && c->req.first_ms)
+            c->deadline_us = mrfc_mono_ns() / 1000 + (uint64_t)c->req.first_ms * 1000;
+    }
 }
 
 /* Start item ps->item (a tone gets its generator) */
@@ -162,6 +169,10 @@ static void on_digit(struct mrfc_media *m, struct leg *l, char d, int source)
     mrfc_media_post(m, &ev);
     if (l->play.active && l->play.req.barge_in)
         mrfc_play_end(m, l, MRFC_END_BARGE_IN, true);
+    if (l->rec.active && l->rec.req.dtmf_term) {
+        mrfc_record_end(m, l, MRFC_END_TERMINATOR, true);
+        return;                       /* the digit ended the recording: it is not collected */
+    }
     if (l->col.active) {
         collect_digit(m, l, d, now_us);
         return;
@@ -190,7 +201,9 @@ void mrfc_collect_start(struct mrfc_media *m, struct leg *l, const struct mrfc_c
     if (cs->req.max_digits < 1 || cs->req.max_digits > MRFC_DIGITS_MAX)
         cs->req.max_digits = MRFC_DIGITS_MAX;
     cs->active = true;
-    cs->deadline_us = c->first_ms ? now_us + (uint64_t)c->first_ms * 1000 : 0;
+    cs->wait_play = c->after_play && l->play.active;
+    cs->deadline_us = c->first_ms && !cs->wait_play ? now_us + (uint64_t)c->first_ms * 1000
+                                                    : 0;
     char ahead[TYPEAHEAD + 1];
     memcpy(ahead, l->ahead, sizeof(ahead));
     l->ahead[0] = '\0';
@@ -214,4 +227,75 @@ void mrfc_dtmf_event(struct mrfc_media *m, struct leg *l, const struct mrfc_rtp_
     char d = mrfc_te_digit(e.event);
     if (d)
         on_digit(m, l, d, MRFC_DTMF_RFC4733);
+}
+
+/* ---- record ---- */
+
+void mrfc_record_end(struct mrfc_media *m, struct leg *l, int reason, bool report)
+{
+    struct record_state *r = &l->rec;
+    if (!r->active)
+        return;
+    r->active = false;
+    if (reason == MRFC_END_SILENCE && r->silence < r->n)
+        r->n -= r->silence;           /* the final silence is not kept */
+    if (report) {
+        struct mrfc_media_event ev = { .kind = MRFC_EV_RECORD_DONE, .leg = l->id,
+                                       .cookie = r->req.cookie, .reason = reason,
+                                       .played_ms = (unsigned)(r->n * 1000 / MRFC_RATE),
+                                       .samples = r->buf, .nsamples = r->n };
+        r->buf = NULL;
+        mrfc_media_post(m, &ev);
+    }
+    free(r->buf);
+    r->buf = NULL;
+}
+
+void mrfc_record_start(struct mrfc_media *m, struct leg *l, const struct mrfc_record *req)
+{
+    mrfc_record_end(m, l, MRFC_END_STOPPED, true);
+    struct record_state *r = &l->rec;
+    memset(r, 0, sizeof(*r));
+    r->req = *req;
+    unsigned ms = req->max_ms && req->max_ms <= MRFC_RECORD_MAX_MS ? req->max_ms
+                                                                    : MRFC_RECORD_MAX_MS;
+    r->cap = (size_t)ms * MRFC_RATE / 1000;
+    r->buf = malloc(r->cap * sizeof(*r->buf));
+    r->active = true;
+    if (!r->buf)
+        mrfc_record_end(m, l, MRFC_END_STOPPED, true);
+}
+
+/* Whether 20 ms of @pcm are speech: their RMS above MRFC_VAD_LEVEL */
+static bool is_speech(const int16_t *pcm)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < FRAME; i++)
+        sum += (int64_t)pcm[i] * pcm[i];
+    return sum > (int64_t)MRFC_VAD_LEVEL * MRFC_VAD_LEVEL * FRAME;
+}
+
+void mrfc_record_frame(struct mrfc_media *m, struct leg *l)
+{
+    struct record_state *r = &l->rec;
+    bool speech = l->has_in && is_speech(l->in);
+    if (!r->speech && !speech) {
+        r->waited += FRAME;
+        if (r->req.initial_ms && r->waited * 1000 >= (uint64_t)r->req.initial_ms * MRFC_RATE) {
+            mrfc_record_end(m, l, MRFC_END_TIMEOUT, true);
+            return;
+        }
+        if (r->req.vad_initial)
+            return;                   /* nothing kept before the first speech */
+    }
+    r->speech |= speech;
+    size_t n = r->cap - r->n < FRAME ? r->cap - r->n : FRAME;
+    memcpy(r->buf + r->n, l->in, n * sizeof(*r->buf));
+    r->n += n;
+    r->silence = speech ? 0 : r->silence + n;
+    if (r->n >= r->cap)
+        mrfc_record_end(m, l, MRFC_END_DURATION, true);
+    else if (r->speech && r->req.final_silence_ms &&
+             r->silence * 1000 >= (uint64_t)r->req.final_silence_ms * MRFC_RATE)
+        mrfc_record_end(m, l, MRFC_END_SILENCE, true);
 }

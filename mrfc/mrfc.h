@@ -23,6 +23,10 @@
 
 struct mrfc_session;
 struct ims_chg;
+struct mrfc_cfw;
+struct mrfc_ivr;
+struct mrfc_ro;
+struct mrfc_status;
 
 struct mrfc {
     struct ims_daemon *d;
@@ -44,11 +48,16 @@ struct mrfc {
     unsigned nsessions;
     atomic_uint health_sessions;  /* nsessions for /health (the HTTP thread) */
     struct ims_map *confs;        /* conference id -> struct mrfc_conf */
+    struct ims_map *conns;        /* connection id (both orders of the tags) -> session */
+    struct mrfc_cfw *cfw;         /* the Cr control channels */
+    struct mrfc_ivr *ivr;         /* the IVR package's dialogs */
     struct ims_chg *chg;          /* offline charging (Rf) */
     su_timer_t *chg_tick;
+    struct mrfc_ro *ro;           /* online charging (Ro) */
+    struct mrfc_status *status;   /* the status API */
     /* metrics */
-    struct ims_gauge *m_active[3];       /* by enum mrfc_service_kind */
-    struct ims_counter *m_total[3];
+    struct ims_gauge *m_active[5];       /* by enum mrfc_service_kind */
+    struct ims_counter *m_total[5];
     struct ims_counter *m_refused_busy, *m_refused_untrusted, *m_refused_bad,
         *m_refused_media, *m_ended_timeout;
     struct ims_gauge *m_confs;
@@ -62,7 +71,12 @@ void mrfc_session_fini(struct mrfc *mrfc);
 int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
                         const struct ims_sip_source *src);
 /* What the media thread reports, on the loop thread */
-void mrfc_session_media_event(void *arg, const struct mrfc_media_event *ev);
+void mrfc_session_media_event(void *arg, struct mrfc_media_event *ev);
+
+/* status.c: GET /api/v1/mrf/status (JSON) for a media resource broker, from trusted
+ * peers only */
+int mrfc_status_init(struct mrfc *mrfc);
+void mrfc_status_fini(struct mrfc *mrfc);
 
 /* charging.c: offline charging (Rf) of the MRF's sessions */
 int mrfc_charging_init(struct mrfc *mrfc);

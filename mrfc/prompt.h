@@ -9,6 +9,7 @@
  *   file:///<prompts_dir>/<name>.wav   the file itself (the path must be inside the folder)
  *   <name>.wav, <name>                 a file of the folder by name
  *   tone:dial|ringing|busy|congestion  a tone of ITU-T E.180 (generated, no file)
+ *   tone:beep                          1 kHz for 250 ms
  *
  * Other schemes (http:, https:) are not fetched.
  *
@@ -35,6 +36,7 @@ enum mrfc_tone {
     MRFC_TONE_RINGING,
     MRFC_TONE_BUSY,
     MRFC_TONE_CONGESTION,
+    MRFC_TONE_BEEP,               /* not E.180: 1 kHz, 250 ms, once (before a recording) */
 };
 
 struct mrfc_prompts;

@@ -121,18 +121,24 @@ static int pick_address(const sdp_session_t *s, const sdp_media_t *m, struct mrf
     return 0;
 }
 
-/* Note line @m as one to answer with port 0 */
-static void note_rejected(const sdp_media_t *m, int i, struct mrfc_sdp_neg *out)
+/* What the answer repeats of line @m when it refuses it (port 0): media, proto, format */
+static void rejected_line(const sdp_media_t *m, char *media, size_t mlen, char *rest,
+                          size_t rlen)
 {
     char fmt[16] = "0";
     if (m->m_rtpmaps)
         snprintf(fmt, sizeof(fmt), "%u", (unsigned)m->m_rtpmaps->rm_pt);
     else if (m->m_format && m->m_format->l_text)
         snprintf(fmt, sizeof(fmt), "%s", m->m_format->l_text);
-    snprintf(out->rejected[i].media, sizeof(out->rejected[i].media), "%s",
-             m->m_type_name ? m->m_type_name : "audio");
-    snprintf(out->rejected[i].rest, sizeof(out->rejected[i].rest), "%s %s",
-             m->m_proto_name ? m->m_proto_name : "RTP/AVP", fmt);
+    snprintf(media, mlen, "%s", m->m_type_name ? m->m_type_name : "audio");
+    snprintf(rest, rlen, "%s %s", m->m_proto_name ? m->m_proto_name : "RTP/AVP", fmt);
+}
+
+/* Note line @m as one to answer with port 0 */
+static void note_rejected(const sdp_media_t *m, int i, struct mrfc_sdp_neg *out)
+{
+    rejected_line(m, out->rejected[i].media, sizeof(out->rejected[i].media),
+                  out->rejected[i].rest, sizeof(out->rejected[i].rest));
 }
 
 /* Try audio line @m as the stream; 0, or -ENOTSUP with @why */
@@ -284,5 +290,114 @@ int mrfc_sdp_offer(char *buf, size_t cap, const struct mrfc_sdp_local *l, uint32
     if (codecs & (1u << MRFC_CODEC_PCMA))
         pts[npts++] = MRFC_CODEC_PCMA;
     int rc = audio_lines(buf, cap, &off, l->port, pts, pts, npts, MRFC_TE_PT_OFFER, dir);
+    return rc ? rc : (int)off;
+}
+
+/* ---- the control channel ---- */
+
+static bool is_cfw_line(const sdp_media_t *m)
+{
+    const char *proto = m->m_proto_name ? m->m_proto_name : "";
+    return m->m_type == sdp_media_application && m->m_format && m->m_format->l_text &&
+           strcasecmp(m->m_format->l_text, "cfw") == 0 &&
+           (strcasecmp(proto, "TCP") == 0 || strcasecmp(proto, "TCP/TLS") == 0);
+}
+
+static void attr_copy(const sdp_media_t *m, const char *name, char *out, size_t len)
+{
+    const sdp_attribute_t *a = sdp_attribute_find(m->m_attributes, name);
+    snprintf(out, len, "%s", a && a->a_value ? a->a_value : "");
+}
+
+/* The attributes and address of control channel line @m */
+static int read_cfw_line(const sdp_session_t *s, const sdp_media_t *m, struct mrfc_sdp_cfw *out,
+                         char *why, size_t whylen)
+{
+    out->tls = strcasecmp(m->m_proto_name, "TCP/TLS") == 0;
+    out->port = (uint16_t)m->m_port;
+    attr_copy(m, "setup", out->setup, sizeof(out->setup));
+    attr_copy(m, "connection", out->connection, sizeof(out->connection));
+    attr_copy(m, "cfw-id", out->cfw_id, sizeof(out->cfw_id));
+    size_t off = 0;
+    for (const sdp_attribute_t *a = m->m_attributes; a; a = a->a_next) {
+        if (!a->a_name || strcasecmp(a->a_name, "ctrl-package") != 0 || !a->a_value)
+            continue;
+        int n = snprintf(out->packages + off, sizeof(out->packages) - off, "%s%s",
+                         off ? "," : "", a->a_value);
+        if (n < 0 || (size_t)n >= sizeof(out->packages) - off)
+            break;
+        off += (size_t)n;
+    }
+    struct mrfc_sdp_neg addr;
+    memset(&addr, 0, sizeof(addr));
+    if (pick_address(s, m, &addr, why, whylen) != 0)
+        return -ENOTSUP;
+    out->ip6 = addr.ip6;
+    snprintf(out->addr, sizeof(out->addr), "%s", addr.addr);
+    return 0;
+}
+
+int mrfc_sdp_cfw_read(const char *body, size_t len, struct mrfc_sdp_cfw *out, char *why,
+                      size_t whylen)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    memset(out, 0, sizeof(*out));
+    out->index = -1;
+    int rc = -1;
+    sdp_parser_t *p = sdp_parse(home, body, (issize_t)len, sdp_f_mode_0000);
+    sdp_session_t *s = sdp_session(p);
+    if (!s) {
+        say(why, whylen, "bad SDP: %s", sdp_parsing_error(p) ? sdp_parsing_error(p) : "?");
+        rc = -EINVAL;
+        goto out_parser;
+    }
+    int i = 0;
+    for (const sdp_media_t *m = s->sdp_media; m; m = m->m_next, i++) {
+        if (i == MRFC_SDP_MAX_MEDIA) {
+            say(why, whylen, "more than %d media streams", MRFC_SDP_MAX_MEDIA);
+            rc = out->index >= 0 ? -ENOTSUP : -1;
+            goto out_parser;
+        }
+        if (out->index < 0 && is_cfw_line(m)) {
+            out->index = i;
+            rc = read_cfw_line(s, m, out, why, whylen);
+            if (rc)
+                goto out_parser;
+            continue;
+        }
+        rejected_line(m, out->rejected[i].media, sizeof(out->rejected[i].media),
+                      out->rejected[i].rest, sizeof(out->rejected[i].rest));
+    }
+    out->nmedia = i;
+out_parser:
+    sdp_parser_free(p);
+    su_home_deinit(home);
+    return rc;
+}
+
+int mrfc_sdp_cfw_answer(char *buf, size_t cap, const struct mrfc_sdp_local *l,
+                        const struct mrfc_sdp_cfw *o, uint16_t port, const char *packages)
+{
+    int n = session_head(buf, cap, l);
+    if (n < 0)
+        return n;
+    size_t off = (size_t)n;
+    int rc = 0;
+    for (int i = 0; !rc && i < o->nmedia; i++) {
+        if (i != o->index) {
+            rc = add(buf, cap, &off, "m=%s 0 %s\r\n", o->rejected[i].media,
+                     o->rejected[i].rest);
+            continue;
+        }
+        rc = add(buf, cap, &off, "m=application %u %s cfw\r\na=setup:passive\r\n"
+                 "a=connection:new\r\na=cfw-id:%s\r\n", (unsigned)port,
+                 o->tls ? "TCP/TLS" : "TCP", o->cfw_id);
+        const char *p = packages;
+        while (!rc && p && *p) {
+            size_t k = strcspn(p, ",");
+            rc = add(buf, cap, &off, "a=ctrl-package:%.*s\r\n", (int)k, p);
+            p += k + (p[k] == ',');
+        }
+    }
     return rc ? rc : (int)off;
 }

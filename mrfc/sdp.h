@@ -85,6 +85,44 @@ int mrfc_sdp_answer(char *buf, size_t cap, const struct mrfc_sdp_local *l,
 int mrfc_sdp_offer(char *buf, size_t cap, const struct mrfc_sdp_local *l, uint32_t codecs,
                    unsigned dir);
 
+/* ---- the Cr control channel (RFC 6230 section 5, COMEDIA of RFC 4145) ---- */
+
+/* An offer's m=application <port> TCP cfw (or TCP/TLS cfw) line */
+struct mrfc_sdp_cfw {
+    int index;                    /* of the m= line, -1: none */
+    int nmedia;
+    struct {
+        char media[16];
+        char rest[48];
+    } rejected[MRFC_SDP_MAX_MEDIA];   /* the other lines, answered with port 0 */
+    bool tls;                     /* TCP/TLS */
+    char setup[16];               /* a=setup: active, passive, actpass, holdconn */
+    char connection[16];          /* a=connection: new, existing */
+    char cfw_id[128];             /* a=cfw-id */
+    char packages[256];           /* every a=ctrl-package, comma-separated */
+    bool ip6;
+    char addr[64];                /* the c= address the AS connects from */
+    uint16_t port;
+};
+
+/*
+ * mrfc_sdp_cfw_read - look for a control channel line in SDP @body. Returns 0 with
+ * @out->index >= 0 when there is one (its attributes read, not judged), or -1 when there is
+ * none; -EINVAL when the body is no valid SDP; -ENOTSUP when the line is there but unusable
+ * (no c= address, more than MRFC_SDP_MAX_MEDIA lines). @why says why.
+ */
+int mrfc_sdp_cfw_read(const char *body, size_t len, struct mrfc_sdp_cfw *out, char *why,
+                      size_t whylen);
+
+/*
+ * mrfc_sdp_cfw_answer - the answer of the MRF to control channel offer @o: the same lines,
+ * the cfw one with @port, a=setup:passive (the AS connects), a=connection:new, the cfw-id
+ * and a=ctrl-package for each of comma-separated @packages; the others with port 0.
+ * Returns the length, or -ENOSPC.
+ */
+int mrfc_sdp_cfw_answer(char *buf, size_t cap, const struct mrfc_sdp_local *l,
+                        const struct mrfc_sdp_cfw *o, uint16_t port, const char *packages);
+
 /* "sendrecv", "sendonly", "recvonly" or "inactive" for MRFC_DIR_* @dir */
 const char *mrfc_sdp_dir_name(unsigned dir);
 /* "PCMU" or "PCMA" */

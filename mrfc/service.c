@@ -1,5 +1,6 @@
 /*
- * service.c - the RFC 4240 service of a Request-URI (announcement or conference)
+ * service.c - the service of a Request-URI: an RFC 4240 announcement or conference, or a
+ * leg or control channel for an application server's Cr control (RFC 6230)
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -26,7 +27,9 @@ static void say(char *why, size_t len, const char *fmt, ...)
 
 const char *mrfc_service_name(int kind)
 {
-    return kind == MRFC_SVC_CONF ? "conf" : "annc";
+    static const char *const names[MRFC_SVC_KINDS] = { "none", "annc", "conf", "media",
+                                                       "cfw" };
+    return kind > 0 && kind < MRFC_SVC_KINDS ? names[kind] : "none";
 }
 
 /*
@@ -126,6 +129,11 @@ int mrfc_service_parse(const url_t *uri, struct mrfc_service *out, char *why, si
         return parse_annc(uri, out, why, whylen);
     if (strncmp(user, "conf=", 5) == 0)
         return parse_conf(user + 5, out, why, whylen);
-    say(why, whylen, "no media service '%.40s' here: annc and conf=<id> are (RFC 4240)", user);
+    if (strcmp(user, MRFC_SVC_MEDIA_USER) == 0) {
+        out->kind = MRFC_SVC_MEDIA;
+        return 0;
+    }
+    say(why, whylen, "no media service '%.40s' here: annc and conf=<id> are (RFC 4240), "
+        MRFC_SVC_MEDIA_USER " a leg or control channel of an AS (RFC 6230)", user);
     return -ENOENT;
 }

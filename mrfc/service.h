@@ -4,6 +4,8 @@
  *
  *   sip:annc@mrf;play=<uri>[;repeat=N|forever][;delay=ms][;duration=ms]   announcement
  *   sip:conf=<id>@mrf                                                    conference
+ *   sip:mrfc@mrf     a media leg an AS controls over Cr, or (when the SDP offers an
+ *                    m=application ... TCP cfw line) a Cr control channel (RFC 6230)
  *
  * A pure parser of the URI: the prompt named by play= is looked up elsewhere (prompt.h).
  *
@@ -20,9 +22,14 @@
 #define MRFC_REPEAT_MAX 1000      /* repeat= above this is refused (forever is allowed) */
 #define MRFC_MS_MAX 3600000u      /* delay= and duration= at most one hour */
 
+#define MRFC_SVC_MEDIA_USER "mrfc"   /* the user part of legs and channels of an AS */
+
 enum mrfc_service_kind {
     MRFC_SVC_ANNC = 1,
     MRFC_SVC_CONF,
+    MRFC_SVC_MEDIA,               /* a leg the control channel drives */
+    MRFC_SVC_CFW,                 /* a control channel (from the SDP of a MEDIA request) */
+    MRFC_SVC_KINDS
 };
 
 struct mrfc_service {
@@ -43,7 +50,7 @@ struct mrfc_service {
  */
 int mrfc_service_parse(const url_t *uri, struct mrfc_service *out, char *why, size_t whylen);
 
-/* "annc" or "conf" */
+/* "annc", "conf", "media" or "cfw" */
 const char *mrfc_service_name(int kind);
 
 #endif

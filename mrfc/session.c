@@ -17,10 +17,9 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include "mrfc.h"
+#include "session.h"
+#include "cfw.h"
 #include "log.h"
-#include "sdp.h"
-#include "service.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -37,48 +36,6 @@
 #include <sofia-sip/sip_status.h>
 
 #define ALLOW "INVITE, ACK, CANCEL, BYE, UPDATE, OPTIONS"
-#define SDP_MAX 2048
-
-struct mrfc_conf {
-    char id[65];
-    uint32_t mixer;
-    unsigned legs;
-};
-
-enum state {
-    S_WAIT_ACK = 1,               /* the 2xx of the first INVITE is out */
-    S_CONFIRMED,
-    S_ENDING,                     /* our BYE is out, or theirs came: no more requests */
-};
-
-struct mrfc_session {
-    struct mrfc_session *next, **prevp;
-    struct mrfc *mrfc;
-    int state;
-    uint32_t leg;                 /* media leg id */
-    bool leg_open;
-    uint16_t port;
-    struct mrfc_service svc;
-    struct mrfc_play_item item;   /* annc: what play= names */
-    struct mrfc_conf *conf;
-    nta_leg_t *dialog;
-    nta_incoming_t *invite;       /* an INVITE whose 2xx waits for its ACK */
-    bool offer_out;               /* that 2xx carried our offer: the ACK has the answer */
-    bool bye_pending;             /* end once the ACK has come (or never will) */
-    const char *bye_why;
-    bool media_on;                /* the announcement was started */
-    nta_outgoing_t *bye;
-    su_timer_t *limit;            /* mrfc.max_duration */
-    su_timer_t *reaper;           /* frees the session outside nta's callbacks */
-    struct mrfc_sdp_neg neg;
-    bool has_neg;
-    uint64_t sdp_id, sdp_version;
-    char sdp[SDP_MAX];            /* the last SDP we sent */
-    char call_id[128];
-    char local_tag[64], remote_tag[64];
-    char contact[128];
-    time_t started;
-};
 
 static int on_dialog(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
                      const sip_t *sip);
@@ -182,10 +139,15 @@ static void params_of(const struct mrfc *mrfc, const struct mrfc_sdp_neg *n,
     }
 }
 
+static unsigned want_dir_of(int kind)
+{
+    /* an announcement only sends; a conference and a leg of an AS send and receive */
+    return kind == MRFC_SVC_ANNC ? MRFC_DIR_SEND : MRFC_DIR_SENDRECV;
+}
+
 static unsigned want_dir(const struct mrfc_session *s)
 {
-    /* an announcement only sends; a conference sends and receives */
-    return s->svc.kind == MRFC_SVC_ANNC ? MRFC_DIR_SEND : MRFC_DIR_SENDRECV;
+    return want_dir_of(s->svc.kind);
 }
 
 /*
@@ -195,7 +157,7 @@ static unsigned want_dir(const struct mrfc_session *s)
 static int make_sdp(struct mrfc_session *s, bool offer)
 {
     struct mrfc *mrfc = s->mrfc;
-    char buf[SDP_MAX];
+    char buf[MRFC_SDP_BUF];
     struct mrfc_sdp_local l = { .addr = mrfc->rtp_address, .ip6 = mrfc->rtp_ip6,
                                 .port = s->port, .id = s->sdp_id, .version = s->sdp_version,
                                 .user = "mrfc" };
@@ -212,72 +174,74 @@ static int make_sdp(struct mrfc_session *s, bool offer)
     return 0;
 }
 
-/* ---- conferences ---- */
-
-static int conf_join(struct mrfc_session *s)
-{
-    struct mrfc *mrfc = s->mrfc;
-    struct mrfc_conf *c = ims_map_get(mrfc->confs, s->svc.conf);
-    bool fresh = !c;
-    if (fresh) {
-        c = calloc(1, sizeof(*c));
-        if (!c)
-            return -ENOMEM;
-        snprintf(c->id, sizeof(c->id), "%s", s->svc.conf);
-        int rc = mrfc_media_mixer_create(mrfc->media, &c->mixer);
-        int err = 0;
-        if (rc == 0)
-            ims_map_put(mrfc->confs, c->id, c, &err);
-        if (rc || err) {
-            if (rc == 0)
-                mrfc_media_mixer_destroy(mrfc->media, c->mixer);
-            free(c);
-            return rc ? rc : err;
-        }
-        ims_gauge_add(mrfc->m_confs, 1);
-        LOG(s, IMS_LOG_INFO, "mrfc: conference %s created (mixer %u)", c->id, c->mixer);
-    }
-    int rc = mrfc_media_join(mrfc->media, s->leg, c->mixer);
-    if (rc == 0) {
-        c->legs++;
-        s->conf = c;
-    } else if (fresh) {
-        ims_map_remove(mrfc->confs, c->id);
-        mrfc_media_mixer_destroy(mrfc->media, c->mixer);
-        ims_gauge_add(mrfc->m_confs, -1);
-        free(c);
-    }
-    return rc;
-}
-
-static void conf_leave(struct mrfc_session *s)
-{
-    struct mrfc_conf *c = s->conf;
-    if (!c)
-        return;
-    s->conf = NULL;
-    if (--c->legs > 0)
-        return;
-    struct mrfc *mrfc = s->mrfc;
-    LOG(s, IMS_LOG_INFO, "mrfc: conference %s ended (its last party left)", c->id);
-    if (mrfc_media_mixer_destroy(mrfc->media, c->mixer) != 0)
-        ims_warn("mrfc: mixer %u of conference %s not destroyed: the media queue is full",
-                 c->mixer, c->id);
-    ims_map_remove(mrfc->confs, c->id);
-    ims_gauge_add(mrfc->m_confs, -1);
-    free(c);
-}
-
 /* ---- life of a session ---- */
+
+void mrfc_session_log(const struct mrfc_session *s, int level, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    LOG(s, level, "%s", text);
+}
+
+struct mrfc_session *mrfc_session_by_connid(struct mrfc *mrfc, const char *connid)
+{
+    return connid && *connid ? ims_map_get(mrfc->conns, connid) : NULL;
+}
+
+/* Known by its connection id in both orders of the tags (RFC 6230 16.1) */
+static void connid_add(struct mrfc_session *s)
+{
+    char other[MRFC_CONNID_MAX];
+    int err = 0;
+    snprintf(s->connid, sizeof(s->connid), "%s~%s", s->remote_tag, s->local_tag);
+    snprintf(other, sizeof(other), "%s~%s", s->local_tag, s->remote_tag);
+    ims_map_put(s->mrfc->conns, s->connid, s, &err);
+    ims_map_put(s->mrfc->conns, other, s, &err);
+    if (err)
+        LOG(s, IMS_LOG_WARN, "mrfc: no memory to index connection %s", s->connid);
+}
+
+static void connid_remove(struct mrfc_session *s)
+{
+    if (!s->connid[0])
+        return;
+    char other[MRFC_CONNID_MAX];
+    snprintf(other, sizeof(other), "%s~%s", s->local_tag, s->remote_tag);
+    if (ims_map_get(s->mrfc->conns, s->connid) == s)
+        ims_map_remove(s->mrfc->conns, s->connid);
+    if (ims_map_get(s->mrfc->conns, other) == s)
+        ims_map_remove(s->mrfc->conns, other);
+}
+
+/* The media of @s go: its IVR dialog exits, it leaves its mix, its leg closes; a control
+ * channel closes. Done once, at the first of BYE, reap and free. */
+static void media_release(struct mrfc_session *s)
+{
+    struct mrfc *mrfc = s->mrfc;
+    if (s->ivr)
+        mrfc_ivr_leg_gone(s);
+    mrfc_conf_leave(s, true);
+    if (s->chan) {
+        struct mrfc_chan *ch = s->chan;
+        s->chan = NULL;
+        mrfc_cfw_chan_close(ch);
+    }
+    if (s->leg_open) {
+        mrfc_media_leg_close(mrfc->media, s->leg);
+        mrfc->by_slot[s->leg & 0xffff] = NULL;
+        s->leg_open = false;
+    }
+}
 
 static void session_free(struct mrfc_session *s)
 {
     struct mrfc *mrfc = s->mrfc;
-    if (s->leg_open) {
-        mrfc_media_leg_close(mrfc->media, s->leg);
-        mrfc->by_slot[s->leg & 0xffff] = NULL;
-    }
-    conf_leave(s);
+    media_release(s);
+    connid_remove(s);
+    mrfc_online_end(s);
     mrfc_charging_end(mrfc, s->call_id, s->local_tag, s->remote_tag);
     if (s->invite)
         nta_incoming_destroy(s->invite);
@@ -308,17 +272,13 @@ static void on_reap(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 /* Free @s soon, outside the nta callback we may be in */
 static void session_reap(struct mrfc_session *s)
 {
-    s->state = S_ENDING;
+    s->state = MRFC_S_ENDING;
     if (!s->reaper || su_timer_set_interval(s->reaper, on_reap, s, 0) != 0) {
         ims_err("mrfc: cannot schedule the end of a session: freed at shutdown");
         return;
     }
     /* the media stop at once, the SIP objects a moment later */
-    if (s->leg_open) {
-        mrfc_media_leg_close(s->mrfc->media, s->leg);
-        s->mrfc->by_slot[s->leg & 0xffff] = NULL;
-        s->leg_open = false;
-    }
+    media_release(s);
 }
 
 static int on_bye_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
@@ -337,14 +297,14 @@ static int on_bye_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const
 /* End the session with a BYE saying @why (after the ACK of our 2xx, RFC 3261 15) */
 static void session_bye(struct mrfc_session *s, const char *why)
 {
-    if (s->state == S_ENDING)
+    if (s->state == MRFC_S_ENDING)
         return;
-    if (s->invite && s->state == S_WAIT_ACK) {
+    if (s->invite && s->state == MRFC_S_WAIT_ACK) {
         s->bye_pending = true;
         s->bye_why = why;
         return;
     }
-    s->state = S_ENDING;
+    s->state = MRFC_S_ENDING;
     char reason[160];
     snprintf(reason, sizeof(reason), "SIP;cause=200;text=\"%s\"", why);
     LOG(s, IMS_LOG_INFO, "mrfc: ending the session: %s", why);
@@ -356,11 +316,12 @@ static void session_bye(struct mrfc_session *s, const char *why)
         session_reap(s);
         return;
     }
-    if (s->leg_open) {
-        mrfc_media_leg_close(s->mrfc->media, s->leg);
-        s->mrfc->by_slot[s->leg & 0xffff] = NULL;
-        s->leg_open = false;
-    }
+    media_release(s);
+}
+
+void mrfc_session_end(struct mrfc_session *s, const char *why)
+{
+    session_bye(s, why);
 }
 
 static void on_limit(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -401,7 +362,7 @@ static void on_ack(struct mrfc_session *s, const sip_t *sip)
             if (!sip->sip_payload || !sip->sip_payload->pl_len)
                 snprintf(why, sizeof(why), "no SDP answer in the ACK");
             LOG(s, IMS_LOG_INFO, "mrfc: the ACK's answer is not usable: %s", why);
-            s->state = S_CONFIRMED;
+            s->state = MRFC_S_CONFIRMED;
             session_bye(s, "no usable SDP answer in the ACK");
             return;
         }
@@ -411,8 +372,8 @@ static void on_ack(struct mrfc_session *s, const sip_t *sip)
         s->has_neg = true;
         mrfc_media_leg_update(s->mrfc->media, s->leg, &p);
     }
-    if (s->state == S_WAIT_ACK)
-        s->state = S_CONFIRMED;
+    if (s->state == MRFC_S_WAIT_ACK)
+        s->state = MRFC_S_CONFIRMED;
     if (s->bye_pending) {
         session_bye(s, s->bye_why);
         return;
@@ -432,8 +393,8 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
     if (!sip) {
         /* RFC 3261 13.3.1.4: no ACK within 64*T1 */
         LOG(s, IMS_LOG_INFO, "mrfc: no ACK for our 2xx");
-        if (s->state == S_WAIT_ACK)
-            s->state = S_CONFIRMED;
+        if (s->state == MRFC_S_WAIT_ACK)
+            s->state = MRFC_S_CONFIRMED;
         s->offer_out = false;
         session_bye(s, s->bye_pending ? s->bye_why : "no ACK for the 2xx");
         return 0;
@@ -492,8 +453,7 @@ static int read_offer(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip, 
 }
 
 static struct mrfc_session *session_new(struct mrfc *mrfc, const sip_t *sip,
-                                        const struct mrfc_service *svc,
-                                        const struct ims_sip_source *src)
+                                        const struct mrfc_service *svc, bool tcp)
 {
     struct mrfc_session *s = calloc(1, sizeof(*s));
     if (!s)
@@ -506,7 +466,7 @@ static struct mrfc_session *session_new(struct mrfc *mrfc, const sip_t *sip,
     snprintf(s->contact, sizeof(s->contact), "<sip:mrfc@%s%s%s:%ld%s>", v6 ? "[" : "",
              ims_sip_address(mrfc->d->sip), v6 ? "]" : "",
              ims_cfg_int(mrfc->d->cfg, "sip.port"),
-             strcmp(src->proto, "tcp") == 0 ? ";transport=tcp" : "");
+             tcp ? ";transport=tcp" : "");
     uint32_t r[2];
     for (int i = 0; i < 2; i++)
         r[i] = (uint32_t)random();
@@ -545,6 +505,25 @@ static int dialog_create(struct mrfc_session *s, nta_incoming_t *irq, const sip_
     return 0;
 }
 
+/* RFC 4240 conf=<id>: the conference of that id, made by its first party; -EPERM for the
+ * hidden mix of two connections of an AS */
+static int join_rfc4240(struct mrfc_session *s)
+{
+    struct mrfc_conf *c = mrfc_conf_find(s->mrfc, s->svc.conf);
+    if (c && c->hidden)
+        return -EPERM;
+    bool fresh = !c;
+    if (fresh) {
+        int rc = mrfc_conf_create(s->mrfc, s->svc.conf, false, false, NULL, &c);
+        if (rc)
+            return rc;
+    }
+    int rc = mrfc_conf_join(s, c, NULL);
+    if (rc && fresh)
+        mrfc_conf_destroy(s->mrfc, c);
+    return rc;
+}
+
 /* Media of a new session: the leg, the conference; 0 or -errno (answered by the caller) */
 static int session_media(struct mrfc_session *s, const struct mrfc_sdp_neg *n)
 {
@@ -556,7 +535,7 @@ static int session_media(struct mrfc_session *s, const struct mrfc_sdp_neg *n)
     s->leg_open = true;
     s->mrfc->by_slot[s->leg & 0xffff] = s;
     if (s->svc.kind == MRFC_SVC_CONF)
-        rc = conf_join(s);
+        rc = join_rfc4240(s);
     return rc;
 }
 
@@ -595,6 +574,143 @@ static void charge_start(struct mrfc_session *s, nta_incoming_t *irq, const sip_
     msg_destroy(resp);
 }
 
+/* ---- a control channel (RFC 6230 5): an INVITE to sip:mrfc@ offering m=application cfw */
+
+/* Whether @o is an offer the MRF takes; the status to refuse it with (and @why) otherwise */
+static int channel_offer_check(struct mrfc *mrfc, const struct mrfc_sdp_cfw *o, char *why,
+                               size_t len)
+{
+    if (!mrfc_cfw_port(mrfc)) {
+        snprintf(why, len, "this MRF takes no control channel (mrfc.cfw_port is 0)");
+        return 488;
+    }
+    if (o->tls) {
+        snprintf(why, len, "TCP/TLS control channels are not served: offer TCP");
+        return 488;
+    }
+    if (strcasecmp(o->setup, "active") != 0 && strcasecmp(o->setup, "actpass") != 0) {
+        snprintf(why, len, "a=setup:%s: the MRF listens, offer a=setup:active (RFC 4145)",
+                 o->setup[0] ? o->setup : "(none)");
+        return 488;
+    }
+    if (o->connection[0] && strcasecmp(o->connection, "new") != 0) {
+        snprintf(why, len, "a=connection:%s: there is no connection to reuse", o->connection);
+        return 488;
+    }
+    if (!o->cfw_id[0] || strlen(o->cfw_id) > 64 || strpbrk(o->cfw_id, " \t\"<>")) {
+        snprintf(why, len, "a=cfw-id missing or not a token of at most 64 characters");
+        return 400;
+    }
+    return 0;
+}
+
+/* Answer the channel's INVITE 200 with SDP @sdp (kept for the ACK) */
+static void channel_answer(struct mrfc_session *s, nta_incoming_t *irq, const sip_t *sip,
+                           const struct mrfc_sdp_cfw *o, const char *packages)
+{
+    struct mrfc *mrfc = s->mrfc;
+    const char *addr = ims_sip_address(mrfc->d->sip);
+    struct mrfc_sdp_local l = { .addr = addr, .ip6 = strchr(addr, ':') != NULL,
+                                .id = s->sdp_id, .version = s->sdp_version, .user = "mrfc" };
+    if (mrfc_sdp_cfw_answer(s->sdp, sizeof(s->sdp), &l, o, mrfc_cfw_port(mrfc), packages) < 0)
+        s->sdp[0] = '\0';
+    reply_sdp(s, irq, sip);
+}
+
+/*
+ * An INVITE to sip:mrfc@ whose SDP offers a control channel: answered here (1). 0 when
+ * the SDP offers none (a media leg, or SDP that read_offer() refuses).
+ */
+static int invite_channel(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
+                          const struct mrfc_invite *inv)
+{
+    const char *type = sip->sip_content_type ? sip->sip_content_type->c_type : "";
+    if (!sip->sip_payload || !sip->sip_payload->pl_len || strcasecmp(type, "application/sdp"))
+        return 0;
+    struct mrfc_sdp_cfw o;
+    char why[200], packages[256];
+    int rc = mrfc_sdp_cfw_read(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &o, why,
+                               sizeof(why));
+    if (rc == -1 || rc == -EINVAL)
+        return 0;
+    int status = rc ? 488 : channel_offer_check(mrfc, &o, why, sizeof(why));
+    if (status) {
+        ims_counter_inc(mrfc->m_refused_bad);
+        return reply(mrfc, irq, sip, status, 0, NULL, "%s", why), 1;
+    }
+    struct mrfc_service svc = inv->svc;
+    svc.kind = MRFC_SVC_CFW;
+    struct mrfc_session *s = session_new(mrfc, sip, &svc, inv->tcp);
+    if (!s)
+        return reply(mrfc, irq, sip, 500, 0, NULL, "out of memory"), 1;
+    s->state = MRFC_S_WAIT_ACK;
+    rc = dialog_create(s, irq, sip);
+    if (rc == 0)
+        rc = mrfc_cfw_chan_new(mrfc, s, &o, packages, sizeof(packages), &s->chan);
+    if (rc) {
+        session_free(s);
+        ims_counter_inc(mrfc->m_refused_bad);
+        if (rc == -EEXIST)
+            return reply(mrfc, irq, sip, 400, 0, NULL, "cfw-id %s is in use", o.cfw_id), 1;
+        if (rc == -ENOTSUP)
+            return reply(mrfc, irq, sip, 488, 0, NULL, "no control package of the offer is "
+                         "served: " MRFC_PKG_IVR " and " MRFC_PKG_MIXER " are"), 1;
+        return reply(mrfc, irq, sip, 500, 0, NULL, "cannot create the channel"), 1;
+    }
+    connid_add(s);
+    LOG(s, IMS_LOG_INFO, "mrfc: control channel %s offered from %s, packages %s", o.cfw_id,
+        o.addr, packages);
+    channel_answer(s, irq, sip, &o, packages);
+    su_timer_set_interval(s->limit, on_limit, s, (su_duration_t)mrfc->max_duration * 1000);
+    return 1;
+}
+
+/* ---- the first INVITE of a media session ---- */
+
+int mrfc_session_accept(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
+                        const struct mrfc_invite *inv, struct mrfc_online *ro)
+{
+    struct mrfc_session *s = session_new(mrfc, sip, &inv->svc, inv->tcp);
+    if (!s) {
+        mrfc_online_drop(ro);
+        return reply(mrfc, irq, sip, 500, 0, NULL, "out of memory");
+    }
+    s->item = inv->item;
+    s->state = MRFC_S_WAIT_ACK;
+    s->ro = ro;
+    int rc = session_media(s, inv->offer ? &inv->neg : NULL);
+    if (rc) {
+        session_free(s);
+        if (rc == -EPERM)
+            return reply(mrfc, irq, sip, 403, 0, NULL, "conference %s is not open to calls",
+                         inv->svc.conf);
+        ims_counter_inc(mrfc->m_refused_media);
+        return refuse_busy(mrfc, irq, sip, rc == -EBUSY ? "no RTP port is free"
+                                                         : "the media engine is overloaded");
+    }
+    if (inv->offer) {
+        s->neg = inv->neg;
+        s->has_neg = true;
+    }
+    s->offer_out = !inv->offer;
+    if (dialog_create(s, irq, sip) != 0 || make_sdp(s, !inv->offer) != 0) {
+        session_free(s);
+        return reply(mrfc, irq, sip, 500, 0, NULL, "cannot create the dialog");
+    }
+    connid_add(s);
+    LOG(s, IMS_LOG_INFO, "mrfc: %s session on leg %08x, RTP port %u, %s%s%s, connection %s",
+        mrfc_service_name(inv->svc.kind), s->leg, s->port,
+        inv->offer ? mrfc_codec_name(inv->neg.codec) : "offer sent",
+        inv->offer ? " " : "", inv->offer ? mrfc_sdp_dir_name(inv->neg.dir) : "", s->connid);
+    reply_sdp(s, irq, sip);
+    charge_start(s, irq, sip);
+    mrfc_online_answered(s);
+    if (inv->offer)
+        service_start(s);
+    su_timer_set_interval(s->limit, on_limit, s, (su_duration_t)mrfc->max_duration * 1000);
+    return 0;
+}
+
 int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
                         const struct ims_sip_source *src)
 {
@@ -603,54 +719,45 @@ int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip
         return reply(mrfc, irq, sip, 481, 0, NULL, "no such dialog here");
     if (check_require(mrfc, irq, sip) != 0)
         return 0;
-    struct mrfc_service svc;
-    int rc = mrfc_service_parse(sip->sip_request->rq_url, &svc, why, sizeof(why));
+    struct mrfc_invite inv;
+    memset(&inv, 0, sizeof(inv));
+    inv.tcp = strcmp(src->proto, "tcp") == 0;
+    int rc = mrfc_service_parse(sip->sip_request->rq_url, &inv.svc, why, sizeof(why));
     if (rc) {
         ims_counter_inc(mrfc->m_refused_bad);
         return reply(mrfc, irq, sip, rc == -ENOENT ? 404 : 400, 0, NULL, "%s", why);
     }
     if (mrfc->nsessions >= mrfc->max_sessions)
         return refuse_busy(mrfc, irq, sip, "all sessions of this MRF are in use");
-    struct mrfc_sdp_neg n;
-    unsigned want = svc.kind == MRFC_SVC_ANNC ? MRFC_DIR_SEND : MRFC_DIR_SENDRECV;
-    int offer = read_offer(mrfc, irq, sip, want, &n);
-    struct mrfc_play_item item;
-    if (offer < 0 || find_prompt(mrfc, irq, sip, &svc, &item) != 0)
+    if (inv.svc.kind == MRFC_SVC_MEDIA && invite_channel(mrfc, irq, sip, &inv))
         return 0;
-    struct mrfc_session *s = session_new(mrfc, sip, &svc, src);
-    if (!s)
-        return reply(mrfc, irq, sip, 500, 0, NULL, "out of memory");
-    s->item = item;
-    s->state = S_WAIT_ACK;
-    rc = session_media(s, offer ? &n : NULL);
-    if (rc) {
-        session_free(s);
-        ims_counter_inc(mrfc->m_refused_media);
-        return refuse_busy(mrfc, irq, sip, rc == -EBUSY ? "no RTP port is free"
-                                                         : "the media engine is overloaded");
-    }
-    if (offer) {
-        s->neg = n;
-        s->has_neg = true;
-    }
-    s->offer_out = !offer;
-    if (dialog_create(s, irq, sip) != 0 || make_sdp(s, !offer) != 0) {
-        session_free(s);
-        return reply(mrfc, irq, sip, 500, 0, NULL, "cannot create the dialog");
-    }
-    LOG(s, IMS_LOG_INFO, "mrfc: %s session on leg %08x, RTP port %u, %s%s%s",
-        mrfc_service_name(svc.kind), s->leg, s->port,
-        offer ? mrfc_codec_name(n.codec) : "offer sent",
-        offer ? " " : "", offer ? mrfc_sdp_dir_name(n.dir) : "");
-    reply_sdp(s, irq, sip);
-    charge_start(s, irq, sip);
-    if (offer)
-        service_start(s);
-    su_timer_set_interval(s->limit, on_limit, s, (su_duration_t)mrfc->max_duration * 1000);
-    return 0;
+    int offer = read_offer(mrfc, irq, sip, want_dir_of(inv.svc.kind), &inv.neg);
+    if (offer < 0 || find_prompt(mrfc, irq, sip, &inv.svc, &inv.item) != 0)
+        return 0;
+    inv.offer = offer > 0;
+    rc = mrfc_online_invite(mrfc, irq, sip, &inv);
+    if (rc)
+        return 0;                     /* answered, or waiting for the OCS */
+    return mrfc_session_accept(mrfc, irq, sip, &inv, NULL);
 }
 
 /* ---- requests inside the dialog ---- */
+
+/* A re-INVITE or UPDATE of a control channel: the same channel again, or 488 */
+static int renegotiate_channel(struct mrfc_session *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct mrfc_sdp_cfw o;
+    char why[160];
+    if (sip->sip_payload && sip->sip_payload->pl_len) {
+        int rc = mrfc_sdp_cfw_read(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &o,
+                                   why, sizeof(why));
+        if (rc || strcmp(o.cfw_id, mrfc_cfw_chan_id(s->chan)) != 0)
+            return reply(s->mrfc, irq, sip, 488, 0, NULL, "a control channel keeps its "
+                         "m=application line and cfw-id %s", mrfc_cfw_chan_id(s->chan));
+    }
+    reply_sdp(s, irq, sip);      /* an offer of ours when it had none: its answer is not read */
+    return 0;
+}
 
 /* A new offer (re-INVITE or UPDATE) or none (re-INVITE: our offer goes in the 2xx) */
 static int renegotiate(struct mrfc_session *s, nta_incoming_t *irq, const sip_t *sip)
@@ -660,6 +767,9 @@ static int renegotiate(struct mrfc_session *s, nta_incoming_t *irq, const sip_t 
     if (s->invite || s->offer_out)
         return reply(mrfc, irq, sip, 500, 1 + (unsigned)(random() % 10), NULL,
                      "an earlier offer/answer exchange is not finished");
+    if (s->svc.kind == MRFC_SVC_CFW)
+        return s->chan ? renegotiate_channel(s, irq, sip)
+                       : reply(mrfc, irq, sip, 481, 0, NULL, "the channel is gone");
     struct mrfc_sdp_neg n;
     int offer = read_offer(mrfc, irq, sip, want_dir(s), &n);
     if (offer < 0)
@@ -700,12 +810,12 @@ static int on_dialog(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq
     if (method == sip_method_bye) {
         LOG(s, IMS_LOG_INFO, "mrfc: BYE received");
         mrfc_charging_bye(mrfc, sip);
-        if (s->state != S_ENDING)
+        if (s->state != MRFC_S_ENDING)
             session_reap(s);
         ims_sip_count_response(mrfc->d->sip, 200);
         return 200;
     }
-    if (s->state == S_ENDING)
+    if (s->state == MRFC_S_ENDING)
         return reply(mrfc, irq, sip, 481, 0, NULL, "the session is ending");
     switch (method) {
     case sip_method_invite:
@@ -732,7 +842,7 @@ static struct mrfc_session *session_of_leg(struct mrfc *mrfc, uint32_t leg)
     return s && s->leg == leg ? s : NULL;
 }
 
-void mrfc_session_media_event(void *arg, const struct mrfc_media_event *ev)
+void mrfc_session_media_event(void *arg, struct mrfc_media_event *ev)
 {
     struct mrfc *mrfc = arg;
     if (!mrfc->running)
@@ -748,6 +858,10 @@ void mrfc_session_media_event(void *arg, const struct mrfc_media_event *ev)
     struct mrfc_session *s = session_of_leg(mrfc, ev->leg);
     if (!s)
         return;                   /* the session ended meanwhile */
+    if (s->svc.kind == MRFC_SVC_MEDIA && ev->kind != MRFC_EV_RTP_TIMEOUT) {
+        mrfc_ivr_media_event(s, ev);
+        return;
+    }
     switch (ev->kind) {
     case MRFC_EV_PLAY_DONE:
         LOG(s, IMS_LOG_INFO, "mrfc: announcement done after %u ms (reason %d)", ev->played_ms,
@@ -773,17 +887,16 @@ void mrfc_session_media_event(void *arg, const struct mrfc_media_event *ev)
 
 int mrfc_session_init(struct mrfc *mrfc)
 {
-    static const char *const kinds[3] = { "", "service=\"annc\"", "service=\"conf\"" };
-    mrfc->confs = ims_map_create(false);
+    mrfc->conns = ims_map_create(false);
     mrfc->nslots = mrfc_media_capacity(mrfc->media);
     mrfc->by_slot = calloc(mrfc->nslots ? mrfc->nslots : 1, sizeof(*mrfc->by_slot));
-    if (!mrfc->confs || !mrfc->by_slot)
+    if (!mrfc->conns || !mrfc->by_slot || mrfc_conf_init(mrfc) != 0)
         return -ENOMEM;
-    for (int k = MRFC_SVC_ANNC; k <= MRFC_SVC_CONF; k++) {
-        mrfc->m_active[k] = ims_gauge_new("mrfc_sessions_active", "sessions of the MRF",
-                                          kinds[k]);
-        mrfc->m_total[k] = ims_counter_new("mrfc_sessions_total", "sessions accepted",
-                                           kinds[k]);
+    for (int k = MRFC_SVC_ANNC; k < MRFC_SVC_KINDS; k++) {
+        char label[32];
+        snprintf(label, sizeof(label), "service=\"%s\"", mrfc_service_name(k));
+        mrfc->m_active[k] = ims_gauge_new("mrfc_sessions_active", "sessions of the MRF", label);
+        mrfc->m_total[k] = ims_counter_new("mrfc_sessions_total", "sessions accepted", label);
     }
     const char *h = "INVITEs refused, by reason";
     mrfc->m_refused_busy = ims_counter_new("mrfc_sessions_refused_total", h, "reason=\"busy\"");
@@ -800,28 +913,20 @@ int mrfc_session_init(struct mrfc *mrfc)
     return 0;
 }
 
-static void free_conf(void *arg, const char *key, void *value)
-{
-    (void)arg;
-    (void)key;
-    free(value);
-}
-
 void mrfc_session_fini(struct mrfc *mrfc)
 {
     while (mrfc->sessions) {
         struct mrfc_session *s = mrfc->sessions;
-        if (s->state != S_ENDING && !s->invite && s->dialog)
+        if (s->state != MRFC_S_ENDING && !s->invite && s->dialog)
             nta_outgoing_tcreate(s->dialog, NULL, NULL, NULL, SIP_METHOD_BYE, NULL,
                                  SIPTAG_REASON_STR("SIP;cause=503;text=\"MRF shutting down\""),
                                  TAG_END());
         session_free(s);
     }
-    if (mrfc->confs) {
-        ims_map_foreach(mrfc->confs, free_conf, NULL);
-        ims_map_destroy(mrfc->confs);
-        mrfc->confs = NULL;
-    }
+    mrfc_conf_fini(mrfc);
+    if (mrfc->conns)
+        ims_map_destroy(mrfc->conns);
+    mrfc->conns = NULL;
     free(mrfc->by_slot);
     mrfc->by_slot = NULL;
 }

@@ -4,7 +4,8 @@
  * and duration; a three-party mixer where each hears the others and not itself; RFC 4733
  * digits collected with a terminator and a timeout, in-band digits detected; packets from
  * another address dropped; the port pool full, then free again; the pure mixer's
- * saturation.
+ * saturation; recordings (maximum time, no speech, final silence, a digit) and the
+ * first-digit timer of a collection that waits for the prompt.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -42,12 +43,14 @@ static pthread_cond_t ev_cond = PTHREAD_COND_INITIALIZER;
 static struct mrfc_media_event events[MAX_EVENTS];
 static int nevents;
 
-static void on_event(void *arg, const struct mrfc_media_event *ev)
+static void on_event(void *arg, struct mrfc_media_event *ev)
 {
     (void)arg;
     pthread_mutex_lock(&ev_lock);
-    if (nevents < MAX_EVENTS)
+    if (nevents < MAX_EVENTS) {
         events[nevents++] = *ev;
+        ev->samples = NULL;           /* a recording is the test's to free */
+    }
     pthread_cond_broadcast(&ev_cond);
     pthread_mutex_unlock(&ev_lock);
 }
@@ -443,6 +446,137 @@ START_TEST(collect_digits)
 }
 END_TEST
 
+/* @frames frames of value @v to the leg on @port, paced at 20 ms; *@seq counts on */
+static void send_dc_run(int fd, uint16_t port, uint16_t *seq, int frames, int16_t v)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    for (int k = 0; k < frames; k++) {
+        send_dc(fd, port, (*seq)++, v);
+        pace(&t);
+    }
+}
+
+/* How many of @n samples are within 5 % of @want */
+static size_t near(const int16_t *s, size_t n, int want)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += abs(s[i] - want) <= want / 20 + 2;
+    return k;
+}
+
+START_TEST(record_max_time)
+{
+    struct sockaddr_in peer;
+    int fd = peer_socket("127.0.0.1", &peer);
+    struct mrfc_leg_params p = params_to(&peer, 101, MRFC_DIR_SENDRECV);
+    uint32_t id;
+    uint16_t port, seq = 1;
+    ck_assert_int_eq(mrfc_media_leg_open(media, &p, &id, &port), 0);
+    struct mrfc_record r = { .max_ms = 600, .cookie = 21 };
+    ck_assert_int_eq(mrfc_media_record(media, id, &r), 0);
+    send_dc_run(fd, port, &seq, 45, 3000);
+    struct mrfc_media_event ev;
+    ck_assert(wait_event(MRFC_EV_RECORD_DONE, id, 2000, &ev));
+    ck_assert_int_eq(ev.reason, MRFC_END_DURATION);
+    ck_assert_uint_eq(ev.cookie, 21);
+    ck_assert_uint_eq(ev.nsamples, 4800);
+    ck_assert_uint_eq(ev.played_ms, 600);
+    ck_assert_ptr_nonnull(ev.samples);
+    /* recorded from the request on: the jitter buffer's first frames may be silence */
+    size_t k = near(ev.samples, ev.nsamples, 3000);
+    ck_assert_msg(k >= 2400, "%zu of 4800 samples hold what was sent", k);
+    free(ev.samples);
+    mrfc_media_leg_close(media, id);
+    ck_assert(wait_event(MRFC_EV_CLOSED, id, 1000, NULL));
+    close(fd);
+}
+END_TEST
+
+START_TEST(record_speech_and_silence)
+{
+    struct sockaddr_in peer;
+    int fd = peer_socket("127.0.0.1", &peer);
+    struct mrfc_leg_params p = params_to(&peer, 101, MRFC_DIR_SENDRECV);
+    uint32_t id;
+    uint16_t port, seq = 1;
+    ck_assert_int_eq(mrfc_media_leg_open(media, &p, &id, &port), 0);
+    /* nobody speaks: no input within initial_ms */
+    struct mrfc_record r = { .max_ms = 5000, .initial_ms = 300, .vad_initial = true,
+                             .final_silence_ms = 200, .dtmf_term = true, .cookie = 1 };
+    ck_assert_int_eq(mrfc_media_record(media, id, &r), 0);
+    struct mrfc_media_event ev;
+    ck_assert(wait_event(MRFC_EV_RECORD_DONE, id, 2000, &ev));
+    ck_assert_int_eq(ev.reason, MRFC_END_TIMEOUT);
+    ck_assert_uint_eq(ev.nsamples, 0);
+    free(ev.samples);
+    /* silence, speech for 400 ms, then silence: kept from the speech, the end trimmed */
+    r.cookie = 2;
+    ck_assert_int_eq(mrfc_media_record(media, id, &r), 0);
+    send_dc_run(fd, port, &seq, 5, 0);
+    send_dc_run(fd, port, &seq, 20, 3000);
+    send_dc_run(fd, port, &seq, 25, 0);
+    ck_assert(wait_event(MRFC_EV_RECORD_DONE, id, 2000, &ev));
+    ck_assert_int_eq(ev.reason, MRFC_END_SILENCE);
+    ck_assert_msg(ev.nsamples >= 2880 && ev.nsamples <= 3520, "%zu samples for 400 ms of "
+                  "speech", ev.nsamples);
+    ck_assert_msg(near(ev.samples, ev.nsamples, 3000) >= ev.nsamples - 320,
+                  "the recording is the speech");
+    free(ev.samples);
+    /* a digit ends a recording (and is not a digit of a collection) */
+    r.cookie = 3;
+    r.initial_ms = 0;
+    ck_assert_int_eq(mrfc_media_record(media, id, &r), 0);
+    send_dc_run(fd, port, &seq, 10, 3000);
+    send_digit(fd, port, &seq, 90000, '5');
+    ck_assert(wait_event(MRFC_EV_RECORD_DONE, id, 2000, &ev));
+    ck_assert_int_eq(ev.reason, MRFC_END_TERMINATOR);
+    ck_assert_uint_eq(ev.cookie, 3);
+    free(ev.samples);
+    mrfc_media_leg_close(media, id);
+    ck_assert(wait_event(MRFC_EV_CLOSED, id, 1000, NULL));
+    close(fd);
+}
+END_TEST
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+START_TEST(collect_after_play)
+{
+    make_ramp();                               /* 100 ms, played 5 times: 500 ms */
+    struct sockaddr_in peer;
+    int fd = peer_socket("127.0.0.1", &peer);
+    struct mrfc_leg_params p = params_to(&peer, 101, MRFC_DIR_SENDRECV);
+    uint32_t id;
+    uint16_t port;
+    ck_assert_int_eq(mrfc_media_leg_open(media, &p, &id, &port), 0);
+    struct mrfc_play pl = { .nitems = 1, .repeat = 5, .barge_in = true, .cookie = 1 };
+    pl.items[0].prompt = &ramp;
+    struct mrfc_collect c = { .max_digits = 4, .first_ms = 200, .after_play = true,
+                              .cookie = 2 };
+    double t0 = now_s();
+    ck_assert_int_eq(mrfc_media_play(media, id, &pl), 0);
+    ck_assert_int_eq(mrfc_media_collect(media, id, &c), 0);
+    struct mrfc_media_event ev;
+    ck_assert(wait_event(MRFC_EV_PLAY_DONE, id, 2000, &ev));
+    ck_assert_int_eq(ev.reason, MRFC_END_COMPLETE);
+    ck_assert(wait_event(MRFC_EV_COLLECT_DONE, id, 2000, &ev));
+    double took = now_s() - t0;
+    ck_assert_int_eq(ev.reason, MRFC_END_TIMEOUT);
+    ck_assert_msg(took >= 0.65, "the first-digit timer ran during the prompt (%.2f s)", took);
+    mrfc_media_leg_close(media, id);
+    ck_assert(wait_event(MRFC_EV_CLOSED, id, 1000, NULL));
+    close(fd);
+    free(ramp.samples);
+}
+END_TEST
+
 START_TEST(inband_dtmf)
 {
     struct sockaddr_in peer;
@@ -569,6 +703,9 @@ int main(void)
     tcase_add_test(tc, play_repeat_delay_duration);
     tcase_add_test(tc, three_party_mixer);
     tcase_add_test(tc, collect_digits);
+    tcase_add_test(tc, record_max_time);
+    tcase_add_test(tc, record_speech_and_silence);
+    tcase_add_test(tc, collect_after_play);
     tcase_add_test(tc, inband_dtmf);
     tcase_add_test(tc, foreign_packets_dropped);
     tcase_add_test(tc, port_pool);

@@ -2,17 +2,18 @@
 # tests/e2e/test_foundation.sh - the foundation, end to end, on the loopback lab of LAB.md.
 #
 # Starts a capture and the lab (run/e2e-foundation), then checks: /health and /metrics of
-# the eight daemons; Diameter peers open on both sides (CER/CEA done); SIP OPTIONS answered
-# 200 over UDP and TCP; INVITE, REGISTER and MESSAGE answered 501 with a Warning by the nodes
-# that do not handle them yet (403 from the P-CSCF for a UE that is not registered, and from
-# the MRF for an INVITE from outside its trust domain); Cx, Sh and
+# the eight daemons and the MRB; Diameter peers open on both sides (CER/CEA done); SIP
+# OPTIONS answered 200 over UDP and TCP; INVITE, REGISTER and MESSAGE answered 501 with a
+# Warning by the nodes that do not handle them yet (403 from the P-CSCF for a UE that is not
+# registered, from the MRF for an INVITE from outside its trust domain, and from the MRB for
+# any of them from outside its trust domain); Cx, Sh and
 # Ro requests answered DIAMETER_COMMAND_UNSUPPORTED and counted; a broken configuration
 # refused with exit status 2 and file:line:key; --version, --help, --check; the capture
 # decodes cleanly and holds the SIP and Diameter sent; SIGTERM stops every daemon cleanly.
 #
 # Needs `make` first (build/bin) and the tools of `mk/deps.sh test`; run it alone or through
-# tests/e2e/run.sh (make e2e). Nothing else may listen on 127.0.0.10-80 (a lab of yours in
-# run/lab must be stopped first: make lab-stop).
+# tests/e2e/run.sh (make e2e). Nothing else may listen on 127.0.0.10-80 and 127.0.0.65 (a
+# lab of yours in run/lab must be stopped first: make lab-stop).
 set -u
 
 # shellcheck source=tests/lib/e2e.sh
@@ -27,10 +28,11 @@ UE_PORT=5100                    # sipp's local port, one new port per run
 # What a node answers instead of 501 now that it handles the method, for a UE that is not
 # registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
 # sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling).
-# The MRF and the MGCF take requests from their trust domain only: the UE's get 403
+# The MRF, the MRB and the MGCF take requests from their trust domain only: the UE's get 403
 # (test_mrfc.sh, test_pstn.sh).
 declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=- [mrfc-INVITE]=403
-                    [icscf-REGISTER]=- [scscf-REGISTER]=-
+                    [icscf-REGISTER]=- [scscf-REGISTER]=- [mrb-INVITE]=403
+                    [mrb-REGISTER]=403 [mrb-MESSAGE]=403
                     [mgcf-INVITE]=403 [mgcf-REGISTER]=403 [mgcf-MESSAGE]=403)
 expected_status() {   # $1 daemon $2 method -> 501, another status, or -
     echo "${HANDLED[$1-$2]:-501}"
@@ -86,7 +88,7 @@ check_match "it prints the table header" '^FUNCTION +ADDRESS +PORTS +HEALTH +PID
 for d in "${E2E_DAEMONS[@]}"; do
     case $d in
         hss | ocs) ports='diameter:5868/tls\+3868/tcp' ;;
-        pcscf) ports='sip:5060/udp\+tcp\+5061/tls' ;;   # TLS for the UEs (sip.tls_port)
+        pcscf) ports='sip:5060/udp\+tcp\+5061/tls' ;;
         *) ports='sip:5060/udp\+tcp' ;;
     esac
     check_match "table: $d at ${E2E_ADDR[$d]}, health ok, a pid" \
@@ -110,7 +112,7 @@ for d in "${E2E_DAEMONS[@]}"; do
     want=
     if [[ " ${E2E_SIP_DAEMONS[*]} " == *" $d "* ]]; then
         want="$a:5060/tcp listening, $a:5060/udp listening"
-        [ "$d" = pcscf ] && want+=", $a:5061/tls listening"
+        [ "$d" = pcscf ] && want+=", $a:5061/tls listening"   # SIP over TLS on Gm
     fi
     check_eq "$d /health: SIP listeners" "$want" "$(json_get "$HTTP_BODY" \
         '[.peers[] | select(.kind == "sip-listener") | "\(.name) \(.state)"] | sort | join(", ")')"
@@ -349,14 +351,15 @@ if [ -n "$E2E_CAP_PID" ]; then
     check_eq "SIP, Diameter and HTTP decoded" "sip>0 diameter>0 http>0" \
         "sip$([ "$sip" -gt 0 ] && echo '>0' || echo "=$sip") diameter$([ "$diam" -gt 0 ] && echo '>0' || echo "=$diam") http$([ "$http" -gt 0 ] && echo '>0' || echo "=$http")"
     # exact counts of what this test sent
-    check_eq "SIP: OPTIONS requests (6 nodes x udp, tcp)" 12 \
+    check_eq "SIP: OPTIONS requests (${#E2E_SIP_DAEMONS[@]} nodes x udp, tcp)" \
+        $((2 * ${#E2E_SIP_DAEMONS[@]})) \
         "$(cap_count "$cap" 'sip.Method == "OPTIONS"')"
     check_eq "SIP: 501 responses (nodes x methods not handled x udp, tcp)" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
-    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE from an untrusted UE) and the MGCF x udp, tcp, with a Warning" \
-        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.60 || ip.src == 127.0.0.70)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE), the MRB and the MGCF (INVITE, REGISTER, MESSAGE) to an untrusted UE x udp, tcp, with a Warning" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.60 || ip.src == 127.0.0.65 || ip.src == 127.0.0.70)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')
@@ -381,12 +384,12 @@ step "the lab stops cleanly (deploy/lab.sh stop, SIGTERM)"
 lab_stop
 rc=$?
 check_eq "deploy/lab.sh stop: exit 0 and its report" \
-    "0 lab: stopped 8 daemon(s) and 2 test peer(s); logs and state left in $E2E_RUN/" \
+    "0 lab: stopped ${#E2E_DAEMONS[@]} daemon(s) and 2 test peer(s); logs and state left in $E2E_RUN/" \
     "$rc $LAB_OUT"
 left=$(lab_pids)
 check_eq "no daemon of this run left (pgrep -f '--pidfile $E2E_RUN/')" "" "$left"
 [ -n "$left" ] && ps -o pid,args -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')"
-listeners=$(ss -Hlntu 2>/dev/null | awk '$5 ~ /^127\.0\.0\.[1-8]0:(5060|3868|8080)$/ {print $1, $5}')
+listeners=$(ss -Hlntu 2>/dev/null | awk '$5 ~ /^127\.0\.0\.([1-8]0|65):(5060|3868|8080)$/ {print $1, $5}')
 check_eq "no listener left on the lab addresses" "" "$listeners"
 for d in "${E2E_DAEMONS[@]}"; do
     f=$E2E_RUN/$d/$d.log

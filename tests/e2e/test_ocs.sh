@@ -80,7 +80,7 @@ check_eq "alice: prepaid, 800 cents, nothing reserved" "prepaid 800 0" \
     "$(api GET accounts/alice | jq -r '"\(.type) \(.balance) \(.reserved)"')"
 check_eq "bob postpaid, carol prepaid with 0" "postpaid prepaid 0" \
     "$(echo "$(api GET accounts/bob | jq -r .type) $(api GET accounts/carol | jq -r '"\(.type) \(.balance)"')")"
-check_eq "the rating table has the 3 lab rates" 3 "$(api GET rates | jq '.items | length')"
+check_eq "the rating table has the 5 lab rates (2 of the MRF)" 5 "$(api GET rates | jq '.items | length')"
 
 # ---------------------------------------------------------------------------------------------
 step "Ro ECUR: INITIAL reserves, UPDATE charges and reserves again, TERMINATION charges"

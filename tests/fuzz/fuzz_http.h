@@ -196,11 +196,13 @@ static void fuzz_http_run(const uint8_t *data, size_t size)
     }
 }
 
-/* POST @body to @path through the handler; aborts unless it answers 2xx */
-static void fuzz_http_post(const char *path, const char *token, const char *body)
+/* @method @body to @path through the handler (set-up); aborts unless it answers 2xx */
+static void fuzz_http_send(const char *method, const char *path, const char *token,
+                           const char *body)
 {
     char *text = NULL;
-    if (asprintf(&text, "POST %s\nAuthorization: Bearer %s\n\n%s", path, token, body) < 0)
+    if (asprintf(&text, "%s %s\nAuthorization: Bearer %s\n\n%s", method, path, token,
+                 body) < 0)
         abort();
     struct ims_http_request req;
     struct fuzz_conn c;

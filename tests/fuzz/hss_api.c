@@ -35,7 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!d.cfg || ims_db_open(&h.db, ":memory:", hss_db_migrations, hss_db_nmigrations) != 0 ||
         hss_provision_init(&h) != 0 || !fuzz_route_fn)
         abort();
-    fuzz_http_post("/api/v1/seed", TOKEN, fuzz_file("deploy/lab/subscribers.json"));
+    fuzz_http_send("POST", "/api/v1/seed", TOKEN, fuzz_file("deploy/lab/subscribers.json"));
     fuzz_db_snapshot(h.db);
     return 0;
 }

@@ -49,7 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (ims_db_open(&o.db, ":memory:", ocs_db_migrations, ocs_db_nmigrations) != 0 ||
         ocs_api_init(&o) != 0 || !fuzz_route_fn)
         abort();
-    fuzz_http_post("/api/v1/seed", TOKEN, fuzz_file("deploy/lab/charging.json"));
+    fuzz_http_send("POST", "/api/v1/seed", TOKEN, fuzz_file("deploy/lab/charging.json"));
     add_cdr("s1", OCS_ACR_START, 0, "sip:alice@ims.mnc001.mcc001.3gppnetwork.org");
     add_cdr("s1", OCS_ACR_STOP, 1, "sip:alice@ims.mnc001.mcc001.3gppnetwork.org");
     add_cdr("s2", OCS_ACR_EVENT, 0, "tel:+15550100001");

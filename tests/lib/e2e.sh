@@ -39,11 +39,13 @@ E2E_BIN=${IMS_LAB_BIN:-$E2E_ROOT/build/bin}
 E2E_VERSION=$(cat "$E2E_ROOT/VERSION" 2>/dev/null)
 E2E_REALM=ims.mnc001.mcc001.3gppnetwork.org
 
-# the lab of LAB.md: function -> address; SIP functions; Diameter clients -> configured peers
-E2E_DAEMONS=(hss ocs scscf icscf pcscf bgcf mrfc mgcf)
-E2E_SIP_DAEMONS=(pcscf icscf scscf bgcf mrfc mgcf)
+# the lab of LAB.md (and the MRB of deploy/lab/mrb.conf): function -> address; SIP
+# functions; Diameter clients -> configured peers
+E2E_DAEMONS=(hss ocs scscf icscf pcscf bgcf mrfc mrb mgcf)
+E2E_SIP_DAEMONS=(pcscf icscf scscf bgcf mrfc mrb mgcf)
 declare -A E2E_ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30 [hss]=127.0.0.40
-                     [bgcf]=127.0.0.50 [mrfc]=127.0.0.60 [mgcf]=127.0.0.70 [ocs]=127.0.0.80)
+                     [bgcf]=127.0.0.50 [mrfc]=127.0.0.60 [mrb]=127.0.0.65 [mgcf]=127.0.0.70
+                     [ocs]=127.0.0.80)
 declare -A E2E_DIAM_PEERS=([icscf]="hss" [scscf]="hss ocs" [pcscf]="ocs" [bgcf]="ocs"
                            [mrfc]="ocs" [mgcf]="ocs")
 

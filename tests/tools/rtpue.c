@@ -6,7 +6,7 @@
  *        [--send none|silence|tone:HZ|wav:FILE] [--codec PCMU|PCMA|both] [--no-offer]
  *        [--record FILE.wav] [--hangup S] [--wait S] [--hold S] [--resume S]
  *        [--recodec S:PCMU|PCMA] [--update S:sendrecv|sendonly|inactive] [--dtmf S:DIGITS]
- *        [--expect STATUS] [--header "Name: value"]
+ *        [--expect STATUS] [--header "Name: value"]...
  *   rtpue tones FILE.wav [--skip S] [--expect HZ,...] [--absent HZ,...]
  *   rtpue correlate FILE.wav REFERENCE.wav [--min R]
  *   rtpue gen-wav FILE.wav --tone HZ --seconds S [--rate R] [--channels N]
@@ -81,6 +81,7 @@ struct ue {
     nta_agent_t *agent;
     nta_leg_t *leg;
     const char *to, *proxy, *send, *record, *header;
+    char headers[1024];           /* every --header, joined with CR LF */
     char sip_addr[64], rtp_addr[64], contact[160], from[200];
     int sip_port, rtp_port;
     bool tcp, offer;
@@ -419,6 +420,10 @@ static int on_invite_answer(nta_outgoing_magic_t *m, nta_outgoing_t *orq, const 
     }
     nta_leg_rtag(g.leg, sip->sip_to->a_tag);
     nta_leg_client_route(g.leg, sip->sip_record_route, sip->sip_contact);
+    /* the connection id of RFC 6230 16.1: "<from tag>~<to tag>" */
+    printf("connection %s~%s\n", sip->sip_from && sip->sip_from->a_tag ? sip->sip_from->a_tag
+                                                                          : "",
+           sip->sip_to->a_tag ? sip->sip_to->a_tag : "");
     clock_gettime(CLOCK_MONOTONIC, &g.t_answer);
     g.answered = true;
     int rc = take_sdp(sip, g.offer ? "answer" : "offer");
@@ -814,7 +819,12 @@ static int cmd_call(int argc, char **argv)
         case 'd': parse_action(A_DTMF, optarg); break;
         case 'e': g.expect = atoi(optarg); break;
         case 'U': parse_action(A_UPDATE, optarg); break;
-        case 'X': g.header = optarg; break;
+        case 'X':
+            if (strlen(g.headers) + strlen(optarg) + 3 < sizeof(g.headers))
+                snprintf(g.headers + strlen(g.headers), sizeof(g.headers) - strlen(g.headers),
+                         "%s%s", g.headers[0] ? "\r\n" : "", optarg);
+            g.header = g.headers;
+            break;
         default: usage();
         }
     }
