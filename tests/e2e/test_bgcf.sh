@@ -240,8 +240,7 @@ as_gw gwnever "$GWNEVER" 200
 sleep 0.3
 check "alice calls tel:+19995552000" caller call3 call_uac_fail.xml "tel:+19995552000"
 check_match "486 reaches alice" '^status: 486' "$(logline call3)"
-check_eq "the second route was not tried (no request reached it)" "" \
-    "$(grep '^as=' "$E2E_RUN/as-gwnever.out")"
+check_eq "the second route was not tried" "" "$(grep "^as=" "$E2E_RUN/as-gwnever.out")"
 
 step "every route fails"
 check "dead-a: +19995553 to an address where nothing listens" \
