@@ -169,6 +169,14 @@ void ims_chg_info_of(const struct ims_chg_fields *f, int role, struct ims_rf_inf
     info->term_ioi = f->term_ioi;
     for (int i = 0; i < IMS_RF_MAX_MEDIA; i++)
         info->media[i] = f->media[i][0] ? f->media[i] : NULL;
+    info->trunk_in = f->trunk_in[0] ? f->trunk_in : NULL;
+    info->trunk_out = f->trunk_out[0] ? f->trunk_out : NULL;
+}
+
+static void trunks_of(struct ims_chg_fields *f, const char *in, const char *out)
+{
+    snprintf(f->trunk_in, sizeof(f->trunk_in), "%s", in ? in : "");
+    snprintf(f->trunk_out, sizeof(f->trunk_out), "%s", out ? out : "");
 }
 
 /* ---- the table ---- */
@@ -278,11 +286,20 @@ struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invit
                                            const sip_t *ok, int role, time_t t0,
                                            const char *pcv)
 {
+    return ims_chg_dialog_open_trunk(c, invite, ok, role, t0, pcv, NULL, NULL);
+}
+
+struct ims_chg_dialog *ims_chg_dialog_open_trunk(struct ims_chg *c, const sip_t *invite,
+                                                 const sip_t *ok, int role, time_t t0,
+                                                 const char *pcv, const char *trunk_in,
+                                                 const char *trunk_out)
+{
     struct ims_chg_dialog *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
     ims_chg_fields_of(invite, ok, &d->f);
     ims_chg_fields_pcv(&d->f, pcv);
+    trunks_of(&d->f, trunk_in, trunk_out);
     struct ims_log_ids ids;
     log_ids(&d->f, &ids);
     if (!d->f.call_id[0] || !d->f.from_tag[0] || !d->f.to_tag[0] ||
@@ -447,11 +464,18 @@ void ims_chg_destroy(struct ims_chg *c)
 int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
                   const char *pcv)
 {
+    return ims_chg_event_trunk(c, req, status, role, t0, pcv, NULL, NULL);
+}
+
+int ims_chg_event_trunk(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
+                        const char *pcv, const char *trunk_in, const char *trunk_out)
+{
     if (!c || !c->rf)
         return 0;
     struct ims_chg_fields f;
     ims_chg_fields_of(req, NULL, &f);
     ims_chg_fields_pcv(&f, pcv);
+    trunks_of(&f, trunk_in, trunk_out);
     struct ims_rf_info info;
     ims_chg_info_of(&f, role, &info);
     info.request_ts = t0;

@@ -50,6 +50,7 @@ struct ims_chg_fields {
     char called[256];             /* the Request-URI's identity (P-Called-Party-ID first) */
     char icid[128], orig_ioi[128], term_ioi[128];
     char media[IMS_RF_MAX_MEDIA][64];   /* the SDP m= lines' values ("audio 4000 RTP/AVP 0") */
+    char trunk_in[64], trunk_out[64];   /* MGCF: the circuit of the call (Trunk-Group-Id) */
 };
 
 enum ims_chg_end {
@@ -107,6 +108,12 @@ void ims_chg_unreserve(struct ims_chg *c);
 struct ims_chg_dialog *ims_chg_dialog_open(struct ims_chg *c, const sip_t *invite,
                                            const sip_t *ok, int role, time_t t0,
                                            const char *pcv);
+/* ims_chg_dialog_open() of an MGCF: its records carry Trunk-Group-Id with @trunk_in
+ * (Incoming-) and @trunk_out (Outgoing-Trunk-Group-Id), each NULL when not known */
+struct ims_chg_dialog *ims_chg_dialog_open_trunk(struct ims_chg *c, const sip_t *invite,
+                                                 const sip_t *ok, int role, time_t t0,
+                                                 const char *pcv, const char *trunk_in,
+                                                 const char *trunk_out);
 /* The dialog of @req in @role, or NULL */
 struct ims_chg_dialog *ims_chg_dialog_of(struct ims_chg *c, const sip_t *req, int role);
 /* The dialog of Call-ID @call_id and tags @tag1, @tag2 (either order) in @role, or NULL */
@@ -125,6 +132,10 @@ void ims_chg_tick(struct ims_chg *c, time_t now);
  * ims_chg_dialog_open(). 0 or -errno. */
 int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
                   const char *pcv);
+
+/* ims_chg_event() with Trunk-Group-Id (see ims_chg_dialog_open_trunk()) */
+int ims_chg_event_trunk(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
+                        const char *pcv, const char *trunk_in, const char *trunk_out);
 
 /* ---- the pure parts, for tests ---- */
 

@@ -249,6 +249,11 @@ static const struct avp_def avp_defs[IMS_AVP_COUNT] = {
                                        T_ENUM },
     [IMS_AVP_REPORTING_REASON] = { 872, V3GPP, "Reporting-Reason", AVP_TYPE_INTEGER32,
                                    T_ENUM },
+    [IMS_AVP_TRUNK_GROUP_ID] = { 851, V3GPP, "Trunk-Group-Id", AVP_TYPE_GROUPED },
+    [IMS_AVP_INCOMING_TRUNK_GROUP_ID] = { 852, V3GPP, "Incoming-Trunk-Group-Id",
+                                          AVP_TYPE_OCTETSTRING, T_UTF8 },
+    [IMS_AVP_OUTGOING_TRUNK_GROUP_ID] = { 853, V3GPP, "Outgoing-Trunk-Group-Id",
+                                          AVP_TYPE_OCTETSTRING, T_UTF8 },
 
     [IMS_AVP_TERMINATION_CAUSE] = { 295, 0, "Termination-Cause", AVP_TYPE_INTEGER32, T_ENUM },
     [IMS_AVP_COST_INFORMATION] = { 423, 0, "Cost-Information", AVP_TYPE_GROUPED },

@@ -66,6 +66,7 @@ struct info_copy {
     char method[32], event[64], user_session[STR_MAX], calling[STR_MAX], called[STR_MAX];
     char icid[STR_MAX], orig_ioi[128], term_ioi[128];
     char media[IMS_RF_MAX_MEDIA][128];
+    char trunk_in[64], trunk_out[64];
     int role;
     time_t request_ts, response_ts;
     bool has_cause;
@@ -122,6 +123,8 @@ static void copy_info(struct info_copy *o, const struct ims_rf_info *i)
     COPY(o->term_ioi, i->term_ioi);
     for (int m = 0; m < IMS_RF_MAX_MEDIA; m++)
         COPY(o->media[m], i->media[m]);
+    COPY(o->trunk_in, i->trunk_in);
+    COPY(o->trunk_out, i->trunk_out);
 #undef COPY
     o->role = i->role;
     o->request_ts = i->request_ts;
@@ -148,6 +151,8 @@ static void view_info(const struct info_copy *o, struct ims_rf_info *i)
     i->cause = o->cause;
     for (int m = 0; m < IMS_RF_MAX_MEDIA; m++)
         i->media[m] = o->media[m];
+    i->trunk_in = o->trunk_in;
+    i->trunk_out = o->trunk_out;
 }
 
 static int add_opt(void *parent, enum ims_avp a, const char *s)
@@ -202,6 +207,9 @@ int ims_rf_add_ims_information(void *parent, const struct ims_rf_info *i, int no
     if (rc == 0)
         rc = add_pair(ims, IMS_AVP_INTER_OPERATOR_IDENTIFIER, IMS_AVP_ORIGINATING_IOI,
                       i->orig_ioi, IMS_AVP_TERMINATING_IOI, i->term_ioi);
+    if (rc == 0)
+        rc = add_pair(ims, IMS_AVP_TRUNK_GROUP_ID, IMS_AVP_INCOMING_TRUNK_GROUP_ID, i->trunk_in,
+                      IMS_AVP_OUTGOING_TRUNK_GROUP_ID, i->trunk_out);
     if (rc == 0)
         rc = add_opt(ims, IMS_AVP_IMS_CHARGING_IDENTIFIER, i->icid);
     for (int m = 0; rc == 0 && m < IMS_RF_MAX_MEDIA; m++)

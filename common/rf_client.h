@@ -81,6 +81,8 @@ struct ims_rf_info {
     bool has_cause;
     int cause;                    /* Cause-Code */
     const char *media[IMS_RF_MAX_MEDIA];   /* SDP-Media-Name of each m= line */
+    const char *trunk_in;         /* MGCF: Trunk-Group-Id { Incoming-Trunk-Group-Id } */
+    const char *trunk_out;        /* ... { Outgoing-Trunk-Group-Id } */
 };
 
 struct ims_rf_client *ims_rf_client_create(const struct ims_rf_conf *conf);

@@ -6,8 +6,9 @@
 #   deploy/lab.sh start    start every daemon, wait for /health ok, print the table
 #   deploy/lab.sh stop     stop them (SIGTERM, then SIGKILL after a grace period)
 #   deploy/lab.sh status   print the table again
-#   deploy/lab.sh start-one NAME   start that one daemon again (a test that stopped it), with
-#                          the same environment as `start`; no waiting, no seeding
+#   deploy/lab.sh start-one NAME   start that one daemon (or test peer: pstn, mgw) again (a
+#                          test that stopped it), with the same environment as `start`; no
+#                          waiting, no seeding
 #
 # Environment:
 #   IMS_LAB_RUN   run folder (default run/lab): one sub-folder per daemon with its log,
@@ -19,6 +20,15 @@
 #                 SSLKEYLOGFILE; for OpenSSL, i.e. SIP over TLS, the build's lib/sslkeylog.so
 #                 is preloaded), so that tshark can decode the lab's Diameter and SIP over TLS
 #                 (tshark -o tls.keylog_file:FILE). For debugging and the tests only.
+#   IMS_LAB_PSTN_ARGS  arguments of the test PSTN switch (default: the numbers below)
+#   IMS_LAB_MGW_ARGS   more arguments of the test media gateway (default: none)
+#
+# Beside the daemons, `start` runs the two test peers of LAB.md the mgcf works with (they
+# are tests/tools, not part of the product): the PSTN switch tests/tools/pstn (ISUP over
+# M3UA, 127.0.0.100:2905) and the media gateway tests/tools/mgw (H.248, 127.0.0.101:2944,
+# RTP 30000-30999). They start first and stop last; their output is in $RUN/pstn/pstn.out
+# and $RUN/mgw/mgw.out. The PSTN's numbers: +19995550486 is busy, +19995550480 rings and is
+# never answered, +19995550404 does not exist (cause 1); every other number answers.
 #
 # Diameter between our daemons runs over TLS: `start` first makes the lab PKI in
 # $RUN/pki (deploy/pki.sh: a lab CA, one certificate per function and one for the test AS;
@@ -57,6 +67,14 @@ LAB=(
     "mgcf  127.0.0.70 sip:5060/udp+tcp"
 )
 
+# test peers (tests/tools): name, address, ports; started before the daemons
+PEERS=(
+    "pstn  127.0.0.100 m3ua:2905/tcp"
+    "mgw   127.0.0.101 h248:2944/udp"
+)
+PSTN_ARGS=${IMS_LAB_PSTN_ARGS:---number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1}
+MGW_ARGS=${IMS_LAB_MGW_ARGS:-}
+
 health() {   # $1 address -> prints the /health body, empty when unreachable
     curl -s --max-time 2 "http://$1:8080/health" 2>/dev/null
 }
@@ -83,6 +101,35 @@ table() {
         printf '%-6s %-11s %-36s %-10s %s\n' "$name" "$addr" "$ports http:8080" "$h" \
             "$(pid_of "$name" || echo -)"
     done
+    for line in "${PEERS[@]}"; do
+        read -r name addr ports <<<"$line"
+        h=down
+        pid_of "$name" >/dev/null && h="test peer"
+        printf '%-6s %-11s %-36s %-10s %s\n' "$name" "$addr" "$ports" "$h" \
+            "$(pid_of "$name" || echo -)"
+    done
+}
+
+start_peer() {   # $1 test peer (pstn, mgw): started in the background
+    local name=$1 dir="$RUN/$1" args
+    if pid_of "$name" >/dev/null; then
+        echo "lab: $name already running (pid $(pid_of "$name"))"
+        return 0
+    fi
+    mkdir -p "$dir"
+    case "$name" in
+        pstn) read -ra args <<<"--listen 127.0.0.100:2905 --peer 127.0.0.70 $PSTN_ARGS" ;;
+        mgw) read -ra args <<<"--listen 127.0.0.101:2944 --mgc 127.0.0.70:2944 $MGW_ARGS" ;;
+        *) return 2 ;;
+    esac
+    "$BIN/$name" "${args[@]}" >>"$dir/$name.out" 2>&1 </dev/null &
+    echo $! >"$dir/$name.pid"
+    sleep 0.2
+    if ! pid_of "$name" >/dev/null; then
+        echo "lab: the test peer $name did not start; its output ($dir/$name.out):" >&2
+        tail -n 5 "$dir/$name.out" >&2
+        return 1
+    fi
 }
 
 port_users() {   # $1 address -> listeners already bound on it (other than ours)
@@ -175,7 +222,7 @@ cmd_start() {
         return 1
     fi
     BULK=$((10#$BULK))
-    for line in "${LAB[@]}"; do
+    for line in "${LAB[@]}" "${PEERS[@]}"; do
         read -r name addr ports <<<"$line"
         if [ ! -x "$BIN/$name" ]; then
             echo "lab: $BIN/$name is missing: run 'make' first" >&2
@@ -187,6 +234,11 @@ cmd_start() {
         echo "lab: cannot make the lab PKI in $RUN/pki (above)" >&2
         return 1
     fi
+    # the mgcf's PSTN switch and media gateway first: the mgcf is healthy once it has both
+    for line in "${PEERS[@]}"; do
+        read -r name addr ports <<<"$line"
+        start_peer "$name" || { cmd_stop; return 1; }
+    done
     # the servers first, so that the clients' first connection attempt succeeds
     for line in "${LAB[@]}"; do
         read -r name addr ports <<<"$line"
@@ -245,10 +297,18 @@ cmd_stop() {
             *) clients+=("$name") ;;
         esac
     done
+    local peers=()
+    for line in "${PEERS[@]}"; do
+        read -r name addr ports <<<"$line"
+        peers+=("$name")
+    done
     STOPPED=0
     stop_group "${clients[@]}"
     stop_group "${servers[@]}"
-    echo "lab: stopped $STOPPED daemon(s); logs and state left in $RUN/"
+    local daemons=$STOPPED
+    stop_group "${peers[@]}"
+    echo "lab: stopped $daemons daemon(s) and $((STOPPED - daemons)) test peer(s); logs and" \
+        "state left in $RUN/"
 }
 
 cmd_start_one() {   # $1 daemon name
@@ -258,6 +318,13 @@ cmd_start_one() {   # $1 daemon name
         if [ "$name" = "${1:-}" ]; then
             deploy/pki.sh "$RUN/pki" || return 1
             start_one "$name" "$addr"
+            return
+        fi
+    done
+    for line in "${PEERS[@]}"; do
+        read -r name addr ports <<<"$line"
+        if [ "$name" = "${1:-}" ]; then
+            start_peer "$name"
             return
         fi
     done

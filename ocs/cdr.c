@@ -43,6 +43,8 @@ static void apply_common(struct ocs_cdr *c, const struct ocs_acr *a)
     keep(c->orig_ioi, sizeof(c->orig_ioi), a->orig_ioi);
     keep(c->term_ioi, sizeof(c->term_ioi), a->term_ioi);
     keep(c->media, sizeof(c->media), a->media);
+    keep(c->trunk_in, sizeof(c->trunk_in), a->trunk_in);
+    keep(c->trunk_out, sizeof(c->trunk_out), a->trunk_out);
     if (a->role >= 0)
         c->role = a->role;
     if (a->node_functionality >= 0)
@@ -154,6 +156,8 @@ void ocs_cdr_from_row(sqlite3_stmt *st, struct ocs_cdr *c)
     c->interims = (uint32_t)sqlite3_column_int64(st, 20);
     c->last_number = (uint32_t)sqlite3_column_int64(st, 21);
     c->interval = (uint32_t)sqlite3_column_int64(st, 22);
+    ocs_db_text(st, 23, c->trunk_in, sizeof(c->trunk_in));
+    ocs_db_text(st, 24, c->trunk_out, sizeof(c->trunk_out));
 }
 
 static int load(struct ims_db *db, const char *sid, const char *node, struct ocs_cdr *c)
@@ -177,13 +181,14 @@ static int save(struct ims_db *db, const struct ocs_cdr *c)
     sqlite3_stmt *st = ims_db_stmt(db,
         "INSERT INTO cdrs (session_id, node, event, status, partial, method, role, "
         "node_functionality, icid, calling, called, orig_ioi, term_ioi, media, cause, start, "
-        "stop, last_seen, duration, interims, last_number, interval) VALUES (?1, ?2, ?3, ?4, "
-        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
+        "stop, last_seen, duration, interims, last_number, interval, trunk_in, trunk_out) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24) "
         "ON CONFLICT (session_id, node) DO UPDATE SET event = ?3, status = ?4, partial = ?5, "
         "method = ?6, role = ?7, node_functionality = ?8, icid = ?9, calling = ?10, "
         "called = ?11, orig_ioi = ?12, term_ioi = ?13, media = ?14, cause = ?15, start = ?16, "
         "stop = ?17, last_seen = ?18, duration = ?19, interims = ?20, last_number = ?21, "
-        "interval = ?22, export_file = NULL");
+        "interval = ?22, trunk_in = ?23, trunk_out = ?24, export_file = NULL");
     if (!st)
         return -EIO;
     const char *texts[] = { c->session_id, c->node, NULL, NULL, NULL, c->method, NULL, NULL,
@@ -199,6 +204,8 @@ static int save(struct ims_db *db, const struct ocs_cdr *c)
     for (int i = 0; i < 14; i++)
         if (cols[i])
             sqlite3_bind_int64(st, cols[i], ints[i]);
+    sqlite3_bind_text(st, 23, c->trunk_in, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 24, c->trunk_out, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -355,7 +362,9 @@ json_t *ocs_cdr_json(const struct ocs_cdr *c)
     json_object_set_new(o, "media", text(c->media));
     json_object_set_new(o, "cause", c->cause != INT_MIN ? json_integer(c->cause)
                                                         : json_null());
-    if (json_object_size(o) != 20) {   /* out of memory on the way */
+    json_object_set_new(o, "incoming_trunk", text(c->trunk_in));
+    json_object_set_new(o, "outgoing_trunk", text(c->trunk_out));
+    if (json_object_size(o) != 22) {   /* out of memory on the way */
         json_decref(o);
         return NULL;
     }
@@ -365,7 +374,7 @@ json_t *ocs_cdr_json(const struct ocs_cdr *c)
 const char ocs_cdr_csv_header[] = "id,icid,session_id,node,record,status,partial,method,"
                                   "calling,called,start,stop,duration,interims,role_of_node,"
                                   "node_functionality,originating_ioi,terminating_ioi,media,"
-                                  "cause";
+                                  "cause,incoming_trunk,outgoing_trunk";
 
 void ocs_csv_field(struct ims_buf *b, const char *s)
 {
@@ -404,4 +413,8 @@ void ocs_cdr_csv(const struct ocs_cdr *c, struct ims_buf *b)
     }
     if (c->cause != INT_MIN)
         ims_buf_addf(b, "%d", c->cause);
+    ims_buf_add(b, ",");
+    ocs_csv_field(b, c->trunk_in);
+    ims_buf_add(b, ",");
+    ocs_csv_field(b, c->trunk_out);
 }

@@ -162,6 +162,10 @@ const char *const ocs_db_migrations[] = {
     "DROP INDEX cdrs_export;"
     "CREATE INDEX cdrs_pending ON cdrs(id) WHERE export_file IS NULL AND status != 0;"
     "CREATE INDEX ro_events_created ON ro_events(created);",
+    /* 3: the MGCF's Trunk-Group-Id (the ISUP side of a call: "<trunk>/<CIC>"); one
+     * element (the parentheses tell clang's -Wstring-concatenation so) */
+    ("ALTER TABLE cdrs ADD COLUMN trunk_in TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE cdrs ADD COLUMN trunk_out TEXT NOT NULL DEFAULT '';"),
 };
 const size_t ocs_db_nmigrations = sizeof(ocs_db_migrations) / sizeof(ocs_db_migrations[0]);
 
@@ -215,6 +219,28 @@ int ocs_db_counter_add(struct ims_db *db, const char *name, int64_t delta)
     return rc == SQLITE_DONE && sqlite3_changes(ims_db_handle(db)) == 1 ? 0 : -EIO;
 }
 
+/* An archive made before migration 3 gets the Trunk-Group-Id columns too. 0 or -EIO. */
+static int archive_columns(struct ims_db *db)
+{
+    static const char *const cols[] = { "trunk_in", "trunk_out" };
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        sqlite3_stmt *st;
+        bool found = false;
+        if (sqlite3_prepare_v2(ims_db_handle(db), "SELECT 1 FROM pragma_table_info('cdrs', "
+                               "'archive') WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
+            return -EIO;
+        sqlite3_bind_text(st, 1, cols[i], -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        char sql[128];
+        snprintf(sql, sizeof(sql), "ALTER TABLE archive.cdrs ADD COLUMN %s TEXT NOT NULL "
+                 "DEFAULT ''", cols[i]);
+        if (!found && ims_db_exec(db, sql) != 0)
+            return -EIO;
+    }
+    return 0;
+}
+
 /*
  * The archive holds the CDRs retired with cdf.retention_action = archive: the columns of
  * the cdrs table, with the original id as a plain column (ids may be given again once the
@@ -234,24 +260,27 @@ int ocs_db_attach_archive(struct ims_db *db, const char *path)
         ims_err("ocs: cannot open the CDR archive %s: %s", path, ims_db_errmsg(db));
         return -EIO;
     }
-    return ims_db_exec(db, "PRAGMA archive.journal_mode = WAL;"
-                           "PRAGMA archive.synchronous = FULL;"
-                           "CREATE TABLE IF NOT EXISTS archive.cdrs ("
-                           "  archive_id INTEGER PRIMARY KEY,"
-                           "  id INTEGER NOT NULL, session_id TEXT NOT NULL,"
-                           "  node TEXT NOT NULL, event INTEGER NOT NULL,"
-                           "  status INTEGER NOT NULL, partial INTEGER NOT NULL,"
-                           "  method TEXT NOT NULL, role INTEGER NOT NULL,"
-                           "  node_functionality INTEGER NOT NULL, icid TEXT NOT NULL,"
-                           "  calling TEXT NOT NULL, called TEXT NOT NULL,"
-                           "  orig_ioi TEXT NOT NULL, term_ioi TEXT NOT NULL,"
-                           "  media TEXT NOT NULL, cause INTEGER NOT NULL,"
-                           "  start INTEGER NOT NULL, stop INTEGER NOT NULL,"
-                           "  last_seen INTEGER NOT NULL, duration INTEGER NOT NULL,"
-                           "  interims INTEGER NOT NULL, last_number INTEGER NOT NULL,"
-                           "  interval INTEGER NOT NULL, export_file TEXT,"
-                           "  archived INTEGER NOT NULL,"
-                           "  UNIQUE (id, session_id, node, last_seen));"
-                           "CREATE INDEX IF NOT EXISTS archive.cdrs_icid ON cdrs(icid);"
-                           "CREATE INDEX IF NOT EXISTS archive.cdrs_start ON cdrs(start);");
+    rc = ims_db_exec(db, "PRAGMA archive.journal_mode = WAL;"
+                       "PRAGMA archive.synchronous = FULL;"
+                       "CREATE TABLE IF NOT EXISTS archive.cdrs ("
+                       "  archive_id INTEGER PRIMARY KEY,"
+                       "  id INTEGER NOT NULL, session_id TEXT NOT NULL,"
+                       "  node TEXT NOT NULL, event INTEGER NOT NULL,"
+                       "  status INTEGER NOT NULL, partial INTEGER NOT NULL,"
+                       "  method TEXT NOT NULL, role INTEGER NOT NULL,"
+                       "  node_functionality INTEGER NOT NULL, icid TEXT NOT NULL,"
+                       "  calling TEXT NOT NULL, called TEXT NOT NULL,"
+                       "  orig_ioi TEXT NOT NULL, term_ioi TEXT NOT NULL,"
+                       "  media TEXT NOT NULL, cause INTEGER NOT NULL,"
+                       "  start INTEGER NOT NULL, stop INTEGER NOT NULL,"
+                       "  last_seen INTEGER NOT NULL, duration INTEGER NOT NULL,"
+                       "  interims INTEGER NOT NULL, last_number INTEGER NOT NULL,"
+                       "  interval INTEGER NOT NULL, export_file TEXT,"
+                       "  archived INTEGER NOT NULL,"
+                       "  trunk_in TEXT NOT NULL DEFAULT '',"
+                       "  trunk_out TEXT NOT NULL DEFAULT '',"
+                       "  UNIQUE (id, session_id, node, last_seen));"
+                       "CREATE INDEX IF NOT EXISTS archive.cdrs_icid ON cdrs(icid);"
+                       "CREATE INDEX IF NOT EXISTS archive.cdrs_start ON cdrs(start);");
+    return rc ? rc : archive_columns(db);
 }

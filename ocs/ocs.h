@@ -245,6 +245,7 @@ struct ocs_acr {
     char orig_ioi[128], term_ioi[128];
     int cause;                       /* Cause-Code, INT32_MIN when absent */
     char media[512];                 /* SDP-Media-Name values, ", " separated */
+    char trunk_in[64], trunk_out[64];   /* Trunk-Group-Id (an MGCF's circuits) */
 };
 
 enum ocs_cdr_status {
@@ -268,6 +269,7 @@ struct ocs_cdr {
     char orig_ioi[128], term_ioi[128];
     char media[512];
     int cause;
+    char trunk_in[64], trunk_out[64];   /* Incoming/Outgoing-Trunk-Group-Id (an MGCF's) */
     time_t start, stop, last_seen;   /* start: answer time; 0 unknown */
     int64_t duration;                /* seconds, stop - start */
     uint32_t interims;               /* INTERIM records received */
@@ -297,7 +299,7 @@ int ocs_cdr_get(struct ims_db *db, int64_t id, struct ocs_cdr *out);
 /* The columns of a CDR row, in the order ocs_cdr_from_row() reads them */
 #define OCS_CDR_COLS "id, session_id, node, event, status, partial, method, role, " \
     "node_functionality, icid, calling, called, orig_ioi, term_ioi, media, cause, start, " \
-    "stop, last_seen, duration, interims, last_number, interval"
+    "stop, last_seen, duration, interims, last_number, interval, trunk_in, trunk_out"
 void ocs_cdr_from_row(sqlite3_stmt *st, struct ocs_cdr *c);
 /*
  * Write every closed CDR not yet exported to <export_dir>/cdr-<time>.csv and .json (more

@@ -126,6 +126,11 @@ static void read_ims_information(struct msg *msg, struct ocs_acr *a)
         ims_avp_get_str(ioi, IMS_AVP_TERMINATING_IOI, a->term_ioi, sizeof(a->term_ioi));
     }
     read_media(ims, a);
+    struct avp *tg = ims_avp_find(ims, IMS_AVP_TRUNK_GROUP_ID);
+    if (tg) {
+        ims_avp_get_str(tg, IMS_AVP_INCOMING_TRUNK_GROUP_ID, a->trunk_in, sizeof(a->trunk_in));
+        ims_avp_get_str(tg, IMS_AVP_OUTGOING_TRUNK_GROUP_ID, a->trunk_out, sizeof(a->trunk_out));
+    }
 }
 
 /* 0, or the Result-Code to answer with @err saying why. */

@@ -198,8 +198,11 @@ static void request_of(const struct scscf_ro *r, struct ims_ro_request *q)
     q->subscription = r->subscription;
     q->subscription_type = strncmp(r->subscription, "tel:", 4) == 0 ? IMS_RO_SUB_E164
                                                                      : IMS_RO_SUB_SIP_URI;
-    if (q->subscription_type == IMS_RO_SUB_E164)
-        q->subscription += 4;
+    if (q->subscription_type == IMS_RO_SUB_E164) {
+        q->subscription += 4;               /* END_USER_E164: the digits alone (RFC 4006 */
+        if (*q->subscription == '+')        /* 8.47, E.164 international form; tshark */
+            q->subscription++;              /* calls a '+' a malformed country code) */
+    }
     ims_chg_info_of(&r->f, IMS_RF_ORIGINATING, &q->info);
     q->rating_group = 1;
     q->requested_time = r->s->ro_requested_time;

@@ -335,6 +335,19 @@ START_TEST(acr_ims_information)
     struct avp *mc = ims_avp_find(ims, IMS_AVP_SDP_MEDIA_COMPONENT);
     ck_assert_int_eq(ims_avp_get_str(mc, IMS_AVP_SDP_MEDIA_NAME, buf, sizeof(buf)), 0);
     ck_assert_str_eq(buf, "audio 4000 RTP/AVP 0");
+    ck_assert_ptr_null(ims_avp_find(ims, IMS_AVP_TRUNK_GROUP_ID));   /* not an MGCF's */
+    fd_msg_free(m);
+    /* an MGCF's record names the circuit: Trunk-Group-Id { Outgoing-Trunk-Group-Id } */
+    info.trunk_out = "pstn/5";
+    m = ims_diam_request_new(IMS_CMD_ACR, REALM, NULL);
+    ck_assert_int_eq(ims_rf_add_ims_information(m, &info, IMS_RF_MGCF), 0);
+    si = ims_avp_find(m, IMS_AVP_SERVICE_INFORMATION);
+    ims = si ? ims_avp_find(si, IMS_AVP_IMS_INFORMATION) : NULL;
+    struct avp *tg = ims ? ims_avp_find(ims, IMS_AVP_TRUNK_GROUP_ID) : NULL;
+    ck_assert_ptr_nonnull(tg);
+    ck_assert_int_eq(ims_avp_get_str(tg, IMS_AVP_OUTGOING_TRUNK_GROUP_ID, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "pstn/5");
+    ck_assert_ptr_null(ims_avp_find(tg, IMS_AVP_INCOMING_TRUNK_GROUP_ID));
     fd_msg_free(m);
 }
 END_TEST

@@ -156,10 +156,12 @@ START_TEST(stored_once_per_node_and_deduplicated)
     bool dup;
     ims_log_init("check_cdr", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
     ck_assert_int_eq(ims_db_open(&db, path, ocs_db_migrations, ocs_db_nmigrations), 0);
-    const char *nodes[] = { "scscf", "pcscf" };
+    const char *nodes[] = { "scscf", "mgcf" };
     for (int n = 0; n < 2; n++) {
         struct ocs_acr a = acr(OCS_ACR_START, 0, nodes[n]);
         a.response_ts = 1000;
+        if (n == 1)                     /* the MGCF's circuit (Trunk-Group-Id) */
+            snprintf(a.trunk_out, sizeof(a.trunk_out), "pstn/5");
         ck_assert_int_eq(ocs_cdr_record(db, &a, 1000, &dup), 0);
         ck_assert(!dup);
         a = acr(OCS_ACR_INTERIM, 1, nodes[n]);
@@ -175,8 +177,16 @@ START_TEST(stored_once_per_node_and_deduplicated)
     }
     ck_assert_int_eq(count_cdrs(db, "icid = 'icid-1'"), 2);
     ck_assert_int_eq(count_cdrs(db, "duration = 60 AND interims = 1 AND status = 1"), 2);
+    ck_assert_int_eq(count_cdrs(db, "node = 'mgcf' AND trunk_out = 'pstn/5' AND "
+                                    "trunk_in = ''"), 1);   /* kept through the STOP */
     json_t *page = ocs_cdr_query(db, "icid-1", NULL, 0, INT64_MAX, 0, 10);
     ck_assert_int_eq(json_array_size(json_object_get(page, "items")), 2);
+    json_t *items = json_object_get(page, "items");
+    int trunks = 0;
+    for (size_t i = 0; i < json_array_size(items); i++)
+        trunks += strcmp(json_string_value(json_object_get(json_array_get(items, i),
+                                                           "outgoing_trunk")), "pstn/5") == 0;
+    ck_assert_int_eq(trunks, 1);
     json_decref(page);
     page = ocs_cdr_query(db, NULL, NULL, 1001, INT64_MAX, 0, 10);
     ck_assert_int_eq(json_array_size(json_object_get(page, "items")), 0);
@@ -237,7 +247,7 @@ START_TEST(csv_line)
     char *line = ims_buf_take(&b);
     ck_assert_ptr_nonnull(line);
     ck_assert_str_eq(line, "7,\"ab\"\"c\",\"\",\"scscf\",\"session\",\"closed\",\"no\",\"\","
-                           "\"\",\"\",\"\",\"\",42,0,1,6,\"\",\"\",\"\",");
+                           "\"\",\"\",\"\",\"\",42,0,1,6,\"\",\"\",\"\",,\"\",\"\"");
     /* as many fields as the header */
     size_t commas = 0, hc = 0;
     for (const char *p = ocs_cdr_csv_header; *p; p++)

@@ -27,12 +27,15 @@ UE_PORT=5100                    # sipp's local port, one new port per run
 
 # What a node answers instead of 501 now that it handles the method, for a UE that is not
 # registered: a status (the scenarios <method>_<status>.xml), or "-" when the request is not
-# sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling)
-# the IBCF refuses what comes neither from a peer network nor from a node of the home network
-# (a UE), unless it is addressed to the IBCF itself (INVITE and MESSAGE here: 501)
+# sent here (the node's own test covers it: test_pcscf.sh, the I-CSCF's REGISTER handling).
+# The MRF, the MRB and the MGCF take requests from their trust domain only: the UE's get 403
+# (test_mrfc.sh, test_pstn.sh). The IBCF refuses what comes neither from a peer network nor
+# from a node of the home network (a UE), unless it is addressed to the IBCF itself (INVITE
+# and MESSAGE here: 501).
 declare -A HANDLED=([pcscf-INVITE]=403 [pcscf-MESSAGE]=403 [pcscf-REGISTER]=- [mrfc-INVITE]=403
                     [icscf-REGISTER]=- [scscf-REGISTER]=- [mrb-INVITE]=403
-                    [mrb-REGISTER]=403 [mrb-MESSAGE]=403 [ibcf-REGISTER]=403)
+                    [mrb-REGISTER]=403 [mrb-MESSAGE]=403 [ibcf-REGISTER]=403
+                    [mgcf-INVITE]=403 [mgcf-REGISTER]=403 [mgcf-MESSAGE]=403)
 expected_status() {   # $1 daemon $2 method -> 501, another status, or -
     echo "${HANDLED[$1-$2]:-501}"
 }
@@ -357,8 +360,8 @@ if [ -n "$E2E_CAP_PID" ]; then
         "$(cap_count "$cap" 'sip.Status-Code == 501')"
     check_eq "SIP: 501 responses carrying a Warning" "$N501" \
         "$(cap_count "$cap" 'sip.Status-Code == 501 && sip.Warning')"
-    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE), the MRB (INVITE, REGISTER, MESSAGE) and the IBCF (REGISTER) to an untrusted UE x udp, tcp, with a Warning" \
-        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.55 || ip.src == 127.0.0.60 || ip.src == 127.0.0.65)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
+    check_eq "SIP: 403 responses of the P-CSCF (INVITE, MESSAGE), the MRF (INVITE), the MRB and the MGCF (INVITE, REGISTER, MESSAGE) and the IBCF (REGISTER) to an untrusted UE x udp, tcp, with a Warning" \
+        "$N403 $N403" "$(cap_count "$cap" 'sip.Status-Code == 403 && (ip.src == 127.0.0.10 || ip.src == 127.0.0.55 || ip.src == 127.0.0.60 || ip.src == 127.0.0.65 || ip.src == 127.0.0.70)') $(cap_count "$cap" 'sip.Status-Code == 403 && sip.Warning')"
     # every connection opened with a successful CER/CEA, from exactly the expected peers (a
     # connection retried by freeDiameter adds a pair, which is legitimate)
     cer=$(cap_count "$cap" 'diameter.cmd.code == 257 && diameter.flags.request == 1')
@@ -383,7 +386,8 @@ step "the lab stops cleanly (deploy/lab.sh stop, SIGTERM)"
 lab_stop
 rc=$?
 check_eq "deploy/lab.sh stop: exit 0 and its report" \
-    "0 lab: stopped ${#E2E_DAEMONS[@]} daemon(s); logs and state left in $E2E_RUN/" "$rc $LAB_OUT"
+    "0 lab: stopped ${#E2E_DAEMONS[@]} daemon(s) and 2 test peer(s); logs and state left in $E2E_RUN/" \
+    "$rc $LAB_OUT"
 left=$(lab_pids)
 check_eq "no daemon of this run left (pgrep -f '--pidfile $E2E_RUN/')" "" "$left"
 [ -n "$left" ] && ps -o pid,args -p "$(tr '\n' ',' <<<"$left" | sed 's/,$//')"

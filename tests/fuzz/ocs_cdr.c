@@ -4,8 +4,9 @@
  *
  * Input: 64 bytes of numbers (record fields, then the sizes of the CSV buffer to try), then
  * the text fields separated by NUL bytes: icid, session id, node, method, calling, called,
- * originating IOI, terminating IOI, media. Every string an ACR carries reaches a CDR as it
- * came (Diameter UTF8String AVPs are not checked by freeDiameter).
+ * originating IOI, terminating IOI, media, incoming and outgoing trunk. Every string an ACR
+ * carries reaches a CDR as it came (Diameter UTF8String AVPs are not checked by
+ * freeDiameter).
  *
  * Properties: a CSV row never writes past its buffer and is a string; a row that fits reads
  * back (RFC 4180) into the same fields; the JSON of every CDR exists (a CDR missing from the
@@ -71,7 +72,7 @@ static void check_row(const struct ocs_cdr *c, const char *row)
 {
     static char f[24][1100];
     int n = csv_split(row, f, 24);
-    FUZZ_ASSERT(n == 20, "%d fields in [%s]", n, row);
+    FUZZ_ASSERT(n == 22, "%d fields in [%s]", n, row);
     const char *texts[] = { c->icid, c->session_id, c->node, NULL, NULL, NULL, c->method,
                             c->calling, c->called };
     for (int i = 0; i < 9; i++)
@@ -79,6 +80,7 @@ static void check_row(const struct ocs_cdr *c, const char *row)
                     1 + i, f[1 + i], texts[i]);
     FUZZ_ASSERT(!strcmp(f[16], c->orig_ioi) && !strcmp(f[17], c->term_ioi) &&
                     !strcmp(f[18], c->media), "IOI or media field");
+    FUZZ_ASSERT(!strcmp(f[20], c->trunk_in) && !strcmp(f[21], c->trunk_out), "trunk field");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -117,6 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text(c.orig_ioi, sizeof(c.orig_ioi), &d, &n);
     text(c.term_ioi, sizeof(c.term_ioi), &d, &n);
     text(c.media, sizeof(c.media), &d, &n);
+    text(c.trunk_in, sizeof(c.trunk_in), &d, &n);
+    text(c.trunk_out, sizeof(c.trunk_out), &d, &n);
 
     /* the row grows as it needs (ASan sees any write past its buffer) */
     struct ims_buf b = { 0 };

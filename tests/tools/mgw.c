@@ -82,7 +82,8 @@ static struct {
     struct sockaddr_in self, mgc;
     unsigned rtp_first, rtp_last, next_port;
     unsigned pending_ms;
-    bool registered;
+    bool registered, stamped;
+    char restart_stamp[32];         /* when it started: the ServiceChange's TimeStamp */
     uint32_t next_tid, sc_tid, next_ctx, next_rtp;
     struct term terms[TERMS_MAX];
     struct cached cache[CACHE_MAX];
@@ -138,6 +139,18 @@ static void on_register_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_
     c->reason = "901 Cold Boot";
     c->profile = "ResGW/1";
     c->version = 1;
+    /* the time of the restart: a later restart's ServiceChange reuses transaction ID 1,
+     * and only this tells the MGC it is no repetition */
+    if (!g.stamped) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(g.restart_stamp, sizeof(g.restart_stamp), "%04d%02d%02dT%02d%02d%02d00",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        g.stamped = true;
+    }
+    c->timestamp = g.restart_stamp;
     if (send_msg(&m, NULL) > 0)
         printf("tx Transaction=%u ServiceChange=ROOT Restart\n", g.sc_tid);
     su_timer_set_interval(g.register_timer, on_register_due, NULL, 1000);  /* again, until */

@@ -3,19 +3,22 @@
  *
  *   pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] [--rc N] [--cics FIRST-LAST]
  *        [--behaviour B] [--number DIGITS=B]... [--answer-ms MS]
- *        [--originate CALLED,CALLING[,HOLD_MS]]... [--reset] [--time MS]
+ *        [--originate CALLED,CALLING[,HOLD_MS]]... [--originate-delay MS] [--reset]
+ *        [--time MS]
  *
  * Listens on IP:PORT (127.0.0.100:2905) for the MGCF, from address --peer only (127.0.0.70),
  * and answers its ASP management as an SGP (routing context --rc, 1). Its own point code is
  * --opc (2002), the MGCF's --dpc (1001); its circuits are --cics (1-31).
  *
  * A call from the MGCF (IAM) is treated as the behaviour of its called number (--number,
- * else --behaviour, default answer): answer (ACM, then ANM after --answer-ms, 200), ring
- * (ACM and CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL with that
- * cause). A REL is answered RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC with RLC.
- * Once the association is active, each --originate places a call to the IMS (IAM on the
- * first idle circuit, called and calling numbers international) and releases it HOLD_MS
- * (1000) after the answer; --reset first sends a GRS for the whole range. Dual seizure (an
+ * else --behaviour, default answer): answer (ACM, then ANM after --answer-ms, 200),
+ * answer:HOLD_MS (the same, then REL cause 16 HOLD_MS after the answer: the PSTN side hangs
+ * up), ring (ACM and CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL
+ * with that cause). A REL is answered RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC
+ * with RLC. Once the association is active (and --originate-delay MS later), each
+ * --originate places a call to the IMS (IAM on the first idle circuit, called and calling
+ * numbers international) and releases it HOLD_MS (1000) after the answer; --reset first
+ * sends a GRS for the whole range. Dual seizure (an
  * IAM on a circuit of an outgoing call) is resolved as Q.764 2.10.1.4 says: the exchange
  * with the higher point code controls the even circuits and keeps its call; the other backs
  * off.
@@ -59,6 +62,7 @@ struct number_rule {
     char digits[MGCF_ISUP_DIGITS_MAX + 1];
     enum behaviour b;
     uint8_t cause;
+    unsigned hold_ms;               /* answer:HOLD_MS: REL that long after the answer */
 };
 
 struct call_order {
@@ -75,7 +79,9 @@ static struct {
     struct circuit cics[CIC_SLOTS];
     enum behaviour behaviour;
     uint8_t cause;
-    unsigned answer_ms;
+    unsigned hold_ms;
+    unsigned answer_ms, originate_delay_ms;
+    su_timer_t *originate_timer;
     struct number_rule numbers[NUMBERS_MAX];
     unsigned n_numbers;
     struct call_order orders[ORIGINATE_MAX];
@@ -138,6 +144,15 @@ static void circuit_idle(struct circuit *c)
 
 /* ---- calls from the MGCF ---- */
 
+static void on_hold_over(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct circuit *c = (struct circuit *)arg;
+    (void)magic;
+    (void)t;
+    if (c->state != C_IDLE && !c->releasing)
+        send_rel(c->cic, 16);
+}
+
 static void on_answer_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
     struct circuit *c = (struct circuit *)arg;
@@ -149,16 +164,20 @@ static void on_answer_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t 
     mgcf_isup_init(&m, ISUP_ANM, c->cic);
     send_isup(&m, NULL);
     c->answered = true;
+    if (c->hold_ms)
+        su_timer_set_interval(c->timer, on_hold_over, (su_timer_arg_t *)c, c->hold_ms);
 }
 
-static void rule_of(const char *called, enum behaviour *b, uint8_t *cause)
+static void rule_of(const char *called, enum behaviour *b, uint8_t *cause, unsigned *hold)
 {
     *b = g.behaviour;
     *cause = g.cause;
+    *hold = g.hold_ms;
     for (unsigned i = 0; i < g.n_numbers; i++)
         if (strcmp(g.numbers[i].digits, called) == 0) {
             *b = g.numbers[i].b;
             *cause = g.numbers[i].cause;
+            *hold = g.numbers[i].hold_ms;
         }
 }
 
@@ -206,7 +225,7 @@ static void on_iam(const struct mgcf_isup_msg *m)
     c->state = C_IN;
     enum behaviour b;
     uint8_t cause;
-    rule_of(m->called.digits, &b, &cause);
+    rule_of(m->called.digits, &b, &cause, &c->hold_ms);
     switch (b) {
     case B_BUSY:
         send_rel(m->cic, 17);
@@ -231,15 +250,6 @@ static void on_iam(const struct mgcf_isup_msg *m)
 }
 
 /* ---- calls to the IMS ---- */
-
-static void on_hold_over(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
-{
-    struct circuit *c = (struct circuit *)arg;
-    (void)magic;
-    (void)t;
-    if (c->state == C_OUT && !c->releasing)
-        send_rel(c->cic, 16);
-}
 
 static void originate(const struct call_order *o)
 {
@@ -374,6 +384,8 @@ static void on_data(void *arg, const struct mgcf_m3ua_msg *d)
     }
 }
 
+static void on_originate_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg);
+
 static void on_state(void *arg, enum mgcf_m3ua_state state)
 {
     (void)arg;
@@ -388,19 +400,39 @@ static void on_state(void *arg, enum mgcf_m3ua_state state)
         mgcf_isup_set(&m, ISUP_PAR_RANGE);
         send_isup(&m, NULL);
     }
-    for (unsigned i = 0; i < g.n_orders; i++)
-        originate(&g.orders[i]);
+    if (g.n_orders && g.originate_delay_ms)
+        su_timer_set_interval(g.originate_timer, on_originate_due, NULL, g.originate_delay_ms);
+    else if (g.n_orders)
+        on_originate_due(NULL, NULL, NULL);
 }
 
 static const struct mgcf_m3ua_link_ops link_ops = {on_data, on_state};
 
+static void on_originate_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    (void)arg;
+    for (unsigned i = 0; i < g.n_orders; i++)
+        originate(&g.orders[i]);
+}
+
 /* ---- arguments ---- */
 
-static int parse_behaviour(const char *s, enum behaviour *b, uint8_t *cause)
+static int parse_behaviour(const char *s, enum behaviour *b, uint8_t *cause, unsigned *hold)
 {
     *cause = 0;
-    if (strcmp(s, "answer") == 0)
+    *hold = 0;
+    if (strcmp(s, "answer") == 0) {
         *b = B_ANSWER;
+    } else if (strncmp(s, "answer:", 7) == 0) {
+        char *end;
+        long v = strtol(s + 7, &end, 10);
+        if (*end || v < 1 || v > 3600000)
+            return -1;
+        *b = B_ANSWER;
+        *hold = (unsigned)v;
+    }
     else if (strcmp(s, "ring") == 0)
         *b = B_RING;
     else if (strcmp(s, "busy") == 0)
@@ -439,10 +471,10 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
                     "[--rc N] [--cics FIRST-LAST]\n"
-                    "            [--behaviour answer|ring|busy|reject:CAUSE] "
+                    "            [--behaviour answer[:HOLD_MS]|ring|busy|reject:CAUSE] "
                     "[--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
-                    "            [--originate CALLED,CALLING[,HOLD_MS]]... [--reset] "
-                    "[--time MS]\n");
+                    "            [--originate CALLED,CALLING[,HOLD_MS]]... "
+                    "[--originate-delay MS] [--reset] [--time MS]\n");
 }
 
 static void on_stop(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -462,6 +494,7 @@ int main(int argc, char **argv)
         {"behaviour", required_argument, NULL, 'b'}, {"number", required_argument, NULL, 'n'},
         {"answer-ms", required_argument, NULL, 'a'}, {"originate", required_argument, NULL, 'g'},
         {"reset", no_argument, NULL, 'R'},        {"time", required_argument, NULL, 't'},
+        {"originate-delay", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     char listen_ip[64] = "127.0.0.100";
@@ -486,7 +519,7 @@ int main(int argc, char **argv)
                 goto bad;
             break;
         case 'b':
-            if (parse_behaviour(optarg, &g.behaviour, &g.cause) < 0)
+            if (parse_behaviour(optarg, &g.behaviour, &g.cause, &g.hold_ms) < 0)
                 goto bad;
             break;
         case 'n':
@@ -496,7 +529,8 @@ int main(int argc, char **argv)
             *eq = '\0';
             if (!digits_ok(optarg) ||
                 parse_behaviour(eq + 1, &g.numbers[g.n_numbers].b,
-                                &g.numbers[g.n_numbers].cause) < 0)
+                                &g.numbers[g.n_numbers].cause,
+                                &g.numbers[g.n_numbers].hold_ms) < 0)
                 goto bad;
             strcpy(g.numbers[g.n_numbers++].digits, optarg);
             break;
@@ -506,6 +540,7 @@ int main(int argc, char **argv)
                 goto bad;
             break;
         case 'R': g.reset = true; break;
+        case 'D': g.originate_delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case 't': time_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         default:
             goto bad;
@@ -523,6 +558,7 @@ int main(int argc, char **argv)
         g.cics[i].cic = (uint16_t)(g.first + i);
         g.cics[i].timer = su_timer_create(su_root_task(g.root), 1000);
     }
+    g.originate_timer = su_timer_create(su_root_task(g.root), 1000);
     struct mgcf_m3ua_link_cfg cfg = {
         .transport = "tcp", .local_addr = listen_ip, .local_port = port, .remote_addr = peer,
         .asp = {.role = MGCF_M3UA_SGP, .has_rc = rc_value != 0, .rc = rc_value},
@@ -542,6 +578,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i <= g.last - g.first; i++)
         su_timer_destroy(g.cics[i].timer);
     su_timer_destroy(g.stop_timer);
+    su_timer_destroy(g.originate_timer);
     ims_loop_destroy(g.loop);
     return 0;
 bad:

@@ -1,0 +1,540 @@
+/*
+ * sip.c - the MGCF's SIP side: a user agent (TS 24.229 5.5), one dialog per call
+ *
+ * The MGCF terminates the IMS session and originates the ISUP call (and the reverse), so
+ * it is a UA, not a proxy: nta runs in UA mode (2xx retransmitted until the ACK, the ACK
+ * and CANCEL of an INVITE given to the INVITE's server transaction), each call has its own
+ * leg (nta_leg_t) created from the INVITE it received (UAS) or sends (UAC). Requests
+ * inside the dialog reach on_leg_request(); what happens next is the call's state
+ * machine's business (calls.c).
+ *
+ *   IMS -> PSTN: INVITE (from the BGCF) -> 100 -> [MGW Add, IAM] -> 180/183 (SDP for early
+ *                media) -> 200 (SDP) <- ACK ... BYE -> 200; CANCEL -> 200 + 487.
+ *   PSTN -> IMS: [IAM, MGW Add] -> INVITE (tel: URI, P-Asserted-Identity, our ICID) to the
+ *                I-CSCF -> 18x -> 200 -> ACK ... BYE.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include "mgcf.h"
+#include "interwork_tables.h"
+#include "log.h"
+#include "metrics.h"
+#include "sip_hdr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_extra.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
+#define SDP_MAX 1024
+
+static struct ims_counter *m_refused;
+
+void mgcf_sip_metrics(void)
+{
+    m_refused = ims_counter_new("mgcf_invites_refused_total", "INVITEs answered with an error "
+                                "before any ISUP message was sent", NULL);
+}
+
+static struct ims_sip *sip_of(const struct mgcf_call *c)
+{
+    return c->m->d->sip;
+}
+
+static nta_agent_t *agent_of(const struct mgcf_call *c)
+{
+    return ims_sip_agent(sip_of(c));
+}
+
+/* Our Contact: a SIP URI of this node */
+static const char *contact_of(const struct mgcf *m, char *buf, size_t len)
+{
+    const url_t *own = ims_sip_own_uri(m->d->sip);
+    snprintf(buf, len, "<sip:mgcf@%s%s%s>", own->url_host, own->url_port ? ":" : "",
+             own->url_port ? own->url_port : "");
+    return buf;
+}
+
+static const char *reason_of(uint8_t cause, char *buf, size_t len)
+{
+    if (!cause || mgcf_iw_reason_format(cause, buf, len) < 0)
+        return NULL;
+    return buf;
+}
+
+/* Our SDP (the MGW's RTP termination) for the IMS side; NULL when unknown */
+static const char *our_sdp(struct mgcf_call *c, bool new_version, char *buf, size_t len)
+{
+    if (!c->mgw_known)
+        return NULL;
+    if (new_version || c->sdp_version == 0)
+        c->sdp_version++;
+    if (mgcf_iw_sdp_write(&c->mgw, c->sdp_session, c->sdp_version,
+                          ims_sip_address(sip_of(c)), buf, len) < 0)
+        return NULL;
+    return buf;
+}
+
+/* The SDP of @sip into @m: 1 when there is one and it is usable, 0 when none, -errno */
+static int sdp_of(const sip_t *sip, struct mgcf_iw_media *m)
+{
+    const sip_payload_t *pl = sip->sip_payload;
+    if (!pl || !pl->pl_len)
+        return 0;
+    if (!sip->sip_content_type || !sip->sip_content_type->c_type ||
+        strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0)
+        return -EMEDIUMTYPE;
+    int rc = mgcf_iw_sdp_read(pl->pl_data, pl->pl_len, m);
+    return rc < 0 ? rc : 1;
+}
+
+/* ---- requests inside a call's dialog ---- */
+
+static int on_reinvite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_cancel)
+        return 0;                       /* the MGW is asked already: the answer will go */
+    if (c->reinvite == irq)
+        c->reinvite = NULL;
+    nta_incoming_destroy(irq);          /* the ACK of our answer, or its timeout */
+    return 0;
+}
+
+static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
+{
+    char body[SDP_MAX], contact[128];
+    if (c->reinvite)
+        return 491;
+    struct mgcf_iw_media media;
+    int rc = sdp_of(sip, &media);
+    if (rc == -ENOTSUP || rc == -EMEDIUMTYPE)
+        return 488;
+    if (rc < 0)
+        return 400;
+    if (rc == 0) {                      /* no offer: ours again, unchanged */
+        const char *sdp = our_sdp(c, false, body, sizeof(body));
+        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
+                                                                           sizeof(contact))),
+                            TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                            TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+        nta_incoming_bind(irq, on_reinvite_irq, (nta_incoming_magic_t *)c);
+        return 0;
+    }
+    c->ims = media;
+    c->ims_known = true;
+    c->reinvite = irq;
+    nta_incoming_bind(irq, on_reinvite_irq, (nta_incoming_magic_t *)c);
+    mgcf_call_log(c, IMS_LOG_INFO, "re-INVITE: the IMS side's media is now %s:%u", media.addr,
+                  media.port);
+    struct mgcf_ev ev = { .type = MGCF_EV_SIP_REINVITE, .sdp = true, .reason = -1 };
+    mgcf_call_event(c, &ev);
+    return 0;
+}
+
+static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
+                          const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    (void)leg;
+    switch (sip->sip_request->rq_method) {
+    case sip_method_bye: {
+        struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE,
+                              .reason = mgcf_iw_reason_cause(sip->sip_reason) };
+        nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+        nta_incoming_destroy(irq);
+        mgcf_call_log(c, IMS_LOG_INFO, "BYE from the IMS side");
+        mgcf_call_event(c, &ev);        /* may free the call and this leg */
+        return 0;
+    }
+    case sip_method_invite:
+        return reinvite(c, irq, sip);
+    case sip_method_ack:
+        return 0;                       /* an ACK of a re-INVITE already answered */
+    case sip_method_options:
+        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
+    default:
+        nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
+    }
+}
+
+/* ---- IMS -> PSTN: the INVITE received ---- */
+
+/* ACK, CANCEL or the end of the wait for the ACK (sip NULL) of the initial INVITE */
+static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    struct mgcf_ev ev = { .reason = -1 };
+    if (!sip) {
+        ev.type = MGCF_EV_SIP_ACK_TIMEOUT;
+        mgcf_call_log(c, IMS_LOG_WARN, "no ACK for our 2xx");
+    } else if (sip->sip_request->rq_method == sip_method_cancel) {
+        ev.type = MGCF_EV_SIP_CANCEL;
+        ev.reason = mgcf_iw_reason_cause(sip->sip_reason);
+        mgcf_call_log(c, IMS_LOG_INFO, "CANCEL from the IMS side");
+    } else if (sip->sip_request->rq_method == sip_method_ack) {
+        ev.type = MGCF_EV_SIP_ACK;
+        struct mgcf_iw_media media;
+        if (sdp_of(sip, &media) == 1) {
+            c->ims = media;
+            c->ims_known = true;
+            ev.sdp = true;
+        }
+    } else {
+        return 0;
+    }
+    if (ev.type != MGCF_EV_SIP_CANCEL && c->irq == irq) {
+        nta_incoming_destroy(irq);      /* the transaction is over for us */
+        c->irq = NULL;
+    }
+    mgcf_call_event(c, &ev);
+    return 0;
+}
+
+/* Can the INVITE go on? 0, or the status to refuse it with (why in @why) */
+static int invite_check(struct mgcf *m, const sip_t *sip, struct mgcf_isup_msg *iam,
+                        struct mgcf_iw_media *media, int *has_sdp, char *why, size_t len)
+{
+    if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+        snprintf(why, len, "Max-Forwards reached 0");
+        return 483;
+    }
+    *has_sdp = sdp_of(sip, media);
+    if (*has_sdp == -EMEDIUMTYPE) {
+        snprintf(why, len, "the body is not application/sdp");
+        return 415;
+    }
+    if (*has_sdp == -ENOTSUP) {
+        snprintf(why, len, "no G.711 audio (PCMU, PCMA) offered: a circuit carries nothing "
+                 "else");
+        return 488;
+    }
+    if (*has_sdp < 0) {
+        snprintf(why, len, "the SDP cannot be read");
+        return 400;
+    }
+    int st = mgcf_iw_iam_from_invite(sip, iam, why, len);
+    if (st)
+        return st;
+    if (!mgcf_isup_active(m)) {
+        snprintf(why, len, "the ISUP signalling link to the PSTN is down (%s)",
+                 mgcf_isup_state(m));
+        return 503;
+    }
+    if (!mgcf_mgw_ready(m)) {
+        snprintf(why, len, "no media gateway (%s)", mgcf_mgw_state(m));
+        return 503;
+    }
+    return 0;
+}
+
+/* The call's dialog as the UAS of @sip's INVITE */
+static int uas_leg(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
+{
+    c->leg = nta_leg_tcreate(agent_of(c), on_leg_request, (nta_leg_magic_t *)c,
+                             SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to),
+                             SIPTAG_TO(sip->sip_from), TAG_END());
+    if (!c->leg || !nta_leg_tag(c->leg, NULL) ||
+        nta_leg_server_route(c->leg, sip->sip_record_route, sip->sip_contact) < 0)
+        return -ENOMEM;
+    nta_incoming_tag(irq, nta_leg_get_tag(c->leg));
+    c->irq = irq;
+    nta_incoming_bind(irq, on_invite_irq, (nta_incoming_magic_t *)c);
+    c->invite = nta_incoming_getrequest(irq);
+    return 0;
+}
+
+static void call_ids(struct mgcf_call *c, const sip_t *sip)
+{
+    struct ims_pcv pcv;
+    const char *v = ims_sip_header(sip, "P-Charging-Vector");
+    if (sip->sip_call_id)
+        snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id->i_id);
+    if (v && ims_pcv_parse(v, &pcv) == 0)
+        snprintf(c->icid, sizeof(c->icid), "%s", pcv.icid);
+}
+
+static int refuse(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip, int status,
+                  const char *why)
+{
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    ims_counter_inc(m_refused);
+    ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s",
+            URL_PRINT_ARGS(sip->sip_request->rq_url), status, why);
+    return ims_sip_refuse(m->d->sip, irq, sip, status, why);
+}
+
+int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
+{
+    char why[200];
+    struct mgcf_isup_msg iam = { 0 };
+    struct mgcf_iw_media media;
+    int has_sdp = 0;
+    int st = invite_check(m, sip, &iam, &media, &has_sdp, why, sizeof(why));
+    if (st)
+        return refuse(m, irq, sip, st, why);
+    struct mgcf_trunk *t = mgcf_trunk_for(m->trunks, m->n_trunks, iam.called.digits);
+    if (!t) {
+        snprintf(why, sizeof(why), "no trunk routes +%s", iam.called.digits);
+        return refuse(m, irq, sip, 404, why);
+    }
+    struct mgcf_circuit *cc = mgcf_trunk_select(t, m->conf.opc);
+    if (!cc) {
+        snprintf(why, sizeof(why), "no circuit of trunk %s is free", t->name);
+        return refuse(m, irq, sip, 503, why);
+    }
+    struct mgcf_call *c = mgcf_call_new(m, MGCF_DIR_OUT);
+    if (!c)
+        return refuse(m, irq, sip, 503, "as many calls as mgcf.max_calls already");
+    call_ids(c, sip);
+    if (uas_leg(c, irq, sip) < 0) {
+        mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_TEMPORARY_FAILURE);
+        return 0;
+    }
+    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    c->iam = iam;
+    c->sm.offer = has_sdp == 1;
+    c->ims = media;
+    c->ims_known = has_sdp == 1;
+    snprintf(c->sip_fmts, sizeof(c->sip_fmts), "%s", has_sdp == 1 ? media.fmts : "8 0");
+    mgcf_call_seize(c, t, cc);
+    mgcf_call_log(c, IMS_LOG_INFO, "INVITE " URL_PRINT_FORMAT ": called %s, calling %s%s",
+                  URL_PRINT_ARGS(sip->sip_request->rq_url), iam.called.digits,
+                  iam.calling.digits[0] ? iam.calling.digits : "(none)",
+                  iam.calling.apri == ISUP_APRI_RESTRICTED ? " (restricted)" : "");
+    mgcf_call_simple(c, MGCF_EV_START, 0);
+    return 0;
+}
+
+void mgcf_sip_respond(struct mgcf_call *c, int status, bool sdp, uint8_t cause)
+{
+    char body[SDP_MAX], reason[160], contact[128];
+    if (!c->irq) {
+        mgcf_call_log(c, IMS_LOG_WARN, "%d not sent: the INVITE is gone", status);
+        return;
+    }
+    const char *text = sdp ? our_sdp(c, false, body, sizeof(body)) : NULL;
+    const char *rsn = status >= 300 ? reason_of(cause, reason, sizeof(reason)) : NULL;
+    nta_incoming_treply(c->irq, status, sip_status_phrase(status),
+                        TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
+                                                                           sizeof(contact)))),
+                        TAG_IF(status >= 200 && status < 300, SIPTAG_ALLOW_STR(ALLOW)),
+                        TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
+                        TAG_IF(text, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
+    ims_sip_count_response(sip_of(c), status);
+    mgcf_call_log(c, status >= 300 ? IMS_LOG_INFO : IMS_LOG_DEBUG, "%d %s sent%s%s", status,
+                  sip_status_phrase(status), text ? " with SDP" : "", rsn ? " (Reason)" : "");
+    if (status >= 200 && status < 300) {
+        if (!c->answer)
+            c->answer = nta_incoming_getresponse(c->irq);
+    } else if (status >= 300) {
+        nta_incoming_destroy(c->irq);   /* nta absorbs the ACK of an error */
+        c->irq = NULL;
+    }
+}
+
+void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp)
+{
+    char body[SDP_MAX], contact[128];
+    if (!c->reinvite)
+        return;
+    const char *text = sdp ? our_sdp(c, true, body, sizeof(body)) : NULL;
+    nta_incoming_treply(c->reinvite, status, sip_status_phrase(status),
+                        TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
+                                                                           sizeof(contact)))),
+                        TAG_IF(text, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
+    mgcf_call_log(c, IMS_LOG_INFO, "re-INVITE answered %d", status);
+    if (status >= 300) {
+        nta_incoming_destroy(c->reinvite);
+        c->reinvite = NULL;
+    }
+}
+
+/* ---- PSTN -> IMS: the INVITE we send ---- */
+
+static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                              const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    struct mgcf_ev ev = { .status = status, .reason = -1 };
+    if (status < 101)
+        return 0;
+    if (sip && sip->sip_to && sip->sip_to->a_tag && status < 300 && !nta_leg_get_rtag(c->leg))
+        nta_leg_rtag(c->leg, sip->sip_to->a_tag);
+    if (sip && status < 300) {
+        struct mgcf_iw_media media;
+        if (sdp_of(sip, &media) == 1) {
+            c->ims = media;
+            c->ims_known = true;
+            ev.sdp = true;
+        }
+    }
+    if (status < 200) {
+        ev.type = MGCF_EV_SIP_PROGRESS;
+    } else if (status < 300) {
+        ev.type = MGCF_EV_SIP_SUCCESS;
+        if (sip)
+            nta_leg_client_reroute(c->leg, sip->sip_record_route, sip->sip_contact, 1);
+        if (!c->answer)
+            c->answer = nta_outgoing_getresponse(orq);
+    } else {
+        ev.type = MGCF_EV_SIP_FAILURE;
+        ev.reason = sip ? mgcf_iw_reason_cause(sip->sip_reason) : -1;
+        mgcf_call_log(c, IMS_LOG_INFO, "the INVITE failed: %d", status);
+    }
+    mgcf_call_event(c, &ev);
+    return 0;
+}
+
+/* Extra headers of the INVITE: P-Asserted-Identity, Privacy, P-Charging-Vector */
+static void invite_headers(struct mgcf_call *c, char *buf, size_t len)
+{
+    struct mgcf *m = c->m;
+    struct ims_pcv pcv = { 0 };
+    ims_icid_generate(pcv.icid, sizeof(pcv.icid), ims_sip_address(m->d->sip));
+    snprintf(pcv.generated_at, sizeof(pcv.generated_at), "%s", ims_sip_address(m->d->sip));
+    snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", ims_cfg_str(m->d->cfg, "node.domain"));
+    ims_pcv_format(&pcv, c->pcv, sizeof(c->pcv));
+    snprintf(c->icid, sizeof(c->icid), "%s", pcv.icid);
+    size_t k = 0;
+    if (c->origin.pai[0])
+        k += (size_t)snprintf(buf + k, len - k, "P-Asserted-Identity: %s\r\n", c->origin.pai);
+    if (c->origin.privacy && k < len)
+        k += (size_t)snprintf(buf + k, len - k, "Privacy: id\r\n");
+    if (k < len)
+        snprintf(buf + k, len - k, "P-Charging-Vector: %s", c->pcv);
+}
+
+void mgcf_sip_send_invite(struct mgcf_call *c)
+{
+    struct mgcf *m = c->m;
+    char callid[96], body[SDP_MAX], contact[128], headers[600];
+    snprintf(callid, sizeof(callid), "%08x%08x-%u@%s", (unsigned)random(), (unsigned)random(),
+             c->id, ims_sip_address(m->d->sip));
+    snprintf(c->call_id, sizeof(c->call_id), "%s", callid);
+    invite_headers(c, headers, sizeof(headers));
+    const char *sdp = our_sdp(c, false, body, sizeof(body));
+    c->leg = nta_leg_tcreate(agent_of(c), on_leg_request, (nta_leg_magic_t *)c,
+                             SIPTAG_CALL_ID_STR(callid), SIPTAG_FROM_STR(c->origin.from),
+                             SIPTAG_TO_STR(c->origin.to), TAG_END());
+    if (c->leg && nta_leg_tag(c->leg, NULL) && sdp)
+        c->invite_orq = nta_outgoing_tcreate(
+            c->leg, on_invite_response, (nta_outgoing_magic_t *)c,
+            (url_string_t *)m->icscf_url, SIP_METHOD_INVITE,
+            URL_STRING_MAKE(c->origin.request_uri),
+            SIPTAG_CONTACT_STR(contact_of(m, contact, sizeof(contact))),
+            SIPTAG_ALLOW_STR(ALLOW), SIPTAG_HEADER_STR(headers),
+            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    if (!c->invite_orq) {
+        mgcf_call_log(c, IMS_LOG_ERROR, "the INVITE to %s cannot be sent", m->conf.icscf);
+        struct mgcf_ev ev = { .type = MGCF_EV_SIP_FAILURE, .status = 500, .reason = -1 };
+        mgcf_call_event(c, &ev);        /* queued: taken after this action */
+        return;
+    }
+    c->invite = nta_outgoing_getrequest(c->invite_orq);
+    mgcf_call_log(c, IMS_LOG_INFO, "INVITE %s from %s sent to %s", c->origin.request_uri,
+                  c->origin.pai[0] ? c->origin.pai : c->origin.from, m->conf.icscf);
+}
+
+void mgcf_sip_ack(struct mgcf_call *c)
+{
+    const sip_t *inv = c->invite ? sip_object(c->invite) : NULL;
+    if (!inv || !inv->sip_cseq || !c->leg)
+        return;
+    char cseq[32];
+    snprintf(cseq, sizeof(cseq), "%u ACK", inv->sip_cseq->cs_seq);
+    nta_outgoing_t *ack = nta_outgoing_tcreate(c->leg, NULL, NULL, NULL, SIP_METHOD_ACK, NULL,
+                                               SIPTAG_CSEQ_STR(cseq), TAG_END());
+    if (!ack)
+        mgcf_call_log(c, IMS_LOG_ERROR, "the ACK cannot be sent");
+    else
+        nta_outgoing_destroy(ack);
+}
+
+void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause)
+{
+    char reason[160];
+    const char *rsn = reason_of(cause, reason, sizeof(reason));
+    if (!c->invite_orq)
+        return;
+    /* nta holds the CANCEL back until a provisional response came (RFC 3261 9.1); its
+     * final response ends the CANCEL transaction on its own */
+    nta_outgoing_tcancel(c->invite_orq, NULL, NULL, TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
+                         TAG_END());
+    mgcf_call_log(c, IMS_LOG_INFO, "CANCEL sent%s%s", rsn ? ", Reason " : "", rsn ? rsn : "");
+}
+
+/* ---- both ---- */
+
+static int on_bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    if (c->bye_orq == orq) {
+        nta_outgoing_destroy(orq);
+        c->bye_orq = NULL;
+    }
+    struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE_DONE, .status = status, .reason = -1 };
+    mgcf_call_event(c, &ev);
+    return 0;
+}
+
+void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
+{
+    char reason[160];
+    const char *rsn = reason_of(cause, reason, sizeof(reason));
+    if (c->leg)
+        c->bye_orq = nta_outgoing_tcreate(c->leg, on_bye_response, (nta_outgoing_magic_t *)c,
+                                          NULL, SIP_METHOD_BYE, NULL,
+                                          TAG_IF(rsn, SIPTAG_REASON_STR(rsn)), TAG_END());
+    if (!c->bye_orq) {
+        mgcf_call_log(c, IMS_LOG_ERROR, "the BYE cannot be sent");
+        struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE_DONE, .status = 500, .reason = -1 };
+        mgcf_call_event(c, &ev);
+        return;
+    }
+    mgcf_call_log(c, IMS_LOG_INFO, "BYE sent%s%s", rsn ? ", Reason " : "", rsn ? rsn : "");
+}
+
+void mgcf_sip_close(struct mgcf_call *c)
+{
+    if (c->irq) {
+        nta_incoming_destroy(c->irq);
+        c->irq = NULL;
+    }
+    if (c->reinvite) {
+        nta_incoming_treply(c->reinvite, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+        nta_incoming_destroy(c->reinvite);
+        c->reinvite = NULL;
+    }
+    if (c->invite_orq)
+        nta_outgoing_destroy(c->invite_orq);
+    if (c->bye_orq)
+        nta_outgoing_destroy(c->bye_orq);
+    c->invite_orq = c->bye_orq = NULL;
+    if (c->leg)
+        nta_leg_destroy(c->leg);
+    c->leg = NULL;
+    if (c->invite)
+        msg_destroy(c->invite);
+    if (c->answer)
+        msg_destroy(c->answer);
+    c->invite = c->answer = NULL;
+}

@@ -1,0 +1,526 @@
+/*
+ * check_call.c - the MGCF's call state machine (mgcf/call.c): both directions from set-up to
+ * the end, each release path (BYE, CANCEL, REL, errors, timers), dual seizure, resets, the
+ * MGW's failures and re-INVITEs, events out of place
+ *
+ * Each step's actions are written as one line of words (see text()), so a test reads like
+ * the message flow it checks.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "call.h"
+#include "interwork_tables.h"
+#include "isup.h"
+#include "megaco.h"
+
+static char line[512];
+
+/* The actions as words: "add", "IAM", "T7+", "180+sdp", "REL/16", "chg-start", "free"... */
+static const char *text(const struct mgcf_acts *acts)
+{
+    size_t k = 0;
+    line[0] = '\0';
+    for (unsigned i = 0; i < acts->n; i++) {
+        const struct mgcf_act *a = &acts->a[i];
+        char w[48];
+        switch (a->type) {
+        case MGCF_ACT_MG_ADD:
+            snprintf(w, sizeof(w), "add/%s%s", mgcf_mg_mode_name((enum mgcf_mg_mode)a->mode),
+                     a->sdp ? "+sdp" : "");
+            break;
+        case MGCF_ACT_MG_READD: snprintf(w, sizeof(w), "readd"); break;
+        case MGCF_ACT_MG_MODIFY:
+            snprintf(w, sizeof(w), "modify/%s%s",
+                     mgcf_mg_mode_name((enum mgcf_mg_mode)a->mode), a->sdp ? "+sdp" : "");
+            break;
+        case MGCF_ACT_MG_SUBTRACT: snprintf(w, sizeof(w), "subtract"); break;
+        case MGCF_ACT_ISUP:
+            if (a->isup_type == ISUP_REL)
+                snprintf(w, sizeof(w), "REL/%u", a->cause);
+            else if (a->isup_type == ISUP_ACM)
+                snprintf(w, sizeof(w), "ACM%s%s", a->called_status == 1 ? "/free" : "",
+                         a->inband ? "/inband" : "");
+            else if (a->isup_type == ISUP_CPG)
+                snprintf(w, sizeof(w), "CPG/%u", a->event);
+            else
+                snprintf(w, sizeof(w), "%s", mgcf_isup_type_name(a->isup_type));
+            break;
+        case MGCF_ACT_CIRCUIT_RESET: snprintf(w, sizeof(w), "reset"); break;
+        case MGCF_ACT_SIP_RESPONSE:
+            snprintf(w, sizeof(w), "%d%s", a->status, a->sdp ? "+sdp" : "");
+            if (a->cause)
+                snprintf(w + strlen(w), sizeof(w) - strlen(w), "/%u", a->cause);
+            break;
+        case MGCF_ACT_SIP_INVITE: snprintf(w, sizeof(w), "INVITE"); break;
+        case MGCF_ACT_SIP_ACK: snprintf(w, sizeof(w), "ACK"); break;
+        case MGCF_ACT_SIP_CANCEL: snprintf(w, sizeof(w), "CANCEL/%u", a->cause); break;
+        case MGCF_ACT_SIP_BYE: snprintf(w, sizeof(w), "BYE/%u", a->cause); break;
+        case MGCF_ACT_SIP_REINVITE_ANSWER:
+            snprintf(w, sizeof(w), "re%d%s", a->status, a->sdp ? "+sdp" : "");
+            break;
+        case MGCF_ACT_TIMER_START:
+            snprintf(w, sizeof(w), "%s+", mgcf_call_timer_name(a->timer));
+            break;
+        case MGCF_ACT_TIMER_STOP:
+            snprintf(w, sizeof(w), "%s-", mgcf_call_timer_name(a->timer));
+            break;
+        case MGCF_ACT_CHG_START: snprintf(w, sizeof(w), "chg-start"); break;
+        case MGCF_ACT_CHG_EVENT: snprintf(w, sizeof(w), "chg-event/%d", a->status); break;
+        case MGCF_ACT_CHG_STOP: snprintf(w, sizeof(w), "chg-stop"); break;
+        case MGCF_ACT_FREE: snprintf(w, sizeof(w), "free"); break;
+        }
+        k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", k ? " " : "", w);
+    }
+    return line;
+}
+
+static struct mgcf_call_sm c;
+static int rc;
+
+/* One event; returns its actions as text (rc: the step's return) */
+static const char *ev(struct mgcf_ev e)
+{
+    struct mgcf_acts acts = { 0 };
+    rc = mgcf_call_step(&c, &e, &acts);
+    ck_assert(!acts.overflow);
+    return text(&acts);
+}
+
+static const char *simple(enum mgcf_ev_type t)
+{
+    return ev((struct mgcf_ev){ .type = t, .reason = -1 });
+}
+
+static const char *isup(uint8_t type)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = type, .reason = -1 });
+}
+
+static const char *acm(uint8_t called_status, bool inband)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = ISUP_ACM,
+                                .called_status = called_status, .inband = inband,
+                                .reason = -1 });
+}
+
+static const char *rel(uint8_t cause)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = ISUP_REL, .cause = cause,
+                                .location = ISUP_LOC_LN, .reason = -1 });
+}
+
+static const char *timer(enum mgcf_timer t)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_TIMER, .timer = t, .reason = -1 });
+}
+
+static const char *sip(enum mgcf_ev_type t, int status, bool sdp)
+{
+    return ev((struct mgcf_ev){ .type = t, .status = status, .sdp = sdp, .reason = -1 });
+}
+
+#define STEP(expected, actions) ck_assert_str_eq((actions), (expected))
+
+/* IMS -> PSTN up to the IAM */
+static void out_to_iam(bool offer)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    c.offer = offer;
+    STEP(offer ? "add/SendOnly+sdp" : "add/SendOnly", simple(MGCF_EV_START));
+    STEP("IAM T7+", simple(MGCF_EV_MG_ADDED));
+}
+
+/* IMS -> PSTN up to the confirmed dialog */
+static void out_answered(void)
+{
+    out_to_iam(true);
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, false));
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_ANM));
+    STEP("", sip(MGCF_EV_SIP_ACK, 0, false));
+}
+
+/* ---- IMS -> PSTN ---- */
+
+START_TEST(out_answered_ims_hangs_up)
+{
+    out_answered();
+    STEP("chg-stop T7- T9- REL/16 T1+ T5+ subtract", simple(MGCF_EV_SIP_BYE));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+    ck_assert(c.freed);
+    STEP("", simple(MGCF_EV_SIP_BYE));
+    ck_assert_int_eq(rc, -EPROTO);      /* nothing reaches a freed call */
+}
+END_TEST
+
+START_TEST(out_answered_pstn_hangs_up)
+{
+    out_answered();
+    /* the RLC waits for the MGW to let the circuit go (Q.764 2.3.1) */
+    STEP("T7- T9- BYE/16 chg-stop subtract", rel(16));
+    STEP("RLC", simple(MGCF_EV_MG_SUBTRACTED));
+    STEP("free", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
+}
+END_TEST
+
+START_TEST(out_reason_cause_of_bye)
+{
+    out_answered();
+    STEP("chg-stop T7- T9- REL/41 T1+ T5+ subtract",
+         ev((struct mgcf_ev){ .type = MGCF_EV_SIP_BYE, .reason = 41 }));
+}
+END_TEST
+
+START_TEST(out_busy)
+{
+    out_to_iam(true);
+    STEP("T7- T9- 486/17 chg-event/486 subtract", rel(Q850_USER_BUSY));
+    STEP("RLC free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(out_unallocated)
+{
+    out_to_iam(true);
+    STEP("T7- T9- 404/1 chg-event/404 subtract", rel(Q850_UNALLOCATED));
+}
+END_TEST
+
+START_TEST(out_no_answer_t9)
+{
+    out_to_iam(true);
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, false));
+    STEP("T7- T9- REL/19 T1+ T5+ 480/19 chg-event/480 subtract", timer(MGCF_T9));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(out_no_acm_t7)
+{
+    out_to_iam(true);
+    STEP("T7- T9- REL/102 T1+ T5+ 504/102 chg-event/504 subtract", timer(MGCF_T7));
+    STEP("", timer(MGCF_T9));
+    ck_assert_int_eq(rc, -EPROTO);      /* T9 does not run in that state */
+}
+END_TEST
+
+START_TEST(out_cancel_while_ringing)
+{
+    out_to_iam(true);
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, false));
+    STEP("487 chg-event/487 T7- T9- REL/31 T1+ T5+ subtract", simple(MGCF_EV_SIP_CANCEL));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(out_cancel_before_the_mgw_answered)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    c.offer = true;
+    STEP("add/SendOnly+sdp", simple(MGCF_EV_START));
+    STEP("487 chg-event/487", simple(MGCF_EV_SIP_CANCEL));   /* no IAM was sent: no REL */
+    STEP("subtract", simple(MGCF_EV_MG_ADDED));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(out_cancel_then_add_fails)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    STEP("add/SendOnly", simple(MGCF_EV_START));
+    STEP("487 chg-event/487", simple(MGCF_EV_SIP_CANCEL));
+    STEP("free", simple(MGCF_EV_MG_FAILED));
+}
+END_TEST
+
+START_TEST(out_mgw_refuses)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    STEP("add/SendOnly", simple(MGCF_EV_START));
+    STEP("503/47 chg-event/503 free", simple(MGCF_EV_MG_FAILED));
+}
+END_TEST
+
+START_TEST(out_early_media)
+{
+    out_to_iam(true);
+    STEP("T7- T9+ 180+sdp", acm(ISUP_BCI_SUBSCRIBER_FREE, true));   /* in-band: ringback */
+    out_to_iam(true);
+    STEP("T7- T9+ 183+sdp", acm(0, false));          /* no indication: 183 with the answer */
+    STEP("180", ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = ISUP_CPG,
+                                     .event = ISUP_EVENT_ALERTING, .reason = -1 }));
+    STEP("181", ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = ISUP_CPG,
+                                     .event = ISUP_EVENT_CFNR, .reason = -1 }));
+    STEP("183+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = ISUP_CPG,
+                                         .event = ISUP_EVENT_INBAND, .reason = -1 }));
+}
+END_TEST
+
+START_TEST(out_connect_without_acm)
+{
+    out_to_iam(true);
+    STEP("", isup(ISUP_ANM));                         /* ANM before ACM: out of place */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_CON));
+}
+END_TEST
+
+START_TEST(out_offer_in_the_2xx)
+{
+    out_to_iam(false);
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, true));   /* no answer to send early */
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_ANM));  /* our offer */
+    STEP("modify/SendReceive+sdp", sip(MGCF_EV_SIP_ACK, 0, true));        /* its answer */
+}
+END_TEST
+
+START_TEST(out_no_ack)
+{
+    out_to_iam(true);
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_CON));
+    STEP("T7- T9- REL/102 T1+ T5+ BYE/102 chg-stop subtract",
+         simple(MGCF_EV_SIP_ACK_TIMEOUT));
+}
+END_TEST
+
+START_TEST(out_reinvite)
+{
+    out_answered();
+    STEP("modify/SendReceive+sdp", simple(MGCF_EV_SIP_REINVITE));
+    STEP("re491", simple(MGCF_EV_SIP_REINVITE));      /* one at a time */
+    STEP("re200+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    STEP("modify/SendReceive+sdp", simple(MGCF_EV_SIP_REINVITE));
+    STEP("re488", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = false }));
+}
+END_TEST
+
+START_TEST(out_dual_seizure_lost)
+{
+    out_to_iam(true);
+    ck_assert(mgcf_call_seizing(&c));
+    STEP("T7- readd", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));
+    STEP("IAM T7+", simple(MGCF_EV_MG_ADDED));      /* again, on the other circuit */
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, false));
+    ck_assert(!mgcf_call_seizing(&c));              /* past the seizure */
+    STEP("", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(out_dual_seizure_no_other_circuit)
+{
+    out_to_iam(true);
+    STEP("T7- 503/34 chg-event/503 subtract", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF }));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));   /* no REL: the circuit is the other's */
+}
+END_TEST
+
+/* ---- the circuit ---- */
+
+START_TEST(rel_collision)
+{
+    out_answered();
+    STEP("chg-stop T7- T9- REL/16 T1+ T5+ subtract", simple(MGCF_EV_SIP_BYE));
+    STEP("T1- T5- RLC", rel(16));                   /* both released: RLC, done (2.3.1 e) */
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(rel_repeated_then_reset)
+{
+    out_answered();
+    STEP("chg-stop T7- T9- REL/16 T1+ T5+ subtract", simple(MGCF_EV_SIP_BYE));
+    STEP("REL/16 T1+", timer(MGCF_T1));
+    STEP("REL/16 T1+", timer(MGCF_T1));
+    STEP("T1- reset", timer(MGCF_T5));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(circuit_reset_during_call)
+{
+    out_answered();
+    STEP("T7- T9- T1- T5- BYE/41 chg-stop subtract",
+         ev((struct mgcf_ev){ .type = MGCF_EV_RESET, .cause = Q850_TEMPORARY_FAILURE }));
+    STEP("", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(mgw_lost_during_call)
+{
+    out_answered();
+    STEP("T7- T9- REL/41 T1+ T5+ BYE/41 chg-stop", simple(MGCF_EV_MG_LOST));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    STEP("free", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
+}
+END_TEST
+
+/* ---- PSTN -> IMS ---- */
+
+static void in_invited(void)
+{
+    mgcf_call_init(&c, MGCF_DIR_IN);
+    STEP("add/ReceiveOnly", simple(MGCF_EV_START));
+    STEP("INVITE", simple(MGCF_EV_MG_ADDED));
+}
+
+START_TEST(in_answered_pstn_hangs_up)
+{
+    in_invited();
+    STEP("ACM/free", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("ACK chg-start modify/SendReceive+sdp ANM", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+    STEP("ACK", sip(MGCF_EV_SIP_SUCCESS, 200, true));  /* a 2xx again: ACK again */
+    STEP("BYE/16 chg-stop subtract", rel(16));
+    STEP("RLC", simple(MGCF_EV_MG_SUBTRACTED));
+    STEP("free", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
+}
+END_TEST
+
+START_TEST(in_answered_ims_hangs_up)
+{
+    in_invited();
+    STEP("ACM/free", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("ACK chg-start modify/SendReceive+sdp ANM", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+    STEP("chg-stop REL/16 T1+ T5+ subtract", simple(MGCF_EV_SIP_BYE));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(in_progress_messages)
+{
+    in_invited();
+    /* 183 with SDP: ACM "no indication", in-band; then 180: CPG alerting */
+    STEP("modify/ReceiveOnly+sdp ACM/inband", sip(MGCF_EV_SIP_PROGRESS, 183, true));
+    STEP("CPG/1", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("", sip(MGCF_EV_SIP_PROGRESS, 180, false));     /* told already */
+    STEP("ACK chg-start modify/SendReceive ANM", sip(MGCF_EV_SIP_SUCCESS, 200, false));
+}
+END_TEST
+
+START_TEST(in_answer_without_progress)
+{
+    in_invited();
+    STEP("ACK chg-start modify/SendReceive+sdp CON", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+}
+END_TEST
+
+START_TEST(in_failure)
+{
+    in_invited();
+    STEP("chg-event/486 REL/17 T1+ T5+ subtract", sip(MGCF_EV_SIP_FAILURE, 486, false));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+    in_invited();
+    STEP("chg-event/404 REL/1 T1+ T5+ subtract", sip(MGCF_EV_SIP_FAILURE, 404, false));
+    in_invited();                                 /* a Q.850 Reason wins */
+    STEP("chg-event/480 REL/18 T1+ T5+ subtract",
+         ev((struct mgcf_ev){ .type = MGCF_EV_SIP_FAILURE, .status = 480, .reason = 18 }));
+}
+END_TEST
+
+START_TEST(in_pstn_gives_up_while_ringing)
+{
+    in_invited();
+    STEP("ACM/free", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("CANCEL/16 subtract", rel(16));
+    STEP("RLC", simple(MGCF_EV_MG_SUBTRACTED));     /* the RLC once the MGW let go */
+    STEP("chg-event/487 free", sip(MGCF_EV_SIP_FAILURE, 487, false));
+}
+END_TEST
+
+START_TEST(in_answer_crosses_cancel)
+{
+    in_invited();
+    STEP("ACM/free", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("CANCEL/31 subtract", rel(31));
+    STEP("ACK BYE/31", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+    STEP("RLC", simple(MGCF_EV_MG_SUBTRACTED));
+    STEP("free", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
+}
+END_TEST
+
+START_TEST(in_refused_before_media)
+{
+    mgcf_call_init(&c, MGCF_DIR_IN);
+    STEP("REL/28 T1+ T5+",
+         ev((struct mgcf_ev){ .type = MGCF_EV_RELEASE, .cause = 28 }));
+    STEP("T1- T5- free", isup(ISUP_RLC));
+}
+END_TEST
+
+START_TEST(in_out_of_place)
+{
+    in_invited();
+    STEP("", isup(ISUP_ACM));                     /* the PSTN does not send ACM here */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("", simple(MGCF_EV_SIP_CANCEL));         /* nor does the IMS CANCEL our INVITE */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("", isup(ISUP_RLC));                     /* no REL was sent */
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(names)
+{
+    ck_assert_str_eq(mgcf_call_ev_name(MGCF_EV_RELEASE), "release");
+    ck_assert_str_eq(mgcf_call_act_name(MGCF_ACT_FREE), "free");
+    ck_assert_str_eq(mgcf_call_timer_name(MGCF_T5), "T5");
+    char buf[96];
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    ck_assert_str_eq(mgcf_call_state_text(&c, buf, sizeof(buf)),
+                     "isup=IDLE sip=INVITED media=NONE");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("call");
+    TCase *tc = tcase_create("call");
+    tcase_add_test(tc, out_answered_ims_hangs_up);
+    tcase_add_test(tc, out_answered_pstn_hangs_up);
+    tcase_add_test(tc, out_reason_cause_of_bye);
+    tcase_add_test(tc, out_busy);
+    tcase_add_test(tc, out_unallocated);
+    tcase_add_test(tc, out_no_answer_t9);
+    tcase_add_test(tc, out_no_acm_t7);
+    tcase_add_test(tc, out_cancel_while_ringing);
+    tcase_add_test(tc, out_cancel_before_the_mgw_answered);
+    tcase_add_test(tc, out_cancel_then_add_fails);
+    tcase_add_test(tc, out_mgw_refuses);
+    tcase_add_test(tc, out_early_media);
+    tcase_add_test(tc, out_connect_without_acm);
+    tcase_add_test(tc, out_offer_in_the_2xx);
+    tcase_add_test(tc, out_no_ack);
+    tcase_add_test(tc, out_reinvite);
+    tcase_add_test(tc, out_dual_seizure_lost);
+    tcase_add_test(tc, out_dual_seizure_no_other_circuit);
+    tcase_add_test(tc, rel_collision);
+    tcase_add_test(tc, rel_repeated_then_reset);
+    tcase_add_test(tc, circuit_reset_during_call);
+    tcase_add_test(tc, mgw_lost_during_call);
+    tcase_add_test(tc, in_answered_pstn_hangs_up);
+    tcase_add_test(tc, in_answered_ims_hangs_up);
+    tcase_add_test(tc, in_progress_messages);
+    tcase_add_test(tc, in_answer_without_progress);
+    tcase_add_test(tc, in_failure);
+    tcase_add_test(tc, in_pstn_gives_up_while_ringing);
+    tcase_add_test(tc, in_answer_crosses_cancel);
+    tcase_add_test(tc, in_refused_before_media);
+    tcase_add_test(tc, in_out_of_place);
+    tcase_add_test(tc, names);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

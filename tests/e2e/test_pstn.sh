@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# tests/e2e/test_pstn.sh - PSTN breakout and ingress through the MGCF (issue 14; TS 29.163):
+# alice (sipp, registered through the P-CSCF) calls PSTN numbers: S-CSCF -> BGCF -> MGCF ->
+# ISUP (M3UA over TCP) to the lab's PSTN switch (tests/tools/pstn, 127.0.0.100), media
+# through the lab's MGW (tests/tools/mgw, 127.0.0.101, H.248). And the PSTN calls alice:
+# IAM -> MGCF -> INVITE tel:+15550100001 -> I-CSCF -> S-CSCF -> alice.
+#
+# Checked: an answered call with RTP through the MGW (the Subtract's statistics count it),
+# hung up by alice (REL 16, RLC) and by the PSTN (BYE with Reason Q.850 cause 16); busy ->
+# 486, no answer -> 480 after T9 (REL 19), unallocated number (cause 1) -> 404, CANCEL ->
+# 487 (REL 31); IAM/ACM/ANM/REL/RLC and H.248 Add/Modify/Subtract for the calls; the MGW
+# restarting during a call (BYE with cause 41); a call from the PSTN ringing alice, with
+# P-Asserted-Identity of the calling number; a re-INVITE (Modify of the RTP termination); an
+# MGW answering Pending; the circuit API (block, unblock); an INVITE
+# from outside the trust domain (403, no IAM); ACRs of the S-CSCF, BGCF and MGCF sharing the
+# call's ICID in the CDF's CDRs, the MGCF's naming the call's trunk and CIC both ways; IAMs
+# past the admission control's rate released with cause 42 (overload.max_rate); a capture in which tshark finds SIP, ISUP (M3UA, with
+# tests/lib/m3ua_tcp.lua), H.248 and Diameter with no malformed field and no expert error.
+set -u
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_init pstn
+e2e_require sipp jq tshark curl timeout
+
+R=$E2E_REALM
+SCEN=$E2E_ROOT/tests/e2e/scenarios
+SEND=$E2E_BIN/sipsend
+LUA=(-X "lua_script:$E2E_ROOT/tests/lib/m3ua_tcp.lua")
+PCSCF=127.0.0.10:5060
+MGCF=127.0.0.70:5060
+ALICE=(127.0.0.160 5601)
+ALICE_RTP=16000
+EVIL=127.0.0.161                      # not in the MGCF's sip.trusted_peers
+TOKEN=ims-lab-token
+OCS_API=http://127.0.0.80:8080/api/v1
+MGCF_API=http://127.0.0.70:8080/api/v1
+PSTN_OUT=$E2E_RUN/pstn/pstn.out
+MGW_OUT=$E2E_RUN/mgw/mgw.out
+MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
+
+# the PSTN's numbers (tests/tools/pstn): 0100 answers, 0111 answers and hangs up after
+# 1.5 s, 0486 is busy, 0480 rings without answer, 0404 does not exist (cause 1)
+export IMS_LAB_PSTN_ARGS="--number 19995550111=answer:1500 --number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1"
+export IMS_MGCF_T9_MS=4000            # no answer: released after 4 s here (Q.764: 90 s+)
+# capture ISUP (M3UA 2905), H.248 (2944) and the MGW's RTP besides the lab's usual ports
+E2E_CAP_FILTER='net 127.0.0.0/24 and (port 5060 or port 3868 or port 5868 or port 8080 or port 2905 or port 2944 or portrange 30000-30999)'
+
+for b in sipsend pstn mgw mgcf; do
+    if [ ! -x "$E2E_BIN/$b" ]; then
+        fail "binaries built: $E2E_BIN/$b missing" "run: make"
+        e2e_finish
+    fi
+done
+
+sipp_ue() {   # NAME SCENARIO ARGS... : one sipp run as alice, logs in the run folder
+    local name=$1 scen=$2
+    shift 2
+    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "${ALICE[0]}" \
+        -p "${ALICE[1]}" -mp "$ALICE_RTP" -timeout 50s -timeout_error -key domain "$R" \
+        -trace_err -error_file "$name.err" -trace_logs -log_file "$name.log" \
+        -trace_msg -message_file "$name.msg" "$@" >"$name.out" 2>&1)
+}
+call() {   # NAME SCENARIO NUMBER [args]: alice calls tel:+NUMBER through her P-CSCF
+    local name=$1 scen=$2 number=$3
+    shift 3
+    sipp_ue "$name" "$scen" -key from alice -key ppi "tel:+15550100001" \
+        -key target "tel:+$number" "$@" "$PCSCF"
+}
+logline() { cat "$E2E_RUN/$1.log" 2>/dev/null; }
+mark() { wc -l <"$1" 2>/dev/null || echo 0; }          # FILE: its length now
+since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }   # FILE MARK: what came after
+# wait_for FILE MARK ERE [SECONDS]: until a line after MARK matches (default 15 s)
+wait_for() {
+    local i
+    for i in $(seq 1 $((${4:-15} * 5))); do
+        since "$1" "$2" | grep -Eq -- "$3" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+ocs() { curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$OCS_API/$1"; }
+wait_cdrs() {   # ICID JQ-SELECT N: until N CDRs of the ICID match (20 s at most)
+    local i n
+    for i in $(seq 1 100); do
+        n=$(ocs "cdrs?icid=$1" | jq "[.items[] | select($2)] | length")
+        [ "${n:-0}" -ge "$3" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+api() {   # METHOD PATH [TOKEN|none]: the MGCF's circuit API; sets API_CODE and API_BODY
+    local out auth="Authorization: Bearer ${3:-$TOKEN}"
+    [ "${3:-}" = none ] && auth="X-No-Token: 1"
+    out=$(curl -s --max-time 10 -X "$1" -H "$auth" -w '\n%{http_code}' "$MGCF_API/$2")
+    API_CODE=${out##*$'\n'}
+    API_BODY=${out%$'\n'*}
+}
+wait_for_count() {   # FILE ERE N SECONDS: until N lines of FILE match
+    local i
+    for i in $(seq 1 $(($4 * 5))); do
+        [ "$(grep -Ec -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+icid_of() {   # the ICID the MGCF logged for its call to NUMBER
+    grep "INVITE tel:+$1" "$MGCF_LOG" | tail -n 1 | sed -n 's/.*icid=\([^ ]*\).*/\1/p'
+}
+
+cap_start pstn
+step "the lab, with its PSTN switch and media gateway"
+check "deploy/lab.sh start" lab_start
+check "the MGCF's association with the PSTN is active and the MGW in service" \
+    wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+check_match "the MGCF reset its circuits at start (GRS, GRA)" \
+    'rx ISUP GRA pstn/1-31: 31 circuits idle' "$(cat "$MGCF_LOG")"
+check_match "the PSTN switch got the GRS for circuits 1-31" '^rx GRS cic=1 range=30' \
+    "$(cat "$PSTN_OUT")"
+http_get http://127.0.0.70:8080/health
+check_eq "the MGCF's /health is ok, naming the SGP and the MGW" "ok ASP-ACTIVE in service" \
+    "$(json_get "$HTTP_BODY" '"\(.status) \(.peers[] | select(.kind == "m3ua-sgp") | .state) \(.peers[] | select(.kind == "h248-mgw") | .state)"')"
+register() {   # alice, Digest; a second try on a loaded machine
+    local try
+    for try in 1 2; do
+        sipp_ue reg-alice reg_digest.xml -s alice -au "alice@$R" -auth_uri "$R" -ap alice-secret \
+            -key impi "alice@$R" -key expires 600 "$PCSCF" && return 0
+        sleep 1
+    done
+    return 1
+}
+check "alice registers (Digest) from ${ALICE[0]}:${ALICE[1]}" register
+
+# ---------------------------------------------------------------------------------------------
+step "alice calls tel:+19995550100: the PSTN answers, they talk, alice hangs up"
+p=$(mark "$PSTN_OUT") g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+check "INVITE -> 180 -> 200 -> ACK, 2 s of RTP, BYE" \
+    call call1 pstn_uac.xml 19995550100 -d 2000
+check_match "the 200 carries the MGW's RTP address" '^answered: c=IN IP4 127\.0\.0\.101 m=audio 30[0-9]{3} ' \
+    "$(logline call1)"
+check "the PSTN switch: IAM (called and calling number international, network provided, ordinary subscriber)" \
+    wait_for "$PSTN_OUT" "$p" '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=15550100001 apri=0 si=3 cpc=10$'
+check "... ACM, ANM, then REL cause 16 from the MGCF, RLC" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 location=10$'
+check_match "... in that order" 'tx ACM.*tx ANM.*rx REL.*tx RLC' "$(since "$PSTN_OUT" "$p" | tr '\n' ' ')"
+check_match "the MGW: Add of the circuit's TDM termination and an RTP one" \
+    '^rx Transaction=[0-9]+ Add=tdm/pstn/[0-9]+ Add=\$$' "$(since "$MGW_OUT" "$g")"
+check_match "... Modify on the answer, Subtract at the end" \
+    'Modify=rtp/[0-9]+ .*Subtract=\*' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+check "the Subtract's statistics: RTP from alice reached the MGW" \
+    wait_for "$MGCF_LOG" "$l" 'subtracted, statistics:.*rtp/[0-9]+:rtp/pr=[1-9][0-9]*'
+ICID1=$(icid_of 19995550100)
+check_match "the MGCF knows the call's ICID (from the INVITE)" '.' "$ICID1"
+CIC1=$(since "$PSTN_OUT" "$p" | sed -n 's/^rx IAM cic=\([0-9]*\) called=19995550100 .*/\1/p' | head -n 1)
+
+step "the PSTN hangs up (tel:+19995550111)"
+p=$(mark "$PSTN_OUT")
+check "alice calls, the PSTN answers and releases after 1.5 s" \
+    call call2 pstn_uac_wait.xml 19995550111
+check_match "alice gets a BYE with Reason Q.850 cause 16" \
+    '^bye: reason= *Q\.850;cause=16;text="Normal call clearing"' "$(logline call2)"
+check "the PSTN switch got RLC for its REL" wait_for "$PSTN_OUT" "$p" '^rx RLC cic=[0-9]+$'
+
+step "busy, no answer, unallocated number, cancelled"
+p=$(mark "$PSTN_OUT")
+check "alice calls tel:+19995550486 (busy)" call call3 pstn_uac_fail.xml 19995550486
+check_match "486 Busy Here with Reason Q.850 cause 17" \
+    '^status: 486 reason: *Q\.850;cause=17;text="User busy"' "$(logline call3)"
+check "the MGCF answered the PSTN's REL with RLC" wait_for "$PSTN_OUT" "$p" '^rx RLC cic='
+p=$(mark "$PSTN_OUT")
+t0=$SECONDS
+check "alice calls tel:+19995550480 (rings, nobody answers)" call call4 pstn_uac_fail.xml 19995550480
+check_match "180, then 480 Temporarily Unavailable with Reason cause 19 (T9)" \
+    '^status: 480 reason: *Q\.850;cause=19' "$(logline call4)"
+check_match "... after ringing" '^provisional: 180' "$(logline call4)"
+check "... not before T9 (4 s here; it took $((SECONDS - t0)) s)" test $((SECONDS - t0)) -ge 4
+check "the PSTN got REL cause 19 (no answer)" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=19 '
+check "alice calls tel:+19995550404 (unallocated)" call call5 pstn_uac_fail.xml 19995550404
+check_match "404 Not Found with Reason Q.850 cause 1" '^status: 404 reason: *Q\.850;cause=1;' \
+    "$(logline call5)"
+p=$(mark "$PSTN_OUT")
+check "alice calls tel:+19995550480 and cancels while it rings" \
+    sipp_ue call6 call_uac_cancel.xml -key from alice -key target "tel:+19995550480" "$PCSCF"
+check "the PSTN got REL cause 31 for the CANCEL" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
+
+# ---------------------------------------------------------------------------------------------
+step "the MGW restarts during a call"
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+call call7 pstn_uac_wait.xml 19995550100 &
+CALL7=$!
+if wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 20; then
+    sleep 0.5
+    mgw_pid=$(cat "$E2E_RUN/mgw/mgw.pid" 2>/dev/null)
+    kill -TERM "$mgw_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$mgw_pid" 2>/dev/null || break; sleep 0.1; done
+    # the new MGW answers each Add with Pending first (H.248.1 8.2.3)
+    IMS_LAB_MGW_ARGS="--pending-ms 400" lab_start_one mgw >/dev/null 2>&1
+fi
+check "the call was up, then alice got the network's BYE" wait "$CALL7"
+check_match "... with Reason Q.850 cause 41 (temporary failure)" \
+    '^bye: reason= *Q\.850;cause=41' "$(logline call7)"
+check "the PSTN got REL cause 41" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
+check "the MGCF saw the MGW's ServiceChange Restart" \
+    wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart'
+g=$(mark "$MGW_OUT")
+check "a call goes through the restarted MGW" call call8 pstn_uac.xml 19995550100 -d 500
+check_match "... whose Add was answered Pending, then replied to" \
+    'tx Pending=[0-9]+ .*tx Reply=[0-9]+ \(after Pending\)' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+
+step "re-INVITE: the IMS side moves its media"
+g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+check "alice calls, then re-INVITEs with RTP on port 16100, PCMU" \
+    call call9 pstn_uac_reinvite.xml 19995550100
+check_match "the 200 to the re-INVITE: the MGCF's SDP in a new version" \
+    '^reinvite: o=mgcf [0-9]+ 2 IN IP4 127\.0\.0\.70' "$(logline call9)"
+check_match "the MGW's RTP termination got the new Remote (Modify)" \
+    'Modify=rtp/[0-9]+ .*Modify=rtp/[0-9]+ ' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+check_match "the MGCF logged the move" 're-INVITE: the IMS side.s media is now 127\.0\.0\.160:16100' \
+    "$(since "$MGCF_LOG" "$l")"
+
+# ---------------------------------------------------------------------------------------------
+step "trust: the MGCF serves the trust domain only"
+p=$(mark "$PSTN_OUT")
+printf 'INVITE tel:+19995550100 SIP/2.0\nVia: SIP/2.0/UDP %s:5170;branch=z9hG4bK-evil1;rport\nMax-Forwards: 69\nFrom: <sip:mallory@example.net>;tag=e1\nTo: <tel:+19995550100>\nCall-ID: evil1@pstn-test\nCSeq: 1 INVITE\nContact: <sip:mallory@%s:5170>\nP-Asserted-Identity: <tel:+15550100001>\nContent-Type: application/sdp\n\nv=0\no=- 1 1 IN IP4 %s\ns=-\nc=IN IP4 %s\nt=0 0\nm=audio 4000 RTP/AVP 8\n' \
+    "$EVIL" "$EVIL" "$EVIL" "$EVIL" >"$E2E_RUN/evil1.sip"
+"$SEND" --from "$EVIL:5170" --to "$MGCF" --wait 4000 "$E2E_RUN/evil1.sip" >"$E2E_RUN/evil1.out" 2>&1
+out=$(tr -d '\r' <"$E2E_RUN/evil1.out")
+check_match "an INVITE from outside sip.trusted_peers: 403 with a Warning" \
+    '^Warning: 399 127\.0\.0\.70 "INVITE from 127\.0\.0\.161:5170/udp: not a trusted peer of this MGCF"' \
+    "$out"
+sleep 1
+check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+
+# ---------------------------------------------------------------------------------------------
+step "circuit maintenance API"
+api GET circuits none
+check_eq "no token: 401" 401 "$API_CODE"
+api GET circuits
+check_eq "GET circuits: trunk pstn, DPC 2002, 31 circuits" "200 pstn 2002 31" \
+    "$API_CODE $(json_get "$API_BODY" '.trunks[0] | "\(.name) \(.dpc) \(.circuits | length)"')"
+p=$(mark "$PSTN_OUT")
+api POST circuits/pstn/31/block
+check_eq "POST circuits/pstn/31/block: 202" 202 "$API_CODE"
+check "the PSTN switch got BLO for CIC 31" wait_for "$PSTN_OUT" "$p" '^rx BLO cic=31$'
+api GET circuits
+check_eq "CIC 31 is blocked here" true \
+    "$(json_get "$API_BODY" '.trunks[0].circuits[] | select(.cic == 31) | .local_blocked')"
+api POST circuits/pstn/31/unblock
+check_eq "POST circuits/pstn/31/unblock: 202" 202 "$API_CODE"
+check "the PSTN switch got UBL" wait_for "$PSTN_OUT" "$p" '^rx UBL cic=31$'
+api POST circuits/pstn/99/block
+check_eq "a CIC the trunk does not have: 404 naming cic" "404 cic" \
+    "$API_CODE $(json_get "$API_BODY" .field)"
+
+# ---------------------------------------------------------------------------------------------
+step "offline charging: the ACRs of the S-CSCF, BGCF and MGCF share the call's ICID"
+check "the CDF closed CDRs of the S-CSCF (0), BGCF (5) and MGCF (4) for the first call" \
+    wait_cdrs "$ICID1" '.status == "closed"' 3
+cdrs=$(ocs "cdrs?icid=$ICID1")
+check_match "node functionalities of its CDRs: S-CSCF, MGCF, BGCF (and the P-CSCF)" \
+    '^0 (1 )?4 5$' "$(jq -r '[.items[].node_functionality] | unique | join(" ")' <<<"$cdrs")"
+check_eq "the MGCF's CDR: a session, terminating, closed by BYE, alice to the PSTN number" \
+    "session 1 BYE tel:+15550100001 tel:+19995550100" \
+    "$(jq -r '.items[] | select(.node_functionality == 4) | "\(.record) \(.role_of_node) \(.method) \(.calling) \(.called)"' <<<"$cdrs")"
+check_eq "... with the ISUP call's circuit: Outgoing-Trunk-Group-Id pstn/<the IAM's CIC>" \
+    "pstn/$CIC1 -" \
+    "$(jq -r '.items[] | select(.node_functionality == 4) | "\(.outgoing_trunk) \(.incoming_trunk | if . == "" then "-" else . end)"' <<<"$cdrs")"
+check_eq "... and only the MGCF's CDR names a trunk" "1" \
+    "$(jq '[.items[] | select(.outgoing_trunk != "" or .incoming_trunk != "")] | length' <<<"$cdrs")"
+icid3=$(icid_of 19995550486)
+check "the busy call: an EVENT CDR of the MGCF with Cause-Code 486" \
+    wait_cdrs "$icid3" '.node_functionality == 4 and .record == "event" and .cause == 486' 1
+
+# ---------------------------------------------------------------------------------------------
+step "a call from the PSTN rings alice"
+sipp_ue in1 call_uas.xml &
+IN1=$!
+sleep 0.5
+pstn_pid=$(cat "$E2E_RUN/pstn/pstn.pid" 2>/dev/null)
+kill -TERM "$pstn_pid" 2>/dev/null
+for _ in $(seq 50); do kill -0 "$pstn_pid" 2>/dev/null || break; sleep 0.1; done
+"$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 --originate-delay 2000 \
+    --originate 15550100001,19995550123,2000 >"$E2E_RUN/pstn-in.out" 2>&1 &
+PSTN2=$!
+e2e_at_cleanup "kill $PSTN2 2>/dev/null; wait $PSTN2 2>/dev/null"
+check "alice's UE: INVITE, 180, 200, ACK, then the BYE when the PSTN hangs up" wait "$IN1"
+check_match "the INVITE reached alice with the calling number asserted" \
+    '^invited: INVITE sip:alice@127\.0\.0\.160:5601[^ ]* pai= *<tel:\+19995550123>' "$(logline in1)"
+check_match "... for her number" 'called= *<tel:\+15550100001>' "$(logline in1)"
+check_match "the PSTN switch: ACM, ANM, REL sent, RLC" \
+    'rx ACM cic=[0-9]+ called_status=1.*rx ANM cic=.*tx REL cic=[0-9]+ cause=16.*rx RLC' \
+    "$(tr '\n' ' ' <"$E2E_RUN/pstn-in.out")"
+check_match "the MGCF sent the INVITE to the I-CSCF" \
+    'INVITE tel:\+15550100001 from <tel:\+19995550123> sent to sip:icscf' "$(cat "$MGCF_LOG")"
+ICID_IN=$(grep 'INVITE tel:+15550100001 from' "$MGCF_LOG" | tail -n 1 | sed -n 's/.*icid=\([^ ]*\).*/\1/p')
+check "the CDF: the MGCF's CDR (originating) and the S-CSCF's share the MGCF's ICID" \
+    wait_cdrs "$ICID_IN" '(.node_functionality == 4 and .role_of_node == 0) or .node_functionality == 0' 2
+CIC_IN=$(sed -n 's/^rx ACM cic=\([0-9]*\) .*/\1/p' "$E2E_RUN/pstn-in.out" | head -n 1)
+check_eq "... its Incoming-Trunk-Group-Id is the PSTN's circuit: pstn/<the IAM's CIC>" \
+    "pstn/$CIC_IN -" \
+    "$(ocs "cdrs?icid=$ICID_IN" | jq -r '.items[] | select(.node_functionality == 4) | "\(.incoming_trunk) \(.outgoing_trunk | if . == "" then "-" else . end)"')"
+kill "$PSTN2" 2>/dev/null
+wait "$PSTN2" 2>/dev/null
+
+# ---------------------------------------------------------------------------------------------
+step "overload: IAMs past the admission control's rate are released with cause 42"
+# the MGCF again with overload.max_rate = 1 new call/s (its bucket holds a few); a PSTN
+# switch sends 12 IAMs at once, to a number nobody has: an IAM let in goes to the IMS and gets
+# its REL from the IMS's 404 (cause 1), one refused REL cause 42 at once
+mgcf_pid=$(cat "$E2E_RUN/mgcf/mgcf.pid" 2>/dev/null)
+kill -TERM "$mgcf_pid" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$mgcf_pid" 2>/dev/null || break; sleep 0.1; done
+orders=()
+for _ in $(seq 12); do orders+=(--originate 15550109999,19995550123,1000); done
+"$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 --originate-delay 3000 \
+    "${orders[@]}" >"$E2E_RUN/pstn-overload.out" 2>&1 &
+PSTN3=$!
+e2e_at_cleanup "kill $PSTN3 2>/dev/null; wait $PSTN3 2>/dev/null"
+l=$(mark "$MGCF_LOG")
+mgcf_overloaded() {   # the MGCF started again with overload.max_rate = 1
+    IMS_OVERLOAD_MAX_RATE=1 lab_start_one mgcf &&
+        wait_for_count "$E2E_RUN/pstn-overload.out" '^m3ua ASP-ACTIVE' 1 30
+}
+check "the MGCF restarts with overload.max_rate = 1; the PSTN switch's association is active" \
+    mgcf_overloaded
+check "the PSTN switch: a REL for each of its 12 IAMs (RLC sent)" \
+    wait_for_count "$E2E_RUN/pstn-overload.out" '^rx REL cic=' 12 30
+n42=$(grep -c '^rx REL cic=[0-9]* cause=42 ' "$E2E_RUN/pstn-overload.out")
+n1=$(grep -c '^rx REL cic=[0-9]* cause=1 ' "$E2E_RUN/pstn-overload.out")
+check "... some with cause 42 (switching equipment congestion), the others let in (cause 1)" \
+    test "$n42" -ge 3 -a "$n1" -ge 1 -a "$((n42 + n1))" -eq 12
+check_eq "the MGCF logged and counted each refusal" "$n42 $n42" \
+    "$(since "$MGCF_LOG" "$l" | grep -c 'refused (cause 42): overloaded') $(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_iam_overload_refused_total \([0-9]*\).*/\1/p')"
+kill "$PSTN3" 2>/dev/null
+wait "$PSTN3" 2>/dev/null
+
+# ---------------------------------------------------------------------------------------------
+step "the wire"
+cap_stop
+cap=$E2E_CAP_FILE
+check_eq "no malformed packet, no expert error (SIP, ISUP over M3UA, H.248, Diameter)" "" \
+    "$(cap_tshark "$cap" "${LUA[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null)"
+isup_types=$(cap_tshark "$cap" "${LUA[@]}" -Y isup -T fields -e isup.message_type 2>/dev/null |
+    sort -n | uniq | tr '\n' ' ')
+check_match "ISUP dissected: IAM 1, ACM 6, ANM 9, REL 12, RLC 16, BLO 19, UBL 20, BLA 21, UBA 22, GRS 23, CPG 44" \
+    '^1 6 9 12 16 19 20 21 22 23 (41 )?44 $' "$isup_types"
+check "H.248 Add, Modify and Subtract dissected as MEGACO" test \
+    "$(cap_tshark "$cap" -Y 'megaco' 2>/dev/null | grep -c -E 'Add|Modify|Subtract')" -ge 3
+check "RTP from alice to the MGW on the wire" test \
+    "$(cap_count "$cap" "ip.src == ${ALICE[0]} && ip.dst == 127.0.0.101 && udp.dstport >= 30000")" -ge 20
+check "INVITEs went BGCF -> MGCF and MGCF -> I-CSCF" test \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.50 && ip.dst == 127.0.0.70 && sip.Method == "INVITE"')" -ge 1 -a \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.20 && sip.Method == "INVITE"')" -ge 1
+acrs=$(cap_tshark "$cap" -Y 'diameter.cmd.code == 271 && diameter.flags.request == 1 && diameter.Node-Functionality == 4' \
+    -T fields -e diameter.Accounting-Record-Type -e diameter.IMS-Charging-Identifier 2>/dev/null)
+check_match "ACR START (2) of the MGCF with the first call's ICID" "^2[[:space:]]+$ICID1\$" "$acrs"
+check_match "ACR STOP (4) of the MGCF with the first call's ICID" "^4[[:space:]]+$ICID1\$" "$acrs"
+
+lab_stop
+e2e_finish
