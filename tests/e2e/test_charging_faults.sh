@@ -132,13 +132,12 @@ wait_health() {   # ADDR: until /health says ok (30 s at most)
     return 1
 }
 
-# start DAEMON [ENV=VALUE...]: (re)start a daemon of the lab with extra environment
+# start DAEMON [ENV=VALUE...]: (re)start a daemon of the lab as deploy/lab.sh starts it (its
+# certificates of the lab PKI: Diameter runs over TLS), with extra environment
 start() {
     local d=$1
     shift
-    (cd "$E2E_ROOT" && env IMS_NODE_STATE_DIR="$E2E_RUN/$d" IMS_LOG_FILE="$E2E_RUN/$d/$d.log" "$@" \
-        "$E2E_BIN/$d" --config "deploy/lab/$d.conf" --pidfile "$E2E_RUN/$d/$d.pid" \
-        >>"$E2E_RUN/$d/$d.out" 2>&1 &)
+    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$d" ) >>"$E2E_RUN/$d.restart" 2>&1
 }
 kill9() {   # DAEMON: SIGKILL, and wait until it is gone
     local pid
@@ -154,13 +153,20 @@ stop() {   # DAEMON: SIGTERM, and wait until it is gone
     kill -KILL "$pid"
 }
 
-# the second OCS: the lab's configuration on its own address, identity and database
+# the second OCS: the lab's configuration on its own address, identity and database, over
+# TLS with its own certificate of the lab PKI (ocs2.<realm>); it accepts the P-CSCF and the
+# S-CSCF as the first does (the peers of deploy/lab/ocs.conf, each from its address)
 OCS2_ENV=(IMS_NODE_NAME="ocs2.$R" IMS_NODE_ADDRESS="$OCS2")
 start_ocs2() {
+    local pki=$E2E_RUN/pki
     mkdir -p "$E2E_RUN/ocs2"
-    (cd "$E2E_ROOT" && env IMS_NODE_STATE_DIR="$E2E_RUN/ocs2" IMS_LOG_FILE="$E2E_RUN/ocs2/ocs.log" \
+    "$E2E_ROOT/deploy/pki.sh" "$pki" ocs2 >>"$E2E_RUN/ocs2/ocs.out" 2>&1 || return 1
+    (cd "$E2E_ROOT" && env SSLKEYLOGFILE="$E2E_RUN/tls-keys.log" \
+        IMS_NODE_STATE_DIR="$E2E_RUN/ocs2" IMS_LOG_FILE="$E2E_RUN/ocs2/ocs.log" \
+        IMS_DIAMETER_TLS_CERT="$pki/ocs2.crt" IMS_DIAMETER_TLS_KEY="$pki/ocs2.key" \
+        IMS_DIAMETER_TLS_CA="$pki/ca.crt" IMS_DIAMETER_TLS_DH="$pki/dh.pem" \
         "${OCS2_ENV[@]}" "$E2E_BIN/ocs" --config deploy/lab/ocs.conf \
-        --pidfile "$E2E_RUN/ocs2/ocs2.pid" >>"$E2E_RUN/ocs2/ocs.out" 2>&1 &)
+        --pidfile "$E2E_RUN/ocs2/ocs2.pid" >>"$E2E_RUN/ocs2/ocs.out" 2>&1 </dev/null &)
 }
 e2e_at_cleanup 'kill -TERM $(cat "$E2E_RUN/ocs2/ocs2.pid" 2>/dev/null) 2>/dev/null'
 
@@ -190,7 +196,7 @@ log "outage $((SECONDS - t_kill)) s in all; alice now: $(api "$OCS1" GET account
 
 # ---------------------------------------------------------------------------------------------
 step "two OCSs sharing nothing: the second on $OCS2 with its own database"
-start_ocs2
+check "the second OCS starts (its certificate for ocs2.$R)" start_ocs2
 check "the second OCS is up" wait_health "$OCS2"
 check "... and seeded with the lab's accounts and rates" \
     bash -c "curl -sf -X POST -H 'Authorization: Bearer $TOKEN' -H 'Content-Type: application/json' \
@@ -198,10 +204,10 @@ check "... and seeded with the lab's accounts and rates" \
 TWO=(IMS_CHARGING_CDF="ocs.$R, ocs2.$R" IMS_CHARGING_OCS="ocs.$R, ocs2.$R")
 stop pcscf
 start pcscf "${TWO[@]}" \
-    IMS_DIAMETER_PEERS="ocs.$R@$OCS1:3868, ocs2.$R@$OCS2:3868"
+    IMS_DIAMETER_PEERS="ocs.$R@$OCS1:5868, ocs2.$R@$OCS2:5868"
 stop scscf
 start scscf "${TWO[@]}" \
-    IMS_DIAMETER_PEERS="hss.$R@127.0.0.40:3868, ocs.$R@$OCS1:3868, ocs2.$R@$OCS2:3868"
+    IMS_DIAMETER_PEERS="hss.$R@127.0.0.40:5868, ocs.$R@$OCS1:5868, ocs2.$R@$OCS2:5868"
 check "the P-CSCF is back with both OCSs open" wait_health 127.0.0.10
 check "the S-CSCF is back with both OCSs open" wait_health 127.0.0.30
 check "alice registers again (the restarted P-CSCF)" reg alice "${ALICE[@]}"

@@ -37,11 +37,8 @@ metric() {   # $1 address $2 metric line prefix -> value (0 when absent)
         awk -v m="$2" 'index($0, m) == 1 { v = $NF } END { print v + 0 }'
 }
 
-restart() {   # $1 daemon: starts it again as deploy/lab.sh does
-    local d=$1
-    (cd "$E2E_ROOT" && IMS_NODE_STATE_DIR="$E2E_RUN/$d" IMS_LOG_FILE="$E2E_RUN/$d/$d.log" \
-        "$E2E_BIN/$d" --config "deploy/lab/$d.conf" --pidfile "$E2E_RUN/$d/$d.pid" \
-        >>"$E2E_RUN/$d/$d.out" 2>&1 &)
+restart() {   # $1 daemon: starts it again as deploy/lab.sh does (its lab certificates: TLS)
+    lab_start_one "$1" >>"$E2E_RUN/$1.restart" 2>&1
 }
 
 peer_open() {   # $1 address of a daemon $2 peer identity: waits (10 s) until it is open there
@@ -187,7 +184,7 @@ pid=$(cat "$E2E_RUN/scscf/scscf.pid")
 t_kill=$(now_s)
 kill -KILL "$pid"
 while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
-restart scscf
+check "the S-CSCF starts again" restart scscf
 check "the new S-CSCF is up with its HSS and OCS connections open" wait_health 127.0.0.30
 t_ready=$(now_s)
 reg_outcomes scscf-kill
@@ -210,7 +207,7 @@ pid=$(cat "$E2E_RUN/hss/hss.pid")
 t_kill=$(now_s)
 kill -KILL "$pid"
 sleep 6
-restart hss
+check "the HSS starts again" restart hss
 check "the HSS is back" wait_health 127.0.0.40
 t_back=$(now_s)
 reg_outcomes hss-kill
@@ -236,13 +233,16 @@ done
 # policy routes for its port, ahead of the local table; this test's network namespace is its
 # own, see tests/e2e/run.sh), while the HSS itself and its HTTP port stay up.
 partition() {   # on | off
+    # the CSCFs talk to the HSS over TLS (5868); plain TCP (3868, test clients) is cut too
     if [ "$1" = on ]; then
         ip rule del pref 0 table local 2>/dev/null && ip rule add pref 10 table local &&
-            ip rule add pref 5 to 127.0.0.40 ipproto tcp dport 3868 blackhole &&
-            ip rule add pref 6 from 127.0.0.40 ipproto tcp sport 3868 blackhole
+            ip rule add pref 5 to 127.0.0.40 ipproto tcp dport 5868 blackhole &&
+            ip rule add pref 6 from 127.0.0.40 ipproto tcp sport 5868 blackhole &&
+            ip rule add pref 7 to 127.0.0.40 ipproto tcp dport 3868 blackhole &&
+            ip rule add pref 8 from 127.0.0.40 ipproto tcp sport 3868 blackhole
     else
-        ip rule del pref 5 2>/dev/null
-        ip rule del pref 6 2>/dev/null
+        local p
+        for p in 5 6 7 8; do ip rule del pref "$p" 2>/dev/null; done
         if ip rule show | grep -q '^10:.*lookup local'; then
             ip rule add pref 0 table local && ip rule del pref 10
         fi
