@@ -22,6 +22,7 @@
 #include "bgcf.h"
 #include "db.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -236,6 +237,8 @@ static int lookup(void *arg, struct ims_http_response *resp)
     if (!target)
         return ims_http_reply_error(resp, 400, "target", "target: required (a tel: or SIP "
                                     "URI)");
+    if (!ims_utf8_valid(target, strlen(target)))
+        return ims_http_reply_error(resp, 400, "target", "target: not UTF-8 text");
     su_home_t home[1] = { SU_HOME_INIT(home) };
     struct bgcf_key k;
     url_t *u = url_make(home, target);
