@@ -10,6 +10,7 @@
  */
 #include "bgcf.h"
 #include "map.h"
+#include "sip_hdr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -390,7 +391,7 @@ static int user_number_key(const char *user, const char *params, struct bgcf_key
     if (pc)
         snprintf(ctx, sizeof(ctx), "%.*s", (int)strcspn(pc + 15, ";"), pc + 15);
     else if (params)
-        url_param(params, "phone-context", ctx, sizeof(ctx));
+        ims_url_param(params, "phone-context", ctx, sizeof(ctx));
     return number_key(user, n, ctx[0] ? ctx : NULL, k);
 }
 
@@ -407,7 +408,7 @@ int bgcf_key_of(const url_t *uri, struct bgcf_key *k)
         return -EPROTONOSUPPORT;
     char user[16] = "";
     if (uri->url_params)
-        url_param(uri->url_params, "user", user, sizeof(user));
+        ims_url_param(uri->url_params, "user", user, sizeof(user));
     if (uri->url_user && strcasecmp(user, "phone") == 0)
         return user_number_key(uri->url_user, NULL, k);
     if (!uri->url_host || !uri->url_host[0] || strlen(uri->url_host) >= sizeof(k->domain))

@@ -5,6 +5,7 @@
  */
 #include "admission.h"
 #include "log.h"
+#include "sip_hdr.h"
 #include "loop.h"
 #include "metrics.h"
 
@@ -414,7 +415,7 @@ bool ims_admission_offer(struct ims_admission *a, msg_t *msg, sip_t *sip, const 
     char tp[8] = "UDP";
     if (hop->url_type == url_sips)
         snprintf(tp, sizeof(tp), "TLS");
-    else if (hop->url_params && url_param(hop->url_params, "transport", tp, sizeof(tp)) > 0)
+    else if (hop->url_params && ims_url_param(hop->url_params, "transport", tp, sizeof(tp)) > 0)
         for (char *c = tp; *c; c++)
             *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
     if (strcmp(tp, "UDP") != 0 && strcmp(tp, "TCP") != 0 && strcmp(tp, "TLS") != 0)

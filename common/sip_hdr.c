@@ -449,6 +449,27 @@ bool ims_sip_url_is_local(const url_t *url, const char *const *hosts, int port)
     return false;
 }
 
+isize_t ims_url_param(const char *params, const char *name, char *value, size_t vlen)
+{
+    size_t tlen = strlen(name);
+    for (const char *p = params; p && *p;) {
+        size_t n = strcspn(p, ";");
+        if (n >= tlen && strncasecmp(p, name, tlen) == 0 && (n == tlen || p[tlen] == '=')) {
+            size_t flen = n == tlen ? 0 : n - tlen - 1;
+            if (vlen > 0) {
+                size_t k = flen < vlen ? flen : 0;
+                memcpy(value, p + tlen + 1, k);
+                value[k] = '\0';
+            }
+            return (isize_t)flen + 1;
+        }
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    return 0;
+}
+
 /* ---- identities ---- */
 
 int ims_sip_impu_of(const url_t *url, char *buf, size_t len)
@@ -476,7 +497,7 @@ int ims_sip_target_of(const url_t *url, char *buf, size_t len)
 {
     char user[16] = "";
     if (url && url->url_params)
-        url_param(url->url_params, "user", user, sizeof(user));
+        ims_url_param(url->url_params, "user", user, sizeof(user));
     if (!url || url->url_type != url_sip || !url->url_user || strcasecmp(user, "phone") != 0)
         return ims_sip_impu_of(url, buf, len);
     /* a telephone number in a SIP URI: tel:number, without visual separators */

@@ -98,6 +98,17 @@ int ims_sip_paid_add(msg_t *msg, sip_t *sip, const char *uri);
 int ims_sip_impu_of(const url_t *url, char *buf, size_t len);
 
 /*
+ * ims_url_param - the value of URI parameter @name in @params (a url_params string, the
+ * first ';' excluded), as sofia-sip's url_param(): the length of the value plus one when
+ * the parameter is there (1 for a parameter without a value), 0 when it is not. The value
+ * is copied into @value when it fits in @vlen bytes, else @value is set to "".
+ * sofia-sip 1.12.11's url_param() reads past the end of @params when the last parameter
+ * starts with @name but goes on with something else than '=' (";ftx" searched for "ft"):
+ * every parameter read from a received URI goes through this one instead.
+ */
+isize_t ims_url_param(const char *params, const char *name, char *value, size_t vlen);
+
+/*
  * ims_sip_target_of - the public identity a request for @url is for: ims_sip_impu_of(), but
  * a SIP URI with user=phone gives "tel:number" (visual separators dropped; TS 24.229
  * 5.3.2.1). Parameters such as gr (GRUU) are dropped: the identity is the AOR.

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "interwork.h"
+#include "sip_hdr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -76,7 +77,7 @@ static const struct {
 static uint8_t cpc_of(const url_t *u)
 {
     char v[32];
-    if (!u || !u->url_params || url_param(u->url_params, "cpc", v, sizeof(v)) == 0)
+    if (!u || !u->url_params || ims_url_param(u->url_params, "cpc", v, sizeof(v)) == 0)
         return ISUP_CPC_ORDINARY;
     for (size_t i = 0; i < sizeof(cpc_names) / sizeof(cpc_names[0]); i++)
         if (strcasecmp(v, cpc_names[i].name) == 0)

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "service.h"
+#include "sip_hdr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -41,7 +42,7 @@ static int number_param(const char *params, const char *name, unsigned max, cons
                         unsigned word_value, unsigned *out, char *why, size_t whylen)
 {
     char v[32];
-    isize_t n = url_param(params, name, v, sizeof(v));
+    isize_t n = ims_url_param(params, name, v, sizeof(v));
     if (n == 0)
         return 0;
     if ((size_t)n > sizeof(v)) {
@@ -67,7 +68,7 @@ static int parse_annc(const url_t *uri, struct mrfc_service *out, char *why, siz
 {
     const char *params = uri->url_params;
     char raw[sizeof(out->play)];
-    isize_t n = url_param(params, "play", raw, sizeof(raw));
+    isize_t n = ims_url_param(params, "play", raw, sizeof(raw));
     if (n <= 1) {
         say(why, whylen, "annc without a play= parameter (RFC 4240 3)");
         return -EINVAL;
@@ -84,7 +85,7 @@ static int parse_annc(const url_t *uri, struct mrfc_service *out, char *why, siz
         number_param(params, "duration", MRFC_MS_MAX, NULL, 0, &out->duration_ms, why,
                      whylen) != 0)
         return -EINVAL;
-    if (url_param(params, "repeat", raw, sizeof(raw)) && strcmp(raw, "0") == 0) {
+    if (ims_url_param(params, "repeat", raw, sizeof(raw)) && strcmp(raw, "0") == 0) {
         say(why, whylen, "repeat=0 plays nothing");
         return -EINVAL;
     }

@@ -156,7 +156,7 @@ static bool pair_half(struct pcscf *p, const sip_route_t *r)
     char token[40];
     return r && ims_sip_is_own(p->d->sip, r->r_url) &&
            (!r->r_url->url_params ||
-            url_param(r->r_url->url_params, "ue", token, sizeof(token)) <= 0);
+            ims_url_param(r->r_url->url_params, "ue", token, sizeof(token)) <= 0);
 }
 
 /*
@@ -206,7 +206,7 @@ static void bind_route_set(struct fwd *f, struct ims_ptx *tx, msg_t *msg, sip_t 
     char token[40];
     for (sip_record_route_t *rr = sip->sip_record_route; rr && !ours; rr = rr->r_next)
         if (ims_sip_is_own(f->p->d->sip, rr->r_url) && rr->r_url->url_params &&
-            url_param(rr->r_url->url_params, "ue", token, sizeof(token)) > 0 &&
+            ims_url_param(rr->r_url->url_params, "ue", token, sizeof(token)) > 0 &&
             strcmp(token, f->issued) == 0)
             ours = rr;
     /* the route set after our entries: a core-facing half of ours just above goes too */
@@ -539,7 +539,7 @@ static void icid_of_route(const sip_route_t *r, char *icid, size_t len)
 {
     icid[0] = '\0';
     if (r->r_url->url_params)
-        url_param(r->r_url->url_params, "icid", icid, len);
+        ims_url_param(r->r_url->url_params, "icid", icid, len);
 }
 
 /* A terminating request from the core: for the registration its flow token names */
@@ -549,7 +549,7 @@ static int terminating(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     char token[96] = "";
     struct ims_sip_source ue;
     if (!r->r_url->url_params ||
-        url_param(r->r_url->url_params, "ft", token, sizeof(token)) <= 0 ||
+        ims_url_param(r->r_url->url_params, "ft", token, sizeof(token)) <= 0 ||
         pcscf_flow_parse(p, token, &ue) != 0) {
         ims_counter_inc(m.refused);
         return answer(p, irq, sip, 404, "the Route names no registration of this P-CSCF "
@@ -579,7 +579,7 @@ static int from_core(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
         icid_of_route(r, icid, sizeof(icid));
         /* our Record-Route names the UE's flow: the request goes there (its connection) */
         bool flow = r->r_url->url_params &&
-                    url_param(r->r_url->url_params, "ft", token, sizeof(token)) > 0;
+                    ims_url_param(r->r_url->url_params, "ft", token, sizeof(token)) > 0;
         if (flow && pcscf_flow_parse(p, token, &ue) != 0) {
             ims_counter_inc(m.refused);
             return answer(p, irq, sip, 404, "the Route names no UE flow of this P-CSCF (no "
@@ -607,7 +607,7 @@ static int ue_in_dialog(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     char token[40] = "", icid[128] = "";
     const char *call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "";
     if (r && ims_sip_is_own(p->d->sip, r->r_url) && r->r_url->url_params)
-        url_param(r->r_url->url_params, "ue", token, sizeof(token));
+        ims_url_param(r->r_url->url_params, "ue", token, sizeof(token));
     char routes[4096] = "";
     const sip_route_t *after = r ? r->r_next : NULL;
     if (pair_half(p, after))   /* the core-facing half of our pair (a TLS UE) */

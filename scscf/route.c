@@ -158,7 +158,7 @@ void scscf_route_terminating(struct scscf_call *call)
     bool gruu = url_has_param(ruri, "gr");
     char gr[160] = "";
     if (gruu && ruri->url_params)
-        url_param(ruri->url_params, "gr", gr, sizeof(gr));
+        ims_url_param(ruri->url_params, "gr", gr, sizeof(gr));
 
     /* for every branch: who was called (TS 24.229 5.4.3.3), where charging goes */
     char called[SCSCF_ID_MAX + 2];

@@ -380,7 +380,7 @@ int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     bool orig = false;
     if (r && ims_sip_is_own(s->d->sip, r->r_url)) {
         if (r->r_url->url_params)
-            url_param(r->r_url->url_params, "odi", odi, sizeof(odi));
+            ims_url_param(r->r_url->url_params, "odi", odi, sizeof(odi));
         orig = url_has_param(r->r_url, "orig");
     } else if (!r && ims_sip_is_own(s->d->sip, sip->sip_request->rq_url)) {
         return ims_sip_reply_unhandled(s->d->sip, irq, sip, s->d->desc->sip_allow);

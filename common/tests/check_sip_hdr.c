@@ -561,6 +561,34 @@ START_TEST(test_paid_remove_and_add)
 }
 END_TEST
 
+/* sofia-sip's url_param() read past the end of the string for a last parameter that starts
+ * with the name searched for (";ftx" for "ft"); ASan sees it on the malloc'd copies here */
+START_TEST(test_url_param_bounded)
+{
+    static const char *const lists[] = { "lr;ftx", "ft-x", "lr;ftx;ueX", "ft" };
+    char v[8] = "?";
+    char *p = strdup(lists[0]);
+    ck_assert_int_eq(ims_url_param(p, "ft", v, sizeof(v)), 0);
+    free(p);
+    p = strdup(lists[1]);
+    ck_assert_int_eq(ims_url_param(p, "ft", v, sizeof(v)), 0);
+    free(p);
+    p = strdup(lists[2]);
+    ck_assert_int_eq(ims_url_param(p, "ue", v, sizeof(v)), 0);
+    free(p);
+    p = strdup(lists[3]);
+    ck_assert_int_eq(ims_url_param(p, "ft", v, sizeof(v)), 1);   /* no value */
+    ck_assert_str_eq(v, "");
+    free(p);
+    ck_assert_int_eq(ims_url_param("lr;FT=abc;x", "ft", v, sizeof(v)), 4);
+    ck_assert_str_eq(v, "abc");
+    ck_assert_int_eq(ims_url_param("ft=abcdefghij", "ft", v, sizeof(v)), 11);   /* too long */
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(ims_url_param(NULL, "ft", v, sizeof(v)), 0);
+    ck_assert_int_eq(ims_url_param("", "ft", v, sizeof(v)), 0);
+}
+END_TEST
+
 START_TEST(test_url_is_local)
 {
     static const char *const hosts[] = { "pcscf.ims.net", "10.0.0.1", NULL };
@@ -614,6 +642,7 @@ static Suite *sip_hdr_suite(void)
     tcase_add_test(tc, test_service_route_appends);
     tcase_add_test(tc, test_paid_remove_and_add);
     tcase_add_test(tc, test_url_is_local);
+    tcase_add_test(tc, test_url_param_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
