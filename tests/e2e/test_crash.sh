@@ -42,10 +42,9 @@ e2e_require sipp jq curl sqlite3
 restart() {
     local name=$1 dir=$E2E_RUN/$1 addr=$2
     shift 2
-    env "$@" IMS_NODE_STATE_DIR="$dir" IMS_LOG_FILE="$dir/$name.log" \
-        "$E2E_BIN/$name" --config "$E2E_ROOT/deploy/lab/$name.conf" --pidfile "$dir/$name.pid" \
-        >>"$dir/$name.out" 2>&1 </dev/null &
-    echo $! >"$dir/$name.pid"
+    # as the lab starts it (its Diameter TLS credentials), with the extra environment
+    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$name" ) >>"$E2E_RUN/$name.restart" 2>&1 ||
+        return 1
     local deadline=$((SECONDS + 40))
     while [ $SECONDS -lt $deadline ]; do
         [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
