@@ -150,9 +150,12 @@ static struct held *release_ready(struct held *list, size_t *nkept)
     return keep;
 }
 
-/* Put @keep back in front of what arrived meanwhile (h.lock held). */
-static void requeue_front(struct held *keep, size_t n)
+/* Put @keep back in front of what arrived meanwhile; @taken entries were examined, @n of
+ * them kept (h.lock held). h.n counted the examined ones all along: the bound holds while
+ * the thread works without the lock. */
+static void requeue_front(struct held *keep, size_t taken, size_t n)
 {
+    h.n -= taken - n;
     if (!keep)
         return;
     struct held *last = keep;
@@ -162,7 +165,6 @@ static void requeue_front(struct held *keep, size_t n)
     if (!h.head)
         h.tail = &last->next;
     h.head = keep;
-    h.n += n;
 }
 
 static void *hold_thread(void *arg)
@@ -175,14 +177,16 @@ static void *hold_thread(void *arg)
             continue;
         }
         struct held *list = h.head;
+        size_t taken = 0;
+        for (struct held *e = list; e; e = e->next)
+            taken++;
         h.head = NULL;
         h.tail = &h.head;
-        h.n = 0;
         pthread_mutex_unlock(&h.lock);
         size_t n;
         struct held *keep = release_ready(list, &n);
         pthread_mutex_lock(&h.lock);
-        requeue_front(keep, n);
+        requeue_front(keep, taken, n);
         if (h.head && h.running) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -221,7 +225,7 @@ static int hold(struct msg *ans)
             ims_counter_inc(h.full);
         return -ENOSPC;
     }
-    bool was_empty = !h.head;
+    bool was_empty = h.n == 0;
     *h.tail = e;
     h.tail = &e->next;
     h.n++;

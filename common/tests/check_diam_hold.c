@@ -173,13 +173,13 @@ END_TEST
 
 START_TEST(hold_is_bounded_in_time)
 {
-    ck_assert_int_eq(ims_diam_hold_start(8, 100, &fake_ops), 0);
+    ck_assert_int_eq(ims_diam_hold_start(8, 600, &fake_ops), 0);
     atomic_store(&peer_state, STATE_REOPEN);
     struct msg *a = answer_from(PEER, 9);
     ck_assert_int_eq(ims_diam_hold_send(&a), 0);
     usleep(30 * 1000);
     ck_assert_int_eq(sent_count(), 0);
-    wait_sent(1);   /* after 100 ms, given up although the peer still re-opens */
+    wait_sent(1);   /* after 600 ms, given up although the peer still re-opens */
     ck_assert_int_eq(state_when_sent[0], STATE_REOPEN);
 }
 END_TEST
@@ -192,7 +192,9 @@ START_TEST(hold_is_bounded_in_number)
         struct msg *a = answer_from(PEER, i);
         ck_assert_int_eq(ims_diam_hold_send(&a), 0);
     }
-    /* the third found no room: sent at once, as without the hold */
+    /* the third found no room: sent at once, as without the hold. Also while the hold
+     * thread examines the first two without the lock (it polls every 2 ms): a CI run
+     * once found room there */
     ck_assert_int_eq(sent_count(), 1);
     ck_assert_uint_eq(sent[0], 3);
     ck_assert_uint_eq(ims_diam_hold_count(), 2);
