@@ -227,8 +227,8 @@ static bool media_line_ok(const char *p, const char *end)
  * that does not is refused.
  * Returns a parser as sdp_parse() does, or NULL with why said.
  */
-static sdp_parser_t *parse_sdp(su_home_t *home, const char *body, size_t len, char *why,
-                               size_t whylen)
+static sdp_parser_t *parse_checked(su_home_t *home, const char *body, size_t len, char *why,
+                                   size_t whylen)
 {
     const char *end = body + len;
     for (const char *l = body; l < end;) {
@@ -251,6 +251,26 @@ static sdp_parser_t *parse_sdp(su_home_t *home, const char *body, size_t len, ch
     return sdp_parse(home, body, (issize_t)len, sdp_f_mode_0000);
 }
 
+/*
+ * The session of @body, parsed in @home. Returns it with *@pp the parser to free with
+ * sdp_parser_free(), or NULL with why said and nothing to free.
+ */
+static sdp_session_t *parse_sdp(su_home_t *home, const char *body, size_t len,
+                                sdp_parser_t **pp, char *why, size_t whylen)
+{
+    sdp_parser_t *p = parse_checked(home, body, len, why, whylen);
+    if (!p)
+        return NULL;
+    sdp_session_t *s = sdp_session(p);
+    if (!s) {
+        say(why, whylen, "bad SDP: %s", sdp_parsing_error(p) ? sdp_parsing_error(p) : "?");
+        sdp_parser_free(p);
+        return NULL;
+    }
+    *pp = p;
+    return s;
+}
+
 int mrfc_sdp_negotiate(const char *body, size_t len, unsigned want, uint32_t codecs,
                        struct mrfc_sdp_neg *out, char *why, size_t whylen)
 {
@@ -260,14 +280,11 @@ int mrfc_sdp_negotiate(const char *body, size_t len, unsigned want, uint32_t cod
     out->audio = -1;
     out->te_pt = -1;
     say(why, whylen, "no audio stream");
-    sdp_parser_t *p = parse_sdp(home, body, len, why, whylen);
-    if (!p)
-        return -EINVAL;
-    sdp_session_t *s = sdp_session(p);
+    sdp_parser_t *p;
+    sdp_session_t *s = parse_sdp(home, body, len, &p, why, whylen);
     if (!s) {
-        say(why, whylen, "bad SDP: %s", sdp_parsing_error(p) ? sdp_parsing_error(p) : "?");
-        rc = -EINVAL;
-        goto out_parser;
+        su_home_deinit(home);
+        return -EINVAL;
     }
     int i = 0;
     for (const sdp_media_t *m = s->sdp_media; m; m = m->m_next, i++) {
@@ -433,14 +450,11 @@ int mrfc_sdp_cfw_read(const char *body, size_t len, struct mrfc_sdp_cfw *out, ch
     memset(out, 0, sizeof(*out));
     out->index = -1;
     int rc = -1;
-    sdp_parser_t *p = parse_sdp(home, body, len, why, whylen);
-    if (!p)
-        return -EINVAL;
-    sdp_session_t *s = sdp_session(p);
+    sdp_parser_t *p;
+    sdp_session_t *s = parse_sdp(home, body, len, &p, why, whylen);
     if (!s) {
-        say(why, whylen, "bad SDP: %s", sdp_parsing_error(p) ? sdp_parsing_error(p) : "?");
-        rc = -EINVAL;
-        goto out_parser;
+        su_home_deinit(home);
+        return -EINVAL;
     }
     int i = 0;
     for (const sdp_media_t *m = s->sdp_media; m; m = m->m_next, i++) {
