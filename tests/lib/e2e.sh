@@ -247,7 +247,13 @@ e2e__on_exit() {   # EXIT trap: the test ended without e2e_finish (error, signal
 # ---- the lab ----
 
 e2e_lab() {   # deploy/lab.sh with this test's run folder
-    IMS_LAB_RUN=$E2E_RUN IMS_LAB_BIN=$E2E_BIN "$E2E_ROOT/deploy/lab.sh" "$@"
+    # without the lab lock's descriptor: a daemon left running by a killed test must not
+    # hold the lock (the next test would wait for it 30 minutes)
+    if [ -n "${E2E_LOCK_FD:-}" ]; then
+        IMS_LAB_RUN=$E2E_RUN IMS_LAB_BIN=$E2E_BIN "$E2E_ROOT/deploy/lab.sh" "$@" {E2E_LOCK_FD}>&-
+    else
+        IMS_LAB_RUN=$E2E_RUN IMS_LAB_BIN=$E2E_BIN "$E2E_ROOT/deploy/lab.sh" "$@"
+    fi
 }
 
 lab_start() {   # output in LAB_OUT (also in run folder lab-start.out); returns lab.sh's status
