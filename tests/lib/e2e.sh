@@ -312,7 +312,7 @@ cap_start() {   # $1 name: starts tshark and waits until it captures; E2E_CAP_FI
     local errlog=$E2E_RUN/$1.tshark.log
     tshark -i lo -f "$E2E_CAP_FILTER" -q -w "$E2E_CAP_FILE" >"$errlog" 2>&1 </dev/null &
     E2E_CAP_PID=$!
-    local deadline=$((SECONDS + 15))
+    local deadline=$((SECONDS + 60))
     while [ $SECONDS -lt $deadline ]; do
         if grep -q "^Capturing on" "$errlog" 2>/dev/null; then
             return 0
@@ -326,7 +326,7 @@ cap_start() {   # $1 name: starts tshark and waits until it captures; E2E_CAP_FI
         fi
         sleep 0.05
     done
-    echo "tshark did not report capturing within 15 s:" >&2
+    echo "tshark did not report capturing within 60 s:" >&2
     cat "$errlog" >&2
     return 1
 }
