@@ -736,13 +736,8 @@ bool mrfc_cfw_chan_same(const struct mrfc_chan *ch, const struct mrfc_sdp_cfw *o
 {
     struct mrfc_fp fps[MRFC_FP_LINES];
     unsigned n = mrfc_cfw_offer_fps(o, fps);
-    if (strcmp(o->cfw_id, ch->id) != 0 || o->tls != ch->tls || (ch->tls && n != ch->nfps))
-        return false;
-    for (unsigned i = 0; ch->tls && i < n; i++)
-        if (strcmp(fps[i].hash, ch->fps[i].hash) != 0 || fps[i].len != ch->fps[i].len ||
-            memcmp(fps[i].md, ch->fps[i].md, fps[i].len) != 0)
-            return false;
-    return true;
+    return strcmp(o->cfw_id, ch->id) == 0 && o->tls == ch->tls &&
+           (!ch->tls || mrfc_fp_same_set(fps, n, ch->fps, ch->nfps));
 }
 
 int mrfc_cfw_chan_new(struct mrfc *mrfc, struct mrfc_session *s, const struct mrfc_sdp_cfw *o,

@@ -100,6 +100,32 @@ int mrfc_fp_text(const struct mrfc_fp *fp, char *buf, size_t cap)
     return (int)off;
 }
 
+static bool fp_equal(const struct mrfc_fp *a, const struct mrfc_fp *b)
+{
+    return strcmp(a->hash, b->hash) == 0 && a->len == b->len &&
+           memcmp(a->md, b->md, a->len) == 0;
+}
+
+/* Whether each of the @na of @a is among the @nb of @b */
+static bool fp_subset(const struct mrfc_fp *a, unsigned na, const struct mrfc_fp *b,
+                      unsigned nb)
+{
+    for (unsigned i = 0; i < na; i++) {
+        unsigned j = 0;
+        while (j < nb && !fp_equal(&a[i], &b[j]))
+            j++;
+        if (j == nb)
+            return false;
+    }
+    return true;
+}
+
+bool mrfc_fp_same_set(const struct mrfc_fp *a, unsigned na, const struct mrfc_fp *b,
+                      unsigned nb)
+{
+    return fp_subset(a, na, b, nb) && fp_subset(b, nb, a, na);
+}
+
 /* The fingerprint of @x with hash @h (index in hashes[]); false when it cannot be made */
 static bool cert_fp(X509 *x, int h, struct mrfc_fp *out)
 {

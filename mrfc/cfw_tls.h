@@ -39,6 +39,9 @@ struct mrfc_fp {
 int mrfc_fp_parse(const char *value, struct mrfc_fp *out);
 /* Write @fp as the value of an a=fingerprint ("sha-256 AB:..."); its length or -ENOSPC */
 int mrfc_fp_text(const struct mrfc_fp *fp, char *buf, size_t cap);
+/* Whether the @na fingerprints @a are the @nb fingerprints @b, in any order */
+bool mrfc_fp_same_set(const struct mrfc_fp *a, unsigned na, const struct mrfc_fp *b,
+                      unsigned nb);
 
 struct mrfc_tls;                  /* the server side: certificate, key, own fingerprint */
 struct mrfc_tls_conn;             /* one connection */

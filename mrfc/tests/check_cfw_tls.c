@@ -74,6 +74,28 @@ START_TEST(fp_refused)
 }
 END_TEST
 
+START_TEST(fp_sets)
+{
+    /* a re-INVITE keeps the channel's fingerprints: the same set, in any order */
+    struct mrfc_fp a[3], b[3];
+    ck_assert_int_eq(mrfc_fp_parse("sha-256 " "00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:"
+                                   "10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F", &a[0]), 0);
+    ck_assert_int_eq(mrfc_fp_parse("sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:"
+                                   "E5:7C:AB", &a[1]), 0);
+    b[0] = a[1];
+    b[1] = a[0];
+    ck_assert(mrfc_fp_same_set(a, 2, b, 2));
+    ck_assert(mrfc_fp_same_set(a, 0, b, 0));
+    ck_assert(!mrfc_fp_same_set(a, 2, b, 1));
+    ck_assert(!mrfc_fp_same_set(a, 1, b, 2));
+    b[1].md[5] ^= 0x10;
+    ck_assert(!mrfc_fp_same_set(a, 2, b, 2));
+    b[1] = a[0];
+    snprintf(b[1].hash, sizeof(b[1].hash), "sha-384");
+    ck_assert(!mrfc_fp_same_set(a, 2, b, 2));
+}
+END_TEST
+
 /* ---- the TCP/TLS offer and answer ---- */
 
 static const char *tls_offer =
@@ -340,6 +362,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("fingerprints");
     tcase_add_test(tc, fp_parse_and_write);
     tcase_add_test(tc, fp_refused);
+    tcase_add_test(tc, fp_sets);
     tcase_add_test(tc, sdp_tls_offer_and_answer);
     tcase_add_test(tc, sdp_session_fingerprint);
     suite_add_tcase(s, tc);

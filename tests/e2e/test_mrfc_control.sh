@@ -401,6 +401,11 @@ check_match "... the TCP port takes no connection for a TLS channel" \
     'to the TCP port refused: no TCP channel was offered from that address' \
     "$(cat "$E2E_RUN/mrfc/mrfc.log")"
 check_match "then the AS's own TLS connection SYNCs: 200" '^recv CFW as0 200 keep-alive' "$o"
+timeout 60 "$CFWAS" --sip "$AS:5090" --mrf "$MRF" "${TLS_AS[@]}" --offer-cert none \
+    <(echo invite) >"$E2E_RUN/tlsnofp.cfw" 2>&1
+check_match "a TCP/TLS offer without a=fingerprint: 488, the Warning says why" \
+    '^warning: TCP/TLS needs a=fingerprint' "$(cfw_of tlsnofp)"
+check_match "... (488)" '^invite 488$' "$(cfw_of tlsnofp)"
 check_eq "every control channel is gone" 0 "$(metric $MRF mrfc_cfw_channels)"
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
  *         [--tls-cert PEM --tls-key PEM [--offer-cert PEM]] SCRIPT
  *
  * With --tls-cert the channel is offered TCP/TLS (RFC 6230 12) with the a=fingerprint
- * (sha-256) of --offer-cert (default: --tls-cert), and "connect" speaks TLS showing
+ * (sha-256) of --offer-cert (default: --tls-cert; "none": no a=fingerprint line at all),
+ * and "connect" speaks TLS showing
  * --tls-cert; it prints whether the MRF's certificate has the answer's a=fingerprint.
  *
  * SCRIPT holds one command a line (# starts a comment):
@@ -435,7 +436,9 @@ static int cmd_invite(const char *id)
         p += k + (p[k] == ',');
     }
     char fp[MRFC_SDP_FP_TEXT + 32] = "";
-    if (g.tls_cert && cert_fp(g.offer_cert ? g.offer_cert : g.tls_cert, fp, sizeof(fp)) != 0) {
+    bool no_fp = g.offer_cert && strcmp(g.offer_cert, "none") == 0;
+    if (g.tls_cert && !no_fp &&
+        cert_fp(g.offer_cert ? g.offer_cert : g.tls_cert, fp, sizeof(fp)) != 0) {
         printf("invite: cannot read the certificate to offer\n");
         return -1;
     }
