@@ -15,6 +15,12 @@
  * decided on the spot). The MRF's own CONTROL requests carry the packages' events; their
  * 200 is awaited for Timeout (10 s) and logged when it does not come.
  *
+ * Over TLS (RFC 6230 12; a channel offered TCP/TLS): the connection comes to the TLS
+ * listener (mrfc.cfw_tls_port) from the offer's address, the handshake runs on the loop
+ * (cfw_tls.c, non-blocking), and the client's certificate must match an a=fingerprint of a
+ * channel offered from that address (RFC 8122), then at SYNC one of the very channel the
+ * Dialog-ID names. A TLS channel cannot be taken over the TCP port, nor a TCP one over TLS.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "cfw.h"

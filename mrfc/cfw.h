@@ -6,7 +6,9 @@
  * "m=application 9 TCP cfw" with a=setup:active, a=connection:new, a=cfw-id:<id> and its
  * a=ctrl-package lines (session.c); the MRF answers a=setup:passive with the port it listens
  * on (mrfc.cfw_port), the AS connects from the address of its c= line and sends SYNC with
- * Dialog-ID <id>. Then CONTROL requests carry package requests (answered 200 with the
+ * Dialog-ID <id>. An offer of "TCP/TLS cfw" with a=fingerprint gets mrfc.cfw_tls_port and
+ * the MRF's own a=fingerprint; its connection is TLS with a certificate of the offer's
+ * fingerprints (cfw_tls.h). Then CONTROL requests carry package requests (answered 200 with the
  * package's response at once), and the MRF sends CONTROL requests with the packages' events
  * (dialogexit, unjoin-notify, conferenceexit); K-ALIVE keeps the channel alive both ways.
  * The channel ends with its SIP dialog (a BYE either way); when its TCP connection goes or

@@ -131,6 +131,19 @@ static int split_hostport(const char *s, char *host, size_t len, int *port)
 
 /* ---- the TCP side ---- */
 
+/*
+ * After an OpenSSL call on g.ssl returned @ret: wait (10 s at most) until the socket, which
+ * su_wait_create() made non-blocking, is ready the way TLS needs. False for any other error.
+ */
+static bool tls_wait(int ret)
+{
+    int e = SSL_get_error(g.ssl, ret);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        return false;
+    struct pollfd p = { .fd = g.fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+    return poll(&p, 1, 10000) > 0;
+}
+
 static void tcp_send(const char *data, size_t len)
 {
     if (g.fd < 0)
@@ -139,7 +152,10 @@ static void tcp_send(const char *data, size_t len)
         ssize_t n;
         if (g.ssl) {
             size_t k = 0;
-            n = SSL_write_ex(g.ssl, data, len, &k) == 1 ? (ssize_t)k : -1;
+            int r;
+            while ((r = SSL_write_ex(g.ssl, data, len, &k)) != 1 && tls_wait(r))
+                ;
+            n = r == 1 ? (ssize_t)k : -1;
         } else {
             n = send(g.fd, data, len, MSG_NOSIGNAL);
         }
@@ -215,8 +231,11 @@ static int on_tcp(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
     ssize_t n;
     if (g.ssl) {
         size_t k = 0;
-        n = SSL_read_ex(g.ssl, g.rbuf + g.rlen, sizeof(g.rbuf) - g.rlen, &k) == 1 ? (ssize_t)k
-                                                                                : -1;
+        int r = SSL_read_ex(g.ssl, g.rbuf + g.rlen, sizeof(g.rbuf) - g.rlen, &k);
+        int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(g.ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;                 /* a record not complete yet */
+        n = r == 1 ? (ssize_t)k : -1;
     } else {
         n = recv(g.fd, g.rbuf + g.rlen, sizeof(g.rbuf) - g.rlen, 0);
     }
@@ -338,10 +357,13 @@ static int tls_start(void)
     }
     g.ssl = SSL_new(g.ctx);
     SSL_set_fd(g.ssl, g.fd);
-    if (SSL_connect(g.ssl) != 1) {
+    int r;
+    while ((r = SSL_connect(g.ssl)) != 1 && tls_wait(r))
+        ;
+    if (r != 1) {
         char e[200] = "";
         ERR_error_string_n(ERR_get_error(), e, sizeof(e));
-        printf("tls handshake failed: %s\n", e);
+        printf("tls handshake failed: %s (SSL error %d)\n", e, SSL_get_error(g.ssl, r));
         return -1;
     }
     char fp[MRFC_SDP_FP_TEXT + 32] = "";
