@@ -50,7 +50,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 IMS_NODE_STATE_DIR=$RUN IMS_LOG_FILE=$RUN/mrfc.log IMS_LOG_LEVEL=warn \
     IMS_MRFC_MAX_SESSIONS=500 IMS_MRFC_RTP_TIMEOUT=0 IMS_CHARGING_CDF= IMS_CHARGING_OCS= \
-    IMS_DIAMETER_TLS=no IMS_DIAMETER_PEERS= \
+    IMS_DIAMETER_TLS=no IMS_DIAMETER_PEERS= IMS_MRFC_CFW_TLS_PORT=0 \
     IMS_MRFC_RT_PRIORITY=${IMS_MRFC_RT_PRIORITY:-0} \
     IMS_MRFC_PROMPTS_DIR="$(cd "$BIN/.." && pwd)/prompts" \
     "$BIN/mrfc" --config deploy/lab/mrfc.conf >"$RUN/mrfc.out" 2>&1 &

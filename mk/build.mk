@@ -35,7 +35,7 @@ endif
 CHECK_LIBS := $(shell pkg-config --libs check)
 # libraries of one daemon only: <daemon>_LIBS (the MRF's media: G.711, tones, DTMF, WAV)
 MEDIA_LIBS := $(shell pkg-config --libs spandsp sndfile)
-mrfc_LIBS  := $(MEDIA_LIBS)
+mrfc_LIBS  := $(MEDIA_LIBS) $(shell pkg-config --libs libssl)
 # the P-CSCF's IPsec SAs: netlink XFRM with libmnl
 pcscf_LIBS := $(shell pkg-config --libs libmnl)
 
@@ -114,7 +114,7 @@ $(BUILD)/bin/rtpload: tests/tools/rtpload.c $(RTPUE_OBJ) $(LIBCOMMON)
 # the test AS of the Cr control channel uses the MRF's CFW codec and SDP
 $(BUILD)/bin/cfwas: tests/tools/cfwas.c $(BUILD)/mrfc/cfw_msg.o $(BUILD)/mrfc/sdp.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -Imrfc $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libssl) $(LDLIBS)
 
 $(PROMPTS): mrfc/prompts/prompts.txt mrfc/prompts/make-prompts.sh $(BUILD)/bin/rtpue
 	mrfc/prompts/make-prompts.sh mrfc/prompts/prompts.txt $(BUILD)/prompts $(BUILD)/bin/rtpue

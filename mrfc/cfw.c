@@ -15,10 +15,17 @@
  * decided on the spot). The MRF's own CONTROL requests carry the packages' events; their
  * 200 is awaited for Timeout (10 s) and logged when it does not come.
  *
+ * Over TLS (RFC 6230 12; a channel offered TCP/TLS): the connection comes to the TLS
+ * listener (mrfc.cfw_tls_port) from the offer's address, the handshake runs on the loop
+ * (cfw_tls.c, non-blocking), and the client's certificate must match an a=fingerprint of a
+ * channel offered from that address (RFC 8122), then at SYNC one of the very channel the
+ * Dialog-ID names. A TLS channel cannot be taken over the TCP port, nor a TCP one over TLS.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "cfw.h"
 #include "cfw_msg.h"
+#include "cfw_tls.h"
 #include "session.h"
 #include "log.h"
 
@@ -55,6 +62,9 @@ struct mrfc_chan {
     char addr[64];                /* where its connection must come from */
     unsigned pkgs;                /* served packages the offer named (PKG_*) */
     unsigned synced;              /* packages the SYNC agreed on */
+    bool tls;                     /* offered TCP/TLS: its connection comes to the TLS port */
+    struct mrfc_fp fps[MRFC_FP_LINES];   /* and shows a certificate with one of these */
+    unsigned nfps;
     struct conn *conn;
 };
 
@@ -68,6 +78,9 @@ struct conn {
     struct mrfc_cfw *cfw;
     int fd, index;
     su_wait_t w;
+    struct mrfc_tls_conn *tls;    /* NULL: plain TCP */
+    bool handshaken;              /* TLS: the handshake is over */
+    bool write_waits_read;        /* TLS: the last write needs the socket readable */
     char peer[64];
     unsigned port;
     struct mrfc_chan *chan;       /* after its SYNC */
@@ -93,13 +106,21 @@ struct held {
     char *body;
 };
 
+/* A listening socket: plain TCP (mrfc.cfw_port) or TLS (mrfc.cfw_tls_port) */
+struct listener {
+    struct mrfc_cfw *cfw;
+    bool tls;
+    int fd, index;
+    su_wait_t w;
+    uint16_t port;
+};
+
 struct mrfc_cfw {
     struct mrfc *mrfc;
     bool holding;                 /* a CONTROL is being answered: its events wait for it */
     struct held *held, **held_tail;
-    int lfd, lindex;
-    su_wait_t lw;
-    uint16_t port;
+    struct listener lis[2];       /* [0] TCP, [1] TLS */
+    struct mrfc_tls *tls;         /* our certificate, with a TLS listener */
     char addr[64];
     struct mrfc_chan *chans;
     struct ims_map *by_id;
@@ -108,6 +129,7 @@ struct mrfc_cfw {
     su_timer_t *tick;
     struct ims_gauge *m_channels;
     struct ims_counter *m_in[6], *m_out, *m_refused_addr, *m_refused_sync, *m_lost;
+    struct ims_counter *m_refused_tls, *m_refused_fp;
 };
 
 static uint64_t now_ms(void)
@@ -146,7 +168,17 @@ const char *mrfc_cfw_chan_id(const struct mrfc_chan *ch)
 
 uint16_t mrfc_cfw_port(const struct mrfc *mrfc)
 {
-    return mrfc->cfw ? mrfc->cfw->port : 0;
+    return mrfc->cfw && mrfc->cfw->lis[0].fd >= 0 ? mrfc->cfw->lis[0].port : 0;
+}
+
+uint16_t mrfc_cfw_tls_port(const struct mrfc *mrfc)
+{
+    return mrfc->cfw && mrfc->cfw->lis[1].fd >= 0 ? mrfc->cfw->lis[1].port : 0;
+}
+
+const char *mrfc_cfw_fingerprint(const struct mrfc *mrfc)
+{
+    return mrfc->cfw ? mrfc_cfw_tls_fingerprint(mrfc->cfw->tls) : "";
 }
 
 /* ---- connections ---- */
@@ -157,6 +189,7 @@ static void conn_free(struct conn *c)
     if (c->chan)
         c->chan->conn = NULL;
     su_root_deregister(ims_sip_root(cfw->mrfc->d->sip), c->index);
+    mrfc_cfw_tls_free(c->tls);
     close(c->fd);
     *c->prevp = c->next;
     if (c->next)
@@ -189,8 +222,11 @@ static void conn_lost(struct conn *c, const char *why)
         conn_free(c);
 }
 
-static void watch_out(struct conn *c, bool on)
+/* Watch @c for writing too when something waits to go or TLS needs it */
+static void update_watch(struct conn *c)
 {
+    bool on = (c->wlen > 0 && !c->write_waits_read) ||
+              (c->tls && mrfc_cfw_tls_wants_write(c->tls));
     if (c->want_out == on)
         return;
     c->want_out = on;
@@ -198,21 +234,46 @@ static void watch_out(struct conn *c, bool on)
                       SU_WAIT_IN | (on ? SU_WAIT_OUT : 0));
 }
 
+/* Bytes of @buf written on @c (TLS or not), -EAGAIN, or -errno */
+static ssize_t conn_write(struct conn *c, const char *buf, size_t len)
+{
+    if (c->tls) {
+        ssize_t n = mrfc_cfw_tls_write(c->tls, buf, len);
+        c->write_waits_read = n == -EAGAIN && !mrfc_cfw_tls_wants_write(c->tls);
+        return n;
+    }
+    ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+    if (n < 0)
+        return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+    return n;
+}
+
+/* Bytes read from @c into @buf (0: closed by the peer), -EAGAIN, or -errno */
+static ssize_t conn_read(struct conn *c, char *buf, size_t len)
+{
+    if (c->tls)
+        return mrfc_cfw_tls_read(c->tls, buf, len);
+    ssize_t n = recv(c->fd, buf, len, 0);
+    if (n < 0)
+        return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+    return n;
+}
+
 /* Write what is waiting; false when the connection failed */
 static bool flush(struct conn *c)
 {
-    while (c->wlen) {
-        ssize_t n = send(c->fd, c->wbuf, c->wlen, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    while (c->wlen && (!c->tls || c->handshaken)) {
+        ssize_t n = conn_write(c, c->wbuf, c->wlen);
+        if (n == -EAGAIN)
             break;
         if (n <= 0) {
-            conn_lost(c, n < 0 ? strerror(errno) : "send failed");
+            conn_lost(c, n < 0 ? strerror((int)-n) : "send failed");
             return false;
         }
         memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
         c->wlen -= (size_t)n;
     }
-    watch_out(c, c->wlen > 0);
+    update_watch(c);
     return true;
 }
 
@@ -288,6 +349,7 @@ static void on_sync(struct conn *c, const struct mrfc_cfw_msg *m)
     struct mrfc_chan *ch = m->dialog_id[0] ? ims_map_get(cfw->by_id, m->dialog_id) : NULL;
     const char *why = NULL;
     int status = 0;
+    bool tls_refusal = false;
     if (!ch) {
         status = 481;
         why = "no SIP dialog set up this channel (Dialog-ID)";
@@ -297,6 +359,15 @@ static void on_sync(struct conn *c, const struct mrfc_cfw_msg *m)
     } else if (ch->conn) {
         status = 403;
         why = "the channel has its connection";
+    } else if (ch->tls != (c->tls != NULL)) {
+        status = 403;
+        why = ch->tls ? "the channel was offered over TCP/TLS: connect to the TLS port"
+                      : "the channel was offered over TCP: connect to the TCP port";
+        tls_refusal = true;
+    } else if (ch->tls && !mrfc_cfw_tls_peer_matches(c->tls, ch->fps, ch->nfps)) {
+        status = 403;
+        why = "the certificate of the connection is none of the offer's a=fingerprint";
+        tls_refusal = true;
     } else if (m->keep_alive < 1 || m->keep_alive > KEEPALIVE_MAX) {
         status = 400;
         why = "Keep-Alive of 1 to 600 seconds is required";
@@ -305,7 +376,7 @@ static void on_sync(struct conn *c, const struct mrfc_cfw_msg *m)
         why = "no package of the SYNC is served on this channel";
     }
     if (status) {
-        ims_counter_inc(cfw->m_refused_sync);
+        ims_counter_inc(tls_refusal ? cfw->m_refused_fp : cfw->m_refused_sync);
         respond(c, m->tid, status, why);
         if (status == 481 || status == 403)
             conn_lost(c, why);        /* the response is written before the close */
@@ -321,8 +392,8 @@ static void on_sync(struct conn *c, const struct mrfc_cfw_msg *m)
     struct mrfc_cfw_out o = { .tid = m->tid, .status = 200, .keep_alive = m->keep_alive,
                               .timeout = -1, .packages = pk, .supported = all };
     send_msg(c, &o);
-    ims_info("mrfc: control channel %s up from %s:%u: packages %s, keep-alive %us", ch->id,
-             c->peer, c->port, pk, c->keep_alive);
+    ims_info("mrfc: control channel %s up from %s:%u%s: packages %s, keep-alive %us", ch->id,
+             c->peer, c->port, c->tls ? " over TLS" : "", pk, c->keep_alive);
 }
 
 static void on_control(struct conn *c, const struct mrfc_cfw_msg *m)
@@ -451,26 +522,77 @@ static void take_messages(struct conn *c)
     }
 }
 
+/* Whether a TLS channel from @c's address waits for a certificate like @c's */
+static bool fingerprint_expected(struct conn *c)
+{
+    for (struct mrfc_chan *ch = c->cfw->chans; ch; ch = ch->next)
+        if (!ch->conn && ch->tls && strcmp(ch->addr, c->peer) == 0 &&
+            mrfc_cfw_tls_peer_matches(c->tls, ch->fps, ch->nfps))
+            return true;
+    return false;
+}
+
+/*
+ * Carry the TLS handshake of @c on. Once over, the client's certificate must be that of an
+ * a=fingerprint of a channel offered from its address (RFC 8122 6: else the connection is
+ * not the one the SIP dialog set up), or the connection is closed before any CFW message.
+ */
+static void handshake(struct conn *c)
+{
+    char err[256];
+    int rc = mrfc_cfw_tls_handshake(c->tls, err, sizeof(err));
+    if (rc == -EAGAIN)
+        return;
+    if (rc) {
+        ims_counter_inc(c->cfw->m_refused_tls);
+        ims_warn("mrfc: control connection from %s:%u refused: %s", c->peer, c->port, err);
+        conn_lost(c, err);
+        return;
+    }
+    c->handshaken = true;
+    if (!fingerprint_expected(c)) {
+        ims_counter_inc(c->cfw->m_refused_fp);
+        ims_warn("mrfc: control connection from %s:%u refused: its certificate is none of the "
+                 "a=fingerprint of the channels offered from that address", c->peer, c->port);
+        conn_lost(c, "certificate fingerprint not offered");
+    }
+}
+
+/* Read what @c has for us (TLS may hold more than the socket says) and take its messages */
+static void read_all(struct conn *c)
+{
+    while (!c->dead) {
+        if (c->rlen == RBUF_MAX) {
+            conn_lost(c, "a message longer than the framework allows");
+            return;
+        }
+        ssize_t n = conn_read(c, c->rbuf + c->rlen, RBUF_MAX - c->rlen);
+        if (n == -EAGAIN)
+            return;
+        if (n <= 0) {
+            conn_lost(c, n == 0 ? "closed by the application server" : strerror((int)-n));
+            return;
+        }
+        c->rlen += (size_t)n;
+        take_messages(c);
+    }
+}
+
 static int on_conn(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 {
     (void)magic;
     struct conn *c = (struct conn *)arg;
     int events = su_wait_events(w, c->fd);
     c->busy = true;
-    if ((events & SU_WAIT_OUT) && !c->dead)
+    if (c->tls && !c->handshaken)
+        handshake(c);
+    bool ready = !c->dead && (!c->tls || c->handshaken);
+    if (ready && (c->wlen || (events & SU_WAIT_OUT)))
         flush(c);
-    if ((events & (SU_WAIT_IN | SU_WAIT_HUP | SU_WAIT_ERR)) && !c->dead &&
-        c->rlen == RBUF_MAX) {
-        conn_lost(c, "a message longer than the framework allows");
-    } else if ((events & (SU_WAIT_IN | SU_WAIT_HUP | SU_WAIT_ERR)) && !c->dead) {
-        ssize_t n = recv(c->fd, c->rbuf + c->rlen, RBUF_MAX - c->rlen, 0);
-        if (n > 0) {
-            c->rlen += (size_t)n;
-            take_messages(c);
-        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            conn_lost(c, n == 0 ? "closed by the application server" : strerror(errno));
-        }
-    }
+    if (ready && !c->dead)
+        read_all(c);
+    if (!c->dead)
+        update_watch(c);
     c->busy = false;
     if (c->dead)
         conn_free(c);
@@ -479,22 +601,25 @@ static int on_conn(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 
 /* ---- the listener ---- */
 
-/* Whether a channel waits for a connection from @addr */
-static bool expected_from(struct mrfc_cfw *cfw, const char *addr)
+/* Whether a channel offered over TLS (@tls) or TCP waits for a connection from @addr */
+static bool expected_from(struct mrfc_cfw *cfw, const char *addr, bool tls)
 {
     for (struct mrfc_chan *ch = cfw->chans; ch; ch = ch->next)
-        if (!ch->conn && strcmp(ch->addr, addr) == 0)
+        if (!ch->conn && ch->tls == tls && strcmp(ch->addr, addr) == 0)
             return true;
     return false;
 }
 
-static void conn_new(struct mrfc_cfw *cfw, int fd, const char *peer, unsigned port)
+static void conn_new(struct mrfc_cfw *cfw, int fd, bool tls, const char *peer, unsigned port)
 {
     struct conn *c = calloc(1, sizeof(*c));
     char *rbuf = malloc(RBUF_MAX);
     su_root_t *root = ims_sip_root(cfw->mrfc->d->sip);
-    if (!c || !rbuf || su_wait_create(&c->w, fd, SU_WAIT_IN) != 0) {
+    if (!c || !rbuf || (tls && !(c->tls = mrfc_cfw_tls_conn(cfw->tls, fd))) ||
+        su_wait_create(&c->w, fd, SU_WAIT_IN) != 0) {
         ims_err("mrfc: no memory for a control connection");
+        if (c)
+            mrfc_cfw_tls_free(c->tls);
         free(c);
         free(rbuf);
         close(fd);
@@ -509,6 +634,7 @@ static void conn_new(struct mrfc_cfw *cfw, int fd, const char *peer, unsigned po
     c->index = su_root_register(root, &c->w, on_conn, (su_wakeup_arg_t *)c, 0);
     if (c->index < 0) {
         ims_err("mrfc: cannot watch a control connection");
+        mrfc_cfw_tls_free(c->tls);
         close(fd);
         free(rbuf);
         free(c);
@@ -526,11 +652,12 @@ static int on_accept(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 {
     (void)magic;
     (void)w;
-    struct mrfc_cfw *cfw = (struct mrfc_cfw *)arg;
+    struct listener *l = (struct listener *)arg;
+    struct mrfc_cfw *cfw = l->cfw;
     for (int k = 0; k < 16; k++) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
-        int fd = accept4(cfw->lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             break;
         char peer[64] = "?";
@@ -542,17 +669,19 @@ static int on_accept(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, peer, sizeof(peer));
             port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
         }
-        if (!expected_from(cfw, peer) || cfw->nconns >= CONNS_MAX) {
+        if (!expected_from(cfw, peer, l->tls) || cfw->nconns >= CONNS_MAX) {
             ims_counter_inc(cfw->m_refused_addr);
-            ims_warn("mrfc: control connection from %s:%u refused: %s", peer, port,
+            ims_warn("mrfc: control connection from %s:%u to the %s port refused: %s", peer,
+                     port, l->tls ? "TLS" : "TCP",
                      cfw->nconns >= CONNS_MAX ? "too many connections"
-                                              : "no channel was offered from that address");
+                     : l->tls ? "no TCP/TLS channel was offered from that address"
+                              : "no TCP channel was offered from that address");
             close(fd);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_new(cfw, fd, peer, port);
+        conn_new(cfw, fd, l->tls, peer, port);
     }
     return 0;
 }
@@ -600,6 +729,23 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 
 /* ---- channels ---- */
 
+unsigned mrfc_cfw_offer_fps(const struct mrfc_sdp_cfw *o, struct mrfc_fp *fps)
+{
+    unsigned n = 0;
+    for (int i = 0; i < o->nfp && n < MRFC_FP_LINES; i++)
+        if (mrfc_fp_parse(o->fingerprint[i], &fps[n]) == 0)
+            n++;
+    return n;
+}
+
+bool mrfc_cfw_chan_same(const struct mrfc_chan *ch, const struct mrfc_sdp_cfw *o)
+{
+    struct mrfc_fp fps[MRFC_FP_LINES];
+    unsigned n = mrfc_cfw_offer_fps(o, fps);
+    return strcmp(o->cfw_id, ch->id) == 0 && o->tls == ch->tls &&
+           (!ch->tls || mrfc_fp_same_set(fps, n, ch->fps, ch->nfps));
+}
+
 int mrfc_cfw_chan_new(struct mrfc *mrfc, struct mrfc_session *s, const struct mrfc_sdp_cfw *o,
                       char *packages, size_t plen, struct mrfc_chan **out)
 {
@@ -613,6 +759,12 @@ int mrfc_cfw_chan_new(struct mrfc *mrfc, struct mrfc_session *s, const struct mr
     int err = 0;
     if (!ch)
         return -ENOMEM;
+    ch->tls = o->tls;
+    ch->nfps = mrfc_cfw_offer_fps(o, ch->fps);
+    if (ch->tls && (!cfw->tls || !ch->nfps)) {
+        free(ch);
+        return -EPROTO;
+    }
     ch->cfw = cfw;
     ch->s = s;
     ch->pkgs = pkgs;
@@ -698,7 +850,8 @@ void mrfc_cfw_event(struct mrfc_chan *ch, const char *pkg, const char *body)
 
 /* ---- start and stop ---- */
 
-static int listen_on(struct mrfc_cfw *cfw)
+/* Listen on @l->port of our address; 0 or -errno (logged) */
+static int listen_on(struct mrfc_cfw *cfw, struct listener *l)
 {
     struct sockaddr_storage sa;
     memset(&sa, 0, sizeof(sa));
@@ -707,30 +860,71 @@ static int listen_on(struct mrfc_cfw *cfw)
     if (v6) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&sa;
         a->sin6_family = AF_INET6;
-        a->sin6_port = htons(cfw->port);
+        a->sin6_port = htons(l->port);
         inet_pton(AF_INET6, cfw->addr, &a->sin6_addr);
         len = sizeof(*a);
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&sa;
         a->sin_family = AF_INET;
-        a->sin_port = htons(cfw->port);
+        a->sin_port = htons(l->port);
         inet_pton(AF_INET, cfw->addr, &a->sin_addr);
         len = sizeof(*a);
     }
     int one = 1;
-    cfw->lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (cfw->lfd < 0 ||
-        setsockopt(cfw->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(cfw->lfd, (struct sockaddr *)&sa, len) != 0 || listen(cfw->lfd, 64) != 0) {
+    l->cfw = cfw;
+    l->fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(l->fd, (struct sockaddr *)&sa, len) != 0 || listen(l->fd, 64) != 0) {
         int e = errno;
-        ims_err("mrfc: cannot listen for control channels on %s:%u: %s", cfw->addr,
-                (unsigned)cfw->port, strerror(e));
+        ims_err("mrfc: cannot listen for control channels (%s) on %s:%u: %s",
+                l->tls ? "TLS" : "TCP", cfw->addr, (unsigned)l->port, strerror(e));
         return -e;
     }
     su_root_t *root = ims_sip_root(cfw->mrfc->d->sip);
-    su_wait_create(&cfw->lw, cfw->lfd, SU_WAIT_ACCEPT);
-    cfw->lindex = su_root_register(root, &cfw->lw, on_accept, (su_wakeup_arg_t *)cfw, 0);
-    return cfw->lindex < 0 ? -ENOMEM : 0;
+    su_wait_create(&l->w, l->fd, SU_WAIT_ACCEPT);
+    l->index = su_root_register(root, &l->w, on_accept, (su_wakeup_arg_t *)l, 0);
+    if (l->index < 0)
+        return -ENOMEM;
+    ims_info("mrfc: control channels (RFC 6230) on %s:%u %s", cfw->addr, (unsigned)l->port,
+             l->tls ? "tls" : "tcp");
+    return 0;
+}
+
+/*
+ * The TLS side: mrfc.cfw_tls_port with the certificate and key of mrfc.cfw_tls_cert and
+ * cfw_tls_key (paths relative to the configuration's folder). 0 (also without a TLS port)
+ * or -EINVAL with the reason logged.
+ */
+static int tls_init(struct mrfc_cfw *cfw)
+{
+    struct ims_daemon *d = cfw->mrfc->d;
+    const struct ims_cfg *c = d->cfg;
+    long port = ims_cfg_int(c, "mrfc.cfw_tls_port");
+    if (port == 0)
+        return 0;
+    if (port == cfw->lis[0].port) {
+        ims_err("%s: mrfc.cfw_tls_port (%ld) must differ from mrfc.cfw_port", ims_cfg_path(c),
+                port);
+        return -EINVAL;
+    }
+    if (!ims_cfg_is_set(c, "mrfc.cfw_tls_cert") || !ims_cfg_is_set(c, "mrfc.cfw_tls_key")) {
+        ims_err("%s: mrfc.cfw_tls_port is set: mrfc.cfw_tls_cert and mrfc.cfw_tls_key (or "
+                "sip.tls_cert and sip.tls_key) are needed", ims_cfg_path(c));
+        return -EINVAL;
+    }
+    char cert[1024], key[1024], err[300];
+    ims_daemon_conf_path(d, ims_cfg_str(c, "mrfc.cfw_tls_cert"), cert, sizeof(cert));
+    ims_daemon_conf_path(d, ims_cfg_str(c, "mrfc.cfw_tls_key"), key, sizeof(key));
+    if (mrfc_cfw_tls_create(cert, key, &cfw->tls, err, sizeof(err)) != 0) {
+        ims_err("%s: mrfc.cfw_tls_cert %s, cfw_tls_key %s: %s", ims_cfg_path(c), cert, key,
+                err);
+        return -EINVAL;
+    }
+    ims_info("mrfc: control channel certificate %s, fingerprint %s", cert,
+             mrfc_cfw_tls_fingerprint(cfw->tls));
+    cfw->lis[1].port = (uint16_t)port;
+    cfw->lis[1].tls = true;
+    return listen_on(cfw, &cfw->lis[1]);
 }
 
 static void register_metrics(struct mrfc_cfw *cfw)
@@ -751,33 +945,36 @@ static void register_metrics(struct mrfc_cfw *cfw)
     cfw->m_refused_addr = ims_counter_new("mrfc_cfw_refused_total", h, "reason=\"address\"");
     cfw->m_refused_sync = ims_counter_new("mrfc_cfw_refused_total", h, "reason=\"sync\"");
     cfw->m_lost = ims_counter_new("mrfc_cfw_refused_total", h, "reason=\"lost\"");
+    cfw->m_refused_tls = ims_counter_new("mrfc_cfw_refused_total", h, "reason=\"tls\"");
+    cfw->m_refused_fp = ims_counter_new("mrfc_cfw_refused_total", h,
+                                        "reason=\"fingerprint\"");
 }
 
 int mrfc_cfw_init(struct mrfc *mrfc)
 {
     long port = ims_cfg_int(mrfc->d->cfg, "mrfc.cfw_port");
-    if (port == 0)
+    if (port == 0 && ims_cfg_int(mrfc->d->cfg, "mrfc.cfw_tls_port") == 0)
         return 0;
     struct mrfc_cfw *cfw = calloc(1, sizeof(*cfw));
     if (!cfw)
         return -ENOMEM;
     cfw->mrfc = mrfc;
-    cfw->lfd = cfw->lindex = -1;
+    for (int i = 0; i < 2; i++)
+        cfw->lis[i].fd = cfw->lis[i].index = -1;
     cfw->held_tail = &cfw->held;
-    cfw->port = (uint16_t)port;
+    cfw->lis[0].port = (uint16_t)port;
     snprintf(cfw->addr, sizeof(cfw->addr), "%s", ims_sip_address(mrfc->d->sip));
     mrfc->cfw = cfw;
     cfw->by_id = ims_map_create(false);
     register_metrics(cfw);
-    int rc = cfw->by_id ? listen_on(cfw) : -ENOMEM;
+    int rc = !cfw->by_id ? -ENOMEM : port ? listen_on(cfw, &cfw->lis[0]) : 0;
+    if (rc == 0)
+        rc = tls_init(cfw);
     if (rc == 0) {
         cfw->tick = su_timer_create(su_root_task(ims_sip_root(mrfc->d->sip)), 500);
         if (!cfw->tick || su_timer_run(cfw->tick, on_tick, (su_timer_arg_t *)cfw) < 0)
             rc = -ENOMEM;
     }
-    if (rc == 0)
-        ims_info("mrfc: control channels (RFC 6230) on %s:%u tcp", cfw->addr,
-                 (unsigned)cfw->port);
     return rc;
 }
 
@@ -796,10 +993,13 @@ void mrfc_cfw_fini(struct mrfc *mrfc)
         conn_free(cfw->conns);
     if (cfw->tick)
         su_timer_destroy(cfw->tick);
-    if (cfw->lindex >= 0)
-        su_root_deregister(ims_sip_root(mrfc->d->sip), cfw->lindex);
-    if (cfw->lfd >= 0)
-        close(cfw->lfd);
+    for (int i = 0; i < 2; i++) {
+        if (cfw->lis[i].index >= 0)
+            su_root_deregister(ims_sip_root(mrfc->d->sip), cfw->lis[i].index);
+        if (cfw->lis[i].fd >= 0)
+            close(cfw->lis[i].fd);
+    }
+    mrfc_cfw_tls_destroy(cfw->tls);
     if (cfw->by_id)
         ims_map_destroy(cfw->by_id);
     free(cfw);

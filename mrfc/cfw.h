@@ -6,7 +6,9 @@
  * "m=application 9 TCP cfw" with a=setup:active, a=connection:new, a=cfw-id:<id> and its
  * a=ctrl-package lines (session.c); the MRF answers a=setup:passive with the port it listens
  * on (mrfc.cfw_port), the AS connects from the address of its c= line and sends SYNC with
- * Dialog-ID <id>. Then CONTROL requests carry package requests (answered 200 with the
+ * Dialog-ID <id>. An offer of "TCP/TLS cfw" with a=fingerprint gets mrfc.cfw_tls_port and
+ * the MRF's own a=fingerprint; its connection is TLS with a certificate of the offer's
+ * fingerprints (cfw_tls.h). Then CONTROL requests carry package requests (answered 200 with the
  * package's response at once), and the MRF sends CONTROL requests with the packages' events
  * (dialogexit, unjoin-notify, conferenceexit); K-ALIVE keeps the channel alive both ways.
  * The channel ends with its SIP dialog (a BYE either way); when its TCP connection goes or
@@ -47,12 +49,24 @@ int mrfc_cfw_init(struct mrfc *mrfc);
 void mrfc_cfw_fini(struct mrfc *mrfc);
 /* The port the channels use (0: none) */
 uint16_t mrfc_cfw_port(const struct mrfc *mrfc);
+/* The port of the channels over TLS (0: none), and our certificate's a=fingerprint value */
+uint16_t mrfc_cfw_tls_port(const struct mrfc *mrfc);
+const char *mrfc_cfw_fingerprint(const struct mrfc *mrfc);
+
+struct mrfc_fp;
+/* The a=fingerprint values of @o that can be used (RFC 8122 hash functions we have) into
+ * @fps (MRFC_FP_LINES of room); how many */
+unsigned mrfc_cfw_offer_fps(const struct mrfc_sdp_cfw *o, struct mrfc_fp *fps);
+/* Whether offer @o (a re-INVITE's) keeps the cfw-id, transport and fingerprints of @ch */
+bool mrfc_cfw_chan_same(const struct mrfc_chan *ch, const struct mrfc_sdp_cfw *o);
 
 /*
  * mrfc_cfw_chan_new - a channel for control channel offer @o of session @s, waiting for
- * the AS to connect from o->addr and SYNC with o->cfw_id. @packages receives the packages
+ * the AS to connect from o->addr (to the TLS port with a certificate of the offer's
+ * a=fingerprint when o->tls) and SYNC with o->cfw_id. @packages receives the packages
  * of the offer the MRF serves (comma-separated). 0; -EEXIST when the cfw-id is in use;
- * -ENOTSUP when no package of the offer is served; -ENOMEM.
+ * -ENOTSUP when no package of the offer is served; -EPROTO for TCP/TLS without a TLS port
+ * or without a usable a=fingerprint; -ENOMEM.
  */
 int mrfc_cfw_chan_new(struct mrfc *mrfc, struct mrfc_session *s, const struct mrfc_sdp_cfw *o,
                       char *packages, size_t plen, struct mrfc_chan **out);

@@ -56,6 +56,13 @@ static const struct ims_cfg_key mrfc_keys[] = {
       "cores does not break the 20 ms pace (needs CAP_SYS_NICE); 0: normal scheduling" },
     { "mrfc", "cfw_port", IMS_CFG_INT, "7563", 0, 0, 65535, NULL, NULL,
       "TCP port of the Cr control channels (RFC 6230) on node.address; 0: none" },
+    { "mrfc", "cfw_tls_port", IMS_CFG_INT, "0", 0, 0, 65535, NULL, NULL,
+      "TLS port of the Cr control channels offered TCP/TLS (RFC 6230 12), with the client's "
+      "certificate bound to the offer's a=fingerprint (RFC 8122); 0: none" },
+    { "mrfc", "cfw_tls_cert", IMS_CFG_PATH, "@sip.tls_cert", IMS_CFG_EMPTY_OK, 0, 0, NULL,
+      NULL, "PEM certificate (chain) of the MRF on the TLS control channels" },
+    { "mrfc", "cfw_tls_key", IMS_CFG_PATH, "@sip.tls_key", IMS_CFG_EMPTY_OK, 0, 0, NULL,
+      NULL, "PEM private key of that certificate" },
     { "mrfc", "record_dir", IMS_CFG_STR, "recordings", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "folder of the recordings of the IVR package (relative to node.state_dir); empty: "
       "no recording" },

@@ -434,6 +434,13 @@ static int read_cfw_line(const sdp_session_t *s, const sdp_media_t *m, struct mr
             break;
         off += (size_t)n;
     }
+    const sdp_attribute_t *fa = m->m_attributes;
+    if (!sdp_attribute_find(fa, "fingerprint"))
+        fa = s->sdp_attributes;       /* RFC 8122 5: the session's, unless the line has its own */
+    for (const sdp_attribute_t *a = fa; a && out->nfp < MRFC_SDP_FP_LINES; a = a->a_next)
+        if (a->a_name && strcasecmp(a->a_name, "fingerprint") == 0 && a->a_value)
+            snprintf(out->fingerprint[out->nfp++], sizeof(out->fingerprint[0]), "%s",
+                     a->a_value);
     struct mrfc_sdp_neg addr;
     memset(&addr, 0, sizeof(addr));
     if (pick_address(s, m, &addr, why, whylen) != 0)
@@ -497,6 +504,8 @@ int mrfc_sdp_cfw_answer(char *buf, size_t cap, const struct mrfc_sdp_local *l,
         rc = add(buf, cap, &off, "m=application %u %s cfw\r\na=setup:passive\r\n"
                  "a=connection:new\r\na=cfw-id:%s\r\n", (unsigned)port,
                  o->tls ? "TCP/TLS" : "TCP", o->cfw_id);
+        if (!rc && o->tls && l->fingerprint)
+            rc = add(buf, cap, &off, "a=fingerprint:%s\r\n", l->fingerprint);
         const char *p = packages;
         while (!rc && p && *p) {
             size_t k = strcspn(p, ",");

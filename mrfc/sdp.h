@@ -66,6 +66,7 @@ struct mrfc_sdp_local {
     uint16_t port;
     uint64_t id, version;         /* o= session id and version */
     const char *user;             /* o= user name ("-" when NULL) */
+    const char *fingerprint;      /* a=fingerprint of a TCP/TLS cfw answer ("sha-256 AB:..") */
 };
 
 /*
@@ -87,6 +88,9 @@ int mrfc_sdp_offer(char *buf, size_t cap, const struct mrfc_sdp_local *l, uint32
 
 /* ---- the Cr control channel (RFC 6230 section 5, COMEDIA of RFC 4145) ---- */
 
+#define MRFC_SDP_FP_LINES 4       /* a=fingerprint lines kept */
+#define MRFC_SDP_FP_TEXT 208      /* "sha-512 " and 64 hex pairs with colons */
+
 /* An offer's m=application <port> TCP cfw (or TCP/TLS cfw) line */
 struct mrfc_sdp_cfw {
     int index;                    /* of the m= line, -1: none */
@@ -100,6 +104,9 @@ struct mrfc_sdp_cfw {
     char connection[16];          /* a=connection: new, existing */
     char cfw_id[128];             /* a=cfw-id */
     char packages[256];           /* every a=ctrl-package, comma-separated */
+    char fingerprint[MRFC_SDP_FP_LINES][MRFC_SDP_FP_TEXT];   /* a=fingerprint values (RFC
+                                     8122), of the m= line or else of the session */
+    int nfp;
     bool ip6;
     char addr[64];                /* the c= address the AS connects from */
     uint16_t port;
@@ -117,7 +124,8 @@ int mrfc_sdp_cfw_read(const char *body, size_t len, struct mrfc_sdp_cfw *out, ch
 /*
  * mrfc_sdp_cfw_answer - the answer of the MRF to control channel offer @o: the same lines,
  * the cfw one with @port, a=setup:passive (the AS connects), a=connection:new, the cfw-id
- * and a=ctrl-package for each of comma-separated @packages; the others with port 0.
+ * and a=ctrl-package for each of comma-separated @packages (with TCP/TLS, also
+ * a=fingerprint:@l->fingerprint, RFC 8122); the others with port 0.
  * Returns the length, or -ENOSPC.
  */
 int mrfc_sdp_cfw_answer(char *buf, size_t cap, const struct mrfc_sdp_local *l,

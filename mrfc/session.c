@@ -19,6 +19,7 @@
  */
 #include "session.h"
 #include "cfw.h"
+#include "cfw_tls.h"
 #include "log.h"
 
 #include <errno.h>
@@ -580,12 +581,19 @@ static void charge_start(struct mrfc_session *s, nta_incoming_t *irq, const sip_
 static int channel_offer_check(struct mrfc *mrfc, const struct mrfc_sdp_cfw *o, char *why,
                                size_t len)
 {
-    if (!mrfc_cfw_port(mrfc)) {
-        snprintf(why, len, "this MRF takes no control channel (mrfc.cfw_port is 0)");
+    if (!o->tls && !mrfc_cfw_port(mrfc)) {
+        snprintf(why, len, "this MRF takes no control channel over TCP (mrfc.cfw_port is 0)");
         return 488;
     }
-    if (o->tls) {
-        snprintf(why, len, "TCP/TLS control channels are not served: offer TCP");
+    struct mrfc_fp fps[MRFC_FP_LINES];
+    if (o->tls && !mrfc_cfw_tls_port(mrfc)) {
+        snprintf(why, len, "TCP/TLS control channels are not served (no mrfc.cfw_tls_port): "
+                 "offer TCP");
+        return 488;
+    }
+    if (o->tls && !mrfc_cfw_offer_fps(o, fps)) {
+        snprintf(why, len, "TCP/TLS needs a=fingerprint of the AS's certificate with a SHA "
+                 "hash (RFC 8122)");
         return 488;
     }
     if (strcasecmp(o->setup, "active") != 0 && strcasecmp(o->setup, "actpass") != 0) {
@@ -611,8 +619,10 @@ static void channel_answer(struct mrfc_session *s, nta_incoming_t *irq, const si
     struct mrfc *mrfc = s->mrfc;
     const char *addr = ims_sip_address(mrfc->d->sip);
     struct mrfc_sdp_local l = { .addr = addr, .ip6 = strchr(addr, ':') != NULL,
-                                .id = s->sdp_id, .version = s->sdp_version, .user = "mrfc" };
-    if (mrfc_sdp_cfw_answer(s->sdp, sizeof(s->sdp), &l, o, mrfc_cfw_port(mrfc), packages) < 0)
+                                .id = s->sdp_id, .version = s->sdp_version, .user = "mrfc",
+                                .fingerprint = mrfc_cfw_fingerprint(mrfc) };
+    uint16_t port = o->tls ? mrfc_cfw_tls_port(mrfc) : mrfc_cfw_port(mrfc);
+    if (mrfc_sdp_cfw_answer(s->sdp, sizeof(s->sdp), &l, o, port, packages) < 0)
         s->sdp[0] = '\0';
     reply_sdp(s, irq, sip);
 }
@@ -655,11 +665,14 @@ static int invite_channel(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *s
         if (rc == -ENOTSUP)
             return reply(mrfc, irq, sip, 488, 0, NULL, "no control package of the offer is "
                          "served: " MRFC_PKG_IVR " and " MRFC_PKG_MIXER " are"), 1;
+        if (rc == -EPROTO)
+            return reply(mrfc, irq, sip, 488, 0, NULL, "TCP/TLS without a usable "
+                         "a=fingerprint"), 1;
         return reply(mrfc, irq, sip, 500, 0, NULL, "cannot create the channel"), 1;
     }
     connid_add(s);
-    LOG(s, IMS_LOG_INFO, "mrfc: control channel %s offered from %s, packages %s", o.cfw_id,
-        o.addr, packages);
+    LOG(s, IMS_LOG_INFO, "mrfc: control channel %s offered from %s%s, packages %s", o.cfw_id,
+        o.addr, o.tls ? " over TLS" : "", packages);
     channel_answer(s, irq, sip, &o, packages);
     su_timer_set_interval(s->limit, on_limit, s, (su_duration_t)mrfc->max_duration * 1000);
     return 1;
@@ -751,9 +764,10 @@ static int renegotiate_channel(struct mrfc_session *s, nta_incoming_t *irq, cons
     if (sip->sip_payload && sip->sip_payload->pl_len) {
         int rc = mrfc_sdp_cfw_read(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &o,
                                    why, sizeof(why));
-        if (rc || strcmp(o.cfw_id, mrfc_cfw_chan_id(s->chan)) != 0)
+        if (rc || !mrfc_cfw_chan_same(s->chan, &o))
             return reply(s->mrfc, irq, sip, 488, 0, NULL, "a control channel keeps its "
-                         "m=application line and cfw-id %s", mrfc_cfw_chan_id(s->chan));
+                         "m=application line, transport, a=fingerprint and cfw-id %s",
+                         mrfc_cfw_chan_id(s->chan));
     }
     reply_sdp(s, irq, sip);      /* an offer of ours when it had none: its answer is not read */
     return 0;

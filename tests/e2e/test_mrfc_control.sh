@@ -22,6 +22,10 @@
 #     the less loaded MRF, a conference to the MRF that holds it, on to the next MRF when the
 #     first one does not answer; query mode over HTTP names the same; untrusted INVITEs and
 #     queries are refused;
+#   - Cr over TLS: a channel offered TCP/TLS with the a=fingerprint of the AS's certificate
+#     runs IVR and mixer requests over TLS; the attacker's refusals: a TLS client showing
+#     another certificate (of the lab's own CA), plain CFW to the TLS port, plain TCP to the
+#     TCP port for a TLS channel;
 #   - tshark decodes SIP, RTP, RTP events, the control channel (tests/lib/cfw.lua) and the
 #     Ro Diameter of the MRFC with no malformed field.
 set -u
@@ -42,7 +46,7 @@ OCS_API=http://127.0.0.80:8080/api/v1
 I='<mscivr version="1.0" xmlns="urn:ietf:params:xml:ns:msc-ivr">'
 M='<mscmixer version="1.0" xmlns="urn:ietf:params:xml:ns:msc-mixer">'
 # SIP, Diameter, HTTP of the lab, the MRB and the second MRF; the control channel; RTP
-E2E_CAP_FILTER='(net 127.0.0.0/24 or host 127.0.1.60) and (port 5060 or port 5062 or port 3868 or port 5868 or port 8080 or port 7563 or portrange 20000-20999 or portrange 30000-30099 or portrange 31000-31099)'
+E2E_CAP_FILTER='(net 127.0.0.0/24 or host 127.0.1.60) and (port 5060 or port 5062 or port 3868 or port 5868 or port 8080 or port 7563 or port 7564 or portrange 20000-20999 or portrange 30000-30099 or portrange 31000-31099)'
 LUA=(-X "lua_script:$E2E_ROOT/tests/lib/cfw.lua" -o rtp.heuristic_rtp:TRUE)
 
 for t in rtpue cfwas mrfc mrb; do
@@ -326,6 +330,85 @@ check_eq "every control channel is gone" 0 "$(metric $MRF mrfc_cfw_channels)"
 check_match "IVR dialogs counted" '^[1-9]' "$(metric $MRF 'mrfc_ivr_dialogs_total{event="exited"}')"
 
 # ---------------------------------------------------------------------------------------------
+step "Cr over TLS (RFC 6230 12): the AS's certificate is bound to the offer's a=fingerprint"
+PKI=$E2E_RUN/pki
+TLS_AS=(--tls-cert "$PKI/as.crt" --tls-key "$PKI/as.key")
+ue_bg tlsivr --sip $AS:5074 --rtp 127.0.0.111:30008 --to "sip:mrfc@$MRF" --dtmf 6:56# \
+    --hangup 24 --wait 60
+ptls=$UE_PID
+ct=$(connid tlsivr)
+as_run tls "${TLS_AS[@]}" <<EOF
+invite
+connect
+sync
+ivr $I<dialogstart connectionid="$ct" dialogid="tls-1"><dialog><collect maxdigits="8" timeout="20s" interdigittimeout="5s"/></dialog></dialogstart></mscivr>
+mixer $M<createconference conferenceid="tls-c"/></mscmixer>
+kalive
+mixer $M<destroyconference conferenceid="tls-c"/></mscmixer>
+expect-event conferenceexit 10
+expect-event dialogexit 30
+bye
+EOF
+check_eq "the AS's script over TLS ran" 0 $?
+o=$(cfw_of tls)
+check_match "TCP/TLS offered: the MRF answers on its TLS port 7564" \
+    '^channel 127\.0\.0\.60:7564 setup=passive cfw-id=as[0-9]+ ' "$o"
+check_match "TLS up; the MRF's certificate has the a=fingerprint of its answer" \
+    "^tls up TLSv1\.[23], the MRF's certificate has the answer's a=fingerprint" "$o"
+check_match "SYNC over TLS answered 200" '^recv CFW as0 200 keep-alive packages' "$o"
+check_match "a collect over TLS: the UA's digits in <dialogexit>" \
+    '<collectinfo dtmf="56" termmode="match"/>' "$o"
+check_match "mixer requests and their event over TLS: <conferenceexit>" \
+    '^event .*<conferenceexit conferenceid="tls-c"' "$o"
+wait $ptls
+# the attacker: a certificate of the lab's own CA, but not the one the offer named
+as_run tlsbad --tls-cert "$PKI/pcscf.crt" --tls-key "$PKI/pcscf.key" \
+    --offer-cert "$PKI/as.crt" <<EOF
+invite
+connect
+expect-close 10
+bye
+EOF
+o=$(cfw_of tlsbad)
+check_match "another certificate than the offer's a=fingerprint: closed after the handshake" \
+    '^closed$' "$o"
+check "... before any CFW message" bash -c "! grep -q '^recv CFW' '$E2E_RUN/tlsbad.cfw'"
+check_match "... the MRF says why" 'its certificate is none of the a=fingerprint' \
+    "$(cat "$E2E_RUN/mrfc/mrfc.log")"
+check_match "... and counts it" '^[1-9]' \
+    "$(metric $MRF 'mrfc_cfw_refused_total{reason="fingerprint"}')"
+# the attacker without TLS: plain CFW to the TLS port, and to the TCP port for a TLS channel
+as_run tlsplain "${TLS_AS[@]}" <<EOF
+invite tlsplain1
+connect-plain
+raw CFW p1 SYNC\r\nDialog-ID: tlsplain1\r\nKeep-Alive: 100\r\nPackages: msc-ivr/1.0\r\n\r\n
+expect-close 10
+connect-plain 7563
+raw CFW p2 SYNC\r\nDialog-ID: tlsplain1\r\nKeep-Alive: 100\r\nPackages: msc-ivr/1.0\r\n\r\n
+expect-close 10
+connect
+sync
+bye
+EOF
+check_eq "the refused plain connections left the channel to its AS (TLS SYNC after them)" 0 $?
+o=$(cfw_of tlsplain)
+check_eq "plain CFW to the TLS port and plain TCP to the TCP port: both closed, no response" \
+    2 "$(grep -c '^no response to the raw message (closed)$' "$E2E_RUN/tlsplain.cfw")"
+check_match "... the TLS port says the handshake failed" \
+    'control connection from 127\.0\.0\.90:[0-9]+ refused: TLS handshake failed' \
+    "$(cat "$E2E_RUN/mrfc/mrfc.log")"
+check_match "... the TCP port takes no connection for a TLS channel" \
+    'to the TCP port refused: no TCP channel was offered from that address' \
+    "$(cat "$E2E_RUN/mrfc/mrfc.log")"
+check_match "then the AS's own TLS connection SYNCs: 200" '^recv CFW as0 200 keep-alive' "$o"
+timeout 60 "$CFWAS" --sip "$AS:5090" --mrf "$MRF" "${TLS_AS[@]}" --offer-cert none \
+    <(echo invite) >"$E2E_RUN/tlsnofp.cfw" 2>&1
+check_match "a TCP/TLS offer without a=fingerprint: 488, the Warning says why" \
+    '^warning: TCP/TLS needs a=fingerprint' "$(cfw_of tlsnofp)"
+check_match "... (488)" '^invite 488$' "$(cfw_of tlsnofp)"
+check_eq "every control channel is gone" 0 "$(metric $MRF mrfc_cfw_channels)"
+
+# ---------------------------------------------------------------------------------------------
 step "online charging (Ro): alice's announcement is debited (IEC), carol gets none (402)"
 ECF="P-Charging-Function-Addresses: ccf=ocs.$R; ecf=ocs.$R"
 before=$(balance alice)
@@ -384,6 +467,7 @@ mkdir -p "$E2E_RUN/mrfc2" "$E2E_RUN/mrb"
 IMS_NODE_ADDRESS=$MRF2 IMS_NODE_NAME=mrfc2.$R IMS_NODE_STATE_DIR="$E2E_RUN/mrfc2" \
     IMS_LOG_FILE="$E2E_RUN/mrfc2/mrfc2.log" IMS_DIAMETER_TLS=no IMS_DIAMETER_PEERS= \
     IMS_CHARGING_CDF= IMS_CHARGING_OCS= IMS_MRFC_PROMPTS_DIR="$PROMPTS" \
+    IMS_MRFC_CFW_TLS_PORT=0 \
     "$E2E_BIN/mrfc" --config "$E2E_ROOT/deploy/lab/mrfc.conf" >"$E2E_RUN/mrfc2/mrfc2.out" 2>&1 &
 pm2=$!
 e2e_at_cleanup "kill -TERM $pm2 2>/dev/null; wait $pm2 2>/dev/null"
@@ -460,6 +544,9 @@ check "CONTROLs with msc-ivr and msc-mixer XML" \
     test "$(ccount 'cfw.control_package == "msc-ivr/1.0" && xml')" -ge 8 -a \
     "$(ccount 'cfw.control_package == "msc-mixer/1.0" && xml')" -ge 10
 check "K-ALIVE exchanged" test "$(ccount 'cfw.method == "K-ALIVE"')" -ge 1
+check "the control channel over TLS decrypted (the MRF's session keys): SYNC and CONTROL" \
+    test "$(ccount 'tls && tcp.port == 7564 && cfw.method == "SYNC"')" -ge 2 -a \
+    "$(ccount 'tls && tcp.port == 7564 && cfw.method == "CONTROL"')" -ge 4
 check "RTP events decoded (the digits)" test "$(ccount 'rtpevent')" -ge 6
 check "RTP decoded from both MRFs" test "$(ccount 'rtp && ip.src == 127.0.0.60')" -gt 500 -a \
     "$(ccount 'rtp && ip.src == 127.0.1.60')" -gt 50

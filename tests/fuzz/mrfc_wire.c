@@ -8,7 +8,8 @@
  * is consumed message by message within its bounds; a valid message is written back by
  * mrfc_cfw_build() and reads again the same; a negotiated offer has an answer that is
  * itself valid SDP and negotiates to the same codec and port; the same for the control
- * channel's answer.
+ * channel's answer (with our a=fingerprint when TLS), and each a=fingerprint value of the
+ * offer that mrfc_fp_parse() takes is written back by mrfc_fp_text() and reads the same.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -16,6 +17,7 @@
 
 #include "fuzz.h"
 #include "cfw_msg.h"
+#include "cfw_tls.h"
 #include "sdp.h"
 
 #define ALL_CODECS ((1u << MRFC_CODEC_PCMU) | (1u << MRFC_CODEC_PCMA))
@@ -95,13 +97,30 @@ static void sdp_audio(const uint8_t *d, size_t n)
                 "our answer negotiates another codec or port:\n%s", ans);
 }
 
+/* each a=fingerprint value @o has that parses: written back, it reads the same */
+static void fingerprints(const struct mrfc_sdp_cfw *o)
+{
+    for (int i = 0; i < o->nfp; i++) {
+        struct mrfc_fp fp, back;
+        char text[MRFC_FP_TEXT_MAX];
+        if (mrfc_fp_parse(o->fingerprint[i], &fp) != 0)
+            continue;
+        int len = mrfc_fp_text(&fp, text, sizeof(text));
+        FUZZ_ASSERT(len > 0, "a=fingerprint %s not written (%d)", o->fingerprint[i], len);
+        FUZZ_ASSERT(mrfc_fp_parse(text, &back) == 0 && mrfc_fp_same_set(&fp, 1, &back, 1),
+                    "a=fingerprint %s written as %s reads otherwise", o->fingerprint[i], text);
+    }
+}
+
 static void sdp_cfw(const uint8_t *d, size_t n)
 {
     char why[160], ans[4096];
     struct mrfc_sdp_cfw o, again;
     if (mrfc_sdp_cfw_read((const char *)d, n, &o, why, sizeof(why)) != 0 || o.index < 0)
         return;
-    struct mrfc_sdp_local l = { .addr = "127.0.0.60", .port = 0, .id = 1, .version = 1 };
+    fingerprints(&o);
+    struct mrfc_sdp_local l = { .addr = "127.0.0.60", .port = 0, .id = 1, .version = 1,
+                                .fingerprint = "sha-256 0A:1B" };
     int len = mrfc_sdp_cfw_answer(ans, sizeof(ans), &l, &o, 7563,
                                   "msc-ivr/1.0,msc-mixer/1.0");
     if (len == -ENOSPC)
@@ -110,6 +129,9 @@ static void sdp_cfw(const uint8_t *d, size_t n)
     int rc = mrfc_sdp_cfw_read(ans, (size_t)len, &again, why, sizeof(why));
     FUZZ_ASSERT(rc == 0 && again.index == o.index && again.port == 7563,
                 "our control channel answer reads back as %d (%s):\n%s", rc, why, ans);
+    FUZZ_ASSERT(again.tls == o.tls && (!o.tls || (again.nfp == 1 &&
+                                                  !strcmp(again.fingerprint[0], l.fingerprint))),
+                "our TLS answer does not carry our a=fingerprint:\n%s", ans);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -148,3 +148,5 @@ function proto.dissector(tvb, pinfo, tree)
 end
 
 DissectorTable.get("tcp.port"):add(tonumber(os.getenv("CFW_TCP_PORT") or "7563"), proto)
+-- the channels over TLS (RFC 6230 12), once tshark has the session keys
+DissectorTable.get("tls.port"):add(tonumber(os.getenv("CFW_TLS_PORT") or "7564"), proto)

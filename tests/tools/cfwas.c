@@ -2,7 +2,13 @@
  * cfwas - a test application server of the Cr control channel (RFC 6230): it sets a
  * channel up with the MRF and runs a script of requests, printing everything it receives
  *
- *   cfwas --sip ADDR:PORT --mrf HOST:PORT [--keepalive S] [--packages LIST] SCRIPT
+ *   cfwas --sip ADDR:PORT --mrf HOST:PORT [--keepalive S] [--packages LIST]
+ *         [--tls-cert PEM --tls-key PEM [--offer-cert PEM]] SCRIPT
+ *
+ * With --tls-cert the channel is offered TCP/TLS (RFC 6230 12) with the a=fingerprint
+ * (sha-256) of --offer-cert (default: --tls-cert; "none": no a=fingerprint line at all),
+ * and "connect" speaks TLS showing
+ * --tls-cert; it prints whether the MRF's certificate has the answer's a=fingerprint.
  *
  * SCRIPT holds one command a line (# starts a comment):
  *
@@ -10,7 +16,9 @@
  *                              TCP cfw, a=setup:active, a=connection:new, a=cfw-id, the
  *                              packages); prints "invite STATUS" and "channel HOST:PORT"
  *   connect [ADDR]             TCP to the MRF's channel port, from ADDR (default the SIP
- *                              address); prints "connected" or "connect failed"
+ *                              address); prints "connected" or "connect failed"; with TLS
+ *                              also "tls up ..." or "tls handshake failed" (then closed)
+ *   connect-plain [PORT]       plain TCP to PORT (default the channel's) even with TLS
  *   sync [DIALOG-ID]           SYNC (the cfw-id unless given), waits for its response
  *   ivr XML | mixer XML        a CONTROL of that package; prints "response STATUS BODY"
  *   raw TEXT                   bytes as they are (\r \n escapes); prints the response
@@ -45,6 +53,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
@@ -64,6 +78,11 @@ struct as {
     int sip_port;
     unsigned keep_alive;
     bool quiet;
+    /* TLS */
+    const char *tls_cert, *tls_key, *offer_cert;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    char mrf_fp[MRFC_SDP_FP_TEXT];   /* the answer's a=fingerprint */
     /* SIP */
     int invite_status, bye_status;
     bool bye_received;
@@ -95,7 +114,8 @@ static double now_s(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: cfwas --sip ADDR:PORT --mrf HOST:PORT [--keepalive S] "
-                    "[--packages LIST] SCRIPT\n");
+                    "[--packages LIST] [--tls-cert PEM --tls-key PEM [--offer-cert PEM]] "
+                    "SCRIPT\n");
     exit(2);
 }
 
@@ -111,12 +131,34 @@ static int split_hostport(const char *s, char *host, size_t len, int *port)
 
 /* ---- the TCP side ---- */
 
+/*
+ * After an OpenSSL call on g.ssl returned @ret: wait (10 s at most) until the socket, which
+ * su_wait_create() made non-blocking, is ready the way TLS needs. False for any other error.
+ */
+static bool tls_wait(int ret)
+{
+    int e = SSL_get_error(g.ssl, ret);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+        return false;
+    struct pollfd p = { .fd = g.fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+    return poll(&p, 1, 10000) > 0;
+}
+
 static void tcp_send(const char *data, size_t len)
 {
     if (g.fd < 0)
         return;
     while (len) {
-        ssize_t n = send(g.fd, data, len, MSG_NOSIGNAL);
+        ssize_t n;
+        if (g.ssl) {
+            size_t k = 0;
+            int r;
+            while ((r = SSL_write_ex(g.ssl, data, len, &k)) != 1 && tls_wait(r))
+                ;
+            n = r == 1 ? (ssize_t)k : -1;
+        } else {
+            n = send(g.fd, data, len, MSG_NOSIGNAL);
+        }
         if (n <= 0) {
             printf("send failed: %s\n", strerror(errno));
             return;
@@ -172,6 +214,11 @@ static void tcp_close(void)
     if (g.fd < 0)
         return;
     su_root_deregister(g.root, g.index);
+    if (g.ssl) {
+        SSL_shutdown(g.ssl);
+        SSL_free(g.ssl);
+        g.ssl = NULL;
+    }
     close(g.fd);
     g.fd = -1;
 }
@@ -181,7 +228,17 @@ static int on_tcp(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
     (void)magic;
     (void)w;
     (void)arg;
-    ssize_t n = recv(g.fd, g.rbuf + g.rlen, sizeof(g.rbuf) - g.rlen, 0);
+    ssize_t n;
+    if (g.ssl) {
+        size_t k = 0;
+        int r = SSL_read_ex(g.ssl, g.rbuf + g.rlen, sizeof(g.rbuf) - g.rlen, &k);
+        int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(g.ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;                 /* a record not complete yet */
+        n = r == 1 ? (ssize_t)k : -1;
+    } else {
+        n = recv(g.fd, g.rbuf + g.rlen, sizeof(g.rbuf) - g.rlen, 0);
+    }
     if (n <= 0) {
         if (!g.closed)
             printf("connection closed by the MRF\n");
@@ -260,6 +317,66 @@ static int request(struct mrfc_cfw_out *o)
     return 0;
 }
 
+/* ---- TLS ---- */
+
+/* The sha-256 a=fingerprint value of certificate @x into @out */
+static void x509_fp(X509 *x, char *out, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0, off;
+    X509_digest(x, EVP_sha256(), md, &n);
+    off = (unsigned)snprintf(out, len, "sha-256 ");
+    for (unsigned i = 0; i < n && off + 4 < len; i++)
+        off += (unsigned)snprintf(out + off, len - off, "%s%02X", i ? ":" : "", md[i]);
+}
+
+/* The a=fingerprint value of the PEM certificate in @path; 0 or -1 */
+static int cert_fp(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!x)
+        return -1;
+    x509_fp(x, out, len);
+    X509_free(x);
+    return 0;
+}
+
+/* TLS over the connected g.fd, showing --tls-cert: 0, or -1 (printed, connection closed) */
+static int tls_start(void)
+{
+    if (!g.ctx) {
+        g.ctx = SSL_CTX_new(TLS_client_method());
+        if (!g.ctx || SSL_CTX_use_certificate_chain_file(g.ctx, g.tls_cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(g.ctx, g.tls_key, SSL_FILETYPE_PEM) != 1) {
+            printf("tls: cannot load %s / %s\n", g.tls_cert, g.tls_key);
+            return -1;
+        }
+    }
+    g.ssl = SSL_new(g.ctx);
+    SSL_set_fd(g.ssl, g.fd);
+    int r;
+    while ((r = SSL_connect(g.ssl)) != 1 && tls_wait(r))
+        ;
+    if (r != 1) {
+        char e[200] = "";
+        ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+        printf("tls handshake failed: %s (SSL error %d)\n", e, SSL_get_error(g.ssl, r));
+        return -1;
+    }
+    char fp[MRFC_SDP_FP_TEXT + 32] = "";
+    X509 *peer = SSL_get1_peer_certificate(g.ssl);
+    if (peer) {
+        x509_fp(peer, fp, sizeof(fp));
+        X509_free(peer);
+    }
+    printf("tls up %s, the MRF's certificate %s the answer's a=fingerprint\n",
+           SSL_get_version(g.ssl), fp[0] && strcasecmp(fp, g.mrf_fp) == 0 ? "has" : "has NOT");
+    return 0;
+}
+
 /* ---- SIP ---- */
 
 static bool sip_done;
@@ -313,6 +430,7 @@ static int on_invite_answer(nta_outgoing_magic_t *mg, nta_outgoing_t *orq, const
                                                   sizeof(why)) == 0) {
             snprintf(g.chan_host, sizeof(g.chan_host), "%s", c.addr);
             g.chan_port = c.port;
+            snprintf(g.mrf_fp, sizeof(g.mrf_fp), "%s", c.nfp ? c.fingerprint[0] : "");
             printf("channel %s:%d setup=%s cfw-id=%s packages=%s\n", c.addr, c.port, c.setup,
                    c.cfw_id, c.packages);
         } else {
@@ -339,9 +457,17 @@ static int cmd_invite(const char *id)
                  p);
         p += k + (p[k] == ',');
     }
+    char fp[MRFC_SDP_FP_TEXT + 32] = "";
+    bool no_fp = g.offer_cert && strcmp(g.offer_cert, "none") == 0;
+    if (g.tls_cert && !no_fp &&
+        cert_fp(g.offer_cert ? g.offer_cert : g.tls_cert, fp, sizeof(fp)) != 0) {
+        printf("invite: cannot read the certificate to offer\n");
+        return -1;
+    }
     snprintf(sdp, sizeof(sdp), "v=0\r\no=cfwas 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-             "m=application 9 TCP cfw\r\na=setup:active\r\na=connection:new\r\n"
-             "a=cfw-id:%s\r\n%s", g.sip_addr, g.sip_addr, g.cfw_id, pk);
+             "m=application 9 %s cfw\r\na=setup:active\r\na=connection:new\r\n"
+             "a=cfw-id:%s\r\n%s%s%s%s", g.sip_addr, g.sip_addr, g.tls_cert ? "TCP/TLS" : "TCP",
+             g.cfw_id, pk, fp[0] ? "a=fingerprint:" : "", fp, fp[0] ? "\r\n" : "");
     g.leg = nta_leg_tcreate(g.agent, on_dialog, NULL, SIPTAG_CALL_ID_STR(callid),
                             SIPTAG_FROM_STR(from), SIPTAG_TO_STR(to), TAG_END());
     char ruri[160];
@@ -382,7 +508,8 @@ static int cmd_bye(void)
 
 /* ---- the other commands ---- */
 
-static int cmd_connect(const char *from)
+/* Connect from @from to @port of the channel's host, with TLS when @tls */
+static int cmd_connect(const char *from, int port, bool tls)
 {
     struct sockaddr_in a = { .sin_family = AF_INET }, b = { .sin_family = AF_INET };
     tcp_close();
@@ -390,7 +517,7 @@ static int cmd_connect(const char *from)
     g.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     inet_pton(AF_INET, from && *from ? from : g.sip_addr, &a.sin_addr);
     inet_pton(AF_INET, g.chan_host, &b.sin_addr);
-    b.sin_port = htons((uint16_t)g.chan_port);
+    b.sin_port = htons((uint16_t)(port ? port : g.chan_port));
     if (g.fd < 0 || bind(g.fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
         connect(g.fd, (struct sockaddr *)&b, sizeof(b)) != 0) {
         printf("connect failed: %s\n", strerror(errno));
@@ -401,6 +528,10 @@ static int cmd_connect(const char *from)
     g.index = su_root_register(g.root, &w, on_tcp, NULL, 0);
     g.closed = false;
     printf("connected from %s\n", from && *from ? from : g.sip_addr);
+    if (tls && tls_start() != 0) {
+        g.closed = true;              /* refused: "expect-close" sees it */
+        tcp_close();
+    }
     return 0;
 }
 
@@ -503,7 +634,9 @@ static int run_line(char *line)
     if (strcmp(line, "invite") == 0)
         return cmd_invite(arg);
     if (strcmp(line, "connect") == 0)
-        return cmd_connect(arg);
+        return cmd_connect(arg, 0, g.tls_cert != NULL);
+    if (strcmp(line, "connect-plain") == 0)
+        return cmd_connect(NULL, atoi(arg), false);
     if (strcmp(line, "sync") == 0)
         return cmd_sync(arg);
     if (strcmp(line, "ivr") == 0 || strcmp(line, "mixer") == 0)
@@ -550,7 +683,9 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "sip", required_argument, NULL, 's' }, { "mrf", required_argument, NULL, 'm' },
         { "keepalive", required_argument, NULL, 'k' },
-        { "packages", required_argument, NULL, 'p' }, { NULL, 0, NULL, 0 },
+        { "packages", required_argument, NULL, 'p' },
+        { "tls-cert", required_argument, NULL, 'c' }, { "tls-key", required_argument, NULL, 'K' },
+        { "offer-cert", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
     };
     const char *sip = NULL;
     g.keep_alive = 10;
@@ -563,10 +698,13 @@ int main(int argc, char **argv)
         case 'm': snprintf(g.mrf, sizeof(g.mrf), "%s", optarg); break;
         case 'k': g.keep_alive = (unsigned)atoi(optarg); break;
         case 'p': snprintf(g.packages, sizeof(g.packages), "%s", optarg); break;
+        case 'c': g.tls_cert = optarg; break;
+        case 'K': g.tls_key = optarg; break;
+        case 'o': g.offer_cert = optarg; break;
         default: usage();
         }
     }
-    if (!sip || !g.mrf[0] || optind != argc - 1 ||
+    if (!sip || !g.mrf[0] || optind != argc - 1 || !g.tls_cert != !g.tls_key ||
         split_hostport(sip, g.sip_addr, sizeof(g.sip_addr), &g.sip_port))
         usage();
     FILE *f = fopen(argv[optind], "r");
@@ -608,6 +746,7 @@ int main(int argc, char **argv)
         g.fd = -1;
     }
     tcp_close();
+    SSL_CTX_free(g.ctx);
     nta_agent_destroy(g.agent);
     su_root_destroy(g.root);
     su_deinit();
