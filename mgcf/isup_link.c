@@ -110,6 +110,17 @@ void mgcf_isup_send_call(struct mgcf_call *c, const struct mgcf_act *a)
     char detail[96] = "";
     if (!c->trunk)
         return;
+    if (c->sipi_rx_fresh && c->sipi_rx.type == a->isup_type) {
+        msg = c->sipi_rx;               /* SIP-I: the peer's own message (Q.1912.5 C) */
+        msg.cic = c->cic;
+        c->sipi_rx_fresh = false;
+        if (msg.type == ISUP_REL)
+            snprintf(detail, sizeof(detail), "cause=%u", msg.cause.value);
+        if (send_msg(c->m, c->trunk, &msg, detail[0] ? detail : NULL) == 0)
+            mgcf_call_log(c, IMS_LOG_INFO, "tx ISUP %s%s%s (from SIP-I)",
+                          mgcf_isup_type_name(msg.type), detail[0] ? " " : "", detail);
+        return;
+    }
     if (a->isup_type == ISUP_IAM) {
         msg = c->iam;
         msg.cic = c->cic;
@@ -362,6 +373,10 @@ static void to_call(struct mgcf_call *c, const struct mgcf_isup_msg *msg)
                       ev.location);
     } else {
         mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP %s", mgcf_isup_type_name(msg->type));
+    }
+    if (c->sip_i) {                     /* SIP-I: the SIP message it leads to carries it */
+        c->isup_rx = *msg;
+        c->isup_rx_fresh = true;
     }
     mgcf_call_event(c, &ev);
 }
