@@ -151,6 +151,54 @@ static int read_parts(const msg_multipart_t *mp, struct mgcf_sipi_body *out)
     return 0;
 }
 
+/* The delimiter of multipart type @ct: "--" and its boundary parameter (quotes removed) */
+static int delimiter_of(const sip_content_type_t *ct, char *buf, size_t len)
+{
+    const char *b = msg_header_find_param(((const msg_content_type_t *)ct)->c_common,
+                                          "boundary=");
+    size_t n = b ? strlen(b) : 0;
+    if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
+        b++;
+        n -= 2;
+    }
+    if (!n || n > 70 || memchr(b, '\\', n) || memchr(b, '"', n) || n + 3 > len)
+        return -EINVAL;                 /* RFC 2046 5.1.1: 1 to 70 characters */
+    memcpy(buf, "--", 2);
+    memcpy(buf + 2, b, n);
+    buf[n + 2] = '\0';
+    return 0;
+}
+
+/*
+ * headers_clean - are the header lines of every part of @pl free of control characters?
+ * sofia-sip's msg_multipart_parse() asserts (aborts) on a part header it cannot extract,
+ * e.g. one with a NUL: such a body is refused before it gets there. A part starts after
+ * each delimiter (at the start of the body or after a LF, as the parser looks for it); its
+ * headers end at the first empty line.
+ */
+static bool headers_clean(const char *p, size_t len, const char *delim)
+{
+    size_t dl = strlen(delim);
+    bool in_headers = false;
+    for (size_t i = 0; i < len; i++) {
+        if ((i == 0 || p[i - 1] == '\n') && len - i >= dl && memcmp(p + i, delim, dl) == 0) {
+            in_headers = true;          /* the rest of the delimiter line is checked too */
+            i += dl - 1;
+            continue;
+        }
+        if (!in_headers)
+            continue;
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '\n' && i + 1 < len && (p[i + 1] == '\n' || p[i + 1] == '\r')) {
+            in_headers = false;         /* a line starting with CR or LF: the body follows */
+            continue;
+        }
+        if ((ch < 0x20 && ch != '\r' && ch != '\n' && ch != '\t') || ch == 0x7f)
+            return false;
+    }
+    return true;
+}
+
 int mgcf_sipi_body_read(su_home_t *home, const sip_content_type_t *ct, const sip_payload_t *pl,
                         struct mgcf_sipi_body *out)
 {
@@ -165,6 +213,10 @@ int mgcf_sipi_body_read(su_home_t *home, const sip_content_type_t *ct, const sip
     if (!type_is((const msg_content_type_t *)ct, "multipart/mixed"))
         return -EMEDIUMTYPE;
     out->multipart = true;
+    char delim[80];
+    if (delimiter_of(ct, delim, sizeof(delim)) < 0 ||
+        !headers_clean(pl->pl_data, pl->pl_len, delim))
+        return -EINVAL;
     /* msg_multipart_parse() writes into the payload: it gets a copy */
     sip_payload_t *copy = sip_payload_create(home, pl->pl_data, pl->pl_len);
     if (!copy)

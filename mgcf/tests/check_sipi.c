@@ -204,6 +204,23 @@ START_TEST(body_read_cases)
     const char *two_isup[] = { ok[1], ok[1] };
     ck_assert_int_eq(mgcf_sipi_body_read(home, mixed, multipart(two_isup, 2, rel16,
                                                                 sizeof(rel16)), &b), -EINVAL);
+    /* a NUL in a part's headers: sofia-sip's parser would abort on it (found by fuzz
+     * mgcf_sipi); no boundary; a boundary too long */
+    static const char nul[] = "--b1\r\nContent-Type: appli\0cation/sdp\r\n\r\nv=0\r\n--b1--\r\n";
+    ck_assert_int_eq(mgcf_sipi_body_read(home, mixed, sip_payload_create(home, nul,
+                                                                         sizeof(nul) - 1), &b),
+                     -EINVAL);
+    ck_assert_int_eq(mgcf_sipi_body_read(home, sip_content_type_make(home, "multipart/mixed"),
+                                         multipart(ok, 2, rel16, sizeof(rel16)), &b), -EINVAL);
+    char longb[120];
+    snprintf(longb, sizeof(longb), "multipart/mixed;boundary=%071d", 1);
+    ck_assert_int_eq(mgcf_sipi_body_read(home, sip_content_type_make(home, longb),
+                                         multipart(ok, 2, rel16, sizeof(rel16)), &b), -EINVAL);
+    /* a quoted boundary */
+    ck_assert_int_eq(mgcf_sipi_body_read(home, sip_content_type_make(home, "multipart/mixed;"
+                                                                     "boundary=\"b1\""),
+                                         multipart(ok, 2, rel16, sizeof(rel16)), &b), 0);
+    ck_assert(b.has_isup && b.sdp);
     /* not a multipart at all */
     ck_assert_int_eq(mgcf_sipi_body_read(home, mixed, sdp, &b), -EINVAL);
 }
