@@ -366,7 +366,12 @@ static void to_call(struct mgcf_call *c, const struct mgcf_isup_msg *msg)
     ev.called_status = msg->bci.called_status;
     ev.event = msg->event;
     ev.inband = mgcf_isup_has(msg, ISUP_PAR_OBCI) && (msg->obci & ISUP_OBCI_INBAND);
-    if (msg->type == ISUP_REL) {
+    ev.network = msg->sus_res == ISUP_SUS_NETWORK;
+    if (msg->type == ISUP_SUS || msg->type == ISUP_RES) {
+        mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP %s (%s initiated)%s",
+                      mgcf_isup_type_name(msg->type), ev.network ? "network" : "subscriber",
+                      ev.network ? "" : ": nothing to do at the MGCF");
+    } else if (msg->type == ISUP_REL) {
         ev.cause = mgcf_isup_has(msg, ISUP_PAR_CAUSE) ? msg->cause.value : Q850_NORMAL_UNSPECIFIED;
         ev.location = msg->cause.location;
         mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP REL cause=%u location=%u", ev.cause,
@@ -489,6 +494,8 @@ static void dispatch(struct mgcf *m, struct mgcf_trunk *t, const struct mgcf_isu
     case ISUP_CON:
     case ISUP_REL:
     case ISUP_RLC:
+    case ISUP_SUS:
+    case ISUP_RES:
         if (cc->call)
             to_call(cc->call, msg);
         else
