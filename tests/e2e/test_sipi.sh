@@ -54,8 +54,8 @@ step "the lab, the MGCF with SIP-I towards $SIPI_PEER"
 check "deploy/lab.sh start" lab_start
 check "the MGCF's association with the PSTN is active and the MGW in service" \
     wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
-check_match "the MGCF logged its SIP-I peers" 'SIP-I \(application/ISUP, handling=optional\) with 1 peer' \
-    "$(cat "$MGCF_LOG")"
+check_match "the MGCF logged its SIP-I peers" \
+    'SIP-I \(application/ISUP, handling=optional\) with 1 peer' "$(cat "$MGCF_LOG")"
 
 step "a call from the SIP-I peer"
 p=$(mark "$PSTN_OUT")
@@ -77,10 +77,12 @@ check "its call is answered too" peer plain "$PLAIN_PEER" --calling 19995550199 
 check_match "... but its IAM is the P-Asserted-Identity's (calling 15550100001, ordinary 10)" \
     '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=15550100001 apri=0 si=3 cpc=10$' \
     "$(since "$PSTN_OUT" "$p")"
-check_match "... its responses carry no ISUP" '^rx 200 isup=- sdp=yes$' "$(cat "$E2E_RUN/plain.out")"
-check "... its BYE's REL is not used: cause 16" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 '
-check_match "... and the MGCF said why" 'ISUP body part from a peer not in mgcf.sip_i_peers: not used' \
-    "$(since "$MGCF_LOG" "$l")"
+check_match "... its responses carry no ISUP" '^rx 200 isup=- sdp=yes$' \
+    "$(cat "$E2E_RUN/plain.out")"
+check "... its BYE's REL is not used: cause 16" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 '
+check_match "... and the MGCF said why" \
+    'ISUP body part from a peer not in mgcf.sip_i_peers: not used' "$(since "$MGCF_LOG" "$l")"
 p=$(mark "$PSTN_OUT")
 peer plain-req "$PLAIN_PEER" --handling required
 check_match "an ISUP part with handling=required from it: 415" '^rx 415 ' \

@@ -512,8 +512,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
                     "[--rc N] [--cics FIRST-LAST]\n"
-                    "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|busy|reject:CAUSE] "
-                    "[--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
+                    "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|busy|"
+                    "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS]]... "
                     "[--originate-delay MS] [--reset] [--time MS]\n");
 }
