@@ -286,6 +286,7 @@ static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit 
         return;
     }
     c->iam = *msg;
+    c->sip_i = m->icscf_sip_i;          /* the INVITE goes to the I-CSCF */
     mgcf_call_seize(c, t, cc);
     int cause = mgcf_iw_invite_from_iam(msg, &m->iw, &origin, why, sizeof(why));
     c->origin = origin;
