@@ -78,8 +78,12 @@ static void charging_failed(struct mgcf_call_sm *c, struct mgcf_acts *out, int s
 }
 
 /* OUT: the set-up timers (T7, T9) stop; an incoming call never runs them */
-static void stop_setup_timers(const struct mgcf_call_sm *c, struct mgcf_acts *out)
+static void stop_setup_timers(struct mgcf_call_sm *c, struct mgcf_acts *out)
 {
+    if (c->suspended) {                 /* released while suspended: T6 is over too */
+        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T6);
+        c->suspended = false;
+    }
     if (c->dir != MGCF_DIR_OUT)
         return;
     timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
@@ -394,6 +398,31 @@ static int on_rlc(struct mgcf_call_sm *c, struct mgcf_acts *out)
     return 0;
 }
 
+/*
+ * SUS and RES on an answered call (Q.764 2.5, TS 29.163): a suspension by the network (the
+ * PSTN's party went on-hook, or the path is interrupted for a while) starts T6, a RES stops
+ * it, and T6 over releases the call (cause 102). The SIP side is not told: the IMS session
+ * stays as it is, its media silent meanwhile. A suspension by an ISDN subscriber (user
+ * initiated) is only logged by the caller: the MGCF is no subscriber's exchange.
+ */
+static int on_suspend(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf_acts *out)
+{
+    if (c->isup != MGCF_I_ANSWERED)
+        return -EPROTO;
+    if (!ev->network)
+        return 0;
+    if (ev->isup_type == ISUP_SUS && !c->suspended) {
+        timer_act(out, MGCF_ACT_TIMER_START, MGCF_T6);
+        c->suspended = true;
+    } else if (ev->isup_type == ISUP_RES && c->suspended) {
+        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T6);
+        c->suspended = false;
+    } else if (ev->isup_type == ISUP_RES) {
+        return -EPROTO;                 /* a RES without SUS */
+    }
+    return 0;
+}
+
 static int on_isup(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf_acts *out)
 {
     switch (ev->isup_type) {
@@ -408,6 +437,9 @@ static int on_isup(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf
         return on_rel(c, ev, out);
     case ISUP_RLC:
         return on_rlc(c, out);
+    case ISUP_SUS:
+    case ISUP_RES:
+        return on_suspend(c, ev, out);
     default:
         return -EPROTO;
     }
@@ -417,6 +449,7 @@ static int on_reset(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgc
 {
     for (int t = 0; t < MGCF_TIMER_COUNT; t++)
         timer_act(out, MGCF_ACT_TIMER_STOP, (enum mgcf_timer)t);
+    c->suspended = false;
     c->isup = MGCF_I_DONE;              /* the reset answered for the circuit */
     release(c, ev->cause, MGCF_IW_LOCATION, out);
     return 0;
@@ -605,6 +638,12 @@ static int on_timer(struct mgcf_call_sm *c, enum mgcf_timer t, struct mgcf_acts 
         timer_act(out, MGCF_ACT_TIMER_START, MGCF_T1);
         return 0;
     }
+    case MGCF_T6:                       /* suspended, no RES: recovery on timer expiry */
+        if (c->isup != MGCF_I_ANSWERED || !c->suspended)
+            return -EPROTO;
+        c->suspended = false;
+        release(c, Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION, out);
+        return 0;
     case MGCF_T5:                       /* still no RLC: reset the circuit (Q.764 2.10.3) */
         if (c->isup != MGCF_I_REL_SENT)
             return -EPROTO;
@@ -701,7 +740,7 @@ const char *mgcf_call_act_name(enum mgcf_act_type t)
 
 const char *mgcf_call_timer_name(enum mgcf_timer t)
 {
-    static const char *const names[] = { "T7", "T9", "T1", "T5" };
+    static const char *const names[] = { "T7", "T9", "T1", "T5", "T6" };
     return (unsigned)t < MGCF_TIMER_COUNT ? names[t] : "?";
 }
 

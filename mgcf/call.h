@@ -72,6 +72,7 @@ enum mgcf_timer {
     MGCF_T9,                /* awaiting answer after ACM (OUT) */
     MGCF_T1,                /* REL sent, RLC awaited: send REL again */
     MGCF_T5,                /* initial T1 period over: reset the circuit */
+    MGCF_T6,                /* suspended by the network (SUS): RES awaited (Q.764 2.5.2) */
     MGCF_TIMER_COUNT
 };
 
@@ -102,7 +103,8 @@ enum mgcf_ev_type {
 struct mgcf_ev {
     enum mgcf_ev_type type;
     uint8_t isup_type;      /* MGCF_EV_ISUP: ISUP_ACM, ISUP_CPG, ISUP_ANM, ISUP_CON,
-                             * ISUP_REL, ISUP_RLC */
+                             * ISUP_REL, ISUP_RLC, ISUP_SUS, ISUP_RES */
+    bool network;           /* SUS, RES: network initiated (else by the ISDN subscriber) */
     uint8_t called_status;  /* ACM: backward call indicators' called party status */
     uint8_t event;          /* CPG: event indicator */
     bool inband;            /* ACM/CPG: in-band information available */
@@ -173,6 +175,7 @@ struct mgcf_call_sm {
                              * IN: the PSTN was told the callee is alerted */
     bool inband_told;       /* IN: the PSTN was told in-band information is available */
     bool reinvite;          /* a re-INVITE waits for the MGW's Modify */
+    bool suspended;         /* a SUS (network initiated) came, no RES yet: T6 runs */
     uint8_t rel_cause, rel_location;   /* the REL we sent (T1 sends it again) */
     uint8_t cancel_cause;   /* IN: the cause of our CANCEL (a 2xx crossing it gets a BYE) */
     int final_status;       /* the INVITE's final status (charging EVENT) */

@@ -30,6 +30,7 @@ enum {
     CODE_CAUSE = 0x12,
     CODE_RANGE = 0x16,
     CODE_CONNECTED = 0x21,
+    CODE_SUS_RES = 0x22,
     CODE_EVENT = 0x24,
     CODE_OBCI = 0x29,
     CODE_HOP_COUNTER = 0x3d,
@@ -78,6 +79,8 @@ static const struct msg_format formats[] = {
      B(OBCI) | B(CONNECTED) | B(GENERIC_NUMBER)},
     {ISUP_REL, "REL", NO_FIXED, {ISUP_PAR_CAUSE}, true, 0},
     {ISUP_RLC, "RLC", NO_FIXED, {NONE}, true, B(CAUSE)},
+    {ISUP_SUS, "SUS", {ISUP_PAR_SUS_RES, NONE}, {1}, {NONE}, true, 0},   /* Table 38 */
+    {ISUP_RES, "RES", {ISUP_PAR_SUS_RES, NONE}, {1}, {NONE}, true, 0},
     {ISUP_BLO, "BLO", NO_FIXED, {NONE}, false, 0},
     {ISUP_BLA, "BLA", NO_FIXED, {NONE}, false, 0},
     {ISUP_UBL, "UBL", NO_FIXED, {NONE}, false, 0},
@@ -346,6 +349,18 @@ static int event_dec(struct mgcf_isup_msg *m, const uint8_t *p, size_t len)
     return 0;
 }
 
+static int sus_res_enc(const struct mgcf_isup_msg *m, uint8_t *o, size_t cap)
+{
+    return octet_enc(m->sus_res, 0x01, o, cap);
+}
+static int sus_res_dec(struct mgcf_isup_msg *m, const uint8_t *p, size_t len)
+{
+    if (len != 1)
+        return -EINVAL;
+    m->sus_res = p[0] & 0x01;
+    return 0;
+}
+
 /* ---- two-octet indicators ---- */
 
 static int fci_enc(const struct mgcf_isup_msg *m, uint8_t *o, size_t cap)
@@ -513,6 +528,7 @@ static const struct par_desc pars[ISUP_PAR_COUNT] = {
     [ISUP_PAR_CAUSE] = {CODE_CAUSE, cause_dec, cause_enc},
     [ISUP_PAR_RANGE] = {CODE_RANGE, range_dec, range_enc},
     [ISUP_PAR_CONNECTED] = {CODE_CONNECTED, connected_dec, connected_enc},
+    [ISUP_PAR_SUS_RES] = {CODE_SUS_RES, sus_res_dec, sus_res_enc},
 };
 
 /* The parameter of @code allowed in the optional part of @f, or -1 */

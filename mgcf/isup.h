@@ -5,7 +5,7 @@
  * from the circuit identification code on (the routing label travels in the M3UA Protocol
  * Data, or not at all in a SIP-I body), mgcf_isup_decode() reads them back. The messages
  * known are those of call control and circuit supervision the MGCF sends or answers (IAM,
- * ACM, CPG, ANM, CON, REL, RLC, BLO, BLA, UBL, UBA, RSC, GRS, GRA); the parameters known are
+ * ACM, CPG, ANM, CON, REL, RLC, SUS, RES, BLO, BLA, UBL, UBA, RSC, GRS, GRA); the parameters known are
  * listed in enum mgcf_isup_par. Decoding is network input: every length and pointer is
  * checked against the octets received; nothing is read outside them.
  *
@@ -34,6 +34,8 @@ enum {
     ISUP_CON = 0x07,
     ISUP_ANM = 0x09,
     ISUP_REL = 0x0c,
+    ISUP_SUS = 0x0d,
+    ISUP_RES = 0x0e,
     ISUP_RLC = 0x10,
     ISUP_RSC = 0x12,
     ISUP_BLO = 0x13,
@@ -62,6 +64,7 @@ enum mgcf_isup_par {
     ISUP_PAR_CAUSE,         /* cause indicators (3.12) */
     ISUP_PAR_RANGE,         /* range and status (3.43) */
     ISUP_PAR_CONNECTED,     /* connected number (3.16) */
+    ISUP_PAR_SUS_RES,       /* suspend/resume indicators (3.52) */
     ISUP_PAR_COUNT
 };
 #define ISUP_BIT(par) (1u << (par))
@@ -105,6 +108,10 @@ enum {
 #define ISUP_EVENT_CFB           4
 #define ISUP_EVENT_CFNR          5
 #define ISUP_EVENT_CFU           6
+
+/* Suspend/resume indicators (3.52), bit A */
+#define ISUP_SUS_SUBSCRIBER      0      /* ISDN subscriber initiated */
+#define ISUP_SUS_NETWORK         1      /* network initiated */
 
 /* Optional backward call indicators (3.37), bits of the octet */
 #define ISUP_OBCI_INBAND         0x01   /* in-band information or a pattern is available */
@@ -212,6 +219,7 @@ struct mgcf_isup_msg {
     uint8_t event_restricted; /* presentation restricted indicator, 1 bit */
     struct mgcf_isup_cause cause;
     struct mgcf_isup_range range;
+    uint8_t sus_res;        /* ISUP_SUS_* (bit A; the spare bits are not kept) */
 };
 
 /* Zero @m and set its type and CIC (parameters are added by setting fields and bits) */

@@ -110,6 +110,17 @@ void mgcf_isup_send_call(struct mgcf_call *c, const struct mgcf_act *a)
     char detail[96] = "";
     if (!c->trunk)
         return;
+    if (c->sipi_rx_fresh && c->sipi_rx.type == a->isup_type) {
+        msg = c->sipi_rx;               /* SIP-I: the peer's own message (Q.1912.5 C) */
+        msg.cic = c->cic;
+        c->sipi_rx_fresh = false;
+        if (msg.type == ISUP_REL)
+            snprintf(detail, sizeof(detail), "cause=%u", msg.cause.value);
+        if (send_msg(c->m, c->trunk, &msg, detail[0] ? detail : NULL) == 0)
+            mgcf_call_log(c, IMS_LOG_INFO, "tx ISUP %s%s%s (from SIP-I)",
+                          mgcf_isup_type_name(msg.type), detail[0] ? " " : "", detail);
+        return;
+    }
     if (a->isup_type == ISUP_IAM) {
         msg = c->iam;
         msg.cic = c->cic;
@@ -275,6 +286,7 @@ static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit 
         return;
     }
     c->iam = *msg;
+    c->sip_i = m->icscf_sip_i;          /* the INVITE goes to the I-CSCF */
     mgcf_call_seize(c, t, cc);
     int cause = mgcf_iw_invite_from_iam(msg, &m->iw, &origin, why, sizeof(why));
     c->origin = origin;
@@ -355,13 +367,22 @@ static void to_call(struct mgcf_call *c, const struct mgcf_isup_msg *msg)
     ev.called_status = msg->bci.called_status;
     ev.event = msg->event;
     ev.inband = mgcf_isup_has(msg, ISUP_PAR_OBCI) && (msg->obci & ISUP_OBCI_INBAND);
-    if (msg->type == ISUP_REL) {
+    ev.network = msg->sus_res == ISUP_SUS_NETWORK;
+    if (msg->type == ISUP_SUS || msg->type == ISUP_RES) {
+        mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP %s (%s initiated)%s",
+                      mgcf_isup_type_name(msg->type), ev.network ? "network" : "subscriber",
+                      ev.network ? "" : ": nothing to do at the MGCF");
+    } else if (msg->type == ISUP_REL) {
         ev.cause = mgcf_isup_has(msg, ISUP_PAR_CAUSE) ? msg->cause.value : Q850_NORMAL_UNSPECIFIED;
         ev.location = msg->cause.location;
         mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP REL cause=%u location=%u", ev.cause,
                       ev.location);
     } else {
         mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP %s", mgcf_isup_type_name(msg->type));
+    }
+    if (c->sip_i) {                     /* SIP-I: the SIP message it leads to carries it */
+        c->isup_rx = *msg;
+        c->isup_rx_fresh = true;
     }
     mgcf_call_event(c, &ev);
 }
@@ -474,6 +495,8 @@ static void dispatch(struct mgcf *m, struct mgcf_trunk *t, const struct mgcf_isu
     case ISUP_CON:
     case ISUP_REL:
     case ISUP_RLC:
+    case ISUP_SUS:
+    case ISUP_RES:
         if (cc->call)
             to_call(cc->call, msg);
         else

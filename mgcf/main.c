@@ -53,6 +53,17 @@ static int check_digits(const char *value, char *err, size_t errlen)
     return 0;
 }
 
+/* one item of mgcf.sip_i_peers: an address or address/prefix */
+static int check_net(const char *value, char *err, size_t errlen)
+{
+    struct ims_net n;
+    if (ims_net_parse(value, &n) != 0) {
+        snprintf(err, errlen, "'%s' is not an IP address or address/prefix", value);
+        return -1;
+    }
+    return 0;
+}
+
 static const struct ims_cfg_key mgcf_keys[] = {
     { "mgcf", "isup_peer", IMS_CFG_STR, NULL, IMS_CFG_REQUIRED, 0, 0, NULL, check_addr_port,
       "the PSTN's signalling gateway (M3UA SGP): address:port (M3UA over TCP, port 2905)" },
@@ -85,6 +96,9 @@ static const struct ims_cfg_key mgcf_keys[] = {
       "Q.764 T1: a REL without RLC is sent again after this" },
     { "mgcf", "t5_ms", IMS_CFG_INT, "300000", 0, 100, 3600000, NULL, NULL,
       "Q.764 T5: a REL still without RLC after this resets the circuit (RSC)" },
+    { "mgcf", "t6_ms", IMS_CFG_INT, "120000", 0, 1000, 3600000, NULL, NULL,
+      "Q.764 T6: an answered call suspended by the network (SUS) and not resumed (RES) in "
+      "this time is released (cause 102)" },
     { "mgcf", "t_maint_ms", IMS_CFG_INT, "15000", 0, 100, 600000, NULL, NULL,
       "Q.764 T16, T22, T12, T14: RSC, GRS, BLO and UBL not acknowledged are sent again after "
       "this" },
@@ -109,6 +123,12 @@ static const struct ims_cfg_key mgcf_keys[] = {
       "the PSTN's country code: a national number N of an IAM becomes tel:+<code>N" },
     { "mgcf", "max_calls", IMS_CFG_INT, "1000", 0, 1, 100000, NULL, NULL,
       "calls at most; beyond, INVITEs get 503 and IAMs a REL (cause 42)" },
+    { "mgcf", "sip_i_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, check_net,
+      "SIP-I (ITU-T Q.1912.5 profile C): the SIP peers (addresses or address/prefix, comma "
+      "separated) that get the ISUP message in an application/ISUP body part and whose "
+      "own is used; the I-CSCF's address makes calls from the PSTN SIP-I (empty: none)" },
+    { "mgcf", "sip_i_handling", IMS_CFG_ENUM, "optional", 0, 0, 0, "optional|required", NULL,
+      "Content-Disposition handling of the ISUP part we send (RFC 3204)" },
     { "mgcf", "api_token", IMS_CFG_STR, "", IMS_CFG_SECRET | IMS_CFG_EMPTY_OK, 0, 0, NULL,
       NULL, "bearer token of the circuit maintenance API (/api/v1/circuits); empty refuses "
       "every API request" },
@@ -149,6 +169,7 @@ static void read_conf(struct mgcf *m, const struct ims_cfg *c)
     f->timer_ms[MGCF_T9] = (unsigned)ims_cfg_int(c, "mgcf.t9_ms");
     f->timer_ms[MGCF_T1] = (unsigned)ims_cfg_int(c, "mgcf.t1_ms");
     f->timer_ms[MGCF_T5] = (unsigned)ims_cfg_int(c, "mgcf.t5_ms");
+    f->timer_ms[MGCF_T6] = (unsigned)ims_cfg_int(c, "mgcf.t6_ms");
     f->t_maint_ms = (unsigned)ims_cfg_int(c, "mgcf.t_maint_ms");
     f->h248_port = (unsigned)ims_cfg_int(c, "mgcf.h248_port");
     f->h248_retrans_ms = (unsigned)ims_cfg_int(c, "mgcf.h248_retrans_ms");
@@ -159,7 +180,33 @@ static void read_conf(struct mgcf *m, const struct ims_cfg *c)
     snprintf(f->country_code, sizeof(f->country_code), "%s", ims_cfg_str(c, "mgcf.country_code"));
     f->max_calls = (unsigned)ims_cfg_int(c, "mgcf.max_calls");
     snprintf(f->api_token, sizeof(f->api_token), "%s", ims_cfg_str(c, "mgcf.api_token"));
+    f->sip_i_required = strcmp(ims_cfg_str(c, "mgcf.sip_i_handling"), "required") == 0;
     m->iw.country_code = f->country_code;
+}
+
+/* mgcf.sip_i_peers; is the I-CSCF one of them? */
+static int read_sip_i(struct mgcf *m)
+{
+    char err[200];
+    size_t n;
+    char **items = ims_cfg_list(m->d->cfg, "mgcf.sip_i_peers", &n);
+    if (!items)
+        return -ENOMEM;
+    int rc = ims_netlist_parse(items, &m->conf.sip_i_peers, err, sizeof(err));
+    ims_strv_free(items);
+    if (rc) {
+        ims_err("%s: mgcf.sip_i_peers: %s", ims_cfg_path(m->d->cfg), err);
+        return rc;
+    }
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    const char *host = m->icscf_url ? m->icscf_url->url_host : NULL;
+    m->icscf_sip_i = host && inet_pton(AF_INET, host, &sin.sin_addr) == 1 &&
+                     ims_netlist_match(&m->conf.sip_i_peers, (struct sockaddr *)&sin);
+    if (n)
+        ims_info("mgcf: SIP-I (application/ISUP, handling=%s) with %zu peer network(s)%s",
+                 m->conf.sip_i_required ? "required" : "optional", n,
+                 m->icscf_sip_i ? ", the I-CSCF among them" : "");
+    return 0;
 }
 
 /* mgcf.trunks; a CIC in two trunks towards one point code is refused */
@@ -238,6 +285,8 @@ static int mgcf_init(struct ims_daemon *d)
     if (rc == 0)
         rc = set_up_sip(m);
     if (rc == 0)
+        rc = read_sip_i(m);
+    if (rc == 0)
         rc = mgcf_charging_init(m);
     if (rc == 0)
         rc = mgcf_api_init(m);
@@ -291,6 +340,7 @@ static void mgcf_stop(struct ims_daemon *d)
     free(m->trunks);
     m->trunks = NULL;
     m->n_trunks = 0;
+    ims_netlist_clear(&m->conf.sip_i_peers);
     su_home_deinit(m->home);
 }
 

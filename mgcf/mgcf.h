@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "interwork.h"
 #include "isup.h"
+#include "netlist.h"
 
 struct ims_chg;
 struct ims_chg_dialog;
@@ -53,7 +54,10 @@ struct mgcf_conf {
     char icscf[256];                /* incoming PSTN calls go there */
     char country_code[8];
     unsigned max_calls;
-    bool sip_i;                     /* SIP-I: an application/ISUP body (Q.1912.5 profile C) */
+    /* SIP-I (Q.1912.5 profile C, sipi.h): the SIP peers at these addresses get the ISUP
+     * message in an application/ISUP part, and theirs is used */
+    struct ims_netlist sip_i_peers;
+    bool sip_i_required;            /* the part's handling=required (else optional) */
     char api_token[256];
 };
 
@@ -97,6 +101,13 @@ struct mgcf_call {
     bool stepping;                  /* mgcf_call_event() runs: events wait in its queue */
     bool freeing;
     struct mgcf_iw_origin origin;   /* IN: the INVITE's identities, from the IAM */
+    /* SIP-I: the call's SIP peer speaks it (OUT: the INVITE came from a sip_i_peers
+     * address; IN: mgcf.icscf is one) */
+    bool sip_i;
+    struct mgcf_isup_msg isup_rx;   /* the last ISUP message from the PSTN ... */
+    bool isup_rx_fresh;             /* ... not yet carried in a SIP message */
+    struct mgcf_isup_msg sipi_rx;   /* the last ISUP message from the SIP-I peer ... */
+    bool sipi_rx_fresh;             /* ... not yet sent to the PSTN in place of ours */
 };
 
 struct mgcf {
@@ -115,6 +126,7 @@ struct mgcf {
     int isup_state;                 /* enum mgcf_m3ua_state (atomic: /health reads it) */
     int mgw_state;                  /* mgw.c's state (atomic: /health reads it) */
     url_t *icscf_url;               /* conf.icscf resolved through sip.hosts */
+    bool icscf_sip_i;               /* the I-CSCF's address is one of conf.sip_i_peers */
     bool stopping;                  /* mgcf_stop() has begun (API jobs check it) */
     su_home_t home[1];
 };
@@ -155,6 +167,8 @@ void mgcf_sip_ack(struct mgcf_call *c);
 void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause);
 void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause);
 void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp);
+/* Is @msg (a request or response received) from one of mgcf.sip_i_peers? */
+bool mgcf_sip_from_sipi_peer(const struct mgcf *m, msg_t *msg);
 /* Free the call's SIP objects (no message sent) */
 void mgcf_sip_close(struct mgcf_call *c);
 

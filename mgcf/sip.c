@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "sip_hdr.h"
+#include "sipi.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_extra.h>
 #include <sofia-sip/sip_header.h>
@@ -83,17 +85,123 @@ static const char *our_sdp(struct mgcf_call *c, bool new_version, char *buf, siz
     return buf;
 }
 
-/* The SDP of @sip into @m: 1 when there is one and it is usable, 0 when none, -errno */
+bool mgcf_sip_from_sipi_peer(const struct mgcf *m, msg_t *msg)
+{
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    return ai && ai->ai_addr && ims_netlist_match(&m->conf.sip_i_peers, ai->ai_addr);
+}
+
+/* Is the request of @irq from a SIP-I peer? */
+static bool irq_from_sipi_peer(const struct mgcf *m, nta_incoming_t *irq)
+{
+    msg_t *msg = nta_incoming_getrequest(irq);
+    bool yes = mgcf_sip_from_sipi_peer(m, msg);
+    if (msg)
+        msg_destroy(msg);
+    return yes;
+}
+
+/*
+ * body_of - the SDP of @sip into @m and, when @sipi (a SIP-I peer sent it), its ISUP into
+ * @isup (type 0 when none). 1 when there is SDP and it is usable, 0 when none, -errno: an
+ * ISUP part required from a peer that is not SIP-I or of another version, another body
+ * (-EMEDIUMTYPE), a multipart or ISUP part that cannot be read (-EINVAL), SDP errors.
+ */
+static int body_of(const sip_t *sip, bool sipi, struct mgcf_iw_media *m,
+                   struct mgcf_isup_msg *isup)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    struct mgcf_sipi_body b;
+    const char *call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "-";
+    isup->type = 0;
+    int rc = mgcf_sipi_body_read(home, sip->sip_content_type, sip->sip_payload, &b);
+    if (rc == 0 && (b.has_isup || b.isup_error) && !sipi) {
+        ims_info("mgcf: call-id=%s: an ISUP body part from a peer not in mgcf.sip_i_peers: "
+                 "%s", call_id, b.isup_required ? "refused (handling=required)" : "not used");
+        rc = b.isup_required ? -EMEDIUMTYPE : 0;
+        b.has_isup = false;
+    } else if (rc == 0 && b.isup_error) {
+        ims_info("mgcf: call-id=%s: the ISUP body part is not used: %s", call_id,
+                 b.isup_error == -ENOTSUP ? "another version or message type" : "malformed");
+    }
+    if (rc == 0 && b.has_isup)
+        *isup = b.isup;
+    if (rc == 0 && b.sdp) {
+        rc = mgcf_iw_sdp_read(b.sdp, b.sdp_len, m);
+        rc = rc < 0 ? rc : 1;
+    }
+    su_home_deinit(home);
+    return rc;
+}
+
+/* The SDP of @sip into @m, an ISUP part not taken: as body_of() */
 static int sdp_of(const sip_t *sip, struct mgcf_iw_media *m)
 {
-    const sip_payload_t *pl = sip->sip_payload;
-    if (!pl || !pl->pl_len)
-        return 0;
-    if (!sip->sip_content_type || !sip->sip_content_type->c_type ||
-        strcasecmp(sip->sip_content_type->c_type, "application/sdp") != 0)
-        return -EMEDIUMTYPE;
-    int rc = mgcf_iw_sdp_read(pl->pl_data, pl->pl_len, m);
-    return rc < 0 ? rc : 1;
+    struct mgcf_isup_msg ignored;
+    return body_of(sip, false, m, &ignored);
+}
+
+/*
+ * sipi_body - the call's SIP-I body for a SIP message (@method, else a response @status):
+ * the last ISUP message from the PSTN when it was not carried yet and fits the message
+ * (mgcf_sipi_fits), with @sdp (NULL: none) beside it. false when there is none (the SDP
+ * alone goes, as without SIP-I); *@ct and *@pl in @home otherwise.
+ */
+static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, const char *sdp,
+                      su_home_t *home, sip_content_type_t **ct, sip_payload_t **pl)
+{
+    const struct mgcf_isup_msg *isup = method == sip_method_invite ? &c->iam : &c->isup_rx;
+    if (!c->sip_i || (method != sip_method_invite && !c->isup_rx_fresh) ||
+        !mgcf_sipi_fits(isup->type, method, status))
+        return false;
+    int rc = mgcf_sipi_body_make(home, sdp, isup, c->m->conf.sip_i_required, ct, pl);
+    if (rc < 0) {
+        mgcf_call_log(c, IMS_LOG_ERROR, "ISUP %s not encapsulated: %s",
+                      mgcf_isup_type_name(isup->type), strerror(-rc));
+        return false;
+    }
+    if (method != sip_method_invite)
+        c->isup_rx_fresh = false;
+    return true;
+}
+
+/* The body of a SIP message of the call: SIP-I's multipart when sipi_body() gives one, else
+ * @sdp alone (NULL: no body, *@ct and *@pl NULL). true when multipart. */
+static bool body_for(struct mgcf_call *c, sip_method_t method, int status, const char *sdp,
+                     su_home_t *home, sip_content_type_t **ct, sip_payload_t **pl)
+{
+    *ct = NULL;
+    *pl = NULL;
+    if (sipi_body(c, method, status, sdp, home, ct, pl))
+        return true;
+    if (sdp) {
+        *ct = sip_content_type_make(home, "application/sdp");
+        *pl = sip_payload_make(home, sdp);
+    }
+    return false;
+}
+
+#define BODY_TAGS(ct, pl, mp) TAG_IF(ct, SIPTAG_CONTENT_TYPE(ct)), TAG_IF(pl, SIPTAG_PAYLOAD(pl)), \
+    TAG_IF(mp, SIPTAG_MIME_VERSION_STR("1.0"))
+
+/* An ISUP message from the SIP-I peer: sent to the PSTN in place of the one the call's
+ * state machine asks for when of the same type (isup_link.c) */
+static void sipi_keep(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
+{
+    if (!isup->type)
+        return;
+    c->sipi_rx = *isup;
+    c->sipi_rx_fresh = true;
+    mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s received in the SIP message",
+                  mgcf_isup_type_name(isup->type));
+}
+
+/* A REL's cause from the SIP-I peer, else the Q.850 Reason of @sip, else -1 */
+static int release_cause(const sip_t *sip, const struct mgcf_isup_msg *isup)
+{
+    if (isup->type == ISUP_REL && mgcf_isup_has(isup, ISUP_PAR_CAUSE) && isup->cause.value)
+        return isup->cause.value;
+    return mgcf_iw_reason_cause(sip->sip_reason);
 }
 
 /* ---- requests inside a call's dialog ---- */
@@ -147,8 +255,14 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
     (void)leg;
     switch (sip->sip_request->rq_method) {
     case sip_method_bye: {
-        struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE,
-                              .reason = mgcf_iw_reason_cause(sip->sip_reason) };
+        struct mgcf_iw_media unused;
+        struct mgcf_isup_msg isup;
+        /* the call ends whatever the body: one that cannot be read is logged, not used */
+        if (body_of(sip, c->sip_i && irq_from_sipi_peer(c->m, irq), &unused, &isup) < 0)
+            mgcf_call_log(c, IMS_LOG_INFO, "the BYE's body is not used (not SDP or SIP-I)");
+        struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE, .reason = release_cause(sip, &isup) };
+        if (isup.type == ISUP_REL)
+            sipi_keep(c, &isup);
         nta_incoming_treply(irq, SIP_200_OK, TAG_END());
         nta_incoming_destroy(irq);
         mgcf_call_log(c, IMS_LOG_INFO, "BYE from the IMS side");
@@ -181,8 +295,14 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
         ev.type = MGCF_EV_SIP_ACK_TIMEOUT;
         mgcf_call_log(c, IMS_LOG_WARN, "no ACK for our 2xx");
     } else if (sip->sip_request->rq_method == sip_method_cancel) {
+        struct mgcf_iw_media unused;
+        struct mgcf_isup_msg isup;
         ev.type = MGCF_EV_SIP_CANCEL;
-        ev.reason = mgcf_iw_reason_cause(sip->sip_reason);
+        if (body_of(sip, c->sip_i && irq_from_sipi_peer(c->m, irq), &unused, &isup) < 0)
+            mgcf_call_log(c, IMS_LOG_INFO, "the CANCEL's body is not used");
+        ev.reason = release_cause(sip, &isup);
+        if (isup.type == ISUP_REL)
+            sipi_keep(c, &isup);
         mgcf_call_log(c, IMS_LOG_INFO, "CANCEL from the IMS side");
     } else if (sip->sip_request->rq_method == sip_method_ack) {
         ev.type = MGCF_EV_SIP_ACK;
@@ -204,16 +324,19 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
 }
 
 /* Can the INVITE go on? 0, or the status to refuse it with (why in @why) */
-static int invite_check(struct mgcf *m, const sip_t *sip, struct mgcf_isup_msg *iam,
-                        struct mgcf_iw_media *media, int *has_sdp, char *why, size_t len)
+static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
+                        struct mgcf_isup_msg *iam, struct mgcf_iw_media *media, int *has_sdp,
+                        char *why, size_t len)
 {
+    struct mgcf_isup_msg enc;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
         snprintf(why, len, "Max-Forwards reached 0");
         return 483;
     }
-    *has_sdp = sdp_of(sip, media);
+    *has_sdp = body_of(sip, sipi, media, &enc);
     if (*has_sdp == -EMEDIUMTYPE) {
-        snprintf(why, len, "the body is not application/sdp");
+        snprintf(why, len, "the body is not application/sdp%s", sipi ? ", nor SIP-I's ISUP "
+                 "(application/ISUP;version=" MGCF_SIPI_VERSION ") beside it" : "");
         return 415;
     }
     if (*has_sdp == -ENOTSUP) {
@@ -228,6 +351,15 @@ static int invite_check(struct mgcf *m, const sip_t *sip, struct mgcf_isup_msg *
     int st = mgcf_iw_iam_from_invite(sip, iam, why, len);
     if (st)
         return st;
+    if (enc.type && enc.type != ISUP_IAM) {
+        snprintf(why, len, "the INVITE's ISUP part is a %s, not an IAM",
+                 mgcf_isup_type_name(enc.type));
+        return 400;
+    }
+    if (enc.type && mgcf_sipi_iam_merge(iam, &enc)) {
+        snprintf(why, len, "the encapsulated IAM's hop counter is spent");
+        return 483;
+    }
     if (!mgcf_isup_active(m)) {
         snprintf(why, len, "the ISUP signalling link to the PSTN is down (%s)",
                  mgcf_isup_state(m));
@@ -282,7 +414,8 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
     struct mgcf_isup_msg iam = { 0 };
     struct mgcf_iw_media media;
     int has_sdp = 0;
-    int st = invite_check(m, sip, &iam, &media, &has_sdp, why, sizeof(why));
+    bool sipi = irq_from_sipi_peer(m, irq);
+    int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, why, sizeof(why));
     if (st)
         return refuse(m, irq, sip, st, why);
     struct mgcf_trunk *t = mgcf_trunk_for(m->trunks, m->n_trunks, iam.called.digits);
@@ -299,6 +432,7 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
     if (!c)
         return refuse(m, irq, sip, 503, "as many calls as mgcf.max_calls already");
     call_ids(c, sip);
+    c->sip_i = sipi;
     if (uas_leg(c, irq, sip) < 0) {
         mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_TEMPORARY_FAILURE);
         return 0;
@@ -310,10 +444,11 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
     c->ims_known = has_sdp == 1;
     snprintf(c->sip_fmts, sizeof(c->sip_fmts), "%s", has_sdp == 1 ? media.fmts : "8 0");
     mgcf_call_seize(c, t, cc);
-    mgcf_call_log(c, IMS_LOG_INFO, "INVITE " URL_PRINT_FORMAT ": called %s, calling %s%s",
+    mgcf_call_log(c, IMS_LOG_INFO, "INVITE " URL_PRINT_FORMAT ": called %s, calling %s%s%s",
                   URL_PRINT_ARGS(sip->sip_request->rq_url), iam.called.digits,
                   iam.calling.digits[0] ? iam.calling.digits : "(none)",
-                  iam.calling.apri == ISUP_APRI_RESTRICTED ? " (restricted)" : "");
+                  iam.calling.apri == ISUP_APRI_RESTRICTED ? " (restricted)" : "",
+                  sipi ? " (SIP-I)" : "");
     mgcf_call_simple(c, MGCF_EV_START, 0);
     return 0;
 }
@@ -327,16 +462,20 @@ void mgcf_sip_respond(struct mgcf_call *c, int status, bool sdp, uint8_t cause)
     }
     const char *text = sdp ? our_sdp(c, false, body, sizeof(body)) : NULL;
     const char *rsn = status >= 300 ? reason_of(cause, reason, sizeof(reason)) : NULL;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct;
+    sip_payload_t *pl;
+    bool mp = body_for(c, sip_method_invalid, status, text, home, &ct, &pl);
     nta_incoming_treply(c->irq, status, sip_status_phrase(status),
                         TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
                                                                            sizeof(contact)))),
                         TAG_IF(status >= 200 && status < 300, SIPTAG_ALLOW_STR(ALLOW)),
-                        TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
-                        TAG_IF(text, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
+                        TAG_IF(rsn, SIPTAG_REASON_STR(rsn)), BODY_TAGS(ct, pl, mp), TAG_END());
+    su_home_deinit(home);
     ims_sip_count_response(sip_of(c), status);
-    mgcf_call_log(c, status >= 300 ? IMS_LOG_INFO : IMS_LOG_DEBUG, "%d %s sent%s%s", status,
-                  sip_status_phrase(status), text ? " with SDP" : "", rsn ? " (Reason)" : "");
+    mgcf_call_log(c, status >= 300 ? IMS_LOG_INFO : IMS_LOG_DEBUG, "%d %s sent%s%s%s", status,
+                  sip_status_phrase(status), text ? " with SDP" : "", rsn ? " (Reason)" : "",
+                  mp ? " (SIP-I)" : "");
     if (status >= 200 && status < 300) {
         if (!c->answer)
             c->answer = nta_incoming_getresponse(c->irq);
@@ -376,13 +515,20 @@ static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         return 0;
     if (sip && sip->sip_to && sip->sip_to->a_tag && status < 300 && !nta_leg_get_rtag(c->leg))
         nta_leg_rtag(c->leg, sip->sip_to->a_tag);
-    if (sip && status < 300) {
+    struct mgcf_isup_msg isup = { 0 };
+    if (sip) {
         struct mgcf_iw_media media;
-        if (sdp_of(sip, &media) == 1) {
+        msg_t *resp = c->sip_i ? nta_outgoing_getresponse(orq) : NULL;
+        bool sipi = c->sip_i && mgcf_sip_from_sipi_peer(c->m, resp);
+        if (resp)
+            msg_destroy(resp);
+        if (body_of(sip, sipi, &media, &isup) == 1 && status < 300) {
             c->ims = media;
             c->ims_known = true;
             ev.sdp = true;
         }
+        if (isup.type && mgcf_sipi_fits(isup.type, sip_method_invalid, status))
+            sipi_keep(c, &isup);
     }
     if (status < 200) {
         ev.type = MGCF_EV_SIP_PROGRESS;
@@ -394,7 +540,7 @@ static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
             c->answer = nta_outgoing_getresponse(orq);
     } else {
         ev.type = MGCF_EV_SIP_FAILURE;
-        ev.reason = sip ? mgcf_iw_reason_cause(sip->sip_reason) : -1;
+        ev.reason = sip ? release_cause(sip, &isup) : -1;
         mgcf_call_log(c, IMS_LOG_INFO, "the INVITE failed: %d", status);
     }
     mgcf_call_event(c, &ev);
@@ -429,6 +575,10 @@ void mgcf_sip_send_invite(struct mgcf_call *c)
     snprintf(c->call_id, sizeof(c->call_id), "%s", callid);
     invite_headers(c, headers, sizeof(headers));
     const char *sdp = our_sdp(c, false, body, sizeof(body));
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct;
+    sip_payload_t *pl;
+    bool mp = body_for(c, sip_method_invite, 0, sdp, home, &ct, &pl);
     c->leg = nta_leg_tcreate(agent_of(c), on_leg_request, (nta_leg_magic_t *)c,
                              SIPTAG_CALL_ID_STR(callid), SIPTAG_FROM_STR(c->origin.from),
                              SIPTAG_TO_STR(c->origin.to), TAG_END());
@@ -438,8 +588,9 @@ void mgcf_sip_send_invite(struct mgcf_call *c)
             (url_string_t *)m->icscf_url, SIP_METHOD_INVITE,
             URL_STRING_MAKE(c->origin.request_uri),
             SIPTAG_CONTACT_STR(contact_of(m, contact, sizeof(contact))),
-            SIPTAG_ALLOW_STR(ALLOW), SIPTAG_HEADER_STR(headers),
-            SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+            SIPTAG_ALLOW_STR(ALLOW), SIPTAG_HEADER_STR(headers), BODY_TAGS(ct, pl, mp),
+            TAG_END());
+    su_home_deinit(home);
     if (!c->invite_orq) {
         mgcf_call_log(c, IMS_LOG_ERROR, "the INVITE to %s cannot be sent", m->conf.icscf);
         struct mgcf_ev ev = { .type = MGCF_EV_SIP_FAILURE, .status = 500, .reason = -1 };
@@ -447,8 +598,9 @@ void mgcf_sip_send_invite(struct mgcf_call *c)
         return;
     }
     c->invite = nta_outgoing_getrequest(c->invite_orq);
-    mgcf_call_log(c, IMS_LOG_INFO, "INVITE %s from %s sent to %s", c->origin.request_uri,
-                  c->origin.pai[0] ? c->origin.pai : c->origin.from, m->conf.icscf);
+    mgcf_call_log(c, IMS_LOG_INFO, "INVITE %s from %s sent to %s%s", c->origin.request_uri,
+                  c->origin.pai[0] ? c->origin.pai : c->origin.from, m->conf.icscf,
+                  mp ? " (SIP-I)" : "");
 }
 
 void mgcf_sip_ack(struct mgcf_call *c)
@@ -472,10 +624,15 @@ void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause)
     const char *rsn = reason_of(cause, reason, sizeof(reason));
     if (!c->invite_orq)
         return;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct;
+    sip_payload_t *pl;
+    bool mp = body_for(c, sip_method_cancel, 0, NULL, home, &ct, &pl);
     /* nta holds the CANCEL back until a provisional response came (RFC 3261 9.1); its
      * final response ends the CANCEL transaction on its own */
     nta_outgoing_tcancel(c->invite_orq, NULL, NULL, TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
-                         TAG_END());
+                         BODY_TAGS(ct, pl, mp), TAG_END());
+    su_home_deinit(home);
     mgcf_call_log(c, IMS_LOG_INFO, "CANCEL sent%s%s", rsn ? ", Reason " : "", rsn ? rsn : "");
 }
 
@@ -500,10 +657,16 @@ void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
 {
     char reason[160];
     const char *rsn = reason_of(cause, reason, sizeof(reason));
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct;
+    sip_payload_t *pl;
+    bool mp = body_for(c, sip_method_bye, 0, NULL, home, &ct, &pl);
     if (c->leg)
         c->bye_orq = nta_outgoing_tcreate(c->leg, on_bye_response, (nta_outgoing_magic_t *)c,
                                           NULL, SIP_METHOD_BYE, NULL,
-                                          TAG_IF(rsn, SIPTAG_REASON_STR(rsn)), TAG_END());
+                                          TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
+                                          BODY_TAGS(ct, pl, mp), TAG_END());
+    su_home_deinit(home);
     if (!c->bye_orq) {
         mgcf_call_log(c, IMS_LOG_ERROR, "the BYE cannot be sent");
         struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE_DONE, .status = 500, .reason = -1 };

@@ -168,6 +168,57 @@ START_TEST(out_answered_pstn_hangs_up)
 }
 END_TEST
 
+static void in_invited(void);
+
+static const char *sus_res(uint8_t type, bool network)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = type, .network = network,
+                                .reason = -1 });
+}
+
+/* SUS/RES by the network: T6 (Q.764 2.5.2); by a subscriber: nothing here */
+START_TEST(out_suspend_resume)
+{
+    out_answered();
+    STEP("T6+", sus_res(ISUP_SUS, true));
+    STEP("", sus_res(ISUP_SUS, true));          /* again: T6 keeps running */
+    ck_assert_int_eq(rc, 0);
+    STEP("T6-", sus_res(ISUP_RES, true));
+    STEP("", sus_res(ISUP_RES, true));          /* a RES without SUS */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("", sus_res(ISUP_SUS, false));
+    ck_assert_int_eq(rc, 0);
+    STEP("", timer(MGCF_T6));                   /* not suspended: out of place */
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(out_suspended_t6)
+{
+    out_answered();
+    STEP("T6+", sus_res(ISUP_SUS, true));
+    STEP("T7- T9- REL/102 T1+ T5+ BYE/102 chg-stop subtract", timer(MGCF_T6));
+    STEP("T1- T5-", isup(ISUP_RLC));
+}
+END_TEST
+
+START_TEST(suspended_then_released)
+{
+    out_answered();
+    STEP("T6+", sus_res(ISUP_SUS, true));
+    STEP("T6- T7- T9- BYE/16 chg-stop subtract", rel(16));
+    out_answered();
+    STEP("T6+", sus_res(ISUP_SUS, true));
+    STEP("chg-stop T6- T7- T9- REL/16 T1+ T5+ subtract", simple(MGCF_EV_SIP_BYE));
+    in_invited();
+    STEP("", sus_res(ISUP_SUS, true));          /* not answered: out of place */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("ACK chg-start modify/SendReceive+sdp CON", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+    STEP("T6+", sus_res(ISUP_SUS, true));
+    STEP("REL/102 T1+ T5+ BYE/102 chg-stop subtract", timer(MGCF_T6));
+}
+END_TEST
+
 START_TEST(out_reason_cause_of_bye)
 {
     out_answered();
@@ -347,7 +398,7 @@ END_TEST
 START_TEST(circuit_reset_during_call)
 {
     out_answered();
-    STEP("T7- T9- T1- T5- BYE/41 chg-stop subtract",
+    STEP("T7- T9- T1- T5- T6- BYE/41 chg-stop subtract",
          ev((struct mgcf_ev){ .type = MGCF_EV_RESET, .cause = Q850_TEMPORARY_FAILURE }));
     STEP("", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
     STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
@@ -517,6 +568,9 @@ int main(void)
     tcase_add_test(tc, in_refused_before_media);
     tcase_add_test(tc, in_out_of_place);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, out_suspend_resume);
+    tcase_add_test(tc, out_suspended_t6);
+    tcase_add_test(tc, suspended_then_released);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

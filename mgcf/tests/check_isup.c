@@ -442,16 +442,49 @@ START_TEST(unknown_parameters_and_types)
     ck_assert_uint_eq(m.unknown, 1);
     ck_assert(!mgcf_isup_has(&m, ISUP_PAR_EVENT));
 
-    static const uint8_t sus[] = {0x15, 0x01, 0x0d, 0x00, 0x00};   /* SUS: not known */
-    ck_assert_int_eq(mgcf_isup_decode(sus, sizeof(sus), &m), -ENOTSUP);
+    /* SAM (subsequent address, 0x02): not known */
+    static const uint8_t sam[] = {0x15, 0x01, 0x02, 0x01, 0x02, 0x01, 0x10};
+    ck_assert_int_eq(mgcf_isup_decode(sam, sizeof(sam), &m), -ENOTSUP);
     ck_assert_uint_eq(m.cic, 0x115);
-    ck_assert_uint_eq(m.type, 0x0d);
-    ck_assert_ptr_null(mgcf_isup_type_name(0x0d));
+    ck_assert_uint_eq(m.type, 0x02);
+    ck_assert_ptr_null(mgcf_isup_type_name(0x02));
     ck_assert_str_eq(mgcf_isup_type_name(ISUP_GRA), "GRA");
     /* the spare bits of the CIC are ignored */
     static const uint8_t rlc_spare[] = {0x05, 0xf0, 0x10, 0x00};
     ck_assert_int_eq(mgcf_isup_decode(rlc_spare, sizeof(rlc_spare), &m), 0);
     ck_assert_uint_eq(m.cic, 5);
+}
+END_TEST
+
+/* SUS and RES (Q.763 Table 38): CIC 5, type 0x0d / 0x0e, suspend/resume indicators (3.52)
+ * bit A 1 network initiated / 0 ISDN subscriber initiated, optional part pointer 0 */
+START_TEST(suspend_resume)
+{
+    static const uint8_t sus[] = {0x05, 0x00, 0x0d, 0x01, 0x00};
+    static const uint8_t res[] = {0x05, 0x00, 0x0e, 0x00, 0x00};
+    struct mgcf_isup_msg m;
+    uint8_t buf[16];
+    mgcf_isup_init(&m, ISUP_SUS, 5);
+    m.sus_res = ISUP_SUS_NETWORK;
+    mgcf_isup_set(&m, ISUP_PAR_SUS_RES);
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), (int)sizeof(sus));
+    ck_assert_mem_eq(buf, sus, sizeof(sus));
+    mgcf_isup_init(&m, ISUP_RES, 5);
+    mgcf_isup_set(&m, ISUP_PAR_SUS_RES);
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), (int)sizeof(res));
+    ck_assert_mem_eq(buf, res, sizeof(res));
+    ck_assert_int_eq(mgcf_isup_decode(sus, sizeof(sus), &m), 0);
+    ck_assert_uint_eq(m.type, ISUP_SUS);
+    ck_assert_uint_eq(m.sus_res, ISUP_SUS_NETWORK);
+    ck_assert_str_eq(mgcf_isup_type_name(ISUP_SUS), "SUS");
+    static const uint8_t res_spare[] = {0x05, 0x00, 0x0e, 0xfe, 0x00};  /* spare bits set */
+    ck_assert_int_eq(mgcf_isup_decode(res_spare, sizeof(res_spare), &m), 0);
+    ck_assert_uint_eq(m.sus_res, ISUP_SUS_SUBSCRIBER);
+    mgcf_isup_init(&m, ISUP_SUS, 5);                       /* the indicators are mandatory */
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
+    m.sus_res = 2;
+    mgcf_isup_set(&m, ISUP_PAR_SUS_RES);
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
 }
 END_TEST
 
@@ -596,6 +629,7 @@ int main(void)
     tcase_add_test(tc, encode_refusals);
     tcase_add_test(tc, round_trip_numbers);
     tcase_add_test(tc, round_trip_extremes);
+    tcase_add_test(tc, suspend_resume);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -5,7 +5,8 @@
 # machine coming up, ISUP of a group reset, an outgoing and an incoming call, blocking and a
 # circuit reset, heartbeats, an ERR, ASP Down) and H.248.1 text over UDP port 2944 (a
 # gateway's registration, an audit, a call's Add, Pending, Modify, Notify, Subtract with
-# statistics, an error, response acks). tshark must dissect every message as its protocol
+# statistics, an error, response acks) and SIP-I over UDP 5060 (INVITE with SDP and IAM, 180
+# with ACM, 200 with SDP and ANM, BYE with REL, in multipart/mixed). tshark must dissect every message as its protocol
 # (M3UA over TCP through tests/lib/m3ua_tcp.lua, Wireshark registering M3UA on SCTP only)
 # with no malformed field and no expert item above Note, and decode the fields written.
 #
@@ -20,6 +21,7 @@ e2e_require tshark
 LUA="-X lua_script:$E2E_ROOT/tests/lib/m3ua_tcp.lua"
 M3UA=$E2E_RUN/m3ua.pcap
 MEGACO=$E2E_RUN/megaco.pcap
+SIPI=$E2E_RUN/sipi.pcap
 
 problems() {   # $1 capture, then tshark options: packets malformed or with an expert item
     local f=$1      # above Note (Wireshark's own notes on ISUP and TCP are not problems)
@@ -40,7 +42,7 @@ fields() {   # $1 capture, $2 display filter, $3... fields: one line per packet
 }
 
 step "the captures are written"
-check "mgcf_wire writes m3ua.pcap and megaco.pcap" "$E2E_BIN/mgcf_wire" "$E2E_RUN"
+check "mgcf_wire writes m3ua.pcap, megaco.pcap and sipi.pcap" "$E2E_BIN/mgcf_wire" "$E2E_RUN"
 
 step "M3UA over TCP with ISUP"
 # shellcheck disable=SC2086
@@ -80,5 +82,19 @@ check_match "the Subtract reply carries the RTP statistics" 'rtp/ps=2050' \
     "$(tshark -r "$MEGACO" -V -Y 'megaco.transid == 6' 2>/dev/null)"
 check_match "the error 430 is read" '430' \
     "$(tshark -r "$MEGACO" -Y 'megaco.transid == 7' -T fields -e megaco.error_code 2>/dev/null)"
+
+step "SIP-I: ISUP in SIP bodies (application/ISUP, Q.1912.5 profile C)"
+check_eq "no malformed packet, no expert item above Note" "" "$(problems "$SIPI")"
+check_eq "each SIP message carries its ISUP message (IAM, ACM, ANM, REL)" "1 6 9 12" \
+    "$(fields "$SIPI" 'sip && isup' isup.message_type | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the INVITE's and the 200's SDP beside it" 2 "$(fields "$SIPI" 'sip && sdp' frame.number | wc -l)"
+check_eq "the IAM's numbers and hop counter" "15550100001 19995550123 20" \
+    "$(fields "$SIPI" 'isup.message_type == 1' isup.called isup.calling isup.hop_counter)"
+check_eq "the REL's cause and location" "16 4" \
+    "$(fields "$SIPI" 'isup.message_type == 12' isup.cause_indicator q931.cause_location)"
+check_eq "Content-Disposition of the ISUP parts" \
+    "signal;handling=optional signal;handling=optional signal;handling=optional signal;handling=required" \
+    "$(tshark -r "$SIPI" -V 2>/dev/null | sed -n 's/^ *Content-Disposition: \([^\\]*\).*/\1/p' |
+       tr '\n' ' ' | sed 's/ $//')"
 
 e2e_finish

@@ -9,7 +9,8 @@
 # hung up by alice (REL 16, RLC) and by the PSTN (BYE with Reason Q.850 cause 16); busy ->
 # 486, no answer -> 480 after T9 (REL 19), unallocated number (cause 1) -> 404, CANCEL ->
 # 487 (REL 31); IAM/ACM/ANM/REL/RLC and H.248 Add/Modify/Subtract for the calls; the MGW
-# restarting during a call (BYE with cause 41); a call from the PSTN ringing alice, with
+# restarting during a call (BYE with cause 41); a call suspended by the PSTN (SUS) released
+# when T6 runs out (REL and BYE cause 102), one resumed (RES) in time; a call from the PSTN ringing alice, with
 # P-Asserted-Identity of the calling number; a re-INVITE (Modify of the RTP termination); an
 # MGW answering Pending; the circuit API (block, unblock); an INVITE
 # from outside the trust domain (403, no IAM); ACRs of the S-CSCF, BGCF and MGCF sharing the
@@ -38,9 +39,11 @@ MGW_OUT=$E2E_RUN/mgw/mgw.out
 MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
 
 # the PSTN's numbers (tests/tools/pstn): 0100 answers, 0111 answers and hangs up after
-# 1.5 s, 0486 is busy, 0480 rings without answer, 0404 does not exist (cause 1)
-export IMS_LAB_PSTN_ARGS="--number 19995550111=answer:1500 --number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1"
+# 1.5 s, 0486 is busy, 0480 rings without answer, 0404 does not exist (cause 1), 0600
+# answers and suspends (SUS, network) for good, 0601 suspends and resumes (RES) after 1 s
+export IMS_LAB_PSTN_ARGS="--number 19995550111=answer:1500 --number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1 --number 19995550600=suspend --number 19995550601=suspend:1000"
 export IMS_MGCF_T9_MS=4000            # no answer: released after 4 s here (Q.764: 90 s+)
+export IMS_MGCF_T6_MS=2500            # suspended, no RES: released after 2.5 s here
 # capture ISUP (M3UA 2905), H.248 (2944) and the MGW's RTP besides the lab's usual ports
 E2E_CAP_FILTER='net 127.0.0.0/24 and (port 5060 or port 3868 or port 5868 or port 8080 or port 2905 or port 2944 or portrange 30000-30999)'
 
@@ -158,6 +161,25 @@ check "alice calls, the PSTN answers and releases after 1.5 s" \
 check_match "alice gets a BYE with Reason Q.850 cause 16" \
     '^bye: reason= *Q\.850;cause=16;text="Normal call clearing"' "$(logline call2)"
 check "the PSTN switch got RLC for its REL" wait_for "$PSTN_OUT" "$p" '^rx RLC cic=[0-9]+$'
+
+step "the PSTN suspends the call (SUS, network initiated; Q.764 2.5, T6)"
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+t0=$SECONDS
+check "alice calls tel:+19995550600: answered, suspended, never resumed" \
+    call call2s pstn_uac_wait.xml 19995550600
+check_match "alice gets a BYE with Reason Q.850 cause 102 (T6 over)" \
+    '^bye: reason= *Q\.850;cause=102' "$(logline call2s)"
+check "... not before T6 (2.5 s here; it took $((SECONDS - t0)) s)" test $((SECONDS - t0)) -ge 2
+check "the PSTN got REL cause 102 after its SUS" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+check_match "... the MGCF logged the SUS and T6" 'rx ISUP SUS \(network initiated\).*timer T6 expired' \
+    "$(since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+p=$(mark "$PSTN_OUT")
+check "alice calls tel:+19995550601: suspended, resumed after 1 s, she hangs up after 4 s" \
+    call call2r pstn_uac.xml 19995550601 -d 4000
+check_match "the PSTN sent SUS then RES, then got alice's REL (cause 16, not 102)" \
+    'tx SUS cic=[0-9]+ network.*tx RES cic=[0-9]+ network.*rx REL cic=[0-9]+ cause=16 ' \
+    "$(since "$PSTN_OUT" "$p" | tr '\n' ' ')"
 
 step "busy, no answer, unallocated number, cancelled"
 p=$(mark "$PSTN_OUT")
@@ -340,8 +362,8 @@ check_eq "no malformed packet, no expert error (SIP, ISUP over M3UA, H.248, Diam
     "$(cap_tshark "$cap" "${LUA[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null)"
 isup_types=$(cap_tshark "$cap" "${LUA[@]}" -Y isup -T fields -e isup.message_type 2>/dev/null |
     sort -n | uniq | tr '\n' ' ')
-check_match "ISUP dissected: IAM 1, ACM 6, ANM 9, REL 12, RLC 16, BLO 19, UBL 20, BLA 21, UBA 22, GRS 23, CPG 44" \
-    '^1 6 9 12 16 19 20 21 22 23 (41 )?44 $' "$isup_types"
+check_match "ISUP dissected: IAM 1, ACM 6, ANM 9, REL 12, SUS 13, RES 14, RLC 16, BLO 19, UBL 20, BLA 21, UBA 22, GRS 23, CPG 44" \
+    '^1 6 9 12 13 14 16 19 20 21 22 23 (41 )?44 $' "$isup_types"
 check "H.248 Add, Modify and Subtract dissected as MEGACO" test \
     "$(cap_tshark "$cap" -Y 'megaco' 2>/dev/null | grep -c -E 'Add|Modify|Subtract')" -ge 3
 check "RTP from alice to the MGW on the wire" test \

@@ -9,7 +9,9 @@
  * with heartbeats, an ERR and ASP Down; and <directory>/megaco.pcap: H.248.1 text
  * (mgcf/megaco.c) over UDP 127.0.0.70:2944 <-> 127.0.0.101:2944 for a gateway's
  * registration, an audit, a call's Add, Modify, Notify and Subtract with statistics,
- * Pending, an error and response acks. tests/e2e/test_mgcf_wire.sh dissects both.
+ * Pending, an error and response acks; and <directory>/sipi.pcap: SIP-I (mgcf/sipi.c) over
+ * UDP 127.0.0.70:5060 <-> 127.0.0.20:5060, a call's INVITE with SDP and IAM, 180 with ACM,
+ * 200 with SDP and ANM, BYE with REL. tests/e2e/test_mgcf_wire.sh dissects them.
  *
  * The files are classic pcap with raw IPv4 frames (LINKTYPE_RAW), checksums computed.
  *
@@ -26,6 +28,9 @@
 #include "isup.h"
 #include "m3ua.h"
 #include "megaco.h"
+#include "sipi.h"
+
+#include <sofia-sip/sip_header.h>
 
 #define MGCF_ADDR "127.0.0.70"
 #define PSTN_ADDR "127.0.0.100"
@@ -588,6 +593,74 @@ static int write_megaco(const char *dir)
     return rc ? rc : rc2;
 }
 
+/* ---------------------------------------------------------------- SIP-I */
+
+#define ICSCF_ADDR "127.0.0.20"
+
+static const char *SIPI_SDP = "v=0\r\no=mgcf 1 1 IN IP4 127.0.0.70\r\ns=-\r\n"
+                              "c=IN IP4 127.0.0.101\r\nt=0 0\r\nm=audio 30002 RTP/AVP 8 0\r\n"
+                              "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n";
+
+/* One SIP message (@start line, @headers) with the SIP-I body of @sdp and @isup */
+static int send_sipi(bool from_mgcf, const char *start, const char *headers, const char *sdp,
+                     const struct mgcf_isup_msg *isup, bool required)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct;
+    sip_payload_t *pl;
+    int rc = mgcf_sipi_body_make(home, sdp, isup, required, &ct, &pl);
+    static char pkt[8192];
+    int n = rc ? -1 : snprintf(pkt, sizeof(pkt), "%s\r\n%sCall-ID: sipi-1@127.0.0.70\r\n"
+                               "MIME-Version: 1.0\r\nContent-Type: multipart/mixed;%s\r\n"
+                               "Content-Length: %zu\r\n\r\n", start, headers,
+                               ct->c_params[0], (size_t)pl->pl_len);
+    if (n < 0 || (size_t)n + pl->pl_len > sizeof(pkt)) {
+        su_home_deinit(home);
+        return rc ? rc : -ENOSPC;
+    }
+    memcpy(pkt + n, pl->pl_data, pl->pl_len);
+    if (from_mgcf)
+        write_udp(MGCF_ADDR, 5060, ICSCF_ADDR, 5060, pkt, (size_t)n + pl->pl_len);
+    else
+        write_udp(ICSCF_ADDR, 5060, MGCF_ADDR, 5060, pkt, (size_t)n + pl->pl_len);
+    su_home_deinit(home);
+    return 0;
+}
+
+static int write_sipi(const char *dir)
+{
+    static const char *inv = "Via: SIP/2.0/UDP 127.0.0.70:5060;branch=z9hG4bK-sipi1\r\n"
+                             "Max-Forwards: 70\r\nFrom: <tel:+19995550123>;tag=m1\r\n"
+                             "To: <tel:+15550100001>\r\nCSeq: 1 INVITE\r\n"
+                             "Contact: <sip:mgcf@127.0.0.70:5060>\r\n";
+    static const char *rsp = "Via: SIP/2.0/UDP 127.0.0.70:5060;branch=z9hG4bK-sipi1\r\n"
+                             "From: <tel:+19995550123>;tag=m1\r\n"
+                             "To: <tel:+15550100001>;tag=u1\r\nCSeq: 1 INVITE\r\n"
+                             "Contact: <sip:u1@127.0.0.160:5601>\r\n";
+    static const char *bye = "Via: SIP/2.0/UDP 127.0.0.70:5060;branch=z9hG4bK-sipi2\r\n"
+                             "Max-Forwards: 70\r\nFrom: <tel:+19995550123>;tag=m1\r\n"
+                             "To: <tel:+15550100001>;tag=u1\r\nCSeq: 2 BYE\r\n";
+    char path[512];
+    snprintf(path, sizeof(path), "%s/sipi.pcap", dir);
+    int rc = pcap_open(path);
+    if (rc)
+        return rc;
+    struct mgcf_isup_msg m;
+    iam(&m, 0, "15550100001", "19995550123");
+    rc = send_sipi(true, "INVITE tel:+15550100001 SIP/2.0", inv, SIPI_SDP, &m, false);
+    backward(&m, ISUP_ACM, 0);
+    if (rc == 0)
+        rc = send_sipi(false, "SIP/2.0 180 Ringing", rsp, NULL, &m, false);
+    simple(&m, ISUP_ANM, 0);
+    if (rc == 0)
+        rc = send_sipi(false, "SIP/2.0 200 OK", rsp, SIPI_SDP, &m, false);
+    release(&m, 0, 16, ISUP_LOC_RLN);
+    if (rc == 0)
+        rc = send_sipi(true, "BYE sip:u1@127.0.0.160:5601 SIP/2.0", bye, NULL, &m, true);
+    int rc2 = pcap_close();
+    return rc ? rc : rc2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -597,6 +670,8 @@ int main(int argc, char **argv)
     int rc = write_m3ua(argv[1]);
     if (rc == 0)
         rc = write_megaco(argv[1]);
+    if (rc == 0)
+        rc = write_sipi(argv[1]);
     if (rc) {
         fprintf(stderr, "mgcf_wire: %s\n", strerror(-rc));
         return 1;

@@ -14,7 +14,9 @@
  * else --behaviour, default answer): answer (ACM, then ANM after --answer-ms, 200),
  * answer:HOLD_MS (the same, then REL cause 16 HOLD_MS after the answer: the PSTN side hangs
  * up), ring (ACM and CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL
- * with that cause). A REL is answered RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC
+ * with that cause), suspend (answer, then at once SUS network initiated and never a RES:
+ * the MGCF's T6 releases the call), suspend:MS (the same, RES after MS). A REL is answered
+ * RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC
  * with RLC. Once the association is active (and --originate-delay MS later), each
  * --originate places a call to the IMS (IAM on the first idle circuit, called and calling
  * numbers international) and releases it HOLD_MS (1000) after the answer; --reset first
@@ -47,7 +49,7 @@
 #define NUMBERS_MAX 16
 #define ORIGINATE_MAX 16
 
-enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT };
+enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT, B_SUSPEND };
 enum cstate { C_IDLE, C_IN, C_OUT };        /* IN: the MGCF called us; OUT: we called */
 
 struct circuit {
@@ -55,6 +57,7 @@ struct circuit {
     enum cstate state;
     bool answered, releasing, blocked_by_peer;
     unsigned hold_ms;
+    bool suspend;                   /* B_SUSPEND: SUS after the answer (RES after hold_ms) */
     su_timer_t *timer;
 };
 
@@ -153,6 +156,26 @@ static void on_hold_over(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *
         send_rel(c->cic, 16);
 }
 
+/* SUS or RES, network initiated */
+static void send_suspend(struct circuit *c, uint8_t type)
+{
+    struct mgcf_isup_msg m;
+    mgcf_isup_init(&m, type, c->cic);
+    m.sus_res = ISUP_SUS_NETWORK;
+    mgcf_isup_set(&m, ISUP_PAR_SUS_RES);
+    send_isup(&m, "network");
+}
+
+static void on_resume_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct circuit *c = (struct circuit *)arg;
+    (void)magic;
+    (void)t;
+    su_timer_reset(c->timer);
+    if (c->state == C_IN && !c->releasing)
+        send_suspend(c, ISUP_RES);
+}
+
 static void on_answer_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
     struct circuit *c = (struct circuit *)arg;
@@ -164,6 +187,12 @@ static void on_answer_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t 
     mgcf_isup_init(&m, ISUP_ANM, c->cic);
     send_isup(&m, NULL);
     c->answered = true;
+    if (c->suspend) {
+        send_suspend(c, ISUP_SUS);
+        if (c->hold_ms)
+            su_timer_set_interval(c->timer, on_resume_due, (su_timer_arg_t *)c, c->hold_ms);
+        return;
+    }
     if (c->hold_ms)
         su_timer_set_interval(c->timer, on_hold_over, (su_timer_arg_t *)c, c->hold_ms);
 }
@@ -226,6 +255,7 @@ static void on_iam(const struct mgcf_isup_msg *m)
     enum behaviour b;
     uint8_t cause;
     rule_of(m->called.digits, &b, &cause, &c->hold_ms);
+    c->suspend = b == B_SUSPEND;
     switch (b) {
     case B_BUSY:
         send_rel(m->cic, 17);
@@ -243,6 +273,7 @@ static void on_iam(const struct mgcf_isup_msg *m)
         return;
     }
     case B_ANSWER:
+    case B_SUSPEND:
         send_acm(m->cic);
         su_timer_set_interval(c->timer, on_answer_due, (su_timer_arg_t *)c, g.answer_ms);
         return;
@@ -433,6 +464,16 @@ static int parse_behaviour(const char *s, enum behaviour *b, uint8_t *cause, uns
         *b = B_ANSWER;
         *hold = (unsigned)v;
     }
+    else if (strcmp(s, "suspend") == 0)
+        *b = B_SUSPEND;
+    else if (strncmp(s, "suspend:", 8) == 0) {
+        char *end;
+        long v = strtol(s + 8, &end, 10);
+        if (*end || v < 1 || v > 3600000)
+            return -1;
+        *b = B_SUSPEND;
+        *hold = (unsigned)v;
+    }
     else if (strcmp(s, "ring") == 0)
         *b = B_RING;
     else if (strcmp(s, "busy") == 0)
@@ -471,8 +512,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
                     "[--rc N] [--cics FIRST-LAST]\n"
-                    "            [--behaviour answer[:HOLD_MS]|ring|busy|reject:CAUSE] "
-                    "[--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
+                    "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|busy|"
+                    "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS]]... "
                     "[--originate-delay MS] [--reset] [--time MS]\n");
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# tests/e2e/test_sipi.sh - SIP-I at the MGCF (ITU-T Q.1912.5 profile C, RFC 3204; issue 14):
+# a SIP-I peer (tests/tools/sipi_peer.py on 127.0.1.71, one of mgcf.sip_i_peers here) calls
+# the PSTN through the MGCF with an ISUP IAM beside the SDP in a multipart/mixed body.
+#
+# Checked: the IAM the PSTN switch gets takes the calling party number and category of the
+# encapsulated IAM, not those of the P-Asserted-Identity; the 180 and the 200 carry the
+# PSTN's ACM and ANM as application/ISUP; the BYE's encapsulated REL cause (31, no Reason
+# header) reaches the PSTN. The attacker: a trusted peer that is not a SIP-I peer
+# (127.0.1.72) sending the same body gets its P-Asserted-Identity mapped (the encapsulated
+# IAM is not used), no ISUP in its responses, cause 16 for its BYE, and 415 when its ISUP
+# part says handling=required. The other way: the I-CSCF (127.0.0.20) is a SIP-I peer too,
+# so a call from the PSTN to alice goes there with the PSTN's IAM beside the SDP and reaches
+# her UE (sipp) through the I-CSCF, S-CSCF and P-CSCF. A capture in which tshark decodes the
+# ISUP in SIP with no malformed field.
+set -u
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_init sipi
+e2e_require python3 tshark sipp
+
+PEER=$E2E_ROOT/tests/tools/sipi_peer.py
+MGCF=127.0.0.70:5060
+SIPI_PEER=127.0.1.71                  # in sip.trusted_peers (127.0.1.0/24) and sip_i_peers
+PLAIN_PEER=127.0.1.72                 # trusted, not a SIP-I peer
+PSTN_OUT=$E2E_RUN/pstn/pstn.out
+MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
+export IMS_MGCF_SIP_I_PEERS="$SIPI_PEER, 127.0.0.20"
+R=$E2E_REALM
+SCEN=$E2E_ROOT/tests/e2e/scenarios
+PCSCF=127.0.0.10:5060
+ALICE=(127.0.0.160 5601)
+E2E_CAP_FILTER='net 127.0.0.0/16 and (port 5060 or port 2905)'
+
+for b in pstn mgw mgcf; do
+    if [ ! -x "$E2E_BIN/$b" ]; then
+        fail "binaries built: $E2E_BIN/$b missing" "run: make"
+        e2e_finish
+    fi
+done
+
+mark() { wc -l <"$1" 2>/dev/null || echo 0; }
+since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
+wait_for() {   # FILE MARK ERE [SECONDS]
+    local i
+    for i in $(seq 1 $((${4:-15} * 5))); do
+        since "$1" "$2" | grep -Eq -- "$3" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+sipp_ue() {   # NAME SCENARIO ARGS... : one sipp run as alice, logs in the run folder
+    local name=$1 scen=$2
+    shift 2
+    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "${ALICE[0]}" \
+        -p "${ALICE[1]}" -mp 16000 -timeout 50s -timeout_error -key domain "$R" \
+        -trace_err -error_file "$name.err" -trace_logs -log_file "$name.log" \
+        -trace_msg -message_file "$name.msg" "$@" >"$name.out" 2>&1)
+}
+peer() {   # NAME ADDRESS ARGS...: one call of sipi_peer.py, its output in the run folder
+    local name=$1 addr=$2
+    shift 2
+    timeout 30 python3 "$PEER" --bind "$addr:5071" --to "$MGCF" --number 19995550100 \
+        --pai tel:+15550100001 "$@" >"$E2E_RUN/$name.out" 2>&1
+}
+
+cap_start sipi
+step "the lab, the MGCF with SIP-I towards $SIPI_PEER"
+check "deploy/lab.sh start" lab_start
+check "the MGCF's association with the PSTN is active and the MGW in service" \
+    wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+check_match "the MGCF logged its SIP-I peers" \
+    'SIP-I \(application/ISUP, handling=optional\) with 2 peer network\(s\), the I-CSCF among them' \
+    "$(cat "$MGCF_LOG")"
+
+step "a call from the SIP-I peer"
+p=$(mark "$PSTN_OUT")
+check "the call is answered and the BYE answered 200" peer sipi "$SIPI_PEER" --calling 19995550199 \
+    --cpc 15 --hop 10 --bye-cause 31 --hold 1
+check_match "the PSTN got the encapsulated IAM's calling number and category (payphone 15)" \
+    '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=19995550199 apri=0 si=3 cpc=15$' \
+    "$(since "$PSTN_OUT" "$p")"
+check_match "the 180 carries the ACM (ISUP type 6)" '^rx 180 isup=6 ' "$(cat "$E2E_RUN/sipi.out")"
+check_match "the 200 carries the ANM (9) beside the SDP" '^rx 200 isup=9 sdp=yes$' \
+    "$(cat "$E2E_RUN/sipi.out")"
+check "the PSTN got the REL with the encapsulated cause 31 (not 16 of a plain BYE)" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
+
+step "the attacker: a trusted peer that is not a SIP-I peer"
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+check "its call is answered too" peer plain "$PLAIN_PEER" --calling 19995550199 --cpc 15 \
+    --bye-cause 31 --hold 1
+check_match "... but its IAM is the P-Asserted-Identity's (calling 15550100001, ordinary 10)" \
+    '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=15550100001 apri=0 si=3 cpc=10$' \
+    "$(since "$PSTN_OUT" "$p")"
+check_match "... its responses carry no ISUP" '^rx 200 isup=- sdp=yes$' \
+    "$(cat "$E2E_RUN/plain.out")"
+check "... its BYE's REL is not used: cause 16" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 '
+check_match "... and the MGCF said why" \
+    'ISUP body part from a peer not in mgcf.sip_i_peers: not used' "$(since "$MGCF_LOG" "$l")"
+p=$(mark "$PSTN_OUT")
+peer plain-req "$PLAIN_PEER" --handling required
+check_match "an ISUP part with handling=required from it: 415" '^rx 415 ' \
+    "$(cat "$E2E_RUN/plain-req.out")"
+sleep 1
+check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+
+step "a call from the PSTN to alice, the I-CSCF being a SIP-I peer"
+check "alice registers (Digest)" sipp_ue reg-alice reg_digest.xml -s alice -au "alice@$R" \
+    -auth_uri "$R" -ap alice-secret -key impi "alice@$R" -key expires 600 "$PCSCF"
+sipp_ue in1 call_uas.xml &
+IN1=$!
+sleep 0.5
+pstn_pid=$(cat "$E2E_RUN/pstn/pstn.pid" 2>/dev/null)
+kill -TERM "$pstn_pid" 2>/dev/null
+for _ in $(seq 50); do kill -0 "$pstn_pid" 2>/dev/null || break; sleep 0.1; done
+"$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 --originate-delay 2000 \
+    --originate 15550100001,19995550123,2000 >"$E2E_RUN/pstn-in.out" 2>&1 &
+PSTN2=$!
+e2e_at_cleanup "kill $PSTN2 2>/dev/null; wait $PSTN2 2>/dev/null"
+check "alice's UE: INVITE, 180, 200, ACK, then the BYE when the PSTN hangs up" wait "$IN1"
+check_match "the MGCF sent its INVITE to the I-CSCF as SIP-I" \
+    'INVITE tel:\+15550100001 from <tel:\+19995550123> sent to sip:icscf.* \(SIP-I\)' \
+    "$(cat "$MGCF_LOG")"
+check_match "alice's INVITE came with the application/ISUP part" \
+    'Content-Type: application/ISUP;version=itu-t92\+' "$(cat "$E2E_RUN/in1.msg")"
+check_match "the PSTN switch: ACM, ANM, REL sent, RLC" \
+    'rx ACM cic=[0-9]+ called_status=1.*rx ANM cic=.*tx REL cic=[0-9]+ cause=16.*rx RLC' \
+    "$(tr '\n' ' ' <"$E2E_RUN/pstn-in.out")"
+kill "$PSTN2" 2>/dev/null
+wait "$PSTN2" 2>/dev/null
+
+step "the wire"
+cap_stop
+cap=$E2E_CAP_FILE
+check_eq "no malformed packet, no expert error" "" \
+    "$(cap_tshark "$cap" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null)"
+check_eq "ISUP in SIP from the SIP-I peer: IAM, then REL (in the BYE)" "1 12" \
+    "$(cap_tshark "$cap" -Y "sip && isup && ip.src == $SIPI_PEER && !(ip.dst == $SIPI_PEER)" \
+        -T fields -e isup.message_type 2>/dev/null | sort -n | uniq | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ISUP in SIP from the MGCF to the SIP-I peer: ACM, ANM" "6 9" \
+    "$(cap_tshark "$cap" -Y "sip && isup && ip.src == 127.0.0.70 && ip.dst == $SIPI_PEER" \
+        -T fields -e isup.message_type 2>/dev/null | sort -n | uniq | tr '\n' ' ' | sed 's/ $//')"
+check_eq "none from the MGCF to the other peer" "0" \
+    "$(cap_count "$cap" "sip && isup && ip.src == 127.0.0.70 && ip.dst == $PLAIN_PEER")"
+check_eq "the INVITE to the I-CSCF carries the PSTN's IAM (calling 19995550123)" \
+    "1 15550100001 19995550123" \
+    "$(cap_tshark "$cap" -Y 'sip.Method == "INVITE" && ip.src == 127.0.0.70 && ip.dst == 127.0.0.20' \
+        -T fields -e isup.message_type -e isup.called -e isup.calling 2>/dev/null | head -n 1 |
+        tr '\t' ' ')"
+
+lab_stop
+e2e_finish

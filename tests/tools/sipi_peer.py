@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""sipi_peer.py - a SIP-I peer (ITU-T Q.1912.5 profile C) calling through the MGCF, for e2e
+
+    sipi_peer.py --bind IP:PORT --to IP:PORT --number DIGITS --pai URI [options]
+
+Sends an INVITE tel:+DIGITS over UDP whose body is multipart/mixed: the SDP offer and an
+ISUP IAM (application/ISUP;version=itu-t92+) built here from --calling, --cpc and --hop
+(octets written by hand after ITU-T Q.763; tshark checks them in the e2e test), or the SDP
+alone with --no-isup. Prints one line per response: "rx <status> isup=<types> sdp=<yes|no>"
+(the ISUP message types found in its application/ISUP parts); on a 2xx sends the ACK,
+waits --hold seconds, sends a BYE with an encapsulated REL of --bye-cause (no Reason
+header), and prints "bye <status>". Exit status 0 when the call was answered and the BYE
+answered 200, 2 when the INVITE failed (its final status is printed), 1 otherwise.
+"""
+import argparse
+import random
+import socket
+import sys
+import time
+
+SDP = ("v=0\r\no=peer 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
+       "m=audio 16100 RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n")
+BOUNDARY = "sipi-peer-b1"
+
+
+def bcd(digits):
+    """Q.763 address signals: two per octet, the first in the low nibble; filler 0"""
+    out = bytearray()
+    for i in range(0, len(digits), 2):
+        lo = int(digits[i])
+        hi = int(digits[i + 1]) if i + 1 < len(digits) else 0
+        out.append(hi << 4 | lo)
+    return bytes(out)
+
+
+def number(digits, octet2):
+    """A called or calling party number: odd/even + international (4), octet 2, digits"""
+    return bytes([(0x80 if len(digits) % 2 else 0) | 0x04, octet2]) + bcd(digits)
+
+
+def iam(called, calling, cpc, hop):
+    """IAM (Q.763 Table 32): NCI 0, FCI ISUP all the way + ISDN access, CPC, TMR 3.1 kHz,
+    called party number (INN not allowed, E.164); optional: calling party number
+    (presentation allowed, network provided), hop counter"""
+    cd = number(called, 0x80 | 0x10)
+    cg = number(calling, 0x10 | 0x03)
+    opt = bytes([0x0a, len(cg)]) + cg
+    if hop is not None:
+        opt += bytes([0x3d, 1, hop])
+    opt += b"\x00"
+    fixed = bytes([0x01, 0x00, 0x20, 0x01, cpc, 0x03])
+    return fixed + bytes([2, 1 + len(cd) + 1]) + bytes([len(cd)]) + cd + opt
+
+
+def rel(cause):
+    """REL (Q.763 Table 39): cause indicators, location user (0), ITU coding; no options"""
+    return bytes([0x0c, 0x02, 0x00, 0x02, 0x80, 0x80 | cause])
+
+
+def multipart(parts):
+    body = b""
+    for headers, data in parts:
+        body += b"--" + BOUNDARY.encode() + b"\r\n" + headers.encode() + b"\r\n" + data + b"\r\n"
+    return body + b"--" + BOUNDARY.encode() + b"--\r\n"
+
+
+def isup_part(data, handling):
+    return ("Content-Type: application/ISUP;version=itu-t92+\r\n"
+            "Content-Disposition: signal;handling=%s\r\n" % handling, data)
+
+
+def message(start, headers, body, ctype):
+    head = start + "\r\n" + "".join(h + "\r\n" for h in headers)
+    if body:
+        head += "Content-Type: %s\r\nMIME-Version: 1.0\r\n" % ctype
+    head += "Content-Length: %d\r\n\r\n" % len(body)
+    return head.encode() + body
+
+
+def parse(data):
+    """(first line, {lower-case name: [values]}, body)"""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    hdrs = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        hdrs.setdefault(name.strip().lower(), []).append(value.strip())
+    return lines[0], hdrs, body
+
+
+def isup_types(hdrs, body):
+    """The ISUP message types of the application/ISUP parts of a multipart body"""
+    ctype = hdrs.get("content-type", [""])[0]
+    if not ctype.lower().startswith("multipart/mixed"):
+        return []
+    b = ctype.split("boundary=", 1)[1].split(";")[0].strip('"').encode()
+    types = []
+    for part in body.split(b"\r\n--" + b)[0:]:
+        part = part[len(b"--" + b):] if part.startswith(b"--" + b) else part
+        phead, _, pdata = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
+        if b"application/isup" in phead.lower() and pdata:
+            types.append(pdata[0])
+    return types
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bind", required=True)
+    ap.add_argument("--to", required=True)
+    ap.add_argument("--number", required=True)
+    ap.add_argument("--pai", required=True)
+    ap.add_argument("--calling", default="19995550199")
+    ap.add_argument("--cpc", type=int, default=0x0f)
+    ap.add_argument("--hop", type=int, default=10)
+    ap.add_argument("--handling", default="optional")
+    ap.add_argument("--no-isup", action="store_true")
+    ap.add_argument("--bye-cause", type=int, default=31)
+    ap.add_argument("--hold", type=float, default=1.0)
+    ap.add_argument("--wait", type=float, default=15.0)
+    a = ap.parse_args()
+    ip, port = a.bind.split(":")
+    to = (a.to.split(":")[0], int(a.to.split(":")[1]))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, int(port)))
+    s.settimeout(0.5)
+    tag, callid = "p%d" % random.randrange(1 << 30), "sipi-%d@%s" % (random.randrange(1 << 30), ip)
+    sdp = SDP.format(ip=ip).encode()
+    if a.no_isup:
+        body, ctype = sdp, "application/sdp"
+    else:
+        body = multipart([("Content-Type: application/sdp\r\n", sdp),
+                          isup_part(iam(a.number, a.calling, a.cpc, a.hop), a.handling)])
+        ctype = "multipart/mixed;boundary=" + BOUNDARY
+    via = "Via: SIP/2.0/UDP %s:%s;rport;branch=z9hG4bK-%d" % (ip, port, random.randrange(1 << 30))
+    base = ["From: <%s>;tag=%s" % (a.pai, tag), "Call-ID: " + callid,
+            "Max-Forwards: 70", "Contact: <sip:peer@%s:%s>" % (ip, port)]
+    s.sendto(message("INVITE tel:+%s SIP/2.0" % a.number,
+                     [via, "To: <tel:+%s>" % a.number, "CSeq: 1 INVITE",
+                      "P-Asserted-Identity: <%s>" % a.pai] + base, body, ctype), to)
+    deadline, final, to_hdr, contact = time.time() + a.wait, None, None, None
+    while final is None and time.time() < deadline:
+        try:
+            data, _ = s.recvfrom(65536)
+        except socket.timeout:
+            continue
+        first, hdrs, rbody = parse(data)
+        if not first.startswith("SIP/2.0"):
+            continue
+        status = int(first.split()[1])
+        print("rx %d isup=%s sdp=%s" % (status, ",".join(str(t) for t in isup_types(hdrs, rbody))
+                                        or "-", "yes" if b"v=0" in rbody else "no"), flush=True)
+        if status >= 200:
+            final, to_hdr = status, hdrs.get("to", [""])[0]
+            contact = hdrs.get("contact", ["<sip:%s:%d>" % to])[0].strip("<>").split(">")[0]
+    if final is None:
+        print("no final response", flush=True)
+        return 1
+    ack_via = via.rsplit("branch=", 1)[0] + "branch=z9hG4bK-%d" % random.randrange(1 << 30)
+    if final >= 300:
+        s.sendto(message("ACK tel:+%s SIP/2.0" % a.number,
+                         [via, "To: " + to_hdr, "CSeq: 1 ACK"] + base, b"", ""), to)
+        return 2
+    s.sendto(message("ACK %s SIP/2.0" % contact,
+                     [ack_via, "To: " + to_hdr, "CSeq: 1 ACK"] + base, b"", ""), to)
+    time.sleep(a.hold)
+    bye_via = via.rsplit("branch=", 1)[0] + "branch=z9hG4bK-%d" % random.randrange(1 << 30)
+    bbody = multipart([isup_part(rel(a.bye_cause), a.handling)])
+    s.sendto(message("BYE %s SIP/2.0" % contact, [bye_via, "To: " + to_hdr, "CSeq: 2 BYE"] + base,
+                     bbody, "multipart/mixed;boundary=" + BOUNDARY), to)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            data, _ = s.recvfrom(65536)
+        except socket.timeout:
+            continue
+        first, hdrs, _ = parse(data)
+        if first.startswith("SIP/2.0") and "BYE" in hdrs.get("cseq", [""])[0]:
+            print("bye %s" % first.split()[1], flush=True)
+            return 0 if first.split()[1] == "200" else 1
+    print("bye unanswered", flush=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
