@@ -591,7 +591,7 @@ int ims_sip_refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int
 
 /* The answer of ims_sip_refuse_ex(), with the RFC 7339 parameters for a client that asks */
 static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
-                          const char *warning, unsigned retry_after)
+                          const char *warning, unsigned retry_after, const char *accept)
 {
     char ra[16];
     snprintf(ra, sizeof(ra), "%u", retry_after);
@@ -601,12 +601,14 @@ static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
                                                 SIPTAG_WARNING_STR(warning),
                                                 SIPTAG_SERVER_STR(s->node),
                                                 TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)),
+                                                TAG_IF(accept, SIPTAG_ACCEPT_STR(accept)),
                                                 TAG_END()) < 0) {
         if (resp)
             msg_destroy(resp);
         nta_incoming_treply(irq, status, phrase, SIPTAG_WARNING_STR(warning),
                             SIPTAG_SERVER_STR(s->node),
-                            TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+                            TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)),
+                            TAG_IF(accept, SIPTAG_ACCEPT_STR(accept)), TAG_END());
         return;
     }
     sip_t *rs = sip_object(resp);
@@ -618,17 +620,29 @@ static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
     nta_incoming_mreply(irq, resp);
 }
 
-int ims_sip_refuse_ex(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
-                      const char *why, unsigned retry_after)
+static int refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
+                  const char *why, unsigned retry_after, const char *accept)
 {
     if (req->sip_request->rq_method != sip_method_ack) {
         char warning[320];
         ims_sip_warning(s, warning, sizeof(warning), "%s", why);
-        reply_refusal(s, irq, status, warning, retry_after);
+        reply_refusal(s, irq, status, warning, retry_after, accept);
         ims_sip_count_response(s, status);
     }
     nta_incoming_destroy(irq);
     return 0;
+}
+
+int ims_sip_refuse_ex(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
+                      const char *why, unsigned retry_after)
+{
+    return refuse(s, irq, req, status, why, retry_after, NULL);
+}
+
+int ims_sip_refuse_type(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req,
+                        const char *accept, const char *why)
+{
+    return refuse(s, irq, req, 415, why, 0, accept);
 }
 
 size_t ims_sip_trusted_count(struct ims_sip *s)

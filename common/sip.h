@@ -146,6 +146,9 @@ int ims_sip_refuse(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req, i
 /* The same with a Retry-After of @retry_after seconds (none when 0). */
 int ims_sip_refuse_ex(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req, int status,
                       const char *why, unsigned retry_after);
+/* 415 Unsupported Media Type with the Accept the refused body missed (RFC 3261 21.4.13). */
+int ims_sip_refuse_type(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req,
+                        const char *accept, const char *why);
 
 /* Count a response sent or relayed (for /metrics) */
 void ims_sip_count_response(struct ims_sip *sip, int status);

@@ -405,6 +405,10 @@ static int refuse(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip, int sta
     ims_counter_inc(m_refused);
     ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s",
             URL_PRINT_ARGS(sip->sip_request->rq_url), status, why);
+    if (status == 415)   /* the Accept of RFC 3261 21.4.13: what this peer may send */
+        return ims_sip_refuse_type(m->d->sip, irq, sip, irq_from_sipi_peer(m, irq) ?
+                                   "application/sdp, multipart/mixed, application/ISUP" :
+                                   "application/sdp", why);
     return ims_sip_refuse(m->d->sip, irq, sip, status, why);
 }
 

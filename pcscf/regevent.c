@@ -237,7 +237,6 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
                       sip_t const *sip)
 {
     struct pcscf_sub *s = (struct pcscf_sub *)magic;
-    (void)irq;
     if (sip->sip_request->rq_method != sip_method_notify)
         return 405;
     if (!sip->sip_event || strcasecmp(sip->sip_event->o_type, "reg") != 0)
@@ -253,6 +252,11 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
         log_sub(s, IMS_LOG_INFO, "terminated by the S-CSCF (%s)",
                 ss->ss_reason ? ss->ss_reason : "no reason");
         sub_destroy(s);
+    }
+    if (status == 415) {   /* with the Accept of RFC 3261 21.4.13 */
+        nta_incoming_treply(irq, 415, sip_415_Unsupported_media,
+                            SIPTAG_ACCEPT_STR("application/reginfo+xml"), TAG_END());
+        return 0;
     }
     return status;
 }
