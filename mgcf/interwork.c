@@ -9,6 +9,7 @@
 #include "sip_hdr.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -203,10 +204,14 @@ static bool g711(int pt)
     return pt == 0 || pt == 8;
 }
 
+/* The stream's IPv4 address, numeric (the MGW's Remote descriptor takes it as it is: no
+ * host name, no H.248 "$"), or NULL */
 static const char *connection_of(const sdp_session_t *s, const sdp_media_t *m)
 {
     const sdp_connection_t *c = m->m_connections ? m->m_connections : s->sdp_connection;
-    if (!c || c->c_nettype != sdp_net_in || c->c_addrtype != sdp_addr_ip4 || !c->c_address)
+    struct in_addr a;
+    if (!c || c->c_nettype != sdp_net_in || c->c_addrtype != sdp_addr_ip4 || !c->c_address ||
+        inet_pton(AF_INET, c->c_address, &a) != 1)
         return NULL;
     return c->c_address;
 }
@@ -218,6 +223,8 @@ static int media_of(const sdp_session_t *s, struct mgcf_iw_media *out)
             continue;
         if (m->m_port == 0 || m->m_rejected)
             return -ENOTSUP;
+        if (m->m_port > 65535)              /* sofia-sip reads any unsigned */
+            return -EINVAL;
         const char *addr = connection_of(s, m);
         if (!addr || strlen(addr) >= sizeof(out->addr))
             return -EINVAL;
