@@ -63,6 +63,7 @@ FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_bgcf_api := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_mrb_query := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_mgcf_api := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
 FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send
 FUZZ_LDFLAGS_scscf_cx := -Wl,--wrap=ims_diam_send
