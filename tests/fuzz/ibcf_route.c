@@ -107,13 +107,13 @@ static msg_t *parse(const uint8_t *data, size_t size, sip_t **sip)
 
 /*
  * The entries of list @h printed as hide.c prints them, comma separated, into @buf; false
- * (and "(too long)") when an entry or the list is longer than hide.c takes (it refuses
- * them: ENTRY_MAX, LIST_MAX)
+ * (and "(too long)") when the list is longer than hide.c takes (LIST_MAX; our own token
+ * entry may be longer than the entries it takes of others, ENTRY_MAX)
  */
 static bool printed(const void *list, char *buf, size_t len)
 {
     const msg_header_t *h = list;
-    char item[2048];
+    char item[OUT_MAX];
     size_t off = 0;
     buf[0] = '\0';
     for (; h; h = h->sh_next) {
