@@ -11,7 +11,8 @@
  *     mixer A|B        the same for msc-mixer/1.0
  *     event <leg> <kind> <reason> <digits>
  *                      what the media engine reports of leg 0 to 2 (enum mrfc_media_event_kind,
- *                      enum mrfc_media_reason), for the last request the leg was given
+ *                      enum mrfc_media_reason; digits mapped onto 0-9*#A-D, all the engine
+ *                      reports), for the last request the leg was given
  * Three media legs of the AS are up (connection ids "a1~m1", "b1~m2", "c1~m3" and the
  * other order of their tags); one prompt, "file:///<prompts>/hello.wav" ("hello"). The
  * framing (cfw_msg.c: `mrfc_wire`) and the TCP channel (cfw.c) are left out: the link options
@@ -245,6 +246,9 @@ static void event_part(const char *line)
     if (sscanf(line, "event %u %d %d %16s", &leg, &kind, &reason, ev.digits) < 3 ||
         leg >= NLEGS)
         return;
+    /* the engine reports DTMF digits only (RFC 4733 events 0-15, or in-band tones) */
+    for (char *c = ev.digits; *c; c++)
+        *c = "0123456789*#ABCD"[(unsigned char)*c % 16];
     ev.kind = kind;
     ev.reason = reason;
     ev.leg = legs[leg].leg;
