@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <sndfile.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz.h"
 #include "config.h"
@@ -147,17 +148,29 @@ int __wrap_mrfc_media_unjoin(struct mrfc_media *m, uint32_t id)
 
 /* ---- set-up ---- */
 
-/* A folder with one prompt of 100 ms of silence: hello.wav */
-static void make_prompts(char *dir, size_t len)
+static char tmp_dir[64], tmp_wav[128], tmp_conf[128];
+
+/* The harness's folder goes when it exits */
+static void remove_tmp(void)
 {
-    char path[512];
-    snprintf(dir, len, "/tmp/ims-fuzz-mrfc-pkg.%d", (int)getpid());
-    snprintf(path, sizeof(path), "%s/hello.wav", dir);
+    unlink(tmp_wav);
+    unlink(tmp_conf);
+    rmdir(tmp_dir);
+}
+
+/* A folder of its own with one prompt of 100 ms of silence: hello.wav */
+static void make_prompts(void)
+{
+    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/ims-fuzz-mrfc-pkg.XXXXXX");
+    if (!mkdtemp(tmp_dir))
+        abort();
+    snprintf(tmp_wav, sizeof(tmp_wav), "%s/hello.wav", tmp_dir);
+    snprintf(tmp_conf, sizeof(tmp_conf), "%s/mrfc.conf", tmp_dir);
+    atexit(remove_tmp);
     SF_INFO info = { .samplerate = 8000, .channels = 1,
                      .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
     short samples[800] = { 0 };
-    SNDFILE *f = mkdir(dir, 0700) == 0 || errno == EEXIST ? sf_open(path, SFM_WRITE, &info)
-                                                          : NULL;
+    SNDFILE *f = sf_open(tmp_wav, SFM_WRITE, &info);
     if (!f || sf_write_short(f, samples, 800) != 800 || sf_close(f) != 0)
         abort();
 }
@@ -179,18 +192,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char dir[256], err[300], cfg_path[300];
+    char err[300];
     fuzz_logs("mrfc");
-    make_prompts(dir, sizeof(dir));
-    snprintf(cfg_path, sizeof(cfg_path), "%s/mrfc.conf", dir);
-    FILE *f = fopen(cfg_path, "w");
+    make_prompts();
+    FILE *f = fopen(tmp_conf, "w");
     if (!f || fclose(f) != 0)
         abort();
     const struct ims_cfg_key *const schemas[] = { keys, NULL };
-    d.cfg = ims_cfg_load(cfg_path, schemas, err, sizeof(err));
+    d.cfg = ims_cfg_load(tmp_conf, schemas, err, sizeof(err));
     FUZZ_ASSERT(d.cfg != NULL, "%s", err);
     mrfc.d = &d;
-    mrfc.prompts = mrfc_prompts_load(dir, 1 << 20, err, sizeof(err));
+    mrfc.prompts = mrfc_prompts_load(tmp_dir, 1 << 20, err, sizeof(err));
     FUZZ_ASSERT(mrfc.prompts && mrfc_prompts_count(mrfc.prompts) == 1, "prompts: %s", err);
     mrfc.conns = ims_map_create(false);
     mrfc.m_confs = ims_gauge_new("mrfc_conferences", "conferences", NULL);
