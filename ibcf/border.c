@@ -173,10 +173,16 @@ static int on_response_out(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip
     if (c->vias && ibcf_restore_vias(msg, sip, c->branch, c->vias) != 0)
         ims_log(IMS_LOG_DEBUG, &ids, "ibcf: a response for network %s without our Via: its "
                 "Via set is left as it is", c->peer->name);
-    if (c->token_rr && sip->sip_record_route &&
-        ibcf_restore_list(msg, sip, sip_record_route_class, &th, c->rr ? c->rr : "") != 0)
+    int rc = c->token_rr && sip->sip_record_route
+                 ? ibcf_restore_list(msg, sip, sip_record_route_class, &th, c->rr ? c->rr : "")
+                 : 0;
+    if (rc == -ENOENT)
         ims_log(IMS_LOG_INFO, &ids, "ibcf: a response of network %s without our "
                 "Record-Route entry", c->peer->name);
+    else if (rc != 0)
+        ims_log(IMS_LOG_WARN, &ids, "ibcf: the Record-Route of a response of network %s "
+                "cannot be restored (%s): it is relayed as it came", c->peer->name,
+                rc == -EINVAL ? "an entry that cannot be written back" : strerror(-rc));
     if (c->token_path && sip->sip_path)
         ibcf_restore_list(msg, sip, sip_path_class, &th, c->path ? c->path : "");
     int status = sip->sip_status->st_status;

@@ -62,17 +62,21 @@ static msg_header_t *list_of(msg_t *msg, sip_t *sip, msg_hclass_t *hc)
     return slot ? *slot : NULL;
 }
 
-/* Replace the whole list of @hc by @value ("" removes it). 0, -EINVAL or -ENOMEM. */
+/*
+ * Replace the whole list of @hc by @value ("" removes it). 0, -EINVAL (@value does not
+ * parse: sofia-sip reads some entries it cannot write back, "host>;p" as <host>>;p) or
+ * -ENOMEM; on failure the list stays as it was.
+ */
 static int list_set(msg_t *msg, sip_t *sip, msg_hclass_t *hc, const char *value)
 {
     msg_header_t *old = list_of(msg, sip, hc);
+    msg_header_t *h = *value ? msg_header_make(msg_home(msg), hc, value) : NULL;
+    if (*value && !h)
+        return -EINVAL;
     if (old && msg_header_remove_all(msg, (msg_pub_t *)sip, old) != 0)
         return -ENOMEM;
-    if (!*value)
-        return 0;
-    msg_header_t *h = msg_header_make(msg_home(msg), hc, value);
     if (!h)
-        return -EINVAL;
+        return 0;
     return msg_header_insert(msg, (msg_pub_t *)sip, h) == 0 ? 0 : -ENOMEM;
 }
 

@@ -85,8 +85,9 @@ struct mgcf_iw_media {
 /*
  * mgcf_iw_sdp_read - the first audio stream of @sdp (@len bytes) into @m, its formats kept
  * to those a circuit carries without transcoding (PCMU 0, PCMA 8). 0; -EINVAL when @sdp
- * is not SDP or has no usable connection address; -ENOTSUP when no audio stream is offered
- * (port 0 or none) or none of its formats is G.711 (the call gets 488).
+ * is not SDP (a line ims_sdp_parse() refuses included), its audio port is above 65535 or
+ * it has no usable connection address (a numeric IPv4 address); -ENOTSUP when no audio
+ * stream is offered (port 0 or none) or none of its formats is G.711 (the call gets 488).
  */
 int mgcf_iw_sdp_read(const char *sdp, size_t len, struct mgcf_iw_media *m);
 

@@ -62,8 +62,15 @@ FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LDFLAGS_hss_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_ocs_api  := -Wl,--wrap=ims_http_route
 FUZZ_LDFLAGS_bgcf_api := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_mrb_query := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_mgcf_api := -Wl,--wrap=ims_http_route
+FUZZ_LDFLAGS_mrfc_pkg := -Wl,--wrap=mrfc_cfw_event,--wrap=mrfc_cfw_chan_id,--wrap=mrfc_media_play \
+    -Wl,--wrap=mrfc_media_collect,--wrap=mrfc_media_record,--wrap=mrfc_media_stop \
+    -Wl,--wrap=mrfc_media_mixer_create,--wrap=mrfc_media_mixer_destroy \
+    -Wl,--wrap=mrfc_media_join,--wrap=mrfc_media_unjoin
 FUZZ_LDFLAGS_hss_diam := -Wl,--wrap=ims_diam_send
 FUZZ_LDFLAGS_ocs_diam := -Wl,--wrap=ims_diam_send
+FUZZ_LDFLAGS_scscf_cx := -Wl,--wrap=ims_diam_send
 
 # preloaded into OpenSSL programs of the tests: their TLS session keys for tshark
 KEYLOG_SO := $(BUILD)/lib/sslkeylog.so

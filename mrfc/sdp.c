@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "sdp.h"
+#include "sdp_guard.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -165,100 +165,15 @@ static int take_audio(const sdp_session_t *s, const sdp_media_t *m, unsigned wan
     return 0;
 }
 
-/* token-char of RFC 4566 section 9 */
-static bool token_char(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b || c == 0x2d ||
-           c == 0x2e || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) ||
-           (c >= 0x5e && c <= 0x7e);
-}
-
-/* the token at *p (at least one character; '/' inside when @slash), *p past it */
-static bool take_token(const char **p, const char *end, bool slash)
-{
-    const char *s = *p;
-    while (*p < end && (token_char((unsigned char)**p) || (slash && **p == '/')))
-        (*p)++;
-    return *p > s;
-}
-
 /*
- * An m= line (without its line end) as RFC 4566 writes it, short enough for the answer to
- * repeat it when it refuses the stream (struct mrfc_sdp_neg's rejected[]):
- *   m=<media> SP <port>["/"<integer>] SP <proto> 1*(SP <fmt>)
- */
-static bool media_line_ok(const char *p, const char *end)
-{
-    p += 2;
-    const char *t = p;
-    if (!take_token(&p, end, false) || p - t > 15 || p == end || *p++ != ' ')
-        return false;
-    const char *d = p;
-    while (p < end && isdigit((unsigned char)*p))
-        p++;
-    if (p == d)
-        return false;
-    if (p < end && *p == '/') {
-        d = ++p;
-        while (p < end && isdigit((unsigned char)*p))
-            p++;
-        if (p == d)
-            return false;
-    }
-    const char *proto = p + 1;
-    if (p == end || *p++ != ' ' || !take_token(&p, end, true))
-        return false;
-    int fmts = 0;
-    while (p < end) {
-        t = p + 1;
-        if (*p++ != ' ' || !take_token(&p, end, false))
-            return false;
-        if (fmts++ == 0 && (p - t > 15 || p - proto > 47))
-            return false;
-    }
-    return fmts > 0;
-}
-
-/*
- * sofia-sip's sdp_parse() (1.12.11) never ends on some m= lines outside the grammar (a byte
- * that is no token character in the format list, a space before the line end): it
- * allocates until the process runs out of memory (found by tests/fuzz/mrfc_wire). Every
- * line must be <type>=<value> and every m= line follow RFC 4566 first; a body with one
- * that does not is refused.
- * Returns a parser as sdp_parse() does, or NULL with why said.
- */
-static sdp_parser_t *parse_checked(su_home_t *home, const char *body, size_t len, char *why,
-                                   size_t whylen)
-{
-    const char *end = body + len;
-    for (const char *l = body; l < end;) {
-        const char *e = l;
-        while (e < end && *e != '\r' && *e != '\n')
-            e++;
-        if (e > l && (e - l < 2 || !islower((unsigned char)l[0]) || l[1] != '=')) {
-            say(why, whylen, "bad SDP: a line that is not <type>=<value>");
-            return NULL;
-        }
-        if (e > l && l[0] == 'm' && !media_line_ok(l, e)) {
-            say(why, whylen, "bad SDP: a media line outside RFC 4566 or too long (%.*s)",
-                (int)(e - l < 40 ? e - l : 40), l);
-            return NULL;
-        }
-        l = e;
-        while (l < end && (*l == '\r' || *l == '\n'))
-            l++;
-    }
-    return sdp_parse(home, body, (issize_t)len, sdp_f_mode_0000);
-}
-
-/*
- * The session of @body, parsed in @home. Returns it with *@pp the parser to free with
- * sdp_parser_free(), or NULL with why said and nothing to free.
+ * The session of @body, parsed in @home through ims_sdp_parse() (sofia-sip's parser never
+ * ends on some m= lines: found by tests/fuzz/mrfc_wire). Returns it with *@pp the parser to
+ * free with sdp_parser_free(), or NULL with why said and nothing to free.
  */
 static sdp_session_t *parse_sdp(su_home_t *home, const char *body, size_t len,
                                 sdp_parser_t **pp, char *why, size_t whylen)
 {
-    sdp_parser_t *p = parse_checked(home, body, len, why, whylen);
+    sdp_parser_t *p = ims_sdp_parse(home, body, len, sdp_f_mode_0000, why, whylen);
     if (!p)
         return NULL;
     sdp_session_t *s = sdp_session(p);

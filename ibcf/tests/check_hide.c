@@ -219,6 +219,25 @@ START_TEST(test_outbound_response_restored)
 }
 END_TEST
 
+/*
+ * The peer's response with an entry sofia-sip reads but cannot write back ("host>;p" is
+ * read as a URL and written <host>>;p): the list cannot be rebuilt, the edit fails and the
+ * Record-Route stays as it came (it was removed whole; found by fuzz ibcf_route)
+ */
+START_TEST(test_restore_unwritable_entry_keeps_list)
+{
+    hide_outbound();
+    char ours[4096], rrs[8192];
+    snprintf(ours, sizeof(ours), "%s, 1.b.net>;tag=b1", entry_text(sip->sip_record_route));
+    response_back(ours, false);
+    ck_assert_ptr_nonnull(sip->sip_record_route);
+    snprintf(rrs, sizeof(rrs), "%s", values(wire(), "Record-Route"));
+    ck_assert_int_eq(ibcf_restore_list(msg, sip, sip_record_route_class, &th, rr), -EINVAL);
+    ck_assert_ptr_nonnull(sip->sip_record_route);
+    ck_assert_str_eq(values(wire(), "Record-Route"), rrs);
+}
+END_TEST
+
 /* A request of the peer in the dialog: Route [peer's, ours]; @th as the IBCF sees it (the
  * request's Call-ID) */
 static struct ibcf_th rth;
@@ -471,6 +490,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_outbound_request_hidden);
     tcase_add_test(tc, test_outbound_response_restored);
+    tcase_add_test(tc, test_restore_unwritable_entry_keeps_list);
     tcase_add_test(tc, test_routes_restored);
     tcase_add_test(tc, test_outbound_no_hiding);
     tcase_add_test(tc, test_inbound_response_hidden);

@@ -224,6 +224,39 @@ START_TEST(sdp_read)
 }
 END_TEST
 
+/* Found by tests/fuzz/mgcf_iw: an m= line outside the grammar made sofia-sip's sdp_parse()
+ * allocate without end (an INVITE could exhaust the MGCF's memory); refused before parsing
+ * (this test would time out) */
+START_TEST(sdp_media_line_outside_grammar)
+{
+    struct mgcf_iw_media m;
+    const char *s = OFFER "m=audio 7000 RTP/AV\xff\xff" "0\r\n";
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), -EINVAL);
+    s = OFFER "m=audio 40000 RTP/1;caus\xbd\xbd=16;text=\"x\", SIP;cause=20\r\n";
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), -EINVAL);
+    s = OFFER "m=audio 7000 RTP/AVP 0 \r\n";        /* a space before the line end */
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), -EINVAL);
+}
+END_TEST
+
+/* Found by tests/fuzz/mgcf_iw: a port past 65535 (sofia-sip reads any unsigned) and a
+ * connection address that is no IPv4 address went to the MGW's Remote descriptor */
+START_TEST(sdp_port_and_address_checked)
+{
+    struct mgcf_iw_media m;
+    const char *s = OFFER "m=audio 80000 RTP/AVP 8\r\n";
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), -EINVAL);
+    s = "v=0\r\no=- 1 1 IN IP4 127.0.0.160\r\ns=-\r\nc=IN IP4 $\r\nt=0 0\r\n"
+        "m=audio 7000 RTP/AVP 0\r\n";
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), -EINVAL);
+    s = "v=0\r\no=- 1 1 IN IP4 127.0.0.160\r\ns=-\r\nc=IN IP4 mgw.example.net\r\nt=0 0\r\n"
+        "m=audio 7000 RTP/AVP 0\r\n";
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), -EINVAL);
+    s = OFFER "m=audio 65535 RTP/AVP 0\r\n";
+    ck_assert_int_eq(mgcf_iw_sdp_read(s, strlen(s), &m), 0);
+}
+END_TEST
+
 START_TEST(sdp_write)
 {
     char buf[512];
@@ -258,6 +291,8 @@ int main(void)
     tcase_add_test(tc, invite_of_iam);
     tcase_add_test(tc, invite_of_bad_iam);
     tcase_add_test(tc, sdp_read);
+    tcase_add_test(tc, sdp_media_line_outside_grammar);
+    tcase_add_test(tc, sdp_port_and_address_checked);
     tcase_add_test(tc, sdp_write);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

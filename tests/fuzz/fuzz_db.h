@@ -26,7 +26,7 @@ static void fuzz_db_copy(sqlite3 *to, sqlite3 *from)
 }
 
 /* keep the content of @db as the start of every input */
-static void fuzz_db_snapshot(struct ims_db *db)
+static inline void fuzz_db_snapshot(struct ims_db *db)
 {
     if (sqlite3_open(":memory:", &fuzz_pristine) != SQLITE_OK)
         abort();
@@ -35,7 +35,7 @@ static void fuzz_db_snapshot(struct ims_db *db)
 }
 
 /* back to the snapshot, unless nothing was written since */
-static void fuzz_db_restore(struct ims_db *db)
+static inline void fuzz_db_restore(struct ims_db *db)
 {
     if (sqlite3_total_changes(ims_db_handle(db)) == fuzz_db_changes)
         return;

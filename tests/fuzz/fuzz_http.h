@@ -39,6 +39,16 @@ struct fuzz_conn {
     struct sockaddr_in addr;
 };
 
+/* the handlers registered, by path (a request goes to the first whose path it has, else
+ * to the last registered: a daemon with one route gets every request) */
+#define FUZZ_ROUTES_MAX 8
+static struct {
+    char path[128];
+    bool prefix;
+    ims_http_handler fn;
+    void *arg;
+} fuzz_routes[FUZZ_ROUTES_MAX];
+static int fuzz_nroutes;
 static ims_http_handler fuzz_route_fn;
 static void *fuzz_route_arg;
 
@@ -49,11 +59,30 @@ int __wrap_ims_http_route(struct ims_http *http, const char *method, const char 
 {
     (void)http;
     (void)method;
-    (void)path;
-    (void)prefix;
+    if (fuzz_nroutes < FUZZ_ROUTES_MAX) {
+        snprintf(fuzz_routes[fuzz_nroutes].path, sizeof(fuzz_routes[0].path), "%s", path);
+        fuzz_routes[fuzz_nroutes].prefix = prefix;
+        fuzz_routes[fuzz_nroutes].fn = fn;
+        fuzz_routes[fuzz_nroutes++].arg = arg;
+    }
     fuzz_route_fn = fn;
     fuzz_route_arg = arg;
     return 0;
+}
+
+/* The handler of @path (see fuzz_routes), its argument into *@arg */
+static ims_http_handler fuzz_route_of(const char *path, void **arg)
+{
+    for (int i = 0; i < fuzz_nroutes; i++) {
+        size_t n = strlen(fuzz_routes[i].path);
+        if (fuzz_routes[i].prefix ? strncmp(path, fuzz_routes[i].path, n) == 0
+                                  : strcmp(path, fuzz_routes[i].path) == 0) {
+            *arg = fuzz_routes[i].arg;
+            return fuzz_routes[i].fn;
+        }
+    }
+    *arg = fuzz_route_arg;
+    return fuzz_route_fn;
 }
 
 const char *MHD_lookup_connection_value(struct MHD_Connection *connection,
@@ -170,34 +199,49 @@ static void fuzz_response_free(struct ims_http_response *resp)
 }
 
 /*
- * Run every request of the input through the handler the daemon registered. Properties:
- * the handler does not fail (that is a 500), answers no 5xx, and its body is JSON.
+ * One request (@len bytes at @d) through the handler of its path. Properties: the handler
+ * does not fail (that is a 500), answers no 5xx but 503 when @allow_503, and its body is
+ * JSON. The response goes to @resp (to free with fuzz_response_free()); false when @d is
+ * no request.
  */
-static void fuzz_http_run(const uint8_t *data, size_t size)
+static bool fuzz_http_one(const uint8_t *d, size_t len, bool allow_503,
+                          struct ims_http_response *resp)
+{
+    struct ims_http_request req;
+    struct fuzz_conn c;
+    memset(resp, 0, sizeof(*resp));
+    bool ok = fuzz_request(d, len, &req, &c);
+    if (ok) {
+        void *arg;
+        ims_http_handler fn = fuzz_route_of(req.path, &arg);
+        int rc = fn(arg, &req, resp);
+        FUZZ_ASSERT(rc == 0 && resp->status >= 200 &&
+                    (resp->status < 500 || (allow_503 && resp->status == 503)),
+                    "%s %s answered %d (handler returned %d): %.300s", req.method, req.path,
+                    resp->status, rc, resp->body ? resp->body : "");
+        json_error_t e;
+        json_t *j = resp->body ? json_loadb(resp->body, resp->body_len, 0, &e) : NULL;
+        FUZZ_ASSERT(j != NULL, "%s %s: body is not JSON", req.method, req.path);
+        json_decref(j);
+    }
+    free(c.text);
+    return ok;
+}
+
+/* Every request of the input through fuzz_http_one() (no 5xx) */
+static inline void fuzz_http_run(const uint8_t *data, size_t size)
 {
     const uint8_t *part;
     size_t plen;
     for (int i = 0; i < 8 && fuzz_part(&data, &size, &part, &plen); i++) {
-        struct ims_http_request req;
-        struct fuzz_conn c;
-        struct ims_http_response resp = { 0 };
-        if (fuzz_request(part, plen, &req, &c)) {
-            int rc = fuzz_route_fn(fuzz_route_arg, &req, &resp);
-            FUZZ_ASSERT(rc == 0 && resp.status >= 200 && resp.status < 500,
-                        "%s %s answered %d (handler returned %d): %.300s", req.method, req.path,
-                        resp.status, rc, resp.body ? resp.body : "");
-            json_error_t e;
-            json_t *j = resp.body ? json_loadb(resp.body, resp.body_len, 0, &e) : NULL;
-            FUZZ_ASSERT(j != NULL, "%s %s: body is not JSON", req.method, req.path);
-            json_decref(j);
-        }
+        struct ims_http_response resp;
+        fuzz_http_one(part, plen, false, &resp);
         fuzz_response_free(&resp);
-        free(c.text);
     }
 }
 
 /* @method @body to @path through the handler (set-up); aborts unless it answers 2xx */
-static void fuzz_http_send(const char *method, const char *path, const char *token,
+static inline void fuzz_http_send(const char *method, const char *path, const char *token,
                            const char *body)
 {
     char *text = NULL;
@@ -207,8 +251,9 @@ static void fuzz_http_send(const char *method, const char *path, const char *tok
     struct ims_http_request req;
     struct fuzz_conn c;
     struct ims_http_response resp = { 0 };
+    void *arg = NULL;
     if (!fuzz_request((const uint8_t *)text, strlen(text), &req, &c) ||
-        fuzz_route_fn(fuzz_route_arg, &req, &resp) != 0 || resp.status >= 300) {
+        fuzz_route_of(req.path, &arg)(arg, &req, &resp) != 0 || resp.status >= 300) {
         fprintf(stderr, "fuzz: seeding %s failed: %d %s\n", path, resp.status,
                 resp.body ? resp.body : "");
         abort();
