@@ -39,7 +39,7 @@
  * within one pause of the loop (a SQLite commit, a slow timer): the kernel then drops
  * requests and the UEs retransmit 500 ms later. The kernel caps it at net.core.rmem_max. */
 #define UDP_RCVBUF (4 * 1024 * 1024)
-#define MAX_TPORTS 4
+#define MAX_TPORTS 8          /* sip.transports + extra ones (the P-CSCF's IPsec ports) */
 
 struct ims_sip {
     su_home_t home[1];

@@ -326,8 +326,8 @@ void pcscf_ipsec_close(struct pcscf_ipsec *x);
 bool pcscf_ipsec_available(const struct pcscf_ipsec *x);
 /* "available" or "unavailable (<why>)"; "off" for NULL */
 const char *pcscf_ipsec_state(const struct pcscf_ipsec *x);
-/* Why sec-agree cannot be agreed with a UE here (pcscf.ipsec off, no ESP in the kernel,
- * or the SA set-up for UEs, which is not written yet) */
+/* Why sec-agree cannot be agreed with a UE here (pcscf.ipsec off, no ESP in the kernel, no
+ * SA store), or "available" */
 const char *pcscf_ipsec_secagree_reason(const struct pcscf *p);
 /* Install @sa and its policy (inbound when @in) / remove both. 0 or the kernel's -errno */
 int pcscf_ipsec_sa_add(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
@@ -400,6 +400,8 @@ struct pcscf_saset {
     bool confirmed;              /* a REGISTER over it was accepted */
     unsigned installed;          /* bit i: SA i is in the kernel */
     int nbindings;               /* bindings registered over it */
+    uint16_t replaces_port_uc;   /* started by a REGISTER over the UE's set with this
+                                  * port_uc (re-registration): its binding goes at the 200 */
     bool doomed;                 /* to be removed at the next pcscf_sas_flush() */
 };
 
