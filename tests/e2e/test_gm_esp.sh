@@ -143,7 +143,14 @@ ns "$NS_PC" "$E2E_BIN/pcscf" --config "$E2E_RUN/pcscf/pcscf.conf" \
     --pidfile "$E2E_RUN/pcscf/pcscf.pid" >"$E2E_RUN/pcscf/pcscf.out" 2>&1 </dev/null &
 PCSCF=$!
 e2e_at_cleanup "kill $PCSCF $CORE 2>/dev/null"
-sleep 2
+listening() {   # $1 port: some UDP socket of the P-CSCF's namespace is bound to it
+    ip netns exec "$NS_PC" ss -Hlun "sport = :$1" | grep -q .
+}
+for _ in $(seq 75); do   # python can take seconds to start on a loaded machine
+    listening 5070 && listening 5063 && break
+    sleep 0.2
+done
+check "the stand-in of the home network listens" listening 5070
 check "the P-CSCF started with pcscf.ipsec = required" kill -0 $PCSCF
 check_match "it bound the protected ports" "protected client port 5062, server port 5063" \
     "$(cat "$E2E_RUN/pcscf/pcscf.log" "$E2E_RUN/pcscf/pcscf.out" 2>/dev/null)"
@@ -167,14 +174,15 @@ check_match "the 401 carried the P-CSCF's Security-Server" \
 check_eq "the UE installed its four SAs" 4 "$(grep -c '^ipsec: add .*: ok' "$E2E_RUN/ue.out")"
 check_contains "the protected REGISTER was accepted" "got 200 OK" "$UE_OUT"
 check_match "the MESSAGE reached the UE from the P-CSCF's port-c" \
-    "^request MESSAGE via udp from $PC:5062" "$UE_OUT"
+    "^request MESSAGE source $PC:5062" "$UE_OUT"
 check_contains "the core got the UE's 200 to its MESSAGE" "core: message 200 OK" \
     "$(cat "$E2E_RUN/core.out")"
 check_eq "the UE registered and de-registered (exit status)" 0 "$UE_RC"
 check_match "ESP on the wire" '^[1-9]' \
     "$(tshark -r "$E2E_RUN/secagree.pcapng" -Y esp 2>/dev/null | wc -l)"
+# (the first REGISTER and its 401 go unprotected between the UE's 5180 and 5060)
 check_eq "no SIP on the protected ports in the clear" 0 \
-    "$(tshark -r "$E2E_RUN/secagree.pcapng" -Y 'udp.port in {5180 5181 5062 5063}' \
+    "$(tshark -r "$E2E_RUN/secagree.pcapng" -Y 'udp.port in {5181 5062 5063}' \
         2>/dev/null | wc -l)"
 sleep 2   # the P-CSCF removes the SAs when the de-REGISTER's transaction ends
 check_eq "the P-CSCF removed its SAs after the de-registration" "" \

@@ -48,12 +48,14 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
@@ -586,6 +588,20 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
            n && n->tpn_proto ? n->tpn_proto : "?", n && n->tpn_host ? n->tpn_host : "?",
            n && n->tpn_port ? n->tpn_port : "?");
     tport_unref(tp);
+    /* the sender's address and port, as the socket saw them ("via" names the transport's
+     * own for UDP) */
+    msg_t *req = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
+    char host[64] = "?";
+    unsigned port = 0;
+    if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ai->ai_addr;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+    }
+    printf("request %s source %s:%u\n", sip->sip_request->rq_method_name, host, port);
+    if (req)
+        msg_destroy(req);
     return sip->sip_request->rq_method == sip_method_ack ? 0 : 200;
 }
 
