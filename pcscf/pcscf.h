@@ -466,6 +466,11 @@ int pcscf_sas_arrival(struct pcscf_sas *s, const struct ims_sip_source *src, boo
 /* A REGISTER that came over @set: its Security-Verify must repeat the set's Security-Server
  * (RFC 3329 2.3.1). 0, or 494 with @why. */
 int pcscf_sas_verify(const struct pcscf_saset *set, const sip_t *req, char *why, size_t len);
+/* A REGISTER from @src: pcscf_sas_arrival(), then pcscf_sas_verify() when it came over a
+ * set (*@set); one with Security-Verify that did not come over a set is refused 403 (the
+ * protected REGISTER replayed around the SAs). 0 or the status, with @why. */
+int pcscf_sas_check_register(struct pcscf_sas *s, const struct ims_sip_source *src,
+                             const sip_t *req, struct pcscf_saset **set, char *why, size_t len);
 const char *pcscf_sas_server(const struct pcscf_saset *set);
 
 /* ---- charging.c: offline charging (Rf) ---- */

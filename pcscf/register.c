@@ -480,16 +480,9 @@ static int check_secagree(struct pcscf *p, const sip_t *sip, const struct ims_si
     memset(sec, 0, sizeof(*sec));
     if (!p->sas)
         return secagree_unavailable(p, sip, why, len);
-    int st = pcscf_sas_arrival(p->sas, src, true, &over, why, len);
+    int st = pcscf_sas_check_register(p->sas, src, sip, &over, why, len);
     if (st)
         return st;
-    if (over && (st = pcscf_sas_verify(over, sip, why, len)) != 0)
-        return st;
-    if (!over && sip->sip_security_verify) {
-        snprintf(why, len, "a REGISTER with Security-Verify from %s that did not come over a "
-                 "security association of this P-CSCF", src->key);
-        return 403;
-    }
     if (over) {
         sec->over = true;
         sec->over_spi_ps = over->spi_ps;

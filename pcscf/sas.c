@@ -393,6 +393,22 @@ int pcscf_sas_verify(const struct pcscf_saset *set, const sip_t *req, char *why,
     return 0;
 }
 
+int pcscf_sas_check_register(struct pcscf_sas *s, const struct ims_sip_source *src,
+                             const sip_t *req, struct pcscf_saset **set, char *why, size_t len)
+{
+    int st = pcscf_sas_arrival(s, src, true, set, why, len);
+    if (st)
+        return st;
+    if (*set)
+        return pcscf_sas_verify(*set, req, why, len);
+    if (s && req->sip_security_verify && !src->trusted) {
+        snprintf(why, len, "a REGISTER with Security-Verify from %s that did not come over a "
+                 "security association of this P-CSCF", src->key);
+        return 403;
+    }
+    return 0;
+}
+
 const char *pcscf_sas_server(const struct pcscf_saset *set)
 {
     return set->server;

@@ -491,6 +491,37 @@ START_TEST(attacker_security_verify)
 }
 END_TEST
 
+/* The protected REGISTER replayed on the main port, around the SAs: refused; the same
+ * REGISTER over the set passes */
+START_TEST(attacker_replays_around)
+{
+    rec_reset();
+    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
+    struct pcscf_saset *set = challenged(s, 1000, NULL), *over = NULL;
+    char why[200];
+    msg_t *m = register2(set->server);
+    struct ims_sip_source plain = flow(UE, UE_UC, 5060, "udp");
+    struct ims_sip_source other = flow("127.0.0.162", 5160, 5060, "udp");
+    struct ims_sip_source sa = flow(UE, UE_UC, PS, "udp");
+    ck_assert_int_eq(pcscf_sas_check_register(s, &plain, sip_object(m), &over, why,
+                                              sizeof(why)), 403);
+    ck_assert_ptr_nonnull(strstr(why, "did not come over a security association"));
+    ck_assert_int_eq(pcscf_sas_check_register(s, &other, sip_object(m), &over, why,
+                                              sizeof(why)), 403);
+    ck_assert_int_eq(pcscf_sas_check_register(s, &sa, sip_object(m), &over, why,
+                                              sizeof(why)), 0);
+    ck_assert_ptr_eq(over, set);
+    msg_destroy(m);
+    /* an initial REGISTER (no Security-Verify) on the main port is not judged */
+    m = parse(register1);
+    ck_assert_int_eq(pcscf_sas_check_register(s, &plain, sip_object(m), &over, why,
+                                              sizeof(why)), 0);
+    ck_assert_ptr_null(over);
+    msg_destroy(m);
+    pcscf_sas_destroy(s);
+}
+END_TEST
+
 /* Teardown removes what is still installed */
 START_TEST(destroy_removes)
 {
@@ -523,6 +554,7 @@ int main(void)
     tcase_add_test(tc, keys_read);
     tcase_add_test(tc, attacker_around_the_sas);
     tcase_add_test(tc, attacker_security_verify);
+    tcase_add_test(tc, attacker_replays_around);
     tcase_add_test(tc, destroy_removes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
