@@ -440,7 +440,8 @@ void pcscf_sas_detach(struct pcscf_saset *set);
 /* Remove the SAs of the sets marked for removal (after the 200 of a de-REGISTER has left).
  * Returns how many sets went. */
 int pcscf_sas_flush(struct pcscf_sas *s);
-/* Mark the sets whose lifetime is over at @now, then flush. Returns how many went. */
+/* Mark the sets whose lifetime is over at @now (or that have no SA left), then flush; a set
+ * a binding still holds only loses its SAs. Returns how many went. */
 int pcscf_sas_expire(struct pcscf_sas *s, time_t now);
 /* The CK and IK of the first WWW-Authenticate with both (ck="<32 hex>", ik=...). 0 or
  * -ENOENT */

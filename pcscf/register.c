@@ -129,8 +129,10 @@ static void challenge_sas(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
  * The binding @b of an accepted REGISTER: when it came over a set, the set is kept with the
  * registration (lifetime + 30 s) and held by @b; the binding of the same identity over the
  * set it replaces (re-registration) goes. An unprotected registration lets go of any set.
+ * Returns 0, or -errno when the SAs could not be renewed (the binding must not stay: it
+ * would be a flow without its protection).
  */
-static void keep_sas(struct reg_ctx *ctx, struct pcscf_binding *b, time_t now)
+static int keep_sas(struct reg_ctx *ctx, struct pcscf_binding *b, time_t now)
 {
     struct pcscf *p = ctx->p;
     struct pcscf_saset *set = over_set(ctx);
@@ -139,12 +141,15 @@ static void keep_sas(struct reg_ctx *ctx, struct pcscf_binding *b, time_t now)
         b->sas = NULL;
     }
     if (!set)
-        return;
+        return 0;
     struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
     int rc = pcscf_sas_confirm(p->sas, set, now, b->expires);
-    if (rc)
-        ims_log(IMS_LOG_ERROR, &ids, "pcscf: the IPsec SAs of %s at %s cannot be renewed: %s",
-                ctx->impu, ctx->src.key, strerror(-rc));
+    if (rc) {
+        ims_log(IMS_LOG_ERROR, &ids, "pcscf: the IPsec SAs of %s at %s cannot be renewed: %s; "
+                "its binding is removed (it registers again)", ctx->impu, ctx->src.key,
+                strerror(-rc));
+        return rc;
+    }
     if (!b->sas) {
         b->sas = set;
         pcscf_sas_attach(set);
@@ -162,6 +167,7 @@ static void keep_sas(struct reg_ctx *ctx, struct pcscf_binding *b, time_t now)
         }
         set->replaces_port_uc = 0;
     }
+    return 0;
 }
 
 /* ---- the binding from a 200 OK ---- */
@@ -270,8 +276,10 @@ static void keep_binding(struct reg_ctx *ctx, const sip_t *req, const sip_t *res
     int rc = pcscf_bindings_save(p->bindings, in, now, &b);
     free(in);
     log_saved(ctx, rc, b, now);
-    if (b)
-        keep_sas(ctx, b, now);
+    if (b && keep_sas(ctx, b, now) != 0) {
+        pcscf_bindings_remove(p->bindings, b);
+        b = NULL;
+    }
     pcscf_bindings_changed(p);
     if (b && (rc == PCSCF_SAVE_NEW || (!b->sub && !b->sub_refused)) && p->sub_expires)
         pcscf_regevent_subscribe(p, b);

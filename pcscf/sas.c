@@ -306,9 +306,14 @@ int pcscf_sas_flush(struct pcscf_sas *s)
 
 int pcscf_sas_expire(struct pcscf_sas *s, time_t now)
 {
-    for (struct pcscf_saset *x = s ? s->head : NULL; x; x = x->next)
-        if (x->expires <= now || (!x->installed && !x->nbindings))
+    for (struct pcscf_saset *x = s ? s->head : NULL; x; x = x->next) {
+        if (x->nbindings > 0) {
+            if (x->expires <= now)   /* held by a binding: freed when it lets go */
+                uninstall(s, x, ALL_SAS);
+        } else if (x->expires <= now || !x->installed) {
             x->doomed = true;
+        }
+    }
     return pcscf_sas_flush(s);
 }
 

@@ -289,8 +289,14 @@ START_TEST(expiry_removes)
     rec_reset();
     ck_assert_int_eq(pcscf_sas_expire(s, 1629), 0);
     ck_assert_int_eq(rec.n, 0);
-    ck_assert_int_eq(pcscf_sas_expire(s, 1630), 1);
+    /* still held by its binding: the SAs go, the set waits for the binding */
+    ck_assert_int_eq(pcscf_sas_expire(s, 1630), 0);
     ck_assert_int_eq(rec.n, 4);
+    ck_assert_uint_eq(pcscf_sas_count(s), 1);
+    ck_assert_ptr_null(pcscf_sas_find(s, UE, UE_UC));
+    pcscf_sas_detach(set);
+    ck_assert_int_eq(pcscf_sas_expire(s, 1631), 1);
+    ck_assert_int_eq(rec.n, 4);   /* nothing installed was left to remove */
     ck_assert_uint_eq(pcscf_sas_count(s), 0);
     pcscf_sas_destroy(s);
 }
