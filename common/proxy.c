@@ -684,7 +684,9 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
     url_t *resolved = ims_sip_resolve(tx->sip, msg_home(msg), hop);
     char key[64] = "";
     bool user_via = false;
-    if (!ack && ims_admission_new_work(sip) &&
+    /* through a given transport (a UE's protected port): nta writes the Via of that
+     * transport; no RFC 7339 offer (a Via of ours with the main port) */
+    if (!ack && !h->tport && ims_admission_new_work(sip) &&
         ims_admission_hop_key(resolved ? resolved : hop, key, sizeof(key))) {
         int st = offer_overload_control(tx, msg, sip, resolved ? resolved : hop, key,
                                         &user_via);
@@ -703,6 +705,7 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
                                   (nta_outgoing_magic_t *)b,
                                   (url_string_t const *)(resolved ? resolved : next_hop),
                                   msg, NTATAG_STATELESS(ack),
+                                  TAG_IF(h->tport, NTATAG_TPORT(h->tport)),
                                   TAG_IF(user_via, NTATAG_USER_VIA(1)), TAG_END());
     tx->in_forward--;
     if (!b->orq) {

@@ -87,6 +87,8 @@ struct ims_ptx_hop {
     const url_t *record_route_uri; /* ... with this URI instead of the node's own */
     const url_t *record_route_inner; /* and this one below it: double record-routing
                                     * (RFC 5658) where the two sides use two transports */
+    tport_t *tport;                /* send through this transport of ours (NTATAG_TPORT),
+                                    * NULL: nta chooses */
     unsigned silent_ms;            /* a next hop that sends no response at all (not even
                                     * 100) in this time is given up as a local 408 (no
                                     * CANCEL: nothing was received); 0 = no limit */

@@ -39,7 +39,7 @@
  * within one pause of the loop (a SQLite commit, a slow timer): the kernel then drops
  * requests and the UEs retransmit 500 ms later. The kernel caps it at net.core.rmem_max. */
 #define UDP_RCVBUF (4 * 1024 * 1024)
-#define MAX_TPORTS 4
+#define MAX_TPORTS 8          /* sip.transports + extra ones (the P-CSCF's IPsec ports) */
 
 struct ims_sip {
     su_home_t home[1];
@@ -343,11 +343,10 @@ static int tls_folder(struct ims_sip *s, char *dir, size_t len)
     return rc;
 }
 
-static int bind_transport(struct ims_sip *s, const char *tp)
+static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
 {
     char url[160], dir[256] = "";
     bool v6 = strchr(s->address, ':') != NULL, tls = strcmp(tp, "tls") == 0;
-    int port = tls ? s->tls_port : s->port;
     /* nta binds tls for a sips: URI only */
     snprintf(url, sizeof(url), "%s:%s%s%s:%d;transport=%s", tls ? "sips" : "sip",
              v6 ? "[" : "", s->address, v6 ? "]" : "", port, tp);
@@ -393,6 +392,31 @@ static int bind_transport(struct ims_sip *s, const char *tp)
     snprintf(s->tports[s->ntports++], sizeof(s->tports[0]), "%s", tp);
     ims_info("sip: listening on %s:%d/%s", s->address, port, tp);
     return 0;
+}
+
+static int bind_transport(struct ims_sip *s, const char *tp)
+{
+    return bind_transport_at(s, tp, strcmp(tp, "tls") == 0 ? s->tls_port : s->port);
+}
+
+int ims_sip_add_transport(struct ims_sip *s, int port, const char *proto)
+{
+    if (!s->agent || s->ntports >= MAX_TPORTS || strcmp(proto, "tls") == 0)
+        return -EINVAL;
+    return bind_transport_at(s, proto, port);
+}
+
+tport_t *ims_sip_tport(struct ims_sip *s, int port, const char *proto)
+{
+    char want[16];
+    snprintf(want, sizeof(want), "%d", port);
+    for (tport_t *tp = tport_primaries(nta_agent_tports(s->agent)); tp; tp = tport_next(tp)) {
+        const tp_name_t *n = tport_name(tp);
+        if (n && n->tpn_port && n->tpn_proto && strcmp(n->tpn_port, want) == 0 &&
+            strcasecmp(n->tpn_proto, proto) == 0)
+            return tp;
+    }
+    return NULL;
 }
 
 /* Does socket @fd have the local address @addr:@port (numeric host)? */
@@ -572,6 +596,10 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
         ims_sip_source_set_proto(out, ai->ai_addr,
                                  tpn && tpn->tpn_proto ? tpn->tpn_proto
                                  : ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+        /* the port it arrived on: a connection's is its listening transport's */
+        tport_t *pri = tp && tport_is_secondary(tp) ? tport_parent(tp) : tp;
+        const tp_name_t *pn = pri ? tport_name(pri) : NULL;
+        out->local_port = pn && pn->tpn_port ? (unsigned)strtoul(pn->tpn_port, NULL, 10) : 0;
         tport_unref(tp);
         struct ims_netlist self = { &s->self, 1 };
         out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/su_wait.h>
 
@@ -50,6 +51,7 @@ struct ims_sip_source {
     char proto[4];            /* "udp", "tcp" or "tls" */
     char key[64];             /* the flow: "ip:port/proto" ("[ip]:port/proto" for IPv6) */
     bool trusted;             /* the address is one of sip.trusted_peers, or our own */
+    unsigned local_port;      /* the port of ours it arrived on (0: not known) */
 };
 
 typedef int (*ims_sip_request_fn)(void *arg, nta_incoming_t *irq, const sip_t *sip);
@@ -84,6 +86,15 @@ url_t *ims_sip_resolve(struct ims_sip *sip, su_home_t *home, const url_t *target
  * @out is empty and not trusted).
  */
 int ims_sip_source(struct ims_sip *sip, nta_incoming_t *irq, struct ims_sip_source *out);
+/*
+ * ims_sip_add_transport - listen on @port of the node's address with transport @proto
+ * ("udp", "tcp") too, besides sip.transports (e.g. the P-CSCF's protected IPsec ports).
+ * 0, or -EADDRNOTAVAIL (logged).
+ */
+int ims_sip_add_transport(struct ims_sip *sip, int port, const char *proto);
+/* The primary transport of ours on @port and @proto ("udp", "tcp"), for NTATAG_TPORT, or
+ * NULL */
+tport_t *ims_sip_tport(struct ims_sip *sip, int port, const char *proto);
 /* Fill @out from a socket address (key and text forms); trusted is left false. */
 void ims_sip_source_set(struct ims_sip_source *out, const struct sockaddr *sa, bool tcp);
 /* The same for any transport name ("udp", "tcp", "tls"; longer names are cut) */

@@ -313,5 +313,7 @@ const char *pcscf_ipsec_secagree_reason(const struct pcscf *p)
         return "pcscf.ipsec is off";
     if (!p->ipsec->available)
         return p->ipsec->state;
-    return "this P-CSCF does not set up IPsec SAs for UEs yet (the kernel has ESP)";
+    if (!p->sas)
+        return "the IPsec SA store is not set up";
+    return "available";
 }

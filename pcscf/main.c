@@ -57,6 +57,13 @@ static const struct ims_cfg_key pcscf_keys[] = {
       "requires it gets 420), optional (agreed when the P-CSCF can: ESP in the kernel, "
       "CAP_NET_ADMIN; a UE that requires it is refused 420 otherwise, one that only offers "
       "it registers without), required (the start fails when it cannot be done)" },
+    { "pcscf", "ipsec_port_c", IMS_CFG_INT, "5062", 0, 1, 65535, NULL, NULL,
+      "the protected client port of IPsec sec-agree (port-c of the Security-Server): "
+      "requests to UEs with SAs leave from it; bound (UDP and TCP) only when the kernel "
+      "has ESP" },
+    { "pcscf", "ipsec_port_s", IMS_CFG_INT, "5063", 0, 1, 65535, NULL, NULL,
+      "the protected server port of IPsec sec-agree (port-s of the Security-Server): UEs "
+      "with SAs send their requests to it; bound (UDP and TCP) only when the kernel has ESP" },
     { "pcscf", "retry_after", IMS_CFG_INT, "60", 0, 0, 3600, NULL, NULL,
       "Retry-After (seconds) of a 503 when the binding table is full, or the source address "
       "has its pcscf.max_bindings_per_source" },
@@ -69,11 +76,15 @@ static const struct ims_cfg_key pcscf_keys[] = {
 
 static struct pcscf g_pcscf;
 
-/* A binding goes away: its reg-event subscription with it */
+/* A binding goes away: its reg-event subscription with it, and its hold on its IPsec SAs
+ * (removed at the next pcscf_sas_flush(): after the 200 of a de-registration has left) */
 static void on_binding_removed(void *arg, struct pcscf_binding *b)
 {
     (void)arg;
     pcscf_regevent_stop(b);
+    if (b->sas)
+        pcscf_sas_detach(b->sas);
+    b->sas = NULL;
 }
 
 static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -87,6 +98,9 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
         ims_info("pcscf: %d binding(s) expired", n);
         pcscf_bindings_changed(p);
     }
+    n = pcscf_sas_expire(p->sas, pcscf_now());
+    if (n > 0)
+        ims_info("pcscf: the IPsec SAs of %d UE(s) removed (registration over or expired)", n);
 }
 
 /* The URIs the P-CSCF uses: I-CSCF, E-CSCF, its Path, its own identity and contact */
@@ -128,6 +142,53 @@ static enum ims_health ipsec_health(void *arg, json_t *peers)
     return IMS_HEALTH_OK;
 }
 
+/* The kernel's side of sas.c */
+static int kernel_sa_add(void *arg, const struct pcscf_xfrm_sa *sa, bool in)
+{
+    return pcscf_ipsec_sa_add(arg, sa, in);
+}
+
+static int kernel_sa_remove(void *arg, const struct pcscf_xfrm_sa *sa, bool in)
+{
+    return pcscf_ipsec_sa_remove(arg, sa, in);
+}
+
+/*
+ * With ESP in the kernel: the store of the UEs' SAs, and the protected client and server
+ * ports bound (UDP and TCP) as transports of the agent. 0, or -EINVAL (logged): a port
+ * that cannot be bound stops the start.
+ */
+static int sas_init(struct pcscf *p)
+{
+    const struct ims_cfg *cfg = p->d->cfg;
+    int pc = (int)ims_cfg_int(cfg, "pcscf.ipsec_port_c");
+    int ps = (int)ims_cfg_int(cfg, "pcscf.ipsec_port_s");
+    int sipport = (int)ims_cfg_int(cfg, "sip.port");
+    if (pc == ps || pc == sipport || ps == sipport) {
+        ims_err("pcscf: pcscf.ipsec_port_c (%d), pcscf.ipsec_port_s (%d) and sip.port (%d) "
+                "must differ", pc, ps, sipport);
+        return -EINVAL;
+    }
+    struct pcscf_sa_ops ops = { kernel_sa_add, kernel_sa_remove, p->ipsec };
+    p->sas = pcscf_sas_create(&ops, ims_sip_address(p->d->sip), (uint16_t)pc, (uint16_t)ps,
+                              (size_t)ims_cfg_int(cfg, "pcscf.max_bindings"));
+    if (!p->sas) {
+        ims_err("pcscf: cannot set up the IPsec SA store (address %s)",
+                ims_sip_address(p->d->sip));
+        return -EINVAL;
+    }
+    static const char *const protos[] = { "udp", "tcp" };
+    for (size_t i = 0; i < 2; i++)
+        if (ims_sip_add_transport(p->d->sip, pc, protos[i]) != 0 ||
+            ims_sip_add_transport(p->d->sip, ps, protos[i]) != 0) {
+            ims_err("pcscf: cannot bind the protected IPsec ports %d and %d "
+                    "(pcscf.ipsec_port_c, pcscf.ipsec_port_s)", pc, ps);
+            return -EINVAL;
+        }
+    ims_info("pcscf: IPsec sec-agree: protected client port %d, server port %d", pc, ps);
+    return 0;
+}
+
 /* pcscf.ipsec: the XFRM socket and the ESP probe; -EINVAL when required and impossible */
 static int ipsec_init(struct pcscf *p)
 {
@@ -137,12 +198,14 @@ static int ipsec_init(struct pcscf *p)
                                                     : PCSCF_IPSEC_OPTIONAL;
     if (p->ipsec_mode != PCSCF_IPSEC_OFF)
         pcscf_ipsec_open(&p->ipsec);
-    if (p->ipsec_mode == PCSCF_IPSEC_REQUIRED) {
+    if (pcscf_ipsec_available(p->ipsec) && sas_init(p) != 0)
+        return -EINVAL;
+    if (p->ipsec_mode == PCSCF_IPSEC_REQUIRED && !p->sas) {
         ims_err("pcscf: pcscf.ipsec = required, but sec-agree cannot be done: %s (set "
                 "pcscf.ipsec = optional or off)", pcscf_ipsec_secagree_reason(p));
         return -EINVAL;
     }
-    if (p->ipsec_mode == PCSCF_IPSEC_OPTIONAL)
+    if (p->ipsec_mode == PCSCF_IPSEC_OPTIONAL && !p->sas)
         ims_info("pcscf: IPsec %s: sec-agree is not agreed (%s); UEs that require it are "
                  "refused 420, UEs that offer it register without", pcscf_ipsec_state(p->ipsec),
                  pcscf_ipsec_secagree_reason(p));
@@ -221,6 +284,8 @@ static void pcscf_stop(struct ims_daemon *d)
     pcscf_charging_stop(p);
     pcscf_bindings_destroy(p->bindings);   /* ends the subscriptions */
     p->bindings = NULL;
+    pcscf_sas_destroy(p->sas);             /* removes the SAs still installed */
+    p->sas = NULL;
     pcscf_clf_free(p);
     pcscf_ipsec_close(p->ipsec);
     p->ipsec = NULL;

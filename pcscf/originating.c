@@ -366,6 +366,25 @@ static url_t *flow_uri(su_home_t *home, const struct ims_sip_source *ue)
 }
 
 /*
+ * Where a request to the UE of flow @ue goes: a UE with IPsec SAs over UDP gets it from our
+ * protected client port at its protected server port (TS 33.203 7.1: P-CSCF port_pc -> UE
+ * port_us, *@tport set); a UE over TCP gets it on its connection to our protected server
+ * port, which the SAs of that port pair protect both ways; any other at its flow.
+ */
+static url_t *protected_hop(struct pcscf *p, su_home_t *home, const struct ims_sip_source *ue,
+                            tport_t **tport)
+{
+    struct pcscf_saset *set = pcscf_sas_of_flow(p->sas, ue);
+    *tport = NULL;
+    if (!set || !set->confirmed || strcmp(ue->proto, "udp") != 0)
+        return flow_uri(home, ue);
+    *tport = ims_sip_tport(p->d->sip, pcscf_sas_port_pc(p->sas), "udp");
+    struct ims_sip_source to = *ue;
+    to.port = set->offer.port_s;
+    return flow_uri(home, &to);
+}
+
+/*
  * Towards a UE (@ue: its flow, when known) or along a dialog: forward as it is, the
  * charging headers set or removed. A UE never asserts its own identity: from a UE, its
  * P-Asserted-Identity goes.
@@ -401,7 +420,7 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
     }
     struct ims_ptx_hop hop = { .record_route = record_route };
     if (ue && !from_ue)   /* to the UE's flow, whatever its Contact says (TS 24.229 5.2.6.4) */
-        hop.next_hop = flow_uri(msg_home(msg), ue);
+        hop.next_hop = protected_hop(p, msg_home(msg), ue, &hop.tport);
     if (record_route) {
         /* the callee's route set after our entry: the Record-Route it gets below ours; the
          * entry it sees on top, the core's below (RFC 5658) */
@@ -641,6 +660,12 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     }
     if (src->trusted)
         return from_core(p, irq, sip, src);
+    struct pcscf_saset *over;
+    char why_sa[200];
+    if (pcscf_sas_arrival(p->sas, src, false, &over, why_sa, sizeof(why_sa)) != 0) {
+        ims_counter_inc(m.refused);
+        return answer(p, irq, sip, 403, why_sa);
+    }
     if (in_dialog)
         return ue_in_dialog(p, irq, sip, src);
     if (method == sip_method_ack)

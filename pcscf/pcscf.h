@@ -11,6 +11,8 @@
  * ipsec.c     ESP SAs and policies over netlink XFRM (builders pure), ESP probed at start
  * secagree.c  RFC 3329 sec-agree: Security-Client read, Security-Server made,
  *             Security-Verify checked (pure)
+ * sas.c       the IPsec SAs of each UE: made at its 401, confirmed at its 200, removed
+ *             with its last binding (the kernel behind an ops interface)
  * main.c      configuration and dispatch
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -62,6 +64,7 @@ struct pcscf_binding {
     const char *call_id;         /* of the REGISTER */
     struct pcscf_sub *sub;       /* reg-event subscription, NULL when none */
     bool sub_refused;            /* the S-CSCF refused it for good (e.g. 501): no retry */
+    struct pcscf_saset *sas;     /* the IPsec SAs it was registered over, NULL when none */
     char *text;                  /* the strings above */
 };
 
@@ -212,6 +215,7 @@ struct pcscf {
     struct ims_chg *chg;         /* offline charging (charging.c) */
     enum pcscf_ipsec_mode ipsec_mode;   /* pcscf.ipsec */
     struct pcscf_ipsec *ipsec;   /* the XFRM socket, NULL when pcscf.ipsec = off */
+    struct pcscf_sas *sas;       /* the UEs' SAs (sas.c), NULL when sec-agree cannot be done */
     uint8_t token_key[64];       /* HMAC key of the flow and dialog tokens (flow.c) */
     size_t token_key_len;
     struct pcscf_clf *clf;       /* access lines by address (clf.c), NULL when none */
@@ -322,8 +326,8 @@ void pcscf_ipsec_close(struct pcscf_ipsec *x);
 bool pcscf_ipsec_available(const struct pcscf_ipsec *x);
 /* "available" or "unavailable (<why>)"; "off" for NULL */
 const char *pcscf_ipsec_state(const struct pcscf_ipsec *x);
-/* Why sec-agree cannot be agreed with a UE here (pcscf.ipsec off, no ESP in the kernel,
- * or the SA set-up for UEs, which is not written yet) */
+/* Why sec-agree cannot be agreed with a UE here (pcscf.ipsec off, no ESP in the kernel, no
+ * SA store), or "available" */
 const char *pcscf_ipsec_secagree_reason(const struct pcscf *p);
 /* Install @sa and its policy (inbound when @in) / remove both. 0 or the kernel's -errno */
 int pcscf_ipsec_sa_add(struct pcscf_ipsec *x, const struct pcscf_xfrm_sa *sa, bool in);
@@ -365,6 +369,110 @@ bool pcscf_secagree_verify_ok(const sip_security_verify_t *sv, const char *serve
 void pcscf_secagree_strip(msg_t *msg, sip_t *sip);
 const char *pcscf_secagree_alg_name(enum pcscf_ipsec_auth a);
 const char *pcscf_secagree_ealg_name(enum pcscf_ipsec_enc e);
+
+/* ---- sas.c: the IPsec SAs of the UEs (TS 33.203 7.1, 7.4) ---- */
+
+#define PCSCF_SAS_AWAIT_AUTH 240u   /* lifetime (s) of a set before its REGISTER is accepted:
+                                     * reg-await-auth, TS 24.229 table 7.7.1 */
+#define PCSCF_SAS_GRACE 30          /* a confirmed set lives for the registration + this */
+#define PCSCF_SAS_SPI_MIN 0x10000u  /* the SPIs of ours (both inbound SAs of each set) */
+#define PCSCF_SAS_SPI_MAX 0x7fffffffu
+
+/* How SAs are installed and removed: the kernel (pcscf_ipsec_sa_add/_remove) in the daemon,
+ * a recorder in the unit tests. Each returns 0 or -errno. */
+struct pcscf_sa_ops {
+    int (*add)(void *arg, const struct pcscf_xfrm_sa *sa, bool in);
+    int (*remove)(void *arg, const struct pcscf_xfrm_sa *sa, bool in);
+    void *arg;
+};
+
+/* The SAs of one UE (the four of sas.c's table) */
+struct pcscf_saset {
+    struct pcscf_saset *next;
+    int family;
+    uint8_t ue[16];              /* the UE's address, network order */
+    char ue_ip[48];
+    struct pcscf_sec_offer offer;   /* the UE's algorithms, SPIs (spi_uc, spi_us), ports */
+    uint32_t spi_pc, spi_ps;     /* ours */
+    uint8_t ck[16], ik[16];      /* of the AKA vector of its 401 */
+    char server[256];            /* the Security-Server sent */
+    time_t expires;              /* monotonic seconds */
+    bool confirmed;              /* a REGISTER over it was accepted */
+    unsigned installed;          /* bit i: SA i is in the kernel */
+    int nbindings;               /* bindings registered over it */
+    uint16_t replaces_port_uc;   /* started by a REGISTER over the UE's set with this
+                                  * port_uc (re-registration): its binding goes at the 200 */
+    bool doomed;                 /* to be removed at the next pcscf_sas_flush() */
+};
+
+struct pcscf_sas;
+/* The store for the P-CSCF at @address (numeric) with protected client port @port_pc and
+ * server port @port_ps, at most @max sets. NULL on a bad argument or no memory. */
+struct pcscf_sas *pcscf_sas_create(const struct pcscf_sa_ops *ops, const char *address,
+                                   uint16_t port_pc, uint16_t port_ps, size_t max);
+/* Removes every SA still installed */
+void pcscf_sas_destroy(struct pcscf_sas *s);
+size_t pcscf_sas_count(const struct pcscf_sas *s);
+uint16_t pcscf_sas_port_pc(const struct pcscf_sas *s);
+uint16_t pcscf_sas_port_ps(const struct pcscf_sas *s);
+/*
+ * pcscf_sas_start - a temporary set for the UE at @ue_ip that chose @offer, keyed by the
+ * @ck and @ik of its challenge: two SPIs of ours allocated, the Security-Server made, the four
+ * SAs installed with lifetime PCSCF_SAS_AWAIT_AUTH (SAs of older sets with the same
+ * selectors removed first). *@out is the set. 0, -ENOSPC (store full, no SPI left),
+ * -EAFNOSUPPORT (not the P-CSCF's address family), or the ops' error (nothing left
+ * installed).
+ */
+int pcscf_sas_start(struct pcscf_sas *s, const char *ue_ip, const struct pcscf_sec_offer *offer,
+                    const uint8_t ck[16], const uint8_t ik[16], time_t now,
+                    struct pcscf_saset **out);
+/* The live set whose UE is @ue_ip with protected client port @port_uc, or NULL */
+struct pcscf_saset *pcscf_sas_find(struct pcscf_sas *s, const char *ue_ip, unsigned port_uc);
+/* The same for a flow (NULL for TLS, or when @s is NULL) */
+struct pcscf_saset *pcscf_sas_of_flow(struct pcscf_sas *s, const struct ims_sip_source *src);
+/* A REGISTER over @set was accepted until @reg_expires (monotonic): its SAs installed again
+ * with lifetime registration + PCSCF_SAS_GRACE. 0 or the ops' error. */
+int pcscf_sas_confirm(struct pcscf_sas *s, struct pcscf_saset *set, time_t now,
+                      time_t reg_expires);
+/* A binding holds @set / lets it go (the last one marks it for removal) */
+void pcscf_sas_attach(struct pcscf_saset *set);
+void pcscf_sas_detach(struct pcscf_saset *set);
+/* Remove the SAs of the sets marked for removal (after the 200 of a de-REGISTER has left).
+ * Returns how many sets went. */
+int pcscf_sas_flush(struct pcscf_sas *s);
+/* Mark the sets whose lifetime is over at @now (or that have no SA left), then flush; a set
+ * a binding still holds only loses its SAs. Returns how many went. */
+int pcscf_sas_expire(struct pcscf_sas *s, time_t now);
+/* The CK and IK of the first WWW-Authenticate with both (ck="<32 hex>", ik=...). 0 or
+ * -ENOENT */
+int pcscf_auth_keys(const sip_t *resp, uint8_t ck[16], uint8_t ik[16]);
+/*
+ * pcscf_sas_challenge - the 401 @resp to a REGISTER from @ue_ip that chose @offer: its
+ * CK/IK read, a set started (pcscf_sas_start) and its Security-Server added to @resp. 0,
+ * -ENOENT (no ck/ik in the 401), or the error of pcscf_sas_start.
+ */
+int pcscf_sas_challenge(struct pcscf_sas *s, const char *ue_ip,
+                        const struct pcscf_sec_offer *offer, msg_t *msg, sip_t *resp,
+                        time_t now, struct pcscf_saset **out);
+/*
+ * pcscf_sas_arrival - may a request from @src (not trusted) be taken, given the port of
+ * ours it arrived on? On the protected ports: only from a UE address and port_uc that has a
+ * set (else it did not come over an SA), and requests only on the server port; a flow whose
+ * set is confirmed sends its requests (other than REGISTER, which may start again
+ * unprotected) over the SAs only. Returns 0 (*@set: the set it came over, NULL when it came
+ * unprotected) or 403 with @why.
+ */
+int pcscf_sas_arrival(struct pcscf_sas *s, const struct ims_sip_source *src, bool is_register,
+                      struct pcscf_saset **set, char *why, size_t len);
+/* A REGISTER that came over @set: its Security-Verify must repeat the set's Security-Server
+ * (RFC 3329 2.3.1). 0, or 494 with @why. */
+int pcscf_sas_verify(const struct pcscf_saset *set, const sip_t *req, char *why, size_t len);
+/* A REGISTER from @src: pcscf_sas_arrival(), then pcscf_sas_verify() when it came over a
+ * set (*@set); one with Security-Verify that did not come over a set is refused 403 (the
+ * protected REGISTER replayed around the SAs). 0 or the status, with @why. */
+int pcscf_sas_check_register(struct pcscf_sas *s, const struct ims_sip_source *src,
+                             const sip_t *req, struct pcscf_saset **set, char *why, size_t len);
+const char *pcscf_sas_server(const struct pcscf_saset *set);
 
 /* ---- charging.c: offline charging (Rf) ---- */
 int pcscf_charging_init(struct pcscf *p);

@@ -3,9 +3,10 @@
  *
  * sec-agree -> validate -> strip P-Asserted-Identity and the sec-agree headers -> Path
  * (+ Require: path) -> P-Visited-Network-ID -> P-Charging-Vector -> forward to the I-CSCF.
- * Responses are relayed: a 401 loses its ck/ik parameters, a 200 OK leaves the UE's binding
- * (contacts, identities, Service-Route) in the store and starts the reg-event subscription
- * of a new registration.
+ * Responses are relayed: a 401 loses its ck/ik parameters (after they keyed the UE's IPsec
+ * SAs when it offered sec-agree: sas.c, Security-Server added), a 200 OK leaves the UE's
+ * binding (contacts, identities, Service-Route, the SAs it came over) in the store and starts
+ * the reg-event subscription of a new registration.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -26,6 +27,14 @@
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
 
+/* What sec-agree says of one REGISTER (check_secagree) */
+struct sec {
+    bool offer;                  /* a set is to be made at the 401 for ... */
+    struct pcscf_sec_offer chosen;   /* ... this offer of the UE */
+    bool over;                   /* it came over the set of (src.ip, src.port) ... */
+    uint32_t over_spi_ps;        /* ... whose spi_ps was this (still the same set?) */
+};
+
 struct reg_ctx {
     struct pcscf *p;
     struct ims_sip_source src;
@@ -33,6 +42,7 @@ struct reg_ctx {
     char icid[128];
     char call_id[128];
     time_t t0;                   /* when the REGISTER arrived (charging) */
+    struct sec sec;              /* sec-agree of this REGISTER */
 };
 
 static struct {
@@ -73,6 +83,91 @@ int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip)
         n += here;
     }
     return n;
+}
+
+/* ---- the IPsec SAs (sas.c) ---- */
+
+/* The set this REGISTER came over, if it is still the same one */
+static struct pcscf_saset *over_set(struct reg_ctx *ctx)
+{
+    struct pcscf_saset *set = ctx->sec.over ? pcscf_sas_of_flow(ctx->p->sas, &ctx->src) : NULL;
+    return set && set->spi_ps == ctx->sec.over_spi_ps ? set : NULL;
+}
+
+/*
+ * A 401 for a REGISTER that offered sec-agree: the SAs keyed by its CK/IK installed and the
+ * Security-Server added (TS 33.203 7.1, TS 24.229 5.2.2.1), before the keys are removed.
+ * When that cannot be done the 401 goes without Security-Server (the UE then gives up or
+ * registers without): said in the log.
+ */
+static void challenge_sas(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
+{
+    struct pcscf_saset *set = NULL, *over = over_set(ctx);
+    if (!ctx->sec.offer || !ctx->p->sas)
+        return;
+    int rc = pcscf_sas_challenge(ctx->p->sas, ctx->src.ip, &ctx->sec.chosen, msg, sip,
+                                 pcscf_now(), &set);
+    struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
+    if (rc) {
+        ims_log(IMS_LOG_WARN, &ids, "pcscf: no IPsec SAs for %s at %s: %s; its 401 goes "
+                "without Security-Server", ctx->impu, ctx->src.key,
+                rc == -ENOENT ? "the 401 carries no ck and ik" : strerror(-rc));
+        return;
+    }
+    if (over)
+        set->replaces_port_uc = over->offer.port_c;
+    ims_log(IMS_LOG_INFO, &ids, "pcscf: IPsec SAs for %s at %s: spi-c %u spi-s %u (ours), "
+            "UE %u/%u, ports UE %u/%u, ours %u/%u, %s %s, %us until its REGISTER over them",
+            ctx->impu, ctx->src.ip, set->spi_pc, set->spi_ps, set->offer.spi_c,
+            set->offer.spi_s, set->offer.port_c, set->offer.port_s,
+            pcscf_sas_port_pc(ctx->p->sas), pcscf_sas_port_ps(ctx->p->sas),
+            pcscf_secagree_alg_name(set->offer.alg), pcscf_secagree_ealg_name(set->offer.ealg),
+            PCSCF_SAS_AWAIT_AUTH);
+}
+
+/*
+ * The binding @b of an accepted REGISTER: when it came over a set, the set is kept with the
+ * registration (lifetime + 30 s) and held by @b; the binding of the same identity over the
+ * set it replaces (re-registration) goes. An unprotected registration lets go of any set.
+ * Returns 0, or -errno when the SAs could not be renewed (the binding must not stay: it
+ * would be a flow without its protection).
+ */
+static int keep_sas(struct reg_ctx *ctx, struct pcscf_binding *b, time_t now)
+{
+    struct pcscf *p = ctx->p;
+    struct pcscf_saset *set = over_set(ctx);
+    if (b->sas && b->sas != set) {
+        pcscf_sas_detach(b->sas);
+        b->sas = NULL;
+    }
+    if (!set)
+        return 0;
+    struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
+    int rc = pcscf_sas_confirm(p->sas, set, now, b->expires);
+    if (rc) {
+        ims_log(IMS_LOG_ERROR, &ids, "pcscf: the IPsec SAs of %s at %s cannot be renewed: %s; "
+                "its binding is removed (it registers again)", ctx->impu, ctx->src.key,
+                strerror(-rc));
+        return rc;
+    }
+    if (!b->sas) {
+        b->sas = set;
+        pcscf_sas_attach(set);
+    }
+    if (set->replaces_port_uc && set->replaces_port_uc != set->offer.port_c) {
+        char key[64];
+        bool v6 = strchr(ctx->src.ip, ':') != NULL;
+        snprintf(key, sizeof(key), "%s%s%s:%u/%s", v6 ? "[" : "", ctx->src.ip, v6 ? "]" : "",
+                 set->replaces_port_uc, ctx->src.proto);
+        struct pcscf_binding *old = pcscf_bindings_find(p->bindings, key, ctx->impu);
+        if (old) {
+            ims_log(IMS_LOG_INFO, &ids, "pcscf: %s re-registered over new IPsec SAs: the "
+                    "binding of %s goes", ctx->impu, key);
+            pcscf_bindings_remove(p->bindings, old);
+        }
+        set->replaces_port_uc = 0;
+    }
+    return 0;
 }
 
 /* ---- the binding from a 200 OK ---- */
@@ -181,6 +276,10 @@ static void keep_binding(struct reg_ctx *ctx, const sip_t *req, const sip_t *res
     int rc = pcscf_bindings_save(p->bindings, in, now, &b);
     free(in);
     log_saved(ctx, rc, b, now);
+    if (b && keep_sas(ctx, b, now) != 0) {
+        pcscf_bindings_remove(p->bindings, b);
+        b = NULL;
+    }
     pcscf_bindings_changed(p);
     if (b && (rc == PCSCF_SAVE_NEW || (!b->sub && !b->sub_refused)) && p->sub_expires)
         pcscf_regevent_subscribe(p, b);
@@ -195,6 +294,7 @@ static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
     if (status < 200)
         return 0;
     if (status == 401) {
+        challenge_sas(ctx, msg, sip);
         int n = pcscf_auth_strip_keys(msg, sip);
         struct ims_log_ids ids = { .call_id = ctx->call_id, .icid = ctx->icid };
         ims_log(IMS_LOG_DEBUG, &ids, "pcscf: 401 for %s: %d integrity/cipher key parameter(s) "
@@ -212,8 +312,10 @@ static int on_response(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
 
 static void on_done(void *arg, struct ims_ptx *tx)
 {
+    struct reg_ctx *ctx = arg;
     (void)tx;
-    free(arg);
+    pcscf_sas_flush(ctx->p->sas);   /* the SAs of a de-registration: its 200 has left */
+    free(ctx);
 }
 
 static void refuse(struct reg_ctx *ctx, struct ims_ptx *tx, int status, const char *why,
@@ -322,8 +424,9 @@ static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
     return 0;
 }
 
-/* Answer a REGISTER before the proxy takes it: @status with a Warning saying @why, and
- * Unsupported: sec-agree for a 420 (RFC 3261 8.2.2.3) */
+/* Answer a REGISTER before the proxy takes it: @status with a Warning saying @why,
+ * Unsupported: sec-agree for a 420 (RFC 3261 8.2.2.3), the mechanisms we support in
+ * Security-Server for a 494 (RFC 3329 2.3.1) */
 static int refuse_now(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, int status,
                       const char *why)
 {
@@ -335,6 +438,8 @@ static int refuse_now(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, in
     nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
                         SIPTAG_SERVER_STR(ims_sip_node(p->d->sip)),
                         TAG_IF(status == 420, SIPTAG_UNSUPPORTED_STR("sec-agree")),
+                        TAG_IF(status == 494,
+                               SIPTAG_SECURITY_SERVER_STR(pcscf_secagree_supported())),
                         TAG_END());
     ims_sip_count_response(p->d->sip, status);
     nta_incoming_destroy(irq);
@@ -342,15 +447,13 @@ static int refuse_now(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip, in
 }
 
 /*
- * sec-agree (RFC 3329, TS 24.229 5.2.2.1): whether this P-CSCF can agree on IPsec with the
- * UE. It cannot yet (pcscf_ipsec_secagree_reason() says why: the kernel, the configuration,
- * or the SA set-up that is not written), so a UE that requires it (Require or Proxy-Require:
- * sec-agree) gets 420 Bad Extension with Unsupported: sec-agree and the reason in a Warning,
- * rather than a registration without the protection it asked for; a UE that only offers it
+ * sec-agree when this P-CSCF cannot set up SAs (pcscf_ipsec_secagree_reason() says why: the
+ * kernel, the configuration): a UE that requires it (Require or Proxy-Require: sec-agree)
+ * gets 420 Bad Extension with Unsupported: sec-agree and the reason in a Warning, rather
+ * than a registration without the protection it asked for; a UE that only offers it
  * registers without (its Security-Client is removed, the 401 carries no Security-Server).
- * Returns 0 to go on, or the status to answer with @why.
  */
-static int check_secagree(struct pcscf *p, const sip_t *sip, char *why, size_t len)
+static int secagree_unavailable(struct pcscf *p, const sip_t *sip, char *why, size_t len)
 {
     int asked = pcscf_secagree_asked(sip);
     if (asked == 2) {
@@ -367,11 +470,53 @@ static int check_secagree(struct pcscf *p, const sip_t *sip, char *why, size_t l
     return 0;
 }
 
+/*
+ * sec-agree (RFC 3329, TS 33.203 7.2, TS 24.229 5.2.2.1) where the P-CSCF sets up SAs:
+ * - a REGISTER on the protected ports must come over a set of this UE (its address and
+ *   port_uc) and repeat that set's Security-Server as Security-Verify (403, 494 otherwise);
+ * - a REGISTER with Security-Verify that did not come over a set is refused (403): the
+ *   protected REGISTER replayed around the SAs;
+ * - a Security-Client offer we support is kept for the 401 (@sec); a UE that requires
+ *   sec-agree without one gets 420 (why in a Warning); one that only offers registers
+ *   without.
+ * Returns 0 to go on, or the status to answer with @why.
+ */
+static int check_secagree(struct pcscf *p, const sip_t *sip, const struct ims_sip_source *src,
+                          struct sec *sec, char *why, size_t len)
+{
+    struct pcscf_saset *over = NULL;
+    memset(sec, 0, sizeof(*sec));
+    if (!p->sas)
+        return secagree_unavailable(p, sip, why, len);
+    int st = pcscf_sas_check_register(p->sas, src, sip, &over, why, len);
+    if (st)
+        return st;
+    if (over) {
+        sec->over = true;
+        sec->over_spi_ps = over->spi_ps;
+    }
+    int asked = pcscf_secagree_asked(sip);
+    char whynot[160] = "no Security-Client";
+    if (sip->sip_security_client && strcmp(src->proto, "tls") != 0 &&
+        pcscf_secagree_choose(sip->sip_security_client, &sec->chosen, whynot,
+                              sizeof(whynot)) == 0) {
+        sec->offer = true;
+        return 0;
+    }
+    if (asked == 2 && !over) {
+        snprintf(why, len, "sec-agree (IPsec) is required by the UE but cannot be agreed: %s",
+                 strcmp(src->proto, "tls") == 0 ? "not over TLS" : whynot);
+        return 420;
+    }
+    return 0;
+}
+
 int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
                    const struct ims_sip_source *src)
 {
     char why_sa[256];
-    int sa = check_secagree(p, sip, why_sa, sizeof(why_sa));
+    struct sec sec;
+    int sa = check_secagree(p, sip, src, &sec, why_sa, sizeof(why_sa));
     if (sa)
         return refuse_now(p, irq, sip, sa, why_sa);
     struct ims_ptx *tx = ims_ptx_create(p->d->sip, irq);
@@ -384,6 +529,7 @@ int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     }
     ctx->p = p;
     ctx->src = *src;
+    ctx->sec = sec;
     ctx->t0 = time(NULL);
     snprintf(ctx->call_id, sizeof(ctx->call_id), "%s", ims_ptx_call_id(tx));
     ims_ptx_set_hooks(tx, on_response, on_done, ctx);

@@ -36,18 +36,26 @@
  * --sec-agree offers IPsec (RFC 3329, TS 33.203): Security-Client, Supported: sec-agree
  * (--require: Require and Proxy-Require: sec-agree too), and prints the Security-Server of
  * the 401 ("security-server: ...").
+ * --ipsec XFRM (UDP; implies --sec-agree --require) does IPsec as a UE: its protected
+ * server port is the port of --bind, its client port the next one (bound too); at the 401
+ * it installs its four SAs with the tool XFRM (tests/tools/xfrm, the P-CSCF's netlink code)
+ * keyed by the CK and IK of the challenge ("ipsec: ..." lines), then sends every request
+ * from its client port to the P-CSCF's protected server port with Security-Verify; its SAs
+ * are removed at the end. Needs a kernel with ESP (tests/e2e/test_gm_esp.sh).
  *
  * Each step is one line on stdout ("sent REGISTER ...", "got 401 ...", "usim: ...",
  * "got 200 ..."); the exit status is 0 for a final 2xx, 1 for anything else.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
@@ -74,6 +82,14 @@ struct ue {
     const char *transport, *ca, *message;
     const char *first_auth;       /* the Authorization of a first REGISTER */
     bool no_qop, sec_agree, require, unregister, unregistering, subscribe;
+    const char *xfrm;             /* --ipsec: the tool that installs the SAs */
+    uint32_t spi_uc, spi_us;      /* the SPIs of the Security-Client sent last */
+    char server[512];             /* the Security-Server of the 401 */
+    uint32_t spi_pc, spi_ps;      /* ... its SPIs and ports */
+    int port_pc, port_ps;
+    bool sha1, aes;               /* ... its algorithms */
+    bool protected_;              /* the SAs are installed: requests go over them */
+    uint8_t ck[16], ik[16];       /* their keys (to remove them) */
     char sub_call_id[64], sub_to[512], sub_target[256], sub_routes[2048], sub_from[300];
     bool subscribed;
     int stay_ms;
@@ -101,7 +117,7 @@ static void usage(void)
                     "          [--answer-delay MS] [--transport udp|tcp|tls [--ca FILE]]\n"
                     "          [--stay MS [--message URI]] [--sec-agree [--require]]\n"
                     "          [--subscribe] [--unregister] [--no-authorization]\n"
-                    "          [--header 'Name: value']...\n");
+                    "          [--header 'Name: value']... [--ipsec XFRM-TOOL]\n");
     exit(2);
 }
 
@@ -165,6 +181,89 @@ static void finish(struct ue *ue, int result)
     su_root_break(ue->root);
 }
 
+/* ---- --ipsec ---- */
+
+/* The host part of --proxy / --bind (no port) into @buf */
+static const char *host_of(const char *hostport, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", hostport);
+    char *colon = strrchr(buf, ':');
+    if (colon)
+        *colon = '\0';
+    return buf;
+}
+
+/* The number of parameter @name of the Security-Server @ss, 0 when none */
+static unsigned long ss_param(const sip_security_server_t *ss, const char *name)
+{
+    const char *v = msg_params_find(ss->sa_params, name);
+    return v ? strtoul(v, NULL, 10) : 0;
+}
+
+/* Keep what the 401's Security-Server says */
+static void keep_server(struct ue *ue, const sip_security_server_t *ss)
+{
+    msg_header_field_e(ue->server, sizeof(ue->server), (msg_header_t const *)ss, 0);
+    ue->spi_pc = (uint32_t)ss_param(ss, "spi-c=");
+    ue->spi_ps = (uint32_t)ss_param(ss, "spi-s=");
+    ue->port_pc = (int)ss_param(ss, "port-c=");
+    ue->port_ps = (int)ss_param(ss, "port-s=");
+    const char *alg = msg_params_find(ss->sa_params, "alg=");
+    const char *ealg = msg_params_find(ss->sa_params, "ealg=");
+    ue->sha1 = alg && strcasecmp(alg, "hmac-sha-1-96") == 0;
+    ue->aes = ealg && strcasecmp(ealg, "aes-cbc") == 0;
+}
+
+/* Run the xfrm tool for our four SAs (@op "add" or "del"): 0 when each succeeded */
+static int ue_sas(struct ue *ue, const char *op, const uint8_t ck[16], const uint8_t ik[16])
+{
+    char me[64], pc[64], ikx[33], ckx[33], cmd[1024];
+    host_of(ue->bind, me, sizeof(me));
+    host_of(ue->proxy, pc, sizeof(pc));
+    for (int i = 0; i < 16; i++) {
+        snprintf(ikx + 2 * i, 3, "%02x", ik[i]);
+        snprintf(ckx + 2 * i, 3, "%02x", ck[i]);
+    }
+    int uc = bind_port(ue) + 1, us = bind_port(ue), rc = 0;
+    /* TS 33.203 7.1 from the UE's side: out uc->ps (their spi-s), in ps->uc (our spi-c),
+     * in pc->us (our spi-s), out us->pc (their spi-c) */
+    const struct { const char *s; int sp; const char *d; int dp; uint32_t spi; const char *dir; }
+        sa[4] = { { me, uc, pc, ue->port_ps, ue->spi_ps, "out" },
+                  { pc, ue->port_ps, me, uc, ue->spi_uc, "in" },
+                  { pc, ue->port_pc, me, us, ue->spi_us, "in" },
+                  { me, us, pc, ue->port_pc, ue->spi_pc, "out" } };
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof(cmd), "%s %s %s:%d %s:%d %u %s %s %s %s %s", ue->xfrm, op, sa[i].s,
+                 sa[i].sp, sa[i].d, sa[i].dp, sa[i].spi, sa[i].dir, ue->sha1 ? "sha1" : "md5",
+                 ue->aes ? "aes" : "null", ikx, ckx);
+        int r = system(cmd);
+        printf("ipsec: %s %s:%d -> %s:%d spi %u %s: %s\n", op, sa[i].s, sa[i].sp, sa[i].d,
+               sa[i].dp, sa[i].spi, sa[i].dir, r == 0 ? "ok" : "failed");
+        rc |= r;
+    }
+    return rc ? -1 : 0;
+}
+
+/* Where our requests go: the P-CSCF's protected server port from our client port once the
+ * SAs are in, else --proxy (@tp: the transport to send through, or NULL) */
+static const char *request_target(struct ue *ue, char *buf, size_t len, tport_t **tp)
+{
+    *tp = NULL;
+    if (!ue->protected_) {
+        snprintf(buf, len, "sip:%s;transport=%s", ue->proxy, ue->transport);
+        return buf;
+    }
+    char host[64];
+    snprintf(buf, len, "sip:%s:%d;transport=udp", host_of(ue->proxy, host, sizeof(host)),
+             ue->port_ps);
+    char want[16];
+    snprintf(want, sizeof(want), "%d", bind_port(ue) + 1);
+    for (tport_t *t = tport_primaries(nta_agent_tports(ue->agent)); t; t = tport_next(t))
+        if (tport_name(t)->tpn_port && strcmp(tport_name(t)->tpn_port, want) == 0)
+            *tp = t;
+    return buf;
+}
+
 /* Send the REGISTER, with @authorization when given. */
 static void send_register(struct ue *ue, const char *authorization)
 {
@@ -177,23 +276,34 @@ static void send_register(struct ue *ue, const char *authorization)
     contact_value(ue, contact, sizeof(contact));
     snprintf(expires, sizeof(expires), "%d", ue->unregistering ? 0 : ue->expires);
     snprintf(cseq, sizeof(cseq), "%u REGISTER", ++ue->cseq);
-    snprintf(proxy, sizeof(proxy), "sip:%s;transport=%s", ue->proxy, ue->transport);
-    /* sec-agree: our SPIs and protected ports (those of --bind and the next one) */
+    tport_t *tp;
+    request_target(ue, proxy, sizeof(proxy), &tp);
+    /* sec-agree: our SPIs and protected ports (those of --bind and the next one); the
+     * protected REGISTER repeats the offer its SAs were made of */
     char secc[256];
+    if (!ue->protected_) {
+        ue->spi_uc = 11111u + ue->cseq;
+        ue->spi_us = 22222u + ue->cseq;
+    }
     snprintf(secc, sizeof(secc), "ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;prot=esp;mod=trans;"
-             "spi-c=%u;spi-s=%u;port-c=%d;port-s=%d", 11111u + ue->cseq, 22222u + ue->cseq,
+             "spi-c=%u;spi-s=%u;port-c=%d;port-s=%d", ue->spi_uc, ue->spi_us,
              bind_port(ue) + 1, bind_port(ue));
     snprintf(from, sizeof(from), "<%s>;tag=ue%u", to, (unsigned)ue->cseq * 7919u);
+    /* over SAs, a first REGISTER (re- or de-registration) makes no new offer: this UE keeps
+     * the SAs it has; the answer to a challenge repeats the offer (TS 24.229 5.1.1.5.1) */
+    bool offer = ue->sec_agree && (!ue->protected_ || authorization != ue->first_auth);
     nta_outgoing_t *orq = nta_outgoing_tcreate(
         ue->leg, on_answer, (nta_outgoing_magic_t *)ue, (url_string_t *)proxy,
         SIP_METHOD_REGISTER, (url_string_t *)ruri, SIPTAG_FROM_STR(from),
         SIPTAG_TO_STR(to), SIPTAG_CALL_ID_STR(ue->call_id), SIPTAG_CSEQ_STR(cseq),
         SIPTAG_CONTACT_STR(contact), SIPTAG_EXPIRES_STR(expires),
         SIPTAG_SUPPORTED_STR(ue->sec_agree ? "path, sec-agree" : "path"),
-        TAG_IF(ue->sec_agree, SIPTAG_SECURITY_CLIENT_STR(secc)),
+        TAG_IF(offer, SIPTAG_SECURITY_CLIENT_STR(secc)),
         TAG_IF(ue->require, SIPTAG_REQUIRE_STR("sec-agree")),
         TAG_IF(ue->require, SIPTAG_PROXY_REQUIRE_STR("sec-agree")),
         TAG_IF(authorization, SIPTAG_AUTHORIZATION_STR(authorization)),
+        TAG_IF(ue->protected_, SIPTAG_SECURITY_VERIFY_STR(ue->server)),
+        TAG_IF(tp, NTATAG_TPORT(tp)),
         TAG_IF(ue->nheaders > 0, SIPTAG_HEADER_STR(ue->headers[0])),
         TAG_IF(ue->nheaders > 1, SIPTAG_HEADER_STR(ue->headers[1])),
         TAG_IF(ue->nheaders > 2, SIPTAG_HEADER_STR(ue->headers[2])),
@@ -251,6 +361,15 @@ static char *answer(struct ue *ue, su_home_t *home, const sip_www_authenticate_t
         } else {
             printf("usim: sqn %llu accepted\n", (unsigned long long)sqn);
             ue->sqn_ms = sqn;
+            if (ue->xfrm && ue->server[0] && !ue->protected_) {
+                if (ue_sas(ue, "add", ck, ik) != 0) {
+                    printf("error: the UE's SAs cannot be installed\n");
+                    return NULL;
+                }
+                memcpy(ue->ck, ck, 16);
+                memcpy(ue->ik, ik, 16);
+                ue->protected_ = true;
+            }
             if (akav1) {
                 pwd = res;
                 pwd_len = sizeof(res);
@@ -439,14 +558,15 @@ static void stay(struct ue *ue)
         subscribe(ue);
     if (ue->message) {
         char proxy[200];
-        snprintf(proxy, sizeof(proxy), "sip:%s;transport=%s", ue->proxy, ue->transport);
+        tport_t *tp;
+        request_target(ue, proxy, sizeof(proxy), &tp);
         char from[300];
         snprintf(from, sizeof(from), "<%s>;tag=m%u", ue->impu, (unsigned)random());
         nta_outgoing_t *orq = nta_outgoing_tcreate(
             ue->leg, on_message_answer, NULL, (url_string_t *)proxy, SIP_METHOD_MESSAGE,
             (url_string_t *)ue->message, SIPTAG_FROM_STR(from), SIPTAG_TO_STR(ue->message),
             SIPTAG_CONTENT_TYPE_STR("text/plain"), SIPTAG_PAYLOAD_STR("hello over the flow"),
-            TAG_END());
+            TAG_IF(tp, NTATAG_TPORT(tp)), TAG_END());
         if (!orq)
             printf("error: cannot send the MESSAGE\n");
     }
@@ -468,6 +588,20 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
            n && n->tpn_proto ? n->tpn_proto : "?", n && n->tpn_host ? n->tpn_host : "?",
            n && n->tpn_port ? n->tpn_port : "?");
     tport_unref(tp);
+    /* the sender's address and port, as the socket saw them ("via" names the transport's
+     * own for UDP) */
+    msg_t *req = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = req ? msg_addrinfo(req) : NULL;
+    char host[64] = "?";
+    unsigned port = 0;
+    if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ai->ai_addr;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+    }
+    printf("request %s source %s:%u\n", sip->sip_request->rq_method_name, host, port);
+    if (req)
+        msg_destroy(req);
     return sip->sip_request->rq_method == sip_method_ack ? 0 : 200;
 }
 
@@ -480,6 +614,8 @@ static void on_final(struct ue *ue, int status, const sip_t *sip)
         char buf[512];
         msg_header_field_e(buf, sizeof(buf), (msg_header_t const *)sip->sip_security_server, 0);
         printf("security-server: %s\n", buf);
+        if (ue->xfrm && !ue->protected_)
+            keep_server(ue, sip->sip_security_server);
     }
     if (status == 401 && sip && sip->sip_www_authenticate && ++ue->rounds <= ue->max_rounds) {
         su_home_t home[1] = { SU_HOME_INIT(home) };
@@ -577,6 +713,7 @@ int main(int argc, char **argv)
         { "stay", required_argument, NULL, 'S' }, { "message", required_argument, NULL, 'M' },
         { "sec-agree", no_argument, NULL, 'G' }, { "require", no_argument, NULL, 'q' },
         { "unregister", no_argument, NULL, 'X' }, { "subscribe", no_argument, NULL, 'B' },
+        { "ipsec", required_argument, NULL, 'Z' },
         { NULL, 0, NULL, 0 },
     };
     struct ue ue = { .expires = 600, .result = 1, .contacts = 1, .max_rounds = 3,
@@ -618,13 +755,15 @@ int main(int argc, char **argv)
         case 'q': ue.require = true; break;
         case 'X': ue.unregister = true; break;
         case 'B': ue.subscribe = true; break;
+        case 'Z': ue.xfrm = optarg; ue.sec_agree = ue.require = true; break;
         default: usage();
         }
     }
     if (!ue.proxy || !ue.bind || !ue.impu || !ue.impi || (!ue.password && !k_s) ||
         ue.contacts < 1 || ue.contacts > 64 ||
         (strcmp(ue.transport, "udp") && strcmp(ue.transport, "tcp") &&
-         strcmp(ue.transport, "tls")) || (strcmp(ue.transport, "tls") == 0 && !ue.ca))
+         strcmp(ue.transport, "tls")) || (strcmp(ue.transport, "tls") == 0 && !ue.ca) ||
+        (ue.xfrm && strcmp(ue.transport, "udp") != 0))
         usage();
     if (k_s) {
         ue.aka = true;
@@ -668,6 +807,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "ue: cannot bind %s\n", local);
         return 1;
     }
+    if (ue.xfrm) {   /* our protected client port, beside the server port of --bind */
+        char uc[160], host[64];
+        snprintf(uc, sizeof(uc), "sip:%s:%d;transport=udp", host_of(ue.bind, host,
+                                                                     sizeof(host)),
+                 bind_port(&ue) + 1);
+        if (nta_agent_add_tport(ue.agent, (url_string_t *)uc, TAG_END()) != 0) {
+            fprintf(stderr, "ue: cannot bind %s\n", uc);
+            return 1;
+        }
+    }
     ue.leg = nta_leg_tcreate(ue.agent, on_request, (nta_leg_magic_t *)&ue, NTATAG_NO_DIALOG(1),
                              TAG_END());
     const char *domain = strchr(ue.impu, '@');
@@ -687,6 +836,8 @@ int main(int argc, char **argv)
     if (ue.stay)
         su_timer_destroy(ue.stay);
     free(ue.pending);
+    if (ue.protected_)
+        ue_sas(&ue, "del", ue.ck, ue.ik);
     nta_leg_destroy(ue.leg);
     nta_agent_destroy(ue.agent);
     su_root_destroy(ue.root);
