@@ -18,7 +18,8 @@
 # the chain that goes first alternates from step to step so that a drift of the shared
 # machine weighs on both):
 #   reg    registrations with SIP Digest (scenarios/cmp_reg.xml): REGISTER -> 401 -> 20 ms ->
-#          REGISTER -> 200, fresh bulk users every step, one UDP socket per UE (-t un)
+#          REGISTER -> 200, fresh bulk users every step, one UDP socket per UE (-t un); a
+#          second challenge (Kamailio's when the answer beats the stored vector) is answered
 #   aka    the same with IMS-AKA (scenarios/cmp_reg_aka.xml; sipp's RES bug makes ~3 % of
 #          the vectors fail with 403: those registrations start again, up to 3 tries)
 #   call   calls (scenarios/cmp_call_uac.xml, call_uas.xml): CALLERS registered callers
@@ -41,6 +42,11 @@
 # CPU of sipp. A step holds when nothing failed, every attempt completed and the completed
 # rate is within 5 % of the offered one. The zero-failure rate of a chain for a workload is
 # the highest completed rate of a step that held; the ratio is ours / Kamailio's.
+#
+# BENCH_PERF=DAEMON (e.g. pcscf): a CPU profile of that daemon of our chain (perf record -g,
+# from 2 s into each of our steps for SECONDS-3 s) in each step's folder, perf.data and
+# perf-top.txt (the top symbols, perf report --no-children); needs linux-perf (mk/deps.sh
+# bench).
 #
 # Writes run/bench-compare/results.tsv, report.txt (printed) and report.html (inline SVG
 # plots of latency and CPU against the offered load) via bench/compare_report.py.
@@ -266,7 +272,12 @@ run_step() {
                 sipps+=($!)
             done ;;
     esac
-    local t0 t1 p rcs=0
+    local t0 t1 p rcs=0 perf_pid=
+    if [ -n "${BENCH_PERF:-}" ] && [ "$ch" = ours ] && command -v perf >/dev/null; then
+        (sleep 2; exec perf record -F 499 -g -p "${PIDS[$BENCH_PERF]}" -o "$dir/perf.data" \
+            -- sleep $((SECS > 4 ? SECS - 3 : 1)) >"$dir/perf.out" 2>&1) &
+        perf_pid=$!
+    fi
     t0=$(date +%s.%N)
     t1=$t0
     # the last CPU sample before sipp ends (its ticks vanish with it)
@@ -280,6 +291,11 @@ run_step() {
         sleep 0.5
     done
     for p in "${sipps[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid"
+        perf report -i "$dir/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | head -n 40 >"$dir/perf-top.txt"
+    fi
     local failed=0 retrans=0 lat stat sippt=0 mem="" cpu=""
     for stat in "$dir"/stat.csv "$dir"/caller*/stat.csv; do
         [ -f "$stat" ] || continue
@@ -304,7 +320,7 @@ run_step() {
     done
     local sippcpu retry=0
     sippcpu=$(awk -v t="$sippt" -v hz="$BENCH_HZ" -v dt="$dt" 'BEGIN { printf "%.0f", 100 * t / hz / dt }')
-    if [ "$wl" = aka ]; then   # the tries again after sipp's wrong RES (its bug, PEERS.md)
+    if [ "$wl" != call ]; then   # the tries again: a second challenge, sipp's wrong RES
         # (sipp's counts are cumulative: the last line; every 403, every 401 but the first)
         retry=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) {
                                          if ($i ~ /^[0-9]+_403_Recv$/ || ($i ~ /^[0-9]+_401_Recv$/ && n401++))

@@ -131,7 +131,8 @@ def text_report(rows, meta):
         out += ["", f"{WORKLOAD_NAMES.get(wl, wl)}; latency (ms): {LATENCY_NAMES.get(wl, '')}"]
         out += ["  " + line for line in step_table(rows, wl)]
     out += ["", "held: nothing failed, every attempt completed, completed rate >= 95 % of the offer.",
-            "failed 'N+Rr': R registrations tried again after sipp's wrong AKA RES (PEERS.md);",
+            "failed 'N+Rr': R registrations tried again (a second challenge, or sipp's wrong",
+            "AKA RES, PEERS.md): completed, not failures, their latency includes the tries;",
             "calls: a 180 that comes after its 200 is taken (reordered by UDP or proxy workers).",
             "cpu: % of one core over the step, per daemon (a Kamailio: all its processes);",
             "memory: RSS of our daemons, Pss summed over a Kamailio's processes (shared pool once)."]
@@ -227,7 +228,7 @@ def html_report(rows, meta, text):
                 continue
             cpu = " ".join(f"{k}={v:.0f}" for k, v in r["cpu"].items())
             mem = " ".join(f"{k}={v:.0f}" for k, v in r["mem"].items())
-            failed = str(r["failed"]) + (f" (+{r['tolerated']} AKA tries again)"
+            failed = str(r["failed"]) + (f" (+{r['tolerated']} tries again)"
                                          if r["tolerated"] else "")
             cells = (r["step"], CHAIN_NAMES.get(r["chain"], r["chain"]), r["offered"],
                      r["attempts"], r["completed"], r["completed_per_s"], failed, r["retrans"],
