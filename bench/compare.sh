@@ -43,10 +43,10 @@
 # rate is within 5 % of the offered one. The zero-failure rate of a chain for a workload is
 # the highest completed rate of a step that held; the ratio is ours / Kamailio's.
 #
-# BENCH_PERF=DAEMON (e.g. pcscf): a CPU profile of that daemon of our chain (perf record -g,
-# from 2 s into each of our steps for SECONDS-3 s) in each step's folder, perf.data and
-# perf-top.txt (the top symbols, perf report --no-children); needs linux-perf (mk/deps.sh
-# bench).
+# BENCH_PERF=DAEMON (e.g. pcscf): a CPU profile of that daemon of our chain (perf record
+# from 2 s into each of our steps for SECONDS-3 s; call graphs by frame pointers, or by
+# DWARF with BENCH_PERF_CG=dwarf) in each step's folder: perf.data and perf-top.txt (the
+# top symbols, perf report --no-children); needs linux-perf (mk/deps.sh bench).
 #
 # Writes run/bench-compare/results.tsv, report.txt (printed) and report.html (inline SVG
 # plots of latency and CPU against the offered load) via bench/compare_report.py.
@@ -192,6 +192,7 @@ calls_setup() {   # $1 chain
     user_alloc $((CALLERS + CALLEES))
     first=$ALLOC
     CALL_FIRST[$ch]=$first
+    # shellcheck disable=SC2034 # read by bench_register_from (lib.sh)
     BENCH_PCSCF=${P_CSCF[$ch]}
     for i in 0 1; do
         {
@@ -274,7 +275,7 @@ run_step() {
     esac
     local t0 t1 p rcs=0 perf_pid=
     if [ -n "${BENCH_PERF:-}" ] && [ "$ch" = ours ] && command -v perf >/dev/null; then
-        (sleep 2; exec perf record -F 499 -g -p "${PIDS[$BENCH_PERF]}" -o "$dir/perf.data" \
+        (sleep 2; exec perf record -F 499 --call-graph "${BENCH_PERF_CG:-fp}" -p "${PIDS[$BENCH_PERF]}" -o "$dir/perf.data" \
             -- sleep $((SECS > 4 ? SECS - 3 : 1)) >"$dir/perf.out" 2>&1) &
         perf_pid=$!
     fi
