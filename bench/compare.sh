@@ -310,6 +310,12 @@ run_step() {
     fi
     local cnt crate p50 p90 p99 pmax
     read -r cnt crate p50 p90 p99 pmax <<<"$lat"
+    if [ "$wl" = call ]; then   # whole calls (an answered INVITE whose BYE failed is not one)
+        cnt=0
+        for stat in "$dir"/caller*/stat.csv; do
+            cnt=$((cnt + $(sipp_stat "$stat" 'SuccessfulCall(C)')))
+        done
+    fi
     for p in "${!SIPPC[@]}"; do sippt=$((sippt + SIPPC[$p])); done
     [ "$wl" = call ] && sippt=$((sippt + ${C1[uas]:-0} - C0[uas]))
     local dt
@@ -330,7 +336,12 @@ run_step() {
                            { s = 0; for (i in k) s += $i } END { print s + 0 }' "$dir"/*_counts.csv 2>/dev/null)
     fi
     HELD=no
-    if [ "$rcs" = 0 ] && [ "$failed" = 0 ] && [ "$cnt" = "$n" ] &&
+    DIED=
+    for f in ${FUNCS[$ch]}; do   # a daemon that crashed during the step (its main process)
+        kill -0 "${PIDS[$f]%% *}" 2>/dev/null || DIED+="$f "
+    done
+    [ -n "$DIED" ] && bench_log "$ch: ${DIED% } no longer running (its log in $BENCH_RUN)"
+    if [ -z "$DIED" ] && [ "$rcs" = 0 ] && [ "$failed" = 0 ] && [ "$cnt" = "$n" ] &&
         [ "$crate" -ge $((rate * 95 / 100)) ]; then
         HELD=yes
     fi
@@ -344,6 +355,7 @@ run_step() {
 
 printf 'workload\tchain\tstep\toffered\tattempts\tcompleted\tcompleted_per_s\tfailed\tretrans\tp50_ms\tp90_ms\tp99_ms\tmax_ms\theld\tcpu_pct\tmem_kib\tsipp_cpu_pct\ttolerated\n' \
     >"$BENCH_RUN/results.tsv"
+declare -A GONE=()   # chain -> its daemons that crashed (no more steps for it)
 START=$(date -u +%FT%TZ)
 LOAD0=$(loadavg)
 for w in $WORKLOADS; do
@@ -364,8 +376,10 @@ for w in $WORKLOADS; do
         for ch in "${order[@]}"; do
             # a chain that failed two steps of this workload is not pushed further
             [ "$ALL" = 0 ] && [ "${FAILS[$ch]}" -ge 2 ] && continue
+            [ -n "${GONE[$ch]:-}" ] && continue
             run_step "$w" "$ch" "$rate" "$step"
             [ "$HELD" = yes ] || FAILS[$ch]=$((FAILS[$ch] + 1))
+            [ -n "$DIED" ] && GONE[$ch]="$DIED"
             sleep 3   # the last transactions of the step end before the other chain's
         done
         [ "$ALL" = 0 ] && [ "${FAILS[ours]}" -ge 2 ] && [ "${FAILS[kam]}" -ge 2 ] && break
@@ -394,6 +408,9 @@ done
     echo "seconds=$SECS"
     echo "calls=$CALLERS callers, $CALLEES callees per chain, hold $HOLD ms"
     echo "uas_failed=${uas_failed% }"
+    gone=""
+    for ch in "${!GONE[@]}"; do gone+="$ch: ${GONE[$ch]% }; "; done
+    [ -n "$gone" ] && echo "crashed=${gone%; } (no steps after the crash)"
     echo "sipp=$(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
     echo "kamailio=$(kamailio -v 2>/dev/null | head -n 1)"
 } >"$BENCH_RUN/meta.txt"
