@@ -322,7 +322,7 @@ run_step() {
     dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { d = b - a; print (d > 0.1 ? d : 0.1) }')
     for f in ${FUNCS[$ch]}; do
         cpu+="$f=$(awk -v a="${C0[$f]}" -v b="${C1[$f]:-${C0[$f]}}" -v hz="$BENCH_HZ" -v dt="$dt" \
-            'BEGIN { d = b - a; printf "%.0f", d > 0 ? 100 * d / hz / dt : 0 }'),"
+            'BEGIN { d = b - a; printf "%.0f", (d > 0 ? 100 * d / hz / dt : 0) }'),"
         mem+="$f=$(mem_of "$f"),"
     done
     local sippcpu retry=0
