@@ -349,7 +349,7 @@ run_step() {
         "$wl" "$ch" "$step" "$rate" "$n" "$cnt" "$crate" "$failed" "$retrans" "$p50" "$p90" \
         "$p99" "$pmax" "$HELD" "${cpu%,}" "${mem%,}" "$sippcpu" "${retry:-0}" >>"$BENCH_RUN/results.tsv"
     bench_log "$wl step $step $ch: offered $rate/s, $cnt of $n at $crate/s, failed $failed," \
-        "retransmissions $retrans, p99 $p99 ms, held $HELD, cpu ${cpu%,}, load $(loadavg)"
+        "retransmissions $retrans, p99 $p99 ms, held $HELD, cpu ${cpu%,} over ${dt}s, load $(loadavg)"
     [ "$failed" = 0 ] || head -c 600 "$dir"/errors.log "$dir"/caller0/errors.log 2>/dev/null >&2
 }
 
