@@ -8,7 +8,7 @@
 #                            the e2e tests do), EXIT trap that cleans up everything started
 #   bench_refuse_busy ADDR.. exits when one of the addresses has SIP/Diameter/HTTP listeners
 #   bench_lab_start BULK     our lab (deploy/lab.sh) in the run folder, BULK bulk users
-#   bench_kam_start NAME     a Kamailio I- or S-CSCF of tests/interop/kamailio (bench copy)
+#   bench_kam_start NAME ..  a Kamailio P-, I- or S-CSCF of tests/interop/kamailio (bench copy)
 #   bench_at_exit CMD        one more thing to undo at exit (last added, first run)
 #   pid_of_daemon NAME       pid of a daemon of our lab
 #   cpu_ticks PID...         utime+stime of the processes (clock ticks), summed
@@ -145,19 +145,21 @@ bench_hosts_add() {   # the names Kamailio's cdp and I-CSCF resolve (tests/inter
         "$BENCH_HOSTS_END" >>/etc/hosts
 }
 
-# $1 icscf|scscf $2 children $3 shared memory MB: the interop configuration with the log
-# level at warnings (no line per REGISTER) and the number of UDP workers set
+# $1 pcscf|icscf|scscf $2 children $3 shared memory MB [$4... more kamailio arguments, e.g.
+# -A 'ICSCF_URI="sip:..."']: the interop configuration with the log level at warnings (no
+# line per REGISTER) and the number of UDP workers set
 bench_kam_start() {
     local name=$1 children=$2 shm=$3 dir=$BENCH_RUN/kamailio-$1
+    shift 3
     mkdir -p "$dir/runtime" "$dir/conf"
     cp -r "$BENCH_KAM_CONF"/. "$dir/conf/"
     sed -i -e 's/^debug=2$/debug=1/' -e "s/^children=.*/children=$children/" "$dir/conf/$name.cfg"
     KAM_IMS_DIR=$dir/conf setsid kamailio -f "$dir/conf/$name.cfg" -DD -E -Y "$dir/runtime" \
-        -w "$dir" -m "$shm" -M 32 >"$dir/$name.log" 2>&1 </dev/null &
+        -w "$dir" -m "$shm" -M 32 "$@" >"$dir/$name.log" 2>&1 </dev/null &
     BENCH_KAM_PID[$name]=$!
 }
 
-bench_kam_stop() {   # $1 icscf|scscf
+bench_kam_stop() {   # $1 pcscf|icscf|scscf
     local pid=${BENCH_KAM_PID[$1]:-}
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null
@@ -170,7 +172,7 @@ bench_kam_stop() {   # $1 icscf|scscf
     unset "BENCH_KAM_PID[$1]"
 }
 
-bench_kam_pids() {   # $1 icscf|scscf: the main process and its children
+bench_kam_pids() {   # $1 pcscf|icscf|scscf: the main process and its children
     local pid=${BENCH_KAM_PID[$1]:-}
     [ -n "$pid" ] || return 0
     echo "$pid"

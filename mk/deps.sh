@@ -4,6 +4,7 @@
 #   mk/deps.sh fuzz    the build packages plus clang and libFuzzer (make fuzz)
 #   mk/deps.sh test    the above plus the peers and tools of the tests (make test runs
 #                      a few seconds of each fuzz harness)
+#   mk/deps.sh bench   the test packages plus linux-perf (profiles of bench/; not for CI)
 # As root, missing packages are installed with apt-get; otherwise the script stops with
 # the exact command to run.
 set -euo pipefail
@@ -18,6 +19,9 @@ test_pkgs=(sip-tester tshark kamailio kamailio-ims-modules kamailio-presence-mod
     freediameterd sipsak libxml2-utils jq sqlite3 openssl iproute2 procps psmisc
     strace)   # strace: bench/durability.sh counts the daemons' syncs to disk with it
 
+# bench/: CPU profiles of the daemons under load (perf record); never needed by CI
+bench_pkgs=(linux-perf)
+
 # clang-14 with its sanitizer and libFuzzer runtimes (Debian 12)
 fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
 
@@ -25,6 +29,7 @@ want=("${build_pkgs[@]}")
 case "${1:-build}" in
 fuzz) want+=("${fuzz_pkgs[@]}") ;;
 test) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+bench) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}" "${bench_pkgs[@]}") ;;
 esac
 
 missing=()
