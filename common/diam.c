@@ -1365,19 +1365,27 @@ static pthread_t g_stopper;              /* the thread in ims_diam_stop() */
 static volatile sig_atomic_t g_shutting_down;
 static volatile sig_atomic_t g_parked;   /* freeDiameter's shutdown thread asserted */
 
+/* The shutdown is asked here, not in the thread stopping: a core configured but never
+ * started (ims_diam_init() without ims_diam_start(), as check_diam_hold) is shut down by
+ * fd_core_shutdown() itself, in the calling thread, and its fd_fifo_del() assertion (below)
+ * must not fire in the stopping thread, which would abort the process (a loaded CI machine
+ * did, in the teardown of check_diam_hold). */
 static void *shutdown_waiter(void *arg)
 {
     (void)arg;
+    fd_core_shutdown();
     fd_core_wait_shutdown_complete();
     return NULL;
 }
 
-/* freeDiameter waits up to DPR_TIMEOUT (15 s) for each peer's DPA; a peer that is itself
- * stopping may never send it. Wait at most @seconds, then go on (the process is exiting). */
-static void wait_shutdown(int seconds)
+/* Shut freeDiameter down. It waits up to DPR_TIMEOUT (15 s) for each peer's DPA; a peer that
+ * is itself stopping may never send it. Wait at most @seconds, then go on (the process is
+ * exiting). */
+static void shutdown_core(int seconds)
 {
     pthread_t t;
     if (pthread_create(&t, NULL, shutdown_waiter, NULL) != 0) {
+        fd_core_shutdown();
         fd_core_wait_shutdown_complete();
         return;
     }
@@ -1445,8 +1453,7 @@ void ims_diam_stop(void)
     ims_diam_hold_stop();
     g_stopper = pthread_self();
     g_shutting_down = 1;
-    fd_core_shutdown();
-    wait_shutdown(3);
+    shutdown_core(g.running ? 3 : 30);   /* never started: no peer to wait for */
     if (g_parked)
         ims_warn("diameter: freeDiameter stopped on an assertion of its own shutdown "
                  "(fd_fifo_del, a loaded machine): its peers were disconnected before, its "

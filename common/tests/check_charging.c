@@ -20,6 +20,7 @@
 #include "diam.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "rf_client.h"
 #include "rf_spool.h"
 #include "ro_client.h"
@@ -67,18 +68,36 @@ static void teardown_diam(void)
     teardown_dir();
 }
 
-static void stop_loop(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a)
+/* What run_loop_until_tried() waits for: @n records of @rf in its spool, and @n answers
+ * that leave a record to retry */
+struct tried_wait {
+    struct ims_rf_client *rf;
+    struct ims_counter *retry;
+    long n;
+    unsigned ticks_left;
+};
+
+static void check_tried(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a)
 {
     (void)m;
     (void)t;
-    (void)a;
-    ims_loop_stop(loop);
+    struct tried_wait *w = (struct tried_wait *)a;
+    bool done = ims_rf_spooled(w->rf) >= w->n && ims_counter_value(w->retry) >= (uint64_t)w->n;
+    if (done || w->ticks_left-- == 0)
+        ims_loop_stop(loop);
 }
 
-static void run_loop_for(unsigned ms)
+/* Run the loop until @rf has @n records in its spool, each sent once and answered, 20 s at
+ * most. A fixed 1.5 s was too short for a loaded machine under ASan: the records go through
+ * the loop, the client's thread, SQLite and freeDiameter's threads. */
+static void run_loop_until_tried(struct ims_rf_client *rf, long n)
 {
-    su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(loop)), ms);
-    su_timer_set(t, stop_loop, NULL);
+    struct tried_wait w = { rf, NULL, n, 2000 };
+    /* the client's own counter (the same series) */
+    w.retry = ims_counter_new("ims_rf_acr_answered_total", "ACR outcomes: delivered, to retry, "
+                              "rejected", "outcome=\"retry\"");
+    su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(loop)), 10);
+    su_timer_run(t, check_tried, (su_timer_arg_t *)&w);   /* every 10 ms */
     ims_loop_run(loop);
     su_timer_destroy(t);
 }
@@ -160,7 +179,7 @@ START_TEST(rf_records_numbered_and_spooled_when_undelivered)
     ck_assert_int_eq(ims_rf_stop(s, &info), 0);
     info.sip_method = "MESSAGE";
     ck_assert_int_eq(ims_rf_event(rf, &info), 0);
-    run_loop_for(1500);
+    run_loop_until_tried(rf, 4);
     ck_assert_int_eq(ims_rf_spooled(rf), 4);
     ims_diam_stop();
     ims_rf_client_destroy(rf);

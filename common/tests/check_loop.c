@@ -234,7 +234,9 @@ static int call_rc = 1;
 static void *caller(void *arg)
 {
     (void)arg;
-    call_rc = ims_loop_call(loop, record, (void *)(intptr_t)7, 2000);
+    /* the deadline is for the job to start: 10 s, a thread start and the loop's first
+     * turn may take seconds on a loaded machine under ASan */
+    call_rc = ims_loop_call(loop, record, (void *)(intptr_t)7, 10000);
     ims_loop_stop(loop);
     return NULL;
 }

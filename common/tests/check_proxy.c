@@ -454,8 +454,10 @@ END_TEST
 
 START_TEST(refuses_new_work_past_its_rate)
 {
-    struct ims_admission_conf adm = { .enabled = true, .target_delay_ms = 20, .max_rate = 1,
-                                      .min_rate = 1, .retry_after = 9, .oc = true,
+    /* one token in 10 s: at 1/s, eleven transactions slower than a second (ASan on a loaded
+     * machine) found a new token and the eleventh was admitted */
+    struct ims_admission_conf adm = { .enabled = true, .target_delay_ms = 20, .max_rate = 0.1,
+                                      .min_rate = 0.1, .retry_after = 9, .oc = true,
                                       .oc_validity_ms = 2000 };
     make_proxy(&adm);
     /* the bucket holds 5, and the UAC, on the proxy's own address, is a trusted source:

@@ -281,8 +281,12 @@ START_TEST(csv_field_of_any_length)
     ck_assert_int_eq(f[0], '"');
     ck_assert_int_eq(f[strlen(f) - 1], '"');
     ck_assert_int_eq(f[1 + 2 * (n / 2)], 'x');
-    for (size_t i = 1; i < strlen(f) - 1; i++)
-        ck_assert(f[i] == '"' || f[i] == 'x');
+    /* one check of the 200 000 characters, not one each: each ck_assert is a write to
+     * Check's log (seconds under load, with strlen() each time) */
+    size_t len = strlen(f), other = 0;
+    for (size_t i = 1; i < len - 1; i++)
+        other += f[i] != '"' && f[i] != 'x';
+    ck_assert_uint_eq(other, 0);
     free(f);
     free(s);
     ocs_csv_field(&b, "");
@@ -322,6 +326,11 @@ static struct ocs_acr quoted_acr(int i, enum ocs_acr_type type)
     a.node[sizeof(a.node) - 1] = '\0';
     return a;
 }
+
+/* Debian's python3 (mk/deps.sh) by its path: a python3 found first in PATH may be a shim
+ * (pyenv: a shell script, 6 s a call on a loaded machine, where this test went past its
+ * 30 s) */
+#define PYTHON "/usr/bin/python3"
 
 /* Lines of the CSV files of @dir (a quoted newline never occurs: one line per row). */
 static long csv_rows(const char *dir)
@@ -367,14 +376,14 @@ START_TEST(export_drains_the_backlog_of_long_rows)
     ck_assert_int_eq(count_cdrs(o.db, "export_file = 'cdr-19700101T003320Z_003'"), 200);
     /* every row has the header's field count and its quotes doubled */
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "python3 -c 'import csv,glob,sys; rows=[r for f in "
+    snprintf(cmd, sizeof(cmd), PYTHON " -c 'import csv,glob,sys; rows=[r for f in "
              "sorted(glob.glob(\"%s/cdr/cdr-*.csv\")) for r in csv.reader(open(f))]; "
              "h=[r for r in rows if r[0]==\"id\"]; d=[r for r in rows if r[0]!=\"id\"]; "
              "sys.exit(0 if len(d)==1200 and all(len(r)==len(h[0]) for r in d) and "
              "all(r[1]==\"\\\"\"*255 and r[18]==\"\\\"\"*511 for r in d) else 1)'", dir);
     ck_assert_int_eq(system(cmd), 0);
     /* the JSON files hold the same rows */
-    snprintf(cmd, sizeof(cmd), "python3 -c 'import json,glob,sys; n=sum(len(json.load(open(f)"
+    snprintf(cmd, sizeof(cmd), PYTHON " -c 'import json,glob,sys; n=sum(len(json.load(open(f)"
              ")) for f in glob.glob(\"%s/cdr/cdr-*.json\")); sys.exit(0 if n==1200 else 1)'",
              dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -543,6 +552,9 @@ static Suite *cdr_suite(void)
 {
     Suite *s = suite_create("cdr");
     TCase *tc = tcase_create("cdr");
+    /* the export and retention tests write, sync and read back 1200 CDRs: 42 s under ASan
+     * on a loaded 2-core machine (load 37), past run-unit.sh's 30 s */
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, session_duration_from_answer_to_bye);
     tcase_add_test(tc, event_and_partial_records);
     tcase_add_test(tc, records_out_of_order);

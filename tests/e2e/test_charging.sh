@@ -80,6 +80,23 @@ wait_cdrs() {
     return 1
 }
 
+# wait_until COMMAND...: until the command succeeds (10 s at most); what a sleep of a second
+# then one look assumed of a loaded machine. The check after it says what was seen.
+wait_until() {
+    local i
+    for i in $(seq 1 50); do
+        "$@" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+register_cdrs() {   # SUBSCRIBER: its CDRs since the lab started, as "record method node"
+    api GET "cdrs?subscriber=$1&from=$((t_start - 1))" |
+        jq -r '.items[] | "\(.record) \(.method) \(.node)"'
+}
+has_register_cdr() { register_cdrs "$1" | grep -Eq '^event REGISTER (pcscf|scscf)'; }
+settled() { [ "$(balance "$1")" = "$2" ]; }   # SUBSCRIBER "BALANCE RESERVED"
+
 cap_start charging
 step "the lab"
 check "deploy/lab.sh start" lab_start
@@ -92,10 +109,9 @@ check "carol registers" reg reg-carol carol "${CAROL[@]}"
 check_eq "the lab seed: alice prepaid 800, bob postpaid, carol prepaid 0" \
     "prepaid 800 postpaid prepaid 0" \
     "$(api GET accounts/alice | jq -r '"\(.type) \(.balance)"') $(api GET accounts/bob | jq -r .type) $(api GET accounts/carol | jq -r '"\(.type) \(.balance)"')"
-sleep 1
+wait_until has_register_cdr bob
 check_match "REGISTER: event CDRs of the P-CSCF and the S-CSCF for bob" \
-    "^event REGISTER (pcscf|scscf)" \
-    "$(api GET "cdrs?subscriber=bob&from=$((t_start - 1))" | jq -r '.items[] | "\(.record) \(.method) \(.node)"')"
+    "^event REGISTER (pcscf|scscf)" "$(register_cdrs bob)"
 
 step "offline charging: bob (postpaid) calls alice for 3 s"
 callee alice1 "${ALICE[@]}" call_uas.xml
@@ -156,7 +172,7 @@ check_match "carol's BYE has a Reason" '^bye: reason= *SIP *;cause=402;text="Cre
     "$(logline call3)"
 check_match "bob's BYE has a Reason" '^bye: reason= *SIP *;cause=402;text="Credit limit reached"' \
     "$(logline bob3)"
-sleep 1
+wait_until settled carol "0 0"
 check_eq "carol's 30 cents are used, nothing left reserved" "0 0" "$(balance carol)"
 icid3=$(api GET "cdrs?subscriber=carol&from=$((t0 - 2))&limit=64" |
     jq -r '[.items[] | select(.record == "session")] | last | .icid')

@@ -58,6 +58,16 @@ metric() {   # SERIES: the value in the MRF's /metrics
     curl -s --max-time 5 "http://$MRF:8080/metrics" | awk -v s="$1" '$1 == s { print $2 }'
 }
 
+wait_metric() {   # SERIES VALUE SECONDS: until the series has the value, SECONDS at most
+    # (a sleep then one look failed when the machine was slow; the check after says what)
+    local i
+    for i in $(seq 1 $(($3 * 5))); do
+        [ "$(metric "$1")" = "$2" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 mrf_port() {   # NAME: the MRF's RTP port from the answer line of NAME.out
     sed -n 's/^answer .* port=\([0-9]*\).*/\1/p' "$E2E_RUN/$1.out" | head -n 1
 }
@@ -173,7 +183,7 @@ pb=$!
 ue confc --sip $AS:5082 --rtp 127.0.0.114:31000 --to "$conf" --send tone:1100 \
     --record "$E2E_RUN/confc.wav" --recodec 2:PCMA --update 5:sendrecv --hangup 8 --wait 20 &
 pc=$!
-sleep 1.5
+wait_metric 'mrfc_sessions_active{service="conf"}' 3 6   # they talk for 8 s
 check_eq "mrfc_conferences_active while the parties talk" 1 "$(metric mrfc_conferences_active)"
 check_eq "mrfc_sessions_active{service=\"conf\"}" 3 \
     "$(metric 'mrfc_sessions_active{service="conf"}')"
@@ -219,7 +229,8 @@ check_eq "the MRF read party A's 4 digits (RFC 4733)" 4 \
 check "the attacker's packets were dropped (mrfc_rtp_packets_dropped_total{reason=\"foreign\"})" \
     awk -v a="$FOREIGN0" -v b="$(metric 'mrfc_rtp_packets_dropped_total{reason="foreign"}')" \
     'BEGIN { exit !(b - a >= 100) }'
-sleep 0.3
+wait_metric 'mrfc_sessions_active{service="conf"}' 0 10
+wait_metric mrfc_conferences_active 0 10
 check_eq "the conference ended with its last party" 0 "$(metric mrfc_conferences_active)"
 check_eq "no session left" 0 "$(metric 'mrfc_sessions_active{service="conf"}')"
 

@@ -312,6 +312,8 @@ cap_start() {   # $1 name: starts tshark and waits until it captures; E2E_CAP_FI
     local errlog=$E2E_RUN/$1.tshark.log
     tshark -i lo -f "$E2E_CAP_FILTER" -q -w "$E2E_CAP_FILE" >"$errlog" 2>&1 </dev/null &
     E2E_CAP_PID=$!
+    # tshark loads every dissector first: past 15 s on a loaded 2-core machine (e2e mrfc,
+    # "Capturing on" after 20 s); a wait on its line, so a quiet machine waits no longer
     local deadline=$((SECONDS + 60))
     while [ $SECONDS -lt $deadline ]; do
         if grep -q "^Capturing on" "$errlog" 2>/dev/null; then
