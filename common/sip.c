@@ -43,6 +43,17 @@
  * requests and the UEs retransmit 500 ms later. The kernel caps it at net.core.rmem_max. */
 #define UDP_RCVBUF (4 * 1024 * 1024)
 #define MAX_TPORTS 4
+/* Refused requests remembered (a direct-mapped table, 16 bytes a slot: 1 MiB), so that a
+ * retransmission is refused again instead of being admitted while its client already has
+ * its 503; a slot is kept 32 s (64 x T1, the longest a client retransmits) unless a later
+ * refusal takes it. */
+#define REFUSED_SLOTS 65536
+#define REFUSED_KEEP_US 32000000ULL
+
+struct ims_sip_refused {
+    uint64_t key;
+    uint64_t until_us;
+};
 
 struct ims_sip {
     su_home_t home[1];
@@ -70,6 +81,7 @@ struct ims_sip {
     struct ims_counter *responses[7];
     struct ims_admission *adm;
     uint64_t tag_secret;          /* seeds the To tags of stateless answers */
+    struct ims_sip_refused *refused;   /* REFUSED_SLOTS */
     uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
     unsigned long refused_unlogged;
 };
@@ -180,21 +192,49 @@ static uint64_t hash_str(uint64_t h, const char *str)
     return (h ^ 0xff) * 0x100000001b3ULL;
 }
 
-/*
- * stateless_tag - the To tag of a stateless answer to @req into @buf: a hash of what a
- * retransmission of @req and the ACK of an answer to an INVITE keep (Call-ID, From tag, CSeq
- * number, top Via branch: RFC 3261 17.1.1.3), so that a retransmission gets the same tag
- * (8.2.7) and that ACK can be told from any other (is_refusal_ack()).
- */
-static void stateless_tag(const struct ims_sip *s, const sip_t *req, char *buf, size_t len)
+/* The key of request @req's transaction: a hash of what a retransmission of it and the ACK
+ * of an answer to an INVITE keep (Call-ID, From tag, CSeq number, top Via branch: RFC 3261
+ * 17.1.1.3), seeded with this stack's secret */
+static uint64_t request_key(const struct ims_sip *s, const sip_t *req)
 {
     char cseq[16];
     snprintf(cseq, sizeof(cseq), "%u", req->sip_cseq ? req->sip_cseq->cs_seq : 0);
     uint64_t h = hash_str(s->tag_secret, req->sip_call_id ? req->sip_call_id->i_id : NULL);
     h = hash_str(h, req->sip_from ? req->sip_from->a_tag : NULL);
     h = hash_str(h, cseq);
-    h = hash_str(h, req->sip_via ? req->sip_via->v_branch : NULL);
-    snprintf(buf, len, "sl%016" PRIx64, h);
+    return hash_str(h, req->sip_via ? req->sip_via->v_branch : NULL);
+}
+
+/*
+ * stateless_tag - the To tag of a stateless answer to @req into @buf: from its key, so that
+ * a retransmission gets the same tag (RFC 3261 8.2.7) and the ACK of an INVITE's answer
+ * can be told from any other (is_refusal_ack()).
+ */
+static void stateless_tag(const struct ims_sip *s, const sip_t *req, char *buf, size_t len)
+{
+    snprintf(buf, len, "sl%016" PRIx64, request_key(s, req));
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Remember that request @key was refused, for as long as its client may retransmit it */
+static void refused_add(struct ims_sip *s, uint64_t key)
+{
+    struct ims_sip_refused *r = &s->refused[key & (REFUSED_SLOTS - 1)];
+    r->key = key;
+    r->until_us = mono_us() + REFUSED_KEEP_US;
+}
+
+/* Was request @key refused within the last 32 s (as far as the table still knows)? */
+static bool refused_before(const struct ims_sip *s, uint64_t key)
+{
+    const struct ims_sip_refused *r = &s->refused[key & (REFUSED_SLOTS - 1)];
+    return r->key == key && r->until_us > mono_us();
 }
 
 /* Is ACK @req the ACK of an INVITE answered statelessly here (its To tag is ours)? */
@@ -253,6 +293,15 @@ static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
         return -1;
     struct ims_sip_source src;
     source_of(s, msg, tport_delivered_by(nta_agent_tports(s->agent), msg), &src);
+    uint64_t key = request_key(s, sip);
+    char warning[320];
+    if (refused_before(s, key)) {
+        /* a retransmission: not new demand, and refused again whatever the rate is now */
+        ims_sip_warning(s, warning, sizeof(warning), "overloaded: this request was refused");
+        reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm),
+                        src.key);
+        return 0;
+    }
     enum ims_load_class k = class_of(&src, sip);
     if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
         k = IMS_LOAD_PRIORITY;
@@ -260,7 +309,7 @@ static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
     if (!why)
         return -1;
     log_refusal(s, why);
-    char warning[320];
+    refused_add(s, key);
     ims_sip_warning(s, warning, sizeof(warning), "%s", why);
     reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm), src.key);
     return 0;
@@ -603,8 +652,13 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
         mclass_done = true;
     }
     struct ims_sip *s = calloc(1, sizeof(*s));
-    if (!s)
+    struct ims_sip_refused *refused = calloc(REFUSED_SLOTS, sizeof(*refused));
+    if (!s || !refused) {
+        free(refused);
+        free(s);
         return NULL;
+    }
+    s->refused = refused;
     su_home_init(s->home);
     if (getrandom(&s->tag_secret, sizeof(s->tag_secret), 0) != sizeof(s->tag_secret))
         s->tag_secret = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -684,6 +738,7 @@ void ims_sip_destroy(struct ims_sip *s)
     if (s->resolv_conf[0])
         unlink(s->resolv_conf);
     ims_admission_destroy(s->adm);
+    free(s->refused);
     free(s);
 }
 

@@ -517,10 +517,13 @@ END_TEST
 
 /* ---- refusals without a transaction ---- */
 
-/* A heap always past overload.max_heap_mb: every request of new work is refused */
+/* A heap past overload.max_heap_mb (every request of new work is refused) until a test
+ * sets heap_is_low */
+static bool heap_is_low;
+
 static size_t heap_past_any_bound(void)
 {
-    return (size_t)1 << 40;
+    return heap_is_low ? 0 : (size_t)1 << 40;
 }
 
 static void make_refusing_proxy(void)
@@ -530,6 +533,7 @@ static void make_refusing_proxy(void)
         .max_heap_mb = 1, .heap_bytes = heap_past_any_bound, .oc = true,
         .oc_validity_ms = 1000,
     };
+    heap_is_low = false;
     make_proxy(&adm);
 }
 
@@ -679,6 +683,20 @@ START_TEST(a_retransmission_is_refused_again)
     for (int i = 0; i < 30 && !proxied; i++)
         su_root_step(root, 10);
     ck_assert_int_eq(proxied, 1);
+    /* the node takes new work again: the refused INVITE's retransmission is still refused
+     * (its client has its 503), a new request is taken */
+    heap_is_low = true;
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+    raw_send(fd, invite);
+    raw_recv(fd, 2000, r2, sizeof(r2));
+    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
+    ck_assert_int_eq(proxied, 1);
+    raw_send(fd, RAW_HEAD("OPTIONS", "2 OPTIONS", "") "Content-Length: 0\r\n\r\n");
+    for (int i = 0; i < 30 && proxied < 2; i++)
+        su_root_step(root, 10);
+    ck_assert_int_eq(proxied, 2);
     close(fd);
 }
 END_TEST
