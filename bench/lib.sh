@@ -207,7 +207,8 @@ bench_register_from() {
     n=$(($(wc -l <"$4") - 1))
     for try in 1 2 3; do
         (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
-            -r "${BENCH_SETUP_RATE:-100}" -m "$n" -key domain "$BENCH_REALM" -key expires "${5:-3600}" \
+            -r "${BENCH_SETUP_RATE:-100}" -m "$n" -key domain "$BENCH_REALM" \
+            -key expires "${5:-3600}" \
             -recv_timeout 10000 -auth_uri "$BENCH_REALM" -timeout 300s -nostdin -trace_err \
             -error_file "errors-$try.log" "$BENCH_PCSCF" >"sipp-$try.out" 2>&1) && return 0
         sleep 3

@@ -164,7 +164,7 @@ enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *i
     enum ims_load_class k = class_of(&src, msg ? sip_object(msg) : NULL);
     if (msg)
         msg_destroy(msg);
-    return src.trusted ? IMS_LOAD_PRIORITY : k;
+    return k;
 }
 
 /* One log line per 10 s while new work is refused, with the count since the last one */
