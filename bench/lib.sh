@@ -200,7 +200,8 @@ bench_user() {   # $1 number -> userNNNNN (a line)
 }
 
 # NAME ADDR PORT CSV [EXPIRES]: one sipp registering the users of CSV from one socket
-# (run/bench-*/reg-NAME); admission control may refuse some on a busy machine (503): all
+# (run/bench-*/reg-NAME) at BENCH_SETUP_RATE registrations/s (100; lower it on a machine
+# shared with other work); admission control may refuse some on a busy machine (503): all
 # again, up to 3 times, the registered ones just refresh
 bench_register_from() {
     local dir=$BENCH_RUN/reg-$1 n try
@@ -208,7 +209,8 @@ bench_register_from() {
     n=$(($(wc -l <"$4") - 1))
     for try in 1 2 3; do
         (cd "$dir" && sipp -sf "$BENCH_SCEN/reg_once.xml" -t u1 -i "$2" -p "$3" -inf "$4" \
-            -r 100 -m "$n" -key domain "$BENCH_REALM" -key expires "${5:-3600}" \
+            -r "${BENCH_SETUP_RATE:-100}" -m "$n" -key domain "$BENCH_REALM" \
+            -key expires "${5:-3600}" \
             -recv_timeout 10000 -auth_uri "$BENCH_REALM" -timeout 300s -nostdin -trace_err \
             -error_file "errors-$try.log" "$BENCH_PCSCF" >"sipp-$try.out" 2>&1) && return 0
         sleep 3

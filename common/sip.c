@@ -14,15 +14,18 @@
 #include <string.h>
 #include <strings.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/random.h>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
@@ -40,6 +43,17 @@
  * requests and the UEs retransmit 500 ms later. The kernel caps it at net.core.rmem_max. */
 #define UDP_RCVBUF (4 * 1024 * 1024)
 #define MAX_TPORTS 8          /* sip.transports + extra ones (the P-CSCF's IPsec ports) */
+/* Refused requests remembered (a direct-mapped table, 16 bytes a slot: 1 MiB), so that a
+ * retransmission is refused again instead of being admitted while its client already has
+ * its 503; a slot is kept 32 s (64 x T1, the longest a client retransmits) unless a later
+ * refusal takes it. */
+#define REFUSED_SLOTS 65536
+#define REFUSED_KEEP_US 32000000ULL
+
+struct ims_sip_refused {
+    uint64_t key;
+    uint64_t until_us;
+};
 
 struct ims_sip {
     su_home_t home[1];
@@ -66,6 +80,8 @@ struct ims_sip {
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
     struct ims_admission *adm;
+    uint64_t tag_secret;          /* seeds the To tags of stateless answers */
+    struct ims_sip_refused *refused;   /* REFUSED_SLOTS */
     uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
     unsigned long refused_unlogged;
 };
@@ -127,6 +143,16 @@ bool ims_sip_msg_trusted(struct ims_sip *s, msg_t *msg)
     return msg_trusted(s, msg);
 }
 
+/* The admission class of request @req from @src: priority for a trusted peer (work the
+ * core already took) or an emergency request */
+static enum ims_load_class class_of(const struct ims_sip_source *src, const sip_t *req)
+{
+    if (src->trusted)
+        return IMS_LOAD_PRIORITY;
+    bool sos = req && req->sip_request && ims_admission_is_emergency(req->sip_request->rq_url);
+    return sos ? IMS_LOAD_PRIORITY : IMS_LOAD_NORMAL;
+}
+
 enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *irq,
                                             char *key, size_t len)
 {
@@ -134,14 +160,11 @@ enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *i
     ims_sip_source(s, irq, &src);
     if (key && len)
         snprintf(key, len, "%s", src.key);
-    if (src.trusted)
-        return IMS_LOAD_PRIORITY;
-    msg_t *msg = nta_incoming_getrequest(irq);
-    sip_t *req = msg ? sip_object(msg) : NULL;
-    bool sos = req && req->sip_request && ims_admission_is_emergency(req->sip_request->rq_url);
+    msg_t *msg = src.trusted ? NULL : nta_incoming_getrequest(irq);
+    enum ims_load_class k = class_of(&src, msg ? sip_object(msg) : NULL);
     if (msg)
         msg_destroy(msg);
-    return sos ? IMS_LOAD_PRIORITY : IMS_LOAD_NORMAL;
+    return k;
 }
 
 /* One log line per 10 s while new work is refused, with the count since the last one */
@@ -159,50 +182,213 @@ static void log_refusal(struct ims_sip *s, const char *why)
     s->refused_unlogged = 0;
 }
 
+static int source_of(struct ims_sip *s, msg_t *msg, tport_t *tp, struct ims_sip_source *out);
+
+/* FNV-1a of @str (may be NULL) and a separator, continuing @h */
+static uint64_t hash_str(uint64_t h, const char *str)
+{
+    for (const char *c = str ? str : ""; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+/* The key of request @req's transaction: a hash of what a retransmission of it and the ACK
+ * of an answer to an INVITE keep (Call-ID, From tag, CSeq number, top Via branch: RFC 3261
+ * 17.1.1.3), seeded with this stack's secret */
+static uint64_t request_key(const struct ims_sip *s, const sip_t *req)
+{
+    char cseq[16];
+    snprintf(cseq, sizeof(cseq), "%u", req->sip_cseq ? req->sip_cseq->cs_seq : 0);
+    uint64_t h = hash_str(s->tag_secret, req->sip_call_id ? req->sip_call_id->i_id : NULL);
+    h = hash_str(h, req->sip_from ? req->sip_from->a_tag : NULL);
+    h = hash_str(h, cseq);
+    return hash_str(h, req->sip_via ? req->sip_via->v_branch : NULL);
+}
+
 /*
- * admit - the admission control of a request (admission.h). Returns -1 when it goes on to
- * the daemon, 0 when it was answered 503 here.
+ * stateless_tag - the To tag of a stateless answer to @req into @buf: from its key, so that
+ * a retransmission gets the same tag (RFC 3261 8.2.7) and the ACK of an INVITE's answer
+ * can be told from any other (is_refusal_ack()).
  */
-static int admit(struct ims_sip *s, nta_incoming_t *irq, const sip_t *sip)
+static void stateless_tag(const struct ims_sip *s, const sip_t *req, char *buf, size_t len)
+{
+    snprintf(buf, len, "sl%016" PRIx64, request_key(s, req));
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Remember that request @key was refused, for as long as its client may retransmit it */
+static void refused_add(struct ims_sip *s, uint64_t key)
+{
+    struct ims_sip_refused *r = &s->refused[key & (REFUSED_SLOTS - 1)];
+    r->key = key;
+    r->until_us = mono_us() + REFUSED_KEEP_US;
+}
+
+/* Was request @key refused within the last 32 s (as far as the table still knows)? */
+static bool refused_before(const struct ims_sip *s, uint64_t key)
+{
+    const struct ims_sip_refused *r = &s->refused[key & (REFUSED_SLOTS - 1)];
+    return r->key == key && r->until_us > mono_us();
+}
+
+/* Is ACK @req the ACK of an INVITE answered statelessly here (its To tag is ours)? */
+static bool is_refusal_ack(const struct ims_sip *s, const sip_t *req)
+{
+    char tag[24];
+    if (!req->sip_to || !req->sip_to->a_tag)
+        return false;
+    stateless_tag(s, req, tag, sizeof(tag));
+    return strcmp(req->sip_to->a_tag, tag) == 0;
+}
+
+/*
+ * reply_stateless - answer request @msg (@req) with @status, a Warning @warning and, when
+ * not 0, a Retry-After, without any transaction: nothing of it stays once the answer is
+ * sent. A retransmission of the request is answered again the same way (a stateless
+ * server, RFC 3261 8.2.7, 16.11). The top Via gets the RFC 7339 parameters when it offered
+ * them and @client (its source) is asked for a reduction. Takes @msg.
+ */
+static void reply_stateless(struct ims_sip *s, msg_t *msg, const sip_t *req, int status,
+                            const char *warning, unsigned retry_after, const char *client)
+{
+    char ra[16], tag[24];
+    snprintf(ra, sizeof(ra), "%u", retry_after);
+    msg_t *resp = nta_msg_create(s->agent, 0);
+    sip_t *rs = resp ? sip_object(resp) : NULL;
+    /* what nta would copy from the request, copied first: the To for its tag, the Vias
+     * for the oc parameters */
+    if (rs && sip_add_dup(resp, rs, (const sip_header_t *)req->sip_via) == 0 &&
+        sip_add_dup(resp, rs, (const sip_header_t *)req->sip_to) == 0) {
+        if (!rs->sip_to->a_tag) {
+            stateless_tag(s, req, tag, sizeof(tag));
+            sip_to_tag(msg_home(resp), rs->sip_to, tag);
+        }
+        if (client && client[0])
+            ims_admission_stamp(s->adm, resp, rs, client);
+    }
+    /* nta_msg_mreply() completes the answer, sends it by the transport that delivered the
+     * request, along the Via (received, rport), and frees both messages */
+    nta_msg_mreply(s->agent, resp, rs, status, sip_status_phrase(status), msg,
+                   SIPTAG_WARNING_STR(warning), SIPTAG_SERVER_STR(s->node),
+                   TAG_IF(retry_after, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+    ims_sip_count_response(s, status);
+}
+
+/*
+ * refuse - the admission control of request @msg (admission.h), before any transaction
+ * exists: returns 0 when it was refused and answered 503 statelessly here (@msg taken), -1
+ * when it goes on. A refusal holds no memory after its answer: under a flood, the
+ * refusals cannot use up what admission protects (a transaction would hold ~11 KiB for
+ * 32 s, timer J or H).
+ */
+static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
 {
     if (!ims_admission_new_work(sip))
         return -1;
-    char client[64];
-    enum ims_load_class k = ims_sip_incoming_client(s, irq, client, sizeof(client));
+    struct ims_sip_source src;
+    source_of(s, msg, tport_delivered_by(nta_agent_tports(s->agent), msg), &src);
+    uint64_t key = request_key(s, sip);
+    char warning[320];
+    if (refused_before(s, key)) {
+        /* a retransmission: not new demand, and refused again whatever the rate is now */
+        ims_sip_warning(s, warning, sizeof(warning), "overloaded: this request was refused");
+        reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm),
+                        src.key);
+        return 0;
+    }
+    enum ims_load_class k = class_of(&src, sip);
     if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
         k = IMS_LOAD_PRIORITY;
-    const char *why = ims_admission_check(s->adm, k, sip, client);
+    const char *why = ims_admission_check(s->adm, k, sip, src.key);
     if (!why)
         return -1;
     log_refusal(s, why);
-    return ims_sip_refuse_ex(s, irq, sip, 503, why, ims_admission_retry_after(s->adm));
+    refused_add(s, key);
+    ims_sip_warning(s, warning, sizeof(warning), "%s", why);
+    reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm), src.key);
+    return 0;
 }
 
-static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
-                      sip_t const *sip)
+/*
+ * serve - request @msg goes to the daemon in a server transaction of its own. The daemon's
+ * function answers as a leg callback does (0: it keeps or has answered the transaction; a
+ * status: nta answers with it). An extra reference on @msg keeps @sip valid whatever the
+ * daemon does with the transaction. Takes @msg.
+ */
+static void serve(struct ims_sip *s, msg_t *msg, sip_t *sip)
+{
+    int m = sip->sip_request->rq_method;
+    msg_ref_create(msg);
+    nta_incoming_t *irq = nta_incoming_create(s->agent, NULL, msg, sip, TAG_END());
+    if (!irq) {
+        ims_warn("sip: cannot create a server transaction for %s: answered 500",
+                 sip->sip_request->rq_method_name);
+        char warning[160];
+        ims_sip_warning(s, warning, sizeof(warning), "out of memory");
+        if (m != sip_method_ack)
+            reply_stateless(s, msg, sip, 500, warning, 0, NULL);
+        else
+            msg_destroy(msg);
+        return;
+    }
+    int status = s->fn(s->arg, irq, sip);
+    if (status != 0) {
+        if (status < 100 || status > 699 || (m == sip_method_invite && status / 100 == 2))
+            status = 500;
+        if (nta_incoming_status(irq) < 200) {
+            nta_incoming_treply(irq, status, NULL, TAG_END());
+            ims_sip_count_response(s, status);
+        }
+        if (status >= 200)
+            nta_incoming_destroy(irq);
+    }
+    msg_destroy(msg);
+}
+
+/*
+ * on_message - every request that matches no transaction and no dialog of ours (nta's
+ * message callback: this agent has no default leg). An ACK of an INVITE refused here is
+ * absorbed, a CANCEL is answered 481 (nta gives one with a transaction to cancel to that
+ * transaction), new work that admission refuses is answered 503, all three without a
+ * transaction; the rest gets one (serve()). Responses that match no client transaction
+ * are dropped, as nta does without this callback. Returns 0.
+ */
+static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, sip_t *sip)
 {
     struct ims_sip *s = (struct ims_sip *)magic;
-    (void)leg;
+    (void)agent;
+    if (!sip || !sip->sip_request) {
+        msg_destroy(msg);
+        return 0;
+    }
     int m = sip->sip_request->rq_method;
     ims_counter_inc(s->requests[m >= 0 && m < N_METHODS - 1 ? m : N_METHODS - 1]);
-    if (ims_log_enabled(IMS_LOG_DEBUG)) {
-        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    if (ims_log_enabled(IMS_LOG_DEBUG))
         ims_log(IMS_LOG_DEBUG, &ids, "sip: %s " URL_PRINT_FORMAT " received",
                 sip->sip_request->rq_method_name, URL_PRINT_ARGS(sip->sip_request->rq_url));
+    if (m == sip_method_ack && is_refusal_ack(s, sip)) {
+        msg_destroy(msg);
+        return 0;
     }
     if (m == sip_method_cancel) {
-        /* nta gives a CANCEL to its INVITE's server transaction; one that reaches here
-         * matches none (never seen, or already answered): RFC 3261 9.2 */
-        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+        /* RFC 3261 9.2: it matches none (never seen, already answered, or refused) */
         ims_log(IMS_LOG_INFO, &ids, "sip: CANCEL answered 481: no transaction to cancel");
-        return ims_sip_refuse(s, irq, sip, 481, "no transaction to cancel");
-    }
-    if (admit(s, irq, sip) == 0)
+        char warning[160];
+        ims_sip_warning(s, warning, sizeof(warning), "no transaction to cancel");
+        reply_stateless(s, msg, sip, 481, warning, 0, NULL);
         return 0;
-    int status = s->fn(s->arg, irq, sip);
-    if (status >= 100)
-        ims_sip_count_response(s, status);
-    return status;
+    }
+    if (refuse(s, msg, sip) == 0)
+        return 0;
+    serve(s, msg, sip);
+    return 0;
 }
 
 /* Can a UDP socket be connected to @ip:53 (is there a route at all)? */
@@ -362,7 +548,8 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
      * CA signed */
     if (!s->agent) {
         const char *conf = resolver_conf(s->resolv_conf, sizeof(s->resolv_conf));
-        s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), NULL, NULL,
+        s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), on_message,
+                                    (nta_agent_magic_t *)s,
                                     NTATAG_UA(0), NTATAG_CANCEL_487(0),
                                     NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
                                     NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
@@ -462,6 +649,22 @@ static void widen_udp_buffer(struct ims_sip *s)
     closedir(d);
 }
 
+/*
+ * own_leg - the leg our own requests outside any dialog are sent with (ims_sip_leg()). It
+ * must not be nta's default leg: requests outside dialogs go to on_message() first, to be
+ * refused without a transaction. A leg for a destination URI is no default leg; this one's
+ * URI (a random .invalid host) and method ("@", not a SIP token) match no request ever
+ * received, so it receives nothing.
+ */
+static nta_leg_t *own_leg(struct ims_sip *s)
+{
+    char url[80];
+    snprintf(url, sizeof(url), "sip:own-%016" PRIx64 ".invalid", s->tag_secret);
+    const char *u = url;
+    return nta_leg_tcreate(s->agent, NULL, NULL, NTATAG_NO_DIALOG(1),
+                           URLTAG_URL(URL_STRING_MAKE(u)), NTATAG_METHOD("@"), TAG_END());
+}
+
 struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
                                ims_sip_request_fn fn, void *arg)
 {
@@ -473,9 +676,16 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
         mclass_done = true;
     }
     struct ims_sip *s = calloc(1, sizeof(*s));
-    if (!s)
+    struct ims_sip_refused *refused = calloc(REFUSED_SLOTS, sizeof(*refused));
+    if (!s || !refused) {
+        free(refused);
+        free(s);
         return NULL;
+    }
+    s->refused = refused;
     su_home_init(s->home);
+    if (getrandom(&s->tag_secret, sizeof(s->tag_secret), 0) != sizeof(s->tag_secret))
+        s->tag_secret = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     s->root = root;
     s->fn = fn;
     s->arg = arg;
@@ -516,8 +726,7 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
         goto fail;
     }
     widen_udp_buffer(s);
-    s->leg = nta_leg_tcreate(s->agent, on_request, (nta_leg_magic_t *)s, NTATAG_NO_DIALOG(1),
-                             TAG_END());
+    s->leg = own_leg(s);
     bool v6 = strchr(s->address, ':') != NULL;
     s->own = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;lr", v6 ? "[" : "",
                                           s->address, v6 ? "]" : "", s->port));
@@ -553,6 +762,7 @@ void ims_sip_destroy(struct ims_sip *s)
     if (s->resolv_conf[0])
         unlink(s->resolv_conf);
     ims_admission_destroy(s->adm);
+    free(s->refused);
     free(s);
 }
 
@@ -582,30 +792,38 @@ void ims_sip_source_set_proto(struct ims_sip_source *out, const struct sockaddr 
              out->port, out->proto);
 }
 
-int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source *out)
+/*
+ * source_of - the source of request @msg, delivered by transport @tp (may be NULL: then its
+ * protocol is told by the address), into @out. 0, or -ENOENT when there is no address.
+ */
+static int source_of(struct ims_sip *s, msg_t *msg, tport_t *tp, struct ims_sip_source *out)
 {
     memset(out, 0, sizeof(*out));
-    msg_t *msg = nta_incoming_getrequest(irq);
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
-    int rc = -ENOENT;
-    if (ai && ai->ai_addr &&
-        (ai->ai_addr->sa_family == AF_INET || ai->ai_addr->sa_family == AF_INET6)) {
-        /* the transport that delivered it: "tls" is TCP to the socket */
-        tport_t *tp = nta_incoming_transport(s->agent, irq, NULL);
-        const tp_name_t *tpn = tp ? tport_name(tp) : NULL;
-        ims_sip_source_set_proto(out, ai->ai_addr,
-                                 tpn && tpn->tpn_proto ? tpn->tpn_proto
-                                 : ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
-        /* the port it arrived on: a connection's is its listening transport's */
-        tport_t *pri = tp && tport_is_secondary(tp) ? tport_parent(tp) : tp;
-        const tp_name_t *pn = pri ? tport_name(pri) : NULL;
-        out->local_port = pn && pn->tpn_port ? (unsigned)strtoul(pn->tpn_port, NULL, 10) : 0;
-        tport_unref(tp);
-        struct ims_netlist self = { &s->self, 1 };
-        out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
-                       ims_netlist_match(&self, ai->ai_addr);
-        rc = 0;
-    }
+    if (!ai || !ai->ai_addr ||
+        (ai->ai_addr->sa_family != AF_INET && ai->ai_addr->sa_family != AF_INET6))
+        return -ENOENT;
+    /* the transport that delivered it: "tls" is TCP to the socket */
+    const tp_name_t *tpn = tp ? tport_name(tp) : NULL;
+    ims_sip_source_set_proto(out, ai->ai_addr,
+                             tpn && tpn->tpn_proto ? tpn->tpn_proto
+                             : ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+    /* the port it arrived on: a connection's is its listening transport's */
+    tport_t *pri = tp && tport_is_secondary(tp) ? tport_parent(tp) : tp;
+    const tp_name_t *pn = pri ? tport_name(pri) : NULL;
+    out->local_port = pn && pn->tpn_port ? (unsigned)strtoul(pn->tpn_port, NULL, 10) : 0;
+    struct ims_netlist self = { &s->self, 1 };
+    out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
+                   ims_netlist_match(&self, ai->ai_addr);
+    return 0;
+}
+
+int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source *out)
+{
+    msg_t *msg = nta_incoming_getrequest(irq);
+    tport_t *tp = msg ? nta_incoming_transport(s->agent, irq, NULL) : NULL;
+    int rc = source_of(s, msg, tp, out);
+    tport_unref(tp);
     if (msg)
         msg_destroy(msg);
     return rc;
@@ -648,8 +866,8 @@ static void reply_refusal(struct ims_sip *s, nta_incoming_t *irq, int status,
     nta_incoming_mreply(irq, resp);
 }
 
-static int refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
-                  const char *why, unsigned retry_after, const char *accept)
+static int refuse_tx(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
+                     const char *why, unsigned retry_after, const char *accept)
 {
     if (req->sip_request->rq_method != sip_method_ack) {
         char warning[320];
@@ -664,13 +882,13 @@ static int refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int 
 int ims_sip_refuse_ex(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,
                       const char *why, unsigned retry_after)
 {
-    return refuse(s, irq, req, status, why, retry_after, NULL);
+    return refuse_tx(s, irq, req, status, why, retry_after, NULL);
 }
 
 int ims_sip_refuse_type(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req,
                         const char *accept, const char *why)
 {
-    return refuse(s, irq, req, 415, why, 0, accept);
+    return refuse_tx(s, irq, req, 415, why, 0, accept);
 }
 
 size_t ims_sip_trusted_count(struct ims_sip *s)

@@ -2,10 +2,13 @@
  * sip.h - the daemon's SIP stack: one sofia-sip nta agent on the configured transports
  *
  * All nta objects live on the loop thread. Requests outside any dialog reach the
- * daemon's request function; it returns a status to answer at once (nta replies), or 0
- * when it keeps the transaction (see proxy.h). Before that, a request of new work passes
- * the admission control (admission.h): refused, it is answered 503 here and the daemon
- * never sees it.
+ * daemon's request function in a server transaction; it returns a status to answer at once
+ * (nta replies), or 0 when it keeps or has answered the transaction (see proxy.h); after it
+ * returned a status it must not have destroyed the transaction. Before that, a request of
+ * new work passes the admission control (admission.h): refused, it is answered 503 here
+ * statelessly, with no transaction (a refusal holds no memory once answered; its
+ * retransmissions are refused again, the ACK of a refused INVITE is absorbed), and the
+ * daemon never sees it. A CANCEL that matches no transaction is answered 481 the same way.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -57,7 +60,7 @@ struct ims_sip_source {
 typedef int (*ims_sip_request_fn)(void *arg, nta_incoming_t *irq, const sip_t *sip);
 
 /*
- * ims_sip_create - bind the transports and create the default leg.
+ * ims_sip_create - bind the transports and create the leg of our own requests.
  * Returns NULL when a transport cannot be bound (logged with the address and the reason).
  */
 struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *conf,
@@ -65,7 +68,8 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *conf,
 void ims_sip_destroy(struct ims_sip *sip);
 
 nta_agent_t *ims_sip_agent(struct ims_sip *sip);
-/* The agent's default leg (out of dialog), for requests of our own outside any dialog */
+/* A leg for requests of our own outside any dialog (nta_outgoing_tcreate); it receives
+ * nothing (not nta's default leg: see sip.c own_leg()) */
 nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
 /* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */

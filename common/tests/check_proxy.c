@@ -7,9 +7,14 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
@@ -26,6 +31,7 @@
 #define UAS_PORT 25070
 #define UAC_PORT 25080
 #define DEAD_PORT 25099    /* nothing listens there */
+#define RAW_PORT 25090     /* a UDP socket of the test itself (hand-written requests) */
 
 static su_root_t *root;
 static struct ims_sip *proxy;
@@ -54,6 +60,7 @@ static struct {
 } got;
 
 static nta_incoming_t *pending_invite;
+static int proxied;        /* requests the proxy's request function saw */
 
 /* ---- the UAS ---- */
 
@@ -137,6 +144,7 @@ static int proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 {
     (void)arg;
     (void)sip;
+    proxied++;
     struct ims_ptx *tx = ims_ptx_create(proxy, irq);
     if (!tx)
         return 500;
@@ -270,6 +278,7 @@ static void setup(void)
     memset(&seen, 0, sizeof(seen));
     memset(&got, 0, sizeof(got));
     pending_invite = NULL;
+    proxied = 0;
 }
 
 static void teardown(void)
@@ -507,6 +516,197 @@ START_TEST(bounds_transactions_in_flight)
 }
 END_TEST
 
+
+/* ---- refusals without a transaction ---- */
+
+/* A heap past overload.max_heap_mb (every request of new work is refused) until a test
+ * sets heap_is_low */
+static bool heap_is_low;
+
+static size_t heap_past_any_bound(void)
+{
+    return heap_is_low ? 0 : (size_t)1 << 40;
+}
+
+static void make_refusing_proxy(void)
+{
+    static const struct ims_admission_conf adm = {
+        .enabled = true, .target_delay_ms = 20, .min_rate = 20, .retry_after = 5,
+        .max_heap_mb = 1, .heap_bytes = heap_past_any_bound, .oc = true,
+        .oc_validity_ms = 1000,
+    };
+    heap_is_low = false;
+    make_proxy(&adm);
+}
+
+/* The server transactions the proxy's nta ever made, and those alive now */
+static void server_transactions(usize_t *made, usize_t *alive)
+{
+    nta_agent_get_stats(ims_sip_agent(proxy), NTATAG_S_SERVER_TR_REF(*made),
+                        NTATAG_S_IRQ_HASH_USED_REF(*alive), TAG_END());
+}
+
+START_TEST(a_refusal_holds_no_transaction)
+{
+    make_refusing_proxy();
+    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
+    server_transactions(&made0, &alive0);
+    for (int i = 0; i < 20; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+        ck_assert_int_eq(got.final, 503);
+        ck_assert_uint_eq(got.retry_after, 5);
+        ck_assert_ptr_nonnull(strstr(got.warning, "memory"));
+    }
+    /* an INVITE too: nta's UAC ACKs the 503 itself; that ACK ends here, unanswered,
+     * without a transaction, and never reaches the daemon or the next hop */
+    run_one(send_request(sip_method_invite, "INVITE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 503);
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0);
+    ck_assert_uint_eq(alive, alive0);
+    ck_assert_int_eq(proxied, 0);
+    ck_assert_int_eq(seen.requests, 0);
+    /* requests within a dialog still go, in a transaction */
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 200);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0 + 1);
+    ck_assert_int_eq(proxied, 1);
+}
+END_TEST
+
+static int raw_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(RAW_PORT) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+static void raw_send(int fd, const char *text)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(PROXY_PORT) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    ck_assert_int_eq(sendto(fd, text, strlen(text), 0, (struct sockaddr *)&a, sizeof(a)),
+                     (ssize_t)strlen(text));
+}
+
+/* A datagram for the test's socket within @ms (the loop runs meanwhile), or "" */
+static const char *raw_recv(int fd, int ms, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int waited = 0; waited < ms; waited += 10) {
+        su_root_step(root, 10);
+        ssize_t n = recv(fd, buf, len - 1, MSG_DONTWAIT);
+        if (n > 0) {
+            buf[n] = '\0';
+            break;
+        }
+    }
+    return buf;
+}
+
+/* The To tag of answer @resp ("" when none) */
+static const char *to_tag(const char *resp, char *tag, size_t len)
+{
+    const char *to = strstr(resp, "\r\nTo:");
+    const char *t = to ? strstr(to, ";tag=") : NULL;
+    tag[0] = '\0';
+    if (t && t < strstr(to + 2, "\r\n")) {
+        size_t n = strcspn(t + 5, ";\r\n ");
+        snprintf(tag, len, "%.*s", (int)n, t + 5);
+    }
+    return tag;
+}
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+        n++;
+    return n;
+}
+
+#define RAW_HEAD(method, cseq, to_tag)                                                  \
+    method " sip:ok@127.0.0.1:25060 SIP/2.0\r\n"                                        \
+    "Via: SIP/2.0/UDP 127.0.0.1:25090;branch=z9hG4bK-raw-1;rport\r\n"                   \
+    "Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK-below\r\n"                          \
+    "Max-Forwards: 70\r\n"                                                              \
+    "From: <sip:raw@127.0.0.1>;tag=r1\r\n"                                              \
+    "To: <sip:ok@127.0.0.1>" to_tag "\r\n"                                              \
+    "Call-ID: raw-call-1@127.0.0.1\r\n"                                                 \
+    "CSeq: " cseq "\r\n"                                                                \
+    "Contact: <sip:raw@127.0.0.1:25090>\r\n"
+
+START_TEST(a_retransmission_is_refused_again)
+{
+    make_refusing_proxy();
+    int fd = raw_socket();
+    char r1[2048], r2[2048], tag1[64], tag2[64], ack[1024], none[512];
+    static const char invite[] = RAW_HEAD("INVITE", "1 INVITE", "") "Content-Length: 0\r\n\r\n";
+    raw_send(fd, invite);
+    raw_recv(fd, 2000, r1, sizeof(r1));
+    ck_assert_msg(strncmp(r1, "SIP/2.0 503 ", 12) == 0, "got: %s", r1);
+    ck_assert_ptr_nonnull(strstr(r1, "\r\nRetry-After: 5"));
+    ck_assert_int_eq(count_of(r1, "\r\nVia:") + count_of(r1, "\r\nv:"), 2);
+    ck_assert_ptr_nonnull(strstr(r1, "rport=25090"));
+    /* the same INVITE again (a retransmission): refused again, with the same To tag */
+    raw_send(fd, invite);
+    raw_recv(fd, 2000, r2, sizeof(r2));
+    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    ck_assert_str_ne(to_tag(r1, tag1, sizeof(tag1)), "");
+    ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
+    /* its ACK: no answer, no transaction, not seen by the daemon */
+    snprintf(ack, sizeof(ack), "%s", "ACK sip:ok@127.0.0.1:25060 SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.1:25090;branch=z9hG4bK-raw-1;rport\r\n"
+             "Max-Forwards: 70\r\nFrom: <sip:raw@127.0.0.1>;tag=r1\r\n");
+    snprintf(ack + strlen(ack), sizeof(ack) - strlen(ack), "To: <sip:ok@127.0.0.1>;tag=%s\r\n"
+             "Call-ID: raw-call-1@127.0.0.1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n", tag1);
+    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
+    server_transactions(&made0, &alive0);
+    raw_send(fd, ack);
+    ck_assert_str_eq(raw_recv(fd, 300, none, sizeof(none)), "");
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0);
+    ck_assert_int_eq(proxied, 0);
+    /* a CANCEL of it: nothing to cancel, 481 without a transaction */
+    raw_send(fd, RAW_HEAD("CANCEL", "1 CANCEL", "") "Content-Length: 0\r\n\r\n");
+    raw_recv(fd, 2000, r1, sizeof(r1));
+    ck_assert_msg(strncmp(r1, "SIP/2.0 481 ", 12) == 0, "got: %s", r1);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0);
+    /* an ACK with a tag not of ours (a 2xx's ACK in some dialog) still reaches the
+     * daemon */
+    raw_send(fd, RAW_HEAD("ACK", "1 ACK", ";tag=theirs") "Content-Length: 0\r\n\r\n");
+    for (int i = 0; i < 30 && !proxied; i++)
+        su_root_step(root, 10);
+    ck_assert_int_eq(proxied, 1);
+    /* the node takes new work again: the refused INVITE's retransmission is still refused
+     * (its client has its 503), a new request is taken */
+    heap_is_low = true;
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+    raw_send(fd, invite);
+    raw_recv(fd, 2000, r2, sizeof(r2));
+    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
+    ck_assert_int_eq(proxied, 1);
+    raw_send(fd, RAW_HEAD("OPTIONS", "2 OPTIONS", "") "Content-Length: 0\r\n\r\n");
+    for (int i = 0; i < 30 && proxied < 2; i++)
+        su_root_step(root, 10);
+    ck_assert_int_eq(proxied, 2);
+    /* its 200 (the proxy transaction ends before the teardown) */
+    for (int i = 0; i < 5 && strncmp(r1, "SIP/2.0 200 ", 12) != 0; i++)
+        raw_recv(fd, 1000, r1, sizeof(r1));
+    ck_assert_msg(strncmp(r1, "SIP/2.0 200 ", 12) == 0, "got: %s", r1);
+    close(fd);
+}
+END_TEST
+
 static Suite *proxy_suite(void)
 {
     Suite *s = suite_create("proxy");
@@ -528,6 +728,8 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, a_next_hop_asking_for_less_gets_less);
     tcase_add_test(tc, refuses_new_work_past_its_rate);
     tcase_add_test(tc, bounds_transactions_in_flight);
+    tcase_add_test(tc, a_refusal_holds_no_transaction);
+    tcase_add_test(tc, a_retransmission_is_refused_again);
     suite_add_tcase(s, tc);
     return s;
 }
