@@ -56,6 +56,7 @@ struct ims_sip {
     int tls_port;
     url_t *tls_uri;               /* NULL without a TLS transport */
     const char *tls_cert, *tls_key, *tls_ca;   /* the conf's, during ims_sip_create only */
+    bool tls_verify_clients;      /* sip.tls_verify_clients: mutual TLS */
     char tports[MAX_TPORTS][8];
     int tport_ports[MAX_TPORTS];
     int ntports;
@@ -113,13 +114,22 @@ void ims_sip_count_response(struct ims_sip *s, int status)
     ims_counter_inc(s->responses[c >= 1 && c <= 6 ? c : 0]);
 }
 
+/* Is @tp a TLS connection whose peer certificate was verified against sip.tls_ca? */
+static bool tport_verified_tls(tport_t *tp)
+{
+    return tp && tport_has_tls(tp) && tport_is_verified(tp);
+}
+
 static bool msg_trusted(struct ims_sip *s, msg_t *msg)
 {
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
     if (!ai || !ai->ai_addr)
         return false;
+    /* the transport that delivers @msg, known to sofia-sip during its delivery only */
+    tport_t *tp = s->agent ? tport_delivered_by(nta_agent_tports(s->agent), msg) : NULL;
     struct ims_netlist self = { &s->self, 1 };
-    return ims_netlist_match(&s->trusted, ai->ai_addr) || ims_netlist_match(&self, ai->ai_addr);
+    return ims_netlist_match_tls(&s->trusted, ai->ai_addr, tport_verified_tls(tp)) ||
+           ims_netlist_match(&self, ai->ai_addr);
 }
 
 bool ims_sip_msg_trusted(struct ims_sip *s, msg_t *msg)
@@ -360,7 +370,9 @@ static int bind_transport(struct ims_sip *s, const char *tp)
     }
     /* Gm: UEs have no certificates (they authenticate with SIP Digest/AKA): the server
      * side does not ask for one; a connection we open must present a certificate that the
-     * CA signed */
+     * CA signed. Mw (sip.tls_verify_clients): the peers that connect to us must present one
+     * too, or the handshake fails */
+    unsigned policy = s->tls_verify_clients ? TPTLS_VERIFY_ALL : TPTLS_VERIFY_OUT;
     if (!s->agent) {
         const char *conf = resolver_conf(s->resolv_conf, sizeof(s->resolv_conf));
         s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), NULL, NULL,
@@ -369,7 +381,7 @@ static int bind_transport(struct ims_sip *s, const char *tp)
                                     NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
                                     TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
                                     TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
-                                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
                                     TAG_END());
         if (!conf)
             s->resolv_conf[0] = '\0';
@@ -377,7 +389,7 @@ static int bind_transport(struct ims_sip *s, const char *tp)
     } else {
         rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u),
                                  TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
-                                 TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                 TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
                                  TAG_END());
     }
     int err = errno;
@@ -391,7 +403,10 @@ static int bind_transport(struct ims_sip *s, const char *tp)
     }
     s->tport_ports[s->ntports] = port;
     snprintf(s->tports[s->ntports++], sizeof(s->tports[0]), "%s", tp);
-    ims_info("sip: listening on %s:%d/%s", s->address, port, tp);
+    ims_info("sip: listening on %s:%d/%s%s", s->address, port, tp,
+             !tls ? "" : s->tls_verify_clients ? " (mutual TLS: peers present a certificate "
+                                                 "of sip.tls_ca)"
+                                               : " (clients need no certificate)");
     return 0;
 }
 
@@ -460,6 +475,7 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     s->tls_cert = c->tls_cert;
     s->tls_key = c->tls_key;
     s->tls_ca = c->tls_ca;
+    s->tls_verify_clients = c->tls_verify_clients;
     snprintf(s->address, sizeof(s->address), "%s", c->address);
     snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
     snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
@@ -572,9 +588,10 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
         ims_sip_source_set_proto(out, ai->ai_addr,
                                  tpn && tpn->tpn_proto ? tpn->tpn_proto
                                  : ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp");
+        out->verified_tls = tport_verified_tls(tp);
         tport_unref(tp);
         struct ims_netlist self = { &s->self, 1 };
-        out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
+        out->trusted = ims_netlist_match_tls(&s->trusted, ai->ai_addr, out->verified_tls) ||
                        ims_netlist_match(&self, ai->ai_addr);
         rc = 0;
     }

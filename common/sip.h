@@ -37,6 +37,9 @@ struct ims_sip_conf {
     const char *tls_cert;     /* PEM certificate (chain) of this node, for "tls" */
     const char *tls_key;      /* its PEM private key */
     const char *tls_ca;       /* PEM CA certificate(s) that sign the peers' certificates */
+    bool tls_verify_clients;  /* a TLS connection made to us must present a certificate that
+                               * tls_ca signed (mutual TLS: Mw, not Gm), else the handshake
+                               * fails */
     const struct ims_admission_conf *admission;   /* overload control; NULL: off */
 };
 
@@ -49,7 +52,9 @@ struct ims_sip_source {
     unsigned port;
     char proto[4];            /* "udp", "tcp" or "tls" */
     char key[64];             /* the flow: "ip:port/proto" ("[ip]:port/proto" for IPv6) */
-    bool trusted;             /* the address is one of sip.trusted_peers, or our own */
+    bool trusted;             /* the address is one of sip.trusted_peers (";tls" items
+                               * only with verified_tls), or our own */
+    bool verified_tls;        /* came over TLS whose peer certificate we verified */
 };
 
 typedef int (*ims_sip_request_fn)(void *arg, nta_incoming_t *irq, const sip_t *sip);
@@ -106,7 +111,11 @@ struct ims_admission *ims_sip_admission(struct ims_sip *sip);
 enum ims_load_class ims_sip_incoming_client(struct ims_sip *sip, nta_incoming_t *irq,
                                             char *key, size_t len);
 
-/* true when message @msg (a response, typically) came from a trusted peer or ourselves */
+/*
+ * true when message @msg (a response, typically) came from a trusted peer or ourselves; a
+ * ";tls" item of sip.trusted_peers counts only while nta delivers @msg (from a response
+ * callback) and when its transport is TLS with a verified certificate
+ */
 bool ims_sip_msg_trusted(struct ims_sip *sip, msg_t *msg);
 
 /* true when @url designates this node (address or host name, and its port or TLS port). */
