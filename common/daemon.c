@@ -64,6 +64,10 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
       "mutual TLS (Mw between the CSCFs): a peer that connects to sip.tls_port must present "
       "a certificate signed by tls_ca, else the handshake fails; no for a P-CSCF whose UEs "
       "use TLS without certificates (Gm)" },
+    { "sip", "own_uri_tls", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
+      "the node names itself by its TLS URI (sip:<address>:<tls_port>;transport=tls;lr) in "
+      "Path, Service-Route and Record-Route, so that the other nodes reach it over TLS (Mw); "
+      "needs tls in sip.transports" },
     { "sip", "hosts", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_host_entry,
       "static name resolution: name=address, comma separated (where there is no DNS)" },
     { "sip", "trusted_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_net,
@@ -370,7 +374,7 @@ static void admission_conf(const struct ims_cfg *c, struct ims_admission_conf *a
 
 /*
  * check_sip_tls - the TLS keys of @sc taken together: tls in sip.transports needs readable
- * tls_cert, tls_key and tls_ca; sip.tls_verify_clients and the ";tls" items of
+ * tls_cert, tls_key and tls_ca; sip.tls_verify_clients, own_uri_tls and the ";tls" items of
  * sip.trusted_peers need tls (without a verified incoming connection such an item could
  * never be trusted). Logs what is wrong; 0 or -EINVAL.
  */
@@ -391,9 +395,9 @@ static int check_sip_tls(const struct ims_cfg *cfg, const struct ims_sip_conf *s
                 sc->tls_cert, sc->tls_key, sc->tls_ca);
         return -EINVAL;
     }
-    if (sc->tls_verify_clients && !tls) {
-        ims_err("%s: sip.tls_verify_clients = yes needs tls in sip.transports",
-                ims_cfg_path(cfg));
+    if ((sc->tls_verify_clients || sc->own_uri_tls) && !tls) {
+        ims_err("%s: sip.%s = yes needs tls in sip.transports", ims_cfg_path(cfg),
+                sc->tls_verify_clients ? "tls_verify_clients" : "own_uri_tls");
         return -EINVAL;
     }
     if (tls_item && !sc->tls_verify_clients) {
@@ -428,6 +432,7 @@ static int start_sip(struct ims_daemon *d)
         .tls_key = ims_cfg_str(d->cfg, "sip.tls_key"),
         .tls_ca = ims_cfg_str(d->cfg, "sip.tls_ca"),
         .tls_verify_clients = ims_cfg_bool(d->cfg, "sip.tls_verify_clients"),
+        .own_uri_tls = ims_cfg_bool(d->cfg, "sip.own_uri_tls"),
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
         .hosts = hosts,

@@ -518,6 +518,8 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
             s->tls_uri = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;transport=tls;lr",
                                                       v6 ? "[" : "", s->address, v6 ? "]" : "",
                                                       s->tls_port));
+    if (c->own_uri_tls && s->tls_uri)
+        s->own = s->tls_uri;
     s->tls_cert = s->tls_key = s->tls_ca = NULL;
     if (!s->leg || !s->own) {
         ims_err("sip: cannot create the default leg");

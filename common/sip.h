@@ -40,6 +40,7 @@ struct ims_sip_conf {
     bool tls_verify_clients;  /* a TLS connection made to us must present a certificate that
                                * tls_ca signed (mutual TLS: Mw, not Gm), else the handshake
                                * fails */
+    bool own_uri_tls;         /* this node's own URI is its TLS URI (Mw over TLS) */
     const struct ims_admission_conf *admission;   /* overload control; NULL: off */
 };
 
@@ -71,7 +72,8 @@ nta_agent_t *ims_sip_agent(struct ims_sip *sip);
 /* The agent's default leg (out of dialog), for requests of our own outside any dialog */
 nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
-/* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */
+/* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route);
+ * with sip.own_uri_tls its TLS URI (below), so that the other nodes reach it over TLS */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);
 /* Its URI on TLS, "sip:<address>:<tls port>;transport=tls;lr", or NULL when it has no TLS
  * transport (sip.transports) */
