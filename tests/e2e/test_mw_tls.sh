@@ -20,6 +20,7 @@
 # the lab CA but from an address outside the trust domain (403). A control: the same
 # request with the P-CSCF's certificate from its address is taken (401 challenge).
 set -u
+shopt -s lastpipe   # `... | attack`: the answers stay in this shell (ATTACK_OUT)
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init mw_tls
 e2e_require tshark openssl jq curl
@@ -63,9 +64,9 @@ ue() {   # NAME USER ADDR:PORT ARGS...: the project's UE registers USER through 
 }
 out() { cat "$E2E_RUN/$1.out" 2>/dev/null; }
 
-register_req() {   # CALL-ID: a REGISTER for alice as a P-CSCF would forward it
+register_req() {   # CALL-ID TRANSPORT SENT-BY: a REGISTER for alice as a P-CSCF forwards it
     printf 'REGISTER sip:%s SIP/2.0\n' "$R"
-    printf 'Via: SIP/2.0/TLS 127.0.0.10:5061;branch=z9hG4bK-%s\n' "$1"
+    printf 'Via: SIP/2.0/%s %s;branch=z9hG4bK-%s;rport\n' "$2" "$3" "$1"
     printf 'Via: SIP/2.0/UDP 127.0.0.150:5070;branch=z9hG4bK-ue-%s\n' "$1"
     printf 'Max-Forwards: 69\nFrom: <sip:alice@%s>;tag=%s\nTo: <sip:alice@%s>\n' "$R" "$1" "$R"
     printf 'Call-ID: %s@mw-attack\nCSeq: 1 REGISTER\nContact: <sip:alice@127.0.0.150:5070>\n' "$1"
@@ -76,9 +77,9 @@ register_req() {   # CALL-ID: a REGISTER for alice as a P-CSCF would forward it
         "$R" "$R" "$R"
     printf '\n'
 }
-orig_invite() {   # CALL-ID TRANSPORT: an INVITE of alice as the P-CSCF sends it on (;orig)
+orig_invite() {   # CALL-ID TRANSPORT SENT-BY: an INVITE of alice as the P-CSCF sends it (;orig)
     printf 'INVITE sip:bob@%s SIP/2.0\n' "$R"
-    printf 'Via: SIP/2.0/%s 127.0.0.10:5061;branch=z9hG4bK-%s\n' "$2" "$1"
+    printf 'Via: SIP/2.0/%s %s;branch=z9hG4bK-%s;rport\n' "$2" "$3" "$1"
     printf 'Route: <%s;lr;orig>\n' "sip:127.0.0.30:5061;transport=tls"
     printf 'Max-Forwards: 69\nFrom: <sip:alice@%s>;tag=%s\nTo: <sip:bob@%s>\n' "$R" "$1" "$R"
     printf 'Call-ID: %s@mw-attack\nCSeq: 1 INVITE\nContact: <sip:alice@127.0.0.150:5070>\n' "$1"
@@ -115,47 +116,47 @@ check_match "... bob's UE got it" '^request MESSAGE via' "$(out stay-bob)"
 
 step "the attacker at the I-CSCF and the S-CSCF"
 # a control first: the P-CSCF's certificate from the P-CSCF's address is trusted
-register_req ctl | attack ctl 127.0.0.10:0 127.0.0.20:5061 --tls --cert "$PKI/pcscf.crt" \
+register_req ctl TLS 127.0.0.10:5061 | attack ctl 127.0.0.10:0 127.0.0.20:5061 --tls --cert "$PKI/pcscf.crt" \
     --key "$PKI/pcscf.key" --ca "$PKI/ca.crt"
 check_eq "control: REGISTER over TLS with the P-CSCF's certificate from its address: 401" \
     401 "$(status_of)"
 
-register_req u1 | attack u1 127.0.0.10:5998 127.0.0.20:5060
+register_req u1 UDP 127.0.0.10:5998 | attack u1 127.0.0.10:5998 127.0.0.20:5060
 check_eq "REGISTER over UDP from the P-CSCF's address (its address alone): 403" 403 \
     "$(status_of)"
 check_match "... with a Warning" '^Warning: 399 127\.0\.0\.20 .*not a trusted peer' \
     "$ATTACK_OUT"
-orig_invite u2 UDP | attack u2 127.0.0.10:5998 127.0.0.30:5060
+orig_invite u2 UDP 127.0.0.10:5998 | attack u2 127.0.0.10:5998 127.0.0.30:5060
 check_eq "INVITE ;orig over UDP to the S-CSCF from the P-CSCF's address: 403" 403 \
     "$(status_of)"
 
-register_req t1 | attack t1 127.0.0.10:0 127.0.0.20:5061 --tls --ca "$PKI/ca.crt"
+register_req t1 TLS 127.0.0.10:5061 | attack t1 127.0.0.10:0 127.0.0.20:5061 --tls --ca "$PKI/ca.crt"
 check_match "REGISTER over TLS without a certificate: the I-CSCF ends the handshake" \
     '^tls: (handshake failed|closed by the peer)' "$ATTACK_OUT"
 check_eq "... and no SIP answer" "" "$(final_of)"
-orig_invite t2 TLS | attack t2 127.0.0.10:0 127.0.0.30:5061 --tls --ca "$PKI/ca.crt"
+orig_invite t2 TLS 127.0.0.10:5061 | attack t2 127.0.0.10:0 127.0.0.30:5061 --tls --ca "$PKI/ca.crt"
 check_match "INVITE ;orig over TLS without a certificate: the S-CSCF ends the handshake" \
     '^tls: (handshake failed|closed by the peer)' "$ATTACK_OUT"
 check_eq "... and no SIP answer" "" "$(final_of)"
 
 IMS_PKI_CA_NAME="not the lab CA" "$E2E_ROOT/deploy/pki.sh" "$EVIL_PKI" pcscf >/dev/null
-register_req t3 | attack t3 127.0.0.10:0 127.0.0.20:5061 --tls --cert "$EVIL_PKI/pcscf.crt" \
+register_req t3 TLS 127.0.0.10:5061 | attack t3 127.0.0.10:0 127.0.0.20:5061 --tls --cert "$EVIL_PKI/pcscf.crt" \
     --key "$EVIL_PKI/pcscf.key"
 check_match "REGISTER over TLS with a 'pcscf' certificate of another CA: handshake ended" \
     '^tls: (handshake failed|closed by the peer)' "$ATTACK_OUT"
 check_eq "... and no SIP answer" "" "$(final_of)"
-orig_invite t4 TLS | attack t4 127.0.0.10:0 127.0.0.30:5061 --tls \
+orig_invite t4 TLS 127.0.0.10:5061 | attack t4 127.0.0.10:0 127.0.0.30:5061 --tls \
     --cert "$EVIL_PKI/pcscf.crt" --key "$EVIL_PKI/pcscf.key"
 check_match "INVITE ;orig to the S-CSCF with that certificate: handshake ended" \
     '^tls: (handshake failed|closed by the peer)' "$ATTACK_OUT"
 check_eq "... and no SIP answer" "" "$(final_of)"
 
 # the test AS's certificate is the lab CA's, but 127.0.0.150 is a UE's address
-register_req t5 | attack t5 127.0.0.150:0 127.0.0.20:5061 --tls --cert "$PKI/as.crt" \
+register_req t5 TLS 127.0.0.150:5061 | attack t5 127.0.0.150:0 127.0.0.20:5061 --tls --cert "$PKI/as.crt" \
     --key "$PKI/as.key" --ca "$PKI/ca.crt"
 check_eq "REGISTER over TLS with a lab certificate from a UE's address: 403" 403 \
     "$(status_of)"
-orig_invite t6 TLS | attack t6 127.0.0.150:0 127.0.0.30:5061 --tls --cert "$PKI/as.crt" \
+orig_invite t6 TLS 127.0.0.150:5061 | attack t6 127.0.0.150:0 127.0.0.30:5061 --tls --cert "$PKI/as.crt" \
     --key "$PKI/as.key" --ca "$PKI/ca.crt"
 check_eq "INVITE ;orig over TLS with a lab certificate from a UE's address: 403" 403 \
     "$(status_of)"
@@ -163,8 +164,10 @@ check_eq "INVITE ;orig over TLS with a lab certificate from a UE's address: 403"
 step "the capture"
 check "tshark writes out the capture" cap_stop
 n() { cap_count "$E2E_CAP_FILE" "$1"; }
-check_eq "no plain SIP between the P-, I- and S-CSCF (5060)" 0 \
-    "$(n 'udp.port == 5060 && ip.src == 127.0.0.10 && (ip.dst == 127.0.0.20 || ip.dst == 127.0.0.30) && sip.Method')"
+check_eq "no plain SIP from the P-CSCF to the I- and S-CSCF (but the attacker's, port 5998)" \
+    0 "$(n 'udp.dstport == 5060 && ip.src == 127.0.0.10 && udp.srcport != 5998 && (ip.dst == 127.0.0.20 || ip.dst == 127.0.0.30)')"
+check_eq "no plain SIP between the I- and S-CSCF" 0 \
+    "$(n 'sip && !tls && ((ip.src == 127.0.0.20 && ip.dst == 127.0.0.30) || (ip.src == 127.0.0.30 && ip.dst == 127.0.0.20))')"
 reg_tls=$(n 'tcp.dstport == 5061 && ip.dst == 127.0.0.30 && ip.src == 127.0.0.20 && sip.Method == "REGISTER"')
 check "REGISTERs I-CSCF -> S-CSCF decoded from TLS ($reg_tls)" test "$reg_tls" -ge 2
 reg_p=$(n 'tcp.dstport == 5061 && ip.dst == 127.0.0.20 && ip.src == 127.0.0.10 && sip.Method == "REGISTER"')

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +145,7 @@ static SSL *tls_start(int s, const struct tls_opts *t)
     }
     printf("tls: handshake done (%s, %s)\n", SSL_get_version(ssl),
            SSL_get_certificate(ssl) ? "our certificate sent" : "no certificate of ours");
+    fflush(stdout);
     return ssl;
 }
 
@@ -184,6 +186,14 @@ static int open_send(bool tcp, const struct tls_opts *t, struct sockaddr_in *src
                       : sendto(s, msg, n, 0, (struct sockaddr *)dst, sizeof(*dst));
     if (w == (ssize_t)n)
         return s;
+    if (*ssl) {
+        /* TLS 1.3: the server's refusal of our certificate can arrive as we write */
+        printf("tls: closed by the peer: %s\n", tls_error("connection closed"));
+        SSL_free(*ssl);
+        *ssl = NULL;
+        close(s);
+        return -2;
+    }
 fail:
     SSL_free(*ssl);
     *ssl = NULL;
@@ -377,6 +387,7 @@ int main(int argc, char **argv)
         default: usage(); return 2;
         }
     }
+    signal(SIGPIPE, SIG_IGN);   /* a peer that closes shows as an error, not a death */
     if (listen_at)
         return do_listen(listen_at, wait, answers, extra, nextra);
     if (!from || !to || optind != argc - 1) {
