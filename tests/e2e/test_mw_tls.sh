@@ -51,7 +51,7 @@ mw_tls() {
 mw_tls "$CONF/icscf.conf" 127.0.0.10 127.0.0.30
 mw_tls "$CONF/scscf.conf" 127.0.0.10 127.0.0.20
 sed -i "s|^scscfs = .*|scscfs = $scscf_tls|" "$CONF/icscf.conf"
-sed -i "s|^\\[scscf\\]\$|[scscf]\nname = $scscf_tls|" "$CONF/scscf.conf"
+sed -i "s|^\\[scscf\\]\$|[scscf]\nname = $scscf_tls\nicscf = $icscf_tls|" "$CONF/scscf.conf"
 sed -i "s|^icscf = .*|icscf = $icscf_tls|" "$CONF/pcscf.conf"
 export IMS_LAB_CONF=$CONF
 
@@ -96,7 +96,7 @@ final_of() { printf '%s\n' "$ATTACK_OUT" | grep '^SIP/2.0 [2-6]' | tail -n 1; }
 status_of() { final_of | awk '{print $2}'; }
 
 cap_start mw_tls
-step "the lab with TLS on Mw (I-CSCF and S-CSCF: mutual TLS, the P-CSCF trusted over it)"
+step "the lab with TLS on Mw (I-CSCF and S-CSCF: mutual TLS, each other and the P-CSCF trusted over it)"
 check "deploy/lab.sh start" lab_start
 check_match "the I-CSCF listens on 5061 with mutual TLS" \
     'listening on 127\.0\.0\.20:5061/tls \(mutual TLS' "$(cat "$E2E_RUN/icscf/icscf.log")"
@@ -164,9 +164,9 @@ check_eq "INVITE ;orig over TLS with a lab certificate from a UE's address: 403"
 step "the capture"
 check "tshark writes out the capture" cap_stop
 n() { cap_count "$E2E_CAP_FILE" "$1"; }
-check_eq "no plain SIP from the P-CSCF to the I- and S-CSCF (but the attacker's, port 5998)" \
-    0 "$(n 'udp.dstport == 5060 && ip.src == 127.0.0.10 && udp.srcport != 5998 && (ip.dst == 127.0.0.20 || ip.dst == 127.0.0.30)')"
-check_eq "no plain SIP between the I- and S-CSCF" 0 \
+check_eq "no plain SIP request from the P-CSCF to the I- and S-CSCF (but the attacker's, port 5998)" \
+    0 "$(n 'sip.Method && !tls && ip.src == 127.0.0.10 && udp.srcport != 5998 && (ip.dst == 127.0.0.20 || ip.dst == 127.0.0.30)')"
+check_eq "no plain SIP between the I- and S-CSCF (scscf.icscf is a TLS URI too)" 0 \
     "$(n 'sip && !tls && ((ip.src == 127.0.0.20 && ip.dst == 127.0.0.30) || (ip.src == 127.0.0.30 && ip.dst == 127.0.0.20))')"
 reg_tls=$(n 'tcp.dstport == 5061 && ip.dst == 127.0.0.30 && ip.src == 127.0.0.20 && sip.Method == "REGISTER"')
 check "REGISTERs I-CSCF -> S-CSCF decoded from TLS ($reg_tls)" test "$reg_tls" -ge 2
@@ -175,6 +175,9 @@ check "REGISTERs P-CSCF -> I-CSCF decoded from TLS ($reg_p)" test "$reg_p" -ge 2
 msg_tls=$(n 'tcp.dstport == 5061 && ip.dst == 127.0.0.30 && ip.src == 127.0.0.10 && sip.Method == "MESSAGE"')
 check "alice's MESSAGE P-CSCF -> S-CSCF (Service-Route) decoded from TLS ($msg_tls)" \
     test "$msg_tls" -ge 1
+msg_ic=$(n 'tcp.dstport == 5061 && ip.src == 127.0.0.30 && ip.dst == 127.0.0.20 && sip.Method == "MESSAGE"')
+check "... and on to the I-CSCF of bob's network (scscf.icscf) over TLS ($msg_ic)" \
+    test "$msg_ic" -ge 1
 cr=$(n 'tcp.srcport == 5061 && ip.src == 127.0.0.30 && tls.handshake.type == 13')
 check "the S-CSCF asks its clients for a certificate (CertificateRequest: $cr)" test "$cr" -ge 1
 check_eq "no malformed packet, no expert error" "" "$(cap_problems "$E2E_CAP_FILE")"
