@@ -185,6 +185,7 @@ static int on_response_out(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip
     int n = ibcf_policy_apply(msg, sip, IBCF_IN, c->peer->trusted, false, th.host);
     if (n > 0)
         ims_counter_add(m.paid, (uint64_t)n);
+    ibcf_ioi_apply(msg, sip, IBCF_IN, false, c->b->ioi, c->peer->ioi, c->peer->trusted);
     return 0;
 }
 
@@ -232,6 +233,7 @@ static int prepare_out(struct call *c)
     sip_t *req = ims_ptx_sip(c->tx);
     struct ibcf_th th = th_of(c);
     ibcf_policy_apply(msg, req, IBCF_OUT, c->peer->trusted, c->peer->hiding, th.host);
+    ibcf_ioi_apply(msg, req, IBCF_OUT, true, c->b->ioi, c->peer->ioi, c->peer->trusted);
     int rc = 0;
     if (c->peer->hiding)
         rc = hide_vias(c, &th);
@@ -311,6 +313,7 @@ static int on_response_in(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
         msg_header_remove_all(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_service_route);
     }
     ibcf_policy_apply(msg, sip, IBCF_OUT, c->peer->trusted, c->peer->hiding, th.host);
+    ibcf_ioi_apply(msg, sip, IBCF_OUT, false, c->b->ioi, c->peer->ioi, c->peer->trusted);
     return 0;
 }
 
@@ -364,6 +367,7 @@ static int prepare_in(struct call *c, struct ims_ptx_hop *hop)
     sip_t *req = ims_ptx_sip(c->tx);
     struct ibcf_th th = th_of(c);
     int n = ibcf_policy_apply(msg, req, IBCF_IN, c->peer->trusted, false, th.host);
+    ibcf_ioi_apply(msg, req, IBCF_IN, true, c->b->ioi, c->peer->ioi, c->peer->trusted);
     if (n > 0) {
         struct ims_log_ids ids = { .call_id = c->call_id };
         ims_counter_add(m.paid, (uint64_t)n);

@@ -50,13 +50,16 @@ struct ibcf_peer {
     bool trusted;                       /* within our trust domain (RFC 3325 Spec(T)) */
     bool hiding;                        /* topology hiding towards it */
     bool roaming;                       /* its P-CSCFs may register our users through it */
+    char ioi[IBCF_HOST_MAX];            /* its inter-operator identifier (ioi=; default: its
+                                         * first domain, else its name) */
 };
 
 /*
  * ibcf_peer_parse - one ibcf.peers item: '<name> <next-hop SIP URI> net=<address[/prefix]>...
  * domain=<domain|*.domain>... [prefix=+<digits>]... [trusted=yes|no] [hiding=yes|no]
- * [roaming=yes|no]' (trusted no, hiding yes, roaming no by default; at least one net= and
- * one domain= or prefix=). Returns 0, or -EINVAL with the reason in @err.
+ * [roaming=yes|no] [ioi=<identifier>]' (trusted no, hiding yes, roaming no by default; at
+ * least one net= and one domain= or prefix=; ioi defaults to the first domain, else the
+ * name). Returns 0, or -EINVAL with the reason in @err.
  */
 int ibcf_peer_parse(const char *item, struct ibcf_peer *out, char *err, size_t errlen);
 int ibcf_check_peer_item(const char *value, char *err, size_t errlen);
@@ -209,6 +212,19 @@ enum ibcf_dir { IBCF_IN, IBCF_OUT };    /* from the peer / towards the peer */
 int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, bool hide,
                       const char *host);
 
+/*
+ * ibcf_ioi_apply - the inter-operator identifiers of the P-Charging-Vector of a message
+ * crossing the border (TS 24.229 5.10, RFC 7315 4.6): orig-ioi names the network of the
+ * request's sender, term-ioi the network that answers. A request leaving (@dir OUT) gets
+ * orig-ioi @home and no term-ioi; a request arriving gets no term-ioi and, unless a
+ * @trusted peer wrote one, orig-ioi @peer_ioi. A response arriving gets orig-ioi @home back
+ * and term-ioi @peer_ioi unless a trusted peer wrote one; a response leaving gets term-ioi
+ * @home. A message without a (valid) P-Charging-Vector is left alone. Returns 0, or
+ * -EINVAL when there was none to edit.
+ */
+int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool request, const char *home,
+                   const char *peer_ioi, bool trusted);
+
 /* ---- border.c: the requests crossing the border ---- */
 
 struct ibcf {
@@ -219,6 +235,7 @@ struct ibcf {
     size_t npeers;
     uint8_t key[IBCF_KEY_LEN];
     unsigned port;                      /* sip.port, for our own entries */
+    char ioi[IBCF_HOST_MAX];            /* ibcf.ioi: the home network's IOI */
 };
 
 void ibcf_border_metrics(void);

@@ -40,7 +40,11 @@ static const struct ims_cfg_key ibcf_keys[] = {
     { "ibcf", "peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ibcf_check_peer_item,
       "the peer networks, comma separated: '<name> <next-hop SIP URI> net=<address[/prefix]>"
       "... domain=<domain|*.domain>... [prefix=+<digits>]... [trusted=yes|no] "
-      "[hiding=yes|no] [roaming=yes|no]' (trusted no, hiding yes, roaming no by default)" },
+      "[hiding=yes|no] [roaming=yes|no] [ioi=<id>]' (trusted no, hiding yes, roaming no by "
+      "default; ioi: the peer's inter-operator identifier, default its first domain)" },
+    { "ibcf", "ioi", IMS_CFG_STR, "@node.domain", 0, 0, 0, NULL, NULL,
+      "the home network's inter-operator identifier: orig-ioi of the requests leaving, "
+      "term-ioi of the responses leaving (P-Charging-Vector)" },
     { "ibcf", "icscf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_sip_uri,
       "where the peers' initial requests go (the I-CSCF); default sip:icscf.<node.domain>:5060" },
     { "ibcf", "key", IMS_CFG_STR, "", IMS_CFG_SECRET | IMS_CFG_EMPTY_OK, 0, 0, NULL, check_key,
@@ -108,7 +112,8 @@ static void log_peers(const struct ibcf *b)
         ims_warn("ibcf: ibcf.peers is empty: every request is refused (no network to talk to)");
     for (size_t i = 0; i < b->npeers; i++) {
         const struct ibcf_peer *p = &b->peers[i];
-        ims_info("ibcf: peer network %s at %s: %s, topology hiding %s%s", p->name, p->next_hop,
+        ims_info("ibcf: peer network %s at %s (IOI %s): %s, topology hiding %s%s", p->name,
+                 p->next_hop, p->ioi,
                  p->trusted ? "trusted (its asserted identities are kept)"
                             : "untrusted (its asserted identities are removed)",
                  p->hiding ? "on" : "off", p->roaming ? ", roaming partner" : "");
@@ -127,6 +132,7 @@ static int ibcf_init(struct ims_daemon *d)
     else
         snprintf(b->icscf, sizeof(b->icscf), "sip:icscf.%s:5060", b->domain);
     b->port = (unsigned)ims_cfg_int(cfg, "sip.port");
+    snprintf(b->ioi, sizeof(b->ioi), "%s", ims_cfg_str(cfg, "ibcf.ioi"));
     int rc = read_key(b);
     if (rc == 0)
         rc = read_peers(b);

@@ -106,3 +106,34 @@ int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, b
     }
     return removed;
 }
+
+int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool request, const char *home,
+                   const char *peer_ioi, bool trusted)
+{
+    const char *v = ims_sip_header(sip, "P-Charging-Vector");
+    struct ims_pcv pcv;
+    char out[512];
+    if (!v || ims_pcv_parse(v, &pcv) != 0)
+        return -EINVAL;
+    /* the other network's identifier: what a trusted peer wrote, else what we know of it */
+    if (request && dir == IBCF_OUT) {
+        snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", home);
+        pcv.term_ioi[0] = '\0';
+    } else if (request) {
+        if (!trusted || !pcv.orig_ioi[0])
+            snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", peer_ioi);
+        pcv.term_ioi[0] = '\0';
+    } else if (dir == IBCF_IN) {
+        snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", home);
+        if (!trusted || !pcv.term_ioi[0])
+            snprintf(pcv.term_ioi, sizeof(pcv.term_ioi), "%s", peer_ioi);
+    } else {
+        snprintf(pcv.term_ioi, sizeof(pcv.term_ioi), "%s", home);
+        if (!pcv.orig_ioi[0])
+            snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", peer_ioi);
+    }
+    if (ims_pcv_format(&pcv, out, sizeof(out)) <= 0)
+        return -EINVAL;
+    ims_sip_header_set(msg, sip, "P-Charging-Vector", out);
+    return 0;
+}
