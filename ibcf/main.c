@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "ibcf.h"
+#include "charging.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -54,6 +55,15 @@ static const struct ims_cfg_key ibcf_keys[] = {
 };
 
 static struct ibcf g_ibcf;
+
+static void ibcf_stop(struct ims_daemon *d);
+
+static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    ibcf_charging_tick((struct ibcf *)arg);
+}
 
 static int read_key(struct ibcf *b)
 {
@@ -143,14 +153,28 @@ static int ibcf_init(struct ims_daemon *d)
                  "through the IBCF (403)");
     log_peers(b);
     ibcf_border_metrics();
-    return 0;
+    rc = ibcf_charging_init(b);
+    if (rc == 0) {
+        b->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
+        /* every second, for ever (su_timer_set_interval would fire once) */
+        if (!b->tick || su_timer_set_for_ever(b->tick, on_tick, (su_timer_arg_t *)b) < 0)
+            rc = -ENOMEM;
+    }
+    if (rc)
+        ibcf_stop(d);             /* the daemon calls it only after a good start */
+    return rc;
 }
 
 static void ibcf_stop(struct ims_daemon *d)
 {
     struct ibcf *b = d->priv;
-    if (b)
-        OPENSSL_cleanse(b->key, sizeof(b->key));
+    if (!b)
+        return;
+    if (b->tick)
+        su_timer_destroy(b->tick);
+    b->tick = NULL;
+    ibcf_charging_stop(b);
+    OPENSSL_cleanse(b->key, sizeof(b->key));
 }
 
 /* The peer a source address belongs to, or NULL */
@@ -194,7 +218,8 @@ static const struct ims_daemon_desc ibcf_desc = {
     .summary = "Interconnection Border Control Function: the border with the peer networks, "
                "topology hiding and the trust domain per peer",
     .keys = ibcf_keys,
-    .flags = IMS_D_SIP,
+    .more_keys = ims_chg_keys,
+    .flags = IMS_D_SIP | IMS_D_DIAMETER,
     .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, PRACK, MESSAGE, SUBSCRIBE, "
                  "NOTIFY, REFER, INFO, PUBLISH, OPTIONS",
     .init = ibcf_init,

@@ -14,6 +14,7 @@
 #include "ibcf.h"
 #include "sip_hdr.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -107,13 +108,27 @@ int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, b
     return removed;
 }
 
-int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool request, const char *home,
-                   const char *peer_ioi, bool trusted)
+/* The P-Charging-Vector of @sip into @pcv; else, for a response, the ICID (and orig-ioi) of
+ * its request @req. 0, or -EINVAL when neither has one. */
+static int pcv_of(const sip_t *sip, const sip_t *req, struct ims_pcv *pcv)
 {
     const char *v = ims_sip_header(sip, "P-Charging-Vector");
+    if (v)
+        return ims_pcv_parse(v, pcv);
+    v = req ? ims_sip_header(req, "P-Charging-Vector") : NULL;
+    if (!v || ims_pcv_parse(v, pcv) != 0)
+        return -EINVAL;
+    pcv->generated_at[0] = pcv->term_ioi[0] = '\0';
+    return 0;
+}
+
+int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, const sip_t *req,
+                   const char *home, const char *peer_ioi, bool trusted)
+{
     struct ims_pcv pcv;
     char out[512];
-    if (!v || ims_pcv_parse(v, &pcv) != 0)
+    bool request = sip->sip_request != NULL;
+    if (pcv_of(sip, req, &pcv) != 0)
         return -EINVAL;
     /* the other network's identifier: what a trusted peer wrote, else what we know of it */
     if (request && dir == IBCF_OUT) {
