@@ -220,6 +220,7 @@ static const struct ims_daemon_desc ibcf_desc = {
     .keys = ibcf_keys,
     .more_keys = ims_chg_keys,
     .flags = IMS_D_SIP | IMS_D_DIAMETER,
+    .diam_apps = IMS_APP_BIT(IMS_APP_RF),
     .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, PRACK, MESSAGE, SUBSCRIBE, "
                  "NOTIFY, REFER, INFO, PUBLISH, OPTIONS",
     .init = ibcf_init,
