@@ -6,6 +6,7 @@
 #include "sip.h"
 #include "log.h"
 #include "metrics.h"
+#include "sip_hdr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -693,6 +694,16 @@ const char *ims_sip_address(struct ims_sip *s)
 int ims_sip_port(struct ims_sip *s)
 {
     return s->port;
+}
+
+int ims_sip_port_for(struct ims_sip *s, const url_t *hop)
+{
+    char tp[8] = "";
+    bool tls = hop && (hop->url_type == url_sips ||
+                       (hop->url_params &&
+                        ims_url_param(hop->url_params, "transport", tp, sizeof(tp)) > 0 &&
+                        strcasecmp(tp, "tls") == 0));
+    return tls && s->tls_uri ? s->tls_port : s->port;
 }
 
 struct ims_admission *ims_sip_admission(struct ims_sip *s)

@@ -125,6 +125,9 @@ bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);
 const char *ims_sip_address(struct ims_sip *sip);
 int ims_sip_port(struct ims_sip *sip);
+/* The port of ours a request to @hop leaves from: sip.tls_port for a TLS hop (sips:, or
+ * transport=tls) when we have TLS, else sip.port (for a Via of our own) */
+int ims_sip_port_for(struct ims_sip *sip, const url_t *hop);
 
 /*
  * ims_sip_warning - a Warning value of this node (RFC 3261 20.43): 399 <its address>

@@ -178,6 +178,8 @@ check "alice's MESSAGE P-CSCF -> S-CSCF (Service-Route) decoded from TLS ($msg_t
 msg_ic=$(n 'tcp.dstport == 5061 && ip.src == 127.0.0.30 && ip.dst == 127.0.0.20 && sip.Method == "MESSAGE"')
 check "... and on to the I-CSCF of bob's network (scscf.icscf) over TLS ($msg_ic)" \
     test "$msg_ic" -ge 1
+check_eq "the CSCFs' own Vias over TLS name their TLS port, not 5060" 0 \
+    "$(n 'sip.Via matches "SIP/2.0/TLS 127\\.0\\.0\\.(10|20|30):5060"')"
 cr=$(n 'tcp.srcport == 5061 && ip.src == 127.0.0.30 && tls.handshake.type == 13')
 check "the S-CSCF asks its clients for a certificate (CertificateRequest: $cr)" test "$cr" -ge 1
 check_eq "no malformed packet, no expert error" "" "$(cap_problems "$E2E_CAP_FILE")"
