@@ -218,10 +218,10 @@ int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, b
  * ibcf_ioi_apply - the inter-operator identifiers of the P-Charging-Vector of a message
  * crossing the border (TS 24.229 5.10, RFC 7315 4.6): orig-ioi names the network of the
  * request's sender, term-ioi the network that answers. @req: for a response @sip, its
- * request (may be NULL); ignored for a request. A request leaving (@dir OUT) gets orig-ioi @home and no
- * term-ioi; a request arriving gets no term-ioi and, unless a @trusted peer wrote one,
- * orig-ioi @peer_ioi. A response arriving gets orig-ioi @home back and term-ioi @peer_ioi
- * unless a trusted peer wrote one; a response leaving gets term-ioi @home. A response
+ * request (may be NULL); ignored for a request. A request leaving (@dir OUT) gets orig-ioi
+ * @home and no term-ioi; a request arriving gets no term-ioi and, unless a @trusted peer
+ * wrote one, orig-ioi @peer_ioi. A response arriving gets orig-ioi @home back and term-ioi
+ * @peer_ioi unless a trusted peer wrote one; a response leaving gets term-ioi @home. A response
  * without P-Charging-Vector gets one with its request's ICID; a request without one is
  * left alone. Returns 0, or -EINVAL when there was none to edit.
  */
