@@ -221,9 +221,9 @@ int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, b
  * request (may be NULL); ignored for a request. A request leaving (@dir OUT) gets orig-ioi
  * @home and no term-ioi; a request arriving gets no term-ioi and, unless a @trusted peer
  * wrote one, orig-ioi @peer_ioi. A response arriving gets orig-ioi @home back and term-ioi
- * @peer_ioi unless a trusted peer wrote one; a response leaving gets term-ioi @home. A response
- * without P-Charging-Vector gets one with its request's ICID; a request without one is
- * left alone. Returns 0, or -EINVAL when there was none to edit.
+ * @peer_ioi unless a trusted peer wrote one; a response leaving gets term-ioi @home. A
+ * response without P-Charging-Vector gets one with its request's ICID; a request without
+ * one is left alone. Returns 0, or -EINVAL when there was none to edit.
  */
 int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, const sip_t *req,
                    const char *home, const char *peer_ioi, bool trusted);
