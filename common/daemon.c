@@ -60,12 +60,22 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
       "PEM private key of that certificate" },
     { "sip", "tls_ca", IMS_CFG_PATH, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, NULL,
       "PEM CA certificate(s) that sign the certificates of the SIP peers we connect to" },
+    { "sip", "tls_verify_clients", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
+      "mutual TLS (Mw between the CSCFs): a peer that connects to sip.tls_port must present "
+      "a certificate signed by tls_ca, else the handshake fails; no for a P-CSCF whose UEs "
+      "use TLS without certificates (Gm)" },
+    { "sip", "own_uri_tls", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
+      "the node names itself by its TLS URI (sip:<address>:<tls_port>;transport=tls;lr) in "
+      "Path, Service-Route and Record-Route, so that the other nodes reach it over TLS (Mw); "
+      "needs tls in sip.transports" },
     { "sip", "hosts", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_host_entry,
       "static name resolution: name=address, comma separated (where there is no DNS)" },
     { "sip", "trusted_peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_net,
       "the trust domain: addresses or networks (address/prefix) of the SIP peers whose "
       "asserted identities and routes are believed (the other CSCFs, application servers, "
-      "gateways); a request from any other source is handled as from outside the domain" },
+      "gateways); a request from any other source is handled as from outside the domain. "
+      "An item ending in ;tls (127.0.0.10;tls) is trusted only over a TLS connection whose "
+      "certificate was verified against sip.tls_ca, never by its address alone" },
     { "overload", "enabled", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
       "admission control of new requests (outside dialogs): what the node cannot take now "
       "is answered 503 at once; requests in dialogs, ACK and CANCEL are never refused" },
@@ -362,6 +372,43 @@ static void admission_conf(const struct ims_cfg *c, struct ims_admission_conf *a
     };
 }
 
+/*
+ * check_sip_tls - the TLS keys of @sc taken together: tls in sip.transports needs readable
+ * tls_cert, tls_key and tls_ca; sip.tls_verify_clients, own_uri_tls and the ";tls" items of
+ * sip.trusted_peers need tls (without a verified incoming connection such an item could
+ * never be trusted). Logs what is wrong; 0 or -EINVAL.
+ */
+static int check_sip_tls(const struct ims_cfg *cfg, const struct ims_sip_conf *sc)
+{
+    bool tls = false;
+    const char *tls_item = NULL;
+    for (char **t = sc->transports; *t; t++)
+        tls = tls || strcmp(*t, "tls") == 0;
+    for (char **t = sc->trusted; *t && !tls_item; t++)
+        if (strlen(*t) > 4 && strcmp(*t + strlen(*t) - 4, ";tls") == 0)
+            tls_item = *t;
+    if (tls && (!*sc->tls_cert || !*sc->tls_key || !*sc->tls_ca ||
+                access(sc->tls_cert, R_OK) != 0 || access(sc->tls_key, R_OK) != 0 ||
+                access(sc->tls_ca, R_OK) != 0)) {
+        ims_err("%s: sip.transports lists tls: sip.tls_cert, tls_key and tls_ca must name "
+                "readable PEM files (now: '%s', '%s', '%s')", ims_cfg_path(cfg),
+                sc->tls_cert, sc->tls_key, sc->tls_ca);
+        return -EINVAL;
+    }
+    if ((sc->tls_verify_clients || sc->own_uri_tls) && !tls) {
+        ims_err("%s: sip.%s = yes needs tls in sip.transports", ims_cfg_path(cfg),
+                sc->tls_verify_clients ? "tls_verify_clients" : "own_uri_tls");
+        return -EINVAL;
+    }
+    if (tls_item && !sc->tls_verify_clients) {
+        ims_err("%s: sip.trusted_peers item '%s' is trusted over verified TLS only: it needs "
+                "tls in sip.transports and sip.tls_verify_clients = yes (peers that connect "
+                "present their certificate)", ims_cfg_path(cfg), tls_item);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int start_sip(struct ims_daemon *d)
 {
     char **tps = ims_cfg_list(d->cfg, "sip.transports", NULL);
@@ -384,20 +431,14 @@ static int start_sip(struct ims_daemon *d)
         .tls_cert = ims_cfg_str(d->cfg, "sip.tls_cert"),
         .tls_key = ims_cfg_str(d->cfg, "sip.tls_key"),
         .tls_ca = ims_cfg_str(d->cfg, "sip.tls_ca"),
+        .tls_verify_clients = ims_cfg_bool(d->cfg, "sip.tls_verify_clients"),
+        .own_uri_tls = ims_cfg_bool(d->cfg, "sip.own_uri_tls"),
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
         .hosts = hosts,
         .trusted = trusted,
     };
-    bool tls = false;
-    for (char **t = tps; *t; t++)
-        tls = tls || strcmp(*t, "tls") == 0;
-    if (tls && (!*sc.tls_cert || !*sc.tls_key || !*sc.tls_ca ||
-                access(sc.tls_cert, R_OK) != 0 || access(sc.tls_key, R_OK) != 0 ||
-                access(sc.tls_ca, R_OK) != 0)) {
-        ims_err("%s: sip.transports lists tls: sip.tls_cert, tls_key and tls_ca must name "
-                "readable PEM files (now: '%s', '%s', '%s')", ims_cfg_path(d->cfg),
-                sc.tls_cert, sc.tls_key, sc.tls_ca);
+    if (check_sip_tls(d->cfg, &sc) != 0) {
         ims_strv_free(tps);
         ims_strv_free(hosts);
         ims_strv_free(trusted);

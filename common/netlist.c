@@ -62,13 +62,33 @@ int ims_net_parse(const char *text, struct ims_net *out)
     return 0;
 }
 
+/* The suffix of a list item that restricts it to verified TLS connections */
+#define TLS_SUFFIX ";tls"
+
+/* @text as a list item: a network, then ";tls" or nothing. 0 or -EINVAL. */
+static int parse_item(const char *text, struct ims_net *out)
+{
+    char net[80];
+    size_t len = strlen(text), sl = strlen(TLS_SUFFIX);
+    bool tls = len > sl && strcmp(text + len - sl, TLS_SUFFIX) == 0;
+    if (tls)
+        len -= sl;
+    if (len >= sizeof(net))
+        return -EINVAL;
+    memcpy(net, text, len);
+    net[len] = '\0';
+    int rc = ims_net_parse(net, out);
+    out->tls = tls;
+    return rc;
+}
+
 int ims_cfg_check_net(const char *value, char *err, size_t errlen)
 {
     struct ims_net n;
-    if (ims_net_parse(value, &n) == 0)
+    if (parse_item(value, &n) == 0)
         return 0;
     snprintf(err, errlen, "'%s' is not an IP address or network (address/prefix, host bits "
-             "clear)", value);
+             "clear), optionally followed by ;tls", value);
     return -1;
 }
 
@@ -84,7 +104,7 @@ int ims_netlist_parse(char **items, struct ims_netlist *out, char *err, size_t e
     if (!nets)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (ims_net_parse(items[i], &nets[i]) != 0) {
+        if (parse_item(items[i], &nets[i]) != 0) {
             ims_cfg_check_net(items[i], err, errlen);
             free(nets);
             return -EINVAL;
@@ -132,8 +152,14 @@ bool ims_net_match(const struct ims_net *n, const struct sockaddr *sa)
 
 bool ims_netlist_match(const struct ims_netlist *l, const struct sockaddr *sa)
 {
+    return ims_netlist_match_tls(l, sa, false);
+}
+
+bool ims_netlist_match_tls(const struct ims_netlist *l, const struct sockaddr *sa,
+                           bool verified_tls)
+{
     for (size_t i = 0; i < l->n; i++)
-        if (ims_net_match(&l->nets[i], sa))
+        if ((!l->nets[i].tls || verified_tls) && ims_net_match(&l->nets[i], sa))
             return true;
     return false;
 }

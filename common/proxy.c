@@ -635,7 +635,7 @@ static int offer_overload_control(struct ims_ptx *tx, msg_t *msg, sip_t *sip, co
         return 503;
     }
     *user_via = ims_admission_offer(a, msg, sip, hop, ims_sip_address(tx->sip),
-                                    ims_sip_port(tx->sip));
+                                    ims_sip_port_for(tx->sip, hop));
     return 0;
 }
 

@@ -47,7 +47,7 @@ struct ims_rf_session;
 /* TS 32.299 Node-Functionality and Role-Of-Node */
 enum ims_rf_node {
     IMS_RF_SCSCF = 0, IMS_RF_PCSCF = 1, IMS_RF_ICSCF = 2, IMS_RF_MRFC = 3, IMS_RF_MGCF = 4,
-    IMS_RF_BGCF = 5, IMS_RF_AS = 6,
+    IMS_RF_BGCF = 5, IMS_RF_AS = 6, IMS_RF_IBCF = 7,
 };
 enum ims_rf_role { IMS_RF_ORIGINATING = 0, IMS_RF_TERMINATING = 1 };
 

@@ -6,6 +6,7 @@
 #include "sip.h"
 #include "log.h"
 #include "metrics.h"
+#include "sip_hdr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -70,6 +71,7 @@ struct ims_sip {
     int tls_port;
     url_t *tls_uri;               /* NULL without a TLS transport */
     const char *tls_cert, *tls_key, *tls_ca;   /* the conf's, during ims_sip_create only */
+    bool tls_verify_clients;      /* sip.tls_verify_clients: mutual TLS */
     char tports[MAX_TPORTS][8];
     int tport_ports[MAX_TPORTS];
     int ntports;
@@ -129,13 +131,22 @@ void ims_sip_count_response(struct ims_sip *s, int status)
     ims_counter_inc(s->responses[c >= 1 && c <= 6 ? c : 0]);
 }
 
+/* Is @tp a TLS connection whose peer certificate was verified against sip.tls_ca? */
+static bool tport_verified_tls(tport_t *tp)
+{
+    return tp && tport_has_tls(tp) && tport_is_verified(tp);
+}
+
 static bool msg_trusted(struct ims_sip *s, msg_t *msg)
 {
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
     if (!ai || !ai->ai_addr)
         return false;
+    /* the transport that delivers @msg, known to sofia-sip during its delivery only */
+    tport_t *tp = s->agent ? tport_delivered_by(nta_agent_tports(s->agent), msg) : NULL;
     struct ims_netlist self = { &s->self, 1 };
-    return ims_netlist_match(&s->trusted, ai->ai_addr) || ims_netlist_match(&self, ai->ai_addr);
+    return ims_netlist_match_tls(&s->trusted, ai->ai_addr, tport_verified_tls(tp)) ||
+           ims_netlist_match(&self, ai->ai_addr);
 }
 
 bool ims_sip_msg_trusted(struct ims_sip *s, msg_t *msg)
@@ -545,7 +556,9 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
     }
     /* Gm: UEs have no certificates (they authenticate with SIP Digest/AKA): the server
      * side does not ask for one; a connection we open must present a certificate that the
-     * CA signed */
+     * CA signed. Mw (sip.tls_verify_clients): the peers that connect to us must present one
+     * too, or the handshake fails */
+    unsigned policy = s->tls_verify_clients ? TPTLS_VERIFY_ALL : TPTLS_VERIFY_OUT;
     if (!s->agent) {
         const char *conf = resolver_conf(s->resolv_conf, sizeof(s->resolv_conf));
         s->agent = nta_agent_create(s->root, URL_STRING_MAKE(u), on_message,
@@ -555,7 +568,7 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
                                     NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
                                     TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
                                     TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
-                                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                    TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
                                     TAG_END());
         if (!conf)
             s->resolv_conf[0] = '\0';
@@ -563,7 +576,7 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
     } else {
         rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u),
                                  TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
-                                 TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_OUT)),
+                                 TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
                                  TAG_END());
     }
     int err = errno;
@@ -577,7 +590,10 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
     }
     s->tport_ports[s->ntports] = port;
     snprintf(s->tports[s->ntports++], sizeof(s->tports[0]), "%s", tp);
-    ims_info("sip: listening on %s:%d/%s", s->address, port, tp);
+    ims_info("sip: listening on %s:%d/%s%s", s->address, port, tp,
+             !tls ? "" : s->tls_verify_clients ? " (mutual TLS: peers present a certificate "
+                                                 "of sip.tls_ca)"
+                                               : " (clients need no certificate)");
     return 0;
 }
 
@@ -694,6 +710,7 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     s->tls_cert = c->tls_cert;
     s->tls_key = c->tls_key;
     s->tls_ca = c->tls_ca;
+    s->tls_verify_clients = c->tls_verify_clients;
     snprintf(s->address, sizeof(s->address), "%s", c->address);
     snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
     snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
@@ -735,6 +752,8 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
             s->tls_uri = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;transport=tls;lr",
                                                       v6 ? "[" : "", s->address, v6 ? "]" : "",
                                                       s->tls_port));
+    if (c->own_uri_tls && s->tls_uri)
+        s->own = s->tls_uri;
     s->tls_cert = s->tls_key = s->tls_ca = NULL;
     if (!s->leg || !s->own) {
         ims_err("sip: cannot create the default leg");
@@ -812,8 +831,9 @@ static int source_of(struct ims_sip *s, msg_t *msg, tport_t *tp, struct ims_sip_
     tport_t *pri = tp && tport_is_secondary(tp) ? tport_parent(tp) : tp;
     const tp_name_t *pn = pri ? tport_name(pri) : NULL;
     out->local_port = pn && pn->tpn_port ? (unsigned)strtoul(pn->tpn_port, NULL, 10) : 0;
+    out->verified_tls = tport_verified_tls(tp);
     struct ims_netlist self = { &s->self, 1 };
-    out->trusted = ims_netlist_match(&s->trusted, ai->ai_addr) ||
+    out->trusted = ims_netlist_match_tls(&s->trusted, ai->ai_addr, out->verified_tls) ||
                    ims_netlist_match(&self, ai->ai_addr);
     return 0;
 }
@@ -934,6 +954,16 @@ const char *ims_sip_address(struct ims_sip *s)
 int ims_sip_port(struct ims_sip *s)
 {
     return s->port;
+}
+
+int ims_sip_port_for(struct ims_sip *s, const url_t *hop)
+{
+    char tp[8] = "";
+    bool tls = hop && (hop->url_type == url_sips ||
+                       (hop->url_params &&
+                        ims_url_param(hop->url_params, "transport", tp, sizeof(tp)) > 0 &&
+                        strcasecmp(tp, "tls") == 0));
+    return tls && s->tls_uri ? s->tls_port : s->port;
 }
 
 struct ims_admission *ims_sip_admission(struct ims_sip *s)

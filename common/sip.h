@@ -41,6 +41,10 @@ struct ims_sip_conf {
     const char *tls_cert;     /* PEM certificate (chain) of this node, for "tls" */
     const char *tls_key;      /* its PEM private key */
     const char *tls_ca;       /* PEM CA certificate(s) that sign the peers' certificates */
+    bool tls_verify_clients;  /* a TLS connection made to us must present a certificate that
+                               * tls_ca signed (mutual TLS: Mw, not Gm), else the handshake
+                               * fails */
+    bool own_uri_tls;         /* this node's own URI is its TLS URI (Mw over TLS) */
     const struct ims_admission_conf *admission;   /* overload control; NULL: off */
 };
 
@@ -53,7 +57,9 @@ struct ims_sip_source {
     unsigned port;
     char proto[4];            /* "udp", "tcp" or "tls" */
     char key[64];             /* the flow: "ip:port/proto" ("[ip]:port/proto" for IPv6) */
-    bool trusted;             /* the address is one of sip.trusted_peers, or our own */
+    bool trusted;             /* the address is one of sip.trusted_peers (";tls" items
+                               * only with verified_tls), or our own */
+    bool verified_tls;        /* came over TLS whose peer certificate we verified */
     unsigned local_port;      /* the port of ours it arrived on (0: not known) */
 };
 
@@ -72,7 +78,8 @@ nta_agent_t *ims_sip_agent(struct ims_sip *sip);
  * nothing (not nta's default leg: see sip.c own_leg()) */
 nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
-/* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route). */
+/* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route);
+ * with sip.own_uri_tls its TLS URI (below), so that the other nodes reach it over TLS */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);
 /* Its URI on TLS, "sip:<address>:<tls port>;transport=tls;lr", or NULL when it has no TLS
  * transport (sip.transports) */
@@ -121,7 +128,11 @@ struct ims_admission *ims_sip_admission(struct ims_sip *sip);
 enum ims_load_class ims_sip_incoming_client(struct ims_sip *sip, nta_incoming_t *irq,
                                             char *key, size_t len);
 
-/* true when message @msg (a response, typically) came from a trusted peer or ourselves */
+/*
+ * true when message @msg (a response, typically) came from a trusted peer or ourselves; a
+ * ";tls" item of sip.trusted_peers counts only while nta delivers @msg (from a response
+ * callback) and when its transport is TLS with a verified certificate
+ */
 bool ims_sip_msg_trusted(struct ims_sip *sip, msg_t *msg);
 
 /* true when @url designates this node (address or host name, and its port or TLS port). */
@@ -129,6 +140,9 @@ bool ims_sip_is_own(struct ims_sip *sip, const url_t *url);
 const char *ims_sip_node(struct ims_sip *sip);
 const char *ims_sip_address(struct ims_sip *sip);
 int ims_sip_port(struct ims_sip *sip);
+/* The port of ours a request to @hop leaves from: sip.tls_port for a TLS hop (sips:, or
+ * transport=tls) when we have TLS, else sip.port (for a Via of our own) */
+int ims_sip_port_for(struct ims_sip *sip, const url_t *hop);
 
 /*
  * ims_sip_warning - a Warning value of this node (RFC 3261 20.43): 399 <its address>

@@ -16,6 +16,8 @@
 #   IMS_LAB_BIN   folder of the binaries (default build/bin)
 #   IMS_LAB_WAIT  seconds to wait for every /health to say ok (default 40)
 #   IMS_LAB_BULK  also create this many benchmark subscribers user00001.. (default 0)
+#   IMS_LAB_CONF  folder of the daemons' configurations (default deploy/lab; a test gives a
+#                 modified copy, e.g. tests/e2e/test_mw_tls.sh)
 #   IMS_LAB_TLS_KEYLOG  a file: the daemons write their TLS session keys there (gnutls'
 #                 SSLKEYLOGFILE; for OpenSSL, i.e. SIP over TLS, the build's lib/sslkeylog.so
 #                 is preloaded), so that tshark can decode the lab's Diameter and SIP over TLS
@@ -46,7 +48,7 @@ cd "$(dirname "$0")/.." || exit 1
 RUN=${IMS_LAB_RUN:-run/lab}
 BIN=${IMS_LAB_BIN:-build/bin}
 WAIT=${IMS_LAB_WAIT:-40}
-CONF=deploy/lab
+CONF=${IMS_LAB_CONF:-deploy/lab}
 BULK=${IMS_LAB_BULK:-0}
 HSS_API=http://127.0.0.40:8080
 HSS_TOKEN=ims-lab-token   # api_token of deploy/lab/hss.conf (the lab only)

@@ -6,7 +6,7 @@
 # In DIR: a lab CA (ca.crt, ca.key), one certificate and key per NAME (NAME.crt, NAME.key)
 # for the Diameter identity NAME.<realm>, and dh.pem (the RFC 7919 ffdhe2048 group, so that
 # freeDiameter does not generate Diffie-Hellman parameters at every start). Without NAMEs:
-# the eight functions of LAB.md and the test application server "as" (127.0.0.90).
+# the eight functions of LAB.md, the IBCF and the test application server "as" (127.0.0.90).
 #
 # Idempotent: what exists and is still good (the certificate verifies against the CA, names
 # its identity and is valid for at least one more day) is kept; the rest is made again. A
@@ -23,7 +23,7 @@ set -uo pipefail
 
 REALM=${IMS_PKI_REALM:-ims.mnc001.mcc001.3gppnetwork.org}
 CA_NAME=${IMS_PKI_CA_NAME:-ims-core lab CA}
-DEFAULT_NAMES=(pcscf icscf scscf hss bgcf mrfc mgcf ocs as)
+DEFAULT_NAMES=(pcscf icscf scscf hss bgcf ibcf mrfc mgcf ocs as)
 
 die() {
     echo "pki: $*" >&2

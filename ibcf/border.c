@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 #include <sofia-sip/sip_header.h>
@@ -48,6 +49,7 @@ struct call {
     char *rr;                           /* outbound: the Record-Route entries hidden */
     char *path;                         /* outbound REGISTER: the Path entries hidden */
     char call_id[256];
+    time_t t0;                          /* the request's arrival (charging) */
 };
 
 static struct {
@@ -112,6 +114,8 @@ static void forward(struct call *c, const struct ims_ptx_hop *hop)
     snprintf(peer, sizeof(peer), "%s", c->peer->name);
     snprintf(call_id, sizeof(call_id), "%s", c->call_id);
     bool outbound = c->outbound;
+    if (req && req->sip_to && req->sip_to->a_tag)
+        ibcf_charging_in_dialog(c->b, req);
     int st = ims_ptx_forward_ex(c->tx, hop);
     if (st) {
         refuse(c, st, NULL, "cannot forward");
@@ -142,6 +146,7 @@ static struct call *call_new(struct ibcf *b, nta_incoming_t *irq, const sip_t *s
     c->tx = tx;
     c->peer = peer;
     c->outbound = outbound;
+    c->t0 = time(NULL);
     if (sip->sip_call_id)
         snprintf(c->call_id, sizeof(c->call_id), "%s", sip->sip_call_id->i_id);
     ims_ptx_set_hooks(tx, on_response, on_done, c);
@@ -191,6 +196,9 @@ static int on_response_out(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip
     int n = ibcf_policy_apply(msg, sip, IBCF_IN, c->peer->trusted, false, th.host);
     if (n > 0)
         ims_counter_add(m.paid, (uint64_t)n);
+    ibcf_ioi_apply(msg, sip, IBCF_IN, ims_ptx_sip(c->tx), c->b->ioi, c->peer->ioi,
+                   c->peer->trusted);
+    ibcf_charging_response(c->b, ims_ptx_sip(c->tx), sip, true, c->t0);
     return 0;
 }
 
@@ -238,6 +246,7 @@ static int prepare_out(struct call *c)
     sip_t *req = ims_ptx_sip(c->tx);
     struct ibcf_th th = th_of(c);
     ibcf_policy_apply(msg, req, IBCF_OUT, c->peer->trusted, c->peer->hiding, th.host);
+    ibcf_ioi_apply(msg, req, IBCF_OUT, NULL, c->b->ioi, c->peer->ioi, c->peer->trusted);
     int rc = 0;
     if (c->peer->hiding)
         rc = hide_vias(c, &th);
@@ -317,6 +326,9 @@ static int on_response_in(void *arg, struct ims_ptx *tx, msg_t *msg, sip_t *sip)
         msg_header_remove_all(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_service_route);
     }
     ibcf_policy_apply(msg, sip, IBCF_OUT, c->peer->trusted, c->peer->hiding, th.host);
+    ibcf_ioi_apply(msg, sip, IBCF_OUT, ims_ptx_sip(c->tx), c->b->ioi, c->peer->ioi,
+                   c->peer->trusted);
+    ibcf_charging_response(c->b, ims_ptx_sip(c->tx), sip, false, c->t0);
     return 0;
 }
 
@@ -370,6 +382,7 @@ static int prepare_in(struct call *c, struct ims_ptx_hop *hop)
     sip_t *req = ims_ptx_sip(c->tx);
     struct ibcf_th th = th_of(c);
     int n = ibcf_policy_apply(msg, req, IBCF_IN, c->peer->trusted, false, th.host);
+    ibcf_ioi_apply(msg, req, IBCF_IN, NULL, c->b->ioi, c->peer->ioi, c->peer->trusted);
     if (n > 0) {
         struct ims_log_ids ids = { .call_id = c->call_id };
         ims_counter_add(m.paid, (uint64_t)n);

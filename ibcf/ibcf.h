@@ -18,9 +18,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <sofia-sip/msg.h>
 #include <sofia-sip/sip.h>
+#include <sofia-sip/su_wait.h>
 
 #include "daemon.h"
 #include "netlist.h"
@@ -50,13 +52,16 @@ struct ibcf_peer {
     bool trusted;                       /* within our trust domain (RFC 3325 Spec(T)) */
     bool hiding;                        /* topology hiding towards it */
     bool roaming;                       /* its P-CSCFs may register our users through it */
+    char ioi[IBCF_HOST_MAX];            /* its inter-operator identifier (ioi=; default: its
+                                         * first domain, else its name) */
 };
 
 /*
  * ibcf_peer_parse - one ibcf.peers item: '<name> <next-hop SIP URI> net=<address[/prefix]>...
  * domain=<domain|*.domain>... [prefix=+<digits>]... [trusted=yes|no] [hiding=yes|no]
- * [roaming=yes|no]' (trusted no, hiding yes, roaming no by default; at least one net= and
- * one domain= or prefix=). Returns 0, or -EINVAL with the reason in @err.
+ * [roaming=yes|no] [ioi=<identifier>]' (trusted no, hiding yes, roaming no by default; at
+ * least one net= and one domain= or prefix=; ioi defaults to the first domain, else the
+ * name). Returns 0, or -EINVAL with the reason in @err.
  */
 int ibcf_peer_parse(const char *item, struct ibcf_peer *out, char *err, size_t errlen);
 int ibcf_check_peer_item(const char *value, char *err, size_t errlen);
@@ -209,6 +214,36 @@ enum ibcf_dir { IBCF_IN, IBCF_OUT };    /* from the peer / towards the peer */
 int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, bool hide,
                       const char *host);
 
+/*
+ * ibcf_ioi_apply - the inter-operator identifiers of the P-Charging-Vector of a message
+ * crossing the border (TS 24.229 5.10, RFC 7315 4.6): orig-ioi names the network of the
+ * request's sender, term-ioi the network that answers. @req: for a response @sip, its
+ * request (may be NULL); ignored for a request. A request leaving (@dir OUT) gets orig-ioi
+ * @home and no term-ioi; a request arriving gets no term-ioi and, unless a @trusted peer
+ * wrote one, orig-ioi @peer_ioi. A response arriving gets orig-ioi @home back and term-ioi
+ * @peer_ioi unless a trusted peer wrote one; a response leaving gets term-ioi @home. A
+ * response without P-Charging-Vector gets one with its request's ICID; a request without
+ * one is left alone. Returns 0, or -EINVAL when there was none to edit.
+ */
+int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, const sip_t *req,
+                   const char *home, const char *peer_ioi, bool trusted);
+
+/* ---- charging.c: offline charging (Rf) of what crosses the border ---- */
+
+struct ims_chg;
+struct ibcf;
+int ibcf_charging_init(struct ibcf *b);
+/* Every dialog closed (STOP), then the Diameter stack stopped and the table freed */
+void ibcf_charging_stop(struct ibcf *b);
+void ibcf_charging_tick(struct ibcf *b);
+/* The final response @resp to @req passed (as it leaves the IBCF): START or EVENT, Role-Of-
+ * Node originating when @outbound (home -> peer), else terminating; @t0 the request's
+ * arrival */
+void ibcf_charging_response(struct ibcf *b, const sip_t *req, const sip_t *resp, bool outbound,
+                            time_t t0);
+/* A request inside a dialog crosses: BYE -> STOP, others noted (CSeq) */
+void ibcf_charging_in_dialog(struct ibcf *b, const sip_t *req);
+
 /* ---- border.c: the requests crossing the border ---- */
 
 struct ibcf {
@@ -219,6 +254,9 @@ struct ibcf {
     size_t npeers;
     uint8_t key[IBCF_KEY_LEN];
     unsigned port;                      /* sip.port, for our own entries */
+    char ioi[IBCF_HOST_MAX];            /* ibcf.ioi: the home network's IOI */
+    struct ims_chg *chg;                /* offline charging (charging.cdf), or NULL */
+    su_timer_t *tick;                   /* charging.max_age, every second */
 };
 
 void ibcf_border_metrics(void);

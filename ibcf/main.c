@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "ibcf.h"
+#include "charging.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -40,7 +41,11 @@ static const struct ims_cfg_key ibcf_keys[] = {
     { "ibcf", "peers", IMS_CFG_LIST, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ibcf_check_peer_item,
       "the peer networks, comma separated: '<name> <next-hop SIP URI> net=<address[/prefix]>"
       "... domain=<domain|*.domain>... [prefix=+<digits>]... [trusted=yes|no] "
-      "[hiding=yes|no] [roaming=yes|no]' (trusted no, hiding yes, roaming no by default)" },
+      "[hiding=yes|no] [roaming=yes|no] [ioi=<id>]' (trusted no, hiding yes, roaming no by "
+      "default; ioi: the peer's inter-operator identifier, default its first domain)" },
+    { "ibcf", "ioi", IMS_CFG_STR, "@node.domain", 0, 0, 0, NULL, NULL,
+      "the home network's inter-operator identifier: orig-ioi of the requests leaving, "
+      "term-ioi of the responses leaving (P-Charging-Vector)" },
     { "ibcf", "icscf", IMS_CFG_STR, "", IMS_CFG_EMPTY_OK, 0, 0, NULL, ims_cfg_check_sip_uri,
       "where the peers' initial requests go (the I-CSCF); default sip:icscf.<node.domain>:5060" },
     { "ibcf", "key", IMS_CFG_STR, "", IMS_CFG_SECRET | IMS_CFG_EMPTY_OK, 0, 0, NULL, check_key,
@@ -50,6 +55,15 @@ static const struct ims_cfg_key ibcf_keys[] = {
 };
 
 static struct ibcf g_ibcf;
+
+static void ibcf_stop(struct ims_daemon *d);
+
+static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    ibcf_charging_tick((struct ibcf *)arg);
+}
 
 static int read_key(struct ibcf *b)
 {
@@ -108,7 +122,8 @@ static void log_peers(const struct ibcf *b)
         ims_warn("ibcf: ibcf.peers is empty: every request is refused (no network to talk to)");
     for (size_t i = 0; i < b->npeers; i++) {
         const struct ibcf_peer *p = &b->peers[i];
-        ims_info("ibcf: peer network %s at %s: %s, topology hiding %s%s", p->name, p->next_hop,
+        ims_info("ibcf: peer network %s at %s (IOI %s): %s, topology hiding %s%s", p->name,
+                 p->next_hop, p->ioi,
                  p->trusted ? "trusted (its asserted identities are kept)"
                             : "untrusted (its asserted identities are removed)",
                  p->hiding ? "on" : "off", p->roaming ? ", roaming partner" : "");
@@ -127,6 +142,7 @@ static int ibcf_init(struct ims_daemon *d)
     else
         snprintf(b->icscf, sizeof(b->icscf), "sip:icscf.%s:5060", b->domain);
     b->port = (unsigned)ims_cfg_int(cfg, "sip.port");
+    snprintf(b->ioi, sizeof(b->ioi), "%s", ims_cfg_str(cfg, "ibcf.ioi"));
     int rc = read_key(b);
     if (rc == 0)
         rc = read_peers(b);
@@ -137,14 +153,28 @@ static int ibcf_init(struct ims_daemon *d)
                  "through the IBCF (403)");
     log_peers(b);
     ibcf_border_metrics();
-    return 0;
+    rc = ibcf_charging_init(b);
+    if (rc == 0) {
+        b->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
+        /* every second, for ever (su_timer_set_interval would fire once) */
+        if (!b->tick || su_timer_set_for_ever(b->tick, on_tick, (su_timer_arg_t *)b) < 0)
+            rc = -ENOMEM;
+    }
+    if (rc)
+        ibcf_stop(d);             /* the daemon calls it only after a good start */
+    return rc;
 }
 
 static void ibcf_stop(struct ims_daemon *d)
 {
     struct ibcf *b = d->priv;
-    if (b)
-        OPENSSL_cleanse(b->key, sizeof(b->key));
+    if (!b)
+        return;
+    if (b->tick)
+        su_timer_destroy(b->tick);
+    b->tick = NULL;
+    ibcf_charging_stop(b);
+    OPENSSL_cleanse(b->key, sizeof(b->key));
 }
 
 /* The peer a source address belongs to, or NULL */
@@ -188,7 +218,9 @@ static const struct ims_daemon_desc ibcf_desc = {
     .summary = "Interconnection Border Control Function: the border with the peer networks, "
                "topology hiding and the trust domain per peer",
     .keys = ibcf_keys,
-    .flags = IMS_D_SIP,
+    .more_keys = ims_chg_keys,
+    .flags = IMS_D_SIP | IMS_D_DIAMETER,
+    .diam_apps = IMS_APP_BIT(IMS_APP_RF),
     .sip_allow = "REGISTER, INVITE, ACK, CANCEL, BYE, UPDATE, PRACK, MESSAGE, SUBSCRIBE, "
                  "NOTIFY, REFER, INFO, PUBLISH, OPTIONS",
     .init = ibcf_init,

@@ -93,6 +93,15 @@ static int parse_option(const char *o, struct ibcf_peer *p, char *err, size_t er
         snprintf(p->prefixes[p->nprefixes++], sizeof(p->prefixes[0]), "%s", v);
         return 0;
     }
+    if (nl == 3 && strncmp(o, "ioi", 3) == 0) {
+        if (!*v || strlen(v) >= sizeof(p->ioi) || strpbrk(v, ";,\"=<> ")) {
+            snprintf(err, errlen, "ioi=%s: an identifier (a token, e.g. the network's domain)",
+                     v);
+            return -EINVAL;
+        }
+        snprintf(p->ioi, sizeof(p->ioi), "%s", v);
+        return 0;
+    }
     if (nl == 7 && strncmp(o, "trusted", 7) == 0)
         flag = &p->trusted;
     else if (nl == 6 && strncmp(o, "hiding", 6) == 0)
@@ -101,7 +110,7 @@ static int parse_option(const char *o, struct ibcf_peer *p, char *err, size_t er
         flag = &p->roaming;
     if (!flag) {
         snprintf(err, errlen, "unknown option '%s' (net=, domain=, prefix=, trusted=, hiding=, "
-                 "roaming=)", o);
+                 "roaming=, ioi=)", o);
         return -EINVAL;
     }
     if (parse_bool(v, flag) != 0) {
@@ -153,7 +162,8 @@ int ibcf_peer_parse(const char *item, struct ibcf_peer *p, char *err, size_t err
     const char *hop = name ? strtok_r(NULL, " \t", &save) : NULL;
     if (!hop || strchr(hop, '=')) {
         snprintf(err, errlen, "'%s': expected '<name> <next-hop SIP URI> net=... domain=... "
-                 "[prefix=...] [trusted=yes|no] [hiding=yes|no] [roaming=yes|no]'", item);
+                 "[prefix=...] [trusted=yes|no] [hiding=yes|no] [roaming=yes|no] [ioi=...]'",
+                 item);
         return -EINVAL;
     }
     if (check_head(name, hop, p, err, errlen) != 0)
@@ -170,6 +180,9 @@ int ibcf_peer_parse(const char *item, struct ibcf_peer *p, char *err, size_t err
                  "domain= or prefix= (what is routed to it)", p->name);
         return -EINVAL;
     }
+    if (!p->ioi[0])   /* "*.b.net" names no one network: then the peer's name */
+        snprintf(p->ioi, sizeof(p->ioi), "%s", p->ndomains && p->domains[0][0] != '*'
+                                                   ? p->domains[0] : p->name);
     return 0;
 }
 

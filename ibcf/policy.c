@@ -14,6 +14,7 @@
 #include "ibcf.h"
 #include "sip_hdr.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -105,4 +106,49 @@ int ibcf_policy_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, bool trusted, b
             warnings_hide(msg, sip, host);
     }
     return removed;
+}
+
+/* The P-Charging-Vector of @sip into @pcv; else, for a response, the ICID (and orig-ioi) of
+ * its request @req. 0, or -EINVAL when neither has one. */
+static int pcv_of(const sip_t *sip, const sip_t *req, struct ims_pcv *pcv)
+{
+    const char *v = ims_sip_header(sip, "P-Charging-Vector");
+    if (v)
+        return ims_pcv_parse(v, pcv);
+    v = req ? ims_sip_header(req, "P-Charging-Vector") : NULL;
+    if (!v || ims_pcv_parse(v, pcv) != 0)
+        return -EINVAL;
+    pcv->generated_at[0] = pcv->term_ioi[0] = '\0';
+    return 0;
+}
+
+int ibcf_ioi_apply(msg_t *msg, sip_t *sip, enum ibcf_dir dir, const sip_t *req,
+                   const char *home, const char *peer_ioi, bool trusted)
+{
+    struct ims_pcv pcv;
+    char out[512];
+    bool request = sip->sip_request != NULL;
+    if (pcv_of(sip, req, &pcv) != 0)
+        return -EINVAL;
+    /* the other network's identifier: what a trusted peer wrote, else what we know of it */
+    if (request && dir == IBCF_OUT) {
+        snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", home);
+        pcv.term_ioi[0] = '\0';
+    } else if (request) {
+        if (!trusted || !pcv.orig_ioi[0])
+            snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", peer_ioi);
+        pcv.term_ioi[0] = '\0';
+    } else if (dir == IBCF_IN) {
+        snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", home);
+        if (!trusted || !pcv.term_ioi[0])
+            snprintf(pcv.term_ioi, sizeof(pcv.term_ioi), "%s", peer_ioi);
+    } else {
+        snprintf(pcv.term_ioi, sizeof(pcv.term_ioi), "%s", home);
+        if (!pcv.orig_ioi[0])
+            snprintf(pcv.orig_ioi, sizeof(pcv.orig_ioi), "%s", peer_ioi);
+    }
+    if (ims_pcv_format(&pcv, out, sizeof(out)) <= 0)
+        return -EINVAL;
+    ims_sip_header_set(msg, sip, "P-Charging-Vector", out);
+    return 0;
 }

@@ -139,6 +139,9 @@ $(BUILD)/bin/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBCOMMON) $(TOOL_LIBS_$*) $(LDLIBS)
 
+# the attacker's SIP over TLS (tests/e2e/test_mw_tls.sh)
+TOOL_LIBS_sipsend := -lssl
+
 # the ESP test installs SAs with the P-CSCF's own XFRM code
 $(BUILD)/bin/xfrm: $(pcscf_LIB_OBJ)
 $(BUILD)/bin/xfrm: private CFLAGS += -Ipcscf

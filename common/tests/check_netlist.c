@@ -97,6 +97,37 @@ START_TEST(bad_item_named_and_list_left_empty)
 }
 END_TEST
 
+START_TEST(tls_items_need_verified_tls)
+{
+    char *items[] = { "127.0.0.10;tls", "127.0.1.0/24;tls", "127.0.0.90", NULL };
+    struct ims_netlist l;
+    char err[160];
+    ck_assert_int_eq(ims_netlist_parse(items, &l, err, sizeof(err)), 0);
+    ck_assert_uint_eq(l.n, 3);
+    ck_assert(l.nets[0].tls && l.nets[1].tls && !l.nets[2].tls);
+    struct sockaddr_storage p = v4("127.0.0.10"), k = v4("127.0.1.9"), as = v4("127.0.0.90");
+    /* its address alone is not enough */
+    ck_assert(!in(&l, p));
+    ck_assert(!ims_netlist_match_tls(&l, (struct sockaddr *)&p, false));
+    ck_assert(!ims_netlist_match_tls(&l, (struct sockaddr *)&k, false));
+    ck_assert(ims_netlist_match_tls(&l, (struct sockaddr *)&p, true));
+    ck_assert(ims_netlist_match_tls(&l, (struct sockaddr *)&k, true));
+    /* a verified certificate from elsewhere is not enough either */
+    struct sockaddr_storage ue = v4("127.0.0.150");
+    ck_assert(!ims_netlist_match_tls(&l, (struct sockaddr *)&ue, true));
+    /* plain items match both ways */
+    ck_assert(in(&l, as));
+    ck_assert(ims_netlist_match_tls(&l, (struct sockaddr *)&as, true));
+    ims_netlist_clear(&l);
+    ck_assert_int_eq(ims_cfg_check_net("127.0.0.10;tls", err, sizeof(err)), 0);
+    ck_assert_int_eq(ims_cfg_check_net("2001:db8::/32;tls", err, sizeof(err)), 0);
+    ck_assert_int_ne(ims_cfg_check_net("127.0.0.10;tcp", err, sizeof(err)), 0);
+    ck_assert_int_ne(ims_cfg_check_net(";tls", err, sizeof(err)), 0);
+    ck_assert_int_ne(ims_cfg_check_net("127.0.0.10;tls;tls", err, sizeof(err)), 0);
+    ck_assert_ptr_nonnull(strstr(err, ";tls"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("netlist");
@@ -104,6 +135,7 @@ int main(void)
     tcase_add_test(tc, parse_forms_and_refusals);
     tcase_add_test(tc, match_addresses_and_networks);
     tcase_add_test(tc, bad_item_named_and_list_left_empty);
+    tcase_add_test(tc, tls_items_need_verified_tls);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

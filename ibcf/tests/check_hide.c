@@ -428,6 +428,83 @@ START_TEST(test_policy)
 }
 END_TEST
 
+/* ---- the inter-operator identifiers (TS 24.229 5.10, RFC 7315 4.6) ---- */
+
+#define PEER_IOI "ims.mnc002.mcc001.3gppnetwork.org"
+
+/* The P-Charging-Vector of @text after ibcf_ioi_apply() */
+static const char *ioi_after(const char *text, enum ibcf_dir dir, bool trusted)
+{
+    parse(text);
+    ck_assert_int_eq(ibcf_ioi_apply(msg, sip, dir, NULL, HOME, PEER_IOI, trusted), 0);
+    return values(wire(), "P-Charging-Vector");
+}
+
+/* @text with its P-Charging-Vector replaced by @pcv */
+static const char *with_pcv(const char *text, const char *pcv)
+{
+    static char out[4096];
+    const char *h = strstr(text, "P-Charging-Vector: "), *e = strstr(h, "\r\n");
+    snprintf(out, sizeof(out), "%.*sP-Charging-Vector: %s%s", (int)(h - text), text, pcv, e);
+    return out;
+}
+
+START_TEST(test_ioi)
+{
+    /* a request leaving: our IOI as orig-ioi, whatever was there, and no term-ioi */
+    const char *forged = with_pcv(invite_out, "icid-value=abc;orig-ioi=other;term-ioi=x");
+    ck_assert_str_eq(ioi_after(forged, IBCF_OUT, false),
+                     "icid-value=abc;orig-ioi=" HOME);
+    /* a request arriving from an untrusted peer: orig-ioi is what we know of the peer */
+    const char *theirs = with_pcv(invite_out, "icid-value=def;orig-ioi=claimed;term-ioi=y");
+    ck_assert_str_eq(ioi_after(theirs, IBCF_IN, false),
+                     "icid-value=def;orig-ioi=" PEER_IOI);
+    /* ... from a trusted one: what it wrote stays; none written: ours for it */
+    ck_assert_str_eq(ioi_after(theirs, IBCF_IN, true), "icid-value=def;orig-ioi=claimed");
+    ck_assert_str_eq(ioi_after(with_pcv(invite_out, "icid-value=def"), IBCF_IN, true),
+                     "icid-value=def;orig-ioi=" PEER_IOI);
+    /* a response coming back from an untrusted peer: term-ioi is the peer's */
+    static const char ok[] = "SIP/2.0 200 OK\r\n"
+                             "Via: SIP/2.0/UDP 127.0.0.55;branch=z9hG4bK-th-1\r\n"
+                             "From: <sip:alice@" HOME ">;tag=a1\r\n"
+                             "To: <sip:bob@" PEER_IOI ">;tag=b1\r\n"
+                             "Call-ID: " CALL_ID "\r\nCSeq: 1 INVITE\r\n"
+                             "P-Charging-Vector: icid-value=abc;orig-ioi=x;term-ioi=claimed\r\n"
+                             "Content-Length: 0\r\n\r\n";
+    ck_assert_str_eq(ioi_after(ok, IBCF_IN, false),
+                     "icid-value=abc;orig-ioi=" HOME ";term-ioi=" PEER_IOI);
+    ck_assert_str_eq(ioi_after(ok, IBCF_IN, true),
+                     "icid-value=abc;orig-ioi=" HOME ";term-ioi=claimed");
+    /* a response leaving for the peer: our IOI as term-ioi */
+    ck_assert_str_eq(ioi_after(ok, IBCF_OUT, false),
+                     "icid-value=abc;orig-ioi=x;term-ioi=" HOME);
+    /* no P-Charging-Vector: nothing to edit, nothing added */
+    static const char bare[] = "OPTIONS sip:" PEER_IOI " SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP 127.0.0.30;branch=z9hG4bK1\r\n"
+                               "From: <sip:alice@" HOME ">;tag=a1\r\nTo: <sip:" PEER_IOI ">\r\n"
+                               "Call-ID: " CALL_ID "\r\nCSeq: 1 OPTIONS\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    parse(bare);
+    ck_assert_int_eq(ibcf_ioi_apply(msg, sip, IBCF_OUT, NULL, HOME, PEER_IOI, false), -EINVAL);
+    ck_assert_str_eq(values(wire(), "P-Charging-Vector"), "");
+    /* a response without one gets its request's ICID, and the IOIs */
+    msg_t *inv = msg_make(sip_default_mclass(), 0, invite_out, (ssize_t)strlen(invite_out));
+    ck_assert_ptr_nonnull(inv);
+    static const char ok_bare[] = "SIP/2.0 200 OK\r\n"
+                                  "Via: SIP/2.0/UDP 127.0.0.55;branch=z9hG4bK-th-1\r\n"
+                                  "From: <sip:alice@" HOME ">;tag=a1\r\n"
+                                  "To: <sip:bob@" PEER_IOI ">;tag=b1\r\n"
+                                  "Call-ID: " CALL_ID "\r\nCSeq: 1 INVITE\r\n"
+                                  "Content-Length: 0\r\n\r\n";
+    parse(ok_bare);
+    ck_assert_int_eq(ibcf_ioi_apply(msg, sip, IBCF_IN, sip_object(inv), HOME, PEER_IOI, false),
+                     0);
+    ck_assert_str_eq(values(wire(), "P-Charging-Vector"),
+                     "icid-value=abc;orig-ioi=" HOME ";term-ioi=" PEER_IOI);
+    msg_destroy(inv);
+}
+END_TEST
+
 /* ---- a registration through the border ---- */
 
 START_TEST(test_registration)
@@ -496,6 +573,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_inbound_response_hidden);
     tcase_add_test(tc, test_policy);
     tcase_add_test(tc, test_registration);
+    tcase_add_test(tc, test_ioi);
     suite_add_tcase(s, tc);
     return s;
 }

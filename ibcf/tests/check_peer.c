@@ -31,6 +31,7 @@ START_TEST(test_parse)
     ck_assert(!p.trusted);            /* the defaults: untrusted, hidden, no roaming */
     ck_assert(p.hiding);
     ck_assert(!p.roaming);
+    ck_assert_str_eq(p.ioi, "ims.mnc002.mcc001.3gppnetwork.org");   /* its domain */
 
     ck_assert_int_eq(ibcf_peer_parse("c sip:ibcf.c.net net=192.0.2.0/24 net=2001:db8::/32 "
                                      "domain=c.net domain=*.c.net prefix=+44 prefix=+4420 "
@@ -40,6 +41,13 @@ START_TEST(test_parse)
     ck_assert_int_eq(p.ndomains, 2);
     ck_assert_int_eq(p.nprefixes, 2);
     ck_assert(p.trusted && !p.hiding && p.roaming);
+    ck_assert_str_eq(p.ioi, "c.net");
+    ck_assert_int_eq(ibcf_peer_parse("e sip:10.0.0.2 net=10.0.0.2 domain=*.e.net ioi=e-ioi", &p,
+                                     err, sizeof(err)), 0);
+    ck_assert_str_eq(p.ioi, "e-ioi");
+    ck_assert_int_eq(ibcf_peer_parse("f sip:10.0.0.3 net=10.0.0.3 domain=*.f.net", &p, err,
+                                     sizeof(err)), 0);
+    ck_assert_str_eq(p.ioi, "f");     /* a wildcard names no network: the peer's name */
     /* numbers only is enough */
     ck_assert_int_eq(ibcf_peer_parse("d sip:10.0.0.1 net=10.0.0.1 prefix=+49", &p, err,
                                      sizeof(err)), 0);
@@ -58,6 +66,8 @@ static void bad(const char *item, const char *needle)
 START_TEST(test_parse_errors)
 {
     bad("mnc002", "expected");
+    bad("x sip:10.0.0.9 net=10.0.0.9 domain=x.net ioi=", "ioi=");
+    bad("x sip:10.0.0.9 net=10.0.0.9 domain=x.net ioi=a;b", "ioi=");
     bad("mnc002 net=127.0.2.55", "expected");
     bad("mnc002 sip:127.0.2.55", "needs net=");
     bad("mnc002 sip:127.0.2.55 net=127.0.2.55", "needs net=");

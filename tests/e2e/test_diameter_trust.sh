@@ -84,7 +84,7 @@ for c in icscf scscf; do
         "accepted peer $c\\.$R from ${E2E_ADDR[$c]//./\\.} over TLS \\(configured in diameter\\.peers\\)" \
         "$(log_of hss)"
 done
-for c in pcscf scscf bgcf mrfc mgcf; do
+for c in pcscf scscf bgcf ibcf mrfc mgcf; do
     check_match "ocs log: $c accepted from ${E2E_ADDR[$c]} over TLS as a configured peer" \
         "accepted peer $c\\.$R from ${E2E_ADDR[$c]//./\\.} over TLS \\(configured in diameter\\.peers\\)" \
         "$(log_of ocs)"

@@ -369,9 +369,9 @@ if [ -n "$E2E_CAP_PID" ]; then
     check_eq "Diameter: each CER answered by a CEA with 2001" "$cer" "$cea"
     origins=$(cap_tshark "$cap" -Y 'diameter.cmd.code == 257 && diameter.flags.request == 1' \
               -T fields -e diameter.Origin-Host 2>/dev/null | sort -u | tr '\n' ' ')
-    want_origins=$(printf '%s\n' bgcf icscf mgcf mrfc pcscf scscf diamcli-hss-ppr diamcli-hss-pnr \
-                   diamcli-ocs-ccr diamcli-ocs-acr | sed "s/\$/.$E2E_REALM/" | sort | tr '\n' ' ')
-    check_eq "Diameter: CERs from the 6 clients and the 4 diamcli runs" "$want_origins" "$origins"
+    want_origins=$(printf '%s\n' bgcf ibcf icscf mgcf mrfc pcscf scscf diamcli-hss-ppr \
+                   diamcli-hss-pnr diamcli-ocs-ccr diamcli-ocs-acr | sed "s/\$/.$E2E_REALM/" | sort | tr '\n' ' ')
+    check_eq "Diameter: CERs from the 7 clients and the 4 diamcli runs" "$want_origins" "$origins"
     check_eq "Diameter: PPR, PNR, CCR, ACR with their application ids (Cx, Sh, Ro, Rf)" \
         "1 1 1 1" \
         "$(cap_count "$cap" 'diameter.cmd.code == 305 && diameter.applicationId == 16777216 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 309 && diameter.applicationId == 16777217 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 272 && diameter.applicationId == 4 && diameter.flags.request == 1') $(cap_count "$cap" 'diameter.cmd.code == 271 && diameter.applicationId == 3 && diameter.flags.request == 1')"

@@ -80,6 +80,7 @@ net2_conf() {   # $1 function: its configuration file in the second network, on 
                printf '[scscf]\nibcf = sip:ibcf.%s:5060\n' "$R2" ;;
         ibcf)  printf '[sip]\nhosts = %s\ntrusted_peers = 127.0.2.10, 127.0.2.20, 127.0.2.30\n\n' \
                    "$HOSTS2"
+               printf '[diameter]\ntls = no\n\n'   # no CDF in this network: no Rf
                printf '[ibcf]\nkey = %s\n' "$(openssl rand -hex 32)"
                printf 'peers = mnc001 sip:%s:5060 net=%s domain=%s trusted=yes\n' "$IBCF" \
                    "$IBCF" "$R" ;;
@@ -285,6 +286,16 @@ check_eq "no P-Charging-Function-Addresses crossed it" "" \
     "$(printf '%s\n' "$HDRS" | grep -i '^P-Charging-Function-Addresses' | head -n 3)"
 check_eq "no icid-generated-at crossed it" "" \
     "$(printf '%s\n' "$HDRS" | grep -i 'icid-generated-at' | head -n 3)"
+# the IOIs the border sets (TS 24.229 5.10): each IBCF names its own network in what leaves
+ioi_of() {   # DISPLAY-FILTER: the P-Charging-Vector values of those packets, one per line
+    headers_of "$E2E_CAP_FILE" "$1" | sed -n 's/^P-Charging-Vector: *//p' | sort -u
+}
+inv_out=$(ioi_of "ip.src == $IBCF && ip.dst == 127.0.2.55 && sip.Method == \"INVITE\"")
+check_match "INVITEs leaving the lab carry orig-ioi=$R and no term-ioi" "orig-ioi=$R" "$inv_out"
+check_eq "... none with another orig-ioi, none with a term-ioi" "" \
+    "$(grep -v "orig-ioi=$R\(;\|\$\)" <<<"$inv_out"; grep 'term-ioi' <<<"$inv_out")"
+ok_out=$(ioi_of "ip.src == $IBCF && ip.dst == 127.0.2.55 && sip.Status-Code == 200 && sip.CSeq.method == \"INVITE\"")
+check_match "the lab's 200s to zoe's INVITEs carry term-ioi=$R" "term-ioi=$R" "$ok_out"
 check_match "the home side still sees its own route (alice's 200: the P-CSCF's entry back)" \
     "^Record-Route: .*<sip:127\.0\.0\.10:5060;lr" "$(grep -i '^Record-Route' "$E2E_RUN/call1.msg")"
 
@@ -378,6 +389,27 @@ request INVITE "sip:bob@somewhere.example" other-1 "$IBCF2:5999" |
     attack transit "$IBCF2:5999" "$IBCF:5060"
 check_match "mnc002 sends a request for a third domain through us: 404 (no transit)" \
     '^SIP/2.0 404 ' "$(final_of)"
+
+step "the IBCF's offline charging (Rf, Node-Functionality IBCF 7)"
+ocs_get() { curl -s --max-time 10 -H "Authorization: Bearer ims-lab-token" \
+    "http://127.0.0.80:8080/api/v1/$1"; }
+cdr_of() {   # ROLE CALLEE-USER: a closed session CDR of the lab's IBCF (10 s at most)
+    local i hit
+    for i in $(seq 1 50); do
+        hit=$(ocs_get "cdrs?limit=64" | jq -c --argjson r "$1" --arg u "$2" \
+            "[.items[] | select(.node == \"ibcf.$R\" and .role_of_node == \$r and .status == \"closed\" and .record == \"session\" and ((.called // \"\") | contains(\$u)))] | first // empty")
+        [ -n "$hit" ] && { printf '%s\n' "$hit"; return 0; }
+        sleep 0.2
+    done
+    return 1
+}
+cdr_fields='"\(.record) \(.node_functionality) \(.role_of_node) \(.method) \(.originating_ioi) \(.terminating_ioi)"'
+cdr1=$(cdr_of 0 zoe)
+check_eq "alice's calls to zoe: closed session CDRs of the IBCF, originating, with both IOIs" \
+    "session 7 0 BYE $R $R2" "$(json_get "$cdr1" "$cdr_fields")"
+cdr2=$(cdr_of 1 alice)
+check_eq "zoe's calls to alice: terminating, orig-ioi of mnc002, term-ioi ours" \
+    "session 7 1 BYE $R2 $R" "$(json_get "$cdr2" "$cdr_fields")"
 
 step "towards mnc003 (untrusted): what leaves the lab"
 "$SEND" --listen "127.0.3.55:5060" --wait 10000 --answer 486 >"$E2E_RUN/mnc003-ibcf.out" 2>&1 &

@@ -47,7 +47,7 @@ declare -A E2E_ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30 [h
                      [bgcf]=127.0.0.50 [ibcf]=127.0.0.55 [mrfc]=127.0.0.60 [mrb]=127.0.0.65
                      [mgcf]=127.0.0.70 [ocs]=127.0.0.80)
 declare -A E2E_DIAM_PEERS=([icscf]="hss" [scscf]="hss ocs" [pcscf]="ocs" [bgcf]="ocs"
-                           [mrfc]="ocs" [mgcf]="ocs")
+                           [ibcf]="ocs" [mrfc]="ocs" [mgcf]="ocs")
 
 # capture: loopback, lab addresses, the lab's SIP, Diameter (TCP and TLS) and HTTP ports
 E2E_CAP_FILTER='net 127.0.0.0/24 and (port 5060 or port 3868 or port 5868 or port 8080)'

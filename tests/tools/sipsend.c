@@ -4,11 +4,17 @@
  * write, a second UE behind the same address). No SIP stack on purpose: the bytes are the
  * test's own.
  *
- *   sipsend [--tcp] --from IP:PORT --to IP:PORT [--wait MS] FILE|-
+ *   sipsend [--tcp | --tls [--cert FILE --key FILE] [--ca FILE]] --from IP:PORT --to IP:PORT
+ *           [--wait MS] FILE|-
  *       sends the message (line ends become CRLF, Content-Length is set to the body's
  *       length), then prints every message received, each followed by a line "--", until a
  *       final response (>= 200) or MS milliseconds (default 3000). Exit status 0 when a
  *       final response came, 1 when none did.
+ *       --tls: over TLS (OpenSSL), presenting the certificate --cert (its key --key) when
+ *       given, and verifying the server's against --ca when given. A handshake that fails,
+ *       or a connection the server closes (a TLS 1.3 server refuses a client certificate
+ *       after the client's handshake ended), prints one line "tls: ..." and counts as no
+ *       final response.
  *
  *   sipsend --listen IP:PORT [--wait MS] [--answer CODE[,CODE...]] [--header "Name: value"]...
  *       a UE on UDP: prints every request received (followed by "--") for MS milliseconds
@@ -29,8 +35,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define MAX_MSG 65536
 #define MAX_HEADERS 8
@@ -93,7 +103,106 @@ static int status_of(const char *msg)
     return strncmp(msg, "SIP/2.0 ", 8) == 0 ? atoi(msg + 8) : 0;
 }
 
-static int do_send(bool tcp, const char *from, const char *to, long wait, FILE *in)
+struct tls_opts {
+    bool on;
+    const char *cert, *key, *ca;
+};
+
+/* The last OpenSSL error as text (or @dflt when there is none) */
+static const char *tls_error(const char *dflt)
+{
+    static char text[256];
+    unsigned long e = ERR_get_error();
+    if (!e)
+        return dflt;
+    ERR_error_string_n(e, text, sizeof(text));
+    return text;
+}
+
+/* A TLS client session on connected socket @s, or NULL (a "tls: ..." line printed) */
+static SSL *tls_start(int s, const struct tls_opts *t)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return NULL;
+    if (t->cert && (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1 ||
+                    SSL_CTX_use_PrivateKey_file(ctx, t->key ? t->key : t->cert,
+                                                SSL_FILETYPE_PEM) != 1)) {
+        printf("tls: cannot load %s: %s\n", t->cert, tls_error("?"));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (t->ca) {
+        SSL_CTX_load_verify_locations(ctx, t->ca, NULL);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    SSL *ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx);   /* the session holds its own reference */
+    if (!ssl || SSL_set_fd(ssl, s) != 1 || SSL_connect(ssl) != 1) {
+        printf("tls: handshake failed: %s\n", tls_error("connection closed"));
+        SSL_free(ssl);
+        return NULL;
+    }
+    printf("tls: handshake done (%s, %s)\n", SSL_get_version(ssl),
+           SSL_get_certificate(ssl) ? "our certificate sent" : "no certificate of ours");
+    fflush(stdout);
+    return ssl;
+}
+
+/* Read what came on @s (through @ssl when not NULL) into @buf; as recv() */
+static ssize_t read_some(int s, SSL *ssl, char *buf, size_t len)
+{
+    if (!ssl)
+        return recv(s, buf, len, 0);
+    int r = SSL_read(ssl, buf, (int)len);
+    if (r <= 0) {
+        int e = SSL_get_error(ssl, r);
+        printf("tls: closed by the peer: %s\n",
+               e == SSL_ERROR_ZERO_RETURN ? "close_notify" : tls_error("connection closed"));
+    }
+    return r;
+}
+
+/* Send @msg (@n bytes) from @from to @to; the socket, or -1 (and *@ssl set for TLS) */
+static int open_send(bool tcp, const struct tls_opts *t, struct sockaddr_in *src,
+                     struct sockaddr_in *dst, const char *msg, size_t n, SSL **ssl)
+{
+    int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    int one = 1;
+    *ssl = NULL;
+    if (s < 0)
+        return -1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(s, (struct sockaddr *)src, sizeof(*src)) != 0 ||
+        (tcp && connect(s, (struct sockaddr *)dst, sizeof(*dst)) != 0))
+        goto fail;
+    if (t->on && !(*ssl = tls_start(s, t))) {
+        close(s);
+        errno = EPROTO;
+        return -2;
+    }
+    ssize_t w = *ssl ? SSL_write(*ssl, msg, (int)n)
+                : tcp ? send(s, msg, n, 0)
+                      : sendto(s, msg, n, 0, (struct sockaddr *)dst, sizeof(*dst));
+    if (w == (ssize_t)n)
+        return s;
+    if (*ssl) {
+        /* TLS 1.3: the server's refusal of our certificate can arrive as we write */
+        printf("tls: closed by the peer: %s\n", tls_error("connection closed"));
+        SSL_free(*ssl);
+        *ssl = NULL;
+        close(s);
+        return -2;
+    }
+fail:
+    SSL_free(*ssl);
+    *ssl = NULL;
+    close(s);
+    return -1;
+}
+
+static int do_send(bool tcp, const struct tls_opts *t, const char *from, const char *to,
+                   long wait, FILE *in)
 {
     static char text[MAX_MSG], msg[MAX_MSG], buf[MAX_MSG];
     struct sockaddr_in src, dst;
@@ -104,23 +213,23 @@ static int do_send(bool tcp, const char *from, const char *to, long wait, FILE *
     size_t len = fread(text, 1, sizeof(text) - 1, in);
     text[len] = '\0';
     size_t n = normalise(text, msg, sizeof(msg));
-    int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-    int one = 1;
-    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (s < 0 || n == 0 || bind(s, (struct sockaddr *)&src, sizeof(src)) != 0 ||
-        (tcp && connect(s, (struct sockaddr *)&dst, sizeof(dst)) != 0) ||
-        (tcp ? send(s, msg, n, 0) : sendto(s, msg, n, 0, (struct sockaddr *)&dst,
-                                           sizeof(dst))) != (ssize_t)n) {
+    SSL *ssl;
+    int s = n ? open_send(tcp || t->on, t, &src, &dst, msg, n, &ssl) : -1;
+    if (s == -2)
+        return 1;   /* the TLS handshake failed: said above */
+    if (s < 0) {
         fprintf(stderr, "sipsend: cannot send from %s to %s: %s\n", from, to, strerror(errno));
         return 2;
     }
+    tcp = tcp || t->on;
+    int rc = 1;
     long deadline = now_ms() + wait;
     size_t have = 0;
-    for (long left; (left = deadline - now_ms()) > 0;) {
+    for (long left; rc != 0 && (left = deadline - now_ms()) > 0;) {
         struct pollfd pfd = { s, POLLIN, 0 };
-        if (poll(&pfd, 1, (int)left) <= 0)
+        if (!(ssl && SSL_pending(ssl)) && poll(&pfd, 1, (int)left) <= 0)
             break;
-        ssize_t r = recv(s, buf + have, sizeof(buf) - 1 - have, 0);
+        ssize_t r = read_some(s, ssl, buf + have, sizeof(buf) - 1 - have);
         if (r <= 0)
             break;
         have += (size_t)r;
@@ -137,18 +246,19 @@ static int do_send(bool tcp, const char *from, const char *to, long wait, FILE *
             have -= mlen;
             buf[have] = '\0';
             if (st >= 200) {
-                close(s);
-                return 0;
+                rc = 0;
+                break;
             }
             if (!tcp || !have)
                 break;
         }
     }
+    if (ssl)
+        SSL_free(ssl);
     close(s);
-    return 1;
+    return rc;
 }
 
-/* Copy every header line of @req called @name (or its compact form) to @out */
 static void copy_headers(const char *req, const char *name, const char *compact, char *out,
                          size_t max)
 {
@@ -234,7 +344,8 @@ static int do_listen(const char *at, long wait, const char *answers, char **extr
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sipsend [--tcp] --from IP:PORT --to IP:PORT [--wait MS] FILE|-\n"
+    fprintf(stderr, "usage: sipsend [--tcp | --tls [--cert FILE --key FILE] [--ca FILE]] "
+                    "--from IP:PORT --to IP:PORT [--wait MS] FILE|-\n"
                     "       sipsend --listen IP:PORT [--wait MS] [--answer CODE[,CODE...]] "
                     "[--header 'Name: value']...\n");
 }
@@ -246,7 +357,9 @@ int main(int argc, char **argv)
         { "to", required_argument, NULL, 'o' }, { "wait", required_argument, NULL, 'w' },
         { "listen", required_argument, NULL, 'l' },
         { "answer", required_argument, NULL, 'a' },
-        { "header", required_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+        { "header", required_argument, NULL, 'H' }, { "tls", no_argument, NULL, 'T' },
+        { "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
+        { "ca", required_argument, NULL, 'C' },     { NULL, 0, NULL, 0 },
     };
     const char *from = NULL, *to = NULL, *listen_at = NULL;
     char *extra[MAX_HEADERS];
@@ -254,9 +367,14 @@ int main(int argc, char **argv)
     const char *answers = "200";
     long wait = 3000;
     bool tcp = false;
+    struct tls_opts t = { 0 };
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't': tcp = true; break;
+        case 'T': t.on = true; break;
+        case 'c': t.cert = optarg; break;
+        case 'k': t.key = optarg; break;
+        case 'C': t.ca = optarg; break;
         case 'f': from = optarg; break;
         case 'o': to = optarg; break;
         case 'w': wait = atol(optarg); break;
@@ -269,6 +387,7 @@ int main(int argc, char **argv)
         default: usage(); return 2;
         }
     }
+    signal(SIGPIPE, SIG_IGN);   /* a peer that closes shows as an error, not a death */
     if (listen_at)
         return do_listen(listen_at, wait, answers, extra, nextra);
     if (!from || !to || optind != argc - 1) {
@@ -280,7 +399,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sipsend: cannot read %s: %s\n", argv[optind], strerror(errno));
         return 2;
     }
-    int rc = do_send(tcp, from, to, wait, in);
+    int rc = do_send(tcp, &t, from, to, wait, in);
     if (in != stdin)
         fclose(in);
     return rc;
