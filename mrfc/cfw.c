@@ -892,8 +892,9 @@ static int listen_on(struct mrfc_cfw *cfw, struct listener *l)
 
 /*
  * The TLS side: mrfc.cfw_tls_port with the certificate and key of mrfc.cfw_tls_cert and
- * cfw_tls_key (paths relative to the configuration's folder). 0 (also without a TLS port)
- * or -EINVAL with the reason logged.
+ * cfw_tls_key (as sip.tls_cert and tls_key, whose values they take by default: as given,
+ * relative to the working directory). 0 (also without a TLS port) or -EINVAL with the
+ * reason logged.
  */
 static int tls_init(struct mrfc_cfw *cfw)
 {
@@ -913,8 +914,8 @@ static int tls_init(struct mrfc_cfw *cfw)
         return -EINVAL;
     }
     char cert[1024], key[1024], err[300];
-    ims_daemon_conf_path(d, ims_cfg_str(c, "mrfc.cfw_tls_cert"), cert, sizeof(cert));
-    ims_daemon_conf_path(d, ims_cfg_str(c, "mrfc.cfw_tls_key"), key, sizeof(key));
+    snprintf(cert, sizeof(cert), "%s", ims_cfg_str(c, "mrfc.cfw_tls_cert"));
+    snprintf(key, sizeof(key), "%s", ims_cfg_str(c, "mrfc.cfw_tls_key"));
     if (mrfc_cfw_tls_create(cert, key, &cfw->tls, err, sizeof(err)) != 0) {
         ims_err("%s: mrfc.cfw_tls_cert %s, cfw_tls_key %s: %s", ims_cfg_path(c), cert, key,
                 err);
