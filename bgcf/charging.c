@@ -28,12 +28,7 @@ int bgcf_charging_init(struct bgcf *b)
 
 void bgcf_charging_stop(struct bgcf *b)
 {
-    if (!b->chg)
-        return;
-    ims_chg_close(b->chg);
-    ims_diam_stop();              /* no ACA may arrive for the client being destroyed */
-    ims_chg_destroy(b->chg);
-    b->chg = NULL;
+    ims_chg_shutdown(&b->chg);
 }
 
 void bgcf_charging_tick(struct bgcf *b)

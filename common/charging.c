@@ -461,6 +461,16 @@ void ims_chg_destroy(struct ims_chg *c)
     free(c);
 }
 
+void ims_chg_shutdown(struct ims_chg **c)
+{
+    if (!*c)
+        return;
+    ims_chg_close(*c);
+    ims_diam_stop();              /* no ACA may arrive for the client being destroyed */
+    ims_chg_destroy(*c);
+    *c = NULL;
+}
+
 int ims_chg_event(struct ims_chg *c, const sip_t *req, int status, int role, time_t t0,
                   const char *pcv)
 {

@@ -86,6 +86,9 @@ struct ims_chg *ims_chg_create(struct ims_daemon *d, int node);
 void ims_chg_close(struct ims_chg *c);
 /* Free everything; after ims_diam_stop() (no ACA can arrive then) */
 void ims_chg_destroy(struct ims_chg *c);
+/* The three in their order at a daemon's stop: close, stop Diameter, destroy; *@c NULL
+ * after. Nothing when *@c is NULL (no charging: Diameter is the daemon's to stop). */
+void ims_chg_shutdown(struct ims_chg **c);
 bool ims_chg_offline(const struct ims_chg *c);
 void ims_chg_set_end_hook(struct ims_chg *c, ims_chg_end_fn fn, void *arg);
 size_t ims_chg_dialogs(const struct ims_chg *c);

@@ -29,12 +29,7 @@ int ibcf_charging_init(struct ibcf *b)
 
 void ibcf_charging_stop(struct ibcf *b)
 {
-    if (!b->chg)
-        return;
-    ims_chg_close(b->chg);
-    ims_diam_stop();              /* no ACA may arrive for the client being destroyed */
-    ims_chg_destroy(b->chg);
-    b->chg = NULL;
+    ims_chg_shutdown(&b->chg);
 }
 
 void ibcf_charging_tick(struct ibcf *b)

@@ -66,12 +66,7 @@ int mgcf_charging_init(struct mgcf *m)
 
 void mgcf_charging_stop(struct mgcf *m)
 {
-    if (!m->chg)
-        return;
-    ims_chg_close(m->chg);
-    ims_diam_stop();                /* no ACA may arrive for the client being destroyed */
-    ims_chg_destroy(m->chg);
-    m->chg = NULL;
+    ims_chg_shutdown(&m->chg);
 }
 
 void mgcf_charging_tick(struct mgcf *m)

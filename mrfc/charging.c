@@ -42,12 +42,7 @@ void mrfc_charging_stop(struct mrfc *mrfc)
     if (mrfc->chg_tick)
         su_timer_destroy(mrfc->chg_tick);
     mrfc->chg_tick = NULL;
-    if (!mrfc->chg)
-        return;
-    ims_chg_close(mrfc->chg);
-    ims_diam_stop();              /* no ACA may arrive for the client being destroyed */
-    ims_chg_destroy(mrfc->chg);
-    mrfc->chg = NULL;
+    ims_chg_shutdown(&mrfc->chg);
 }
 
 void mrfc_charging_open(struct mrfc *mrfc, const sip_t *invite, const sip_t *ok, time_t t0)

@@ -23,10 +23,8 @@ int pcscf_charging_init(struct pcscf *p)
 
 void pcscf_charging_stop(struct pcscf *p)
 {
-    ims_chg_close(p->chg);
-    ims_diam_stop();              /* no ACA may arrive for the client being destroyed */
-    ims_chg_destroy(p->chg);
-    p->chg = NULL;
+    ims_chg_shutdown(&p->chg);
+    ims_diam_stop();              /* also without charging: the callers count on it */
 }
 
 void pcscf_charging_tick(struct pcscf *p)

@@ -179,10 +179,8 @@ int scscf_charging_init(struct scscf *s)
 
 void scscf_charging_stop(struct scscf *s)
 {
-    ims_chg_close(s->chg);
-    ims_diam_stop();                  /* no answer may arrive for what is freed next */
-    ims_chg_destroy(s->chg);
-    s->chg = NULL;
+    ims_chg_shutdown(&s->chg);
+    ims_diam_stop();              /* also without charging: the callers count on it */
 }
 
 void scscf_charging_tick(struct scscf *s, time_t now)
