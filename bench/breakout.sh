@@ -4,9 +4,9 @@
 #
 #   bench/breakout.sh [-c CALLERS] [-s SECONDS] [-H HOLD_MS] [-k CICS] [-N NUMBER] [-a] [-n]
 #                     [RATE...]
-#       default: 2 callers, 20 s per step, 500 ms hold, 256 circuits, number +19995550100,
-#       rates 20 40 80 160 320; stops after the first step that does not hold, unless -a.
-#       -n turns charging off (charging.cdf and charging.ocs empty).
+#       default: 2 callers, 20 s per step, 300 ms hold, 256 circuits, number +19995550100,
+#       rates 20 40 80 160 240 320 400 480; stops after the first step that does not
+#       hold, unless -a. -n turns charging off (charging.cdf and charging.ocs empty).
 #
 # Every call: caller UE -> P-CSCF 127.0.0.10 -> S-CSCF (originating) -> BGCF -> MGCF
 # 127.0.0.70 -> ISUP over M3UA to the lab's PSTN switch (tests/tools/pstn, 127.0.0.100),
@@ -45,7 +45,7 @@ bench_netns "$0" "$@"
 
 CALLERS=2
 SECS=20
-HOLD=500
+HOLD=300
 CICS=256
 NUMBER=19995550100
 ANSWER_MS=20
@@ -65,7 +65,7 @@ while getopts "c:s:H:k:N:anh" o; do
 done
 shift $((OPTIND - 1))
 RATES=("$@")
-[ ${#RATES[@]} -eq 0 ] && RATES=(20 40 80 160 320)
+[ ${#RATES[@]} -eq 0 ] && RATES=(20 40 80 160 240 320 400 480)
 for c in sipp jq curl ss flock; do
     command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
 done
