@@ -98,7 +98,7 @@ bench_log "lab started with $CALLERS bulk users (run/bench-breakout/lab)"
 FUNCS=(pcscf scscf bgcf mgcf hss ocs pstn mgw)
 declare -A PIDS=()
 for d in "${FUNCS[@]}"; do
-    PIDS[$d]=$(pid_of_daemon $d)
+    PIDS[$d]=$(pid_of_daemon "$d")
     [ -n "${PIDS[$d]}" ] || { echo "bench: no pid for $d in $BENCH_RUN/lab" >&2; exit 1; }
 done
 
@@ -192,7 +192,8 @@ for rate in "${RATES[@]}"; do
     done
     cat "$BENCH_RUN"/step$step/caller*/breakout_uac_*_rtt.csv >"$BENCH_RUN/step$step/all_rtt.csv"
     read -r _ _ p50_180 p99_180 max_180 <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 1)"
-    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 2 "$ANSWER_MS")"
+    all=$BENCH_RUN/step$step/all_rtt.csv
+    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$all" 2 "$ANSWER_MS")"
     total=$((m * CALLERS))
     held=no
     if [ "$rcs" = 0 ] && [ "$failed" = 0 ] && [ "$done1" = "$total" ] &&
@@ -202,17 +203,22 @@ for rate in "${RATES[@]}"; do
     pool=""
     if [ "$busy_max" -ge $((CICS * 9 / 10)) ]; then
         pool="!"
-        POOL_NOTE="steps marked ! had 90 % or more of the $CICS circuits busy at once: the pool, not the MGCF, may have bounded them (-k, -H)"
+        POOL_NOTE="steps marked ! had 90 % or more of the $CICS circuits busy at once:"
+        POOL_NOTE+=" the pool, not the MGCF, may have bounded them (-k, -H)"
     fi
     cpu=""
     for f in "${FUNCS[@]}"; do
         cpu+=$(awk -v a="${C0[$f]}" -v b="${C1[$f]}" -v hz="$BENCH_HZ" -v t0="$t0" -v t1="$t1" \
-            -v n="$total" -v f="$f" 'BEGIN { printf " %s=%.0f%%/%.0fus", f, 100 * (b - a) / hz / (t1 - t0), (b - a) / hz * 1e6 / n }')
+            -v n="$total" -v f="$f" 'BEGIN { s = (b - a) / hz
+                printf " %s=%.0f%%/%.0fus", f, 100 * s / (t1 - t0), s * 1e6 / n }')
     done
     cpu+=$(awk -v c="${C1[uac]}" -v hz="$BENCH_HZ" -v t0="$t0" -v t1="$t1" \
         'BEGIN { printf " sipp=%.0f%%", 100 * c / hz / (t1 - t0) }')
-    RESULTS+=("$step $rate $done1 $rate_sum $p50_180 $p99_180 $max_180 $p50_200 $p99_200 $failed $retrans $h248r $ovl $busy_max$pool $held$cpu")
-    bench_log "step $step: $rate/s: $done1 of $total calls at $rate_sum/s, INVITE->180 p50 $p50_180 p99 $p99_180 ms, failed $failed, retransmissions $retrans, circuits busy at most $busy_max, load $(loadavg)"
+    line="$step $rate $done1 $rate_sum $p50_180 $p99_180 $max_180 $p50_200 $p99_200"
+    RESULTS+=("$line $failed $retrans $h248r $ovl $busy_max$pool $held$cpu")
+    bench_log "step $step: $rate/s: $done1 of $total calls at $rate_sum/s, INVITE->180" \
+        "p50 $p50_180 p99 $p99_180 ms, failed $failed, retransmissions $retrans," \
+        "circuits busy at most $busy_max, load $(loadavg)"
     [ "$failed" = 0 ] || { head -c 1000 "$BENCH_RUN"/step$step/caller0/errors.log; echo; } >&2
     unset C0 C1
     if [ "$held" = no ] && [ "$ALL" = 0 ]; then
@@ -225,10 +231,15 @@ done
 
 echo
 echo "breakout benchmark: caller -> P-CSCF -> S-CSCF -> BGCF -> MGCF -> ISUP/M3UA -> PSTN switch,"
-echo "H.248 to the MGW; UDP SIP, $CALLERS callers -> tel:+$NUMBER, ${SECS} s per step, hold $HOLD ms,"
-echo "$CICS circuits, the switch answers $ANSWER_MS ms after its ACM, charging $CHG_TEXT"
-echo "date $(date -u +%FT%TZ), $(nproc) cores, commit $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null), log level ${IMS_LOG_LEVEL:-info (lab configuration)}, load average at the end $(loadavg), $(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
-echo "latency: INVITE -> 180 at the caller; 180 -> 200 without the switch's $ANSWER_MS ms (sipp: whole ms)"
+echo "H.248 to the MGW; UDP SIP, $CALLERS callers -> tel:+$NUMBER, ${SECS} s per step,"
+echo "hold $HOLD ms, $CICS circuits, the switch answers $ANSWER_MS ms after its ACM,"
+echo "charging $CHG_TEXT"
+echo "date $(date -u +%FT%TZ), $(nproc) cores," \
+    "commit $(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null)," \
+    "log level ${IMS_LOG_LEVEL:-info (lab configuration)}, load average at the end $(loadavg)," \
+    "$(sipp -v 2>&1 | grep -o 'SIPp v[^-]*' | head -n 1)"
+echo "latency: INVITE -> 180 at the caller; 180 -> 200 without the switch's $ANSWER_MS ms" \
+    "(sipp: whole ms)"
 printf '%-4s %-6s %-6s %-6s %-8s %-8s %-8s %-8s %-8s %-6s %-7s %-6s %-5s %-5s %-5s %s\n' step \
     target 'done' per_s 180_p50 180_p99 180_max 200_p50 200_p99 failed retrans h248_r iam42 \
     cics held "cpu (% of a core / CPU per call)"
