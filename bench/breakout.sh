@@ -20,7 +20,10 @@
 # most 256, the PSTN switch's limit) through IMS_MGCF_TRUNKS and the switch the same range
 # (IMS_LAB_PSTN_ARGS). The table shows the most circuits seen busy in each step (the MGCF's
 # mgcf_calls gauge, sampled every 0.5 s); a step whose peak comes near CICS was bounded by
-# the pool, which the output then says.
+# the pool, which the output then says. The test MGW (tests/tools/mgw.c, TERMS_MAX 64)
+# holds at most 64 terminations, two a call: 32 calls at once, whatever CICS says; past
+# that it answers Add with 510 and the MGCF the INVITE with 503 (500 at the caller, from
+# the proxies). The pool is therefore min(CICS, 32) until that tool takes more.
 #
 # Starts its own lab (run/bench-breakout/lab, the lab configuration: log level info unless
 # BENCH_LOG_LEVEL says otherwise) with CALLERS bulk users. Each caller (user00001...) is one
@@ -60,7 +63,7 @@ while getopts "c:s:H:k:N:anh" o; do
         N) NUMBER=${OPTARG#+} ;;
         a) ALL=1 ;;
         n) CHARGING=0 ;;
-        *) sed -n '2,43p' "$0"; exit 2 ;;
+        *) sed -n '2,44p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -76,6 +79,8 @@ done
 for b in pstn mgw mgcf bgcf; do
     [ -x "$BENCH_BIN/$b" ] || { echo "bench: $BENCH_BIN/$b missing: run make" >&2; exit 1; }
 done
+MGW_CALLS=32      # tests/tools/mgw.c: TERMS_MAX 64 terminations, two a call
+POOL=$((CICS < MGW_CALLS ? CICS : MGW_CALLS))
 PCSCF=127.0.0.10:5060
 CALLER_PORT=5070
 MGCF_METRICS=http://127.0.0.70:8080/metrics
@@ -201,10 +206,10 @@ for rate in "${RATES[@]}"; do
         held=yes
     fi
     pool=""
-    if [ "$busy_max" -ge $((CICS * 9 / 10)) ]; then
+    if [ "$busy_max" -ge $((POOL * 9 / 10)) ]; then
         pool="!"
-        POOL_NOTE="steps marked ! had 90 % or more of the $CICS circuits busy at once:"
-        POOL_NOTE+=" the pool, not the MGCF, may have bounded them (-k, -H)"
+        POOL_NOTE="steps marked ! had 90 % or more of the $POOL calls the circuits and the"
+        POOL_NOTE+=" test MGW allow busy at once: the pool, not the MGCF, may have bounded them"
     fi
     cpu=""
     for f in "${FUNCS[@]}"; do
@@ -249,7 +254,8 @@ for r in "${RESULTS[@]}"; do
         "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i" "$j" "$k" "$l" "$m" "$n" "$o" "$rest"
 done
 echo "retrans: SIP retransmissions at the callers; h248_r: the MGCF's H.248 retransmissions;"
-echo "iam42: IAMs refused by admission control; cics: most circuits busy at once (of $CICS)"
+echo "iam42: IAMs refused by admission control; cics: most circuits busy at once (of $POOL:"
+echo "$CICS circuits, the test MGW's $MGW_CALLS calls)"
 [ -n "$POOL_NOTE" ] && echo "$POOL_NOTE"
 echo
 echo "sipp runs, rtt and stat files, the lab's logs: $BENCH_RUN/"
