@@ -296,13 +296,8 @@ step "a call from the PSTN rings alice"
 sipp_ue in1 call_uas.xml &
 IN1=$!
 sleep 0.5
-pstn_pid=$(cat "$E2E_RUN/pstn/pstn.pid" 2>/dev/null)
-kill -TERM "$pstn_pid" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$pstn_pid" 2>/dev/null || break; sleep 0.1; done
-"$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 --originate-delay 2000 \
-    --originate 15550100001,19995550123,2000 >"$E2E_RUN/pstn-in.out" 2>&1 &
-PSTN2=$!
-e2e_at_cleanup "kill $PSTN2 2>/dev/null; wait $PSTN2 2>/dev/null"
+pstn_restart "$E2E_RUN/pstn-in.out" --originate-delay 2000 \
+    --originate 15550100001,19995550123,2000
 check "alice's UE: INVITE, 180, 200, ACK, then the BYE when the PSTN hangs up" wait "$IN1"
 check_match "the INVITE reached alice with the calling number asserted" \
     '^invited: INVITE sip:alice@127\.0\.0\.160:5601[^ ]* pai= *<tel:\+19995550123>' "$(logline in1)"
@@ -319,8 +314,8 @@ CIC_IN=$(sed -n 's/^rx ACM cic=\([0-9]*\) .*/\1/p' "$E2E_RUN/pstn-in.out" | head
 check_eq "... its Incoming-Trunk-Group-Id is the PSTN's circuit: pstn/<the IAM's CIC>" \
     "pstn/$CIC_IN -" \
     "$(ocs "cdrs?icid=$ICID_IN" | jq -r '.items[] | select(.node_functionality == 4) | "\(.incoming_trunk) \(.outgoing_trunk | if . == "" then "-" else . end)"')"
-kill "$PSTN2" 2>/dev/null
-wait "$PSTN2" 2>/dev/null
+kill "$PSTN_PID" 2>/dev/null
+wait "$PSTN_PID" 2>/dev/null
 
 # ---------------------------------------------------------------------------------------------
 step "overload: IAMs past the admission control's rate are released with cause 42"

@@ -111,13 +111,8 @@ check "alice registers (Digest)" sipp_ue reg-alice reg_digest.xml -s alice -au "
 sipp_ue in1 call_uas.xml &
 IN1=$!
 sleep 0.5
-pstn_pid=$(cat "$E2E_RUN/pstn/pstn.pid" 2>/dev/null)
-kill -TERM "$pstn_pid" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$pstn_pid" 2>/dev/null || break; sleep 0.1; done
-"$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 --originate-delay 2000 \
-    --originate 15550100001,19995550123,2000 >"$E2E_RUN/pstn-in.out" 2>&1 &
-PSTN2=$!
-e2e_at_cleanup "kill $PSTN2 2>/dev/null; wait $PSTN2 2>/dev/null"
+pstn_restart "$E2E_RUN/pstn-in.out" --originate-delay 2000 \
+    --originate 15550100001,19995550123,2000
 check "alice's UE: INVITE, 180, 200, ACK, then the BYE when the PSTN hangs up" wait "$IN1"
 check_match "the MGCF sent its INVITE to the I-CSCF as SIP-I" \
     'INVITE tel:\+15550100001 from <tel:\+19995550123> sent to sip:icscf.* \(SIP-I\)' \
@@ -127,8 +122,8 @@ check_match "alice's INVITE came with the application/ISUP part" \
 check_match "the PSTN switch: ACM, ANM, REL sent, RLC" \
     'rx ACM cic=[0-9]+ called_status=1.*rx ANM cic=.*tx REL cic=[0-9]+ cause=16.*rx RLC' \
     "$(tr '\n' ' ' <"$E2E_RUN/pstn-in.out")"
-kill "$PSTN2" 2>/dev/null
-wait "$PSTN2" 2>/dev/null
+kill "$PSTN_PID" 2>/dev/null
+wait "$PSTN_PID" 2>/dev/null
 
 step "the wire"
 cap_stop
