@@ -15,11 +15,9 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include <pthread.h>
-
 #include "fuzz_http.h"
+#include "fuzz_loop.h"
 #include "mgcf.h"
-#include "loop.h"
 #include "m3ua.h"
 
 #define TOKEN "fuzz-token"
@@ -30,37 +28,13 @@ static struct mgcf_trunk trunks[2];
 static const char *const trunk_items[] = { "pstn dpc=2 cics=1-31 prefix=+1",
                                            "intl dpc=3 cics=100-163" };
 
-static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t loop_cv = PTHREAD_COND_INITIALIZER;
-static bool loop_made;
-
-static void *run_loop(void *arg)
-{
-    (void)arg;
-    struct ims_loop *loop = ims_loop_create(64);
-    pthread_mutex_lock(&loop_mu);
-    d.loop = loop;
-    loop_made = true;
-    pthread_cond_signal(&loop_cv);
-    pthread_mutex_unlock(&loop_mu);
-    if (loop)
-        ims_loop_run(loop);
-    return NULL;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     char err[200];
-    pthread_t t;
     fuzz_logs("mgcf");
-    if (pthread_create(&t, NULL, run_loop, NULL) != 0)
-        abort();
-    pthread_mutex_lock(&loop_mu);
-    while (!loop_made)
-        pthread_cond_wait(&loop_cv, &loop_mu);
-    pthread_mutex_unlock(&loop_mu);
+    d.loop = fuzz_loop_start();
     for (size_t i = 0; i < 2; i++)
         FUZZ_ASSERT(mgcf_trunk_parse(trunk_items[i], &trunks[i], err, sizeof(err)) == 0, "%s",
                     err);

@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "fuzz_diam.h"
+#include "fuzz_loop.h"
 #include "scscf.h"
 
 #define ALICE_IMPI "alice@" FUZZ_REALM
@@ -42,26 +43,6 @@ static char *profile(const char *impi, const char *impu, const char *tel)
                  tel ? "</Identity></PublicIdentity>" : "") < 0)
         abort();
     return p;
-}
-
-/* ---- the loop thread ---- */
-
-static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t loop_cv = PTHREAD_COND_INITIALIZER;
-static bool loop_made;
-
-static void *run_loop(void *arg)
-{
-    (void)arg;
-    struct ims_loop *loop = ims_loop_create(64);
-    pthread_mutex_lock(&loop_mu);
-    d.loop = loop;
-    loop_made = true;
-    pthread_cond_signal(&loop_cv);
-    pthread_mutex_unlock(&loop_mu);
-    if (loop)
-        ims_loop_run(loop);
-    return NULL;
 }
 
 /* ---- registrations before and after each input (on the loop thread) ---- */
@@ -169,16 +150,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    pthread_t t;
     fuzz_diam_init("scscf", IMS_APP_BIT(IMS_APP_CX));
     if (fuzz_seed_dir())
         write_seeds();
-    if (pthread_create(&t, NULL, run_loop, NULL) != 0)
-        abort();
-    pthread_mutex_lock(&loop_mu);
-    while (!loop_made)
-        pthread_cond_wait(&loop_cv, &loop_mu);
-    pthread_mutex_unlock(&loop_mu);
+    d.loop = fuzz_loop_start();
     s.d = &d;
     snprintf(s.name, sizeof(s.name), "sip:scscf.%s:5060", FUZZ_REALM);
     if (!d.loop || scscf_store_init(&s, ":memory:", false) != 0 ||
