@@ -34,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                             \
     } while (0)
 
+/* The same for a property that its condition says all of (the codec harnesses) */
+#define FUZZ_CHECK(cond) FUZZ_ASSERT(cond, "%s", "")
+
 /* A NUL-terminated copy of @n bytes (embedded NULs kept; C string users stop at them). */
 static inline char *fuzz_str(const uint8_t *d, size_t n)
 {

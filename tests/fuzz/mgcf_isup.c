@@ -10,22 +10,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz.h"
 #include "isup.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz: %s:%d: %s does not hold\n", __FILE__, __LINE__, #cond); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
 
 /* The encoder refuses digits in a number marked "address not available"; the decoder
  * reads them (lenient with what peers send). */
@@ -40,25 +27,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t buf[2 * 256 + 300];
     int rc = mgcf_isup_decode(data, size, &m);
     if (rc == -ENOTSUP) {
-        CHECK(mgcf_isup_type_name(m.type) == NULL);
+        FUZZ_CHECK(mgcf_isup_type_name(m.type) == NULL);
         return 0;
     }
-    CHECK(rc == 0 || rc == -EINVAL);
+    FUZZ_CHECK(rc == 0 || rc == -EINVAL);
     if (rc)
         return 0;
-    CHECK(mgcf_isup_type_name(m.type) != NULL);
-    CHECK(strlen(m.called.digits) <= MGCF_ISUP_DIGITS_MAX);
+    FUZZ_CHECK(mgcf_isup_type_name(m.type) != NULL);
+    FUZZ_CHECK(strlen(m.called.digits) <= MGCF_ISUP_DIGITS_MAX);
     int n = mgcf_isup_encode(&m, buf, sizeof(buf));
     if (n == -EINVAL) {
-        CHECK((mgcf_isup_has(&m, ISUP_PAR_CALLING) && digits_not_available(&m.calling)) ||
+        FUZZ_CHECK((mgcf_isup_has(&m, ISUP_PAR_CALLING) && digits_not_available(&m.calling)) ||
               (mgcf_isup_has(&m, ISUP_PAR_CONNECTED) && digits_not_available(&m.connected)) ||
               (mgcf_isup_has(&m, ISUP_PAR_GENERIC_NUMBER) && digits_not_available(&m.generic)));
         return 0;
     }
-    CHECK(n > 0 && (size_t)n <= sizeof(buf));
-    CHECK(mgcf_isup_decode(buf, (size_t)n, &back) == 0);
+    FUZZ_CHECK(n > 0 && (size_t)n <= sizeof(buf));
+    FUZZ_CHECK(mgcf_isup_decode(buf, (size_t)n, &back) == 0);
     m.unknown = 0;
     m.unknown_first = 0;
-    CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+    FUZZ_CHECK(memcmp(&m, &back, sizeof(m)) == 0);
     return 0;
 }

@@ -9,22 +9,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz.h"
 #include "m3ua.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz: %s:%d: %s does not hold\n", __FILE__, __LINE__, #cond); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
 
 static bool same_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
 {
@@ -37,17 +24,17 @@ static void round_trip(const struct mgcf_m3ua_msg *m)
     struct mgcf_m3ua_msg back;
     uint32_t code;
     int n = mgcf_m3ua_encode(m, buf, sizeof(buf));
-    CHECK(n > 0);
-    CHECK(mgcf_m3ua_decode(buf, (size_t)n, &back, &code) == 0);
-    CHECK(back.present == m->present && back.n_rc == m->n_rc && back.n_apc == m->n_apc);
-    CHECK(!memcmp(back.routing_context, m->routing_context, sizeof(back.routing_context)));
-    CHECK(!memcmp(back.apc, m->apc, sizeof(back.apc)));
-    CHECK(back.opc == m->opc && back.dpc == m->dpc && back.si == m->si && back.sls == m->sls);
-    CHECK(back.status_type == m->status_type && back.status_info == m->status_info);
-    CHECK(back.error_code == m->error_code && back.traffic_mode == m->traffic_mode);
-    CHECK(same_bytes(back.data, back.data_len, m->data, m->data_len));
-    CHECK(same_bytes(back.info, back.info_len, m->info, m->info_len));
-    CHECK(same_bytes(back.heartbeat, back.heartbeat_len, m->heartbeat, m->heartbeat_len));
+    FUZZ_CHECK(n > 0);
+    FUZZ_CHECK(mgcf_m3ua_decode(buf, (size_t)n, &back, &code) == 0);
+    FUZZ_CHECK(back.present == m->present && back.n_rc == m->n_rc && back.n_apc == m->n_apc);
+    FUZZ_CHECK(!memcmp(back.routing_context, m->routing_context, sizeof(back.routing_context)));
+    FUZZ_CHECK(!memcmp(back.apc, m->apc, sizeof(back.apc)));
+    FUZZ_CHECK(back.opc == m->opc && back.dpc == m->dpc && back.si == m->si && back.sls == m->sls);
+    FUZZ_CHECK(back.status_type == m->status_type && back.status_info == m->status_info);
+    FUZZ_CHECK(back.error_code == m->error_code && back.traffic_mode == m->traffic_mode);
+    FUZZ_CHECK(same_bytes(back.data, back.data_len, m->data, m->data_len));
+    FUZZ_CHECK(same_bytes(back.info, back.info_len, m->info, m->info_len));
+    FUZZ_CHECK(same_bytes(back.heartbeat, back.heartbeat_len, m->heartbeat, m->heartbeat_len));
 }
 
 static int f_send(void *arg, const uint8_t *buf, size_t len)
@@ -55,18 +42,18 @@ static int f_send(void *arg, const uint8_t *buf, size_t len)
     struct mgcf_m3ua_msg m;
     uint32_t code;
     (void)arg;
-    CHECK(mgcf_m3ua_decode(buf, len, &m, &code) == 0);
+    FUZZ_CHECK(mgcf_m3ua_decode(buf, len, &m, &code) == 0);
     return 0;
 }
 static void f_deliver(void *arg, const struct mgcf_m3ua_msg *m)
 {
     (void)arg;
-    CHECK(m->cls == M3UA_CLASS_TRANSFER);
+    FUZZ_CHECK(m->cls == M3UA_CLASS_TRANSFER);
 }
 static void f_state(void *arg, enum mgcf_m3ua_state s)
 {
     (void)arg;
-    CHECK(s <= MGCF_M3UA_ACTIVE);
+    FUZZ_CHECK(s <= MGCF_M3UA_ACTIVE);
 }
 static void f_timer(void *arg, unsigned ms)
 {

@@ -10,22 +10,9 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz.h"
 #include "megaco.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz: %s:%d: %s does not hold\n", __FILE__, __LINE__, #cond); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
 
 static char one[1 << 20], two[1 << 20];
 
@@ -35,23 +22,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[160];
     int rc = mgcf_mg_decode((const char *)data, size, &m, err, sizeof(err));
     if (rc) {
-        CHECK(rc == -EINVAL || rc == -E2BIG);
-        CHECK(m == NULL && err[0]);
+        FUZZ_CHECK(rc == -EINVAL || rc == -E2BIG);
+        FUZZ_CHECK(m == NULL && err[0]);
         return 0;
     }
-    CHECK(m->version >= 1 && m->version <= 3);
-    CHECK(m->n_cmds <= MGCF_MG_CMDS_MAX && m->n_actions <= MGCF_MG_ACTIONS_MAX);
+    FUZZ_CHECK(m->version >= 1 && m->version <= 3);
+    FUZZ_CHECK(m->n_cmds <= MGCF_MG_CMDS_MAX && m->n_actions <= MGCF_MG_ACTIONS_MAX);
     int n1 = mgcf_mg_encode(m, one, sizeof(one));
     mgcf_mg_free(m);
     if (n1 < 0)
         fprintf(stderr, "encode %d\n", n1);
-    CHECK(n1 > 0);
+    FUZZ_CHECK(n1 > 0);
     rc = mgcf_mg_decode(one, (size_t)n1, &m, err, sizeof(err));
     if (rc)
         fprintf(stderr, "%s\n---\n%s\n", err, one);
-    CHECK(rc == 0);
+    FUZZ_CHECK(rc == 0);
     int n2 = mgcf_mg_encode(m, two, sizeof(two));
     mgcf_mg_free(m);
-    CHECK(n2 == n1 && memcmp(one, two, (size_t)n1) == 0);
+    FUZZ_CHECK(n2 == n1 && memcmp(one, two, (size_t)n1) == 0);
     return 0;
 }

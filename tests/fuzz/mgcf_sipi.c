@@ -9,24 +9,11 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <sofia-sip/sip_header.h>
 
+#include "fuzz.h"
 #include "sipi.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "fuzz: %s:%d: %s does not hold\n", __FILE__, __LINE__, #cond); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
 
 static void round_trip(su_home_t *home, const struct mgcf_sipi_body *b)
 {
@@ -39,10 +26,10 @@ static void round_trip(su_home_t *home, const struct mgcf_sipi_body *b)
     int rc = mgcf_sipi_body_make(home, sdp, &b->isup, true, &ct, &pl);
     if (rc == -EINVAL)                    /* decoded leniently, refused by the encoder */
         return;
-    CHECK(rc == 0);
-    CHECK(mgcf_sipi_body_read(home, ct, pl, &back) == 0);
-    CHECK(back.has_isup && back.isup.type == b->isup.type);
-    CHECK(!sdp || (back.sdp_len == b->sdp_len && memcmp(back.sdp, sdp, b->sdp_len) == 0));
+    FUZZ_CHECK(rc == 0);
+    FUZZ_CHECK(mgcf_sipi_body_read(home, ct, pl, &back) == 0);
+    FUZZ_CHECK(back.has_isup && back.isup.type == b->isup.type);
+    FUZZ_CHECK(!sdp || (back.sdp_len == b->sdp_len && memcmp(back.sdp, sdp, b->sdp_len) == 0));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ct && pl) {
         struct mgcf_sipi_body b;
         int rc = mgcf_sipi_body_read(home, ct, pl, &b);
-        CHECK(rc == 0 || rc == -EMEDIUMTYPE || rc == -EINVAL || rc == -ENOMEM);
-        CHECK(pl->pl_len == len && memcmp(pl->pl_data, nl + 1, len) == 0);  /* not changed */
+        FUZZ_CHECK(rc == 0 || rc == -EMEDIUMTYPE || rc == -EINVAL || rc == -ENOMEM);
+        FUZZ_CHECK(pl->pl_len == len && memcmp(pl->pl_data, nl + 1, len) == 0);  /* not changed */
         if (rc == 0 && b.has_isup)
             round_trip(home, &b);
     }
