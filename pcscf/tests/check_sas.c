@@ -170,6 +170,26 @@ static struct pcscf_saset *challenged(struct pcscf_sas *s, time_t now, msg_t **r
     return set;
 }
 
+/* A store of at most @max sets for the P-CSCF 127.0.0.10 (ports PC, PS), the recorder
+ * emptied */
+static struct pcscf_sas *store_new(size_t max)
+{
+    rec_reset();
+    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, max);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+/* The set of a UE registered at 1000 for 600 s: challenged, its 200 confirmed, held by its
+ * binding */
+static struct pcscf_saset *registered(struct pcscf_sas *s)
+{
+    struct pcscf_saset *set = challenged(s, 1000, NULL);
+    ck_assert_int_eq(pcscf_sas_confirm(s, set, 1000, 1600), 0);
+    pcscf_sas_attach(set);
+    return set;
+}
+
 /* The four SAs of TS 33.203 7.1 with the UE's and our SPIs, ports, keys and lifetime */
 static void assert_four(const struct pcscf_saset *set, int lifetime)
 {
@@ -211,9 +231,7 @@ static void assert_four(const struct pcscf_saset *set, int lifetime)
 
 START_TEST(whole_registration)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
-    ck_assert_ptr_nonnull(s);
+    struct pcscf_sas *s = store_new(100);
     time_t now = 1000;
     msg_t *resp;
     struct pcscf_saset *set = challenged(s, now, &resp);
@@ -281,11 +299,8 @@ END_TEST
 /* A registration that is not renewed: its SAs end 30 s after it */
 START_TEST(expiry_removes)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
-    struct pcscf_saset *set = challenged(s, 1000, NULL);
-    ck_assert_int_eq(pcscf_sas_confirm(s, set, 1000, 1600), 0);
-    pcscf_sas_attach(set);
+    struct pcscf_sas *s = store_new(100);
+    struct pcscf_saset *set = registered(s);
     rec_reset();
     ck_assert_int_eq(pcscf_sas_expire(s, 1629), 0);
     ck_assert_int_eq(rec.n, 0);
@@ -305,8 +320,7 @@ END_TEST
 /* A challenge never answered: the temporary SAs go after reg-await-auth */
 START_TEST(temporary_expires)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
+    struct pcscf_sas *s = store_new(100);
     challenged(s, 1000, NULL);
     ck_assert_int_eq(pcscf_sas_expire(s, 1000 + PCSCF_SAS_AWAIT_AUTH - 1), 0);
     rec_reset();
@@ -320,11 +334,8 @@ END_TEST
  * one keeps the rest until its binding goes */
 START_TEST(reregistration_takes_over)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
-    struct pcscf_saset *old = challenged(s, 1000, NULL);
-    pcscf_sas_confirm(s, old, 1000, 1600);
-    pcscf_sas_attach(old);
+    struct pcscf_sas *s = store_new(100);
+    struct pcscf_saset *old = registered(s);
     struct pcscf_sec_offer offer = old->offer;
     offer.spi_c = 3333;
     offer.spi_s = 4444;
@@ -364,8 +375,7 @@ END_TEST
 /* Our SPIs are unique among the sets in store, and not reused while in use */
 START_TEST(spis_unique)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
+    struct pcscf_sas *s = store_new(100);
     struct pcscf_saset *sets[10];
     uint32_t seen[20];
     for (int i = 0; i < 10; i++) {
@@ -391,9 +401,8 @@ END_TEST
 /* An SA the kernel refuses: nothing left half installed, no set, no Security-Server */
 START_TEST(install_failure_rolls_back)
 {
-    rec_reset();
+    struct pcscf_sas *s = store_new(100);
     rec.fail_at = 3;
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
     struct pcscf_sec_offer o = { .alg = PCSCF_IPSEC_HMAC_SHA1_96, .ealg = PCSCF_IPSEC_AES_CBC,
                                  .spi_c = 1111, .spi_s = 2222, .port_c = UE_UC,
                                  .port_s = UE_US };
@@ -446,8 +455,7 @@ END_TEST
  * address (it did not come over an SA), or to the client port */
 START_TEST(attacker_around_the_sas)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
+    struct pcscf_sas *s = store_new(100);
     challenged(s, 1000, NULL);
     struct pcscf_saset *over = (void *)1;
     char why[200];
@@ -477,8 +485,7 @@ END_TEST
 /* Over the SAs, but a Security-Verify that is not what we sent (a downgrade), or none */
 START_TEST(attacker_security_verify)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
+    struct pcscf_sas *s = store_new(100);
     struct pcscf_saset *set = challenged(s, 1000, NULL);
     char why[200], verify[300];
     msg_t *m = register2(NULL);
@@ -501,8 +508,7 @@ END_TEST
  * REGISTER over the set passes */
 START_TEST(attacker_replays_around)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 100);
+    struct pcscf_sas *s = store_new(100);
     struct pcscf_saset *set = challenged(s, 1000, NULL), *over = NULL;
     char why[200];
     msg_t *m = register2(set->server);
@@ -531,8 +537,7 @@ END_TEST
 /* Teardown removes what is still installed */
 START_TEST(destroy_removes)
 {
-    rec_reset();
-    struct pcscf_sas *s = pcscf_sas_create(&rec_ops, "127.0.0.10", PC, PS, 1);
+    struct pcscf_sas *s = store_new(1);
     challenged(s, 1000, NULL);
     struct pcscf_saset *set;
     struct pcscf_sec_offer o = { .spi_c = 1000, .spi_s = 1001, .port_c = 7000, .port_s = 7001 };
