@@ -185,20 +185,7 @@ for rate in "${RATES[@]}"; do
     for p in "${pids[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
     h248r=$(( $(mgcf_metric mgcf_h248_retransmissions_total) - h248r0 ))
     ovl=$(( $(mgcf_metric mgcf_iam_overload_refused_total) - ovl0 ))
-    failed=0 retrans=0 rate_sum=0 done1=0
-    for ((k = 0; k < CALLERS; k++)); do
-        dir=$BENCH_RUN/step$step/caller$k
-        failed=$((failed + $(sipp_stat "$dir/stat.csv" 'FailedCall(C)')))
-        retrans=$((retrans + $(sipp_stat "$dir/stat.csv" 'Retransmissions(C)')))
-        rtt=$(ls "$dir"/breakout_uac_*_rtt.csv 2>/dev/null | head -n 1)
-        read -r n r _ <<<"$(rtt_stats "$rtt" 1)"
-        rate_sum=$((rate_sum + r))
-        done1=$((done1 + n))
-    done
-    cat "$BENCH_RUN"/step$step/caller*/breakout_uac_*_rtt.csv >"$BENCH_RUN/step$step/all_rtt.csv"
-    read -r _ _ p50_180 p99_180 max_180 <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 1)"
-    all=$BENCH_RUN/step$step/all_rtt.csv
-    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$all" 2 "$ANSWER_MS")"
+    bench_callers_sum "$BENCH_RUN/step$step" "$CALLERS" breakout_uac "$ANSWER_MS"
     total=$((m * CALLERS))
     held=no
     if [ "$rcs" = 0 ] && [ "$failed" = 0 ] && [ "$done1" = "$total" ] &&

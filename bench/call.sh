@@ -202,19 +202,7 @@ for rate in "${RATES[@]}"; do
     for p in "${pids[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
     drops=""
     for f in pcscf icscf scscf; do drops+="$f=$(($(udp_drops "${ADDR[$f]}" 5060) - D0[$f])),"; done
-    failed=0 retrans=0 rate_sum=0 done1=0
-    for ((k = 0; k < CALLERS; k++)); do
-        dir=$BENCH_RUN/step$step/caller$k
-        failed=$((failed + $(sipp_stat "$dir/stat.csv" 'FailedCall(C)')))
-        retrans=$((retrans + $(sipp_stat "$dir/stat.csv" 'Retransmissions(C)')))
-        rtt=$(ls "$dir"/call_uac_*_rtt.csv 2>/dev/null | head -n 1)
-        read -r n r _ <<<"$(rtt_stats "$rtt" 1)"
-        rate_sum=$((rate_sum + r))
-        done1=$((done1 + n))
-    done
-    cat "$BENCH_RUN"/step$step/caller*/call_uac_*_rtt.csv >"$BENCH_RUN/step$step/all_rtt.csv"
-    read -r _ _ p50_180 p99_180 max_180 <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 1)"
-    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$BENCH_RUN/step$step/all_rtt.csv" 2 20)"
+    bench_callers_sum "$BENCH_RUN/step$step" "$CALLERS" call_uac 20
     total=$((m * CALLERS))
     held=no
     if [ "$rcs" = 0 ] && [ "$failed" = 0 ] && [ "$done1" = "$total" ] &&

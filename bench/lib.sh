@@ -17,6 +17,9 @@
 #                            share memory: RSS would count the shared pool once per child)
 #   rtt_stats FILE RTD [MS]  "count rate p50 p99 max" from a sipp -trace_rtt file
 #   sipp_stat FILE COLUMN    last value of a sipp -trace_stat column (e.g. FailedCall(C))
+#   bench_callers_sum DIR N SCENARIO ANSWER_MS
+#                            failed calls, retransmissions, calls, rate and INVITE->180/200
+#                            percentiles of a step's N caller sipps, summed
 #   bench_calls_setup C E   registers C callers and E callees, starts the answering sipps
 #   bench_register_from ..  one sipp registering the users of a file from one socket
 #   heap_kib ADDR            malloc's bytes in use of one of our daemons (its /metrics), KiB
@@ -304,6 +307,28 @@ rtt_stats() {
 sipp_stat() {   # $1 sipp -trace_stat file $2 column name -> its value on the last line
     awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
                          { last = $k } END { print last + 0 }' "$1" 2>/dev/null
+}
+
+# $1 a step's folder (caller0 ... caller<N-1> in it, each a sipp run with -trace_stat to
+# stat.csv and -trace_rtt) $2 N $3 the scenario's name (its rtt file is <name>_*_rtt.csv)
+# $4 the callee's delay of its 200 (ms): the callers' sums, failed retrans (stat.csv),
+# done1 rate_sum (calls and calls/s of RTD 1); over all their calls (written to
+# all_rtt.csv), p50_180 p99_180 max_180 (RTD 1) and p50_200 p99_200 (RTD 2, the delay out)
+bench_callers_sum() {
+    local k dir rtt n r
+    failed=0 retrans=0 rate_sum=0 done1=0
+    for ((k = 0; k < $2; k++)); do
+        dir=$1/caller$k
+        failed=$((failed + $(sipp_stat "$dir/stat.csv" 'FailedCall(C)')))
+        retrans=$((retrans + $(sipp_stat "$dir/stat.csv" 'Retransmissions(C)')))
+        rtt=$(ls "$dir"/"$3"_*_rtt.csv 2>/dev/null | head -n 1)
+        read -r n r _ <<<"$(rtt_stats "$rtt" 1)"
+        rate_sum=$((rate_sum + r))
+        done1=$((done1 + n))
+    done
+    cat "$1"/caller*/"$3"_*_rtt.csv >"$1/all_rtt.csv"
+    read -r _ _ p50_180 p99_180 max_180 <<<"$(rtt_stats "$1/all_rtt.csv" 1)"
+    read -r _ _ p50_200 p99_200 _ <<<"$(rtt_stats "$1/all_rtt.csv" 2 "$4")"
 }
 
 heap_kib() {   # $1 daemon address (HTTP on 8080)
