@@ -14,8 +14,8 @@
 #include <pthread.h>
 
 #include "fuzz_http.h"
+#include "fuzz_loop.h"
 #include "bgcf.h"
-#include "loop.h"
 #include "sip.h"
 
 #define TOKEN "fuzz-token"
@@ -28,10 +28,6 @@ static const char *const config_routes[] = {
     "partner example.net sip:ibcf.example.net:5060;transport=tcp",
 };
 
-static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t loop_cv = PTHREAD_COND_INITIALIZER;
-static bool loop_made;
-
 static int no_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 {
     (void)arg;
@@ -41,29 +37,18 @@ static int no_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
 }
 
 /*
- * The loop thread (sofia-sip runs a root only on the thread that created it), with the SIP
+ * On the loop thread (sofia-sip runs a root only on the thread that created it): the SIP
  * agent the API asks whether a next hop is this BGCF (bound to 127.0.0.1, any port)
  */
-static void *run_loop(void *arg)
+static bool make_sip(struct ims_loop *loop)
 {
-    (void)arg;
     static char *udp[] = { "udp", NULL };
     const struct ims_sip_conf sc = {
         .address = "127.0.0.1", .port = 0, .transports = udp,
         .host = "bgcf.ims.mnc001.mcc001.3gppnetwork.org", .node = "bgcf",
     };
-    struct ims_loop *loop = ims_loop_create(64);
-    struct ims_sip *sip = loop ? ims_sip_create(ims_loop_root(loop), &sc, no_request, NULL)
-                               : NULL;
-    pthread_mutex_lock(&loop_mu);
-    d.loop = sip ? loop : NULL;
-    d.sip = sip;
-    loop_made = true;
-    pthread_cond_signal(&loop_cv);
-    pthread_mutex_unlock(&loop_mu);
-    if (sip)
-        ims_loop_run(loop);
-    return NULL;
+    d.sip = ims_sip_create(ims_loop_root(loop), &sc, no_request, NULL);
+    return d.sip != NULL;
 }
 
 /* the live table as the daemon builds it at start: configuration + stored routes */
@@ -86,19 +71,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     char err[300];
-    pthread_t t;
     fuzz_logs("bgcf");
     b.d = &d;
     b.nconfig = sizeof(config_routes) / sizeof(config_routes[0]);
     b.config = calloc(b.nconfig, sizeof(*b.config));
     pthread_mutex_init(&b.api_lock, NULL);
     snprintf(b.api_token, sizeof(b.api_token), TOKEN);
-    if (!b.config || pthread_create(&t, NULL, run_loop, NULL) != 0)
+    if (!b.config)
         abort();
-    pthread_mutex_lock(&loop_mu);
-    while (!loop_made)
-        pthread_cond_wait(&loop_cv, &loop_mu);
-    pthread_mutex_unlock(&loop_mu);
+    d.loop = fuzz_loop_start(make_sip);
     if (!d.loop)
         abort();
     for (size_t i = 0; i < b.nconfig; i++)

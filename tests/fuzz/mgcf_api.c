@@ -34,7 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     char err[200];
     fuzz_logs("mgcf");
-    d.loop = fuzz_loop_start();
+    d.loop = fuzz_loop_start(NULL);
     for (size_t i = 0; i < 2; i++)
         FUZZ_ASSERT(mgcf_trunk_parse(trunk_items[i], &trunks[i], err, sizeof(err)) == 0, "%s",
                     err);

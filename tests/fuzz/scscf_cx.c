@@ -153,7 +153,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_diam_init("scscf", IMS_APP_BIT(IMS_APP_CX));
     if (fuzz_seed_dir())
         write_seeds();
-    d.loop = fuzz_loop_start();
+    d.loop = fuzz_loop_start(NULL);
     s.d = &d;
     snprintf(s.name, sizeof(s.name), "sip:scscf.%s:5060", FUZZ_REALM);
     if (!d.loop || scscf_store_init(&s, ":memory:", false) != 0 ||
