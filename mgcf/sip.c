@@ -143,16 +143,25 @@ static int sdp_of(const sip_t *sip, struct mgcf_iw_media *m)
 
 /*
  * sipi_body - the call's SIP-I body for a SIP message (@method, else a response @status):
- * the last ISUP message from the PSTN when it was not carried yet and fits the message
- * (mgcf_sipi_fits), with @sdp (NULL: none) beside it. false when there is none (the SDP
+ * the INVITE's IAM; the last ISUP message from the PSTN when it was not carried yet and fits
+ * the message; or, for a release the MGCF makes itself (@cause given), a REL of its own
+ * (mgcf_sipi_to_carry), with @sdp (NULL: none) beside it. false when there is none (the SDP
  * alone goes, as without SIP-I); *@ct and *@pl in @home otherwise.
  */
-static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, const char *sdp,
-                      su_home_t *home, sip_content_type_t **ct, sip_payload_t **pl)
+static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, uint8_t cause,
+                      const char *sdp, su_home_t *home, sip_content_type_t **ct,
+                      sip_payload_t **pl)
 {
-    const struct mgcf_isup_msg *isup = method == sip_method_invite ? &c->iam : &c->isup_rx;
-    if (!c->sip_i || (method != sip_method_invite && !c->isup_rx_fresh) ||
-        !mgcf_sipi_fits(isup->type, method, status))
+    struct mgcf_isup_msg own;
+    const struct mgcf_isup_msg *isup;
+    if (!c->sip_i)
+        return false;
+    if (method == sip_method_invite)
+        isup = mgcf_sipi_fits(c->iam.type, method, status) ? &c->iam : NULL;
+    else
+        isup = mgcf_sipi_to_carry(&c->isup_rx, c->isup_rx_fresh, method, status, cause,
+                                  MGCF_IW_LOCATION, &own);
+    if (!isup)
         return false;
     int rc = mgcf_sipi_body_make(home, sdp, isup, c->m->conf.sip_i_required, ct, pl);
     if (rc < 0) {
@@ -160,19 +169,22 @@ static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, cons
                       mgcf_isup_type_name(isup->type), strerror(-rc));
         return false;
     }
-    if (method != sip_method_invite)
+    if (isup == &own)
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: our own REL cause=%u encapsulated", cause);
+    else if (isup == &c->isup_rx)
         c->isup_rx_fresh = false;
     return true;
 }
 
 /* The body of a SIP message of the call: SIP-I's multipart when sipi_body() gives one, else
  * @sdp alone (NULL: no body, *@ct and *@pl NULL). true when multipart. */
-static bool body_for(struct mgcf_call *c, sip_method_t method, int status, const char *sdp,
-                     su_home_t *home, sip_content_type_t **ct, sip_payload_t **pl)
+static bool body_for(struct mgcf_call *c, sip_method_t method, int status, uint8_t cause,
+                     const char *sdp, su_home_t *home, sip_content_type_t **ct,
+                     sip_payload_t **pl)
 {
     *ct = NULL;
     *pl = NULL;
-    if (sipi_body(c, method, status, sdp, home, ct, pl))
+    if (sipi_body(c, method, status, cause, sdp, home, ct, pl))
         return true;
     if (sdp) {
         *ct = sip_content_type_make(home, "application/sdp");
@@ -469,7 +481,8 @@ void mgcf_sip_respond(struct mgcf_call *c, int status, bool sdp, uint8_t cause)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_invalid, status, text, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_invalid, status, status >= 300 ? cause : 0, text, home,
+                       &ct, &pl);
     nta_incoming_treply(c->irq, status, sip_status_phrase(status),
                         TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
                                                                            sizeof(contact)))),
@@ -582,7 +595,7 @@ void mgcf_sip_send_invite(struct mgcf_call *c)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_invite, 0, sdp, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_invite, 0, 0, sdp, home, &ct, &pl);
     c->leg = nta_leg_tcreate(agent_of(c), on_leg_request, (nta_leg_magic_t *)c,
                              SIPTAG_CALL_ID_STR(callid), SIPTAG_FROM_STR(c->origin.from),
                              SIPTAG_TO_STR(c->origin.to), TAG_END());
@@ -631,7 +644,7 @@ void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_cancel, 0, NULL, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_cancel, 0, cause, NULL, home, &ct, &pl);
     /* nta holds the CANCEL back until a provisional response came (RFC 3261 9.1); its
      * final response ends the CANCEL transaction on its own */
     nta_outgoing_tcancel(c->invite_orq, NULL, NULL, TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
@@ -664,7 +677,7 @@ void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_bye, 0, NULL, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_bye, 0, cause, NULL, home, &ct, &pl);
     if (c->leg)
         c->bye_orq = nta_outgoing_tcreate(c->leg, on_bye_response, (nta_outgoing_magic_t *)c,
                                           NULL, SIP_METHOD_BYE, NULL,
