@@ -35,7 +35,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
 
-#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 #define SDP_MAX 1024
 
 static struct ims_counter *m_refused;
@@ -260,6 +260,72 @@ static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     return 0;
 }
 
+/*
+ * info_check - may the INFO @sip of call @c (@sipi: from a SIP-I peer of a SIP-I call) be
+ * taken? 0 with the ISUP SUS or RES it carries in @isup (type 0: no body, nothing to do), or
+ * the status refusing it, why in @why: ISUP is taken from SIP-I peers only (415), other
+ * bodies (415), an ISUP part that cannot be read (400), an ISUP message INFO does not carry
+ * (415), a SUS or RES outside an answered call (400; Q.764 2.5).
+ */
+static int info_check(const struct mgcf_call *c, const sip_t *sip, bool sipi,
+                      struct mgcf_isup_msg *isup, char *why, size_t len)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    struct mgcf_sipi_body b;
+    int st = 0;
+    isup->type = 0;
+    if (!sip->sip_payload || !sip->sip_payload->pl_len)
+        return 0;
+    int rc = sipi ? mgcf_sipi_body_read(home, sip->sip_content_type, sip->sip_payload, &b)
+                  : -EPERM;
+    if (rc == -EPERM) {
+        snprintf(why, len, "an INFO body (ISUP) is taken from mgcf.sip_i_peers only");
+        st = 415;
+    } else if (rc == -EMEDIUMTYPE || (rc == 0 && !b.has_isup && !b.isup_error)) {
+        snprintf(why, len, "an INFO carries SIP-I's ISUP (application/ISUP;version="
+                 MGCF_SIPI_VERSION ") only");
+        st = 415;
+    } else if (rc < 0 || b.isup_error == -EINVAL) {
+        snprintf(why, len, "the INFO's ISUP part cannot be read");
+        st = 400;
+    } else if (b.isup_error || !mgcf_sipi_fits(b.isup.type, sip_method_info, 0)) {
+        snprintf(why, len, "ISUP %s is not carried in INFO (SUS and RES are)",
+                 b.isup_error ? "of another version or type" : mgcf_isup_type_name(b.isup.type));
+        st = 415;
+    } else if (c->sm.isup != MGCF_I_ANSWERED) {
+        snprintf(why, len, "ISUP %s outside an answered call", mgcf_isup_type_name(b.isup.type));
+        st = 400;
+    } else {
+        *isup = b.isup;
+    }
+    su_home_deinit(home);
+    return st;
+}
+
+/* An INFO in the dialog: a SIP-I peer's SUS or RES goes to the PSTN (Q.1912.5 profile C) */
+static int info(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
+{
+    char why[160];
+    struct mgcf_isup_msg isup;
+    bool sipi = c->sip_i && irq_from_sipi_peer(c->m, irq);
+    int st = info_check(c, sip, sipi, &isup, why, sizeof(why));
+    if (st) {
+        mgcf_call_log(c, IMS_LOG_INFO, "INFO refused %d: %s", st, why);
+        if (st == 415)
+            return ims_sip_refuse_type(sip_of(c), irq, sip, sipi ? "multipart/mixed, "
+                                       "application/ISUP" : "application/sdp", why);
+        return ims_sip_refuse(sip_of(c), irq, sip, st, why);
+    }
+    nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+    nta_incoming_destroy(irq);
+    if (!isup.type)
+        return 0;
+    sipi_keep(c, &isup);
+    struct mgcf_act a = { .type = MGCF_ACT_ISUP, .isup_type = isup.type };
+    mgcf_isup_send_call(c, &a);         /* the peer's own message (sipi_rx) */
+    return 0;
+}
+
 static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
                           const sip_t *sip)
 {
@@ -285,6 +351,8 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
         return reinvite(c, irq, sip);
     case sip_method_ack:
         return 0;                       /* an ACK of a re-INVITE already answered */
+    case sip_method_info:
+        return info(c, irq, sip);
     case sip_method_options:
         nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOW), TAG_END());
         nta_incoming_destroy(irq);
@@ -693,6 +761,49 @@ void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
     mgcf_call_log(c, IMS_LOG_INFO, "BYE sent%s%s", rsn ? ", Reason " : "", rsn ? rsn : "");
 }
 
+static int on_info_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                            const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    mgcf_call_log(c, status < 300 ? IMS_LOG_DEBUG : IMS_LOG_WARN, "INFO answered %d", status);
+    if (c->info_orq == orq)
+        c->info_orq = NULL;
+    nta_outgoing_destroy(orq);
+    return 0;
+}
+
+void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct = NULL;
+    sip_payload_t *pl = NULL;
+    const char *type = mgcf_isup_type_name(isup->type);
+    if (!c->sip_i || !c->leg || c->sm.sip != MGCF_S_CONFIRMED ||
+        !mgcf_sipi_fits(isup->type, sip_method_info, 0)) {
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s not carried (no confirmed SIP-I dialog)",
+                      type);
+        return;
+    }
+    if (mgcf_sipi_body_make(home, NULL, isup, c->m->conf.sip_i_required, &ct, &pl) < 0) {
+        mgcf_call_log(c, IMS_LOG_ERROR, "SIP-I: ISUP %s not encapsulated", type);
+        goto out_home;
+    }
+    if (c->info_orq)                    /* the answer to the one before is not awaited */
+        nta_outgoing_destroy(c->info_orq);
+    c->info_orq = nta_outgoing_tcreate(c->leg, on_info_response, (nta_outgoing_magic_t *)c,
+                                       NULL, SIP_METHOD_INFO, NULL, BODY_TAGS(ct, pl, true),
+                                       TAG_END());
+    if (!c->info_orq)
+        mgcf_call_log(c, IMS_LOG_ERROR, "SIP-I: the INFO with ISUP %s cannot be sent", type);
+    else
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s sent in an INFO", type);
+out_home:
+    su_home_deinit(home);
+}
+
 void mgcf_sip_close(struct mgcf_call *c)
 {
     if (c->irq) {
@@ -708,7 +819,9 @@ void mgcf_sip_close(struct mgcf_call *c)
         nta_outgoing_destroy(c->invite_orq);
     if (c->bye_orq)
         nta_outgoing_destroy(c->bye_orq);
-    c->invite_orq = c->bye_orq = NULL;
+    if (c->info_orq)
+        nta_outgoing_destroy(c->info_orq);
+    c->invite_orq = c->bye_orq = c->info_orq = NULL;
     if (c->leg)
         nta_leg_destroy(c->leg);
     c->leg = NULL;
