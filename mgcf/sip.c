@@ -781,7 +781,8 @@ void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
     sip_content_type_t *ct = NULL;
     sip_payload_t *pl = NULL;
     const char *type = mgcf_isup_type_name(isup->type);
-    if (!c->sip_i || !c->leg || c->sm.sip != MGCF_S_CONFIRMED ||
+    bool dialog = c->sm.sip == MGCF_S_CONFIRMED || c->sm.sip == MGCF_S_CONFIRMING;
+    if (!c->sip_i || !c->leg || !dialog ||
         !mgcf_sipi_fits(isup->type, sip_method_info, 0)) {
         mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s not carried (no confirmed SIP-I dialog)",
                       type);
