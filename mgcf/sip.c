@@ -403,12 +403,14 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
     return 0;
 }
 
-/* Can the INVITE go on? 0, or the status to refuse it with (why in @why) */
+/* Can the INVITE go on? 0, or the status to refuse it with (why in @why; in *@cause the
+ * Q.850 cause of the refusal when an ISUP exchange would release with one, else 0) */
 static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
                         struct mgcf_isup_msg *iam, struct mgcf_iw_media *media, int *has_sdp,
-                        char *why, size_t len)
+                        uint8_t *cause, char *why, size_t len)
 {
     struct mgcf_isup_msg enc;
+    *cause = 0;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
         snprintf(why, len, "Max-Forwards reached 0");
         return 483;
@@ -438,15 +440,18 @@ static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
     }
     if (enc.type && mgcf_sipi_iam_merge(iam, &enc)) {
         snprintf(why, len, "the encapsulated IAM's hop counter is spent");
+        *cause = Q850_EXCHANGE_ROUTING_ERROR;       /* Q.764 2.1.13 */
         return 483;
     }
     if (!mgcf_isup_active(m)) {
         snprintf(why, len, "the ISUP signalling link to the PSTN is down (%s)",
                  mgcf_isup_state(m));
+        *cause = Q850_TEMPORARY_FAILURE;
         return 503;
     }
     if (!mgcf_mgw_ready(m)) {
         snprintf(why, len, "no media gateway (%s)", mgcf_mgw_state(m));
+        *cause = Q850_RESOURCE_UNAVAILABLE;
         return 503;
     }
     return 0;
@@ -478,13 +483,48 @@ static void call_ids(struct mgcf_call *c, const sip_t *sip)
         snprintf(c->icid, sizeof(c->icid), "%s", pcv.icid);
 }
 
+/*
+ * refuse_sipi - the refusal of an INVITE from a SIP-I peer with @status, a Warning saying
+ * @why, a Reason and an encapsulated REL of @cause (what an ISUP exchange refusing the IAM
+ * would send, Q.1912.5 profile C). -EINVAL when the REL cannot be made (the caller refuses
+ * without it); 0 once answered.
+ */
+static int refuse_sipi(struct mgcf *m, nta_incoming_t *irq, int status, uint8_t cause,
+                       const char *why)
+{
+    char warning[320], reason[160];
+    struct mgcf_isup_msg none = { 0 }, rel;        /* no message of the PSTN: ours */
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct = NULL;
+    sip_payload_t *pl = NULL;
+    if (!mgcf_sipi_to_carry(&none, false, sip_method_invalid, status, cause, MGCF_IW_LOCATION,
+                            &rel) ||
+        mgcf_sipi_body_make(home, NULL, &rel, m->conf.sip_i_required, &ct, &pl) < 0) {
+        su_home_deinit(home);
+        return -EINVAL;
+    }
+    ims_sip_warning(m->d->sip, warning, sizeof(warning), "%s", why);
+    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                        SIPTAG_SERVER_STR(ims_sip_node(m->d->sip)),
+                        TAG_IF(reason_of(cause, reason, sizeof(reason)),
+                               SIPTAG_REASON_STR(reason)),
+                        BODY_TAGS(ct, pl, true), TAG_END());
+    ims_sip_count_response(m->d->sip, status);
+    nta_incoming_destroy(irq);
+    su_home_deinit(home);
+    return 0;
+}
+
 static int refuse(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip, int status,
-                  const char *why)
+                  uint8_t cause, const char *why)
 {
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_counter_inc(m_refused);
-    ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s",
-            URL_PRINT_ARGS(sip->sip_request->rq_url), status, why);
+    ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s%s",
+            URL_PRINT_ARGS(sip->sip_request->rq_url), status, why,
+            cause && irq_from_sipi_peer(m, irq) ? " (SIP-I: with a REL)" : "");
+    if (cause && irq_from_sipi_peer(m, irq) && refuse_sipi(m, irq, status, cause, why) == 0)
+        return 0;
     if (status == 415)   /* the Accept of RFC 3261 21.4.13: what this peer may send */
         return ims_sip_refuse_type(m->d->sip, irq, sip, irq_from_sipi_peer(m, irq) ?
                                    "application/sdp, multipart/mixed, application/ISUP" :
@@ -498,23 +538,25 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
     struct mgcf_isup_msg iam = { 0 };
     struct mgcf_iw_media media;
     int has_sdp = 0;
+    uint8_t cause;
     bool sipi = irq_from_sipi_peer(m, irq);
-    int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, why, sizeof(why));
+    int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, &cause, why, sizeof(why));
     if (st)
-        return refuse(m, irq, sip, st, why);
+        return refuse(m, irq, sip, st, cause, why);
     struct mgcf_trunk *t = mgcf_trunk_for(m->trunks, m->n_trunks, iam.called.digits);
     if (!t) {
         snprintf(why, sizeof(why), "no trunk routes +%s", iam.called.digits);
-        return refuse(m, irq, sip, 404, why);
+        return refuse(m, irq, sip, 404, Q850_NO_ROUTE, why);
     }
     struct mgcf_circuit *cc = mgcf_trunk_select(t, m->conf.opc);
     if (!cc) {
         snprintf(why, sizeof(why), "no circuit of trunk %s is free", t->name);
-        return refuse(m, irq, sip, 503, why);
+        return refuse(m, irq, sip, 503, Q850_NO_CIRCUIT, why);
     }
     struct mgcf_call *c = mgcf_call_new(m, MGCF_DIR_OUT);
     if (!c)
-        return refuse(m, irq, sip, 503, "as many calls as mgcf.max_calls already");
+        return refuse(m, irq, sip, 503, Q850_SWITCHING_CONGESTION,
+                      "as many calls as mgcf.max_calls already");
     call_ids(c, sip);
     c->sip_i = sipi;
     if (uas_leg(c, irq, sip) < 0) {

@@ -9,7 +9,11 @@
 # header) reaches the PSTN. The attacker: a trusted peer that is not a SIP-I peer
 # (127.0.1.72) sending the same body gets its P-Asserted-Identity mapped (the encapsulated
 # IAM is not used), no ISUP in its responses, cause 16 for its BYE, and 415 when its ISUP
-# part says handling=required. The other way: the I-CSCF (127.0.0.20) is a SIP-I peer too,
+# part says handling=required. ISUP the MGCF makes itself goes to the SIP-I peer as its own
+# REL: a 483 for a spent hop counter (cause 25), the 504 of T7 (102), the BYE of T6 after a
+# SUS (102); not to the other peer. SUS and RES travel in INFO both ways (Q.1912.5 profile
+# C); the other peer's INFO with a SUS gets 415 and no SUS reaches the PSTN. The other way:
+# the I-CSCF (127.0.0.20) is a SIP-I peer too,
 # so a call from the PSTN to alice goes there with the PSTN's IAM beside the SDP and reaches
 # her UE (sipp) through the I-CSCF, S-CSCF and P-CSCF. A capture in which tshark decodes the
 # ISUP in SIP with no malformed field.
@@ -117,6 +121,12 @@ check_match "no ACM from the PSTN: T7 over, 504 with an encapsulated REL cause 1
     '^rx 504 rel isup=12 cause=102$' "$(cat "$E2E_RUN/t7.out")"
 check "... and the PSTN got the REL cause 102 too" \
     wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+p=$(mark "$PSTN_OUT")
+peer hop "$SIPI_PEER" --hop 1
+check_match "a spent hop counter: 483 with a REL cause 25 (exchange routing error)" \
+    '^rx 483 rel isup=12 cause=25$' "$(cat "$E2E_RUN/hop.out")"
+sleep 1
+check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 peer t7-plain "$PLAIN_PEER" --number 19995550602
 check_match "the same call from the peer that is not SIP-I: 504 without ISUP" \
     '^rx 504 isup=- sdp=no$' "$(cat "$E2E_RUN/t7-plain.out")"
@@ -146,7 +156,8 @@ p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
 check "the attacker: the peer that is not SIP-I sends the same INFO" \
     peer info-plain "$PLAIN_PEER" --info sus --hold 1
 check_match "... refused 415" '^info 415$' "$(cat "$E2E_RUN/info-plain.out")"
-check_match "... the MGCF said why" 'INFO refused 415: an INFO body \(ISUP\) is taken from mgcf.sip_i_peers only' \
+check_match "... the MGCF said why" \
+    'INFO refused 415: an INFO body \(ISUP\) is taken from mgcf.sip_i_peers only' \
     "$(since "$MGCF_LOG" "$l")"
 sleep 1
 check_eq "... and no SUS went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx SUS')"
