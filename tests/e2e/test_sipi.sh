@@ -200,6 +200,11 @@ check_eq "ISUP in SIP from the MGCF to the SIP-I peer: ACM, ANM, REL (its own), 
     "6 9 12 13 14" \
     "$(cap_tshark "$cap" -Y "sip && isup && ip.src == 127.0.0.70 && ip.dst == $SIPI_PEER" \
         -T fields -e isup.message_type 2>/dev/null | sort -n | uniq | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the MGCF's own RELs to the SIP-I peer: 483 cause 25, 504 and BYE cause 102" \
+    "483 25|504 102|BYE 102" \
+    "$(cap_tshark "$cap" -Y "sip && isup.message_type == 12 && ip.src == 127.0.0.70 &&
+        ip.dst == $SIPI_PEER" -T fields -e sip.Status-Code -e sip.Method -e isup.cause_indicator \
+        2>/dev/null | tr -s '\t' ' ' | sed 's/^ //' | sort | tr '\n' '|' | sed 's/|$//')"
 check_eq "none from the MGCF to the other peer" "0" \
     "$(cap_count "$cap" "sip && isup && ip.src == 127.0.0.70 && ip.dst == $PLAIN_PEER")"
 check_eq "the INVITE to the I-CSCF carries the PSTN's IAM (calling 19995550123)" \
