@@ -380,7 +380,10 @@ static void to_call(struct mgcf_call *c, const struct mgcf_isup_msg *msg)
     } else {
         mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP %s", mgcf_isup_type_name(msg->type));
     }
-    if (c->sip_i) {                     /* SIP-I: the SIP message it leads to carries it */
+    if (c->sip_i && (msg->type == ISUP_SUS || msg->type == ISUP_RES)) {
+        if (c->sm.isup == MGCF_I_ANSWERED)
+            mgcf_sip_info(c, msg);      /* SIP-I: no SIP counterpart, an INFO carries it */
+    } else if (c->sip_i) {              /* SIP-I: the SIP message it leads to carries it */
         c->isup_rx = *msg;
         c->isup_rx_fresh = true;
     }

@@ -76,6 +76,7 @@ struct mgcf_call {
     nta_incoming_t *reinvite;       /* a re-INVITE waiting for the MGW */
     nta_outgoing_t *invite_orq;     /* IN: our INVITE */
     nta_outgoing_t *bye_orq;
+    nta_outgoing_t *info_orq;       /* SIP-I: our INFO carrying a SUS or RES */
     msg_t *invite;                  /* the initial INVITE (received or sent): charging */
     msg_t *answer;                  /* its 2xx */
     char call_id[128];
@@ -167,6 +168,8 @@ void mgcf_sip_ack(struct mgcf_call *c);
 void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause);
 void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause);
 void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp);
+/* SIP-I: @isup (a SUS or RES from the PSTN) to the call's peer in an INFO (Q.1912.5 C) */
+void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup);
 /* Is @msg (a request or response received) from one of mgcf.sip_i_peers? */
 bool mgcf_sip_from_sipi_peer(const struct mgcf *m, msg_t *msg);
 /* Free the call's SIP objects (no message sent) */
@@ -177,7 +180,8 @@ void mgcf_sip_close(struct mgcf_call *c);
 int mgcf_isup_start(struct mgcf *m);
 void mgcf_isup_stop(struct mgcf *m);
 bool mgcf_isup_active(const struct mgcf *m);
-/* Send an ISUP message of a call: IAM (c->iam), ACM, CPG, ANM, CON, REL, RLC */
+/* Send an ISUP message of a call: IAM (c->iam), ACM, CPG, ANM, CON, REL, RLC; SUS, RES of
+ * a SIP-I peer (c->sipi_rx, Q.1912.5 C INFO) */
 void mgcf_isup_send_call(struct mgcf_call *c, const struct mgcf_act *a);
 /* Reset one circuit (RSC, repeated until RLC); maintenance: block or unblock it */
 int mgcf_isup_reset_circuit(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc);

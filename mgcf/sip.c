@@ -35,7 +35,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
 
-#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS"
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
 #define SDP_MAX 1024
 
 static struct ims_counter *m_refused;
@@ -143,16 +143,25 @@ static int sdp_of(const sip_t *sip, struct mgcf_iw_media *m)
 
 /*
  * sipi_body - the call's SIP-I body for a SIP message (@method, else a response @status):
- * the last ISUP message from the PSTN when it was not carried yet and fits the message
- * (mgcf_sipi_fits), with @sdp (NULL: none) beside it. false when there is none (the SDP
+ * the INVITE's IAM; the last ISUP message from the PSTN when it was not carried yet and fits
+ * the message; or, for a release the MGCF makes itself (@cause given), a REL of its own
+ * (mgcf_sipi_to_carry), with @sdp (NULL: none) beside it. false when there is none (the SDP
  * alone goes, as without SIP-I); *@ct and *@pl in @home otherwise.
  */
-static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, const char *sdp,
-                      su_home_t *home, sip_content_type_t **ct, sip_payload_t **pl)
+static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, uint8_t cause,
+                      const char *sdp, su_home_t *home, sip_content_type_t **ct,
+                      sip_payload_t **pl)
 {
-    const struct mgcf_isup_msg *isup = method == sip_method_invite ? &c->iam : &c->isup_rx;
-    if (!c->sip_i || (method != sip_method_invite && !c->isup_rx_fresh) ||
-        !mgcf_sipi_fits(isup->type, method, status))
+    struct mgcf_isup_msg own;
+    const struct mgcf_isup_msg *isup;
+    if (!c->sip_i)
+        return false;
+    if (method == sip_method_invite)
+        isup = mgcf_sipi_fits(c->iam.type, method, status) ? &c->iam : NULL;
+    else
+        isup = mgcf_sipi_to_carry(&c->isup_rx, c->isup_rx_fresh, method, status, cause,
+                                  MGCF_IW_LOCATION, &own);
+    if (!isup)
         return false;
     int rc = mgcf_sipi_body_make(home, sdp, isup, c->m->conf.sip_i_required, ct, pl);
     if (rc < 0) {
@@ -160,19 +169,22 @@ static bool sipi_body(struct mgcf_call *c, sip_method_t method, int status, cons
                       mgcf_isup_type_name(isup->type), strerror(-rc));
         return false;
     }
-    if (method != sip_method_invite)
+    if (isup == &own)
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: our own REL cause=%u encapsulated", cause);
+    else if (isup == &c->isup_rx)
         c->isup_rx_fresh = false;
     return true;
 }
 
 /* The body of a SIP message of the call: SIP-I's multipart when sipi_body() gives one, else
  * @sdp alone (NULL: no body, *@ct and *@pl NULL). true when multipart. */
-static bool body_for(struct mgcf_call *c, sip_method_t method, int status, const char *sdp,
-                     su_home_t *home, sip_content_type_t **ct, sip_payload_t **pl)
+static bool body_for(struct mgcf_call *c, sip_method_t method, int status, uint8_t cause,
+                     const char *sdp, su_home_t *home, sip_content_type_t **ct,
+                     sip_payload_t **pl)
 {
     *ct = NULL;
     *pl = NULL;
-    if (sipi_body(c, method, status, sdp, home, ct, pl))
+    if (sipi_body(c, method, status, cause, sdp, home, ct, pl))
         return true;
     if (sdp) {
         *ct = sip_content_type_make(home, "application/sdp");
@@ -248,6 +260,72 @@ static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     return 0;
 }
 
+/*
+ * info_check - may the INFO @sip of call @c (@sipi: from a SIP-I peer of a SIP-I call) be
+ * taken? 0 with the ISUP SUS or RES it carries in @isup (type 0: no body, nothing to do), or
+ * the status refusing it, why in @why: ISUP is taken from SIP-I peers only (415), other
+ * bodies (415), an ISUP part that cannot be read (400), an ISUP message INFO does not carry
+ * (415), a SUS or RES outside an answered call (400; Q.764 2.5).
+ */
+static int info_check(const struct mgcf_call *c, const sip_t *sip, bool sipi,
+                      struct mgcf_isup_msg *isup, char *why, size_t len)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    struct mgcf_sipi_body b;
+    int st = 0;
+    isup->type = 0;
+    if (!sip->sip_payload || !sip->sip_payload->pl_len)
+        return 0;
+    int rc = sipi ? mgcf_sipi_body_read(home, sip->sip_content_type, sip->sip_payload, &b)
+                  : -EPERM;
+    if (rc == -EPERM) {
+        snprintf(why, len, "an INFO body (ISUP) is taken from mgcf.sip_i_peers only");
+        st = 415;
+    } else if (rc == -EMEDIUMTYPE || (rc == 0 && !b.has_isup && !b.isup_error)) {
+        snprintf(why, len, "an INFO carries SIP-I's ISUP (application/ISUP;version="
+                 MGCF_SIPI_VERSION ") only");
+        st = 415;
+    } else if (rc < 0 || b.isup_error == -EINVAL) {
+        snprintf(why, len, "the INFO's ISUP part cannot be read");
+        st = 400;
+    } else if (b.isup_error || !mgcf_sipi_fits(b.isup.type, sip_method_info, 0)) {
+        snprintf(why, len, "ISUP %s is not carried in INFO (SUS and RES are)",
+                 b.isup_error ? "of another version or type" : mgcf_isup_type_name(b.isup.type));
+        st = 415;
+    } else if (c->sm.isup != MGCF_I_ANSWERED) {
+        snprintf(why, len, "ISUP %s outside an answered call", mgcf_isup_type_name(b.isup.type));
+        st = 400;
+    } else {
+        *isup = b.isup;
+    }
+    su_home_deinit(home);
+    return st;
+}
+
+/* An INFO in the dialog: a SIP-I peer's SUS or RES goes to the PSTN (Q.1912.5 profile C) */
+static int info(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
+{
+    char why[160];
+    struct mgcf_isup_msg isup;
+    bool sipi = c->sip_i && irq_from_sipi_peer(c->m, irq);
+    int st = info_check(c, sip, sipi, &isup, why, sizeof(why));
+    if (st) {
+        mgcf_call_log(c, IMS_LOG_INFO, "INFO refused %d: %s", st, why);
+        if (st == 415)
+            return ims_sip_refuse_type(sip_of(c), irq, sip, sipi ? "multipart/mixed, "
+                                       "application/ISUP" : "application/sdp", why);
+        return ims_sip_refuse(sip_of(c), irq, sip, st, why);
+    }
+    nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+    nta_incoming_destroy(irq);
+    if (!isup.type)
+        return 0;
+    sipi_keep(c, &isup);
+    struct mgcf_act a = { .type = MGCF_ACT_ISUP, .isup_type = isup.type };
+    mgcf_isup_send_call(c, &a);         /* the peer's own message (sipi_rx) */
+    return 0;
+}
+
 static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
                           const sip_t *sip)
 {
@@ -273,6 +351,8 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
         return reinvite(c, irq, sip);
     case sip_method_ack:
         return 0;                       /* an ACK of a re-INVITE already answered */
+    case sip_method_info:
+        return info(c, irq, sip);
     case sip_method_options:
         nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOW), TAG_END());
         nta_incoming_destroy(irq);
@@ -323,12 +403,14 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
     return 0;
 }
 
-/* Can the INVITE go on? 0, or the status to refuse it with (why in @why) */
+/* Can the INVITE go on? 0, or the status to refuse it with (why in @why; in *@cause the
+ * Q.850 cause of the refusal when an ISUP exchange would release with one, else 0) */
 static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
                         struct mgcf_isup_msg *iam, struct mgcf_iw_media *media, int *has_sdp,
-                        char *why, size_t len)
+                        uint8_t *cause, char *why, size_t len)
 {
     struct mgcf_isup_msg enc;
+    *cause = 0;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
         snprintf(why, len, "Max-Forwards reached 0");
         return 483;
@@ -358,15 +440,18 @@ static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
     }
     if (enc.type && mgcf_sipi_iam_merge(iam, &enc)) {
         snprintf(why, len, "the encapsulated IAM's hop counter is spent");
+        *cause = Q850_EXCHANGE_ROUTING_ERROR;       /* Q.764 2.1.13 */
         return 483;
     }
     if (!mgcf_isup_active(m)) {
         snprintf(why, len, "the ISUP signalling link to the PSTN is down (%s)",
                  mgcf_isup_state(m));
+        *cause = Q850_TEMPORARY_FAILURE;
         return 503;
     }
     if (!mgcf_mgw_ready(m)) {
         snprintf(why, len, "no media gateway (%s)", mgcf_mgw_state(m));
+        *cause = Q850_RESOURCE_UNAVAILABLE;
         return 503;
     }
     return 0;
@@ -398,13 +483,48 @@ static void call_ids(struct mgcf_call *c, const sip_t *sip)
         snprintf(c->icid, sizeof(c->icid), "%s", pcv.icid);
 }
 
+/*
+ * refuse_sipi - the refusal of an INVITE from a SIP-I peer with @status, a Warning saying
+ * @why, a Reason and an encapsulated REL of @cause (what an ISUP exchange refusing the IAM
+ * would send, Q.1912.5 profile C). -EINVAL when the REL cannot be made (the caller refuses
+ * without it); 0 once answered.
+ */
+static int refuse_sipi(struct mgcf *m, nta_incoming_t *irq, int status, uint8_t cause,
+                       const char *why)
+{
+    char warning[320], reason[160];
+    struct mgcf_isup_msg none = { 0 }, rel;        /* no message of the PSTN: ours */
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct = NULL;
+    sip_payload_t *pl = NULL;
+    if (!mgcf_sipi_to_carry(&none, false, sip_method_invalid, status, cause, MGCF_IW_LOCATION,
+                            &rel) ||
+        mgcf_sipi_body_make(home, NULL, &rel, m->conf.sip_i_required, &ct, &pl) < 0) {
+        su_home_deinit(home);
+        return -EINVAL;
+    }
+    ims_sip_warning(m->d->sip, warning, sizeof(warning), "%s", why);
+    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                        SIPTAG_SERVER_STR(ims_sip_node(m->d->sip)),
+                        TAG_IF(reason_of(cause, reason, sizeof(reason)),
+                               SIPTAG_REASON_STR(reason)),
+                        BODY_TAGS(ct, pl, true), TAG_END());
+    ims_sip_count_response(m->d->sip, status);
+    nta_incoming_destroy(irq);
+    su_home_deinit(home);
+    return 0;
+}
+
 static int refuse(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip, int status,
-                  const char *why)
+                  uint8_t cause, const char *why)
 {
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
     ims_counter_inc(m_refused);
-    ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s",
-            URL_PRINT_ARGS(sip->sip_request->rq_url), status, why);
+    ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s%s",
+            URL_PRINT_ARGS(sip->sip_request->rq_url), status, why,
+            cause && irq_from_sipi_peer(m, irq) ? " (SIP-I: with a REL)" : "");
+    if (cause && irq_from_sipi_peer(m, irq) && refuse_sipi(m, irq, status, cause, why) == 0)
+        return 0;
     if (status == 415)   /* the Accept of RFC 3261 21.4.13: what this peer may send */
         return ims_sip_refuse_type(m->d->sip, irq, sip, irq_from_sipi_peer(m, irq) ?
                                    "application/sdp, multipart/mixed, application/ISUP" :
@@ -418,23 +538,25 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
     struct mgcf_isup_msg iam = { 0 };
     struct mgcf_iw_media media;
     int has_sdp = 0;
+    uint8_t cause;
     bool sipi = irq_from_sipi_peer(m, irq);
-    int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, why, sizeof(why));
+    int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, &cause, why, sizeof(why));
     if (st)
-        return refuse(m, irq, sip, st, why);
+        return refuse(m, irq, sip, st, cause, why);
     struct mgcf_trunk *t = mgcf_trunk_for(m->trunks, m->n_trunks, iam.called.digits);
     if (!t) {
         snprintf(why, sizeof(why), "no trunk routes +%s", iam.called.digits);
-        return refuse(m, irq, sip, 404, why);
+        return refuse(m, irq, sip, 404, Q850_NO_ROUTE, why);
     }
     struct mgcf_circuit *cc = mgcf_trunk_select(t, m->conf.opc);
     if (!cc) {
         snprintf(why, sizeof(why), "no circuit of trunk %s is free", t->name);
-        return refuse(m, irq, sip, 503, why);
+        return refuse(m, irq, sip, 503, Q850_NO_CIRCUIT, why);
     }
     struct mgcf_call *c = mgcf_call_new(m, MGCF_DIR_OUT);
     if (!c)
-        return refuse(m, irq, sip, 503, "as many calls as mgcf.max_calls already");
+        return refuse(m, irq, sip, 503, Q850_SWITCHING_CONGESTION,
+                      "as many calls as mgcf.max_calls already");
     call_ids(c, sip);
     c->sip_i = sipi;
     if (uas_leg(c, irq, sip) < 0) {
@@ -469,7 +591,8 @@ void mgcf_sip_respond(struct mgcf_call *c, int status, bool sdp, uint8_t cause)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_invalid, status, text, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_invalid, status, status >= 300 ? cause : 0, text, home,
+                       &ct, &pl);
     nta_incoming_treply(c->irq, status, sip_status_phrase(status),
                         TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
                                                                            sizeof(contact)))),
@@ -582,7 +705,7 @@ void mgcf_sip_send_invite(struct mgcf_call *c)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_invite, 0, sdp, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_invite, 0, 0, sdp, home, &ct, &pl);
     c->leg = nta_leg_tcreate(agent_of(c), on_leg_request, (nta_leg_magic_t *)c,
                              SIPTAG_CALL_ID_STR(callid), SIPTAG_FROM_STR(c->origin.from),
                              SIPTAG_TO_STR(c->origin.to), TAG_END());
@@ -631,7 +754,7 @@ void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_cancel, 0, NULL, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_cancel, 0, cause, NULL, home, &ct, &pl);
     /* nta holds the CANCEL back until a provisional response came (RFC 3261 9.1); its
      * final response ends the CANCEL transaction on its own */
     nta_outgoing_tcancel(c->invite_orq, NULL, NULL, TAG_IF(rsn, SIPTAG_REASON_STR(rsn)),
@@ -664,7 +787,7 @@ void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct;
     sip_payload_t *pl;
-    bool mp = body_for(c, sip_method_bye, 0, NULL, home, &ct, &pl);
+    bool mp = body_for(c, sip_method_bye, 0, cause, NULL, home, &ct, &pl);
     if (c->leg)
         c->bye_orq = nta_outgoing_tcreate(c->leg, on_bye_response, (nta_outgoing_magic_t *)c,
                                           NULL, SIP_METHOD_BYE, NULL,
@@ -678,6 +801,50 @@ void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
         return;
     }
     mgcf_call_log(c, IMS_LOG_INFO, "BYE sent%s%s", rsn ? ", Reason " : "", rsn ? rsn : "");
+}
+
+static int on_info_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                            const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    mgcf_call_log(c, status < 300 ? IMS_LOG_DEBUG : IMS_LOG_WARN, "INFO answered %d", status);
+    if (c->info_orq == orq)
+        c->info_orq = NULL;
+    nta_outgoing_destroy(orq);
+    return 0;
+}
+
+void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sip_content_type_t *ct = NULL;
+    sip_payload_t *pl = NULL;
+    const char *type = mgcf_isup_type_name(isup->type);
+    bool dialog = c->sm.sip == MGCF_S_CONFIRMED || c->sm.sip == MGCF_S_CONFIRMING;
+    if (!c->sip_i || !c->leg || !dialog ||
+        !mgcf_sipi_fits(isup->type, sip_method_info, 0)) {
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s not carried (no confirmed SIP-I dialog)",
+                      type);
+        return;
+    }
+    if (mgcf_sipi_body_make(home, NULL, isup, c->m->conf.sip_i_required, &ct, &pl) < 0) {
+        mgcf_call_log(c, IMS_LOG_ERROR, "SIP-I: ISUP %s not encapsulated", type);
+        goto out_home;
+    }
+    if (c->info_orq)                    /* the answer to the one before is not awaited */
+        nta_outgoing_destroy(c->info_orq);
+    c->info_orq = nta_outgoing_tcreate(c->leg, on_info_response, (nta_outgoing_magic_t *)c,
+                                       NULL, SIP_METHOD_INFO, NULL, BODY_TAGS(ct, pl, true),
+                                       TAG_END());
+    if (!c->info_orq)
+        mgcf_call_log(c, IMS_LOG_ERROR, "SIP-I: the INFO with ISUP %s cannot be sent", type);
+    else
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s sent in an INFO", type);
+out_home:
+    su_home_deinit(home);
 }
 
 void mgcf_sip_close(struct mgcf_call *c)
@@ -695,7 +862,9 @@ void mgcf_sip_close(struct mgcf_call *c)
         nta_outgoing_destroy(c->invite_orq);
     if (c->bye_orq)
         nta_outgoing_destroy(c->bye_orq);
-    c->invite_orq = c->bye_orq = NULL;
+    if (c->info_orq)
+        nta_outgoing_destroy(c->info_orq);
+    c->invite_orq = c->bye_orq = c->info_orq = NULL;
     if (c->leg)
         nta_leg_destroy(c->leg);
     c->leg = NULL;

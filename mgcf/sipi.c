@@ -278,7 +278,27 @@ bool mgcf_sipi_fits(uint8_t type, sip_method_t method, int status)
     case ISUP_REL:
         return method == sip_method_bye || method == sip_method_cancel ||
                (method == sip_method_invalid && status >= 300);
+    case ISUP_SUS:
+    case ISUP_RES:
+        return method == sip_method_info;
     default:
         return false;
     }
+}
+
+const struct mgcf_isup_msg *mgcf_sipi_to_carry(const struct mgcf_isup_msg *pstn,
+                                               bool pstn_fresh, sip_method_t method,
+                                               int status, uint8_t cause, uint8_t location,
+                                               struct mgcf_isup_msg *own)
+{
+    if (pstn_fresh && mgcf_sipi_fits(pstn->type, method, status))
+        return pstn;
+    if (!cause || cause > 127 || !mgcf_sipi_fits(ISUP_REL, method, status))
+        return NULL;
+    mgcf_isup_init(own, ISUP_REL, 0);
+    own->cause.coding = ISUP_CODING_ITU;
+    own->cause.location = location;
+    own->cause.value = cause;
+    mgcf_isup_set(own, ISUP_PAR_CAUSE);
+    return own;
 }

@@ -84,9 +84,23 @@ int mgcf_sipi_iam_merge(struct mgcf_isup_msg *iam, const struct mgcf_isup_msg *e
 
 /*
  * mgcf_sipi_fits - may ISUP message @type be carried in a SIP message of @method (an INVITE,
- * BYE or CANCEL request; sip_method_invalid for a response) with @status? IAM in an INVITE,
- * ACM and CPG in 18x, ANM and CON in 2xx, REL in 3xx-6xx, BYE and CANCEL (Q.1912.5 profile C).
+ * BYE, CANCEL or INFO request; sip_method_invalid for a response) with @status? IAM in an
+ * INVITE, ACM and CPG in 18x, ANM and CON in 2xx, REL in 3xx-6xx, BYE and CANCEL, SUS and
+ * RES (no SIP counterpart) in INFO (Q.1912.5 profile C).
  */
 bool mgcf_sipi_fits(uint8_t type, sip_method_t method, int status);
+
+/*
+ * mgcf_sipi_to_carry - the ISUP message a SIP message (@method, else a response @status) of
+ * a SIP-I call carries: @pstn, the last message from the PSTN, when @pstn_fresh (not carried
+ * yet) and it fits (mgcf_sipi_fits); else, for a release the MGCF makes itself (@cause
+ * 1..127 given: a final error response, BYE or CANCEL), a REL of its own written into @own
+ * with @cause at @location (Q.1912.5 profile C: the peer gets the REL an ISUP exchange would
+ * send). NULL when nothing is carried (a release answering the peer's own, @cause 0).
+ */
+const struct mgcf_isup_msg *mgcf_sipi_to_carry(const struct mgcf_isup_msg *pstn,
+                                               bool pstn_fresh, sip_method_t method,
+                                               int status, uint8_t cause, uint8_t location,
+                                               struct mgcf_isup_msg *own);
 
 #endif

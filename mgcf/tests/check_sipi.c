@@ -278,6 +278,62 @@ START_TEST(what_fits_where)
     ck_assert(!mgcf_sipi_fits(ISUP_REL, sip_method_invalid, 200));
     ck_assert(!mgcf_sipi_fits(ISUP_RLC, sip_method_invalid, 200));
     ck_assert(!mgcf_sipi_fits(ISUP_GRS, sip_method_bye, 0));
+    ck_assert(mgcf_sipi_fits(ISUP_SUS, sip_method_info, 0));
+    ck_assert(mgcf_sipi_fits(ISUP_RES, sip_method_info, 0));
+    ck_assert(!mgcf_sipi_fits(ISUP_SUS, sip_method_bye, 0));
+    ck_assert(!mgcf_sipi_fits(ISUP_RES, sip_method_invalid, 200));
+    ck_assert(!mgcf_sipi_fits(ISUP_REL, sip_method_info, 0));
+}
+END_TEST
+
+/* What a release carries: the PSTN's REL when fresh, else ours when the MGCF releases */
+START_TEST(release_carries)
+{
+    struct mgcf_isup_msg pstn = rel_msg(17), own, d;
+    const struct mgcf_isup_msg *m;
+    uint8_t buf[32];
+    /* the PSTN's REL not carried yet: it goes, whatever our cause */
+    ck_assert_ptr_eq(mgcf_sipi_to_carry(&pstn, true, sip_method_invalid, 486, 17, ISUP_LOC_BI,
+                                        &own), &pstn);
+    ck_assert_ptr_eq(mgcf_sipi_to_carry(&pstn, true, sip_method_bye, 0, 16, ISUP_LOC_BI, &own),
+                     &pstn);
+    /* T7 over (504, cause 102): no REL from the PSTN, ours */
+    memset(&own, 0xa5, sizeof(own));
+    m = mgcf_sipi_to_carry(&pstn, false, sip_method_invalid, 504, 102, ISUP_LOC_BI, &own);
+    ck_assert_ptr_eq(m, &own);
+    ck_assert_uint_eq(own.type, ISUP_REL);
+    ck_assert_uint_eq(own.cic, 0);
+    ck_assert_uint_eq(own.cause.value, 102);
+    ck_assert_uint_eq(own.cause.location, ISUP_LOC_BI);
+    ck_assert_uint_eq(own.cause.coding, ISUP_CODING_ITU);
+    /* it encodes as Q.763 says: REL, pointers 2 and 0, length 2, 0x8a (ext, ITU, location
+     * 1010 beyond interworking), 0xe6 (ext, cause 102) */
+    static const uint8_t rel102[] = { 0x0c, 0x02, 0x00, 0x02, 0x8a, 0xe6 };
+    ck_assert_int_eq(mgcf_sipi_isup_encode(&own, buf, sizeof(buf)), (int)sizeof(rel102));
+    ck_assert_mem_eq(buf, rel102, sizeof(rel102));
+    ck_assert_int_eq(mgcf_sipi_isup_decode(buf, sizeof(rel102), &d), 0);
+    ck_assert_uint_eq(d.cause.value, 102);
+    /* BYE after the MGW was lost (41), CANCEL (31): ours too */
+    m = mgcf_sipi_to_carry(&pstn, false, sip_method_bye, 0, 41, ISUP_LOC_BI, &own);
+    ck_assert_ptr_eq(m, &own);
+    ck_assert_uint_eq(own.cause.value, 41);
+    ck_assert_ptr_eq(mgcf_sipi_to_carry(&pstn, false, sip_method_cancel, 0, 31, ISUP_LOC_BI,
+                                        &own), &own);
+    /* a fresh message that does not fit (a SUS) does not stop our REL */
+    struct mgcf_isup_msg sus;
+    mgcf_isup_init(&sus, ISUP_SUS, 0);
+    ck_assert_ptr_eq(mgcf_sipi_to_carry(&sus, true, sip_method_bye, 0, 102, ISUP_LOC_BI,
+                                        &own), &own);
+    /* no cause (the 487 answering the peer's CANCEL), a cause out of range, a 2xx or 18x:
+     * nothing */
+    ck_assert_ptr_null(mgcf_sipi_to_carry(&pstn, false, sip_method_invalid, 487, 0,
+                                          ISUP_LOC_BI, &own));
+    ck_assert_ptr_null(mgcf_sipi_to_carry(&pstn, false, sip_method_invalid, 503, 128,
+                                          ISUP_LOC_BI, &own));
+    ck_assert_ptr_null(mgcf_sipi_to_carry(&pstn, false, sip_method_invalid, 200, 16,
+                                          ISUP_LOC_BI, &own));
+    ck_assert_ptr_null(mgcf_sipi_to_carry(&pstn, true, sip_method_invalid, 180, 16,
+                                          ISUP_LOC_BI, &own));
 }
 END_TEST
 
@@ -291,6 +347,7 @@ int main(void)
     tcase_add_test(t, body_read_cases);
     tcase_add_test(t, iam_merge);
     tcase_add_test(t, what_fits_where);
+    tcase_add_test(t, release_carries);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -9,7 +9,11 @@
 # header) reaches the PSTN. The attacker: a trusted peer that is not a SIP-I peer
 # (127.0.1.72) sending the same body gets its P-Asserted-Identity mapped (the encapsulated
 # IAM is not used), no ISUP in its responses, cause 16 for its BYE, and 415 when its ISUP
-# part says handling=required. The other way: the I-CSCF (127.0.0.20) is a SIP-I peer too,
+# part says handling=required. ISUP the MGCF makes itself goes to the SIP-I peer as its own
+# REL: a 483 for a spent hop counter (cause 25), the 504 of T7 (102), the BYE of T6 after a
+# SUS (102); not to the other peer. SUS and RES travel in INFO both ways (Q.1912.5 profile
+# C); the other peer's INFO with a SUS gets 415 and no SUS reaches the PSTN. The other way:
+# the I-CSCF (127.0.0.20) is a SIP-I peer too,
 # so a call from the PSTN to alice goes there with the PSTN's IAM beside the SDP and reaches
 # her UE (sipp) through the I-CSCF, S-CSCF and P-CSCF. A capture in which tshark decodes the
 # ISUP in SIP with no malformed field.
@@ -25,6 +29,11 @@ PLAIN_PEER=127.0.1.72                 # trusted, not a SIP-I peer
 PSTN_OUT=$E2E_RUN/pstn/pstn.out
 MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
 export IMS_MGCF_SIP_I_PEERS="$SIPI_PEER, 127.0.0.20"
+# the PSTN's numbers (tests/tools/pstn): 0100 answers; 0600 answers and suspends (SUS,
+# network) for good, 0601 suspends and resumes (RES) after 1 s, 0602 sends nothing back
+export IMS_LAB_PSTN_ARGS="--number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1 --number 19995550600=suspend --number 19995550601=suspend:1000 --number 19995550602=silent"
+export IMS_MGCF_T7_MS=3000            # no ACM: released after 3 s here (Q.764: 20-30 s)
+export IMS_MGCF_T6_MS=2500            # suspended, no RES: released after 2.5 s here
 R=$E2E_REALM
 SCEN=$E2E_ROOT/tests/e2e/scenarios
 PCSCF=127.0.0.10:5060
@@ -105,6 +114,54 @@ check_match "an ISUP part with handling=required from it: 415" '^rx 415 ' \
 sleep 1
 check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
+step "ISUP the MGCF makes itself goes to the SIP-I peer as its own REL"
+p=$(mark "$PSTN_OUT")
+peer t7 "$SIPI_PEER" --number 19995550602
+check_match "no ACM from the PSTN: T7 over, 504 with an encapsulated REL cause 102" \
+    '^rx 504 rel isup=12 cause=102$' "$(cat "$E2E_RUN/t7.out")"
+check "... and the PSTN got the REL cause 102 too" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+p=$(mark "$PSTN_OUT")
+peer hop "$SIPI_PEER" --hop 1
+check_match "a spent hop counter: 483 with a REL cause 25 (exchange routing error)" \
+    '^rx 483 rel isup=12 cause=25$' "$(cat "$E2E_RUN/hop.out")"
+sleep 1
+check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+peer t7-plain "$PLAIN_PEER" --number 19995550602
+check_match "the same call from the peer that is not SIP-I: 504 without ISUP" \
+    '^rx 504 isup=- sdp=no$' "$(cat "$E2E_RUN/t7-plain.out")"
+p=$(mark "$PSTN_OUT")
+check "a call suspended by the PSTN for good ends with the MGCF's BYE, answered 200" \
+    peer t6 "$SIPI_PEER" --number 19995550600 --hold 15
+check_match "the SUS came in an INFO (ISUP 13, network initiated)" '^rx INFO isup=13 sus=1$' \
+    "$(cat "$E2E_RUN/t6.out")"
+check_match "T6 over: the MGCF's BYE carries its REL cause 102" '^rx BYE isup=12 cause=102$' \
+    "$(cat "$E2E_RUN/t6.out")"
+check "... and the PSTN got the REL cause 102" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+
+step "SUS and RES in INFO (Q.1912.5 profile C)"
+check "a call suspended and resumed by the PSTN" \
+    peer sus-res "$SIPI_PEER" --number 19995550601 --hold 3
+check_match "INFO with the SUS, then INFO with the RES" \
+    'rx INFO isup=13 sus=1 rx INFO isup=14 sus=1 ' "$(tr '\n' ' ' <"$E2E_RUN/sus-res.out")"
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+check "the SIP-I peer suspends and resumes in INFOs, then sends an INFO with text" \
+    peer info "$SIPI_PEER" --info sus --info res --info text --hold 1
+check_match "INFO SUS 200, INFO RES 200, INFO text/plain 415" 'info 200 info 200 info 415 ' \
+    "$(tr '\n' ' ' <"$E2E_RUN/info.out")"
+check "the PSTN got the SUS (network) ..." wait_for "$PSTN_OUT" "$p" '^rx SUS cic=[0-9]+ network$'
+check "... and the RES" wait_for "$PSTN_OUT" "$p" '^rx RES cic=[0-9]+ network$'
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+check "the attacker: the peer that is not SIP-I sends the same INFO" \
+    peer info-plain "$PLAIN_PEER" --info sus --hold 1
+check_match "... refused 415" '^info 415$' "$(cat "$E2E_RUN/info-plain.out")"
+check_match "... the MGCF said why" \
+    'INFO refused 415: an INFO body \(ISUP\) is taken from mgcf.sip_i_peers only' \
+    "$(since "$MGCF_LOG" "$l")"
+sleep 1
+check_eq "... and no SUS went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx SUS')"
+
 step "a call from the PSTN to alice, the I-CSCF being a SIP-I peer"
 check "alice registers (Digest)" sipp_ue reg-alice reg_digest.xml -s alice -au "alice@$R" \
     -auth_uri "$R" -ap alice-secret -key impi "alice@$R" -key expires 600 "$PCSCF"
@@ -130,12 +187,19 @@ cap_stop
 cap=$E2E_CAP_FILE
 check_eq "no malformed packet, no expert error" "" \
     "$(cap_tshark "$cap" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null)"
-check_eq "ISUP in SIP from the SIP-I peer: IAM, then REL (in the BYE)" "1 12" \
+check_eq "ISUP in SIP from the SIP-I peer: IAM, REL (in the BYE), SUS and RES (in INFO)" \
+    "1 12 13 14" \
     "$(cap_tshark "$cap" -Y "sip && isup && ip.src == $SIPI_PEER && !(ip.dst == $SIPI_PEER)" \
         -T fields -e isup.message_type 2>/dev/null | sort -n | uniq | tr '\n' ' ' | sed 's/ $//')"
-check_eq "ISUP in SIP from the MGCF to the SIP-I peer: ACM, ANM" "6 9" \
+check_eq "ISUP in SIP from the MGCF to the SIP-I peer: ACM, ANM, REL (its own), SUS, RES" \
+    "6 9 12 13 14" \
     "$(cap_tshark "$cap" -Y "sip && isup && ip.src == 127.0.0.70 && ip.dst == $SIPI_PEER" \
         -T fields -e isup.message_type 2>/dev/null | sort -n | uniq | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the MGCF's own RELs to the SIP-I peer: 483 cause 25, 504 and BYE cause 102" \
+    "483 25|504 102|BYE 102" \
+    "$(cap_tshark "$cap" -Y "sip && isup.message_type == 12 && ip.src == 127.0.0.70 &&
+        ip.dst == $SIPI_PEER" -T fields -e sip.Status-Code -e sip.Method -e isup.cause_indicator \
+        2>/dev/null | tr -s '\t' ' ' | sed 's/^ //' | sort | tr '\n' '|' | sed 's/|$//')"
 check_eq "none from the MGCF to the other peer" "0" \
     "$(cap_count "$cap" "sip && isup && ip.src == 127.0.0.70 && ip.dst == $PLAIN_PEER")"
 check_eq "the INVITE to the I-CSCF carries the PSTN's IAM (calling 19995550123)" \

@@ -15,7 +15,8 @@
  * answer:HOLD_MS (the same, then REL cause 16 HOLD_MS after the answer: the PSTN side hangs
  * up), ring (ACM and CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL
  * with that cause), suspend (answer, then at once SUS network initiated and never a RES:
- * the MGCF's T6 releases the call), suspend:MS (the same, RES after MS). A REL is answered
+ * the MGCF's T6 releases the call), suspend:MS (the same, RES after MS), silent (nothing
+ * sent back: the MGCF's T7 releases the call). A REL is answered
  * RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC
  * with RLC. Once the association is active (and --originate-delay MS later), each
  * --originate places a call to the IMS (IAM on the first idle circuit, called and calling
@@ -49,7 +50,7 @@
 #define NUMBERS_MAX 16
 #define ORIGINATE_MAX 16
 
-enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT, B_SUSPEND };
+enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT, B_SUSPEND, B_SILENT };
 enum cstate { C_IDLE, C_IN, C_OUT };        /* IN: the MGCF called us; OUT: we called */
 
 struct circuit {
@@ -272,6 +273,8 @@ static void on_iam(const struct mgcf_isup_msg *m)
         send_isup(&cpg, NULL);
         return;
     }
+    case B_SILENT:                      /* no ACM: the MGCF's T7 runs out */
+        return;
     case B_ANSWER:
     case B_SUSPEND:
         send_acm(m->cic);
@@ -410,6 +413,11 @@ static void on_data(void *arg, const struct mgcf_m3ua_msg *d)
         }
         send_simple(ISUP_RLC, m.cic);
         break;
+    case ISUP_SUS:
+    case ISUP_RES:
+        printf("rx %s cic=%u %s\n", mgcf_isup_type_name(m.type), m.cic,
+               m.sus_res == ISUP_SUS_NETWORK ? "network" : "subscriber");
+        break;
     default:
         printf("rx %s cic=%u\n", mgcf_isup_type_name(m.type), m.cic);
     }
@@ -476,6 +484,8 @@ static int parse_behaviour(const char *s, enum behaviour *b, uint8_t *cause, uns
     }
     else if (strcmp(s, "ring") == 0)
         *b = B_RING;
+    else if (strcmp(s, "silent") == 0)
+        *b = B_SILENT;
     else if (strcmp(s, "busy") == 0)
         *b = B_BUSY;
     else if (strncmp(s, "reject:", 7) == 0) {
@@ -512,7 +522,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
                     "[--rc N] [--cics FIRST-LAST]\n"
-                    "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|busy|"
+                    "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|silent|busy|"
                     "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS]]... "
                     "[--originate-delay MS] [--reset] [--time MS]\n");

@@ -7,10 +7,16 @@ Sends an INVITE tel:+DIGITS over UDP whose body is multipart/mixed: the SDP offe
 ISUP IAM (application/ISUP;version=itu-t92+) built here from --calling, --cpc and --hop
 (octets written by hand after ITU-T Q.763; tshark checks them in the e2e test), or the SDP
 alone with --no-isup. Prints one line per response: "rx <status> isup=<types> sdp=<yes|no>"
-(the ISUP message types found in its application/ISUP parts); on a 2xx sends the ACK,
-waits --hold seconds, sends a BYE with an encapsulated REL of --bye-cause (no Reason
-header), and prints "bye <status>". Exit status 0 when the call was answered and the BYE
-answered 200, 2 when the INVITE failed (its final status is printed), 1 otherwise.
+(the ISUP message types found in its application/ISUP parts), and "rx <status> rel isup=12
+cause=<cause>" for a REL among them; on a 2xx sends the ACK,
+sends an INFO with an encapsulated SUS or RES (network initiated) for each --info item
+("sus", "res", "sus-required": handling=required; "text": a text/plain body) and prints
+"info <status>", waits --hold seconds, sends a BYE with an encapsulated REL of --bye-cause
+(no Reason header), and prints "bye <status>". Requests of the MGCF in the dialog are
+answered 200 and printed: "rx INFO isup=13 sus=1" (the SUS/RES indicator), "rx BYE isup=12
+cause=102" (the encapsulated REL's cause); its BYE ends the call (exit 0). Exit status 0
+when the call was answered and the BYE answered 200, 2 when the INVITE failed (its final
+status is printed), 1 otherwise.
 """
 import argparse
 import random
@@ -55,6 +61,54 @@ def iam(called, calling, cpc, hop):
 def rel(cause):
     """REL (Q.763 Table 39): cause indicators, location user (0), ITU coding; no options"""
     return bytes([0x0c, 0x02, 0x00, 0x02, 0x80, 0x80 | cause])
+
+
+def sus_res(kind):
+    """SUS (0x0d) or RES (0x0e), Q.763 Table 38: suspend/resume indicators network
+    initiated (1), no optional parameter (pointer 0)"""
+    return bytes([0x0d if kind == "sus" else 0x0e, 0x01, 0x00])
+
+
+def isup_parts(hdrs, body):
+    """The application/ISUP parts (octets) of a multipart body"""
+    ctype = hdrs.get("content-type", [""])[0]
+    if not ctype.lower().startswith("multipart/mixed"):
+        return []
+    b = ctype.split("boundary=", 1)[1].split(";")[0].strip('"').encode()
+    out = []
+    for part in body.split(b"\r\n--" + b):
+        part = part[len(b"--" + b):] if part.startswith(b"--" + b) else part
+        phead, _, pdata = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
+        if b"application/isup" in phead.lower() and pdata:
+            out.append(pdata)
+    return out
+
+
+def describe(data):
+    """ "isup=12 cause=102" for a REL, "isup=13 sus=1" for a SUS or RES"""
+    if not data:
+        return "isup=-"
+    text = "isup=%d" % data[0]
+    if data[0] == 0x0c and len(data) >= 6:
+        text += " cause=%d" % (data[5] & 0x7f)
+    elif data[0] in (0x0d, 0x0e) and len(data) >= 2:
+        text += " sus=%d" % (data[1] & 0x01)
+    return text
+
+
+def answer(s, data, peer):
+    """200 to a request of the MGCF, the request printed; True for a BYE"""
+    first, hdrs, body = parse(data)
+    method = first.split()[0]
+    parts = isup_parts(hdrs, body)
+    print("rx %s %s" % (method, describe(parts[0] if parts else b"")), flush=True)
+    if method == "ACK":
+        return False
+    resp = "SIP/2.0 200 OK\r\n" + "".join(
+        "%s: %s\r\n" % (n, v) for n in ("via", "from", "to", "call-id", "cseq")
+        for v in hdrs.get(n, [])) + "Content-Length: 0\r\n\r\n"
+    s.sendto(resp.encode(), peer)
+    return method == "BYE"
 
 
 def multipart(parts):
@@ -116,6 +170,7 @@ def main():
     ap.add_argument("--no-isup", action="store_true")
     ap.add_argument("--bye-cause", type=int, default=31)
     ap.add_argument("--hold", type=float, default=1.0)
+    ap.add_argument("--info", action="append", default=[])
     ap.add_argument("--wait", type=float, default=15.0)
     a = ap.parse_args()
     ip, port = a.bind.split(":")
@@ -149,6 +204,9 @@ def main():
         status = int(first.split()[1])
         print("rx %d isup=%s sdp=%s" % (status, ",".join(str(t) for t in isup_types(hdrs, rbody))
                                         or "-", "yes" if b"v=0" in rbody else "no"), flush=True)
+        for part in isup_parts(hdrs, rbody):
+            if part[0] == 0x0c:
+                print("rx %d rel %s" % (status, describe(part)), flush=True)
         if status >= 200:
             final, to_hdr = status, hdrs.get("to", [""])[0]
             contact = hdrs.get("contact", ["<sip:%s:%d>" % to])[0].strip("<>").split(">")[0]
@@ -162,23 +220,55 @@ def main():
         return 2
     s.sendto(message("ACK %s SIP/2.0" % contact,
                      [ack_via, "To: " + to_hdr, "CSeq: 1 ACK"] + base, b"", ""), to)
-    time.sleep(a.hold)
+    cseq = 2
+    for kind in a.info:
+        if kind == "text":
+            ibody, itype = b"hello\r\n", "text/plain"
+        else:
+            ibody = multipart([isup_part(sus_res(kind.split("-")[0]),
+                                         "required" if kind.endswith("-required")
+                                         else a.handling)])
+            itype = "multipart/mixed;boundary=" + BOUNDARY
+        info_via = via.rsplit("branch=", 1)[0] + "branch=z9hG4bK-%d" % random.randrange(1 << 30)
+        s.sendto(message("INFO %s SIP/2.0" % contact, [info_via, "To: " + to_hdr,
+                                                      "CSeq: %d INFO" % cseq] + base,
+                         ibody, itype), to)
+        cseq += 1
+        status = wait_response(s, "INFO", to)
+        print("info %s" % status, flush=True)
+    until = time.time() + a.hold
+    while time.time() < until:
+        try:
+            data, src = s.recvfrom(65536)
+        except socket.timeout:
+            continue
+        if not data.startswith(b"SIP/2.0") and answer(s, data, src):
+            return 0                    # the MGCF hung up
     bye_via = via.rsplit("branch=", 1)[0] + "branch=z9hG4bK-%d" % random.randrange(1 << 30)
     bbody = multipart([isup_part(rel(a.bye_cause), a.handling)])
-    s.sendto(message("BYE %s SIP/2.0" % contact, [bye_via, "To: " + to_hdr, "CSeq: 2 BYE"] + base,
+    s.sendto(message("BYE %s SIP/2.0" % contact,
+                     [bye_via, "To: " + to_hdr, "CSeq: %d BYE" % cseq] + base,
                      bbody, "multipart/mixed;boundary=" + BOUNDARY), to)
+    status = wait_response(s, "BYE", to)
+    print("bye %s" % status, flush=True)
+    return 0 if status == "200" else 1
+
+
+def wait_response(s, method, to):
+    """The final status of our request @method ("unanswered" after 5 s); requests of the
+    MGCF meanwhile are answered"""
     deadline = time.time() + 5
     while time.time() < deadline:
         try:
-            data, _ = s.recvfrom(65536)
+            data, src = s.recvfrom(65536)
         except socket.timeout:
             continue
         first, hdrs, _ = parse(data)
-        if first.startswith("SIP/2.0") and "BYE" in hdrs.get("cseq", [""])[0]:
-            print("bye %s" % first.split()[1], flush=True)
-            return 0 if first.split()[1] == "200" else 1
-    print("bye unanswered", flush=True)
-    return 1
+        if not first.startswith("SIP/2.0"):
+            answer(s, data, src)
+        elif method in hdrs.get("cseq", [""])[0] and int(first.split()[1]) >= 200:
+            return first.split()[1]
+    return "unanswered"
 
 
 if __name__ == "__main__":
