@@ -86,6 +86,8 @@ struct ims_sip {
     struct ims_sip_refused *refused;   /* REFUSED_SLOTS */
     uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
     unsigned long refused_unlogged;
+    ims_sip_early_refusal_fn early;  /* the daemon's, or NULL */
+    void *early_arg;
     ims_sip_next_hop_fn next_hop;  /* the daemon's, or NULL */
     void *next_hop_arg;
     char checked_hop[64];         /* the request being admitted passed RFC 7339 for it ... */
@@ -296,6 +298,24 @@ static void reply_stateless(struct ims_sip *s, msg_t *msg, const sip_t *req, int
 }
 
 /*
+ * refuse_early - the daemon's own refusal of request @msg (@sip, from @src) before any
+ * transaction (ims_sip_set_early_refusal()): 0 when it was answered statelessly here
+ * (@msg taken), -1 when it goes on.
+ */
+static int refuse_early(struct ims_sip *s, msg_t *msg, const sip_t *sip,
+                        const struct ims_sip_source *src)
+{
+    struct ims_sip_refusal r = { 0 };
+    if (!s->early || !s->early(s->early_arg, sip, src, &r))
+        return -1;
+    int status = r.status >= 400 && r.status <= 699 ? r.status : 500;
+    char warning[320];
+    ims_sip_warning(s, warning, sizeof(warning), "%s", r.why);
+    reply_stateless(s, msg, sip, status, warning, r.retry_after, src->key);
+    return 0;
+}
+
+/*
  * refuse_downstream - RFC 7339 client side for request @msg (@sip, of class @k, from @src,
  * refusal key @key) before any transaction, when the daemon's next hop function names its
  * next hop: 0 when that next hop asks for a reduction this request falls in (answered 503
@@ -334,9 +354,10 @@ static int refuse_downstream(struct ims_sip *s, msg_t *msg, const sip_t *sip,
 }
 
 /*
- * refuse - the admission control of request @msg (admission.h), before any transaction
- * exists: returns 0 when it was refused and answered 503 statelessly here (@msg taken), -1
- * when it goes on. A refusal holds no memory after its answer: under a flood, the
+ * refuse - the admission control of request @msg (admission.h), then the daemon's own
+ * early refusal and the RFC 7339 check of a next hop known from the request, before any
+ * transaction exists: returns 0 when it was refused and answered statelessly here (@msg
+ * taken), -1 when it goes on. A refusal holds no memory after its answer: under a flood, the
  * refusals cannot use up what admission protects (a transaction would hold ~11 KiB for
  * 32 s, timer J or H).
  */
@@ -360,8 +381,11 @@ static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
     if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
         k = IMS_LOAD_PRIORITY;
     const char *why = ims_admission_check(s->adm, k, sip, src.key);
-    if (!why)
+    if (!why) {
+        if (refuse_early(s, msg, sip, &src) == 0)
+            return 0;
         return refuse_downstream(s, msg, sip, &src, k, key);
+    }
     log_refusal(s, why);
     refused_add(s, key);
     ims_sip_warning(s, warning, sizeof(warning), "%s", why);
@@ -405,6 +429,12 @@ static void serve(struct ims_sip *s, msg_t *msg, sip_t *sip)
             nta_incoming_destroy(irq);
     }
     msg_destroy(msg);
+}
+
+void ims_sip_set_early_refusal(struct ims_sip *s, ims_sip_early_refusal_fn fn, void *arg)
+{
+    s->early = fn;
+    s->early_arg = arg;
 }
 
 void ims_sip_set_next_hop(struct ims_sip *s, ims_sip_next_hop_fn fn, void *arg)

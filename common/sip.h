@@ -137,6 +137,31 @@ typedef const url_t *(*ims_sip_next_hop_fn)(void *arg, const sip_t *req);
  */
 void ims_sip_set_next_hop(struct ims_sip *sip, ims_sip_next_hop_fn fn, void *arg);
 
+/* A refusal a daemon decides before the transaction (ims_sip_set_early_refusal()) */
+struct ims_sip_refusal {
+    int status;               /* 400..699 */
+    unsigned retry_after;     /* seconds, 0: no Retry-After */
+    char why[160];            /* the text of the Warning */
+};
+
+/*
+ * ims_sip_early_refusal_fn - whether request of new work @req from @src is refused by a
+ * bound the daemon keeps in memory (a table full, too much from one source), decided from
+ * the request and that state alone: true with @out filled, false to go on. Its only side
+ * effect may be counting the refusal; the daemon's request function checks the same again.
+ */
+typedef bool (*ims_sip_early_refusal_fn)(void *arg, const sip_t *req,
+                                         const struct ims_sip_source *src,
+                                         struct ims_sip_refusal *out);
+
+/*
+ * ims_sip_set_early_refusal - register @fn: a request of new work admission takes is asked
+ * about first, and one it refuses is answered statelessly before any transaction (its ACK
+ * absorbed). Not remembered in the refusal table: a retransmission is decided again (the
+ * same answer, same To tag, while the daemon's state is the same).
+ */
+void ims_sip_set_early_refusal(struct ims_sip *sip, ims_sip_early_refusal_fn fn, void *arg);
+
 /*
  * ims_sip_hop_checked - whether the request of @irq, being served now, already passed the
  * RFC 7339 check for a next hop before its transaction; then its key ("host:port") into

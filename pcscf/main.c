@@ -270,6 +270,7 @@ static int pcscf_init(struct ims_daemon *d)
         return -EINVAL;
     }
     ims_sip_set_next_hop(d->sip, register_next_hop, p);
+    ims_sip_set_early_refusal(d->sip, pcscf_register_early, p);
     pcscf_register_metrics();
     pcscf_regevent_metrics();
     pcscf_originating_metrics();
@@ -289,6 +290,7 @@ static void pcscf_stop(struct ims_daemon *d)
     if (!p)
         return;
     ims_sip_set_next_hop(d->sip, NULL, NULL);
+    ims_sip_set_early_refusal(d->sip, NULL, NULL);
     if (p->tick)
         su_timer_destroy(p->tick);
     p->tick = NULL;

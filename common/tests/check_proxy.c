@@ -61,6 +61,7 @@ static struct {
 
 static nta_incoming_t *pending_invite;
 static int proxied;        /* requests the proxy's request function saw */
+static int early_asked;    /* requests the test daemon's early refusal was asked about */
 
 /* ---- the UAS ---- */
 
@@ -282,6 +283,7 @@ static void setup(void)
     memset(&got, 0, sizeof(got));
     pending_invite = NULL;
     proxied = 0;
+    early_asked = 0;
 }
 
 static void teardown(void)
@@ -801,6 +803,56 @@ START_TEST(a_request_checked_before_its_transaction_is_not_checked_again)
 }
 END_TEST
 
+/* ---- the daemon's own refusal before the transaction (ims_sip_set_early_refusal) ---- */
+
+/* The test daemon's bound: MESSAGE and INVITE to "full" are refused (its table is full) */
+static bool full_table(void *arg, const sip_t *req, const struct ims_sip_source *src,
+                       struct ims_sip_refusal *out)
+{
+    (void)arg;
+    ck_assert_str_eq(src->ip, "127.0.0.1");
+    early_asked++;
+    const char *user = req->sip_request->rq_url->url_user;
+    if (!user || strcmp(user, "full") != 0)
+        return false;
+    out->status = 503;
+    out->retry_after = 11;
+    snprintf(out->why, sizeof(out->why), "table full");
+    return true;
+}
+
+START_TEST(an_early_refusal_holds_no_transaction)
+{
+    ims_sip_set_early_refusal(proxy, full_table, NULL);
+    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
+    server_transactions(&made0, &alive0);
+    for (int i = 0; i < 10; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", "full", 70, false));
+        ck_assert_int_eq(got.final, 503);
+        ck_assert_uint_eq(got.retry_after, 11);
+        ck_assert_ptr_nonnull(strstr(got.warning, "table full"));
+    }
+    /* an INVITE: refused, its ACK absorbed */
+    run_one(send_request(sip_method_invite, "INVITE", "full", 70, false));
+    ck_assert_int_eq(got.final, 503);
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0);
+    ck_assert_uint_eq(alive, alive0);
+    ck_assert_int_eq(proxied, 0);
+    ck_assert_int_eq(seen.requests, 0);
+    ck_assert_int_eq(early_asked, 11);
+    /* the rest goes on; within a dialog the daemon is not asked */
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "full", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 500);      /* the UAS's answer to "full", relayed */
+    ck_assert_int_eq(early_asked, 12);
+    ck_assert_int_eq(proxied, 2);
+}
+END_TEST
+
 static Suite *proxy_suite(void)
 {
     Suite *s = suite_create("proxy");
@@ -827,6 +879,7 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, a_downstream_refusal_holds_no_transaction);
     tcase_add_test(tc, a_downstream_retransmission_is_refused_again);
     tcase_add_test(tc, a_request_checked_before_its_transaction_is_not_checked_again);
+    tcase_add_test(tc, an_early_refusal_holds_no_transaction);
     suite_add_tcase(s, tc);
     return s;
 }
