@@ -363,7 +363,6 @@ static int refuse_downstream(struct ims_sip *s, msg_t *msg, const sip_t *sip,
  */
 static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
 {
-    s->checked_hop[0] = '\0';
     if (!ims_admission_new_work(sip))
         return -1;
     struct ims_sip_source src;
@@ -463,6 +462,7 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
 {
     struct ims_sip *s = (struct ims_sip *)magic;
     (void)agent;
+    s->checked_hop[0] = '\0';    /* refuse_downstream() may set it for this request */
     if (!sip || !sip->sip_request) {
         msg_destroy(msg);
         return 0;
