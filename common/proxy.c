@@ -67,6 +67,8 @@ struct ims_ptx {
     void *arg;
     int klass;            /* admission class of the request (-1: not known yet) */
     char client[64];      /* ... and its source flow, the RFC 7339 client */
+    char checked_hop[64]; /* the next hop whose RFC 7339 check it passed before the
+                           * transaction (common/sip.c), "" when none or once used */
     char call_id[128];
 };
 
@@ -471,6 +473,7 @@ struct ims_ptx *ims_ptx_create(struct ims_sip *sip, nta_incoming_t *irq)
     tx->req = sip_object(tx->msg);
     tx->method = tx->req->sip_request->rq_method;
     ims_admission_tx(ims_sip_admission(sip), +1);
+    ims_sip_hop_checked(sip, irq, tx->checked_hop, sizeof(tx->checked_hop));
     if (tx->req->sip_call_id)
         snprintf(tx->call_id, sizeof(tx->call_id), "%s", tx->req->sip_call_id->i_id);
     nta_incoming_bind(irq, on_ack_cancel, (nta_incoming_magic_t *)tx);
@@ -614,14 +617,18 @@ void ims_ptx_set_timer_c(struct ims_ptx *tx, unsigned ms)
  * @key (@hop): when that next hop asked for a reduction and this request falls in it, the
  * request is answered 503 here (when no branch went out yet) and that status returned;
  * otherwise our Via offering overload control is put on @msg (*user_via then true: nta
- * completes it) and 0 returned.
+ * completes it) and 0 returned. A request that passed that check for @key before its
+ * transaction (ims_sip_set_next_hop()) is not checked again on its first branch there.
  */
 static int offer_overload_control(struct ims_ptx *tx, msg_t *msg, sip_t *sip, const url_t *hop,
                                   const char *key, bool *user_via)
 {
     struct ims_admission *a = ims_sip_admission(tx->sip);
     const char *client = tx->req && ims_admission_oc_offered(a, tx->req) ? client_of(tx) : NULL;
-    if (ims_admission_throttle(a, key, client)) {
+    /* checked before the transaction: counted once, not dropped twice */
+    bool checked = tx->checked_hop[0] && strcmp(tx->checked_hop, key) == 0;
+    tx->checked_hop[0] = '\0';
+    if (!checked && ims_admission_throttle(a, key, client)) {
         client_of(tx);
         ims_admission_throttled(a, tx->klass < 0 ? IMS_LOAD_NORMAL
                                                  : (enum ims_load_class)tx->klass);

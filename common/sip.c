@@ -86,6 +86,12 @@ struct ims_sip {
     struct ims_sip_refused *refused;   /* REFUSED_SLOTS */
     uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
     unsigned long refused_unlogged;
+    ims_sip_early_refusal_fn early;  /* the daemon's, or NULL */
+    void *early_arg;
+    ims_sip_next_hop_fn next_hop;  /* the daemon's, or NULL */
+    void *next_hop_arg;
+    char checked_hop[64];         /* the request being admitted passed RFC 7339 for it ... */
+    nta_incoming_t *checked_irq;  /* ... and its transaction, while the daemon serves it */
 };
 
 /* sofia-sip writes log lines in pieces; collect them until the newline */
@@ -292,9 +298,66 @@ static void reply_stateless(struct ims_sip *s, msg_t *msg, const sip_t *req, int
 }
 
 /*
- * refuse - the admission control of request @msg (admission.h), before any transaction
- * exists: returns 0 when it was refused and answered 503 statelessly here (@msg taken), -1
- * when it goes on. A refusal holds no memory after its answer: under a flood, the
+ * refuse_early - the daemon's own refusal of request @msg (@sip, from @src) before any
+ * transaction (ims_sip_set_early_refusal()): 0 when it was answered statelessly here
+ * (@msg taken), -1 when it goes on.
+ */
+static int refuse_early(struct ims_sip *s, msg_t *msg, const sip_t *sip,
+                        const struct ims_sip_source *src)
+{
+    struct ims_sip_refusal r = { 0 };
+    if (!s->early || !s->early(s->early_arg, sip, src, &r))
+        return -1;
+    int status = r.status >= 400 && r.status <= 699 ? r.status : 500;
+    char warning[320];
+    ims_sip_warning(s, warning, sizeof(warning), "%s", r.why);
+    reply_stateless(s, msg, sip, status, warning, r.retry_after, src->key);
+    return 0;
+}
+
+/*
+ * refuse_downstream - RFC 7339 client side for request @msg (@sip, of class @k, from @src,
+ * refusal key @key) before any transaction, when the daemon's next hop function names its
+ * next hop: 0 when that next hop asks for a reduction this request falls in (answered 503
+ * statelessly, @msg taken), -1 when it goes on (s->checked_hop then names the next hop that
+ * already counted it, "" when none).
+ */
+static int refuse_downstream(struct ims_sip *s, msg_t *msg, const sip_t *sip,
+                             const struct ims_sip_source *src, enum ims_load_class k,
+                             uint64_t key)
+{
+    s->checked_hop[0] = '\0';
+    const url_t *hop = s->next_hop ? s->next_hop(s->next_hop_arg, sip) : NULL;
+    if (!hop)
+        return -1;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    url_t *resolved = ims_sip_resolve(s, home, hop);
+    char hop_key[64];
+    bool numeric = ims_admission_hop_key(resolved ? resolved : hop, hop_key, sizeof(hop_key));
+    su_home_deinit(home);
+    if (!numeric)
+        return -1;
+    const char *client = ims_admission_oc_offered(s->adm, sip) ? src->key : NULL;
+    if (!ims_admission_throttle(s->adm, hop_key, client)) {
+        snprintf(s->checked_hop, sizeof(s->checked_hop), "%s", hop_key);
+        return -1;
+    }
+    ims_admission_throttled(s->adm, k);
+    char why[160], warning[320];
+    snprintf(why, sizeof(why), "next hop %s is overloaded (RFC 7339): request not sent",
+             hop_key);
+    log_refusal(s, why);
+    refused_add(s, key);
+    ims_sip_warning(s, warning, sizeof(warning), "%s", why);
+    reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm), src->key);
+    return 0;
+}
+
+/*
+ * refuse - the admission control of request @msg (admission.h), then the daemon's own
+ * early refusal and the RFC 7339 check of a next hop known from the request, before any
+ * transaction exists: returns 0 when it was refused and answered statelessly here (@msg
+ * taken), -1 when it goes on. A refusal holds no memory after its answer: under a flood, the
  * refusals cannot use up what admission protects (a transaction would hold ~11 KiB for
  * 32 s, timer J or H).
  */
@@ -317,8 +380,11 @@ static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
     if (k == IMS_LOAD_NORMAL && ims_admission_continues(sip))
         k = IMS_LOAD_PRIORITY;
     const char *why = ims_admission_check(s->adm, k, sip, src.key);
-    if (!why)
-        return -1;
+    if (!why) {
+        if (refuse_early(s, msg, sip, &src) == 0)
+            return 0;
+        return refuse_downstream(s, msg, sip, &src, k, key);
+    }
     log_refusal(s, why);
     refused_add(s, key);
     ims_sip_warning(s, warning, sizeof(warning), "%s", why);
@@ -348,7 +414,9 @@ static void serve(struct ims_sip *s, msg_t *msg, sip_t *sip)
             msg_destroy(msg);
         return;
     }
+    s->checked_irq = irq;
     int status = s->fn(s->arg, irq, sip);
+    s->checked_irq = NULL;
     if (status != 0) {
         if (status < 100 || status > 699 || (m == sip_method_invite && status / 100 == 2))
             status = 500;
@@ -360,6 +428,26 @@ static void serve(struct ims_sip *s, msg_t *msg, sip_t *sip)
             nta_incoming_destroy(irq);
     }
     msg_destroy(msg);
+}
+
+void ims_sip_set_early_refusal(struct ims_sip *s, ims_sip_early_refusal_fn fn, void *arg)
+{
+    s->early = fn;
+    s->early_arg = arg;
+}
+
+void ims_sip_set_next_hop(struct ims_sip *s, ims_sip_next_hop_fn fn, void *arg)
+{
+    s->next_hop = fn;
+    s->next_hop_arg = arg;
+}
+
+bool ims_sip_hop_checked(struct ims_sip *s, nta_incoming_t *irq, char *key, size_t len)
+{
+    if (!irq || irq != s->checked_irq || !s->checked_hop[0])
+        return false;
+    snprintf(key, len, "%s", s->checked_hop);
+    return true;
 }
 
 /*
@@ -374,6 +462,7 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
 {
     struct ims_sip *s = (struct ims_sip *)magic;
     (void)agent;
+    s->checked_hop[0] = '\0';    /* refuse_downstream() may set it for this request */
     if (!sip || !sip->sip_request) {
         msg_destroy(msg);
         return 0;

@@ -121,6 +121,55 @@ size_t ims_sip_trusted_count(struct ims_sip *sip);
 struct ims_admission *ims_sip_admission(struct ims_sip *sip);
 
 /*
+ * ims_sip_next_hop_fn - the next hop of request of new work @req when the daemon knows it
+ * from the request alone, before any transaction (its configured next hop for that kind of
+ * request; no lookup that could fail or wait), else NULL. The URI stays valid while the
+ * daemon runs.
+ */
+typedef const url_t *(*ims_sip_next_hop_fn)(void *arg, const sip_t *req);
+
+/*
+ * ims_sip_set_next_hop - register @fn: a request of new work whose next hop it names and
+ * that next hop asks for a reduction (RFC 7339) that this request falls in is answered 503
+ * statelessly, before its server transaction, as admission's refusals are (reason
+ * "downstream"). A request it lets through is not checked again for that next hop by its
+ * proxy transaction (ims_sip_hop_checked()).
+ */
+void ims_sip_set_next_hop(struct ims_sip *sip, ims_sip_next_hop_fn fn, void *arg);
+
+/* A refusal a daemon decides before the transaction (ims_sip_set_early_refusal()) */
+struct ims_sip_refusal {
+    int status;               /* 400..699 */
+    unsigned retry_after;     /* seconds, 0: no Retry-After */
+    char why[160];            /* the text of the Warning */
+};
+
+/*
+ * ims_sip_early_refusal_fn - whether request of new work @req from @src is refused by a
+ * bound the daemon keeps in memory (a table full, too much from one source), decided from
+ * the request and that state alone: true with @out filled, false to go on. Its only side
+ * effect may be counting the refusal; the daemon's request function checks the same again.
+ */
+typedef bool (*ims_sip_early_refusal_fn)(void *arg, const sip_t *req,
+                                         const struct ims_sip_source *src,
+                                         struct ims_sip_refusal *out);
+
+/*
+ * ims_sip_set_early_refusal - register @fn: a request of new work admission takes is asked
+ * about first, and one it refuses is answered statelessly before any transaction (its ACK
+ * absorbed). Not remembered in the refusal table: a retransmission is decided again (the
+ * same answer, same To tag, while the daemon's state is the same).
+ */
+void ims_sip_set_early_refusal(struct ims_sip *sip, ims_sip_early_refusal_fn fn, void *arg);
+
+/*
+ * ims_sip_hop_checked - whether the request of @irq, being served now, already passed the
+ * RFC 7339 check for a next hop before its transaction; then its key ("host:port") into
+ * @key. For ims_ptx_create(), during the request function only.
+ */
+bool ims_sip_hop_checked(struct ims_sip *sip, nta_incoming_t *irq, char *key, size_t len);
+
+/*
  * ims_sip_incoming_client - the admission class of the request of @irq: priority for an
  * emergency request or one from a trusted peer (work the core already took), else normal;
  * and into @key (may be NULL) its client, the source flow "address:port/proto".

@@ -103,6 +103,15 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
         ims_info("pcscf: the IPsec SAs of %d UE(s) removed (registration over or expired)", n);
 }
 
+/* The next hop known before a transaction (ims_sip_set_next_hop()): every REGISTER goes
+ * to pcscf.icscf (register.c), so one the I-CSCF asks to be spared (RFC 7339) is refused
+ * statelessly; the other requests' next hops depend on the UE's registration */
+static const url_t *register_next_hop(void *arg, const sip_t *req)
+{
+    const struct pcscf *p = arg;
+    return req->sip_request->rq_method == sip_method_register ? p->icscf : NULL;
+}
+
 /* The URIs the P-CSCF uses: I-CSCF, E-CSCF, its Path, its own identity and contact */
 static int make_uris(struct pcscf *p)
 {
@@ -260,6 +269,8 @@ static int pcscf_init(struct ims_daemon *d)
         pcscf_stop(d);
         return -EINVAL;
     }
+    ims_sip_set_next_hop(d->sip, register_next_hop, p);
+    ims_sip_set_early_refusal(d->sip, pcscf_register_early, p);
     pcscf_register_metrics();
     pcscf_regevent_metrics();
     pcscf_originating_metrics();
@@ -278,6 +289,8 @@ static void pcscf_stop(struct ims_daemon *d)
     struct pcscf *p = d->priv;
     if (!p)
         return;
+    ims_sip_set_next_hop(d->sip, NULL, NULL);
+    ims_sip_set_early_refusal(d->sip, NULL, NULL);
     if (p->tick)
         su_timer_destroy(p->tick);
     p->tick = NULL;

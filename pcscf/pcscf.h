@@ -243,6 +243,10 @@ int pcscf_clf_mark(struct pcscf *p, msg_t *msg, sip_t *sip, const struct ims_sip
 /* ---- register.c ---- */
 int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
                    const struct ims_sip_source *src);
+/* The bounds of the binding table checked before a REGISTER's transaction (an
+ * ims_sip_early_refusal_fn, @arg the pcscf): 503 with pcscf.retry_after when one is hit */
+bool pcscf_register_early(void *arg, const sip_t *req, const struct ims_sip_source *src,
+                          struct ims_sip_refusal *out);
 /* Remove the ck= and ik= parameters of every WWW-Authenticate (TS 24.229 5.2.2.1); returns
  * how many were removed. */
 int pcscf_auth_strip_keys(msg_t *msg, sip_t *sip);

@@ -397,6 +397,44 @@ static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
     return 0;
 }
 
+/* The bounds of the binding table (pcscf.max_bindings, pcscf.max_bindings_per_source) for
+ * a REGISTER of @impu from @src: 0, or 503 with @why; a binding that exists is never
+ * refused. Counts a refusal for the source's bound. */
+static int bound(struct pcscf *p, const struct ims_sip_source *src, const char *impu,
+                 const char **why)
+{
+    if (pcscf_bindings_full(p->bindings) && !pcscf_bindings_find(p->bindings, src->key, impu)) {
+        ims_log(IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new registrations "
+                "refused (raise pcscf.max_bindings)", pcscf_bindings_count(p->bindings));
+        *why = "binding table full";
+        return 503;
+    }
+    if (pcscf_bindings_source_full(p->bindings, src->ip) &&
+        !pcscf_bindings_find(p->bindings, src->key, impu)) {
+        ims_counter_inc(m.limit_source);
+        *why = "too many registrations from this address";
+        return 503;
+    }
+    return 0;
+}
+
+bool pcscf_register_early(void *arg, const sip_t *req, const struct ims_sip_source *src,
+                          struct ims_sip_refusal *out)
+{
+    struct pcscf *p = arg;
+    char impu[PCSCF_URI_MAX];
+    const char *why = NULL;
+    /* what the transaction answers otherwise (483, 400) is left to it */
+    if (req->sip_request->rq_method != sip_method_register || !p->bindings ||
+        (req->sip_max_forwards && req->sip_max_forwards->mf_count == 0) || !req->sip_to ||
+        ims_sip_impu_of(req->sip_to->a_url, impu, sizeof(impu)) || !bound(p, src, impu, &why))
+        return false;
+    out->status = 503;
+    out->retry_after = p->retry_after;
+    snprintf(out->why, sizeof(out->why), "%s", why);
+    return true;
+}
+
 /* Validation of the REGISTER itself; 0 or the status to answer (with @why) */
 static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
 {
@@ -410,18 +448,7 @@ static int check(struct reg_ctx *ctx, struct ims_ptx *tx, const char **why)
         *why = "To is not a SIP or tel URI";
         return 400;
     }
-    if (pcscf_bindings_full(ctx->p->bindings) &&
-        !pcscf_bindings_find(ctx->p->bindings, ctx->src.key, ctx->impu)) {
-        *why = "binding table full";
-        return 503;
-    }
-    if (pcscf_bindings_source_full(ctx->p->bindings, ctx->src.ip) &&
-        !pcscf_bindings_find(ctx->p->bindings, ctx->src.key, ctx->impu)) {
-        ims_counter_inc(m.limit_source);
-        *why = "too many registrations from this address";
-        return 503;
-    }
-    return 0;
+    return bound(ctx->p, &ctx->src, ctx->impu, why);
 }
 
 /* Answer a REGISTER before the proxy takes it: @status with a Warning saying @why,
@@ -536,9 +563,6 @@ int pcscf_register(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     const char *why = NULL;
     int st = check(ctx, tx, &why);
     if (st) {
-        if (st == 503 && pcscf_bindings_full(p->bindings))
-            ims_log(IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new registrations "
-                    "refused (raise pcscf.max_bindings)", pcscf_bindings_count(p->bindings));
         refuse(ctx, tx, st, why, st == 503 ? p->retry_after : 0);
         return 0;
     }

@@ -61,6 +61,7 @@ static struct {
 
 static nta_incoming_t *pending_invite;
 static int proxied;        /* requests the proxy's request function saw */
+static int early_asked;    /* requests the test daemon's early refusal was asked about */
 
 /* ---- the UAS ---- */
 
@@ -79,16 +80,17 @@ static int uas_cancel(nta_incoming_magic_t *m, nta_incoming_t *irq, sip_t const 
     return 200;
 }
 
-/* A 200 whose top Via (the proxy's) asks for a 100 % reduction for a minute (RFC 7339) */
-static int answer_overloaded(nta_incoming_t *irq)
+/* A 200 whose top Via (the proxy's) asks for a reduction of @oc (its "oc=N" parameter)
+ * for a minute (RFC 7339) */
+static int answer_overloaded(nta_incoming_t *irq, const char *oc)
 {
     msg_t *resp = nta_incoming_create_response(irq, 0, NULL);
     ck_assert_ptr_nonnull(resp);
     ck_assert_int_ge(nta_incoming_complete_response(irq, resp, SIP_200_OK, TAG_END()), 0);
     sip_t *rs = sip_object(resp);
     su_home_t *home = msg_home(resp);
-    static const char *const params[] = { "oc=100", "oc-algo=\"loss\"", "oc-validity=60000",
-                                          "oc-seq=1700000000.5" };
+    const char *const params[] = { oc, "oc-algo=\"loss\"", "oc-validity=60000",
+                                   "oc-seq=1700000000.5" };
     for (size_t i = 0; i < 4; i++)
         msg_header_replace_param(home, rs->sip_via->v_common, su_strdup(home, params[i]));
     msg_fragment_clear(rs->sip_via->v_common);
@@ -112,7 +114,9 @@ static int uas_request(nta_leg_magic_t *m, nta_leg_t *leg, nta_incoming_t *irq,
     if (sip->sip_request->rq_method == sip_method_ack)
         return 200;
     if (user && strcmp(user, "oc100") == 0)
-        return answer_overloaded(irq);
+        return answer_overloaded(irq, "oc=100");
+    if (user && strcmp(user, "oc50") == 0)
+        return answer_overloaded(irq, "oc=50");
     if (!user || strcmp(user, "ok") == 0)
         return 200;
     if (strcmp(user, "busy") == 0)
@@ -279,6 +283,7 @@ static void setup(void)
     memset(&got, 0, sizeof(got));
     pending_invite = NULL;
     proxied = 0;
+    early_asked = 0;
 }
 
 static void teardown(void)
@@ -707,6 +712,147 @@ START_TEST(a_retransmission_is_refused_again)
 }
 END_TEST
 
+/* ---- the next hop known before the transaction (ims_sip_set_next_hop) ---- */
+
+/* The test daemon's next hop of every request: the UAS, where proxy_request() sends it */
+static const url_t *uas_next_hop(void *arg, const sip_t *req)
+{
+    (void)arg;
+    (void)req;
+    static url_t *hop;
+    static su_home_t home[1] = { SU_HOME_INIT(home) };
+    if (!hop)
+        hop = url_make(home, "sip:127.0.0.1:25070");
+    return hop;
+}
+
+START_TEST(a_downstream_refusal_holds_no_transaction)
+{
+    ims_sip_set_next_hop(proxy, uas_next_hop, NULL);
+    /* the UAS asks for a 100 % reduction for a minute */
+    run_one(send_request(sip_method_message, "MESSAGE", "oc100", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
+    server_transactions(&made0, &alive0);
+    int before = seen.requests, proxied0 = proxied;
+    for (int i = 0; i < 10; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+        ck_assert_int_eq(got.final, 503);
+        ck_assert_uint_eq(got.retry_after, 7);
+        ck_assert_ptr_nonnull(strstr(got.warning, "next hop 127.0.0.1:25070 is overloaded"));
+    }
+    /* an INVITE: refused, and its ACK absorbed, without a transaction either */
+    run_one(send_request(sip_method_invite, "INVITE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 503);
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0);
+    ck_assert_uint_eq(alive, alive0);
+    ck_assert_int_eq(proxied, proxied0);
+    ck_assert_int_eq(seen.requests, before);
+    /* within a dialog it still goes */
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 200);
+    ck_assert_int_eq(seen.requests, before + 1);
+}
+END_TEST
+
+START_TEST(a_downstream_retransmission_is_refused_again)
+{
+    ims_sip_set_next_hop(proxy, uas_next_hop, NULL);
+    run_one(send_request(sip_method_message, "MESSAGE", "oc100", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    int fd = raw_socket();
+    char r1[2048], r2[2048], tag1[64], tag2[64];
+    static const char invite[] = RAW_HEAD("INVITE", "1 INVITE", "") "Content-Length: 0\r\n\r\n";
+    raw_send(fd, invite);
+    raw_recv(fd, 2000, r1, sizeof(r1));
+    ck_assert_msg(strncmp(r1, "SIP/2.0 503 ", 12) == 0, "got: %s", r1);
+    ck_assert_ptr_nonnull(strstr(r1, "RFC 7339"));
+    raw_send(fd, invite);
+    raw_recv(fd, 2000, r2, sizeof(r2));
+    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    ck_assert_str_ne(to_tag(r1, tag1, sizeof(tag1)), "");
+    ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
+    ck_assert_int_eq(proxied, 1);
+    close(fd);
+}
+END_TEST
+
+START_TEST(a_request_checked_before_its_transaction_is_not_checked_again)
+{
+    /* a 50 % reduction: every second new request is refused, whether the check runs
+     * before the transaction or in it, but not both (each request counted once) */
+    ims_sip_set_next_hop(proxy, uas_next_hop, NULL);
+    run_one(send_request(sip_method_message, "MESSAGE", "oc50", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
+    server_transactions(&made0, &alive0);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 6; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+        ok += got.final == 200;
+        refused += got.final == 503;
+    }
+    ck_assert_int_eq(ok, 3);
+    ck_assert_int_eq(refused, 3);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0 + 3);
+    (void)alive;
+}
+END_TEST
+
+/* ---- the daemon's own refusal before the transaction (ims_sip_set_early_refusal) ---- */
+
+/* The test daemon's bound: MESSAGE and INVITE to "full" are refused (its table is full) */
+static bool full_table(void *arg, const sip_t *req, const struct ims_sip_source *src,
+                       struct ims_sip_refusal *out)
+{
+    (void)arg;
+    ck_assert_str_eq(src->ip, "127.0.0.1");
+    early_asked++;
+    const char *user = req->sip_request->rq_url->url_user;
+    if (!user || strcmp(user, "full") != 0)
+        return false;
+    out->status = 503;
+    out->retry_after = 11;
+    snprintf(out->why, sizeof(out->why), "table full");
+    return true;
+}
+
+START_TEST(an_early_refusal_holds_no_transaction)
+{
+    ims_sip_set_early_refusal(proxy, full_table, NULL);
+    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
+    server_transactions(&made0, &alive0);
+    for (int i = 0; i < 10; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", "full", 70, false));
+        ck_assert_int_eq(got.final, 503);
+        ck_assert_uint_eq(got.retry_after, 11);
+        ck_assert_ptr_nonnull(strstr(got.warning, "table full"));
+    }
+    /* an INVITE: refused, its ACK absorbed */
+    run_one(send_request(sip_method_invite, "INVITE", "full", 70, false));
+    ck_assert_int_eq(got.final, 503);
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(made, made0);
+    ck_assert_uint_eq(alive, alive0);
+    ck_assert_int_eq(proxied, 0);
+    ck_assert_int_eq(seen.requests, 0);
+    ck_assert_int_eq(early_asked, 11);
+    /* the rest goes on; within a dialog the daemon is not asked */
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    run_one(send_request_ex(sip_method_message, "MESSAGE", "full", 70, false, "b2", false));
+    ck_assert_int_eq(got.final, 500);      /* the UAS's answer to "full", relayed */
+    ck_assert_int_eq(early_asked, 12);
+    ck_assert_int_eq(proxied, 2);
+}
+END_TEST
+
 static Suite *proxy_suite(void)
 {
     Suite *s = suite_create("proxy");
@@ -730,6 +876,10 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, bounds_transactions_in_flight);
     tcase_add_test(tc, a_refusal_holds_no_transaction);
     tcase_add_test(tc, a_retransmission_is_refused_again);
+    tcase_add_test(tc, a_downstream_refusal_holds_no_transaction);
+    tcase_add_test(tc, a_downstream_retransmission_is_refused_again);
+    tcase_add_test(tc, a_request_checked_before_its_transaction_is_not_checked_again);
+    tcase_add_test(tc, an_early_refusal_holds_no_transaction);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -168,6 +168,12 @@ check "the P-CSCF sent fewer to the I-CSCF (the I-CSCF asked it too)" test "$p_d
 check_match "UEs got the P-CSCF's own 503 naming the overloaded next hop" \
     '^503 retry-after=5 +399 127\.0\.0\.10 "next hop 127\.0\.0\.20:5060 is overloaded \(RFC 7339\)' \
     "$(grep '^503' "$D/flood.log" | head -n 3)"
+down503='ip.src == 127.0.0.10 && sip.Status-Code == 503 && sip.Warning contains "RFC 7339"'
+stateless_tag='sip.to.tag matches "^sl[0-9a-f]{16}$"'
+# the P-CSCF knows a REGISTER's next hop: its 503s for it come before any transaction
+check "the P-CSCF's 503s for the I-CSCF were stateless (the To tag of sip.c's stateless path)" \
+    test "$(cap_count "$E2E_CAP_FILE" "$down503 && $stateless_tag")" -gt 0 -a \
+    "$(cap_count "$E2E_CAP_FILE" "$down503 && !($stateless_tag)")" -eq 0
 check "the S-CSCF took no more than its ceiling allows (10/s over the flood, and bursts)" \
     test "$s_taken" -le 120
 check_eq "the capture decodes cleanly (oc parameters in Via are standard SIP)" "" \

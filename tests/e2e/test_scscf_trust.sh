@@ -241,6 +241,11 @@ check "the S-CSCF's 503s (subscriptions, charged calls) are on the wire" \
     test "$(cap_count "$cap" 'ip.src == 127.0.0.30 && sip.Status-Code == 503')" -ge 2
 check_eq "... each with Retry-After" 0 \
     "$(cap_count "$cap" 'ip.src == 127.0.0.30 && sip.Status-Code == 503 && !sip.Retry-After')"
+crowd503='ip.src == 127.0.0.10 && sip.Status-Code == 503 && sip.Warning contains "too many registrations"'
+stateless_tag='sip.to.tag matches "^sl[0-9a-f]{16}$"'
+check "the P-CSCF's 503 for one source's bound was stateless (sip.c's early refusal, its To tag)" \
+    test "$(cap_count "$cap" "$crowd503 && $stateless_tag")" -ge 1 -a \
+    "$(cap_count "$cap" "$crowd503 && !($stateless_tag)")" -eq 0
 
 lab_stop
 e2e_finish
