@@ -26,7 +26,7 @@ struct ims_heap_trim {
 
 bool ims_heap_trim_due(size_t rss, size_t inuse, size_t rss_after_last)
 {
-    if (rss < inuse + GAP_MIN || inuse > rss / 8)
+    if (rss < inuse + GAP_MIN || rss - inuse < inuse / 4)
         return false;
     return rss >= rss_after_last + GROWTH_MIN;
 }
@@ -45,10 +45,10 @@ static size_t rss_now(void)
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static double now_ms(clockid_t clock)
+static double now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(clock, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -62,12 +62,11 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *a
     size_t inuse = mi.uordblks + mi.hblkhd;
     if (!rss || !ims_heap_trim_due(rss, inuse, t->rss_after))
         return;
-    double start = now_ms(CLOCK_MONOTONIC), cpu = now_ms(CLOCK_THREAD_CPUTIME_ID);
+    double start = now_ms();
     malloc_trim(0);
     t->rss_after = rss_now();
-    ims_info("heap: trimmed: resident %zu -> %zu KiB (heap in use %zu KiB) in %.1f ms "
-             "(%.1f ms of CPU)", rss / 1024, t->rss_after / 1024, inuse / 1024,
-             now_ms(CLOCK_MONOTONIC) - start, now_ms(CLOCK_THREAD_CPUTIME_ID) - cpu);
+    ims_info("heap: trimmed: resident %zu -> %zu KiB (heap in use %zu KiB) in %.1f ms",
+              rss / 1024, t->rss_after / 1024, inuse / 1024, now_ms() - start);
 }
 
 struct ims_heap_trim *ims_heap_trim_start(su_root_t *root, unsigned interval_ms)

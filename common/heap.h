@@ -5,12 +5,9 @@
  * its request and response: under load the heap grows to what 32 s of traffic holds, and
  * once the load falls glibc keeps the freed pages of its main arena resident (it returns
  * only the top of the heap by itself, and fragmentation leaves live blocks near the top).
- * A timer of the loop thread calls malloc_trim(0) once the heap in use has fallen to an
- * eighth of the resident size, so that a daemon's resident size follows its live state
- * again after a peak. Not earlier: a trim holds the arena lock while it walks every free
- * chunk, and on a heap still fragmented by live transactions that took seconds (measured:
- * 1.2 s in a P-CSCF at 64 of 216 MB, 2.9 s in an S-CSCF at 61 of 178 MB, on a loaded
- * machine), a stall of the SIP loop that no memory saving pays for.
+ * A timer of the loop thread calls malloc_trim(0) when the resident size exceeds the heap
+ * in use by a margin that grew since the last trim, so that a daemon's resident size
+ * follows its live state again after a peak.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -35,9 +32,9 @@ struct ims_heap_trim *ims_heap_trim_start(su_root_t *root, unsigned interval_ms)
 void ims_heap_trim_stop(struct ims_heap_trim *t);
 
 /*
- * ims_heap_trim_due - the rule, apart for tests: trim when the heap in use @inuse is at
- * most an eighth of the resident size @rss and at least 16 MiB below it, and the resident
- * size grew at least 8 MiB past @rss_after_last (what a trim left, 0: none yet).
+ * ims_heap_trim_due - the rule, apart for tests: trim when the gap between the resident
+ * size @rss and the heap in use @inuse is at least 16 MiB and a quarter of @inuse, and the
+ * resident size grew at least 8 MiB past @rss_after_last (what a trim left, 0: none yet).
  * Bytes. Returns true to trim.
  */
 bool ims_heap_trim_due(size_t rss, size_t inuse, size_t rss_after_last);

@@ -19,14 +19,13 @@
 
 START_TEST(rule_needs_a_gap_and_growth)
 {
-    /* in use at most rss / 8 and 16 MiB below it, growth of 8 MiB since the last trim */
-    ck_assert(ims_heap_trim_due(160 * MIB, 20 * MIB, 0));
-    ck_assert(!ims_heap_trim_due(159 * MIB, 20 * MIB, 0));         /* in use > rss / 8 */
-    ck_assert(!ims_heap_trim_due(216 * MIB, 64 * MIB, 0));         /* still fragmented */
-    ck_assert(!ims_heap_trim_due(17 * MIB, 2 * MIB, 0));           /* gap 15 MiB */
-    ck_assert(ims_heap_trim_due(18 * MIB, 2 * MIB, 0));
-    ck_assert(!ims_heap_trim_due(160 * MIB, 20 * MIB, 155 * MIB)); /* trimmed already */
-    ck_assert(ims_heap_trim_due(160 * MIB, 20 * MIB, 152 * MIB));
+    /* a gap of 16 MiB and a quarter of the heap in use, growth of 8 MiB since the last */
+    ck_assert(ims_heap_trim_due(100 * MIB, 20 * MIB, 0));
+    ck_assert(!ims_heap_trim_due(30 * MIB, 20 * MIB, 0));          /* gap 10 MiB */
+    ck_assert(!ims_heap_trim_due(400 * MIB, 380 * MIB, 0));        /* gap < in use / 4 */
+    ck_assert(ims_heap_trim_due(500 * MIB, 380 * MIB, 0));
+    ck_assert(!ims_heap_trim_due(100 * MIB, 20 * MIB, 95 * MIB));  /* trimmed already */
+    ck_assert(ims_heap_trim_due(100 * MIB, 20 * MIB, 92 * MIB));
     ck_assert(!ims_heap_trim_due(10 * MIB, 40 * MIB, 0));          /* in use above rss */
 }
 END_TEST
