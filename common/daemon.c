@@ -5,7 +5,6 @@
  */
 #include "daemon.h"
 #include "diam_peer.h"
-#include "heap.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -607,11 +606,8 @@ int ims_daemon_main(int argc, char **argv, const struct ims_daemon_desc *desc)
 
     ims_info("%s started (http %s:%ld)", desc->name, ims_cfg_str(d.cfg, "http.address"),
              ims_cfg_int(d.cfg, "http.port"));
-    /* every 10 s: freed heap back to the system after a load peak (heap.h) */
-    struct ims_heap_trim *trim = ims_heap_trim_start(ims_loop_root(d.loop), 10000);
     int sig = ims_loop_run(d.loop);
     ims_info("%s stopping%s", desc->name, sig ? " on signal" : "");
-    ims_heap_trim_stop(trim);
     rc = 0;
 
 out_started:
