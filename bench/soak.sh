@@ -30,8 +30,11 @@
 # Every INTERVAL seconds, for each daemon (pcscf icscf scscf hss ocs): resident size (VmRSS),
 # malloc's bytes in use (process_heap_inuse_bytes of /metrics), open file descriptors
 # (/proc/PID/fd), SIP proxy transactions in flight (ims_sip_transactions_in_flight: those
-# admission control bounds) and Diameter requests in flight (ims_diameter_pending_requests,
+# admission control bounds), Diameter requests in flight (ims_diameter_pending_requests,
 # sent and not answered, plus ims_diameter_server_queue, received and waiting for a worker),
+# the transactions sofia-sip holds (ims_sip_nta_server_transactions + client: those lingering
+# after their end included; 0 for a build without these gauges; shown without a verdict:
+# bindings expiring after the load make new ones) and
 # with the load average, into run/bench-soak/soak.csv (one line per sample and daemon; phase
 # "load" (the first before any load, 35 s after the callers' and callees' registrations,
 # whose transactions linger 32 s), then "end" when the sipps are done and "settled"
@@ -165,12 +168,13 @@ sample() {   # SECONDS PHASE: one line per daemon into the CSV
     load=$(cut -d' ' -f1 /proc/loadavg)
     for d in "${FUNCS[@]}"; do
         m=$(curl -s --max-time 5 "http://${ADDR[$d]}:8080/metrics")
-        printf '%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$1" "$2" "$d" "$load" \
+        printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$1" "$2" "$d" "$load" \
             "$(rss_kib "${PIDS[$d]}")" \
             "$(metric_sum process_heap_inuse_bytes <<<"$m" | awk '{ printf "%d", $1 / 1024 }')" \
             "$(fd_count "${PIDS[$d]}")" \
             "$(metric_sum ims_sip_transactions_in_flight <<<"$m")" \
-            "$(metric_sum ims_diameter_pending_requests ims_diameter_server_queue <<<"$m")"
+            "$(metric_sum ims_diameter_pending_requests ims_diameter_server_queue <<<"$m")" \
+            "$(metric_sum ims_sip_nta_server_transactions ims_sip_nta_client_transactions <<<"$m")"
     done >>"$CSV"
 }
 
@@ -181,7 +185,7 @@ if [ "$CALLS" -gt 0 ]; then
     bench_log "waiting 35 s for their transactions to end (the baseline)"
     sleep 35
 fi
-echo "t_s,phase,daemon,load1,rss_kib,heap_kib,fds,sip_tx,diam_pending" >"$CSV"
+echo "t_s,phase,daemon,load1,rss_kib,heap_kib,fds,sip_tx,diam_pending,nta_tx" >"$CSV"
 T0=$SECONDS
 sample 0 load
 [ "$CALLS" -gt 0 ] && start_calls
@@ -253,6 +257,10 @@ verdicts() {
                 if (name[i] != "rss_kib" && name[i] != "heap_kib")
                     verdict = last[k] <= first[k] ||
                               (name[i] == "fds" && k in v0 && last[k] <= v0[k]) ? "FLAT" : "NOT-BACK"
+                # nta transactions: shown, not judged (bindings that expire after the
+                # load make new ones: the NOTIFYs of the S-CSCF)
+                if (name[i] == "nta_tx")
+                    verdict = "-"
                 printf "%s %s %d %d %d %s %s\n", d, name[i], first[k], last[k], max[k], slope, verdict
             }
         }' "$CSV"
@@ -308,6 +316,8 @@ plots() {
             title["sip_tx"] = "SIP proxy transactions in flight"; scale["sip_tx"] = 1
             title["diam_pending"] = "Diameter requests in flight (sent + queued)"
             scale["diam_pending"] = 1
+            title["nta_tx"] = "transactions sofia-sip holds (server + client, lingering included)"
+            scale["nta_tx"] = 1
             W = 760; H = 280; L = 70; R = 110; T = 30; B = 40; pw = W - L - R; ph = H - T - B
             if (tmax <= 0) tmax = 1
             for (i = 5; i <= nm; i++) {

@@ -276,9 +276,9 @@ static void end_or_linger(struct ims_ptx *tx)
         return;
     }
     /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64.
-     * The request copy is no longer needed. The server transaction is kept ACCEPTED_MS only,
-     * to absorb retransmitted INVITEs (nta answers them with the 2xx again); later 2xx go
-     * statelessly (relay()). nta keeps a terminated server transaction that is not destroyed
+     * The request copy is no longer needed (each branch holds a deep copy). The server
+     * transaction is kept ACCEPTED_MS only, to absorb retransmitted INVITEs (nta answers
+     * them with the 2xx again); later 2xx go statelessly (relay()). nta keeps a terminated server transaction that is not destroyed
      * in a queue it walks whole at every timer tick: held for T1x64 they made each tick
      * cost O(calls per second x 32 s), and a sustained 250 calls/s collapsed. */
     tx->ending = true;
@@ -662,7 +662,11 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
     if (tx->answered || tx->nbranches == MAX_BRANCHES)
         return 500;
     bool ack = tx->method == sip_method_ack;
-    msg_t *msg = msg_copy(tx->msg);
+    /* msg_copy() shares the strings of tx->msg and keeps a reference to it, and tx->msg one
+     * to the received request: an INVITE's branch lingers 32 s after its 2xx
+     * (end_or_linger()), and a shallow copy would keep all three messages that long. Its
+     * own deep copy lets the other two go with the server transaction (5 s). */
+    msg_t *msg = tx->method == sip_method_invite ? msg_dup(tx->msg) : msg_copy(tx->msg);
     if (!msg)
         return 500;
     sip_t *sip = sip_object(msg);

@@ -9,6 +9,7 @@
 #include "sip_hdr.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ struct ims_sip {
     su_home_t home[1];
     su_root_t *root;
     nta_agent_t *agent;
+    su_timer_t *stats_timer;  /* samples nta's transaction counts (sample_nta) */
     nta_leg_t *leg;
     ims_sip_request_fn fn;
     void *arg;
@@ -110,6 +112,34 @@ static void sofia_logger(void *stream, char const *fmt, va_list ap)
     }
 }
 
+/* nta's transactions alive (its hash tables: lingering ones included), sampled each second
+ * on the loop thread for /metrics (scraped from the HTTP thread) */
+static _Atomic unsigned long g_nta_irqs, g_nta_orqs;
+
+static double nta_irqs(void *arg)
+{
+    (void)arg;
+    return (double)atomic_load(&g_nta_irqs);
+}
+
+static double nta_orqs(void *arg)
+{
+    (void)arg;
+    return (double)atomic_load(&g_nta_orqs);
+}
+
+static void sample_nta(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct ims_sip *s = (struct ims_sip *)arg;
+    usize_t irqs = 0, orqs = 0;
+    nta_agent_get_stats(s->agent, NTATAG_S_IRQ_HASH_USED_REF(irqs),
+                        NTATAG_S_ORQ_HASH_USED_REF(orqs), TAG_END());
+    atomic_store(&g_nta_irqs, (unsigned long)irqs);
+    atomic_store(&g_nta_orqs, (unsigned long)orqs);
+}
+
 static void register_metrics(struct ims_sip *s)
 {
     static const char *const methods[N_METHODS] = {
@@ -129,6 +159,12 @@ static void register_metrics(struct ims_sip *s)
         s->responses[i] = ims_counter_new("ims_sip_responses_total",
                                           "SIP responses sent or relayed, by class", labels);
     }
+    ims_gauge_fn_new("ims_sip_nta_server_transactions",
+                     "Server transactions sofia-sip holds (lingering ones included)", NULL,
+                     nta_irqs, NULL);
+    ims_gauge_fn_new("ims_sip_nta_client_transactions",
+                     "Client transactions sofia-sip holds (lingering ones included)", NULL,
+                     nta_orqs, NULL);
 }
 
 void ims_sip_count_response(struct ims_sip *s, int status)
@@ -832,6 +868,12 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
         goto fail;
     }
     widen_udp_buffer(s);
+    s->stats_timer = su_timer_create(su_root_task(root), 1000);
+    if (s->stats_timer &&
+        su_timer_set_for_ever(s->stats_timer, sample_nta, (su_timer_arg_t *)s) < 0) {
+        su_timer_destroy(s->stats_timer);
+        s->stats_timer = NULL;
+    }
     s->leg = own_leg(s);
     bool v6 = strchr(s->address, ':') != NULL;
     s->own = url_make(s->home, su_sprintf(s->home, "sip:%s%s%s:%d;lr", v6 ? "[" : "",
@@ -858,6 +900,8 @@ void ims_sip_destroy(struct ims_sip *s)
 {
     if (!s)
         return;
+    if (s->stats_timer)
+        su_timer_destroy(s->stats_timer);
     if (s->leg)
         nta_leg_destroy(s->leg);
     if (s->agent)

@@ -23,6 +23,7 @@
 #include <sofia-sip/su.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "sip.h"
 #include "sip_hdr.h"
@@ -582,6 +583,37 @@ START_TEST(a_refusal_holds_no_transaction)
 }
 END_TEST
 
+/* the value of one metric of /metrics, -1 when absent */
+static double metric(const char *name)
+{
+    char *text = ims_metrics_render(NULL);
+    ck_assert_ptr_nonnull(text);
+    double v = -1;
+    size_t n = strlen(name);
+    for (char *line = text; line && *line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+    }
+    free(text);
+    return v;
+}
+
+/* /metrics tells the transactions nta holds (sampled each second on the loop thread) */
+START_TEST(nta_transactions_in_metrics)
+{
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    su_root_sleep(root, 1200);   /* the loop runs: the sample of each second is taken */
+    usize_t made = 0, alive = 0;
+    server_transactions(&made, &alive);
+    ck_assert_uint_ge(alive, 1);   /* the MESSAGE's lingers (timer J, UDP) */
+    ck_assert_double_eq(metric("ims_sip_nta_server_transactions"), (double)alive);
+    ck_assert_double_ge(metric("ims_sip_nta_client_transactions"), 1);
+}
+END_TEST
+
 static int raw_socket(void)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -875,6 +907,7 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, refuses_new_work_past_its_rate);
     tcase_add_test(tc, bounds_transactions_in_flight);
     tcase_add_test(tc, a_refusal_holds_no_transaction);
+    tcase_add_test(tc, nta_transactions_in_metrics);
     tcase_add_test(tc, a_retransmission_is_refused_again);
     tcase_add_test(tc, a_downstream_refusal_holds_no_transaction);
     tcase_add_test(tc, a_downstream_retransmission_is_refused_again);
