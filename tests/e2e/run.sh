@@ -21,7 +21,10 @@ if [ "${IMS_E2E_NETNS:-}" != 0 ] && [ "${IMS_E2E_IN_NETNS:-}" != 1 ]; then
         # the machine-wide lab lock is for labs in the machine's namespace: this one is private
         lock=$(mktemp /tmp/ims-e2e-lock.XXXXXX) || exit 1
         echo "e2e: running in a network namespace of its own (a lab of make lab stays up)"
-        unshare -n -m --propagation private env IMS_E2E_IN_NETNS=1 IMS_LAB_LOCK="$lock" bash -c '
+        # a test that needs the machine's network (test_compose: Debian's archive, the
+        # engine's bridges) goes back into it through this shell's namespace
+        unshare -n -m --propagation private env IMS_E2E_IN_NETNS=1 IMS_LAB_LOCK="$lock" \
+            IMS_E2E_HOST_NETNS="/proc/$$/ns/net" bash -c '
             ip link set lo up || exit 1
             mount --bind "$1" /etc/hosts || exit 1
             shift

@@ -19,6 +19,12 @@
 # Environment: IMS_COMPOSE_NET (the lab network's first three octets, default deploy/.env's),
 # IMS_COMPOSE_CALL, IMS_COMPOSE_DOCKER_ROOT (engine cache, tests/lib/docker.sh).
 set -u
+# The images build from Debian's archive and the engine's bridge sits beside the machine's
+# interfaces: this test needs the machine's network, not the tests' private namespace (it
+# uses none of the lab's fixed addresses), so it goes back there (tests/e2e/run.sh)
+if [ "${IMS_E2E_IN_NETNS:-}" = 1 ] && [ -n "${IMS_E2E_HOST_NETNS:-}" ]; then
+    exec env -u IMS_E2E_HOST_NETNS nsenter --net="$IMS_E2E_HOST_NETNS" bash "$0" "$@"
+fi
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/docker.sh"
 e2e_init compose
