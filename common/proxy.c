@@ -278,9 +278,10 @@ static void end_or_linger(struct ims_ptx *tx)
     /* INVITE answered 2xx: retransmitted or forked 2xx may follow; relay them for T1x64.
      * The request copy is no longer needed (each branch holds a deep copy). The server
      * transaction is kept ACCEPTED_MS only, to absorb retransmitted INVITEs (nta answers
-     * them with the 2xx again); later 2xx go statelessly (relay()). nta keeps a terminated server transaction that is not destroyed
-     * in a queue it walks whole at every timer tick: held for T1x64 they made each tick
-     * cost O(calls per second x 32 s), and a sustained 250 calls/s collapsed. */
+     * them with the 2xx again); later 2xx go statelessly (relay()). nta keeps a terminated
+     * server transaction that is not destroyed in a queue it walks whole at every timer
+     * tick: held for T1x64 they made each tick cost O(calls per second x 32 s), and a
+     * sustained 250 calls/s collapsed. */
     tx->ending = true;
     msg_destroy(tx->msg);
     tx->msg = NULL;
