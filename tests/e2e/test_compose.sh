@@ -183,12 +183,17 @@ check "the Debian 12 base image (debootstrap, cached): ${BASE_IMAGE:-none}" \
     { cat "$E2E_RUN/base-image.err"; e2e_finish; }
 export BASE_IMAGE
 stamp "base image"
-# the build stage gets a tag of its own, so that pruning the old images keeps its cache
-check "the build stage (make all in Debian 12)" docker build -q --network host --target build \
-    --build-arg "BASE=$BASE_IMAGE" -t ims-core-build:latest -f "$DEPLOY/Dockerfile" "$E2E_ROOT"
+# containers an interrupted earlier run left in the cached engine (the check at the end
+# counts every container of this engine)
+docker container prune -f >/dev/null 2>&1
+# the build stage gets a tag of its own, so that pruning the old images keeps its cache;
+# --force-rm: a failed build leaves no container behind either
+check "the build stage (make all in Debian 12)" docker build -q --force-rm --network host \
+    --target build --build-arg "BASE=$BASE_IMAGE" -t ims-core-build:latest \
+    -f "$DEPLOY/Dockerfile" "$E2E_ROOT"
 check "docker-compose build: ims-core and the UE image" \
-    dc BASE_FILES build -q hss ue
-check "docker-compose build: the Kamailio S-CSCF image" dc KAM_FILES build -q scscf
+    dc BASE_FILES build -q --force-rm hss ue
+check "docker-compose build: the Kamailio S-CSCF image" dc KAM_FILES build -q --force-rm scscf
 docker image prune -f >/dev/null 2>&1   # the images of earlier builds
 stamp "images built"
 
