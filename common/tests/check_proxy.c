@@ -552,26 +552,42 @@ static void server_transactions(usize_t *made, usize_t *alive)
                         NTATAG_S_IRQ_HASH_USED_REF(*alive), TAG_END());
 }
 
-START_TEST(a_refusal_holds_no_transaction)
+/*
+ * refused_without_transaction - @n MESSAGEs to @user each answered 503 with Retry-After
+ * @retry_after and a Warning containing @warning, then an INVITE to @user refused too (its
+ * ACK absorbed); asserts that no server transaction was made or left and that nothing was
+ * proxied or reached the UAS. Returns the transactions made so far (for what follows).
+ */
+static usize_t refused_without_transaction(int n, const char *user, unsigned retry_after,
+                                           const char *warning)
 {
-    make_refusing_proxy();
     usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
     server_transactions(&made0, &alive0);
-    for (int i = 0; i < 20; i++) {
-        run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    int seen0 = seen.requests, proxied0 = proxied;
+    for (int i = 0; i < n; i++) {
+        run_one(send_request(sip_method_message, "MESSAGE", user, 70, false));
         ck_assert_int_eq(got.final, 503);
-        ck_assert_uint_eq(got.retry_after, 5);
-        ck_assert_ptr_nonnull(strstr(got.warning, "memory"));
+        ck_assert_uint_eq(got.retry_after, retry_after);
+        ck_assert_ptr_nonnull(strstr(got.warning, warning));
     }
-    /* an INVITE too: nta's UAC ACKs the 503 itself; that ACK ends here, unanswered,
-     * without a transaction, and never reaches the daemon or the next hop */
-    run_one(send_request(sip_method_invite, "INVITE", "ok", 70, false));
+    run_one(send_request(sip_method_invite, "INVITE", user, 70, false));
     ck_assert_int_eq(got.final, 503);
     for (int i = 0; i < 20; i++)
         su_root_step(root, 10);
     server_transactions(&made, &alive);
     ck_assert_uint_eq(made, made0);
     ck_assert_uint_eq(alive, alive0);
+    ck_assert_int_eq(proxied, proxied0);
+    ck_assert_int_eq(seen.requests, seen0);
+    return made;
+}
+
+START_TEST(a_refusal_holds_no_transaction)
+{
+    make_refusing_proxy();
+    /* the INVITE too: nta's UAC ACKs the 503 itself; that ACK ends here, unanswered,
+     * without a transaction, and never reaches the daemon or the next hop */
+    usize_t made0 = refused_without_transaction(20, "ok", 5, "memory"), made = 0, alive = 0;
     ck_assert_int_eq(proxied, 0);
     ck_assert_int_eq(seen.requests, 0);
     /* requests within a dialog still go, in a transaction */
@@ -764,25 +780,8 @@ START_TEST(a_downstream_refusal_holds_no_transaction)
     /* the UAS asks for a 100 % reduction for a minute */
     run_one(send_request(sip_method_message, "MESSAGE", "oc100", 70, false));
     ck_assert_int_eq(got.final, 200);
-    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
-    server_transactions(&made0, &alive0);
-    int before = seen.requests, proxied0 = proxied;
-    for (int i = 0; i < 10; i++) {
-        run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
-        ck_assert_int_eq(got.final, 503);
-        ck_assert_uint_eq(got.retry_after, 7);
-        ck_assert_ptr_nonnull(strstr(got.warning, "next hop 127.0.0.1:25070 is overloaded"));
-    }
-    /* an INVITE: refused, and its ACK absorbed, without a transaction either */
-    run_one(send_request(sip_method_invite, "INVITE", "ok", 70, false));
-    ck_assert_int_eq(got.final, 503);
-    for (int i = 0; i < 20; i++)
-        su_root_step(root, 10);
-    server_transactions(&made, &alive);
-    ck_assert_uint_eq(made, made0);
-    ck_assert_uint_eq(alive, alive0);
-    ck_assert_int_eq(proxied, proxied0);
-    ck_assert_int_eq(seen.requests, before);
+    int before = seen.requests;
+    refused_without_transaction(10, "ok", 7, "next hop 127.0.0.1:25070 is overloaded");
     /* within a dialog it still goes */
     run_one(send_request_ex(sip_method_message, "MESSAGE", "ok", 70, false, "b2", false));
     ck_assert_int_eq(got.final, 200);
@@ -856,22 +855,7 @@ static bool full_table(void *arg, const sip_t *req, const struct ims_sip_source 
 START_TEST(an_early_refusal_holds_no_transaction)
 {
     ims_sip_set_early_refusal(proxy, full_table, NULL);
-    usize_t made0 = 0, alive0 = 0, made = 0, alive = 0;
-    server_transactions(&made0, &alive0);
-    for (int i = 0; i < 10; i++) {
-        run_one(send_request(sip_method_message, "MESSAGE", "full", 70, false));
-        ck_assert_int_eq(got.final, 503);
-        ck_assert_uint_eq(got.retry_after, 11);
-        ck_assert_ptr_nonnull(strstr(got.warning, "table full"));
-    }
-    /* an INVITE: refused, its ACK absorbed */
-    run_one(send_request(sip_method_invite, "INVITE", "full", 70, false));
-    ck_assert_int_eq(got.final, 503);
-    for (int i = 0; i < 20; i++)
-        su_root_step(root, 10);
-    server_transactions(&made, &alive);
-    ck_assert_uint_eq(made, made0);
-    ck_assert_uint_eq(alive, alive0);
+    refused_without_transaction(10, "full", 11, "table full");
     ck_assert_int_eq(proxied, 0);
     ck_assert_int_eq(seen.requests, 0);
     ck_assert_int_eq(early_asked, 11);
