@@ -334,6 +334,21 @@ static void reply_stateless(struct ims_sip *s, msg_t *msg, const sip_t *req, int
 }
 
 /*
+ * refuse_503 - answer request @msg (@sip, from @src) 503 with Retry-After statelessly for
+ * @why, logged, and remembered under @key so that its retransmissions are refused again
+ * (@msg taken)
+ */
+static void refuse_503(struct ims_sip *s, msg_t *msg, const sip_t *sip, const char *why,
+                       uint64_t key, const struct ims_sip_source *src)
+{
+    char warning[320];
+    log_refusal(s, why);
+    refused_add(s, key);
+    ims_sip_warning(s, warning, sizeof(warning), "%s", why);
+    reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm), src->key);
+}
+
+/*
  * refuse_early - the daemon's own refusal of request @msg (@sip, from @src) before any
  * transaction (ims_sip_set_early_refusal()): 0 when it was answered statelessly here
  * (@msg taken), -1 when it goes on.
@@ -379,13 +394,10 @@ static int refuse_downstream(struct ims_sip *s, msg_t *msg, const sip_t *sip,
         return -1;
     }
     ims_admission_throttled(s->adm, k);
-    char why[160], warning[320];
+    char why[160];
     snprintf(why, sizeof(why), "next hop %s is overloaded (RFC 7339): request not sent",
              hop_key);
-    log_refusal(s, why);
-    refused_add(s, key);
-    ims_sip_warning(s, warning, sizeof(warning), "%s", why);
-    reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm), src->key);
+    refuse_503(s, msg, sip, why, key, src);
     return 0;
 }
 
@@ -421,10 +433,7 @@ static int refuse(struct ims_sip *s, msg_t *msg, const sip_t *sip)
             return 0;
         return refuse_downstream(s, msg, sip, &src, k, key);
     }
-    log_refusal(s, why);
-    refused_add(s, key);
-    ims_sip_warning(s, warning, sizeof(warning), "%s", why);
-    reply_stateless(s, msg, sip, 503, warning, ims_admission_retry_after(s->adm), src.key);
+    refuse_503(s, msg, sip, why, key, &src);
     return 0;
 }
 

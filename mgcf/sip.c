@@ -519,14 +519,15 @@ static int refuse(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip, int sta
                   uint8_t cause, const char *why)
 {
     struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    bool sipi = irq_from_sipi_peer(m, irq);
     ims_counter_inc(m_refused);
     ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s%s",
             URL_PRINT_ARGS(sip->sip_request->rq_url), status, why,
-            cause && irq_from_sipi_peer(m, irq) ? " (SIP-I: with a REL)" : "");
-    if (cause && irq_from_sipi_peer(m, irq) && refuse_sipi(m, irq, status, cause, why) == 0)
+            cause && sipi ? " (SIP-I: with a REL)" : "");
+    if (cause && sipi && refuse_sipi(m, irq, status, cause, why) == 0)
         return 0;
     if (status == 415)   /* the Accept of RFC 3261 21.4.13: what this peer may send */
-        return ims_sip_refuse_type(m->d->sip, irq, sip, irq_from_sipi_peer(m, irq) ?
+        return ims_sip_refuse_type(m->d->sip, irq, sip, sipi ?
                                    "application/sdp, multipart/mixed, application/ISUP" :
                                    "application/sdp", why);
     return ims_sip_refuse(m->d->sip, irq, sip, status, why);

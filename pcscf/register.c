@@ -403,19 +403,20 @@ static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
 static int bound(struct pcscf *p, const struct ims_sip_source *src, const char *impu,
                  const char **why)
 {
-    if (pcscf_bindings_full(p->bindings) && !pcscf_bindings_find(p->bindings, src->key, impu)) {
+    bool full = pcscf_bindings_full(p->bindings);
+    if (!full && !pcscf_bindings_source_full(p->bindings, src->ip))
+        return 0;
+    if (pcscf_bindings_find(p->bindings, src->key, impu))
+        return 0;
+    if (full) {
         ims_log(IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new registrations "
                 "refused (raise pcscf.max_bindings)", pcscf_bindings_count(p->bindings));
         *why = "binding table full";
         return 503;
     }
-    if (pcscf_bindings_source_full(p->bindings, src->ip) &&
-        !pcscf_bindings_find(p->bindings, src->key, impu)) {
-        ims_counter_inc(m.limit_source);
-        *why = "too many registrations from this address";
-        return 503;
-    }
-    return 0;
+    ims_counter_inc(m.limit_source);
+    *why = "too many registrations from this address";
+    return 503;
 }
 
 bool pcscf_register_early(void *arg, const sip_t *req, const struct ims_sip_source *src,

@@ -663,6 +663,14 @@ static const char *raw_recv(int fd, int ms, char *buf, size_t len)
     return buf;
 }
 
+/* Request @text sent, its answer within 2 s in @buf, asserted a 503 */
+static void raw_refused(int fd, const char *text, char *buf, size_t len)
+{
+    raw_send(fd, text);
+    raw_recv(fd, 2000, buf, len);
+    ck_assert_msg(strncmp(buf, "SIP/2.0 503 ", 12) == 0, "got: %s", buf);
+}
+
 /* The To tag of answer @resp ("" when none) */
 static const char *to_tag(const char *resp, char *tag, size_t len)
 {
@@ -701,16 +709,12 @@ START_TEST(a_retransmission_is_refused_again)
     int fd = raw_socket();
     char r1[2048], r2[2048], tag1[64], tag2[64], ack[1024], none[512];
     static const char invite[] = RAW_HEAD("INVITE", "1 INVITE", "") "Content-Length: 0\r\n\r\n";
-    raw_send(fd, invite);
-    raw_recv(fd, 2000, r1, sizeof(r1));
-    ck_assert_msg(strncmp(r1, "SIP/2.0 503 ", 12) == 0, "got: %s", r1);
+    raw_refused(fd, invite, r1, sizeof(r1));
     ck_assert_ptr_nonnull(strstr(r1, "\r\nRetry-After: 5"));
     ck_assert_int_eq(count_of(r1, "\r\nVia:") + count_of(r1, "\r\nv:"), 2);
     ck_assert_ptr_nonnull(strstr(r1, "rport=25090"));
     /* the same INVITE again (a retransmission): refused again, with the same To tag */
-    raw_send(fd, invite);
-    raw_recv(fd, 2000, r2, sizeof(r2));
-    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    raw_refused(fd, invite, r2, sizeof(r2));
     ck_assert_str_ne(to_tag(r1, tag1, sizeof(tag1)), "");
     ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
     /* its ACK: no answer, no transaction, not seen by the daemon */
@@ -743,9 +747,7 @@ START_TEST(a_retransmission_is_refused_again)
     heap_is_low = true;
     for (int i = 0; i < 20; i++)
         su_root_step(root, 10);
-    raw_send(fd, invite);
-    raw_recv(fd, 2000, r2, sizeof(r2));
-    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    raw_refused(fd, invite, r2, sizeof(r2));
     ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
     ck_assert_int_eq(proxied, 1);
     raw_send(fd, RAW_HEAD("OPTIONS", "2 OPTIONS", "") "Content-Length: 0\r\n\r\n");
@@ -797,13 +799,9 @@ START_TEST(a_downstream_retransmission_is_refused_again)
     int fd = raw_socket();
     char r1[2048], r2[2048], tag1[64], tag2[64];
     static const char invite[] = RAW_HEAD("INVITE", "1 INVITE", "") "Content-Length: 0\r\n\r\n";
-    raw_send(fd, invite);
-    raw_recv(fd, 2000, r1, sizeof(r1));
-    ck_assert_msg(strncmp(r1, "SIP/2.0 503 ", 12) == 0, "got: %s", r1);
+    raw_refused(fd, invite, r1, sizeof(r1));
     ck_assert_ptr_nonnull(strstr(r1, "RFC 7339"));
-    raw_send(fd, invite);
-    raw_recv(fd, 2000, r2, sizeof(r2));
-    ck_assert_msg(strncmp(r2, "SIP/2.0 503 ", 12) == 0, "got: %s", r2);
+    raw_refused(fd, invite, r2, sizeof(r2));
     ck_assert_str_ne(to_tag(r1, tag1, sizeof(tag1)), "");
     ck_assert_str_eq(to_tag(r2, tag2, sizeof(tag2)), tag1);
     ck_assert_int_eq(proxied, 1);
