@@ -69,9 +69,7 @@ done
 shift $((OPTIND - 1))
 RATES=("$@")
 [ ${#RATES[@]} -eq 0 ] && RATES=(20 40 80 160 240 320 400 480)
-for c in sipp jq curl ss flock; do
-    command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
-done
+bench_need "test" sipp jq curl ss flock
 [ "$CALLERS" -ge 1 ] && [ "$CALLERS" -le 80 ] || { echo "bench: 1..80 callers" >&2; exit 2; }
 [ "$CICS" -ge 1 ] && [ "$CICS" -le 256 ] ||
     { echo "bench: 1..256 circuits (the PSTN switch's limit)" >&2; exit 2; }

@@ -64,9 +64,7 @@ done
 shift $((OPTIND - 1))
 RATES=("$@")
 [ ${#RATES[@]} -eq 0 ] && RATES=(200 400 600 800 1000 1200 1600)
-for c in sipp jq curl ss flock; do
-    command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
-done
+bench_need "test" sipp jq curl ss flock
 [ "$CALLERS" -ge 1 ] && [ "$CALLERS" -le 80 ] || { echo "bench: 1..80 callers" >&2; exit 2; }
 TOTAL=$((CALLERS + CALLEES))
 PCSCF=127.0.0.10:5060

@@ -88,9 +88,7 @@ for w in $WORKLOADS; do
     case $w in reg|aka|call) ;; *) echo "bench: unknown workload $w (reg, aka, call)" >&2; exit 2 ;; esac
 done
 [ "$CALLERS" -ge 1 ] && [ "$CALLERS" -le 8 ] || { echo "bench: 1..8 callers" >&2; exit 2; }
-for c in sipp kamailio jq curl ss flock python3; do
-    command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh bench)" >&2; exit 1; }
-done
+bench_need "bench" sipp kamailio jq curl ss flock python3
 [ "$(id -u)" -eq 0 ] || { echo "bench: root needed (Kamailio's names in /etc/hosts)" >&2; exit 1; }
 
 CHAINS=(ours kam)

@@ -29,9 +29,7 @@ while getopts "u:r:h" o; do
         *) sed -n '2,19p' "$0"; exit 2 ;;
     esac
 done
-for c in sipp strace jq curl ss flock; do
-    command -v $c >/dev/null || { echo "bench: $c is missing" >&2; exit 1; }
-done
+bench_need "" sipp strace jq curl ss flock
 MODES=(normal full)
 TOTAL=$((USERS * ${#MODES[@]}))
 

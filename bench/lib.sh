@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034
 # bench/lib.sh - shared helpers of bench/register.sh and bench/call.sh (source it).
 #
+#   bench_need SET CMD...    exits naming the first command missing (and mk/deps.sh SET)
 #   bench_netns "$0" "$@"    runs the benchmark again in a network namespace of its own (as
 #                            tests/e2e/run.sh does: root and unshare needed; otherwise, or
 #                            with IMS_BENCH_NETNS=0, it stays in the machine's namespace)
@@ -62,6 +63,16 @@ bench_netns() {   # "$0" "$@": the script again, in a private network namespace
     rc=$?
     rm -f "$hosts" "$lock"
     exit $rc
+}
+
+bench_need() {   # $1 the mk/deps.sh set that installs them ("" if none), $2...: commands
+    local set=$1 c
+    shift
+    for c in "$@"; do
+        command -v "$c" >/dev/null && continue
+        echo "bench: $c is missing${set:+ (mk/deps.sh $set)}" >&2
+        exit 1
+    done
 }
 
 bench_log() {

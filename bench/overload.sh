@@ -73,9 +73,7 @@ case $KIND in
     *) echo "bench: -t reg or -t call" >&2; exit 2 ;;
 esac
 [ -n "$KNEE" ] && SEARCH=()
-for c in sipp jq curl ss flock; do
-    command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
-done
+bench_need "test" sipp jq curl ss flock
 PCSCF=127.0.0.10:5060
 FUNCS=(pcscf icscf scscf hss ocs)
 declare -A ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30 [hss]=127.0.0.40

@@ -66,9 +66,7 @@ case $TARGET in
     kam-is) DEST=127.0.1.20:5060 ;;
     *) echo "bench: unknown target $TARGET (chain, is, kam-is)" >&2; exit 2 ;;
 esac
-for c in sipp jq curl ss flock; do
-    command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
-done
+bench_need "test" sipp jq curl ss flock
 [ "$TARGET" = kam-is ] && ! command -v kamailio >/dev/null &&
     { echo "bench: kamailio is missing" >&2; exit 1; }
 NSTEPS=${#RATES[@]}

@@ -94,9 +94,7 @@ done
 [ "$EXPIRES" -ge 60 ] || { echo "bench: -x below the S-CSCF's min_expires (60)" >&2; exit 2; }
 [ "$CALLERS" -ge 1 ] && [ "$CALLERS" -le 8 ] || { echo "bench: 1..8 callers" >&2; exit 2; }
 [ "$REG" -gt 0 ] || [ "$CALLS" -gt 0 ] || { echo "bench: no load (-r 0 -c 0)" >&2; exit 2; }
-for c in sipp jq curl ss flock; do
-    command -v $c >/dev/null || { echo "bench: $c is missing (mk/deps.sh test)" >&2; exit 1; }
-done
+bench_need "test" sipp jq curl ss flock
 PCSCF=127.0.0.10:5060
 FUNCS=(pcscf icscf scscf hss ocs)
 declare -A ADDR=([pcscf]=127.0.0.10 [icscf]=127.0.0.20 [scscf]=127.0.0.30 [hss]=127.0.0.40
