@@ -76,6 +76,12 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
       "gateways); a request from any other source is handled as from outside the domain. "
       "An item ending in ;tls (127.0.0.10;tls) is trusted only over a TLS connection whose "
       "certificate was verified against sip.tls_ca, never by its address alone" },
+    { "sip", "t1x64_ms", IMS_CFG_INT, "32000", 0, 2000, 120000, NULL, NULL,
+      "how long a transaction lives (RFC 3261 64 x T1): a request without any answer is "
+      "given up after it (timers B, F: 408), an answered one is kept as long on UDP to "
+      "answer retransmissions again (timers H, J). Shorter holds less memory under load "
+      "(each kept transaction holds its request and response, 10-20 KiB) but a client "
+      "retransmission that comes later, after a lost answer, is served as a new request" },
     { "overload", "enabled", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
       "admission control of new requests (outside dialogs): what the node cannot take now "
       "is answered 503 at once; requests in dialogs, ACK and CANCEL are never refused" },
@@ -433,6 +439,7 @@ static int start_sip(struct ims_daemon *d)
         .tls_ca = ims_cfg_str(d->cfg, "sip.tls_ca"),
         .tls_verify_clients = ims_cfg_bool(d->cfg, "sip.tls_verify_clients"),
         .own_uri_tls = ims_cfg_bool(d->cfg, "sip.own_uri_tls"),
+        .t1x64_ms = (unsigned)ims_cfg_int(d->cfg, "sip.t1x64_ms"),
         .host = ims_cfg_str(d->cfg, "node.name"),
         .node = d->desc->name,
         .hosts = hosts,

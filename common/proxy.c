@@ -26,7 +26,6 @@
 /* The parser flag nta sets on the responses it makes itself (NTA_INTERNAL_MSG of sofia-sip's
  * private nta_internal.h, stable since 1.12) */
 #define NTA_INTERNAL_FLAG (1 << 15)
-#define T1X64_MS (64 * 500)
 /* How long an INVITE's server transaction is kept after its 2xx to absorb retransmitted
  * INVITEs (RFC 6026 "Accepted"): a UAC retransmits at 0.5, 1.5, 3.5 s when every response
  * was lost, so T4 covers them; see end_or_linger() for why not T1x64 */
@@ -265,7 +264,9 @@ static void on_linger_end(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t 
      * statelessly until T1x64 */
     nta_incoming_destroy(tx->irq);
     tx->irq = NULL;
-    if (su_timer_set_interval(t, on_linger_end, arg, T1X64_MS - ACCEPTED_MS) < 0)
+    unsigned t1x64 = ims_sip_t1x64_ms(tx->sip);
+    if (t1x64 <= ACCEPTED_MS ||
+        su_timer_set_interval(t, on_linger_end, arg, t1x64 - ACCEPTED_MS) < 0)
         ptx_destroy(tx);
 }
 

@@ -74,6 +74,7 @@ struct ims_sip {
     url_t *tls_uri;               /* NULL without a TLS transport */
     const char *tls_cert, *tls_key, *tls_ca;   /* the conf's, during ims_sip_create only */
     bool tls_verify_clients;      /* sip.tls_verify_clients: mutual TLS */
+    unsigned t1x64_ms;            /* sip.t1x64_ms */
     char tports[MAX_TPORTS][8];
     int tport_ports[MAX_TPORTS];
     int ntports;
@@ -700,6 +701,7 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
                                     NTATAG_UA(0), NTATAG_CANCEL_487(0),
                                     NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
                                     NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
+                                    NTATAG_SIP_T1X64(s->t1x64_ms),
                                     TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
                                     TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
                                     TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
@@ -845,6 +847,7 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
     s->tls_key = c->tls_key;
     s->tls_ca = c->tls_ca;
     s->tls_verify_clients = c->tls_verify_clients;
+    s->t1x64_ms = c->t1x64_ms ? c->t1x64_ms : 64 * 500;
     snprintf(s->address, sizeof(s->address), "%s", c->address);
     snprintf(s->host, sizeof(s->host), "%s", c->host ? c->host : c->address);
     snprintf(s->node, sizeof(s->node), "%s", c->node ? c->node : "ims");
@@ -1071,6 +1074,11 @@ nta_agent_t *ims_sip_agent(struct ims_sip *s)
 su_root_t *ims_sip_root(struct ims_sip *s)
 {
     return s->root;
+}
+
+unsigned ims_sip_t1x64_ms(struct ims_sip *s)
+{
+    return s->t1x64_ms;
 }
 
 const url_t *ims_sip_own_uri(struct ims_sip *s)

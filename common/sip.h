@@ -46,6 +46,7 @@ struct ims_sip_conf {
                                * fails */
     bool own_uri_tls;         /* this node's own URI is its TLS URI (Mw over TLS) */
     const struct ims_admission_conf *admission;   /* overload control; NULL: off */
+    unsigned t1x64_ms;        /* sip.t1x64_ms: RFC 3261 timers B, F, H and J (0: 64 x T1) */
 };
 
 /*
@@ -78,6 +79,9 @@ nta_agent_t *ims_sip_agent(struct ims_sip *sip);
  * nothing (not nta's default leg: see sip.c own_leg()) */
 nta_leg_t *ims_sip_leg(struct ims_sip *sip);
 su_root_t *ims_sip_root(struct ims_sip *sip);
+/* How long transactions live (sip.t1x64_ms): timers B and F give up on a request, timers
+ * H and J keep an answered one for its retransmissions */
+unsigned ims_sip_t1x64_ms(struct ims_sip *sip);
 /* This node's own URI, "sip:<address>:<port>;lr" (for Path, Record-Route, Service-Route);
  * with sip.own_uri_tls its TLS URI (below), so that the other nodes reach it over TLS */
 const url_t *ims_sip_own_uri(struct ims_sip *sip);

@@ -246,6 +246,8 @@ static void run_until_done(int ms)
 }
 
 /* The proxy under test, with admission control @adm (RFC 7339 on, no ceiling by default) */
+static unsigned proxy_t1x64_ms;   /* sip.t1x64_ms of the next make_proxy() (0: 32 s) */
+
 static void make_proxy(const struct ims_admission_conf *adm)
 {
     static const struct ims_admission_conf dflt = {
@@ -256,7 +258,8 @@ static void make_proxy(const struct ims_admission_conf *adm)
     char *hosts[] = { "uas.test=127.0.0.1", NULL };
     struct ims_sip_conf conf = { .address = "127.0.0.1", .port = PROXY_PORT, .transports = tps,
                                  .host = "proxy.test", .node = "proxy", .hosts = hosts,
-                                 .admission = adm ? adm : &dflt };
+                                 .admission = adm ? adm : &dflt,
+                                 .t1x64_ms = proxy_t1x64_ms };
     if (proxy)
         ims_sip_destroy(proxy);
     proxy = ims_sip_create(root, &conf, proxy_request, NULL);
@@ -270,6 +273,7 @@ static void setup(void)
     root = su_root_create(NULL);
     ck_assert_ptr_nonnull(root);
     proxy = NULL;
+    proxy_t1x64_ms = 0;
     make_proxy(NULL);
     uas = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:25070;transport=udp"), NULL,
                            NULL, TAG_END());
@@ -630,6 +634,26 @@ START_TEST(nta_transactions_in_metrics)
 }
 END_TEST
 
+/* sip.t1x64_ms: an answered server transaction is kept that long on UDP (timer J), not 32 s */
+START_TEST(answered_transactions_live_t1x64)
+{
+    proxy_t1x64_ms = 2000;
+    make_proxy(NULL);
+    run_one(send_request(sip_method_message, "MESSAGE", "ok", 70, false));
+    ck_assert_int_eq(got.final, 200);
+    usize_t made = 0, alive = 0;
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(alive, 1);   /* kept for the MESSAGE's retransmissions */
+    su_root_sleep(root, 1000);
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(alive, 1);
+    su_root_sleep(root, 1800);     /* past 2 s (nta's timers tick at most every 500 ms) */
+    server_transactions(&made, &alive);
+    ck_assert_uint_eq(alive, 0);
+    ck_assert_uint_eq(ims_sip_t1x64_ms(proxy), 2000);
+}
+END_TEST
+
 static int raw_socket(void)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -890,6 +914,7 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, bounds_transactions_in_flight);
     tcase_add_test(tc, a_refusal_holds_no_transaction);
     tcase_add_test(tc, nta_transactions_in_metrics);
+    tcase_add_test(tc, answered_transactions_live_t1x64);
     tcase_add_test(tc, a_retransmission_is_refused_again);
     tcase_add_test(tc, a_downstream_refusal_holds_no_transaction);
     tcase_add_test(tc, a_downstream_retransmission_is_refused_again);
