@@ -118,8 +118,8 @@ def text_report(rows, meta):
     out = ["ims-core against Kamailio IMS: P-, I- and S-CSCF chains, the project's HSS behind both,",
            "the same sipp load alternated step by step in one run (bench/compare.sh)", ""]
     for key in ("start", "end", "cores", "commit", "load_start", "load_end", "charging",
-                "admission", "log_level", "kam_children", "seconds", "calls", "uas_failed", "crashed", "sipp",
-                "kamailio"):
+                "admission", "transactions", "log_level", "kam_children", "seconds", "calls",
+                "uas_failed", "crashed", "sipp", "kamailio"):
         if key in meta:
             out.append(f"  {key:<13} {meta[key]}")
     out += ["", "zero-failure rate per workload (highest completed rate of a step that held;",
