@@ -19,6 +19,8 @@
 #define INCREASE_BELOW 0.8        /* the rate grows only while the delay of the period is
                                    * under 80 % of the target (and the smoothed one under
                                    * the target) */
+#define GOOD_FLOOR 0.5            /* a decrease keeps half the rate recently taken calmly */
+#define GOOD_MEMORY_US 5000000ULL /* ... seen within this time */
 #define LOSS_MAX 0.95             /* advertised loss: always let a trickle through */
 #define LOSS_DECAY 0.8            /* a calm period of a silent client keeps 80 % of its loss */
 #define LOSS_STEP 0.005           /* below half a percent, no loss at all */
@@ -78,7 +80,14 @@ static void refill(struct ims_load *l, uint64_t now_us)
 }
 
 /* Lower the rate: to what was admitted, times the share of the target the delay allows
- * (and the share of answers that were not penalties) */
+ * (and the share of answers that were not penalties), but not below half of what the node
+ * took with its delay under the target in the last GOOD_MEMORY_US: a burst (a step of new
+ * load whose calls all come back with their in-dialog requests, a core taken by another
+ * process for a moment) lengthens the delay for a few periods whatever is admitted, and
+ * following it period after period fell far below what the node can take (a 4x offer
+ * completed under half the calls it completed at 2x). A delay that stays long lowers the
+ * rate further once that memory is older; penalties (a next hop too busy) are not held by
+ * this floor. */
 static void decrease(struct ims_load *l, bool over, uint32_t admitted, uint64_t now_us)
 {
     double f = DECREASE_MAX;
@@ -95,7 +104,15 @@ static void decrease(struct ims_load *l, bool over, uint32_t admitted, uint64_t 
         l->tokens = 0;        /* overloaded now: admit at the new rate from here */
         l->refill_us = now_us;
     }
+    double floor = 0;
+    if (over && !l->w.penalties && now_us < l->good_us + GOOD_MEMORY_US) {
+        floor = GOOD_FLOOR * l->good_rate;
+        if (l->limited && floor > l->rate)
+            floor = l->rate;  /* a decrease never raises the rate */
+    }
     l->rate = base * f;
+    if (l->rate < floor)
+        l->rate = floor;
     if (l->rate < l->c.min_rate)
         l->rate = l->c.min_rate;
     if (l->c.max_rate > 0 && l->rate > l->c.max_rate)
@@ -149,6 +166,11 @@ static void close_window(struct ims_load *l, uint64_t now_us)
                 l->w.delays >= l->c.min_samples &&
                 !(l->decreased && mean < l->last_mean_ms);
     l->last_mean_ms = mean;
+    if (!over && !l->w.penalties && mean <= l->c.target_delay_ms &&
+        (l->admitted_rate >= l->good_rate || now_us >= l->good_us + GOOD_MEMORY_US)) {
+        l->good_rate = l->admitted_rate;
+        l->good_us = now_us;
+    }
     l->decreased = over || l->w.penalties;
     l->calm = !over && !l->w.penalties && l->delay_ms < l->c.target_delay_ms / 2;
     if (over || l->w.penalties)

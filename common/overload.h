@@ -76,6 +76,8 @@ struct ims_load {
     double last_mean_ms;      /* the mean delay of the last period */
     bool decreased;           /* the last period lowered the rate */
     bool calm;                /* the last period: delay under half the target, no penalty */
+    double good_rate;         /* the most admitted/s in a period under the target ... */
+    uint64_t good_us;         /* ... within the last few seconds (when it was seen) */
     uint64_t last_refusal_us; /* when a request was last refused here or downstream */
     bool refused_any;         /* ever */
 };

@@ -78,6 +78,24 @@ START_TEST(a_long_delay_limits_to_what_was_admitted)
 }
 END_TEST
 
+START_TEST(a_burst_keeps_half_of_what_was_taken_calmly)
+{
+    struct ims_load l;
+    struct ims_load_conf c = conf(0);
+    uint64_t now = 0;
+    ims_load_init(&l, &c, now);
+    /* 300/s taken with 2 ms of delay, then four times that, every message waiting 100 ms
+     * (five times the target) for a second */
+    ck_assert_uint_eq(offer(&l, IMS_LOAD_NORMAL, 300, 3, 2 * MS, &now), 900);
+    offer(&l, IMS_LOAD_NORMAL, 1200, 1, 100 * MS, &now);
+    ck_assert(l.limited);
+    ck_assert(l.rate >= 150 && l.rate < 1200);
+    /* the delay stays that long: once the calm 300/s is 5 s old, the rate falls further */
+    offer(&l, IMS_LOAD_NORMAL, 1200, 6, 100 * MS, &now);
+    ck_assert(l.rate < 100);
+}
+END_TEST
+
 START_TEST(few_samples_do_not_lower_the_rate)
 {
     struct ims_load l;
@@ -494,6 +512,7 @@ int main(void)
     TCase *tc = tcase_create("load");
     tcase_add_test(tc, unlimited_while_the_delay_is_low);
     tcase_add_test(tc, a_long_delay_limits_to_what_was_admitted);
+    tcase_add_test(tc, a_burst_keeps_half_of_what_was_taken_calmly);
     tcase_add_test(tc, few_samples_do_not_lower_the_rate);
     tcase_add_test(tc, the_rate_follows_the_admitted_load);
     tcase_add_test(tc, demand_held_back_by_clients_raises_the_rate);
