@@ -487,6 +487,13 @@ struct admission {
     char why[200];                    /* the Warning of a refusal */
 };
 
+/* Refuse with @status for @why (into @a->why); returns @status */
+static int no(struct admission *a, int status, const char *why)
+{
+    snprintf(a->why, sizeof(a->why), "%s", why);
+    return status;
+}
+
 /*
  * admit - the checks of a new reg-event SUBSCRIBE @sip from @src, in the order of their
  * answers: 0 with @a filled, or the status to refuse it with (@a->why). Reads only.
@@ -494,30 +501,30 @@ struct admission {
 static int admit(struct scscf *s, const sip_t *sip, const struct ims_sip_source *src,
                  struct admission *a)
 {
-    const char *why = NULL;
-    int st = 0;
     if (!sip->sip_event || strcasecmp(sip->sip_event->o_type, "reg") != 0)
-        st = 489, why = "only the reg event is served";
-    else if (ims_sip_impu_of(sip->sip_request->rq_url, a->impu, sizeof(a->impu)) != 0)
-        st = 400, why = "Request-URI is not a public identity";
-    else if (!(a->aor = scscf_store_find(s, a->impu)) || !a->aor->contacts)
-        st = 403, why = "the identity is not registered";
-    else if (!sip->sip_contact)
-        st = 400, why = "SUBSCRIBE without Contact";
-    else if (!sip_p_asserted_identity(sip))
-        st = 403, why = "no P-Asserted-Identity: subscribers come through a P-CSCF or are "
-                        "ASs of the user";
-    else if ((a->kind = authorised(s, a->aor, src, sip)) == SCSCF_WATCHER_NONE)
-        st = 403, why = "the asserted identity is neither the user's (through the P-CSCF of "
-                        "the registration), nor in the Path of the registration, nor an AS "
-                        "of the user's";
+        return no(a, 489, "only the reg event is served");
+    if (ims_sip_impu_of(sip->sip_request->rq_url, a->impu, sizeof(a->impu)) != 0)
+        return no(a, 400, "Request-URI is not a public identity");
+    a->aor = scscf_store_find(s, a->impu);
+    if (!a->aor || !a->aor->contacts)
+        return no(a, 403, "the identity is not registered");
+    if (!sip->sip_contact)
+        return no(a, 400, "SUBSCRIBE without Contact");
+    if (!sip_p_asserted_identity(sip))
+        return no(a, 403, "no P-Asserted-Identity: subscribers come through a P-CSCF or are "
+                  "ASs of the user");
+    a->kind = authorised(s, a->aor, src, sip);
+    if (a->kind == SCSCF_WATCHER_NONE)
+        return no(a, 403, "the asserted identity is neither the user's (through the P-CSCF "
+                  "of the registration), nor in the Path of the registration, nor an AS of "
+                  "the user's");
     a->expires = sub_expires(sip);
-    if (why)
-        snprintf(a->why, sizeof(a->why), "%s", why);
-    else if (a->expires && (unsigned)count_subs(a->aor) >= s->max_subscriptions)
-        st = 503, snprintf(a->why, sizeof(a->why), "too many reg-event subscriptions to this "
-                           "registration (at most %u)", s->max_subscriptions);
-    return st;
+    if (a->expires && (unsigned)count_subs(a->aor) >= s->max_subscriptions) {
+        snprintf(a->why, sizeof(a->why), "too many reg-event subscriptions to this "
+                 "registration (at most %u)", s->max_subscriptions);
+        return 503;
+    }
+    return 0;
 }
 
 /* A refusal for scscf.max_subscriptions: counted, logged at most once per 10 s */

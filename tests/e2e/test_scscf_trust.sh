@@ -28,7 +28,7 @@ PCSCF=127.0.0.10:5060
 SCSCF=127.0.0.30:5060
 CTL=("$E2E_ROOT/hss/hssctl" --url http://127.0.0.40:8080 --token ims-lab-token)
 # each user's UEs have an address of their own (the P-CSCF bounds bindings per address)
-A=127.0.0.140 B=127.0.0.141 C=127.0.0.142 ATTACKER=127.0.0.149 CROWD=127.0.0.150
+A=127.0.0.140 B=127.0.0.141 C=127.0.0.142 D=127.0.0.143 ATTACKER=127.0.0.149 CROWD=127.0.0.150
 
 # small bounds, so that reaching them takes a few requests
 export IMS_SCSCF_MAX_CONTACTS=2
@@ -174,13 +174,14 @@ check_eq "/metrics: scscf_limit_total{limit=\"subscriptions\"}" 1 \
     "$(metric_of 127.0.0.30 'scscf_limit_total{limit="subscriptions"}')"
 
 step "pending challenges per private identity (scscf.max_challenges_per_impi 2)"
-# alice's REGISTERs from new contacts, their 401s left unanswered: her challenges stay
-# pending (scscf.nonce_ttl); no later step registers alice
-ue pend-1 alice "$A:5421" --rounds 0
+# alice's REGISTERs from an address of their own (A has its pcscf.max_bindings_per_source),
+# their 401s left unanswered: her challenges stay pending (scscf.nonce_ttl); no later step
+# registers alice
+ue pend-1 alice "$D:5421" --rounds 0
 check_match "a REGISTER of alice left unanswered: 401" '^got 401' "$(out pend-1)"
-ue pend-2 alice "$A:5422" --rounds 0
+ue pend-2 alice "$D:5422" --rounds 0
 check_match "... a second one: 401" '^got 401' "$(out pend-2)"
-ue pend-3 alice "$A:5423" --rounds 0
+ue pend-3 alice "$D:5423" --rounds 0
 check_match "a third while two are pending: 503 from the S-CSCF, 500 through the P-CSCF" \
     '^got 500' "$(out pend-3)"
 check_match "... with the S-CSCF's Warning" \
