@@ -258,3 +258,36 @@ void ims_log_kv(enum ims_log_level level, const struct ims_log_ids *ids, const c
     emit(level, ids, kv, fmt, ap);
     va_end(ap);
 }
+
+bool ims_log_limit_pass(struct ims_log_limit *lim, long long now_ms, unsigned long *held)
+{
+    if (lim->last_ms && now_ms < lim->last_ms + (long long)lim->interval * 1000) {
+        lim->held++;
+        return false;
+    }
+    *held = lim->held;
+    lim->held = 0;
+    lim->last_ms = now_ms > 0 ? now_ms : 1;
+    return true;
+}
+
+void ims_log_limited(struct ims_log_limit *lim, enum ims_log_level level,
+                     const struct ims_log_ids *ids, const char *fmt, ...)
+{
+    if (level > g_log.level)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    unsigned long held;
+    if (!ims_log_limit_pass(lim, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, &held))
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (held)
+        ims_log(level, ids, "%s (%lu more since)", msg, held);
+    else
+        ims_log(level, ids, "%s", msg);
+}

@@ -66,6 +66,35 @@ void ims_logv(enum ims_log_level level, const struct ims_log_ids *ids, const cha
 void ims_log_kv(enum ims_log_level level, const struct ims_log_ids *ids, const char *const *kv,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * A rate limit of one call site (ims_log_limited): at most one line every @interval seconds;
+ * the lines held back in between are counted and the next line written says how many
+ * ("... (1234 more since)"). Zero the rest; usually a static of the call site:
+ *   static struct ims_log_limit lim = IMS_LOG_LIMIT(10);
+ * One thread per limit (the call sites are on one daemon thread).
+ */
+struct ims_log_limit {
+    unsigned interval;        /* seconds between two lines */
+    long long last_ms;        /* CLOCK_MONOTONIC ms of the last line written; 0: none yet */
+    unsigned long held;       /* lines held back since */
+};
+#define IMS_LOG_LIMIT(seconds) { .interval = (seconds), .last_ms = 0, .held = 0 }
+
+/*
+ * ims_log_limit_pass - whether a line of @lim may be written at @now_ms (monotonic ms): true
+ * with the count of lines held back since the last one in @held (then reset), false when it
+ * is held back (counted). The decision of ims_log_limited, exposed for the unit tests.
+ */
+bool ims_log_limit_pass(struct ims_log_limit *lim, long long now_ms, unsigned long *held);
+
+/*
+ * ims_log_limited - ims_log() at most once per @lim->interval seconds; a line written after
+ * some were held back ends with " (N more since)". A level that is off counts nothing.
+ */
+void ims_log_limited(struct ims_log_limit *lim, enum ims_log_level level,
+                     const struct ims_log_ids *ids, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #define ims_err(...)   ims_log(IMS_LOG_ERROR, NULL, __VA_ARGS__)
 #define ims_warn(...)  ims_log(IMS_LOG_WARN, NULL, __VA_ARGS__)
 #define ims_info(...)  ims_log(IMS_LOG_INFO, NULL, __VA_ARGS__)

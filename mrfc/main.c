@@ -210,6 +210,17 @@ static int mrfc_init(struct ims_daemon *d)
     return 0;
 }
 
+/*
+ * mrfc.max_sessions decided before an INVITE's transaction (an ims_sip_early_refusal_fn,
+ * @arg the mrfc), so that a flood of INVITEs to a full MRF is refused statelessly. For the
+ * trust domain only: anybody else gets 403 from mrfc_request() first.
+ */
+static bool early_refusal(void *arg, const sip_t *req, const struct ims_sip_source *src,
+                          struct ims_sip_refusal *out)
+{
+    return src->trusted && mrfc_session_early(arg, req, out);
+}
+
 static int mrfc_start(struct ims_daemon *d)
 {
     struct mrfc *mrfc = d->priv;
@@ -219,6 +230,7 @@ static int mrfc_start(struct ims_daemon *d)
         return rc;
     }
     mrfc->running = true;
+    ims_sip_set_early_refusal(d->sip, early_refusal, mrfc);
     ims_info("mrfc: media on %s ports %ld-%ld (%u sessions at most)", mrfc->rtp_address,
              ims_cfg_int(d->cfg, "mrfc.rtp_port_min"), ims_cfg_int(d->cfg, "mrfc.rtp_port_max"),
              mrfc->max_sessions);
@@ -230,6 +242,7 @@ static void mrfc_stop(struct ims_daemon *d)
     struct mrfc *mrfc = d->priv;
     if (!mrfc)
         return;
+    ims_sip_set_early_refusal(d->sip, NULL, NULL);
     mrfc->running = false;
     mrfc_session_fini(mrfc);
     mrfc_cfw_fini(mrfc);

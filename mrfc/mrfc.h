@@ -70,6 +70,14 @@ void mrfc_session_fini(struct mrfc *mrfc);
 /* An INVITE outside any dialog from trusted source @src: answered here; returns 0 */
 int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
                         const struct ims_sip_source *src);
+/*
+ * mrfc_session_early - mrfc.max_sessions for a new INVITE @req before its transaction (an
+ * ims_sip_early_refusal_fn's decision, for trusted sources): true with @out (503,
+ * Retry-After mrfc.retry_after, the Warning mrfc_session_invite gives) when it would be
+ * refused for the bound, false when another answer comes first or there is room. Counts and
+ * logs (rate-limited) a refusal.
+ */
+bool mrfc_session_early(struct mrfc *mrfc, const sip_t *req, struct ims_sip_refusal *out);
 /* What the media thread reports, on the loop thread */
 void mrfc_session_media_event(void *arg, struct mrfc_media_event *ev);
 

@@ -52,25 +52,14 @@ static const char *call_id_of(const sip_t *sip)
 }
 
 /*
- * reply - answer @irq with @status, a Warning saying @why, an Allow and a Server header;
+ * answer - answer @irq with @status, a Warning saying @why, an Allow and a Server header;
  * @retry_after > 0 adds Retry-After, @extra an Accept (415) or Unsupported (420) value.
- * Logs the refusal. Returns 0 (the transaction is answered and let go).
+ * Not logged. Returns 0 (the transaction is answered and let go).
  */
-static int reply(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip, int status,
-                 unsigned retry_after, const char *extra, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-
-static int reply(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip, int status,
-                 unsigned retry_after, const char *extra, const char *fmt, ...)
+static int answer(struct mrfc *mrfc, nta_incoming_t *irq, int status, unsigned retry_after,
+                  const char *extra, const char *why)
 {
-    char why[256], warning[320], ra[16];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    struct ims_log_ids ids = { .call_id = call_id_of(sip) };
-    ims_log(IMS_LOG_INFO, &ids, "mrfc: %s answered %d: %s", sip->sip_request->rq_method_name,
-            status, why);
+    char warning[320], ra[16];
     ims_sip_warning(mrfc->d->sip, warning, sizeof(warning), "%s", why);
     snprintf(ra, sizeof(ra), "%u", retry_after);
     nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
@@ -82,6 +71,25 @@ static int reply(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip, int s
     ims_sip_count_response(mrfc->d->sip, status);
     nta_incoming_destroy(irq);
     return 0;
+}
+
+/* answer() with the Warning formatted from @fmt, and the refusal logged */
+static int reply(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip, int status,
+                 unsigned retry_after, const char *extra, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static int reply(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip, int status,
+                 unsigned retry_after, const char *extra, const char *fmt, ...)
+{
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    struct ims_log_ids ids = { .call_id = call_id_of(sip) };
+    ims_log(IMS_LOG_INFO, &ids, "mrfc: %s answered %d: %s", sip->sip_request->rq_method_name,
+            status, why);
+    return answer(mrfc, irq, status, retry_after, extra, why);
 }
 
 /* The SDP body of @sip: 0 with none, 1 with one, -1 (answered) when it is not SDP */
@@ -547,6 +555,40 @@ static int refuse_busy(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
     return reply(mrfc, irq, sip, 503, mrfc->retry_after, NULL, "%s", why);
 }
 
+#define FULL_WHY "all sessions of this MRF are in use"
+
+/* A refusal for mrfc.max_sessions: counted, logged at most once per 10 s (a flood is one
+ * line, with the count of the refusals it stands for) */
+static void full_refused(struct mrfc *mrfc)
+{
+    static struct ims_log_limit lim = IMS_LOG_LIMIT(10);
+    ims_counter_inc(mrfc->m_refused_busy);
+    ims_log_limited(&lim, IMS_LOG_WARN, NULL, "mrfc: INVITE answered 503: " FULL_WHY
+                    " (%u, mrfc.max_sessions)", mrfc->max_sessions);
+}
+
+/*
+ * The checks of mrfc_session_invite() up to mrfc.max_sessions, before the transaction
+ * (mrfc/main.c: the INVITEs of the trust domain only): only the bound is answered here,
+ * every earlier answer (481, 420, 404, 400) is left to the transaction, which checks the
+ * bound again (a session may end or start between the two).
+ */
+bool mrfc_session_early(struct mrfc *mrfc, const sip_t *req, struct ims_sip_refusal *out)
+{
+    struct mrfc_service svc;
+    char why[200];
+    if (req->sip_request->rq_method != sip_method_invite || mrfc->nsessions < mrfc->max_sessions ||
+        (req->sip_to && req->sip_to->a_tag) ||
+        (req->sip_require && req->sip_require->k_items && req->sip_require->k_items[0]) ||
+        mrfc_service_parse(req->sip_request->rq_url, &svc, why, sizeof(why)) != 0)
+        return false;
+    full_refused(mrfc);
+    out->status = 503;
+    out->retry_after = mrfc->retry_after;
+    snprintf(out->why, sizeof(out->why), FULL_WHY);
+    return true;
+}
+
 /* Look the announcement up: 0, or answered 404 (-1) */
 static int find_prompt(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip,
                        const struct mrfc_service *svc, struct mrfc_play_item *item)
@@ -740,8 +782,10 @@ int mrfc_session_invite(struct mrfc *mrfc, nta_incoming_t *irq, const sip_t *sip
         ims_counter_inc(mrfc->m_refused_bad);
         return reply(mrfc, irq, sip, rc == -ENOENT ? 404 : 400, 0, NULL, "%s", why);
     }
-    if (mrfc->nsessions >= mrfc->max_sessions)
-        return refuse_busy(mrfc, irq, sip, "all sessions of this MRF are in use");
+    if (mrfc->nsessions >= mrfc->max_sessions) {
+        full_refused(mrfc);
+        return answer(mrfc, irq, 503, mrfc->retry_after, NULL, FULL_WHY);
+    }
     if (inv.svc.kind == MRFC_SVC_MEDIA && invite_channel(mrfc, irq, sip, &inv))
         return 0;
     int offer = read_offer(mrfc, irq, sip, want_dir_of(inv.svc.kind), &inv.neg);

@@ -399,7 +399,8 @@ static int prepare(struct reg_ctx *ctx, msg_t *msg, sip_t *sip)
 
 /* The bounds of the binding table (pcscf.max_bindings, pcscf.max_bindings_per_source) for
  * a REGISTER of @impu from @src: 0, or 503 with @why; a binding that exists is never
- * refused. Counts a refusal for the source's bound. */
+ * refused. Counts a refusal for the source's bound; a full table is logged at most once
+ * per 10 s (with the count of the refusals in between). */
 static int bound(struct pcscf *p, const struct ims_sip_source *src, const char *impu,
                  const char **why)
 {
@@ -409,8 +410,10 @@ static int bound(struct pcscf *p, const struct ims_sip_source *src, const char *
     if (pcscf_bindings_find(p->bindings, src->key, impu))
         return 0;
     if (full) {
-        ims_log(IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new registrations "
-                "refused (raise pcscf.max_bindings)", pcscf_bindings_count(p->bindings));
+        static struct ims_log_limit lim = IMS_LOG_LIMIT(10);   /* a flood is one line */
+        ims_log_limited(&lim, IMS_LOG_ERROR, NULL, "pcscf: binding table full (%zu): new "
+                        "registrations refused (raise pcscf.max_bindings)",
+                        pcscf_bindings_count(p->bindings));
         *why = "binding table full";
         return 503;
     }

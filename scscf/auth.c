@@ -414,6 +414,15 @@ enum scscf_auth_result scscf_auth_check(struct scscf *s, const sip_t *sip, const
     return r;
 }
 
+bool scscf_auth_wants_challenge(struct scscf *s, const sip_t *sip)
+{
+    const sip_authorization_t *au = answer_of(sip, s->realm);
+    char nonce[128];
+    if (!au || param_of(au, "nonce", nonce, sizeof(nonce)) != 0 || !nonce[0])
+        return true;
+    return ims_map_get(s->challenges, nonce) == NULL;
+}
+
 /* ---- expiry and the end ---- */
 
 static void expire_challenge(void *arg, const char *key, void *value)

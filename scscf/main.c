@@ -214,6 +214,23 @@ static int scscf_init(struct ims_daemon *d)
 
 static struct ims_counter *m_untrusted;   /* scscf_untrusted_refused_total */
 
+/*
+ * The bounds decided before a request's transaction (an ims_sip_early_refusal_fn, @arg the
+ * scscf): pending challenges for a REGISTER, reg-event subscriptions for a SUBSCRIBE, so
+ * that a flood of them is refused statelessly. Only for the trust domain: anybody else gets
+ * 403 from scscf_request() first.
+ */
+static bool early_refusal(void *arg, const sip_t *req, const struct ims_sip_source *src,
+                          struct ims_sip_refusal *out)
+{
+    struct scscf *s = arg;
+    if (!src->trusted)
+        return false;
+    if (req->sip_request->rq_method == sip_method_register)
+        return scscf_register_early(s, req, out);
+    return scscf_subscribe_early(s, req, src, out);
+}
+
 static int scscf_start(struct ims_daemon *d)
 {
     struct scscf *s = d->priv;
@@ -227,7 +244,10 @@ static int scscf_start(struct ims_daemon *d)
     s->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), 1000);
     if (!s->tick || su_timer_set_for_ever(s->tick, on_tick, (su_timer_arg_t *)s) < 0)
         return -ENOMEM;
-    return scscf_store_start(s);
+    int rc = scscf_store_start(s);
+    if (rc == 0)
+        ims_sip_set_early_refusal(d->sip, early_refusal, s);
+    return rc;
 }
 
 static void scscf_stop(struct ims_daemon *d)
@@ -235,6 +255,7 @@ static void scscf_stop(struct ims_daemon *d)
     struct scscf *s = d->priv;
     if (!s)
         return;
+    ims_sip_set_early_refusal(d->sip, NULL, NULL);
     if (s->tick)
         su_timer_destroy(s->tick);
     s->tick = NULL;

@@ -253,12 +253,10 @@ static int on_dialog_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incomin
     return 0;
 }
 
-static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int status,
-                  const char *why)
+/* Answer a SUBSCRIBE @status with a Warning saying @why, not logged (refuse() logs) */
+static int answer_refusal(struct scscf *s, nta_incoming_t *irq, int status, const char *why)
 {
     char warning[256];
-    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
-    ims_log(IMS_LOG_INFO, &ids, "scscf: reg SUBSCRIBE refused %d: %s", status, why);
     ims_sip_warning(s->d->sip, warning, sizeof(warning), "%s", why);
     char ra[16];
     snprintf(ra, sizeof(ra), "%u", s->retry_after);
@@ -268,6 +266,14 @@ static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int st
     nta_incoming_destroy(irq);
     ims_counter_inc(m.refused);
     return 0;
+}
+
+static int refuse(struct scscf *s, nta_incoming_t *irq, const sip_t *sip, int status,
+                  const char *why)
+{
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    ims_log(IMS_LOG_INFO, &ids, "scscf: reg SUBSCRIBE refused %d: %s", status, why);
+    return answer_refusal(s, irq, status, why);
 }
 
 /* ---- who may subscribe (TS 24.229 5.4.2.1.1) ---- */
@@ -435,17 +441,15 @@ static int set_as_names(struct scscf *s, struct scscf_aor *aor, const char **as,
 
 /* Who, among the identities the request asserts, may watch @aor (the first that may) */
 static enum scscf_watcher_kind authorised(struct scscf *s, struct scscf_aor *aor,
-                                          nta_incoming_t *irq, const sip_t *sip)
+                                          const struct ims_sip_source *src, const sip_t *sip)
 {
     const char *as[SUB_MAX_AS];
     int nas = set_as_names(s, aor, as, SUB_MAX_AS);
     /* whether the request comes from the trust domain (sip.trusted_peers): only then is its
      * P-Asserted-Identity an identity at all (scscf/main.c refuses the others already) */
-    struct ims_sip_source src;
-    ims_sip_source(s->d->sip, irq, &src);
     struct scscf_watcher w = {
-        .trusted_source = src.trusted,
-        .from_path = scscf_notify_in_path(aor, src.ip, scscf_resolve_host, s),
+        .trusted_source = src->trusted,
+        .from_path = scscf_notify_in_path(aor, src->ip, scscf_resolve_host, s),
     };
     for (const sip_p_asserted_identity_t *p = sip_p_asserted_identity(sip); p;
          p = p->paid_next) {
@@ -474,35 +478,104 @@ bool scscf_is_reg_subscribe(struct scscf *s, const sip_t *sip)
            scscf_store_find(s, impu) != NULL;
 }
 
+/* What scscf_subscribe() decides before it makes anything */
+struct admission {
+    struct scscf_aor *aor;
+    enum scscf_watcher_kind kind;
+    unsigned expires;
+    char impu[SCSCF_ID_MAX];          /* the Request-URI's */
+    char why[200];                    /* the Warning of a refusal */
+};
+
+/* Refuse with @status for @why (into @a->why); returns @status */
+static int no(struct admission *a, int status, const char *why)
+{
+    snprintf(a->why, sizeof(a->why), "%s", why);
+    return status;
+}
+
+/*
+ * admit - the checks of a new reg-event SUBSCRIBE @sip from @src, in the order of their
+ * answers: 0 with @a filled, or the status to refuse it with (@a->why). Reads only.
+ */
+static int admit(struct scscf *s, const sip_t *sip, const struct ims_sip_source *src,
+                 struct admission *a)
+{
+    if (!sip->sip_event || strcasecmp(sip->sip_event->o_type, "reg") != 0)
+        return no(a, 489, "only the reg event is served");
+    if (ims_sip_impu_of(sip->sip_request->rq_url, a->impu, sizeof(a->impu)) != 0)
+        return no(a, 400, "Request-URI is not a public identity");
+    a->aor = scscf_store_find(s, a->impu);
+    if (!a->aor || !a->aor->contacts)
+        return no(a, 403, "the identity is not registered");
+    if (!sip->sip_contact)
+        return no(a, 400, "SUBSCRIBE without Contact");
+    if (!sip_p_asserted_identity(sip))
+        return no(a, 403, "no P-Asserted-Identity: subscribers come through a P-CSCF or are "
+                  "ASs of the user");
+    a->kind = authorised(s, a->aor, src, sip);
+    if (a->kind == SCSCF_WATCHER_NONE)
+        return no(a, 403, "the asserted identity is neither the user's (through the P-CSCF "
+                  "of the registration), nor in the Path of the registration, nor an AS of "
+                  "the user's");
+    a->expires = sub_expires(sip);
+    if (a->expires && (unsigned)count_subs(a->aor) >= s->max_subscriptions) {
+        snprintf(a->why, sizeof(a->why), "too many reg-event subscriptions to this "
+                 "registration (at most %u)", s->max_subscriptions);
+        return 503;
+    }
+    return 0;
+}
+
+/* A refusal for scscf.max_subscriptions: counted, logged at most once per 10 s */
+static void subscriptions_refused(const sip_t *sip, const char *why)
+{
+    static struct ims_log_limit lim = IMS_LOG_LIMIT(10);
+    ims_counter_inc(m.limit);
+    ims_log_limited(&lim, IMS_LOG_WARN, NULL, "scscf: reg SUBSCRIBE to " URL_PRINT_FORMAT
+                    " refused 503: %s (scscf.max_subscriptions)",
+                    URL_PRINT_ARGS(sip->sip_request->rq_url), why);
+}
+
+/*
+ * The same checks as scscf_subscribe(), before the transaction: a trusted source (the
+ * others get 403 from scscf/main.c), a SUBSCRIBE that scscf_is_reg_subscribe() routes
+ * here. Only the bound is answered here; every other answer is left to the transaction,
+ * which checks the bound again (a subscription may come or go meanwhile).
+ */
+bool scscf_subscribe_early(struct scscf *s, const sip_t *req, const struct ims_sip_source *src,
+                           struct ims_sip_refusal *out)
+{
+    struct admission a = { 0 };
+    if (req->sip_request->rq_method != sip_method_subscribe || !src->trusted ||
+        !scscf_is_reg_subscribe(s, req) || admit(s, req, src, &a) != 503)
+        return false;
+    metrics();
+    subscriptions_refused(req, a.why);
+    ims_counter_inc(m.refused);
+    out->status = 503;
+    out->retry_after = s->retry_after;
+    snprintf(out->why, sizeof(out->why), "%s", a.why);
+    return true;
+}
+
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
 {
-    char impu[SCSCF_ID_MAX];
     metrics();
-    if (!sip->sip_event || strcasecmp(sip->sip_event->o_type, "reg") != 0)
-        return refuse(s, irq, sip, 489, "only the reg event is served");
-    if (ims_sip_impu_of(sip->sip_request->rq_url, impu, sizeof(impu)) != 0)
-        return refuse(s, irq, sip, 400, "Request-URI is not a public identity");
-    struct scscf_aor *aor = scscf_store_find(s, impu);
-    if (!aor || !aor->contacts)
-        return refuse(s, irq, sip, 403, "the identity is not registered");
-    if (!sip->sip_contact)
-        return refuse(s, irq, sip, 400, "SUBSCRIBE without Contact");
-    if (!sip_p_asserted_identity(sip))
-        return refuse(s, irq, sip, 403, "no P-Asserted-Identity: subscribers come through "
-                      "a P-CSCF or are ASs of the user");
-    enum scscf_watcher_kind kind = authorised(s, aor, irq, sip);
-    if (kind == SCSCF_WATCHER_NONE)
-        return refuse(s, irq, sip, 403, "the asserted identity is neither the user's (through "
-                      "the P-CSCF of the registration), nor in the Path of the registration, "
-                      "nor an AS of the user's");
-    unsigned e = sub_expires(sip);
-    if (e && (unsigned)count_subs(aor) >= s->max_subscriptions) {
-        ims_counter_inc(m.limit);
-        char why[120];
-        snprintf(why, sizeof(why), "too many reg-event subscriptions to this registration "
-                 "(at most %u)", s->max_subscriptions);
-        return refuse(s, irq, sip, 503, why);
+    struct ims_sip_source src;
+    ims_sip_source(s->d->sip, irq, &src);
+    struct admission a = { 0 };
+    int st = admit(s, sip, &src, &a);
+    if (st == 503) {
+        subscriptions_refused(sip, a.why);
+        return answer_refusal(s, irq, st, a.why);
     }
+    if (st)
+        return refuse(s, irq, sip, st, a.why);
+    struct scscf_aor *aor = a.aor;
+    enum scscf_watcher_kind kind = a.kind;
+    unsigned e = a.expires;
+    const char *impu = a.impu;
     struct scscf_sub *sub = calloc(1, sizeof(*sub));
     if (!sub)
         return 500;

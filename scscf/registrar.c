@@ -103,15 +103,12 @@ static void reg_free(struct reg *r)
     free(r);
 }
 
-/* Final answer with a Warning and, for 480 and 503, Retry-After @retry_after seconds; the
- * REGISTER is finished. */
-static void refuse_after(struct reg *r, int status, const char *phrase, const char *why,
-                         unsigned retry_after)
+/* Final answer with a Warning and, for 480 and 503, Retry-After @retry_after seconds, not
+ * logged; the REGISTER is finished. */
+static void answer_refusal(struct reg *r, int status, const char *phrase, const char *why,
+                           unsigned retry_after)
 {
     char warning[320], ra[16];
-    struct ims_log_ids ids = ids_of(r);
-    ims_log(IMS_LOG_INFO, &ids, "scscf: REGISTER %s (%s) refused %d: %s", r->impu, r->impi,
-            status, why);
     ims_sip_warning(r->s->d->sip, warning, sizeof(warning), "%s", why);
     snprintf(ra, sizeof(ra), "%u", retry_after);
     nta_incoming_treply(r->irq, status, phrase ? phrase : sip_status_phrase(status),
@@ -123,9 +120,13 @@ static void refuse_after(struct reg *r, int status, const char *phrase, const ch
     reg_free(r);
 }
 
+/* answer_refusal() with Retry-After scscf.retry_after, logged */
 static void refuse(struct reg *r, int status, const char *phrase, const char *why)
 {
-    refuse_after(r, status, phrase, why, r->s->retry_after);
+    struct ims_log_ids ids = ids_of(r);
+    ims_log(IMS_LOG_INFO, &ids, "scscf: REGISTER %s (%s) refused %d: %s", r->impu, r->impi,
+            status, why);
+    answer_refusal(r, status, phrase, why, r->s->retry_after);
 }
 
 static void refuse_cx(struct reg *r, const struct scscf_cx_answer *a)
@@ -569,11 +570,25 @@ static void after_auth(struct reg *r)
 /* ---- MAR and the challenge ---- */
 
 /* No room for another challenge: 503, to be asked again once pending ones have expired */
+/*
+ * A bound of pending challenges (scscf_auth_room: @rc -ENOSPC or -EDQUOT) refuses a
+ * REGISTER of @impi: counted, logged at most once per 10 s (a flood is one line); returns
+ * the text of the Warning.
+ */
+static const char *challenges_refused(int rc, const char *impi)
+{
+    static struct ims_log_limit lim = IMS_LOG_LIMIT(10);
+    const char *why = rc == -EDQUOT ? "too many challenges pending for this private identity"
+                                    : "too many challenges pending";
+    ims_counter_inc(rc == -EDQUOT ? m.limit_challenges_impi : m.limit_challenges);
+    ims_log_limited(&lim, IMS_LOG_WARN, NULL, "scscf: REGISTER of %s refused 503: %s "
+                    "(scscf.max_challenges, max_challenges_per_impi)", impi, why);
+    return why;
+}
+
 static void refuse_challenges(struct reg *r, int rc)
 {
-    ims_counter_inc(rc == -EDQUOT ? m.limit_challenges_impi : m.limit_challenges);
-    refuse_after(r, 503, NULL, rc == -EDQUOT ? "too many challenges pending for this private "
-                 "identity" : "too many challenges pending", r->s->nonce_ttl);
+    answer_refusal(r, 503, NULL, challenges_refused(rc, r->impi), r->s->nonce_ttl);
 }
 
 /*
@@ -760,13 +775,13 @@ static struct reg *reg_new(struct scscf *s, nta_incoming_t *irq, const sip_t *si
 }
 
 /* 0 < expires < min: 423 with Min-Expires (RFC 3261 10.3 step 7) */
-static bool too_brief(struct reg *r)
+static bool too_brief(const struct scscf *s, const sip_t *sip)
 {
-    for (const sip_contact_t *c = r->sip->sip_contact; c; c = c->m_next) {
+    for (const sip_contact_t *c = sip->sip_contact; c; c = c->m_next) {
         unsigned e = c->m_expires ? (unsigned)strtoul(c->m_expires, NULL, 10)
-                     : r->sip->sip_expires ? (unsigned)r->sip->sip_expires->ex_delta
-                                           : r->s->default_expires;
-        if (e > 0 && e < r->s->min_expires)
+                     : sip->sip_expires ? (unsigned)sip->sip_expires->ex_delta
+                                        : s->default_expires;
+        if (e > 0 && e < s->min_expires)
             return true;
     }
     return false;
@@ -813,7 +828,7 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
         refuse(r, 403, "Forbidden", "no private identity (Authorization username)");
         return 0;
     }
-    if (too_brief(r)) {
+    if (too_brief(s, sip)) {
         char me[16];
         snprintf(me, sizeof(me), "%u", s->min_expires);
         nta_incoming_treply(irq, SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(me),
@@ -826,6 +841,31 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     r->expires = is_star(sip) ? 0 : ims_sip_register_expires(sip, s->default_expires);
     authenticate(r);
     return 0;
+}
+
+/*
+ * The same path as scscf_register() up to challenge(), reading only: the request alone and
+ * the tables of auth.c decide. The transaction checks the room again (challenge(), then
+ * scscf_auth_challenge() when the MAA is back): what the hook let through may meet a table
+ * that filled meanwhile, and a REGISTER whose nonce expired only now is decided there.
+ */
+bool scscf_register_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out)
+{
+    char impu[SCSCF_ID_MAX], impi[SCSCF_ID_MAX];
+    unsigned left;
+    if (req->sip_request->rq_method != sip_method_register || !req->sip_to ||
+        ims_sip_impu_of(req->sip_to->a_url, impu, sizeof(impu)) ||
+        ims_sip_impi_of(req, impi, sizeof(impi)) != 0 || too_brief(s, req) ||
+        !scscf_auth_wants_challenge(s, req) || scscf_auth_locked(s, impi, time(NULL), &left))
+        return false;
+    int rc = scscf_auth_room(s, impi);
+    if (rc == 0)
+        return false;
+    ims_counter_inc(m.refused);
+    out->status = 503;
+    out->retry_after = s->nonce_ttl;
+    snprintf(out->why, sizeof(out->why), "%s", challenges_refused(rc, impi));
+    return true;
 }
 
 /* ---- expiry and network-initiated de-registration ---- */

@@ -220,6 +220,12 @@ void scscf_auth_fini(struct scscf *s);
  */
 int scscf_auth_room(struct scscf *s, const char *impi);
 /*
+ * scscf_auth_wants_challenge - whether REGISTER @sip can only get a new challenge: no
+ * answer with a nonce, or a nonce not stored here (scscf_auth_check: NONE or STALE). Reads
+ * only: an expired challenge still stored counts as an answer (scscf_auth_check decides).
+ */
+bool scscf_auth_wants_challenge(struct scscf *s, const sip_t *sip);
+/*
  * scscf_auth_challenge - store a challenge for @v, bound to @impi and @impu, and write the
  * WWW-Authenticate value into @hdr. 0, -ENOSPC / -EDQUOT (as scscf_auth_room), -ENOMEM or
  * -EIO (no random bytes).
@@ -415,6 +421,14 @@ void scscf_store_clear(struct scscf *s);
 
 /* ---- registrar.c: REGISTER, expiry, de-registration ---- */
 int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+/*
+ * scscf_register_early - the bounds of pending challenges (scscf.max_challenges,
+ * max_challenges_per_impi) for REGISTER @req before its transaction: true with @out (503,
+ * Retry-After scscf.nonce_ttl, the Warning scscf_register gives) when it would be refused
+ * for them, false when anything else may answer it first (400, 403, 423, a verdict on its
+ * credentials, the lock-out) or it has room. Counts and logs (rate-limited) a refusal.
+ */
+bool scscf_register_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out);
 void scscf_registrar_tick(struct scscf *s, time_t now);
 /* Network-initiated de-registration (RTR): every binding of @impu (or of the sets of
  * @impi when impu is NULL) goes, subscribers are told. Returns the number of sets. */
@@ -519,6 +533,15 @@ unsigned scscf_ro_timer_of(const struct ims_ro_result *r);
 
 /* ---- notify.c: reg event package (RFC 3680) ---- */
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+/*
+ * scscf_subscribe_early - scscf.max_subscriptions for a new reg-event SUBSCRIBE @req from
+ * @src before its transaction: true with @out (503, Retry-After scscf.retry_after, the
+ * Warning scscf_subscribe gives) when scscf_subscribe would refuse it for the bound, false
+ * otherwise (any other answer comes first and is left to the transaction). Counts and logs
+ * (rate-limited) a refusal.
+ */
+bool scscf_subscribe_early(struct scscf *s, const sip_t *req, const struct ims_sip_source *src,
+                           struct ims_sip_refusal *out);
 
 /* Who sends a reg-event SUBSCRIBE, as the S-CSCF knows it */
 struct scscf_watcher {

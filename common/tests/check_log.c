@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -216,6 +217,70 @@ START_TEST(test_level_filter)
 }
 END_TEST
 
+START_TEST(test_limit_pass)
+{
+    struct ims_log_limit lim = IMS_LOG_LIMIT(10);
+    unsigned long held = 99;
+    ck_assert(ims_log_limit_pass(&lim, 5000, &held));
+    ck_assert_uint_eq(held, 0);
+    for (int i = 0; i < 1234; i++)
+        ck_assert(!ims_log_limit_pass(&lim, 5000 + i, &held));
+    ck_assert(!ims_log_limit_pass(&lim, 14999, &held));
+    ck_assert(ims_log_limit_pass(&lim, 15000, &held));
+    ck_assert_uint_eq(held, 1235);
+    ck_assert(!ims_log_limit_pass(&lim, 15001, &held));
+    ck_assert(ims_log_limit_pass(&lim, 60000, &held));
+    ck_assert_uint_eq(held, 1);
+    /* a clock at 0 (a fresh boot) still starts the interval */
+    struct ims_log_limit zero = IMS_LOG_LIMIT(1);
+    ck_assert(ims_log_limit_pass(&zero, 0, &held));
+    ck_assert(!ims_log_limit_pass(&zero, 500, &held));
+}
+END_TEST
+
+/* What ims_log_limited wrote to @path, read back into line[] */
+static void read_back(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(line, 1, sizeof(line) - 1, f);
+    line[n] = '\0';
+    fclose(f);
+}
+
+static int count_of(const char *text, const char *word)
+{
+    int n = 0;
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
+        n++;
+    return n;
+}
+
+START_TEST(test_limited_lines)
+{
+    char path[] = "/tmp/check_log.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(ims_log_init("pcscf", IMS_LOG_INFO, IMS_LOG_KV, path), 0);
+    struct ims_log_limit lim = IMS_LOG_LIMIT(3600);
+    for (int i = 0; i < 5; i++)
+        ims_log_limited(&lim, IMS_LOG_ERROR, NULL, "binding table full (%d)", i);
+    ims_log_limited(&lim, IMS_LOG_DEBUG, NULL, "off: neither written nor counted");
+    read_back(path);
+    ck_assert_int_eq(count_of(line, "binding table full"), 1);
+    ck_assert_ptr_nonnull(strstr(line, "msg=\"binding table full (0)\"\n"));
+    ck_assert_ptr_null(strstr(line, "off:"));
+    lim.last_ms -= 3600 * 1000;       /* the interval is over */
+    ims_log_limited(&lim, IMS_LOG_ERROR, NULL, "binding table full (%d)", 5);
+    read_back(path);
+    ck_assert_int_eq(count_of(line, "binding table full"), 2);
+    ck_assert_ptr_nonnull(strstr(line, "msg=\"binding table full (5) (4 more since)\"\n"));
+    ims_log_fini();
+    unlink(path);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -240,6 +305,11 @@ static Suite *log_suite(void)
     tcase_add_test(tc, test_level_parse);
     tcase_add_test(tc, test_format_parse);
     tcase_add_test(tc, test_level_filter);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("limited");
+    tcase_add_test(tc, test_limit_pass);
+    tcase_add_test(tc, test_limited_lines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,6 @@
 /*
- * check_service.c - the RFC 4240 services of a Request-URI (mrfc/service.c) and the jitter
- * buffer (mrfc/jbuf.c)
+ * check_service.c - the RFC 4240 services of a Request-URI (mrfc/service.c), the session
+ * bound decided before a transaction (mrfc/session.c) and the jitter buffer (mrfc/jbuf.c)
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sofia-sip/sip_header.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
 
 #include "jbuf.h"
+#include "metrics.h"
+#include "mrfc.h"
 #include "service.h"
 
 static int parse(const char *uri, struct mrfc_service *out)
@@ -91,6 +94,52 @@ static void fill(int16_t *s, size_t n, int16_t v)
         s[i] = v;
 }
 
+/* mrfc_session_early on an INVITE to @ruri with the header lines @headers */
+static bool early(struct mrfc *m, const char *ruri, const char *headers,
+                  struct ims_sip_refusal *r)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "INVITE %s SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.30:5060;branch=z9hG4bK1\r\n"
+             "From: <sip:as@ims.example.org>;tag=1\r\nCall-ID: i1\r\nCSeq: 1 INVITE\r\n"
+             "%sContent-Length: 0\r\n\r\n", ruri, headers);
+    msg_t *msg = msg_make(sip_default_mclass(), 0, text, (ssize_t)strlen(text));
+    ck_assert_ptr_nonnull(msg);
+    memset(r, 0, sizeof(*r));
+    bool refused = mrfc_session_early(m, sip_object(msg), r);
+    msg_destroy(msg);
+    return refused;
+}
+
+#define ANNC "sip:annc@mrfc.ims.example.org;play=file:///welcome.wav"
+#define TO "To: <sip:annc@mrfc.ims.example.org>\r\n"
+
+START_TEST(session_bound_before_the_transaction)
+{
+    struct mrfc m;
+    memset(&m, 0, sizeof(m));
+    m.max_sessions = 2;
+    m.nsessions = 1;
+    m.retry_after = 7;
+    m.m_refused_busy = ims_counter_new("mrfc_test_refused_total", "test", NULL);
+    struct ims_sip_refusal r;
+    ck_assert(!early(&m, ANNC, TO, &r));                          /* room */
+    m.nsessions = 2;
+    ck_assert(early(&m, ANNC, TO, &r));
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_uint_eq(r.retry_after, 7);                          /* mrfc.retry_after */
+    ck_assert_str_eq(r.why, "all sessions of this MRF are in use");
+    ck_assert_uint_eq(ims_counter_value(m.m_refused_busy), 1);
+    /* what mrfc_session_invite answers first stays with the transaction */
+    ck_assert(!early(&m, ANNC, "To: <sip:annc@mrfc.ims.example.org>;tag=9\r\n", &r)); /* 481 */
+    ck_assert(!early(&m, ANNC, TO "Require: 100rel\r\n", &r));               /* 420 */
+    ck_assert(!early(&m, "sip:nothing@mrfc.ims.example.org", TO, &r));       /* 404 */
+    ck_assert(!early(&m, "sip:annc@mrfc.ims.example.org", TO, &r));          /* 400 */
+    ck_assert_uint_eq(ims_counter_value(m.m_refused_busy), 1);
+}
+END_TEST
+
 START_TEST(jitter_buffer_order)
 {
     static struct mrfc_jbuf jb;
@@ -163,6 +212,7 @@ int main(void)
     tcase_add_test(tc, announcements);
     tcase_add_test(tc, announcement_errors);
     tcase_add_test(tc, conferences);
+    tcase_add_test(tc, session_bound_before_the_transaction);
     tcase_add_test(tc, jitter_buffer_order);
     tcase_add_test(tc, jitter_buffer_late_and_jumps);
     suite_add_tcase(s, tc);

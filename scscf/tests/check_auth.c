@@ -361,6 +361,71 @@ START_TEST(challenges_bounded)
 }
 END_TEST
 
+/* A first REGISTER of @to (no Authorization) with Expires @expires, in @msg */
+static const sip_t *register_plain(const char *to, unsigned expires)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "REGISTER sip:" REALM " SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bK2\r\n"
+             "From: <%s>;tag=1\r\nTo: <%s>\r\nCall-ID: c2\r\nCSeq: 1 REGISTER\r\n"
+             "Contact: <sip:alice@127.0.0.120:5201>\r\nExpires: %u\r\n"
+             "Content-Length: 0\r\n\r\n", to, to, expires);
+    msg = msg_make(sip_default_mclass(), 0, text, (ssize_t)strlen(text));
+    ck_assert_ptr_nonnull(msg);
+    return sip_object(msg);
+}
+
+/* scscf_register_early on @sip: whether it refused; the refusal into @r */
+static bool early(const sip_t *sip, struct ims_sip_refusal *r)
+{
+    memset(r, 0, sizeof(*r));
+    bool refused = scscf_register_early(&sc, sip, r);
+    challenge_teardown();
+    return refused;
+}
+
+START_TEST(challenge_bounds_before_the_transaction)
+{
+    struct ims_sip_refusal r;
+    scscf_registrar_metrics();
+    sc.min_expires = 60;
+    sc.default_expires = 3600;
+    ck_assert(!early(register_plain(IMPU, 600), &r));           /* room: the MAR goes */
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    char alices[sizeof(ch.nonce)];
+    snprintf(alices, sizeof(alices), "%s", ch.nonce);
+    /* alice has 2 pending (max_challenges_per_impi): 503, what challenge() answers */
+    ck_assert(early(register_plain(IMPU, 600), &r));
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_uint_eq(r.retry_after, 60);                       /* scscf.nonce_ttl */
+    ck_assert_str_eq(r.why, "too many challenges pending for this private identity");
+    struct answer stale = { .nonce = "feedfeedfeedfeedfeedfeedfeedfeed" };
+    ck_assert(early(register_of(&stale), &r));                  /* an unknown nonce: too */
+    /* answers that come first stay with the transaction */
+    ck_assert(!early(register_plain(IMPU, 10), &r));            /* 423 */
+    struct answer right = { .nonce = alices };
+    ck_assert(!early(register_of(&right), &r));                 /* a verdict on it */
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 2);              /* nothing used up */
+    ck_assert(!early(register_plain("tel:+15550100001", 600), &r));   /* no IMPI: 403 */
+    for (int i = 0; i < 3; i++)
+        scscf_auth_failed(&sc, IMPI, time(NULL));
+    ck_assert(!early(register_plain(IMPU, 600), &r));           /* locked out: 403 */
+    /* the whole table (6) full: anybody's first REGISTER */
+    for (int i = 0; i < 4; i++) {
+        char impi[32];
+        snprintf(impi, sizeof(impi), "user%d@x", i);
+        ck_assert_int_eq(issue(impi, "sip:u@x"), 0);
+    }
+    ck_assert(early(register_plain("sip:bob@" REALM, 600), &r));
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_str_eq(r.why, "too many challenges pending");
+    scscf_auth_expire(&sc, time(NULL) + 61);
+    ck_assert(!early(register_plain("sip:bob@" REALM, 600), &r));
+}
+END_TEST
+
 START_TEST(failures_lock_out_for_the_window)
 {
     time_t t = 1000000;
@@ -465,6 +530,7 @@ int main(void)
     tcase_add_test(tt, another_impi_leaves_the_challenge);
     tcase_add_test(tt, call_id_does_not_matter);
     tcase_add_test(tt, challenges_bounded);
+    tcase_add_test(tt, challenge_bounds_before_the_transaction);
     tcase_add_test(tt, failures_lock_out_for_the_window);
     tcase_add_test(tt, failure_records_bounded);
     tcase_add_test(tt, digest_bodies_and_the_hss_nonce);

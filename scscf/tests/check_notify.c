@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/sip_extra.h>
+#include <sofia-sip/sip_header.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/url.h>
 
@@ -155,6 +157,86 @@ START_TEST(source_in_the_path)
 }
 END_TEST
 
+/* ---- scscf.max_subscriptions before the transaction (scscf_subscribe_early) ---- */
+
+static struct scscf sc;
+static msg_t *msg;
+
+/* A SUBSCRIBE to @ruri with the header lines @headers, in @msg (freed by early()); @to_tag
+ * (may be "") makes it one of a dialog */
+static const sip_t *subscribe(const char *ruri, const char *to_tag, const char *headers)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "SUBSCRIBE %s SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.1.11:5060;branch=z9hG4bK1\r\n"
+             "From: <sip:alice@ims.example.org>;tag=1\r\nTo: <%s>%s%s\r\n"
+             "Call-ID: s1\r\nCSeq: 1 SUBSCRIBE\r\n%s"
+             "Content-Length: 0\r\n\r\n", ruri, ruri,
+             to_tag[0] ? ";tag=" : "", to_tag, headers);
+    msg = msg_make(sip_default_mclass(), 0, text, (ssize_t)strlen(text));
+    ck_assert_ptr_nonnull(msg);
+    return sip_object(msg);
+}
+
+#define ALICE "sip:alice@ims.example.org"
+#define EVENT "Event: reg\r\n"
+#define CONTACT "Contact: <sip:term@127.0.1.11:5060>\r\n"
+#define PAI "P-Asserted-Identity: <" ALICE ">\r\n"
+
+/* scscf_subscribe_early on a SUBSCRIBE to @ruri (To tag @to_tag) with @headers from @src */
+static bool early_tagged(const char *ruri, const char *to_tag, const char *headers,
+                         const struct ims_sip_source *src, struct ims_sip_refusal *r)
+{
+    memset(r, 0, sizeof(*r));
+    bool refused = scscf_subscribe_early(&sc, subscribe(ruri, to_tag, headers), src, r);
+    msg_destroy(msg);
+    return refused;
+}
+
+static bool early(const char *ruri, const char *headers, const struct ims_sip_source *src,
+                  struct ims_sip_refusal *r)
+{
+    return early_tagged(ruri, "", headers, src, r);
+}
+
+START_TEST(subscription_bound_before_the_transaction)
+{
+    int err = 0;
+    sip_update_default_mclass(sip_extend_mclass(NULL));   /* P-Asserted-Identity parsed */
+    memset(&sc, 0, sizeof(sc));
+    sc.aors = ims_map_create(true);
+    ck_assert_ptr_nonnull(sc.aors);
+    ims_map_put(sc.aors, ALICE, &aor, &err);
+    ck_assert_int_eq(err, 0);
+    ct1.next = NULL;              /* a Path of addresses; the source is its first entry */
+    sc.retry_after = 30;
+    sc.max_subscriptions = 1;
+    struct ims_sip_source pcscf = { .ip = "127.0.1.11", .trusted = true };
+    struct ims_sip_refusal r;
+    ck_assert(!early(ALICE, EVENT CONTACT PAI, &pcscf, &r));      /* room */
+    sc.max_subscriptions = 0;     /* the set is at its bound (0 here: no dialogs to make) */
+    ck_assert(early(ALICE, EVENT CONTACT PAI, &pcscf, &r));
+    ck_assert_int_eq(r.status, 503);
+    ck_assert_uint_eq(r.retry_after, 30);                         /* scscf.retry_after */
+    ck_assert_str_eq(r.why, "too many reg-event subscriptions to this registration (at most 0)");
+    ck_assert(early(ALICE, EVENT CONTACT PAI "Expires: 600\r\n", &pcscf, &r));
+    /* what scscf_subscribe answers first stays with the transaction */
+    ck_assert(!early(ALICE, EVENT CONTACT PAI "Expires: 0\r\n", &pcscf, &r));   /* a fetch */
+    ck_assert(!early(ALICE, EVENT PAI, &pcscf, &r));                 /* 400: no Contact */
+    ck_assert(!early(ALICE, EVENT CONTACT, &pcscf, &r));             /* 403: no PAI */
+    /* (the user from outside her Path, 403, would ask the daemon's resolver: see above) */
+    struct ims_sip_source untrusted = { .ip = "127.0.1.11", .trusted = false };
+    ck_assert(!early(ALICE, EVENT CONTACT PAI, &untrusted, &r));     /* 403 in main.c */
+    ck_assert(!early(ALICE, "Event: presence\r\n" CONTACT PAI, &pcscf, &r));  /* routed */
+    ck_assert(!early_tagged(ALICE, "2", EVENT CONTACT PAI, &pcscf, &r));    /* a dialog's */
+    ck_assert(!early("sip:bob@ims.example.org", EVENT CONTACT PAI, &pcscf, &r));
+    aor.contacts = NULL;
+    ck_assert(!early(ALICE, EVENT CONTACT PAI, &pcscf, &r));      /* 403: not registered */
+    ims_map_destroy(sc.aors);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scscf_notify");
@@ -166,6 +248,7 @@ int main(void)
     tcase_add_test(tc, the_user_only_through_its_path);
     tcase_add_test(tc, nothing_from_an_untrusted_source);
     tcase_add_test(tc, source_in_the_path);
+    tcase_add_test(tc, subscription_bound_before_the_transaction);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -12,7 +12,8 @@
 #     and not itself; one party holds and resumes, one changes codec (PCMU -> PCMA) and
 #     sends an UPDATE, one sends RFC 4733 digits; RTP injected from another address is
 #     dropped and heard by nobody; sequence and timestamp continuity of everything received;
-#   - limits: a session beyond mrfc.max_sessions gets 503 with Retry-After and a Warning;
+#   - limits: a session beyond mrfc.max_sessions gets 503 with Retry-After and a Warning,
+#     statelessly (before any transaction: its To tag is sip.c's);
 #   - refusals: an INVITE from an untrusted source (a UE) gets 403; unknown prompt, fetch
 #     scheme, missing play=, bad SDP, no common codec, a non-SDP body, Require, a request
 #     for an unknown dialog;
@@ -338,5 +339,10 @@ check "PCMA in the capture (party C after its change)" test "$(tcount 'rtp.p_typ
 check "RTP events decoded (party A's digits)" test "$(tcount 'rtpevent')" -ge 8
 check "RTCP decoded (the MRF's reports)" test "$(tcount 'rtcp && ip.src == 127.0.0.60')" -gt 3
 check "SIP with SDP decoded" test "$(tcount 'sip.Status-Code == 200 && sdp')" -ge 8
+full503='ip.src == 127.0.0.60 && sip.Status-Code == 503 && sip.Warning contains "all sessions"'
+stateless_tag='sip.to.tag matches "^sl[0-9a-f]{16}$"'
+check "the 503 of a full MRF was stateless (sip.c's early refusal: its To tag, no transaction)" \
+    test "$(tcount "$full503 && $stateless_tag")" -ge 1 -a \
+    "$(tcount "$full503 && !($stateless_tag)")" -eq 0
 
 e2e_finish

@@ -8,9 +8,10 @@
 # a new challenge twice, then 403, and the private identity gets no new challenge until
 # the window ends. Bounds, each with its answer, Warning and /metrics counter: contacts per
 # registration set (403; the same +sip.instance replaces its oldest binding instead),
-# reg-event subscriptions per set (503 + Retry-After), online-charged calls (a prepaid call
-# beyond charging.max_dialogs is refused 503, never let through uncharged; its place comes
-# back once the call ends), P-CSCF bindings per source address (503 + Retry-After). The
+# reg-event subscriptions per set and challenges pending per private identity (503 +
+# Retry-After, stateless: before any transaction of the S-CSCF), online-charged calls (a
+# prepaid call beyond charging.max_dialogs is refused 503, never let through uncharged; its
+# place comes back once the call ends), P-CSCF bindings per source address (503 + Retry-After). The
 # S-CSCF's 503s reach the UE through the P-CSCF as 500 with the same Warning (RFC 3261 16.7
 # step 6); the capture shows the 503s with Retry-After on the S-CSCF's side. A
 # reg-event SUBSCRIBE asserting the user's own identity but not coming through her Path is
@@ -27,12 +28,13 @@ PCSCF=127.0.0.10:5060
 SCSCF=127.0.0.30:5060
 CTL=("$E2E_ROOT/hss/hssctl" --url http://127.0.0.40:8080 --token ims-lab-token)
 # each user's UEs have an address of their own (the P-CSCF bounds bindings per address)
-A=127.0.0.140 B=127.0.0.141 C=127.0.0.142 ATTACKER=127.0.0.149 CROWD=127.0.0.150
+A=127.0.0.140 B=127.0.0.141 C=127.0.0.142 D=127.0.0.143 ATTACKER=127.0.0.149 CROWD=127.0.0.150
 
 # small bounds, so that reaching them takes a few requests
 export IMS_SCSCF_MAX_CONTACTS=2
 export IMS_SCSCF_AUTH_FAILURE_WINDOW=12
 export IMS_SCSCF_MAX_SUBSCRIPTIONS=3
+export IMS_SCSCF_MAX_CHALLENGES_PER_IMPI=2
 export IMS_PCSCF_MAX_BINDINGS_PER_SOURCE=3
 export IMS_CHARGING_MAX_DIALOGS=1
 
@@ -171,6 +173,22 @@ check_match "... 503 from the S-CSCF, 500 through the P-CSCF, with a Warning" \
 check_eq "/metrics: scscf_limit_total{limit=\"subscriptions\"}" 1 \
     "$(metric_of 127.0.0.30 'scscf_limit_total{limit="subscriptions"}')"
 
+step "pending challenges per private identity (scscf.max_challenges_per_impi 2)"
+# alice's REGISTERs from an address of their own (A has its pcscf.max_bindings_per_source),
+# their 401s left unanswered: her challenges stay pending (scscf.nonce_ttl); no later step
+# registers alice
+ue pend-1 alice "$D:5421" --rounds 0
+check_match "a REGISTER of alice left unanswered: 401" '^got 401' "$(out pend-1)"
+ue pend-2 alice "$D:5422" --rounds 0
+check_match "... a second one: 401" '^got 401' "$(out pend-2)"
+ue pend-3 alice "$D:5423" --rounds 0
+check_match "a third while two are pending: 503 from the S-CSCF, 500 through the P-CSCF" \
+    '^got 500' "$(out pend-3)"
+check_match "... with the S-CSCF's Warning" \
+    'warning: .*too many challenges pending for this private identity' "$(out pend-3)"
+check_eq "/metrics: scscf_limit_total{limit=\"challenges_per_impi\"}" 1 \
+    "$(metric_of 127.0.0.30 'scscf_limit_total{limit="challenges_per_impi"}')"
+
 step "online-charged calls (charging.max_dialogs 1): refused when no place is left"
 sipp_ue uas-bob "$B" 5402 call_uas.xml &
 uas=$!
@@ -237,12 +255,18 @@ step "capture"
 cap_stop
 cap=$E2E_RUN/scscf_trust.pcapng
 check_eq "no malformed packet, no expert error" "" "$(cap_problems "$cap")"
-check "the S-CSCF's 503s (subscriptions, charged calls) are on the wire" \
-    test "$(cap_count "$cap" 'ip.src == 127.0.0.30 && sip.Status-Code == 503')" -ge 2
+check "the S-CSCF's 503s (subscriptions, challenges, charged calls) are on the wire" \
+    test "$(cap_count "$cap" 'ip.src == 127.0.0.30 && sip.Status-Code == 503')" -ge 3
 check_eq "... each with Retry-After" 0 \
     "$(cap_count "$cap" 'ip.src == 127.0.0.30 && sip.Status-Code == 503 && !sip.Retry-After')"
 crowd503='ip.src == 127.0.0.10 && sip.Status-Code == 503 && sip.Warning contains "too many registrations"'
 stateless_tag='sip.to.tag matches "^sl[0-9a-f]{16}$"'
+for bound in "reg-event subscriptions" "challenges pending"; do
+    s503="ip.src == 127.0.0.30 && sip.Status-Code == 503 && sip.Warning contains \"$bound\""
+    check "the S-CSCF's 503 for too many $bound was stateless (sip.c's early refusal)" \
+        test "$(cap_count "$cap" "$s503 && $stateless_tag")" -ge 1 -a \
+        "$(cap_count "$cap" "$s503 && !($stateless_tag)")" -eq 0
+done
 check "the P-CSCF's 503 for one source's bound was stateless (sip.c's early refusal, its To tag)" \
     test "$(cap_count "$cap" "$crowd503 && $stateless_tag")" -ge 1 -a \
     "$(cap_count "$cap" "$crowd503 && !($stateless_tag)")" -eq 0
