@@ -39,7 +39,7 @@ struct mgcf_conf {
     uint8_t ni;                     /* network indicator of the routing label */
     uint32_t rc;                    /* routing context, 0: none */
     unsigned m3ua_ack_ms, m3ua_beat_ms, m3ua_reconnect_ms;
-    unsigned timer_ms[MGCF_TIMER_COUNT];   /* T7, T9, T1, T5 */
+    unsigned timer_ms[MGCF_TIMER_COUNT];   /* by enum mgcf_timer */
     unsigned t_maint_ms;            /* RSC, GRS, BLO, UBL sent again after (T16, T22, T12,
                                      * T14) */
     /* H.248 */

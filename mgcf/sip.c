@@ -320,9 +320,12 @@ static int info(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     nta_incoming_destroy(irq);
     if (!isup.type)
         return 0;
-    sipi_keep(c, &isup);
-    struct mgcf_act a = { .type = MGCF_ACT_ISUP, .isup_type = isup.type };
-    mgcf_isup_send_call(c, &a);         /* the peer's own message (sipi_rx) */
+    sipi_keep(c, &isup);                /* the state machine sends it on (sipi_rx) */
+    struct mgcf_ev ev = { .type = MGCF_EV_ISUP, .isup_type = isup.type, .sipi = true,
+                          .network = isup.sus_res == ISUP_SUS_NETWORK, .reason = -1 };
+    mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: the peer's %s (%s initiated)",
+                  mgcf_isup_type_name(isup.type), ev.network ? "network" : "subscriber");
+    mgcf_call_event(c, &ev);
     return 0;
 }
 

@@ -34,6 +34,7 @@ export IMS_MGCF_SIP_I_PEERS="$SIPI_PEER, 127.0.0.20"
 export IMS_LAB_PSTN_ARGS="--number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1 --number 19995550600=suspend --number 19995550601=suspend:1000 --number 19995550602=silent"
 export IMS_MGCF_T7_MS=3000            # no ACM: released after 3 s here (Q.764: 20-30 s)
 export IMS_MGCF_T6_MS=2500            # suspended, no RES: released after 2.5 s here
+export IMS_MGCF_T2_MS=2000            # the SIP-I peer's SUS (subscriber), no RES: 2 s here
 R=$E2E_REALM
 SCEN=$E2E_ROOT/tests/e2e/scenarios
 PCSCF=127.0.0.10:5060
@@ -139,6 +140,33 @@ check_match "T6 over: the MGCF's BYE carries its REL cause 102" '^rx BYE isup=12
     "$(cat "$E2E_RUN/t6.out")"
 check "... and the PSTN got the REL cause 102" \
     wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+
+step "the SIP-I peer's suspension, supervised by the MGCF (Q.764 T6, T2)"
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+check "the SIP-I peer suspends (network) and never resumes: the MGCF's BYE, answered 200" \
+    peer peer-t6 "$SIPI_PEER" --info sus --hold 15
+check_match "... its INFO answered 200, then T6 over: the BYE carries a REL cause 102" \
+    'info 200 rx BYE isup=12 cause=102 ' "$(tr '\n' ' ' <"$E2E_RUN/peer-t6.out")"
+check "... the PSTN got the SUS, then the REL cause 102" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+check_match "... SUS before the REL at the PSTN" 'rx SUS cic=[0-9]+ .*rx REL cic=[0-9]+ cause=102' \
+    "$(since "$PSTN_OUT" "$p" | tr '\n' ' ')"
+check_match "... the MGCF logged its T6 for the peer" 'timer T6-SIP-I expired' \
+    "$(since "$MGCF_LOG" "$l")"
+p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+check "the SIP-I peer suspends (subscriber) and never resumes: the MGCF's BYE after T2" \
+    peer peer-t2 "$SIPI_PEER" --info sus-user --hold 15
+check_match "... the BYE carries a REL cause 102" '^rx BYE isup=12 cause=102$' \
+    "$(cat "$E2E_RUN/peer-t2.out")"
+check "... the PSTN got the REL cause 102" \
+    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+check_match "... after T2" 'timer T2 expired' "$(since "$MGCF_LOG" "$l")"
+p=$(mark "$PSTN_OUT")
+check "suspended and resumed by the SIP-I peer within T6: the call lasts past T6" \
+    peer peer-res "$SIPI_PEER" --info sus --info res --hold 4
+check_match "... its BYE is the peer's own (cause 31), not the MGCF's" '^bye 200$' \
+    "$(cat "$E2E_RUN/peer-res.out")"
+check "... and the PSTN got cause 31" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
 
 step "SUS and RES in INFO (Q.1912.5 profile C)"
 check "a call suspended and resumed by the PSTN" \

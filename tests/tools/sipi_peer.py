@@ -10,7 +10,8 @@ alone with --no-isup. Prints one line per response: "rx <status> isup=<types> sd
 (the ISUP message types found in its application/ISUP parts), and "rx <status> rel isup=12
 cause=<cause>" for a REL among them; on a 2xx sends the ACK,
 sends an INFO with an encapsulated SUS or RES (network initiated) for each --info item
-("sus", "res", "sus-required": handling=required; "text": a text/plain body) and prints
+("sus", "res", "sus-required": handling=required; "sus-user", "res-user": subscriber
+initiated; "text": a text/plain body) and prints
 "info <status>", waits --hold seconds, sends a BYE with an encapsulated REL of --bye-cause
 (no Reason header), and prints "bye <status>". Requests of the MGCF in the dialog are
 answered 200 and printed: "rx INFO isup=13 sus=1" (the SUS/RES indicator), "rx BYE isup=12
@@ -63,10 +64,11 @@ def rel(cause):
     return bytes([0x0c, 0x02, 0x00, 0x02, 0x80, 0x80 | cause])
 
 
-def sus_res(kind):
+def sus_res(kind, user=False):
     """SUS (0x0d) or RES (0x0e), Q.763 Table 38: suspend/resume indicators network
-    initiated (1), no optional parameter (pointer 0)"""
-    return bytes([0x0d if kind == "sus" else 0x0e, 0x01, 0x00])
+    initiated (1) or, with @user, ISDN subscriber initiated (0); no optional parameter
+    (pointer 0)"""
+    return bytes([0x0d if kind == "sus" else 0x0e, 0x00 if user else 0x01, 0x00])
 
 
 def isup_parts(hdrs, body):
@@ -225,7 +227,7 @@ def main():
         if kind == "text":
             ibody, itype = b"hello\r\n", "text/plain"
         else:
-            ibody = multipart([isup_part(sus_res(kind.split("-")[0]),
+            ibody = multipart([isup_part(sus_res(kind.split("-")[0], "-user" in kind),
                                          "required" if kind.endswith("-required")
                                          else a.handling)])
             itype = "multipart/mixed;boundary=" + BOUNDARY
