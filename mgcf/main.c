@@ -323,7 +323,8 @@ static int mgcf_start(struct ims_daemon *d)
     if (rc)
         return rc;
     m->tick = su_timer_create(su_root_task(mgcf_root(m)), 1000);
-    if (!m->tick || su_timer_set_interval(m->tick, on_tick, (su_timer_arg_t *)m, 1000) < 0)
+    /* every second for ever (su_timer_set_interval would fire once) */
+    if (!m->tick || su_timer_set_for_ever(m->tick, on_tick, (su_timer_arg_t *)m) < 0)
         return -ENOMEM;
     return 0;
 }
