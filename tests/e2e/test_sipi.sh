@@ -11,8 +11,13 @@
 # IAM is not used), no ISUP in its responses, cause 16 for its BYE, and 415 when its ISUP
 # part says handling=required. ISUP the MGCF makes itself goes to the SIP-I peer as its own
 # REL: a 483 for a spent hop counter (cause 25), the 504 of T7 (102), the BYE of T6 after a
-# SUS (102); not to the other peer. SUS and RES travel in INFO both ways (Q.1912.5 profile
-# C); the other peer's INFO with a SUS gets 415 and no SUS reaches the PSTN. The other way:
+# SUS (102), the 404 of a number no trunk routes (3), the 503s of no free circuit (34), of
+# max_calls (42), of the MGW gone (47) and of the PSTN's association down (41), the BYE of an
+# MGW restart (41); not to the other peer. The SIP-I peer's own SUS without RES: the MGCF
+# releases the call after T6 (network initiated) or T2 (subscriber), both sides cause 102.
+# SUS and RES travel in INFO both ways (Q.1912.5 profile C), the MGCF's INFOs one at a time
+# (the RES waits for the answer to the SUS's INFO), a 481 to its INFO releases the call (41);
+# the other peer's INFO with a SUS gets 415 and no SUS reaches the PSTN. The other way:
 # the I-CSCF (127.0.0.20) is a SIP-I peer too,
 # so a call from the PSTN to alice goes there with the PSTN's IAM beside the SDP and reaches
 # her UE (sipp) through the I-CSCF, S-CSCF and P-CSCF. A capture in which tshark decodes the
