@@ -84,6 +84,10 @@ static void stop_setup_timers(struct mgcf_call_sm *c, struct mgcf_acts *out)
         timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T6);
         c->suspended = false;
     }
+    if (c->peer_suspended) {            /* the same for the SIP-I peer's suspension */
+        timer_act(out, MGCF_ACT_TIMER_STOP, c->peer_timer);
+        c->peer_suspended = false;
+    }
     if (c->dir != MGCF_DIR_OUT)
         return;
     timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
@@ -423,6 +427,30 @@ static int on_suspend(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct m
     return 0;
 }
 
+/*
+ * SUS and RES from the SIP-I peer (in an INFO, Q.1912.5 profile C) on an answered call: the
+ * peer's message goes on to the PSTN, and the MGCF supervises the suspension as the exchange
+ * that receives a SUS does (Q.764 2.5): T6 for one initiated by the network, T2 for one
+ * initiated by the subscriber; a RES stops it, its expiry releases the call (cause 102) on
+ * both sides. A second SUS leaves the running timer alone; a RES without SUS goes on too.
+ */
+static int on_peer_suspend(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
+                           struct mgcf_acts *out)
+{
+    if (c->isup != MGCF_I_ANSWERED)
+        return -EPROTO;
+    isup_act(out, ev->isup_type);
+    if (ev->isup_type == ISUP_SUS && !c->peer_suspended) {
+        c->peer_timer = ev->network ? MGCF_T6_SIPI : MGCF_T2;
+        timer_act(out, MGCF_ACT_TIMER_START, c->peer_timer);
+        c->peer_suspended = true;
+    } else if (ev->isup_type == ISUP_RES && c->peer_suspended) {
+        timer_act(out, MGCF_ACT_TIMER_STOP, c->peer_timer);
+        c->peer_suspended = false;
+    }
+    return 0;
+}
+
 static int on_isup(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf_acts *out)
 {
     switch (ev->isup_type) {
@@ -439,7 +467,7 @@ static int on_isup(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf
         return on_rlc(c, out);
     case ISUP_SUS:
     case ISUP_RES:
-        return on_suspend(c, ev, out);
+        return ev->sipi ? on_peer_suspend(c, ev, out) : on_suspend(c, ev, out);
     default:
         return -EPROTO;
     }
@@ -450,6 +478,7 @@ static int on_reset(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgc
     for (int t = 0; t < MGCF_TIMER_COUNT; t++)
         timer_act(out, MGCF_ACT_TIMER_STOP, (enum mgcf_timer)t);
     c->suspended = false;
+    c->peer_suspended = false;
     c->isup = MGCF_I_DONE;              /* the reset answered for the circuit */
     release(c, ev->cause, MGCF_IW_LOCATION, out);
     return 0;
@@ -644,6 +673,13 @@ static int on_timer(struct mgcf_call_sm *c, enum mgcf_timer t, struct mgcf_acts 
         c->suspended = false;
         release(c, Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION, out);
         return 0;
+    case MGCF_T2:                       /* SIP-I: the peer's suspension not resumed */
+    case MGCF_T6_SIPI:
+        if (c->isup != MGCF_I_ANSWERED || !c->peer_suspended || c->peer_timer != t)
+            return -EPROTO;
+        c->peer_suspended = false;
+        release(c, Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION, out);
+        return 0;
     case MGCF_T5:                       /* still no RLC: reset the circuit (Q.764 2.10.3) */
         if (c->isup != MGCF_I_REL_SENT)
             return -EPROTO;
@@ -740,7 +776,7 @@ const char *mgcf_call_act_name(enum mgcf_act_type t)
 
 const char *mgcf_call_timer_name(enum mgcf_timer t)
 {
-    static const char *const names[] = { "T7", "T9", "T1", "T5", "T6" };
+    static const char *const names[] = { "T7", "T9", "T1", "T5", "T6", "T2", "T6-SIP-I" };
     return (unsigned)t < MGCF_TIMER_COUNT ? names[t] : "?";
 }
 

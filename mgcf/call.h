@@ -73,6 +73,8 @@ enum mgcf_timer {
     MGCF_T1,                /* REL sent, RLC awaited: send REL again */
     MGCF_T5,                /* initial T1 period over: reset the circuit */
     MGCF_T6,                /* suspended by the network (SUS): RES awaited (Q.764 2.5.2) */
+    MGCF_T2,                /* SIP-I: the peer's SUS, user initiated: its RES awaited */
+    MGCF_T6_SIPI,           /* SIP-I: the peer's SUS, network initiated: its RES awaited */
     MGCF_TIMER_COUNT
 };
 
@@ -105,6 +107,7 @@ struct mgcf_ev {
     uint8_t isup_type;      /* MGCF_EV_ISUP: ISUP_ACM, ISUP_CPG, ISUP_ANM, ISUP_CON,
                              * ISUP_REL, ISUP_RLC, ISUP_SUS, ISUP_RES */
     bool network;           /* SUS, RES: network initiated (else by the ISDN subscriber) */
+    bool sipi;              /* SUS, RES: from the SIP-I peer (in an INFO), not the PSTN */
     uint8_t called_status;  /* ACM: backward call indicators' called party status */
     uint8_t event;          /* CPG: event indicator */
     bool inband;            /* ACM/CPG: in-band information available */
@@ -176,6 +179,8 @@ struct mgcf_call_sm {
     bool inband_told;       /* IN: the PSTN was told in-band information is available */
     bool reinvite;          /* a re-INVITE waits for the MGW's Modify */
     bool suspended;         /* a SUS (network initiated) came, no RES yet: T6 runs */
+    bool peer_suspended;    /* SIP-I: the peer's SUS came, no RES yet: peer_timer runs */
+    enum mgcf_timer peer_timer;        /* MGCF_T2 (user initiated) or MGCF_T6_SIPI */
     uint8_t rel_cause, rel_location;   /* the REL we sent (T1 sends it again) */
     uint8_t cancel_cause;   /* IN: the cause of our CANCEL (a 2xx crossing it gets a BYE) */
     int final_status;       /* the INVITE's final status (charging EVENT) */

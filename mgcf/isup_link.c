@@ -593,8 +593,8 @@ int mgcf_isup_start(struct mgcf *m)
         return rc;
     }
     l->maint = su_timer_create(su_root_task(mgcf_root(m)), m->conf.t_maint_ms);
-    if (!l->maint ||
-        su_timer_set_interval(l->maint, on_maint, (su_timer_arg_t *)m, m->conf.t_maint_ms) < 0)
+    if (!l->maint ||                    /* for ever: su_timer_set_interval fires once */
+        su_timer_set_for_ever(l->maint, on_maint, (su_timer_arg_t *)m) < 0)
         return -ENOMEM;
     ims_info("mgcf: M3UA ASP towards %s:%u (point code %u, routing context %u)",
              m->conf.isup_addr, m->conf.isup_port, m->conf.opc, m->conf.rc);

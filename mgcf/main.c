@@ -98,7 +98,11 @@ static const struct ims_cfg_key mgcf_keys[] = {
       "Q.764 T5: a REL still without RLC after this resets the circuit (RSC)" },
     { "mgcf", "t6_ms", IMS_CFG_INT, "120000", 0, 1000, 3600000, NULL, NULL,
       "Q.764 T6: an answered call suspended by the network (SUS) and not resumed (RES) in "
-      "this time is released (cause 102)" },
+      "this time is released (cause 102); also for a SUS (network initiated) from a SIP-I "
+      "peer in an INFO" },
+    { "mgcf", "t2_ms", IMS_CFG_INT, "180000", 0, 1000, 3600000, NULL, NULL,
+      "Q.764 T2: an answered SIP-I call its peer suspended (SUS in an INFO, subscriber "
+      "initiated) and did not resume (RES) in this time is released (cause 102)" },
     { "mgcf", "t_maint_ms", IMS_CFG_INT, "15000", 0, 100, 600000, NULL, NULL,
       "Q.764 T16, T22, T12, T14: RSC, GRS, BLO and UBL not acknowledged are sent again after "
       "this" },
@@ -170,6 +174,8 @@ static void read_conf(struct mgcf *m, const struct ims_cfg *c)
     f->timer_ms[MGCF_T1] = (unsigned)ims_cfg_int(c, "mgcf.t1_ms");
     f->timer_ms[MGCF_T5] = (unsigned)ims_cfg_int(c, "mgcf.t5_ms");
     f->timer_ms[MGCF_T6] = (unsigned)ims_cfg_int(c, "mgcf.t6_ms");
+    f->timer_ms[MGCF_T6_SIPI] = f->timer_ms[MGCF_T6];
+    f->timer_ms[MGCF_T2] = (unsigned)ims_cfg_int(c, "mgcf.t2_ms");
     f->t_maint_ms = (unsigned)ims_cfg_int(c, "mgcf.t_maint_ms");
     f->h248_port = (unsigned)ims_cfg_int(c, "mgcf.h248_port");
     f->h248_retrans_ms = (unsigned)ims_cfg_int(c, "mgcf.h248_retrans_ms");
@@ -317,7 +323,8 @@ static int mgcf_start(struct ims_daemon *d)
     if (rc)
         return rc;
     m->tick = su_timer_create(su_root_task(mgcf_root(m)), 1000);
-    if (!m->tick || su_timer_set_interval(m->tick, on_tick, (su_timer_arg_t *)m, 1000) < 0)
+    /* every second for ever (su_timer_set_interval would fire once) */
+    if (!m->tick || su_timer_set_for_ever(m->tick, on_tick, (su_timer_arg_t *)m) < 0)
         return -ENOMEM;
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "interwork.h"
 #include "isup.h"
 #include "netlist.h"
+#include "sipi.h"
 
 struct ims_chg;
 struct ims_chg_dialog;
@@ -39,7 +40,7 @@ struct mgcf_conf {
     uint8_t ni;                     /* network indicator of the routing label */
     uint32_t rc;                    /* routing context, 0: none */
     unsigned m3ua_ack_ms, m3ua_beat_ms, m3ua_reconnect_ms;
-    unsigned timer_ms[MGCF_TIMER_COUNT];   /* T7, T9, T1, T5 */
+    unsigned timer_ms[MGCF_TIMER_COUNT];   /* by enum mgcf_timer */
     unsigned t_maint_ms;            /* RSC, GRS, BLO, UBL sent again after (T16, T22, T12,
                                      * T14) */
     /* H.248 */
@@ -76,7 +77,8 @@ struct mgcf_call {
     nta_incoming_t *reinvite;       /* a re-INVITE waiting for the MGW */
     nta_outgoing_t *invite_orq;     /* IN: our INVITE */
     nta_outgoing_t *bye_orq;
-    nta_outgoing_t *info_orq;       /* SIP-I: our INFO carrying a SUS or RES */
+    nta_outgoing_t *info_orq;       /* SIP-I: our INFO carrying a SUS or RES ... */
+    struct mgcf_sipi_infoq info_queue;  /* ... and those waiting for its final answer */
     msg_t *invite;                  /* the initial INVITE (received or sent): charging */
     msg_t *answer;                  /* its 2xx */
     char call_id[128];
@@ -168,7 +170,8 @@ void mgcf_sip_ack(struct mgcf_call *c);
 void mgcf_sip_cancel(struct mgcf_call *c, uint8_t cause);
 void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause);
 void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp);
-/* SIP-I: @isup (a SUS or RES from the PSTN) to the call's peer in an INFO (Q.1912.5 C) */
+/* SIP-I: @isup (a SUS or RES from the PSTN) to the call's peer in an INFO (Q.1912.5 C),
+ * queued while one of ours awaits its final answer; the queue full releases the call */
 void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup);
 /* Is @msg (a request or response received) from one of mgcf.sip_i_peers? */
 bool mgcf_sip_from_sipi_peer(const struct mgcf *m, msg_t *msg);

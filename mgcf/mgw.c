@@ -764,7 +764,9 @@ int mgcf_mgw_start(struct mgcf *m)
     if (rc < 0)
         return rc;
     g->tick = su_timer_create(su_root_task(mgcf_root(m)), TICK_MS);
-    if (!g->tick || su_timer_set_interval(g->tick, on_tick, (su_timer_arg_t *)g, TICK_MS) < 0)
+    /* every TICK_MS for ever (su_timer_set_interval would fire once: no retransmission,
+     * no timeout, no audit after the first tick) */
+    if (!g->tick || su_timer_set_for_ever(g->tick, on_tick, (su_timer_arg_t *)g) < 0)
         return -ENOMEM;
     set_state(g, MGW_UNKNOWN);
     ims_info("mgcf: H.248 on %s:%u, MGW %s:%u (waiting for its ServiceChange)", addr,

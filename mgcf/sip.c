@@ -320,9 +320,12 @@ static int info(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     nta_incoming_destroy(irq);
     if (!isup.type)
         return 0;
-    sipi_keep(c, &isup);
-    struct mgcf_act a = { .type = MGCF_ACT_ISUP, .isup_type = isup.type };
-    mgcf_isup_send_call(c, &a);         /* the peer's own message (sipi_rx) */
+    sipi_keep(c, &isup);                /* the state machine sends it on (sipi_rx) */
+    struct mgcf_ev ev = { .type = MGCF_EV_ISUP, .isup_type = isup.type, .sipi = true,
+                          .network = isup.sus_res == ISUP_SUS_NETWORK, .reason = -1 };
+    mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: the peer's %s (%s initiated)",
+                  mgcf_isup_type_name(isup.type), ev.network ? "network" : "subscriber");
+    mgcf_call_event(c, &ev);
     return 0;
 }
 
@@ -804,39 +807,32 @@ void mgcf_sip_bye(struct mgcf_call *c, uint8_t cause)
     mgcf_call_log(c, IMS_LOG_INFO, "BYE sent%s%s", rsn ? ", Reason " : "", rsn ? rsn : "");
 }
 
-static int on_info_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
-                            const sip_t *sip)
+/* May our INFO go in the call's dialog (SIP-I, confirmed)? */
+static bool info_may_go(const struct mgcf_call *c)
 {
-    struct mgcf_call *c = (struct mgcf_call *)magic;
-    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
-    if (status < 200)
-        return 0;
-    mgcf_call_log(c, status < 300 ? IMS_LOG_DEBUG : IMS_LOG_WARN, "INFO answered %d", status);
-    if (c->info_orq == orq)
-        c->info_orq = NULL;
-    nta_outgoing_destroy(orq);
-    return 0;
+    bool dialog = c->sm.sip == MGCF_S_CONFIRMED || c->sm.sip == MGCF_S_CONFIRMING;
+    return c->sip_i && c->leg && dialog;
 }
 
-void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
+static int on_info_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                            const sip_t *sip);
+
+/* Our INFO with @isup, now (no INFO of ours outstanding); a failure is logged */
+static void info_send(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
 {
     su_home_t home[1] = { SU_HOME_INIT(home) };
     sip_content_type_t *ct = NULL;
     sip_payload_t *pl = NULL;
     const char *type = mgcf_isup_type_name(isup->type);
-    bool dialog = c->sm.sip == MGCF_S_CONFIRMED || c->sm.sip == MGCF_S_CONFIRMING;
-    if (!c->sip_i || !c->leg || !dialog ||
-        !mgcf_sipi_fits(isup->type, sip_method_info, 0)) {
+    if (!info_may_go(c)) {
         mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s not carried (no confirmed SIP-I dialog)",
                       type);
-        return;
+        goto out_home;
     }
     if (mgcf_sipi_body_make(home, NULL, isup, c->m->conf.sip_i_required, &ct, &pl) < 0) {
         mgcf_call_log(c, IMS_LOG_ERROR, "SIP-I: ISUP %s not encapsulated", type);
         goto out_home;
     }
-    if (c->info_orq)                    /* the answer to the one before is not awaited */
-        nta_outgoing_destroy(c->info_orq);
     c->info_orq = nta_outgoing_tcreate(c->leg, on_info_response, (nta_outgoing_magic_t *)c,
                                        NULL, SIP_METHOD_INFO, NULL, BODY_TAGS(ct, pl, true),
                                        TAG_END());
@@ -846,6 +842,69 @@ void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
         mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s sent in an INFO", type);
 out_home:
     su_home_deinit(home);
+}
+
+/* The INFOs waiting, oldest first, until one is outstanding again or none is left */
+static void info_next(struct mgcf_call *c)
+{
+    struct mgcf_isup_msg isup;
+    while (!c->info_orq && mgcf_sipi_infoq_pop(&c->info_queue, &isup))
+        info_send(c, &isup);
+}
+
+/*
+ * on_info_response - the answer to our INFO: a final one lets the next INFO waiting go; a
+ * 481 or 408 (the peer's, or nta's timeout) says the dialog is gone (RFC 3261 12.2.1.2):
+ * the call is released as one whose dialog was lost (mgcf_sipi_info_answered's cause).
+ */
+static int on_info_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                            const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    uint8_t cause = 0;
+    enum mgcf_sipi_info_next next = mgcf_sipi_info_answered(status, &cause);
+    if (next == MGCF_SIPI_INFO_WAIT)
+        return 0;
+    if (c->info_orq == orq)
+        c->info_orq = NULL;
+    nta_outgoing_destroy(orq);
+    if (next == MGCF_SIPI_INFO_END) {
+        mgcf_call_log(c, IMS_LOG_WARN, "SIP-I: our INFO answered %d: the dialog is gone, the "
+                      "call is released (cause %u)%s", status, cause,
+                      c->info_queue.n ? "; the INFOs waiting are not sent" : "");
+        c->info_queue.n = 0;
+        mgcf_call_simple(c, MGCF_EV_RELEASE, cause);    /* may free the call */
+        return 0;
+    }
+    mgcf_call_log(c, status < 300 ? IMS_LOG_DEBUG : IMS_LOG_WARN, "SIP-I: our INFO answered %d%s",
+                  status, c->info_queue.n ? ": the next one goes" : "");
+    info_next(c);
+    return 0;
+}
+
+void mgcf_sip_info(struct mgcf_call *c, const struct mgcf_isup_msg *isup)
+{
+    const char *type = mgcf_isup_type_name(isup->type);
+    if (!info_may_go(c) || !mgcf_sipi_fits(isup->type, sip_method_info, 0)) {
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s not carried (no confirmed SIP-I dialog)",
+                      type);
+        return;
+    }
+    if (!c->info_orq) {
+        info_send(c, isup);
+        return;
+    }
+    if (mgcf_sipi_infoq_push(&c->info_queue, isup) == 0) {
+        mgcf_call_log(c, IMS_LOG_INFO, "SIP-I: ISUP %s waits for the answer to our INFO before "
+                      "(%u waiting)", type, c->info_queue.n);
+        return;
+    }
+    mgcf_call_log(c, IMS_LOG_ERROR, "SIP-I: ISUP %s cannot wait: %u INFOs wait already for "
+                  "the peer's answer to ours; the call is released (cause %u)", type,
+                  c->info_queue.n, Q850_TEMPORARY_FAILURE);
+    c->info_queue.n = 0;
+    mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_TEMPORARY_FAILURE);
 }
 
 void mgcf_sip_close(struct mgcf_call *c)

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "sipi.h"
+#include "interwork_tables.h"
 
 #include <errno.h>
 #include <string.h>
@@ -301,4 +302,38 @@ const struct mgcf_isup_msg *mgcf_sipi_to_carry(const struct mgcf_isup_msg *pstn,
     own->cause.value = cause;
     mgcf_isup_set(own, ISUP_PAR_CAUSE);
     return own;
+}
+
+int mgcf_sipi_infoq_push(struct mgcf_sipi_infoq *q, const struct mgcf_isup_msg *m)
+{
+    if (q->n >= MGCF_SIPI_INFOQ_MAX)
+        return -ENOBUFS;
+    q->m[(q->head + q->n) % MGCF_SIPI_INFOQ_MAX] = *m;
+    q->n++;
+    return 0;
+}
+
+bool mgcf_sipi_infoq_pop(struct mgcf_sipi_infoq *q, struct mgcf_isup_msg *m)
+{
+    if (q->n == 0)
+        return false;
+    *m = q->m[q->head];
+    q->head = (q->head + 1) % MGCF_SIPI_INFOQ_MAX;
+    q->n--;
+    return true;
+}
+
+enum mgcf_sipi_info_next mgcf_sipi_info_answered(int status, uint8_t *cause)
+{
+    if (status < 200)
+        return MGCF_SIPI_INFO_WAIT;
+    if (status == 408) {
+        *cause = Q850_RECOVERY_ON_TIMER_EXPIRY;
+        return MGCF_SIPI_INFO_END;
+    }
+    if (status == 481) {
+        *cause = Q850_TEMPORARY_FAILURE;
+        return MGCF_SIPI_INFO_END;
+    }
+    return MGCF_SIPI_INFO_NEXT;
 }

@@ -103,4 +103,38 @@ const struct mgcf_isup_msg *mgcf_sipi_to_carry(const struct mgcf_isup_msg *pstn,
                                                int status, uint8_t cause, uint8_t location,
                                                struct mgcf_isup_msg *own);
 
+/*
+ * The MGCF's INFOs in a SIP-I dialog (a SUS or RES each, Q.1912.5 profile C). One INFO is
+ * outstanding in a dialog at a time (RFC 6086, as remembered: the next one waits for the
+ * final response to the one before, so the peer takes them in order); those that come
+ * meanwhile wait here, a few at most.
+ */
+#define MGCF_SIPI_INFOQ_MAX 4
+
+struct mgcf_sipi_infoq {
+    unsigned head, n;
+    struct mgcf_isup_msg m[MGCF_SIPI_INFOQ_MAX];
+};
+
+/* mgcf_sipi_infoq_push - @m at the end of @q: 0, or -ENOBUFS when @q is full (unchanged) */
+int mgcf_sipi_infoq_push(struct mgcf_sipi_infoq *q, const struct mgcf_isup_msg *m);
+
+/* mgcf_sipi_infoq_pop - the oldest message of @q into @m: true, or false when @q is empty */
+bool mgcf_sipi_infoq_pop(struct mgcf_sipi_infoq *q, struct mgcf_isup_msg *m);
+
+/* What the final response to our INFO leads to */
+enum mgcf_sipi_info_next {
+    MGCF_SIPI_INFO_WAIT = 0,    /* provisional: the INFO is still outstanding */
+    MGCF_SIPI_INFO_NEXT,        /* final (2xx, or an error logged): the next INFO may go */
+    MGCF_SIPI_INFO_END,         /* 481 or 408 (a timeout too): the dialog is gone, the call
+                                 * ends (RFC 3261 12.2.1.2) */
+};
+
+/*
+ * mgcf_sipi_info_answered - what the response @status to our INFO leads to; for
+ * MGCF_SIPI_INFO_END the cause to release the call with in *@cause: 102 (recovery on timer
+ * expiry) for 408, 41 (temporary failure) for 481.
+ */
+enum mgcf_sipi_info_next mgcf_sipi_info_answered(int status, uint8_t *cause);
+
 #endif

@@ -176,6 +176,70 @@ static const char *sus_res(uint8_t type, bool network)
                                 .reason = -1 });
 }
 
+/* SUS/RES from the SIP-I peer (in an INFO): passed on to the PSTN and supervised */
+static const char *peer_sus_res(uint8_t type, bool network)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_ISUP, .isup_type = type, .network = network,
+                                .sipi = true, .reason = -1 });
+}
+
+START_TEST(peer_suspend_resume)
+{
+    out_answered();
+    STEP("SUS T6-SIP-I+", peer_sus_res(ISUP_SUS, true));
+    STEP("SUS", peer_sus_res(ISUP_SUS, true));  /* again: passed on, the timer runs on */
+    STEP("RES T6-SIP-I-", peer_sus_res(ISUP_RES, true));
+    STEP("RES", peer_sus_res(ISUP_RES, true));  /* a RES without SUS: passed on */
+    ck_assert_int_eq(rc, 0);
+    STEP("", timer(MGCF_T6_SIPI));              /* resumed: out of place */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("SUS T2+", peer_sus_res(ISUP_SUS, false));   /* subscriber initiated: T2 */
+    STEP("", timer(MGCF_T6_SIPI));              /* not the timer that runs */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("", timer(MGCF_T6));                   /* nor the PSTN's suspension */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("RES T2-", peer_sus_res(ISUP_RES, false));
+    /* the PSTN's suspension and the peer's are apart */
+    STEP("T6+", sus_res(ISUP_SUS, true));
+    STEP("SUS T2+", peer_sus_res(ISUP_SUS, false));
+    STEP("T6-", sus_res(ISUP_RES, true));
+    STEP("RES T2-", peer_sus_res(ISUP_RES, false));
+}
+END_TEST
+
+START_TEST(peer_suspended_timers)
+{
+    /* network initiated, no RES: T6 over, released on both sides with cause 102 */
+    out_answered();
+    STEP("SUS T6-SIP-I+", peer_sus_res(ISUP_SUS, true));
+    STEP("T7- T9- REL/102 T1+ T5+ BYE/102 chg-stop subtract", timer(MGCF_T6_SIPI));
+    STEP("T1- T5-", isup(ISUP_RLC));
+    /* subscriber initiated, no RES: T2 over, the same; incoming call */
+    in_invited();
+    STEP("ACK chg-start modify/SendReceive+sdp CON", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+    STEP("SUS T2+", peer_sus_res(ISUP_SUS, false));
+    STEP("REL/102 T1+ T5+ BYE/102 chg-stop subtract", timer(MGCF_T2));
+    /* before the answer: out of place, nothing passed on */
+    in_invited();
+    STEP("", peer_sus_res(ISUP_SUS, true));
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(peer_suspended_then_released)
+{
+    out_answered();
+    STEP("SUS T2+", peer_sus_res(ISUP_SUS, false));
+    STEP("T2- T7- T9- BYE/16 chg-stop subtract", rel(16));
+    STEP("", timer(MGCF_T2));                   /* stopped: a late expiry changes nothing */
+    ck_assert_int_eq(rc, -EPROTO);
+    out_answered();
+    STEP("SUS T6-SIP-I+", peer_sus_res(ISUP_SUS, true));
+    STEP("chg-stop T6-SIP-I- T7- T9- REL/31 T1+ T5+ subtract",
+         ev((struct mgcf_ev){ .type = MGCF_EV_SIP_BYE, .reason = 31 }));
+}
+END_TEST
+
 /* SUS/RES by the network: T6 (Q.764 2.5.2); by a subscriber: nothing here */
 START_TEST(out_suspend_resume)
 {
@@ -398,7 +462,7 @@ END_TEST
 START_TEST(circuit_reset_during_call)
 {
     out_answered();
-    STEP("T7- T9- T1- T5- T6- BYE/41 chg-stop subtract",
+    STEP("T7- T9- T1- T5- T6- T2- T6-SIP-I- BYE/41 chg-stop subtract",
          ev((struct mgcf_ev){ .type = MGCF_EV_RESET, .cause = Q850_TEMPORARY_FAILURE }));
     STEP("", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
     STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
@@ -571,6 +635,9 @@ int main(void)
     tcase_add_test(tc, out_suspend_resume);
     tcase_add_test(tc, out_suspended_t6);
     tcase_add_test(tc, suspended_then_released);
+    tcase_add_test(tc, peer_suspend_resume);
+    tcase_add_test(tc, peer_suspended_timers);
+    tcase_add_test(tc, peer_suspended_then_released);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -337,6 +337,56 @@ START_TEST(release_carries)
 }
 END_TEST
 
+/* Our INFOs waiting for the answer to the one outstanding: in order, a few at most */
+START_TEST(info_queue)
+{
+    struct mgcf_sipi_infoq q = { 0 };
+    struct mgcf_isup_msg m, out;
+    ck_assert(!mgcf_sipi_infoq_pop(&q, &out));
+    for (unsigned round = 0; round < 3; round++) {      /* the ring wraps around */
+        for (unsigned i = 0; i < MGCF_SIPI_INFOQ_MAX; i++) {
+            mgcf_isup_init(&m, i % 2 ? ISUP_RES : ISUP_SUS, 0);
+            m.sus_res = (uint8_t)(round * 10 + i);
+            ck_assert_int_eq(mgcf_sipi_infoq_push(&q, &m), 0);
+        }
+        mgcf_isup_init(&m, ISUP_SUS, 0);
+        ck_assert_int_eq(mgcf_sipi_infoq_push(&q, &m), -ENOBUFS);   /* full: unchanged */
+        ck_assert_uint_eq(q.n, MGCF_SIPI_INFOQ_MAX);
+        for (unsigned i = 0; i < MGCF_SIPI_INFOQ_MAX - 1; i++) {
+            ck_assert(mgcf_sipi_infoq_pop(&q, &out));
+            ck_assert_uint_eq(out.type, i % 2 ? ISUP_RES : ISUP_SUS);
+            ck_assert_uint_eq(out.sus_res, round * 10 + i);
+        }
+        mgcf_isup_init(&m, ISUP_RES, 0);                /* one in while one is left */
+        m.sus_res = 99;
+        ck_assert_int_eq(mgcf_sipi_infoq_push(&q, &m), 0);
+        ck_assert(mgcf_sipi_infoq_pop(&q, &out));
+        ck_assert_uint_eq(out.sus_res, round * 10 + MGCF_SIPI_INFOQ_MAX - 1);
+        ck_assert(mgcf_sipi_infoq_pop(&q, &out));
+        ck_assert_uint_eq(out.sus_res, 99);
+        ck_assert(!mgcf_sipi_infoq_pop(&q, &out));
+        ck_assert_uint_eq(q.n, 0);
+    }
+}
+END_TEST
+
+/* The answer to our INFO: wait, the next one, or the dialog is gone (RFC 3261 12.2.1.2) */
+START_TEST(info_answers)
+{
+    uint8_t cause = 0;
+    ck_assert_int_eq(mgcf_sipi_info_answered(100, &cause), MGCF_SIPI_INFO_WAIT);
+    ck_assert_int_eq(mgcf_sipi_info_answered(183, &cause), MGCF_SIPI_INFO_WAIT);
+    ck_assert_int_eq(mgcf_sipi_info_answered(200, &cause), MGCF_SIPI_INFO_NEXT);
+    ck_assert_int_eq(mgcf_sipi_info_answered(415, &cause), MGCF_SIPI_INFO_NEXT);
+    ck_assert_int_eq(mgcf_sipi_info_answered(500, &cause), MGCF_SIPI_INFO_NEXT);
+    ck_assert_int_eq(cause, 0);
+    ck_assert_int_eq(mgcf_sipi_info_answered(481, &cause), MGCF_SIPI_INFO_END);
+    ck_assert_int_eq(cause, 41);
+    ck_assert_int_eq(mgcf_sipi_info_answered(408, &cause), MGCF_SIPI_INFO_END);
+    ck_assert_int_eq(cause, 102);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mgcf_sipi");
@@ -348,6 +398,8 @@ int main(void)
     tcase_add_test(t, iam_merge);
     tcase_add_test(t, what_fits_where);
     tcase_add_test(t, release_carries);
+    tcase_add_test(t, info_queue);
+    tcase_add_test(t, info_answers);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

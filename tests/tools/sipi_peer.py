@@ -10,11 +10,13 @@ alone with --no-isup. Prints one line per response: "rx <status> isup=<types> sd
 (the ISUP message types found in its application/ISUP parts), and "rx <status> rel isup=12
 cause=<cause>" for a REL among them; on a 2xx sends the ACK,
 sends an INFO with an encapsulated SUS or RES (network initiated) for each --info item
-("sus", "res", "sus-required": handling=required; "text": a text/plain body) and prints
+("sus", "res", "sus-required": handling=required; "sus-user", "res-user": subscriber
+initiated; "text": a text/plain body) and prints
 "info <status>", waits --hold seconds, sends a BYE with an encapsulated REL of --bye-cause
 (no Reason header), and prints "bye <status>". Requests of the MGCF in the dialog are
-answered 200 and printed: "rx INFO isup=13 sus=1" (the SUS/RES indicator), "rx BYE isup=12
-cause=102" (the encapsulated REL's cause); its BYE ends the call (exit 0). Exit status 0
+answered 200 (an INFO: --info-status, after --info-delay seconds) and printed: "rx INFO
+isup=13 sus=1" (the SUS/RES indicator), "rx BYE isup=12 cause=102" (the encapsulated REL's
+cause); its BYE ends the call (exit 0). Exit status 0
 when the call was answered and the BYE answered 200, 2 when the INVITE failed (its final
 status is printed), 1 otherwise.
 """
@@ -63,10 +65,11 @@ def rel(cause):
     return bytes([0x0c, 0x02, 0x00, 0x02, 0x80, 0x80 | cause])
 
 
-def sus_res(kind):
+def sus_res(kind, user=False):
     """SUS (0x0d) or RES (0x0e), Q.763 Table 38: suspend/resume indicators network
-    initiated (1), no optional parameter (pointer 0)"""
-    return bytes([0x0d if kind == "sus" else 0x0e, 0x01, 0x00])
+    initiated (1) or, with @user, ISDN subscriber initiated (0); no optional parameter
+    (pointer 0)"""
+    return bytes([0x0d if kind == "sus" else 0x0e, 0x00 if user else 0x01, 0x00])
 
 
 def isup_parts(hdrs, body):
@@ -96,15 +99,26 @@ def describe(data):
     return text
 
 
+INFO_ANSWER = {"status": 200, "delay": 0.0, "seen": set()}   # --info-status, --info-delay
+
+
 def answer(s, data, peer):
-    """200 to a request of the MGCF, the request printed; True for a BYE"""
+    """200 to a request of the MGCF (to an INFO: --info-status after --info-delay), the
+    request printed; True for a BYE"""
     first, hdrs, body = parse(data)
     method = first.split()[0]
     parts = isup_parts(hdrs, body)
     print("rx %s %s" % (method, describe(parts[0] if parts else b"")), flush=True)
     if method == "ACK":
         return False
-    resp = "SIP/2.0 200 OK\r\n" + "".join(
+    status = 200
+    if method == "INFO":
+        via = hdrs.get("via", [""])[0]
+        if via not in INFO_ANSWER["seen"]:     # a retransmission is answered at once
+            INFO_ANSWER["seen"].add(via)
+            time.sleep(INFO_ANSWER["delay"])
+        status = INFO_ANSWER["status"]
+    resp = "SIP/2.0 %d %s\r\n" % (status, "OK" if status == 200 else "Refused") + "".join(
         "%s: %s\r\n" % (n, v) for n in ("via", "from", "to", "call-id", "cseq")
         for v in hdrs.get(n, [])) + "Content-Length: 0\r\n\r\n"
     s.sendto(resp.encode(), peer)
@@ -172,7 +186,10 @@ def main():
     ap.add_argument("--hold", type=float, default=1.0)
     ap.add_argument("--info", action="append", default=[])
     ap.add_argument("--wait", type=float, default=15.0)
+    ap.add_argument("--info-status", type=int, default=200)
+    ap.add_argument("--info-delay", type=float, default=0.0)
     a = ap.parse_args()
+    INFO_ANSWER.update(status=a.info_status, delay=a.info_delay)
     ip, port = a.bind.split(":")
     to = (a.to.split(":")[0], int(a.to.split(":")[1]))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -225,7 +242,7 @@ def main():
         if kind == "text":
             ibody, itype = b"hello\r\n", "text/plain"
         else:
-            ibody = multipart([isup_part(sus_res(kind.split("-")[0]),
+            ibody = multipart([isup_part(sus_res(kind.split("-")[0], "-user" in kind),
                                          "required" if kind.endswith("-required")
                                          else a.handling)])
             itype = "multipart/mixed;boundary=" + BOUNDARY
