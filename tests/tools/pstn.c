@@ -293,17 +293,16 @@ static void on_iam(const struct mgcf_isup_msg *m)
 
 /* ---- calls to the IMS ---- */
 
-/* Overlap: the next SAM of order @arg, while its call is still ours and not released */
+/* Overlap: the next SAM of order @arg, while its call is still ours and not released; the
+ * timer (one shot) is set again while SAMs remain */
 static void on_sam_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
     struct call_order *o = (struct call_order *)arg;
     struct circuit *c = circuit(o->cic);
     (void)magic;
     (void)t;
-    if (!c || c->state != C_OUT || c->releasing || o->next_sam >= o->n_sams) {
-        su_timer_reset(o->sam_timer);
+    if (!c || c->state != C_OUT || c->releasing || o->next_sam >= o->n_sams)
         return;
-    }
     struct mgcf_isup_msg m;
     char detail[64];
     mgcf_isup_init(&m, ISUP_SAM, o->cic);
@@ -311,8 +310,8 @@ static void on_sam_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
     mgcf_isup_set(&m, ISUP_PAR_SUBSEQUENT);
     snprintf(detail, sizeof(detail), "digits=%s", m.subsequent);
     send_isup(&m, detail);
-    if (o->next_sam >= o->n_sams)
-        su_timer_reset(o->sam_timer);
+    if (o->next_sam < o->n_sams)
+        su_timer_set_interval(o->sam_timer, on_sam_due, (su_timer_arg_t *)o, g.sam_ms);
 }
 
 static void originate(struct call_order *o)
