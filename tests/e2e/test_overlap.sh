@@ -5,11 +5,11 @@
 # sends one INVITE (en bloc) to the I-CSCF once the number is complete.
 #
 # The MGCF runs with mgcf.overlap on, 11 to 15 digits, T35 3 s and the digit timer 1.5 s.
-# Checked: a call whose last SAM ends in ST rings alice at once after that SAM; one without
-# ST (11 digits, short of the 15 that would complete it) after the digit timer; a number left
-# at 6 digits released by T35 with cause 28 and no INVITE; an IAM en bloc (11 digits) still
-# rings alice; a capture in which tshark dissects the SAMs (ISUP type 2, subsequent number)
-# with no malformed field.
+# Checked: the overlap keys refused at start when they do not fit together; a call whose
+# last SAM ends in ST rings alice at once after that SAM; one without ST (11 digits, short of
+# the 15 that would complete it) after the digit timer; a number left at 6 digits released
+# by T35 with cause 28 and no INVITE; an IAM en bloc (11 digits) still rings alice; a capture
+# in which tshark dissects the SAMs (ISUP type 2, subsequent number) with no malformed field.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init overlap
@@ -80,6 +80,26 @@ overlap_call() {
     wait "$uas"
 }
 
+step "configuration: the overlap keys are checked at start, together"
+CONF=$E2E_ROOT/deploy/lab/mgcf.conf
+mkdir -p "$E2E_RUN/badconf"
+refused() {   # ENV...: the MGCF started with the lab's file and ENV; its error lines, exit status
+    env "$@" IMS_DIAMETER_TLS=no IMS_NODE_STATE_DIR="$E2E_RUN/badconf" \
+        timeout 10 "$E2E_BIN/mgcf" --config "$CONF" >"$E2E_RUN/badconf/out" 2>&1
+    echo "exit $?"
+    sed -n 's/.*level=error daemon=mgcf msg="\(.*\)"$/\1/p; s/^\(mgcf: configuration error: .*\)/\1/p' \
+        "$E2E_RUN/badconf/out"
+}
+check_match "overlap_min_digits above overlap_max_digits: the MGCF stops, naming both" \
+    "^exit 1 $CONF: mgcf.overlap_min_digits \(12\) is more than mgcf.overlap_max_digits \(11\) " \
+    "$(refused IMS_MGCF_OVERLAP_MIN_DIGITS=12 IMS_MGCF_OVERLAP_MAX_DIGITS=11 | tr '\n' ' ')"
+check_match "overlap_digit_ms not below t35_ms: the MGCF stops, naming both" \
+    "^exit 1 $CONF: mgcf.overlap_digit_ms \(3000\) must be shorter than mgcf.t35_ms \(3000\) " \
+    "$(refused IMS_MGCF_OVERLAP_DIGIT_MS=3000 | tr '\n' ' ')"
+check_match "t35_ms below 1 s: refused as out of range" \
+    "^exit 2 .*mgcf.t35_ms: 500 is out of range 1000..60000" \
+    "$(refused IMS_MGCF_T35_MS=500 | tr '\n' ' ')"
+
 cap_start overlap
 step "the lab, the MGCF with overlap signalling on"
 check "deploy/lab.sh start" lab_start
@@ -141,7 +161,8 @@ l=$(mark "$MGCF_LOG")
 dial ov3 1555/01
 check "the PSTN switch: REL with cause 28 (invalid number format), RLC sent" \
     wait_for "$E2E_RUN/pstn-ov3.out" 0 '^rx REL cic=[0-9]+ cause=28 ' 15
-check_match "... after the IAM and the SAM" 'tx IAM cic=[0-9]+ called=1555 .*tx SAM cic=[0-9]+ digits=01 .*rx REL .*tx RLC' \
+check_match "... after the IAM and the SAM" \
+    'tx IAM cic=[0-9]+ called=1555 .*tx SAM cic=[0-9]+ digits=01 .*rx REL .*tx RLC' \
     "$(tr '\n' ' ' <"$E2E_RUN/pstn-ov3.out")"
 ov=$(since "$MGCF_LOG" "$l")
 check_match "the MGCF: T35 expired with 155501, released with cause 28" \
