@@ -8,8 +8,9 @@
 # Checked: the overlap keys refused at start when they do not fit together; a call whose
 # last SAM ends in ST rings alice at once after that SAM; one without ST (11 digits, short of
 # the 15 that would complete it) after the digit timer; a number left at 6 digits released
-# by T35 with cause 28 and no INVITE; an IAM en bloc (11 digits) still rings alice; a capture
-# in which tshark dissects the SAMs (ISUP type 2, subsequent number) with no malformed field.
+# by T35 with cause 28 and no INVITE; the PSTN's REL while dialling (RLC, T35 stopped); an
+# IAM en bloc (11 digits) still rings alice; a capture in which tshark dissects the SAMs
+# (ISUP type 2, subsequent number) with no malformed field.
 set -u
 . "$(dirname "$0")/../lib/e2e.sh"
 e2e_init overlap
@@ -174,6 +175,19 @@ check "... 3 s (T35) after the SAM" \
     test -n "$t_sam" -a -n "$t_rel" -a "$((t_rel - t_sam))" -ge 2900 -a "$((t_rel - t_sam))" -lt 5000
 
 # ---------------------------------------------------------------------------------------------
+step "the PSTN gives up while dialling: IAM 1555, SAM 01, then its REL"
+l=$(mark "$MGCF_LOG")
+dial ov5 1555/01/R
+check "the PSTN switch: its REL (cause 16) answered RLC" \
+    wait_for "$E2E_RUN/pstn-ov5.out" 0 '^rx RLC cic=' 15
+sleep 3.5                             # T35 (3 s from the SAM) would have run out by now
+ov=$(since "$MGCF_LOG" "$l")
+check_match "the MGCF: the REL during the collection answered RLC" \
+    'rx ISUP SAM 01: .*rx ISUP REL cause=16 .*tx ISUP RLC' "$(tr '\n' ' ' <<<"$ov")"
+check_eq "... no INVITE and no T35 expiry for that call" "" \
+    "$(grep -E 'INVITE tel:|T35 expired' <<<"$ov")"
+
+# ---------------------------------------------------------------------------------------------
 step "en bloc still works: an IAM with all 11 digits"
 l=$(mark "$MGCF_LOG")
 check "alice's UE: INVITE, 180, 200, ACK, then the PSTN's BYE" overlap_call ov4 15550100001
@@ -189,10 +203,10 @@ check_eq "no malformed packet, no expert error (SIP, ISUP over M3UA)" "" \
     "$(cap_tshark "$cap" "${LUA[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null)"
 sams=$(cap_tshark "$cap" "${LUA[@]}" -Y 'isup.message_type == 2' -T fields \
     -e isup.subsequent_number 2>/dev/null | tr '\n' ' ')
-check_eq "tshark dissects 5 SAMs (ISUP message type 2)" 5 \
+check_eq "tshark dissects 6 SAMs (ISUP message type 2)" 6 \
     "$(cap_tshark "$cap" "${LUA[@]}" -Y 'isup.message_type == 2' 2>/dev/null | wc -l)"
 check_eq "... with their subsequent numbers, the ST as F (isup.subsequent_number)" \
-    "0100 001F 5501 00001 01 " "$sams"
+    "0100 001F 5501 00001 01 01 " "$sams"
 
 lab_stop
 e2e_finish

@@ -23,7 +23,8 @@
  * numbers international) and releases it HOLD_MS (1000) after the answer. A CALLED with
  * '/' in it is dialled in overlap (Q.764 2.1.2): the digits before the first '/' go in the
  * IAM (there may be none), each further piece in a SAM, one every --sam-ms MS (500); an F
- * ending the last piece is the ST signal (end of pulsing), e.g. 1555/0100/001F. --reset first
+ * ending the last piece is the ST signal (end of pulsing), e.g. 1555/0100/001F; a last piece
+ * R is a REL (cause 16) in place of a SAM: the caller gives up while dialling. --reset first
  * sends a GRS for the whole range. Dual seizure (an
  * IAM on a circuit of an outgoing call) is resolved as Q.764 2.10.1.4 says: the exchange
  * with the higher point code controls the even circuits and keeps its call; the other backs
@@ -303,6 +304,11 @@ static void on_sam_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
     (void)t;
     if (!c || c->state != C_OUT || c->releasing || o->next_sam >= o->n_sams)
         return;
+    if (strcmp(o->sams[o->next_sam], "R") == 0) {
+        o->next_sam++;
+        send_rel(o->cic, 16);
+        return;
+    }
     struct mgcf_isup_msg m;
     char detail[64];
     mgcf_isup_init(&m, ISUP_SAM, o->cic);
@@ -543,7 +549,8 @@ static bool digits_ok(const char *s)
 
 /*
  * An overlap CALLED ("IAM/SAM/SAM..."): the IAM's digits into o->called, each SAM's into
- * o->sams; digits only, but an F (ST) may end the last piece. -1 when malformed.
+ * o->sams; digits only, but an F (ST) may end the last piece, or the last piece is R (a
+ * REL). -1 when malformed.
  */
 static int parse_overlap(char *called, struct call_order *o)
 {
@@ -558,8 +565,9 @@ static int parse_overlap(char *called, struct call_order *o)
             *next++ = '\0';
         size_t n = strlen(p);
         bool st = !next && n > 0 && (p[n - 1] == 'F' || p[n - 1] == 'f');
+        bool rel = !next && strcmp(p, "R") == 0;
         if (o->n_sams >= SAMS_MAX || n == 0 || n > MGCF_ISUP_DIGITS_MAX ||
-            strspn(p, "0123456789") != n - (st ? 1 : 0))
+            (!rel && strspn(p, "0123456789") != n - (st ? 1 : 0)))
             return -1;
         strcpy(o->sams[o->n_sams++], p);
         p = next;
@@ -593,7 +601,7 @@ static void usage(void)
                     "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS]]... "
                     "[--originate-delay MS] [--sam-ms MS] [--reset] [--time MS]\n"
-                    "            (CALLED in overlap: IAM/SAM/...[F], F: ST)\n");
+                    "            (CALLED in overlap: IAM/SAM/...[F][/R], F: ST, R: REL)\n");
 }
 
 static void on_stop(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
