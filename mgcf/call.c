@@ -776,7 +776,8 @@ const char *mgcf_call_act_name(enum mgcf_act_type t)
 
 const char *mgcf_call_timer_name(enum mgcf_timer t)
 {
-    static const char *const names[] = { "T7", "T9", "T1", "T5", "T6", "T2", "T6-SIP-I" };
+    static const char *const names[] = { "T7", "T9", "T1", "T5", "T6", "T2", "T6-SIP-I",
+                                         "T35", "Tdigits" };
     return (unsigned)t < MGCF_TIMER_COUNT ? names[t] : "?";
 }
 

@@ -75,6 +75,9 @@ enum mgcf_timer {
     MGCF_T6,                /* suspended by the network (SUS): RES awaited (Q.764 2.5.2) */
     MGCF_T2,                /* SIP-I: the peer's SUS, user initiated: its RES awaited */
     MGCF_T6_SIPI,           /* SIP-I: the peer's SUS, network initiated: its RES awaited */
+    MGCF_T35,               /* IN, overlap: the called number too short, a SAM awaited
+                             * (Q.764 2.1.2.1); run by isup_link.c, not by this machine */
+    MGCF_TDIGITS,           /* IN, overlap: long enough, more digits awaited (the same) */
     MGCF_TIMER_COUNT
 };
 

@@ -75,6 +75,10 @@ static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     for (int i = 0; i < MGCF_TIMER_COUNT; i++) {
         if (c->timer[i] != t)
             continue;
+        if (i == MGCF_T35 || i == MGCF_TDIGITS) {     /* overlap: isup_link.c's */
+            mgcf_isup_overlap_timeout(c, (enum mgcf_timer)i);
+            return;
+        }
         struct mgcf_ev ev = { .type = MGCF_EV_TIMER, .timer = (enum mgcf_timer)i };
         mgcf_call_log(c, IMS_LOG_INFO, "timer %s expired", mgcf_call_timer_name(ev.timer));
         mgcf_call_event(c, &ev);
@@ -153,6 +157,14 @@ static void call_free(struct mgcf_call *c)
 static void timer_start(struct mgcf_call *c, enum mgcf_timer t)
 {
     su_timer_set_interval(c->timer[t], on_timer, (su_timer_arg_t *)c, c->m->conf.timer_ms[t]);
+}
+
+void mgcf_call_timer(struct mgcf_call *c, enum mgcf_timer t, bool run)
+{
+    if (run)
+        timer_start(c, t);
+    else
+        su_timer_reset(c->timer[t]);
 }
 
 static void exec_sip(struct mgcf_call *c, const struct mgcf_act *a)

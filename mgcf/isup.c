@@ -21,6 +21,7 @@ enum {
     CODE_END = 0x00,
     CODE_TMR = 0x02,
     CODE_CALLED = 0x04,
+    CODE_SUBSEQUENT = 0x05,
     CODE_NCI = 0x06,
     CODE_FCI = 0x07,
     CODE_OFCI = 0x08,
@@ -70,6 +71,7 @@ static const struct msg_format formats[] = {
      {ISUP_PAR_NCI, ISUP_PAR_FCI, ISUP_PAR_CPC, ISUP_PAR_TMR}, {1, 2, 1, 1},
      {ISUP_PAR_CALLED}, true,
      B(CALLING) | B(GENERIC_NUMBER) | B(OFCI) | B(HOP_COUNTER)},
+    {ISUP_SAM, "SAM", NO_FIXED, {ISUP_PAR_SUBSEQUENT}, true, 0},        /* Table 35 */
     {ISUP_ACM, "ACM", {ISUP_PAR_BCI, NONE}, {2}, {NONE}, true, B(OBCI) | B(CAUSE)},
     {ISUP_CPG, "CPG", {ISUP_PAR_EVENT, NONE}, {1}, {NONE}, true,
      B(CAUSE) | B(BCI) | B(OBCI) | B(CONNECTED) | B(GENERIC_NUMBER)},
@@ -241,6 +243,23 @@ static int generic_enc(const struct mgcf_isup_msg *m, uint8_t *o, size_t cap)
 static int generic_dec(struct mgcf_isup_msg *m, const uint8_t *p, size_t len)
 {
     return number_decode(&m->generic, NUM_GENERIC, p, len);
+}
+
+/* Subsequent number (3.51): octet 1 is the odd/even indicator (bit 8) and 7 spare bits */
+static int subsequent_enc(const struct mgcf_isup_msg *m, uint8_t *o, size_t cap)
+{
+    if (cap < 1)
+        return -ENOSPC;
+    o[0] = 0;
+    if (!m->subsequent[0])
+        return -EINVAL;                 /* a SAM carries one address signal at least */
+    return digits_encode(m->subsequent, o, cap, 1, 0);
+}
+static int subsequent_dec(struct mgcf_isup_msg *m, const uint8_t *p, size_t len)
+{
+    if (len < 2)
+        return -EINVAL;
+    return digits_decode(p + 1, len - 1, (p[0] & 0x80) != 0, m->subsequent);
 }
 
 /* ---- one-octet parameters ---- */
@@ -529,6 +548,7 @@ static const struct par_desc pars[ISUP_PAR_COUNT] = {
     [ISUP_PAR_RANGE] = {CODE_RANGE, range_dec, range_enc},
     [ISUP_PAR_CONNECTED] = {CODE_CONNECTED, connected_dec, connected_enc},
     [ISUP_PAR_SUS_RES] = {CODE_SUS_RES, sus_res_dec, sus_res_enc},
+    [ISUP_PAR_SUBSEQUENT] = {CODE_SUBSEQUENT, subsequent_dec, subsequent_enc},
 };
 
 /* The parameter of @code allowed in the optional part of @f, or -1 */

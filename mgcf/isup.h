@@ -5,7 +5,8 @@
  * from the circuit identification code on (the routing label travels in the M3UA Protocol
  * Data, or not at all in a SIP-I body), mgcf_isup_decode() reads them back. The messages
  * known are those of call control and circuit supervision the MGCF sends or answers (IAM,
- * ACM, CPG, ANM, CON, REL, RLC, SUS, RES, BLO, BLA, UBL, UBA, RSC, GRS, GRA); the parameters known are
+ * SAM, ACM, CPG, ANM, CON, REL, RLC, SUS, RES, BLO, BLA, UBL, UBA, RSC, GRS,
+ * GRA); the parameters known are
  * listed in enum mgcf_isup_par. Decoding is network input: every length and pointer is
  * checked against the octets received; nothing is read outside them.
  *
@@ -30,6 +31,7 @@
 /* Message type codes (Q.763 Table 4) */
 enum {
     ISUP_IAM = 0x01,
+    ISUP_SAM = 0x02,        /* subsequent address (overlap signalling, Q.764 2.1.2) */
     ISUP_ACM = 0x06,
     ISUP_CON = 0x07,
     ISUP_ANM = 0x09,
@@ -65,6 +67,7 @@ enum mgcf_isup_par {
     ISUP_PAR_RANGE,         /* range and status (3.43) */
     ISUP_PAR_CONNECTED,     /* connected number (3.16) */
     ISUP_PAR_SUS_RES,       /* suspend/resume indicators (3.52) */
+    ISUP_PAR_SUBSEQUENT,    /* subsequent number (3.51): address signals of a SAM */
     ISUP_PAR_COUNT
 };
 #define ISUP_BIT(par) (1u << (par))
@@ -220,6 +223,8 @@ struct mgcf_isup_msg {
     struct mgcf_isup_cause cause;
     struct mgcf_isup_range range;
     uint8_t sus_res;        /* ISUP_SUS_* (bit A; the spare bits are not kept) */
+    /* subsequent number: address signals as in mgcf_isup_number.digits ('F': ST) */
+    char subsequent[MGCF_ISUP_DIGITS_MAX + 1];
 };
 
 /* Zero @m and set its type and CIC (parameters are added by setting fields and bits) */

@@ -264,11 +264,119 @@ static void on_maint(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *
 
 /* ---- receiving ---- */
 
-static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc,
-                      const struct mgcf_isup_msg *msg)
+/* The called number of incoming call @c is complete: the INVITE follows (or the release) */
+static void iam_complete(struct mgcf_call *c)
 {
     char why[160];
     struct mgcf_iw_origin origin;
+    int cause = mgcf_iw_invite_from_iam(&c->iam, &c->m->iw, &origin, why, sizeof(why));
+    c->origin = origin;
+    if (cause) {
+        mgcf_call_log(c, IMS_LOG_INFO, "released (cause %d): %s", cause, why);
+        mgcf_call_simple(c, MGCF_EV_RELEASE, (uint8_t)cause);
+    } else if (!mgcf_mgw_ready(c->m)) {
+        mgcf_call_log(c, IMS_LOG_WARN, "released: no media gateway (%s)", mgcf_mgw_state(c->m));
+        mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_TEMPORARY_FAILURE);
+    } else {
+        mgcf_call_simple(c, MGCF_EV_START, 0);
+    }
+}
+
+/* ---- overlap (TS 29.163 7.2.3.2.1, Q.764 2.1.2): the called number of IAM and SAMs ---- */
+
+static void overlap_stop(struct mgcf_call *c)
+{
+    c->collecting = false;
+    mgcf_call_timer(c, MGCF_T35, false);
+    mgcf_call_timer(c, MGCF_TDIGITS, false);
+}
+
+/* The number collected so far decides: the INVITE now, or a SAM awaited (T35 or Tdigits) */
+static void overlap_next(struct mgcf_call *c)
+{
+    bool was = c->collecting;
+    enum mgcf_overlap_verdict v = mgcf_overlap_judge(&c->m->conf.overlap, c->iam.called.digits,
+                                                     c->st);
+    overlap_stop(c);
+    if (v == MGCF_OVL_COMPLETE) {
+        if (was)
+            mgcf_call_log(c, IMS_LOG_INFO, "called number %s complete (%s)",
+                          c->iam.called.digits, c->st ? "ST" : "overlap_max_digits");
+        iam_complete(c);
+        return;
+    }
+    c->collecting = true;
+    mgcf_call_timer(c, v == MGCF_OVL_SHORT ? MGCF_T35 : MGCF_TDIGITS, true);
+    mgcf_call_log(c, IMS_LOG_INFO, "called number '%s' incomplete (%s): a SAM awaited (%s)",
+                  c->iam.called.digits, v == MGCF_OVL_SHORT ? "fewer than overlap_min_digits"
+                                                            : "no ST",
+                  mgcf_call_timer_name(v == MGCF_OVL_SHORT ? MGCF_T35 : MGCF_TDIGITS));
+}
+
+/*
+ * The IAM's called number, when overlap is on: its digits start the collection (an ST
+ * at their end noted in c->st). Digits the collection cannot take (codes 11 to 14, too
+ * many) are left as received: the interworking answers them as for an IAM en bloc.
+ */
+static void overlap_start(struct mgcf_call *c)
+{
+    char digits[sizeof(c->iam.called.digits)] = "";
+    c->st = false;
+    if (!c->m->conf.overlap.enabled) {
+        iam_complete(c);
+        return;
+    }
+    if (c->iam.called.digits[0] &&
+        mgcf_overlap_append(digits, sizeof(digits), c->iam.called.digits, &c->st) < 0) {
+        iam_complete(c);
+        return;
+    }
+    memcpy(c->iam.called.digits, digits, sizeof(digits));
+    overlap_next(c);
+}
+
+/* A SAM: its digits added to the call's called number */
+static void on_sam(struct mgcf_call *c, const struct mgcf_isup_msg *msg)
+{
+    if (c->sm.dir != MGCF_DIR_IN || !c->collecting) {
+        mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP SAM %s: the call's number is not being "
+                      "collected: ignored", msg->subsequent);
+        return;
+    }
+    int rc = mgcf_overlap_append(c->iam.called.digits, sizeof(c->iam.called.digits),
+                                 msg->subsequent, &c->st);
+    mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP SAM %s: called number %s%s", msg->subsequent,
+                  c->iam.called.digits, c->st ? " (ST)" : "");
+    if (rc < 0) {
+        overlap_stop(c);
+        mgcf_call_log(c, IMS_LOG_INFO, "released (cause 28): %s", rc == -E2BIG ?
+                      "the called number grew past its longest" :
+                      "the SAM's address signals are not digits (or follow an ST)");
+        mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_INVALID_NUMBER_FORMAT);
+        return;
+    }
+    overlap_next(c);
+}
+
+void mgcf_isup_overlap_timeout(struct mgcf_call *c, enum mgcf_timer t)
+{
+    if (!c->collecting || c->sm.isup != MGCF_I_SETUP)
+        return;                         /* the call has moved on (released, reset) */
+    overlap_stop(c);
+    if (t == MGCF_T35) {
+        mgcf_call_log(c, IMS_LOG_INFO, "T35 expired, the called number '%s' incomplete: "
+                      "released (cause 28, address incomplete)", c->iam.called.digits);
+        mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_INVALID_NUMBER_FORMAT);
+        return;
+    }
+    mgcf_call_log(c, IMS_LOG_INFO, "no SAM within the digit timer: the called number %s goes "
+                  "as it is", c->iam.called.digits);
+    iam_complete(c);
+}
+
+static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc,
+                      const struct mgcf_isup_msg *msg)
+{
     /* new work from outside the core, as a UE's INVITE: the node's admission control */
     const char *busy = ims_admission_check(ims_sip_admission(m->d->sip), IMS_LOAD_NORMAL,
                                            NULL, NULL);
@@ -288,21 +396,11 @@ static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit 
     c->iam = *msg;
     c->sip_i = m->icscf_sip_i;          /* the INVITE goes to the I-CSCF */
     mgcf_call_seize(c, t, cc);
-    int cause = mgcf_iw_invite_from_iam(msg, &m->iw, &origin, why, sizeof(why));
-    c->origin = origin;
     mgcf_call_log(c, IMS_LOG_INFO, "rx ISUP IAM called=%s calling=%s (presentation %u, "
                   "screening %u, category %u)", msg->called.digits,
                   mgcf_isup_has(msg, ISUP_PAR_CALLING) ? msg->calling.digits : "-",
                   msg->calling.apri, msg->calling.si, msg->cpc);
-    if (cause) {
-        mgcf_call_log(c, IMS_LOG_INFO, "released (cause %d): %s", cause, why);
-        mgcf_call_simple(c, MGCF_EV_RELEASE, (uint8_t)cause);
-    } else if (!mgcf_mgw_ready(m)) {
-        mgcf_call_log(c, IMS_LOG_WARN, "released: no media gateway (%s)", mgcf_mgw_state(m));
-        mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_TEMPORARY_FAILURE);
-    } else {
-        mgcf_call_simple(c, MGCF_EV_START, 0);
-    }
+    overlap_start(c);
 }
 
 /* Our outgoing call on @cc lost the dual seizure: it goes on another circuit, or fails */
@@ -363,6 +461,8 @@ static void on_iam(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc
 
 static void to_call(struct mgcf_call *c, const struct mgcf_isup_msg *msg)
 {
+    if (c->collecting && msg->type == ISUP_REL)
+        overlap_stop(c);                /* the PSTN gave up before the number was complete */
     struct mgcf_ev ev = { .type = MGCF_EV_ISUP, .isup_type = msg->type, .reason = -1 };
     ev.called_status = msg->bci.called_status;
     ev.event = msg->event;
@@ -491,6 +591,12 @@ static void dispatch(struct mgcf *m, struct mgcf_trunk *t, const struct mgcf_isu
     switch (msg->type) {
     case ISUP_IAM:
         on_iam(m, t, cc, msg);
+        return;
+    case ISUP_SAM:
+        if (cc->call)
+            on_sam(cc->call, msg);
+        else
+            idle_circuit(m, t, cc, msg);
         return;
     case ISUP_ACM:
     case ISUP_CPG:

@@ -103,6 +103,22 @@ static const struct ims_cfg_key mgcf_keys[] = {
     { "mgcf", "t2_ms", IMS_CFG_INT, "180000", 0, 1000, 3600000, NULL, NULL,
       "Q.764 T2: an answered SIP-I call its peer suspended (SUS in an INFO, subscriber "
       "initiated) and did not resume (RES) in this time is released (cause 102)" },
+    { "mgcf", "overlap", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
+      "calls from the PSTN in overlap signalling (an IAM whose called number is completed by "
+      "SAMs) are collected into one INVITE (en bloc, TS 29.163); no: every IAM's number is "
+      "complete as received" },
+    { "mgcf", "overlap_min_digits", IMS_CFG_INT, "7", 0, 1, 15, NULL, NULL,
+      "overlap: a called number of fewer digits waits for SAMs under T35; from this many on, "
+      "under the shorter digit timer" },
+    { "mgcf", "overlap_max_digits", IMS_CFG_INT, "15", 0, 1, 15, NULL, NULL,
+      "overlap: a called number of this many digits is complete (15: E.164's longest); at "
+      "least overlap_min_digits" },
+    { "mgcf", "t35_ms", IMS_CFG_INT, "15000", 0, 1000, 60000, NULL, NULL,
+      "Q.764 T35 (15 to 20 s there): overlap, a called number shorter than "
+      "overlap_min_digits and no SAM in this time is released (cause 28, address incomplete)" },
+    { "mgcf", "overlap_digit_ms", IMS_CFG_INT, "4000", 0, 100, 60000, NULL, NULL,
+      "overlap: a called number of overlap_min_digits or more and no SAM in this time goes "
+      "to the IMS as it is; shorter than t35_ms" },
     { "mgcf", "t_maint_ms", IMS_CFG_INT, "15000", 0, 100, 600000, NULL, NULL,
       "Q.764 T16, T22, T12, T14: RSC, GRS, BLO and UBL not acknowledged are sent again after "
       "this" },
@@ -176,6 +192,11 @@ static void read_conf(struct mgcf *m, const struct ims_cfg *c)
     f->timer_ms[MGCF_T6] = (unsigned)ims_cfg_int(c, "mgcf.t6_ms");
     f->timer_ms[MGCF_T6_SIPI] = f->timer_ms[MGCF_T6];
     f->timer_ms[MGCF_T2] = (unsigned)ims_cfg_int(c, "mgcf.t2_ms");
+    f->timer_ms[MGCF_T35] = (unsigned)ims_cfg_int(c, "mgcf.t35_ms");
+    f->timer_ms[MGCF_TDIGITS] = (unsigned)ims_cfg_int(c, "mgcf.overlap_digit_ms");
+    f->overlap.enabled = ims_cfg_bool(c, "mgcf.overlap");
+    f->overlap.min_digits = (unsigned)ims_cfg_int(c, "mgcf.overlap_min_digits");
+    f->overlap.max_digits = (unsigned)ims_cfg_int(c, "mgcf.overlap_max_digits");
     f->t_maint_ms = (unsigned)ims_cfg_int(c, "mgcf.t_maint_ms");
     f->h248_port = (unsigned)ims_cfg_int(c, "mgcf.h248_port");
     f->h248_retrans_ms = (unsigned)ims_cfg_int(c, "mgcf.h248_retrans_ms");
@@ -188,6 +209,27 @@ static void read_conf(struct mgcf *m, const struct ims_cfg *c)
     snprintf(f->api_token, sizeof(f->api_token), "%s", ims_cfg_str(c, "mgcf.api_token"));
     f->sip_i_required = strcmp(ims_cfg_str(c, "mgcf.sip_i_handling"), "required") == 0;
     m->iw.country_code = f->country_code;
+}
+
+/* The overlap keys together: the bounds in order, the digit timer shorter than T35 */
+static int check_overlap(const struct mgcf *m)
+{
+    const struct mgcf_conf *f = &m->conf;
+    if (f->overlap.min_digits > f->overlap.max_digits) {
+        ims_err("%s: mgcf.overlap_min_digits (%u) is more than mgcf.overlap_max_digits (%u)",
+                ims_cfg_path(m->d->cfg), f->overlap.min_digits, f->overlap.max_digits);
+        return -EINVAL;
+    }
+    if (f->timer_ms[MGCF_TDIGITS] >= f->timer_ms[MGCF_T35]) {
+        ims_err("%s: mgcf.overlap_digit_ms (%u) must be shorter than mgcf.t35_ms (%u)",
+                ims_cfg_path(m->d->cfg), f->timer_ms[MGCF_TDIGITS], f->timer_ms[MGCF_T35]);
+        return -EINVAL;
+    }
+    if (f->overlap.enabled)
+        ims_info("mgcf: overlap signalling from the PSTN: %u to %u digits, T35 %u ms, digit "
+                 "timer %u ms", f->overlap.min_digits, f->overlap.max_digits,
+                 f->timer_ms[MGCF_T35], f->timer_ms[MGCF_TDIGITS]);
+    return 0;
 }
 
 /* mgcf.sip_i_peers; is the I-CSCF one of them? */
@@ -287,7 +329,9 @@ static int mgcf_init(struct ims_daemon *d)
                 "has no SCTP; see mgcf/README.md): use tcp", ims_cfg_path(d->cfg));
         return -EPROTONOSUPPORT;
     }
-    int rc = read_trunks(m);
+    int rc = check_overlap(m);
+    if (rc == 0)
+        rc = read_trunks(m);
     if (rc == 0)
         rc = set_up_sip(m);
     if (rc == 0)

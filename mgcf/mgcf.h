@@ -26,6 +26,7 @@
 #include "isup.h"
 #include "netlist.h"
 #include "sipi.h"
+#include "overlap.h"
 
 struct ims_chg;
 struct ims_chg_dialog;
@@ -41,6 +42,7 @@ struct mgcf_conf {
     uint32_t rc;                    /* routing context, 0: none */
     unsigned m3ua_ack_ms, m3ua_beat_ms, m3ua_reconnect_ms;
     unsigned timer_ms[MGCF_TIMER_COUNT];   /* by enum mgcf_timer */
+    struct mgcf_overlap_conf overlap;      /* incoming overlap signalling (IAM + SAMs) */
     unsigned t_maint_ms;            /* RSC, GRS, BLO, UBL sent again after (T16, T22, T12,
                                      * T14) */
     /* H.248 */
@@ -70,7 +72,10 @@ struct mgcf_call {
     struct mgcf_trunk *trunk;
     struct mgcf_circuit *circuit;   /* NULL once it is no longer this call's */
     uint16_t cic;
-    struct mgcf_isup_msg iam;       /* OUT: the IAM to send; IN: the one received */
+    struct mgcf_isup_msg iam;       /* OUT: the IAM to send; IN: the one received (its
+                                     * called number completed by the SAMs) */
+    bool collecting;                /* IN: overlap, the called number is not complete */
+    bool st;                        /* IN: overlap, the end of pulsing (ST) was received */
     /* SIP */
     nta_leg_t *leg;
     nta_incoming_t *irq;            /* OUT: the INVITE, until its ACK (or final failure) */
@@ -154,6 +159,8 @@ void mgcf_call_simple(struct mgcf_call *c, enum mgcf_ev_type type, uint8_t cause
 void mgcf_calls_drop(struct mgcf *m);
 /* Every call with a context in the MGW: MGCF_EV_MG_LOST */
 void mgcf_calls_mg_lost(struct mgcf *m);
+/* Start (@run) or stop timer @t of @c (its duration: conf.timer_ms[@t]) */
+void mgcf_call_timer(struct mgcf_call *c, enum mgcf_timer t, bool run);
 /* Log line with the call's identifiers */
 void mgcf_call_log(const struct mgcf_call *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -186,6 +193,8 @@ bool mgcf_isup_active(const struct mgcf *m);
 /* Send an ISUP message of a call: IAM (c->iam), ACM, CPG, ANM, CON, REL, RLC; SUS, RES of
  * a SIP-I peer (c->sipi_rx, Q.1912.5 C INFO) */
 void mgcf_isup_send_call(struct mgcf_call *c, const struct mgcf_act *a);
+/* Overlap: T35 or Tdigits of @c expired (calls.c's timers hand them here) */
+void mgcf_isup_overlap_timeout(struct mgcf_call *c, enum mgcf_timer t);
 /* Reset one circuit (RSC, repeated until RLC); maintenance: block or unblock it */
 int mgcf_isup_reset_circuit(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc);
 int mgcf_isup_block(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc, bool block);

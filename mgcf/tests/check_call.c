@@ -462,7 +462,7 @@ END_TEST
 START_TEST(circuit_reset_during_call)
 {
     out_answered();
-    STEP("T7- T9- T1- T5- T6- T2- T6-SIP-I- BYE/41 chg-stop subtract",
+    STEP("T7- T9- T1- T5- T6- T2- T6-SIP-I- T35- Tdigits- BYE/41 chg-stop subtract",
          ev((struct mgcf_ev){ .type = MGCF_EV_RESET, .cause = Q850_TEMPORARY_FAILURE }));
     STEP("", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
     STEP("free", simple(MGCF_EV_MG_SUBTRACTED));

@@ -442,12 +442,12 @@ START_TEST(unknown_parameters_and_types)
     ck_assert_uint_eq(m.unknown, 1);
     ck_assert(!mgcf_isup_has(&m, ISUP_PAR_EVENT));
 
-    /* SAM (subsequent address, 0x02): not known */
-    static const uint8_t sam[] = {0x15, 0x01, 0x02, 0x01, 0x02, 0x01, 0x10};
-    ck_assert_int_eq(mgcf_isup_decode(sam, sizeof(sam), &m), -ENOTSUP);
+    /* INR (information request, 0x03): not known */
+    static const uint8_t inr[] = {0x15, 0x01, 0x03, 0x01, 0x02, 0x01, 0x10};
+    ck_assert_int_eq(mgcf_isup_decode(inr, sizeof(inr), &m), -ENOTSUP);
     ck_assert_uint_eq(m.cic, 0x115);
-    ck_assert_uint_eq(m.type, 0x02);
-    ck_assert_ptr_null(mgcf_isup_type_name(0x02));
+    ck_assert_uint_eq(m.type, 0x03);
+    ck_assert_ptr_null(mgcf_isup_type_name(0x03));
     ck_assert_str_eq(mgcf_isup_type_name(ISUP_GRA), "GRA");
     /* the spare bits of the CIC are ignored */
     static const uint8_t rlc_spare[] = {0x05, 0xf0, 0x10, 0x00};
@@ -484,6 +484,64 @@ START_TEST(suspend_resume)
     ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
     m.sus_res = 2;
     mgcf_isup_set(&m, ISUP_PAR_SUS_RES);
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
+/* SAM (Q.763 Table 35): CIC 5, type 0x02, pointer to the subsequent number (3.51), pointer
+ * to the optional part (0: none); the number: length, odd/even indicator (bit 8) and 7 spare
+ * bits, then the address signals two per octet, the first in bits 4-1 */
+START_TEST(subsequent_address)
+{
+    static const uint8_t even[] = {
+        0x05, 0x00,         /* CIC 5 */
+        0x02,               /* SAM */
+        0x02,               /* pointer to the subsequent number: 2 octets on */
+        0x00,               /* no optional part */
+        0x03,               /* subsequent number, length 3 */
+        0x00,               /*   even, spare */
+        0x00, 0x10,         /*   0 0 0 1 */
+    };
+    static const uint8_t odd_st[] = {
+        0x1f, 0x00, 0x02, 0x02, 0x00,   /* CIC 31, SAM, pointers */
+        0x03,               /* length 3 */
+        0x80,               /*   odd */
+        0x10, 0x0f,         /*   0 1, ST (code 15), filler */
+    };
+    struct mgcf_isup_msg m;
+    uint8_t buf[16];
+    mgcf_isup_init(&m, ISUP_SAM, 5);
+    snprintf(m.subsequent, sizeof(m.subsequent), "0001");
+    mgcf_isup_set(&m, ISUP_PAR_SUBSEQUENT);
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), (int)sizeof(even));
+    ck_assert_mem_eq(buf, even, sizeof(even));
+    mgcf_isup_init(&m, ISUP_SAM, 31);
+    snprintf(m.subsequent, sizeof(m.subsequent), "01f");
+    mgcf_isup_set(&m, ISUP_PAR_SUBSEQUENT);
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), (int)sizeof(odd_st));
+    ck_assert_mem_eq(buf, odd_st, sizeof(odd_st));
+
+    ck_assert_int_eq(mgcf_isup_decode(even, sizeof(even), &m), 0);
+    ck_assert_uint_eq(m.type, ISUP_SAM);
+    ck_assert_uint_eq(m.cic, 5);
+    ck_assert(mgcf_isup_has(&m, ISUP_PAR_SUBSEQUENT));
+    ck_assert_str_eq(m.subsequent, "0001");
+    ck_assert_int_eq(mgcf_isup_decode(odd_st, sizeof(odd_st), &m), 0);
+    ck_assert_str_eq(m.subsequent, "01F");
+    ck_assert_str_eq(mgcf_isup_type_name(ISUP_SAM), "SAM");
+    for (size_t n = 0; n < sizeof(even); n++)              /* every truncation refused */
+        ck_assert_int_eq(mgcf_isup_decode(even, n, &m), -EINVAL);
+
+    /* refused: no address signal (length 1), odd with no octet of signals, no number */
+    static const uint8_t empty[] = {0x05, 0x00, 0x02, 0x02, 0x00, 0x01, 0x00};
+    ck_assert_int_eq(mgcf_isup_decode(empty, sizeof(empty), &m), -EINVAL);
+    static const uint8_t zero_ptr[] = {0x05, 0x00, 0x02, 0x00, 0x00, 0x02, 0x00, 0x10};
+    ck_assert_int_eq(mgcf_isup_decode(zero_ptr, sizeof(zero_ptr), &m), -EINVAL);
+    mgcf_isup_init(&m, ISUP_SAM, 5);                       /* the number is mandatory */
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
+    mgcf_isup_set(&m, ISUP_PAR_SUBSEQUENT);                /* ... and not empty */
+    ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
+    snprintf(m.subsequent, sizeof(m.subsequent), "12x");   /* ... and address signals */
     ck_assert_int_eq(mgcf_isup_encode(&m, buf, sizeof(buf)), -EINVAL);
 }
 END_TEST
@@ -630,6 +688,7 @@ int main(void)
     tcase_add_test(tc, round_trip_numbers);
     tcase_add_test(tc, round_trip_extremes);
     tcase_add_test(tc, suspend_resume);
+    tcase_add_test(tc, subsequent_address);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -72,8 +72,8 @@ START_TEST(isup_without_cic)
     ck_assert_int_eq(mgcf_sipi_isup_encode(&m, buf, 3), -ENOSPC);
     ck_assert_int_eq(mgcf_sipi_isup_decode(rel16, 0, &d), -EINVAL);
     ck_assert_int_eq(mgcf_sipi_isup_decode(rel16, 3, &d), -EINVAL);   /* cut short */
-    static const uint8_t sam[] = { 0x02, 0x01, 0x02, 0x01, 0x10 };      /* SAM: not known */
-    ck_assert_int_eq(mgcf_sipi_isup_decode(sam, sizeof(sam), &d), -ENOTSUP);
+    static const uint8_t inr[] = { 0x03, 0x01, 0x02, 0x01, 0x10 };      /* INR: not known */
+    ck_assert_int_eq(mgcf_sipi_isup_decode(inr, sizeof(inr), &d), -ENOTSUP);
 }
 END_TEST
 

@@ -3,8 +3,8 @@
  *
  *   pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] [--rc N] [--cics FIRST-LAST]
  *        [--behaviour B] [--number DIGITS=B]... [--answer-ms MS]
- *        [--originate CALLED,CALLING[,HOLD_MS]]... [--originate-delay MS] [--reset]
- *        [--time MS]
+ *        [--originate CALLED,CALLING[,HOLD_MS]]... [--originate-delay MS] [--sam-ms MS]
+ *        [--reset] [--time MS]
  *
  * Listens on IP:PORT (127.0.0.100:2905) for the MGCF, from address --peer only (127.0.0.70),
  * and answers its ASP management as an SGP (routing context --rc, 1). Its own point code is
@@ -20,7 +20,11 @@
  * RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC
  * with RLC. Once the association is active (and --originate-delay MS later), each
  * --originate places a call to the IMS (IAM on the first idle circuit, called and calling
- * numbers international) and releases it HOLD_MS (1000) after the answer; --reset first
+ * numbers international) and releases it HOLD_MS (1000) after the answer. A CALLED with
+ * '/' in it is dialled in overlap (Q.764 2.1.2): the digits before the first '/' go in the
+ * IAM (there may be none), each further piece in a SAM, one every --sam-ms MS (500); an F
+ * ending the last piece is the ST signal (end of pulsing), e.g. 1555/0100/001F; a last piece
+ * R is a REL (cause 16) in place of a SAM: the caller gives up while dialling. --reset first
  * sends a GRS for the whole range. Dual seizure (an
  * IAM on a circuit of an outgoing call) is resolved as Q.764 2.10.1.4 says: the exchange
  * with the higher point code controls the even circuits and keeps its call; the other backs
@@ -49,6 +53,7 @@
 #define CIC_SLOTS 256
 #define NUMBERS_MAX 16
 #define ORIGINATE_MAX 16
+#define SAMS_MAX 8
 
 enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT, B_SUSPEND, B_SILENT };
 enum cstate { C_IDLE, C_IN, C_OUT };        /* IN: the MGCF called us; OUT: we called */
@@ -72,6 +77,10 @@ struct number_rule {
 struct call_order {
     char called[MGCF_ISUP_DIGITS_MAX + 1], calling[MGCF_ISUP_DIGITS_MAX + 1];
     unsigned hold_ms;
+    char sams[SAMS_MAX][MGCF_ISUP_DIGITS_MAX + 1];  /* overlap: the SAMs' digits, in order */
+    unsigned n_sams, next_sam;
+    uint16_t cic;                   /* the circuit of the call, once placed */
+    su_timer_t *sam_timer;
 };
 
 static struct {
@@ -84,7 +93,7 @@ static struct {
     enum behaviour behaviour;
     uint8_t cause;
     unsigned hold_ms;
-    unsigned answer_ms, originate_delay_ms;
+    unsigned answer_ms, originate_delay_ms, sam_ms;
     su_timer_t *originate_timer;
     struct number_rule numbers[NUMBERS_MAX];
     unsigned n_numbers;
@@ -92,7 +101,7 @@ static struct {
     unsigned n_orders;
     bool reset, started;
     su_timer_t *stop_timer;
-} g = {.opc = 2002, .dpc = 1001, .first = 1, .last = 31, .answer_ms = 200};
+} g = {.opc = 2002, .dpc = 1001, .first = 1, .last = 31, .answer_ms = 200, .sam_ms = 500};
 
 static struct circuit *circuit(uint16_t cic)
 {
@@ -285,7 +294,33 @@ static void on_iam(const struct mgcf_isup_msg *m)
 
 /* ---- calls to the IMS ---- */
 
-static void originate(const struct call_order *o)
+/* Overlap: the next SAM of order @arg, while its call is still ours and not released; the
+ * timer (one shot) is set again while SAMs remain */
+static void on_sam_due(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    struct call_order *o = (struct call_order *)arg;
+    struct circuit *c = circuit(o->cic);
+    (void)magic;
+    (void)t;
+    if (!c || c->state != C_OUT || c->releasing || o->next_sam >= o->n_sams)
+        return;
+    if (strcmp(o->sams[o->next_sam], "R") == 0) {
+        o->next_sam++;
+        send_rel(o->cic, 16);
+        return;
+    }
+    struct mgcf_isup_msg m;
+    char detail[64];
+    mgcf_isup_init(&m, ISUP_SAM, o->cic);
+    snprintf(m.subsequent, sizeof(m.subsequent), "%s", o->sams[o->next_sam++]);
+    mgcf_isup_set(&m, ISUP_PAR_SUBSEQUENT);
+    snprintf(detail, sizeof(detail), "digits=%s", m.subsequent);
+    send_isup(&m, detail);
+    if (o->next_sam < o->n_sams)
+        su_timer_set_interval(o->sam_timer, on_sam_due, (su_timer_arg_t *)o, g.sam_ms);
+}
+
+static void originate(struct call_order *o)
 {
     struct circuit *c = NULL;
     for (unsigned i = 0; i <= g.last - g.first && !c; i++)
@@ -312,8 +347,13 @@ static void originate(const struct call_order *o)
     c->state = C_OUT;
     c->hold_ms = o->hold_ms;
     char detail[96];
-    snprintf(detail, sizeof(detail), "called=%s calling=%s", o->called, o->calling);
+    snprintf(detail, sizeof(detail), "called=%s calling=%s%s", o->called, o->calling,
+             o->n_sams ? " (overlap)" : "");
     send_isup(&m, detail);
+    o->cic = c->cic;
+    o->next_sam = 0;
+    if (o->n_sams)
+        su_timer_set_interval(o->sam_timer, on_sam_due, (su_timer_arg_t *)o, g.sam_ms);
 }
 
 static void on_backward(const struct mgcf_isup_msg *m, struct circuit *c)
@@ -507,12 +547,47 @@ static bool digits_ok(const char *s)
     return n > 0 && n <= MGCF_ISUP_DIGITS_MAX && strspn(s, "0123456789") == n;
 }
 
+/*
+ * An overlap CALLED ("IAM/SAM/SAM..."): the IAM's digits into o->called, each SAM's into
+ * o->sams; digits only, but an F (ST) may end the last piece, or the last piece is R (a
+ * REL). -1 when malformed.
+ */
+static int parse_overlap(char *called, struct call_order *o)
+{
+    char *slash = strchr(called, '/');
+    *slash = '\0';
+    if (strlen(called) > MGCF_ISUP_DIGITS_MAX || strspn(called, "0123456789") != strlen(called))
+        return -1;
+    strcpy(o->called, called);
+    for (char *p = slash + 1; p; ) {
+        char *next = strchr(p, '/');
+        if (next)
+            *next++ = '\0';
+        size_t n = strlen(p);
+        bool st = !next && n > 0 && (p[n - 1] == 'F' || p[n - 1] == 'f');
+        bool rel = !next && strcmp(p, "R") == 0;
+        if (o->n_sams >= SAMS_MAX || n == 0 || n > MGCF_ISUP_DIGITS_MAX ||
+            (!rel && strspn(p, "0123456789") != n - (st ? 1 : 0)))
+            return -1;
+        strcpy(o->sams[o->n_sams++], p);
+        p = next;
+    }
+    return 0;
+}
+
 static int parse_order(char *s, struct call_order *o)
 {
     char *called = strtok(s, ","), *calling = strtok(NULL, ","), *hold = strtok(NULL, ",");
-    if (!called || !calling || !digits_ok(called) || !digits_ok(calling))
+    if (!called || !calling || !digits_ok(calling))
         return -1;
-    strcpy(o->called, called);
+    if (strchr(called, '/')) {
+        if (parse_overlap(called, o) < 0)
+            return -1;
+    } else if (digits_ok(called)) {
+        strcpy(o->called, called);
+    } else {
+        return -1;
+    }
     strcpy(o->calling, calling);
     o->hold_ms = hold ? (unsigned)atoi(hold) : 1000;
     return 0;
@@ -525,7 +600,8 @@ static void usage(void)
                     "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|silent|busy|"
                     "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS]]... "
-                    "[--originate-delay MS] [--reset] [--time MS]\n");
+                    "[--originate-delay MS] [--sam-ms MS] [--reset] [--time MS]\n"
+                    "            (CALLED in overlap: IAM/SAM/...[F][/R], F: ST, R: REL)\n");
 }
 
 static void on_stop(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -546,6 +622,7 @@ int main(int argc, char **argv)
         {"answer-ms", required_argument, NULL, 'a'}, {"originate", required_argument, NULL, 'g'},
         {"reset", no_argument, NULL, 'R'},        {"time", required_argument, NULL, 't'},
         {"originate-delay", required_argument, NULL, 'D'},
+        {"sam-ms", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     char listen_ip[64] = "127.0.0.100";
@@ -592,6 +669,11 @@ int main(int argc, char **argv)
             break;
         case 'R': g.reset = true; break;
         case 'D': g.originate_delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'S':
+            g.sam_ms = (unsigned)strtoul(optarg, NULL, 10);
+            if (g.sam_ms == 0)
+                goto bad;
+            break;
         case 't': time_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         default:
             goto bad;
@@ -610,6 +692,8 @@ int main(int argc, char **argv)
         g.cics[i].timer = su_timer_create(su_root_task(g.root), 1000);
     }
     g.originate_timer = su_timer_create(su_root_task(g.root), 1000);
+    for (unsigned i = 0; i < g.n_orders; i++)
+        g.orders[i].sam_timer = su_timer_create(su_root_task(g.root), 1000);
     struct mgcf_m3ua_link_cfg cfg = {
         .transport = "tcp", .local_addr = listen_ip, .local_port = port, .remote_addr = peer,
         .asp = {.role = MGCF_M3UA_SGP, .has_rc = rc_value != 0, .rc = rc_value},
@@ -630,6 +714,8 @@ int main(int argc, char **argv)
         su_timer_destroy(g.cics[i].timer);
     su_timer_destroy(g.stop_timer);
     su_timer_destroy(g.originate_timer);
+    for (unsigned i = 0; i < g.n_orders; i++)
+        su_timer_destroy(g.orders[i].sam_timer);
     ims_loop_destroy(g.loop);
     return 0;
 bad:
