@@ -87,8 +87,7 @@ struct ims_sip {
     struct ims_admission *adm;
     uint64_t tag_secret;          /* seeds the To tags of stateless answers */
     struct ims_sip_refused *refused;   /* REFUSED_SLOTS */
-    uint64_t refused_logged_us;   /* the last "overloaded" log line (one every 10 s) */
-    unsigned long refused_unlogged;
+    struct ims_log_limit refusal_log;  /* the "overloaded" lines: one every 10 s */
     ims_sip_early_refusal_fn early;  /* the daemon's, or NULL */
     void *early_arg;
     ims_sip_next_hop_fn next_hop;  /* the daemon's, or NULL */
@@ -221,19 +220,11 @@ enum ims_load_class ims_sip_incoming_client(struct ims_sip *s, nta_incoming_t *i
     return k;
 }
 
-/* One log line per 10 s while new work is refused, with the count since the last one */
+/* One log line per 10 s while new work is refused, with the count of those it stands for */
 static void log_refusal(struct ims_sip *s, const char *why)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-    s->refused_unlogged++;
-    if (s->refused_logged_us && now < s->refused_logged_us + 10000000ULL)
-        return;
-    ims_warn("sip: %s: %lu new request(s) answered 503 since the last such line "
-             "(ims_sip_overload_refused_total)", why, s->refused_unlogged);
-    s->refused_logged_us = now;
-    s->refused_unlogged = 0;
+    ims_log_limited(&s->refusal_log, IMS_LOG_WARN, NULL, "sip: %s: new requests answered 503 "
+                    "(ims_sip_overload_refused_total)", why);
 }
 
 static int source_of(struct ims_sip *s, msg_t *msg, tport_t *tp, struct ims_sip_source *out);
@@ -835,6 +826,7 @@ struct ims_sip *ims_sip_create(su_root_t *root, const struct ims_sip_conf *c,
         return NULL;
     }
     s->refused = refused;
+    s->refusal_log = (struct ims_log_limit)IMS_LOG_LIMIT(10);
     su_home_init(s->home);
     if (getrandom(&s->tag_secret, sizeof(s->tag_secret), 0) != sizeof(s->tag_secret))
         s->tag_secret = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
