@@ -642,6 +642,30 @@ static int on_sip_reinvite(struct mgcf_call_sm *c, struct mgcf_acts *out)
     return 0;
 }
 
+/* The RTP termination's mode now: both ways once answered, else one way (as on_start) */
+static int mode_now(const struct mgcf_call_sm *c)
+{
+    if (c->sip == MGCF_S_CONFIRMING || c->sip == MGCF_S_CONFIRMED)
+        return MGCF_MG_MODE_SENDRECV;
+    return c->dir == MGCF_DIR_OUT ? MGCF_MG_MODE_SENDONLY : MGCF_MG_MODE_RECVONLY;
+}
+
+/* An UPDATE with an offer (RFC 3311 5.2): in an early or confirmed dialog, one offer of the
+ * peer's at a time (491 while another waits), the media there (else 500) */
+static int on_sip_update(struct mgcf_call_sm *c, struct mgcf_acts *out)
+{
+    bool dialog = c->sip == MGCF_S_EARLY || c->sip == MGCF_S_CONFIRMING ||
+                  c->sip == MGCF_S_CONFIRMED;
+    if (!dialog || c->media != MGCF_M_READY || c->reinvite) {
+        struct mgcf_act *a = act(out, MGCF_ACT_SIP_REINVITE_ANSWER);
+        a->status = c->reinvite ? 491 : 500;
+        return 0;
+    }
+    c->reinvite = true;
+    mg_modify(out, mode_now(c), true);
+    return 0;
+}
+
 /* ---- timers ---- */
 
 static int on_timer(struct mgcf_call_sm *c, enum mgcf_timer t, struct mgcf_acts *out)
@@ -733,6 +757,7 @@ static int dispatch(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgc
     case MGCF_EV_SIP_BYE:           return on_sip_bye(c, ev, out);
     case MGCF_EV_SIP_BYE_DONE:      return on_sip_bye_done(c);
     case MGCF_EV_SIP_REINVITE:      return on_sip_reinvite(c, out);
+    case MGCF_EV_SIP_UPDATE:        return on_sip_update(c, out);
     case MGCF_EV_TIMER:             return on_timer(c, ev->timer, out);
     case MGCF_EV_RELEASE:
         release(c, ev->cause, MGCF_IW_LOCATION, out);
@@ -757,8 +782,8 @@ const char *mgcf_call_ev_name(enum mgcf_ev_type t)
     static const char *const names[] = {
         "start", "mg-added", "mg-failed", "mg-modified", "mg-subtracted", "mg-lost",
         "backoff", "isup", "reset", "sip-progress", "sip-success", "sip-failure", "sip-ack",
-        "sip-ack-timeout", "sip-cancel", "sip-bye", "sip-bye-done", "sip-reinvite", "timer",
-        "release",
+        "sip-ack-timeout", "sip-cancel", "sip-bye", "sip-bye-done", "sip-reinvite",
+        "sip-update", "timer", "release",
     };
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }

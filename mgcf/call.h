@@ -101,6 +101,8 @@ enum mgcf_ev_type {
     MGCF_EV_SIP_BYE,        /* BYE from the IMS side (already answered 200) */
     MGCF_EV_SIP_BYE_DONE,   /* the final response to our BYE (or its timeout) */
     MGCF_EV_SIP_REINVITE,   /* a re-INVITE with an offer (sdp) in the confirmed dialog */
+    MGCF_EV_SIP_UPDATE,     /* an UPDATE with an offer (RFC 3311) in the early or confirmed
+                             * dialog: answered like a re-INVITE once the MGW is modified */
     MGCF_EV_TIMER,          /* timer @timer expired */
     MGCF_EV_RELEASE,        /* the node releases the call itself (@cause: why) */
 };
@@ -139,7 +141,8 @@ enum mgcf_act_type {
     MGCF_ACT_SIP_ACK,       /* IN: ACK the 2xx */
     MGCF_ACT_SIP_CANCEL,    /* IN: CANCEL the INVITE (Reason: cause) */
     MGCF_ACT_SIP_BYE,       /* BYE (Reason: cause) */
-    MGCF_ACT_SIP_REINVITE_ANSWER, /* answer the pending re-INVITE: status (200: with SDP) */
+    MGCF_ACT_SIP_REINVITE_ANSWER, /* answer the pending re-INVITE or UPDATE: status (200:
+                                   * with SDP) */
     MGCF_ACT_TIMER_START,   /* timer */
     MGCF_ACT_TIMER_STOP,    /* timer */
     MGCF_ACT_CHG_START,     /* the call was answered: charging session START */
@@ -180,7 +183,7 @@ struct mgcf_call_sm {
     bool backward_seen;     /* OUT: a backward message (ACM, CPG, ANM, CON) arrived;
                              * IN: the PSTN was told the callee is alerted */
     bool inband_told;       /* IN: the PSTN was told in-band information is available */
-    bool reinvite;          /* a re-INVITE waits for the MGW's Modify */
+    bool reinvite;          /* a re-INVITE or UPDATE waits for the MGW's Modify */
     bool suspended;         /* a SUS (network initiated) came, no RES yet: T6 runs */
     bool peer_suspended;    /* SIP-I: the peer's SUS came, no RES yet: peer_timer runs */
     enum mgcf_timer peer_timer;        /* MGCF_T2 (user initiated) or MGCF_T6_SIPI */

@@ -79,7 +79,11 @@ struct mgcf_call {
     /* SIP */
     nta_leg_t *leg;
     nta_incoming_t *irq;            /* OUT: the INVITE, until its ACK (or final failure) */
-    nta_incoming_t *reinvite;       /* a re-INVITE waiting for the MGW */
+    nta_incoming_t *reinvite;       /* a re-INVITE or an UPDATE waiting for the MGW */
+    bool update;                    /* ... it is an UPDATE (no ACK follows its answer) */
+    bool rel100;                    /* OUT: the INVITE supports or requires 100rel: our
+                                     * 18x go reliably (RFC 3262) */
+    nta_outgoing_t *prack_orq;      /* IN: our PRACK of the last reliable 18x */
     nta_outgoing_t *invite_orq;     /* IN: our INVITE */
     nta_outgoing_t *bye_orq;
     nta_outgoing_t *info_orq;       /* SIP-I: our INFO carrying a SUS or RES ... */

@@ -35,7 +35,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
 
-#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+#define ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, PRACK, UPDATE"
 #define SDP_MAX 1024
 
 static struct ims_counter *m_refused;
@@ -261,6 +261,41 @@ static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
 }
 
 /*
+ * update - an UPDATE in the early or confirmed dialog (RFC 3311): without SDP a 200 at
+ * once; with an offer, the MGW's RTP termination is modified (the re-INVITE's path) and
+ * the 200 carries our SDP. A status to refuse it with, or 0.
+ */
+static int update(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
+{
+    char contact[128];
+    if (c->reinvite)
+        return 491;                     /* an offer of the peer's waits already */
+    struct mgcf_iw_media media;
+    int rc = sdp_of(sip, &media);
+    if (rc == -ENOTSUP || rc == -EMEDIUMTYPE)
+        return 488;
+    if (rc < 0)
+        return 400;
+    if (rc == 0) {                      /* no offer: nothing changes */
+        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
+                                                                           sizeof(contact))),
+                            SIPTAG_ALLOW_STR(ALLOW), TAG_END());
+        nta_incoming_destroy(irq);
+        mgcf_call_log(c, IMS_LOG_INFO, "UPDATE without SDP answered 200");
+        return 0;
+    }
+    c->ims = media;
+    c->ims_known = true;
+    c->reinvite = irq;
+    c->update = true;
+    mgcf_call_log(c, IMS_LOG_INFO, "UPDATE: the IMS side's media is now %s:%u", media.addr,
+                  media.port);
+    struct mgcf_ev ev = { .type = MGCF_EV_SIP_UPDATE, .sdp = true, .reason = -1 };
+    mgcf_call_event(c, &ev);
+    return 0;
+}
+
+/*
  * info_check - may the INFO @sip of call @c (@sipi: from a SIP-I peer of a SIP-I call) be
  * taken? 0 with the ISUP SUS or RES it carries in @isup (type 0: no body, nothing to do), or
  * the status refusing it, why in @why: ISUP is taken from SIP-I peers only (415), other
@@ -356,6 +391,14 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
         return 0;                       /* an ACK of a re-INVITE already answered */
     case sip_method_info:
         return info(c, irq, sip);
+    case sip_method_update:
+        return update(c, irq, sip);
+    case sip_method_prack:              /* nta gives ours to on_prack(): no such RSeq */
+        mgcf_call_log(c, IMS_LOG_INFO, "PRACK RAck %u: no reliable response of ours has it",
+                      sip->sip_rack ? (unsigned)sip->sip_rack->ra_response : 0);
+        nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
     case sip_method_options:
         nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(ALLOW), TAG_END());
         nta_incoming_destroy(irq);
@@ -369,11 +412,53 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
 
 /* ---- IMS -> PSTN: the INVITE received ---- */
 
+/*
+ * on_prack - the PRACK of one of our reliable 18x (nta matched its RAck): answered 200
+ * (nta sends it, then a 2xx it held back for that PRACK, RFC 3262 3). An offer in the PRACK
+ * is refused 488: the MGW cannot be modified before the PRACK's answer must go (UPDATE
+ * does that). @prack NULL: nta gives the response up (final response sent, or no PRACK in
+ * time); the call may be going already, so it is not touched then.
+ */
+static int on_prack(nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incoming_t *prack,
+                    const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    nta_reliable_destroy(rel);          /* done with: the next 18x may go at once */
+    if (!prack || !sip)
+        return 0;
+    unsigned rseq = sip->sip_rack ? (unsigned)sip->sip_rack->ra_response : 0;
+    if (sip->sip_payload && sip->sip_payload->pl_len) {
+        mgcf_call_log(c, IMS_LOG_INFO, "PRACK RAck %u with a body: its offer is refused 488",
+                      rseq);
+        nta_incoming_treply(prack, SIP_488_NOT_ACCEPTABLE, TAG_END());
+        nta_incoming_destroy(prack);    /* nta frees it once done */
+        return 0;
+    }
+    mgcf_call_log(c, IMS_LOG_INFO, "PRACK RAck %u answered 200", rseq);
+    return 200;
+}
+
+/* No PRACK came for a reliable 18x (RFC 3262 3: the INVITE fails with a 5xx): the call is
+ * released, as for a missing ACK once the 2xx went (held back by nta) */
+static void prack_timeout(struct mgcf_call *c)
+{
+    mgcf_call_log(c, IMS_LOG_WARN, "no PRACK for our reliable provisional response");
+    if (c->sm.sip == MGCF_S_CONFIRMING) {
+        mgcf_call_simple(c, MGCF_EV_SIP_ACK_TIMEOUT, 0);
+        return;
+    }
+    mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_RECOVERY_ON_TIMER_EXPIRY);
+}
+
 /* ACK, CANCEL or the end of the wait for the ACK (sip NULL) of the initial INVITE */
 static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
 {
     struct mgcf_call *c = (struct mgcf_call *)magic;
     struct mgcf_ev ev = { .reason = -1 };
+    if (!sip && nta_incoming_status(irq) < 200) {
+        prack_timeout(c);               /* may free the call */
+        return 0;
+    }
     if (!sip) {
         ev.type = MGCF_EV_SIP_ACK_TIMEOUT;
         mgcf_call_log(c, IMS_LOG_WARN, "no ACK for our 2xx");
@@ -404,6 +489,19 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
     }
     mgcf_call_event(c, &ev);
     return 0;
+}
+
+/* The options of @require the MGCF does not support (it does 100rel only, RFC 3262) into
+ * @buf as an Unsupported value; false when there is none */
+static bool unsupported_of(const sip_require_t *require, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (const sip_require_t *r = require; r; r = r->k_next)
+        for (msg_param_t const *o = r->k_items; o && *o; o++)
+            if (strcasecmp(*o, "100rel") != 0 && k < len)
+                k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? ", " : "", *o);
+    return k > 0;
 }
 
 /* Can the INVITE go on? 0, or the status to refuse it with (why in @why; in *@cause the
@@ -544,6 +642,16 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
     int has_sdp = 0;
     uint8_t cause;
     bool sipi = irq_from_sipi_peer(m, irq);
+    if (unsupported_of(sip->sip_require, why, sizeof(why))) {      /* RFC 3261 8.2.2.3 */
+        struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+        ims_counter_inc(m_refused);
+        ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE refused 420: Require: %s not supported", why);
+        nta_incoming_treply(irq, SIP_420_BAD_EXTENSION, SIPTAG_UNSUPPORTED_STR(why),
+                            TAG_END());
+        ims_sip_count_response(m->d->sip, 420);
+        nta_incoming_destroy(irq);
+        return 0;
+    }
     int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, &cause, why, sizeof(why));
     if (st)
         return refuse(m, irq, sip, st, cause, why);
@@ -563,6 +671,8 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
                       "as many calls as mgcf.max_calls already");
     call_ids(c, sip);
     c->sip_i = sipi;
+    c->rel100 = sip_has_feature(sip->sip_supported, "100rel") ||
+                sip_has_feature(sip->sip_require, "100rel");
     if (uas_leg(c, irq, sip) < 0) {
         mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_TEMPORARY_FAILURE);
         return 0;
@@ -597,16 +707,30 @@ void mgcf_sip_respond(struct mgcf_call *c, int status, bool sdp, uint8_t cause)
     sip_payload_t *pl;
     bool mp = body_for(c, sip_method_invalid, status, status >= 300 ? cause : 0, text, home,
                        &ct, &pl);
-    nta_incoming_treply(c->irq, status, sip_status_phrase(status),
-                        TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
-                                                                           sizeof(contact)))),
-                        TAG_IF(status >= 200 && status < 300, SIPTAG_ALLOW_STR(ALLOW)),
-                        TAG_IF(rsn, SIPTAG_REASON_STR(rsn)), BODY_TAGS(ct, pl, mp), TAG_END());
+    bool reliable = c->rel100 && status > 100 && status < 200;
+    if (reliable)   /* nta adds Require: 100rel and RSeq, sends it again until the PRACK */
+        reliable = nta_reliable_treply(c->irq, on_prack, (nta_reliable_magic_t *)c, status,
+                                       sip_status_phrase(status),
+                                       SIPTAG_CONTACT_STR(contact_of(c->m, contact,
+                                                                     sizeof(contact))),
+                                       SIPTAG_ALLOW_STR(ALLOW), BODY_TAGS(ct, pl, mp),
+                                       TAG_END()) != NULL;
+    if (reliable)
+        ;
+    else if (c->rel100 && status > 100 && status < 200)
+        mgcf_call_log(c, IMS_LOG_ERROR, "%d not sent: it cannot go reliably", status);
+    else
+        nta_incoming_treply(c->irq, status, sip_status_phrase(status),
+                            TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
+                                                                               sizeof(contact)))),
+                            TAG_IF(status >= 200 && status < 300, SIPTAG_ALLOW_STR(ALLOW)),
+                            TAG_IF(rsn, SIPTAG_REASON_STR(rsn)), BODY_TAGS(ct, pl, mp),
+                            TAG_END());
     su_home_deinit(home);
     ims_sip_count_response(sip_of(c), status);
-    mgcf_call_log(c, status >= 300 ? IMS_LOG_INFO : IMS_LOG_DEBUG, "%d %s sent%s%s%s", status,
-                  sip_status_phrase(status), text ? " with SDP" : "", rsn ? " (Reason)" : "",
-                  mp ? " (SIP-I)" : "");
+    mgcf_call_log(c, status >= 300 ? IMS_LOG_INFO : IMS_LOG_DEBUG, "%d %s sent%s%s%s%s",
+                  status, sip_status_phrase(status), text ? " with SDP" : "",
+                  rsn ? " (Reason)" : "", mp ? " (SIP-I)" : "", reliable ? " reliably" : "");
     if (status >= 200 && status < 300) {
         if (!c->answer)
             c->answer = nta_incoming_getresponse(c->irq);
@@ -627,14 +751,61 @@ void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp)
                                                                            sizeof(contact)))),
                         TAG_IF(text, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                         TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
-    mgcf_call_log(c, IMS_LOG_INFO, "re-INVITE answered %d", status);
-    if (status >= 300) {
+    mgcf_call_log(c, IMS_LOG_INFO, "%s answered %d", c->update ? "UPDATE" : "re-INVITE",
+                  status);
+    if (status >= 300 || c->update) {   /* an UPDATE has no ACK to wait for */
         nta_incoming_destroy(c->reinvite);
         c->reinvite = NULL;
+        c->update = false;
     }
 }
 
 /* ---- PSTN -> IMS: the INVITE we send ---- */
+
+static int on_prack_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                             const sip_t *sip)
+{
+    struct mgcf_call *c = (struct mgcf_call *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    mgcf_call_log(c, status < 300 ? IMS_LOG_DEBUG : IMS_LOG_WARN, "our PRACK answered %d",
+                  status);
+    if (c->prack_orq == orq)
+        c->prack_orq = NULL;
+    nta_outgoing_destroy(orq);
+    return 0;
+}
+
+/*
+ * prack - a reliable 18x (Require: 100rel, RSeq) to our INVITE gets its PRACK (RFC 3262 4),
+ * sent in the early dialog of the 18x (its target and route set); nta passes a response of
+ * an RSeq already PRACKed no more. A PRACK of ours still unanswered goes on, unwatched.
+ */
+static void prack(struct mgcf_call *c, nta_outgoing_t *orq, const sip_t *sip)
+{
+    if (!sip->sip_rseq || !sip_has_feature(sip->sip_require, "100rel") || !sip->sip_to->a_tag)
+        return;
+    if (strcasecmp(sip->sip_to->a_tag, nta_leg_get_rtag(c->leg) ? nta_leg_get_rtag(c->leg) :
+                   "") != 0) {
+        mgcf_call_log(c, IMS_LOG_INFO, "a reliable %d of another early dialog is not PRACKed",
+                      sip->sip_status->st_status);
+        return;
+    }
+    unsigned rseq = (unsigned)sip->sip_rseq->rs_response;
+    nta_leg_client_reroute(c->leg, sip->sip_record_route, sip->sip_contact, 1);
+    if (c->prack_orq)
+        nta_outgoing_destroy(c->prack_orq);
+    c->prack_orq = nta_outgoing_prack(c->leg, orq, on_prack_response,
+                                      (nta_outgoing_magic_t *)c, NULL, NULL,
+                                      NTATAG_RSEQ(rseq), TAG_END());
+    if (!c->prack_orq)
+        mgcf_call_log(c, IMS_LOG_ERROR, "the PRACK of %d RSeq %u cannot be sent",
+                      sip->sip_status->st_status, rseq);
+    else
+        mgcf_call_log(c, IMS_LOG_INFO, "PRACK of %d RSeq %u sent", sip->sip_status->st_status,
+                      rseq);
+}
 
 static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
                               const sip_t *sip)
@@ -663,6 +834,8 @@ static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     }
     if (status < 200) {
         ev.type = MGCF_EV_SIP_PROGRESS;
+        if (sip)
+            prack(c, orq, sip);
     } else if (status < 300) {
         ev.type = MGCF_EV_SIP_SUCCESS;
         if (sip)
@@ -719,7 +892,8 @@ void mgcf_sip_send_invite(struct mgcf_call *c)
             (url_string_t *)m->icscf_url, SIP_METHOD_INVITE,
             URL_STRING_MAKE(c->origin.request_uri),
             SIPTAG_CONTACT_STR(contact_of(m, contact, sizeof(contact))),
-            SIPTAG_ALLOW_STR(ALLOW), SIPTAG_HEADER_STR(headers), BODY_TAGS(ct, pl, mp),
+            SIPTAG_ALLOW_STR(ALLOW), SIPTAG_SUPPORTED_STR("100rel"),
+            SIPTAG_HEADER_STR(headers), BODY_TAGS(ct, pl, mp),
             TAG_END());
     su_home_deinit(home);
     if (!c->invite_orq) {
@@ -917,7 +1091,11 @@ void mgcf_sip_close(struct mgcf_call *c)
         nta_incoming_treply(c->reinvite, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
         nta_incoming_destroy(c->reinvite);
         c->reinvite = NULL;
+        c->update = false;
     }
+    if (c->prack_orq)
+        nta_outgoing_destroy(c->prack_orq);
+    c->prack_orq = NULL;
     if (c->invite_orq)
         nta_outgoing_destroy(c->invite_orq);
     if (c->bye_orq)

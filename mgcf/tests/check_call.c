@@ -416,6 +416,36 @@ START_TEST(out_reinvite)
 }
 END_TEST
 
+/* RFC 3311: an UPDATE's offer in the early dialog keeps the one-way mode, in the confirmed
+ * one both ways; one offer at a time; none before the dialog or without the media */
+START_TEST(out_update)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    c.offer = true;
+    STEP("add/SendOnly+sdp", simple(MGCF_EV_START));
+    STEP("re500", simple(MGCF_EV_SIP_UPDATE));        /* no early dialog yet */
+    STEP("IAM T7+", simple(MGCF_EV_MG_ADDED));
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, false));
+    STEP("modify/SendOnly+sdp", simple(MGCF_EV_SIP_UPDATE));
+    STEP("re491", simple(MGCF_EV_SIP_UPDATE));
+    STEP("re200+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_ANM));
+    STEP("", sip(MGCF_EV_SIP_ACK, 0, false));
+    STEP("modify/SendReceive+sdp", simple(MGCF_EV_SIP_UPDATE));
+    STEP("re488", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = false }));
+}
+END_TEST
+
+START_TEST(in_update)
+{
+    in_invited();
+    STEP("re500", simple(MGCF_EV_SIP_UPDATE));        /* no 18x: no early dialog */
+    STEP("ACM/free", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("modify/ReceiveOnly+sdp", simple(MGCF_EV_SIP_UPDATE));
+    STEP("re200+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+}
+END_TEST
+
 START_TEST(out_dual_seizure_lost)
 {
     out_to_iam(true);
@@ -616,6 +646,8 @@ int main(void)
     tcase_add_test(tc, out_offer_in_the_2xx);
     tcase_add_test(tc, out_no_ack);
     tcase_add_test(tc, out_reinvite);
+    tcase_add_test(tc, out_update);
+    tcase_add_test(tc, in_update);
     tcase_add_test(tc, out_dual_seizure_lost);
     tcase_add_test(tc, out_dual_seizure_no_other_circuit);
     tcase_add_test(tc, rel_collision);

@@ -366,6 +366,9 @@ check "RTP from alice to the MGW on the wire" test \
 check "INVITEs went BGCF -> MGCF and MGCF -> I-CSCF" test \
     "$(cap_count "$cap" 'ip.src == 127.0.0.50 && ip.dst == 127.0.0.70 && sip.Method == "INVITE"')" -ge 1 -a \
     "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.20 && sip.Method == "INVITE"')" -ge 1
+check "the MGCF's INVITE to the I-CSCF offered 100rel (RFC 3262), and it reached alice so" test \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.20 && sip.Method == "INVITE" && sip.Supported contains "100rel"')" -ge 1 -a \
+    "$(cap_count "$cap" "ip.dst == ${ALICE[0]} && sip.Method == \"INVITE\" && sip.Supported contains \"100rel\"")" -ge 1
 acrs=$(cap_tshark "$cap" -Y 'diameter.cmd.code == 271 && diameter.flags.request == 1 && diameter.Node-Functionality == 4' \
     -T fields -e diameter.Accounting-Record-Type -e diameter.IMS-Charging-Identifier 2>/dev/null)
 check_match "ACR START (2) of the MGCF with the first call's ICID" "^2[[:space:]]+$ICID1\$" "$acrs"

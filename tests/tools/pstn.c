@@ -13,7 +13,8 @@
  * A call from the MGCF (IAM) is treated as the behaviour of its called number (--number,
  * else --behaviour, default answer): answer (ACM, then ANM after --answer-ms, 200),
  * answer:HOLD_MS (the same, then REL cause 16 HOLD_MS after the answer: the PSTN side hangs
- * up), ring (ACM and CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL
+ * up), early (the same with in-band information in the ACM: early media), ring (ACM and
+ * CPG alerting, never an answer), busy (REL cause 17), reject:CAUSE (REL
  * with that cause), suspend (answer, then at once SUS network initiated and never a RES:
  * the MGCF's T6 releases the call), suspend:MS (the same, RES after MS), silent (nothing
  * sent back: the MGCF's T7 releases the call). A REL is answered
@@ -55,7 +56,7 @@
 #define ORIGINATE_MAX 16
 #define SAMS_MAX 8
 
-enum behaviour { B_ANSWER, B_RING, B_BUSY, B_REJECT, B_SUSPEND, B_SILENT };
+enum behaviour { B_ANSWER, B_EARLY, B_RING, B_BUSY, B_REJECT, B_SUSPEND, B_SILENT };
 enum cstate { C_IDLE, C_IN, C_OUT };        /* IN: the MGCF called us; OUT: we called */
 
 struct circuit {
@@ -220,7 +221,8 @@ static void rule_of(const char *called, enum behaviour *b, uint8_t *cause, unsig
         }
 }
 
-static void send_acm(uint16_t cic)
+/* An ACM, subscriber free; @inband: in-band information available (early media) */
+static void send_acm(uint16_t cic, bool inband)
 {
     struct mgcf_isup_msg m;
     mgcf_isup_init(&m, ISUP_ACM, cic);
@@ -228,6 +230,10 @@ static void send_acm(uint16_t cic)
     m.bci.called_status = ISUP_BCI_SUBSCRIBER_FREE;
     m.bci.called_category = ISUP_BCI_ORDINARY;
     mgcf_isup_set(&m, ISUP_PAR_BCI);
+    if (inband) {
+        m.obci = ISUP_OBCI_INBAND;
+        mgcf_isup_set(&m, ISUP_PAR_OBCI);
+    }
     send_isup(&m, NULL);
 }
 
@@ -274,7 +280,7 @@ static void on_iam(const struct mgcf_isup_msg *m)
         send_rel(m->cic, cause);
         return;
     case B_RING: {
-        send_acm(m->cic);
+        send_acm(m->cic, false);
         struct mgcf_isup_msg cpg;
         mgcf_isup_init(&cpg, ISUP_CPG, m->cic);
         cpg.event = ISUP_EVENT_ALERTING;
@@ -285,8 +291,9 @@ static void on_iam(const struct mgcf_isup_msg *m)
     case B_SILENT:                      /* no ACM: the MGCF's T7 runs out */
         return;
     case B_ANSWER:
+    case B_EARLY:
     case B_SUSPEND:
-        send_acm(m->cic);
+        send_acm(m->cic, b == B_EARLY);
         su_timer_set_interval(c->timer, on_answer_due, (su_timer_arg_t *)c, g.answer_ms);
         return;
     }
@@ -524,6 +531,8 @@ static int parse_behaviour(const char *s, enum behaviour *b, uint8_t *cause, uns
     }
     else if (strcmp(s, "ring") == 0)
         *b = B_RING;
+    else if (strcmp(s, "early") == 0)
+        *b = B_EARLY;
     else if (strcmp(s, "silent") == 0)
         *b = B_SILENT;
     else if (strcmp(s, "busy") == 0)
@@ -597,7 +606,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
                     "[--rc N] [--cics FIRST-LAST]\n"
-                    "            [--behaviour answer[:HOLD_MS]|suspend[:MS]|ring|silent|busy|"
+                    "            [--behaviour answer[:HOLD_MS]|early|suspend[:MS]|ring|silent|busy|"
                     "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS]]... "
                     "[--originate-delay MS] [--sam-ms MS] [--reset] [--time MS]\n"

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# tests/e2e/test_prack.sh - reliable provisional responses (RFC 3262, 100rel/PRACK) and
+# UPDATE (RFC 3311) at the MGCF (issue 14; TS 29.163 early media before the answer).
+#
+# IMS -> PSTN: a trusted peer (sipp on 127.0.1.73, in the BGCF's place) calls tel:+19995550101
+# (the PSTN's ACM says in-band information: early media) with Supported: 100rel. Checked: the
+# 180 with the MGW's SDP goes reliably (Require: 100rel, RSeq) and again and again while the
+# peer holds its PRACK back (counted on the wire), the PRACK is answered 200 and only then the
+# 200 to the INVITE goes, though the PSTN answered before (RFC 3262 3); a PRACK of an RSeq the
+# MGCF never sent gets 481; an UPDATE with a new offer gets 200 with the MGCF's SDP (a new
+# version) after an H.248 Modify with the new Remote. The same for tel:+19995550100 (no early
+# media: a 180 without SDP, PRACKed at once). An INVITE requiring an extension the MGCF lacks
+# gets 420 with Unsupported. PSTN -> IMS: mgcf.icscf points at sipp on 127.0.1.74, whose
+# reliable 183 the MGCF PRACKs (its INVITE offers 100rel), then the call is answered (ANM).
+# A capture in which tshark decodes SIP, ISUP and H.248 with no malformed field.
+set -u
+. "$(dirname "$0")/../lib/e2e.sh"
+e2e_init prack
+e2e_require sipp tshark timeout
+
+SCEN=$E2E_ROOT/tests/e2e/scenarios
+LUA=(-X "lua_script:$E2E_ROOT/tests/lib/m3ua_tcp.lua")
+MGCF=127.0.0.70:5060
+PEER=127.0.1.73                       # trusted by the MGCF (sip.trusted_peers 127.0.1.0/24)
+ICSCF=127.0.1.74                      # the MGCF's I-CSCF in this test
+PSTN_OUT=$E2E_RUN/pstn/pstn.out
+MGW_OUT=$E2E_RUN/mgw/mgw.out
+MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
+export IMS_LAB_PSTN_ARGS="--number 19995550101=early"
+export IMS_MGCF_ICSCF="sip:$ICSCF:5060"
+E2E_CAP_FILTER='net 127.0.0.0/16 and (port 5060 or port 2905 or port 2944)'
+
+for b in pstn mgw mgcf; do
+    if [ ! -x "$E2E_BIN/$b" ]; then
+        fail "binaries built: $E2E_BIN/$b missing" "run: make"
+        e2e_finish
+    fi
+done
+
+mark() { wc -l <"$1" 2>/dev/null || echo 0; }
+since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
+wait_for() {   # FILE MARK ERE [SECONDS]
+    local i
+    for i in $(seq 1 $((${4:-15} * 5))); do
+        since "$1" "$2" | grep -Eq -- "$3" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+sipp_at() {   # NAME ADDRESS SCENARIO ARGS...: one sipp run, logs in the run folder
+    local name=$1 addr=$2 scen=$3
+    shift 3
+    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "$addr" -p 5060 \
+        -mp 16000 -timeout 40s -timeout_error -trace_err -error_file "$name.err" \
+        -trace_logs -log_file "$name.log" -trace_msg -message_file "$name.msg" "$@" \
+        >"$name.out" 2>&1)
+}
+logline() { cat "$E2E_RUN/$1.log" 2>/dev/null; }
+
+cap_start prack
+step "the lab, with its PSTN switch and media gateway"
+check "deploy/lab.sh start" lab_start
+check "the MGCF's MGW is in service" wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+
+# ---------------------------------------------------------------------------------------------
+step "IMS -> PSTN, early media: a reliable 180 with SDP, PRACKed 2.5 s late"
+g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+check "INVITE (Supported: 100rel) -> 180 (reliable) .. PRACK -> 200, 200 -> ACK, UPDATE, BYE" \
+    sipp_at early "$PEER" prack_uac.xml -key target tel:+19995550101 -key pai tel:+15550100001 \
+    -d 2500 "$MGCF"
+check_match "the 180 requires 100rel and has an RSeq" '^reliable: 180 rseq=[0-9]+ require= *100rel' \
+    "$(logline early)"
+check_match "the PRACK got 200, then the INVITE its 200 with the MGW's SDP" \
+    'pracked: 200 CSeq: 2 PRACK.*answered: c=IN IP4 127\.0\.0\.101 CSeq: 1 INVITE' \
+    "$(logline early | tr '\n' ' ')"
+check_match "a PRACK of an RSeq never sent: 481" '^unknown-rack: 481' "$(logline early)"
+check_match "the UPDATE's 200 carries the MGCF's SDP, a new version" \
+    '^update: o=[^ ]+ [0-9]+ ([2-9]|[1-9][0-9]+) IN IP4 127\.0\.0\.70 m=audio [0-9]+ RTP/AVP' \
+    "$(logline early)"
+check "the MGW got two Modifies of the call's RTP termination (the answer, the UPDATE)" \
+    test "$(since "$MGW_OUT" "$g" | grep -c '^rx Transaction=[0-9]* Modify=rtp/')" -ge 2
+check_match "the MGCF logged the PRACK and the UPDATE" \
+    'PRACK RAck [0-9]+ answered 200.*UPDATE: the IMS side.*UPDATE answered 200' \
+    "$(since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+
+step "IMS -> PSTN, no early media: a reliable 180 without SDP, PRACKed at once"
+check "the same call to tel:+19995550100" \
+    sipp_at plain "$PEER" prack_uac.xml -key target tel:+19995550100 -key pai tel:+15550100001 \
+    -d 10 "$MGCF"
+check_match "its 180 is reliable too" '^reliable: 180 rseq=[0-9]+ require= *100rel' "$(logline plain)"
+
+step "an INVITE requiring an extension the MGCF lacks"
+p=$(mark "$PSTN_OUT")
+check "Require: 100rel, precondition -> 420" \
+    sipp_at r420 "$PEER" prack_require_420.xml "$MGCF"
+check_match "... Unsupported names precondition only" '^refused: 420 unsupported= *precondition$' \
+    "$(logline r420)"
+sleep 0.5
+check_eq "... and no IAM went" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+
+# ---------------------------------------------------------------------------------------------
+step "PSTN -> IMS: the MGCF PRACKs a reliable 183"
+sipp_at in1 "$ICSCF" prack_uas.xml &
+IN1=$!
+sleep 0.5
+pstn_restart "$E2E_RUN/pstn-in.out" --originate-delay 2000 \
+    --originate 15550100001,19995550123,1500
+check "the UAS: INVITE, 183 (reliable), PRACK, 200, 200, ACK, BYE" wait "$IN1"
+check_match "the INVITE offered 100rel" '^invited: supported= *100rel' "$(logline in1)"
+check_match "the PRACK acknowledged RSeq 1 of the INVITE" '^prack: rack= *1 [0-9]+ INVITE' \
+    "$(logline in1)"
+check_match "the PSTN switch: ACM (in-band), ANM, REL, RLC" \
+    'rx ACM cic=[0-9]+ called_status=0 inband=1.*rx ANM cic=.*tx REL cic=[0-9]+ cause=16.*rx RLC' \
+    "$(tr '\n' ' ' <"$E2E_RUN/pstn-in.out")"
+
+# ---------------------------------------------------------------------------------------------
+step "the wire"
+cap_stop
+cap=$E2E_CAP_FILE
+check_eq "no malformed packet, no expert error (SIP, ISUP over M3UA, H.248)" "" \
+    "$(cap_tshark "$cap" "${LUA[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null)"
+rel180=$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && ip.dst == $PEER && sip.Status-Code == 180 && sip.RSeq" \
+    -T fields -e sip.Call-ID -e sip.RSeq -e frame.time_relative 2>/dev/null)
+early_cid=$(grep -m1 -o 'Call-ID: [^ ]*' "$E2E_RUN/early.msg" | tr -d '\r' | cut -d' ' -f2)
+n=$(grep -c -- "^$early_cid" <<<"$rel180")
+check "the early call's reliable 180 was sent again until the PRACK (it went $n times in 2.5 s)" \
+    test "$n" -ge 3
+check_eq "... always with the same RSeq" "1" \
+    "$(grep -- "^$early_cid" <<<"$rel180" | cut -f2 | sort -u | wc -l)"
+order=$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && ip.dst == $PEER && sip.Status-Code == 200 && sip.Call-ID == \"$early_cid\"" \
+    -T fields -e sip.CSeq.method 2>/dev/null | uniq | tr '\n' ' ')
+check_match "the 200 of the PRACK went before the 200 of the INVITE" '^PRACK INVITE ' "$order"
+t180=$(grep -m1 -- "^$early_cid" <<<"$rel180" | cut -f3)
+t200=$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && sip.Status-Code == 200 && sip.CSeq.method == \"INVITE\" && sip.Call-ID == \"$early_cid\"" \
+    -T fields -e frame.time_relative 2>/dev/null | head -n 1)
+check "the PSTN answered 0.2 s after its ACM, the 200 waited for the PRACK (2.5 s; it went $(awk -v a="$t180" -v b="$t200" 'BEGIN { printf "%.1f", b - a }') s after the 180)" \
+    awk -v a="$t180" -v b="$t200" 'BEGIN { exit !(b != "" && b - a >= 2.3) }'
+check "the MGCF's INVITE to the I-CSCF had Supported: 100rel, its PRACK an RAck" test \
+    "$(cap_count "$cap" "ip.src == 127.0.0.70 && ip.dst == $ICSCF && sip.Method == \"INVITE\" && sip.Supported contains \"100rel\"")" -ge 1 -a \
+    "$(cap_count "$cap" "ip.src == 127.0.0.70 && ip.dst == $ICSCF && sip.Method == \"PRACK\" && sip.RAck")" -ge 1
+check "an H.248 Modify to the MGW carried the UPDATE's offer (port 16100)" test \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame contains "16100"')" -ge 1
+check "Allow of the MGCF's 200 lists PRACK and UPDATE" test \
+    "$(cap_count "$cap" "ip.src == 127.0.0.70 && sip.Status-Code == 200 && sip.Allow contains \"PRACK\" && sip.Allow contains \"UPDATE\"")" -ge 1
+
+lab_stop
+e2e_finish
