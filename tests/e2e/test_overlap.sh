@@ -47,16 +47,6 @@ sipp_ue() {   # NAME SCENARIO ARGS... : one sipp run as alice, logs in the run f
         -trace_msg -message_file "$name.msg" "$@" >"$name.out" 2>&1)
 }
 logline() { cat "$E2E_RUN/$1.log" 2>/dev/null; }
-mark() { wc -l <"$1" 2>/dev/null || echo 0; }
-since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
-wait_for() {   # FILE MARK ERE [SECONDS]: until a line after MARK matches (default 15 s)
-    local i
-    for i in $(seq 1 $((${4:-15} * 5))); do
-        since "$1" "$2" | grep -Eq -- "$3" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 ms_of() {   # the log line's time (ts=...T12:34:56.789...) in ms of the day
     sed -n 's/.*T\([0-9][0-9]\):\([0-9][0-9]\):\([0-9][0-9]\)\.\([0-9][0-9][0-9]\).*/\1 \2 \3 \4/p' |
         head -n 1 | awk '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }'
@@ -105,7 +95,7 @@ cap_start overlap
 step "the lab, the MGCF with overlap signalling on"
 check "deploy/lab.sh start" lab_start
 check "the MGCF's association is active and the MGW in service" \
-    wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+    log_wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
 check_match "the MGCF logged its overlap settings" \
     'overlap signalling from the PSTN: 11 to 15 digits, T35 3000 ms, digit timer 1500 ms' \
     "$(cat "$MGCF_LOG")"
@@ -122,7 +112,7 @@ check "alice registers (Digest)" register
 
 # ---------------------------------------------------------------------------------------------
 step "overlap with ST: IAM 1555, SAM 0100, SAM 001 + ST"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 check "alice's UE: INVITE, 180, 200, ACK, then the PSTN's BYE" overlap_call ov1 1555/0100/001F
 check_match "the INVITE reached alice for her whole number" 'called= *<tel:\+15550100001>' \
     "$(logline ov1)"
@@ -130,7 +120,7 @@ out=$(tr '\n' ' ' <"$E2E_RUN/pstn-ov1.out")
 check_match "the PSTN switch: IAM, two SAMs, then ACM, ANM" \
     'tx IAM cic=[0-9]+ called=1555 .*tx SAM cic=[0-9]+ digits=0100 .*tx SAM cic=[0-9]+ digits=001F .*rx ACM .*rx ANM' \
     "$out"
-ov=$(since "$MGCF_LOG" "$l")
+ov=$(log_since "$MGCF_LOG" "$l")
 check_match "the MGCF: the number incomplete at the IAM, T35 running" \
     "called number '1555' incomplete \(fewer than overlap_min_digits\): a SAM awaited \(T35\)" "$ov"
 check_match "... complete with the ST, then the INVITE to the I-CSCF" \
@@ -143,11 +133,11 @@ check "... the INVITE within 1 s of the last SAM (no digit timer: ST)" \
 
 # ---------------------------------------------------------------------------------------------
 step "overlap without ST: IAM 15, SAM 5501, SAM 00001 (11 digits of at most 15)"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 check "alice's UE: INVITE, 180, 200, ACK, then the PSTN's BYE" overlap_call ov2 15/5501/00001
 check_match "the INVITE reached alice for her whole number" 'called= *<tel:\+15550100001>' \
     "$(logline ov2)"
-ov=$(since "$MGCF_LOG" "$l")
+ov=$(log_since "$MGCF_LOG" "$l")
 check_match "the MGCF: 11 digits, no ST: the digit timer, then the number as it is" \
     "called number '15550100001' incomplete \(no ST\): a SAM awaited \(Tdigits\).*no SAM within the digit timer: the called number 15550100001 goes as it is.*INVITE tel:\+15550100001 from" \
     "$(tr '\n' ' ' <<<"$ov")"
@@ -158,14 +148,14 @@ check "... the INVITE 1.5 s (the digit timer) after the last SAM" \
 
 # ---------------------------------------------------------------------------------------------
 step "an incomplete number: IAM 1555, SAM 01, then nothing: T35, REL cause 28"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 dial ov3 1555/01
 check "the PSTN switch: REL with cause 28 (invalid number format), RLC sent" \
-    wait_for "$E2E_RUN/pstn-ov3.out" 0 '^rx REL cic=[0-9]+ cause=28 ' 15
+    log_wait_for "$E2E_RUN/pstn-ov3.out" 0 '^rx REL cic=[0-9]+ cause=28 ' 15
 check_match "... after the IAM and the SAM" \
     'tx IAM cic=[0-9]+ called=1555 .*tx SAM cic=[0-9]+ digits=01 .*rx REL .*tx RLC' \
     "$(tr '\n' ' ' <"$E2E_RUN/pstn-ov3.out")"
-ov=$(since "$MGCF_LOG" "$l")
+ov=$(log_since "$MGCF_LOG" "$l")
 check_match "the MGCF: T35 expired with 155501, released with cause 28" \
     "T35 expired, the called number '155501' incomplete: released \(cause 28" "$ov"
 check_eq "... and no INVITE for it" "" "$(grep 'INVITE tel:+155501 ' <<<"$ov")"
@@ -176,12 +166,12 @@ check "... 3 s (T35) after the SAM" \
 
 # ---------------------------------------------------------------------------------------------
 step "the PSTN gives up while dialling: IAM 1555, SAM 01, then its REL"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 dial ov5 1555/01/R
 check "the PSTN switch: its REL (cause 16) answered RLC" \
-    wait_for "$E2E_RUN/pstn-ov5.out" 0 '^rx RLC cic=' 15
+    log_wait_for "$E2E_RUN/pstn-ov5.out" 0 '^rx RLC cic=' 15
 sleep 3.5                             # T35 (3 s from the SAM) would have run out by now
-ov=$(since "$MGCF_LOG" "$l")
+ov=$(log_since "$MGCF_LOG" "$l")
 check_match "the MGCF: the REL during the collection answered RLC" \
     'rx ISUP SAM 01: .*rx ISUP REL cause=16 .*tx ISUP RLC' "$(tr '\n' ' ' <<<"$ov")"
 check_eq "... no INVITE and no T35 expiry for that call" "" \
@@ -189,7 +179,7 @@ check_eq "... no INVITE and no T35 expiry for that call" "" \
 
 # ---------------------------------------------------------------------------------------------
 step "en bloc still works: an IAM with all 11 digits"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 check "alice's UE: INVITE, 180, 200, ACK, then the PSTN's BYE" overlap_call ov4 15550100001
 check_match "the INVITE reached alice" 'called= *<tel:\+15550100001>' "$(logline ov4)"
 kill "$PSTN_PID" 2>/dev/null

@@ -37,16 +37,6 @@ for b in pstn mgw mgcf; do
     fi
 done
 
-mark() { wc -l <"$1" 2>/dev/null || echo 0; }
-since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
-wait_for() {   # FILE MARK ERE [SECONDS]
-    local i
-    for i in $(seq 1 $((${4:-15} * 5))); do
-        since "$1" "$2" | grep -Eq -- "$3" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 sipp_at() {   # NAME ADDRESS SCENARIO ARGS...: one sipp run, logs in the run folder
     local name=$1 addr=$2 scen=$3
     shift 3
@@ -60,11 +50,11 @@ logline() { cat "$E2E_RUN/$1.log" 2>/dev/null; }
 cap_start prack
 step "the lab, with its PSTN switch and media gateway"
 check "deploy/lab.sh start" lab_start
-check "the MGCF's MGW is in service" wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+check "the MGCF's MGW is in service" log_wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
 
 # ---------------------------------------------------------------------------------------------
 step "IMS -> PSTN, early media: a reliable 180 with SDP, PRACKed 2.5 s late"
-g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+g=$(log_mark "$MGW_OUT") l=$(log_mark "$MGCF_LOG")
 check "INVITE (Supported: 100rel) -> 180 (reliable) .. PRACK -> 200, 200 -> ACK, UPDATE, BYE" \
     sipp_at early "$PEER" prack_uac.xml -key target tel:+19995550101 -key pai tel:+15550100001 \
     -d 2500 "$MGCF"
@@ -78,10 +68,10 @@ check_match "the UPDATE's 200 carries the MGCF's SDP, a new version" \
     '^update: o=[^ ]+ [0-9]+ ([2-9]|[1-9][0-9]+) IN IP4 127\.0\.0\.70 m=audio [0-9]+ RTP/AVP' \
     "$(logline early)"
 check "the MGW got two Modifies of the call's RTP termination (the answer, the UPDATE)" \
-    test "$(since "$MGW_OUT" "$g" | grep -c '^rx Transaction=[0-9]* Modify=rtp/')" -ge 2
+    test "$(log_since "$MGW_OUT" "$g" | grep -c '^rx Transaction=[0-9]* Modify=rtp/')" -ge 2
 check_match "the MGCF logged the PRACK and the UPDATE" \
     'PRACK RAck [0-9]+ answered 200.*UPDATE: the IMS side.*UPDATE answered 200' \
-    "$(since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+    "$(log_since "$MGCF_LOG" "$l" | tr '\n' ' ')"
 
 step "IMS -> PSTN, no early media: a reliable 180 without SDP, PRACKed at once"
 check "the same call to tel:+19995550100" \
@@ -90,13 +80,13 @@ check "the same call to tel:+19995550100" \
 check_match "its 180 is reliable too" '^reliable: 180 rseq=[0-9]+ require= *100rel' "$(logline plain)"
 
 step "an INVITE requiring an extension the MGCF lacks"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 check "Require: 100rel, precondition -> 420" \
     sipp_at r420 "$PEER" prack_require_420.xml "$MGCF"
 check_match "... Unsupported names precondition only" '^refused: 420 unsupported= *precondition$' \
     "$(logline r420)"
 sleep 0.5
-check_eq "... and no IAM went" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+check_eq "... and no IAM went" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
 # ---------------------------------------------------------------------------------------------
 step "PSTN -> IMS: the MGCF PRACKs a reliable 183"

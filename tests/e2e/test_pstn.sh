@@ -69,17 +69,6 @@ call() {   # NAME SCENARIO NUMBER [args]: alice calls tel:+NUMBER through her P-
         -key target "tel:+$number" "$@" "$PCSCF"
 }
 logline() { cat "$E2E_RUN/$1.log" 2>/dev/null; }
-mark() { wc -l <"$1" 2>/dev/null || echo 0; }          # FILE: its length now
-since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }   # FILE MARK: what came after
-# wait_for FILE MARK ERE [SECONDS]: until a line after MARK matches (default 15 s)
-wait_for() {
-    local i
-    for i in $(seq 1 $((${4:-15} * 5))); do
-        since "$1" "$2" | grep -Eq -- "$3" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 ocs() { curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" "$OCS_API/$1"; }
 wait_cdrs() {   # ICID JQ-SELECT N: until N CDRs of the ICID match (20 s at most)
     local i n
@@ -113,7 +102,7 @@ cap_start pstn
 step "the lab, with its PSTN switch and media gateway"
 check "deploy/lab.sh start" lab_start
 check "the MGCF's association with the PSTN is active and the MGW in service" \
-    wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+    log_wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
 check_match "the MGCF reset its circuits at start (GRS, GRA)" \
     'rx ISUP GRA pstn/1-31: 31 circuits idle' "$(cat "$MGCF_LOG")"
 check_match "the PSTN switch got the GRS for circuits 1-31" '^rx GRS cic=1 range=30' \
@@ -134,36 +123,36 @@ check "alice registers (Digest) from ${ALICE[0]}:${ALICE[1]}" register
 
 # ---------------------------------------------------------------------------------------------
 step "alice calls tel:+19995550100: the PSTN answers, they talk, alice hangs up"
-p=$(mark "$PSTN_OUT") g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") g=$(log_mark "$MGW_OUT") l=$(log_mark "$MGCF_LOG")
 check "INVITE -> 180 -> 200 -> ACK, 2 s of RTP, BYE" \
     call call1 pstn_uac.xml 19995550100 -d 2000
 check_match "the 200 carries the MGW's RTP address" '^answered: c=IN IP4 127\.0\.0\.101 m=audio 30[0-9]{3} ' \
     "$(logline call1)"
 check "the PSTN switch: IAM (called and calling number international, network provided, ordinary subscriber)" \
-    wait_for "$PSTN_OUT" "$p" '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=15550100001 apri=0 si=3 cpc=10$'
+    log_wait_for "$PSTN_OUT" "$p" '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=15550100001 apri=0 si=3 cpc=10$'
 check "... ACM, ANM, then REL cause 16 from the MGCF, RLC" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 location=10$'
-check_match "... in that order" 'tx ACM.*tx ANM.*rx REL.*tx RLC' "$(since "$PSTN_OUT" "$p" | tr '\n' ' ')"
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 location=10$'
+check_match "... in that order" 'tx ACM.*tx ANM.*rx REL.*tx RLC' "$(log_since "$PSTN_OUT" "$p" | tr '\n' ' ')"
 check_match "the MGW: Add of the circuit's TDM termination and an RTP one" \
-    '^rx Transaction=[0-9]+ Add=tdm/pstn/[0-9]+ Add=\$$' "$(since "$MGW_OUT" "$g")"
+    '^rx Transaction=[0-9]+ Add=tdm/pstn/[0-9]+ Add=\$$' "$(log_since "$MGW_OUT" "$g")"
 check_match "... Modify on the answer, Subtract at the end" \
-    'Modify=rtp/[0-9]+ .*Subtract=\*' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+    'Modify=rtp/[0-9]+ .*Subtract=\*' "$(log_since "$MGW_OUT" "$g" | tr '\n' ' ')"
 check "the Subtract's statistics: RTP from alice reached the MGW" \
-    wait_for "$MGCF_LOG" "$l" 'subtracted, statistics:.*rtp/[0-9]+:rtp/pr=[1-9][0-9]*'
+    log_wait_for "$MGCF_LOG" "$l" 'subtracted, statistics:.*rtp/[0-9]+:rtp/pr=[1-9][0-9]*'
 ICID1=$(icid_of 19995550100)
 check_match "the MGCF knows the call's ICID (from the INVITE)" '.' "$ICID1"
-CIC1=$(since "$PSTN_OUT" "$p" | sed -n 's/^rx IAM cic=\([0-9]*\) called=19995550100 .*/\1/p' | head -n 1)
+CIC1=$(log_since "$PSTN_OUT" "$p" | sed -n 's/^rx IAM cic=\([0-9]*\) called=19995550100 .*/\1/p' | head -n 1)
 
 step "the PSTN hangs up (tel:+19995550111)"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 check "alice calls, the PSTN answers and releases after 1.5 s" \
     call call2 pstn_uac_wait.xml 19995550111
 check_match "alice gets a BYE with Reason Q.850 cause 16" \
     '^bye: reason= *Q\.850;cause=16;text="Normal call clearing"' "$(logline call2)"
-check "the PSTN switch got RLC for its REL" wait_for "$PSTN_OUT" "$p" '^rx RLC cic=[0-9]+$'
+check "the PSTN switch got RLC for its REL" log_wait_for "$PSTN_OUT" "$p" '^rx RLC cic=[0-9]+$'
 
 step "the PSTN suspends the call (SUS, network initiated; Q.764 2.5, T6)"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 t0=$SECONDS
 check "alice calls tel:+19995550600: answered, suspended, never resumed" \
     call call2s pstn_uac_wait.xml 19995550600
@@ -171,44 +160,44 @@ check_match "alice gets a BYE with Reason Q.850 cause 102 (T6 over)" \
     '^bye: reason= *Q\.850;cause=102' "$(logline call2s)"
 check "... not before T6 (2.5 s here; it took $((SECONDS - t0)) s)" test $((SECONDS - t0)) -ge 2
 check "the PSTN got REL cause 102 after its SUS" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
 check_match "... the MGCF logged the SUS and T6" 'rx ISUP SUS \(network initiated\).*timer T6 expired' \
-    "$(since "$MGCF_LOG" "$l" | tr '\n' ' ')"
-p=$(mark "$PSTN_OUT")
+    "$(log_since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+p=$(log_mark "$PSTN_OUT")
 check "alice calls tel:+19995550601: suspended, resumed after 1 s, she hangs up after 4 s" \
     call call2r pstn_uac.xml 19995550601 -d 4000
 check_match "the PSTN sent SUS then RES, then got alice's REL (cause 16, not 102)" \
     'tx SUS cic=[0-9]+ network.*tx RES cic=[0-9]+ network.*rx REL cic=[0-9]+ cause=16 ' \
-    "$(since "$PSTN_OUT" "$p" | tr '\n' ' ')"
+    "$(log_since "$PSTN_OUT" "$p" | tr '\n' ' ')"
 
 step "busy, no answer, unallocated number, cancelled"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 check "alice calls tel:+19995550486 (busy)" call call3 pstn_uac_fail.xml 19995550486
 check_match "486 Busy Here with Reason Q.850 cause 17" \
     '^status: 486 reason: *Q\.850;cause=17;text="User busy"' "$(logline call3)"
-check "the MGCF answered the PSTN's REL with RLC" wait_for "$PSTN_OUT" "$p" '^rx RLC cic='
-p=$(mark "$PSTN_OUT")
+check "the MGCF answered the PSTN's REL with RLC" log_wait_for "$PSTN_OUT" "$p" '^rx RLC cic='
+p=$(log_mark "$PSTN_OUT")
 t0=$SECONDS
 check "alice calls tel:+19995550480 (rings, nobody answers)" call call4 pstn_uac_fail.xml 19995550480
 check_match "180, then 480 Temporarily Unavailable with Reason cause 19 (T9)" \
     '^status: 480 reason: *Q\.850;cause=19' "$(logline call4)"
 check_match "... after ringing" '^provisional: 180' "$(logline call4)"
 check "... not before T9 (4 s here; it took $((SECONDS - t0)) s)" test $((SECONDS - t0)) -ge 4
-check "the PSTN got REL cause 19 (no answer)" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=19 '
+check "the PSTN got REL cause 19 (no answer)" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=19 '
 check "alice calls tel:+19995550404 (unallocated)" call call5 pstn_uac_fail.xml 19995550404
 check_match "404 Not Found with Reason Q.850 cause 1" '^status: 404 reason: *Q\.850;cause=1;' \
     "$(logline call5)"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 check "alice calls tel:+19995550480 and cancels while it rings" \
     sipp_ue call6 call_uac_cancel.xml -key from alice -key target "tel:+19995550480" "$PCSCF"
-check "the PSTN got REL cause 31 for the CANCEL" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
+check "the PSTN got REL cause 31 for the CANCEL" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
 
 # ---------------------------------------------------------------------------------------------
 step "the MGW restarts during a call"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 call call7 pstn_uac_wait.xml 19995550100 &
 CALL7=$!
-if wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 20; then
+if log_wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 20; then
     sleep 0.5
     mgw_pid=$(cat "$E2E_RUN/mgw/mgw.pid" 2>/dev/null)
     kill -TERM "$mgw_pid" 2>/dev/null
@@ -219,28 +208,28 @@ fi
 check "the call was up, then alice got the network's BYE" wait "$CALL7"
 check_match "... with Reason Q.850 cause 41 (temporary failure)" \
     '^bye: reason= *Q\.850;cause=41' "$(logline call7)"
-check "the PSTN got REL cause 41" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
+check "the PSTN got REL cause 41" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
 check "the MGCF saw the MGW's ServiceChange Restart" \
-    wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart'
-g=$(mark "$MGW_OUT")
+    log_wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart'
+g=$(log_mark "$MGW_OUT")
 check "a call goes through the restarted MGW" call call8 pstn_uac.xml 19995550100 -d 500
 check_match "... whose Add was answered Pending, then replied to" \
-    'tx Pending=[0-9]+ .*tx Reply=[0-9]+ \(after Pending\)' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+    'tx Pending=[0-9]+ .*tx Reply=[0-9]+ \(after Pending\)' "$(log_since "$MGW_OUT" "$g" | tr '\n' ' ')"
 
 step "re-INVITE: the IMS side moves its media"
-g=$(mark "$MGW_OUT") l=$(mark "$MGCF_LOG")
+g=$(log_mark "$MGW_OUT") l=$(log_mark "$MGCF_LOG")
 check "alice calls, then re-INVITEs with RTP on port 16100, PCMU" \
     call call9 pstn_uac_reinvite.xml 19995550100
 check_match "the 200 to the re-INVITE: the MGCF's SDP in a new version" \
     '^reinvite: o=mgcf [0-9]+ 2 IN IP4 127\.0\.0\.70' "$(logline call9)"
 check_match "the MGW's RTP termination got the new Remote (Modify)" \
-    'Modify=rtp/[0-9]+ .*Modify=rtp/[0-9]+ ' "$(since "$MGW_OUT" "$g" | tr '\n' ' ')"
+    'Modify=rtp/[0-9]+ .*Modify=rtp/[0-9]+ ' "$(log_since "$MGW_OUT" "$g" | tr '\n' ' ')"
 check_match "the MGCF logged the move" 're-INVITE: the IMS side.s media is now 127\.0\.0\.160:16100' \
-    "$(since "$MGCF_LOG" "$l")"
+    "$(log_since "$MGCF_LOG" "$l")"
 
 # ---------------------------------------------------------------------------------------------
 step "trust: the MGCF serves the trust domain only"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 printf 'INVITE tel:+19995550100 SIP/2.0\nVia: SIP/2.0/UDP %s:5170;branch=z9hG4bK-evil1;rport\nMax-Forwards: 69\nFrom: <sip:mallory@example.net>;tag=e1\nTo: <tel:+19995550100>\nCall-ID: evil1@pstn-test\nCSeq: 1 INVITE\nContact: <sip:mallory@%s:5170>\nP-Asserted-Identity: <tel:+15550100001>\nContent-Type: application/sdp\n\nv=0\no=- 1 1 IN IP4 %s\ns=-\nc=IN IP4 %s\nt=0 0\nm=audio 4000 RTP/AVP 8\n' \
     "$EVIL" "$EVIL" "$EVIL" "$EVIL" >"$E2E_RUN/evil1.sip"
 "$SEND" --from "$EVIL:5170" --to "$MGCF" --wait 4000 "$E2E_RUN/evil1.sip" >"$E2E_RUN/evil1.out" 2>&1
@@ -249,7 +238,7 @@ check_match "an INVITE from outside sip.trusted_peers: 403 with a Warning" \
     '^Warning: 399 127\.0\.0\.70 "INVITE from 127\.0\.0\.161:5170/udp: not a trusted peer of this MGCF"' \
     "$out"
 sleep 1
-check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+check_eq "... and no IAM went to the PSTN" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
 # ---------------------------------------------------------------------------------------------
 step "circuit maintenance API"
@@ -258,16 +247,16 @@ check_eq "no token: 401" 401 "$API_CODE"
 api GET circuits
 check_eq "GET circuits: trunk pstn, DPC 2002, 31 circuits" "200 pstn 2002 31" \
     "$API_CODE $(json_get "$API_BODY" '.trunks[0] | "\(.name) \(.dpc) \(.circuits | length)"')"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 api POST circuits/pstn/31/block
 check_eq "POST circuits/pstn/31/block: 202" 202 "$API_CODE"
-check "the PSTN switch got BLO for CIC 31" wait_for "$PSTN_OUT" "$p" '^rx BLO cic=31$'
+check "the PSTN switch got BLO for CIC 31" log_wait_for "$PSTN_OUT" "$p" '^rx BLO cic=31$'
 api GET circuits
 check_eq "CIC 31 is blocked here" true \
     "$(json_get "$API_BODY" '.trunks[0].circuits[] | select(.cic == 31) | .local_blocked')"
 api POST circuits/pstn/31/unblock
 check_eq "POST circuits/pstn/31/unblock: 202" 202 "$API_CODE"
-check "the PSTN switch got UBL" wait_for "$PSTN_OUT" "$p" '^rx UBL cic=31$'
+check "the PSTN switch got UBL" log_wait_for "$PSTN_OUT" "$p" '^rx UBL cic=31$'
 api POST circuits/pstn/99/block
 check_eq "a CIC the trunk does not have: 404 naming cic" "404 cic" \
     "$API_CODE $(json_get "$API_BODY" .field)"
@@ -331,7 +320,7 @@ for _ in $(seq 12); do orders+=(--originate 15550109999,19995550123,1000); done
     "${orders[@]}" >"$E2E_RUN/pstn-overload.out" 2>&1 &
 PSTN3=$!
 e2e_at_cleanup "kill $PSTN3 2>/dev/null; wait $PSTN3 2>/dev/null"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 mgcf_overloaded() {   # the MGCF started again with overload.max_rate = 1
     IMS_OVERLOAD_MAX_RATE=1 lab_start_one mgcf &&
         wait_for_count "$E2E_RUN/pstn-overload.out" '^m3ua ASP-ACTIVE' 1 30
@@ -345,7 +334,7 @@ n1=$(grep -c '^rx REL cic=[0-9]* cause=1 ' "$E2E_RUN/pstn-overload.out")
 check "... some with cause 42 (switching equipment congestion), the others let in (cause 1)" \
     test "$n42" -ge 3 -a "$n1" -ge 1 -a "$((n42 + n1))" -eq 12
 check_eq "the MGCF logged and counted each refusal" "$n42 $n42" \
-    "$(since "$MGCF_LOG" "$l" | grep -c 'refused (cause 42): overloaded') $(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_iam_overload_refused_total \([0-9]*\).*/\1/p')"
+    "$(log_since "$MGCF_LOG" "$l" | grep -c 'refused (cause 42): overloaded') $(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_iam_overload_refused_total \([0-9]*\).*/\1/p')"
 kill "$PSTN3" 2>/dev/null
 wait "$PSTN3" 2>/dev/null
 

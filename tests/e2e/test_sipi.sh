@@ -59,20 +59,10 @@ for b in pstn mgw mgcf; do
     fi
 done
 
-mark() { wc -l <"$1" 2>/dev/null || echo 0; }
-since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
-wait_for() {   # FILE MARK ERE [SECONDS]
-    local i
-    for i in $(seq 1 $((${4:-15} * 5))); do
-        since "$1" "$2" | grep -Eq -- "$3" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 wait_for_count() {   # FILE MARK ERE N [SECONDS]: until N lines since MARK match
     local i
     for i in $(seq 1 $((${5:-15} * 5))); do
-        [ "$(since "$1" "$2" | grep -Ec -- "$3")" -ge "$4" ] && return 0
+        [ "$(log_since "$1" "$2" | grep -Ec -- "$3")" -ge "$4" ] && return 0
         sleep 0.2
     done
     return 1
@@ -97,61 +87,61 @@ cap_start sipi
 step "the lab, the MGCF with SIP-I towards $SIPI_PEER"
 check "deploy/lab.sh start" lab_start
 check "the MGCF's association with the PSTN is active and the MGW in service" \
-    wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
+    log_wait_for "$MGCF_LOG" 0 "MGW 127\.0\.0\.101:2944 in service" 30
 check_match "the MGCF logged its SIP-I peers" \
     'SIP-I \(application/ISUP, handling=optional\) with 2 peer network\(s\), the I-CSCF among them' \
     "$(cat "$MGCF_LOG")"
 
 step "a call from the SIP-I peer"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 check "the call is answered and the BYE answered 200" peer sipi "$SIPI_PEER" --calling 19995550199 \
     --cpc 15 --hop 10 --bye-cause 31 --hold 1
 check_match "the PSTN got the encapsulated IAM's calling number and category (payphone 15)" \
     '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=19995550199 apri=0 si=3 cpc=15$' \
-    "$(since "$PSTN_OUT" "$p")"
+    "$(log_since "$PSTN_OUT" "$p")"
 check_match "the 180 carries the ACM (ISUP type 6)" '^rx 180 isup=6 ' "$(cat "$E2E_RUN/sipi.out")"
 check_match "the 200 carries the ANM (9) beside the SDP" '^rx 200 isup=9 sdp=yes$' \
     "$(cat "$E2E_RUN/sipi.out")"
 check "the PSTN got the REL with the encapsulated cause 31 (not 16 of a plain BYE)" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
 
 step "the attacker: a trusted peer that is not a SIP-I peer"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 check "its call is answered too" peer plain "$PLAIN_PEER" --calling 19995550199 --cpc 15 \
     --bye-cause 31 --hold 1
 check_match "... but its IAM is the P-Asserted-Identity's (calling 15550100001, ordinary 10)" \
     '^rx IAM cic=[0-9]+ called=19995550100 nai=4 calling=15550100001 apri=0 si=3 cpc=10$' \
-    "$(since "$PSTN_OUT" "$p")"
+    "$(log_since "$PSTN_OUT" "$p")"
 check_match "... its responses carry no ISUP" '^rx 200 isup=- sdp=yes$' \
     "$(cat "$E2E_RUN/plain.out")"
 check "... its BYE's REL is not used: cause 16" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 '
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=16 '
 check_match "... and the MGCF said why" \
-    'ISUP body part from a peer not in mgcf.sip_i_peers: not used' "$(since "$MGCF_LOG" "$l")"
-p=$(mark "$PSTN_OUT")
+    'ISUP body part from a peer not in mgcf.sip_i_peers: not used' "$(log_since "$MGCF_LOG" "$l")"
+p=$(log_mark "$PSTN_OUT")
 peer plain-req "$PLAIN_PEER" --handling required
 check_match "an ISUP part with handling=required from it: 415" '^rx 415 ' \
     "$(cat "$E2E_RUN/plain-req.out")"
 sleep 1
-check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+check_eq "... and no IAM went to the PSTN" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
 step "ISUP the MGCF makes itself goes to the SIP-I peer as its own REL"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 peer t7 "$SIPI_PEER" --number 19995550602
 check_match "no ACM from the PSTN: T7 over, 504 with an encapsulated REL cause 102" \
     '^rx 504 rel isup=12 cause=102$' "$(cat "$E2E_RUN/t7.out")"
 check "... and the PSTN got the REL cause 102 too" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
-p=$(mark "$PSTN_OUT")
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+p=$(log_mark "$PSTN_OUT")
 peer hop "$SIPI_PEER" --hop 1
 check_match "a spent hop counter: 483 with a REL cause 25 (exchange routing error)" \
     '^rx 483 rel isup=12 cause=25$' "$(cat "$E2E_RUN/hop.out")"
 sleep 1
-check_eq "... and no IAM went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+check_eq "... and no IAM went to the PSTN" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 peer t7-plain "$PLAIN_PEER" --number 19995550602
 check_match "the same call from the peer that is not SIP-I: 504 without ISUP" \
     '^rx 504 isup=- sdp=no$' "$(cat "$E2E_RUN/t7-plain.out")"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 check "a call suspended by the PSTN for good ends with the MGCF's BYE, answered 200" \
     peer t6 "$SIPI_PEER" --number 19995550600 --hold 15
 check_match "the SUS came in an INFO (ISUP 13, network initiated)" '^rx INFO isup=13 sus=1$' \
@@ -159,75 +149,75 @@ check_match "the SUS came in an INFO (ISUP 13, network initiated)" '^rx INFO isu
 check_match "T6 over: the MGCF's BYE carries its REL cause 102" '^rx BYE isup=12 cause=102$' \
     "$(cat "$E2E_RUN/t6.out")"
 check "... and the PSTN got the REL cause 102" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
 
 step "the SIP-I peer's suspension, supervised by the MGCF (Q.764 T6, T2)"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 check "the SIP-I peer suspends (network) and never resumes: the MGCF's BYE, answered 200" \
     peer peer-t6 "$SIPI_PEER" --info sus --hold 15
 check_match "... its INFO answered 200, then T6 over: the BYE carries a REL cause 102" \
     'info 200 rx BYE isup=12 cause=102 ' "$(tr '\n' ' ' <"$E2E_RUN/peer-t6.out")"
 check "... the PSTN got the SUS, then the REL cause 102" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
 check_match "... SUS before the REL at the PSTN" 'rx SUS cic=[0-9]+ .*rx REL cic=[0-9]+ cause=102' \
-    "$(since "$PSTN_OUT" "$p" | tr '\n' ' ')"
+    "$(log_since "$PSTN_OUT" "$p" | tr '\n' ' ')"
 check_match "... the MGCF logged its T6 for the peer" 'timer T6-SIP-I expired' \
-    "$(since "$MGCF_LOG" "$l")"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+    "$(log_since "$MGCF_LOG" "$l")"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 check "the SIP-I peer suspends (subscriber) and never resumes: the MGCF's BYE after T2" \
     peer peer-t2 "$SIPI_PEER" --info sus-user --hold 15
 check_match "... the BYE carries a REL cause 102" '^rx BYE isup=12 cause=102$' \
     "$(cat "$E2E_RUN/peer-t2.out")"
 check "... the PSTN got the REL cause 102" \
-    wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
-check_match "... after T2" 'timer T2 expired' "$(since "$MGCF_LOG" "$l")"
-p=$(mark "$PSTN_OUT")
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102 '
+check_match "... after T2" 'timer T2 expired' "$(log_since "$MGCF_LOG" "$l")"
+p=$(log_mark "$PSTN_OUT")
 check "suspended and resumed by the SIP-I peer within T6: the call lasts past T6" \
     peer peer-res "$SIPI_PEER" --info sus --info res --hold 4
 check_match "... its BYE is the peer's own (cause 31), not the MGCF's" '^bye 200$' \
     "$(cat "$E2E_RUN/peer-res.out")"
-check "... and the PSTN got cause 31" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
+check "... and the PSTN got cause 31" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=31 '
 
 step "SUS and RES in INFO (Q.1912.5 profile C)"
 check "a call suspended and resumed by the PSTN" \
     peer sus-res "$SIPI_PEER" --number 19995550601 --hold 3
 check_match "INFO with the SUS, then INFO with the RES" \
     'rx INFO isup=13 sus=1 rx INFO isup=14 sus=1 ' "$(tr '\n' ' ' <"$E2E_RUN/sus-res.out")"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 check "suspended and resumed by the PSTN, the SIP-I peer answering each INFO after 1.5 s" \
     peer info-slow "$SIPI_PEER" --number 19995550601 --info-delay 1.5 --hold 8
 check_match "... the RES waited for the final answer to the SUS's INFO (RFC 6086)" \
     'SIP-I: ISUP RES waits for the answer to our INFO before \(1 waiting\)' \
-    "$(since "$MGCF_LOG" "$l")"
+    "$(log_since "$MGCF_LOG" "$l")"
 check_match "... then went: INFO with the SUS, then INFO with the RES" \
     'rx INFO isup=13 sus=1 .*rx INFO isup=14 sus=1 ' "$(tr '\n' ' ' <"$E2E_RUN/info-slow.out")"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 check "suspended by the PSTN, the SIP-I peer answers the INFO 481: the MGCF's BYE" \
     peer info-481 "$SIPI_PEER" --number 19995550600 --info-status 481 --hold 10
 check_match "... the dialog is gone: the BYE carries a REL cause 41" '^rx BYE isup=12 cause=41$' \
     "$(cat "$E2E_RUN/info-481.out")"
-check "... the PSTN got the REL cause 41" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
+check "... the PSTN got the REL cause 41" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
 check_match "... the MGCF said why" 'our INFO answered 481: the dialog is gone' \
-    "$(since "$MGCF_LOG" "$l")"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+    "$(log_since "$MGCF_LOG" "$l")"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 check "the SIP-I peer suspends and resumes in INFOs, then sends an INFO with text" \
     peer info "$SIPI_PEER" --info sus --info res --info text --hold 1
 check_match "INFO SUS 200, INFO RES 200, INFO text/plain 415" 'info 200 info 200 info 415 ' \
     "$(tr '\n' ' ' <"$E2E_RUN/info.out")"
-check "the PSTN got the SUS (network) ..." wait_for "$PSTN_OUT" "$p" '^rx SUS cic=[0-9]+ network$'
-check "... and the RES" wait_for "$PSTN_OUT" "$p" '^rx RES cic=[0-9]+ network$'
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+check "the PSTN got the SUS (network) ..." log_wait_for "$PSTN_OUT" "$p" '^rx SUS cic=[0-9]+ network$'
+check "... and the RES" log_wait_for "$PSTN_OUT" "$p" '^rx RES cic=[0-9]+ network$'
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 check "the attacker: the peer that is not SIP-I sends the same INFO" \
     peer info-plain "$PLAIN_PEER" --info sus --hold 1
 check_match "... refused 415" '^info 415$' "$(cat "$E2E_RUN/info-plain.out")"
 check_match "... the MGCF said why" \
     'INFO refused 415: an INFO body \(ISUP\) is taken from mgcf.sip_i_peers only' \
-    "$(since "$MGCF_LOG" "$l")"
+    "$(log_since "$MGCF_LOG" "$l")"
 sleep 1
-check_eq "... and no SUS went to the PSTN" "" "$(since "$PSTN_OUT" "$p" | grep '^rx SUS')"
+check_eq "... and no SUS went to the PSTN" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx SUS')"
 
 step "the MGCF's own refusals to the SIP-I peer carry its REL"
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 peer r404 "$SIPI_PEER" --number 4930123456
 check_match "a number no trunk routes: 404 with a REL cause 3 (no route to destination)" \
     '^rx 404 rel isup=12 cause=3$' "$(cat "$E2E_RUN/r404.out")"
@@ -252,7 +242,7 @@ done
 check_eq "... unblocked again (31 times 202)" 31 "$unblocked"
 check "... and acknowledged by the PSTN (UBA)" \
     wait_for_count "$PSTN_OUT" "$p" '^tx UBA cic=' 31 15
-p=$(mark "$PSTN_OUT")
+p=$(log_mark "$PSTN_OUT")
 peer busy1 "$SIPI_PEER" --hold 6 &
 BUSY1=$!
 PEER_PORT=5073 peer busy2 "$SIPI_PEER" --hold 6 &
@@ -266,10 +256,10 @@ check "... the two calls end as they should (1)" wait "$BUSY1"
 check "... the two calls end as they should (2)" wait "$BUSY2"
 
 step "the MGCF's REL to the SIP-I peer when the MGW or the PSTN is gone"
-p=$(mark "$PSTN_OUT") l=$(mark "$MGCF_LOG")
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
 peer mgw-lost "$SIPI_PEER" --hold 20 &
 LOST=$!
-if wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 15; then
+if log_wait_for "$PSTN_OUT" "$p" '^tx ANM cic=' 15; then
     sleep 0.5
     mgw_pid=$(cat "$E2E_RUN/mgw/mgw.pid" 2>/dev/null)
     kill -TERM "$mgw_pid" 2>/dev/null
@@ -279,10 +269,10 @@ fi
 check "a call answered, then the MGW restarts: the MGCF's BYE, answered 200" wait "$LOST"
 check_match "... the BYE carries a REL cause 41 (temporary failure)" \
     '^rx BYE isup=12 cause=41$' "$(cat "$E2E_RUN/mgw-lost.out")"
-check "... the PSTN got the REL cause 41" wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
+check "... the PSTN got the REL cause 41" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=41 '
 check "... the MGW is in service again" \
-    wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart'
-l=$(mark "$MGCF_LOG")
+    log_wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart'
+l=$(log_mark "$MGCF_LOG")
 mgw_pid=$(cat "$E2E_RUN/mgw/mgw.pid" 2>/dev/null)
 kill -TERM "$mgw_pid" 2>/dev/null
 for _ in $(seq 50); do kill -0 "$mgw_pid" 2>/dev/null || break; sleep 0.1; done
@@ -290,24 +280,24 @@ peer r503-47 "$SIPI_PEER"
 check_match "the MGW gone: its Add unanswered (mgcf.h248_timeout_ms), 503 with a REL cause 47" \
     '^rx 503 rel isup=12 cause=47$' "$(cat "$E2E_RUN/r503-47.out")"
 check_match "... the MGCF said why" 'H\.248 Add \(transaction [0-9]+\) got no reply' \
-    "$(since "$MGCF_LOG" "$l")"
+    "$(log_since "$MGCF_LOG" "$l")"
 lab_start_one mgw >/dev/null 2>&1
 check "... the MGW back (its ServiceChange)" \
-    wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart' 20
-l=$(mark "$MGCF_LOG")
+    log_wait_for "$MGCF_LOG" "$l" 'MGW ServiceChange of ROOT: Restart' 20
+l=$(log_mark "$MGCF_LOG")
 pstn_pid=$(cat "$E2E_RUN/pstn/pstn.pid" 2>/dev/null)
 kill -TERM "$pstn_pid" 2>/dev/null
 for _ in $(seq 50); do kill -0 "$pstn_pid" 2>/dev/null || break; sleep 0.1; done
 check "the PSTN switch stops: the MGCF's association goes down" \
-    wait_for "$MGCF_LOG" "$l" 'm3ua: ASP-DOWN' 10
+    log_wait_for "$MGCF_LOG" "$l" 'm3ua: ASP-DOWN' 10
 peer r503-41 "$SIPI_PEER"
 check_match "... a call then: 503 with a REL cause 41 (the ISUP link is down)" \
     '^rx 503 rel isup=12 cause=41$' "$(cat "$E2E_RUN/r503-41.out")"
-l=$(mark "$MGCF_LOG")
+l=$(log_mark "$MGCF_LOG")
 # shellcheck disable=SC2086  # the lab's PSTN options, word by word
 pstn_restart "$E2E_RUN/pstn-back.out" $IMS_LAB_PSTN_ARGS
 check "... the PSTN switch back: the association active again" \
-    wait_for "$MGCF_LOG" "$l" 'm3ua: ASP-ACTIVE' 20
+    log_wait_for "$MGCF_LOG" "$l" 'm3ua: ASP-ACTIVE' 20
 kill "$PSTN_PID" 2>/dev/null
 wait "$PSTN_PID" 2>/dev/null
 

@@ -300,6 +300,19 @@ pstn_restart() {
     e2e_at_cleanup "kill $PSTN_PID 2>/dev/null; wait $PSTN_PID 2>/dev/null"
 }
 
+# ---- log files grown by the daemons and peers while a test runs ----
+log_mark() { wc -l <"$1" 2>/dev/null || echo 0; }          # FILE: its length now
+log_since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }   # FILE MARK: what came after
+# log_wait_for FILE MARK ERE [SECONDS]: until a line after MARK matches (default 15 s)
+log_wait_for() {
+    local i
+    for i in $(seq 1 $((${4:-15} * 5))); do
+        log_since "$1" "$2" | grep -Eq -- "$3" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # ---- HTTP and JSON ----
 
 http_get() {   # $1 URL -> HTTP_CODE (000 when unreachable), HTTP_TYPE, HTTP_BODY
