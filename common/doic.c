@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- reacting node ---- */
 
@@ -76,6 +77,13 @@ bool ims_doic_client_throttle(struct ims_doic_client *c, const char *host, uint6
         return false;
     p->acc -= 100;
     return true;
+}
+
+bool ims_doic_trusted(const char *target, const char *peer, const char *origin)
+{
+    if (!peer || !*peer || !origin || strcasecmp(peer, origin) != 0)
+        return false;
+    return !target || !*target || strcasecmp(target, peer) == 0;
 }
 
 /* ---- reporting node ---- */

@@ -68,6 +68,14 @@ uint32_t ims_doic_client_reduction(const struct ims_doic_client *c, const char *
  * reduction, spread evenly (30 %: 3 of every 10). */
 bool ims_doic_client_throttle(struct ims_doic_client *c, const char *host, uint64_t now_ms);
 
+/*
+ * ims_doic_trusted - whether a report in an answer is to be taken: @origin (its
+ * Origin-Host) is @peer (the identity of the connection that delivered it, which the
+ * sender cannot choose), and @target (the host the request was sent to; "" when sent by
+ * realm) is that peer. Identities compare without case.
+ */
+bool ims_doic_trusted(const char *target, const char *peer, const char *origin);
+
 /* ---- reporting node ---- */
 
 #define IMS_DOIC_PERIOD_MS 1000     /* the reduction is re-decided once a period */

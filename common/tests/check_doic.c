@@ -165,6 +165,21 @@ START_TEST(server_renews_before_validity)
 }
 END_TEST
 
+/* The attacker: a report from a peer other than the one the request went to, or one
+ * naming another host than its connection, is not taken */
+START_TEST(trust_by_connection)
+{
+    ck_assert(ims_doic_trusted(HSS, HSS, HSS));
+    ck_assert(ims_doic_trusted("", HSS, HSS));                  /* sent by realm */
+    ck_assert(ims_doic_trusted(HSS, HSS, "HSS.ims.mnc001.mcc001.3gppnetwork.org"));
+    ck_assert(!ims_doic_trusted(HSS, "evil.example", "evil.example"));
+    ck_assert(!ims_doic_trusted(HSS, "evil.example", HSS));     /* claims to be the HSS */
+    ck_assert(!ims_doic_trusted("", "evil.example", HSS));
+    ck_assert(!ims_doic_trusted(HSS, "", HSS));                 /* not from a peer */
+    ck_assert(!ims_doic_trusted(HSS, HSS, ""));
+}
+END_TEST
+
 static Suite *doic_suite(void)
 {
     Suite *s = suite_create("doic");
@@ -177,6 +192,7 @@ static Suite *doic_suite(void)
     tcase_add_test(tc, reduction_from_queue);
     tcase_add_test(tc, server_rises_falls_and_ends);
     tcase_add_test(tc, server_renews_before_validity);
+    tcase_add_test(tc, trust_by_connection);
     suite_add_tcase(s, tc);
     return s;
 }
