@@ -383,7 +383,8 @@ struct request_ctx {
     struct ims_diam_result res;
     char session[128];
     bool oc_offered;          /* RFC 7683: OC-Supported-Features sent */
-    char oc_target[256];      /* ... to this host ("" by realm) */
+    char oc_target[256];      /* ... to this host (see ims_diam_doic_offer) */
+    bool oc_named;            /* ... which was its Destination-Host */
 };
 
 /* ---- hooks: metrics and operator-visible events ---- */
@@ -876,7 +877,8 @@ static void on_answer(void *data, struct msg **answer)
     *answer = NULL;
     ctx->res.code = ims_diam_result_code(ctx->res.answer, &ctx->res.experimental);
     if (ctx->oc_offered)
-        ims_diam_doic_answered(ctx->res.answer, ctx->oc_target);
+        ims_diam_doic_answered(ctx->res.answer, ctx->oc_named ? ctx->oc_target : "",
+                               ctx->cmd);
     hand_off(ctx);
 }
 
@@ -966,7 +968,7 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
 
     if (ctx->cmd < IMS_CMD_COUNT)
         ctx->oc_offered = ims_diam_doic_offer(*req, ctx->cmd, ctx->oc_target,
-                                              sizeof(ctx->oc_target));
+                                              sizeof(ctx->oc_target), &ctx->oc_named);
     if (ctx->oc_offered && ims_diam_doic_throttle(ctx->oc_target, ctx->cmd)) {
         fd_msg_free(*req);       /* fails here as if answered DIAMETER_TOO_BUSY */
         *req = NULL;

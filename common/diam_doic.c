@@ -38,6 +38,8 @@ static struct {
     struct ims_counter *ignored, *taken, *malformed;
     struct ims_gauge *asked;
     uint64_t ignored_logged_ms;
+    char app_host[IMS_APP_COUNT][256];   /* the peer that answered the last request of each
+                                          * application (sent by realm, its likely host) */
 } g = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static uint64_t now_ms(void)
@@ -117,13 +119,20 @@ int ims_diam_doic_init(const struct ims_diam_doic_conf *c, bool server)
 
 /* ---- reacting node ---- */
 
-bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t len)
+bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t len,
+                         bool *named)
 {
     target[0] = '\0';
+    *named = false;
     if (!g.enabled || cmd >= IMS_CMD_COUNT || ims_cmd_app(cmd) == IMS_APP_RF)
         return false;
-    if (ims_avp_get_str(req, IMS_AVP_DESTINATION_HOST, target, len) != 0)
-        snprintf(target, len, "%s", g.only_peer);
+    *named = ims_avp_get_str(req, IMS_AVP_DESTINATION_HOST, target, len) == 0;
+    if (!*named) {
+        pthread_mutex_lock(&g.mu);
+        const char *h = g.app_host[ims_cmd_app(cmd)];
+        snprintf(target, len, "%s", *h ? h : g.only_peer);
+        pthread_mutex_unlock(&g.mu);
+    }
     struct avp *f = ims_avp_add_group(req, IMS_AVP_OC_SUPPORTED_FEATURES);
     return f && ims_avp_add_u64(f, IMS_AVP_OC_FEATURE_VECTOR, IMS_DOIC_ALGO_LOSS) == 0;
 }
@@ -182,16 +191,21 @@ static void log_untrusted(const char *peer, const char *origin, const char *targ
              *target ? target : "the realm");
 }
 
-void ims_diam_doic_answered(struct msg *ans, const char *target)
+void ims_diam_doic_answered(struct msg *ans, const char *target, enum ims_cmd cmd)
 {
     struct ims_doic_olr o;
     char peer[256], origin[256];
-    if (!g.enabled || !ans)
+    if (!g.enabled || !ans || cmd >= IMS_CMD_COUNT)
         return;
+    ims_diam_msg_peer(ans, peer, sizeof(peer));
+    if (*peer) {
+        pthread_mutex_lock(&g.mu);
+        snprintf(g.app_host[ims_cmd_app(cmd)], sizeof(g.app_host[0]), "%s", peer);
+        pthread_mutex_unlock(&g.mu);
+    }
     int rc = read_olr(ans, &o);
     if (rc == -ENOENT)
         return;
-    ims_diam_msg_peer(ans, peer, sizeof(peer));
     if (ims_avp_get_str(ans, IMS_AVP_ORIGIN_HOST, origin, sizeof(origin)) != 0)
         origin[0] = '\0';
     pthread_mutex_lock(&g.mu);

@@ -38,18 +38,23 @@ int ims_diam_doic_init(const struct ims_diam_doic_conf *c, bool server);
 
 /*
  * ims_diam_doic_offer - add OC-Supported-Features to the request @req of @cmd (not for
- * Rf), and write in @target the host it goes to (Destination-Host, else the one configured
- * peer, else ""). Returns true when offered.
+ * Rf), and write in @target the host it goes to: its Destination-Host, else the peer that
+ * answered the last request of its application (sent by realm, freeDiameter routes it to
+ * that same server while there is one per application, as in the lab), else the one
+ * configured peer, else "" (not throttled); *named: it was the Destination-Host. Returns
+ * true when offered.
  */
-bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t len);
+bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t len,
+                         bool *named);
 
 /* ims_diam_doic_throttle - whether this request to @target is to be throttled now (counted
  * per command and peer). */
 bool ims_diam_doic_throttle(const char *target, enum ims_cmd cmd);
 
-/* ims_diam_doic_answered - the answer @ans to a request that offered DOIC and was sent to
- * @target ("" when by realm): take its host report when it is to be trusted. */
-void ims_diam_doic_answered(struct msg *ans, const char *target);
+/* ims_diam_doic_answered - the answer @ans to a request of @cmd that offered DOIC and was
+ * sent to @target (its Destination-Host; "" when by realm): take its host report when it
+ * is to be trusted. */
+void ims_diam_doic_answered(struct msg *ans, const char *target, enum ims_cmd cmd);
 
 /*
  * ims_diam_doic_answer - a server's answer @ans is about to be sent; the queue holds
