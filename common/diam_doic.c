@@ -36,7 +36,6 @@ static struct {
     struct peer_metrics peers[METRIC_PEERS + 1];   /* the last: "other" */
     size_t npeers;
     struct ims_counter *ignored, *taken, *malformed;
-    struct ims_gauge *asked;
     uint64_t ignored_logged_ms;
     char app_host[IMS_APP_COUNT][256];   /* the peer that answered the last request of each
                                           * application (sent by realm, its likely host) */
@@ -54,6 +53,16 @@ static uint64_t now_ms(void)
 struct reduction_arg {
     char host[128];
 };
+
+static double asked(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g.mu);
+    ims_doic_server_tick(&g.srv, now_ms());
+    uint32_t r = g.srv.reduction;
+    pthread_mutex_unlock(&g.mu);
+    return (double)r;
+}
 
 static double reduction_of(void *arg)
 {
@@ -111,8 +120,8 @@ int ims_diam_doic_init(const struct ims_diam_doic_conf *c, bool server)
         uint64_t seq = (uint64_t)time(NULL);   /* above any sent before a restart */
         ims_doic_server_init(&g.srv, c->max_queue, c->busy_wait_ms, c->threshold_pct,
                              c->validity_s, seq, now_ms());
-        g.asked = ims_gauge_new("ims_diameter_oc_reduction_asked_percent", "Reduction this "
-                                "server asks of its clients in its OC-OLR (RFC 7683)", NULL);
+        ims_gauge_fn_new("ims_diameter_oc_reduction_asked_percent", "Reduction this server "
+                         "asks of its clients in its OC-OLR (RFC 7683)", NULL, asked, NULL);
     }
     return 0;
 }
@@ -245,7 +254,6 @@ void ims_diam_doic_answer(struct msg *ans, size_t depth, unsigned waited_ms)
     ims_doic_server_observe(&g.srv, depth > UINT32_MAX ? UINT32_MAX : (unsigned)depth,
                             waited_ms, now);
     bool report = ims_doic_server_report(&g.srv, now, &o);
-    ims_gauge_set(g.asked, (int64_t)g.srv.reduction);
     pthread_mutex_unlock(&g.mu);
     if (fd_msg_answ_getq(ans, &req) != 0 || !req || !offers_loss(req))
         return;

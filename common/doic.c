@@ -139,7 +139,8 @@ static void set_reduction(struct ims_doic_server *s, uint32_t r, uint64_t now_ms
     s->issued_ms = now_ms;
 }
 
-/* Close the periods over by @now_ms: the reduction falls towards what the peaks call for */
+/* Close the periods over by @now_ms: the reduction falls towards what the peaks of the
+ * period just over call for, and by a full step for each later period (none observed) */
 static void close_periods(struct ims_doic_server *s, uint64_t now_ms)
 {
     if (now_ms < s->period_ms + IMS_DOIC_PERIOD_MS)
@@ -147,14 +148,20 @@ static void close_periods(struct ims_doic_server *s, uint64_t now_ms)
     uint64_t n = (now_ms - s->period_ms) / IMS_DOIC_PERIOD_MS;
     uint32_t want = ims_doic_reduction(s->peak_depth, s->max_queue, s->peak_wait_ms,
                                        s->busy_wait_ms, s->threshold_pct);
-    if (want < s->reduction) {
-        uint64_t down = n * IMS_DOIC_STEP_DOWN;
-        uint32_t r = down >= s->reduction ? 0 : s->reduction - (uint32_t)down;
-        set_reduction(s, r > want ? r : want, now_ms);
-    }
+    uint32_t r = s->reduction;
+    if (want < r)
+        r = r - want > IMS_DOIC_STEP_DOWN ? r - IMS_DOIC_STEP_DOWN : want;
+    uint64_t down = (n - 1) * IMS_DOIC_STEP_DOWN;
+    r = down >= r ? 0 : r - (uint32_t)down;
+    set_reduction(s, r, now_ms);
     s->period_ms += n * IMS_DOIC_PERIOD_MS;
     s->peak_depth = 0;
     s->peak_wait_ms = 0;
+}
+
+void ims_doic_server_tick(struct ims_doic_server *s, uint64_t now_ms)
+{
+    close_periods(s, now_ms);
 }
 
 void ims_doic_server_observe(struct ims_doic_server *s, unsigned depth, unsigned wait_ms,

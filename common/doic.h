@@ -116,6 +116,10 @@ void ims_doic_server_init(struct ims_doic_server *s, unsigned max_queue, unsigne
 void ims_doic_server_observe(struct ims_doic_server *s, unsigned depth, unsigned wait_ms,
                              uint64_t now_ms);
 
+/* ims_doic_server_tick - close the periods over by @now_ms without an observation (each
+ * counts as calm); for reading the reduction when no request came. */
+void ims_doic_server_tick(struct ims_doic_server *s, uint64_t now_ms);
+
 /*
  * ims_doic_server_report - the OC-OLR to put in an answer at @now_ms into *olr: true while a
  * reduction is asked, and for a validity after it ended (a report of reduction 0 that ends

@@ -147,6 +147,25 @@ START_TEST(server_rises_falls_and_ends)
 }
 END_TEST
 
+/* A burst, then silence: the first answer after it asks for nothing (the period of the
+ * burst closes with its peak, every later one counts as calm) */
+START_TEST(server_silence_is_calm)
+{
+    struct ims_doic_server s;
+    struct ims_doic_olr o;
+    ims_doic_server_init(&s, 40, 500, 50, 5, 1, 0);
+    ims_doic_server_observe(&s, 40, 0, 900);
+    ck_assert_uint_eq(s.reduction, IMS_DOIC_MAX_REDUCTION);
+    ims_doic_server_tick(&s, 1000);                       /* its period: the peak holds */
+    ck_assert_uint_eq(s.reduction, IMS_DOIC_MAX_REDUCTION);
+    ims_doic_server_tick(&s, 3000);                       /* two calm periods */
+    ck_assert_uint_eq(s.reduction, IMS_DOIC_MAX_REDUCTION - 2 * IMS_DOIC_STEP_DOWN);
+    ims_doic_server_observe(&s, 0, 0, 10000);
+    ck_assert(ims_doic_server_report(&s, 10000, &o));
+    ck_assert_uint_eq(o.reduction, 0);
+}
+END_TEST
+
 START_TEST(server_renews_before_validity)
 {
     struct ims_doic_server s;
@@ -193,6 +212,7 @@ static Suite *doic_suite(void)
     tcase_add_test(tc, server_rises_falls_and_ends);
     tcase_add_test(tc, server_renews_before_validity);
     tcase_add_test(tc, trust_by_connection);
+    tcase_add_test(tc, server_silence_is_calm);
     suite_add_tcase(s, tc);
     return s;
 }
