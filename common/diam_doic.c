@@ -23,7 +23,7 @@
 #define METRIC_PEERS 32   /* peers with metrics of their own; more are counted as "other" */
 
 struct peer_metrics {
-    char host[128];
+    char host[256];
     struct ims_counter *throttled;
 };
 
@@ -50,10 +50,6 @@ static uint64_t now_ms(void)
 
 /* ---- metrics ---- */
 
-struct reduction_arg {
-    char host[128];
-};
-
 static double asked(void *arg)
 {
     (void)arg;
@@ -66,9 +62,9 @@ static double asked(void *arg)
 
 static double reduction_of(void *arg)
 {
-    struct reduction_arg *a = arg;
+    const struct peer_metrics *p = arg;
     pthread_mutex_lock(&g.mu);
-    uint32_t r = ims_doic_client_reduction(&g.client, a->host, now_ms());
+    uint32_t r = ims_doic_client_reduction(&g.client, p->host, now_ms());
     pthread_mutex_unlock(&g.mu);
     return (double)r;
 }
@@ -81,13 +77,9 @@ static struct peer_metrics *metrics_of(const char *host)
             return &g.peers[i];
     if (g.npeers == METRIC_PEERS)
         return &g.peers[METRIC_PEERS];
-    struct peer_metrics *p = &g.peers[g.npeers];
-    struct reduction_arg *a = calloc(1, sizeof(*a));   /* lives as long as the metric */
-    if (!a)
-        return &g.peers[METRIC_PEERS];
-    char labels[200];
+    struct peer_metrics *p = &g.peers[g.npeers];   /* the gauge's argument from now on */
+    char labels[300];
     snprintf(p->host, sizeof(p->host), "%s", host);
-    snprintf(a->host, sizeof(a->host), "%s", host);
     snprintf(labels, sizeof(labels), "peer=\"%s\"", p->host);
     p->throttled = ims_counter_new("ims_diameter_oc_throttled_total", "Requests not sent: "
                                    "their server asked for that reduction (RFC 7683, "
@@ -95,7 +87,7 @@ static struct peer_metrics *metrics_of(const char *host)
                                    labels);
     ims_gauge_fn_new("ims_diameter_oc_reduction_percent", "Reduction (percent of the "
                      "requests to it) in force per Diameter peer, from its OC-OLR (RFC 7683)",
-                     labels, reduction_of, a);
+                     labels, reduction_of, p);
     g.npeers++;
     return p;
 }

@@ -37,7 +37,7 @@ struct ims_doic_olr {
 /* ---- reacting node ---- */
 
 struct ims_doic_peer {
-    char host[128];               /* the reporting host ("" free) */
+    char host[256];               /* the reporting host ("" free) */
     uint64_t seq;                 /* the newest sequence number taken */
     uint32_t reduction;           /* percent */
     uint64_t expires_ms;          /* the report applies until then */
