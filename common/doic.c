@@ -146,17 +146,21 @@ static void close_periods(struct ims_doic_server *s, uint64_t now_ms)
     if (now_ms < s->period_ms + IMS_DOIC_PERIOD_MS)
         return;
     uint64_t n = (now_ms - s->period_ms) / IMS_DOIC_PERIOD_MS;
-    uint32_t want = ims_doic_reduction(s->peak_depth, s->max_queue, s->peak_wait_ms,
+    unsigned mean_wait = s->waits ? (unsigned)(s->wait_sum_ms / s->waits) : 0;
+    uint32_t want = ims_doic_reduction(s->peak_depth, s->max_queue, mean_wait,
                                        s->busy_wait_ms, s->threshold_pct);
     uint32_t r = s->reduction;
-    if (want < r)
+    if (want > r)
+        r = want;
+    else if (want < r)
         r = r - want > IMS_DOIC_STEP_DOWN ? r - IMS_DOIC_STEP_DOWN : want;
     uint64_t down = (n - 1) * IMS_DOIC_STEP_DOWN;
     r = down >= r ? 0 : r - (uint32_t)down;
     set_reduction(s, r, now_ms);
     s->period_ms += n * IMS_DOIC_PERIOD_MS;
     s->peak_depth = 0;
-    s->peak_wait_ms = 0;
+    s->wait_sum_ms = 0;
+    s->waits = 0;
 }
 
 void ims_doic_server_tick(struct ims_doic_server *s, uint64_t now_ms)
@@ -170,9 +174,11 @@ void ims_doic_server_observe(struct ims_doic_server *s, unsigned depth, unsigned
     close_periods(s, now_ms);
     if (depth > s->peak_depth)
         s->peak_depth = depth;
-    if (wait_ms > s->peak_wait_ms)
-        s->peak_wait_ms = wait_ms;
-    uint32_t now_want = ims_doic_reduction(depth, s->max_queue, wait_ms, s->busy_wait_ms,
+    if (wait_ms) {
+        s->wait_sum_ms += wait_ms;
+        s->waits++;
+    }
+    uint32_t now_want = ims_doic_reduction(depth, s->max_queue, 0, s->busy_wait_ms,
                                            s->threshold_pct);
     if (now_want > s->reduction)
         set_reduction(s, now_want, now_ms);

@@ -89,7 +89,9 @@ struct ims_doic_server {
     uint64_t period_ms;           /* start of the current period */
     uint64_t issued_ms;           /* when @seq was issued */
     uint64_t ended_ms;            /* when the reduction last went to 0 (0: never asked) */
-    unsigned peak_depth, peak_wait_ms;   /* in the current period */
+    unsigned peak_depth;          /* in the current period */
+    uint64_t wait_sum_ms;         /* ... the waits of the requests taken, and how many */
+    uint32_t waits;
 };
 
 /*
@@ -108,10 +110,11 @@ void ims_doic_server_init(struct ims_doic_server *s, unsigned max_queue, unsigne
 
 /*
  * ims_doic_server_observe - the queue held @depth and a request taken had waited @wait_ms
- * at @now_ms. Closes the periods that are over: the reduction rises at once to what the
- * period's peaks call for, and falls by IMS_DOIC_STEP_DOWN a period (each period without
- * observations counts as calm). A change, or half the validity past since the report was
- * issued, issues a new sequence number.
+ * (0: not known, not counted) at @now_ms. The reduction rises at once to what the depth
+ * calls for; at the close of a period to what its peak depth and its mean wait call for
+ * (one request that stalled does not start a report); it falls by IMS_DOIC_STEP_DOWN a
+ * period (each period without observations counts as calm). A change, or half the
+ * validity past since the report was issued, issues a new sequence number.
  */
 void ims_doic_server_observe(struct ims_doic_server *s, unsigned depth, unsigned wait_ms,
                              uint64_t now_ms);

@@ -166,6 +166,24 @@ START_TEST(server_silence_is_calm)
 }
 END_TEST
 
+/* The wait counts by its mean over a period: one stalled request starts nothing */
+START_TEST(server_wait_by_period_mean)
+{
+    struct ims_doic_server s;
+    ims_doic_server_init(&s, 1000, 500, 50, 5, 1, 0);
+    ims_doic_server_observe(&s, 0, 500, 10);
+    ck_assert_uint_eq(s.reduction, 0);                    /* not at once */
+    for (int i = 0; i < 9; i++)
+        ims_doic_server_observe(&s, 0, 1, 20 + (uint64_t)i);
+    ims_doic_server_tick(&s, 1000);                       /* mean 50 ms: calm */
+    ck_assert_uint_eq(s.reduction, 0);
+    for (int i = 0; i < 10; i++)
+        ims_doic_server_observe(&s, 0, 375, 1100 + (uint64_t)i);
+    ims_doic_server_tick(&s, 2000);                       /* mean 375 ms: half way */
+    ck_assert_uint_eq(s.reduction, 50);
+}
+END_TEST
+
 START_TEST(server_renews_before_validity)
 {
     struct ims_doic_server s;
@@ -213,6 +231,7 @@ static Suite *doic_suite(void)
     tcase_add_test(tc, server_renews_before_validity);
     tcase_add_test(tc, trust_by_connection);
     tcase_add_test(tc, server_silence_is_calm);
+    tcase_add_test(tc, server_wait_by_period_mean);
     suite_add_tcase(s, tc);
     return s;
 }
