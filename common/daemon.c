@@ -164,8 +164,8 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
       "server reports overload to the clients that offer it" },
     { "diameter", "doic_threshold_pct", IMS_CFG_INT, "50", 0, 1, 99, NULL, NULL,
       "server: an overload report starts when the request queue holds more than this "
-      "percentage of max_queue, or a request taken waited more than this percentage of "
-      "busy_wait_ms; the reduction grows to 90 % at the limit" },
+      "percentage of max_queue, or the requests taken in a second waited on average more "
+      "than this percentage of busy_wait_ms; the reduction grows to 90 % at the limit" },
     { "diameter", "doic_validity_s", IMS_CFG_INT, "5", 0, 1, 86400, NULL, NULL,
       "server: OC-Validity-Duration of its overload reports (renewed at half of it)" },
     { "diameter", "request_timeout_ms", IMS_CFG_INT, "3000", 0, 100, 60000, NULL, NULL,
