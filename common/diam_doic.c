@@ -213,11 +213,22 @@ void ims_diam_doic_answered(struct msg *ans, const char *target, enum ims_cmd cm
     if (!ims_doic_trusted(target, peer, origin) || !offers_loss(ans)) {
         ims_counter_inc(g.ignored);
         log_untrusted(peer, origin, target);
-    } else if (rc != 0 || ims_doic_client_update(&g.client, peer, &o, now_ms()) < 0) {
-        ims_counter_inc(g.malformed);
     } else {
-        metrics_of(peer);
-        ims_counter_inc(g.taken);
+        uint64_t now = now_ms();
+        uint32_t before = ims_doic_client_reduction(&g.client, peer, now);
+        int taken = rc == 0 ? ims_doic_client_update(&g.client, peer, &o, now) : rc;
+        uint32_t after = ims_doic_client_reduction(&g.client, peer, now);
+        if (taken < 0) {
+            ims_counter_inc(g.malformed);
+        } else if (taken > 0) {
+            metrics_of(peer);
+            ims_counter_inc(g.taken);
+        }
+        if (before != after)
+            ims_info("diameter: %s asks for a reduction of %u %% (RFC 7683 report %llu, "
+                     "valid %u s): that share of requests to it fails here as "
+                     "DIAMETER_TOO_BUSY", peer, after, (unsigned long long)o.seq,
+                     o.has_validity ? o.validity_s : IMS_DOIC_DEFAULT_VALIDITY_S);
     }
     pthread_mutex_unlock(&g.mu);
 }
