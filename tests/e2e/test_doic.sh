@@ -42,6 +42,21 @@ reg() {   # NAME USER ADDR PORT: Digest registration via the P-CSCF
         -auth_uri "$R" -key impi "$2@$R" -key expires 600 "$PCSCF"
 }
 
+# reg_again NAME USER ADDR PORT: reg, tried again (3 times, 2 s apart) only when the P-CSCF's
+# own admission control refused it (its queueing delay on a loaded 2-core machine: SIP
+# overload control, not what this test is about)
+reg_again() {
+    local i
+    for i in 1 2 3; do
+        reg "$1-$i" "$2" "$3" "$4" && return 0
+        grep -q 'overloaded: more new requests than this node' "$E2E_RUN/$1-$i.err" 2>/dev/null ||
+            return 1
+        log "$1: refused by the P-CSCF's own admission control, tried again"
+        sleep 2
+    done
+    return 1
+}
+
 # flood NAME RATE COUNT CSV: REGISTERs of new work from FLOOD_UE, no retransmissions
 flood() {
     local name=$1 rate=$2 count=$3 csv=$4
@@ -103,7 +118,7 @@ log "diamcli: $out"
 check_eq "the UAR carrying an OC-OLR is answered" 0 "$(jq -r .failures <<<"$out" 2>/dev/null)"
 check_eq "the HSS asks no reduction of anybody" 0 \
     "$(metric 127.0.0.40 ims_diameter_oc_reduction_asked_percent)"
-check "alice registers" reg reg-alice alice "${ALICE[@]}"
+check "alice registers" reg_again reg-alice alice "${ALICE[@]}"
 check_eq "the I-CSCF has no reduction in force for the HSS" 0 "$(metric 127.0.0.20 "$RED_I")"
 check_eq "... and throttled nothing" 0 "$(metric 127.0.0.20 "$THR_I")"
 
@@ -169,7 +184,7 @@ check_eq "the S-CSCF: no reduction in force" 0 "$(metric 127.0.0.30 "$RED_I")"
 sleep 6   # the HSS's own report of reduction 0 runs for its validity
 check_eq "the HSS asks for nothing any more" 0 \
     "$(metric 127.0.0.40 ims_diameter_oc_reduction_asked_percent)"
-check "alice registers again" reg reg-alice-2 alice "${ALICE[@]}"
+check "alice registers again" reg_again reg-alice-2 alice "${ALICE[@]}"
 thr0=$(metric 127.0.0.20 "$THR_I")
 { echo SEQUENTIAL; seq -f 'user%05g' 301 340; } >"$E2E_RUN/calm.csv"
 flood calm 10 40 "$E2E_RUN/calm.csv"
