@@ -158,6 +158,16 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
     { "diameter", "busy_wait_ms", IMS_CFG_INT, "500", 0, 1, 60000, NULL, NULL,
       "a received request that waited longer than this for a handler thread is answered "
       "DIAMETER_TOO_BUSY instead of being handled" },
+    { "diameter", "doic", IMS_CFG_BOOL, "yes", 0, 0, 0, NULL, NULL,
+      "Diameter overload indication (RFC 7683, loss algorithm): a client offers it in its "
+      "requests (not Rf) and sends fewer requests to a server that reports overload; a "
+      "server reports overload to the clients that offer it" },
+    { "diameter", "doic_threshold_pct", IMS_CFG_INT, "50", 0, 1, 99, NULL, NULL,
+      "server: an overload report starts when the request queue holds more than this "
+      "percentage of max_queue, or the requests taken in a second waited on average more "
+      "than this percentage of busy_wait_ms; the reduction grows to 90 % at the limit" },
+    { "diameter", "doic_validity_s", IMS_CFG_INT, "5", 0, 1, 86400, NULL, NULL,
+      "server: OC-Validity-Duration of its overload reports (renewed at half of it)" },
     { "diameter", "request_timeout_ms", IMS_CFG_INT, "3000", 0, 100, 60000, NULL, NULL,
       "how long to wait for an answer" },
     { "diameter", "max_pending", IMS_CFG_INT, "10000", 0, 10, 1000000, NULL, NULL,
@@ -332,6 +342,9 @@ static int start_diameter(struct ims_daemon *d)
         .max_pending = (unsigned)ims_cfg_int(c, "diameter.max_pending"),
         .max_queue = (unsigned)ims_cfg_int(c, "diameter.max_queue"),
         .busy_wait_ms = (unsigned)ims_cfg_int(c, "diameter.busy_wait_ms"),
+        .doic = ims_cfg_bool(c, "diameter.doic"),
+        .doic_threshold_pct = (unsigned)ims_cfg_int(c, "diameter.doic_threshold_pct"),
+        .doic_validity_s = (unsigned)ims_cfg_int(c, "diameter.doic_validity_s"),
         .apps = d->desc->diam_apps,
         .ext_dir = ims_cfg_str(c, "diameter.extensions_dir"),
         .loop = d->loop,
@@ -352,11 +365,13 @@ out_lists:
 
 /* Diameter outcomes of our requests (loop thread): a server too busy, or silent, is a sign
  * of overload downstream that lowers the SIP admission rate. Accounting (Rf) is not: its
- * records wait in the spool and do not hold SIP work up. */
+ * records wait in the spool and do not hold SIP work up. Nor is a request throttled here
+ * for a server's overload report (RFC 7683): that reduction is already the server's ask,
+ * and cutting the SIP rate for it as well would cut twice. */
 static void on_diam_outcome(void *arg, enum ims_cmd cmd, const struct ims_diam_result *res)
 {
     struct ims_daemon *d = arg;
-    if (!d->sip || cmd == IMS_CMD_ACR)
+    if (!d->sip || cmd == IMS_CMD_ACR || res->throttled)
         return;
     if ((!res->error && !res->experimental && res->code == IMS_DIAM_TOO_BUSY) ||
         res->error == -ETIMEDOUT)

@@ -5,6 +5,7 @@
  */
 #include "diam.h"
 #include "diam_bind.h"
+#include "diam_doic.h"
 #include "diam_peer.h"
 #include "diam_hold.h"
 #include "diam_work.h"
@@ -61,6 +62,8 @@ static struct {
     struct ims_histogram *latency[IMS_CMD_COUNT];
     /* overload (see "server busy" and ims_diam_set_observer) */
     unsigned threads, max_queue, busy_wait_ms;
+    bool doic;
+    unsigned doic_threshold_pct, doic_validity_s;
     bool workers;
     struct ims_counter *busy;
     atomic_uint_fast64_t busy_logged_s;
@@ -379,6 +382,9 @@ struct request_ctx {
     struct timespec sent;
     struct ims_diam_result res;
     char session[128];
+    bool oc_offered;          /* RFC 7683: OC-Supported-Features sent */
+    char oc_target[256];      /* ... to this host (see ims_diam_doic_offer) */
+    bool oc_named;            /* ... which was its Destination-Host */
 };
 
 /* ---- hooks: metrics and operator-visible events ---- */
@@ -628,14 +634,23 @@ void ims_diam_answer_sink(ims_diam_sink_fn fn)
     g_sink = fn;
 }
 
+/* RFC 7683: the load seen, and the report for the answer's client (diam_doic.h) */
+static void overload_report(struct msg *ans)
+{
+    if (g.workers)
+        ims_diam_doic_answer(ans, ims_diam_work_depth(), ims_diam_work_waited_ms());
+}
+
 static void send_answer(struct msg **msg)
 {
     struct msg_hdr *hdr;
     if (!*msg)
         return;
-    if (fd_msg_hdr(*msg, &hdr) == 0 && !(hdr->msg_flags & CMD_FLAG_REQUEST) &&
-        (g_sink ? g_sink(msg) : ims_diam_hold_send(msg)) == 0)
-        return;
+    if (fd_msg_hdr(*msg, &hdr) == 0 && !(hdr->msg_flags & CMD_FLAG_REQUEST)) {
+        overload_report(*msg);
+        if ((g_sink ? g_sink(msg) : ims_diam_hold_send(msg)) == 0)
+            return;
+    }
     if (*msg && fd_msg_send(msg, NULL, NULL) != 0 && *msg) {
         fd_msg_free(*msg);
         *msg = NULL;
@@ -799,6 +814,8 @@ int ims_diam_answer_new(struct msg **req, enum ims_app app)
 
 int ims_diam_answer_send(struct msg **ans)
 {
+    if (ans && *ans)
+        overload_report(*ans);
     if (g_sink && ans && *ans)
         return g_sink(ans);
     return ims_diam_hold_send(ans);
@@ -859,6 +876,9 @@ static void on_answer(void *data, struct msg **answer)
     ctx->res.answer = *answer;
     *answer = NULL;
     ctx->res.code = ims_diam_result_code(ctx->res.answer, &ctx->res.experimental);
+    if (ctx->oc_offered)
+        ims_diam_doic_answered(ctx->res.answer, ctx->oc_named ? ctx->oc_target : "",
+                               ctx->cmd);
     hand_off(ctx);
 }
 
@@ -946,6 +966,17 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
     ims_diam_session_id(*req, ctx->session, sizeof(ctx->session));
     clock_gettime(CLOCK_MONOTONIC, &ctx->sent);
 
+    if (ctx->cmd < IMS_CMD_COUNT)
+        ctx->oc_offered = ims_diam_doic_offer(*req, ctx->cmd, ctx->oc_target,
+                                              sizeof(ctx->oc_target), &ctx->oc_named);
+    if (ctx->oc_offered && ims_diam_doic_throttle(ctx->oc_target, ctx->cmd)) {
+        fd_msg_free(*req);       /* fails here as if answered DIAMETER_TOO_BUSY */
+        *req = NULL;
+        ctx->res.code = IMS_DIAM_TOO_BUSY;
+        ctx->res.throttled = true;
+        hand_off(ctx);
+        return 0;
+    }
     unsigned ms = timeout_ms ? timeout_ms : g.timeout_ms;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -1250,6 +1281,9 @@ int ims_diam_init(const struct ims_diam_conf *c)
     g.threads = c->threads > 0 ? (unsigned)c->threads : 4;
     g.max_queue = c->max_queue ? c->max_queue : 5000;
     g.busy_wait_ms = c->busy_wait_ms ? c->busy_wait_ms : 500;
+    g.doic = c->doic;
+    g.doic_threshold_pct = c->doic_threshold_pct ? c->doic_threshold_pct : 50;
+    g.doic_validity_s = c->doic_validity_s ? c->doic_validity_s : 5;
     g.loop = c->loop;
     g.tls = c->tls;
     g.sctp = c->sctp;
@@ -1311,6 +1345,12 @@ int ims_diam_init(const struct ims_diam_conf *c)
         return -rc;
     }
     register_metrics();
+    struct ims_diam_doic_conf oc = {
+        .enabled = g.doic, .max_queue = g.max_queue, .busy_wait_ms = g.busy_wait_ms,
+        .threshold_pct = g.doic_threshold_pct, .validity_s = g.doic_validity_s,
+        .only_peer = g.npeers == 1 ? g.peers[0].identity : NULL,
+    };
+    ims_diam_doic_init(&oc, g.server);
     rc = fd_hook_register(HOOK_MASK(HOOK_MESSAGE_RECEIVED, HOOK_MESSAGE_SENT), on_hook, NULL,
                           NULL, &g.hooks[0]);
     if (rc == 0)

@@ -57,6 +57,9 @@ struct ims_diam_conf {
                                   * at most; more are answered DIAMETER_TOO_BUSY */
     unsigned busy_wait_ms;       /* server: a request that waited longer for a handler
                                   * thread is answered DIAMETER_TOO_BUSY */
+    bool doic;                   /* RFC 7683 overload reports, loss algorithm (diam_doic.h) */
+    unsigned doic_threshold_pct; /* server: report past this share of max_queue/busy_wait */
+    unsigned doic_validity_s;    /* server: OC-Validity-Duration of its reports */
     unsigned apps;               /* IMS_APP_BIT() mask advertised in CER/CEA */
     const char *ext_dir;         /* freeDiameter extensions folder */
     struct ims_loop *loop;       /* where answers are delivered */
@@ -125,6 +128,8 @@ struct ims_diam_result {
     uint32_t code;         /* Result-Code or Experimental-Result-Code */
     bool experimental;     /* code came from Experimental-Result */
     double latency_s;
+    bool throttled;        /* not sent: its server's overload report (RFC 7683) asked for
+                            * that; code is DIAMETER_TOO_BUSY, answer NULL */
 };
 typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res);
 
@@ -142,6 +147,10 @@ void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg);
  * thread exactly once. @timeout_ms 0 takes the configured default.
  * Returns 0 when the callback will come; a negative error (and no callback) when the
  * request could not even be queued (too many pending: -EAGAIN).
+ * RFC 7683: the request (not Rf's) offers the loss algorithm; when its host (its
+ * Destination-Host, else the one configured peer) has an overload report in force, that
+ * share of requests is not sent: the callback comes as for a DIAMETER_TOO_BUSY answer
+ * (code 3004, answer NULL, throttled true).
  */
 int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg);
 

@@ -25,6 +25,7 @@ struct avp_def {
     const char *name;
     enum dict_avp_basetype base;
     enum dtype dtype;
+    bool no_m;              /* the M bit must not be set (RFC 7683 7) */
 };
 
 /* Indexed by enum ims_avp; order must match the enum. */
@@ -266,6 +267,20 @@ static const struct avp_def avp_defs[IMS_AVP_COUNT] = {
                                        T_ENUM },
     [IMS_AVP_CC_SESSION_FAILOVER] = { 418, 0, "CC-Session-Failover", AVP_TYPE_INTEGER32,
                                       T_ENUM },
+
+    /* RFC 7683 section 7: freeDiameter 1.2.1 (Debian) has no dictionary of them */
+    [IMS_AVP_OC_SUPPORTED_FEATURES] = { 621, 0, "OC-Supported-Features", AVP_TYPE_GROUPED,
+                                        T_NONE, true },
+    [IMS_AVP_OC_FEATURE_VECTOR] = { 622, 0, "OC-Feature-Vector", AVP_TYPE_UNSIGNED64, T_NONE,
+                                    true },
+    [IMS_AVP_OC_OLR] = { 623, 0, "OC-OLR", AVP_TYPE_GROUPED, T_NONE, true },
+    [IMS_AVP_OC_SEQUENCE_NUMBER] = { 624, 0, "OC-Sequence-Number", AVP_TYPE_UNSIGNED64, T_NONE,
+                                     true },
+    [IMS_AVP_OC_VALIDITY_DURATION] = { 625, 0, "OC-Validity-Duration", AVP_TYPE_UNSIGNED32,
+                                       T_NONE, true },
+    [IMS_AVP_OC_REPORT_TYPE] = { 626, 0, "OC-Report-Type", AVP_TYPE_INTEGER32, T_ENUM, true },
+    [IMS_AVP_OC_REDUCTION_PERCENTAGE] = { 627, 0, "OC-Reduction-Percentage",
+                                          AVP_TYPE_UNSIGNED32, T_NONE, true },
 };
 
 struct app_def {
@@ -475,7 +490,7 @@ static int resolve_avp(enum ims_avp i)
         .avp_code = d->code,
         .avp_vendor = d->vendor,
         .avp_name = (char *)d->name,
-        .avp_flag_mask = AVP_FLAG_VENDOR,
+        .avp_flag_mask = AVP_FLAG_VENDOR | (d->no_m ? AVP_FLAG_MANDATORY : 0),
         .avp_flag_val = d->vendor ? AVP_FLAG_VENDOR : 0,
         .avp_basetype = d->base,
     };
@@ -574,6 +589,49 @@ static int add_rule(const struct rule_def *r, unsigned order)
     return 0;
 }
 
+/*
+ * RFC 7683 7.3 and 7.4: OC-Supported-Features ::= [ OC-Feature-Vector ] *[ AVP ];
+ * OC-OLR ::= < OC-Sequence-Number > < OC-Report-Type > [ OC-Reduction-Percentage ]
+ * [ OC-Validity-Duration ] *[ AVP ]. Every command of the four applications may carry
+ * [ OC-Supported-Features ], every answer [ OC-OLR ] (RFC 7683 6.1, 6.2).
+ */
+static int add_avp_rule(enum ims_avp parent, enum ims_avp child, bool required,
+                        unsigned order)
+{
+    struct dict_rule_data data = {
+        .rule_avp = g_dict.avp[child], .rule_order = order,
+        .rule_position = required ? RULE_FIXED_HEAD : RULE_OPTIONAL,
+        .rule_min = required ? 1 : 0, .rule_max = 1,
+    };
+    struct dict_object *to = parent < IMS_AVP_COUNT ? g_dict.avp[parent] : NULL;
+    int rc = fd_dict_new(dict(), DICT_RULE, &data, to, NULL);
+    if (rc && rc != EEXIST) {
+        ims_err("diameter dictionary: rule %s in %s: %s", avp_defs[child].name,
+                avp_defs[parent].name, strerror(rc));
+        return -rc;
+    }
+    return 0;
+}
+
+static int add_doic_rules(void)
+{
+    if (add_avp_rule(IMS_AVP_OC_SUPPORTED_FEATURES, IMS_AVP_OC_FEATURE_VECTOR, false, 0) ||
+        add_avp_rule(IMS_AVP_OC_OLR, IMS_AVP_OC_SEQUENCE_NUMBER, true, 1) ||
+        add_avp_rule(IMS_AVP_OC_OLR, IMS_AVP_OC_REPORT_TYPE, true, 2) ||
+        add_avp_rule(IMS_AVP_OC_OLR, IMS_AVP_OC_REDUCTION_PERCENTAGE, false, 0) ||
+        add_avp_rule(IMS_AVP_OC_OLR, IMS_AVP_OC_VALIDITY_DURATION, false, 0))
+        return -EINVAL;
+    for (int i = 0; i < IMS_CMD_COUNT; i++) {
+        struct rule_def r = { (enum ims_cmd)i, IMS_AVP_OC_SUPPORTED_FEATURES, 'O' };
+        if (add_rule(&r, 0) != 0)
+            return -EINVAL;
+        r.avp = IMS_AVP_OC_OLR;
+        if (!cmd_defs[i].request && add_rule(&r, 0) != 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 /* The vendors of the ETSI and CableLabs AVPs, defined when no extension did */
 static int ensure_vendor(vendor_id_t id, const char *name)
 {
@@ -620,7 +678,7 @@ int ims_dict_init(void)
                 return -EINVAL;
         }
     }
-    return 0;
+    return add_doic_rules();
 }
 
 struct dict_object *ims_dict_app(enum ims_app app)

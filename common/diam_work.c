@@ -35,6 +35,13 @@ static struct {
     ims_diam_work_fn run, busy;
 } w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
+static __thread unsigned tl_waited_ms;   /* of the job this worker runs */
+
+unsigned ims_diam_work_waited_ms(void)
+{
+    return tl_waited_ms;
+}
+
 static uint64_t waited_ms(const struct timespec *since)
 {
     struct timespec now;
@@ -66,10 +73,13 @@ static void *worker(void *arg)
     (void)arg;
     struct job *j;
     while ((j = take()) != NULL) {
-        if (waited_ms(&j->arrived) > w.max_wait_ms)
+        uint64_t waited = waited_ms(&j->arrived);
+        tl_waited_ms = waited > UINT32_MAX ? UINT32_MAX : (unsigned)waited;
+        if (waited > w.max_wait_ms)
             w.busy(j->ctx, &j->msg);     /* its client has waited long enough */
         else
             w.run(j->ctx, &j->msg);
+        tl_waited_ms = 0;
         free(j);
     }
     return NULL;

@@ -39,6 +39,10 @@ int ims_diam_work_push(struct msg **msg, void *ctx);
  * TOO_BUSY. */
 void ims_diam_work_stop(void);
 
+/* How long the request the calling worker runs (or answers busy) waited in the queue, in
+ * ms; 0 on any other thread */
+unsigned ims_diam_work_waited_ms(void);
+
 /* Requests waiting now (for /metrics) */
 size_t ims_diam_work_depth(void);
 
