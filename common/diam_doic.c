@@ -36,10 +36,10 @@ static struct {
     struct peer_metrics peers[METRIC_PEERS + 1];   /* the last: "other" */
     size_t npeers;
     struct ims_counter *ignored, *taken, *malformed;
-    uint64_t ignored_logged_ms;
+    struct ims_log_limit ignored_log;   /* the "OC-OLR ignored" lines: one every 10 s */
     char app_host[IMS_APP_COUNT][256];   /* the peer that answered the last request of each
                                           * application (sent by realm, its likely host) */
-} g = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} g = { .mu = PTHREAD_MUTEX_INITIALIZER, .ignored_log = IMS_LOG_LIMIT(10) };
 
 static uint64_t now_ms(void)
 {
@@ -182,14 +182,11 @@ static int read_olr(struct msg *m, struct ims_doic_olr *o)
 
 static void log_untrusted(const char *peer, const char *origin, const char *target)
 {
-    uint64_t now = now_ms();
-    if (now < g.ignored_logged_ms + 10000 && g.ignored_logged_ms)
-        return;
-    g.ignored_logged_ms = now;
-    ims_warn("diameter: OC-OLR ignored: the answer came from peer %s with Origin-Host %s, "
-             "request sent to %s (ims_diameter_oc_reports_total{outcome=\"untrusted\"} counts "
-             "them)", *peer ? peer : "(none)", *origin ? origin : "(none)",
-             *target ? target : "the realm");
+    ims_log_limited(&g.ignored_log, IMS_LOG_WARN, NULL, "diameter: OC-OLR ignored: the answer "
+                    "came from peer %s with Origin-Host %s, request sent to %s "
+                    "(ims_diameter_oc_reports_total{outcome=\"untrusted\"} counts them)",
+                    *peer ? peer : "(none)", *origin ? origin : "(none)",
+                    *target ? target : "the realm");
 }
 
 void ims_diam_doic_answered(struct msg *ans, const char *target, enum ims_cmd cmd)
