@@ -76,8 +76,10 @@ struct ims_load {
     double last_mean_ms;      /* the mean delay of the last period */
     bool decreased;           /* the last period lowered the rate */
     bool calm;                /* the last period: delay under half the target, no penalty */
-    double good_rate;         /* the most admitted/s in a period under the target ... */
-    uint64_t good_us;         /* ... within the last few seconds (when it was seen) */
+    double good_rate;         /* the most admitted/s in a period under the target, ... */
+    uint64_t good_over_us;    /* ... and the time spent over the target since (an idle
+                               * node keeps what it learnt: idling says nothing of what
+                               * it can take) */
     uint64_t last_refusal_us; /* when a request was last refused here or downstream */
     bool refused_any;         /* ever */
 };

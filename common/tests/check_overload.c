@@ -96,6 +96,28 @@ START_TEST(a_burst_keeps_half_of_what_was_taken_calmly)
 }
 END_TEST
 
+START_TEST(an_idle_pause_does_not_forget_what_was_taken_calmly)
+{
+    struct ims_load l;
+    struct ims_load_conf c = conf(0);
+    uint64_t now = 0;
+    ims_load_init(&l, &c, now);
+    /* 400/s taken calmly, then 10 s of near silence (a request a second) */
+    offer(&l, IMS_LOAD_NORMAL, 400, 3, 2 * MS, &now);
+    offer(&l, IMS_LOAD_NORMAL, 1, 10, 1 * MS, &now);
+    /* a burst, every message waiting 100 ms, and a period that admitted little (its loop
+     * busy with the burst's queue): the cut keeps half of the 400/s */
+    offer(&l, IMS_LOAD_NORMAL, 1200, 0.4, 100 * MS, &now);
+    for (int i = 0; i < 2; i++) {
+        ims_load_delays(&l, 200 * 100 * MS, 200, now);   /* the queue's other messages */
+        offer(&l, IMS_LOAD_NORMAL, 60, 0.2, 100 * MS, &now);
+    }
+    ims_load_tick(&l, now + 200 * MS);
+    ck_assert(l.limited);
+    ck_assert_msg(l.rate >= 200, "rate %.0f after the pause", l.rate);
+}
+END_TEST
+
 START_TEST(few_samples_do_not_lower_the_rate)
 {
     struct ims_load l;
@@ -513,6 +535,7 @@ int main(void)
     tcase_add_test(tc, unlimited_while_the_delay_is_low);
     tcase_add_test(tc, a_long_delay_limits_to_what_was_admitted);
     tcase_add_test(tc, a_burst_keeps_half_of_what_was_taken_calmly);
+    tcase_add_test(tc, an_idle_pause_does_not_forget_what_was_taken_calmly);
     tcase_add_test(tc, few_samples_do_not_lower_the_rate);
     tcase_add_test(tc, the_rate_follows_the_admitted_load);
     tcase_add_test(tc, demand_held_back_by_clients_raises_the_rate);
