@@ -171,6 +171,7 @@ static void close_window(struct ims_load *l, uint64_t now_us)
                 !(l->decreased && mean < l->last_mean_ms);
     l->last_mean_ms = mean;
     if (!over && !l->w.penalties && mean <= l->c.target_delay_ms &&
+        l->delay_ms <= l->c.target_delay_ms &&
         (l->admitted_rate >= l->good_rate || l->good_over_us >= GOOD_MEMORY_US)) {
         l->good_rate = l->admitted_rate;
         l->good_over_us = 0;
