@@ -77,9 +77,9 @@ struct ims_load {
     bool decreased;           /* the last period lowered the rate */
     bool calm;                /* the last period: delay under half the target, no penalty */
     double good_rate;         /* the most admitted/s in a period under the target, ... */
-    uint64_t good_over_us;    /* ... and the time spent over the target since (an idle
-                               * node keeps what it learnt: idling says nothing of what
-                               * it can take) */
+    uint64_t good_over_us;    /* ... and the time spent over the target since, in periods
+                               * that admitted at least what they refused (an idle node
+                               * keeps what it learnt) */
     uint64_t last_refusal_us; /* when a request was last refused here or downstream */
     bool refused_any;         /* ever */
 };

@@ -90,9 +90,25 @@ START_TEST(a_burst_keeps_half_of_what_was_taken_calmly)
     offer(&l, IMS_LOAD_NORMAL, 1200, 1, 100 * MS, &now);
     ck_assert(l.limited);
     ck_assert(l.rate >= 150 && l.rate < 1200);
-    /* the delay stays that long: once the calm 300/s is 5 s old, the rate falls further */
-    offer(&l, IMS_LOAD_NORMAL, 1200, 6, 100 * MS, &now);
-    ck_assert(l.rate < 100);
+    /* the delay stays that long with the offer down to 250/s, most of it admitted: once 5 s
+     * have been spent over the target, the rate falls further */
+    offer(&l, IMS_LOAD_NORMAL, 250, 6, 100 * MS, &now);
+    ck_assert_msg(l.rate < 100, "rate %.0f", l.rate);
+}
+END_TEST
+
+START_TEST(refusing_most_of_a_flood_keeps_the_floor)
+{
+    struct ims_load l;
+    struct ims_load_conf c = conf(0);
+    uint64_t now = 0;
+    ims_load_init(&l, &c, now);
+    /* 300/s taken calmly, then ten times that for 10 s, every message waiting 100 ms: the
+     * delay is the refusals' as much as the admitted work's; the cut keeps half the 300/s */
+    offer(&l, IMS_LOAD_NORMAL, 300, 3, 2 * MS, &now);
+    offer(&l, IMS_LOAD_NORMAL, 3000, 10, 100 * MS, &now);
+    ck_assert(l.limited);
+    ck_assert_msg(l.rate >= 150, "rate %.0f", l.rate);
 }
 END_TEST
 
@@ -535,6 +551,7 @@ int main(void)
     tcase_add_test(tc, unlimited_while_the_delay_is_low);
     tcase_add_test(tc, a_long_delay_limits_to_what_was_admitted);
     tcase_add_test(tc, a_burst_keeps_half_of_what_was_taken_calmly);
+    tcase_add_test(tc, refusing_most_of_a_flood_keeps_the_floor);
     tcase_add_test(tc, an_idle_pause_does_not_forget_what_was_taken_calmly);
     tcase_add_test(tc, few_samples_do_not_lower_the_rate);
     tcase_add_test(tc, the_rate_follows_the_admitted_load);
