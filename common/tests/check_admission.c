@@ -244,8 +244,10 @@ START_TEST(transactions_in_flight_are_bounded)
 END_TEST
 
 static size_t fake_heap;
+static unsigned fake_reads;
 static size_t read_fake_heap(void)
 {
+    fake_reads++;
     return fake_heap;
 }
 
@@ -263,11 +265,31 @@ START_TEST(heap_in_use_is_bounded)
     /* priority work has 10 % more room */
     ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY, NULL, NULL));
     fake_heap = 12 * 1048576;
-    usleep(120000);   /* the heap is read again after 100 ms */
+    usleep(120000);   /* the heap is read again after 100 ms near the bound */
     ck_assert_ptr_nonnull(ims_admission_check(a, IMS_LOAD_PRIORITY, NULL, NULL));
     fake_heap = 9 * 1048576;
     usleep(120000);
     ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    ims_admission_destroy(a);
+}
+END_TEST
+
+START_TEST(heap_far_below_the_bound_is_read_once_a_second)
+{
+    struct ims_admission_conf c = conf_on;
+    c.max_rate = 0;
+    c.max_heap_mb = 10;
+    c.heap_bytes = read_fake_heap;
+    fake_heap = 1048576;
+    fake_reads = 0;
+    struct ims_admission *a = ims_admission_create(&c);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    usleep(150000);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    ck_assert_uint_eq(fake_reads, 1);
+    usleep(1000000);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    ck_assert_uint_eq(fake_reads, 2);
     ims_admission_destroy(a);
 }
 END_TEST
@@ -285,7 +307,7 @@ START_TEST(heap_bound_reads_malloc)
     char *big = malloc(32u << 20);
     ck_assert_ptr_nonnull(big);
     memset(big, 1, 32u << 20);
-    usleep(120000);
+    usleep(1100000);   /* the last reading was far below the bound: read again after 1 s */
     ck_assert_ptr_nonnull(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
     free(big);
     usleep(120000);
@@ -309,6 +331,7 @@ int main(void)
     tcase_add_test(tc, client_keeps_what_its_next_hop_asks);
     tcase_add_test(tc, transactions_in_flight_are_bounded);
     tcase_add_test(tc, heap_in_use_is_bounded);
+    tcase_add_test(tc, heap_far_below_the_bound_is_read_once_a_second);
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
     tcase_add_test(tc, heap_bound_reads_malloc);
 #endif
