@@ -27,9 +27,10 @@
 #include <sofia-sip/url.h>
 
 #define SHEDDING_HOLD_US 2000000ULL   /* "overloaded" stays true 2 s after a refusal */
-#define HEAP_EVERY_US 100000ULL       /* the heap in use is read at most every 100 ms near the
-                                       * bound (past 3/4 of it), ... */
-#define HEAP_FAR_EVERY_US 1000000ULL  /* ... and every second below that */
+#define HEAP_EVERY_MIN_US 100000ULL    /* the heap in use is read at most every 100 ms, ... */
+#define HEAP_EVERY_MAX_US 10000000ULL  /* ... at least every 10 s, and in between as often as a
+                                        * heap growing ... */
+#define HEAP_GROWTH_MAX 134217728.0    /* ... 128 MB/s would need to reach the bound */
 
 enum refusal { BY_RATE, BY_TRANSACTIONS, BY_MEMORY, BY_DOWNSTREAM, REFUSALS };
 
@@ -231,20 +232,30 @@ static size_t heap_in_use(void)
 #endif
 }
 
+/* When the heap, read at @heap bytes, is to be read again: the time a heap growing
+ * HEAP_GROWTH_MAX would take to reach @bound, within HEAP_EVERY_MIN_US .. _MAX_US */
+static uint64_t heap_every_us(size_t heap, size_t bound)
+{
+    double left = heap < bound ? (double)(bound - heap) : 0;
+    double us = left / HEAP_GROWTH_MAX * 1e6;
+    if (us < (double)HEAP_EVERY_MIN_US)
+        return HEAP_EVERY_MIN_US;
+    return us > (double)HEAP_EVERY_MAX_US ? HEAP_EVERY_MAX_US : (uint64_t)us;
+}
+
 /* Whether the heap in use is past overload.max_heap_mb for class @k (priority work gets
- * 10 % more room). mallinfo2 walks the allocator's free lists under the arena lock: with
- * the P-CSCF's heap at 600 MB under a call flood one reading took about 10 ms, and reading
- * every 100 ms took 15 % of its CPU (perf) and stalled its loop, whose queueing delay is
- * what admission follows. So the heap is read again after a second while the last reading
- * is under 3/4 of the bound (the heap grew about 20 MB/s at 600 calls/s), after 100 ms
- * above it. */
+ * 10 % more room). mallinfo2 walks the allocator's free lists under the arena lock, on the
+ * loop thread: with the P-CSCF's heap at 600 MB under a call flood one reading took about
+ * 10 ms, at 250 MB and 150 calls/s on a slower day about 30 ms (perf: int_mallinfo 6 % of
+ * the loop thread when read every second), a stall of the loop whose queueing delay is what
+ * admission follows. So the heap is read as seldom as the distance to the bound allows: the
+ * heap grew about 20 MB/s at 600 calls/s; at 250 MB of 1024 it is read every 6 s. */
 static bool over_memory(struct ims_admission *a, enum ims_load_class k, uint64_t now)
 {
     if (!a->c.max_heap_mb)
         return false;
     size_t bound = (size_t)a->c.max_heap_mb << 20;
-    uint64_t every = a->heap >= bound / 4 * 3 ? HEAP_EVERY_US : HEAP_FAR_EVERY_US;
-    if (!a->heap_at_us || now >= a->heap_at_us + every) {
+    if (!a->heap_at_us || now >= a->heap_at_us + heap_every_us(a->heap, bound)) {
         a->heap = a->c.heap_bytes ? a->c.heap_bytes() : heap_in_use();
         a->heap_at_us = now;
     }

@@ -26,6 +26,8 @@
 #define STR_MAX 256
 #define SCAN_BATCH 64
 #define SCAN_MS 200              /* how often the spool is searched for records due again */
+#define BATCH_LINGER_MS 10       /* a batch waits this long after its first job for more ... */
+#define BATCH_MAX 256            /* ... unless this many are queued */
 
 enum job_kind { JOB_NEW, JOB_RESULT };
 
@@ -54,8 +56,10 @@ struct ims_rf_client {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct job *head, *tail;
+    unsigned queued;             /* jobs from head to tail */
+    struct timespec first_at;    /* when the first of them was queued (CLOCK_REALTIME) */
     bool stop;
-    struct ims_counter *sent[5], *answered[3], *dropped;
+    struct ims_counter *sent[5], *answered[3], *dropped, *commits;
     struct ims_gauge *waiting;
     struct ims_histogram *latency;
     atomic_long spooled;         /* records waiting, as last counted by the thread */
@@ -253,7 +257,11 @@ static void push(struct ims_rf_client *c, struct job *j)
     else
         c->head = j;
     c->tail = j;
-    pthread_cond_signal(&c->cv);
+    if (c->queued++ == 0)
+        clock_gettime(CLOCK_REALTIME, &c->first_at);
+    /* the thread wakes for the first job of a batch (and waits for more) or a full one */
+    if (c->queued == 1 || c->queued == BATCH_MAX)
+        pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -476,7 +484,10 @@ static void handle_batch(struct ims_rf_client *c, struct job *list)
         else
             spool_new(c, j);
     }
-    if (tx && ims_rf_spool_commit(c->spool) != 0) {
+    int committed = tx ? ims_rf_spool_commit(c->spool) : -1;
+    if (committed == 0) {
+        ims_counter_inc(c->commits);
+    } else if (tx) {
         /* nothing of the batch is on disk: send the new records all the same */
         for (struct job *j = list; j; j = j->next)
             j->id = 0;
@@ -528,31 +539,57 @@ static void resend_due(struct ims_rf_client *c)
     ims_gauge_set(c->waiting, left);
 }
 
+static struct timespec ts_plus_ms(struct timespec t, long ms)
+{
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Group commit: the jobs queued within BATCH_LINGER_MS of the first go to the spool in one
+ * transaction. Woken for every job, the thread wrote one transaction per record and one per
+ * outcome: at 150 calls/s (600 ACRs/s a CSCF) about 6,000 writes and 10 MB a second to the
+ * spool's WAL, each commit rewriting the same pages. A record still goes on the wire only
+ * once it is on disk; it waits at most BATCH_LINGER_MS longer for it.
+ */
 static void *run(void *arg)
 {
     struct ims_rf_client *c = arg;
     int64_t next_scan = 0;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
+        struct timespec now, until;
+        clock_gettime(CLOCK_REALTIME, &now);
         if (!c->head) {
-            struct timespec t;
-            clock_gettime(CLOCK_REALTIME, &t);
-            t.tv_nsec += SCAN_MS * 1000000L;
-            if (t.tv_nsec >= 1000000000L) {
-                t.tv_sec++;
-                t.tv_nsec -= 1000000000L;
+            until = ts_plus_ms(now, SCAN_MS);
+            pthread_cond_timedwait(&c->cv, &c->mu, &until);
+        } else if (c->queued < BATCH_MAX) {
+            until = ts_plus_ms(c->first_at, BATCH_LINGER_MS);
+            if (ts_before(&now, &until)) {
+                pthread_cond_timedwait(&c->cv, &c->mu, &until);
+                continue;
             }
-            pthread_cond_timedwait(&c->cv, &c->mu, &t);
         }
         struct job *list = c->head;
         c->head = c->tail = NULL;
+        c->queued = 0;
         pthread_mutex_unlock(&c->mu);
         if (list)
             handle_batch(c, list);
-        int64_t now = ims_rf_spool_now_ms();
-        if (now >= next_scan) {
+        int64_t now_ms = ims_rf_spool_now_ms();
+        if (now_ms >= next_scan) {
             resend_due(c);
-            next_scan = now + SCAN_MS;
+            next_scan = now_ms + SCAN_MS;
         }
         pthread_mutex_lock(&c->mu);
     }
@@ -579,6 +616,8 @@ static void register_metrics(struct ims_rf_client *c)
     c->dropped = ims_counter_new("ims_rf_spool_dropped_total",
                                  "ACRs dropped because the spool was full", NULL);
     c->waiting = ims_gauge_new("ims_rf_spool", "ACRs in the spool awaiting delivery", NULL);
+    c->commits = ims_counter_new("ims_rf_spool_commits_total", "Transactions written to the "
+                                 "ACR spool, each a batch of new records and outcomes", NULL);
     c->latency = ims_histogram_new("ims_rf_acr_seconds", "ACR to ACA latency", NULL,
                                    ims_latency_bounds, ims_latency_nbounds);
 }

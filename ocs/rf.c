@@ -30,6 +30,7 @@
 
 #define CDF_BATCH 256
 #define CDF_QUEUE_MAX 8192
+#define CDF_LINGER_MS 5          /* a batch waits this long after its first ACR for more */
 
 static const char *const type_names[] = { "unknown", "event", "start", "interim", "stop" };
 
@@ -48,13 +49,14 @@ static struct {
     pthread_cond_t cv;
     struct cdf_job *head, *tail;
     size_t n;
+    struct timespec first_at;    /* when the head was queued (CLOCK_REALTIME) */
     bool running, stop;
     pthread_t thread;
 } q = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
 static struct {
     struct ims_counter *records[5];
-    struct ims_counter *duplicates, *rejected, *failed, *busy;
+    struct ims_counter *duplicates, *rejected, *failed, *busy, *commits;
     struct ims_histogram *latency;
 } m;
 
@@ -66,6 +68,8 @@ static void register_metrics(void)
         m.records[i] = ims_counter_new("ocs_rf_records_total",
                                        "Accounting-Requests received, by record type", labels);
     }
+    m.commits = ims_counter_new("ocs_rf_commits_total", "Transactions (each one fsync) that "
+                                "stored a batch of ACRs in their CDRs", NULL);
     m.duplicates = ims_counter_new("ocs_rf_duplicates_total",
                                    "ACRs received again (same session, node and number)", NULL);
     m.rejected = ims_counter_new("ocs_rf_rejected_total",
@@ -218,6 +222,8 @@ static void commit_batch(struct ocs *o, struct cdf_job *list)
                 "UNABLE_TO_COMPLY");
         for (struct cdf_job *j = list; j; j = j->next)
             j->rc = -EIO;
+    } else if (rc == 0) {
+        ims_counter_inc(m.commits);
     }
     ocs_unlock();
     for (struct cdf_job *j = list, *next; j; j = next) {
@@ -243,6 +249,23 @@ static void commit_batch(struct ocs *o, struct cdf_job *list)
     }
 }
 
+static struct timespec linger_end(void)
+{
+    struct timespec t = q.first_at;
+    t.tv_nsec += CDF_LINGER_MS * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+/*
+ * The writer: the ACRs queued within CDF_LINGER_MS of the first go in one transaction (one
+ * fsync). Woken for each ACR, it committed about four at a time at 1,100 ACRs/s: 290 fsyncs
+ * and 8,000 page writes a second, each fsync a VM exit on a virtual disk. An ACA waits at
+ * most CDF_LINGER_MS longer.
+ */
 static void *writer(void *arg)
 {
     struct ocs *o = arg;
@@ -251,6 +274,15 @@ static void *writer(void *arg)
         if (!q.head) {
             pthread_cond_wait(&q.cv, &q.mu);
             continue;
+        }
+        if (!q.stop && q.n < CDF_BATCH) {
+            struct timespec now, until = linger_end();
+            clock_gettime(CLOCK_REALTIME, &now);
+            if (now.tv_sec < until.tv_sec ||
+                (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec)) {
+                pthread_cond_timedwait(&q.cv, &q.mu, &until);
+                continue;
+            }
         }
         struct cdf_job *list = q.head, *last = q.head;
         size_t n = 1;
@@ -261,6 +293,8 @@ static void *writer(void *arg)
         q.head = last->next;
         if (!q.head)
             q.tail = NULL;
+        else
+            q.first_at = (struct timespec){ 0, 0 };    /* waited already: no lingering */
         last->next = NULL;
         q.n -= n;
         pthread_mutex_unlock(&q.mu);
@@ -298,8 +332,12 @@ static int on_acr(struct msg **msg, void *arg)
             else
                 q.head = j;
             q.tail = j;
-            q.n++;
-            pthread_cond_signal(&q.cv);
+            if (q.n++ == 0)
+                clock_gettime(CLOCK_REALTIME, &q.first_at);
+            /* the writer wakes for the first ACR of a batch (and waits for more) or a full
+             * batch */
+            if (q.n == 1 || q.n == CDF_BATCH)
+                pthread_cond_signal(&q.cv);
         }
         pthread_mutex_unlock(&q.mu);
         if (queued)

@@ -205,6 +205,38 @@ START_TEST(rf_records_numbered_and_spooled_when_undelivered)
 }
 END_TEST
 
+/* Records built a millisecond apart go to the spool together (one transaction for the
+ * records of BATCH_LINGER_MS), not one transaction each: 20 records, at most 8 commits
+ * (the thread woken for every record wrote 20) */
+START_TEST(rf_records_of_a_burst_share_a_commit)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/rf.db", dir);
+    struct ims_rf_conf conf = {
+        .spool_path = path, .retry_min_ms = 60000, .timeout_ms = 500,
+        .node_functionality = IMS_RF_SCSCF, .loop = loop,
+    };
+    struct ims_rf_client *rf = ims_rf_client_create(&conf);
+    ck_assert_ptr_nonnull(rf);
+    struct ims_counter *commits = ims_counter_new("ims_rf_spool_commits_total", "Transactions "
+                                                  "written to the ACR spool, each a batch of "
+                                                  "new records and outcomes", NULL);
+    struct ims_rf_info info = { .sip_method = "MESSAGE", .role = IMS_RF_ORIGINATING,
+                                .calling = "sip:alice@" REALM, .called = "sip:bob@" REALM,
+                                .icid = "icid-burst" };
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(ims_rf_event(rf, &info), 0);
+        usleep(1000);
+    }
+    run_loop_until_tried(rf, 20);
+    ck_assert_int_eq(ims_rf_spooled(rf), 20);
+    ck_assert_uint_ge(ims_counter_value(commits), 1);
+    ck_assert_uint_le(ims_counter_value(commits), 8);
+    ims_diam_stop();
+    ims_rf_client_destroy(rf);
+}
+END_TEST
+
 /* ---- Ro ---- */
 
 START_TEST(ro_failure_handling)
@@ -343,6 +375,7 @@ static Suite *charging_suite(void)
     tcase_add_checked_fixture(wire, setup_diam, teardown_diam);
     tcase_set_timeout(wire, 20);
     tcase_add_test(wire, rf_records_numbered_and_spooled_when_undelivered);
+    tcase_add_test(wire, rf_records_of_a_burst_share_a_commit);
     tcase_add_test(wire, ro_reads_a_cca);
     tcase_add_test(wire, ro_unreachable_ocs_terminate);
     tcase_add_test(wire, ro_unreachable_ocs_continue_after_one_retry);

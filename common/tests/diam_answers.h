@@ -23,6 +23,7 @@
 static pthread_mutex_t test_ans_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t test_ans_cv = PTHREAD_COND_INITIALIZER;
 static struct msg *test_ans;
+static unsigned test_ans_count;  /* answers sent since the test began */
 
 static int test_ans_take(struct msg **ans)
 {
@@ -31,6 +32,7 @@ static int test_ans_take(struct msg **ans)
         fd_msg_free(test_ans);   /* a second answer: the test sees the last one */
     test_ans = *ans;
     *ans = NULL;
+    test_ans_count++;
     pthread_cond_broadcast(&test_ans_cv);
     pthread_mutex_unlock(&test_ans_mu);
     return 0;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <freeDiameter/freeDiameter-host.h>
 #include <freeDiameter/libfdcore.h>
@@ -21,6 +22,7 @@
 #include "tests/diam_answers.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "ocs.h"
 
 #define D "ims.mnc001.mcc001.3gppnetwork.org"
@@ -106,6 +108,49 @@ START_TEST(invalid_record_type_echoed)
 }
 END_TEST
 
+/* ACRs arriving a millisecond apart are stored in one transaction (one fsync) for those of
+ * CDF_LINGER_MS, not one each: 20 ACRs, at most 10 commits (the writer woken for every ACR
+ * committed 20 times), each answered DIAMETER_SUCCESS */
+START_TEST(acrs_of_a_burst_share_a_commit)
+{
+    struct ims_counter *commits = ims_counter_new("ocs_rf_commits_total", "Transactions (each "
+                                                  "one fsync) that stored a batch of ACRs in "
+                                                  "their CDRs", NULL);
+    for (int i = 0; i < 20; i++) {
+        char sid[64];
+        snprintf(sid, sizeof(sid), "scscf." D ";1;%d", i);
+        struct msg *m = ims_diam_request_in_session(IMS_CMD_ACR, D, NULL, sid);
+        ck_assert_ptr_nonnull(m);
+        ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_ACCOUNTING_RECORD_TYPE, 1), 0);
+        ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_ACCOUNTING_RECORD_NUMBER, 0), 0);
+        ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_ACCT_APPLICATION_ID, IMS_APP_ID_RF), 0);
+        enum disp_action action;
+        char *ec = NULL, *reason = NULL;
+        struct msg *drop = NULL;
+        ck_assert_int_eq(fd_msg_dispatch(&m, NULL, &action, &ec, &reason, &drop), 0);
+        ck_assert_ptr_null(drop);
+        usleep(1000);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&test_ans_mu);
+    while (test_ans_count < 20 &&
+           pthread_cond_timedwait(&test_ans_cv, &test_ans_mu, &until) == 0)
+        ;
+    unsigned answered = test_ans_count;
+    struct msg *last = test_ans;
+    test_ans = NULL;
+    pthread_mutex_unlock(&test_ans_mu);
+    ck_assert_uint_eq(answered, 20);
+    bool exp;
+    ck_assert_uint_eq(ims_diam_result_code(last, &exp), IMS_DIAM_SUCCESS);
+    fd_msg_free(last);
+    ck_assert_uint_ge(ims_counter_value(commits), 1);
+    ck_assert_uint_le(ims_counter_value(commits), 10);
+}
+END_TEST
+
 /* alice, prepaid with 100, and 10 per message */
 static void seed(void)
 {
@@ -168,6 +213,7 @@ int main(void)
     tcase_add_test(tc, invalid_request_type_echoed);
     tcase_add_test(tc, invalid_record_type_echoed);
     tcase_add_test(tc, event_units_past_the_limit_refused);
+    tcase_add_test(tc, acrs_of_a_burst_share_a_commit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
