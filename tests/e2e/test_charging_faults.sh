@@ -107,9 +107,10 @@ wait_ended() {
     return 1
 }
 
-metric() {   # ADDR METRIC-PREFIX -> value (0 when absent)
+metric() {   # ADDR NAME[{LABELS}] -> value (0 when absent); the whole name, not a prefix
     curl -s --max-time 5 "http://$1:8080/metrics" |
-        awk -v m="$2" 'index($0, m) == 1 { v = $NF } END { print v + 0 }'
+        awk -v m="$2" 'index($0, m) == 1 && substr($0, length(m) + 1, 1) ~ /[ {]/ { v = $NF }
+                       END { print v + 0 }'
 }
 spools_empty() {   # the P-CSCF's and the S-CSCF's ACR spools are empty (30 s at most)
     local i

@@ -32,9 +32,10 @@ R=$E2E_REALM
 HSS=hss.$R@127.0.0.40
 OCS=ocs.$R@127.0.0.80
 
-metric() {   # $1 address $2 metric line prefix -> value (0 when absent)
+metric() {   # $1 address $2 name[{labels}] -> value (0 when absent); the whole name
     curl -s --max-time 5 "http://$1:8080/metrics" |
-        awk -v m="$2" 'index($0, m) == 1 { v = $NF } END { print v + 0 }'
+        awk -v m="$2" 'index($0, m) == 1 && substr($0, length(m) + 1, 1) ~ /[ {]/ { v = $NF }
+                       END { print v + 0 }'
 }
 
 restart() {   # $1 daemon: starts it again as deploy/lab.sh does (its lab certificates: TLS)
