@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam.h"
+#include "deadline.h"
 #include "diam_bind.h"
 #include "diam_doic.h"
 #include "diam_peer.h"
@@ -978,14 +979,7 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
         return 0;
     }
     unsigned ms = timeout_ms ? timeout_ms : g.timeout_ms;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = ims_deadline_ms(CLOCK_REALTIME, ms);
     int rc = fd_msg_send_timeout(req, on_answer, ctx, on_expire, &ts);
     if (rc) {
         ims_err("diameter: cannot send %s: %s", ims_cmd_abbrev(ctx->cmd), strerror(rc));
@@ -1431,13 +1425,7 @@ static void shutdown_core(int seconds)
     }
     /* in steps of 100 ms: a shutdown thread parked on its abort (below) never ends */
     for (int step = 0; step < seconds * 10; step++) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += 100 * 1000 * 1000;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
+        struct timespec deadline = ims_deadline_ms(CLOCK_REALTIME, 100);
         if (pthread_timedjoin_np(t, NULL, &deadline) == 0)
             return;
         if (g_parked)

@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam_hold.h"
+#include "deadline.h"
 #include "diam.h"
 #include "log.h"
 #include "metrics.h"
@@ -188,13 +189,7 @@ static void *hold_thread(void *arg)
         pthread_mutex_lock(&h.lock);
         requeue_front(keep, taken, n);
         if (h.head && h.running) {
-            struct timespec t;
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            t.tv_nsec += HOLD_POLL_MS * 1000000L;
-            if (t.tv_nsec >= 1000000000L) {
-                t.tv_sec++;
-                t.tv_nsec -= 1000000000L;
-            }
+            struct timespec t = ims_deadline_ms(CLOCK_MONOTONIC, HOLD_POLL_MS);
             pthread_cond_timedwait(&h.cond, &h.lock, &t);
         }
     }
@@ -209,13 +204,7 @@ static int hold(struct msg *ans)
     if (!e)
         return -ENOMEM;
     e->ans = ans;
-    clock_gettime(CLOCK_MONOTONIC, &e->until);
-    e->until.tv_sec += h.max_ms / 1000;
-    e->until.tv_nsec += (long)(h.max_ms % 1000) * 1000000L;
-    if (e->until.tv_nsec >= 1000000000L) {
-        e->until.tv_sec++;
-        e->until.tv_nsec -= 1000000000L;
-    }
+    e->until = ims_deadline_ms(CLOCK_MONOTONIC, h.max_ms);
     pthread_mutex_lock(&h.lock);
     if (!h.running || h.n >= h.max) {
         bool full = h.running;

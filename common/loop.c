@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "loop.h"
+#include "deadline.h"
 #include "log.h"
 
 #include <errno.h>
@@ -378,14 +379,7 @@ int ims_loop_call(struct ims_loop *loop, ims_loop_fn fn, void *arg, unsigned tim
         free(c);
         return rc;
     }
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = ims_deadline_ms(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&c->m);
     while (c->state != CALL_DONE) {
         if (c->state == CALL_PENDING &&
