@@ -11,7 +11,8 @@
 # 487 (REL 31); IAM/ACM/ANM/REL/RLC and H.248 Add/Modify/Subtract for the calls; the MGW
 # restarting during a call (BYE with cause 41); a call suspended by the PSTN (SUS) released
 # when T6 runs out (REL and BYE cause 102), one resumed (RES) in time; a call from the PSTN ringing alice, with
-# P-Asserted-Identity of the calling number; a re-INVITE (Modify of the RTP termination); an
+# P-Asserted-Identity of the calling number; a re-INVITE (Modify of the RTP termination); alice's
+# reliable 180 (100rel), PRACK and UPDATE along the whole chain's route set; an
 # MGW answering Pending; the circuit API (block, unblock); an INVITE
 # from outside the trust domain (403, no IAM); ACRs of the S-CSCF, BGCF and MGCF sharing the
 # call's ICID in the CDF's CDRs, the MGCF's naming the call's trunk and CIC both ways; IAMs
@@ -40,8 +41,9 @@ MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
 
 # the PSTN's numbers (tests/tools/pstn): 0100 answers, 0111 answers and hangs up after
 # 1.5 s, 0486 is busy, 0480 rings without answer, 0404 does not exist (cause 1), 0600
-# answers and suspends (SUS, network) for good, 0601 suspends and resumes (RES) after 1 s
-export IMS_LAB_PSTN_ARGS="--number 19995550111=answer:1500 --number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1 --number 19995550600=suspend --number 19995550601=suspend:1000"
+# answers and suspends (SUS, network) for good, 0601 suspends and resumes (RES) after 1 s,
+# 0101 rings with in-band information (early media: the MGCF's 180 carries SDP)
+export IMS_LAB_PSTN_ARGS="--number 19995550111=answer:1500 --number 19995550486=busy --number 19995550480=ring --number 19995550404=reject:1 --number 19995550600=suspend --number 19995550601=suspend:1000 --number 19995550101=early"
 export IMS_MGCF_T9_MS=4000            # no answer: released after 4 s here (Q.764: 90 s+)
 export IMS_MGCF_T6_MS=2500            # suspended, no RES: released after 2.5 s here
 # capture ISUP (M3UA 2905), H.248 (2944) and the MGW's RTP besides the lab's usual ports
@@ -228,6 +230,27 @@ check_match "the MGCF logged the move" 're-INVITE: the IMS side.s media is now 1
     "$(log_since "$MGCF_LOG" "$l")"
 
 # ---------------------------------------------------------------------------------------------
+step "100rel and UPDATE through the whole chain (alice -> P-CSCF -> S-CSCF -> BGCF -> MGCF)"
+g=$(log_mark "$MGW_OUT") l=$(log_mark "$MGCF_LOG")
+check "alice (Supported: 100rel) calls tel:+19995550101 (early media), PRACKs the 180 1.2 s late" \
+    call call10 pstn_uac_prack.xml 19995550101 -d 1200
+check_match "the 180 reached her reliable (Require: 100rel, RSeq)" \
+    '^reliable: 180 rseq=[0-9]+ require= *100rel' "$(logline call10)"
+check_match "her PRACK, along the 180's route set, got 200; then the INVITE its 200 (the MGW's SDP)" \
+    'pracked: 200 CSeq: 2 PRACK.*answered: c=IN IP4 127\.0\.0\.101 CSeq: 1 INVITE' \
+    "$(logline call10 | tr '\n' ' ')"
+check_match "a PRACK of an RSeq never sent: the MGCF's 481 reached her" '^unknown-rack: 481' \
+    "$(logline call10)"
+check_match "her UPDATE's 200 carries the MGCF's SDP, a new version" \
+    '^update: o=[^ ]+ [0-9]+ ([2-9]|[1-9][0-9]+) IN IP4 127\.0\.0\.70 m=audio [0-9]+ RTP/AVP' \
+    "$(logline call10)"
+check_match "the MGCF: PRACK answered, UPDATE applied (H.248 Modify) and answered" \
+    'PRACK RAck [0-9]+ answered 200.*UPDATE: the IMS side.*UPDATE answered 200' \
+    "$(log_since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+check "the MGW got two Modifies of the call's RTP termination (the answer, the UPDATE)" \
+    test "$(log_since "$MGW_OUT" "$g" | grep -c '^rx Transaction=[0-9]* Modify=rtp/')" -ge 2
+
+# ---------------------------------------------------------------------------------------------
 step "trust: the MGCF serves the trust domain only"
 p=$(log_mark "$PSTN_OUT")
 printf 'INVITE tel:+19995550100 SIP/2.0\nVia: SIP/2.0/UDP %s:5170;branch=z9hG4bK-evil1;rport\nMax-Forwards: 69\nFrom: <sip:mallory@example.net>;tag=e1\nTo: <tel:+19995550100>\nCall-ID: evil1@pstn-test\nCSeq: 1 INVITE\nContact: <sip:mallory@%s:5170>\nP-Asserted-Identity: <tel:+15550100001>\nContent-Type: application/sdp\n\nv=0\no=- 1 1 IN IP4 %s\ns=-\nc=IN IP4 %s\nt=0 0\nm=audio 4000 RTP/AVP 8\n' \
@@ -358,6 +381,18 @@ check "INVITEs went BGCF -> MGCF and MGCF -> I-CSCF" test \
 check "the MGCF's INVITE to the I-CSCF offered 100rel (RFC 3262), and it reached alice so" test \
     "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.20 && sip.Method == "INVITE" && sip.Supported contains "100rel"')" -ge 1 -a \
     "$(cap_count "$cap" "ip.dst == ${ALICE[0]} && sip.Method == \"INVITE\" && sip.Supported contains \"100rel\"")" -ge 1
+prack_cid=$(grep -m1 -o 'Call-ID: [^ ]*' "$E2E_RUN/call10.msg" | tr -d '\r' | cut -d' ' -f2)
+rel180=$(cap_tshark "$cap" -Y "ip.src == 127.0.0.10 && ip.dst == ${ALICE[0]} && sip.Status-Code == 180 && sip.RSeq && sip.Call-ID == \"$prack_cid\"" \
+    -T fields -e sip.RSeq 2>/dev/null)
+check "the MGCF's reliable 180 reached alice again while her PRACK waited ($(grep -c . <<<"$rel180") times in 1.2 s), one RSeq" \
+    test "$(grep -c . <<<"$rel180")" -ge 2 -a "$(sort -u <<<"$rel180" | grep -c .)" -eq 1
+for hop in "${ALICE[0]} 127.0.0.10" "127.0.0.10 127.0.0.30" "127.0.0.30 127.0.0.50"; do
+    set -- $hop
+    check "her PRACK and UPDATE went $1 -> $2 (the 180's route set)" test \
+        "$(cap_count "$cap" "ip.src == $1 && ip.dst == $2 && sip.Call-ID == \"$prack_cid\" && (sip.Method == \"PRACK\" || sip.Method == \"UPDATE\")")" -ge 3
+done
+check "... and reached the MGCF" test \
+    "$(cap_count "$cap" "ip.dst == 127.0.0.70 && sip.Call-ID == \"$prack_cid\" && (sip.Method == \"PRACK\" || sip.Method == \"UPDATE\")")" -ge 3
 acrs=$(cap_tshark "$cap" -Y 'diameter.cmd.code == 271 && diameter.flags.request == 1 && diameter.Node-Functionality == 4' \
     -T fields -e diameter.Accounting-Record-Type -e diameter.IMS-Charging-Identifier 2>/dev/null)
 check_match "ACR START (2) of the MGCF with the first call's ICID" "^2[[:space:]]+$ICID1\$" "$acrs"
