@@ -42,11 +42,14 @@
 # run/bench-soak/<daemon>.fds, .metrics). Then
 # run/bench-soak/soak.html: one plot per metric, a line per daemon (inline SVG drawn here:
 # no network, no script), and a table per daemon: first sample (before the load), last
-# (settled), max, and the slope of the second half of the load (least squares, per hour).
-# Verdict: RSS and heap are GROWING when their second half grew more than 10 % of their
-# value, or RSS more than MIB_PER_H per hour and more than 1 MiB in all (a short run
-# extrapolates its slope to an hour: judge those slopes with care); transactions are FLAT
-# only when the settled value is back at the first (the baseline), file descriptors when it
+# (settled), max, and the slope of the second half of the load (least squares, per hour):
+# the heap's taken with the transactions sofia-sip holds as a second variable (the heap
+# follows them up and down with the load; what grows with time at the same transactions is
+# the slope shown), RSS's less the growth of the heap's peak meanwhile (RSS keeps a peak).
+# Verdict: RSS and heap are GROWING when that slope over the second half comes to more than
+# 10 % of their value, or RSS's to more than MIB_PER_H per hour and more than 1 MiB in all
+# (a short run extrapolates its slope to an hour: judge those slopes with care);
+# transactions are FLAT only when the settled value is back at the first (the baseline), file descriptors when it
 # is at most the first or what they were when the second half began (connections opened at
 # their first use stay), otherwise NOT-BACK.
 #
@@ -83,7 +86,7 @@ while getopts "d:i:r:c:p:x:C:e:H:S:g:nh" o; do
         S) SETTLE=$OPTARG ;;
         g) GROW_MB=$OPTARG ;;
         n) CHARGING=0 ;;
-        *) sed -n '2,47p' "$0"; exit 2 ;;
+        *) sed -n '2,58p' "$0"; exit 2 ;;
     esac
 done
 for v in DUR INTERVAL REG CALLS PAUSE EXPIRES CALLERS CALLEES HOLD SETTLE GROW_MB; do
@@ -218,34 +221,60 @@ done
 # stdout: one line per daemon and metric: daemon metric first last max slope_per_h verdict
 verdicts() {
     awk -F, -v half="$((DUR / 2))" -v grow_kib="$((GROW_MB * 1024))" '
-        NR == 1 { for (i = 5; i <= NF; i++) name[i] = $i; nm = NF; next }
+        NR == 1 {
+            for (i = 5; i <= NF; i++) { name[i] = $i; col[$i] = i }
+            nm = NF; next
+        }
         {
             d = $3; if (!(d in seen)) { seen[d] = 1; order[++nd] = d }
+            x = "nta_tx" in col ? $(col["nta_tx"]) + 0 : 0     # transactions held now
+            if ($2 == "load") {   # the running peak of the heap, for RSS
+                h = $(col["heap_kib"]) + 0
+                if (!(d in hmax) || h > hmax[d]) hmax[d] = h
+            }
             for (i = 5; i <= nm; i++) {
                 k = d SUBSEP i; v = $i + 0
                 if (!(k in first)) first[k] = v
                 last[k] = v
                 if (!(k in max) || v > max[k]) max[k] = v
                 if ($2 == "load" && $1 >= half) {
-                    n[k]++; sx[k] += $1; sy[k] += v; sxx[k] += $1 * $1; sxy[k] += $1 * v
+                    y = name[i] == "rss_kib" ? v - hmax[d] : v
+                    n[k]++; st[k] += $1; sy[k] += y; stt[k] += $1 * $1; sty[k] += $1 * y
+                    sx[k] += x; sxx[k] += x * x; stx[k] += $1 * x; sxy[k] += x * y
                     if (!(k in t0)) { t0[k] = $1; v0[k] = v }
                     t1[k] = $1
                 }
             }
         }
+        # the slope per second of @k against time (least squares): for the heap, with the
+        # transactions held at the same moment as a second variable, so that a heap that
+        # follows the load up and down is not read as growth; for RSS, of what it holds
+        # beyond the heap'"'"'s peak so far (RSS keeps a peak: a new one raises it)
+        function slope(k, i,   m, ctt, cty, cxx, ctx, cxy, det, s) {
+            m = n[k]
+            ctt = stt[k] - st[k] * st[k] / m; cty = sty[k] - st[k] * sy[k] / m
+            if (ctt <= 0) return ""
+            s = cty / ctt
+            if (name[i] == "heap_kib") {
+                cxx = sxx[k] - sx[k] * sx[k] / m; ctx = stx[k] - st[k] * sx[k] / m
+                cxy = sxy[k] - sx[k] * sy[k] / m
+                det = ctt * cxx - ctx * ctx
+                if (m >= 4 && cxx > 0 && det > 1e-9 * ctt * cxx)
+                    s = (cty * cxx - cxy * ctx) / det
+            }
+            return s
+        }
         END {
             for (j = 1; j <= nd; j++) for (i = 5; i <= nm; i++) {
-                d = order[j]; k = d SUBSEP i; slope = "-"; verdict = "-"
-                den = n[k] * sxx[k] - sx[k] * sx[k]
-                if (n[k] >= 2 && den > 0) {
-                    s = (n[k] * sxy[k] - sx[k] * sy[k]) / den   # per second
-                    slope = sprintf("%+.0f", s * 3600)
+                d = order[j]; k = d SUBSEP i; sl = "-"; verdict = "-"
+                s = n[k] >= 2 ? slope(k, i) : ""
+                if (s != "") {
+                    sl = sprintf("%+.0f", s * 3600)
                     growth = s * (t1[k] - t0[k])
                     if (name[i] == "rss_kib" || name[i] == "heap_kib") {
                         verdict = "FLAT"
                         # 1 MiB: below it a short run sees the steps of the allocator
-                        if (growth > 0.1 * v0[k] || (name[i] == "rss_kib" &&
-                                                     s * 3600 > grow_kib && growth > 1024))
+                        if (growth > 0.1 * v0[k] || (s * 3600 > grow_kib && growth > 1024))
                             verdict = "GROWING"
                     }
                 }
@@ -259,7 +288,7 @@ verdicts() {
                 # load make new ones: the NOTIFYs of the S-CSCF)
                 if (name[i] == "nta_tx")
                     verdict = "-"
-                printf "%s %s %d %d %d %s %s\n", d, name[i], first[k], last[k], max[k], slope, verdict
+                printf "%s %s %d %d %d %s %s\n", d, name[i], first[k], last[k], max[k], sl, verdict
             }
         }' "$CSV"
 }
