@@ -157,6 +157,15 @@ e2e_init() {   # $1 test name: prepares run/e2e-<name> and the EXIT trap
         log "another lab test holds ${IMS_LAB_LOCK:-/tmp/ims-lab.lock}; waiting (up to 30 min)"
         flock -w 1800 "$E2E_LOCK_FD" || { echo "e2e: the lab lock was not released" >&2; exit 1; }
     fi
+    # Runs of one test from one checkout share its run folder (pid files, logs, the lab's
+    # state): a second run would stop the first's lab and delete its folder. One at a time.
+    mkdir -p "$E2E_ROOT/run"
+    exec {E2E_RUN_LOCK_FD}>"$E2E_RUN.lock"
+    if ! flock -n "$E2E_RUN_LOCK_FD"; then
+        log "another run of test_$E2E_NAME from this checkout uses $E2E_RUN; waiting (up to 30 min)"
+        flock -w 1800 "$E2E_RUN_LOCK_FD" ||
+            { echo "e2e: the other run of test_$E2E_NAME did not end" >&2; exit 1; }
+    fi
     if [ -e "$E2E_RUN" ]; then
         # a lab left running by an interrupted run of this very test is ours to stop
         lab_stop >/dev/null 2>&1
