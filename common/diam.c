@@ -970,7 +970,7 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
     if (ctx->cmd < IMS_CMD_COUNT)
         ctx->oc_offered = ims_diam_doic_offer(*req, ctx->cmd, ctx->oc_target,
                                               sizeof(ctx->oc_target), &ctx->oc_named);
-    if (ctx->oc_offered && ims_diam_doic_throttle(ctx->oc_target, ctx->cmd)) {
+    if (ctx->oc_offered && ims_diam_doic_throttle(*req, ctx->oc_target, ctx->cmd)) {
         fd_msg_free(*req);       /* fails here as if answered DIAMETER_TOO_BUSY */
         *req = NULL;
         ctx->res.code = IMS_DIAM_TOO_BUSY;

@@ -138,10 +138,17 @@ bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t
     return f && ims_avp_add_u64(f, IMS_AVP_OC_FEATURE_VECTOR, IMS_DOIC_ALGO_LOSS) == 0;
 }
 
-bool ims_diam_doic_throttle(const char *target, enum ims_cmd cmd)
+/* @req of @cmd ends a session: a CCR-TERMINATION (RFC 4006 8.3, TERMINATION_REQUEST) */
+static bool ends_session(struct msg *req, enum ims_cmd cmd)
 {
-    (void)cmd;
-    if (!g.enabled || !*target)
+    int32_t type = 0;
+    return cmd == IMS_CMD_CCR && ims_avp_get_i32(req, IMS_AVP_CC_REQUEST_TYPE, &type) == 0 &&
+           type == 3;
+}
+
+bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cmd)
+{
+    if (!g.enabled || !*target || ends_session(req, cmd))
         return false;
     pthread_mutex_lock(&g.mu);
     bool drop = ims_doic_client_throttle(&g.client, target, now_ms());

@@ -4,8 +4,8 @@
  *
  * Reacting node (clients): every request but Rf's carries OC-Supported-Features (loss);
  * the host reports of the answers are kept per peer; a request to a host with a report in
- * force is throttled (that share of them, evenly). Rf offers nothing and is never
- * throttled: its records wait in the spool, which retries on its own.
+ * force is throttled (that share of them, evenly), but never a CCR-TERMINATION. Rf offers
+ * nothing and is never throttled: its records wait in the spool, which retries on its own.
  * Reporting node (servers): answers to requests that offered the loss algorithm carry
  * OC-Supported-Features and, while the request queue is past its threshold (and for a
  * validity after), an OC-OLR host report.
@@ -47,9 +47,12 @@ int ims_diam_doic_init(const struct ims_diam_doic_conf *c, bool server);
 bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t len,
                          bool *named);
 
-/* ims_diam_doic_throttle - whether this request to @target is to be throttled now (counted
- * per command and peer). */
-bool ims_diam_doic_throttle(const char *target, enum ims_cmd cmd);
+/* ims_diam_doic_throttle - whether the request @req of @cmd to @target is to be throttled
+ * now (counted per peer). A request that ends a session (CCR-TERMINATION) never is: RFC
+ * 7683 leaves to the reacting node which requests it drops, and one not sent would leave
+ * the OCS holding the call's reservation until its timeout, the time used never charged;
+ * sent, it costs the server one request and frees what it holds. */
+bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cmd);
 
 /* ims_diam_doic_answered - the answer @ans to a request of @cmd that offered DOIC and was
  * sent to @target (its Destination-Host; "" when by realm): take its host report when it

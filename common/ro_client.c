@@ -290,6 +290,8 @@ static void on_cca(void *arg, const struct ims_diam_result *res)
     r.error = res->error;
     if (res->answer)
         ims_ro_parse_cca(res->answer, &r);
+    else if (res->throttled)
+        r.result_code = res->code;   /* not sent (RFC 7683): as if answered TOO_BUSY */
     if (res->answer && !delivery_failure(res->error, r.result_code))
         bind_server(call->s, res->answer, &r);
     enum ims_ro_decision d = ims_ro_decide(res->error, r.result_code, call->s->ccfh,
@@ -312,9 +314,11 @@ static void on_cca(void *arg, const struct ims_diam_result *res)
     if (d == IMS_RO_CONTINUE || d == IMS_RO_TERMINATE) {
         r.reason = "the charging system did not answer";
         struct ims_log_ids ids = { .session_id = call->s->session_id };
-        ims_log(IMS_LOG_WARN, &ids, "ro: no usable answer from the OCS (%s): "
+        ims_log(IMS_LOG_WARN, &ids, "ro: no usable answer from the OCS (%s%s): "
                 "Credit-Control-Failure-Handling says %s",
                 res->error ? strerror(-res->error) : ims_diam_result_name(r.result_code, false),
+                res->throttled ? ", not sent: its overload report (RFC 7683) asks for fewer"
+                               : "",
                 d == IMS_RO_CONTINUE ? "CONTINUE" : "TERMINATE");
     }
     finish(call, &r);
