@@ -38,6 +38,9 @@
 #include <sofia-sip/su_wait.h>
 
 #define RO_ROUTE_MAX 1024
+#define TERM_TRIES 5                  /* a CCR-TERMINATION not answered goes again after 1, 2,
+                                       * 4 and 8 s: the usage it reports, and the end of the
+                                       * reservation the OCS holds, depend on it */
 
 /* One online-charged call */
 struct scscf_ro {
@@ -53,6 +56,10 @@ struct scscf_ro {
     bool over;                        /* the call ended: CCR-T sent or to send */
     bool reserved;                    /* holds a place of the dialog table (ims_chg_reserve) */
     time_t reported;                  /* usage before this is reported */
+    uint32_t sent_used;               /* seconds the CCR under way reports */
+    uint32_t unreported;              /* seconds a CCR reported that got no answer: the
+                                       * next one carries them */
+    unsigned term_tries;              /* CCR-TERMINATIONs sent */
     su_timer_t *timer;
     /* what releasing the call needs (from the INVITE and its 2xx) */
     char caller_target[SCSCF_ID_MAX], callee_target[SCSCF_ID_MAX];
@@ -62,8 +69,10 @@ struct scscf_ro {
 
 static struct {
     struct ims_counter *ccr_initial, *ccr_update, *ccr_term, *ccr_event, *refused, *released,
-        *uncharged, *limit;
+        *uncharged, *limit, *term_retry, *term_lost;
 } m;
+
+static unsigned terms_waiting;        /* CCR-TERMINATIONs waiting to go again (shutdown log) */
 
 static void metrics_init(void)
 {
@@ -75,6 +84,8 @@ static void metrics_init(void)
     m.refused = ims_counter_new(name, help, "kind=\"refused\"");
     m.released = ims_counter_new(name, help, "kind=\"released\"");
     m.uncharged = ims_counter_new(name, help, "kind=\"uncharged\"");
+    m.term_retry = ims_counter_new(name, help, "kind=\"ccr_termination_retry\"");
+    m.term_lost = ims_counter_new(name, help, "kind=\"ccr_termination_lost\"");
     m.limit = ims_counter_new("scscf_limit_total", "requests refused at a configured bound",
                               "limit=\"charged_dialogs\"");
 }
@@ -179,6 +190,10 @@ int scscf_charging_init(struct scscf *s)
 
 void scscf_charging_stop(struct scscf *s)
 {
+    if (terms_waiting)
+        ims_warn("scscf: %u CCR-TERMINATIONs were waiting to go again: their usage is not "
+                 "reported, the OCS keeps their reservations until its own timeout",
+                 terms_waiting);
     ims_chg_shutdown(&s->chg);
     ims_diam_stop();              /* also without charging: the callers count on it */
 }
@@ -206,21 +221,91 @@ static void request_of(const struct scscf_ro *r, struct ims_ro_request *q)
     q->requested_time = r->s->ro_requested_time;
 }
 
-/* Seconds used since the last report, and now the last report */
+/* Seconds used since the last report (and what unanswered CCRs reported), for the CCR
+ * about to go; now the last report */
 static uint32_t take_used(struct scscf_ro *r)
 {
     time_t now = time(NULL);
     uint32_t used = r->reported && now > r->reported ? (uint32_t)(now - r->reported) : 0;
     r->reported = now;
+    used += r->unreported;
+    r->unreported = 0;
+    r->sent_used = used;
     return used;
+}
+
+/* An answer came (granted or refused): the OCS took what the CCR reported. Else (no OCS
+ * answered: CCFH decided) what it reported goes with the next CCR: a CCR-UPDATE lost in an
+ * outage under CCFH CONTINUE no longer drops its seconds from the call's charge. */
+static bool answered(struct scscf_ro *r, const struct ims_ro_result *res)
+{
+    bool yes = res->decision == IMS_RO_GRANTED || res->decision == IMS_RO_DENIED;
+    if (!yes)
+        r->unreported += r->sent_used;
+    r->sent_used = 0;
+    return yes;
+}
+
+static void on_terminated(void *arg, const struct ims_ro_result *res);
+
+static void on_term_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void)magic;
+    (void)t;
+    struct scscf_ro *r = (struct scscf_ro *)arg;
+    su_timer_destroy(r->timer);
+    r->timer = NULL;
+    terms_waiting--;
+    struct ims_ro_request q;
+    request_of(r, &q);
+    q.used_time = take_used(r);
+    q.requested_time = 0;
+    r->term_tries++;
+    ims_counter_inc(m.term_retry);
+    if (ims_ro_terminate(r->ro, &q, on_terminated, r) != 0) {
+        struct ims_log_ids ids = ids_of(r);
+        ims_log(IMS_LOG_ERROR, &ids, "scscf: cannot send the CCR-TERMINATION again: %u s used "
+                "not reported", q.used_time);
+        ims_counter_inc(m.term_lost);
+        ro_free(r);
+    }
+}
+
+/* The CCR-TERMINATION of @r goes again later (1 s, doubling); false when it cannot */
+static bool term_later(struct scscf_ro *r)
+{
+    if (r->term_tries >= TERM_TRIES || !r->s->chg)   /* tried enough, or stopping */
+        return false;
+    unsigned ms = 1000u << (r->term_tries - 1);
+    r->timer = su_timer_create(su_root_task(ims_sip_root(r->s->d->sip)), ms);
+    if (!r->timer || su_timer_set(r->timer, on_term_timer, (su_timer_arg_t *)r) < 0) {
+        if (r->timer)
+            su_timer_destroy(r->timer);
+        r->timer = NULL;
+        return false;
+    }
+    terms_waiting++;
+    struct ims_log_ids ids = ids_of(r);
+    ims_log(IMS_LOG_WARN, &ids, "scscf: CCR-TERMINATION not answered: sent again in %u s "
+            "(%u of %u tries done)", ms / 1000, r->term_tries, TERM_TRIES);
+    return true;
 }
 
 static void on_terminated(void *arg, const struct ims_ro_result *res)
 {
     struct scscf_ro *r = arg;
     struct ims_log_ids ids = ids_of(r);
-    ims_log(IMS_LOG_DEBUG, &ids, "scscf: CCR-TERMINATION answered (%s)",
-            res->reason ? res->reason : "ok");
+    if (answered(r, res)) {
+        ims_log(IMS_LOG_DEBUG, &ids, "scscf: CCR-TERMINATION answered (%s)",
+                res->reason ? res->reason : "ok");
+    } else if (term_later(r)) {
+        return;
+    } else {
+        ims_log(IMS_LOG_ERROR, &ids, "scscf: CCR-TERMINATION not answered after %u tries: %u s "
+                "used not reported, the OCS keeps the reservation until its own timeout",
+                r->term_tries, r->unreported);
+        ims_counter_inc(m.term_lost);
+    }
     ro_free(r);
 }
 
@@ -240,6 +325,7 @@ static void ro_terminate(struct scscf_ro *r)
     request_of(r, &q);
     q.used_time = take_used(r);
     q.requested_time = 0;
+    r->term_tries = 1;
     ims_counter_inc(m.ccr_term);
     if (ims_ro_terminate(r->ro, &q, on_terminated, r) != 0)
         ro_free(r);
@@ -321,6 +407,7 @@ static void on_update(void *arg, const struct ims_ro_result *res)
 {
     struct scscf_ro *r = arg;
     r->busy = false;
+    answered(r, res);
     if (r->over) {                    /* the call ended meanwhile: now the CCR-T */
         r->over = false;
         ro_terminate(r);

@@ -5,7 +5,8 @@
 # CONTINUE (the lab's charging.ccfh) lets every call go on and end normally; the ACRs of the
 # outage wait in the P-CSCF's and the S-CSCF's spools, which drain within seconds of the
 # OCS's return; every call ends with its four CDRs (P-CSCF and S-CSCF, originating and
-# terminating) closed.
+# terminating) closed; the CCR-TERMINATIONs of calls that ended during the outage go again
+# until the OCS answers, so none of alice's credit stays reserved.
 #
 # Two OCSs that share nothing (the lab's, and a second one on 127.0.1.80 with its own
 # database, seeded alike); the P-CSCF and the S-CSCF name both, in order (charging.cdf,
@@ -192,6 +193,21 @@ check "the ACR spools of the P-CSCF and the S-CSCF drain" spools_empty
 ICIDS=$(icids one)
 check_eq "6 calls answered" 6 "$(wc -w <<<"$ICIDS")"
 check "every call has its four CDRs closed at the OCS" wait_ended "$OCS1"
+nothing_reserved() {   # ADDR USER: no credit of USER stays reserved (20 s at most)
+    local i
+    for i in $(seq 100); do
+        [ "$(api "$1" GET "accounts/$2" | jq -r .reserved)" = 0 ] && return 0
+        sleep 0.2
+    done
+    echo "$2 at $1: $(api "$1" GET "accounts/$2" | jq -c '{balance, reserved}')"
+    return 1
+}
+check "nothing of alice's credit stays reserved: the CCR-TERMINATIONs of the outage went again" \
+    nothing_reserved "$OCS1" alice
+retried=$(metric 127.0.0.30 'scscf_ro_total{kind="ccr_termination_retry"}')
+lost=$(metric 127.0.0.30 'scscf_ro_total{kind="ccr_termination_lost"}')
+check_match "... the S-CSCF sent CCR-TERMINATIONs again (after 1, 2, 4, 8 s), none lost" \
+    '^[1-9][0-9]* 0$' "$retried $lost"
 log "outage $((SECONDS - t_kill)) s in all; alice now: $(api "$OCS1" GET accounts/alice |
     jq -c '{balance, reserved}')"
 
