@@ -146,16 +146,45 @@ static bool ends_session(struct msg *req, enum ims_cmd cmd)
            type == 3;
 }
 
-bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cmd)
+/* The command an early decision let through, for the next request of it (this thread) */
+static __thread int decided_early = -1;
+
+/* The loss algorithm's decision for one request to @target, counted when it drops */
+static bool decide(const char *target)
 {
-    if (!g.enabled || !*target || ends_session(req, cmd))
-        return false;
     pthread_mutex_lock(&g.mu);
     bool drop = ims_doic_client_throttle(&g.client, target, now_ms());
     if (drop)
         ims_counter_inc(metrics_of(target)->throttled);
     pthread_mutex_unlock(&g.mu);
     return drop;
+}
+
+bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cmd)
+{
+    if (decided_early == (int)cmd) {
+        decided_early = -1;
+        return false;
+    }
+    if (!g.enabled || !*target || ends_session(req, cmd))
+        return false;
+    return decide(target);
+}
+
+bool ims_diam_doic_throttle_early(enum ims_cmd cmd)
+{
+    decided_early = -1;
+    if (!g.enabled || cmd >= IMS_CMD_COUNT || ims_cmd_app(cmd) == IMS_APP_RF)
+        return false;
+    char target[256];
+    pthread_mutex_lock(&g.mu);
+    const char *h = g.app_host[ims_cmd_app(cmd)];
+    snprintf(target, sizeof(target), "%s", *h ? h : g.only_peer);
+    pthread_mutex_unlock(&g.mu);
+    if (*target && decide(target))
+        return true;
+    decided_early = (int)cmd;
+    return false;
 }
 
 /* The loss algorithm is in the OC-Feature-Vector of @parent's OC-Supported-Features */

@@ -54,6 +54,16 @@ bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t
  * sent, it costs the server one request and frees what it holds. */
 bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cmd);
 
+/*
+ * ims_diam_doic_throttle_early - the same decision for a request of @cmd not yet built, to
+ * go by realm (no Destination-Host: its target is the peer that answered the last request
+ * of its application, else the one configured peer): a daemon refuses the SIP request that
+ * needs it before any SIP transaction (a 503 that holds no memory). A request let through
+ * is not decided twice: the next request of @cmd this thread sends skips its own decision
+ * (the next early decision forgets that).
+ */
+bool ims_diam_doic_throttle_early(enum ims_cmd cmd);
+
 /* ims_diam_doic_answered - the answer @ans to a request of @cmd that offered DOIC and was
  * sent to @target (its Destination-Host; "" when by realm): take its host report when it
  * is to be trusted. */

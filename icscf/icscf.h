@@ -88,11 +88,17 @@ int icscf_sip_status_lir(const struct icscf_answer *a, const char **phrase, cons
 int icscf_register(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
                    const struct ims_sip_source *src);
 void icscf_register_metrics(void);
+void icscf_register_refused(void);   /* a REGISTER refused before its transaction */
 
 /* ---- location.c: requests other than REGISTER, routed by LIR ---- */
 /* From an untrusted source, the identities it asserts go and a Route beyond us is refused */
 int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
                 const struct ims_sip_source *src);
 void icscf_route_metrics(void);
+void icscf_route_refused(void);      /* a request refused before its transaction */
+/* Whether icscf_route() asks the HSS where request @req goes (LIR): no Route, not an ACK,
+ * not for this node, an identity of this network. Also asked before the transaction (the
+ * early refusal of main.c): keep the two in step. */
+bool icscf_route_needs_lir(struct icscf *c, const sip_t *req);
 
 #endif

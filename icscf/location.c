@@ -139,6 +139,20 @@ static void strip_asserted(struct ims_ptx *tx)
         ims_sip_header_remove(msg, sip, names[i]);
 }
 
+void icscf_route_refused(void)
+{
+    ims_counter_inc(m.refused);
+}
+
+bool icscf_route_needs_lir(struct icscf *c, const sip_t *req)
+{
+    const url_t *ruri = req->sip_request->rq_url;
+    char impu[256];
+    return !req->sip_route && req->sip_request->rq_method != sip_method_ack &&
+           !ims_sip_is_own(c->d->sip, ruri) && home_target(c, ruri) &&
+           ims_sip_target_of(ruri, impu, sizeof(impu)) == 0;
+}
+
 int icscf_route(struct icscf *c, nta_incoming_t *irq, const sip_t *sip,
                 const struct ims_sip_source *src)
 {

@@ -70,6 +70,11 @@ static void refuse(struct reg_ctx *ctx, int status, const char *phrase, const ch
     ims_ptx_refuse(ctx->tx, status, phrase, why, ctx->c->retry_after);
 }
 
+void icscf_register_refused(void)
+{
+    ims_counter_inc(m.refused);
+}
+
 static void on_uaa(void *arg, const struct icscf_answer *a);
 
 static void send_uar(struct reg_ctx *ctx, int type)

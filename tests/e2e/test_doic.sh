@@ -11,7 +11,7 @@
 #    CSCFs carry OC-Supported-Features and an OC-OLR (tshark decodes them, no malformed
 #    field); the I-CSCF's /metrics shows the reduction in force for the HSS and the UARs it
 #    throttled; every REGISTER of the burst gets an answer (an error with Retry-After for
-#    those throttled, not silence).
+#    those throttled, not silence; the I-CSCF's is decided before any SIP transaction).
 # 3. After the flood: the reduction ends (0 at the I-CSCF within the validity, 5 s, plus the
 #    steps down) and registrations succeed again.
 set -u
@@ -209,6 +209,12 @@ log "answers of the HSS to the CSCFs with an OC-OLR: $olr"
 check "the HSS's answers to the CSCFs carry OC-OLR" test "$olr" -gt 0
 check "the CSCFs' requests carry OC-Supported-Features" test "$(cap_count "$F" \
     'diameter.OC-Supported-Features && diameter.flags.request == 1 && ip.dst == 127.0.0.40 && ip.src == 127.0.0.20')" -gt 0
+throttled503='ip.src == 127.0.0.20 && sip.Status-Code == 503 && sip.Warning contains "overload report"'
+stateless_tag='sip.to.tag matches "^sl[0-9a-f]{16}$"'
+n_sl=$(cap_count "$F" "$throttled503 && $stateless_tag")
+n_tx=$(cap_count "$F" "$throttled503 && !($stateless_tag)")
+check "the I-CSCF's 503s for the HSS's reduction went before any transaction ($n_sl stateless, $n_tx not)" \
+    test "$n_sl" -ge 1 -a "$n_tx" -eq 0
 check_eq "no malformed packet, no expert error" "" "$(cap_problems "$F" | head -n 5)"
 
 lab_stop
