@@ -185,6 +185,11 @@ static void rlc_when_released(struct mgcf_call_sm *c, struct mgcf_acts *out)
 
 static void release(struct mgcf_call_sm *c, uint8_t cause, uint8_t loc, struct mgcf_acts *out)
 {
+    if (c->precond) {                   /* the IAM that waited for them will never go */
+        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_TPRECOND);
+        c->precond = false;
+        c->precond_met = false;
+    }
     release_isup(c, cause, loc, out);
     release_sip(c, cause, loc, out);
     release_media(c, out);
@@ -203,6 +208,27 @@ static void finish(struct mgcf_call_sm *c, struct mgcf_acts *out)
 }
 
 /* ---- the MGW ---- */
+
+/* OUT: the IAM goes (T7 guards its ACM) */
+static void send_iam(struct mgcf_call_sm *c, struct mgcf_acts *out)
+{
+    isup_act(out, ISUP_IAM);
+    timer_act(out, MGCF_ACT_TIMER_START, MGCF_T7);
+    c->isup = MGCF_I_SETUP;
+}
+
+/*
+ * OUT with preconditions (RFC 3312, TS 29.163's alternative to the continuity procedure):
+ * the IAM is held back while the IMS side reserves its resources. Our answer goes at once
+ * in a 183 (reliable: the caller only sets precond with 100rel) carrying the qos status,
+ * and TPRECOND bounds the wait.
+ */
+static void precond_wait(struct mgcf_call_sm *c, struct mgcf_acts *out)
+{
+    sip_response(c, out, 183, true, 0);
+    c->sip = MGCF_S_EARLY;
+    timer_act(out, MGCF_ACT_TIMER_START, MGCF_TPRECOND);
+}
 
 static int on_start(struct mgcf_call_sm *c, struct mgcf_acts *out)
 {
@@ -227,10 +253,11 @@ static int on_mg_added(struct mgcf_call_sm *c, struct mgcf_acts *out)
         release_media(c, out);
         return 0;
     }
-    if (c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_IDLE) {
-        isup_act(out, ISUP_IAM);
-        timer_act(out, MGCF_ACT_TIMER_START, MGCF_T7);
-        c->isup = MGCF_I_SETUP;
+    if (c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_IDLE && c->precond &&
+        c->sip == MGCF_S_INVITED) {
+        precond_wait(c, out);
+    } else if (c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_IDLE && !c->precond) {
+        send_iam(c, out);
     } else if (c->dir == MGCF_DIR_IN && c->sip == MGCF_S_NONE) {
         act(out, MGCF_ACT_SIP_INVITE);
         c->sip = MGCF_S_INVITED;
@@ -261,6 +288,13 @@ static int on_mg_modified(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
     struct mgcf_act *a = act(out, MGCF_ACT_SIP_REINVITE_ANSWER);
     a->status = ev->ok ? 200 : 488;
     a->sdp = ev->ok;
+    bool met = c->precond_met && ev->ok;
+    c->precond_met = false;
+    if (met && c->precond && c->isup == MGCF_I_IDLE) {   /* our 200 says so: the IAM goes */
+        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_TPRECOND);
+        c->precond = false;
+        send_iam(c, out);
+    }
     return 0;
 }
 
@@ -652,7 +686,8 @@ static int mode_now(const struct mgcf_call_sm *c)
 
 /* An UPDATE with an offer (RFC 3311 5.2): in an early or confirmed dialog, one offer of the
  * peer's at a time (491 while another waits), the media there (else 500) */
-static int on_sip_update(struct mgcf_call_sm *c, struct mgcf_acts *out)
+static int on_sip_update(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
+                         struct mgcf_acts *out)
 {
     bool dialog = c->sip == MGCF_S_EARLY || c->sip == MGCF_S_CONFIRMING ||
                   c->sip == MGCF_S_CONFIRMED;
@@ -662,11 +697,33 @@ static int on_sip_update(struct mgcf_call_sm *c, struct mgcf_acts *out)
         return 0;
     }
     c->reinvite = true;
+    c->precond_met = c->precond && ev->met;
     mg_modify(out, mode_now(c), true);
     return 0;
 }
 
 /* ---- timers ---- */
+
+/*
+ * TPRECOND over: the IMS side never said its resources are reserved. The INVITE fails
+ * with 580 Precondition Failure (RFC 3312 section 8: the status for preconditions that
+ * cannot be met; a 5xx of the timer, as 504 for T7, would say a server failed). No ISUP
+ * message went, so there is no Q.850 cause to report; the MGW context goes, no IAM ever.
+ */
+static int on_precond_timeout(struct mgcf_call_sm *c, struct mgcf_acts *out)
+{
+    if (!c->precond || c->isup != MGCF_I_IDLE)
+        return -EPROTO;
+    c->precond = false;
+    c->precond_met = false;
+    if (sip_owes_final(c)) {
+        sip_response(c, out, 580, false, 0);
+        charging_failed(c, out, 580);
+        c->sip = MGCF_S_DONE;
+    }
+    release(c, Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION, out);
+    return 0;
+}
 
 static int on_timer(struct mgcf_call_sm *c, enum mgcf_timer t, struct mgcf_acts *out)
 {
@@ -704,6 +761,8 @@ static int on_timer(struct mgcf_call_sm *c, enum mgcf_timer t, struct mgcf_acts 
         c->peer_suspended = false;
         release(c, Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION, out);
         return 0;
+    case MGCF_TPRECOND:
+        return on_precond_timeout(c, out);
     case MGCF_T5:                       /* still no RLC: reset the circuit (Q.764 2.10.3) */
         if (c->isup != MGCF_I_REL_SENT)
             return -EPROTO;
@@ -757,7 +816,7 @@ static int dispatch(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgc
     case MGCF_EV_SIP_BYE:           return on_sip_bye(c, ev, out);
     case MGCF_EV_SIP_BYE_DONE:      return on_sip_bye_done(c);
     case MGCF_EV_SIP_REINVITE:      return on_sip_reinvite(c, out);
-    case MGCF_EV_SIP_UPDATE:        return on_sip_update(c, out);
+    case MGCF_EV_SIP_UPDATE:        return on_sip_update(c, ev, out);
     case MGCF_EV_TIMER:             return on_timer(c, ev->timer, out);
     case MGCF_EV_RELEASE:
         release(c, ev->cause, MGCF_IW_LOCATION, out);
@@ -802,7 +861,7 @@ const char *mgcf_call_act_name(enum mgcf_act_type t)
 const char *mgcf_call_timer_name(enum mgcf_timer t)
 {
     static const char *const names[] = { "T7", "T9", "T1", "T5", "T6", "T2", "T6-SIP-I",
-                                         "T35", "Tdigits" };
+                                         "T35", "Tdigits", "Tprecond" };
     return (unsigned)t < MGCF_TIMER_COUNT ? names[t] : "?";
 }
 

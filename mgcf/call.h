@@ -15,7 +15,9 @@
  *                 The MGW context is set up first (the IMS side's offer becomes the RTP
  *                 termination's Remote), then the IAM goes; ACM/CPG give 180 or 183 (with
  *                 the SDP answer: early media), ANM gives 200; T7 guards the ACM, T9 the
- *                 answer.
+ *                 answer. With preconditions (precond set by the caller) the IAM waits:
+ *                 a 183 with the answer goes instead, and an UPDATE whose offer meets them
+ *                 (ev.met) sends the IAM once answered; TPRECOND over gives 580.
  *   MGCF_DIR_IN   PSTN -> IMS (the O-MGCF of TS 29.163 7.2.3.2): an IAM in, an INVITE out
  *                 with the MGW's Local SDP as the offer; 180/183 give ACM (then CPG), 2xx
  *                 gives ANM (CON when no ACM was sent).
@@ -78,6 +80,8 @@ enum mgcf_timer {
     MGCF_T35,               /* IN, overlap: the called number too short, a SAM awaited
                              * (Q.764 2.1.2.1); run by isup_link.c, not by this machine */
     MGCF_TDIGITS,           /* IN, overlap: long enough, more digits awaited (the same) */
+    MGCF_TPRECOND,          /* OUT, preconditions (RFC 3312): the IAM waits for the IMS
+                             * side's resources (mgcf.precondition_timeout_ms) */
     MGCF_TIMER_COUNT
 };
 
@@ -122,6 +126,7 @@ struct mgcf_ev {
     int reason;             /* SIP: the Q.850 cause of a Reason header, or -1 */
     bool sdp;               /* SIP: the message carries SDP */
     bool ok;                /* MG_MODIFIED: success */
+    bool met;               /* SIP_UPDATE: its offer says the preconditions are met */
     enum mgcf_timer timer;  /* MGCF_EV_TIMER */
 };
 
@@ -178,6 +183,10 @@ struct mgcf_call_sm {
     enum mgcf_sip_side sip;
     enum mgcf_media_side media;
     bool offer;             /* OUT: the INVITE had an offer (else ours goes in the 2xx) */
+    bool precond;           /* OUT: preconditions (RFC 3312) not met yet: the IAM waits
+                             * (a reliable 183 with our answer goes once the MGW is ready,
+                             * then TPRECOND runs) */
+    bool precond_met;       /* ... an UPDATE meeting them waits for the MGW's Modify */
     bool subtract_when_added; /* released while the Add was pending */
     bool answered;          /* a 2xx passed (charging session open) */
     bool backward_seen;     /* OUT: a backward message (ACM, CPG, ANM, CON) arrived;

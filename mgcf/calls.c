@@ -80,7 +80,12 @@ static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
             return;
         }
         struct mgcf_ev ev = { .type = MGCF_EV_TIMER, .timer = (enum mgcf_timer)i };
-        mgcf_call_log(c, IMS_LOG_INFO, "timer %s expired", mgcf_call_timer_name(ev.timer));
+        if (i == MGCF_TPRECOND && c->sm.precond)
+            mgcf_call_log(c, IMS_LOG_WARN, "preconditions not met within %u ms "
+                          "(mgcf.precondition_timeout_ms): 580, the circuit is freed, no IAM "
+                          "was sent", c->m->conf.timer_ms[i]);
+        else
+            mgcf_call_log(c, IMS_LOG_INFO, "timer %s expired", mgcf_call_timer_name(ev.timer));
         mgcf_call_event(c, &ev);
         return;
     }

@@ -103,6 +103,10 @@ static const struct ims_cfg_key mgcf_keys[] = {
     { "mgcf", "t2_ms", IMS_CFG_INT, "180000", 0, 1000, 3600000, NULL, NULL,
       "Q.764 T2: an answered SIP-I call its peer suspended (SUS in an INFO, subscriber "
       "initiated) and did not resume (RES) in this time is released (cause 102)" },
+    { "mgcf", "precondition_timeout_ms", IMS_CFG_INT, "10000", 0, 100, 120000, NULL, NULL,
+      "preconditions (RFC 3312), IMS -> PSTN: the IAM waits this long at most for the IMS "
+      "side to report its resources reserved (an UPDATE); then the INVITE gets 580 and no "
+      "IAM goes" },
     { "mgcf", "overlap", IMS_CFG_BOOL, "no", 0, 0, 0, NULL, NULL,
       "calls from the PSTN in overlap signalling (an IAM whose called number is completed by "
       "SAMs) are collected into one INVITE (en bloc, TS 29.163); no: every IAM's number is "
@@ -194,6 +198,7 @@ static void read_conf(struct mgcf *m, const struct ims_cfg *c)
     f->timer_ms[MGCF_T2] = (unsigned)ims_cfg_int(c, "mgcf.t2_ms");
     f->timer_ms[MGCF_T35] = (unsigned)ims_cfg_int(c, "mgcf.t35_ms");
     f->timer_ms[MGCF_TDIGITS] = (unsigned)ims_cfg_int(c, "mgcf.overlap_digit_ms");
+    f->timer_ms[MGCF_TPRECOND] = (unsigned)ims_cfg_int(c, "mgcf.precondition_timeout_ms");
     f->overlap.enabled = ims_cfg_bool(c, "mgcf.overlap");
     f->overlap.min_digits = (unsigned)ims_cfg_int(c, "mgcf.overlap_min_digits");
     f->overlap.max_digits = (unsigned)ims_cfg_int(c, "mgcf.overlap_max_digits");

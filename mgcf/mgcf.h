@@ -27,6 +27,7 @@
 #include "netlist.h"
 #include "sipi.h"
 #include "overlap.h"
+#include "precondition.h"
 
 struct ims_chg;
 struct ims_chg_dialog;
@@ -83,6 +84,10 @@ struct mgcf_call {
     bool update;                    /* ... it is an UPDATE (no ACK follows its answer) */
     bool rel100;                    /* OUT: the INVITE supports or requires 100rel: our
                                      * 18x go reliably (RFC 3262) */
+    bool precond_used;              /* OUT: preconditions (RFC 3312): our SDP carries the qos
+                                     * status of ... */
+    struct mgcf_precond precond;    /* ... the call, as our last answer said it */
+    struct mgcf_precond precond_next; /* ... as the UPDATE waiting for the MGW offers it */
     nta_outgoing_t *prack_orq;      /* IN: our PRACK of the last reliable 18x */
     nta_outgoing_t *invite_orq;     /* IN: our INVITE */
     nta_outgoing_t *bye_orq;

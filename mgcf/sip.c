@@ -72,15 +72,19 @@ static const char *reason_of(uint8_t cause, char *buf, size_t len)
     return buf;
 }
 
-/* Our SDP (the MGW's RTP termination) for the IMS side; NULL when unknown */
+/* Our SDP (the MGW's RTP termination) for the IMS side, with the qos status of a call
+ * with preconditions (media level: after the audio stream's lines); NULL when unknown */
 static const char *our_sdp(struct mgcf_call *c, bool new_version, char *buf, size_t len)
 {
     if (!c->mgw_known)
         return NULL;
     if (new_version || c->sdp_version == 0)
         c->sdp_version++;
-    if (mgcf_iw_sdp_write(&c->mgw, c->sdp_session, c->sdp_version,
-                          ims_sip_address(sip_of(c)), buf, len) < 0)
+    int n = mgcf_iw_sdp_write(&c->mgw, c->sdp_session, c->sdp_version,
+                              ims_sip_address(sip_of(c)), buf, len);
+    if (n < 0)
+        return NULL;
+    if (c->precond_used && mgcf_precond_write(&c->precond, buf + n, len - (size_t)n) < 0)
         return NULL;
     return buf;
 }
@@ -102,18 +106,21 @@ static bool irq_from_sipi_peer(const struct mgcf *m, nta_incoming_t *irq)
 }
 
 /*
- * body_of - the SDP of @sip into @m and, when @sipi (a SIP-I peer sent it), its ISUP into
- * @isup (type 0 when none). 1 when there is SDP and it is usable, 0 when none, -errno: an
- * ISUP part required from a peer that is not SIP-I or of another version, another body
+ * body_of - the SDP of @sip into @m (and its qos status lines into @qos unless NULL: none
+ * when there is no SDP) and, when @sipi (a SIP-I peer sent it), its ISUP into @isup (type 0
+ * when none). 1 when there is SDP and it is usable, 0 when none, -errno: an ISUP part
+ * required from a peer that is not SIP-I or of another version, another body
  * (-EMEDIUMTYPE), a multipart or ISUP part that cannot be read (-EINVAL), SDP errors.
  */
 static int body_of(const sip_t *sip, bool sipi, struct mgcf_iw_media *m,
-                   struct mgcf_isup_msg *isup)
+                   struct mgcf_isup_msg *isup, struct mgcf_qos *qos)
 {
     su_home_t home[1] = { SU_HOME_INIT(home) };
     struct mgcf_sipi_body b;
     const char *call_id = sip->sip_call_id ? sip->sip_call_id->i_id : "-";
     isup->type = 0;
+    if (qos)
+        memset(qos, 0, sizeof(*qos));
     int rc = mgcf_sipi_body_read(home, sip->sip_content_type, sip->sip_payload, &b);
     if (rc == 0 && (b.has_isup || b.isup_error) && !sipi) {
         ims_info("mgcf: call-id=%s: an ISUP body part from a peer not in mgcf.sip_i_peers: "
@@ -130,15 +137,18 @@ static int body_of(const sip_t *sip, bool sipi, struct mgcf_iw_media *m,
         rc = mgcf_iw_sdp_read(b.sdp, b.sdp_len, m);
         rc = rc < 0 ? rc : 1;
     }
+    if (rc == 1 && qos)     /* the same SDP read: the audio stream is there */
+        mgcf_qos_read(b.sdp, b.sdp_len, qos);
     su_home_deinit(home);
     return rc;
 }
 
-/* The SDP of @sip into @m, an ISUP part not taken: as body_of() */
-static int sdp_of(const sip_t *sip, struct mgcf_iw_media *m)
+/* The SDP of @sip into @m (its qos lines into @qos unless NULL), an ISUP part not taken:
+ * as body_of() */
+static int sdp_of(const sip_t *sip, struct mgcf_iw_media *m, struct mgcf_qos *qos)
 {
     struct mgcf_isup_msg ignored;
-    return body_of(sip, false, m, &ignored);
+    return body_of(sip, false, m, &ignored, qos);
 }
 
 /*
@@ -235,7 +245,7 @@ static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     if (c->reinvite)
         return 491;
     struct mgcf_iw_media media;
-    int rc = sdp_of(sip, &media);
+    int rc = sdp_of(sip, &media, NULL);
     if (rc == -ENOTSUP || rc == -EMEDIUMTYPE)
         return 488;
     if (rc < 0)
@@ -261,6 +271,27 @@ static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
 }
 
 /*
+ * update_preconditions - the qos status of an UPDATE's offer @q in a call with
+ * preconditions (RFC 3312 section 6: the UE reports its segment reserved in a new offer):
+ * kept until our answer goes (mgcf_sip_reinvite_answer takes it then). true when it meets
+ * the preconditions the IAM waits for.
+ */
+static bool update_preconditions(struct mgcf_call *c, const struct mgcf_qos *q)
+{
+    if (!c->precond_used)
+        return false;
+    c->precond_next = c->precond;
+    mgcf_precond_from_offer(&c->precond_next, q, false);
+    bool met = mgcf_precond_met(&c->precond_next);
+    if (c->sm.precond)          /* the directions as the UE sees its segment */
+        mgcf_call_log(c, IMS_LOG_INFO, "UPDATE: the IMS side's qos segment has %s of %s%s",
+                      mgcf_qos_dir_name(mgcf_qos_mirror(c->precond_next.peer_curr)),
+                      mgcf_qos_dir_name(mgcf_qos_mirror(c->precond_next.peer_des)),
+                      met ? ": preconditions met, the IAM goes once answered" : "");
+    return met;
+}
+
+/*
  * update - an UPDATE in the early or confirmed dialog (RFC 3311): without SDP a 200 at
  * once; with an offer, the MGW's RTP termination is modified (the re-INVITE's path) and
  * the 200 carries our SDP. A status to refuse it with, or 0.
@@ -271,7 +302,8 @@ static int update(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     if (c->reinvite)
         return 491;                     /* an offer of the peer's waits already */
     struct mgcf_iw_media media;
-    int rc = sdp_of(sip, &media);
+    struct mgcf_qos qos;
+    int rc = sdp_of(sip, &media, &qos);
     if (rc == -ENOTSUP || rc == -EMEDIUMTYPE)
         return 488;
     if (rc < 0)
@@ -291,6 +323,7 @@ static int update(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
     mgcf_call_log(c, IMS_LOG_INFO, "UPDATE: the IMS side's media is now %s:%u", media.addr,
                   media.port);
     struct mgcf_ev ev = { .type = MGCF_EV_SIP_UPDATE, .sdp = true, .reason = -1 };
+    ev.met = update_preconditions(c, &qos);
     mgcf_call_event(c, &ev);
     return 0;
 }
@@ -374,7 +407,8 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
         struct mgcf_iw_media unused;
         struct mgcf_isup_msg isup;
         /* the call ends whatever the body: one that cannot be read is logged, not used */
-        if (body_of(sip, c->sip_i && irq_from_sipi_peer(c->m, irq), &unused, &isup) < 0)
+        bool sipi = c->sip_i && irq_from_sipi_peer(c->m, irq);
+        if (body_of(sip, sipi, &unused, &isup, NULL) < 0)
             mgcf_call_log(c, IMS_LOG_INFO, "the BYE's body is not used (not SDP or SIP-I)");
         struct mgcf_ev ev = { .type = MGCF_EV_SIP_BYE, .reason = release_cause(sip, &isup) };
         if (isup.type == ISUP_REL)
@@ -466,7 +500,8 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
         struct mgcf_iw_media unused;
         struct mgcf_isup_msg isup;
         ev.type = MGCF_EV_SIP_CANCEL;
-        if (body_of(sip, c->sip_i && irq_from_sipi_peer(c->m, irq), &unused, &isup) < 0)
+        bool sipi = c->sip_i && irq_from_sipi_peer(c->m, irq);
+        if (body_of(sip, sipi, &unused, &isup, NULL) < 0)
             mgcf_call_log(c, IMS_LOG_INFO, "the CANCEL's body is not used");
         ev.reason = release_cause(sip, &isup);
         if (isup.type == ISUP_REL)
@@ -475,7 +510,7 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
     } else if (sip->sip_request->rq_method == sip_method_ack) {
         ev.type = MGCF_EV_SIP_ACK;
         struct mgcf_iw_media media;
-        if (sdp_of(sip, &media) == 1) {
+        if (sdp_of(sip, &media, NULL) == 1) {
             c->ims = media;
             c->ims_known = true;
             ev.sdp = true;
@@ -491,15 +526,17 @@ static int on_invite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, const
     return 0;
 }
 
-/* The options of @require the MGCF does not support (it does 100rel only, RFC 3262) into
- * @buf as an Unsupported value; false when there is none */
+/* The options of @require the MGCF does not support (it does 100rel, RFC 3262, and
+ * precondition, RFC 3312, though not for every INVITE: see preconditions_of()) into @buf as
+ * an Unsupported value; false when there is none */
 static bool unsupported_of(const sip_require_t *require, char *buf, size_t len)
 {
     size_t k = 0;
     buf[0] = '\0';
     for (const sip_require_t *r = require; r; r = r->k_next)
         for (msg_param_t const *o = r->k_items; o && *o; o++)
-            if (strcasecmp(*o, "100rel") != 0 && k < len)
+            if (strcasecmp(*o, "100rel") != 0 && strcasecmp(*o, "precondition") != 0 &&
+                k < len)
                 k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? ", " : "", *o);
     return k > 0;
 }
@@ -507,8 +544,9 @@ static bool unsupported_of(const sip_require_t *require, char *buf, size_t len)
 /* Can the INVITE go on? 0, or the status to refuse it with (why in @why; in *@cause the
  * Q.850 cause of the refusal when an ISUP exchange would release with one, else 0) */
 static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
-                        struct mgcf_isup_msg *iam, struct mgcf_iw_media *media, int *has_sdp,
-                        uint8_t *cause, char *why, size_t len)
+                        struct mgcf_isup_msg *iam, struct mgcf_iw_media *media,
+                        struct mgcf_qos *qos, int *has_sdp, uint8_t *cause, char *why,
+                        size_t len)
 {
     struct mgcf_isup_msg enc;
     *cause = 0;
@@ -516,7 +554,7 @@ static int invite_check(struct mgcf *m, const sip_t *sip, bool sipi,
         snprintf(why, len, "Max-Forwards reached 0");
         return 483;
     }
-    *has_sdp = body_of(sip, sipi, media, &enc);
+    *has_sdp = body_of(sip, sipi, media, &enc, qos);
     if (*has_sdp == -EMEDIUMTYPE) {
         snprintf(why, len, "the body is not application/sdp%s", sipi ? ", nor SIP-I's ISUP "
                  "(application/ISUP;version=" MGCF_SIPI_VERSION ") beside it" : "");
@@ -634,11 +672,87 @@ static int refuse(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip, int sta
     return ims_sip_refuse(m->d->sip, irq, sip, status, why);
 }
 
+/*
+ * refuse_precond - an INVITE that cannot have the preconditions it asks for (@use, from
+ * mgcf_precond_decide), why in @why:
+ * - 420 with Unsupported: precondition: it Requires the extension but gives the MGCF
+ *   nothing to apply it to: no offer (RFC 4032 lets the UAS make the offer with
+ *   preconditions in its first reliable 18x; the MGCF does not) or no mandatory qos
+ *   segment. For this request the extension is one the MGCF does not support (RFC 3261
+ *   8.2.2.3), and the UAC can try again without it.
+ * - 421 with Require: 100rel: preconditions are offered but 100rel is not supported. The
+ *   answer with the qos status goes in a 18x that must arrive, and the UE's UPDATE needs
+ *   that early dialog (RFC 3312 needs reliable provisional responses for this); RFC 3262
+ *   section 3 lets a UAS that insists on reliability refuse with 421 naming 100rel, and
+ *   RFC 3261 21.4.15 puts the extension in Require.
+ * - 580 Precondition Failure: a mandatory e2e status, which the MGCF cannot report (the
+ *   far end is the PSTN); RFC 3312's status for preconditions that cannot be met.
+ */
+static int refuse_precond(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip,
+                          enum mgcf_precond_use use, const char *why)
+{
+    struct ims_log_ids ids = { .call_id = sip->sip_call_id ? sip->sip_call_id->i_id : NULL };
+    char warning[320];
+    int status = use == MGCF_PRECOND_REFUSE_420 ? 420 :
+                 use == MGCF_PRECOND_REFUSE_421 ? 421 : 580;
+    ims_counter_inc(m_refused);
+    ims_log(IMS_LOG_INFO, &ids, "mgcf: INVITE " URL_PRINT_FORMAT " refused %d: %s",
+            URL_PRINT_ARGS(sip->sip_request->rq_url), status, why);
+    ims_sip_warning(m->d->sip, warning, sizeof(warning), "%s", why);
+    nta_incoming_treply(irq, status, sip_status_phrase(status), SIPTAG_WARNING_STR(warning),
+                        TAG_IF(status == 420, SIPTAG_UNSUPPORTED_STR("precondition")),
+                        TAG_IF(status == 421, SIPTAG_REQUIRE_STR("100rel")), TAG_END());
+    ims_sip_count_response(m->d->sip, status);
+    nta_incoming_destroy(irq);
+    return 0;
+}
+
+/* Preconditions for the INVITE @sip (its offer's qos lines @qos): the decision, why in
+ * @why for a refusal */
+static enum mgcf_precond_use preconditions_of(const sip_t *sip, bool offer,
+                                              const struct mgcf_qos *qos, char *why,
+                                              size_t len)
+{
+    struct mgcf_precond_invite in = {
+        .required = sip_has_feature(sip->sip_require, "precondition"),
+        .supported = sip_has_feature(sip->sip_supported, "precondition"),
+        .rel100 = sip_has_feature(sip->sip_supported, "100rel") ||
+                  sip_has_feature(sip->sip_require, "100rel"),
+        .offer = offer,
+        .qos = qos,
+    };
+    enum mgcf_precond_use use = mgcf_precond_decide(&in);
+    if (use == MGCF_PRECOND_REFUSE_420)
+        snprintf(why, len, "Require: precondition needs an SDP offer with a mandatory qos "
+                 "segment (a=des:qos mandatory local|remote)");
+    else if (use == MGCF_PRECOND_REFUSE_421)
+        snprintf(why, len, "preconditions need reliable provisional responses (100rel)");
+    else if (use == MGCF_PRECOND_REFUSE_580)
+        snprintf(why, len, "a mandatory e2e qos status cannot be reported by the MGCF "
+                 "(segmented status only)");
+    return use;
+}
+
+/* A call with preconditions: the qos status of our answers, and the IAM held back */
+static void preconditions_start(struct mgcf_call *c, enum mgcf_precond_use use,
+                                const struct mgcf_qos *qos)
+{
+    if (use != MGCF_PRECOND_USE && use != MGCF_PRECOND_MET)
+        return;
+    c->precond_used = true;
+    mgcf_precond_from_offer(&c->precond, qos, true);
+    c->sm.precond = use == MGCF_PRECOND_USE;
+    mgcf_call_log(c, IMS_LOG_INFO, "preconditions (qos, segmented): %s",
+                  c->sm.precond ? "the IAM waits for the IMS side's resources (UPDATE)"
+                                : "met in the offer already, the IAM goes now");
+}
+
 int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
 {
     char why[200];
     struct mgcf_isup_msg iam = { 0 };
     struct mgcf_iw_media media;
+    struct mgcf_qos qos;
     int has_sdp = 0;
     uint8_t cause;
     bool sipi = irq_from_sipi_peer(m, irq);
@@ -652,9 +766,13 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
         nta_incoming_destroy(irq);
         return 0;
     }
-    int st = invite_check(m, sip, sipi, &iam, &media, &has_sdp, &cause, why, sizeof(why));
+    int st = invite_check(m, sip, sipi, &iam, &media, &qos, &has_sdp, &cause, why,
+                          sizeof(why));
     if (st)
         return refuse(m, irq, sip, st, cause, why);
+    enum mgcf_precond_use use = preconditions_of(sip, has_sdp == 1, &qos, why, sizeof(why));
+    if (use >= MGCF_PRECOND_REFUSE_420)
+        return refuse_precond(m, irq, sip, use, why);
     struct mgcf_trunk *t = mgcf_trunk_for(m->trunks, m->n_trunks, iam.called.digits);
     if (!t) {
         snprintf(why, sizeof(why), "no trunk routes +%s", iam.called.digits);
@@ -689,6 +807,7 @@ int mgcf_sip_invite(struct mgcf *m, nta_incoming_t *irq, const sip_t *sip)
                   iam.calling.digits[0] ? iam.calling.digits : "(none)",
                   iam.calling.apri == ISUP_APRI_RESTRICTED ? " (restricted)" : "",
                   sipi ? " (SIP-I)" : "");
+    preconditions_start(c, use, &qos);
     mgcf_call_simple(c, MGCF_EV_START, 0);
     return 0;
 }
@@ -714,6 +833,8 @@ void mgcf_sip_respond(struct mgcf_call *c, int status, bool sdp, uint8_t cause)
                                        SIPTAG_CONTACT_STR(contact_of(c->m, contact,
                                                                      sizeof(contact))),
                                        SIPTAG_ALLOW_STR(ALLOW), BODY_TAGS(ct, pl, mp),
+                                       TAG_IF(c->precond_used && text,
+                                              SIPTAG_REQUIRE_STR("100rel, precondition")),
                                        TAG_END()) != NULL;
     if (reliable)
         ;
@@ -745,6 +866,8 @@ void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp)
     char body[SDP_MAX], contact[128];
     if (!c->reinvite)
         return;
+    if (c->update && c->precond_used && status < 300)
+        c->precond = c->precond_next;   /* our answer reports the status the offer gave */
     const char *text = sdp ? our_sdp(c, true, body, sizeof(body)) : NULL;
     nta_incoming_treply(c->reinvite, status, sip_status_phrase(status),
                         TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
@@ -824,7 +947,7 @@ static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         bool sipi = c->sip_i && mgcf_sip_from_sipi_peer(c->m, resp);
         if (resp)
             msg_destroy(resp);
-        if (body_of(sip, sipi, &media, &isup) == 1 && status < 300) {
+        if (body_of(sip, sipi, &media, &isup, NULL) == 1 && status < 300) {
             c->ims = media;
             c->ims_known = true;
             ev.sdp = true;

@@ -436,6 +436,78 @@ START_TEST(out_update)
 }
 END_TEST
 
+/* Preconditions (RFC 3312): the IAM waits for an UPDATE saying the UE's segment is met */
+static const char *update(bool met)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_SIP_UPDATE, .sdp = true, .met = met,
+                                .reason = -1 });
+}
+
+static void out_precond_183(void)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    c.offer = true;
+    c.precond = true;
+    STEP("add/SendOnly+sdp", simple(MGCF_EV_START));
+    STEP("183+sdp Tprecond+", simple(MGCF_EV_MG_ADDED));
+}
+
+START_TEST(out_precondition_met_by_update)
+{
+    out_precond_183();
+    STEP("modify/SendOnly+sdp", update(false));        /* progress, not there yet */
+    STEP("re200+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    STEP("modify/SendOnly+sdp", update(true));
+    STEP("re200+sdp Tprecond- IAM T7+",
+         ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    ck_assert(!c.precond);
+    STEP("", timer(MGCF_TPRECOND));                    /* a late expiry: nothing */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("T7- T9+ 180", acm(ISUP_BCI_SUBSCRIBER_FREE, false));
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_ANM));
+}
+END_TEST
+
+START_TEST(out_precondition_update_refused_by_the_mgw)
+{
+    out_precond_183();
+    STEP("modify/SendOnly+sdp", update(true));
+    STEP("re488", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = false }));
+    ck_assert(c.precond);                               /* still waiting: no IAM */
+    STEP("580 chg-event/580 subtract", timer(MGCF_TPRECOND));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(out_precondition_timeout)
+{
+    out_precond_183();
+    STEP("580 chg-event/580 subtract", timer(MGCF_TPRECOND));
+    ck_assert_int_eq(c.final_status, 580);
+    STEP("", simple(MGCF_EV_SIP_CANCEL));               /* too late */
+    ck_assert_int_eq(rc, -EPROTO);
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+START_TEST(out_precondition_timeout_while_updating)
+{
+    out_precond_183();
+    STEP("modify/SendOnly+sdp", update(true));
+    STEP("580 chg-event/580 subtract", timer(MGCF_TPRECOND));
+    STEP("re200+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));        /* and no IAM */
+}
+END_TEST
+
+START_TEST(out_precondition_cancelled)
+{
+    out_precond_183();
+    STEP("487 chg-event/487 Tprecond- subtract", simple(MGCF_EV_SIP_CANCEL));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
 START_TEST(in_update)
 {
     in_invited();
@@ -492,7 +564,7 @@ END_TEST
 START_TEST(circuit_reset_during_call)
 {
     out_answered();
-    STEP("T7- T9- T1- T5- T6- T2- T6-SIP-I- T35- Tdigits- BYE/41 chg-stop subtract",
+    STEP("T7- T9- T1- T5- T6- T2- T6-SIP-I- T35- Tdigits- Tprecond- BYE/41 chg-stop subtract",
          ev((struct mgcf_ev){ .type = MGCF_EV_RESET, .cause = Q850_TEMPORARY_FAILURE }));
     STEP("", sip(MGCF_EV_SIP_BYE_DONE, 200, false));
     STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
@@ -619,6 +691,7 @@ START_TEST(names)
     ck_assert_str_eq(mgcf_call_ev_name(MGCF_EV_RELEASE), "release");
     ck_assert_str_eq(mgcf_call_act_name(MGCF_ACT_FREE), "free");
     ck_assert_str_eq(mgcf_call_timer_name(MGCF_T5), "T5");
+    ck_assert_str_eq(mgcf_call_timer_name(MGCF_TPRECOND), "Tprecond");
     char buf[96];
     mgcf_call_init(&c, MGCF_DIR_OUT);
     ck_assert_str_eq(mgcf_call_state_text(&c, buf, sizeof(buf)),
@@ -647,6 +720,11 @@ int main(void)
     tcase_add_test(tc, out_no_ack);
     tcase_add_test(tc, out_reinvite);
     tcase_add_test(tc, out_update);
+    tcase_add_test(tc, out_precondition_met_by_update);
+    tcase_add_test(tc, out_precondition_update_refused_by_the_mgw);
+    tcase_add_test(tc, out_precondition_timeout);
+    tcase_add_test(tc, out_precondition_timeout_while_updating);
+    tcase_add_test(tc, out_precondition_cancelled);
     tcase_add_test(tc, in_update);
     tcase_add_test(tc, out_dual_seizure_lost);
     tcase_add_test(tc, out_dual_seizure_no_other_circuit);

@@ -9,8 +9,13 @@
 # 200 to the INVITE goes, though the PSTN answered before (RFC 3262 3); a PRACK of an RSeq the
 # MGCF never sent gets 481; an UPDATE with a new offer gets 200 with the MGCF's SDP (a new
 # version) after an H.248 Modify with the new Remote. The same for tel:+19995550100 (no early
-# media: a 180 without SDP, PRACKed at once). An INVITE requiring an extension the MGCF lacks
-# gets 420 with Unsupported. PSTN -> IMS: mgcf.icscf points at sipp on 127.0.1.74, whose
+# media: a 180 without SDP, PRACKed at once). Preconditions (RFC 3312, segmented qos as a
+# VoLTE UE offers them): the reliable 183 carries the MGCF's qos status, no IAM goes while
+# the UE reserves its resources, its UPDATE saying they are reserved gets 200 (both
+# segments met) and only then the IAM goes; a UE that never says so gets 580 after
+# mgcf.precondition_timeout_ms (4 s here) and no IAM goes. INVITEs the MGCF refuses for
+# their extensions (Require: foo, precondition without an offer, preconditions without
+# 100rel) get 420 or 421. PSTN -> IMS: mgcf.icscf points at sipp on 127.0.1.74, whose
 # reliable 183 the MGCF PRACKs (its INVITE offers 100rel), then the call is answered (ANM).
 # A capture in which tshark decodes SIP, ISUP and H.248 with no malformed field.
 set -u
@@ -28,6 +33,7 @@ MGW_OUT=$E2E_RUN/mgw/mgw.out
 MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
 export IMS_LAB_PSTN_ARGS="--number 19995550101=early"
 export IMS_MGCF_ICSCF="sip:$ICSCF:5060"
+export IMS_MGCF_PRECONDITION_TIMEOUT_MS=4000   # preconditions never met: 580 after 4 s
 E2E_CAP_FILTER='net 127.0.0.0/16 and (port 5060 or port 2905 or port 2944)'
 
 for b in pstn mgw mgcf; do
@@ -79,12 +85,64 @@ check "the same call to tel:+19995550100" \
     -d 10 "$MGCF"
 check_match "its 180 is reliable too" '^reliable: 180 rseq=[0-9]+ require= *100rel' "$(logline plain)"
 
-step "an INVITE requiring an extension the MGCF lacks"
+step "IMS -> PSTN with preconditions (RFC 3312): the IAM waits for the UE's resources"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG")
+sipp_at pre "$PEER" precond_uac.xml -key target tel:+19995550100 -key pai tel:+15550100001 \
+    -d 3000 "$MGCF" &
+PRE=$!
+check "the reliable 183 was PRACKed" \
+    log_wait_for "$MGCF_LOG" "$l" 'PRACK RAck [0-9]+ answered 200' 10
+sleep 1.5
+check_eq "... and while the UE reserves its resources (3 s) no IAM reaches the PSTN" "" \
+    "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+check "INVITE (Require: precondition) -> 183 -> PRACK, UPDATE -> 200, 180 -> PRACK, 200, ACK, BYE" \
+    wait "$PRE"
+check_match "the 183 requires 100rel and precondition, with an RSeq" \
+    '^reliable: 183 rseq=[0-9]+ require= *100rel, *precondition$' "$(logline pre)"
+check_match "its SDP: the MGCF's segment met, the UE's none, both mandatory, confirmation asked" \
+    '^qos183: a=curr:qos local sendrecv \| a=curr:qos remote none \| a=des:qos mandatory local sendrecv \| a=des:qos mandatory remote sendrecv \| a=conf:qos remote sendrecv$' \
+    "$(logline pre)"
+check_match "the UPDATE (the UE's segment reserved) got 200: both segments met" \
+    '^updated: a=curr:qos local sendrecv \| a=curr:qos remote sendrecv CSeq: 3 UPDATE$' \
+    "$(logline pre)"
+check_match "then the PSTN rang (a reliable 180) and answered (200 with the MGW's SDP)" \
+    'ringing: 180 rseq=[0-9]+ .*answered: c=IN IP4 127\.0\.0\.101' "$(logline pre | tr '\n' ' ')"
+check_match "the IAM reached the PSTN switch once the UPDATE was answered" \
+    '^rx IAM cic=[0-9]+ called=19995550100 ' "$(log_since "$PSTN_OUT" "$p")"
+check_match "the MGCF logged the wait and the UPDATE that ended it" \
+    'preconditions \(qos, segmented\): the IAM waits.*UPDATE: the IMS side.s qos segment has sendrecv of sendrecv: preconditions met' \
+    "$(log_since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+
+step "preconditions never met: 580 after mgcf.precondition_timeout_ms, no IAM"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG") g=$(log_mark "$MGW_OUT")
+check "INVITE (Require: precondition) -> 183 -> PRACK, no UPDATE -> 580" \
+    sipp_at pto "$PEER" precond_timeout.xml -key target tel:+19995550100 "$MGCF"
+check_match "the INVITE failed 580 Precondition Failure" \
+    '^failed: SIP/2.0 580 Precondition Failure$' "$(logline pto)"
+check_match "the MGCF said why, after 4 s" \
+    'preconditions not met within 4000 ms \(mgcf.precondition_timeout_ms\): 580' \
+    "$(log_since "$MGCF_LOG" "$l")"
+check "the MGW's context was subtracted" \
+    log_wait_for "$MGW_OUT" "$g" '^rx Transaction=[0-9]+ Subtract' 5
+sleep 0.5
+check_eq "no IAM went" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
+check_eq "no call is left at the MGCF (the circuit is free)" "0" \
+    "$(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_calls \([0-9]*\).*/\1/p')"
+
+step "INVITEs refused for their extensions, before any IAM"
 p=$(log_mark "$PSTN_OUT")
-check "Require: 100rel, precondition -> 420" \
+check "Require: 100rel, foo -> 420" \
+    sipp_at rfoo "$PEER" precond_refused.xml -key require "100rel, foo" -key supported timer "$MGCF"
+check_match "... Unsupported names foo only" '^refused: SIP/2.0 420 unsupported= *foo$' \
+    "$(logline rfoo)"
+check "Require: 100rel, precondition without an SDP offer -> 420" \
     sipp_at r420 "$PEER" prack_require_420.xml "$MGCF"
-check_match "... Unsupported names precondition only" '^refused: 420 unsupported= *precondition$' \
+check_match "... Unsupported names precondition" '^refused: 420 unsupported= *precondition$' \
     "$(logline r420)"
+check "Require: precondition, qos offered, no 100rel -> 421" \
+    sipp_at r421 "$PEER" precond_refused.xml -key require precondition -key supported timer \
+    "$MGCF"
+check_match "... Require names 100rel" '^refused: SIP/2.0 421 require= *100rel$' "$(logline r421)"
 sleep 0.5
 check_eq "... and no IAM went" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
@@ -128,6 +186,21 @@ check "the PSTN answered 0.2 s after its ACM, the 200 waited for the PRACK (2.5 
 check "the MGCF's INVITE to the I-CSCF had Supported: 100rel, its PRACK an RAck" test \
     "$(cap_count "$cap" "ip.src == 127.0.0.70 && ip.dst == $ICSCF && sip.Method == \"INVITE\" && sip.Supported contains \"100rel\"")" -ge 1 -a \
     "$(cap_count "$cap" "ip.src == 127.0.0.70 && ip.dst == $ICSCF && sip.Method == \"PRACK\" && sip.RAck")" -ge 1
+pre_cid=$(grep -m1 -o 'Call-ID: [^ ]*' "$E2E_RUN/pre.msg" | tr -d '\r' | cut -d' ' -f2)
+t_inv=$(cap_tshark "$cap" -Y "sip.Method == \"INVITE\" && sip.Call-ID == \"$pre_cid\"" \
+    -T fields -e frame.time_relative 2>/dev/null | head -n 1)
+t_upd=$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && sip.Status-Code == 200 && sip.CSeq.method == \"UPDATE\" && sip.Call-ID == \"$pre_cid\"" \
+    -T fields -e frame.time_relative 2>/dev/null | head -n 1)
+iams=$(cap_tshark "$cap" "${LUA[@]}" -Y 'isup.message_type == 1' -T fields -e frame.time_relative \
+    2>/dev/null)
+check "preconditions: no IAM on the wire between the INVITE and the UPDATE's 200 ($t_inv .. $t_upd s), one within 1 s after" \
+    awk -v a="$t_inv" -v b="$t_upd" -v iams="$(tr '\n' ' ' <<<"$iams")" 'BEGIN {
+        if (a == "" || b == "") exit 1
+        n = split(iams, t, " "); during = 0; after = 0
+        for (i = 1; i <= n; i++) { if (t[i] > a && t[i] < b) during++; if (t[i] > b && t[i] < b + 1) after++ }
+        exit !(during == 0 && after >= 1) }'
+check_eq "... and the UPDATE's 200 asks no more confirmation (no a=conf)" "" \
+    "$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && sip.CSeq.method == \"UPDATE\" && sip.Call-ID == \"$pre_cid\" && sdp.media_attr contains \"conf:\"" 2>/dev/null)"
 check "an H.248 Modify to the MGW carried the UPDATE's offer (port 16100)" test \
     "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame contains "16100"')" -ge 1
 check "Allow of the MGCF's 200 lists PRACK and UPDATE" test \
