@@ -426,7 +426,7 @@ static void on_update(void *arg, const struct ims_ro_result *res)
         return;
     case SCSCF_RO_UNCHARGED:
         ims_counter_inc(m.uncharged);
-        ims_log(IMS_LOG_WARN, &ids, "scscf: OCS unreachable: the call goes on uncharged");
+        ims_log(IMS_LOG_WARN, &ids, "scscf: no usable answer from the OCS (CCFH CONTINUE): the call goes on uncharged");
         if (r->timer) {
             su_timer_destroy(r->timer);
             r->timer = NULL;
@@ -518,7 +518,7 @@ static void on_initial(void *arg, const struct ims_ro_result *res)
     enum scscf_ro_action a = scscf_ro_action_of(res, true, &st, &phrase);
     if (a == SCSCF_RO_UNCHARGED) {
         ims_counter_inc(m.uncharged);
-        ims_log(IMS_LOG_WARN, &ids, "scscf: OCS unreachable: the call goes on uncharged");
+        ims_log(IMS_LOG_WARN, &ids, "scscf: no usable answer from the OCS (CCFH CONTINUE): the call goes on uncharged");
     }
     if (a != SCSCF_RO_PROCEED) {      /* @ids points into @r: not used below */
         call->ro = NULL;
