@@ -22,7 +22,6 @@
 #define GOOD_FLOOR 0.5            /* a decrease keeps half the rate taken calmly ... */
 #define GOOD_MEMORY_US 5000000ULL /* ... until the node has spent this long over the target
                                    * with no more refused than admitted */
-#define RELEASE_US 5000000ULL     /* calm and refusing nothing this long: the bucket is lifted */
 #define LOSS_MAX 0.95             /* advertised loss: always let a trickle through */
 #define LOSS_DECAY 0.8            /* a calm period of a silent client keeps 80 % of its loss */
 #define LOSS_STEP 0.005           /* below half a percent, no loss at all */
@@ -185,16 +184,11 @@ static void close_window(struct ims_load *l, uint64_t now_us)
     }
     l->decreased = over || l->w.penalties;
     l->calm = !over && !l->w.penalties && l->delay_ms < l->c.target_delay_ms / 2;
-    l->calm_us = l->calm && !refused && !l->w.held_back ? l->calm_us + (now_us - l->window_us) : 0;
     if (over || l->w.penalties)
         decrease(l, over, admitted, now_us);
     else if (l->limited && (refused || l->w.held_back) &&
              mean < INCREASE_BELOW * l->c.target_delay_ms && l->delay_ms < l->c.target_delay_ms)
         increase(l, mean);
-    else if (l->limited && l->c.max_rate <= 0 && l->calm_us >= RELEASE_US)
-        l->limited = false;   /* a rate learnt in an overload long gone refused a new step
-                               * of load the node took at once: 117 of the first second's
-                               * 400 requests while it climbed back (unit test) */
     else if (l->limited && l->calm)
         follow(l);
     memset(&l->w, 0, sizeof(l->w));

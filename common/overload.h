@@ -10,8 +10,7 @@
  *   above it the rate drops to what was admitted times target/delay (by 10 % to 30 % a
  *   period, and not again while the delay already falls); below it, while the bucket (or
  *   the clients, for us) refuses requests, the rate grows with the headroom left; calm and
- *   refusing nothing, it keeps room for twice what is admitted, and after 5 s so the bucket is
- *   lifted (unless a fixed max_rate applies). Downstream signs of
+ *   refusing nothing, it keeps room for twice what is admitted. Downstream signs of
  *   overload (Diameter TOO_BUSY, timeouts) are penalties that lower the rate too. Two
  *   classes: priority work (emergency requests, requests from the core's trusted peers:
  *   work already admitted upstream) may overdraw the bucket by one bucket depth, so it is
@@ -77,8 +76,6 @@ struct ims_load {
     double last_mean_ms;      /* the mean delay of the last period */
     bool decreased;           /* the last period lowered the rate */
     bool calm;                /* the last period: delay under half the target, no penalty */
-    uint64_t calm_us;         /* calm and refusing nothing since this long; RELEASE_US of it
-                               * lifts the bucket (unless max_rate is set) */
     double good_rate;         /* the most admitted/s in a period under the target, ... */
     uint64_t good_over_us;    /* ... and the time spent over the target since, in periods
                                * that admitted at least what they refused (an idle node

@@ -134,29 +134,6 @@ START_TEST(an_idle_pause_does_not_forget_what_was_taken_calmly)
 }
 END_TEST
 
-START_TEST(a_long_calm_lifts_the_limit)
-{
-    struct ims_load l;
-    struct ims_load_conf c = conf(0);
-    uint64_t now = 0;
-    ims_load_init(&l, &c, now);
-    /* an overload once cut the bucket's rate far down (the registrations before a call
-     * load on a busy machine, say) */
-    offer(&l, IMS_LOAD_NORMAL, 1000, 3, 80 * MS, &now);
-    ck_assert(l.limited && l.rate < 100);
-    /* then 100/s for 10 s, the delay far under the target (the rate climbs to it, then
-     * nothing is refused) */
-    offer(&l, IMS_LOAD_NORMAL, 100, 10, 1 * MS, &now);
-    /* a step to 400/s (more than twice what came) still under the target: all taken (the
-     * rate learnt in the overload refused 117 of them while it climbed back) */
-    ck_assert_uint_eq(offer(&l, IMS_LOAD_NORMAL, 400, 1, 1 * MS, &now), 400);
-    ck_assert(!l.limited);
-    /* a new overload limits it again at once */
-    offer(&l, IMS_LOAD_NORMAL, 1000, 0.6, 80 * MS, &now);
-    ck_assert(l.limited);
-}
-END_TEST
-
 START_TEST(few_samples_do_not_lower_the_rate)
 {
     struct ims_load l;
@@ -576,7 +553,6 @@ int main(void)
     tcase_add_test(tc, a_burst_keeps_half_of_what_was_taken_calmly);
     tcase_add_test(tc, refusing_most_of_a_flood_keeps_the_floor);
     tcase_add_test(tc, an_idle_pause_does_not_forget_what_was_taken_calmly);
-    tcase_add_test(tc, a_long_calm_lifts_the_limit);
     tcase_add_test(tc, few_samples_do_not_lower_the_rate);
     tcase_add_test(tc, the_rate_follows_the_admitted_load);
     tcase_add_test(tc, demand_held_back_by_clients_raises_the_rate);
