@@ -76,21 +76,6 @@ metric() {   # ADDR SERIES: a value of that daemon's /metrics (0 when absent)
         awk -v m="$2" '$1 == m { v = $2 } END { printf "%d\n", v + 0 }'
 }
 
-restart() {   # NAME [VAR=VALUE...]: the daemon stopped and started again with these overrides
-    local name=$1 pid addr=${E2E_ADDR[$1]} i
-    shift
-    pid=$(cat "$E2E_RUN/$name/$name.pid")
-    kill -TERM "$pid"
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$name" ) >>"$E2E_RUN/$name.restart" 2>&1 ||
-        return 1
-    for i in $(seq 150); do
-        [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
-            return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 cscfs_back() {   # the I-CSCF and S-CSCF are connected to the HSS again
     local i
@@ -124,7 +109,7 @@ check_eq "... and throttled nothing" 0 "$(metric 127.0.0.20 "$THR_I")"
 
 step "the HSS with one handler thread and a queue of 40, flooded"
 check "the HSS restarts (diameter.threads = 1, max_queue = 40)" \
-    restart hss IMS_DIAMETER_THREADS=1 IMS_DIAMETER_MAX_QUEUE=40
+    lab_restart hss IMS_DIAMETER_THREADS=1 IMS_DIAMETER_MAX_QUEUE=40
 check "the I-CSCF and S-CSCF reconnected to the HSS" cscfs_back
 mar='{"User-Name":"user%05n@'$R'","Public-Identity":"sip:user%05n@'$R'","SIP-Number-Auth-Items":1,"SIP-Auth-Data-Item":{"SIP-Authentication-Scheme":"SIP Digest"},"Server-Name":"sip:scscf.'$R':5060"}'
 ("$E2E_BIN/diamcli" --peer "$HSS_ID@127.0.0.40" --identity "loadgen.$R" --address 127.0.1.11 \

@@ -108,21 +108,6 @@ all_cdrs() {
     [ "$calls" = "$2" ] && [ "$full" = "$2" ]
 }
 
-restart() {   # NAME [VAR=VALUE...]: the daemon stopped and started again with these overrides
-    local name=$1 pid addr=${E2E_ADDR[$1]} i
-    shift
-    pid=$(cat "$E2E_RUN/$name/$name.pid")
-    kill -TERM "$pid"
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$name" ) >>"$E2E_RUN/$name.restart" 2>&1 ||
-        return 1
-    for i in $(seq 150); do
-        [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
-            return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 scscf_back() {   # the S-CSCF is connected to the OCS again
     local i
@@ -196,7 +181,7 @@ step "the OCS with one handler thread and a queue of 200, flooded"
 # 50 %, some CCR-INITIALs are throttled twice running (the loss algorithm spreads its drops
 # evenly, so at 50 % or less the immediate retry of a throttled one always goes)
 check "the OCS restarts (diameter.threads = 1, max_queue = 200, busy_wait_ms = 10000)" \
-    restart ocs IMS_DIAMETER_THREADS=1 IMS_DIAMETER_MAX_QUEUE=200 \
+    lab_restart ocs IMS_DIAMETER_THREADS=1 IMS_DIAMETER_MAX_QUEUE=200 \
     IMS_DIAMETER_BUSY_WAIT_MS=10000
 check "the S-CSCF reconnected to the OCS" scscf_back
 ini0=$(metric 127.0.0.30 "$RO_I")

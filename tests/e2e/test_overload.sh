@@ -74,27 +74,11 @@ overloaded() {   # ADDR: the "overloaded" field of /health
     curl -s --max-time 5 "http://$1:8080/health" | jq -r '.overloaded'
 }
 
-restart() {   # NAME [VAR=VALUE...]: the daemon stopped and started again with these overrides
-    local name=$1 pid addr=${E2E_ADDR[$1]} i
-    shift
-    pid=$(cat "$E2E_RUN/$name/$name.pid")
-    kill -TERM "$pid"
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    # as the lab starts it (its certificates: diameter.tls), with the overrides
-    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$name" ) >>"$E2E_RUN/$name.restart" 2>&1 ||
-        return 1
-    for i in $(seq 150); do
-        [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
-            return 0
-        sleep 0.2
-    done
-    return 1
-}
 
 step "the lab, then the P-CSCF with a ceiling of 20 new requests/s"
 check "deploy/lab.sh start" lab_start
 check "the P-CSCF restarts with overload.max_rate = 20, retry_after = 4" \
-    restart pcscf IMS_OVERLOAD_MAX_RATE=20 IMS_OVERLOAD_RETRY_AFTER=4
+    lab_restart pcscf IMS_OVERLOAD_MAX_RATE=20 IMS_OVERLOAD_RETRY_AFTER=4
 check "alice registers" reg reg-alice alice "${ALICE[@]}"
 check "bob registers" reg reg-bob bob "${BOB[@]}"
 
@@ -145,8 +129,8 @@ check_eq "/health: no longer overloaded" false "$(overloaded 127.0.0.10)"
 check "alice registers again" reg reg-alice-2 alice "${ALICE[@]}"
 
 step "RFC 7339: the S-CSCF with a ceiling of 10/s, the P-CSCF without one"
-check "the S-CSCF restarts with overload.max_rate = 10" restart scscf IMS_OVERLOAD_MAX_RATE=10
-check "the P-CSCF restarts with no ceiling" restart pcscf
+check "the S-CSCF restarts with overload.max_rate = 10" lab_restart scscf IMS_OVERLOAD_MAX_RATE=10
+check "the P-CSCF restarts with no ceiling" lab_restart pcscf
 { echo SEQUENTIAL; seq -f 'user%05g' 1 "$BULK"; } >"$E2E_RUN/bulk.csv"
 cap_start overload
 flood flood2 100 "$BULK" "$E2E_RUN/bulk.csv"
@@ -184,9 +168,9 @@ check "a server's answers carried oc, oc-algo, oc-validity and oc-seq" \
     test "$(cap_count "$E2E_CAP_FILE" 'sip.Status-Code == 503 && sip.Via matches ";oc=[0-9]+;oc-algo=\"loss\"" && sip.Via contains ";oc-validity=1000" && sip.Via matches ";oc-seq=[0-9]+\\.[0-9]{5}"')" -gt 0
 
 step "DIAMETER_TOO_BUSY: the HSS with one handler thread and a 2 ms limit on the wait"
-check "the S-CSCF restarts with no ceiling" restart scscf
+check "the S-CSCF restarts with no ceiling" lab_restart scscf
 check "the HSS restarts (diameter.threads = 1, busy_wait_ms = 2)" \
-    restart hss IMS_DIAMETER_THREADS=1 IMS_DIAMETER_BUSY_WAIT_MS=2
+    lab_restart hss IMS_DIAMETER_THREADS=1 IMS_DIAMETER_BUSY_WAIT_MS=2
 icscf_back() {   # the I-CSCF and S-CSCF are connected to the HSS again
     local i
     for i in $(seq 100); do
@@ -222,7 +206,7 @@ check "the I-CSCF lowered its admission rate (TOO_BUSY answers are penalties)" \
     test "$(metric 127.0.0.20 ims_sip_admission_rate)" -gt 0
 
 step "memory: the P-CSCF with overload.max_heap_mb = 1, below its heap at rest"
-check "the P-CSCF restarts with overload.max_heap_mb = 1" restart pcscf IMS_OVERLOAD_MAX_HEAP_MB=1
+check "the P-CSCF restarts with overload.max_heap_mb = 1" lab_restart pcscf IMS_OVERLOAD_MAX_HEAP_MB=1
 flood flood4 20 20 "$E2E_RUN/nobody.csv"
 D=$E2E_RUN/flood4
 check_eq "every new REGISTER was answered 503 (the heap is past the bound)" 20 "$(rtd_count "$D" 1)"
@@ -231,7 +215,7 @@ check_match "the 503s say the memory is used up" \
     "$(head -n 3 "$D/flood.log")"
 check_eq "/metrics counts them with reason=\"memory\"" 20 \
     "$(metric 127.0.0.10 'ims_sip_overload_refused_total{class="normal",reason="memory"}')"
-check "the P-CSCF restarts with the default bound (1,024 MB)" restart pcscf
+check "the P-CSCF restarts with the default bound (1,024 MB)" lab_restart pcscf
 flood flood5 20 20 "$E2E_RUN/nobody.csv"
 # (the I-CSCF may still ask for fewer after the HSS's flood: 503s for RFC 7339 are fine)
 check_eq "then none is refused for memory" 0 \

@@ -21,6 +21,8 @@
 #                                    user's own lab in run/lab is never touched
 #   lab_start_one NAME               start one daemon of that lab again (after the test
 #                                    stopped it), as lab_start would (TLS credentials, ...)
+#   lab_restart NAME [VAR=VALUE...]  stop one daemon of that lab and start it again with
+#                                    these overrides, until its /health says ok
 #   http_get URL                     sets HTTP_CODE, HTTP_TYPE (Content-Type), HTTP_BODY
 #   json_get JSON JQ-FILTER          prints jq -r's answer (returns 1 on bad JSON)
 #   cap_start NAME / cap_stop        tshark on lo, lab addresses and ports only, written to
@@ -277,6 +279,23 @@ lab_start() {   # output in LAB_OUT (also in run folder lab-start.out); returns 
 
 lab_start_one() {   # $1 daemon: started in the background, as lab_start starts it
     IMS_LAB_TLS_KEYLOG=$E2E_RUN/tls-keys.log e2e_lab start-one "$1"
+}
+
+lab_restart() {   # NAME [VAR=VALUE...]: the daemon stopped (SIGTERM) and started again with
+    # these overrides in its environment; returns once its /health says ok (30 s at most)
+    local name=$1 pid addr=${E2E_ADDR[$1]} i
+    shift
+    pid=$(cat "$E2E_RUN/$name/$name.pid")
+    kill -TERM "$pid"
+    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    ( [ $# -gt 0 ] && export "$@"; lab_start_one "$name" ) >>"$E2E_RUN/$name.restart" 2>&1 ||
+        return 1
+    for i in $(seq 150); do
+        [ "$(curl -s --max-time 2 "http://$addr:8080/health" | jq -r .status 2>/dev/null)" = ok ] &&
+            return 0
+        sleep 0.2
+    done
+    return 1
 }
 
 lab_stop() {   # output in LAB_OUT; returns lab.sh's status
