@@ -258,8 +258,12 @@ static void on_term_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t 
     terms_waiting--;
     struct ims_ro_request q;
     request_of(r, &q);
-    q.used_time = take_used(r);
+    q.used_time = r->unreported;      /* what the unanswered one reported: the call is over,
+                                       * the wait for the OCS is no usage (take_used would
+                                       * count it) */
     q.requested_time = 0;
+    r->sent_used = r->unreported;
+    r->unreported = 0;
     r->term_tries++;
     ims_counter_inc(m.term_retry);
     if (ims_ro_terminate(r->ro, &q, on_terminated, r) != 0) {
