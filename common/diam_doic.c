@@ -120,6 +120,16 @@ int ims_diam_doic_init(const struct ims_diam_doic_conf *c, bool server)
 
 /* ---- reacting node ---- */
 
+/* The host a request of @cmd sent by realm goes to: the peer that answered the last request
+ * of its application, else the one configured peer, else "" */
+static void realm_target(enum ims_cmd cmd, char *target, size_t len)
+{
+    pthread_mutex_lock(&g.mu);
+    const char *h = g.app_host[ims_cmd_app(cmd)];
+    snprintf(target, len, "%s", *h ? h : g.only_peer);
+    pthread_mutex_unlock(&g.mu);
+}
+
 bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t len,
                          bool *named)
 {
@@ -128,12 +138,8 @@ bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t
     if (!g.enabled || cmd >= IMS_CMD_COUNT || ims_cmd_app(cmd) == IMS_APP_RF)
         return false;
     *named = ims_avp_get_str(req, IMS_AVP_DESTINATION_HOST, target, len) == 0;
-    if (!*named) {
-        pthread_mutex_lock(&g.mu);
-        const char *h = g.app_host[ims_cmd_app(cmd)];
-        snprintf(target, len, "%s", *h ? h : g.only_peer);
-        pthread_mutex_unlock(&g.mu);
-    }
+    if (!*named)
+        realm_target(cmd, target, len);
     struct avp *f = ims_avp_add_group(req, IMS_AVP_OC_SUPPORTED_FEATURES);
     return f && ims_avp_add_u64(f, IMS_AVP_OC_FEATURE_VECTOR, IMS_DOIC_ALGO_LOSS) == 0;
 }
@@ -177,10 +183,7 @@ bool ims_diam_doic_throttle_early(enum ims_cmd cmd)
     if (!g.enabled || cmd >= IMS_CMD_COUNT || ims_cmd_app(cmd) == IMS_APP_RF)
         return false;
     char target[256];
-    pthread_mutex_lock(&g.mu);
-    const char *h = g.app_host[ims_cmd_app(cmd)];
-    snprintf(target, sizeof(target), "%s", *h ? h : g.only_peer);
-    pthread_mutex_unlock(&g.mu);
+    realm_target(cmd, target, sizeof(target));
     if (*target && decide(target))
         return true;
     decided_early = (int)cmd;
