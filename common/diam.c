@@ -717,7 +717,7 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     (void)avp;
     (void)sess;
     struct handler_ctx *h = opaque;
-    if (ims_diam_work_push(msg, h) == 0) {
+    if (ims_diam_work_push(msg, h, ims_diam_ends_session(*msg, h->cmd)) == 0) {
         *act = DISP_ACT_CONT;   /* *msg is NULL: taken */
         return 0;
     }
@@ -1058,6 +1058,13 @@ const char *ims_diam_session_id(struct msg *m, char *buf, size_t len)
     if (ims_avp_get_str(m, IMS_AVP_SESSION_ID, buf, len) == -ENOENT && len)
         buf[0] = '\0';
     return buf;
+}
+
+bool ims_diam_ends_session(struct msg *req, enum ims_cmd cmd)
+{
+    int32_t type = 0;
+    return cmd == IMS_CMD_CCR && ims_avp_get_i32(req, IMS_AVP_CC_REQUEST_TYPE, &type) == 0 &&
+           type == 3;   /* TERMINATION_REQUEST */
 }
 
 const char *ims_diam_result_name(uint32_t code, bool experimental)

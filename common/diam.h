@@ -185,6 +185,10 @@ const char *ims_diam_msg_peer(struct msg *m, char *buf, size_t len);
 /* The Session-Id of a message as a NUL-terminated string in buf ("" when absent). */
 const char *ims_diam_session_id(struct msg *m, char *buf, size_t len);
 
+/* Whether @req of @cmd ends a session, freeing what its server holds: a CCR-TERMINATION
+ * (RFC 4006 8.3). Neither DOIC's throttle nor a busy server's queue refuses those first. */
+bool ims_diam_ends_session(struct msg *req, enum ims_cmd cmd);
+
 /* Name of a result code for logs: "DIAMETER_SUCCESS", "DIAMETER_ERROR_USER_UNKNOWN", ... */
 const char *ims_diam_result_name(uint32_t code, bool experimental);
 

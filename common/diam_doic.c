@@ -144,14 +144,6 @@ bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t
     return f && ims_avp_add_u64(f, IMS_AVP_OC_FEATURE_VECTOR, IMS_DOIC_ALGO_LOSS) == 0;
 }
 
-/* @req of @cmd ends a session: a CCR-TERMINATION (RFC 4006 8.3, TERMINATION_REQUEST) */
-static bool ends_session(struct msg *req, enum ims_cmd cmd)
-{
-    int32_t type = 0;
-    return cmd == IMS_CMD_CCR && ims_avp_get_i32(req, IMS_AVP_CC_REQUEST_TYPE, &type) == 0 &&
-           type == 3;
-}
-
 /* The command an early decision let through, for the next request of it (this thread) */
 static __thread int decided_early = -1;
 
@@ -172,7 +164,7 @@ bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cm
         decided_early = -1;
         return false;
     }
-    if (!g.enabled || !*target || ends_session(req, cmd))
+    if (!g.enabled || !*target || ims_diam_ends_session(req, cmd))
         return false;
     return decide(target);
 }

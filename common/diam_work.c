@@ -23,11 +23,16 @@ struct job {
     struct timespec arrived;
 };
 
+struct queue {
+    struct job *head, *tail;
+    size_t n;
+};
+
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct job *head, *tail;
-    size_t n, max;
+    struct queue q[2];        /* [1]: the requests that end a session, taken first */
+    size_t max;               /* per queue */
     unsigned max_wait_ms;
     bool running, stop;
     pthread_t threads[MAX_WORKERS];
@@ -51,19 +56,27 @@ static uint64_t waited_ms(const struct timespec *since)
     return ms > 0 ? (uint64_t)ms : 0;
 }
 
+static struct job *dequeue(struct queue *q)
+{
+    struct job *j = q->head;
+    if (j) {
+        q->head = j->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->n--;
+    }
+    return j;
+}
+
 /* The next job, or NULL once stopping */
 static struct job *take(void)
 {
     pthread_mutex_lock(&w.mu);
-    while (!w.head && !w.stop)
+    while (!w.q[0].head && !w.q[1].head && !w.stop)
         pthread_cond_wait(&w.cv, &w.mu);
-    struct job *j = w.stop ? NULL : w.head;
-    if (j) {
-        w.head = j->next;
-        if (!w.head)
-            w.tail = NULL;
-        w.n--;
-    }
+    struct job *j = NULL;
+    if (!w.stop && !(j = dequeue(&w.q[1])))
+        j = dequeue(&w.q[0]);
     pthread_mutex_unlock(&w.mu);
     return j;
 }
@@ -108,8 +121,9 @@ int ims_diam_work_start(unsigned threads, unsigned max_queue, unsigned max_wait_
     return 0;
 }
 
-int ims_diam_work_push(struct msg **msg, void *ctx)
+int ims_diam_work_push(struct msg **msg, void *ctx, bool ends)
 {
+    struct queue *q = &w.q[ends ? 1 : 0];
     struct job *j = malloc(sizeof(*j));
     if (!j)
         return -ENOMEM;
@@ -118,17 +132,17 @@ int ims_diam_work_push(struct msg **msg, void *ctx)
     j->ctx = ctx;
     clock_gettime(CLOCK_MONOTONIC, &j->arrived);
     pthread_mutex_lock(&w.mu);
-    if (!w.running || w.n >= w.max) {
+    if (!w.running || q->n >= w.max) {
         pthread_mutex_unlock(&w.mu);
         free(j);
         return -EAGAIN;
     }
-    if (w.tail)
-        w.tail->next = j;
+    if (q->tail)
+        q->tail->next = j;
     else
-        w.head = j;
-    w.tail = j;
-    w.n++;
+        q->head = j;
+    q->tail = j;
+    q->n++;
     pthread_cond_signal(&w.cv);
     pthread_mutex_unlock(&w.mu);
     *msg = NULL;
@@ -146,21 +160,19 @@ void ims_diam_work_stop(void)
         pthread_join(w.threads[i], NULL);
     w.nthreads = 0;
     /* no worker left: what is still queued is answered here */
-    struct job *j = w.head;
-    w.head = w.tail = NULL;
-    w.n = 0;
-    while (j) {
-        struct job *next = j->next;
-        w.busy(j->ctx, &j->msg);
-        free(j);
-        j = next;
+    for (int i = 1; i >= 0; i--) {
+        struct job *j;
+        while ((j = dequeue(&w.q[i])) != NULL) {
+            w.busy(j->ctx, &j->msg);
+            free(j);
+        }
     }
 }
 
 size_t ims_diam_work_depth(void)
 {
     pthread_mutex_lock(&w.mu);
-    size_t n = w.n;
+    size_t n = w.q[0].n + w.q[1].n;
     pthread_mutex_unlock(&w.mu);
     return n;
 }

@@ -9,11 +9,17 @@
  * the queue full, or that waited longer than the limit by the time a worker takes it, is
  * answered DIAMETER_TOO_BUSY at once (the client then backs off instead of timing out).
  *
+ * A request that ends a session (a CCR-TERMINATION) frees what the server holds for it, and
+ * refusing it under load keeps that held longer (a credit reservation until its timeout):
+ * such requests queue apart, up to @max_queue of their own, and the workers take them
+ * first.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef IMS_DIAM_WORK_H
 #define IMS_DIAM_WORK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct msg;
@@ -30,10 +36,11 @@ int ims_diam_work_start(unsigned threads, unsigned max_queue, unsigned max_wait_
                         ims_diam_work_fn run, ims_diam_work_fn busy);
 
 /*
- * ims_diam_work_push - queue *msg for a worker (with @ctx for @run/@busy): 0 and *msg
- * becomes NULL, or -EAGAIN (queue full, or not running) and *msg is still the caller's.
+ * ims_diam_work_push - queue *msg for a worker (with @ctx for @run/@busy), among the
+ * requests that end a session if @ends: 0 and *msg becomes NULL, or -EAGAIN (its queue
+ * full, or not running) and *msg is still the caller's.
  */
-int ims_diam_work_push(struct msg **msg, void *ctx);
+int ims_diam_work_push(struct msg **msg, void *ctx, bool ends);
 
 /* Stop the workers after the request each runs; the requests still queued are answered
  * TOO_BUSY. */
@@ -43,7 +50,7 @@ void ims_diam_work_stop(void);
  * ms; 0 on any other thread */
 unsigned ims_diam_work_waited_ms(void);
 
-/* Requests waiting now (for /metrics) */
+/* Requests waiting now, in both queues (for /metrics and the overload report) */
 size_t ims_diam_work_depth(void);
 
 #endif

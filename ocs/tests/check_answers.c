@@ -19,6 +19,7 @@
 #include <sofia-sip/su.h>
 
 #include "diam.h"
+#include "diam_work.h"
 #include "tests/diam_answers.h"
 #include "log.h"
 #include "loop.h"
@@ -29,6 +30,7 @@
 
 static struct ims_daemon d;
 static struct ocs o;
+static unsigned max_queue;   /* diameter.max_queue of the test (0: the default) */
 
 static void setup(void)
 {
@@ -40,7 +42,7 @@ static void setup(void)
     struct ims_diam_conf c = {
         .identity = "scscf." D, .realm = D, .address = "127.0.0.1", .port = 0, .peers = none,
         .accept = none, .tc_timer = 30, .tw_timer = 30, .threads = 1,
-        .request_timeout_ms = 1000, .max_pending = 10,
+        .request_timeout_ms = 1000, .max_pending = 10, .max_queue = max_queue,
         .apps = IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF),
         .loop = loop,
     };
@@ -205,6 +207,103 @@ START_TEST(event_units_past_the_limit_refused)
 }
 END_TEST
 
+/* ---- a busy server (common/diam_work.c) ---- */
+
+static void setup_small_queue(void)
+{
+    max_queue = 2;
+    setup();
+}
+
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t order_cv = PTHREAD_COND_INITIALIZER;
+static int32_t order[8];     /* CC-Request-Type of each answer, in the order sent */
+static uint32_t order_result[8];
+static unsigned norder;
+
+static int take_in_order(struct msg **ans)
+{
+    int32_t type = 0;
+    bool exp;
+    ims_avp_get_i32(*ans, IMS_AVP_CC_REQUEST_TYPE, &type);
+    pthread_mutex_lock(&order_mu);
+    if (norder < 8) {
+        order_result[norder] = ims_diam_result_code(*ans, &exp);
+        order[norder++] = type;
+    }
+    pthread_cond_broadcast(&order_cv);
+    pthread_mutex_unlock(&order_mu);
+    fd_msg_free(*ans);
+    *ans = NULL;
+    return 0;
+}
+
+static struct msg *ccr(int32_t type, const char *sid)
+{
+    struct msg *m = ims_diam_request_in_session(IMS_CMD_CCR, D, NULL, sid);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_AUTH_APPLICATION_ID, IMS_APP_ID_RO), 0);
+    ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_SERVICE_CONTEXT_ID, "32260@3gpp.org"), 0);
+    ck_assert_int_eq(ims_avp_add_i32(m, IMS_AVP_CC_REQUEST_TYPE, type), 0);
+    ck_assert_int_eq(ims_avp_add_u32(m, IMS_AVP_CC_REQUEST_NUMBER, type == 3 ? 1 : 0), 0);
+    return m;
+}
+
+/* @m through freeDiameter's dispatch; whether it was answered there and then (not queued) */
+static bool dispatch_answered_at_once(struct msg *m)
+{
+    enum disp_action action;
+    char *ec = NULL, *reason = NULL;
+    struct msg *drop = NULL;
+    pthread_mutex_lock(&order_mu);
+    unsigned before = norder;
+    pthread_mutex_unlock(&order_mu);
+    ck_assert_int_eq(fd_msg_dispatch(&m, NULL, &action, &ec, &reason, &drop), 0);
+    ck_assert_ptr_null(drop);
+    pthread_mutex_lock(&order_mu);
+    bool answered = norder > before;
+    pthread_mutex_unlock(&order_mu);
+    return answered;
+}
+
+/*
+ * A CCR-TERMINATION frees the credit a session holds: a server whose queue is full of
+ * CCR-INITIALs still takes it, and runs it before them. Before, it was answered
+ * DIAMETER_TOO_BUSY with the rest, and the reservation stayed until reservation_timeout.
+ */
+START_TEST(ccr_termination_queued_past_a_full_queue_and_run_first)
+{
+    ims_diam_answer_sink(take_in_order);
+    ocs_lock();                  /* the handler thread blocks on its first CCR */
+    ck_assert(!dispatch_answered_at_once(ccr(1, "scscf." D ";1;0")));
+    for (int i = 0; i < 500 && ims_diam_work_depth() > 0; i++)
+        usleep(1000);            /* taken by the handler thread, which waits for the lock */
+    ck_assert_uint_eq(ims_diam_work_depth(), 0);
+    ck_assert(!dispatch_answered_at_once(ccr(1, "scscf." D ";1;1")));
+    ck_assert(!dispatch_answered_at_once(ccr(1, "scscf." D ";1;2")));
+    ck_assert(dispatch_answered_at_once(ccr(1, "scscf." D ";1;3")));   /* full: TOO_BUSY */
+    ck_assert_uint_eq(order_result[0], IMS_DIAM_TOO_BUSY);
+    ck_assert_msg(!dispatch_answered_at_once(ccr(3, "scscf." D ";1;9")),
+                  "a CCR-TERMINATION was refused by the full queue");
+    ck_assert_uint_eq(ims_diam_work_depth(), 3);
+    ocs_unlock();
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&order_mu);
+    while (norder < 5 && pthread_cond_timedwait(&order_cv, &order_mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&order_mu);
+    ck_assert_uint_eq(norder, 5);
+    /* the TOO_BUSY, the CCR-I the handler held, the CCR-T, then the two queued CCR-Is */
+    ck_assert_int_eq(order[1], 1);
+    ck_assert_int_eq(order[2], 3);
+    ck_assert_uint_ne(order_result[2], IMS_DIAM_TOO_BUSY);
+    ck_assert_int_eq(order[3], 1);
+    ck_assert_int_eq(order[4], 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ocs_answers");
@@ -214,6 +313,10 @@ int main(void)
     tcase_add_test(tc, invalid_record_type_echoed);
     tcase_add_test(tc, event_units_past_the_limit_refused);
     tcase_add_test(tc, acrs_of_a_burst_share_a_commit);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("busy");
+    tcase_add_checked_fixture(tc, setup_small_queue, teardown);
+    tcase_add_test(tc, ccr_termination_queued_past_a_full_queue_and_run_first);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
