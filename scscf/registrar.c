@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "diam_doic.h"
 #include "log.h"
 #include "metrics.h"
 #include "sip_hdr.h"
@@ -848,6 +849,9 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
  * the tables of auth.c decide. The transaction checks the room again (challenge(), then
  * scscf_auth_challenge() when the MAA is back): what the hook let through may meet a table
  * that filled meanwhile, and a REGISTER whose nonce expired only now is decided there.
+ * A challenge needs a MAR: when the HSS's overload report (RFC 7683) drops it, the 503 goes
+ * here too, before the transaction (one let through is not decided again when its MAR
+ * goes: ims_diam_doic_throttle_early()).
  */
 bool scscf_register_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out)
 {
@@ -859,8 +863,16 @@ bool scscf_register_early(struct scscf *s, const sip_t *req, struct ims_sip_refu
         !scscf_auth_wants_challenge(s, req) || scscf_auth_locked(s, impi, time(NULL), &left))
         return false;
     int rc = scscf_auth_room(s, impi);
-    if (rc == 0)
-        return false;
+    if (rc == 0) {
+        if (!ims_diam_doic_throttle_early(IMS_CMD_MAR))
+            return false;
+        ims_counter_inc(m.refused);
+        out->status = 503;
+        out->retry_after = s->retry_after;
+        snprintf(out->why, sizeof(out->why), "HSS too busy: its overload report (RFC 7683) "
+                 "asks for fewer MARs");
+        return true;
+    }
     ims_counter_inc(m.refused);
     out->status = 503;
     out->retry_after = s->nonce_ttl;

@@ -11,7 +11,8 @@
 #    CSCFs carry OC-Supported-Features and an OC-OLR (tshark decodes them, no malformed
 #    field); the I-CSCF's /metrics shows the reduction in force for the HSS and the UARs it
 #    throttled; every REGISTER of the burst gets an answer (an error with Retry-After for
-#    those throttled, not silence; the I-CSCF's is decided before any SIP transaction).
+#    those throttled, not silence; the I-CSCF's (UAR) and the S-CSCF's (MAR) are decided
+#    before any SIP transaction).
 # 3. After the flood: the reduction ends (0 at the I-CSCF within the validity, 5 s, plus the
 #    steps down) and registrations succeed again.
 set -u
@@ -202,6 +203,14 @@ n_sl=$(cap_count "$F" "$throttled503 && $stateless_tag")
 n_tx=$(cap_count "$F" "$throttled503 && !($stateless_tag)")
 check "the I-CSCF's 503s for the HSS's reduction went before any transaction ($n_sl stateless, $n_tx not)" \
     test "$n_sl" -ge 1 -a "$n_tx" -eq 0
+# the S-CSCF's MARs (a REGISTER to challenge) throttled the same way: before, each such 503
+# ("HSS too busy") kept a transaction for 32 s
+s503='ip.src == 127.0.0.30 && sip.Status-Code == 503 && sip.Warning contains "overload report"'
+s_sl=$(cap_count "$F" "$s503 && $stateless_tag")
+s_tx=$(cap_count "$F" "$s503 && !($stateless_tag)")
+log "the S-CSCF throttled $throttled_s requests to the HSS; its 503s for that: $s_sl stateless, $s_tx not"
+check "the S-CSCF's 503s for the HSS's reduction went before any transaction" \
+    test "$s_tx" -eq 0 -a \( "$throttled_s" -eq 0 -o "$s_sl" -ge 1 \)
 check_eq "no malformed packet, no expert error" "" "$(cap_problems "$F" | head -n 5)"
 
 lab_stop
