@@ -253,6 +253,12 @@ static int on_mg_added(struct mgcf_call_sm *c, struct mgcf_acts *out)
         release_media(c, out);
         return 0;
     }
+    if (c->move_when_added) {           /* the circuit was taken meanwhile: move first */
+        c->move_when_added = false;
+        act(out, MGCF_ACT_MG_READD);
+        c->media = MGCF_M_ADDING;
+        return 0;
+    }
     if (c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_IDLE && c->precond &&
         c->sip == MGCF_S_INVITED) {
         precond_wait(c, out);
@@ -293,7 +299,8 @@ static int on_mg_modified(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
     if (met && c->precond && c->isup == MGCF_I_IDLE) {   /* our 200 says so: the IAM goes */
         timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_TPRECOND);
         c->precond = false;
-        send_iam(c, out);
+        if (c->media == MGCF_M_READY)
+            send_iam(c, out);           /* else once the TDM termination has moved */
     }
     return 0;
 }
@@ -320,19 +327,30 @@ static int on_mg_lost(struct mgcf_call_sm *c, struct mgcf_acts *out)
     return 0;
 }
 
-/* OUT: the other exchange won the dual seizure; the IAM goes again on another circuit
- * (@ok) or the call fails with cause 34 (no circuit) */
+/*
+ * OUT: the circuit is the other exchange's now: it won the dual seizure (Q.764 2.10.1.4),
+ * or its IAM came on the circuit before ours went (it could not know we had chosen it).
+ * @ok: the call has another circuit; its TDM termination moves there in the context (once
+ * an outstanding Add is in) and the IAM goes on it then, unless preconditions still hold it
+ * back. Otherwise the call fails with cause 34 (no circuit).
+ */
 static int on_backoff(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf_acts *out)
 {
-    if (!mgcf_call_seizing(c))
+    bool iam_sent = mgcf_call_seizing(c);
+    if (!iam_sent && !mgcf_call_unsignalled(c))
         return -EPROTO;
-    timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
-    if (!ev->ok || c->media != MGCF_M_READY) {
+    if (iam_sent)
+        timer_act(out, MGCF_ACT_TIMER_STOP, MGCF_T7);
+    if (!ev->ok || (c->media != MGCF_M_READY && c->media != MGCF_M_ADDING)) {
         c->isup = MGCF_I_DONE;          /* the circuit is the other call's now */
         release(c, Q850_NO_CIRCUIT, MGCF_IW_LOCATION, out);
         return 0;
     }
     c->isup = MGCF_I_IDLE;
+    if (c->media == MGCF_M_ADDING) {
+        c->move_when_added = true;
+        return 0;
+    }
     act(out, MGCF_ACT_MG_READD);
     c->media = MGCF_M_ADDING;
     return 0;
@@ -793,6 +811,13 @@ void mgcf_call_init(struct mgcf_call_sm *c, enum mgcf_dir dir)
 bool mgcf_call_seizing(const struct mgcf_call_sm *c)
 {
     return c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_SETUP && !c->backward_seen;
+}
+
+bool mgcf_call_unsignalled(const struct mgcf_call_sm *c)
+{
+    return c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_IDLE &&
+           (c->media == MGCF_M_ADDING || c->media == MGCF_M_READY) && !c->subtract_when_added &&
+           (c->sip == MGCF_S_INVITED || c->sip == MGCF_S_EARLY);
 }
 
 static int dispatch(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf_acts *out)

@@ -93,7 +93,9 @@ enum mgcf_ev_type {
     MGCF_EV_MG_MODIFIED,    /* a Modify reply (ok: success) */
     MGCF_EV_MG_SUBTRACTED,  /* the Subtract reply, failed or timed out: context gone */
     MGCF_EV_MG_LOST,        /* the MGW restarted or was lost: the context is gone */
-    MGCF_EV_BACKOFF,        /* OUT: dual seizure lost (Q.764 2.10.1.4): another circuit */
+    MGCF_EV_BACKOFF,        /* OUT: the circuit is the PSTN's (dual seizure lost, Q.764
+                             * 2.10.1.4, or its IAM came before ours went): another circuit
+                             * (ok) or none */
     MGCF_EV_ISUP,           /* an ISUP message for the call: isup_type and its fields */
     MGCF_EV_RESET,          /* the circuit was reset (RSC, GRS): the call is gone there */
     MGCF_EV_SIP_PROGRESS,   /* IN: a 1xx (101-199) with or without SDP */
@@ -188,6 +190,8 @@ struct mgcf_call_sm {
                              * then TPRECOND runs) */
     bool precond_met;       /* ... an UPDATE meeting them waits for the MGW's Modify */
     bool subtract_when_added; /* released while the Add was pending */
+    bool move_when_added;   /* OUT: the circuit was taken while the Add was pending: the TDM
+                             * termination moves to the new one once the Add is in */
     bool answered;          /* a 2xx passed (charging session open) */
     bool backward_seen;     /* OUT: a backward message (ACM, CPG, ANM, CON) arrived;
                              * IN: the PSTN was told the callee is alerted */
@@ -214,6 +218,11 @@ int mgcf_call_step(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgcf
 
 /* Is the call ready to give way in a dual seizure (OUT: IAM sent, no backward message)? */
 bool mgcf_call_seizing(const struct mgcf_call_sm *c);
+/*
+ * Has the call a circuit the PSTN cannot know it took (OUT: the MGW's Add outstanding or
+ * preconditions awaited, no IAM sent yet)? An IAM on it wins: MGCF_EV_BACKOFF.
+ */
+bool mgcf_call_unsignalled(const struct mgcf_call_sm *c);
 
 /* Names for logs */
 const char *mgcf_call_ev_name(enum mgcf_ev_type t);

@@ -229,12 +229,14 @@ void mgcf_circuit_release(struct mgcf_circuit *c, void *call)
 }
 
 enum mgcf_seize mgcf_circuit_incoming(struct mgcf_circuit *c, uint32_t own, uint32_t peer,
-                                      bool seizing)
+                                      enum mgcf_cic_use use)
 {
     if (c->local_blocked)
         return MGCF_SEIZE_BLOCKED;
     if (c->state == MGCF_CIC_BUSY) {
-        if (!seizing)
+        if (use == MGCF_USE_UNSIGNALLED)
+            return MGCF_SEIZE_MOVE;
+        if (use != MGCF_USE_SEIZING)
             return MGCF_SEIZE_BUSY;
         return mgcf_cic_controlled(own, peer, c->cic) ? MGCF_SEIZE_DUAL_KEEP
                                                        : MGCF_SEIZE_DUAL_YIELD;

@@ -104,18 +104,29 @@ enum mgcf_seize {
     MGCF_SEIZE_OK,          /* take it: a new incoming call */
     MGCF_SEIZE_DUAL_KEEP,   /* dual seizure, this exchange controls it: the IAM is ignored */
     MGCF_SEIZE_DUAL_YIELD,  /* dual seizure, the peer controls it: our call backs off */
+    MGCF_SEIZE_MOVE,        /* our call chose it but sent no IAM: the peer's IAM wins, ours
+                             * moves to another circuit (no dual seizure: the peer cannot
+                             * know the circuit is taken) */
     MGCF_SEIZE_BUSY,        /* a call of ours is on it past its seizure: protocol error */
     MGCF_SEIZE_BLOCKED,     /* blocked for maintenance here: refused, BLO sent again */
     MGCF_SEIZE_UNRESET,     /* our reset of it is outstanding: the IAM is ignored */
 };
 
+/* What the peer knows of the call on a busy circuit */
+enum mgcf_cic_use {
+    MGCF_USE_CALL = 0,      /* a call it signalled or was told of, past its seizure */
+    MGCF_USE_SEIZING,       /* ours going out: IAM sent, no backward message yet */
+    MGCF_USE_UNSIGNALLED,   /* ours going out: chosen here, no IAM sent yet (the MGW's Add
+                             * outstanding, preconditions awaited) */
+};
+
 /*
- * mgcf_circuit_incoming - classify an IAM on @c. @seizing: the call on it (if any) is ours
- * going out with its IAM sent and no backward message yet. An IAM on a circuit the peer
- * blocked removes that blocking (Q.764 2.8.2.3): @c is updated for OK.
+ * mgcf_circuit_incoming - classify an IAM on @c; @use: what the peer knows of the call on
+ * it when it is busy. An IAM on a circuit the peer blocked removes that blocking (Q.764
+ * 2.8.2.3): @c is updated for OK.
  */
 enum mgcf_seize mgcf_circuit_incoming(struct mgcf_circuit *c, uint32_t own, uint32_t peer,
-                                      bool seizing);
+                                      enum mgcf_cic_use use);
 
 /*
  * mgcf_trunk_reset_plan - the groups that reset every circuit of @t (GRS of up to 32

@@ -31,7 +31,7 @@ struct mgcf_isup_link {
     su_timer_t *maint;
 };
 
-static struct ims_counter *m_rx, *m_tx, *m_bad, *m_dual, *m_overload;
+static struct ims_counter *m_rx, *m_tx, *m_bad, *m_dual, *m_unsignalled, *m_overload;
 
 static void metrics(void)
 {
@@ -41,6 +41,9 @@ static void metrics(void)
                             "unknown type, foreign point codes or CIC)", NULL);
     m_dual = ims_counter_new("mgcf_dual_seizures_total", "dual seizures (Q.764 2.10.1.4)",
                              NULL);
+    m_unsignalled = ims_counter_new("mgcf_iam_on_unsignalled_circuit_total", "IAMs on a "
+                                    "circuit an outgoing call had chosen but sent no IAM on "
+                                    "yet (the IAM wins; the call moves or fails)", NULL);
     m_overload = ims_counter_new("mgcf_iam_overload_refused_total", "IAMs released with cause "
                                  "42 by the admission control (overload)", NULL);
 }
@@ -403,31 +406,51 @@ static void on_iam_ok(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit 
     overlap_start(c);
 }
 
-/* Our outgoing call on @cc lost the dual seizure: it goes on another circuit, or fails */
-static void back_off(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc)
+/*
+ * The PSTN's IAM took @cc from our outgoing call (a dual seizure it won, or a circuit we
+ * chose but sent no IAM on: @unsignalled): the call goes on another circuit of @t, its TDM
+ * termination with it, or fails with cause 34. @cc is left idle for the IAM.
+ */
+static void back_off(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc,
+                     bool unsignalled)
 {
     struct mgcf_call *c = cc->call;
     cc->call = NULL;
     cc->state = MGCF_CIC_IDLE;
     c->circuit = NULL;
-    snprintf(c->old_tdm, sizeof(c->old_tdm), "%s", c->tdm);
+    if (!c->sm.move_when_added)         /* else the context still holds the one before */
+        snprintf(c->old_tdm, sizeof(c->old_tdm), "%s", c->tdm);
     struct mgcf_circuit *other = mgcf_trunk_select(t, m->conf.opc);
     if (other == cc)
         other = NULL;
     if (other)
         mgcf_call_seize(c, t, other);
-    mgcf_call_log(c, IMS_LOG_INFO, "dual seizure of %s/%u lost: %s", t->name, cc->cic,
-                  other ? "the call moves to this circuit" : "no other circuit, released");
+    if (unsignalled)
+        mgcf_call_log(c, IMS_LOG_INFO, "%s/%u taken by the PSTN's IAM before our IAM went: %s",
+                      t->name, cc->cic, other ? "the call moves to this circuit"
+                                              : "no other circuit free, released (cause 34)");
+    else
+        mgcf_call_log(c, IMS_LOG_INFO, "dual seizure of %s/%u lost: %s", t->name, cc->cic,
+                      other ? "the call moves to this circuit" : "no other circuit, released");
     struct mgcf_ev ev = { .type = MGCF_EV_BACKOFF, .ok = other != NULL, .reason = -1 };
     mgcf_call_event(c, &ev);
+}
+
+/* What the PSTN knows of the call on @cc */
+static enum mgcf_cic_use use_of(const struct mgcf_circuit *cc)
+{
+    const struct mgcf_call *ours = cc->call;
+    if (!ours)
+        return MGCF_USE_CALL;
+    if (mgcf_call_seizing(&ours->sm))
+        return MGCF_USE_SEIZING;
+    return mgcf_call_unsignalled(&ours->sm) ? MGCF_USE_UNSIGNALLED : MGCF_USE_CALL;
 }
 
 static void on_iam(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc,
                    const struct mgcf_isup_msg *msg)
 {
-    struct mgcf_call *ours = cc->call;
-    bool seizing = ours && mgcf_call_seizing(&ours->sm);
-    enum mgcf_seize s = mgcf_circuit_incoming(cc, m->conf.opc, t->dpc, seizing);
+    enum mgcf_seize s = mgcf_circuit_incoming(cc, m->conf.opc, t->dpc, use_of(cc));
     switch (s) {
     case MGCF_SEIZE_OK:
         on_iam_ok(m, t, cc, msg);
@@ -438,9 +461,10 @@ static void on_iam(struct mgcf *m, struct mgcf_trunk *t, struct mgcf_circuit *cc
                  "(Q.764 2.10.1.4)", t->name, msg->cic);
         return;
     case MGCF_SEIZE_DUAL_YIELD:
-        ims_counter_inc(m_dual);
-        back_off(m, t, cc);
-        if (mgcf_circuit_incoming(cc, m->conf.opc, t->dpc, false) == MGCF_SEIZE_OK)
+    case MGCF_SEIZE_MOVE:
+        ims_counter_inc(s == MGCF_SEIZE_MOVE ? m_unsignalled : m_dual);
+        back_off(m, t, cc, s == MGCF_SEIZE_MOVE);
+        if (mgcf_circuit_incoming(cc, m->conf.opc, t->dpc, MGCF_USE_CALL) == MGCF_SEIZE_OK)
             on_iam_ok(m, t, cc, msg);
         return;
     case MGCF_SEIZE_BLOCKED:

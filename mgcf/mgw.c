@@ -369,7 +369,8 @@ static int added(struct mgcf_call *c, struct mgcf_mg_msg *msg, const struct mgcf
     c->context = a->context;
     for (unsigned k = 0; k < a->n_cmds; k++) {
         const struct mgcf_mg_cmd *cmd = &mgcf_mg_cmds(msg, a)[k];
-        if (cmd->type != MGCF_MG_ADD || !cmd->local || strcmp(cmd->tid, c->tdm) == 0)
+        if (cmd->type != MGCF_MG_ADD || !cmd->local || strcmp(cmd->tid, c->tdm) == 0 ||
+            strcmp(cmd->tid, c->old_tdm) == 0)      /* the circuit moved meanwhile */
             continue;
         snprintf(c->rtp, sizeof(c->rtp), "%s", cmd->tid);
         if (mgcf_iw_sdp_read(cmd->local, strlen(cmd->local), &c->mgw) != 0)
@@ -421,6 +422,10 @@ static void on_added(struct mgcf_mgw *g, struct mgcf_call *c, struct mgcf_mg_msg
     if (err) {
         mgcf_call_log(c, IMS_LOG_WARN, "H.248 %s failed: %u %s", kind_names[kind], err->code,
                       err->text ? err->text : "");
+        if (kind == K_READD && c->context)  /* its RTP termination is still there */
+            cleanup(g, c->context);
+        if (kind == K_READD)
+            c->context = 0;
         ev.type = MGCF_EV_MG_FAILED;
     } else if (kind == K_ADD && added(c, msg, t) != 0) {
         mgcf_call_log(c, IMS_LOG_WARN, "H.248 Add reply without a usable RTP termination "

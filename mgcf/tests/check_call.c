@@ -539,6 +539,77 @@ START_TEST(out_dual_seizure_no_other_circuit)
 }
 END_TEST
 
+/* The PSTN's IAM takes the circuit a call waiting for its preconditions chose (no IAM
+ * sent: the PSTN saw it idle): the call's TDM termination moves, it waits on, the IAM goes
+ * on the new circuit once they are met */
+START_TEST(out_precondition_circuit_taken)
+{
+    out_precond_183();
+    ck_assert(mgcf_call_unsignalled(&c));
+    ck_assert(!mgcf_call_seizing(&c));
+    STEP("readd", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));
+    STEP("", simple(MGCF_EV_MG_ADDED));             /* moved; still no IAM */
+    ck_assert(c.precond);
+    STEP("modify/SendOnly+sdp", update(true));
+    STEP("re200+sdp Tprecond- IAM T7+",
+         ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    ck_assert(!mgcf_call_unsignalled(&c));          /* signalled now: a dual seizure next */
+    ck_assert(mgcf_call_seizing(&c));
+    in_invited();                                   /* an incoming call never gives way so */
+    ck_assert(!mgcf_call_unsignalled(&c));
+}
+END_TEST
+
+/* ... the same, the UPDATE meeting them while the termination moves: the IAM waits for it */
+START_TEST(out_precondition_met_while_moving)
+{
+    out_precond_183();
+    STEP("modify/SendOnly+sdp", update(true));
+    STEP("readd", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));
+    STEP("re200+sdp Tprecond-", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+    STEP("IAM T7+", simple(MGCF_EV_MG_ADDED));
+}
+END_TEST
+
+/* ... and no other circuit free: 503 with cause 34, the context goes, no REL (no IAM went) */
+START_TEST(out_precondition_circuit_taken_none_free)
+{
+    out_precond_183();
+    STEP("Tprecond- 503/34 chg-event/503 subtract",
+         ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF }));
+    ck_assert(!mgcf_call_unsignalled(&c));          /* released: it holds no circuit */
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
+/* The circuit taken while the MGW's Add is outstanding: the move follows the Add, then the
+ * IAM (or the 183 of preconditions) as usual */
+START_TEST(out_circuit_taken_while_adding)
+{
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    c.offer = true;
+    STEP("add/SendOnly+sdp", simple(MGCF_EV_START));
+    ck_assert(mgcf_call_unsignalled(&c));
+    STEP("", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));
+    STEP("readd", simple(MGCF_EV_MG_ADDED));
+    STEP("", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));  /* again */
+    STEP("readd", simple(MGCF_EV_MG_ADDED));
+    STEP("IAM T7+", simple(MGCF_EV_MG_ADDED));
+    mgcf_call_init(&c, MGCF_DIR_OUT);
+    c.offer = true;
+    c.precond = true;
+    STEP("add/SendOnly+sdp", simple(MGCF_EV_START));
+    STEP("", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF, .ok = true }));
+    STEP("readd", simple(MGCF_EV_MG_ADDED));
+    STEP("183+sdp Tprecond+", simple(MGCF_EV_MG_ADDED));
+    mgcf_call_init(&c, MGCF_DIR_OUT);               /* none free: released once added */
+    STEP("add/SendOnly", simple(MGCF_EV_START));
+    STEP("503/34 chg-event/503", ev((struct mgcf_ev){ .type = MGCF_EV_BACKOFF }));
+    STEP("subtract", simple(MGCF_EV_MG_ADDED));
+    STEP("free", simple(MGCF_EV_MG_SUBTRACTED));
+}
+END_TEST
+
 /* ---- the circuit ---- */
 
 START_TEST(rel_collision)
@@ -728,6 +799,10 @@ int main(void)
     tcase_add_test(tc, in_update);
     tcase_add_test(tc, out_dual_seizure_lost);
     tcase_add_test(tc, out_dual_seizure_no_other_circuit);
+    tcase_add_test(tc, out_precondition_circuit_taken);
+    tcase_add_test(tc, out_precondition_met_while_moving);
+    tcase_add_test(tc, out_precondition_circuit_taken_none_free);
+    tcase_add_test(tc, out_circuit_taken_while_adding);
     tcase_add_test(tc, rel_collision);
     tcase_add_test(tc, rel_repeated_then_reset);
     tcase_add_test(tc, circuit_reset_during_call);

@@ -134,26 +134,50 @@ START_TEST(incoming_iam)
     all_idle();
     struct mgcf_circuit *c = mgcf_trunk_circuit(&t, 2);
     c->remote_blocked = true;
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, false), MGCF_SEIZE_OK);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_CALL), MGCF_SEIZE_OK);
     ck_assert(!c->remote_blocked);                     /* an IAM unblocks */
     mgcf_circuit_take(c, &call);
     /* our IAM out on 2 (even: the peer, 2002, controls it) and theirs crossing it */
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, true), MGCF_SEIZE_DUAL_YIELD);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_SEIZING), MGCF_SEIZE_DUAL_YIELD);
     c = mgcf_trunk_circuit(&t, 3);
     mgcf_circuit_take(c, &call);
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, true), MGCF_SEIZE_DUAL_KEEP);
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, false), MGCF_SEIZE_BUSY);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_SEIZING), MGCF_SEIZE_DUAL_KEEP);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_CALL), MGCF_SEIZE_BUSY);
     c = mgcf_trunk_circuit(&t, 4);
     c->local_blocked = true;
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, false), MGCF_SEIZE_BLOCKED);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_CALL), MGCF_SEIZE_BLOCKED);
     c = mgcf_trunk_circuit(&t, 5);
     c->state = MGCF_CIC_RESET;
     c->rsc_pending = true;
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, false), MGCF_SEIZE_UNRESET);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_CALL), MGCF_SEIZE_UNRESET);
     c = mgcf_trunk_circuit(&t, 6);
     c->state = MGCF_CIC_RESET;                          /* our GRS crossing their IAM */
-    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, false), MGCF_SEIZE_OK);
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_CALL), MGCF_SEIZE_OK);
     ck_assert_int_eq(c->state, MGCF_CIC_IDLE);
+    untrunk();
+}
+END_TEST
+
+/* A circuit our outgoing call chose but sent no IAM on: the peer saw it idle, its IAM wins
+ * whichever exchange controls it (no dual seizure); blocked here, it is refused all the same */
+START_TEST(incoming_iam_on_an_unsignalled_circuit)
+{
+    int call = 1;
+    trunk("pstn dpc=2002 cics=1-8");
+    all_idle();
+    for (uint16_t cic = 3; cic <= 4; cic++) {           /* ours to control, then the peer's */
+        struct mgcf_circuit *c = mgcf_trunk_circuit(&t, cic);
+        mgcf_circuit_take(c, &call);
+        ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_UNSIGNALLED),
+                         MGCF_SEIZE_MOVE);
+        ck_assert_int_eq(c->state, MGCF_CIC_BUSY);      /* ours until the call moves */
+        ck_assert_ptr_eq(c->call, &call);
+    }
+    struct mgcf_circuit *c = mgcf_trunk_circuit(&t, 5);
+    mgcf_circuit_take(c, &call);
+    c->local_blocked = true;
+    ck_assert_int_eq(mgcf_circuit_incoming(c, 1001, 2002, MGCF_USE_UNSIGNALLED),
+                     MGCF_SEIZE_BLOCKED);
     untrunk();
 }
 END_TEST
@@ -235,6 +259,7 @@ int main(void)
     tcase_add_test(tc, parse_refusals);
     tcase_add_test(tc, trunk_for_number);
     tcase_add_test(tc, dual_seizure_control);
+    tcase_add_test(tc, incoming_iam_on_an_unsignalled_circuit);
     tcase_add_test(tc, select_controlled_first);
     tcase_add_test(tc, incoming_iam);
     tcase_add_test(tc, reset_plan);

@@ -13,7 +13,10 @@
 # VoLTE UE offers them): the reliable 183 carries the MGCF's qos status, no IAM goes while
 # the UE reserves its resources, its UPDATE saying they are reserved gets 200 (both
 # segments met) and only then the IAM goes; a UE that never says so gets 580 after
-# mgcf.precondition_timeout_ms (4 s here) and no IAM goes. INVITEs the MGCF refuses for
+# mgcf.precondition_timeout_ms (4 s here) and no IAM goes; an IAM from the PSTN on the circuit
+# such a call holds (the PSTN cannot know: no IAM went) takes it, and the waiting call moves to
+# another circuit (its TDM termination with it) and sends its IAM there once the UPDATE came.
+# INVITEs the MGCF refuses for
 # their extensions (Require: foo, precondition without an offer, preconditions without
 # 100rel) get 420 or 421. PSTN -> IMS: mgcf.icscf points at sipp on 127.0.1.74, whose
 # reliable 183 the MGCF PRACKs (its INVITE offers 100rel), then the call is answered (ANM).
@@ -31,7 +34,8 @@ ICSCF=127.0.1.74                      # the MGCF's I-CSCF in this test
 PSTN_OUT=$E2E_RUN/pstn/pstn.out
 MGW_OUT=$E2E_RUN/mgw/mgw.out
 MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
-export IMS_LAB_PSTN_ARGS="--number 19995550101=early"
+PSTN_CTL=$E2E_RUN/pstn/control      # the PSTN switch's orders while it runs (its --control)
+export IMS_LAB_PSTN_ARGS="--number 19995550101=early --control $PSTN_CTL"
 export IMS_MGCF_ICSCF="sip:$ICSCF:5060"
 export IMS_MGCF_PRECONDITION_TIMEOUT_MS=4000   # preconditions never met: 580 after 4 s
 E2E_CAP_FILTER='net 127.0.0.0/16 and (port 5060 or port 2905 or port 2944)'
@@ -112,6 +116,36 @@ check_match "the IAM reached the PSTN switch once the UPDATE was answered" \
 check_match "the MGCF logged the wait and the UPDATE that ended it" \
     'preconditions \(qos, segmented\): the IAM waits.*UPDATE: the IMS side.s qos segment has sendrecv of sendrecv: preconditions met' \
     "$(log_since "$MGCF_LOG" "$l" | tr '\n' ' ')"
+
+step "preconditions: the PSTN's IAM on the circuit the waiting call chose wins, the call moves"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG") g=$(log_mark "$MGW_OUT")
+sipp_at mvin "$ICSCF" prack_uas.xml &
+MVIN=$!
+sipp_at mv "$PEER" precond_uac.xml -key target tel:+19995550100 -key pai tel:+15550100001 \
+    -d 3000 "$MGCF" &
+MV=$!
+check "the reliable 183 was PRACKed" \
+    log_wait_for "$MGCF_LOG" "$l" 'PRACK RAck [0-9]+ answered 200' 10
+cic=$(log_since "$MGCF_LOG" "$l" |
+    sed -n 's/.*call [0-9]* pstn\/\([0-9]*\) (ims-to-pstn): preconditions .*/\1/p' | head -n 1)
+check "the MGCF logged the circuit the waiting call holds (pstn/$cic)" test -n "$cic"
+timeout 2 sh -c 'echo "originate 15550100001,19995550123,1500,$1" >"$2"' - "${cic:-1}" "$PSTN_CTL"
+check "the PSTN switch sent its IAM on that circuit" \
+    log_wait_for "$PSTN_OUT" "$p" "^tx IAM cic=$cic " 5
+check "the MGCF moved the waiting call to another circuit" \
+    log_wait_for "$MGCF_LOG" "$l" "pstn/$cic taken by the PSTN's IAM before our IAM went: the call moves to this circuit" 5
+check "the MGW: Subtract of tdm/pstn/$cic and Add of the new circuit in the call's context" \
+    log_wait_for "$MGW_OUT" "$g" "^rx Transaction=[0-9]+ Subtract=tdm/pstn/$cic Add=tdm/pstn/[0-9]+" 5
+check "the PSTN's call got the circuit: INVITE, 183 (reliable), PRACK, 200, ACK, BYE" wait "$MVIN"
+check "the waiting call went on: UPDATE -> 200, 180 -> PRACK, 200, ACK, BYE" wait "$MV"
+moved=$(log_since "$PSTN_OUT" "$p" | sed -n 's/^rx IAM cic=\([0-9]*\) called=19995550100 .*/\1/p')
+check "its IAM went once, on the new circuit ($moved, not $cic)" \
+    test "$(wc -w <<<"$moved")" = 1 -a "$moved" != "$cic"
+check_match "both calls were answered on their circuits" \
+    "rx ACM cic=$cic .*rx ANM cic=$cic .*tx ACM cic=$moved .*tx ANM cic=$moved " \
+    "$(log_since "$PSTN_OUT" "$p" | tr '\n' ' ')"
+check "counted in mgcf_iam_on_unsignalled_circuit_total" test \
+    "$(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_iam_on_unsignalled_circuit_total \([0-9]*\).*/\1/p')" -ge 1
 
 step "preconditions never met: 580 after mgcf.precondition_timeout_ms, no IAM"
 p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG") g=$(log_mark "$MGW_OUT")

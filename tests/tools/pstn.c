@@ -3,8 +3,8 @@
  *
  *   pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] [--rc N] [--cics FIRST-LAST]
  *        [--behaviour B] [--number DIGITS=B]... [--answer-ms MS]
- *        [--originate CALLED,CALLING[,HOLD_MS]]... [--originate-delay MS] [--sam-ms MS]
- *        [--reset] [--time MS]
+ *        [--originate CALLED,CALLING[,HOLD_MS[,CIC]]]... [--originate-delay MS] [--sam-ms MS]
+ *        [--control FIFO] [--reset] [--time MS]
  *
  * Listens on IP:PORT (127.0.0.100:2905) for the MGCF, from address --peer only (127.0.0.70),
  * and answers its ASP management as an SGP (routing context --rc, 1). Its own point code is
@@ -20,8 +20,11 @@
  * sent back: the MGCF's T7 releases the call). A REL is answered
  * RLC; GRS with GRA, BLO with BLA, UBL with UBA, RSC
  * with RLC. Once the association is active (and --originate-delay MS later), each
- * --originate places a call to the IMS (IAM on the first idle circuit, called and calling
- * numbers international) and releases it HOLD_MS (1000) after the answer. A CALLED with
+ * --originate places a call to the IMS (IAM on circuit CIC, or on the first idle one without
+ * it, called and calling numbers international) and releases it HOLD_MS (1000) after the
+ * answer. --control FIFO (made when missing) takes the same orders while it runs, one line
+ * each: "originate CALLED,CALLING[,HOLD_MS[,CIC]]" places that call at once (a test's
+ * IAM at a moment of its choosing, without restarting the switch and its association). A CALLED with
  * '/' in it is dialled in overlap (Q.764 2.1.2): the digits before the first '/' go in the
  * IAM (there may be none), each further piece in a SAM, one every --sam-ms MS (500); an F
  * ending the last piece is the ST signal (end of pulsing), e.g. 1555/0100/001F; a last piece
@@ -43,6 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sofia-sip/su_wait.h>
 
@@ -80,6 +86,7 @@ struct call_order {
     unsigned hold_ms;
     char sams[SAMS_MAX][MGCF_ISUP_DIGITS_MAX + 1];  /* overlap: the SAMs' digits, in order */
     unsigned n_sams, next_sam;
+    uint16_t want_cic;              /* the circuit to place it on (0: the first idle one) */
     uint16_t cic;                   /* the circuit of the call, once placed */
     su_timer_t *sam_timer;
 };
@@ -102,7 +109,12 @@ static struct {
     unsigned n_orders;
     bool reset, started;
     su_timer_t *stop_timer;
-} g = {.opc = 2002, .dpc = 1001, .first = 1, .last = 31, .answer_ms = 200, .sam_ms = 500};
+    int control_fd;                 /* --control: the FIFO of orders given while running */
+    su_wait_t control_wait;
+    char control_buf[512];
+    size_t control_len;
+} g = {.opc = 2002, .dpc = 1001, .first = 1, .last = 31, .answer_ms = 200, .sam_ms = 500,
+     .control_fd = -1};
 
 static struct circuit *circuit(uint16_t cic)
 {
@@ -331,8 +343,14 @@ static void originate(struct call_order *o)
 {
     struct circuit *c = NULL;
     for (unsigned i = 0; i <= g.last - g.first && !c; i++)
-        if (g.cics[i].state == C_IDLE && !g.cics[i].blocked_by_peer)
+        if (g.cics[i].state == C_IDLE && !g.cics[i].blocked_by_peer &&
+            (!o->want_cic || g.cics[i].cic == o->want_cic))
             c = &g.cics[i];
+    if (!c && o->want_cic) {
+        printf("error cic=%u is not an idle circuit for the call to %s\n", o->want_cic,
+               o->called);
+        return;
+    }
     if (!c) {
         printf("error no idle circuit for the call to %s\n", o->called);
         return;
@@ -587,8 +605,13 @@ static int parse_overlap(char *called, struct call_order *o)
 static int parse_order(char *s, struct call_order *o)
 {
     char *called = strtok(s, ","), *calling = strtok(NULL, ","), *hold = strtok(NULL, ",");
+    char *cic = strtok(NULL, ","), *end = NULL;
     if (!called || !calling || !digits_ok(calling))
         return -1;
+    long want = cic ? strtol(cic, &end, 10) : 0;
+    if ((cic && (*end || want < 1 || want > MGCF_ISUP_CIC_MAX)) || strtok(NULL, ","))
+        return -1;
+    o->want_cic = (uint16_t)want;
     if (strchr(called, '/')) {
         if (parse_overlap(called, o) < 0)
             return -1;
@@ -602,14 +625,73 @@ static int parse_order(char *s, struct call_order *o)
     return 0;
 }
 
+/* ---- --control: orders while running ---- */
+
+static void control_line(char *line)
+{
+    if (strncmp(line, "originate ", 10) != 0 || g.n_orders >= ORIGINATE_MAX) {
+        printf("error control: '%s' not understood (or %u orders already)\n", line,
+               ORIGINATE_MAX);
+        return;
+    }
+    struct call_order *o = &g.orders[g.n_orders];
+    memset(o, 0, sizeof(*o));
+    if (parse_order(line + 10, o) < 0) {
+        printf("error control: bad order '%s'\n", line + 10);
+        return;
+    }
+    o->sam_timer = su_timer_create(su_root_task(g.root), 1000);
+    g.n_orders++;
+    printf("control: originate %s,%s\n", o->called, o->calling);
+    originate(o);
+}
+
+static int on_control(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    (void)magic;
+    (void)w;
+    (void)arg;
+    ssize_t n = read(g.control_fd, g.control_buf + g.control_len,
+                     sizeof(g.control_buf) - 1 - g.control_len);
+    if (n <= 0)
+        return 0;
+    g.control_len += (size_t)n;
+    g.control_buf[g.control_len] = '\0';
+    char *nl;
+    while ((nl = strchr(g.control_buf, '\n'))) {
+        *nl = '\0';
+        control_line(g.control_buf);
+        g.control_len -= (size_t)(nl + 1 - g.control_buf);
+        memmove(g.control_buf, nl + 1, g.control_len + 1);
+    }
+    if (g.control_len == sizeof(g.control_buf) - 1)
+        g.control_len = 0;              /* a line too long: dropped */
+    return 0;
+}
+
+/* The FIFO at @path (made when missing), opened read-write so it never sees an end */
+static int control_open(const char *path)
+{
+    if (mkfifo(path, 0600) < 0 && errno != EEXIST)
+        return -errno;
+    g.control_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (g.control_fd < 0)
+        return -errno;
+    su_wait_create(&g.control_wait, g.control_fd, SU_WAIT_IN);
+    if (su_root_register(g.root, &g.control_wait, on_control, NULL, 0) < 0)
+        return -EIO;
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] "
                     "[--rc N] [--cics FIRST-LAST]\n"
                     "            [--behaviour answer[:HOLD_MS]|early|suspend[:MS]|ring|silent|busy|"
                     "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
-                    "            [--originate CALLED,CALLING[,HOLD_MS]]... "
-                    "[--originate-delay MS] [--sam-ms MS] [--reset] [--time MS]\n"
+                    "            [--originate CALLED,CALLING[,HOLD_MS[,CIC]]]... "
+                    "[--originate-delay MS] [--sam-ms MS]\n"
+                    "            [--control FIFO] [--reset] [--time MS]\n"
                     "            (CALLED in overlap: IAM/SAM/...[F][/R], F: ST, R: REL)\n");
 }
 
@@ -632,11 +714,12 @@ int main(int argc, char **argv)
         {"reset", no_argument, NULL, 'R'},        {"time", required_argument, NULL, 't'},
         {"originate-delay", required_argument, NULL, 'D'},
         {"sam-ms", required_argument, NULL, 'S'},
+        {"control", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     char listen_ip[64] = "127.0.0.100";
     unsigned port = MGCF_M3UA_PORT, rc_value = 1, time_ms = 0;
-    const char *peer = "127.0.0.70";
+    const char *peer = "127.0.0.70", *control = NULL;
     int opt;
     setvbuf(stdout, NULL, _IOLBF, 0);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -684,6 +767,7 @@ int main(int argc, char **argv)
                 goto bad;
             break;
         case 't': time_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'C': control = optarg; break;
         default:
             goto bad;
         }
@@ -711,6 +795,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "pstn: cannot listen on %s:%u\n", listen_ip, port);
         return 1;
     }
+    int crc = control ? control_open(control) : 0;
+    if (crc < 0) {
+        fprintf(stderr, "pstn: cannot open the control FIFO %s: %s\n", control, strerror(-crc));
+        return 1;
+    }
     printf("listening on %s:%u for %s, point code %u, MGCF %u, circuits %u-%u\n", listen_ip,
            port, peer, g.opc, g.dpc, g.first, g.last);
     if (time_ms) {
@@ -723,6 +812,8 @@ int main(int argc, char **argv)
         su_timer_destroy(g.cics[i].timer);
     su_timer_destroy(g.stop_timer);
     su_timer_destroy(g.originate_timer);
+    if (g.control_fd >= 0)
+        close(g.control_fd);
     for (unsigned i = 0; i < g.n_orders; i++)
         su_timer_destroy(g.orders[i].sam_timer);
     ims_loop_destroy(g.loop);
