@@ -259,7 +259,8 @@ static int pcscf_init(struct ims_daemon *d)
         pcscf_bindings_set_max_per_source(
             p->bindings, (size_t)ims_cfg_int(d->cfg, "pcscf.max_bindings_per_source"));
     p->tick = su_timer_create(su_root_task(ims_loop_root(d->loop)), PCSCF_TICK_MS);
-    if (!p->bindings || !p->tick || su_timer_run(p->tick, on_tick, (su_timer_arg_t *)p) < 0)
+    if (!p->bindings || !p->tick || su_timer_run(p->tick, on_tick, (su_timer_arg_t *)p) < 0 ||
+        pcscf_regevent_init(p) != 0)
         goto fail;
     if (ipsec_init(p) != 0) {
         pcscf_stop(d);
@@ -297,6 +298,7 @@ static void pcscf_stop(struct ims_daemon *d)
     pcscf_charging_stop(p);
     pcscf_bindings_destroy(p->bindings);   /* ends the subscriptions */
     p->bindings = NULL;
+    pcscf_regevent_fini(p);
     pcscf_sas_destroy(p->sas);             /* removes the SAs still installed */
     p->sas = NULL;
     pcscf_clf_free(p);

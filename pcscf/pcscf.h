@@ -40,6 +40,7 @@ struct pcscf_contact {
 };
 
 struct pcscf_sub;                /* regevent.c */
+struct pcscf_regevent;
 struct pcscf_ipsec;              /* ipsec.c */
 
 enum pcscf_ipsec_mode { PCSCF_IPSEC_OFF, PCSCF_IPSEC_OPTIONAL, PCSCF_IPSEC_REQUIRED };
@@ -211,6 +212,7 @@ struct pcscf {
     unsigned sub_expires;        /* reg-event subscription expiry asked (0: no subscription) */
     unsigned retry_after;        /* of our 503 answers */
     struct pcscf_bindings *bindings;
+    struct pcscf_regevent *regevent;   /* the reg-event subscriptions (regevent.c) */
     su_timer_t *tick;
     struct ims_chg *chg;         /* offline charging (charging.c) */
     enum pcscf_ipsec_mode ipsec_mode;   /* pcscf.ipsec */
@@ -257,6 +259,13 @@ void pcscf_register_metrics(void);
 int pcscf_regevent_subscribe(struct pcscf *p, struct pcscf_binding *b);
 /* End the subscription of @b (its binding is going away); nothing is sent. */
 void pcscf_regevent_stop(struct pcscf_binding *b);
+/* A request of a dialog of ours (the Call-ID and tags of a subscription): answered as its
+ * dialog's leg did (a status for nta to answer, or 0); -ENOENT when it is not ours. */
+int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip);
+/* The subscriptions' map and refresh timer (before the first binding) / freed (after the
+ * last binding went). 0 or -ENOMEM */
+int pcscf_regevent_init(struct pcscf *p);
+void pcscf_regevent_fini(struct pcscf *p);
 void pcscf_regevent_metrics(void);
 
 /* ---- originating.c ---- */

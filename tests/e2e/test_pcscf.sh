@@ -10,7 +10,8 @@
 #   driven whatever the lab's S-CSCF does yet: the forwarded REGISTER (Path, Require: path,
 #   P-Visited-Network-ID, P-Charging-Vector, no P-Asserted-Identity of the UE), ck/ik removed
 #   from the 401, the binding kept from the 200 (P-Associated-URI, Service-Route), the
-#   reg-event SUBSCRIBE, MESSAGEs of the UE (identity asserted from the registered set,
+#   reg-event SUBSCRIBE and its refresh in the dialog, 481 for a NOTIFY of another dialog,
+#   MESSAGEs of the UE (identity asserted from the registered set,
 #   Service-Route enforced, Record-Route), a MESSAGE of the home network to the UE, the
 #   binding removed by a terminating NOTIFY, then 403; emergency requests answered 380.
 # Checks are made by the sipp scenarios (their exit status) and again in the capture.
@@ -292,10 +293,18 @@ if [ -n "$E2E_CAP_PID" ]; then
                    sip.auth.nonce contains \"cGNzY2YtZTJlLW5vbmNlLTAwMDE=\"")"
     check_eq "reg-event SUBSCRIBE: to the IMPU, Event reg, via the Service-Route, as the P-CSCF" \
         "sip:alice@$E2E_REALM|reg|<sip:orig@$CORE:5060;lr>|<sip:term@$P2:5060>" \
-        "$(fields "$from_p2 && sip.Method == \"SUBSCRIBE\"" sip.r-uri sip.Event sip.Route \
-            sip.P-Asserted-Identity)"
+        "$(fields "$from_p2 && sip.Method == \"SUBSCRIBE\" && !sip.to.tag" sip.r-uri sip.Event \
+            sip.Route sip.P-Asserted-Identity)"
+    check_eq "its refresh (3 s granted): in the dialog, to the 200's Contact, no Route, CSeq + 1" \
+        "sip:$CORE:5060|reg||1|1" \
+        "$(fields "$from_p2 && sip.Method == \"SUBSCRIBE\" && sip.to.tag" sip.r-uri sip.Event \
+            sip.Route)|$(fields "$from_p2 && sip.Method == \"SUBSCRIBE\"" sip.Call-ID |
+            sort -u | wc -l)|$(fields "$from_p2 && sip.Method == \"SUBSCRIBE\"" sip.CSeq.seq |
+            awk 'NR == 1 { a = $1 } NR == 2 { print $1 - a }')"
     check_eq "NOTIFYs answered 200" 2 \
         "$(n "$from_p2 && sip.Status-Code == 200 && sip.CSeq.method == \"NOTIFY\"")"
+    check_eq "a NOTIFY with another From tag (no dialog of the P-CSCF) answered 481" 1 \
+        "$(n "$from_p2 && sip.Status-Code == 481 && sip.CSeq.method == \"NOTIFY\"")"
     check_eq "MESSAGEs forwarded: PAI, Route = Service-Route, Record-Route with the ICID, no PPI" \
         "<tel:+15550100001>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN;ft=FLOW>|
 <sip:alice@$E2E_REALM>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN;ft=FLOW>|" \
