@@ -32,11 +32,11 @@
                                         * heap growing ... */
 #define HEAP_GROWTH_MAX 134217728.0    /* ... 128 MB/s would need to reach the bound */
 
-enum refusal { BY_RATE, BY_TRANSACTIONS, BY_MEMORY, BY_DOWNSTREAM, REFUSALS };
+enum refusal { BY_RATE, BY_TRANSACTIONS, BY_MEMORY, BY_DOWNSTREAM, BY_WAIT, REFUSALS };
 
 static const char *const class_names[IMS_LOAD_CLASSES] = { "normal", "priority" };
 static const char *const refusal_names[REFUSALS] = { "rate", "transactions", "memory",
-                                                      "downstream" };
+                                                      "downstream", "wait" };
 
 struct ims_admission {
     struct ims_admission_conf c;
@@ -264,6 +264,24 @@ static bool over_memory(struct ims_admission *a, enum ims_load_class k, uint64_t
     return a->heap >= bound;
 }
 
+/*
+ * Whether a request of new work (not priority work) waited in its socket longer than
+ * overload.max_wait_ms. The bucket's rate follows the smoothed delay, period by period, so
+ * a sudden step of load (4 x what the node can take) builds a queue faster than the rate
+ * comes down: the P-CSCF's reached a second in the first seconds of such a step, and the
+ * requests it then took completed late (p99 past 500 ms) although they were few. Refusing
+ * at once what already waited too long empties that queue at the cost of a 503 each (no
+ * transaction, no next hop; a retransmission gets the same 503, common/sip.c).
+ * Priority work (from the core, emergency) was admitted elsewhere or must not be lost.
+ */
+static bool waited_too_long(const struct ims_admission *a, enum ims_load_class k)
+{
+    if (!a->c.max_wait_ms || k != IMS_LOAD_NORMAL)
+        return false;
+    uint64_t waited = a->c.waited_us ? a->c.waited_us() : ims_loop_last_delay_us();
+    return waited > (uint64_t)a->c.max_wait_ms * 1000;
+}
+
 /* The RFC 7339 server's period, closed when over; what the clients held back for us in it
  * goes to the load monitor (demand it would not see otherwise) */
 static void tick_server(struct ims_admission *a, uint64_t now)
@@ -296,7 +314,11 @@ const char *ims_admission_check(struct ims_admission *a, enum ims_load_class k,
         ims_counter_inc(a->admitted[k]);
         return NULL;
     }
-    if (over_bound(a, k)) {
+    if (waited_too_long(a, k)) {
+        ims_load_refuse(&a->load, k, now);
+        ims_counter_inc(a->refused[k][BY_WAIT]);
+        why = "overloaded: the request waited too long in this node's queue";
+    } else if (over_bound(a, k)) {
         ims_load_refuse(&a->load, k, now);
         ims_counter_inc(a->refused[k][BY_TRANSACTIONS]);
         why = "overloaded: too many transactions in flight";

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <sofia-sip/msg.h>
@@ -49,6 +50,10 @@ struct ims_admission_conf {
     unsigned max_heap_mb;        /* overload.max_heap_mb (0: no bound) */
     size_t (*heap_bytes)(void);  /* malloc's bytes in use now (NULL: glibc's mallinfo2, or
                                   * no bound where there is none); tests give their own */
+    unsigned max_wait_ms;        /* overload.max_wait_ms (0: no bound) */
+    uint64_t (*waited_us)(void); /* how long the request being checked waited in its
+                                  * socket (NULL: ims_loop_last_delay_us); tests give their
+                                  * own */
     bool oc;                     /* overload.rfc7339 */
     unsigned oc_validity_ms;     /* overload.oc_validity_ms */
 };

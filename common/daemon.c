@@ -88,6 +88,9 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
     { "overload", "target_delay_ms", IMS_CFG_INT, "20", 0, 1, 10000, NULL, NULL,
       "the mean time messages may wait in the SIP sockets before the node reads them; "
       "above it the admission rate is lowered, below it raised while work is refused" },
+    { "overload", "max_wait_ms", IMS_CFG_INT, "100", 0, 0, 60000, NULL, NULL,
+      "a new request (not from the core, not an emergency) that waited longer than this in "
+      "the SIP socket is answered 503 at once, whatever the admission rate; 0: no bound" },
     { "overload", "max_rate", IMS_CFG_INT, "0", 0, 0, 10000000, NULL, NULL,
       "new requests per second never exceeded (a fixed ceiling); 0: none, the rate only "
       "follows the measured delay" },
@@ -388,6 +391,7 @@ static void admission_conf(const struct ims_cfg *c, struct ims_admission_conf *a
         .retry_after = (unsigned)ims_cfg_int(c, "overload.retry_after"),
         .max_transactions = (unsigned)ims_cfg_int(c, "overload.max_transactions"),
         .max_heap_mb = (unsigned)ims_cfg_int(c, "overload.max_heap_mb"),
+        .max_wait_ms = (unsigned)ims_cfg_int(c, "overload.max_wait_ms"),
         .oc = ims_cfg_bool(c, "overload.rfc7339"),
         .oc_validity_ms = (unsigned)ims_cfg_int(c, "overload.oc_validity_ms"),
     };

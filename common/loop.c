@@ -90,6 +90,7 @@ int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
  */
 static __thread uint64_t t_delay_sum_us;
 static __thread uint32_t t_delay_count;
+static __thread uint64_t t_last_delay_us;
 static ssize_t (*libc_recvmsg)(int, struct msghdr *, int);
 
 __attribute__((constructor)) static void find_libc_recvmsg(void)
@@ -127,6 +128,7 @@ static void note_delay(int fd, const struct msghdr *msg)
         us = 60000000;   /* ... or forward */
     t_delay_sum_us += (uint64_t)us;
     t_delay_count++;
+    t_last_delay_us = (uint64_t)us;
 }
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -160,6 +162,11 @@ void ims_loop_read_delays(uint32_t *count, uint64_t *sum_us)
     *sum_us = t_delay_sum_us;
     t_delay_count = 0;
     t_delay_sum_us = 0;
+}
+
+uint64_t ims_loop_last_delay_us(void)
+{
+    return t_last_delay_us;
 }
 
 static void drain(struct ims_loop *loop)

@@ -59,6 +59,10 @@ void ims_loop_stop(struct ims_loop *loop);   /* safe from any thread */
  */
 void ims_loop_read_delays(uint32_t *count, uint64_t *sum_us);
 
+/* The queueing delay of the last read of the calling loop thread, in microseconds: for a
+ * request being served, how long it waited in its socket (UDP: one datagram per read). */
+uint64_t ims_loop_last_delay_us(void);
+
 /* Statistics for /metrics */
 size_t ims_loop_queue_depth(struct ims_loop *loop);
 uint64_t ims_loop_rejected(struct ims_loop *loop);

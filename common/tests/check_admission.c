@@ -243,6 +243,36 @@ START_TEST(transactions_in_flight_are_bounded)
 }
 END_TEST
 
+static uint64_t fake_waited_us;
+static uint64_t read_fake_waited(void)
+{
+    return fake_waited_us;
+}
+
+/* A request that waited past overload.max_wait_ms in its socket is refused whatever the
+ * bucket allows (an unlimited one here); priority work is not; 0 turns the bound off */
+START_TEST(a_request_that_waited_too_long_is_refused)
+{
+    struct ims_admission_conf c = conf_on;
+    c.max_rate = 0;
+    c.max_wait_ms = 100;
+    c.waited_us = read_fake_waited;
+    struct ims_admission *a = ims_admission_create(&c);
+    fake_waited_us = 99000;
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    fake_waited_us = 150000;
+    const char *why = ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "waited too long"));
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_PRIORITY, NULL, NULL));
+    ims_admission_destroy(a);
+    c.max_wait_ms = 0;
+    a = ims_admission_create(&c);
+    ck_assert_ptr_null(ims_admission_check(a, IMS_LOAD_NORMAL, NULL, NULL));
+    ims_admission_destroy(a);
+}
+END_TEST
+
 static size_t fake_heap;
 static unsigned fake_reads;
 static size_t read_fake_heap(void)
@@ -339,6 +369,7 @@ int main(void)
     tcase_add_test(tc, server_asks_clients_that_offer_while_refusing);
     tcase_add_test(tc, client_keeps_what_its_next_hop_asks);
     tcase_add_test(tc, transactions_in_flight_are_bounded);
+    tcase_add_test(tc, a_request_that_waited_too_long_is_refused);
     tcase_add_test(tc, heap_in_use_is_bounded);
     tcase_add_test(tc, heap_far_below_the_bound_is_read_seldom);
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
