@@ -645,6 +645,31 @@ static int on_sip_ack_timeout(struct mgcf_call_sm *c, struct mgcf_acts *out)
     return 0;
 }
 
+/*
+ * OUT: no PRACK came for a reliable 18x within 64*T1: the INVITE fails with a 5xx (RFC 3262
+ * 3), that of cause 102 (504). A 2xx held back for that PRACK (after an 18x with SDP) never
+ * left, so the IMS side's dialog is still early: no BYE on it (RFC 3261 15: the callee
+ * never sends one on an early dialog), the 5xx instead, and the charging session that 2xx
+ * opened closes. The PSTN side gets REL 102.
+ */
+static int on_sip_prack_timeout(struct mgcf_call_sm *c, struct mgcf_acts *out)
+{
+    if (c->dir != MGCF_DIR_OUT)
+        return -EPROTO;
+    if (c->sip == MGCF_S_CONFIRMING) {
+        const char *phrase;
+        int status = mgcf_iw_cause_to_status(Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION,
+                                             &phrase);
+        sip_response(c, out, status, false, Q850_RECOVERY_ON_TIMER_EXPIRY);
+        charging_stop(c, out);
+        c->sip = MGCF_S_DONE;
+    } else if (!sip_owes_final(c)) {
+        return -EPROTO;
+    }
+    release(c, Q850_RECOVERY_ON_TIMER_EXPIRY, MGCF_IW_LOCATION, out);
+    return 0;
+}
+
 static int on_sip_cancel(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
                          struct mgcf_acts *out)
 {
@@ -837,6 +862,7 @@ static int dispatch(struct mgcf_call_sm *c, const struct mgcf_ev *ev, struct mgc
     case MGCF_EV_SIP_FAILURE:       return on_sip_failure(c, ev, out);
     case MGCF_EV_SIP_ACK:           return on_sip_ack(c, ev, out);
     case MGCF_EV_SIP_ACK_TIMEOUT:   return on_sip_ack_timeout(c, out);
+    case MGCF_EV_SIP_PRACK_TIMEOUT: return on_sip_prack_timeout(c, out);
     case MGCF_EV_SIP_CANCEL:        return on_sip_cancel(c, ev, out);
     case MGCF_EV_SIP_BYE:           return on_sip_bye(c, ev, out);
     case MGCF_EV_SIP_BYE_DONE:      return on_sip_bye_done(c);
@@ -867,7 +893,7 @@ const char *mgcf_call_ev_name(enum mgcf_ev_type t)
         "start", "mg-added", "mg-failed", "mg-modified", "mg-subtracted", "mg-lost",
         "backoff", "isup", "reset", "sip-progress", "sip-success", "sip-failure", "sip-ack",
         "sip-ack-timeout", "sip-cancel", "sip-bye", "sip-bye-done", "sip-reinvite",
-        "sip-update", "timer", "release",
+        "sip-update", "timer", "release", "sip-prack-timeout",
     };
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }

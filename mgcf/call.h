@@ -111,6 +111,8 @@ enum mgcf_ev_type {
                              * dialog: answered like a re-INVITE once the MGW is modified */
     MGCF_EV_TIMER,          /* timer @timer expired */
     MGCF_EV_RELEASE,        /* the node releases the call itself (@cause: why) */
+    MGCF_EV_SIP_PRACK_TIMEOUT, /* OUT: no PRACK for a reliable 18x within 64*T1; a 2xx held
+                                * back for it never left (RFC 3262 3) */
 };
 
 struct mgcf_ev {

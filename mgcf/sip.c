@@ -239,11 +239,43 @@ static int on_reinvite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, con
     return 0;
 }
 
+/*
+ * offer_crossing - may a new offer of the peer (re-INVITE, UPDATE) be taken now? 0, or the
+ * status refusing it (RFC 3311 5.2; RFC 3261 14.2 for a re-INVITE): 500 while an offer of
+ * the peer's waits for our answer (the MGW's Modify), 491 while an offer of ours waits for
+ * the peer's answer (our 200 to an INVITE without SDP, until the ACK).
+ */
+static int offer_crossing(const struct mgcf_call *c)
+{
+    if (c->reinvite)
+        return 500;
+    if (c->sm.dir == MGCF_DIR_OUT && !c->sm.offer && c->sm.sip == MGCF_S_CONFIRMING)
+        return 491;
+    return 0;
+}
+
+/* @irq (a re-INVITE, or an UPDATE with an offer) refused with offer_crossing()'s @status; a 500
+ * says when to try again: Retry-After of 0-10 s at random (RFC 3311 5.2) */
+static int refuse_crossing(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip,
+                           int status)
+{
+    char after[16];
+    snprintf(after, sizeof(after), "%ld", random() % 11);
+    mgcf_call_log(c, IMS_LOG_INFO, "%s refused %d: %s",
+                  sip->sip_request->rq_method_name, status,
+                  status == 500 ? "an offer of the IMS side waits for our answer"
+                                : "our offer waits for the IMS side's answer");
+    nta_incoming_treply(irq, status, sip_status_phrase(status),
+                        TAG_IF(status == 500, SIPTAG_RETRY_AFTER_STR(after)), TAG_END());
+    nta_incoming_destroy(irq);
+    return 0;
+}
+
 static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
 {
     char body[SDP_MAX], contact[128];
-    if (c->reinvite)
-        return 491;
+    if (c->reinvite)                    /* whatever it offers (RFC 3261 14.2) */
+        return refuse_crossing(c, irq, sip, 500);
     struct mgcf_iw_media media;
     int rc = sdp_of(sip, &media, NULL);
     if (rc == -ENOTSUP || rc == -EMEDIUMTYPE)
@@ -299,8 +331,6 @@ static bool update_preconditions(struct mgcf_call *c, const struct mgcf_qos *q)
 static int update(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
 {
     char contact[128];
-    if (c->reinvite)
-        return 491;                     /* an offer of the peer's waits already */
     struct mgcf_iw_media media;
     struct mgcf_qos qos;
     int rc = sdp_of(sip, &media, &qos);
@@ -308,7 +338,10 @@ static int update(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
         return 488;
     if (rc < 0)
         return 400;
-    if (rc == 0) {                      /* no offer: nothing changes */
+    int crossing = rc == 1 ? offer_crossing(c) : 0;
+    if (crossing)
+        return refuse_crossing(c, irq, sip, crossing);
+    if (rc == 0) {                      /* no offer: nothing changes, nothing crossed */
         nta_incoming_treply(irq, SIP_200_OK, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
                                                                            sizeof(contact))),
                             SIPTAG_ALLOW_STR(ALLOW), TAG_END());
@@ -472,16 +505,13 @@ static int on_prack(nta_reliable_magic_t *magic, nta_reliable_t *rel, nta_incomi
     return 200;
 }
 
-/* No PRACK came for a reliable 18x (RFC 3262 3: the INVITE fails with a 5xx): the call is
- * released, as for a missing ACK once the 2xx went (held back by nta) */
+/* No PRACK came for a reliable 18x within 64*T1 (RFC 3262 3: the INVITE fails with a 5xx);
+ * nta has dropped a 2xx it held back for that PRACK: the call is released as unanswered */
 static void prack_timeout(struct mgcf_call *c)
 {
-    mgcf_call_log(c, IMS_LOG_WARN, "no PRACK for our reliable provisional response");
-    if (c->sm.sip == MGCF_S_CONFIRMING) {
-        mgcf_call_simple(c, MGCF_EV_SIP_ACK_TIMEOUT, 0);
-        return;
-    }
-    mgcf_call_simple(c, MGCF_EV_RELEASE, Q850_RECOVERY_ON_TIMER_EXPIRY);
+    mgcf_call_log(c, IMS_LOG_WARN, "no PRACK for our reliable provisional response%s",
+                  c->sm.sip == MGCF_S_CONFIRMING ? " (the 200 waiting for it never went)" : "");
+    mgcf_call_simple(c, MGCF_EV_SIP_PRACK_TIMEOUT, 0);
 }
 
 /* ACK, CANCEL or the end of the wait for the ACK (sip NULL) of the initial INVITE */

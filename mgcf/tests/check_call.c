@@ -610,6 +610,22 @@ START_TEST(out_circuit_taken_while_adding)
 }
 END_TEST
 
+/* RFC 3262 3: no PRACK for the reliable 180 within 64*T1 after the PSTN answered: the 200
+ * held back for the PRACK never left, the dialog is early: 504 (cause 102) and no BYE (RFC
+ * 3261 15); the charging session that 200 opened closes; the PSTN gets REL 102 */
+START_TEST(out_no_prack_answered)
+{
+    out_to_iam(true);
+    STEP("T7- T9+ 180+sdp", acm(ISUP_BCI_SUBSCRIBER_FREE, true));
+    STEP("T7- T9- modify/SendReceive 200+sdp chg-start", isup(ISUP_ANM));
+    STEP("504/102 chg-stop T7- T9- REL/102 T1+ T5+ subtract",
+         simple(MGCF_EV_SIP_PRACK_TIMEOUT));
+    ck_assert_int_eq(c.final_status, 504);
+    STEP("", simple(MGCF_EV_SIP_PRACK_TIMEOUT));     /* once only */
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
 /* ---- the circuit ---- */
 
 START_TEST(rel_collision)
@@ -799,6 +815,7 @@ int main(void)
     tcase_add_test(tc, in_update);
     tcase_add_test(tc, out_dual_seizure_lost);
     tcase_add_test(tc, out_dual_seizure_no_other_circuit);
+    tcase_add_test(tc, out_no_prack_answered);
     tcase_add_test(tc, out_precondition_circuit_taken);
     tcase_add_test(tc, out_precondition_met_while_moving);
     tcase_add_test(tc, out_precondition_circuit_taken_none_free);

@@ -18,7 +18,13 @@
 # another circuit (its TDM termination with it) and sends its IAM there once the UPDATE came.
 # INVITEs the MGCF refuses for
 # their extensions (Require: foo, precondition without an offer, preconditions without
-# 100rel) get 420 or 421. PSTN -> IMS: mgcf.icscf points at sipp on 127.0.1.74, whose
+# 100rel) get 420 or 421. A PRACK that never comes: the reliable 18x is sent again until
+# 64*T1 (sip.t1x64_ms, 8 s here), then the INVITE fails 504 (cause 102) and the PSTN gets REL
+# 102, also when the PSTN had answered (the 200 held back for the PRACK never goes, and no
+# BYE goes on the early dialog). UPDATE: without SDP 200 at once, even while an offer
+# waits; an offer crossing the peer's previous one (its answer waiting for the MGW) 500 with
+# Retry-After (RFC 3311 5.2); an offer crossing the MGCF's own (in its 200 to an INVITE
+# without SDP, before the ACK) 491. PSTN -> IMS: mgcf.icscf points at sipp on 127.0.1.74, whose
 # reliable 183 the MGCF PRACKs (its INVITE offers 100rel), then the call is answered (ANM).
 # A capture in which tshark decodes SIP, ISUP and H.248 with no malformed field.
 set -u
@@ -35,7 +41,9 @@ PSTN_OUT=$E2E_RUN/pstn/pstn.out
 MGW_OUT=$E2E_RUN/mgw/mgw.out
 MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
 PSTN_CTL=$E2E_RUN/pstn/control      # the PSTN switch's orders while it runs (its --control)
-export IMS_LAB_PSTN_ARGS="--number 19995550101=early --control $PSTN_CTL"
+export IMS_LAB_PSTN_ARGS="--number 19995550101=early --number 19995550480=ring --control $PSTN_CTL"
+export IMS_LAB_MGW_ARGS="--modify-ms 200"      # an UPDATE's answer waits 0.2 s: another can cross it
+export IMS_SIP_T1X64_MS=8000                   # 64*T1: a reliable 18x never PRACKed fails after 8 s
 export IMS_MGCF_ICSCF="sip:$ICSCF:5060"
 export IMS_MGCF_PRECONDITION_TIMEOUT_MS=4000   # preconditions never met: 580 after 4 s
 E2E_CAP_FILTER='net 127.0.0.0/16 and (port 5060 or port 2905 or port 2944)'
@@ -181,6 +189,49 @@ sleep 0.5
 check_eq "... and no IAM went" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
 # ---------------------------------------------------------------------------------------------
+step "IMS -> PSTN, no PRACK ever (RFC 3262 3): the INVITE fails after 64*T1 (8 s here)"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG") g=$(log_mark "$MGW_OUT")
+check "INVITE (Supported: 100rel) to a number that rings -> reliable 180, again and again, never PRACKed -> 5xx" \
+    sipp_at noprack "$PEER" prack_none_uac.xml -key target tel:+19995550480 "$MGCF"
+check_match "the INVITE failed 504 with Reason: Q.850;cause=102" \
+    '^failed: SIP/2.0 504 [^=]* reason= *Q\.850 *; *cause=102' "$(logline noprack)"
+check_match "the MGCF logged it" 'no PRACK for our reliable provisional response' \
+    "$(log_since "$MGCF_LOG" "$l")"
+check "the PSTN got REL cause 102" log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102' 5
+check "the MGW's context was subtracted" log_wait_for "$MGW_OUT" "$g" '^rx Transaction=[0-9]+ Subtract' 5
+
+step "... the PSTN answered meanwhile: the 200 held back for the PRACK never goes, nor a BYE"
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$MGCF_LOG") g=$(log_mark "$MGW_OUT")
+check "INVITE to a number with early media (180 with SDP, answered 0.2 s later) -> 180 never PRACKed -> 5xx, no BYE" \
+    sipp_at noprack2 "$PEER" prack_none_uac.xml -key target tel:+19995550101 "$MGCF"
+check_match "the INVITE failed 504 with Reason: Q.850;cause=102" \
+    '^failed: SIP/2.0 504 [^=]* reason= *Q\.850 *; *cause=102' "$(logline noprack2)"
+check "the PSTN answered, then got REL cause 102" \
+    log_wait_for "$PSTN_OUT" "$p" '^rx REL cic=[0-9]+ cause=102' 5
+check_eq "no 200 and no BYE reached the peer" "" \
+    "$(grep -E '^(SIP/2.0 200|BYE) ' "$E2E_RUN/noprack2.msg")"
+check "the MGW's context was subtracted" log_wait_for "$MGW_OUT" "$g" '^rx Transaction=[0-9]+ Subtract' 5
+sleep 0.5
+check_eq "no call is left at the MGCF" "0" \
+    "$(curl -s "http://127.0.0.70:8080/metrics" | sed -n 's/^mgcf_calls \([0-9]*\).*/\1/p')"
+
+step "UPDATE (RFC 3311): without SDP, and offers crossing others"
+g=$(log_mark "$MGW_OUT")
+check "INVITE -> 200 -> ACK, UPDATEs: none, two offers back to back, an offer and none -> BYE" \
+    sipp_at upd "$PEER" update_cross_uac.xml -key target tel:+19995550100 "$MGCF"
+check_match "an UPDATE without SDP: 200 at once, without SDP" '^nosdp: 200 body=0 CSeq: 2 UPDATE' \
+    "$(logline upd)"
+check_match "an offer crossing the peer's previous one (its answer waits for the MGW): 500 with Retry-After 0-10" \
+    '^crossing: SIP/2.0 500 [^=]*retry-after= *([0-9]|10)( |;|$)' "$(logline upd)"
+check_match "the first offer: 200 with the MGCF's answer" \
+    '^first: 200 m=audio [0-9]+ RTP/AVP [0-9 ]+ CSeq: 3 UPDATE' "$(logline upd)"
+check_match "an UPDATE without SDP while an offer waits: 200 (it offers nothing, crosses nothing)" \
+    '^while: 200 CSeq: 6 UPDATE' "$(logline upd)"
+check "an UPDATE with an offer crossing the MGCF's own (its 200 to an INVITE without SDP, before the ACK)" \
+    sipp_at u491 "$PEER" update_491_uac.xml -key target tel:+19995550100 "$MGCF"
+check_match "... got 491" '^crossing: SIP/2.0 491 ' "$(logline u491)"
+
+# ---------------------------------------------------------------------------------------------
 step "PSTN -> IMS: the MGCF PRACKs a reliable 183"
 sipp_at in1 "$ICSCF" prack_uas.xml &
 IN1=$!
@@ -237,6 +288,17 @@ check_eq "... and the UPDATE's 200 asks no more confirmation (no a=conf)" "" \
     "$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && sip.CSeq.method == \"UPDATE\" && sip.Call-ID == \"$pre_cid\" && sdp.media_attr contains \"conf:\"" 2>/dev/null)"
 check "an H.248 Modify to the MGW carried the UPDATE's offer (port 16100)" test \
     "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame contains "16100"')" -ge 1
+check_eq "no H.248 Modify carried a refused offer (ports 16202, 16300)" "0" \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && (frame contains "16202" || frame contains "16300")')"
+check "... and the two taken were (16200, 16204)" test \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame contains "16200"')" -ge 1 -a \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame contains "16204"')" -ge 1
+# the Call-ID of its own INVITE (a 420 of an earlier call, sent again, may have reached it first)
+nr=$(grep -A10 -m1 '^INVITE ' "$E2E_RUN/noprack.msg" | grep -m1 -o 'Call-ID: [^ ]*' | tr -d '\r' |
+    cut -d' ' -f2)
+n=$(cap_count "$cap" "ip.src == 127.0.0.70 && sip.Status-Code == 180 && sip.RSeq && sip.Call-ID == \"$nr\"")
+check "the reliable 180 never PRACKed went again and again until 64*T1 ($n times in 8 s: T1 doubling up to T2)" \
+    test "$n" -ge 4
 check "Allow of the MGCF's 200 lists PRACK and UPDATE" test \
     "$(cap_count "$cap" "ip.src == 127.0.0.70 && sip.Status-Code == 200 && sip.Allow contains \"PRACK\" && sip.Allow contains \"UPDATE\"")" -ge 1
 

@@ -2,7 +2,7 @@
  * mgw - the lab's media gateway: H.248.1 text over UDP towards the MGCF, RTP per termination
  *
  *   mgw [--listen IP:PORT] [--mgc IP:PORT] [--rtp-ports FIRST-LAST] [--pending-ms MS]
- *       [--no-register] [--time MS]
+ *       [--modify-ms MS] [--no-register] [--time MS]
  *
  * Listens on IP:PORT (127.0.0.101:2944) and takes H.248 only from the MGC (127.0.0.70:2944).
  * It registers first: ServiceChange Restart on ROOT, sent again every second until the MGC
@@ -19,7 +19,8 @@
  * - Errors per H.248.8: 430 unknown termination, 433 already in a context, 411 unknown
  *   context, 510 no RTP port left, 501 for other commands; 400 for text that does not parse.
  * - A request repeated (same transaction ID) gets the same reply again; with --pending-ms an
- *   Add is answered Pending at once and replied to after that time.
+ *   Add is answered Pending at once and replied to after that time, with --modify-ms a Modify
+ *   (an MGC's answer that waits for it stays outstanding that long).
  *
  * Media: RTP received on a termination is relayed to the other RTP termination of its
  * context, or, when the other one is a circuit (the PSTN side has no RTP here), sent back to
@@ -81,7 +82,7 @@ static struct {
     char ip[64], mid[96];
     struct sockaddr_in self, mgc;
     unsigned rtp_first, rtp_last, next_port;
-    unsigned pending_ms;
+    unsigned pending_ms, modify_ms;
     bool registered, stamped;
     char restart_stamp[32];         /* when it started: the ServiceChange's TimeStamp */
     uint32_t next_tid, sc_tid, next_ctx, next_rtp;
@@ -423,9 +424,10 @@ static bool context_exists(uint32_t ctx)
     return false;
 }
 
-/* One action of a request into the reply @r; @slow set when an Add is in it */
+/* One action of a request into the reply @r; @delay_ms raised to --pending-ms for an Add in
+ * it, to --modify-ms for a Modify */
 static void do_action(struct mgcf_mg_msg *m, const struct mgcf_mg_action *a,
-                      struct mgcf_mg_msg *r, bool *slow)
+                      struct mgcf_mg_msg *r, unsigned *delay_ms)
 {
     uint32_t ctx = a->context;
     bool choose = ctx == MGCF_MG_CTX_CHOOSE, null = ctx == MGCF_MG_CTX_NULL;
@@ -441,11 +443,12 @@ static void do_action(struct mgcf_mg_msg *m, const struct mgcf_mg_action *a,
         const struct mgcf_mg_cmd *c = &mgcf_mg_cmds(m, a)[i];
         if (c->type == MGCF_MG_ADD && !null) {
             do_add(r, &ctx, c);
-            *slow = true;
+            *delay_ms = *delay_ms > g.pending_ms ? *delay_ms : g.pending_ms;
         } else if (c->type == MGCF_MG_SUBTRACT && !choose && !null) {
             do_subtract(r, ctx, c);
         } else if (c->type == MGCF_MG_MODIFY && !choose && !null) {
             do_modify(r, ctx, c);
+            *delay_ms = *delay_ms > g.modify_ms ? *delay_ms : g.modify_ms;
         } else if (c->type == MGCF_MG_AUDIT_VALUE) {
             do_audit(r, c);
         } else {
@@ -506,9 +509,9 @@ static void on_request(struct mgcf_mg_msg *m, const struct mgcf_mg_trans *t)
     c->id = t->id;
     mgcf_mg_init(&r, 1, g.mid);
     mgcf_mg_add_trans(&r, MGCF_MG_REPLY, t->id);
-    bool slow = false;
+    unsigned delay_ms = 0;
     for (unsigned i = 0; i < t->n_actions; i++)
-        do_action(m, &m->actions[t->first_action + i], &r, &slow);
+        do_action(m, &m->actions[t->first_action + i], &r, &delay_ms);
     int n = mgcf_mg_encode(&r, c->text, sizeof(c->text));
     if (n < 0) {
         printf("error the reply to %u does not encode: %s\n", t->id, strerror(-n));
@@ -516,10 +519,10 @@ static void on_request(struct mgcf_mg_msg *m, const struct mgcf_mg_trans *t)
         return;
     }
     c->len = (size_t)n;
-    if (slow && g.pending_ms) {
+    if (delay_ms) {
         c->ready = false;
         send_pending(t->id);
-        su_timer_set_interval(c->timer, on_pending_over, (su_timer_arg_t *)c, g.pending_ms);
+        su_timer_set_interval(c->timer, on_pending_over, (su_timer_arg_t *)c, delay_ms);
         return;
     }
     c->ready = true;
@@ -594,7 +597,7 @@ static void on_stop(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: mgw [--listen IP:PORT] [--mgc IP:PORT] [--rtp-ports FIRST-LAST] "
-                    "[--pending-ms MS] [--no-register] [--time MS]\n");
+                    "[--pending-ms MS] [--modify-ms MS] [--no-register] [--time MS]\n");
 }
 
 int main(int argc, char **argv)
@@ -603,6 +606,7 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'}, {"mgc", required_argument, NULL, 'm'},
         {"rtp-ports", required_argument, NULL, 'r'}, {"pending-ms", required_argument, NULL, 'p'},
         {"no-register", no_argument, NULL, 'n'},  {"time", required_argument, NULL, 't'},
+        {"modify-ms", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     const char *listen_at = "127.0.0.101:2944", *mgc = "127.0.0.70:2944";
@@ -620,6 +624,7 @@ int main(int argc, char **argv)
                 goto bad;
             break;
         case 'p': g.pending_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'M': g.modify_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'n': do_register = false; break;
         case 't': time_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         default: goto bad;

@@ -24,8 +24,8 @@
  * it, called and calling numbers international) and releases it HOLD_MS (1000) after the
  * answer. --control FIFO (made when missing) takes the same orders while it runs, one line
  * each: "originate CALLED,CALLING[,HOLD_MS[,CIC]]" places that call at once (a test's
- * IAM at a moment of its choosing, without restarting the switch and its association). A CALLED with
- * '/' in it is dialled in overlap (Q.764 2.1.2): the digits before the first '/' go in the
+ * IAM at a moment of its choosing, without restarting the switch and its association). A
+ * CALLED with '/' in it is dialled in overlap (Q.764 2.1.2): the digits before the first '/' go in the
  * IAM (there may be none), each further piece in a SAM, one every --sam-ms MS (500); an F
  * ending the last piece is the ST signal (end of pulsing), e.g. 1555/0100/001F; a last piece
  * R is a REL (cause 16) in place of a SAM: the caller gives up while dialling. --reset first
