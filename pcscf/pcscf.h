@@ -262,6 +262,11 @@ void pcscf_regevent_stop(struct pcscf_binding *b);
 /* A request of a dialog of ours (the Call-ID and tags of a subscription): answered as its
  * dialog's leg did (a status for nta to answer, or 0); -ENOENT when it is not ours. */
 int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip);
+/* Is @req (its Call-ID that of the subscription) a request of the subscription's dialog,
+ * our tag @tag, the S-CSCF's @rtag (NULL while not known)? As nta matches a leg tagged
+ * after creation (leg_find): our tag in To when it has one, the S-CSCF's in From once
+ * known, case-insensitively. Pure. */
+bool pcscf_regevent_in_dialog(const char *tag, const char *rtag, const sip_t *req);
 /* The subscriptions' map and refresh timer (before the first binding) / freed (after the
  * last binding went). 0 or -ENOMEM */
 int pcscf_regevent_init(struct pcscf *p);

@@ -477,17 +477,15 @@ static int on_notify(struct pcscf_sub *s, nta_incoming_t *irq, const sip_t *sip)
     return status;
 }
 
-/* Is @sip a request of the dialog of @s? As nta matches a tagged leg (leg_find): the
- * Call-ID, our tag in To when it has one, and the S-CSCF's in From once we know it. */
-static bool in_dialog(const struct pcscf_sub *s, const sip_t *sip)
+bool pcscf_regevent_in_dialog(const char *tag, const char *rtag, const sip_t *req)
 {
-    const char *to_tag = sip->sip_to ? sip->sip_to->a_tag : NULL;
-    const char *from_tag = sip->sip_from ? sip->sip_from->a_tag : NULL;
-    if (to_tag && to_tag[0] && !su_casematch(to_tag, tag_of(s)))
+    const char *to_tag = req->sip_to ? req->sip_to->a_tag : NULL;
+    const char *from_tag = req->sip_from ? req->sip_from->a_tag : NULL;
+    if (to_tag && to_tag[0] && !su_casematch(to_tag, tag))
         return false;
-    if (!rtag_of(s))
+    if (!rtag)
         return true;
-    return from_tag && (!from_tag[0] || su_casematch(from_tag, rtag_of(s)));
+    return from_tag && (!from_tag[0] || su_casematch(from_tag, rtag));
 }
 
 int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip)
@@ -497,7 +495,7 @@ int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *si
         method == sip_method_cancel)
         return -ENOENT;
     struct pcscf_sub *s = ims_map_get(p->regevent->by_call_id, sip->sip_call_id->i_id);
-    if (!s || !in_dialog(s, sip))
+    if (!s || !pcscf_regevent_in_dialog(tag_of(s), rtag_of(s), sip))
         return -ENOENT;
     return on_notify(s, irq, sip);
 }
