@@ -338,6 +338,8 @@ static int destination(struct pcscf_sub *s, su_home_t *home, url_t **ruri, sip_r
                      b->routes[i]);
         *ruri = url_make(home, b->impu);
         *route = set = ims_addr_list_parse(home, list);
+        if (!set)
+            return -EINVAL;   /* an unreadable Service-Route: no subscription */
     } else if (s->established) {
         set = route_of(s)[0] ? ims_addr_list_parse(home, route_of(s)) : NULL;
         *ruri = target_of(s)[0] ? url_make(home, target_of(s)) : NULL;
