@@ -544,6 +544,7 @@ static int on_sip_progress(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
     if (c->dir != MGCF_DIR_IN || (c->sip != MGCF_S_INVITED && c->sip != MGCF_S_EARLY))
         return -EPROTO;
     c->sip = MGCF_S_EARLY;
+    c->ims_answered |= ev->sdp && ev->reliable;
     if (ev->sdp && c->media == MGCF_M_READY)
         mg_modify(out, MGCF_MG_MODE_RECVONLY, true);
     bool ringing = ev->status == 180;
@@ -592,6 +593,7 @@ static int on_sip_success(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
     }
     act(out, MGCF_ACT_SIP_ACK);
     c->sip = MGCF_S_CONFIRMED;
+    c->ims_answered = true;
     c->final_status = ev->status;
     act(out, MGCF_ACT_CHG_START);
     c->answered = true;
@@ -728,15 +730,16 @@ static int mode_now(const struct mgcf_call_sm *c)
 }
 
 /* An UPDATE with an offer (RFC 3311 5.2): in an early or confirmed dialog, one offer of the
- * peer's at a time (491 while another waits), the media there (else 500) */
+ * peer's at a time, none while ours waits for its answer (491), the media there (else 500) */
 static int on_sip_update(struct mgcf_call_sm *c, const struct mgcf_ev *ev,
                          struct mgcf_acts *out)
 {
     bool dialog = c->sip == MGCF_S_EARLY || c->sip == MGCF_S_CONFIRMING ||
                   c->sip == MGCF_S_CONFIRMED;
-    if (!dialog || c->media != MGCF_M_READY || c->reinvite) {
+    bool crossing = c->reinvite || mgcf_call_offer_waits(c);
+    if (!dialog || c->media != MGCF_M_READY || crossing) {
         struct mgcf_act *a = act(out, MGCF_ACT_SIP_REINVITE_ANSWER);
-        a->status = c->reinvite ? 491 : 500;
+        a->status = dialog && crossing ? 491 : 500;
         return 0;
     }
     c->reinvite = true;
@@ -836,6 +839,13 @@ void mgcf_call_init(struct mgcf_call_sm *c, enum mgcf_dir dir)
 bool mgcf_call_seizing(const struct mgcf_call_sm *c)
 {
     return c->dir == MGCF_DIR_OUT && c->isup == MGCF_I_SETUP && !c->backward_seen;
+}
+
+bool mgcf_call_offer_waits(const struct mgcf_call_sm *c)
+{
+    if (c->dir == MGCF_DIR_OUT)
+        return !c->offer && c->sip == MGCF_S_CONFIRMING;
+    return !c->ims_answered && (c->sip == MGCF_S_INVITED || c->sip == MGCF_S_EARLY);
 }
 
 bool mgcf_call_unsignalled(const struct mgcf_call_sm *c)

@@ -131,6 +131,7 @@ struct mgcf_ev {
     bool sdp;               /* SIP: the message carries SDP */
     bool ok;                /* MG_MODIFIED: success */
     bool met;               /* SIP_UPDATE: its offer says the preconditions are met */
+    bool reliable;          /* SIP_PROGRESS: sent reliably (RFC 3262: RSeq, 100rel) */
     enum mgcf_timer timer;  /* MGCF_EV_TIMER */
 };
 
@@ -199,6 +200,8 @@ struct mgcf_call_sm {
                              * IN: the PSTN was told the callee is alerted */
     bool inband_told;       /* IN: the PSTN was told in-band information is available */
     bool reinvite;          /* a re-INVITE or UPDATE waits for the MGW's Modify */
+    bool ims_answered;      /* IN: the IMS side answered our INVITE's offer (a reliable 18x
+                             * with SDP, or the 2xx) */
     bool suspended;         /* a SUS (network initiated) came, no RES yet: T6 runs */
     bool peer_suspended;    /* SIP-I: the peer's SUS came, no RES yet: peer_timer runs */
     enum mgcf_timer peer_timer;        /* MGCF_T2 (user initiated) or MGCF_T6_SIPI */
@@ -225,6 +228,13 @@ bool mgcf_call_seizing(const struct mgcf_call_sm *c);
  * preconditions awaited, no IAM sent yet)? An IAM on it wins: MGCF_EV_BACKOFF.
  */
 bool mgcf_call_unsignalled(const struct mgcf_call_sm *c);
+
+/*
+ * Does an offer of ours wait for the IMS side's answer? IN: the INVITE's, until a reliable
+ * 18x with SDP or the 2xx; OUT: the one in our 2xx to an INVITE without SDP, until the ACK.
+ * An offer of the IMS side crossing it gets 491 (RFC 3311 5.2).
+ */
+bool mgcf_call_offer_waits(const struct mgcf_call_sm *c);
 
 /* Names for logs */
 const char *mgcf_call_ev_name(enum mgcf_ev_type t);

@@ -260,6 +260,34 @@ int mgcf_iw_sdp_read(const char *sdp, size_t len, struct mgcf_iw_media *m)
     return rc;
 }
 
+/* Does the format list @fmts ("8 0") name @f? */
+static bool fmts_have(const char *fmts, const char *f)
+{
+    size_t n = strlen(f);
+    for (const char *p = fmts; (p = strstr(p, f)) != NULL; p += n)
+        if ((p == fmts || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return true;
+    return false;
+}
+
+int mgcf_iw_fmts_answer(const char *offer, const char *can, char *out, size_t len)
+{
+    char fmts[MGCF_IW_FMTS_MAX], *save = NULL;
+    size_t k = 0;
+    snprintf(fmts, sizeof(fmts), "%s", offer);
+    if (len)
+        out[0] = '\0';
+    for (char *f = strtok_r(fmts, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
+        if (!fmts_have(can, f) || fmts_have(out, f))
+            continue;
+        int n = snprintf(out + k, len - k, "%s%s", k ? " " : "", f);
+        if (n < 0 || (size_t)n >= len - k)
+            break;
+        k += (size_t)n;
+    }
+    return k ? 0 : -ENOTSUP;
+}
+
 static int fit(int n, size_t size)
 {
     return n < 0 || (size_t)n >= size ? -ENOSPC : n;

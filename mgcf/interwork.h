@@ -91,6 +91,13 @@ struct mgcf_iw_media {
  */
 int mgcf_iw_sdp_read(const char *sdp, size_t len, struct mgcf_iw_media *m);
 
+/*
+ * mgcf_iw_fmts_answer - the formats of an answer (RFC 3264 6.1): those of @offer, in its
+ * order, that @can (the MGW's, from its Add reply) lists too, into @out ("8 0" form). 0, or
+ * -ENOTSUP when they share none (the offer gets 488).
+ */
+int mgcf_iw_fmts_answer(const char *offer, const char *can, char *out, size_t len);
+
 /* The Local descriptor of an RTP termination the MGW is to choose: "c=IN IP4 $", "m=audio $
  * RTP/AVP <fmts>". Returns the length or -ENOSPC. */
 int mgcf_iw_mg_local(const char *fmts, char *buf, size_t size);

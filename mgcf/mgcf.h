@@ -102,6 +102,8 @@ struct mgcf_call {
     struct mgcf_iw_media ims;       /* the IMS side's RTP (from its offer or answer) */
     bool ims_known;
     struct mgcf_iw_media mgw;       /* the MGW's RTP termination (its Local) */
+    char mgw_fmts[MGCF_IW_FMTS_MAX];/* the formats its Add reply took: what it can do */
+    char fmts_next[MGCF_IW_FMTS_MAX];/* those of our answer to the offer waiting for the MGW */
     bool mgw_known;
     unsigned long sdp_session;
     unsigned sdp_version;

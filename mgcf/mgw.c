@@ -376,6 +376,7 @@ static int added(struct mgcf_call *c, struct mgcf_mg_msg *msg, const struct mgcf
         if (mgcf_iw_sdp_read(cmd->local, strlen(cmd->local), &c->mgw) != 0)
             return -EINVAL;
         c->mgw_known = true;
+        snprintf(c->mgw_fmts, sizeof(c->mgw_fmts), "%s", c->mgw.fmts);
     }
     return c->mgw_known ? 0 : -EINVAL;
 }

@@ -243,13 +243,14 @@ static int on_reinvite_irq(nta_incoming_magic_t *magic, nta_incoming_t *irq, con
  * offer_crossing - may a new offer of the peer (re-INVITE, UPDATE) be taken now? 0, or the
  * status refusing it (RFC 3311 5.2; RFC 3261 14.2 for a re-INVITE): 500 while an offer of
  * the peer's waits for our answer (the MGW's Modify), 491 while an offer of ours waits for
- * the peer's answer (our 200 to an INVITE without SDP, until the ACK).
+ * the peer's answer (our 200 to an INVITE without SDP, until the ACK; our INVITE's offer,
+ * until a reliable 18x with SDP or the 2xx).
  */
 static int offer_crossing(const struct mgcf_call *c)
 {
     if (c->reinvite)
         return 500;
-    if (c->sm.dir == MGCF_DIR_OUT && !c->sm.offer && c->sm.sip == MGCF_S_CONFIRMING)
+    if (mgcf_call_offer_waits(&c->sm))
         return 491;
     return 0;
 }
@@ -268,6 +269,24 @@ static int refuse_crossing(struct mgcf_call *c, nta_incoming_t *irq, const sip_t
     nta_incoming_treply(irq, status, sip_status_phrase(status),
                         TAG_IF(status == 500, SIPTAG_RETRY_AFTER_STR(after)), TAG_END());
     nta_incoming_destroy(irq);
+    return 0;
+}
+
+/*
+ * offer_fmts - the formats of our answer to a new offer of the peer (@media, its G.711
+ * formats), into c->fmts_next, and @media's kept to them (the Modify's Remote): those it
+ * offers, in its order, that the MGW took in its Add reply (RFC 3264 6.1). 0, or 488 when
+ * they share none: the offer is refused, the session stays as it was.
+ */
+static int offer_fmts(struct mgcf_call *c, const sip_t *sip, struct mgcf_iw_media *media)
+{
+    const char *can = c->mgw_fmts[0] ? c->mgw_fmts : "8 0";
+    if (mgcf_iw_fmts_answer(media->fmts, can, c->fmts_next, sizeof(c->fmts_next)) < 0) {
+        mgcf_call_log(c, IMS_LOG_INFO, "%s refused 488: it offers %s, the MGW takes %s",
+                      sip->sip_request->rq_method_name, media->fmts, can);
+        return 488;
+    }
+    snprintf(media->fmts, sizeof(media->fmts), "%s", c->fmts_next);
     return 0;
 }
 
@@ -291,6 +310,8 @@ static int reinvite(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
         nta_incoming_bind(irq, on_reinvite_irq, (nta_incoming_magic_t *)c);
         return 0;
     }
+    if (offer_fmts(c, sip, &media))
+        return 488;
     c->ims = media;
     c->ims_known = true;
     c->reinvite = irq;
@@ -349,6 +370,8 @@ static int update(struct mgcf_call *c, nta_incoming_t *irq, const sip_t *sip)
         mgcf_call_log(c, IMS_LOG_INFO, "UPDATE without SDP answered 200");
         return 0;
     }
+    if (offer_fmts(c, sip, &media))
+        return 488;
     c->ims = media;
     c->ims_known = true;
     c->reinvite = irq;
@@ -898,6 +921,9 @@ void mgcf_sip_reinvite_answer(struct mgcf_call *c, int status, bool sdp)
         return;
     if (c->update && c->precond_used && status < 300)
         c->precond = c->precond_next;   /* our answer reports the status the offer gave */
+    if (status < 300 && c->fmts_next[0])    /* the formats it answers the offer with */
+        snprintf(c->mgw.fmts, sizeof(c->mgw.fmts), "%s", c->fmts_next);
+    c->fmts_next[0] = '\0';
     const char *text = sdp ? our_sdp(c, true, body, sizeof(body)) : NULL;
     nta_incoming_treply(c->reinvite, status, sip_status_phrase(status),
                         TAG_IF(status < 300, SIPTAG_CONTACT_STR(contact_of(c->m, contact,
@@ -987,6 +1013,7 @@ static int on_invite_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     }
     if (status < 200) {
         ev.type = MGCF_EV_SIP_PROGRESS;
+        ev.reliable = sip && sip->sip_rseq && sip_has_feature(sip->sip_require, "100rel");
         if (sip)
             prack(c, orq, sip);
     } else if (status < 300) {

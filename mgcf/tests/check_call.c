@@ -508,13 +508,40 @@ START_TEST(out_precondition_cancelled)
 }
 END_TEST
 
+/* A reliable 18x with the answer to our INVITE's offer (RFC 3262) */
+static const char *reliable_18x(int status)
+{
+    return ev((struct mgcf_ev){ .type = MGCF_EV_SIP_PROGRESS, .status = status, .sdp = true,
+                                .reliable = true, .reason = -1 });
+}
+
 START_TEST(in_update)
 {
     in_invited();
     STEP("re500", simple(MGCF_EV_SIP_UPDATE));        /* no 18x: no early dialog */
     STEP("ACM/free", sip(MGCF_EV_SIP_PROGRESS, 180, false));
+    STEP("re491", simple(MGCF_EV_SIP_UPDATE));        /* our offer unanswered */
+    STEP("modify/ReceiveOnly+sdp CPG/3", reliable_18x(183));
+    ck_assert(!mgcf_call_offer_waits(&c));
     STEP("modify/ReceiveOnly+sdp", simple(MGCF_EV_SIP_UPDATE));
     STEP("re200+sdp", ev((struct mgcf_ev){ .type = MGCF_EV_MG_MODIFIED, .ok = true }));
+}
+END_TEST
+
+/* RFC 3311 5.2: an UPDATE offering while our INVITE's offer waits for the IMS side's answer
+ * (no 18x with SDP yet, or one sent unreliably: a preview, not the answer) crosses it: 491,
+ * no Modify; the 2xx answers it */
+START_TEST(in_update_crossing_our_offer)
+{
+    in_invited();
+    ck_assert(mgcf_call_offer_waits(&c));
+    STEP("modify/ReceiveOnly+sdp ACM/inband", sip(MGCF_EV_SIP_PROGRESS, 183, true));
+    ck_assert(mgcf_call_offer_waits(&c));             /* unreliable: no answer yet */
+    STEP("re491", simple(MGCF_EV_SIP_UPDATE));
+    ck_assert(!c.reinvite);
+    STEP("ACK chg-start modify/SendReceive+sdp ANM", sip(MGCF_EV_SIP_SUCCESS, 200, true));
+    ck_assert(!mgcf_call_offer_waits(&c));
+    STEP("modify/SendReceive+sdp", simple(MGCF_EV_SIP_UPDATE));
 }
 END_TEST
 
@@ -813,6 +840,7 @@ int main(void)
     tcase_add_test(tc, out_precondition_timeout_while_updating);
     tcase_add_test(tc, out_precondition_cancelled);
     tcase_add_test(tc, in_update);
+    tcase_add_test(tc, in_update_crossing_our_offer);
     tcase_add_test(tc, out_dual_seizure_lost);
     tcase_add_test(tc, out_dual_seizure_no_other_circuit);
     tcase_add_test(tc, out_no_prack_answered);

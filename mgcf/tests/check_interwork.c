@@ -257,6 +257,24 @@ START_TEST(sdp_port_and_address_checked)
 }
 END_TEST
 
+/* RFC 3264 6.1: the answer's formats are among the offer's, in its order, and among those
+ * the MGW took; none shared: -ENOTSUP (488) */
+START_TEST(fmts_answer)
+{
+    char out[MGCF_IW_FMTS_MAX];
+    ck_assert_int_eq(mgcf_iw_fmts_answer("8", "8 0", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "8");                         /* not "8 0" */
+    ck_assert_int_eq(mgcf_iw_fmts_answer("0 8", "8 0", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "0 8");                       /* the offerer's order */
+    ck_assert_int_eq(mgcf_iw_fmts_answer("0 8 0", "8 0", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "0 8");
+    ck_assert_int_eq(mgcf_iw_fmts_answer("8", "18 0", out, sizeof(out)), -ENOTSUP);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(mgcf_iw_fmts_answer("0", "8", out, sizeof(out)), -ENOTSUP);
+    ck_assert_int_eq(mgcf_iw_fmts_answer("", "8 0", out, sizeof(out)), -ENOTSUP);
+}
+END_TEST
+
 START_TEST(sdp_write)
 {
     char buf[512];
@@ -293,6 +311,7 @@ int main(void)
     tcase_add_test(tc, sdp_read);
     tcase_add_test(tc, sdp_media_line_outside_grammar);
     tcase_add_test(tc, sdp_port_and_address_checked);
+    tcase_add_test(tc, fmts_answer);
     tcase_add_test(tc, sdp_write);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -85,6 +85,8 @@ check_match "a PRACK of an RSeq never sent: 481" '^unknown-rack: 481' "$(logline
 check_match "the UPDATE's 200 carries the MGCF's SDP, a new version" \
     '^update: o=[^ ]+ [0-9]+ ([2-9]|[1-9][0-9]+) IN IP4 127\.0\.0\.70 m=audio [0-9]+ RTP/AVP' \
     "$(logline early)"
+check_match "... with the one format the UPDATE offered (PCMA 8; the INVITE offered 8 0: RFC 3264 6.1)" \
+    '^update: .* m=audio [0-9]+ RTP/AVP 8 CSeq: 4 UPDATE$' "$(logline early)"
 check "the MGW got two Modifies of the call's RTP termination (the answer, the UPDATE)" \
     test "$(log_since "$MGW_OUT" "$g" | grep -c '^rx Transaction=[0-9]* Modify=rtp/')" -ge 2
 check_match "the MGCF logged the PRACK and the UPDATE" \
@@ -246,6 +248,23 @@ check_match "the PSTN switch: ACM (in-band), ANM, REL, RLC" \
     'rx ACM cic=[0-9]+ called_status=0 inband=1.*rx ANM cic=.*tx REL cic=[0-9]+ cause=16.*rx RLC' \
     "$(tr '\n' ' ' <"$E2E_RUN/pstn-in.out")"
 
+step "PSTN -> IMS: an UPDATE crossing the MGCF's offer (RFC 3311 5.2)"
+l=$(log_mark "$MGCF_LOG")
+kill "$PSTN_PID" 2>/dev/null        # the previous step's switch (it holds 127.0.0.100:2905)
+wait "$PSTN_PID" 2>/dev/null
+sipp_at in491 "$ICSCF" pstn_update_491_uas.xml &
+IN491=$!
+sleep 0.5
+pstn_restart "$E2E_RUN/pstn-in491.out" --originate-delay 2000 \
+    --originate 15550100001,19995550124,2500
+check "the UAS: INVITE, 180, UPDATE (491), 200, ACK, UPDATE (200), BYE" wait "$IN491"
+check_match "the UPDATE offering before the MGCF's offer was answered got 491" \
+    '^crossing: SIP/2.0 491 ' "$(logline in491)"
+check_match "the same UPDATE once answered: 200, the one format offered (PCMA 8)" \
+    '^after: 200 m=audio [0-9]+ RTP/AVP 8$' "$(logline in491)"
+check_eq "only the second UPDATE was taken (the MGW modified for port 16120 once)" "1" \
+    "$(log_since "$MGCF_LOG" "$l" | grep -c 'UPDATE: the IMS side.s media is now [0-9.]*:16120')"
+
 # ---------------------------------------------------------------------------------------------
 step "the wire"
 cap_stop
@@ -286,8 +305,8 @@ check "preconditions: no IAM on the wire between the INVITE and the UPDATE's 200
         exit !(during == 0 && after >= 1) }'
 check_eq "... and the UPDATE's 200 asks no more confirmation (no a=conf)" "" \
     "$(cap_tshark "$cap" -Y "ip.src == 127.0.0.70 && sip.CSeq.method == \"UPDATE\" && sip.Call-ID == \"$pre_cid\" && sdp.media_attr contains \"conf:\"" 2>/dev/null)"
-check "an H.248 Modify to the MGW carried the UPDATE's offer (port 16100)" test \
-    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame contains "16100"')" -ge 1
+check "an H.248 Modify to the MGW carried the UPDATE's offer, PCMA alone as offered (Remote: port 16110, 8)" test \
+    "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && frame matches "m=audio 16110 RTP/AVP 8\r?\n"')" -ge 1
 check_eq "no H.248 Modify carried a refused offer (ports 16202, 16300)" "0" \
     "$(cap_count "$cap" 'ip.src == 127.0.0.70 && ip.dst == 127.0.0.101 && megaco && (frame contains "16202" || frame contains "16300")')"
 check "... and the two taken were (16200, 16204)" test \
