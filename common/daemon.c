@@ -88,7 +88,7 @@ const struct ims_cfg_key ims_daemon_sip_keys[] = {
     { "overload", "target_delay_ms", IMS_CFG_INT, "20", 0, 1, 10000, NULL, NULL,
       "the mean time messages may wait in the SIP sockets before the node reads them; "
       "above it the admission rate is lowered, below it raised while work is refused" },
-    { "overload", "max_wait_ms", IMS_CFG_INT, "100", 0, 0, 60000, NULL, NULL,
+    { "overload", "max_wait_ms", IMS_CFG_INT, "0", 0, 0, 60000, NULL, NULL,
       "a new request (not from the core, not an emergency) that waited longer than this in "
       "the SIP socket is answered 503 at once, whatever the admission rate; 0: no bound" },
     { "overload", "max_rate", IMS_CFG_INT, "0", 0, 0, 10000000, NULL, NULL,
