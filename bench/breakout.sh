@@ -20,10 +20,10 @@
 # most 256, the PSTN switch's limit) through IMS_MGCF_TRUNKS and the switch the same range
 # (IMS_LAB_PSTN_ARGS). The table shows the most circuits seen busy in each step (the MGCF's
 # mgcf_calls gauge, sampled every 0.5 s); a step whose peak comes near CICS was bounded by
-# the pool, which the output then says. The test MGW (tests/tools/mgw.c, TERMS_MAX 64)
-# holds at most 64 terminations, two a call: 32 calls at once, whatever CICS says; past
-# that it answers Add with 510 and the MGCF the INVITE with 503 (500 at the caller, from
-# the proxies). The pool is therefore min(CICS, 32) until that tool takes more.
+# the pool, which the output then says. The test MGW (tests/tools/mgw.c, TERMS_MAX 512)
+# holds at most 512 terminations, two a call: 256 calls at once (it held 64, 32 calls,
+# until 2026-12-07); past that it answers Add with 510 and the MGCF the INVITE with 503
+# (500 at the caller, from the proxies). The pool is therefore min(CICS, 256).
 #
 # Starts its own lab (run/bench-breakout/lab, the lab configuration: log level info unless
 # BENCH_LOG_LEVEL says otherwise) with CALLERS bulk users. Each caller (user00001...) is one
@@ -77,7 +77,7 @@ bench_need "test" sipp jq curl ss flock
 for b in pstn mgw mgcf bgcf; do
     [ -x "$BENCH_BIN/$b" ] || { echo "bench: $BENCH_BIN/$b missing: run make" >&2; exit 1; }
 done
-MGW_CALLS=32      # tests/tools/mgw.c: TERMS_MAX 64 terminations, two a call
+MGW_CALLS=256     # tests/tools/mgw.c: TERMS_MAX 512 terminations, two a call
 POOL=$((CICS < MGW_CALLS ? CICS : MGW_CALLS))
 PCSCF=127.0.0.10:5060
 CALLER_PORT=5070

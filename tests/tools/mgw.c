@@ -49,7 +49,7 @@
 #include "loop.h"
 #include "megaco.h"
 
-#define TERMS_MAX 64
+#define TERMS_MAX 512               /* 256 calls (bench/breakout.sh: up to 256 circuits) */
 #define CACHE_MAX 64
 #define TEXT_MAX 8192
 
