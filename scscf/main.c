@@ -296,6 +296,11 @@ static int refuse_untrusted(struct scscf *s, nta_incoming_t *irq, const sip_t *s
 static int scscf_request(struct ims_daemon *d, nta_incoming_t *irq, const sip_t *sip)
 {
     struct scscf *s = d->priv;
+    /* a refresh or unsubscribe of a reg-event subscription: its dialog took it from any
+     * source while it had an nta leg of its own */
+    int st = scscf_notify_request(s, irq, sip);
+    if (st != -ENOENT)
+        return st;
     struct ims_sip_source src;
     ims_sip_source(d->sip, irq, &src);
     if (!src.trusted) {

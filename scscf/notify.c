@@ -32,20 +32,55 @@
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/su_string.h>
+#include <sofia-sip/url.h>
 
 #define SUB_MAX_EXPIRES 86400
+
+/*
+ * A subscription keeps only what its dialog needs (RFC 3261 12.1.1): both tags, the
+ * Call-ID, the From and To of our NOTIFYs, the route set, the remote target and both
+ * CSeqs, as text in one allocation sized to it; no nta leg with its memory home (about
+ * 2 KiB of heap each, issue 17). In-dialog requests reach it from scscf_request() through
+ * the map of our tags (scscf_notify_request: matched as nta matches a leg); NOTIFYs go out
+ * with the agent's own leg carrying the dialog's headers, routed as the leg routed them.
+ */
+enum sub_field { F_TAG, F_CALL_ID, F_RTAG, F_FROM, F_TO, F_ROUTE, F_TARGET, F_COUNT };
 
 struct scscf_sub {
     struct scscf_sub *next;
     struct scscf *s;
     struct scscf_aor *aor;
-    nta_leg_t *leg;
     nta_outgoing_t *orq;          /* the NOTIFY waiting for its answer */
     time_t expires;
     unsigned version;             /* reginfo version of this subscription */
-    char watcher[SCSCF_ID_MAX];
-    char call_id[128];
+    uint32_t cseq;                /* of our last NOTIFY */
+    uint32_t rseq;                /* of the watcher's last request in the dialog */
+    char text[];                  /* the fields of enum sub_field, one after the other:
+                                   * our tag, Call-ID, the watcher's tag ("" none), our
+                                   * From (the SUBSCRIBE's To with our tag), our To (its
+                                   * From), route set ("<uri>, ..." or ""), target */
 };
+
+static const char *field(const struct scscf_sub *sub, enum sub_field f)
+{
+    const char *t = sub->text;
+    for (int i = 0; i < (int)f; i++)
+        t += strlen(t) + 1;
+    return t;
+}
+
+/* The watcher, for logs: the URI of our To */
+static void watcher_of(const struct scscf_sub *sub, char *buf, size_t len)
+{
+    const char *to = field(sub, F_TO);
+    const char *lt = strchr(to, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    if (lt && gt)
+        snprintf(buf, len, "%.*s", (int)(gt - lt - 1), lt + 1);
+    else
+        snprintf(buf, len, "%.*s", (int)strcspn(to, ";"), to);
+}
 
 static struct {
     struct ims_counter *subscribed, *notified, *refused, *limit;
@@ -107,8 +142,8 @@ static void sub_free(struct scscf_sub *sub)
 {
     if (sub->orq)
         nta_outgoing_destroy(sub->orq);   /* its answer no longer comes to us */
-    if (sub->leg)
-        nta_leg_destroy(sub->leg);
+    if (sub->s->subs)
+        ims_map_remove(sub->s->subs, field(sub, F_TAG));
     free(sub);
     ims_gauge_add(m.active, -1);
 }
@@ -138,13 +173,78 @@ static int on_notify_answer(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         sub->orq = NULL;
     if (status >= 300) {
         /* the watcher is gone (481) or unreachable: end the subscription */
-        struct ims_log_ids ids = { .call_id = sub->call_id };
+        struct ims_log_ids ids = { .call_id = field(sub, F_CALL_ID) };
+        char who[SCSCF_ID_MAX];
+        watcher_of(sub, who, sizeof(who));
         ims_log(IMS_LOG_INFO, &ids, "scscf: reg subscription of %s ended: NOTIFY got %d",
-                sub->watcher, status);
+                who, status);
         unlink_sub(sub);
         sub_free(sub);
     }
     return 0;
+}
+
+/*
+ * Where a NOTIFY of @sub goes, in @home: the Request-URI (*@ruri), the Route set (*@route,
+ * NULL for none) and the next hop (*@hop, resolved through sip.hosts), as an nta leg makes
+ * them (nta_msg_request_complete): to the target along the route set, loose or strict (the
+ * first route as the Request-URI, the target last); no target: the watcher's URI.
+ * 0 or -EINVAL.
+ */
+static int destination(struct scscf *s, const struct scscf_sub *sub, su_home_t *home,
+                       url_t **ruri, sip_route_t **route, url_t **hop)
+{
+    const char *rs = field(sub, F_ROUTE), *target = field(sub, F_TARGET);
+    sip_route_t *set = rs[0] ? ims_addr_list_parse(home, rs) : NULL;
+    if (rs[0] && !set)
+        return -EINVAL;
+    *ruri = target[0] ? url_make(home, target) : NULL;
+    if (!*ruri) {
+        sip_to_t *to = sip_to_make(home, field(sub, F_TO));
+        *ruri = to ? to->a_url : NULL;
+    }
+    *route = set;
+    if (set && !url_has_param(set->r_url, "lr")) {   /* strict routing */
+        sip_route_t **last = &set->r_next;
+        while (*last)
+            last = &(*last)->r_next;
+        *last = target[0] && *ruri ? sip_route_create(home, *ruri, NULL) : NULL;
+        *ruri = set->r_url;
+        *route = set->r_next;
+    }
+    const url_t *next = set ? set->r_url : *ruri;
+    if (!*ruri || !next)
+        return -EINVAL;
+    url_t *resolved = ims_sip_resolve(s->d->sip, home, next);
+    *hop = resolved ? resolved : url_hdup(home, next);
+    return *hop ? 0 : -EINVAL;
+}
+
+/* The NOTIFY of @sub with @state and @body (NULL: none), in its dialog; NULL on failure */
+static nta_outgoing_t *send_notify(struct scscf_sub *sub, const char *state, const char *body,
+                                   bool terminated)
+{
+    struct scscf *s = sub->s;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    url_t *ruri, *hop;
+    sip_route_t *route;
+    nta_outgoing_t *orq = NULL;
+    char cseq[32];
+    snprintf(cseq, sizeof(cseq), "%u NOTIFY", sub->cseq + 1);
+    if (destination(s, sub, home, &ruri, &route, &hop) == 0)
+        orq = nta_outgoing_tcreate(
+            ims_sip_leg(s->d->sip), terminated ? NULL : on_notify_answer,
+            terminated ? NULL : (void *)sub, (url_string_t const *)hop, SIP_METHOD_NOTIFY,
+            (url_string_t const *)ruri, TAG_IF(route, SIPTAG_ROUTE(route)),
+            SIPTAG_FROM_STR(field(sub, F_FROM)), SIPTAG_TO_STR(field(sub, F_TO)),
+            SIPTAG_CALL_ID_STR(field(sub, F_CALL_ID)), SIPTAG_CSEQ_STR(cseq),
+            SIPTAG_EVENT_STR("reg"), SIPTAG_SUBSCRIPTION_STATE_STR(state),
+            TAG_IF(body, SIPTAG_CONTENT_TYPE_STR("application/reginfo+xml")),
+            TAG_IF(body, SIPTAG_PAYLOAD_STR(body)), TAG_END());
+    su_home_deinit(home);
+    if (orq)
+        sub->cseq++;
+    return orq;
 }
 
 /* Send one NOTIFY; with @terminated the subscription is over after it. */
@@ -159,11 +259,7 @@ static void notify_one(struct scscf_sub *sub, const char *event, bool terminated
         snprintf(state, sizeof(state), "active;expires=%ld",
                  (long)(sub->expires > now ? sub->expires - now : 0));
     char *body = sub->aor ? reginfo(sub->aor, sub->version++, event, terminated) : NULL;
-    nta_outgoing_t *orq = nta_outgoing_tcreate(
-        sub->leg, terminated ? NULL : on_notify_answer, terminated ? NULL : (void *)sub, NULL,
-        SIP_METHOD_NOTIFY, NULL, SIPTAG_EVENT_STR("reg"), SIPTAG_SUBSCRIPTION_STATE_STR(state),
-        TAG_IF(body, SIPTAG_CONTENT_TYPE_STR("application/reginfo+xml")),
-        TAG_IF(body, SIPTAG_PAYLOAD_STR(body)), TAG_END());
+    nta_outgoing_t *orq = send_notify(sub, state, body, terminated);
     free(body);
     if (orq && !terminated) {
         if (sub->orq)
@@ -171,8 +267,10 @@ static void notify_one(struct scscf_sub *sub, const char *event, bool terminated
         sub->orq = orq;
     }
     if (!orq) {
-        struct ims_log_ids ids = { .call_id = sub->call_id };
-        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot send the reg NOTIFY to %s", sub->watcher);
+        struct ims_log_ids ids = { .call_id = field(sub, F_CALL_ID) };
+        char who[SCSCF_ID_MAX];
+        watcher_of(sub, who, sizeof(who));
+        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot send the reg NOTIFY to %s", who);
         return;
     }
     ims_counter_inc(m.notified);
@@ -228,13 +326,14 @@ static unsigned sub_expires(const sip_t *sip)
     return e > SUB_MAX_EXPIRES ? SUB_MAX_EXPIRES : e;
 }
 
-/* In-dialog requests: a refresh or the end of the subscription */
-static int on_dialog_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq,
-                             sip_t const *sip)
+/* A request in the dialog of @sub: a refresh or the end of the subscription. A status for
+ * the caller to answer, or 0 (answered) */
+static int dialog_request(struct scscf_sub *sub, nta_incoming_t *irq, sip_t const *sip)
 {
-    struct scscf_sub *sub = (struct scscf_sub *)magic;
-    (void)leg;
-    (void)irq;
+    /* RFC 3261 12.2.2, as nta checks a leg's requests: a lower CSeq is out of order */
+    if (sub->rseq > sip->sip_cseq->cs_seq)
+        return 500;
+    sub->rseq = sip->sip_cseq->cs_seq;
     if (sip->sip_request->rq_method != sip_method_subscribe)
         return 405;
     unsigned e = sub_expires(sip);
@@ -251,6 +350,29 @@ static int on_dialog_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incomin
     sub->expires = time(NULL) + (time_t)e;
     notify_one(sub, "registered", false, NULL);
     return 0;
+}
+
+bool scscf_notify_in_dialog(const char *call_id, const char *rtag, const sip_t *req)
+{
+    const char *from_tag = req->sip_from ? req->sip_from->a_tag : NULL;
+    if (!req->sip_call_id || strcmp(req->sip_call_id->i_id, call_id) != 0)
+        return false;
+    if (!rtag[0])
+        return true;
+    return from_tag && (!from_tag[0] || su_casematch(from_tag, rtag));
+}
+
+int scscf_notify_request(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
+{
+    sip_method_t method = sip->sip_request->rq_method;
+    const char *to_tag = sip->sip_to ? sip->sip_to->a_tag : NULL;
+    if (!s->subs || !to_tag || !to_tag[0] || !sip->sip_cseq || method == sip_method_ack ||
+        method == sip_method_cancel)
+        return -ENOENT;
+    struct scscf_sub *sub = ims_map_get(s->subs, to_tag);
+    if (!sub || !scscf_notify_in_dialog(field(sub, F_CALL_ID), field(sub, F_RTAG), sip))
+        return -ENOENT;
+    return dialog_request(sub, irq, sip);
 }
 
 /* Answer a SUBSCRIBE @status with a Warning saying @why, not logged (refuse() logs) */
@@ -559,6 +681,73 @@ bool scscf_subscribe_early(struct scscf *s, const sip_t *req, const struct ims_s
     return true;
 }
 
+/* The dialog's target from the Contact of the SUBSCRIBE, as nta_leg_server_route() keeps
+ * it: without headers, method and ttl (in @home; NULL without a Contact) */
+static char *target_of(su_home_t *home, const sip_contact_t *contact)
+{
+    if (!contact)
+        return NULL;
+    url_t u = *contact->m_url;
+    u.url_headers = NULL;
+    if (u.url_params) {
+        char *params = su_strdup(home, u.url_params);
+        params = url_strip_param_string(params, "method");
+        u.url_params = url_strip_param_string(params, "ttl");
+    }
+    return url_as_string(home, &u);
+}
+
+/*
+ * new_sub - the subscription a new SUBSCRIBE @sip makes, with a tag of ours, in the map of
+ * tags (the caller links it to its aor): the dialog of RFC 3261 12.1.1 as the UAS keeps it.
+ * NULL when out of memory or the route set cannot be written.
+ */
+static struct scscf_sub *new_sub(struct scscf *s, const sip_t *sip)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    char route[2048] = "";
+    const char *f[F_COUNT] = { 0 };
+    f[F_TAG] = nta_agent_newtag(home, "%s", ims_sip_agent(s->d->sip));
+    f[F_CALL_ID] = sip->sip_call_id->i_id;
+    f[F_RTAG] = sip->sip_from->a_tag ? sip->sip_from->a_tag : "";
+    sip_to_t *from = sip_to_dup(home, sip->sip_to);
+    if (from && f[F_TAG])
+        sip_to_tag(home, from, f[F_TAG]);
+    f[F_FROM] = from ? sip_header_as_string(home, (sip_header_t *)from) : NULL;
+    f[F_TO] = sip_header_as_string(home, (sip_header_t *)sip->sip_from);
+    f[F_ROUTE] = route;
+    f[F_TARGET] = target_of(home, sip->sip_contact);
+    bool ok = !sip->sip_record_route ||
+              ims_addr_list_format((const sip_route_t *)sip->sip_record_route, route,
+                                   sizeof(route)) >= 0;
+    size_t len = 0;
+    for (int i = 0; i < F_COUNT; i++) {
+        ok = ok && f[i];
+        len += ok ? strlen(f[i]) + 1 : 0;
+    }
+    struct scscf_sub *sub = ok ? calloc(1, sizeof(*sub) + len) : NULL;
+    int err = sub ? 0 : -ENOMEM;
+    if (sub) {
+        char *at = sub->text;
+        for (int i = 0; i < F_COUNT; i++)
+            at = stpcpy(at, f[i]) + 1;
+        sub->s = s;
+        sub->rseq = sip->sip_cseq->cs_seq;
+        /* the first CSeq as an nta leg picks it (nta_msg_request_complete) */
+        sub->cseq = (uint32_t)((sip_now() >> 1) & 0x7ffffff) - 1;
+        if (!s->subs && !(s->subs = ims_map_create(true)))
+            err = -ENOMEM;
+        else
+            ims_map_put(s->subs, field(sub, F_TAG), sub, &err);
+    }
+    su_home_deinit(home);
+    if (err) {
+        free(sub);
+        return NULL;
+    }
+    return sub;
+}
+
 int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
 {
     metrics();
@@ -576,24 +765,10 @@ int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     enum scscf_watcher_kind kind = a.kind;
     unsigned e = a.expires;
     const char *impu = a.impu;
-    struct scscf_sub *sub = calloc(1, sizeof(*sub));
+    struct scscf_sub *sub = new_sub(s, sip);
     if (!sub)
         return 500;
-    sub->s = s;
-    sub->leg = nta_leg_tcreate(ims_sip_agent(s->d->sip), on_dialog_request,
-                               (nta_leg_magic_t *)sub, SIPTAG_CALL_ID(sip->sip_call_id),
-                               SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
-                               NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
-    if (!sub->leg || !nta_leg_tag(sub->leg, NULL) ||
-        nta_leg_server_route(sub->leg, sip->sip_record_route, sip->sip_contact) < 0) {
-        if (sub->leg)
-            nta_leg_destroy(sub->leg);
-        free(sub);
-        return 500;
-    }
-    nta_incoming_tag(irq, nta_leg_get_tag(sub->leg));
-    url_e(sub->watcher, sizeof(sub->watcher), sip->sip_from->a_url);
-    snprintf(sub->call_id, sizeof(sub->call_id), "%s", sip->sip_call_id->i_id);
+    nta_incoming_tag(irq, field(sub, F_TAG));
     char ex[16], contact[300];
     snprintf(ex, sizeof(ex), "%u", e);
     snprintf(contact, sizeof(contact), "<" URL_PRINT_FORMAT ">",
@@ -614,10 +789,12 @@ int scscf_subscribe(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     sub->aor = aor;
     sub->next = aor->subs;
     aor->subs = sub;
-    struct ims_log_ids ids = { .call_id = sub->call_id };
+    struct ims_log_ids ids = { .call_id = field(sub, F_CALL_ID) };
     static const char *const kinds[] = { "?", "the user", "its P-CSCF", "an AS" };
+    char who[SCSCF_ID_MAX];
+    watcher_of(sub, who, sizeof(who));
     ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) subscribed to the registration of %s (%us)",
-            sub->watcher, kinds[kind], impu, e);
+            who, kinds[kind], impu, e);
     notify_one(sub, "registered", false, NULL);
     return 0;
 }

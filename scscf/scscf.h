@@ -145,6 +145,7 @@ struct scscf {
     unsigned unreg_ttl;               /* seconds a profile for unregistered services stays */
     struct ims_map *odis;             /* original dialog identifier -> struct scscf_call */
     struct ims_map *tgruus;           /* temporary GRUU user part -> struct scscf_aor */
+    struct ims_map *subs;             /* our tag -> reg-event subscription (notify.c) */
     struct scscf_enum *enums;         /* number -> home URI (enum.c) */
     struct scscf_ifc_shared *shared_ifcs;
     /* charging (charging.c) */
@@ -582,5 +583,18 @@ void scscf_notify_all(struct scscf *s, struct scscf_aor *aor, const char *event,
                       bool terminated);
 void scscf_notify_tick(struct scscf *s, time_t now);
 void scscf_notify_drop(struct scscf *s, struct scscf_aor *aor);
+/*
+ * scscf_notify_request - a request in the dialog of one of our reg-event subscriptions
+ * (found by the To tag, ours): a refresh or unsubscribe is answered here (0), another
+ * method gets a status to answer (405; 500 for a CSeq lower than the last). -ENOENT when
+ * it is in no dialog of ours (ACK and CANCEL never are).
+ */
+int scscf_notify_request(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+/*
+ * scscf_notify_in_dialog - pure: request @req (whose To tag is ours) is in the dialog of
+ * Call-ID @call_id with the watcher's tag @rtag ("" none), as nta matches a leg: the same
+ * Call-ID (case-sensitive), and @rtag in From (case-insensitive) when there is one.
+ */
+bool scscf_notify_in_dialog(const char *call_id, const char *rtag, const sip_t *req);
 
 #endif

@@ -378,6 +378,8 @@ void scscf_store_clear(struct scscf *s)
     }
     s->naors = 0;
     s->ncontacts = 0;
+    ims_map_destroy(s->subs);         /* emptied by scscf_notify_drop() */
+    s->subs = NULL;
     ims_map_destroy(s->aors);
     s->aors = NULL;
     ims_map_destroy(s->tgruus);

@@ -237,6 +237,39 @@ START_TEST(subscription_bound_before_the_transaction)
 }
 END_TEST
 
+/* ---- the dialog of a subscription (scscf_notify_in_dialog), as nta matched its leg ---- */
+
+/* Whether a SUBSCRIBE with @call_id and From tag @from_tag (NULL: none) is in the dialog
+ * of Call-ID "a84b4c76e66710" whose watcher's tag is @rtag */
+static bool in_dialog(const char *call_id, const char *from_tag, const char *rtag)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "SUBSCRIBE sip:scscf.ims.example.org SIP/2.0\r\n"
+             "Via: SIP/2.0/UDP 127.0.1.11:5060;branch=z9hG4bK2\r\n"
+             "From: <sip:pcscf.ims.example.org>%s%s\r\n"
+             "To: <" "sip:alice@ims.example.org" ">;tag=ours\r\n"
+             "Call-ID: %s\r\nCSeq: 2 SUBSCRIBE\r\nContent-Length: 0\r\n\r\n",
+             from_tag ? ";tag=" : "", from_tag ? from_tag : "", call_id);
+    msg_t *m = msg_make(sip_default_mclass(), 0, text, (ssize_t)strlen(text));
+    ck_assert_ptr_nonnull(m);
+    bool in = scscf_notify_in_dialog("a84b4c76e66710", rtag, sip_object(m));
+    msg_destroy(m);
+    return in;
+}
+
+START_TEST(a_request_of_the_dialog)
+{
+    ck_assert(in_dialog("a84b4c76e66710", "w1", "w1"));
+    ck_assert(in_dialog("a84b4c76e66710", "W1", "w1"));      /* tags: any case */
+    ck_assert(!in_dialog("a84b4c76e66710", "w2", "w1"));     /* another watcher: 481 */
+    ck_assert(!in_dialog("a84b4c76e66710", NULL, "w1"));     /* no From tag */
+    ck_assert(!in_dialog("A84B4C76E66710", "w1", "w1"));     /* Call-ID: exact */
+    ck_assert(!in_dialog("a84b4c76e66711", "w1", "w1"));
+    ck_assert(in_dialog("a84b4c76e66710", "w2", ""));        /* a watcher without a tag */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scscf_notify");
@@ -249,6 +282,7 @@ int main(void)
     tcase_add_test(tc, nothing_from_an_untrusted_source);
     tcase_add_test(tc, source_in_the_path);
     tcase_add_test(tc, subscription_bound_before_the_transaction);
+    tcase_add_test(tc, a_request_of_the_dialog);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
