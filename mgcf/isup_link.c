@@ -699,7 +699,7 @@ int mgcf_isup_start(struct mgcf *m)
     l->m = m;
     m->isup = l;
     struct mgcf_m3ua_link_cfg cfg = {
-        .transport = "tcp",
+        .transport = m->conf.isup_transport,
         .local_addr = ims_cfg_str(m->d->cfg, "node.address"),
         .remote_addr = m->conf.isup_addr,
         .remote_port = m->conf.isup_port,
@@ -726,8 +726,9 @@ int mgcf_isup_start(struct mgcf *m)
     if (!l->maint ||                    /* for ever: su_timer_set_interval fires once */
         su_timer_set_for_ever(l->maint, on_maint, (su_timer_arg_t *)m) < 0)
         return -ENOMEM;
-    ims_info("mgcf: M3UA ASP towards %s:%u (point code %u, routing context %u)",
-             m->conf.isup_addr, m->conf.isup_port, m->conf.opc, m->conf.rc);
+    ims_info("mgcf: M3UA ASP towards %s:%u over %s (point code %u, routing context %u)",
+             m->conf.isup_addr, m->conf.isup_port, m->conf.isup_transport, m->conf.opc,
+             m->conf.rc);
     return 0;
 }
 

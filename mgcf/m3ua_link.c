@@ -1,7 +1,10 @@
 /*
- * m3ua_link.c - M3UA over TCP on su_root: connect or listen, frame, queue, time
+ * m3ua_link.c - M3UA over TCP or SCTP on su_root: connect or listen, frame, queue, time
  *
- * The state machine of m3ua.c decides; this file moves bytes. Every entry into the state
+ * The state machine of m3ua.c decides; this file moves bytes. Over SCTP (a one-to-one
+ * socket, RFC 6458) each message goes in a sendmsg of its own with payload protocol
+ * identifier 3 (RFC 4666 1.4.7): DATA on stream 1, everything else on stream 0 (a peer
+ * that grants one stream gets it all on 0); received messages are framed as over TCP. Every entry into the state
  * machine (bytes read, a timer, a send from the owner) is followed by a check of
  * link->failed, set by a send that could not be done: the connection is then dropped
  * outside the state machine's call.
@@ -22,7 +25,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <linux/sctp.h>
+
 #include <sofia-sip/su.h>
+
+#define M3UA_PPID 3                 /* RFC 4666 1.4.7: the SCTP payload protocol identifier */
 
 struct mgcf_m3ua_link {
     su_root_t *root;
@@ -34,6 +42,8 @@ struct mgcf_m3ua_link {
     void *arg;
     struct mgcf_m3ua_asp asp;
 
+    bool sctp;                      /* transport sctp, else tcp */
+    uint16_t ostreams;              /* SCTP outbound streams the association has */
     int lfd, fd;                    /* listening socket (SGP), connection */
     su_wait_t lwait, wait;
     int lindex, index;
@@ -131,11 +141,43 @@ static int events_of(const struct mgcf_m3ua_link *link)
                                                      ? SU_WAIT_OUT : 0);
 }
 
-/* Write what is queued; 0, or -errno when the connection failed */
+/* The SCTP stream of message @buf: DATA on 1 when the association has two, else 0 */
+static uint16_t stream_of(const struct mgcf_m3ua_link *link, const uint8_t *buf)
+{
+    return buf[2] == M3UA_CLASS_TRANSFER && link->ostreams > 1 ? 1 : 0;
+}
+
+/* One whole message over SCTP (PPID 3, its stream); what send() returns */
+static ssize_t send_sctp(struct mgcf_m3ua_link *link, const uint8_t *buf, size_t len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct sctp_sndrcvinfo))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct iovec iov = {(void *)buf, len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof(ctl.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = IPPROTO_SCTP;
+    c->cmsg_type = SCTP_SNDRCV;
+    c->cmsg_len = CMSG_LEN(sizeof(struct sctp_sndrcvinfo));
+    struct sctp_sndrcvinfo info = {.sinfo_stream = stream_of(link, buf),
+                                   .sinfo_ppid = htonl(M3UA_PPID)};
+    memcpy(CMSG_DATA(c), &info, sizeof(info));
+    return sendmsg(link->fd, &mh, MSG_NOSIGNAL);
+}
+
+/* Write what is queued; 0, or -errno when the connection failed. TCP takes any part of
+ * the byte stream; SCTP a whole message a call (the queue holds whole messages only). */
 static int flush(struct mgcf_m3ua_link *link)
 {
     while (link->out_len) {
-        ssize_t n = send(link->fd, link->out, link->out_len, MSG_NOSIGNAL);
+        long whole = link->sctp ? mgcf_m3ua_frame(link->out, link->out_len) : 0;
+        if (whole < 0 || (size_t)whole > link->out_len)
+            return -EBADMSG;
+        ssize_t n = link->sctp ? send_sctp(link, link->out, (size_t)whole)
+                               : send(link->fd, link->out, link->out_len, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n < 0)
@@ -238,9 +280,21 @@ static int read_messages(struct mgcf_m3ua_link *link)
     }
 }
 
+/* The outbound streams the SCTP association got (the peer may grant fewer than asked) */
+static void learn_streams(struct mgcf_m3ua_link *link)
+{
+    struct sctp_status st;
+    socklen_t len = sizeof(st);
+    memset(&st, 0, sizeof(st));
+    link->ostreams = getsockopt(link->fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) == 0
+                     ? st.sstat_outstrms : 1;
+}
+
 static void connected(struct mgcf_m3ua_link *link)
 {
     link->connecting = false;
+    if (link->sctp)
+        learn_streams(link);
     link->st.connects++;
     su_root_eventmask(link->root, link->index, link->fd, events_of(link));
     ims_info("m3ua: connected with %s", link->remote[0] ? link->remote : "peer");
@@ -288,13 +342,21 @@ static int on_io(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
     return 0;
 }
 
-static int new_socket(int family)
+static int new_socket(int family, bool sctp)
 {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    sctp ? IPPROTO_SCTP : IPPROTO_TCP);
     if (fd < 0)
         return -errno;
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sctp) {
+        /* two streams each way: 0 for management, 1 for DATA */
+        struct sctp_initmsg init = {.sinit_num_ostreams = 2, .sinit_max_instreams = 2};
+        setsockopt(fd, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
+        setsockopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof(one));
+    } else {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     return fd;
 }
 
@@ -312,7 +374,7 @@ static int attach(struct mgcf_m3ua_link *link, int fd, bool connecting)
 /* ASP role: a non-blocking connect from the local address */
 static int start_connect(struct mgcf_m3ua_link *link)
 {
-    int fd = new_socket(link->remote_sa.ss_family);
+    int fd = new_socket(link->remote_sa.ss_family, link->sctp);
     if (fd < 0)
         return fd;
     if (link->local[0] && bind(fd, (struct sockaddr *)&link->local_sa, link->local_len) < 0) {
@@ -376,7 +438,8 @@ static int on_accept(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
         return 0;
     }
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (!link->sctp)   /* an SCTP socket accepted keeps the listener's options */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (attach(link, fd, false) < 0) {
         close_connection(link);
         return 0;
@@ -387,7 +450,7 @@ static int on_accept(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
 
 static int start_listen(struct mgcf_m3ua_link *link)
 {
-    int fd = new_socket(link->local_sa.ss_family);
+    int fd = new_socket(link->local_sa.ss_family, link->sctp);
     if (fd < 0)
         return fd;
     int one = 1;
@@ -410,13 +473,24 @@ static int start_listen(struct mgcf_m3ua_link *link)
 static int check_cfg(struct mgcf_m3ua_link *link, const struct mgcf_m3ua_link_cfg *cfg)
 {
     const char *t = cfg->transport ? cfg->transport : "tcp";
-    if (strcmp(t, "sctp") == 0) {
-        ims_err("m3ua: transport sctp is not supported by this build (M3UA over TCP only)");
-        return -EPROTONOSUPPORT;
-    }
-    if (strcmp(t, "tcp") != 0) {
+    if (strcmp(t, "tcp") != 0 && strcmp(t, "sctp") != 0) {
         ims_err("m3ua: transport must be tcp or sctp, not \"%s\"", t);
         return -EINVAL;
+    }
+    link->sctp = strcmp(t, "sctp") == 0;
+    if (link->sctp) {
+        int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+        if (fd < 0) {
+            int err = errno;
+            if (err == EPROTONOSUPPORT || err == ESOCKTNOSUPPORT || err == EAFNOSUPPORT)
+                ims_err("m3ua: transport sctp: this kernel has no SCTP (%s): load its "
+                        "module (modprobe sctp) or use tcp", strerror(err));
+            else
+                ims_err("m3ua: transport sctp: cannot open an SCTP socket: %s",
+                        strerror(err));
+            return -EPROTONOSUPPORT;
+        }
+        close(fd);
     }
     bool asp = cfg->asp.role == MGCF_M3UA_ASP;
     const char *local = cfg->local_addr ? cfg->local_addr : "";

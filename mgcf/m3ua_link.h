@@ -1,9 +1,10 @@
 /*
- * m3ua_link.h - one M3UA association over TCP on the daemon's su_root loop
+ * m3ua_link.h - one M3UA association over TCP or SCTP on the daemon's su_root loop
  *
  * The transport of the M3UA state machine (m3ua.h): a TCP connection to port 2905 (RFC
  * 4666 1.3.1 allows TCP; this kernel has no SCTP), messages cut out of the byte stream by
- * the length of their common header. The ASP role connects (and reconnects after a loss),
+ * the length of their common header; or an SCTP association (PPID 3, m3ua_link.c) where
+ * the kernel has SCTP. The ASP role connects (and reconnects after a loss),
  * the SGP role listens and takes one peer at a time, from the configured address only.
  * Everything runs on the loop thread: no locks, no hand-off.
  *
@@ -24,7 +25,7 @@
 struct mgcf_m3ua_link;
 
 struct mgcf_m3ua_link_cfg {
-    const char *transport;          /* "tcp" ("sctp": refused, see mgcf/README.md) */
+    const char *transport;          /* "tcp" or "sctp" (refused without kernel SCTP) */
     const char *local_addr;         /* ASP: the source address; SGP: where to listen */
     unsigned local_port;            /* ASP: 0 for any */
     const char *remote_addr;        /* ASP: the peer to connect to; SGP: the only peer
@@ -44,7 +45,7 @@ struct mgcf_m3ua_link_ops {
 /*
  * mgcf_m3ua_link_create - set up the association on @root: the ASP connects at once, the
  * SGP listens. Returns 0, -EINVAL for a bad configuration (the reason logged),
- * -EPROTONOSUPPORT for a transport other than tcp, or the socket error.
+ * -EPROTONOSUPPORT for sctp on a kernel without it, or the socket error.
  */
 int mgcf_m3ua_link_create(su_root_t *root, const struct mgcf_m3ua_link_cfg *cfg,
                           const struct mgcf_m3ua_link_ops *ops, void *arg,

@@ -38,6 +38,7 @@ struct mgcf_conf {
     /* ISUP over M3UA */
     char isup_addr[64];             /* the signalling gateway / PSTN switch */
     unsigned isup_port;
+    char isup_transport[8];         /* tcp | sctp (M3UA's) */
     uint32_t opc;                   /* our point code */
     uint8_t ni;                     /* network indicator of the routing label */
     uint32_t rc;                    /* routing context, 0: none */

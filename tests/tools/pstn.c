@@ -4,11 +4,12 @@
  *   pstn [--listen IP:PORT] [--peer IP] [--opc PC] [--dpc PC] [--rc N] [--cics FIRST-LAST]
  *        [--behaviour B] [--number DIGITS=B]... [--answer-ms MS]
  *        [--originate CALLED,CALLING[,HOLD_MS[,CIC]]]... [--originate-delay MS] [--sam-ms MS]
- *        [--control FIFO] [--reset] [--time MS]
+ *        [--control FIFO] [--reset] [--time MS] [--sctp]
  *
  * Listens on IP:PORT (127.0.0.100:2905) for the MGCF, from address --peer only (127.0.0.70),
  * and answers its ASP management as an SGP (routing context --rc, 1). Its own point code is
- * --opc (2002), the MGCF's --dpc (1001); its circuits are --cics (1-31).
+ * --opc (2002), the MGCF's --dpc (1001); its circuits are --cics (1-31). --sctp: M3UA over
+ * SCTP instead of TCP (the MGCF's mgcf.isup_transport = sctp; a kernel with SCTP).
  *
  * A call from the MGCF (IAM) is treated as the behaviour of its called number (--number,
  * else --behaviour, default answer): answer (ACM, then ANM after --answer-ms, 200),
@@ -691,7 +692,7 @@ static void usage(void)
                     "reject:CAUSE] [--number DIGITS=BEHAVIOUR]... [--answer-ms MS]\n"
                     "            [--originate CALLED,CALLING[,HOLD_MS[,CIC]]]... "
                     "[--originate-delay MS] [--sam-ms MS]\n"
-                    "            [--control FIFO] [--reset] [--time MS]\n"
+                    "            [--control FIFO] [--reset] [--time MS] [--sctp]\n"
                     "            (CALLED in overlap: IAM/SAM/...[F][/R], F: ST, R: REL)\n");
 }
 
@@ -715,11 +716,12 @@ int main(int argc, char **argv)
         {"originate-delay", required_argument, NULL, 'D'},
         {"sam-ms", required_argument, NULL, 'S'},
         {"control", required_argument, NULL, 'C'},
+        {"sctp", no_argument, NULL, 'x'},
         {NULL, 0, NULL, 0},
     };
     char listen_ip[64] = "127.0.0.100";
     unsigned port = MGCF_M3UA_PORT, rc_value = 1, time_ms = 0;
-    const char *peer = "127.0.0.70", *control = NULL;
+    const char *peer = "127.0.0.70", *control = NULL, *transport = "tcp";
     int opt;
     setvbuf(stdout, NULL, _IOLBF, 0);
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -768,6 +770,7 @@ int main(int argc, char **argv)
             break;
         case 't': time_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'C': control = optarg; break;
+        case 'x': transport = "sctp"; break;
         default:
             goto bad;
         }
@@ -788,11 +791,11 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < g.n_orders; i++)
         g.orders[i].sam_timer = su_timer_create(su_root_task(g.root), 1000);
     struct mgcf_m3ua_link_cfg cfg = {
-        .transport = "tcp", .local_addr = listen_ip, .local_port = port, .remote_addr = peer,
+        .transport = transport, .local_addr = listen_ip, .local_port = port, .remote_addr = peer,
         .asp = {.role = MGCF_M3UA_SGP, .has_rc = rc_value != 0, .rc = rc_value},
     };
     if (mgcf_m3ua_link_create(g.root, &cfg, &link_ops, NULL, &g.link) < 0) {
-        fprintf(stderr, "pstn: cannot listen on %s:%u\n", listen_ip, port);
+        fprintf(stderr, "pstn: cannot listen on %s:%u (%s)\n", listen_ip, port, transport);
         return 1;
     }
     int crc = control ? control_open(control) : 0;
