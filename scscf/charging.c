@@ -572,7 +572,7 @@ static void on_event(void *arg, const struct ims_ro_result *res)
 static bool is_prepaid(struct scscf_call *call)
 {
     struct scscf_aor *aor = scscf_store_find(call->s, call->served);
-    return aor && aor->ecf[0];
+    return aor && aor->ecf;
 }
 
 bool scscf_charging_originating(struct scscf_call *call)

@@ -193,7 +193,7 @@ static msg_t *build_ok(struct reg *r, const struct scscf_aor *aor)
     associated_value(aor, r->impu, assoc, sizeof(assoc));
     snprintf(pau, sizeof(pau), "P-Associated-URI: %s", assoc);
     char pcfa[300] = "";
-    if (aor && aor->ccf[0]) {
+    if (aor && aor->ccf) {
         struct ims_pcfa f = { .nccf = 1 };
         snprintf(f.ccf[0], sizeof(f.ccf[0]), "%s", aor->ccf);
         char v[280];
@@ -461,10 +461,10 @@ static void registered(struct reg *r, const struct scscf_cx_answer *a)
         refuse(r, 500, NULL, "out of memory");
         return;
     }
-    if (a->ccf[0])
-        snprintf(aor->ccf, sizeof(aor->ccf), "%s", a->ccf);
-    if (a->charging)
-        snprintf(aor->ecf, sizeof(aor->ecf), "%s", a->ecf);
+    if ((a->ccf[0] && scscf_store_set_name(&aor->ccf, a->ccf) != 0) ||
+        (a->charging && scscf_store_set_name(&aor->ecf, a->ecf) != 0))
+        ims_log(IMS_LOG_WARN, &ids, "scscf: out of memory: the charging functions of %s "
+                "not updated", r->impu);
     bool fresh = r->sat == SCSCF_SAT_REGISTRATION;
     ims_log(IMS_LOG_INFO, &ids, "scscf: %s (%s) %s: %d binding(s)", r->impu, r->impi,
             fresh ? "registered" : "re-registered", scscf_store_count_contacts(aor));

@@ -164,7 +164,7 @@ void scscf_route_terminating(struct scscf_call *call)
     char called[SCSCF_ID_MAX + 2];
     snprintf(called, sizeof(called), "<%s>", call->ruri);
     ims_sip_header_set(msg, req, "P-Called-Party-ID", called);
-    if (aor && aor->ccf[0]) {
+    if (aor && aor->ccf) {
         struct ims_pcfa pcfa = { .nccf = 1 };
         char v[300];
         snprintf(pcfa.ccf[0], sizeof(pcfa.ccf[0]), "%s", aor->ccf);

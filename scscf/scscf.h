@@ -92,9 +92,10 @@ struct scscf_aor {
     bool barred[SCSCF_MAX_IMPUS];
     int nimpus;
     char *profile;                    /* IMSSubscription XML from the SAA */
-    char ccf[SCSCF_ID_MAX];           /* Primary-Charging-Collection-Function-Name */
-    char ecf[SCSCF_ID_MAX];           /* Primary-Event-Charging-Function-Name: the user is
-                                       * online-charged (prepaid) when set */
+    char *ccf;                        /* Primary-Charging-Collection-Function-Name (NULL
+                                       * none; scscf_store_set_name) */
+    char *ecf;                        /* Primary-Event-Charging-Function-Name: the user is
+                                       * online-charged (prepaid) when set (NULL none) */
     struct scscf_contact *contacts;
     bool dirty;                       /* changed since its last image went to the writer */
     struct scscf_aor *dprev, *dnext;  /* the list of dirty aors (store.c) */
@@ -410,6 +411,9 @@ int scscf_store_commit(struct scscf *s, scscf_store_done_fn fn, void *arg);
  */
 int scscf_store_sync(struct scscf *s, unsigned timeout_ms);
 int scscf_store_count_contacts(const struct scscf_aor *aor);
+/* A name kept by an aor (ccf, ecf) becomes a copy of @value, NULL for "" or NULL (none).
+ * 0, or -ENOMEM with the old one kept. */
+int scscf_store_set_name(char **name, const char *value);
 /* Free one binding taken off a list (its temporary GRUU is forgotten) */
 void scscf_store_contact_free(struct scscf *s, struct scscf_contact *c);
 /* @aor changed: it goes with the next batch */

@@ -264,11 +264,11 @@ static void on_saa_unreg(void *arg, struct scscf_cx_answer *a)
     }
     if (!aor->contacts)
         aor->unreg_until = time(NULL) + (time_t)call->s->unreg_ttl;
-    if (a->ccf[0])
-        snprintf(aor->ccf, sizeof(aor->ccf), "%s", a->ccf);
-    if (a->charging)
-        snprintf(aor->ecf, sizeof(aor->ecf), "%s", a->ecf);
     struct ims_log_ids ids = ids_of(call);
+    if ((a->ccf[0] && scscf_store_set_name(&aor->ccf, a->ccf) != 0) ||
+        (a->charging && scscf_store_set_name(&aor->ecf, a->ecf) != 0))
+        ims_log(IMS_LOG_WARN, &ids, "scscf: out of memory: the charging functions of %s "
+                "not updated", call->served);
     ims_log(IMS_LOG_INFO, &ids, "scscf: %s not registered: unregistered services",
             call->served);
     served_from(call, aor);

@@ -74,7 +74,19 @@ static void aor_free(struct scscf_aor *aor)
     for (int i = 0; i < aor->nimpus; i++)
         free(aor->impus[i]);
     free(aor->profile);
+    free(aor->ccf);
+    free(aor->ecf);
     free(aor);
+}
+
+int scscf_store_set_name(char **name, const char *value)
+{
+    char *copy = NULL;
+    if (value && *value && !(copy = strdup(value)))
+        return -ENOMEM;
+    free(*name);
+    *name = copy;
+    return 0;
 }
 
 /* A new aor for @impu with the identities of @profile (or @impu alone); indexed. NULL when

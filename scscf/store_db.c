@@ -255,8 +255,8 @@ static struct image *image_of(const struct scscf_aor *aor)
     bool ok = im->id && im->impus && (!aor->profile || im->profile);
     for (int i = 0; i < aor->nimpus; i++)
         im->barred[i] = aor->barred[i] ? '1' : '0';
-    snprintf(im->ccf, sizeof(im->ccf), "%s", aor->ccf);
-    snprintf(im->ecf, sizeof(im->ecf), "%s", aor->ecf);
+    snprintf(im->ccf, sizeof(im->ccf), "%s", aor->ccf ? aor->ccf : "");
+    snprintf(im->ecf, sizeof(im->ecf), "%s", aor->ecf ? aor->ecf : "");
     struct scscf_contact **tail = &im->contacts;
     for (const struct scscf_contact *c = aor->contacts; ok && c; c = c->next) {
         *tail = contact_copy(c);
@@ -740,10 +740,9 @@ static int load(struct scscf *s)
         struct scscf_aor *aor = scscf_store_new(s, id, profile);
         if (!aor)
             break;
-        const char *ccf = (const char *)sqlite3_column_text(st, 4);
-        snprintf(aor->ccf, sizeof(aor->ccf), "%s", ccf ? ccf : "");
-        const char *ecf = (const char *)sqlite3_column_text(st, 5);
-        snprintf(aor->ecf, sizeof(aor->ecf), "%s", ecf ? ecf : "");
+        if (scscf_store_set_name(&aor->ccf, (const char *)sqlite3_column_text(st, 4)) ||
+            scscf_store_set_name(&aor->ecf, (const char *)sqlite3_column_text(st, 5)))
+            break;
         load_contacts(s, aor, now);
         untouch(s->store, aor);   /* as it is on disk */
         if (!aor->contacts)
