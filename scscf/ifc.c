@@ -56,10 +56,11 @@ struct ifc {
 
 struct scscf_ifc_set {
     int n;
-    struct ifc *ifcs[SCSCF_IFC_MAX];
     bool found;                 /* a ServiceProfile listed the identity */
     int nunknown;
     int unknown[UNKNOWN_MAX];
+    struct ifc *ifcs[];         /* n of them once parsed (room for SCSCF_IFC_MAX while
+                                 * parsing: 2 KiB, which every registered identity kept) */
 };
 
 struct shared_set {
@@ -1006,6 +1007,18 @@ static struct ims_xml_node *parse_doc(const char *xml, size_t len, const char *r
     return root;
 }
 
+/* @set in an allocation sized to its iFCs (@set freed); @set itself when out of memory */
+static struct scscf_ifc_set *fit(struct scscf_ifc_set *set)
+{
+    size_t size = sizeof(*set) + (size_t)set->n * sizeof(set->ifcs[0]);
+    struct scscf_ifc_set *fitted = malloc(size);
+    if (!fitted)
+        return set;
+    memcpy(fitted, set, size);
+    free(set);
+    return fitted;
+}
+
 struct scscf_ifc_set *scscf_ifc_parse(const char *xml, size_t len, const char *impu,
                                       const struct scscf_ifc_shared *shared, char *err,
                                       size_t errlen)
@@ -1014,7 +1027,8 @@ struct scscf_ifc_set *scscf_ifc_parse(const char *xml, size_t len, const char *i
     struct ims_xml_node *root = parse_doc(xml, len, "IMSSubscription", err, errlen);
     if (!root)
         return NULL;
-    struct scscf_ifc_set *set = calloc(1, sizeof(*set));
+    struct scscf_ifc_set *set =
+        calloc(1, sizeof(*set) + SCSCF_IFC_MAX * sizeof(set->ifcs[0]));
     if (!set || !impu) {
         snprintf(err, errlen, set ? "no public identity given" : "out of memory");
         goto out_set;
@@ -1033,6 +1047,7 @@ struct scscf_ifc_set *scscf_ifc_parse(const char *xml, size_t len, const char *i
     sort_by_priority(set);
     if (set->nunknown)
         unknown_warning(set, err, errlen);
+    set = fit(set);
     goto out_root;
 out_set:
     scscf_ifc_free(set);
