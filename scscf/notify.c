@@ -229,8 +229,12 @@ static nta_outgoing_t *send_notify(struct scscf_sub *sub, const char *state, con
     url_t *ruri, *hop;
     sip_route_t *route;
     nta_outgoing_t *orq = NULL;
-    char cseq[32];
+    char cseq[32], contact[300];
     snprintf(cseq, sizeof(cseq), "%u NOTIFY", sub->cseq + 1);
+    /* a NOTIFY carries the notifier's Contact, the dialog's target (RFC 6665, RFC 3261
+     * 12.2.1.1 for a request inside a dialog; it was missing) */
+    snprintf(contact, sizeof(contact), "<" URL_PRINT_FORMAT ">",
+             URL_PRINT_ARGS(ims_sip_own_uri(s->d->sip)));
     if (destination(s, sub, home, &ruri, &route, &hop) == 0)
         orq = nta_outgoing_tcreate(
             ims_sip_leg(s->d->sip), terminated ? NULL : on_notify_answer,
@@ -238,7 +242,8 @@ static nta_outgoing_t *send_notify(struct scscf_sub *sub, const char *state, con
             (url_string_t const *)ruri, TAG_IF(route, SIPTAG_ROUTE(route)),
             SIPTAG_FROM_STR(field(sub, F_FROM)), SIPTAG_TO_STR(field(sub, F_TO)),
             SIPTAG_CALL_ID_STR(field(sub, F_CALL_ID)), SIPTAG_CSEQ_STR(cseq),
-            SIPTAG_EVENT_STR("reg"), SIPTAG_SUBSCRIPTION_STATE_STR(state),
+            SIPTAG_CONTACT_STR(contact), SIPTAG_EVENT_STR("reg"),
+            SIPTAG_SUBSCRIPTION_STATE_STR(state),
             TAG_IF(body, SIPTAG_CONTENT_TYPE_STR("application/reginfo+xml")),
             TAG_IF(body, SIPTAG_PAYLOAD_STR(body)), TAG_END());
     su_home_deinit(home);

@@ -133,6 +133,8 @@ check "SUBSCRIBE to alice's registration: 200, NOTIFY with reginfo, unsubscribe"
     sub_alice sub-alice
 check_match "the NOTIFY names alice's contact" "notify: active;expires=[0-9]+ <uri>sip:alice@$UE:" \
     "$(cat "$E2E_RUN/sub-alice.log" 2>/dev/null)"
+check_match "the NOTIFY carries the S-CSCF's Contact" "notifier contact: sip:[^ ]*127\.0\.0\.30" \
+    "$(cat "$E2E_RUN/sub-alice.log" 2>/dev/null)"
 # TS 24.229 5.4.2.1.1: only the user, the P-CSCF of her Path or an AS of her iFCs may watch
 # her registration; straight to the S-CSCF, as a P-CSCF would assert
 ENTRY=127.0.0.30:5060 sipp_run sub-alice-bob sub_reg_forbidden.xml -s alice -key pai "sip:bob@$R"
