@@ -1153,6 +1153,19 @@ url_t *ims_sip_resolve(struct ims_sip *s, su_home_t *home, const url_t *target)
     return NULL;
 }
 
+void ims_sip_strict_route(su_home_t *home, sip_route_t *set, url_t *target, url_t **ruri,
+                          sip_route_t **route)
+{
+    if (!set || url_has_param(set->r_url, "lr"))
+        return;
+    sip_route_t **last = &set->r_next;
+    while (*last)
+        last = &(*last)->r_next;
+    *last = target ? sip_route_create(home, target, NULL) : NULL;
+    *ruri = set->r_url;
+    *route = set->r_next;
+}
+
 bool ims_sip_is_own(struct ims_sip *s, const url_t *url)
 {
     if (!url || !url->url_host)

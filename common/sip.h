@@ -94,6 +94,14 @@ const url_t *ims_sip_tls_uri(struct ims_sip *sip);
  * sofia-sip resolves the name itself).
  */
 url_t *ims_sip_resolve(struct ims_sip *sip, su_home_t *home, const url_t *target);
+/*
+ * ims_sip_strict_route - a request inside a dialog whose route set @set (in @home; NULL:
+ * none) begins with a strict router (no lr): that router becomes the Request-URI (*@ruri),
+ * the remote @target (NULL: not known) goes last in the set and *@route is the rest (RFC
+ * 3261 12.2.1.1). Otherwise *@ruri and *@route are left as the caller set them.
+ */
+void ims_sip_strict_route(su_home_t *home, sip_route_t *set, url_t *target, url_t **ruri,
+                          sip_route_t **route);
 
 /*
  * ims_sip_source - the transport source of the request of @irq into @out, with whether it is

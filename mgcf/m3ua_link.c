@@ -174,8 +174,8 @@ static int flush(struct mgcf_m3ua_link *link)
 {
     while (link->out_len) {
         long whole = link->sctp ? mgcf_m3ua_frame(link->out, link->out_len) : 0;
-        if (whole < 0 || (size_t)whole > link->out_len)
-            return -EBADMSG;
+        if (link->sctp && (whole <= 0 || (size_t)whole > link->out_len))
+            return -EBADMSG;   /* the queue holds whole messages: never here */
         ssize_t n = link->sctp ? send_sctp(link, link->out, (size_t)whole)
                                : send(link->fd, link->out, link->out_len, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

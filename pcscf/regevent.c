@@ -344,14 +344,7 @@ static int destination(struct pcscf_sub *s, su_home_t *home, url_t **ruri, sip_r
         set = route_of(s)[0] ? ims_addr_list_parse(home, route_of(s)) : NULL;
         *ruri = target_of(s)[0] ? url_make(home, target_of(s)) : NULL;
         *route = set;
-        if (set && !url_has_param(set->r_url, "lr")) {   /* strict routing */
-            sip_route_t **last = &set->r_next;
-            while (*last)
-                last = &(*last)->r_next;
-            *last = *ruri ? sip_route_create(home, *ruri, NULL) : NULL;
-            *ruri = set->r_url;
-            *route = set->r_next;
-        }
+        ims_sip_strict_route(home, set, *ruri, ruri, route);
         if (!*ruri && b)
             *ruri = url_make(home, b->impu);
     }

@@ -198,20 +198,14 @@ static int destination(struct scscf *s, const struct scscf_sub *sub, su_home_t *
     sip_route_t *set = rs[0] ? ims_addr_list_parse(home, rs) : NULL;
     if (rs[0] && !set)
         return -EINVAL;
-    *ruri = target[0] ? url_make(home, target) : NULL;
+    url_t *remote = target[0] ? url_make(home, target) : NULL;
+    *ruri = remote;
     if (!*ruri) {
         sip_to_t *to = sip_to_make(home, field(sub, F_TO));
         *ruri = to ? to->a_url : NULL;
     }
     *route = set;
-    if (set && !url_has_param(set->r_url, "lr")) {   /* strict routing */
-        sip_route_t **last = &set->r_next;
-        while (*last)
-            last = &(*last)->r_next;
-        *last = target[0] && *ruri ? sip_route_create(home, *ruri, NULL) : NULL;
-        *ruri = set->r_url;
-        *route = set->r_next;
-    }
+    ims_sip_strict_route(home, set, remote, ruri, route);
     const url_t *next = set ? set->r_url : *ruri;
     if (!*ruri || !next)
         return -EINVAL;
