@@ -51,13 +51,8 @@ ms_of() {   # the log line's time (ts=...T12:34:56.789...) in ms of the day
     sed -n 's/.*T\([0-9][0-9]\):\([0-9][0-9]\):\([0-9][0-9]\)\.\([0-9][0-9][0-9]\).*/\1 \2 \3 \4/p' |
         head -n 1 | awk '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }'
 }
-PSTN_PID=
 # dial NAME CALLED: a PSTN switch (the previous one stopped) dials CALLED (IAM/SAM/...[F])
 dial() {
-    if [ -n "$PSTN_PID" ]; then
-        kill "$PSTN_PID" 2>/dev/null
-        wait "$PSTN_PID" 2>/dev/null
-    fi
     pstn_restart "$E2E_RUN/pstn-$1.out" --originate-delay 1500 --sam-ms 400 \
         --originate "$2,19995550123,1000"
 }

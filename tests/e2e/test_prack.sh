@@ -250,8 +250,6 @@ check_match "the PSTN switch: ACM (in-band), ANM, REL, RLC" \
 
 step "PSTN -> IMS: an UPDATE crossing the MGCF's offer (RFC 3311 5.2)"
 l=$(log_mark "$MGCF_LOG")
-kill "$PSTN_PID" 2>/dev/null        # the previous step's switch (it holds 127.0.0.100:2905)
-wait "$PSTN_PID" 2>/dev/null
 sipp_at in491 "$ICSCF" pstn_update_491_uas.xml &
 IN491=$!
 sleep 0.5

@@ -314,15 +314,20 @@ lab_pids() {   # pids of daemons of this run still alive (their --pidfile is in 
     pgrep -f -- "--pidfile $E2E_RUN/" 2>/dev/null
 }
 
-# $1 output file, the rest: options of tests/tools/pstn. The lab's PSTN switch is stopped and
-# started again towards the MGCF with those options (e.g. --originate: it calls the IMS), its
-# output to $1; its pid in PSTN_PID, stopped at cleanup
+# $1 output file, the rest: options of tests/tools/pstn. The lab's PSTN switch (and the one a
+# previous pstn_restart started) is stopped and one started again towards the MGCF with those
+# options (e.g. --originate: it calls the IMS), its output to $1; its pid in PSTN_PID,
+# stopped at cleanup
 pstn_restart() {
     local out=$1 pid
     shift
     pid=$(cat "$E2E_RUN/pstn/pstn.pid" 2>/dev/null)
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if [ -n "${PSTN_PID:-}" ]; then   # the switch a previous pstn_restart started
+        kill "$PSTN_PID" 2>/dev/null
+        wait "$PSTN_PID" 2>/dev/null
+    fi
     "$E2E_BIN/pstn" --listen 127.0.0.100:2905 --peer 127.0.0.70 "$@" >"$out" 2>&1 &
     PSTN_PID=$!
     e2e_at_cleanup "kill $PSTN_PID 2>/dev/null; wait $PSTN_PID 2>/dev/null"
