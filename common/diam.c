@@ -596,6 +596,7 @@ struct handler_ctx {
     void *arg;
     enum ims_cmd cmd;
     pthread_mutex_t *lock;   /* held around fn, or NULL */
+    bool direct;             /* fn runs on the dispatch thread: ims_diam_serve_direct() */
 };
 
 static struct handler_ctx g_hctx[MAX_HANDLERS];
@@ -717,6 +718,8 @@ static int dispatch_cb(struct msg **msg, struct avp *avp, struct session *sess, 
     (void)avp;
     (void)sess;
     struct handler_ctx *h = opaque;
+    if (h->direct)
+        return handle(h, msg, act);
     if (ims_diam_work_push(msg, h, ims_diam_ends_session(*msg, h->cmd)) == 0) {
         *act = DISP_ACT_CONT;   /* *msg is NULL: taken */
         return 0;
@@ -764,13 +767,8 @@ static int unsupported_cb(struct msg **msg, struct avp *avp, struct session *ses
     return 0;
 }
 
-int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg)
-{
-    return ims_diam_serve_locked(cmd, fn, arg, NULL);
-}
-
-int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
-                          pthread_mutex_t *lock)
+static int serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg, pthread_mutex_t *lock,
+                 bool direct)
 {
     if (g.nhandlers == MAX_HANDLERS)
         return -ENOSPC;
@@ -786,7 +784,7 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
                          "handler thread", NULL, work_depth, NULL);
     }
     struct handler_ctx *h = &g_hctx[g.nhandlers];
-    *h = (struct handler_ctx){ fn, arg, cmd, lock };
+    *h = (struct handler_ctx){ fn, arg, cmd, lock, direct };
     struct disp_when when = { .app = ims_dict_app(ims_cmd_app(cmd)),
                               .command = ims_dict_cmd(cmd) };
     int rc = fd_disp_register(dispatch_cb, DISP_HOW_CC, &when, h, &g.handlers[g.nhandlers]);
@@ -797,6 +795,22 @@ int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
     }
     g.nhandlers++;
     return 0;
+}
+
+int ims_diam_serve(enum ims_cmd cmd, ims_diam_handler fn, void *arg)
+{
+    return ims_diam_serve_locked(cmd, fn, arg, NULL);
+}
+
+int ims_diam_serve_locked(enum ims_cmd cmd, ims_diam_handler fn, void *arg,
+                          pthread_mutex_t *lock)
+{
+    return serve(cmd, fn, arg, lock, false);
+}
+
+int ims_diam_serve_direct(enum ims_cmd cmd, ims_diam_handler fn, void *arg)
+{
+    return serve(cmd, fn, arg, NULL, true);
 }
 
 int ims_diam_answer_new(struct msg **req, enum ims_app app)

@@ -361,8 +361,9 @@ int ocs_rf_init(struct ocs *o)
         return -EAGAIN;
     }
     q.running = true;
-    /* not under the database lock: the writer takes it */
-    return ims_diam_serve(IMS_CMD_ACR, on_acr, o);
+    /* not under the database lock (the writer takes it), and on the dispatch thread: on_acr
+     * only parses and queues, so it runs as the ACR arrives rather than after a second queue */
+    return ims_diam_serve_direct(IMS_CMD_ACR, on_acr, o);
 }
 
 void ocs_rf_stop(void)
