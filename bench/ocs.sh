@@ -32,7 +32,8 @@ if ss -Hlnt 2>/dev/null | grep -q '127\.0\.0\.80:\(3868\|8080\) '; then
 fi
 rm -rf "$RUN"
 mkdir -p "$RUN"
-IMS_NODE_STATE_DIR=$RUN IMS_LOG_FILE=$RUN/ocs.log IMS_LOG_LEVEL=warn \
+# plain TCP: diamcli has no TLS (the lab's peers use TLS: deploy/pki.sh)
+IMS_DIAMETER_TLS=no IMS_NODE_STATE_DIR=$RUN IMS_LOG_FILE=$RUN/ocs.log IMS_LOG_LEVEL=warn \
     "$BIN/ocs" --config deploy/lab/ocs.conf >"$RUN/ocs.out" 2>&1 &
 OCS=$!
 trap 'kill -TERM $OCS 2>/dev/null; wait $OCS 2>/dev/null' EXIT
@@ -62,20 +63,27 @@ cat >"$RUN/rf.script" <<SCRIPT
 SCRIPT
 
 echo "ocs benchmark: $USERS users; ro = CCR I+U+T per user, rf = ACR START+INTERIM+STOP"
-printf '%-6s %-12s %-10s %-12s %-12s %-8s %-8s %-8s %-8s %s\n' kind concurrency requests \
-    requests/s per_user/s p50_ms p90_ms p99_ms max_ms failures
+printf '%-6s %-12s %-10s %-12s %-12s %-8s %-8s %-8s %-8s %-9s %s\n' kind concurrency requests \
+    requests/s per_user/s p50_ms p90_ms p99_ms max_ms failures ocs_cpu_us/request
+# the OCS's CPU time (user + system, all threads) in clock ticks
+ocs_ticks() { awk '{print $14 + $15}' "/proc/$OCS/stat"; }
+HZ=$(getconf CLK_TCK)
 n=0
 for c in "${LEVELS[@]}"; do
     for kind in ro rf; do
         n=$((n + 1))   # a client identity per run: its Session-Ids are new
+        t0=$(ocs_ticks)
         out=$("$BIN/diamcli" --peer "ocs.$R@127.0.0.80" --identity "bench$n.$R" \
               --address 127.0.1.11 --script "$RUN/$kind.script" --users "$USERS" \
               --concurrency "$c" --quiet 2>"$RUN/diamcli-$kind-$c.err" | tail -n 1)
+        sleep 0.2   # the last commits and answers
+        cpu=$(awk -v a="$t0" -v b="$(ocs_ticks)" -v hz="$HZ" -v n="$USERS" \
+              'BEGIN { printf "%.0f", (b - a) / hz * 1e6 / (3 * n) }')
         jq -r --arg c "$c" --arg k "$kind" '[$k, $c, .requests, (.per_second | floor),
                          ((.per_second / 3) | floor), .latency_ms.p50, .latency_ms.p90,
                          .latency_ms.p99, .latency_ms.max, .failures] | map(tostring) | .[]' \
             <<<"$out" | paste -sd' ' |
-            awk '{printf "%-6s %-12s %-10s %-12s %-12s %-8.2f %-8.2f %-8.2f %-8.2f %s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10}'
+            awk -v cpu="$cpu" '{printf "%-6s %-12s %-10s %-12s %-12s %-8.2f %-8.2f %-8.2f %-8.2f %-9s %s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,cpu}'
     done
 done
 echo "ocs resident memory: $(curl -s http://127.0.0.80:8080/metrics | awk '/^process_resident_memory_bytes/ {printf "%.1f MiB", $2/1048576}')"
