@@ -6,6 +6,7 @@
 #include "proxy.h"
 #include "log.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_util.h>
@@ -719,6 +721,7 @@ int ims_ptx_forward_ex(struct ims_ptx *tx, const struct ims_ptx_hop *h)
                                   (url_string_t const *)(resolved ? resolved : next_hop),
                                   msg, NTATAG_STATELESS(ack),
                                   TAG_IF(h->tport, NTATAG_TPORT(h->tport)),
+                                  TAG_IF(h->any_size, TPTAG_MTU(INT_MAX)),
                                   TAG_IF(user_via, NTATAG_USER_VIA(1)), TAG_END());
     tx->in_forward--;
     if (!b->orq) {

@@ -89,6 +89,9 @@ struct ims_ptx_hop {
                                     * (RFC 5658) where the two sides use two transports */
     tport_t *tport;                /* send through this transport of ours (NTATAG_TPORT),
                                     * NULL: nta chooses */
+    bool any_size;                 /* over UDP whatever its size: no switch to TCP for a
+                                    * request past 1300 bytes (RFC 3261 18.1.1), for a next
+                                    * hop reachable only on the flow it came from (a UE) */
     unsigned silent_ms;            /* a next hop that sends no response at all (not even
                                     * 100) in this time is given up as a local 408 (no
                                     * CANCEL: nothing was received); 0 = no limit */

@@ -354,8 +354,10 @@ static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *s
 /* The address of a UE's flow as a next hop: sip:ip:port, ";transport=tcp" or "=tls" for a
  * connection, which nta finds open among its connections (tport) by that remote address and
  * reuses; the UE listens on no such port, so a connection that is gone is not opened again
- * and the request fails (480). Over UDP nta picks the transport by size, RFC 3261 18.1.1, as
- * for any Request-URI. */
+ * and the request fails (480). Over UDP the request goes over UDP whatever its size (the
+ * hop's any_size): the flow is where the UE can be reached (RFC 5626 5.3.1), a TCP
+ * connection to the address of a UE behind a NAT reaches nothing, and through the UE's
+ * IPsec SAs (a transport of ours given) nta refused a request past 1300 bytes outright. */
 static url_t *flow_uri(su_home_t *home, const struct ims_sip_source *ue)
 {
     bool v6 = strchr(ue->ip, ':') != NULL;
@@ -419,8 +421,10 @@ static int pass(struct pcscf *p, nta_incoming_t *irq, const char *icid, bool fro
         ims_sip_header_remove(msg, req, "P-Charging-Function-Addresses");
     }
     struct ims_ptx_hop hop = { .record_route = record_route };
-    if (ue && !from_ue)   /* to the UE's flow, whatever its Contact says (TS 24.229 5.2.6.4) */
+    if (ue && !from_ue) {   /* to the UE's flow, whatever its Contact says (TS 24.229 5.2.6.4) */
         hop.next_hop = protected_hop(p, msg_home(msg), ue, &hop.tport);
+        hop.any_size = true;
+    }
     if (record_route) {
         /* the callee's route set after our entry: the Record-Route it gets below ours; the
          * entry it sees on top, the core's below (RFC 5658) */

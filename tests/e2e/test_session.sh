@@ -105,6 +105,8 @@ as_stop() {
 }
 trap 'as_stop; e2e__on_exit $?' EXIT
 
+# bob's UE's port too: a TCP connection tried towards it would show (it listens on UDP only)
+E2E_CAP_FILTER="($E2E_CAP_FILTER) or host ${BOB[0]}"
 cap_start session
 step "the lab"
 check "deploy/lab.sh start" lab_start
@@ -315,6 +317,13 @@ check_eq "... and none lacks it" 0 \
     "$(cap_count "$cap" "sip.Call-ID == \"$CALL1\" && $mw && !sip.P-Charging-Vector")"
 check "the calls' messages crossed P-CSCF, S-CSCF and I-CSCF" \
     test "$(cap_count "$cap" "sip.Call-ID == \"$CALL1\" && $mw")" -ge 20
+# RFC 3261 18.1.1 would take a request past 1300 bytes to TCP; a UE is reached on the flow
+# it registered (behind a NAT a connection to its address reaches nothing): sipp listens on
+# UDP only, and the P-CSCF tried a connection for each such INVITE before falling back
+check "the INVITE to bob's UE was past 1300 bytes and went over UDP" \
+    test "$(cap_count "$cap" "ip.dst == ${BOB[0]} && udp.dstport == ${BOB[1]} && udp.length > 1308 && frame contains \"INVITE sip:\"")" -ge 1
+check_eq "no TCP connection was tried towards bob's UE (it registered over UDP)" 0 \
+    "$(cap_count "$cap" "ip.dst == ${BOB[0]} && tcp.flags.syn == 1 && tcp.flags.ack == 0")"
 
 lab_stop
 e2e_finish
