@@ -1074,11 +1074,19 @@ const char *ims_diam_session_id(struct msg *m, char *buf, size_t len)
     return buf;
 }
 
+bool ims_diam_type_ends_session(enum ims_cmd cmd, int32_t type)
+{
+    return cmd == IMS_CMD_CCR && type == 3;   /* TERMINATION_REQUEST */
+}
+
 bool ims_diam_ends_session(struct msg *req, enum ims_cmd cmd)
 {
+    enum ims_avp what = cmd == IMS_CMD_CCR   ? IMS_AVP_CC_REQUEST_TYPE
+                        : cmd == IMS_CMD_SAR ? IMS_AVP_SERVER_ASSIGNMENT_TYPE
+                                             : IMS_AVP_COUNT;
     int32_t type = 0;
-    return cmd == IMS_CMD_CCR && ims_avp_get_i32(req, IMS_AVP_CC_REQUEST_TYPE, &type) == 0 &&
-           type == 3;   /* TERMINATION_REQUEST */
+    return what != IMS_AVP_COUNT && ims_avp_get_i32(req, what, &type) == 0 &&
+           ims_diam_type_ends_session(cmd, type);
 }
 
 const char *ims_diam_result_name(uint32_t code, bool experimental)

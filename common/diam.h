@@ -192,8 +192,17 @@ const char *ims_diam_msg_peer(struct msg *m, char *buf, size_t len);
 /* The Session-Id of a message as a NUL-terminated string in buf ("" when absent). */
 const char *ims_diam_session_id(struct msg *m, char *buf, size_t len);
 
-/* Whether @req of @cmd ends a session, freeing what its server holds: a CCR-TERMINATION
- * (RFC 4006 8.3). Neither DOIC's throttle nor a busy server's queue refuses those first. */
+/*
+ * ims_diam_type_ends_session - whether a request of @cmd whose type is @type (the value of
+ * its CC-Request-Type for a CCR, of its Server-Assignment-Type for a SAR; 0 for other
+ * commands) ends a session, freeing what its server holds: a CCR-TERMINATION (RFC 4006
+ * 8.3). Neither DOIC's throttle (early or not) nor a busy server's queue refuses those
+ * first. No SAR is one, not even a de-registration (the S-CSCF keeps the binding of a
+ * de-REGISTER whose SAR failed, and the UE asks again).
+ */
+bool ims_diam_type_ends_session(enum ims_cmd cmd, int32_t type);
+
+/* The same for the request @req of @cmd (its type read from it) */
 bool ims_diam_ends_session(struct msg *req, enum ims_cmd cmd);
 
 /* Name of a result code for logs: "DIAMETER_SUCCESS", "DIAMETER_ERROR_USER_UNKNOWN", ... */

@@ -169,10 +169,11 @@ bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cm
     return decide(target);
 }
 
-bool ims_diam_doic_throttle_early(enum ims_cmd cmd)
+bool ims_diam_doic_throttle_early(enum ims_cmd cmd, int32_t type)
 {
     decided_early = -1;
-    if (!g.enabled || cmd >= IMS_CMD_COUNT || ims_cmd_app(cmd) == IMS_APP_RF)
+    if (!g.enabled || cmd >= IMS_CMD_COUNT || ims_cmd_app(cmd) == IMS_APP_RF ||
+        ims_diam_type_ends_session(cmd, type))
         return false;
     char target[256];
     realm_target(cmd, target, sizeof(target));

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diam_dict.h"
 
@@ -55,14 +56,15 @@ bool ims_diam_doic_offer(struct msg *req, enum ims_cmd cmd, char *target, size_t
 bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cmd);
 
 /*
- * ims_diam_doic_throttle_early - the same decision for a request of @cmd not yet built, to
- * go by realm (no Destination-Host: its target is the peer that answered the last request
- * of its application, else the one configured peer): a daemon refuses the SIP request that
- * needs it before any SIP transaction (a 503 that holds no memory). A request let through
- * is not decided twice: the next request of @cmd this thread sends skips its own decision
- * (the next early decision forgets that).
+ * ims_diam_doic_throttle_early - the same decision for a request of @cmd and @type (its
+ * CC-Request-Type or Server-Assignment-Type, 0 when it has none: ims_diam_type_ends_session
+ * exempts the same requests) not yet built, to go by realm (no Destination-Host: its target
+ * is the peer that answered the last request of its application, else the one configured
+ * peer): a daemon refuses the SIP request that needs it before any SIP transaction (a 503
+ * that holds no memory). A request let through is not decided twice: the next request of
+ * @cmd this thread sends skips its own decision (the next early decision forgets that).
  */
-bool ims_diam_doic_throttle_early(enum ims_cmd cmd);
+bool ims_diam_doic_throttle_early(enum ims_cmd cmd, int32_t type);
 
 /* ims_diam_doic_answered - the answer @ans to a request of @cmd that offered DOIC and was
  * sent to @target (its Destination-Host; "" when by realm): take its host report when it

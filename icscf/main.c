@@ -75,7 +75,7 @@ static bool early_refusal(void *arg, const sip_t *req, const struct ims_sip_sour
         cmd = IMS_CMD_LIR;
     else
         return false;
-    if (!ims_diam_doic_throttle_early(cmd))
+    if (!ims_diam_doic_throttle_early(cmd, 0))
         return false;
     out->status = 503;
     out->retry_after = c->retry_after;

@@ -414,6 +414,23 @@ enum scscf_auth_result scscf_auth_check(struct scscf *s, const sip_t *sip, const
     return r;
 }
 
+bool scscf_auth_would_pass(struct scscf *s, const sip_t *sip, const char *impi,
+                           const char *impu)
+{
+    const sip_authorization_t *au = answer_of(sip, s->realm);
+    char nonce[128], auts[64];
+    const char *why;
+    if (!au || param_of(au, "nonce", nonce, sizeof(nonce)) != 0 || !nonce[0])
+        return false;
+    const struct scscf_challenge *c = ims_map_get(s->challenges, nonce);
+    if (!c || c->expires < time(NULL) || strcasecmp(c->impi, impi) != 0)
+        return false;
+    if (!scscf_scheme_is_digest(c->v.scheme) && param_of(au, "auts", auts, sizeof(auts)) == 0 &&
+        auts[0])
+        return false;
+    return scscf_auth_verify(c, s->realm, sip, impu, &why) == SCSCF_AUTH_OK;
+}
+
 bool scscf_auth_wants_challenge(struct scscf *s, const sip_t *sip)
 {
     const sip_authorization_t *au = answer_of(sip, s->realm);

@@ -217,8 +217,10 @@ static struct ims_counter *m_untrusted;   /* scscf_untrusted_refused_total */
 /*
  * The bounds decided before a request's transaction (an ims_sip_early_refusal_fn, @arg the
  * scscf): pending challenges for a REGISTER, reg-event subscriptions for a SUBSCRIBE, so
- * that a flood of them is refused statelessly. Only for the trust domain: anybody else gets
- * 403 from scscf_request() first.
+ * that a flood of them is refused statelessly; and the HSS's overload report (RFC 7683) on
+ * the MAR or SAR a REGISTER needs, or the SAR of another request for an unregistered user.
+ * Only for the trust domain: anybody else gets 403 from scscf_request() first. The same
+ * dispatch as scscf_request().
  */
 static bool early_refusal(void *arg, const sip_t *req, const struct ims_sip_source *src,
                           struct ims_sip_refusal *out)
@@ -228,7 +230,9 @@ static bool early_refusal(void *arg, const sip_t *req, const struct ims_sip_sour
         return false;
     if (req->sip_request->rq_method == sip_method_register)
         return scscf_register_early(s, req, out);
-    return scscf_subscribe_early(s, req, src, out);
+    if (req->sip_request->rq_method == sip_method_subscribe && scscf_is_reg_subscribe(s, req))
+        return scscf_subscribe_early(s, req, src, out);
+    return scscf_session_early(s, req, out);
 }
 
 static int scscf_start(struct ims_daemon *d)

@@ -38,7 +38,7 @@ struct reg {
     struct scscf *s;
     nta_incoming_t *irq;
     msg_t *msg;
-    sip_t *sip;
+    const sip_t *sip;
     char impi[SCSCF_ID_MAX];
     char impu[SCSCF_ID_MAX];
     char call_id[128];
@@ -531,41 +531,63 @@ static bool others_remain(const struct reg *r, const struct scscf_aor *aor)
     return false;
 }
 
-/* Expires 0: bindings that leave others go at once; the last ones only after the SAR */
-static void deregister(struct reg *r, struct scscf_aor *aor)
+/* What an authenticated REGISTER does */
+enum step {
+    STEP_QUERY,       /* no Contact: the current bindings */
+    STEP_UNBIND,      /* expires 0 for some bindings, others stay: no SAR */
+    STEP_TOO_MANY,    /* more bindings than fit: 403 */
+    STEP_NO_MEMORY,
+    STEP_SAR,         /* (re-)registration, or de-registration of the last bindings */
+};
+
+/*
+ * The step of the authenticated REGISTER @r with @aor, the set stored for its IMPU (NULL:
+ * none); for STEP_SAR its Server-Assignment-Type into *@sat. Reads only: the decision
+ * before the transaction (scscf_register_sar) asks it too.
+ */
+static enum step next_step(const struct reg *r, const struct scscf_aor *aor, int *sat)
 {
-    if (aor && aor->contacts && others_remain(r, aor)) {
+    bool registered = aor && aor->contacts;
+    if (!r->sip->sip_contact)
+        return STEP_QUERY;
+    if (r->expires == 0) {
+        *sat = SCSCF_SAT_USER_DEREGISTRATION;
+        return registered && others_remain(r, aor) ? STEP_UNBIND : STEP_SAR;
+    }
+    int rc = contacts_fit(r, aor);
+    if (rc)
+        return rc == -EDQUOT ? STEP_TOO_MANY : STEP_NO_MEMORY;
+    *sat = registered ? SCSCF_SAT_RE_REGISTRATION : SCSCF_SAT_REGISTRATION;
+    return STEP_SAR;
+}
+
+/* The authenticated REGISTER's step. Expires 0: bindings that leave others go at once, the
+ * last ones only after the SAR (deregistered()) */
+static void after_auth(struct reg *r)
+{
+    struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
+    int sat = 0;
+    switch (next_step(r, aor, &sat)) {
+    case STEP_QUERY:
+        reply_ok(r, aor && aor->contacts ? aor : NULL);
+        break;
+    case STEP_UNBIND:
         remove_named(r, aor);
         scscf_notify_all(r->s, aor, "unregistered", false);
         count_state(r->s);
         reply_ok(r, aor);
-        return;
+        break;
+    case STEP_TOO_MANY:
+        refuse_contacts(r);
+        break;
+    case STEP_NO_MEMORY:
+        refuse(r, 500, NULL, "out of memory");
+        break;
+    case STEP_SAR:
+        send_sar(r, sat, sat == SCSCF_SAT_USER_DEREGISTRATION ||
+                             (sat == SCSCF_SAT_RE_REGISTRATION && aor->profile));
+        break;
     }
-    send_sar(r, SCSCF_SAT_USER_DEREGISTRATION, true);
-}
-
-static void after_auth(struct reg *r)
-{
-    struct scscf_aor *aor = scscf_store_find(r->s, r->impu);
-    if (!r->sip->sip_contact) {               /* a query: the current bindings */
-        reply_ok(r, aor && aor->contacts ? aor : NULL);
-        return;
-    }
-    if (r->expires == 0) {
-        deregister(r, aor);
-        return;
-    }
-    int rc = contacts_fit(r, aor);
-    if (rc) {
-        if (rc == -EDQUOT)
-            refuse_contacts(r);
-        else
-            refuse(r, 500, NULL, "out of memory");
-        return;
-    }
-    bool registered = aor && aor->contacts;
-    send_sar(r, registered ? SCSCF_SAT_RE_REGISTRATION : SCSCF_SAT_REGISTRATION,
-             registered && aor->profile);
 }
 
 /* ---- MAR and the challenge ---- */
@@ -788,6 +810,12 @@ static bool too_brief(const struct scscf *s, const sip_t *sip)
     return false;
 }
 
+/* The expiry the REGISTER @sip asks for (0: a de-registration) */
+static unsigned expires_asked(const struct scscf *s, const sip_t *sip)
+{
+    return is_star(sip) ? 0 : ims_sip_register_expires(sip, s->default_expires);
+}
+
 /* What the verdict on the credentials leads to */
 static void authenticate(struct reg *r)
 {
@@ -839,40 +867,64 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
         reg_free(r);
         return 0;
     }
-    r->expires = is_star(sip) ? 0 : ims_sip_register_expires(sip, s->default_expires);
+    r->expires = expires_asked(s, sip);
     authenticate(r);
     return 0;
 }
 
+int scscf_register_sar(struct scscf *s, const sip_t *req)
+{
+    struct reg r = { .s = s, .sip = req };
+    int sat = 0;
+    if (req->sip_request->rq_method != sip_method_register || !req->sip_to ||
+        ims_sip_impu_of(req->sip_to->a_url, r.impu, sizeof(r.impu)) ||
+        ims_sip_impi_of(req, r.impi, sizeof(r.impi)) != 0 || too_brief(s, req) ||
+        !scscf_auth_would_pass(s, req, r.impi, r.impu))
+        return 0;
+    r.expires = expires_asked(s, req);
+    return next_step(&r, scscf_store_find(s, r.impu), &sat) == STEP_SAR ? sat : 0;
+}
+
+/* The HSS's overload report (RFC 7683) drops the @cmd (of @type) the REGISTER needs first:
+ * 503 with Retry-After scscf.retry_after, counted; false when it goes */
+static bool hss_throttled(struct scscf *s, enum ims_cmd cmd, int type,
+                          struct ims_sip_refusal *out)
+{
+    if (!ims_diam_doic_throttle_early(cmd, type))
+        return false;
+    ims_counter_inc(m.refused);
+    out->status = 503;
+    out->retry_after = s->retry_after;
+    snprintf(out->why, sizeof(out->why), "HSS too busy: its overload report (RFC 7683) asks "
+             "for fewer %s", cmd == IMS_CMD_SAR ? "SARs" : "MARs");
+    return true;
+}
+
 /*
- * The same path as scscf_register() up to challenge(), reading only: the request alone and
- * the tables of auth.c decide. The transaction checks the room again (challenge(), then
- * scscf_auth_challenge() when the MAA is back): what the hook let through may meet a table
- * that filled meanwhile, and a REGISTER whose nonce expired only now is decided there.
- * A challenge needs a MAR: when the HSS's overload report (RFC 7683) drops it, the 503 goes
- * here too, before the transaction (one let through is not decided again when its MAR
- * goes: ims_diam_doic_throttle_early()).
+ * The same path as scscf_register() up to challenge() or send_sar(), reading only: the
+ * request alone, the tables of auth.c and the store decide. The transaction checks the
+ * room again (challenge(), then scscf_auth_challenge() when the MAA is back): what the hook
+ * let through may meet a table that filled meanwhile, and a REGISTER whose nonce expired
+ * only now is decided there. A challenge needs a MAR, a verified answer to one mostly a
+ * SAR (scscf_register_sar): when the HSS's overload report (RFC 7683) drops it, the 503
+ * goes here too, before the transaction (one let through is not decided again when its
+ * MAR or SAR goes: ims_diam_doic_throttle_early()).
  */
 bool scscf_register_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out)
 {
     char impu[SCSCF_ID_MAX], impi[SCSCF_ID_MAX];
     unsigned left;
+    int sat = scscf_register_sar(s, req);
+    if (sat)
+        return hss_throttled(s, IMS_CMD_SAR, sat, out);
     if (req->sip_request->rq_method != sip_method_register || !req->sip_to ||
         ims_sip_impu_of(req->sip_to->a_url, impu, sizeof(impu)) ||
         ims_sip_impi_of(req, impi, sizeof(impi)) != 0 || too_brief(s, req) ||
         !scscf_auth_wants_challenge(s, req) || scscf_auth_locked(s, impi, time(NULL), &left))
         return false;
     int rc = scscf_auth_room(s, impi);
-    if (rc == 0) {
-        if (!ims_diam_doic_throttle_early(IMS_CMD_MAR))
-            return false;
-        ims_counter_inc(m.refused);
-        out->status = 503;
-        out->retry_after = s->retry_after;
-        snprintf(out->why, sizeof(out->why), "HSS too busy: its overload report (RFC 7683) "
-                 "asks for fewer MARs");
-        return true;
-    }
+    if (rc == 0)
+        return hss_throttled(s, IMS_CMD_MAR, 0, out);
     ims_counter_inc(m.refused);
     out->status = 503;
     out->retry_after = s->nonce_ttl;

@@ -257,6 +257,13 @@ enum scscf_auth_result scscf_auth_verify(const struct scscf_challenge *c, const 
                                          const sip_t *sip, const char *impu,
                                          const char **why);
 /*
+ * scscf_auth_would_pass - whether scscf_auth_check would accept the answer of REGISTER
+ * @sip now (SCSCF_AUTH_OK): a pending, unexpired challenge issued to @impi, no
+ * re-synchronisation asked, scscf_auth_verify OK. Reads only: the challenge stays.
+ */
+bool scscf_auth_would_pass(struct scscf *s, const sip_t *sip, const char *impi,
+                           const char *impu);
+/*
  * scscf_auth_check - find the challenge the Authorization of @sip answers and verify it
  * (scscf_auth_verify). A challenge is used once: it goes after any verdict on it, except
  * when the answer names another private identity than the one it was issued for (it stays
@@ -432,8 +439,20 @@ int scscf_register(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
  * Retry-After scscf.nonce_ttl, the Warning scscf_register gives) when it would be refused
  * for them, false when anything else may answer it first (400, 403, 423, a verdict on its
  * credentials, the lock-out) or it has room. Counts and logs (rate-limited) a refusal.
+ * Then the HSS's overload report (RFC 7683) on the Diameter request it needs first, the
+ * MAR of a challenge or the SAR of scscf_register_sar: 503 with Retry-After
+ * scscf.retry_after when the loss falls on it (counted).
  */
 bool scscf_register_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out);
+/*
+ * scscf_register_sar - the Server-Assignment-Type of the SAR REGISTER @req sends once its
+ * credentials are verified (REGISTRATION, RE_REGISTRATION, USER_DEREGISTRATION for the
+ * last bindings), or 0 when it sends none first: no answer to a pending challenge of ours
+ * (a MAR or a refusal comes first), one that fails or asks for re-synchronisation, a query
+ * (no Contact), a de-registration that leaves other bindings, more contacts than fit, or
+ * anything scscf_register refuses before. Reads only (the challenge stays).
+ */
+int scscf_register_sar(struct scscf *s, const sip_t *req);
 void scscf_registrar_tick(struct scscf *s, time_t now);
 /* Network-initiated de-registration (RTR): every binding of @impu (or of the sets of
  * @impi when impu is NULL) goes, subscribers are told. Returns the number of sets. */
@@ -451,6 +470,20 @@ void scscf_store_ifcs_reset(struct scscf_aor *aor);
 
 /* ---- session.c: requests other than REGISTER (TS 24.229 5.4.3) ---- */
 int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip);
+/*
+ * scscf_session_sar - whether request @req, served by scscf_session, needs a SAR
+ * UNREGISTERED_USER first: an initial request (no To tag, not ACK, not back from an AS),
+ * originating or terminating, for a served user who has no set here (neither registered
+ * nor with a profile kept). Reads only.
+ */
+bool scscf_session_sar(struct scscf *s, const sip_t *req);
+/*
+ * scscf_session_early - when the HSS's overload report (RFC 7683) drops the SAR of
+ * scscf_session_sar, true with @out (503, Retry-After scscf.retry_after, counted), before
+ * any transaction. Anything else is answered by the transaction (also a Max-Forwards of 0,
+ * whose 483 comes before the SAR there).
+ */
+bool scscf_session_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out);
 int scscf_session_init(struct scscf *s);
 void scscf_session_fini(struct scscf *s);
 /* The chain goes on: next iFC, or the final routing of route.c */

@@ -12,6 +12,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "diam_doic.h"
 #include "log.h"
 #include "metrics.h"
 #include "sip_hdr.h"
@@ -298,13 +299,56 @@ static void lookup_served(struct scscf_call *call)
 
 /* ---- entry ---- */
 
+/* What a request is to this S-CSCF, by its first Route */
+enum kind {
+    KIND_OWN,         /* no Route, our Request-URI: for the node itself, it goes nowhere */
+    KIND_FROM_AS,     /* our Route with an original dialog identifier: back from an AS */
+    KIND_ORIG,        /* our Route with "orig" (the Service-Route): originating */
+    KIND_TERM,        /* else (the I-CSCF sends those without a Route): terminating */
+};
+
+/* The kind of request @sip; for KIND_FROM_AS its odi into @odi (@len bytes) */
+static enum kind kind_of(struct scscf *s, const sip_t *sip, char *odi, size_t len)
+{
+    const sip_route_t *r = sip->sip_route;
+    odi[0] = '\0';
+    if (r && ims_sip_is_own(s->d->sip, r->r_url)) {
+        if (r->r_url->url_params)
+            ims_url_param(r->r_url->url_params, "odi", odi, len);
+        return odi[0] ? KIND_FROM_AS : url_has_param(r->r_url, "orig") ? KIND_ORIG : KIND_TERM;
+    }
+    return !r && ims_sip_is_own(s->d->sip, sip->sip_request->rq_url) ? KIND_OWN : KIND_TERM;
+}
+
+/* The served user of originating request @req: its first P-Asserted-Identity that is a SIP
+ * or tel URI, into @served; -ENOENT when it has none */
+static int originating_user(const sip_t *req, char *served, size_t len)
+{
+    for (const sip_p_asserted_identity_t *pai = sip_p_asserted_identity(req); pai;
+         pai = pai->paid_next)
+        if (ims_sip_impu_of(pai->paid_url, served, len) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+/* The served user of terminating request @req into @served: the one whose temporary GRUU
+ * (RFC 5627) is its Request-URI, else the target, the identity of its Request-URI (into
+ * @target too); -EINVAL when that is no SIP or tel URI. Both SCSCF_ID_MAX bytes. */
+static int terminating_user(struct scscf *s, const sip_t *req, char *target, char *served)
+{
+    const url_t *ruri = req->sip_request->rq_url;
+    if (ims_sip_target_of(ruri, target, SCSCF_ID_MAX) != 0)
+        return -EINVAL;
+    struct scscf_aor *gruu = ruri->url_user && url_has_param(ruri, "gr")
+                                 ? ims_map_get(s->tgruus, ruri->url_user)
+                                 : NULL;
+    snprintf(served, SCSCF_ID_MAX, "%s", gruu ? gruu->impus[0] : target);
+    return 0;
+}
+
 static void originating(struct scscf_call *call)
 {
-    const sip_t *req = ims_ptx_sip(call->tx);
-    const sip_p_asserted_identity_t *pai = sip_p_asserted_identity(req);
-    while (pai && ims_sip_impu_of(pai->paid_url, call->served, sizeof(call->served)) != 0)
-        pai = pai->paid_next;
-    if (!pai) {
+    if (originating_user(ims_ptx_sip(call->tx), call->served, sizeof(call->served)) != 0) {
         scscf_call_refuse(call, 403, "Forbidden",
                           "no P-Asserted-Identity: originating requests come from a P-CSCF");
         return;
@@ -316,17 +360,11 @@ static void originating(struct scscf_call *call)
 
 static void terminating(struct scscf_call *call)
 {
-    const sip_t *req = ims_ptx_sip(call->tx);
-    const url_t *ruri = req->sip_request->rq_url;
-    if (ims_sip_target_of(ruri, call->target, sizeof(call->target)) != 0) {
+    if (terminating_user(call->s, ims_ptx_sip(call->tx), call->target, call->served) != 0) {
         scscf_call_refuse(call, 416, "Unsupported URI Scheme", "not a SIP or tel URI");
         return;
     }
     ims_counter_inc(m.term);
-    struct scscf_aor *gruu = ruri->url_user && url_has_param(ruri, "gr")
-                                 ? ims_map_get(call->s->tgruus, ruri->url_user)
-                                 : NULL;
-    snprintf(call->served, sizeof(call->served), "%s", gruu ? gruu->impus[0] : call->target);
     call->sc = SCSCF_TERM_REG;
     lookup_served(call);
 }
@@ -375,16 +413,10 @@ static void icid_of(const sip_t *req, char *buf, size_t len)
 
 int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
 {
-    const sip_route_t *r = sip->sip_route;
-    char odi[24] = "";
-    bool orig = false;
-    if (r && ims_sip_is_own(s->d->sip, r->r_url)) {
-        if (r->r_url->url_params)
-            ims_url_param(r->r_url->url_params, "odi", odi, sizeof(odi));
-        orig = url_has_param(r->r_url, "orig");
-    } else if (!r && ims_sip_is_own(s->d->sip, sip->sip_request->rq_url)) {
+    char odi[24];
+    enum kind k = kind_of(s, sip, odi, sizeof(odi));
+    if (k == KIND_OWN)
         return ims_sip_reply_unhandled(s->d->sip, irq, sip, s->d->desc->sip_allow);
-    }
     struct ims_ptx *tx = ims_ptx_create(s->d->sip, irq);
     if (!tx)
         return 500;
@@ -406,7 +438,7 @@ int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
     const sip_t *req = ims_ptx_sip(tx);
     icid_of(req, call->icid, sizeof(call->icid));
     url_e(call->ruri, sizeof(call->ruri), req->sip_request->rq_url);
-    if (odi[0]) {
+    if (k == KIND_FROM_AS) {
         from_as(call, odi);
     } else if (req->sip_to && req->sip_to->a_tag) {
         /* within a dialog: along the Route set (our own entries are gone) */
@@ -421,10 +453,35 @@ int scscf_session(struct scscf *s, nta_incoming_t *irq, const sip_t *sip)
             scscf_call_refuse(call, st, NULL, "cannot forward along the Route set");
     } else if (req->sip_request->rq_method == sip_method_ack) {
         ims_ptx_reply(tx, 200, NULL, NULL);   /* an ACK outside a dialog: absorbed */
-    } else if (orig) {
+    } else if (k == KIND_ORIG) {
         originating(call);
     } else {
         terminating(call);
     }
     return 0;
+}
+
+bool scscf_session_sar(struct scscf *s, const sip_t *req)
+{
+    char odi[24], target[SCSCF_ID_MAX], served[SCSCF_ID_MAX];
+    if ((req->sip_to && req->sip_to->a_tag) || req->sip_request->rq_method == sip_method_ack)
+        return false;
+    enum kind k = kind_of(s, req, odi, sizeof(odi));
+    int rc = k == KIND_ORIG   ? originating_user(req, served, sizeof(served))
+             : k == KIND_TERM ? terminating_user(s, req, target, served)
+                              : -ENOENT;
+    return rc == 0 && !scscf_store_find(s, served);
+}
+
+bool scscf_session_early(struct scscf *s, const sip_t *req, struct ims_sip_refusal *out)
+{
+    if (!scscf_session_sar(s, req) ||
+        !ims_diam_doic_throttle_early(IMS_CMD_SAR, SCSCF_SAT_UNREGISTERED_USER))
+        return false;
+    ims_counter_inc(m.refused);
+    out->status = 503;
+    out->retry_after = s->retry_after;
+    snprintf(out->why, sizeof(out->why), "HSS too busy: its overload report (RFC 7683) asks "
+             "for fewer SARs");
+    return true;
 }

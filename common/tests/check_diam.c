@@ -16,6 +16,7 @@
 #include <sofia-sip/su.h>
 
 #include "diam.h"
+#include "diam_doic.h"
 #include "log.h"
 #include "loop.h"
 
@@ -25,7 +26,7 @@
 
 static struct ims_loop *loop;
 
-static void setup(void)
+static void setup_with(bool doic)
 {
     ims_log_init("check_diam", IMS_LOG_ERROR, IMS_LOG_KV, NULL);
     su_init();
@@ -38,9 +39,19 @@ static void setup(void)
         .request_timeout_ms = 1000, .max_pending = 10,
         .apps = IMS_APP_BIT(IMS_APP_CX) | IMS_APP_BIT(IMS_APP_SH) | IMS_APP_BIT(IMS_APP_RO) |
                 IMS_APP_BIT(IMS_APP_RF),
-        .loop = loop,
+        .loop = loop, .doic = doic,
     };
     ck_assert_int_eq(ims_diam_init(&c), 0);
+}
+
+static void setup(void)
+{
+    setup_with(false);
+}
+
+static void setup_doic(void)
+{
+    setup_with(true);
 }
 
 static void teardown(void)
@@ -298,6 +309,90 @@ START_TEST(send_without_route_is_answered_once)
 }
 END_TEST
 
+/* ---- DOIC: the decision before a request is built ---- */
+
+#define HSS "hss." REALM
+
+/* A request of @cmd; @type_avp (IMS_AVP_COUNT: none) set to @type */
+static struct msg *request_of(enum ims_cmd cmd, enum ims_avp type_avp, int32_t type)
+{
+    struct msg *m = ims_diam_request_new(cmd, NULL, NULL);
+    ck_assert_ptr_nonnull(m);
+    if (type_avp != IMS_AVP_COUNT)
+        ck_assert_int_eq(ims_avp_add_i32(m, type_avp, type), 0);
+    return m;
+}
+
+/* HSS answers a request of @cmd asking for a reduction of @pct % (RFC 7683 OC-OLR): the
+ * client takes it, and HSS becomes the target of @cmd's application */
+static void answered_by_hss(enum ims_cmd cmd, uint32_t pct)
+{
+    struct msg *m = request_of(cmd, IMS_AVP_COUNT, 0);
+    ck_assert_int_eq(fd_msg_new_answer_from_req(fd_g_config->cnf_dict, &m, 0), 0);
+    ck_assert_int_eq(fd_msg_source_set(m, (DiamId_t)HSS, strlen(HSS)), 0);
+    ck_assert_int_eq(ims_avp_add_str(m, IMS_AVP_ORIGIN_HOST, HSS), 0);
+    struct avp *f = ims_avp_add_group(m, IMS_AVP_OC_SUPPORTED_FEATURES);
+    struct avp *olr = ims_avp_add_group(m, IMS_AVP_OC_OLR);
+    ck_assert(f && olr);
+    ck_assert_int_eq(ims_avp_add_u64(f, IMS_AVP_OC_FEATURE_VECTOR, 1), 0);   /* loss */
+    ck_assert_int_eq(ims_avp_add_u64(olr, IMS_AVP_OC_SEQUENCE_NUMBER, 1), 0);
+    ck_assert_int_eq(ims_avp_add_i32(olr, IMS_AVP_OC_REPORT_TYPE, 0), 0);    /* host */
+    ck_assert_int_eq(ims_avp_add_u32(olr, IMS_AVP_OC_REDUCTION_PERCENTAGE, pct), 0);
+    ck_assert_int_eq(ims_avp_add_u32(olr, IMS_AVP_OC_VALIDITY_DURATION, 30), 0);
+    ims_diam_doic_answered(m, "", cmd);
+    fd_msg_free(m);
+}
+
+START_TEST(what_ends_a_session)
+{
+    struct msg *ccr_t = request_of(IMS_CMD_CCR, IMS_AVP_CC_REQUEST_TYPE, 3);
+    struct msg *ccr_u = request_of(IMS_CMD_CCR, IMS_AVP_CC_REQUEST_TYPE, 2);
+    struct msg *sar = request_of(IMS_CMD_SAR, IMS_AVP_SERVER_ASSIGNMENT_TYPE, 5);
+    ck_assert(ims_diam_ends_session(ccr_t, IMS_CMD_CCR));
+    ck_assert(!ims_diam_ends_session(ccr_u, IMS_CMD_CCR));
+    /* the request and its type alone say the same */
+    ck_assert(ims_diam_type_ends_session(IMS_CMD_CCR, 3));
+    ck_assert(!ims_diam_type_ends_session(IMS_CMD_CCR, 2));
+    /* a SAR does not, not even USER_DEREGISTRATION (5) */
+    ck_assert(!ims_diam_ends_session(sar, IMS_CMD_SAR));
+    ck_assert(!ims_diam_type_ends_session(IMS_CMD_SAR, 5));
+    fd_msg_free(ccr_t);
+    fd_msg_free(ccr_u);
+    fd_msg_free(sar);
+}
+END_TEST
+
+START_TEST(early_decision_as_the_late_one)
+{
+    answered_by_hss(IMS_CMD_SAR, 100);
+    answered_by_hss(IMS_CMD_CCR, 100);
+    /* all are dropped, but what ends a session: early as when the request goes */
+    ck_assert(ims_diam_doic_throttle_early(IMS_CMD_SAR, 1));
+    ck_assert(ims_diam_doic_throttle_early(IMS_CMD_SAR, 5));
+    ck_assert(ims_diam_doic_throttle_early(IMS_CMD_CCR, 1));
+    ck_assert(!ims_diam_doic_throttle_early(IMS_CMD_CCR, 3));
+    struct msg *ccr_t = request_of(IMS_CMD_CCR, IMS_AVP_CC_REQUEST_TYPE, 3);
+    ck_assert(!ims_diam_doic_throttle(ccr_t, HSS, IMS_CMD_CCR));
+    fd_msg_free(ccr_t);
+    /* Rf is never throttled */
+    ck_assert(!ims_diam_doic_throttle_early(IMS_CMD_ACR, 0));
+}
+END_TEST
+
+START_TEST(decided_once)
+{
+    answered_by_hss(IMS_CMD_SAR, 50);   /* every second request */
+    struct msg *sar = request_of(IMS_CMD_SAR, IMS_AVP_SERVER_ASSIGNMENT_TYPE, 1);
+    ck_assert(!ims_diam_doic_throttle_early(IMS_CMD_SAR, 1));   /* let through ... */
+    ck_assert(!ims_diam_doic_throttle(sar, HSS, IMS_CMD_SAR));  /* ... not decided again */
+    ck_assert(ims_diam_doic_throttle(sar, HSS, IMS_CMD_SAR));   /* the next is */
+    /* a MAR let through early does not let a SAR through */
+    ck_assert(!ims_diam_doic_throttle_early(IMS_CMD_MAR, 0));
+    ck_assert(ims_diam_doic_throttle(sar, HSS, IMS_CMD_SAR));
+    fd_msg_free(sar);
+}
+END_TEST
+
 static Suite *diam_suite(void)
 {
     Suite *s = suite_create("diam");
@@ -314,7 +409,14 @@ static Suite *diam_suite(void)
     tcase_add_test(tc, time_avp_uses_ntp_seconds);
     tcase_add_test(tc, command_lookup);
     tcase_add_test(tc, send_without_route_is_answered_once);
+    tcase_add_test(tc, what_ends_a_session);
     suite_add_tcase(s, tc);
+    TCase *td = tcase_create("doic");
+    tcase_add_checked_fixture(td, setup_doic, teardown);
+    tcase_set_timeout(td, 20);
+    tcase_add_test(td, early_decision_as_the_late_one);
+    tcase_add_test(td, decided_once);
+    suite_add_tcase(s, td);
     return s;
 }
 

@@ -120,6 +120,9 @@ struct answer {
     bool no_cnonce;
     const char *password;         /* NULL: the right one */
     const char *response;         /* NULL: computed from the above */
+    const char *contact;          /* NULL: <sip:alice@127.0.0.120:5201>; "-": none */
+    const char *expires;          /* Expires header (NULL: none) */
+    const char *more;             /* more Authorization parameters (NULL: none) */
 };
 
 /* A REGISTER answering @ch as @a says (in @msg, freed by the teardown) */
@@ -129,7 +132,7 @@ static const sip_t *register_of(const struct answer *a)
     const char *uri = a->uri ? a->uri : "sip:" REALM, *nonce = a->nonce ? a->nonce : ch.nonce;
     const char *qop = a->qop ? a->qop : "auth", *pw = a->password ? a->password : "alice-secret";
     bool with_qop = strcmp(qop, "-") != 0;
-    char ha1[33], resp[33], text[2048], q[128] = "";
+    char ha1[33], resp[33], text[2048], q[128] = "", contact[128] = "", expires[64] = "";
     ims_digest_ha1(user, realm, (const uint8_t *)pw, strlen(pw), ha1);
     ims_digest_response(ha1, nonce, with_qop ? "00000001" : NULL,
                         with_qop ? (a->no_cnonce ? "" : "c0ffee") : NULL,
@@ -138,16 +141,21 @@ static const sip_t *register_of(const struct answer *a)
     if (with_qop)
         snprintf(q, sizeof(q), ", qop=%s, nc=00000001%s", qop,
                  a->no_cnonce ? "" : ", cnonce=\"c0ffee\"");
+    if (!a->contact || strcmp(a->contact, "-") != 0)
+        snprintf(contact, sizeof(contact), "Contact: %s\r\n",
+                 a->contact ? a->contact : "<sip:alice@127.0.0.120:5201>");
+    if (a->expires)
+        snprintf(expires, sizeof(expires), "Expires: %s\r\n", a->expires);
     snprintf(text, sizeof(text),
              "REGISTER %s SIP/2.0\r\n"
              "Via: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bK1\r\n"
-             "From: <%s>;tag=1\r\nTo: <%s>\r\nCall-ID: c1\r\nCSeq: 2 REGISTER\r\n"
-             "Contact: <sip:alice@127.0.0.120:5201>\r\n"
+             "From: <%s>;tag=1\r\nTo: <%s>\r\nCall-ID: c1\r\nCSeq: 2 REGISTER\r\n%s%s"
              "Authorization: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-             "response=\"%s\", algorithm=MD5%s\r\n"
+             "response=\"%s\", algorithm=MD5%s%s\r\n"
              "Content-Length: 0\r\n\r\n",
              a->ruri ? a->ruri : "sip:" REALM, a->to ? a->to : IMPU, a->to ? a->to : IMPU,
-             user, realm, nonce, uri, a->response ? a->response : resp, q);
+             contact, expires, user, realm, nonce, uri, a->response ? a->response : resp, q,
+             a->more ? a->more : "");
     msg = msg_make(sip_default_mclass(), 0, text, (ssize_t)strlen(text));
     ck_assert_ptr_nonnull(msg);
     return sip_object(msg);
@@ -264,6 +272,9 @@ static void table_setup(void)
     sc.max_auth_failures = 3;
     sc.auth_failure_window = 300;
     ck_assert_int_eq(scscf_auth_init(&sc), 0);
+    sc.aors = ims_map_create(true);
+    sc.tgruus = ims_map_create(false);
+    ck_assert(sc.aors && sc.tgruus);
     challenge_setup();
 }
 
@@ -271,6 +282,8 @@ static void table_teardown(void)
 {
     challenge_teardown();
     scscf_auth_fini(&sc);
+    ims_map_destroy(sc.aors);
+    ims_map_destroy(sc.tgruus);
 }
 
 /* A challenge for @impi / @impu in the table; its nonce into ch.nonce (the answer uses it) */
@@ -406,7 +419,7 @@ START_TEST(challenge_bounds_before_the_transaction)
     /* answers that come first stay with the transaction */
     ck_assert(!early(register_plain(IMPU, 10), &r));            /* 423 */
     struct answer right = { .nonce = alices };
-    ck_assert(!early(register_of(&right), &r));                 /* a verdict on it */
+    ck_assert(!early(register_of(&right), &r));                 /* its SAR goes (no DOIC) */
     ck_assert_uint_eq(scscf_auth_pending(&sc), 2);              /* nothing used up */
     ck_assert(!early(register_plain("tel:+15550100001", 600), &r));   /* no IMPI: 403 */
     for (int i = 0; i < 3; i++)
@@ -423,6 +436,87 @@ START_TEST(challenge_bounds_before_the_transaction)
     ck_assert_str_eq(r.why, "too many challenges pending");
     scscf_auth_expire(&sc, time(NULL) + 61);
     ck_assert(!early(register_plain("sip:bob@" REALM, 600), &r));
+}
+END_TEST
+
+/* scscf_register_sar on the REGISTER answering ch.nonce as @a says */
+static int sar_of(const struct answer *a)
+{
+    int sat = scscf_register_sar(&sc, register_of(a));
+    challenge_teardown();
+    return sat;
+}
+
+/* A binding of alice's set @aor on port 520@n */
+static void bind_alice(struct scscf_aor *aor, int n)
+{
+    struct scscf_contact_in c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.uri, sizeof(c.uri), "sip:alice@127.0.0.120:520%d", n);
+    c.expires = time(NULL) + 600;
+    ck_assert_int_eq(scscf_store_bind(&sc, aor, &c, 0), 0);
+}
+
+START_TEST(sar_known_before_the_transaction)
+{
+    sc.min_expires = 60;
+    sc.default_expires = 3600;
+    sc.max_expires = 7200;
+    sc.max_contacts = 2;
+    /* no answer to a pending challenge: a MAR or a refusal comes first */
+    ck_assert_int_eq(scscf_register_sar(&sc, register_plain(IMPU, 600)), 0);
+    challenge_teardown();
+    struct answer right = { 0 };
+    ck_assert_int_eq(sar_of(&right), 0);                        /* nonce unknown here */
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    ck_assert_int_eq(sar_of(&right), SCSCF_SAT_REGISTRATION);
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 1);              /* nothing used up */
+    struct answer wrong = { .password = "guess" }, brief = { .expires = "10" },
+                  mallory = { .username = "mallory@ims.example.org" };
+    ck_assert_int_eq(sar_of(&wrong), 0);                        /* a new challenge: a MAR */
+    ck_assert_int_eq(sar_of(&brief), 0);                        /* 423 */
+    ck_assert_int_eq(sar_of(&mallory), 0);                      /* 403 */
+    /* registered: a refresh, a de-registration of the last binding, of all (*) */
+    struct scscf_aor aor;
+    memset(&aor, 0, sizeof(aor));
+    int err = 0;
+    ims_map_put(sc.aors, IMPU, &aor, &err);
+    ck_assert_int_eq(err, 0);
+    bind_alice(&aor, 1);
+    ck_assert_int_eq(sar_of(&right), SCSCF_SAT_RE_REGISTRATION);
+    struct answer dereg = { .expires = "0" }, star = { .contact = "*", .expires = "0" };
+    ck_assert_int_eq(sar_of(&dereg), SCSCF_SAT_USER_DEREGISTRATION);
+    ck_assert_int_eq(sar_of(&star), SCSCF_SAT_USER_DEREGISTRATION);
+    /* no SAR: a query, one binding of two going, more contacts than fit */
+    bind_alice(&aor, 2);
+    struct answer query = { .contact = "-" },
+                  third = { .contact = "<sip:alice@127.0.0.120:5203>" };
+    ck_assert_int_eq(sar_of(&query), 0);
+    ck_assert_int_eq(sar_of(&dereg), 0);
+    ck_assert_int_eq(sar_of(&third), 0);
+    ck_assert_int_eq(sar_of(&star), SCSCF_SAT_USER_DEREGISTRATION);
+    scscf_store_unbind(&sc, &aor, NULL);
+    /* an expired challenge: a new one (MAR) */
+    scscf_auth_expire(&sc, time(NULL) + 61);
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    ck_assert_int_eq(sar_of(&right), SCSCF_SAT_REGISTRATION);
+}
+END_TEST
+
+START_TEST(aka_resync_is_no_sar)
+{
+    sc.default_expires = 3600;
+    sc.max_expires = 7200;
+    sc.max_contacts = 2;
+    ch.v.scheme = SCSCF_AKAV1;
+    memcpy(ch.v.xres, "abcdefgh", 8);                           /* RFC 3310: the password */
+    ch.v.xres_len = 8;
+    ck_assert_int_eq(issue(IMPI, IMPU), 0);
+    struct answer right = { .password = "abcdefgh" },
+                  resync = { .password = "abcdefgh", .more = ", auts=\"AAAAAAAAAAAAAAAAAAA=\"" };
+    ck_assert_int_eq(sar_of(&right), SCSCF_SAT_REGISTRATION);
+    ck_assert_int_eq(sar_of(&resync), 0);                       /* a MAR first */
+    ck_assert_uint_eq(scscf_auth_pending(&sc), 1);
 }
 END_TEST
 
@@ -531,6 +625,8 @@ int main(void)
     tcase_add_test(tt, call_id_does_not_matter);
     tcase_add_test(tt, challenges_bounded);
     tcase_add_test(tt, challenge_bounds_before_the_transaction);
+    tcase_add_test(tt, sar_known_before_the_transaction);
+    tcase_add_test(tt, aka_resync_is_no_sar);
     tcase_add_test(tt, failures_lock_out_for_the_window);
     tcase_add_test(tt, failure_records_bounded);
     tcase_add_test(tt, digest_bodies_and_the_hss_nonce);

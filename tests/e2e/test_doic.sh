@@ -12,7 +12,9 @@
 #    field); the I-CSCF's /metrics shows the reduction in force for the HSS and the UARs it
 #    throttled; every REGISTER of the burst gets an answer (an error with Retry-After for
 #    those throttled, not silence; the I-CSCF's (UAR) and the S-CSCF's (MAR) are decided
-#    before any SIP transaction).
+#    before any SIP transaction). Meanwhile a trusted peer in the I-CSCF's place sends
+#    the S-CSCF registrations with credentials: the SAR of a REGISTER with a right answer
+#    is decided before the transaction too (its 503s carry the stateless path's To tag).
 # 3. After the flood: the reduction ends (0 at the I-CSCF within the validity, 5 s, plus the
 #    steps down) and registrations succeed again.
 set -u
@@ -26,6 +28,8 @@ SCEN=$E2E_ROOT/tests/e2e/scenarios
 PCSCF=127.0.0.10:5060
 ALICE=(127.0.0.120 5301)
 FLOOD_UE=127.0.0.130
+AUTH_PEER=127.0.1.131        # sipp in the I-CSCF's place (trusted by the S-CSCF)
+SCSCF=127.0.0.30:5060
 BULK=400
 export IMS_LAB_BULK=$BULK
 
@@ -68,6 +72,17 @@ flood() {
         -p 5320 -inf "$csv" -key domain "$R" -r "$rate" -m "$count" -nr -nostdin \
         -recv_timeout 5000 -timeout 40s -trace_rtt -rtt_freq 1 -trace_logs -log_file flood.log \
         "$PCSCF" >sipp.out 2>&1)
+}
+
+# auth_burst CSV: registrations with credentials (overload_reg_auth.xml: a refused REGISTER
+# is sent again, six tries) from AUTH_PEER straight to the S-CSCF, 20 users a second (past
+# the I-CSCF, whose UARs the same report throttles, hardly any would reach it)
+auth_burst() {
+    mkdir -p "$E2E_RUN/auth"
+    (cd "$E2E_RUN/auth" && timeout 60 sipp -sf "$SCEN/overload_reg_auth.xml" -t u1 \
+        -i "$AUTH_PEER" -p 5330 -inf "$1" -key domain "$R" -key expires 600 -auth_uri "$R" \
+        -r 20 -m "$(($(wc -l <"$1") - 1))" -nostdin -recv_timeout 10000 -timeout 50s \
+        -trace_logs -log_file auth.log -trace_err -error_file auth.err "$SCSCF" >sipp.out 2>&1)
 }
 
 rtd_count() {   # DIR RTD: answers of that kind in the flood's rtt file
@@ -139,7 +154,11 @@ log "the Diameter client is sending ($(mar_in) MARs so far)"
 sampler=$!
 e2e_at_cleanup "kill $sampler 2>/dev/null"
 { echo SEQUENTIAL; seq -f 'user%05g' 1 300; } >"$E2E_RUN/burst.csv"
+{ echo SEQUENTIAL; seq -f 'user%05g' 341 400; } >"$E2E_RUN/auth.csv"
+auth_burst "$E2E_RUN/auth.csv" &
+auth_pid=$!
 flood burst 100 300 "$E2E_RUN/burst.csv"
+wait "$auth_pid"
 kill "$sampler" 2>/dev/null
 wait "$sampler" 2>/dev/null
 read -r max_i max_s max_asked <"$E2E_RUN/reductions"
@@ -211,6 +230,17 @@ s_tx=$(cap_count "$F" "$s503 && !($stateless_tag)")
 log "the S-CSCF throttled $throttled_s requests to the HSS; its 503s for that: $s_sl stateless, $s_tx not"
 check "the S-CSCF's 503s for the HSS's reduction went before any transaction" \
     test "$s_tx" -eq 0 -a \( "$throttled_s" -eq 0 -o "$s_sl" -ge 1 \)
+# ... and so did its SARs (a REGISTER with a right answer to its challenge): before, each
+# such 503 ("HSS too busy") kept a transaction for 32 s
+sar503='ip.src == 127.0.0.30 && sip.Status-Code == 503 && sip.Warning contains "fewer SARs"'
+sar_sl=$(cap_count "$F" "$sar503 && $stateless_tag")
+sar_tx=$(cap_count "$F" "$sar503 && !($stateless_tag)")
+A=$E2E_RUN/auth/auth.log
+log "the peer's registrations with credentials: $(grep -c '^registered' "$A"), refusals of" \
+    "the REGISTER with credentials: $(grep '^2 ' "$A" | cut -c1-100 | sort | uniq -c |
+    tr -s ' \n' ' '); the S-CSCF's 503s for SARs: $sar_sl stateless, $sar_tx not"
+check "the S-CSCF refused SARs for the HSS's reduction before any transaction" \
+    test "$sar_sl" -ge 1 -a "$sar_tx" -eq 0
 check_eq "no malformed packet, no expert error" "" "$(cap_problems "$F" | head -n 5)"
 
 lab_stop
