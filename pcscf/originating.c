@@ -351,20 +351,17 @@ static struct ims_ptx *take_charged(struct pcscf *p, nta_incoming_t *irq, int *s
     return tx;
 }
 
-/* The address of a UE's flow as a next hop: sip:ip:port, ";transport=tcp" or "=tls" for a
- * connection, which nta finds open among its connections (tport) by that remote address and
- * reuses; the UE listens on no such port, so a connection that is gone is not opened again
- * and the request fails (480). Over UDP the request goes over UDP whatever its size (the
- * hop's any_size): the flow is where the UE can be reached (RFC 5626 5.3.1), a TCP
- * connection to the address of a UE behind a NAT reaches nothing, and through the UE's
- * IPsec SAs (a transport of ours given) nta refused a request past 1300 bytes outright. */
+/* The address of a UE's flow as a next hop: sip:ip:port;transport=udp, tcp or tls. A
+ * connection (tcp, tls) nta finds open among its connections (tport) by that remote address
+ * and reuses; the UE listens on no such port, so a connection that is gone is not opened
+ * again and the request fails (480). Over UDP the request goes over UDP whatever its size
+ * (the hop's any_size): the flow is where the UE can be reached (RFC 5626 5.3.1), and a TCP
+ * connection to the address of a UE behind a NAT reaches nothing. */
 static url_t *flow_uri(su_home_t *home, const struct ims_sip_source *ue)
 {
     bool v6 = strchr(ue->ip, ':') != NULL;
-    bool udp = strcmp(ue->proto, "udp") == 0;
-    return url_make(home, su_sprintf(home, "sip:%s%s%s:%u%s%s", v6 ? "[" : "", ue->ip,
-                                     v6 ? "]" : "", ue->port, udp ? "" : ";transport=",
-                                     udp ? "" : ue->proto));
+    return url_make(home, su_sprintf(home, "sip:%s%s%s:%u;transport=%s", v6 ? "[" : "",
+                                     ue->ip, v6 ? "]" : "", ue->port, ue->proto));
 }
 
 /*
