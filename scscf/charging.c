@@ -57,6 +57,8 @@ struct scscf_ro {
     bool reserved;                    /* holds a place of the dialog table (ims_chg_reserve) */
     uint64_t reported_ms;             /* usage before this is reported (monotonic ms; a
                                        * report rounded up can put it a little ahead) */
+    uint64_t ended_ms;                /* when the call ended while a CCR was under way (its
+                                       * answer sends the CCR-T), 0: it did not */
     uint32_t sent_used;               /* seconds the CCR under way reports */
     uint32_t unreported;              /* seconds a CCR reported that got no answer: the
                                        * next one carries them */
@@ -236,7 +238,7 @@ static uint64_t now_ms(void)
  * charging_faults saw 9 on a loaded machine). */
 static uint32_t take_used(struct scscf_ro *r)
 {
-    uint64_t now = now_ms();
+    uint64_t now = r->ended_ms ? r->ended_ms : now_ms();
     uint32_t used = 0;
     if (!r->reported_ms) {
         r->reported_ms = now;
@@ -339,8 +341,12 @@ static void ro_terminate(struct scscf_ro *r)
     r->over = true;
     r->dlg = NULL;
     r->call = NULL;
-    if (r->busy)                      /* the answer under way ends it (see on_update) */
+    if (r->busy) {                    /* the answer under way ends it (see on_update); the
+                                       * usage ends now, not when the OCS answers */
+        if (!r->ended_ms)
+            r->ended_ms = now_ms();
         return;
+    }
     struct ims_ro_request q;
     request_of(r, &q);
     q.used_time = take_used(r);
