@@ -674,6 +674,12 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
     snprintf(url, sizeof(url), "%s:%s%s%s:%d;transport=%s", tls ? "sips" : "sip",
              v6 ? "[" : "", s->address, v6 ? "]" : "", port, tp);
     const char *u = url;
+    /* each transport named ("udp5064"): nta takes a transport given for a request
+     * (NTATAG_TPORT) by its name only, and with none named it took the first UDP one, the
+     * main port (the P-CSCF sent to an IPsec UE from outside its SAs' port). Every one
+     * named, as a name given is compared to each transport's */
+    char ident[24];
+    snprintf(ident, sizeof(ident), "%s%d", tp, port);
     int rc;
     if (tls && (rc = tls_folder(s, dir, sizeof(dir))) != 0) {
         ims_err("sip: cannot prepare the TLS credentials (sip.tls_cert, tls_key, tls_ca): %s",
@@ -692,7 +698,7 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
                                     NTATAG_UA(0), NTATAG_CANCEL_487(0),
                                     NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
                                     NTATAG_TCP_RPORT(1), NTATAG_TLS_RPORT(1),
-                                    NTATAG_SIP_T1X64(s->t1x64_ms),
+                                    NTATAG_SIP_T1X64(s->t1x64_ms), TPTAG_IDENT(ident),
                                     TAG_IF(conf, SRESTAG_RESOLV_CONF(conf)),
                                     TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
                                     TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
@@ -701,7 +707,7 @@ static int bind_transport_at(struct ims_sip *s, const char *tp, int port)
             s->resolv_conf[0] = '\0';
         rc = s->agent ? 0 : -1;
     } else {
-        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u),
+        rc = nta_agent_add_tport(s->agent, URL_STRING_MAKE(u), TPTAG_IDENT(ident),
                                  TAG_IF(tls, TPTAG_CERTIFICATE(dir)),
                                  TAG_IF(tls, TPTAG_TLS_VERIFY_POLICY(policy)),
                                  TAG_END());

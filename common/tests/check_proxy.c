@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_header.h>
@@ -33,6 +34,7 @@
 #define UAC_PORT 25080
 #define DEAD_PORT 25099    /* nothing listens there */
 #define RAW_PORT 25090     /* a UDP socket of the test itself (hand-written requests) */
+#define SECOND_PORT 25061  /* a second UDP port of the proxy */
 
 static su_root_t *root;
 static struct ims_sip *proxy;
@@ -48,6 +50,7 @@ static struct {
     int cancels;
     int requests;
     struct ims_oc_via via;     /* RFC 7339 parameters of the proxy's Via */
+    int src_port;              /* the port the last request came from */
 } seen;
 
 /* what the UAC got */
@@ -111,6 +114,10 @@ static int uas_request(nta_leg_magic_t *m, nta_leg_t *leg, nta_incoming_t *irq,
     const char *pcv = ims_sip_header(sip, "P-Charging-Vector");
     snprintf(seen.pcv, sizeof(seen.pcv), "%s", pcv ? pcv : "");
     seen.requests++;
+    msg_t *rq = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = rq ? msg_addrinfo(rq) : NULL;
+    seen.src_port = ai && ai->ai_addr ? ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port) : 0;
+    msg_destroy(rq);
     ims_oc_via_parse(sip->sip_via ? sip->sip_via->v_params : NULL, &seen.via);
     if (sip->sip_request->rq_method == sip_method_ack)
         return 200;
@@ -175,6 +182,13 @@ static int proxy_request(void *arg, nta_incoming_t *irq, const sip_t *sip)
     } else if (user && strcmp(user, "named") == 0) {
         /* a host name only the static table knows */
         st = ims_ptx_forward(tx, url_make(home, "sip:ok@uas.test:25070"), NULL, true);
+    } else if (user && strcmp(user, "second") == 0) {
+        /* through the proxy's second UDP port (as the P-CSCF sends to a UE from its
+         * protected client port) */
+        url_t *ok = target_url(home, "ok", UAS_PORT);
+        struct ims_ptx_hop hop = { .request_uri = ok, .next_hop = ok,
+                                   .tport = ims_sip_tport(proxy, SECOND_PORT, "udp") };
+        st = hop.tport ? ims_ptx_forward_ex(tx, &hop) : 500;
     } else if (user && strcmp(user, "dead") == 0) {
         st = ims_ptx_forward(tx, target_url(home, "dead", DEAD_PORT), NULL, true);
     } else {
@@ -328,6 +342,28 @@ START_TEST(forwards_and_relays_200)
     ck_assert(!seen.had_route);                    /* our own Route was removed */
     ck_assert(seen.had_record_route);
     ck_assert_str_eq(seen.pcv, "icid-value=test123");
+    nta_outgoing_destroy(orq);
+}
+END_TEST
+
+/* A request forwarded through a given transport of ours leaves from its port: nta took only
+ * the name of a primary transport, and with no transport named (TPTAG_IDENT) the first UDP
+ * one, the proxy's main port (so a P-CSCF sent to an IPsec UE from outside its SAs) */
+START_TEST(a_given_transport_is_the_one_used)
+{
+    ck_assert_int_eq(ims_sip_add_transport(proxy, SECOND_PORT, "udp"), 0);
+    nta_outgoing_t *orq = send_request(sip_method_message, "MESSAGE", "second", 70, true);
+    ck_assert_ptr_nonnull(orq);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 200);
+    ck_assert_int_eq(seen.src_port, SECOND_PORT);
+    nta_outgoing_destroy(orq);
+    /* and without one, the main port */
+    memset(&got, 0, sizeof(got));
+    orq = send_request(sip_method_message, "MESSAGE", "ok", 70, true);
+    run_until_done(3000);
+    ck_assert_int_eq(got.final, 200);
+    ck_assert_int_eq(seen.src_port, PROXY_PORT);
     nta_outgoing_destroy(orq);
 }
 END_TEST
@@ -899,6 +935,7 @@ static Suite *proxy_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, warning_of_the_node);
     tcase_add_test(tc, forwards_and_relays_200);
+    tcase_add_test(tc, a_given_transport_is_the_one_used);
     tcase_add_test(tc, host_names_from_the_static_table);
     tcase_add_test(tc, max_forwards_zero_gives_483);
     tcase_add_test(tc, relays_error_response);
