@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -279,7 +280,14 @@ void ims_log_limited(struct ims_log_limit *lim, enum ims_log_level level,
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     unsigned long held;
-    if (!ims_log_limit_pass(lim, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, &held))
+    /* one lock for every limit: a call site may be reached from several threads (the
+     * CDF's refusals on freeDiameter's dispatch threads); taken only when a line is due */
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    bool pass = ims_log_limit_pass(lim, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+                                   &held);
+    pthread_mutex_unlock(&mu);
+    if (!pass)
         return;
     char msg[2048];
     va_list ap;

@@ -71,7 +71,8 @@ void ims_log_kv(enum ims_log_level level, const struct ims_log_ids *ids, const c
  * the lines held back in between are counted and the next line written says how many
  * ("... (1234 more since)"). Zero the rest; usually a static of the call site:
  *   static struct ims_log_limit lim = IMS_LOG_LIMIT(10);
- * One thread per limit (the call sites are on one daemon thread).
+ * ims_log_limited may be called for one limit from several threads (it takes a lock);
+ * ims_log_limit_pass alone may not.
  */
 struct ims_log_limit {
     unsigned interval;        /* seconds between two lines */

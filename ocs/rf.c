@@ -294,21 +294,6 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* Whether a warning of @lim may be written now (ims_log_limit_pass under q.mu: on_acr runs
- * on any of freeDiameter's dispatch threads, and a flood of refused ACRs must not turn
- * into a flood of log writes on the threads that dispatch every request) */
-static bool warn_pass(struct ims_log_limit *lim, const struct timespec *now, unsigned long *held,
-                      char *more, size_t len)
-{
-    pthread_mutex_lock(&q.mu);
-    bool pass = ims_log_limit_pass(lim, (long long)now->tv_sec * 1000 + now->tv_nsec / 1000000,
-                                   held);
-    pthread_mutex_unlock(&q.mu);
-    if (pass && *held)
-        snprintf(more, len, " (%lu more since)", *held);
-    return pass;
-}
-
 /* freeDiameter's dispatch thread (ims_diam_serve_direct): parse, queue for the writer (which
  * answers), or answer at once; never waits for the database */
 static int on_acr(struct msg **msg, void *arg)
@@ -323,14 +308,13 @@ static int on_acr(struct msg **msg, void *arg)
     ims_counter_inc(m.records[j->acr.type]);
     struct ims_log_ids ids = { .session_id = j->acr.session_id,
                                .icid = j->acr.icid[0] ? j->acr.icid : NULL };
+    /* at most a line every 10 s: a flood of refused ACRs must not turn into a flood of log
+     * writes on the threads that dispatch every request */
     static struct ims_log_limit refused_log = IMS_LOG_LIMIT(10), busy_log = IMS_LOG_LIMIT(10);
-    unsigned long held = 0;
-    char more[48] = "";
     if (code) {
         ims_counter_inc(m.rejected);
-        if (warn_pass(&refused_log, &j->t0, &held, more, sizeof(more)))
-            ims_log(IMS_LOG_WARN, &ids, "cdf: ACR from %s refused: %s%s", j->acr.node, err,
-                    more);
+        ims_log_limited(&refused_log, IMS_LOG_WARN, &ids, "cdf: ACR from %s refused: %s",
+                        j->acr.node, err);
     } else {
         pthread_mutex_lock(&q.mu);
         bool running = q.running;
@@ -354,9 +338,9 @@ static int on_acr(struct msg **msg, void *arg)
         if (queued)
             return 0;
         ims_counter_inc(m.busy);
-        if (warn_pass(&busy_log, &j->t0, &held, more, sizeof(more)))
-            ims_log(IMS_LOG_WARN, &ids, "cdf: ACR #%u from %s not taken: %s%s", j->acr.number,
-                    j->acr.node, running ? "the queue is full" : "shutting down", more);
+        ims_log_limited(&busy_log, IMS_LOG_WARN, &ids, "cdf: ACR #%u from %s not taken: %s",
+                        j->acr.number, j->acr.node,
+                        running ? "the queue is full" : "shutting down");
         code = IMS_DIAM_TOO_BUSY;
         snprintf(err, sizeof(err), "the CDF is %s", running ? "busy" : "shutting down");
     }
