@@ -1,6 +1,6 @@
 /*
  * deadline.h - absolute times for pthread_cond_timedwait() and the like: a clock's now or
- * a given time plus some milliseconds, and their order
+ * a given time plus some milliseconds, and their order; the monotonic clock in milliseconds
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -8,6 +8,7 @@
 #define IMS_DEADLINE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 /* @t plus @ms milliseconds */
@@ -28,6 +29,14 @@ static inline struct timespec ims_deadline_ms(clockid_t clock, unsigned long ms)
     struct timespec t;
     clock_gettime(clock, &t);
     return ims_ts_add_ms(t, ms);
+}
+
+/* Now on CLOCK_MONOTONIC in milliseconds (for durations and timeouts, not dates) */
+static inline uint64_t ims_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* Whether @a comes before @b */

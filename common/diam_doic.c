@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "diam_doic.h"
+#include "deadline.h"
 #include "diam.h"
 #include "diam_avp.h"
 #include "doic.h"
@@ -41,20 +42,13 @@ static struct {
                                           * application (sent by realm, its likely host) */
 } g = { .mu = PTHREAD_MUTEX_INITIALIZER, .ignored_log = IMS_LOG_LIMIT(10) };
 
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* ---- metrics ---- */
 
 static double asked(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&g.mu);
-    ims_doic_server_tick(&g.srv, now_ms());
+    ims_doic_server_tick(&g.srv, ims_now_ms());
     uint32_t r = g.srv.reduction;
     pthread_mutex_unlock(&g.mu);
     return (double)r;
@@ -64,7 +58,7 @@ static double reduction_of(void *arg)
 {
     const struct peer_metrics *p = arg;
     pthread_mutex_lock(&g.mu);
-    uint32_t r = ims_doic_client_reduction(&g.client, p->host, now_ms());
+    uint32_t r = ims_doic_client_reduction(&g.client, p->host, ims_now_ms());
     pthread_mutex_unlock(&g.mu);
     return (double)r;
 }
@@ -111,7 +105,7 @@ int ims_diam_doic_init(const struct ims_diam_doic_conf *c, bool server)
     if (server && g.enabled) {
         uint64_t seq = (uint64_t)time(NULL);   /* above any sent before a restart */
         ims_doic_server_init(&g.srv, c->max_queue, c->busy_wait_ms, c->threshold_pct,
-                             c->validity_s, seq, now_ms());
+                             c->validity_s, seq, ims_now_ms());
         ims_gauge_fn_new("ims_diameter_oc_reduction_asked_percent", "Reduction this server "
                          "asks of its clients in its OC-OLR (RFC 7683)", NULL, asked, NULL);
     }
@@ -151,7 +145,7 @@ static __thread int decided_early = -1;
 static bool decide(const char *target)
 {
     pthread_mutex_lock(&g.mu);
-    bool drop = ims_doic_client_throttle(&g.client, target, now_ms());
+    bool drop = ims_doic_client_throttle(&g.client, target, ims_now_ms());
     if (drop)
         ims_counter_inc(metrics_of(target)->throttled);
     pthread_mutex_unlock(&g.mu);
@@ -243,7 +237,7 @@ void ims_diam_doic_answered(struct msg *ans, const char *target, enum ims_cmd cm
         ims_counter_inc(g.ignored);
         log_untrusted(peer, origin, target);
     } else {
-        uint64_t now = now_ms();
+        uint64_t now = ims_now_ms();
         uint32_t before = ims_doic_client_reduction(&g.client, peer, now);
         int taken = rc == 0 ? ims_doic_client_update(&g.client, peer, &o, now) : rc;
         uint32_t after = ims_doic_client_reduction(&g.client, peer, now);
@@ -281,7 +275,7 @@ void ims_diam_doic_answer(struct msg *ans, size_t depth, unsigned waited_ms)
     struct ims_doic_olr o;
     if (!g.enabled || !g.server)
         return;
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     pthread_mutex_lock(&g.mu);
     ims_doic_server_observe(&g.srv, depth > UINT32_MAX ? UINT32_MAX : (unsigned)depth,
                             waited_ms, now);

@@ -26,6 +26,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "mgcf.h"
+#include "deadline.h"
 #include "log.h"
 #include "megaco.h"
 #include "metrics.h"
@@ -107,13 +108,6 @@ static void metrics(void)
                                 "address than the MGW's, or unreadable (dropped)", NULL);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void set_state(struct mgcf_mgw *g, enum mgw_state s)
 {
     if (g->state != s)
@@ -177,7 +171,7 @@ static int trans_send(struct mgcf_mgw *g, struct trans *t, const struct mgcf_mg_
     t->text = text;
     t->len = (size_t)n;
     t->interval = g->m->conf.h248_retrans_ms;
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     t->next_ms = now + t->interval;
     t->deadline_ms = now + g->m->conf.h248_timeout_ms;
     send_text(g, text, t->len);
@@ -535,7 +529,7 @@ static void on_pending(struct mgcf_mgw *g, uint32_t id)
     if (!t)
         return;
     t->pending = true;
-    t->deadline_ms = now_ms() + g->m->conf.h248_pending_ms;
+    t->deadline_ms = ims_now_ms() + g->m->conf.h248_pending_ms;
 }
 
 /* ---- the MGW's requests ---- */
@@ -705,7 +699,7 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *timer, su_timer_arg_t *a
     struct mgcf_mgw *g = (struct mgcf_mgw *)arg;
     (void)magic;
     (void)timer;
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     for (int i = 0; i < TRANS_MAX && g->n_trans; i++) {
         struct trans *t = &g->trans[i];
         if (!t->id)

@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "mrb.h"
+#include "deadline.h"
 #include "log.h"
 
 #include <errno.h>
@@ -24,13 +25,6 @@
 #include <jansson.h>
 
 #define RESP_MAX (256 * 1024)
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void strv_free(char **v)
 {
@@ -209,7 +203,7 @@ static void poll_begin(struct mrb *b, size_t i)
     m->owner = b;
     m->index = su_root_register(ims_loop_root(b->d->loop), &m->wait, on_poll,
                                 (su_wakeup_arg_t *)m, 0);
-    m->started_ms = now_ms();
+    m->started_ms = ims_now_ms();
     if (m->index < 0) {
         close(m->fd);
         m->fd = -1;
@@ -221,7 +215,7 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     (void)magic;
     (void)t;
     struct mrb *b = (struct mrb *)arg;
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     for (size_t i = 0; i < b->n; i++) {
         struct mrb_mrf *m = &b->mrfs[i];
         if (m->fd >= 0 && now - m->started_ms > b->timeout_ms) {

@@ -24,6 +24,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "cfw.h"
+#include "deadline.h"
 #include "cfw_msg.h"
 #include "cfw_tls.h"
 #include "session.h"
@@ -131,13 +132,6 @@ struct mrfc_cfw {
     struct ims_counter *m_in[6], *m_out, *m_refused_addr, *m_refused_sync, *m_lost;
     struct ims_counter *m_refused_tls, *m_refused_fp;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static const char *const pkg_names[] = { MRFC_PKG_IVR, MRFC_PKG_MIXER };
 
@@ -293,7 +287,7 @@ static void conn_send(struct conn *c, const char *data, size_t len)
     c->wbuf = b;
     memcpy(c->wbuf + c->wlen, data, len);
     c->wlen += len;
-    c->last_tx_ms = now_ms();
+    c->last_tx_ms = ims_now_ms();
     flush(c);
 }
 
@@ -320,7 +314,7 @@ static void send_request(struct conn *c, struct mrfc_cfw_out *o, const char *pre
     if (c->npend == PENDING_MAX)
         c->pend[0] = c->pend[--c->npend];   /* the oldest is forgotten */
     snprintf(c->pend[c->npend].tid, sizeof(c->pend[0].tid), "%s", tid);
-    c->pend[c->npend++].sent_ms = now_ms();
+    c->pend[c->npend++].sent_ms = ims_now_ms();
     o->tid = tid;
     send_msg(c, o);
 }
@@ -512,7 +506,7 @@ static void take_messages(struct conn *c)
             conn_lost(c, why);
             break;
         }
-        c->last_rx_ms = now_ms();
+        c->last_rx_ms = ims_now_ms();
         dispatch(c, &m);
         off += (size_t)n;
     }
@@ -630,7 +624,7 @@ static void conn_new(struct mrfc_cfw *cfw, int fd, bool tls, const char *peer, u
     c->rbuf = rbuf;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->port = port;
-    c->opened_ms = c->last_rx_ms = c->last_tx_ms = now_ms();
+    c->opened_ms = c->last_rx_ms = c->last_tx_ms = ims_now_ms();
     c->index = su_root_register(root, &c->w, on_conn, (su_wakeup_arg_t *)c, 0);
     if (c->index < 0) {
         ims_err("mrfc: cannot watch a control connection");
@@ -720,7 +714,7 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     (void)magic;
     (void)t;
     struct mrfc_cfw *cfw = (struct mrfc_cfw *)arg;
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     for (struct conn *c = cfw->conns, *next; c; c = next) {
         next = c->next;
         conn_timers(c, now);

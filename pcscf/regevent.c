@@ -21,6 +21,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "pcscf.h"
+#include "deadline.h"
 #include "log.h"
 #include "map.h"
 #include "metrics.h"
@@ -113,13 +114,6 @@ static const char *target_of(const struct pcscf_sub *s)
 
 /* ---- the refresh queue ---- */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void on_refresh(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg);
 
 /* The timer set for the head of the queue (stopped when the queue is empty) */
@@ -130,7 +124,7 @@ static void arm(struct pcscf *p)
         su_timer_reset(re->timer);
         return;
     }
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     uint64_t in = re->head->due_ms > now ? re->head->due_ms - now : 0;
     su_timer_set_interval(re->timer, on_refresh, (su_timer_arg_t *)p,
                           in < UINT32_MAX ? (su_duration_t)in : (su_duration_t)INT32_MAX);
@@ -153,7 +147,7 @@ static void enqueue(struct pcscf_sub *s, uint64_t in_ms)
 {
     struct pcscf_regevent *re = s->p->regevent;
     dequeue(s);
-    s->due_ms = now_ms() + in_ms;
+    s->due_ms = ims_now_ms() + in_ms;
     struct pcscf_sub *after = re->tail;
     while (after && after->due_ms > s->due_ms)
         after = after->prev;
@@ -190,7 +184,7 @@ static void on_refresh(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *ar
     (void)t;
     struct pcscf *p = (struct pcscf *)arg;
     struct pcscf_regevent *re = p->regevent;
-    uint64_t now = now_ms();
+    uint64_t now = ims_now_ms();
     while (re->head && re->head->due_ms <= now) {
         struct pcscf_sub *s = re->head;
         enqueue(s, (uint64_t)s->every_s * 1000u);

@@ -20,6 +20,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "scscf.h"
+#include "deadline.h"
 #include "diam_dest.h"
 #include "charging.h"
 #include "log.h"
@@ -224,13 +225,6 @@ static void request_of(const struct scscf_ro *r, struct ims_ro_request *q)
     q->requested_time = r->s->ro_requested_time;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* Seconds used since the last report (and what unanswered CCRs reported), for the CCR
  * about to go; now the last report. Rounded to the nearest second, the rest carried to the
  * next report, so a call's reports add up to its time within half a second: counted in
@@ -238,7 +232,7 @@ static uint64_t now_ms(void)
  * charging_faults saw 9 on a loaded machine). */
 static uint32_t take_used(struct scscf_ro *r)
 {
-    uint64_t now = r->ended_ms ? r->ended_ms : now_ms();
+    uint64_t now = r->ended_ms ? r->ended_ms : ims_now_ms();
     uint32_t used = 0;
     if (!r->reported_ms) {
         r->reported_ms = now;
@@ -344,7 +338,7 @@ static void ro_terminate(struct scscf_ro *r)
     if (r->busy) {                    /* the answer under way ends it (see on_update); the
                                        * usage ends now, not when the OCS answers */
         if (!r->ended_ms)
-            r->ended_ms = now_ms();
+            r->ended_ms = ims_now_ms();
         return;
     }
     struct ims_ro_request q;
@@ -738,13 +732,13 @@ static void ro_answered(struct scscf_call *call, struct ims_chg_dialog *d, const
         ims_counter_inc(m.released);
         bye_both(r, req->sip_cseq ? req->sip_cseq->cs_seq : 1, 0, 500,
                  "Online charging failed");
-        r->reported_ms = now_ms();
+        r->reported_ms = ims_now_ms();
         ro_terminate(r);
         return;
     }
     r->dlg = d;
     d->ext = r;
-    r->reported_ms = now_ms();
+    r->reported_ms = ims_now_ms();
     if (remember_dialog(r, req, resp) != 0) {
         struct ims_log_ids ids = ids_of(r);
         ims_log(IMS_LOG_WARN, &ids, "scscf: cannot keep the route sets of the call: it "
@@ -800,7 +794,7 @@ void scscf_charging_response(struct scscf_call *call, const sip_t *resp)
         } else if (status >= 300 && call->ro && !call->ro->busy) {
             struct scscf_ro *r = call->ro;
             call->ro = NULL;
-            r->reported_ms = now_ms();
+            r->reported_ms = ims_now_ms();
             ro_terminate(r);          /* nothing used */
         }
         break;
@@ -823,7 +817,7 @@ void scscf_charging_call_done(struct scscf_call *call)
         return;
     call->ro = NULL;
     r->call = NULL;
-    r->reported_ms = now_ms();
+    r->reported_ms = ims_now_ms();
     ro_terminate(r);
 }
 
