@@ -30,6 +30,9 @@ const struct ims_cfg_key ims_chg_keys[] = {
       "SQLite file of the ACRs not yet answered (relative to node.state_dir)" },
     { "charging", "interim_interval", IMS_CFG_INT, "300", 0, 0, 86400, NULL, NULL,
       "seconds between ACR INTERIMs of a session (0: none)" },
+    { "charging", "nice", IMS_CFG_INT, "0", 0, 0, 19, NULL, NULL,
+      "the ACR spool's thread runs this many nice levels below the SIP loop (0: the same): "
+      "its records wait in the spool, not the calls" },
     { "charging", "max_dialogs", IMS_CFG_INT, "10000", 0, 1, 10000000, NULL, NULL,
       "charged dialogs kept at most; a dialog beyond is not charged offline (logged), an "
       "online-charged call beyond is refused before it is set up (S-CSCF: 503)" },
@@ -223,6 +226,7 @@ struct ims_chg *ims_chg_create(struct ims_daemon *d, int node)
         .spool_path = spool,
         .interim_interval = (unsigned)ims_cfg_int(cfg, "charging.interim_interval"),
         .node_functionality = node,
+        .nice = (int)ims_cfg_int(cfg, "charging.nice"),
         .loop = d->loop,
     };
     c->rf = ims_rf_client_create(&rc);

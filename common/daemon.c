@@ -155,6 +155,9 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
       "watchdog interval in seconds" },
     { "diameter", "threads", IMS_CFG_INT, "4", 0, 1, 64, NULL, NULL,
       "freeDiameter dispatch threads, and as many threads running the server's handlers" },
+    { "diameter", "nice", IMS_CFG_INT, "0", 0, 0, 19, NULL, NULL,
+      "freeDiameter's threads run this many nice levels below the SIP loop (0: the same): "
+      "for a node whose Diameter is background work, such as a P-CSCF's Rf" },
     { "diameter", "max_queue", IMS_CFG_INT, "5000", 0, 1, 1000000, NULL, NULL,
       "received requests waiting for a handler thread at most; more are answered "
       "DIAMETER_TOO_BUSY at once" },
@@ -341,6 +344,7 @@ static int start_diameter(struct ims_daemon *d)
         .tc_timer = (int)ims_cfg_int(c, "diameter.tc_timer"),
         .tw_timer = (int)ims_cfg_int(c, "diameter.tw_timer"),
         .threads = (int)ims_cfg_int(c, "diameter.threads"),
+        .nice = (int)ims_cfg_int(c, "diameter.nice"),
         .request_timeout_ms = (unsigned)ims_cfg_int(c, "diameter.request_timeout_ms"),
         .max_pending = (unsigned)ims_cfg_int(c, "diameter.max_pending"),
         .max_queue = (unsigned)ims_cfg_int(c, "diameter.max_queue"),

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "prio.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -46,6 +47,7 @@ static struct {
     unsigned hold_ms;        /* longest hold of an answer to a re-opening peer: Tw */
     atomic_uint pending;
     struct ims_loop *loop;
+    int nice;                 /* diameter.nice: levels below the caller for its threads */
     struct ims_diam_rule *peers, *accept, *plain;   /* diameter.peers, accept_peers, plain_peers */
     size_t npeers, naccept, nplain;
     struct ims_diam_trust trust;
@@ -386,6 +388,7 @@ struct request_ctx {
     bool oc_offered;          /* RFC 7683: OC-Supported-Features sent */
     char oc_target[256];      /* ... to this host (see ims_diam_doic_offer) */
     bool oc_named;            /* ... which was its Destination-Host */
+    bool direct;              /* ims_diam_send_direct: fn on the thread of the outcome */
 };
 
 /* ---- hooks: metrics and operator-visible events ---- */
@@ -866,13 +869,22 @@ static void deliver(void *arg)
     free(ctx);
 }
 
-/* Hand the outcome to the loop thread. The loop queue is sized above max_pending, so this
- * only fails once the loop is gone (shutdown): then the outcome is released here. */
+/* Hand the outcome to the loop thread (or, for ims_diam_send_direct, to its callback here).
+ * The loop queue is sized above max_pending, so this only fails once the loop is gone
+ * (shutdown): then the outcome is released here. */
 static void hand_off(struct request_ctx *ctx)
 {
     ctx->res.latency_s = since(&ctx->sent);
     if (ctx->cmd < IMS_CMD_COUNT && g.latency[ctx->cmd])
         ims_histogram_observe(g.latency[ctx->cmd], ctx->res.latency_s);
+    if (ctx->direct) {
+        atomic_fetch_sub(&g.pending, 1);
+        ctx->fn(ctx->arg, &ctx->res);
+        if (ctx->res.answer)
+            fd_msg_free(ctx->res.answer);
+        free(ctx);
+        return;
+    }
     int rc = ims_loop_post(g.loop, deliver, ctx);
     if (rc != 0) {
         struct ims_log_ids ids = { .session_id = ctx->session };
@@ -951,7 +963,8 @@ fail:
     return NULL;
 }
 
-int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg)
+static int send_request(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn,
+                        void *arg, bool direct)
 {
     struct msg_hdr *h;
     if (!g.running) {
@@ -975,6 +988,7 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
     }
     ctx->fn = fn;
     ctx->arg = arg;
+    ctx->direct = direct;
     ctx->cmd = IMS_CMD_COUNT;
     if (fd_msg_hdr(*req, &h) == 0)
         ctx->cmd = ims_cmd_lookup(h->msg_appl, h->msg_code, true);
@@ -1006,6 +1020,17 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
         return -rc;
     }
     return 0;
+}
+
+int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg)
+{
+    return send_request(req, timeout_ms, fn, arg, false);
+}
+
+int ims_diam_send_direct(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn,
+                         void *arg)
+{
+    return send_request(req, timeout_ms, fn, arg, true);
 }
 
 int ims_diam_msg_encode(struct msg *m, uint8_t **buf, size_t *len)
@@ -1288,8 +1313,9 @@ static int set_trust(const struct ims_diam_conf *c)
     return 0;
 }
 
-int ims_diam_init(const struct ims_diam_conf *c)
+static int init_core(void *arg)
 {
+    const struct ims_diam_conf *c = arg;
     char conf[64];
     int rc;
     if (g.initialised) {
@@ -1308,6 +1334,7 @@ int ims_diam_init(const struct ims_diam_conf *c)
     g.doic_threshold_pct = c->doic_threshold_pct ? c->doic_threshold_pct : 50;
     g.doic_validity_s = c->doic_validity_s ? c->doic_validity_s : 5;
     g.loop = c->loop;
+    g.nice = c->nice;
     g.tls = c->tls;
     g.sctp = c->sctp;
     g.apps = c->apps;
@@ -1397,8 +1424,17 @@ int ims_diam_init(const struct ims_diam_conf *c)
     return 0;
 }
 
-int ims_diam_start(void)
+/* freeDiameter makes its threads in fd_core_initialize, fd_core_parseconf, fd_core_start
+ * and fd_peer_add (and they make the connections' threads): all run on a thread diameter.nice
+ * levels below the caller, so that they all start there. */
+int ims_diam_init(const struct ims_diam_conf *c)
 {
+    return ims_prio_run_lowered(c->nice, init_core, (void *)c);
+}
+
+static int start_core(void *arg)
+{
+    (void)arg;
     int rc = ims_diam_hold_start(MAX_HELD_ANSWERS, g.hold_ms, NULL);
     if (rc)
         return rc;
@@ -1417,6 +1453,11 @@ int ims_diam_start(void)
             return rc;
     ims_info("diameter: %s (realm %s) listening", g.identity, g.realm);
     return 0;
+}
+
+int ims_diam_start(void)
+{
+    return ims_prio_run_lowered(g.nice, start_core, NULL);
 }
 
 bool ims_diam_running(void)

@@ -51,6 +51,8 @@ struct ims_diam_conf {
     int tc_timer;                /* seconds between reconnection attempts */
     int tw_timer;                /* watchdog interval */
     int threads;                 /* dispatch threads */
+    int nice;                    /* freeDiameter's threads run this many nice levels below
+                                  * the thread calling ims_diam_init (0: same; see prio.h) */
     unsigned request_timeout_ms; /* default Tx for ims_diam_send() */
     unsigned max_pending;        /* bound on requests awaiting answers */
     unsigned max_queue;          /* server: received requests waiting for a handler thread
@@ -160,6 +162,16 @@ void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg);
  * (code 3004, answer NULL, throttled true).
  */
 int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, void *arg);
+
+/*
+ * ims_diam_send_direct - as ims_diam_send, but fn runs on the freeDiameter thread that has
+ * the outcome (or on the caller's, for a throttled request), not on the loop thread, and
+ * the observer is not told: for a client whose outcome needs nothing of the loop (the Rf
+ * client's spool thread takes its ACAs), saving the loop a wake-up per answer. @fn must be
+ * thread-safe, and what it uses must live until ims_diam_stop() has returned.
+ */
+int ims_diam_send_direct(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn,
+                         void *arg);
 
 /*
  * A request as bytes, and back (for spooling and re-sending it). _encode gives a malloc'd

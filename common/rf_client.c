@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "prio.h"
 #include "rf_spool.h"
 
 #include <errno.h>
@@ -371,8 +372,10 @@ uint32_t ims_rf_next_number(const struct ims_rf_session *s)
     return s->next_number;
 }
 
-/* ---- sending (client thread) and answers (loop thread) ---- */
+/* ---- sending and outcomes (client thread) ---- */
 
+/* On the freeDiameter thread that got the ACA (ims_diam_send_direct): the outcome goes
+ * straight to the client thread's queue, not through the loop. */
 static void on_aca(void *arg, const struct ims_diam_result *res)
 {
     struct answer_ctx *ctx = arg;
@@ -446,7 +449,7 @@ static void send_record(struct ims_rf_client *c, int64_t id, const uint8_t *byte
     aim(c, m);
     if (again)
         ims_rf_spool_sending(c->spool, id);
-    if (ims_diam_send(&m, c->conf.timeout_ms, on_aca, ctx) != 0) {
+    if (ims_diam_send_direct(&m, c->conf.timeout_ms, on_aca, ctx) != 0) {
         free(ctx);
         record_result(c, id, IMS_RF_RETRY, 0);
     }
@@ -551,6 +554,7 @@ static void *run(void *arg)
 {
     struct ims_rf_client *c = arg;
     int64_t next_scan = 0;
+    ims_prio_lower_self(c->conf.nice);
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         struct timespec now, until;

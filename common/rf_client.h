@@ -11,8 +11,9 @@
  *     ims_rf_event(rf, &info);                              // REGISTER, MESSAGE: EVENT
  *
  * None of these blocks: the record is built and handed to the client's own thread, which
- * writes it to the spool (SQLite) and sends it; the ACA is matched on the loop thread and
- * the outcome goes back to that thread. A record that gets no answer, no route, or a
+ * writes it to the spool (SQLite) and sends it; the ACA's outcome goes from the
+ * freeDiameter thread that got it straight back to the client's thread (not through the
+ * loop). A record that gets no answer, no route, or a
  * transient error (3002 UNABLE_TO_DELIVER, 3004 TOO_BUSY, ...) stays in the spool and is
  * sent again (T flag, same Session-Id and Accounting-Record-Number, so the CDF counts it
  * once) with exponential backoff, also after a restart. A record the CDF refuses for good
@@ -64,7 +65,9 @@ struct ims_rf_conf {
     unsigned timeout_ms;          /* ACA wait (0: the Diameter default) */
     unsigned interim_interval;    /* seconds between INTERIMs (0: none) */
     int node_functionality;       /* enum ims_rf_node of this node */
-    struct ims_loop *loop;        /* the caller's loop: interim timers, ACA delivery */
+    int nice;                     /* the client's thread runs this many nice levels below
+                                   * its creator (0: the same; see prio.h) */
+    struct ims_loop *loop;        /* the caller's loop: interim timers */
 };
 
 /* What a record says; strings are copied, NULL or "" are left out. */

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "prio.h"
 #include "rf_client.h"
 #include "rf_spool.h"
 #include "ro_client.h"
@@ -44,6 +46,21 @@ static void teardown_dir(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+static int diam_nice;             /* diameter.nice of setup_diam() */
+
+/* Threads of this process whose nice value is @nice */
+static int threads_at(int nice)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && ims_prio_of(atoi(e->d_name)) == nice)
+            n++;
+    closedir(d);
+    return n;
+}
+
 static void setup_diam(void)
 {
     setup_dir();
@@ -56,6 +73,7 @@ static void setup_diam(void)
         .peers = none, .accept = none, .tc_timer = 30, .tw_timer = 30, .threads = 1,
         .request_timeout_ms = 1000, .max_pending = 100,
         .apps = IMS_APP_BIT(IMS_APP_RO) | IMS_APP_BIT(IMS_APP_RF), .loop = loop,
+        .nice = diam_nice,
     };
     ck_assert_int_eq(ims_diam_init(&c), 0);
     ck_assert_int_eq(ims_diam_start(), 0);
@@ -89,7 +107,7 @@ static void check_tried(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a)
 
 /* Run the loop until @rf has @n records in its spool, each sent once and answered, 20 s at
  * most. A fixed 1.5 s was too short for a loaded machine under ASan: the records go through
- * the loop, the client's thread, SQLite and freeDiameter's threads. */
+ * the client's thread, SQLite and freeDiameter's threads. */
 static void run_loop_until_tried(struct ims_rf_client *rf, long n)
 {
     struct tried_wait w = { rf, NULL, n, 2000 };
@@ -232,6 +250,36 @@ START_TEST(rf_records_of_a_burst_share_a_commit)
     ck_assert_int_eq(ims_rf_spooled(rf), 20);
     ck_assert_uint_ge(ims_counter_value(commits), 1);
     ck_assert_uint_le(ims_counter_value(commits), 8);
+    ims_diam_stop();
+    ims_rf_client_destroy(rf);
+}
+END_TEST
+
+/* diameter.nice and charging.nice: freeDiameter's threads, and the spool's thread, run below
+ * the thread that made them (the loop's), which stays where it was */
+static void setup_diam_lowered(void)
+{
+    diam_nice = 4;
+    setup_diam();
+}
+
+START_TEST(diameter_and_spool_threads_run_below_the_loop)
+{
+    int base = ims_prio_of(0);
+    ck_assert_int_le(base, 14);
+    int fd_threads = threads_at(base + 4);
+    ck_assert_int_ge(fd_threads, 4);  /* routing in and out, dispatch, core, expiry ... */
+    ck_assert_int_eq(threads_at(base + 5), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/rf.db", dir);
+    struct ims_rf_conf conf = { .spool_path = path, .nice = 5, .loop = loop,
+                                .node_functionality = IMS_RF_PCSCF };
+    struct ims_rf_client *rf = ims_rf_client_create(&conf);
+    ck_assert_ptr_nonnull(rf);
+    for (int i = 0; i < 200 && threads_at(base + 5) == 0; i++)
+        usleep(10000);                /* the thread lowers itself as it starts */
+    ck_assert_int_eq(threads_at(base + 5), 1);
+    ck_assert_int_eq(ims_prio_of(0), base);
     ims_diam_stop();
     ims_rf_client_destroy(rf);
 }
@@ -380,6 +428,10 @@ static Suite *charging_suite(void)
     tcase_add_test(wire, ro_unreachable_ocs_terminate);
     tcase_add_test(wire, ro_unreachable_ocs_continue_after_one_retry);
     suite_add_tcase(s, wire);
+    TCase *lowered = tcase_create("lowered");
+    tcase_add_checked_fixture(lowered, setup_diam_lowered, teardown_diam);
+    tcase_add_test(lowered, diameter_and_spool_threads_run_below_the_loop);
+    suite_add_tcase(s, lowered);
     return s;
 }
 
