@@ -1101,7 +1101,21 @@ const char *ims_diam_session_id(struct msg *m, char *buf, size_t len)
 
 bool ims_diam_type_ends_session(enum ims_cmd cmd, int32_t type)
 {
-    return cmd == IMS_CMD_CCR && type == 3;   /* TERMINATION_REQUEST */
+    if (cmd == IMS_CMD_CCR)
+        return type == 3;        /* TERMINATION_REQUEST */
+    if (cmd != IMS_CMD_SAR)
+        return false;
+    switch (type) {              /* TS 29.229 6.3.15: what the S-CSCF ends on its own */
+    case 4:                      /* TIMEOUT_DEREGISTRATION */
+    case 6:                      /* TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME */
+    case 8:                      /* ADMINISTRATIVE_DEREGISTRATION */
+    case 9:                      /* AUTHENTICATION_FAILURE */
+    case 10:                     /* AUTHENTICATION_TIMEOUT */
+    case 11:                     /* DEREGISTRATION_TOO_MUCH_DATA */
+        return true;
+    default:
+        return false;
+    }
 }
 
 bool ims_diam_ends_session(struct msg *req, enum ims_cmd cmd)

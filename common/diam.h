@@ -208,9 +208,12 @@ const char *ims_diam_session_id(struct msg *m, char *buf, size_t len);
  * ims_diam_type_ends_session - whether a request of @cmd whose type is @type (the value of
  * its CC-Request-Type for a CCR, of its Server-Assignment-Type for a SAR; 0 for other
  * commands) ends a session, freeing what its server holds: a CCR-TERMINATION (RFC 4006
- * 8.3). Neither DOIC's throttle (early or not) nor a busy server's queue refuses those
- * first. No SAR is one, not even a de-registration (the S-CSCF keeps the binding of a
- * de-REGISTER whose SAR failed, and the UE asks again).
+ * 8.3), and a SAR ending a registration that the S-CSCF sends on its own (binding expired,
+ * administrative de-registration, authentication failed or timed out: nobody would send it
+ * again, and the HSS would keep the user registered there). Neither DOIC's throttle (early
+ * or not) nor a busy server's queue refuses those first. A UE's own de-REGISTER
+ * (USER_DEREGISTRATION) is not one: the S-CSCF keeps the binding of a de-REGISTER whose
+ * SAR failed, and the UE asks again.
  */
 bool ims_diam_type_ends_session(enum ims_cmd cmd, int32_t type);
 

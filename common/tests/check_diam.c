@@ -353,12 +353,25 @@ START_TEST(what_ends_a_session)
     /* the request and its type alone say the same */
     ck_assert(ims_diam_type_ends_session(IMS_CMD_CCR, 3));
     ck_assert(!ims_diam_type_ends_session(IMS_CMD_CCR, 2));
-    /* a SAR does not, not even USER_DEREGISTRATION (5) */
+    /* a UE's de-registration does not (USER_DEREGISTRATION, 5: the UE asks again), nor
+     * a registration */
     ck_assert(!ims_diam_ends_session(sar, IMS_CMD_SAR));
     ck_assert(!ims_diam_type_ends_session(IMS_CMD_SAR, 5));
+    ck_assert(!ims_diam_type_ends_session(IMS_CMD_SAR, 1));
+    ck_assert(!ims_diam_type_ends_session(IMS_CMD_SAR, 2));
+    ck_assert(!ims_diam_type_ends_session(IMS_CMD_SAR, 3));
+    /* the S-CSCF's own ones do: nobody would send them again */
+    struct msg *sar_timeout = request_of(IMS_CMD_SAR, IMS_AVP_SERVER_ASSIGNMENT_TYPE, 4);
+    ck_assert(ims_diam_ends_session(sar_timeout, IMS_CMD_SAR));
+    const int32_t own[] = { 4, 6, 8, 9, 10, 11 };
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        ck_assert(ims_diam_type_ends_session(IMS_CMD_SAR, own[i]));
+    /* the same numbers mean nothing for another command */
+    ck_assert(!ims_diam_type_ends_session(IMS_CMD_MAR, 4));
     fd_msg_free(ccr_t);
     fd_msg_free(ccr_u);
     fd_msg_free(sar);
+    fd_msg_free(sar_timeout);
 }
 END_TEST
 
