@@ -177,6 +177,11 @@ bool ims_diam_doic_throttle_early(enum ims_cmd cmd, int32_t type)
     return false;
 }
 
+void ims_diam_doic_early_end(void)
+{
+    decided_early = -1;
+}
+
 /* The loss algorithm is in the OC-Feature-Vector of @parent's OC-Supported-Features */
 static bool offers_loss(struct msg *m)
 {

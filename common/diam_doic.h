@@ -62,9 +62,14 @@ bool ims_diam_doic_throttle(struct msg *req, const char *target, enum ims_cmd cm
  * is the peer that answered the last request of its application, else the one configured
  * peer): a daemon refuses the SIP request that needs it before any SIP transaction (a 503
  * that holds no memory). A request let through is not decided twice: the next request of
- * @cmd this thread sends skips its own decision (the next early decision forgets that).
+ * @cmd this thread sends skips its own decision, until ims_diam_doic_early_end().
  */
 bool ims_diam_doic_throttle_early(enum ims_cmd cmd, int32_t type);
+
+/* The SIP request whose early decision this thread made has been handled (common/sip.c,
+ * after the daemon's function): a Diameter request it did not send (a challenge from a
+ * vector already held, a cached route) does not let a later one skip its decision. */
+void ims_diam_doic_early_end(void);
 
 /* ims_diam_doic_answered - the answer @ans to a request of @cmd that offered DOIC and was
  * sent to @target (its Destination-Host; "" when by realm): take its host report when it

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "sip.h"
+#include "diam_doic.h"
 #include "log.h"
 #include "metrics.h"
 #include "sip_hdr.h"
@@ -522,9 +523,9 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
         reply_stateless(s, msg, sip, 481, warning, 0, NULL);
         return 0;
     }
-    if (refuse(s, msg, sip) == 0)
-        return 0;
-    serve(s, msg, sip);
+    if (refuse(s, msg, sip) != 0)
+        serve(s, msg, sip);
+    ims_diam_doic_early_end();   /* an early DOIC decision counts for this request only */
     return 0;
 }
 

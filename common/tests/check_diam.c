@@ -402,6 +402,11 @@ START_TEST(decided_once)
     /* a MAR let through early does not let a SAR through */
     ck_assert(!ims_diam_doic_throttle_early(IMS_CMD_MAR, 0));
     ck_assert(ims_diam_doic_throttle(sar, HSS, IMS_CMD_SAR));
+    /* a request let through early that sent no SAR (its handling over) does not let the
+     * next SAR skip its decision */
+    ck_assert(!ims_diam_doic_throttle_early(IMS_CMD_SAR, 1));
+    ims_diam_doic_early_end();
+    ck_assert(ims_diam_doic_throttle(sar, HSS, IMS_CMD_SAR));
     fd_msg_free(sar);
 }
 END_TEST
