@@ -14,11 +14,13 @@
 #       -S  seconds between the end of the load and the last sample (default 40: sofia-sip's
 #           transactions linger 32 s), -g  the growth of RSS per hour called GROWING (4 MiB)
 #
-# Give it half the zero-failure rates that bench/register.sh, bench/call.sh or
-# bench/overload.sh measured on the same machine in the same session (machines and their
-# load differ 2-3x: rates from elsewhere mean nothing): e.g. bench/overload.sh -t call
-# finds 80 calls/s, bench/overload.sh -t reg 200 registrations/s -> soak.sh -c 40 -r 100
-# (-r counts registrations and re-registrations together: register.sh's rate of one phase).
+# Give it half the load that the zero-failure rates bench/register.sh, bench/call.sh or
+# bench/overload.sh measured on the same machine in the same session allow (machines and
+# their load differ 2-3x: rates from elsewhere mean nothing). Both loads run at once and
+# share the chain: half of each knee together is the whole of it, so with both give a
+# quarter of each: e.g. bench/overload.sh -t call finds 100 calls/s, bench/overload.sh
+# -t reg 200 registrations/s -> soak.sh -c 25 -r 50 (-r counts registrations and
+# re-registrations together: register.sh's rate of one phase); with -c 0, -r 100.
 #
 # Registrations: one sipp (bench/scenarios/reg.xml, -t un: a UDP socket per UE, from
 # 127.0.0.120) cycles through a pool of bulk users big enough that a user comes back only
