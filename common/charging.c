@@ -30,7 +30,7 @@ const struct ims_cfg_key ims_chg_keys[] = {
       "SQLite file of the ACRs not yet answered (relative to node.state_dir)" },
     { "charging", "interim_interval", IMS_CFG_INT, "300", 0, 0, 86400, NULL, NULL,
       "seconds between ACR INTERIMs of a session (0: none)" },
-    { "charging", "nice", IMS_CFG_INT, "0", 0, 0, 19, NULL, NULL,
+    { "charging", "nice", IMS_CFG_INT, "0", 0, 0, 10, NULL, NULL,
       "the ACR spool's thread runs this many nice levels below the SIP loop (0: the same): "
       "its records wait in the spool, not the calls" },
     { "charging", "max_dialogs", IMS_CFG_INT, "10000", 0, 1, 10000000, NULL, NULL,

@@ -155,7 +155,7 @@ const struct ims_cfg_key ims_daemon_diameter_keys[] = {
       "watchdog interval in seconds" },
     { "diameter", "threads", IMS_CFG_INT, "4", 0, 1, 64, NULL, NULL,
       "freeDiameter dispatch threads, and as many threads running the server's handlers" },
-    { "diameter", "nice", IMS_CFG_INT, "0", 0, 0, 19, NULL, NULL,
+    { "diameter", "nice", IMS_CFG_INT, "0", 0, 0, 10, NULL, NULL,
       "freeDiameter's threads run this many nice levels below the SIP loop (0: the same): "
       "for a node whose Diameter is background work, such as a P-CSCF's Rf" },
     { "diameter", "max_queue", IMS_CFG_INT, "5000", 0, 1, 1000000, NULL, NULL,

@@ -39,7 +39,9 @@
 #define MAX_HELD_ANSWERS 10000   /* answers held while their peer re-opens (diam_hold.c) */
 
 static struct {
-    bool initialised, running, stopping;
+    bool initialised, running;
+    atomic_bool stopping;     /* ims_diam_stop() has begun */
+    atomic_uint direct_busy;  /* ims_diam_send_direct callbacks running now */
     char identity[256];
     char realm[256];
     unsigned timeout_ms;
@@ -879,7 +881,13 @@ static void hand_off(struct request_ctx *ctx)
         ims_histogram_observe(g.latency[ctx->cmd], ctx->res.latency_s);
     if (ctx->direct) {
         atomic_fetch_sub(&g.pending, 1);
-        ctx->fn(ctx->arg, &ctx->res);
+        /* ims_diam_stop() waits for the callbacks running when it begins; later ones (a
+         * freeDiameter thread it could not stop, a request expiring in the peer's DPR
+         * wait) are not made: their caller's state may be gone */
+        atomic_fetch_add(&g.direct_busy, 1);
+        if (!atomic_load(&g.stopping))
+            ctx->fn(ctx->arg, &ctx->res);
+        atomic_fetch_sub(&g.direct_busy, 1);
         if (ctx->res.answer)
             fd_msg_free(ctx->res.answer);
         free(ctx);
@@ -1547,7 +1555,9 @@ void ims_diam_stop(void)
 {
     if (!g.initialised)
         return;
-    g.stopping = true;
+    atomic_store(&g.stopping, true);
+    for (int i = 0; atomic_load(&g.direct_busy) && i < 5000; i++)
+        usleep(1000);             /* an ACA being handed to the Rf client's queue */
     for (size_t i = 0; i < g.nhandlers; i++)
         if (g.handlers[i])
             fd_disp_unregister(&g.handlers[i], NULL);

@@ -143,7 +143,8 @@ struct ims_diam_result {
 typedef void (*ims_diam_answer_fn)(void *arg, const struct ims_diam_result *res);
 
 /*
- * ims_diam_set_observer - @fn sees the outcome of each of our requests on the loop thread,
+ * ims_diam_set_observer - @fn sees the outcome of each request sent with ims_diam_send()
+ * (not ims_diam_send_direct()) on the loop thread,
  * before the requester's callback (the daemon's admission control watches for servers too
  * busy). One observer per process; NULL removes it.
  */
@@ -168,7 +169,9 @@ int ims_diam_send(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn, 
  * the outcome (or on the caller's, for a throttled request), not on the loop thread, and
  * the observer is not told: for a client whose outcome needs nothing of the loop (the Rf
  * client's spool thread takes its ACAs), saving the loop a wake-up per answer. @fn must be
- * thread-safe, and what it uses must live until ims_diam_stop() has returned.
+ * thread-safe, and what it uses must live until ims_diam_stop() has returned; from the
+ * start of ims_diam_stop() on, outcomes are released without their callback (it waits for
+ * those already running).
  */
 int ims_diam_send_direct(struct msg **req, unsigned timeout_ms, ims_diam_answer_fn fn,
                          void *arg);

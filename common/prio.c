@@ -64,8 +64,11 @@ int ims_prio_run_lowered(int levels, int (*fn)(void *), void *arg)
     struct lowered l = { levels, fn, arg, 0 };
     pthread_t t;
     int rc = pthread_create(&t, NULL, run, &l);
-    if (rc)
-        return -rc;
+    if (rc) {
+        ims_warn("cannot make a thread to run at a lower priority (%s): running at the "
+                 "caller's", strerror(rc));
+        return fn(arg);
+    }
     pthread_join(t, NULL);
     return l.rc;
 }

@@ -23,8 +23,8 @@ int ims_prio_of(int tid);
 /*
  * ims_prio_run_lowered - run fn(arg) on a thread of its own, @levels nice levels below the
  * caller, and wait for it: every thread fn creates (and those threads create) inherits that
- * priority; the caller's stays. @levels <= 0: fn runs on the caller's thread. Returns fn's
- * value, or -errno when the thread could not be made.
+ * priority; the caller's stays. @levels <= 0 (or no thread to be had, logged): fn runs on
+ * the caller's thread. Returns fn's value.
  */
 int ims_prio_run_lowered(int levels, int (*fn)(void *), void *arg);
 

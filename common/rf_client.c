@@ -372,7 +372,7 @@ uint32_t ims_rf_next_number(const struct ims_rf_session *s)
     return s->next_number;
 }
 
-/* ---- sending and outcomes (client thread) ---- */
+/* ---- sending (client thread) and outcomes (freeDiameter's thread, then the client's) ---- */
 
 /* On the freeDiameter thread that got the ACA (ims_diam_send_direct): the outcome goes
  * straight to the client thread's queue, not through the loop. */

@@ -285,6 +285,33 @@ START_TEST(diameter_and_spool_threads_run_below_the_loop)
 }
 END_TEST
 
+/* The ACAs' outcomes go from freeDiameter's thread to the client's, not through the loop:
+ * they arrive with the loop not running (before, they waited in its queue) */
+START_TEST(rf_outcomes_come_without_the_loop)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/rf.db", dir);
+    struct ims_rf_conf conf = {
+        .spool_path = path, .retry_min_ms = 60000, .timeout_ms = 500,
+        .node_functionality = IMS_RF_PCSCF, .loop = loop,
+    };
+    struct ims_rf_client *rf = ims_rf_client_create(&conf);
+    ck_assert_ptr_nonnull(rf);
+    struct ims_counter *retry = ims_counter_new("ims_rf_acr_answered_total", "ACR outcomes: "
+                                                "delivered, to retry, rejected",
+                                                "outcome=\"retry\"");
+    struct ims_rf_info info = { .sip_method = "MESSAGE", .role = IMS_RF_ORIGINATING,
+                                .calling = "sip:alice@" REALM, .called = "sip:bob@" REALM };
+    ck_assert_int_eq(ims_rf_event(rf, &info), 0);
+    ck_assert_int_eq(ims_rf_event(rf, &info), 0);
+    for (int i = 0; i < 2000 && ims_counter_value(retry) < 2; i++)
+        usleep(10000);                /* 20 s at most (ASan, a loaded machine) */
+    ck_assert_uint_eq(ims_counter_value(retry), 2);
+    ims_diam_stop();
+    ims_rf_client_destroy(rf);
+}
+END_TEST
+
 /* ---- Ro ---- */
 
 START_TEST(ro_failure_handling)
@@ -424,6 +451,7 @@ static Suite *charging_suite(void)
     tcase_set_timeout(wire, 20);
     tcase_add_test(wire, rf_records_numbered_and_spooled_when_undelivered);
     tcase_add_test(wire, rf_records_of_a_burst_share_a_commit);
+    tcase_add_test(wire, rf_outcomes_come_without_the_loop);
     tcase_add_test(wire, ro_reads_a_cca);
     tcase_add_test(wire, ro_unreachable_ocs_terminate);
     tcase_add_test(wire, ro_unreachable_ocs_continue_after_one_retry);

@@ -1,6 +1,6 @@
 /*
  * check_prio.c - background threads below the SIP loop: a lowered thread's own threads
- * start at its priority, the caller's stays, the ceiling is 19
+ * start at its priority, the caller's stays, nice 19 is as low as it goes
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -63,7 +63,7 @@ START_TEST(no_levels_runs_on_the_caller)
 }
 END_TEST
 
-START_TEST(nineteen_is_the_floor)
+START_TEST(nineteen_is_the_lowest)
 {
     ck_assert_int_eq(ims_prio_lower_self(40), 0);
     ck_assert_int_eq(ims_prio_of(0), 19);
@@ -79,10 +79,10 @@ int main(void)
     TCase *tc = tcase_create("prio");
     tcase_add_test(tc, threads_made_by_a_lowered_function_start_lowered);
     tcase_add_test(tc, no_levels_runs_on_the_caller);
-    tcase_add_test(tc, nineteen_is_the_floor);
+    tcase_add_test(tc, nineteen_is_the_lowest);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);    /* nineteen_is_the_floor keeps its level */
+    srunner_set_fork_status(sr, CK_FORK);    /* nineteen_is_the_lowest keeps its level */
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
