@@ -86,6 +86,29 @@ static void teardown_diam(void)
     teardown_dir();
 }
 
+static char spool_path[128];      /* the spool of test_client() */
+
+/* An Rf client of node @node spooling in the test's folder (spool_path): answers within
+ * 500 ms, a record to retry waits a minute */
+static struct ims_rf_client *test_client(int node)
+{
+    snprintf(spool_path, sizeof(spool_path), "%s/rf.db", dir);
+    struct ims_rf_conf conf = {
+        .spool_path = spool_path, .retry_min_ms = 60000, .timeout_ms = 500,
+        .node_functionality = node, .loop = loop,
+    };
+    struct ims_rf_client *rf = ims_rf_client_create(&conf);
+    ck_assert_ptr_nonnull(rf);
+    return rf;
+}
+
+/* The client's own counter of answers that leave a record to retry (the same series) */
+static struct ims_counter *retry_counter(void)
+{
+    return ims_counter_new("ims_rf_acr_answered_total", "ACR outcomes: delivered, to retry, "
+                           "rejected", "outcome=\"retry\"");
+}
+
 /* What run_loop_until_tried() waits for: @n records of @rf in its spool, and @n answers
  * that leave a record to retry */
 struct tried_wait {
@@ -110,10 +133,7 @@ static void check_tried(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a)
  * the client's thread, SQLite and freeDiameter's threads. */
 static void run_loop_until_tried(struct ims_rf_client *rf, long n)
 {
-    struct tried_wait w = { rf, NULL, n, 2000 };
-    /* the client's own counter (the same series) */
-    w.retry = ims_counter_new("ims_rf_acr_answered_total", "ACR outcomes: delivered, to retry, "
-                              "rejected", "outcome=\"retry\"");
+    struct tried_wait w = { rf, retry_counter(), n, 2000 };
     su_timer_t *t = su_timer_create(su_root_task(ims_loop_root(loop)), 10);
     su_timer_run(t, check_tried, (su_timer_arg_t *)&w);   /* every 10 ms */
     ims_loop_run(loop);
@@ -174,14 +194,7 @@ END_TEST
 
 START_TEST(rf_records_numbered_and_spooled_when_undelivered)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "%s/rf.db", dir);
-    struct ims_rf_conf conf = {
-        .spool_path = path, .retry_min_ms = 60000, .timeout_ms = 500,
-        .node_functionality = IMS_RF_PCSCF, .loop = loop,
-    };
-    struct ims_rf_client *rf = ims_rf_client_create(&conf);
-    ck_assert_ptr_nonnull(rf);
+    struct ims_rf_client *rf = test_client(IMS_RF_PCSCF);
     struct ims_rf_info info = { .sip_method = "INVITE", .role = IMS_RF_ORIGINATING,
                                 .calling = "sip:alice@" REALM, .called = "sip:bob@" REALM,
                                 .icid = "icid-check", .response_ts = 1700000000,
@@ -203,7 +216,7 @@ START_TEST(rf_records_numbered_and_spooled_when_undelivered)
     ims_rf_client_destroy(rf);
     /* every record is in the spool, numbered 0, 1, 2 in its session, attempted once */
     struct ims_db *db;
-    ck_assert_int_eq(ims_db_open(&db, path, NULL, 0), 0);
+    ck_assert_int_eq(ims_db_open(&db, spool_path, NULL, 0), 0);
     sqlite3_stmt *st = ims_db_stmt(db, "SELECT session_id, type, number, attempts, result "
                                        "FROM acr_spool ORDER BY id");
     const int types[] = { 2, 3, 4, 1 }, numbers[] = { 0, 1, 2, 0 };
@@ -228,14 +241,7 @@ END_TEST
  * (the thread woken for every record wrote 20) */
 START_TEST(rf_records_of_a_burst_share_a_commit)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "%s/rf.db", dir);
-    struct ims_rf_conf conf = {
-        .spool_path = path, .retry_min_ms = 60000, .timeout_ms = 500,
-        .node_functionality = IMS_RF_SCSCF, .loop = loop,
-    };
-    struct ims_rf_client *rf = ims_rf_client_create(&conf);
-    ck_assert_ptr_nonnull(rf);
+    struct ims_rf_client *rf = test_client(IMS_RF_SCSCF);
     struct ims_counter *commits = ims_counter_new("ims_rf_spool_commits_total", "Transactions "
                                                   "written to the ACR spool, each a batch of "
                                                   "new records and outcomes", NULL);
@@ -289,17 +295,8 @@ END_TEST
  * they arrive with the loop not running (before, they waited in its queue) */
 START_TEST(rf_outcomes_come_without_the_loop)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "%s/rf.db", dir);
-    struct ims_rf_conf conf = {
-        .spool_path = path, .retry_min_ms = 60000, .timeout_ms = 500,
-        .node_functionality = IMS_RF_PCSCF, .loop = loop,
-    };
-    struct ims_rf_client *rf = ims_rf_client_create(&conf);
-    ck_assert_ptr_nonnull(rf);
-    struct ims_counter *retry = ims_counter_new("ims_rf_acr_answered_total", "ACR outcomes: "
-                                                "delivered, to retry, rejected",
-                                                "outcome=\"retry\"");
+    struct ims_rf_client *rf = test_client(IMS_RF_PCSCF);
+    struct ims_counter *retry = retry_counter();
     struct ims_rf_info info = { .sip_method = "MESSAGE", .role = IMS_RF_ORIGINATING,
                                 .calling = "sip:alice@" REALM, .called = "sip:bob@" REALM };
     ck_assert_int_eq(ims_rf_event(rf, &info), 0);
