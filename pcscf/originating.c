@@ -653,7 +653,7 @@ int pcscf_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
     sip_method_t method = sip->sip_request->rq_method;
     const url_t *ruri = sip->sip_request->rq_url;
     bool in_dialog = sip->sip_to && sip->sip_to->a_tag;
-    int status = pcscf_regevent_request(p, irq, sip);   /* our reg-event dialogs */
+    int status = pcscf_regevent_request(p, irq, sip, src);   /* our reg-event dialogs */
     if (status != -ENOENT)
         return status;
     if (!sip->sip_route && ims_sip_is_own(p->d->sip, ruri)) {

@@ -259,9 +259,11 @@ void pcscf_register_metrics(void);
 int pcscf_regevent_subscribe(struct pcscf *p, struct pcscf_binding *b);
 /* End the subscription of @b (its binding is going away); nothing is sent. */
 void pcscf_regevent_stop(struct pcscf_binding *b);
-/* A request of a dialog of ours (the Call-ID and tags of a subscription): answered as its
- * dialog's leg did (a status for nta to answer, or 0); -ENOENT when it is not ours. */
-int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip);
+/* A request of a dialog of ours (the Call-ID and tags of a subscription) from @src, a
+ * source of the core: answered as its dialog's leg did (a status for nta to answer, or 0);
+ * -ENOENT when it is not ours, or comes from outside sip.trusted_peers. */
+int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                           const struct ims_sip_source *src);
 /* Is @req (its Call-ID that of the subscription) a request of the subscription's dialog,
  * our tag @tag, the S-CSCF's @rtag (NULL while not known)? As nta matches a leg tagged
  * after creation (leg_find): our tag in To when it has one, the S-CSCF's in From once

@@ -477,10 +477,16 @@ bool pcscf_regevent_in_dialog(const char *tag, const char *rtag, const sip_t *re
     return from_tag && (!from_tag[0] || su_casematch(from_tag, rtag));
 }
 
-int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip)
+/* Only a source of the core (sip.trusted_peers) reaches a subscription: the S-CSCF
+ * notifies over Mw. The Call-ID and tags are tokens of ours, but a UE that learnt them (a
+ * trace, a predictable generator) must not end another UE's registration with a NOTIFY of
+ * its own: from another source such a request is one of a dialog the P-CSCF does not have
+ * (481), or a UE's (ue_in_dialog: 403 off its route set). */
+int pcscf_regevent_request(struct pcscf *p, nta_incoming_t *irq, const sip_t *sip,
+                           const struct ims_sip_source *src)
 {
     sip_method_t method = sip->sip_request->rq_method;
-    if (!p->regevent || !sip->sip_call_id || method == sip_method_ack ||
+    if (!p->regevent || !src->trusted || !sip->sip_call_id || method == sip_method_ack ||
         method == sip_method_cancel)
         return -ENOENT;
     struct pcscf_sub *s = ims_map_get(p->regevent->by_call_id, sip->sip_call_id->i_id);

@@ -11,6 +11,7 @@
 #   P-Visited-Network-ID, P-Charging-Vector, no P-Asserted-Identity of the UE), ck/ik removed
 #   from the 401, the binding kept from the 200 (P-Associated-URI, Service-Route), the
 #   reg-event SUBSCRIBE and its refresh in the dialog, 481 for a NOTIFY of another dialog,
+#   481 for a NOTIFY of the subscription's own dialog from outside sip.trusted_peers,
 #   MESSAGEs of the UE (identity asserted from the registered set,
 #   Service-Route enforced, Record-Route), a MESSAGE of the home network to the UE, the
 #   binding removed by a terminating NOTIFY, then 403; emergency requests answered 380.
@@ -202,6 +203,26 @@ else
         "pcscf_reg_subscriptions = $(metric_of "$P2" pcscf_reg_subscriptions)"
 fi
 
+step "a forged reg-event NOTIFY from outside the core (the attacker)"
+# The subscription's Call-ID and both tags, as the stand-in logged them: all an attacker
+# who read a trace would know. Its NOTIFY comes from $OTHER, not a trusted peer.
+dialog=
+for _ in $(seq 25); do
+    dialog=$(sed -n 's/.*dialog: call-id=\([^ ]*\) p-tag=\([^ ]*\) s-tag=\([^ ]*\).*/\1 \2 \3/p' \
+             "$E2E_RUN/sipp-core.log" 2>/dev/null | head -n 1)
+    [ -n "$dialog" ] && wait_metric "$P2" pcscf_reg_notify_total 1 1 && break
+    sleep 0.2
+done
+read -r d_cid d_ptag d_stag <<<"${dialog:-x x x}"
+sipp_run forged-notify pcscf_forged_notify.xml u1 "$OTHER" 5175 "$P2:5060" \
+    -cid_str "$d_cid" -key p_tag "$d_ptag" -key s_tag "$d_stag" \
+    -key impu "sip:alice@$E2E_REALM" -key ue_contact "$UE_CONTACT"
+check_sipp "a terminating NOTIFY in the subscription's dialog from $OTHER: 481 with a Warning" \
+    forged-notify $?
+check_eq "/metrics: the binding is still there, no NOTIFY taken from the attacker" "1 1 0" \
+    "$(metric_of "$P2" pcscf_bindings) $(metric_of "$P2" pcscf_reg_subscriptions) $(
+       metric_of "$P2" pcscf_reg_notify_terminated_total)"
+
 step "requests of the registered UE"
 sipp_run message-tel pcscf_ue_message.xml u1 "$UE" "$UE_PORT" "$P2:5060" \
     -key ppi "<tel:+15550100001>"
@@ -305,6 +326,9 @@ if [ -n "$E2E_CAP_PID" ]; then
         "$(n "$from_p2 && sip.Status-Code == 200 && sip.CSeq.method == \"NOTIFY\"")"
     check_eq "a NOTIFY with another From tag (no dialog of the P-CSCF) answered 481" 1 \
         "$(n "$from_p2 && sip.Status-Code == 481 && sip.CSeq.method == \"NOTIFY\"")"
+    check_eq "the forged NOTIFY answered 481 (the subscription's tags, from $OTHER)" 1 \
+        "$(n "ip.src == $P2 && ip.dst == $OTHER && sip.Status-Code == 481 &&
+              sip.CSeq.method == \"NOTIFY\"")"
     check_eq "MESSAGEs forwarded: PAI, Route = Service-Route, Record-Route with the ICID, no PPI" \
         "<tel:+15550100001>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN;ft=FLOW>|
 <sip:alice@$E2E_REALM>|<sip:orig@$CORE:5060;lr>|<sip:$P2:5060;lr;icid=ICID;ue=TOKEN;ft=FLOW>|" \
