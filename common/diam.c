@@ -858,6 +858,14 @@ void ims_diam_set_observer(ims_diam_observer_fn fn, void *arg)
     g.observer_arg = arg;
 }
 
+/* The end of a request's outcome, whoever saw it (or nobody): its answer and context */
+static void release(struct request_ctx *ctx)
+{
+    if (ctx->res.answer)
+        fd_msg_free(ctx->res.answer);
+    free(ctx);
+}
+
 static void deliver(void *arg)
 {
     struct request_ctx *ctx = arg;
@@ -866,9 +874,7 @@ static void deliver(void *arg)
         g.observer(g.observer_arg, ctx->cmd, &ctx->res);
     if (!g.stopping)
         ctx->fn(ctx->arg, &ctx->res);
-    if (ctx->res.answer)
-        fd_msg_free(ctx->res.answer);
-    free(ctx);
+    release(ctx);
 }
 
 /* Hand the outcome to the loop thread (or, for ims_diam_send_direct, to its callback here).
@@ -888,9 +894,7 @@ static void hand_off(struct request_ctx *ctx)
         if (!atomic_load(&g.stopping))
             ctx->fn(ctx->arg, &ctx->res);
         atomic_fetch_sub(&g.direct_busy, 1);
-        if (ctx->res.answer)
-            fd_msg_free(ctx->res.answer);
-        free(ctx);
+        release(ctx);
         return;
     }
     int rc = ims_loop_post(g.loop, deliver, ctx);
@@ -899,9 +903,7 @@ static void hand_off(struct request_ctx *ctx)
         ims_log(IMS_LOG_WARN, &ids, "diameter: %s outcome not delivered (%s)",
                 ims_cmd_abbrev(ctx->cmd), rc == -EPIPE ? "shutting down" : "loop queue full");
         atomic_fetch_sub(&g.pending, 1);
-        if (ctx->res.answer)
-            fd_msg_free(ctx->res.answer);
-        free(ctx);
+        release(ctx);
     }
 }
 
