@@ -85,6 +85,7 @@ struct ims_sip {
     char resolv_conf[256];        /* the resolver's own configuration, "" when the system's */
     struct ims_counter *requests[N_METHODS];
     struct ims_counter *responses[7];
+    struct ims_counter *dialog_untrusted;   /* ims_sip_dialog_source_ok() refusals */
     struct ims_admission *adm;
     uint64_t tag_secret;          /* seeds the To tags of stateless answers */
     struct ims_sip_refused *refused;   /* REFUSED_SLOTS */
@@ -160,6 +161,10 @@ static void register_metrics(struct ims_sip *s)
         s->responses[i] = ims_counter_new("ims_sip_responses_total",
                                           "SIP responses sent or relayed, by class", labels);
     }
+    s->dialog_untrusted = ims_counter_new("ims_sip_dialog_untrusted_refused_total",
+                                          "requests inside a dialog of this node refused "
+                                          "because their source is not in sip.trusted_peers",
+                                          NULL);
     ims_gauge_fn_new("ims_sip_nta_server_transactions",
                      "Server transactions sofia-sip holds (lingering ones included)", NULL,
                      nta_irqs, NULL);
@@ -991,6 +996,24 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
     if (msg)
         msg_destroy(msg);
     return rc;
+}
+
+bool ims_sip_dialog_source_ok(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req)
+{
+    struct ims_sip_source src;
+    ims_sip_source(s, irq, &src);
+    if (src.trusted)
+        return true;
+    ims_counter_inc(s->dialog_untrusted);
+    struct ims_log_ids ids = { .call_id = req->sip_call_id ? req->sip_call_id->i_id : NULL };
+    const char *from = src.key[0] ? src.key : "an unknown source";
+    ims_log(IMS_LOG_WARN, &ids, "sip: %s in a dialog of this node from %s refused 403: not a "
+            "trusted peer (sip.trusted_peers)", req->sip_request->rq_method_name, from);
+    char why[200];
+    snprintf(why, sizeof(why), "%s from %s: not a trusted peer of this node",
+             req->sip_request->rq_method_name, from);
+    ims_sip_refuse(s, irq, req, 403, why);
+    return false;
 }
 
 int ims_sip_refuse(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req, int status,

@@ -226,6 +226,17 @@ int ims_sip_reply_unhandled(struct ims_sip *sip, nta_incoming_t *irq, const sip_
                             const char *allow);
 
 /*
+ * ims_sip_dialog_source_ok - for a user agent that serves the trust domain only (the MRF,
+ * the MGCF): whether a request inside one of its dialogs (@irq, @req) comes from
+ * sip.trusted_peers. When not, it is refused here (403 with a Warning; an ACK is dropped),
+ * logged, and false is returned: the leg callback returns 0. A dialog's Call-ID and tags
+ * are no credential: proxies pass them end to end, so the UE at the far end knows them, and
+ * could otherwise re-INVITE the MRF's media towards any address or end a PSTN call past
+ * the CSCFs (and their charging).
+ */
+bool ims_sip_dialog_source_ok(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req);
+
+/*
  * ims_sip_refuse - answer the request of @irq with @status (its standard phrase), a Warning
  * of this node saying @why (ims_sip_warning()) and a Server header, then let the
  * transaction go. An ACK is not answered (it has no response). Returns 0, for a request

@@ -863,6 +863,8 @@ static int on_dialog(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq
     struct mrfc *mrfc = s->mrfc;
     (void)leg;
     int method = sip->sip_request->rq_method;
+    if (!ims_sip_dialog_source_ok(mrfc->d->sip, irq, sip))
+        return 0;                 /* as the session's INVITE had to: sip.trusted_peers only */
     if (method == sip_method_ack)
         return 0;                 /* an ACK its transaction did not take: a late copy */
     if (method == sip_method_bye) {

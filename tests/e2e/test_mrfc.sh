@@ -14,7 +14,8 @@
 #     dropped and heard by nobody; sequence and timestamp continuity of everything received;
 #   - limits: a session beyond mrfc.max_sessions gets 503 with Retry-After and a Warning,
 #     statelessly (before any transaction: its To tag is sip.c's);
-#   - refusals: an INVITE from an untrusted source (a UE) gets 403; unknown prompt, fetch
+#   - refusals: an INVITE from an untrusted source (a UE) gets 403, so do its BYE and
+#     re-INVITE inside another party's session (its Call-ID and tags); unknown prompt, fetch
 #     scheme, missing play=, bad SDP, no common codec, a non-SDP body, Require, a request
 #     for an unknown dialog;
 #   - /metrics (sessions, RTP packets, loss, jitter, DTMF, drops); tshark decodes the SIP,
@@ -151,6 +152,50 @@ check_match "tone: BYE for the duration" 'reason text="announcement duration rea
 check "tone: 425 Hz in what was heard" "$RTPUE" tones "$E2E_RUN/tone.wav" --skip 0 --expect 425
 len=$(awk '/^recorded/ { print $2 }' "$E2E_RUN/tone.out")
 check "tone: 2.5 s of it (${len}s)" awk -v a="$len" 'BEGIN { exit !(a >= 2.4 && a <= 2.6) }'
+
+step "trust: requests inside an MRF dialog from outside the trust domain (the attacker)"
+# A UE at the far end of a session knows its Call-ID and tags (proxies pass them end to
+# end): its BYE, or a re-INVITE sending the MRF's media to another address, straight to the
+# MRF must be refused; the session plays on to its end. (Their CSeq is above any the UA used:
+# a lower one would be refused 500 by sofia-sip's dialog, RFC 3261 12.2.2, before the MRF.)
+ue dlg --sip $AS:5083 --rtp 127.0.0.111:30018 \
+    --to "sip:annc@$MRF;play=tone:busy;duration=4000" --wait 20 &
+dlg_pid=$!
+for _ in $(seq 25); do
+    grep -q '^dialog ' "$E2E_RUN/dlg.out" 2>/dev/null && break
+    sleep 0.2
+done
+d_cid=$(sed -n 's/^dialog //p' "$E2E_RUN/dlg.out")
+d_tags=$(sed -n 's/^connection //p' "$E2E_RUN/dlg.out")
+in_dialog() {   # METHOD CSEQ [SDP]: from the UE's address, in the session's dialog
+    {
+        printf '%s sip:%s:5060 SIP/2.0\nVia: SIP/2.0/UDP %s:5091;branch=z9hG4bK%s%s\n' \
+            "$1" "$MRF" "$UE" "${1,,}" "$RANDOM"
+        printf 'Max-Forwards: 70\nFrom: <sip:rtpue@%s:5083>;tag=%s\nTo: <sip:annc@%s>;tag=%s\n' \
+            "$AS" "${d_tags%%~*}" "$MRF" "${d_tags#*~}"
+        printf 'Call-ID: %s\nCSeq: %s %s\nContact: <sip:ue@%s:5091>\n' "$d_cid" "$2" "$1" "$UE"
+        [ -n "${3:-}" ] && printf 'Content-Type: application/sdp\n'
+        printf '\n%s' "${3:-}"
+    } >"$E2E_RUN/evil-${1,,}.req"
+    "$SIPSEND" --from $UE:5091 --to $MRF:5060 "$E2E_RUN/evil-${1,,}.req" 2>&1 | tr -d '\r'
+}
+evil_sdp="v=0
+o=- 9 9 IN IP4 $UE
+s=-
+c=IN IP4 $UE
+t=0 0
+m=audio 30090 RTP/AVP 0
+"
+check_match "a re-INVITE moving the media to $UE, from $UE: 403 with a Warning" \
+    "^SIP/2.0 403 .*Warning: 399 $MRF \"INVITE from $UE:5091/udp: not a trusted peer of this node\"" \
+    "$(in_dialog INVITE 2000000000 "$evil_sdp" | tr '\n' ' ')"
+check_match "a BYE from $UE: 403" '^SIP/2.0 403 ' "$(in_dialog BYE 2000000001)"
+wait "$dlg_pid"
+check_eq "the session played on to its end" 0 $?
+check_match "... ended by the MRF's BYE at the duration" \
+    'reason text="announcement duration reached"' "$(out_of dlg)"
+check_eq "/metrics: two requests in a dialog refused as untrusted" 2 \
+    "$(metric ims_sip_dialog_untrusted_refused_total)"
 
 step "hold and resume of an announcement (re-INVITE): nothing sent while held, then the rest"
 ue hold --sip $AS:5073 --rtp 127.0.0.111:30006 --to "sip:annc@$MRF;play=welcome" \

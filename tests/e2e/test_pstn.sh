@@ -263,6 +263,36 @@ check_match "an INVITE from outside sip.trusted_peers: 403 with a Warning" \
 sleep 1
 check_eq "... and no IAM went to the PSTN" "" "$(log_since "$PSTN_OUT" "$p" | grep '^rx IAM')"
 
+# A BYE inside a call's dialog from outside the trust domain: the Call-ID and tags pass the
+# CSCFs end to end, so the caller's UE knows them; ending the call at the MGCF past the
+# CSCFs (and their charging) must not work. The call goes on until alice hangs up. (Its
+# CSeq is the INVITE's: sofia-sip's dialog refuses a lower one 500 before the MGCF sees it,
+# and takes a higher one as the dialog's remote CSeq even when the MGCF refuses it; then
+# alice's own BYE would be out of order. See mgcf/README.md.)
+p=$(log_mark "$PSTN_OUT")
+call call11 pstn_uac.xml 19995550100 -d 4000 &
+call11=$!
+ok200=
+for _ in $(seq 40); do
+    ok200=$(tr -d '\r' <"$E2E_RUN/call11.msg" 2>/dev/null |
+            awk '/^SIP\/2\.0 200 /{m=1; cid=""; f=""; t=""} m && /^Call-ID:/{cid=$2}
+                 m && /^From:/{sub(/.*tag=/, ""); f=$0} m && /^To:/{sub(/.*tag=/, ""); t=$0}
+                 m && /^CSeq: .* INVITE$/{print cid, f, t; exit} m && /^$/{m=0}')
+    [ -n "$ok200" ] && break
+    sleep 0.2
+done
+read -r c_cid c_ftag c_ttag <<<"${ok200:-x x x}"
+printf 'BYE sip:%s SIP/2.0\nVia: SIP/2.0/UDP %s:5171;branch=z9hG4bK-evil2-%s\nMax-Forwards: 69\nFrom: <sip:alice@%s>;tag=%s\nTo: <tel:+19995550100>;tag=%s\nCall-ID: %s\nCSeq: 1 BYE\n\n' \
+    "$MGCF" "$EVIL" "$RANDOM" "$R" "$c_ftag" "$c_ttag" "$c_cid" >"$E2E_RUN/evil2.sip"
+"$SEND" --from "$EVIL:5171" --to "$MGCF" --wait 3000 "$E2E_RUN/evil2.sip" >"$E2E_RUN/evil2.out" 2>&1
+check_match "a BYE in the dialog of alice's call from $EVIL: 403 with a Warning" \
+    '^Warning: 399 127\.0\.0\.70 "BYE from 127\.0\.0\.161:5171/udp: not a trusted peer of this node"' \
+    "$(tr -d '\r' <"$E2E_RUN/evil2.out")"
+wait "$call11"
+check_eq "... the call went on: alice's own BYE later got 200" 0 $?
+check_eq "... and the PSTN got one REL, after alice's BYE" 1 \
+    "$(log_since "$PSTN_OUT" "$p" | grep -c '^rx REL')"
+
 # ---------------------------------------------------------------------------------------------
 step "circuit maintenance API"
 api GET circuits none

@@ -424,6 +424,7 @@ static int on_invite_answer(nta_outgoing_magic_t *m, nta_outgoing_t *orq, const 
     printf("connection %s~%s\n", sip->sip_from && sip->sip_from->a_tag ? sip->sip_from->a_tag
                                                                           : "",
            sip->sip_to->a_tag ? sip->sip_to->a_tag : "");
+    printf("dialog %s\n", sip->sip_call_id ? sip->sip_call_id->i_id : "");
     clock_gettime(CLOCK_MONOTONIC, &g.t_answer);
     g.answered = true;
     int rc = take_sdp(sip, g.offer ? "answer" : "offer");
