@@ -1007,7 +1007,7 @@ bool ims_sip_dialog_source_ok(struct ims_sip *s, nta_incoming_t *irq, const sip_
     ims_counter_inc(s->dialog_untrusted);
     struct ims_log_ids ids = { .call_id = req->sip_call_id ? req->sip_call_id->i_id : NULL };
     const char *from = src.key[0] ? src.key : "an unknown source";
-    ims_log(IMS_LOG_WARN, &ids, "sip: %s in a dialog of this node from %s refused 403: not a "
+    ims_log(IMS_LOG_INFO, &ids, "sip: %s in a dialog of this node from %s refused 403: not a "
             "trusted peer (sip.trusted_peers)", req->sip_request->rq_method_name, from);
     char why[200];
     snprintf(why, sizeof(why), "%s from %s: not a trusted peer of this node",

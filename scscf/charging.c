@@ -353,41 +353,99 @@ static void ro_terminate(struct scscf_ro *r)
 
 /* ---- releasing a call (Final-Unit-Indication TERMINATE, refused update) ---- */
 
+#define CSEQ_MAX 2147483647u     /* RFC 3261 8.1.1.5: below 2^31 */
+
+/* What a release BYE needs to be sent again: text, one allocation */
+struct bye {
+    struct scscf *s;
+    const char *target, *routes, *from, *to, *reason, *call_id, *icid;
+    bool again;                   /* this is the second one */
+    char text[];
+};
+
+static void bye_send(struct bye *b, uint32_t cseq);
+
+/*
+ * The answer to a release BYE. 500 is what a UA answers a request of a lower CSeq than its
+ * dialog's (RFC 3261 12.2.2): a party that knows the dialog sent it one of a higher CSeq
+ * past this S-CSCF (refused there, 403, but sofia-sip's dialog had taken its CSeq first:
+ * mrfc/README.md, mgcf/README.md). That must not keep a call up past its credit: the BYE
+ * goes once more with the highest CSeq there is, which no dialog refuses as out of order.
+ */
 static int on_bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
                            sip_t const *sip)
 {
-    (void)magic;
-    if (!sip || sip->sip_status->st_status >= 200)
-        nta_outgoing_destroy(orq);
+    struct bye *b = (struct bye *)magic;
+    int status = sip ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    if (status < 200)
+        return 0;
+    nta_outgoing_destroy(orq);
+    if (status == 500 && !b->again) {
+        struct ims_log_ids ids = { .call_id = b->call_id, .icid = b->icid[0] ? b->icid : NULL };
+        ims_log(IMS_LOG_WARN, &ids, "scscf: the BYE to %s got 500 (out of order?): sent again "
+                "with CSeq %u", b->target, CSEQ_MAX);
+        b->again = true;
+        bye_send(b, CSEQ_MAX);    /* takes b */
+        return 0;
+    }
+    free(b);
     return 0;
+}
+
+/* Send @b with @cseq; takes @b (freed when it cannot be sent, else with its answer) */
+static void bye_send(struct bye *b, uint32_t cseq)
+{
+    struct scscf *s = b->s;
+    struct ims_log_ids ids = { .call_id = b->call_id, .icid = b->icid[0] ? b->icid : NULL };
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    url_t *ruri = url_make(home, b->target);
+    sip_route_t *route = b->routes[0] ? ims_addr_list_parse(home, b->routes) : NULL;
+    const url_t *first = route ? route->r_url : ruri;
+    url_t *hop = first ? ims_sip_resolve(s->d->sip, home, first) : NULL;
+    char cs[32], pcv[200];
+    snprintf(cs, sizeof(cs), "%u BYE", cseq);
+    snprintf(pcv, sizeof(pcv), "P-Charging-Vector: icid-value=%s", b->icid);
+    nta_outgoing_t *orq = !ruri ? NULL : nta_outgoing_tcreate(
+        ims_sip_leg(s->d->sip), on_bye_response, (nta_outgoing_magic_t *)b,
+        (url_string_t const *)(hop ? hop : first), SIP_METHOD_BYE,
+        (url_string_t const *)ruri, SIPTAG_CALL_ID_STR(b->call_id),
+        SIPTAG_FROM_STR(b->from), SIPTAG_TO_STR(b->to), SIPTAG_CSEQ_STR(cs),
+        TAG_IF(route, SIPTAG_ROUTE(route)), SIPTAG_MAX_FORWARDS_STR("70"),
+        SIPTAG_REASON_STR(b->reason), TAG_IF(b->icid[0], SIPTAG_HEADER_STR(pcv)), TAG_END());
+    if (!orq) {
+        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot send the BYE to %s", b->target);
+        free(b);
+    } else {
+        ims_log(IMS_LOG_INFO, &ids, "scscf: BYE to %s (%s)", b->target, b->reason);
+    }
+    su_home_deinit(home);
 }
 
 /* A BYE of ours to one side: @target the Request-URI, @routes its Route set ("" none) */
 static void send_bye(struct scscf_ro *r, const char *target, const char *routes,
                      const char *from, const char *to, uint32_t cseq, const char *reason)
 {
-    struct scscf *s = r->s;
-    struct ims_log_ids ids = ids_of(r);
-    su_home_t home[1] = { SU_HOME_INIT(home) };
-    url_t *ruri = url_make(home, target);
-    sip_route_t *route = routes[0] ? ims_addr_list_parse(home, routes) : NULL;
-    const url_t *first = route ? route->r_url : ruri;
-    url_t *hop = first ? ims_sip_resolve(s->d->sip, home, first) : NULL;
-    char cs[32], pcv[200];
-    snprintf(cs, sizeof(cs), "%u BYE", cseq);
-    snprintf(pcv, sizeof(pcv), "P-Charging-Vector: icid-value=%s", r->f.icid);
-    nta_outgoing_t *orq = !ruri ? NULL : nta_outgoing_tcreate(
-        ims_sip_leg(s->d->sip), on_bye_response, NULL,
-        (url_string_t const *)(hop ? hop : first), SIP_METHOD_BYE,
-        (url_string_t const *)ruri, SIPTAG_CALL_ID_STR(r->f.call_id),
-        SIPTAG_FROM_STR(from), SIPTAG_TO_STR(to), SIPTAG_CSEQ_STR(cs),
-        TAG_IF(route, SIPTAG_ROUTE(route)), SIPTAG_MAX_FORWARDS_STR("70"),
-        SIPTAG_REASON_STR(reason), TAG_IF(r->f.icid[0], SIPTAG_HEADER_STR(pcv)), TAG_END());
-    if (!orq)
-        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot send the BYE to %s", target);
-    else
-        ims_log(IMS_LOG_INFO, &ids, "scscf: BYE to %s (%s)", target, reason);
-    su_home_deinit(home);
+    const char *parts[] = { target, routes, from, to, reason, r->f.call_id, r->f.icid };
+    size_t n = sizeof(parts) / sizeof(parts[0]), len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(parts[i]) + 1;
+    struct bye *b = calloc(1, sizeof(*b) + len);
+    if (!b) {
+        struct ims_log_ids ids = ids_of(r);
+        ims_log(IMS_LOG_WARN, &ids, "scscf: cannot send the BYE to %s: out of memory", target);
+        return;
+    }
+    b->s = r->s;
+    const char **fields[] = { &b->target, &b->routes, &b->from, &b->to, &b->reason,
+                              &b->call_id, &b->icid };
+    char *at = b->text;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(parts[i]) + 1;
+        memcpy(at, parts[i], l);
+        *fields[i] = at;
+        at += l;
+    }
+    bye_send(b, cseq);
 }
 
 /* A BYE to each side of the call of @r, the CSeqs after the highest seen each way */

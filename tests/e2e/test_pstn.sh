@@ -38,6 +38,7 @@ MGCF_API=http://127.0.0.70:8080/api/v1
 PSTN_OUT=$E2E_RUN/pstn/pstn.out
 MGW_OUT=$E2E_RUN/mgw/mgw.out
 MGCF_LOG=$E2E_RUN/mgcf/mgcf.log
+SCSCF_LOG=$E2E_RUN/scscf/scscf.log
 
 # the PSTN's numbers (tests/tools/pstn): 0100 answers, 0111 answers and hangs up after
 # 1.5 s, 0486 is busy, 0480 rings without answer, 0404 does not exist (cause 1), 0600
@@ -95,6 +96,18 @@ wait_for_count() {   # FILE ERE N SECONDS: until N lines of FILE match
         sleep 0.2
     done
     return 1
+}
+dialog_of() {   # NAME: "Call-ID From-tag To-tag" of the 2xx of the INVITE in NAME.msg (8 s)
+    local d
+    for _ in $(seq 40); do
+        d=$(tr -d '\r' <"$E2E_RUN/$1.msg" 2>/dev/null |
+            awk '/^SIP\/2\.0 200 /{m=1; cid=""; f=""; t=""} m && /^Call-ID:/{cid=$2}
+                 m && /^From:/{sub(/.*tag=/, ""); f=$0} m && /^To:/{sub(/.*tag=/, ""); t=$0}
+                 m && /^CSeq: .* INVITE$/{print cid, f, t; exit} m && /^$/{m=0}')
+        [ -n "$d" ] && break
+        sleep 0.2
+    done
+    echo "${d:-x x x}"
 }
 icid_of() {   # the ICID the MGCF logged for its call to NUMBER
     grep "INVITE tel:+$1" "$MGCF_LOG" | tail -n 1 | sed -n 's/.*icid=\([^ ]*\).*/\1/p'
@@ -272,16 +285,7 @@ check_eq "... and no IAM went to the PSTN" "" "$(log_since "$PSTN_OUT" "$p" | gr
 p=$(log_mark "$PSTN_OUT")
 call call11 pstn_uac.xml 19995550100 -d 4000 &
 call11=$!
-ok200=
-for _ in $(seq 40); do
-    ok200=$(tr -d '\r' <"$E2E_RUN/call11.msg" 2>/dev/null |
-            awk '/^SIP\/2\.0 200 /{m=1; cid=""; f=""; t=""} m && /^Call-ID:/{cid=$2}
-                 m && /^From:/{sub(/.*tag=/, ""); f=$0} m && /^To:/{sub(/.*tag=/, ""); t=$0}
-                 m && /^CSeq: .* INVITE$/{print cid, f, t; exit} m && /^$/{m=0}')
-    [ -n "$ok200" ] && break
-    sleep 0.2
-done
-read -r c_cid c_ftag c_ttag <<<"${ok200:-x x x}"
+read -r c_cid c_ftag c_ttag <<<"$(dialog_of call11)"
 printf 'BYE sip:%s SIP/2.0\nVia: SIP/2.0/UDP %s:5171;branch=z9hG4bK-evil2-%s\nMax-Forwards: 69\nFrom: <sip:alice@%s>;tag=%s\nTo: <tel:+19995550100>;tag=%s\nCall-ID: %s\nCSeq: 1 BYE\n\n' \
     "$MGCF" "$EVIL" "$RANDOM" "$R" "$c_ftag" "$c_ttag" "$c_cid" >"$E2E_RUN/evil2.sip"
 "$SEND" --from "$EVIL:5171" --to "$MGCF" --wait 3000 "$E2E_RUN/evil2.sip" >"$E2E_RUN/evil2.out" 2>&1
@@ -292,6 +296,47 @@ wait "$call11"
 check_eq "... the call went on: alice's own BYE later got 200" 0 $?
 check_eq "... and the PSTN got one REL, after alice's BYE" 1 \
     "$(log_since "$PSTN_OUT" "$p" | grep -c '^rx REL')"
+
+# The same attacker, now with a CSeq above the call's: the MGCF refuses it (403), but
+# sofia-sip's dialog has taken its CSeq, so the next request of the call's own side is out
+# of order there (500). That must not keep a prepaid call up past its credit: carol (online
+# charged, 50 cents: 10 s at the lab's 5 cents a second to +1999) calls the PSTN, the
+# attacker moves the dialog's CSeq, and the S-CSCF's release BYE, refused 500, goes again
+# with the highest CSeq there is (scscf/charging.c).
+CAROL=(127.0.0.162 5602)
+curl -s --max-time 10 -X POST -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d '{"amount":50}' \
+    "$OCS_API/accounts/carol/topup" >/dev/null
+check_eq "carol (online charged) has 50 cents" 50 "$(ocs accounts/carol | jq -r .balance)"
+carol() {   # NAME SCENARIO ARGS...: one sipp run as carol
+    local name=$1 scen=$2
+    shift 2
+    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "${CAROL[0]}" \
+        -p "${CAROL[1]}" -mp 16200 -timeout 50s -timeout_error -key domain "$R" \
+        -trace_err -error_file "$name.err" -trace_logs -log_file "$name.log" \
+        -trace_msg -message_file "$name.msg" "$@" "$PCSCF" >"$name.out" 2>&1)
+}
+check "carol registers (Digest)" carol reg-carol reg_digest.xml -s carol -au "carol@$R" \
+    -auth_uri "$R" -ap carol-secret -key impi "carol@$R" -key expires 600
+p=$(log_mark "$PSTN_OUT") l=$(log_mark "$SCSCF_LOG")
+t0=$SECONDS
+carol call12 pstn_uac_wait.xml -key from carol -key ppi "tel:+15550100003" \
+    -key target "tel:+19995550100" &
+call12=$!
+read -r c_cid c_ftag c_ttag <<<"$(dialog_of call12)"
+printf 'BYE sip:%s SIP/2.0\nVia: SIP/2.0/UDP %s:5172;branch=z9hG4bK-evil3-%s\nMax-Forwards: 69\nFrom: <sip:carol@%s>;tag=%s\nTo: <tel:+19995550100>;tag=%s\nCall-ID: %s\nCSeq: 2000000000 BYE\n\n' \
+    "$MGCF" "$EVIL" "$RANDOM" "$R" "$c_ftag" "$c_ttag" "$c_cid" >"$E2E_RUN/evil3.sip"
+"$SEND" --from "$EVIL:5172" --to "$MGCF" --wait 3000 "$E2E_RUN/evil3.sip" >"$E2E_RUN/evil3.out" 2>&1
+check_match "a BYE of a high CSeq in carol's call from $EVIL: 403" '^SIP/2.0 403 ' \
+    "$(tr -d '\r' <"$E2E_RUN/evil3.out")"
+wait "$call12"
+check_eq "carol's call was released by the network" 0 $?
+check_match "... for her credit (Reason cause 402)" 'bye: reason= *SIP *;cause=402' \
+    "$(logline call12)"
+check "... after about 10 s ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -le 20
+check "the S-CSCF's BYE to the MGCF got 500 and went again with CSeq 2147483647" \
+    log_wait_for "$SCSCF_LOG" "$l" 'got 500 \(out of order\?\): sent again with CSeq 2147483647' 5
+check "the PSTN got the REL of the released call" log_wait_for "$PSTN_OUT" "$p" '^rx REL' 10
 
 # ---------------------------------------------------------------------------------------------
 step "circuit maintenance API"
