@@ -365,6 +365,11 @@ struct bye {
 
 static void bye_send(struct bye *b, uint32_t cseq);
 
+static struct ims_log_ids bye_ids(const struct bye *b)
+{
+    return (struct ims_log_ids){ .call_id = b->call_id, .icid = b->icid[0] ? b->icid : NULL };
+}
+
 /*
  * The answer to a release BYE. 500 is what a UA answers a request of a lower CSeq than its
  * dialog's (RFC 3261 12.2.2): a party that knows the dialog sent it one of a higher CSeq
@@ -381,7 +386,7 @@ static int on_bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
         return 0;
     nta_outgoing_destroy(orq);
     if (status == 500 && !b->again) {
-        struct ims_log_ids ids = { .call_id = b->call_id, .icid = b->icid[0] ? b->icid : NULL };
+        struct ims_log_ids ids = bye_ids(b);
         ims_log(IMS_LOG_WARN, &ids, "scscf: the BYE to %s got 500 (out of order?): sent again "
                 "with CSeq %u", b->target, CSEQ_MAX);
         b->again = true;
@@ -396,7 +401,7 @@ static int on_bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 static void bye_send(struct bye *b, uint32_t cseq)
 {
     struct scscf *s = b->s;
-    struct ims_log_ids ids = { .call_id = b->call_id, .icid = b->icid[0] ? b->icid : NULL };
+    struct ims_log_ids ids = bye_ids(b);
     su_home_t home[1] = { SU_HOME_INIT(home) };
     url_t *ruri = url_make(home, b->target);
     sip_route_t *route = b->routes[0] ? ims_addr_list_parse(home, b->routes) : NULL;

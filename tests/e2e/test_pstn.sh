@@ -57,13 +57,22 @@ for b in sipsend pstn mgw mgcf; do
     fi
 done
 
-sipp_ue() {   # NAME SCENARIO ARGS... : one sipp run as alice, logs in the run folder
-    local name=$1 scen=$2
-    shift 2
-    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "${ALICE[0]}" \
-        -p "${ALICE[1]}" -mp "$ALICE_RTP" -timeout 50s -timeout_error -key domain "$R" \
+sipp_at() {   # ADDR PORT RTP_PORT NAME SCENARIO ARGS... : one sipp run as a UE there
+    local addr=$1 port=$2 rtp=$3 name=$4 scen=$5
+    shift 5
+    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "$addr" \
+        -p "$port" -mp "$rtp" -timeout 50s -timeout_error -key domain "$R" \
         -trace_err -error_file "$name.err" -trace_logs -log_file "$name.log" \
         -trace_msg -message_file "$name.msg" "$@" >"$name.out" 2>&1)
+}
+sipp_ue() {   # NAME SCENARIO ARGS... : one sipp run as alice, logs in the run folder
+    sipp_at "${ALICE[0]}" "${ALICE[1]}" "$ALICE_RTP" "$@"
+}
+evil_bye() {   # NAME PORT USER CSEQ: a BYE from $EVIL:PORT in the dialog $c_cid/$c_ftag/$c_ttag
+    printf 'BYE sip:%s SIP/2.0\nVia: SIP/2.0/UDP %s:%s;branch=z9hG4bK-%s-%s\nMax-Forwards: 69\nFrom: <sip:%s@%s>;tag=%s\nTo: <tel:+19995550100>;tag=%s\nCall-ID: %s\nCSeq: %s BYE\n\n' \
+        "$MGCF" "$EVIL" "$2" "$1" "$RANDOM" "$3" "$R" "$c_ftag" "$c_ttag" "$c_cid" "$4" \
+        >"$E2E_RUN/$1.sip"
+    "$SEND" --from "$EVIL:$2" --to "$MGCF" --wait 3000 "$E2E_RUN/$1.sip" >"$E2E_RUN/$1.out" 2>&1
 }
 call() {   # NAME SCENARIO NUMBER [args]: alice calls tel:+NUMBER through her P-CSCF
     local name=$1 scen=$2 number=$3
@@ -286,9 +295,7 @@ p=$(log_mark "$PSTN_OUT")
 call call11 pstn_uac.xml 19995550100 -d 4000 &
 call11=$!
 read -r c_cid c_ftag c_ttag <<<"$(dialog_of call11)"
-printf 'BYE sip:%s SIP/2.0\nVia: SIP/2.0/UDP %s:5171;branch=z9hG4bK-evil2-%s\nMax-Forwards: 69\nFrom: <sip:alice@%s>;tag=%s\nTo: <tel:+19995550100>;tag=%s\nCall-ID: %s\nCSeq: 1 BYE\n\n' \
-    "$MGCF" "$EVIL" "$RANDOM" "$R" "$c_ftag" "$c_ttag" "$c_cid" >"$E2E_RUN/evil2.sip"
-"$SEND" --from "$EVIL:5171" --to "$MGCF" --wait 3000 "$E2E_RUN/evil2.sip" >"$E2E_RUN/evil2.out" 2>&1
+evil_bye evil2 5171 alice 1
 check_match "a BYE in the dialog of alice's call from $EVIL: 403 with a Warning" \
     '^Warning: 399 127\.0\.0\.70 "BYE from 127\.0\.0\.161:5171/udp: not a trusted peer of this node"' \
     "$(tr -d '\r' <"$E2E_RUN/evil2.out")"
@@ -308,13 +315,8 @@ curl -s --max-time 10 -X POST -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' -d '{"amount":50}' \
     "$OCS_API/accounts/carol/topup" >/dev/null
 check_eq "carol (online charged) has 50 cents" 50 "$(ocs accounts/carol | jq -r .balance)"
-carol() {   # NAME SCENARIO ARGS...: one sipp run as carol
-    local name=$1 scen=$2
-    shift 2
-    (cd "$E2E_RUN" && timeout 60 sipp -sf "$SCEN/$scen" -m 1 -nostdin -i "${CAROL[0]}" \
-        -p "${CAROL[1]}" -mp 16200 -timeout 50s -timeout_error -key domain "$R" \
-        -trace_err -error_file "$name.err" -trace_logs -log_file "$name.log" \
-        -trace_msg -message_file "$name.msg" "$@" "$PCSCF" >"$name.out" 2>&1)
+carol() {   # NAME SCENARIO ARGS...: one sipp run as carol, through her P-CSCF
+    sipp_at "${CAROL[0]}" "${CAROL[1]}" 16200 "$@" "$PCSCF"
 }
 check "carol registers (Digest)" carol reg-carol reg_digest.xml -s carol -au "carol@$R" \
     -auth_uri "$R" -ap carol-secret -key impi "carol@$R" -key expires 600
@@ -324,9 +326,7 @@ carol call12 pstn_uac_wait.xml -key from carol -key ppi "tel:+15550100003" \
     -key target "tel:+19995550100" &
 call12=$!
 read -r c_cid c_ftag c_ttag <<<"$(dialog_of call12)"
-printf 'BYE sip:%s SIP/2.0\nVia: SIP/2.0/UDP %s:5172;branch=z9hG4bK-evil3-%s\nMax-Forwards: 69\nFrom: <sip:carol@%s>;tag=%s\nTo: <tel:+19995550100>;tag=%s\nCall-ID: %s\nCSeq: 2000000000 BYE\n\n' \
-    "$MGCF" "$EVIL" "$RANDOM" "$R" "$c_ftag" "$c_ttag" "$c_cid" >"$E2E_RUN/evil3.sip"
-"$SEND" --from "$EVIL:5172" --to "$MGCF" --wait 3000 "$E2E_RUN/evil3.sip" >"$E2E_RUN/evil3.out" 2>&1
+evil_bye evil3 5172 carol 2000000000
 check_match "a BYE of a high CSeq in carol's call from $EVIL: 403" '^SIP/2.0 403 ' \
     "$(tr -d '\r' <"$E2E_RUN/evil3.out")"
 wait "$call12"
