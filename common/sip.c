@@ -998,12 +998,57 @@ int ims_sip_source(struct ims_sip *s, nta_incoming_t *irq, struct ims_sip_source
     return rc;
 }
 
-bool ims_sip_dialog_source_ok(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req)
+/*
+ * A copy of dialog @old whose remote CSeq is @rseq: nta has no setter for it. The dialog's
+ * local and remote addresses, tags, Call-ID and local CSeq are read back as nta would put
+ * them on a request of @old (an ACK: it takes no new CSeq); the copy is tagged after it is
+ * made, as the daemons' legs are (a request without a To tag matches it the same way).
+ */
+static nta_leg_t *leg_copy(struct ims_sip *s, nta_leg_t *old, uint32_t rseq, nta_request_f *cb,
+                           nta_leg_magic_t *magic)
+{
+    msg_t *msg = nta_msg_create(s->agent, 0);
+    sip_t *sip = msg ? sip_object(msg) : NULL;
+    const char *tag = nta_leg_get_tag(old);
+    nta_leg_t *leg = NULL;
+    if (!sip || !tag || nta_msg_request_complete(msg, old, SIP_METHOD_ACK, NULL) < 0 ||
+        !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq)
+        goto out;
+    sip_from_t *local = sip_from_dup(msg_home(msg), sip->sip_from);
+    if (!local)
+        goto out;
+    msg_header_remove_param(local->a_common, "tag");
+    local->a_tag = NULL;
+    leg = nta_leg_tcreate(s->agent, cb, magic, SIPTAG_CALL_ID(sip->sip_call_id),
+                          SIPTAG_FROM(local), SIPTAG_TO(sip->sip_to), SIPTAG_CSEQ(sip->sip_cseq),
+                          NTATAG_REMOTE_CSEQ(rseq), TAG_END());
+    const sip_route_t *route = NULL;
+    const sip_contact_t *target = NULL;
+    nta_leg_get_route(old, &route, &target);
+    if (leg && (!nta_leg_tag(leg, tag) ||
+                ((route || target) &&
+                 nta_leg_server_route(leg, (const sip_record_route_t *)route, target) < 0))) {
+        nta_leg_destroy(leg);
+        leg = NULL;
+    }
+out:
+    if (msg)
+        msg_destroy(msg);
+    return leg;
+}
+
+bool ims_sip_dialog_source_ok(struct ims_sip *s, nta_incoming_t *irq, const sip_t *req,
+                              nta_leg_t **leg, uint32_t *rseq, nta_request_f *cb,
+                              nta_leg_magic_t *magic)
 {
     struct ims_sip_source src;
     ims_sip_source(s, irq, &src);
-    if (src.trusted)
+    bool ack = req->sip_request->rq_method == sip_method_ack;
+    if (src.trusted) {
+        if (!ack && req->sip_cseq)
+            *rseq = req->sip_cseq->cs_seq;
         return true;
+    }
     ims_counter_inc(s->dialog_untrusted);
     struct ims_log_ids ids = { .call_id = req->sip_call_id ? req->sip_call_id->i_id : NULL };
     const char *from = src.key[0] ? src.key : "an unknown source";
@@ -1013,6 +1058,20 @@ bool ims_sip_dialog_source_ok(struct ims_sip *s, nta_incoming_t *irq, const sip_
     snprintf(why, sizeof(why), "%s from %s: not a trusted peer of this node",
              req->sip_request->rq_method_name, from);
     ims_sip_refuse(s, irq, req, 403, why);
+    if (!ack && nta_leg_get_rseq(*leg) != *rseq) {
+        nta_leg_t *copy = leg_copy(s, *leg, *rseq, cb, magic);
+        if (copy) {
+            nta_leg_destroy(*leg);
+            *leg = copy;
+            ims_log(IMS_LOG_INFO, &ids, "sip: the dialog's remote CSeq is %u again (the "
+                    "refused %s had %u)", *rseq, req->sip_request->rq_method_name,
+                    req->sip_cseq ? req->sip_cseq->cs_seq : 0);
+        } else {
+            ims_log(IMS_LOG_ERROR, &ids, "sip: cannot renew the dialog after a refused %s: "
+                    "requests of the trusted side below CSeq %u get 500 (out of order)",
+                    req->sip_request->rq_method_name, nta_leg_get_rseq(*leg));
+        }
+    }
     return false;
 }
 

@@ -227,14 +227,24 @@ int ims_sip_reply_unhandled(struct ims_sip *sip, nta_incoming_t *irq, const sip_
 
 /*
  * ims_sip_dialog_source_ok - for a user agent that serves the trust domain only (the MRF,
- * the MGCF): whether a request inside one of its dialogs (@irq, @req) comes from
- * sip.trusted_peers. When not, it is refused here (403 with a Warning; an ACK is dropped),
- * logged, and false is returned: the leg callback returns 0. A dialog's Call-ID and tags
- * are no credential: proxies pass them end to end, so the UE at the far end knows them, and
- * could otherwise re-INVITE the MRF's media towards any address or end a PSTN call past
- * the CSCFs (and their charging).
+ * the MGCF): whether a request inside one of its dialogs (@irq, @req, on *@leg, whose
+ * callback and magic are @cb and @magic) comes from sip.trusted_peers. When not, it is
+ * refused here (403 with a Warning; an ACK is dropped), logged, and false is returned: the
+ * leg callback returns 0. A dialog's Call-ID and tags are no credential: proxies pass them
+ * end to end, so the UE at the far end knows them, and could otherwise re-INVITE the MRF's
+ * media towards any address or end a PSTN call past the CSCFs (and their charging).
+ *
+ * @rseq: the CSeq of the last request taken in the dialog (the INVITE's, or 0, when made).
+ * nta checks the order of a dialog's CSeqs (RFC 3261 12.2.2) before the callback runs and
+ * keeps the CSeq of every request it lets through to it, refused or not: a refused request
+ * with a high CSeq would make each later request of the trusted side "out of order" (500),
+ * a UE's BYE among them, and the call would stay up. So a refusal that moved the dialog's
+ * CSeq replaces *@leg with a copy of it (same Call-ID, tags, route set, target, local CSeq)
+ * that holds *@rseq again; the old leg is destroyed (nothing else may keep it).
  */
-bool ims_sip_dialog_source_ok(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req);
+bool ims_sip_dialog_source_ok(struct ims_sip *sip, nta_incoming_t *irq, const sip_t *req,
+                              nta_leg_t **leg, uint32_t *rseq, nta_request_f *cb,
+                              nta_leg_magic_t *magic);
 
 /*
  * ims_sip_refuse - answer the request of @irq with @status (its standard phrase), a Warning

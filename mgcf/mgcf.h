@@ -80,6 +80,7 @@ struct mgcf_call {
     bool st;                        /* IN: overlap, the end of pulsing (ST) was received */
     /* SIP */
     nta_leg_t *leg;
+    uint32_t rseq;                  /* the CSeq of the last request taken in the dialog */
     nta_incoming_t *irq;            /* OUT: the INVITE, until its ACK (or final failure) */
     nta_incoming_t *reinvite;       /* a re-INVITE or an UPDATE waiting for the MGW */
     bool update;                    /* ... it is an UPDATE (no ACK follows its answer) */

@@ -458,7 +458,8 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
 {
     struct mgcf_call *c = (struct mgcf_call *)magic;
     (void)leg;
-    if (!ims_sip_dialog_source_ok(sip_of(c), irq, sip))
+    if (!ims_sip_dialog_source_ok(sip_of(c), irq, sip, &c->leg, &c->rseq, on_leg_request,
+                                  (nta_leg_magic_t *)c))
         return 0;                 /* as the call's INVITE had to: sip.trusted_peers only */
     switch (sip->sip_request->rq_method) {
     case sip_method_bye: {

@@ -504,6 +504,7 @@ static int dialog_create(struct mrfc_session *s, nta_incoming_t *irq, const sip_
                                 SIPTAG_CALL_ID(sip->sip_call_id), SIPTAG_FROM(sip->sip_to),
                                 SIPTAG_TO(sip->sip_from),
                                 NTATAG_REMOTE_CSEQ(sip->sip_cseq->cs_seq), TAG_END());
+    s->rseq = sip->sip_cseq->cs_seq;
     const char *tag = s->dialog ? nta_leg_tag(s->dialog, nta_incoming_tag(irq, NULL)) : NULL;
     if (!tag)
         return -ENOMEM;
@@ -863,7 +864,8 @@ static int on_dialog(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq
     struct mrfc *mrfc = s->mrfc;
     (void)leg;
     int method = sip->sip_request->rq_method;
-    if (!ims_sip_dialog_source_ok(mrfc->d->sip, irq, sip))
+    if (!ims_sip_dialog_source_ok(mrfc->d->sip, irq, sip, &s->dialog, &s->rseq, on_dialog,
+                                  (nta_leg_magic_t *)s))
         return 0;                 /* as the session's INVITE had to: sip.trusted_peers only */
     if (method == sip_method_ack)
         return 0;                 /* an ACK its transaction did not take: a late copy */

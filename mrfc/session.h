@@ -53,6 +53,7 @@ struct mrfc_session {
     struct mrfc_ivr_dialog *ivr;  /* the IVR dialog running on the leg */
     struct mrfc_online *ro;       /* online charging (Ro) of the session */
     nta_leg_t *dialog;
+    uint32_t rseq;                /* the CSeq of the last request taken in the dialog */
     nta_incoming_t *invite;       /* an INVITE whose 2xx waits for its ACK */
     bool offer_out;               /* that 2xx carried our offer: the ACK has the answer */
     bool bye_pending;             /* end once the ACK has come (or never will) */

@@ -30,6 +30,7 @@ e2e_require tshark curl soxi awk jq
 MRF=127.0.0.60
 AS=127.0.0.90
 UE=127.0.0.110                    # an untrusted UE address of LAB.md
+MRFC_LOG=$E2E_RUN/mrfc/mrfc.log
 RTPUE=$E2E_BIN/rtpue
 SIPSEND=$E2E_BIN/sipsend
 PROMPTS=$(cd "$E2E_BIN/.." && pwd)/prompts
@@ -156,10 +157,14 @@ check "tone: 2.5 s of it (${len}s)" awk -v a="$len" 'BEGIN { exit !(a >= 2.4 && 
 step "trust: requests inside an MRF dialog from outside the trust domain (the attacker)"
 # A UE at the far end of a session knows its Call-ID and tags (proxies pass them end to
 # end): its BYE, or a re-INVITE sending the MRF's media to another address, straight to the
-# MRF must be refused; the session plays on to its end. (Their CSeq is above any the UA used:
-# a lower one would be refused 500 by sofia-sip's dialog, RFC 3261 12.2.2, before the MRF.)
+# MRF must be refused; the session plays on until the AS hangs up. Their CSeq is far above
+# the dialog's (a lower one would be refused 500 by sofia-sip's dialog, RFC 3261 12.2.2,
+# before the MRF): sofia-sip keeps a request's CSeq as the dialog's even when the MRF
+# refuses it, so the AS's own BYE would then be out of order (500) unless the MRF puts the
+# dialog's CSeq back (common/sip.c).
+l=$(log_mark "$MRFC_LOG")
 ue dlg --sip $AS:5083 --rtp 127.0.0.111:30018 \
-    --to "sip:annc@$MRF;play=tone:busy;duration=4000" --wait 20 &
+    --to "sip:annc@$MRF;play=tone:busy;duration=10000" --hangup 4 --wait 20 &
 dlg_pid=$!
 for _ in $(seq 25); do
     grep -q '^dialog ' "$E2E_RUN/dlg.out" 2>/dev/null && break
@@ -190,10 +195,12 @@ check_match "a re-INVITE moving the media to $UE, from $UE: 403 with a Warning" 
     "^SIP/2.0 403 .*Warning: 399 $MRF \"INVITE from $UE:5091/udp: not a trusted peer of this node\"" \
     "$(in_dialog INVITE 2000000000 "$evil_sdp" | tr '\n' ' ')"
 check_match "a BYE from $UE: 403" '^SIP/2.0 403 ' "$(in_dialog BYE 2000000001)"
+check "the MRF put the dialog's remote CSeq back" \
+    log_wait_for "$MRFC_LOG" "$l" "the dialog's remote CSeq is [0-9]+ again \\(the refused BYE had 2000000001\\)" 5
 wait "$dlg_pid"
-check_eq "the session played on to its end" 0 $?
-check_match "... ended by the MRF's BYE at the duration" \
-    'reason text="announcement duration reached"' "$(out_of dlg)"
+check_eq "the session played on until the AS hung up" 0 $?
+check_match "... whose own BYE (CSeq below the attacker's) got 200" '^got 200 to BYE' \
+    "$(out_of dlg)"
 check_eq "/metrics: two requests in a dialog refused as untrusted" 2 \
     "$(metric ims_sip_dialog_untrusted_refused_total)"
 
