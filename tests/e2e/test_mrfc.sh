@@ -203,6 +203,28 @@ check_match "... whose own BYE (CSeq below the attacker's) got 200" '^got 200 to
     "$(out_of dlg)"
 check_eq "/metrics: two requests in a dialog refused as untrusted" 2 \
     "$(metric ims_sip_dialog_untrusted_refused_total)"
+# The dialog put back must still be the session's for what the MRF sends in it: after the
+# same attack, the MRF's own BYE at the announcement's end reaches the AS and is answered
+l=$(log_mark "$MRFC_LOG")
+ue dlg2 --sip $AS:5083 --rtp 127.0.0.111:30018 \
+    --to "sip:annc@$MRF;play=tone:busy;duration=3000" --wait 20 &
+dlg_pid=$!
+for _ in $(seq 25); do
+    grep -q '^dialog ' "$E2E_RUN/dlg2.out" 2>/dev/null && break
+    sleep 0.2
+done
+d_cid=$(sed -n 's/^dialog //p' "$E2E_RUN/dlg2.out")
+d_tags=$(sed -n 's/^connection //p' "$E2E_RUN/dlg2.out")
+check_match "a BYE of CSeq 2000000002 from $UE in another session: 403" '^SIP/2.0 403 ' \
+    "$(in_dialog BYE 2000000002)"
+check "... the MRF put that dialog's remote CSeq back" \
+    log_wait_for "$MRFC_LOG" "$l" "the dialog's remote CSeq is [0-9]+ again \\(the refused BYE had 2000000002\\)" 5
+wait "$dlg_pid"
+check_eq "the session played to its end" 0 $?
+check_match "... ended by the MRF's BYE in the dialog put back, which the AS took" \
+    '^got BYE at ' "$(out_of dlg2)"
+check_match "... at the duration" 'reason text="announcement duration reached"' \
+    "$(out_of dlg2)"
 
 step "hold and resume of an announcement (re-INVITE): nothing sent while held, then the rest"
 ue hold --sip $AS:5073 --rtp 127.0.0.111:30006 --to "sip:annc@$MRF;play=welcome" \
