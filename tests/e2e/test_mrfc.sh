@@ -166,12 +166,16 @@ l=$(log_mark "$MRFC_LOG")
 ue dlg --sip $AS:5083 --rtp 127.0.0.111:30018 \
     --to "sip:annc@$MRF;play=tone:busy;duration=10000" --hangup 4 --wait 20 &
 dlg_pid=$!
-for _ in $(seq 25); do
-    grep -q '^dialog ' "$E2E_RUN/dlg.out" 2>/dev/null && break
-    sleep 0.2
-done
-d_cid=$(sed -n 's/^dialog //p' "$E2E_RUN/dlg.out")
-d_tags=$(sed -n 's/^connection //p' "$E2E_RUN/dlg.out")
+dialog_of() {   # NAME: waits until rtpue run NAME prints its dialog; sets d_cid, d_tags
+    local _
+    for _ in $(seq 25); do
+        grep -q '^dialog ' "$E2E_RUN/$1.out" 2>/dev/null && break
+        sleep 0.2
+    done
+    d_cid=$(sed -n 's/^dialog //p' "$E2E_RUN/$1.out")
+    d_tags=$(sed -n 's/^connection //p' "$E2E_RUN/$1.out")
+}
+dialog_of dlg
 in_dialog() {   # METHOD CSEQ [SDP]: from the UE's address, in the session's dialog
     {
         printf '%s sip:%s:5060 SIP/2.0\nVia: SIP/2.0/UDP %s:5091;branch=z9hG4bK%s%s\n' \
@@ -209,12 +213,7 @@ l=$(log_mark "$MRFC_LOG")
 ue dlg2 --sip $AS:5083 --rtp 127.0.0.111:30018 \
     --to "sip:annc@$MRF;play=tone:busy;duration=3000" --wait 20 &
 dlg_pid=$!
-for _ in $(seq 25); do
-    grep -q '^dialog ' "$E2E_RUN/dlg2.out" 2>/dev/null && break
-    sleep 0.2
-done
-d_cid=$(sed -n 's/^dialog //p' "$E2E_RUN/dlg2.out")
-d_tags=$(sed -n 's/^connection //p' "$E2E_RUN/dlg2.out")
+dialog_of dlg2
 check_match "a BYE of CSeq 2000000002 from $UE in another session: 403" '^SIP/2.0 403 ' \
     "$(in_dialog BYE 2000000002)"
 check "... the MRF put that dialog's remote CSeq back" \
