@@ -4,15 +4,13 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include "admission.h"
+#include "heap.h"
 #include "log.h"
 #include "sip_hdr.h"
 #include "loop.h"
 #include "metrics.h"
 
 #include <arpa/inet.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -221,17 +219,6 @@ static bool over_bound(const struct ims_admission *a, enum ims_load_class k)
     return a->transactions >= bound;
 }
 
-/* malloc's bytes in use (glibc; elsewhere 0: no bound) */
-static size_t heap_in_use(void)
-{
-#ifdef __GLIBC__
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-#else
-    return 0;
-#endif
-}
-
 /* When the heap, read at @heap bytes, is to be read again: the time a heap growing
  * HEAP_GROWTH_MAX would take to reach @bound, within HEAP_EVERY_MIN_US .. _MAX_US */
 static uint64_t heap_every_us(size_t heap, size_t bound)
@@ -256,7 +243,7 @@ static bool over_memory(struct ims_admission *a, enum ims_load_class k, uint64_t
         return false;
     size_t bound = (size_t)a->c.max_heap_mb << 20;
     if (!a->heap_at_us || now >= a->heap_at_us + heap_every_us(a->heap, bound)) {
-        a->heap = a->c.heap_bytes ? a->c.heap_bytes() : heap_in_use();
+        a->heap = a->c.heap_bytes ? a->c.heap_bytes() : ims_heap_read();
         a->heap_at_us = now;
     }
     if (k == IMS_LOAD_PRIORITY)

@@ -5,14 +5,12 @@
  */
 #include "daemon.h"
 #include "diam_peer.h"
+#include "heap.h"
 #include "log.h"
 #include "metrics.h"
 
 #include <errno.h>
 #include <getopt.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,19 +249,21 @@ static double rss_bytes(void *arg)
     return (double)resident * (double)sysconf(_SC_PAGESIZE);
 }
 
-#ifdef __GLIBC__
 /* Bytes malloc hands out at the moment (every arena, and blocks of their own mapping). The
  * resident size keeps the peak of short-lived objects (SIP transactions linger for 32 s
  * after their answer on UDP) as freed but fragmented heap; this gauge tells live state
- * (registrations, dialogs) apart from that. mallinfo2 walks the free lists under the arena
- * locks: cheap enough for a scrape, not for a hot path. */
+ * (registrations, dialogs) apart from that. The reading of the SIP admission (heap.h) is
+ * taken while under HEAP_SCRAPE_AGE_US old: walking the heap from the HTTP thread held the
+ * arena lock the loop's malloc needs, up to 180 ms a scrape under a call flood. */
+#define HEAP_SCRAPE_AGE_US 15000000ULL
 static double heap_bytes(void *arg)
 {
     (void)arg;
-    struct mallinfo2 mi = mallinfo2();
-    return (double)(mi.uordblks + mi.hblkhd);
+    size_t bytes;
+    if (!ims_heap_recent(HEAP_SCRAPE_AGE_US, &bytes))
+        bytes = ims_heap_read();
+    return (double)bytes;
 }
-#endif
 
 static double g_start_time;
 static double start_time(void *arg)
@@ -290,10 +290,8 @@ static void register_process_metrics(struct ims_daemon *d)
     ims_gauge_set(ims_gauge_new("ims_build_info", "Daemon name and version", labels), 1);
     ims_gauge_fn_new("process_resident_memory_bytes", "Resident memory size in bytes", NULL,
                      rss_bytes, NULL);
-#ifdef __GLIBC__
     ims_gauge_fn_new("process_heap_inuse_bytes", "Heap memory in use (malloc), in bytes", NULL,
                      heap_bytes, NULL);
-#endif
     g_start_time = (double)time(NULL);
     ims_gauge_fn_new("process_start_time_seconds", "Start time since the Unix epoch", NULL,
                      start_time, NULL);
@@ -552,6 +550,7 @@ int ims_daemon_main(int argc, char **argv, const struct ims_daemon_desc *desc)
     const char *config = NULL, *pidfile = NULL;
     bool check = false;
     int o;
+    ims_heap_tune();
     while ((o = getopt_long(argc, argv, "c:p:tVh", opts, NULL)) != -1) {
         switch (o) {
         case 'c':
